@@ -1,0 +1,1 @@
+//! SRTP/SRTCP (RFC 3711, 7714, 5764) (in progress).

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Runs every test of rvoip. Installs what it needs first (idempotently; sudo only when not
+# root). Usage: bash scripts/test.sh
+#   FUZZ_SECONDS=N   seconds of fuzzing per target (default 5; 0 = build only)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+export CARGO_INCREMENTAL=0
+
+step() { printf '\n==> %s\n' "$*"; }
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+# --- system packages -------------------------------------------------------------------
+APT_PKGS=(sip-tester libsrtp2-dev pkg-config)
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  step "apt-get install ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+
+# --- Rust targets and tools -------------------------------------------------------------
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+rustup target list --installed | grep -q '^wasm32-unknown-unknown$' || rustup target add wasm32-unknown-unknown
+CARGO_FUZZ_VERSION=0.13.2
+if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
+  step "cargo install cargo-fuzz $CARGO_FUZZ_VERSION"
+  cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION"
+fi
+
+# --- checks -----------------------------------------------------------------------------
+step "cargo fmt --check"
+cargo fmt --all -- --check
+(cd core/fuzz && cargo fmt -- --check)
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "core: no_std build for wasm32-unknown-unknown"
+cargo build -p rvoip-core --no-default-features --target wasm32-unknown-unknown
+
+step "cargo doc (no warnings)"
+RUSTDOCFLAGS="-D warnings" cargo doc -p rvoip-core --no-deps
+
+step "cargo test"
+cargo test --workspace
+
+step "benches build"
+cargo bench --workspace --no-run
+
+step "fuzz targets"
+FUZZ_SECONDS=${FUZZ_SECONDS:-5}
+cd core/fuzz
+# cargo-fuzz needs nightly-only flags; the stable toolchain accepts them with RUSTC_BOOTSTRAP.
+export RUSTC_BOOTSTRAP=1
+cargo fuzz build -O
+if [ "$FUZZ_SECONDS" -gt 0 ]; then
+  for t in $(cargo fuzz list); do
+    echo "fuzz $t for ${FUZZ_SECONDS}s"
+    mkdir -p "corpus/$t"
+    seeds="seeds/$t"; [ -d "$seeds" ] || seeds=""
+    cargo fuzz run -O "$t" "corpus/$t" $seeds -- -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 2>&1 | tail -n 3
+  done
+fi
+cd "$ROOT"
+
+echo
+echo "all checks passed"
