@@ -31,6 +31,7 @@
 //! | [`codec`] | G.711, G.722, resampling, PLC | ITU G.711, G.722 |
 #![no_std]
 #![warn(missing_docs)]
+#![warn(clippy::std_instead_of_core, clippy::alloc_instead_of_core)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate alloc;
