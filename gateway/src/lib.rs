@@ -1,9 +1,16 @@
 //! rvoip-gateway: the WebRTC ⇄ SIP trunk gateway and the native softphone.
 //!
-//! **Not built yet.** The binaries `gateway` and `softphone` exist so the workspace has its
-//! final shape; they do not yet listen on any socket, relay any call or play any audio.
-//! They print what they will do and exit with a non-zero status.
+//! **Under construction.** What exists: the configuration (embedded default and TOML file,
+//! [`config`]), the dial plan ([`dialplan`]), the SQLite store of users and call records
+//! ([`store`]) and the Prometheus registry ([`metrics`]). The SIP/WebSocket listeners, the
+//! B2BUA, the media legs (ICE-lite, DTLS-SRTP, transcoding) and the softphone do not exist
+//! yet: the binaries say so and exit with a non-zero status.
 
-/// What the placeholder binaries print: the features that do not exist yet.
-pub const NOT_YET: &str = "rvoip-gateway is not built yet: no WebSocket/SIP listener, no media, \
-no transcoding. The protocol core (rvoip-core) is what this version provides.";
+pub mod config;
+pub mod dialplan;
+pub mod metrics;
+pub mod store;
+
+/// What the binaries print while the gateway is under construction.
+pub const NOT_YET: &str = "rvoip-gateway is under construction: configuration, dial plan, call-record \
+store and metrics exist, but there is no WebSocket/SIP listener, no media and no transcoding yet.";
