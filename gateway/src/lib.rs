@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod dialplan;
+pub mod dtls;
 pub mod metrics;
 pub mod store;
 
