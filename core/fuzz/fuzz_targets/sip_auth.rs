@@ -24,11 +24,14 @@ fuzz_target!(|data: &[u8]| {
         let owned = c.clone().into_owned();
         assert_eq!(owned, c);
 
-        let mut client = DigestClient::new("alice", "wonderland").with_auth_int(data.len() % 2 == 0);
+        let mut client =
+            DigestClient::new("alice", "wonderland").with_auth_int(data.len() % 2 == 0);
         for kind in [ChallengeKind::Www, ChallengeKind::Proxy] {
             if client.handle_challenge(kind, [s, s]).is_ok() {
                 for _ in 0..2 {
-                    if let Ok(auths) = client.authorize(&mut rng, "REGISTER", "sip:example.com", data) {
+                    if let Ok(auths) =
+                        client.authorize(&mut rng, "REGISTER", "sip:example.com", data)
+                    {
                         for a in auths {
                             let cr = Credentials::parse(&a.value).expect("own credentials parse");
                             assert_eq!(cr.realm, c.realm);
