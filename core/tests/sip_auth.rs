@@ -302,6 +302,22 @@ fn round_trip_every_algorithm_and_qop() {
                 Verification::BadResponse,
                 "{alg} {qop:?}"
             );
+            // The next request reuses the nonce (nc 3; for -sess the same cnonce).
+            let a3 = auth(&mut s, &mut client, "sip:example.com", body);
+            let c3 = Credentials::parse(&a3.value).unwrap();
+            let v3 = s.server.verify(t0, &req, &a3.value, &s.store);
+            if qop.is_some() {
+                assert_eq!(c3.nc, Some(3));
+                if alg.is_session() {
+                    assert_eq!(c3.cnonce, c.cnonce);
+                } else {
+                    assert_ne!(c3.cnonce, c.cnonce);
+                }
+                assert!(v3.is_ok(), "{alg} {qop:?}: {v3:?}");
+            } else {
+                // RFC 2069 mode: single-use nonces.
+                assert_eq!(v3, Verification::Stale, "{alg}");
+            }
         }
     }
 }

@@ -870,3 +870,93 @@ impl<'f, 'g> ParamWriter<'f, 'g> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    #[test]
+    fn rfc3261_register_challenge_borrows_from_input() {
+        // The shape of RFC 3261 §22.4 / RFC 8760 examples.
+        let v = "Digest realm=\"atlanta.com\", domain=\"sip:ss1.carrier.com\", qop=\"auth\", \
+                 nonce=\"f84f1cec41e6cbe5aea9c8e88d359\", opaque=\"\", stale=FALSE, algorithm=MD5";
+        let c = Challenge::parse(v).unwrap();
+        assert!(matches!(c.realm, Cow::Borrowed("atlanta.com")));
+        assert!(matches!(c.nonce, Cow::Borrowed(_)));
+        assert_eq!(c.domain.as_deref(), Some("sip:ss1.carrier.com"));
+        assert_eq!(c.opaque.as_deref(), Some(""));
+        assert!(!c.stale);
+        assert_eq!(c.algorithm(), Some(Algorithm::Md5));
+        assert_eq!(c.qop_options().collect::<Vec<_>>(), [Some(Qop::Auth)]);
+        assert_eq!(
+            c.to_string(),
+            "Digest realm=\"atlanta.com\", domain=\"sip:ss1.carrier.com\", \
+             nonce=\"f84f1cec41e6cbe5aea9c8e88d359\", opaque=\"\", algorithm=MD5, qop=\"auth\""
+        );
+    }
+
+    #[test]
+    fn absent_algorithm_is_md5_and_unknown_is_none() {
+        let c = Challenge::parse("Digest realm=r, nonce=n").unwrap();
+        assert_eq!(c.algorithm(), Some(Algorithm::Md5));
+        let c = Challenge::parse("Digest realm=r, nonce=n, algorithm=AKAv1-MD5").unwrap();
+        assert_eq!(c.algorithm(), None);
+        assert_eq!(c.algorithm.as_ref().map(|a| a.as_str()), Some("AKAv1-MD5"));
+    }
+
+    #[test]
+    fn escapes_are_removed_and_restored() {
+        let c = Challenge::parse(r#"Digest realm="a\"b\\c\d", nonce="n""#).unwrap();
+        assert_eq!(c.realm, "a\"b\\cd");
+        assert!(matches!(c.realm, Cow::Owned(_)));
+        assert!(c.to_string().starts_with(r#"Digest realm="a\"b\\cd""#));
+    }
+
+    #[test]
+    fn username_star_encodes_and_decodes() {
+        let v = "Digest username*=utf-8'en'J%c3%a4s%C3%B8n%20Doe, realm=r, nonce=n, uri=u, \
+                 response=00";
+        let c = Credentials::parse(v).unwrap();
+        assert_eq!(c.username, "J\u{e4}s\u{f8}n Doe");
+        assert_eq!(c.username_form, UsernameForm::Extended);
+        assert!(
+            c.to_string()
+                .starts_with("Digest username*=UTF-8''J%C3%A4s%C3%B8n%20Doe, ")
+        );
+        assert_eq!(
+            decode_ext_value("UTF-8''a%2"),
+            Err(ParseError::InvalidParam("username*"))
+        );
+        assert_eq!(
+            decode_ext_value("UTF-8''a b"),
+            Err(ParseError::InvalidParam("username*"))
+        );
+        assert_eq!(
+            decode_ext_value("UTF-8"),
+            Err(ParseError::InvalidParam("username*"))
+        );
+    }
+
+    #[test]
+    fn nc_is_eight_hex_digits() {
+        assert_eq!(parse_nc("00000001"), Some(1));
+        assert_eq!(parse_nc("FFFFFFFF"), Some(u32::MAX));
+        assert_eq!(parse_nc("1"), None);
+        assert_eq!(parse_nc("+0000001"), None);
+        assert_eq!(parse_nc("000000001"), None);
+    }
+
+    #[test]
+    fn serializer_never_emits_line_breaks() {
+        let mut c = Challenge::new("re\r\nalm", "n\"once");
+        c.params.push(AuthParam {
+            name: Cow::Borrowed("x\r\n"),
+            value: Cow::Borrowed("v"),
+            quoted: false,
+        });
+        let s = c.to_string();
+        assert!(!s.contains('\r') && !s.contains('\n'), "{s}");
+        assert_eq!(s, "Digest realm=\"realm\", nonce=\"n\\\"once\"");
+    }
+}
