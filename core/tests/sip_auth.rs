@@ -210,6 +210,64 @@ fn rfc7616_3_9_2_sha512_256_userhash() {
     );
 }
 
+/// SIP vectors: draft-smith-sipping-auth-examples-01 (bob / zanzibar @ biloxi.com, INVITE
+/// sip:bob@biloxi.com) for MD5 with and without qop, auth-int (the draft gives H(body)) and
+/// MD5-sess; the SHA-2 `-sess` ones were computed independently with Python's hashlib.
+#[test]
+fn sip_digest_vectors() {
+    const N: &str = "dcd98b7102dd2f0e8b11d0f600bfb0c093";
+    const C: &str = "0a4f113b";
+    const URI: &str = "sip:bob@biloxi.com";
+    let body: &[u8] = b"v=0\r\no=bob 2890844526 2890844526 IN IP4 media.biloxi.com\r\n";
+    let md5 = Algorithm::Md5;
+    let ha1 = compute::ha1(md5, "bob", "biloxi.com", "zanzibar");
+    assert_eq!(ha1.as_str(), "12af60467a33e8518da5c68bbff12b11");
+    let ha2 = compute::ha2(md5, "INVITE", URI, None, b"");
+    assert_eq!(
+        compute::response(md5, &ha1, N, None, &ha2).as_str(),
+        "bf57e4e0d0bffc0fbaedce64d59add5e"
+    );
+    let q = |nc, qop| Some(QopInputs { nc, cnonce: C, qop });
+    assert_eq!(
+        compute::response(md5, &ha1, N, q(1, Qop::Auth), &ha2).as_str(),
+        "89eb0059246c02b2f6ee02c7961d5ea3"
+    );
+    let ha2_int = compute::h_joined(
+        md5,
+        &[
+            b"INVITE",
+            URI.as_bytes(),
+            b"c1ed018b8ec4a3b170c0921f5b564e48",
+        ],
+    );
+    assert_eq!(
+        compute::response(md5, &ha1, N, q(1, Qop::AuthInt), &ha2_int).as_str(),
+        "bdbeebb2da6adb6bca02599c2239e192"
+    );
+    let sess = compute::session_ha1(Algorithm::Md5Sess, &ha1, N, C);
+    assert_eq!(
+        compute::response(Algorithm::Md5Sess, &sess, N, q(1, Qop::Auth), &ha2).as_str(),
+        "e4e4ea61d186d07a92c9e1f6919902e9"
+    );
+
+    let alg = Algorithm::Sha256Sess;
+    let base = compute::ha1(alg, "bob", "biloxi.com", "zanzibar");
+    let sess = compute::session_ha1(alg, &base, N, C);
+    let ha2 = compute::ha2(alg, "INVITE", URI, Some(Qop::AuthInt), body);
+    assert_eq!(
+        compute::response(alg, &sess, N, q(2, Qop::AuthInt), &ha2).as_str(),
+        "385894782db0e034cda46c797127a417bb80ab4be55628ec0a33badf70ffc422"
+    );
+    let alg = Algorithm::Sha512_256Sess;
+    let base = compute::ha1(alg, "bob", "biloxi.com", "zanzibar");
+    let sess = compute::session_ha1(alg, &base, N, C);
+    let ha2 = compute::ha2(alg, "INVITE", URI, Some(Qop::Auth), body);
+    assert_eq!(
+        compute::response(alg, &sess, N, q(10, Qop::Auth), &ha2).as_str(),
+        "5c0c917e253d4a780e6d74d73289871f2f438a8e4c4282dd44c3c08912c59022"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Client/server round trips
 // ---------------------------------------------------------------------------------------

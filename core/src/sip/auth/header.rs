@@ -65,27 +65,36 @@ impl core::error::Error for ParseError {}
 #[derive(Debug, Clone, Copy)]
 struct RawParam<'a> {
     name: &'a str,
-    /// The value without surrounding quotes; escapes still in place when `escaped`.
+    /// The value without surrounding quotes; quoted-pairs and line folds still in place
+    /// when `escaped`.
     value: &'a str,
     quoted: bool,
     escaped: bool,
 }
 
 impl<'a> RawParam<'a> {
-    /// The unescaped value: borrowed unless it held quoted-pairs.
+    /// The unescaped value: borrowed unless it held quoted-pairs or line folds. A fold
+    /// (CRLF followed by whitespace) inside a quoted-string reads as one SP (RFC 3261 §7.3.1).
     fn unescaped(&self) -> Cow<'a, str> {
         if !self.escaped {
             return Cow::Borrowed(self.value);
         }
         let mut out = String::with_capacity(self.value.len());
-        let mut chars = self.value.chars();
+        let mut chars = self.value.chars().peekable();
         while let Some(c) = chars.next() {
-            if c == '\\' {
-                if let Some(n) = chars.next() {
-                    out.push(n);
+            match c {
+                '\\' => {
+                    if let Some(n) = chars.next() {
+                        out.push(n);
+                    }
                 }
-            } else {
-                out.push(c);
+                '\r' => {
+                    // The parser only lets CR in as part of CRLF 1*WSP.
+                    chars.next_if_eq(&'\n');
+                    while chars.next_if(|&w| w == ' ' || w == '\t').is_some() {}
+                    out.push(' ');
+                }
+                _ => out.push(c),
             }
         }
         Cow::Owned(out)
@@ -219,6 +228,14 @@ impl<'a> Params<'a> {
                         }
                         escaped = true;
                         self.pos += 2;
+                    }
+                    b'\r'
+                        if b.get(self.pos + 1) == Some(&b'\n')
+                            && matches!(b.get(self.pos + 2), Some(b' ' | b'\t')) =>
+                    {
+                        // A line fold inside the quoted-string (LWS in qdtext).
+                        escaped = true;
+                        self.pos += 3;
                     }
                     c if is_ctl(c) => return Err(ParseError::ControlCharacter),
                     _ => self.pos += 1,
@@ -935,6 +952,20 @@ mod tests {
         assert_eq!(
             decode_ext_value("UTF-8"),
             Err(ParseError::InvalidParam("username*"))
+        );
+    }
+
+    #[test]
+    fn folded_quoted_string_reads_as_one_space() {
+        let c = Challenge::parse("Digest realm=\"a\r\n \tb\", nonce=\"n\"").unwrap();
+        assert_eq!(c.realm, "a b");
+        assert_eq!(
+            Challenge::parse("Digest realm=\"a\r\nb\", nonce=\"n\""),
+            Err(ParseError::ControlCharacter)
+        );
+        assert_eq!(
+            Challenge::parse("Digest realm=\"a\n b\", nonce=\"n\""),
+            Err(ParseError::ControlCharacter)
         );
     }
 
