@@ -678,6 +678,12 @@ fn proxy_challenges_are_answered_with_proxy_authorization_per_realm() {
     assert_eq!(realms, ["proxy1", "proxy2"]);
     let c2 = Credentials::parse(&a[1].value).unwrap();
     assert_eq!(c2.opaque.as_deref(), Some("xyz"));
+    c.forget_realm("proxy1");
+    let a = c.authorize(&mut rng, "BYE", "sip:bob@x", b"").unwrap();
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].realm, "proxy2");
+    assert_eq!(c.nonce_count("proxy2"), Some(2));
+    assert_eq!(c.nonce_count("proxy1"), None);
 }
 
 #[test]
