@@ -787,6 +787,12 @@ fn rfc2069_mode_nonces_are_single_use() {
         s.server.verify(Instant::ZERO, &req, &a.value, &s.store),
         Verification::Stale
     );
+    // An nc added by an attacker is not covered by an RFC 2069 digest: still single-use.
+    let forged = format!("{}, nc=00000002", a.value);
+    assert_eq!(
+        s.server.verify(Instant::ZERO, &req, &forged, &s.store),
+        Verification::Stale
+    );
     // A client that answers a qop challenge without qop is refused.
     let mut s2 = setup("example.com", &[Algorithm::Md5], &[Qop::Auth], 300);
     assert_eq!(

@@ -63,7 +63,10 @@
 //!
 //! - Response digests and nonce MACs are compared in constant time.
 //! - A server must answer [`Verification::UnknownUser`] and [`Verification::BadResponse`]
-//!   with the same 401/407 so that user names cannot be probed.
+//!   with the same 401/407 so that user names cannot be probed; the verifier hashes against a
+//!   dummy HA1 for unknown users so that timing does not tell them apart either.
+//! - Without qop (RFC 2069 mode) nothing but the nonce protects against replay, so such
+//!   nonces are single-use on the server.
 //! - MD5 is broken as a hash; it remains here because most SIP equipment only speaks MD5.
 //!   Offer SHA-256 / SHA-512-256 first (RFC 8760 §2.4).
 

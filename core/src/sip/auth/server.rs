@@ -607,43 +607,55 @@ impl DigestServer {
         if c.response.len() != alg.hex_len() {
             return Verification::BadResponse;
         }
-        let username: &str = if c.userhash {
-            match store.resolve_userhash(&c.realm, &c.username, alg) {
-                Some(u) => u,
-                None => return Verification::UnknownUser,
-            }
-        } else {
-            &c.username
-        };
-        let base_ha1 = match store.secret(&c.realm, username, alg) {
-            Some(UserSecret::Password(p)) => compute::ha1(alg, username, &c.realm, p),
-            Some(UserSecret::Ha1(h)) => h,
-            None => return Verification::UnknownUser,
-        };
         if alg.is_session() && c.cnonce.is_none() {
             // The session key is bound to the cnonce (RFC 7616 §3.4.2).
             return Verification::Malformed(ParseError::MissingParam("cnonce"));
         }
-        let cnonce = c.cnonce.as_deref().unwrap_or("");
-        let ha1 = compute::session_ha1(alg, &base_ha1, &c.nonce, cnonce);
-        let ha2 = compute::ha2(alg, request.method, &c.uri, c.qop, request.body);
         let qop_inputs = match (c.qop, c.nc) {
-            (Some(qop), Some(nc)) => Some(QopInputs { nc, cnonce, qop }),
+            (Some(qop), Some(nc)) => Some(QopInputs {
+                nc,
+                cnonce: c.cnonce.as_deref().unwrap_or(""),
+                qop,
+            }),
             (None, _) => None,
             // The parser guarantees nc with qop; refuse rather than assume.
             (Some(_), None) => return Verification::Malformed(ParseError::MissingParam("nc")),
         };
+        let username: Option<&str> = if c.userhash {
+            store.resolve_userhash(&c.realm, &c.username, alg)
+        } else {
+            Some(&c.username)
+        };
+        let secret = username.and_then(|u| store.secret(&c.realm, u, alg).map(|s| (u, s)));
+        // An unknown user costs the same hashing as a known one (against a dummy HA1), so
+        // timing does not tell which user names exist.
+        let base_ha1 = match secret {
+            Some((u, UserSecret::Password(p))) => compute::ha1(alg, u, &c.realm, p),
+            Some((_, UserSecret::Ha1(h))) => h,
+            None => compute::ha1(alg, &c.username, &c.realm, ""),
+        };
+        let cnonce = c.cnonce.as_deref().unwrap_or("");
+        let ha1 = compute::session_ha1(alg, &base_ha1, &c.nonce, cnonce);
+        let ha2 = compute::ha2(alg, request.method, &c.uri, c.qop, request.body);
         let expected = compute::response(alg, &ha1, &c.nonce, qop_inputs, &ha2);
-        if !compute::hex_eq_ct(c.response.as_bytes(), expected.as_bytes()) {
+        let matches = compute::hex_eq_ct(c.response.as_bytes(), expected.as_bytes());
+        let Some((username, _)) = secret else {
+            return Verification::UnknownUser;
+        };
+        if !matches {
             return Verification::BadResponse;
         }
         let (issued, key) = match self.nonces.check(now, &self.config.realm, &c.nonce) {
             NonceStatus::Valid { issued, key } => (issued, key),
             NonceStatus::Expired | NonceStatus::Invalid => return Verification::Stale,
         };
-        // Without qop there is no nc: each nonce is single-use (nc 1), and a reuse is
-        // answered as stale so that RFC 2069 clients fetch a new nonce.
-        let nc = c.nc.unwrap_or(1);
+        // Without qop there is no nc in the digest (a sent `nc` is not covered by it, so it
+        // is ignored): each nonce is single-use (nc 1), and a reuse is answered as stale so
+        // that RFC 2069 clients fetch a new nonce.
+        let nc = match qop_inputs {
+            Some(q) => q.nc,
+            None => 1,
+        };
         if nc == 0 {
             return Verification::Malformed(ParseError::InvalidParam("nc"));
         }
@@ -657,7 +669,7 @@ impl DigestServer {
             username: username.to_string(),
             algorithm: alg,
             qop: c.qop,
-            nc: c.nc,
+            nc: qop_inputs.map(|q| q.nc),
         })
     }
 }
