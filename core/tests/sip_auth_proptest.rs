@@ -198,3 +198,71 @@ proptest! {
         }
     }
 }
+
+mod exchange {
+    use super::*;
+    use rvoip_core::rand::SplitMix64;
+    use rvoip_core::sip::auth::{
+        ChallengeKind, DigestClient, DigestRequest, DigestServer, Ha1Store, ServerConfig,
+        Verification,
+    };
+    use rvoip_core::time::Instant;
+
+    fn qops() -> impl Strategy<Value = Vec<Qop>> {
+        prop_oneof![
+            Just(vec![]),
+            Just(vec![Qop::Auth]),
+            Just(vec![Qop::AuthInt]),
+            Just(vec![Qop::Auth, Qop::AuthInt]),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any user name, password, realm, URI and body without control characters:
+        /// the client's answer verifies, and a different password does not.
+        #[test]
+        fn client_answers_verify(
+            user in "[^\\p{Cc}]{1,16}",
+            pass in "[^\\p{Cc}]{0,16}",
+            realm in "[^\\p{Cc}]{0,16}",
+            uri in "sip:[!-~]{1,20}",
+            body in proptest::collection::vec(any::<u8>(), 0..64),
+            alg in 0..Algorithm::ALL.len(),
+            qop in qops(),
+            userhash in any::<bool>(),
+            seed in any::<u64>(),
+        ) {
+            let alg = Algorithm::ALL[alg];
+            prop_assume!(!(alg.is_session() && qop.is_empty()));
+            let mut rng = SplitMix64::new(seed);
+            let mut cfg = ServerConfig::new(realm.clone());
+            cfg.algorithms = vec![alg];
+            cfg.qop = qop;
+            cfg.userhash = userhash;
+            let mut server = DigestServer::new(cfg, &mut rng);
+            let mut store = Ha1Store::new();
+            store.insert_password(&realm, &user, &pass);
+            let now = Instant::from_millis(seed % 1_000_000);
+            let ch = server.challenge_values(now, &mut rng, false);
+            let mut client = DigestClient::new(user.clone(), pass.clone());
+            client
+                .handle_challenge(ChallengeKind::Proxy, ch.iter().map(String::as_str))
+                .map_err(|e| TestCaseError::fail(format!("{e}: {ch:?}")))?;
+            let a = client.authorize(&mut rng, "INVITE", &uri, &body).unwrap().remove(0);
+            prop_assert_eq!(a.header_name(), "Proxy-Authorization");
+            let req = DigestRequest { method: "INVITE", uri: Some(&uri), body: &body };
+            match server.verify(now, &req, &a.value, &store) {
+                Verification::Ok(ok) => prop_assert_eq!(ok.username, user.clone()),
+                other => prop_assert!(false, "{:?} for {}", other, a.value),
+            }
+            let mut wrong = DigestClient::new(user, format!("{pass}x"));
+            wrong
+                .handle_challenge(ChallengeKind::Proxy, ch.iter().map(String::as_str))
+                .unwrap();
+            let w = wrong.authorize(&mut rng, "INVITE", &uri, &body).unwrap().remove(0);
+            prop_assert_eq!(server.verify(now, &req, &w.value, &store), Verification::BadResponse);
+        }
+    }
+}

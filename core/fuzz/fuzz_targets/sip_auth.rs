@@ -66,4 +66,42 @@ fuzz_target!(|data: &[u8]| {
         }
         let _ = server.verify_any(Instant::ZERO, &req, [s, out.as_str()], &store);
     }
+
+    // A valid exchange whose credentials get the input spliced in: reaches the nonce,
+    // expiry and replay checks with near-valid values.
+    let mut cfg = ServerConfig::new("example.com");
+    cfg.algorithms = vec![Algorithm::Sha256, Algorithm::Md5];
+    cfg.replay_capacity = 2;
+    let mut server = DigestServer::new(cfg, &mut rng);
+    let mut store = Ha1Store::new();
+    store.insert_password("example.com", "alice", "wonderland");
+    let now = Instant::from_millis(1000);
+    let ch = server.challenge_values(now, &mut rng, false);
+    let mut client = DigestClient::new("alice", "wonderland");
+    client
+        .handle_challenge(ChallengeKind::Www, ch.iter().map(String::as_str))
+        .expect("own challenge is usable");
+    let good = client
+        .authorize(&mut rng, "REGISTER", "sip:example.com", b"")
+        .expect("challenged")
+        .remove(0)
+        .value;
+    let req = DigestRequest {
+        method: "REGISTER",
+        uri: Some("sip:example.com"),
+        body: b"",
+    };
+    let at = data.first().map_or(0, |&b| usize::from(b)) % (good.len() + 1);
+    let at = (0..=at)
+        .rev()
+        .find(|&i| good.is_char_boundary(i))
+        .unwrap_or(0);
+    let spliced = format!("{}{}{}", &good[..at], s, &good[at..]);
+    let v = server.verify(now, &req, &spliced, &store);
+    if s.is_empty() {
+        assert!(v.is_ok(), "{v:?}");
+    }
+    let _ = server.verify(now, &req, &spliced, &store);
+    let _ = server.verify(Instant::from_millis(1_000_000), &req, &spliced, &store);
+    let _ = server.verify(now, &req, &good, &store);
 });
