@@ -74,6 +74,7 @@ mod client;
 pub mod compute;
 mod header;
 mod server;
+mod wire;
 
 pub use client::{Authorization, ClientError, DigestClient, MAX_REALMS};
 pub use compute::HexDigest;
