@@ -378,14 +378,16 @@ impl<'f, 'g> ParamWriter<'f, 'g> {
             .bytes()
             .position(|b| b == b'"' || b == b'\\' || is_ctl(b))
         {
+            // `i` is the position of an ASCII byte, so it is a char boundary and `tail`
+            // starts with that one-byte char.
             let (head, tail) = rest.split_at(i);
             self.f.write_str(head)?;
-            let c = tail.as_bytes()[0];
+            let c = tail.as_bytes().first().copied().unwrap_or(b' ');
             if c == b'"' || c == b'\\' {
                 self.f.write_char('\\')?;
                 self.f.write_char(char::from(c))?;
             }
-            rest = &tail[1..];
+            rest = tail.get(1..).unwrap_or("");
         }
         self.f.write_str(rest)?;
         self.f.write_char('"')
