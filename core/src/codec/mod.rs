@@ -1,0 +1,12 @@
+//! Pure-Rust, `no_std` voice codecs and signal helpers for the media path.
+//!
+//! | module | what | reference |
+//! |---|---|---|
+//! | [`g711`] | µ-law / A-law companding (PCMU, PCMA), bit-exact | ITU-T G.711, G.191 STL `g711.c`; RFC 3551 §4.5.14 |
+//!
+//! Everything works on caller-provided slices of 16-bit linear PCM (`i16`); nothing here
+//! allocates per frame.
+
+pub mod g711;
+
+pub use g711::{Law, decode_alaw, decode_ulaw, encode_alaw, encode_ulaw};
