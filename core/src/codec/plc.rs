@@ -147,11 +147,7 @@ impl Plc {
         let mut best_score = f32::MIN;
         for lag in PITCH_MIN..=PITCH_MAX {
             let cand = &h[HIST_LEN - CORR_LEN - lag..HIST_LEN - lag];
-            let (mut corr, mut energy) = (0.0f32, 0.0f32);
-            for (a, b) in seg.iter().zip(cand) {
-                corr += a * b;
-                energy += b * b;
-            }
+            let (corr, energy) = corr_energy(seg, cand);
             // Compare corr / sqrt(energy) without the root: sign(corr)·corr² / energy.
             let score = if energy > 0.0 {
                 corr * corr.abs() / energy
@@ -231,6 +227,27 @@ impl Plc {
         };
         x * gain.max(0.0)
     }
+}
+
+/// `(Σ a·b, Σ b²)` over equal-length slices, in eight independent lanes so that the
+/// compiler can vectorise it.
+fn corr_energy(a: &[f32], b: &[f32]) -> (f32, f32) {
+    let (mut c, mut e) = ([0.0f32; 8], [0.0f32; 8]);
+    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ar, br) = (ac.remainder(), bc.remainder());
+    for (x, y) in ac.zip(bc) {
+        for k in 0..8 {
+            c[k] += x[k] * y[k];
+            e[k] += y[k] * y[k];
+        }
+    }
+    let mut corr: f32 = c.iter().sum();
+    let mut energy: f32 = e.iter().sum();
+    for (x, y) in ar.iter().zip(br) {
+        corr += x * y;
+        energy += y * y;
+    }
+    (corr, energy)
 }
 
 /// Rounds and saturates to a 16-bit sample.

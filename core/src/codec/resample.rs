@@ -127,8 +127,13 @@ pub struct Resampler {
     from: SampleRate,
     to: SampleRate,
     mode: Mode,
-    /// Taps per dot product: N for a decimator, N/K for an interpolator.
+    /// Taps per dot product, zero-padded at the oldest end to a multiple of 8.
     taps: usize,
+    /// Filter length N before padding.
+    design_len: usize,
+    /// Where `dot_q15` splits the dot product of each branch: where the absolute tap sum
+    /// is balanced (one entry for a decimator, `factor` for an interpolator).
+    splits: Vec<usize>,
     coef: Vec<i16>,
     /// `taps − 1` samples of history, then up to `CHUNK` new samples.
     buf: Vec<i16>,
@@ -202,11 +207,11 @@ fn dot_i32(w: &[i16], h: &[i16]) -> i32 {
 
 /// Saturating Q15 dot product; `w` and `h` have the same length.
 #[inline(always)]
-fn dot_q15(w: &[i16], h: &[i16]) -> i16 {
+fn dot_q15(w: &[i16], h: &[i16], m: usize) -> i16 {
     // A whole filter has Σ|h| up to ~2.2 (in Q15: > 2^16), so a full-scale input shaped
-    // like the filter could overflow one i32 sum; each half has Σ|h| < 2^16 (checked at
-    // construction), so two i32 sums added in i64 are exact for every input.
-    let m = h.len() / 2;
+    // like the filter could overflow one i32 sum; each part (split at `m`) has
+    // Σ|h| < 2^16 (checked at construction), so two i32 sums added in i64 are exact for
+    // every input.
     let acc = i64::from(dot_i32(&w[..m], &h[..m])) + i64::from(dot_i32(&w[m..], &h[m..]));
     ((acc + (1 << 14)) >> 15).clamp(-32768, 32767) as i16
 }
@@ -227,6 +232,8 @@ impl Resampler {
                 to,
                 mode: Mode::Copy,
                 taps: 0,
+                design_len: 0,
+                splits: Vec::new(),
                 coef: Vec::new(),
                 buf: Vec::new(),
             };
@@ -245,39 +252,57 @@ impl Resampler {
         let h = design(n, (pass + stop) / 2.0 / fs, beta);
         let (mode, taps, coef) = if from == hi {
             // Symmetric filter: oldest-first order equals the natural order.
-            let q = quantise_unit_sum(&h);
+            let taps = n.next_multiple_of(8);
+            let mut coef = vec![0; taps - n];
+            coef.extend(quantise_unit_sum(&h));
             (
                 Mode::Down {
                     factor,
-                    next: n - 1,
+                    next: taps - 1,
                 },
-                n,
-                q,
+                taps,
+                coef,
             )
         } else {
             // Branch p, oldest first: c_p[P−1−i] = h[p + i·K].
             let p_taps = n / factor;
-            let mut coef = Vec::with_capacity(n);
+            let taps = p_taps.next_multiple_of(8);
+            let mut coef = Vec::with_capacity(taps * factor);
             for p in 0..factor {
                 let branch: Vec<f64> = (0..p_taps).rev().map(|i| h[p + i * factor]).collect();
+                coef.extend(core::iter::repeat_n(0, taps - p_taps));
                 coef.extend(quantise_unit_sum(&branch));
             }
-            (Mode::Up { factor }, p_taps, coef)
+            (Mode::Up { factor }, taps, coef)
         };
-        // Invariant for `dot_q15`: each half of every branch has an absolute tap sum
-        // below 2^16 (a property of the designs above, ~35 000 at most).
-        for branch in coef.chunks(taps) {
-            let (a, b) = branch.split_at(taps / 2);
-            for half in [a, b] {
-                let abs: i32 = half.iter().map(|&c| i32::from(c).abs()).sum();
-                assert!(abs < 65_536, "resampler filter gain bound");
-            }
-        }
+        // Invariant for `dot_q15`: split every branch where its absolute tap sum is
+        // balanced; each part then sums to < 2^16 (about 37 000 for these designs).
+        let splits: Vec<usize> = coef
+            .chunks(taps)
+            .map(|branch| {
+                let abs = |c: &i16| i32::from(*c).abs();
+                let total: i32 = branch.iter().map(abs).sum();
+                let mut acc = 0;
+                let k = branch
+                    .iter()
+                    .position(|c| {
+                        acc += abs(c);
+                        2 * acc >= total
+                    })
+                    .unwrap_or(0);
+                let (a, b) = branch.split_at(k);
+                let (sa, sb): (i32, i32) = (a.iter().map(abs).sum(), b.iter().map(abs).sum());
+                assert!(sa < 65_536 && sb < 65_536, "resampler filter gain bound");
+                k
+            })
+            .collect();
         Resampler {
             from,
             to,
             mode,
             taps,
+            design_len: n,
+            splits,
             coef,
             buf: vec![0; taps - 1 + CHUNK],
         }
@@ -300,8 +325,7 @@ impl Resampler {
     pub fn filter_len(&self) -> usize {
         match self.mode {
             Mode::Copy => 0,
-            Mode::Down { .. } => self.taps,
-            Mode::Up { factor } => self.taps * factor,
+            Mode::Down { .. } | Mode::Up { .. } => self.design_len,
         }
     }
 
@@ -310,8 +334,8 @@ impl Resampler {
     pub fn delay(&self) -> f64 {
         match self.mode {
             Mode::Copy => 0.0,
-            Mode::Down { factor, .. } => (self.taps as f64 - 1.0) / 2.0 / factor as f64,
-            Mode::Up { factor } => (self.taps as f64 * factor as f64 - 1.0) / 2.0,
+            Mode::Down { factor, .. } => (self.design_len as f64 - 1.0) / 2.0 / factor as f64,
+            Mode::Up { .. } => (self.design_len as f64 - 1.0) / 2.0,
         }
     }
 
@@ -356,7 +380,7 @@ impl Resampler {
                     let end = taps - 1 + c;
                     while *next < end {
                         let w = &self.buf[*next + 1 - taps..=*next];
-                        output[written] = dot_q15(w, &self.coef);
+                        output[written] = dot_q15(w, &self.coef, self.splits[0]);
                         written += 1;
                         *next += *factor;
                     }
@@ -371,8 +395,9 @@ impl Resampler {
                     for j in 0..c {
                         let w = &self.buf[j..j + taps];
                         let out = &mut output[written..written + *factor];
-                        for (o, branch) in out.iter_mut().zip(self.coef.chunks_exact(taps)) {
-                            *o = dot_q15(w, branch);
+                        let branches = self.coef.chunks_exact(taps).zip(&self.splits);
+                        for (o, (branch, &split)) in out.iter_mut().zip(branches) {
+                            *o = dot_q15(w, branch, split);
                         }
                         written += *factor;
                     }
@@ -434,6 +459,26 @@ mod tests {
             pieces.extend_from_slice(&out[..n]);
         }
         assert_eq!(pieces, whole);
+    }
+
+    #[test]
+    fn adversarial_full_scale_saturates() {
+        // Input shaped like the filter's signs at full scale: the exact result is ~2.2×
+        // full scale, which must saturate (not wrap, not overflow-panic in debug).
+        for (from, to) in [(Hz48000, Hz8000), (Hz8000, Hz48000), (Hz48000, Hz16000)] {
+            let mut r = Resampler::new(from, to);
+            let branch = r.coef[..r.taps].to_vec();
+            // Oldest first in the window = order of `input`; repeat so a window lines up.
+            let pattern: Vec<i16> = branch
+                .iter()
+                .map(|&c| if c < 0 { i16::MIN } else { i16::MAX })
+                .collect();
+            let mut input = pattern.clone();
+            input.extend_from_slice(&pattern);
+            let mut out = vec![0i16; r.max_output_len(input.len())];
+            let n = r.process(&input, &mut out).unwrap();
+            assert!(out[..n].contains(&i16::MAX), "{from:?}->{to:?}");
+        }
     }
 
     #[test]
