@@ -1,7 +1,8 @@
-//! G.722 against the ITU-T G.722 Appendix II digital test sequences (the short set:
-//! T1C2.XMT → T2R2.COD for the encoder, T2R2.COD → T3L2.RC1 + T3H2.RC0 for the mode-1
-//! decoder; QMF bypassed as the ITU test configurations require), plus round-trip SNR
-//! of sines through the full codec with its QMFs.
+//! G.722 against the ITU-T G.722 Appendix II digital test sequences — the short set
+//! (T1C2.XMT → T2R2.COD for the encoder, T2R2.COD → T3L2.RC1 + T3H2.RC0 for the mode-1
+//! decoder) in full, and the first 512 samples of the main set (T1C1 → T2R1 → T3L1 /
+//! T3H1); QMF bypassed as the ITU test configurations require — plus round-trip SNR of
+//! sines through the full codec with its QMFs.
 
 use rvoip_core::codec::g722::{G722Decoder, G722Encoder};
 
@@ -29,25 +30,27 @@ fn load(name: &str) -> Vec<u16> {
 }
 
 /// The span between the leading and trailing reset words (LSB set), as the ITU harness
-/// (and spandsp's) skips them.
+/// (and spandsp's) skips them; a truncated `.head` file has no trailing reset.
 fn payload(words: &[u16]) -> (usize, usize) {
     let start = words.iter().position(|w| w & 1 == 0).unwrap();
-    let end = start + words[start..].iter().position(|w| w & 1 == 1).unwrap();
+    let end = start
+        + words[start..]
+            .iter()
+            .position(|w| w & 1 == 1)
+            .unwrap_or(words.len() - start);
     (start, end)
 }
 
-#[test]
-fn itu_encoder_t1c2_to_t2r2() {
-    let input = load("T1C2.XMT");
-    let reference = load("T2R2.COD");
-    assert_eq!(input.len(), 800);
-    assert_eq!(reference.len(), 800);
+/// Encoder, test configuration 1: the same 15-bit word goes to both bands; the code is
+/// in the high byte of the reference words.
+fn check_encoder(input: &str, reference: &str) -> usize {
+    let input = load(input);
+    let reference = load(reference);
+    assert_eq!(input.len(), reference.len());
     let (start, end) = payload(&input);
-    assert_eq!((start, end), (16, 784));
     let mut enc = G722Encoder::new();
     let mut bad = 0;
     for i in start..end {
-        // Test configuration 1: the same 15-bit word goes to both bands.
         let x = (input[i] as i16) >> 1;
         let code = enc.encode_subbands(x, x);
         let want = (reference[i] >> 8) as u8;
@@ -57,19 +60,20 @@ fn itu_encoder_t1c2_to_t2r2() {
         }
     }
     assert_eq!(bad, 0, "{bad} mismatching codes");
+    end - start
 }
 
-#[test]
-fn itu_decoder_t2r2_to_t3l2_t3h2_mode1() {
-    let input = load("T2R2.COD");
-    let low = load("T3L2.RC1");
-    let high = load("T3H2.RC0");
+/// Decoder, test configuration 2, mode 1: the low- and high-band outputs (15 bits,
+/// shifted left by one in the files) against the RC1 and RC0 sequences.
+fn check_decoder(input: &str, low: &str, high: &str) -> usize {
+    let input = load(input);
+    let low = load(low);
+    let high = load(high);
     let (start, end) = payload(&input);
     let mut dec = G722Decoder::new();
     let mut bad = 0;
     for i in start..end {
         let (rl, rh) = dec.decode_subbands((input[i] >> 8) as u8);
-        // The sequences hold the 15-bit outputs shifted left by one.
         let (gl, gh) = ((rl << 1) as u16, (rh << 1) as u16);
         if gl != low[i] || gh != high[i] {
             bad += 1;
@@ -80,6 +84,30 @@ fn itu_decoder_t2r2_to_t3l2_t3h2_mode1() {
         }
     }
     assert_eq!(bad, 0, "{bad} mismatching samples");
+    end - start
+}
+
+#[test]
+fn itu_encoder_t1c2_to_t2r2() {
+    assert_eq!(check_encoder("T1C2.XMT", "T2R2.COD"), 768);
+}
+
+#[test]
+fn itu_encoder_t1c1_to_t2r1_first_512() {
+    assert_eq!(check_encoder("T1C1.XMT.head", "T2R1.COD.head"), 512);
+}
+
+#[test]
+fn itu_decoder_t2r2_to_t3l2_t3h2_mode1() {
+    assert_eq!(check_decoder("T2R2.COD", "T3L2.RC1", "T3H2.RC0"), 768);
+}
+
+#[test]
+fn itu_decoder_t2r1_to_t3l1_t3h1_mode1_first_512() {
+    assert_eq!(
+        check_decoder("T2R1.COD.head", "T3L1.RC1.head", "T3H1.RC0.head"),
+        512
+    );
 }
 
 /// End-to-end delay of the QMF pair in 16 kHz samples.

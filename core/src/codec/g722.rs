@@ -16,12 +16,15 @@
 //! [`RTP_CLOCK_RATE`] and [`rtp_timestamp_increment`].
 //!
 //! Conformance: [`G722Encoder::encode_subbands`] and [`G722Decoder::decode_subbands`]
-//! are the ITU "test configuration" entry points (QMF bypassed, G.722 Appendix II); the
-//! tests run the ITU digital test sequence pair T1C2.XMT → T2R2.COD (encoder) and
-//! T2R2.COD → T3L2.RC1 / T3H2.RC0 (decoder, mode 1) bit-exactly. The longer sequences
-//! (T1C1, T1D3) are not in the repository, and the QMF — which the ITU sequences bypass
-//! — is checked by round-trip SNR only. The decoder saturates its QMF output to 16 bits
-//! where some implementations wrap.
+//! are the ITU "test configuration" entry points (QMF bypassed, G.722 Appendix II). The
+//! tests run, bit-exactly, the ITU digital test sequences T1C2.XMT → T2R2.COD (encoder)
+//! and T2R2.COD → T3L2.RC1 / T3H2.RC0 (decoder, mode 1) in full, and the first 512
+//! samples of T1C1.XMT → T2R1.COD and T2R1.COD → T3L1.RC1 / T3H1.RC0 (the rest of the
+//! 16 K-sample main sequences is not in the repository). The QMFs, which the ITU
+//! sequences bypass, follow G.722 §3.2/§4.4 with the 16-bit input scaling common to
+//! spandsp/Asterisk/FreeSWITCH, and are checked by reconstruction and round-trip SNR only.
+//! The decoder saturates its QMF output to 16 bits where some implementations wrap.
+//! Modes 2 and 3 (56 and 48 kbit/s) are not implemented.
 
 /// RTP payload type of G.722 (RFC 3551 §6, static).
 pub const PAYLOAD_TYPE: u8 = 9;
