@@ -9,7 +9,39 @@
 //! | [`tone`] | sine / dual-tone generator, Goertzel detector, DTMF detector | ITU-T Q.23, Q.24 |
 //!
 //! Everything works on caller-provided slices of 16-bit linear PCM (`i16`); nothing here
-//! allocates per frame.
+//! allocates per frame (only [`Resampler::new`] allocates, ~3 KiB). All state machines are
+//! plain values (`Clone`, no interior mutability), one per stream direction.
+//!
+//! ## A WebRTC ⇄ trunk media leg (48 kHz ⇄ PCMU), per 20 ms frame
+//!
+//! ```
+//! use rvoip_core::codec::{Law, Plc, Resampler, SampleRate};
+//!
+//! // Once per call leg.
+//! let mut down = Resampler::new(SampleRate::Hz48000, SampleRate::Hz8000);
+//! let mut up = Resampler::new(SampleRate::Hz8000, SampleRate::Hz48000);
+//! let mut plc = Plc::new();
+//! let law = Law::Ulaw; // PCMU, payload type 0
+//!
+//! // Browser → trunk: 960 samples at 48 kHz (decoded Opus) → 160 PCMU octets.
+//! let pcm48 = [0i16; 960];
+//! let mut pcm8 = [0i16; 160];
+//! let n = down.process(&pcm48, &mut pcm8).expect("output sized by max_output_len");
+//! let mut payload = [0u8; 160];
+//! law.encode(&pcm8[..n], &mut payload);
+//!
+//! // Trunk → browser: a received payload, or concealment when the jitter buffer has a gap.
+//! let mut pcm8 = [0i16; 160];
+//! match Some(&payload[..]) {
+//!     Some(p) => {
+//!         law.decode(p, &mut pcm8);
+//!         plc.add_good_frame(&mut pcm8);
+//!     }
+//!     None => plc.conceal(&mut pcm8),
+//! }
+//! let mut pcm48 = [0i16; 960];
+//! assert_eq!(up.process(&pcm8, &mut pcm48), Ok(960));
+//! ```
 
 pub mod g711;
 pub mod g722;
