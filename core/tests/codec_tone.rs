@@ -124,3 +124,26 @@ fn dtmf_rejects_non_digits() {
     assert_eq!(dtmf_frequencies('x'), None);
     assert_eq!(dtmf_frequencies('d'), Some((941.0, 1633.0)));
 }
+
+#[test]
+fn dtmf_at_16_and_48_khz() {
+    for rate in [16_000u32, 48_000] {
+        let mut det = DtmfDetector::new(rate);
+        let per_ms = rate as usize / 1000;
+        let mut got = String::new();
+        for d in "7#0".chars() {
+            let (r, c) = dtmf_frequencies(d).unwrap();
+            let mut g = ToneGenerator::dual(rate, r, c, 5000.0);
+            let mut tone = vec![0i16; 60 * per_ms];
+            g.fill(&mut tone);
+            tone.extend(core::iter::repeat_n(0, 60 * per_ms));
+            for f in tone.chunks(20 * per_ms) {
+                det.handle_samples(f);
+                while let Some(x) = det.poll_digit() {
+                    got.push(x);
+                }
+            }
+        }
+        assert_eq!(got, "7#0", "{rate}");
+    }
+}

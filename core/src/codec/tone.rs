@@ -8,7 +8,9 @@
 //! - [`DtmfDetector`]: eight Goertzel filters over 12.75 ms blocks, with the usual Q.24
 //!   style checks (level, twist, purity) and a two-block debounce (so tones of 40 ms and
 //!   pauses of 40 ms are resolved, as Q.24 asks); detected digits are
-//!   drained with [`DtmfDetector::poll_digit`].
+//!   drained with [`DtmfDetector::poll_digit`]. Not implemented: Q.24's rejection of tones
+//!   off by more than 3.5 % (the 12.75 ms Goertzel bins are ~78 Hz wide, so such tones are
+//!   still accepted), and talk-off testing against recorded speech.
 
 use core::f64::consts::PI;
 
