@@ -101,7 +101,7 @@ fn passband_ripple_within_0_1_db() {
         let (mut lo, mut hi) = (f64::MAX, f64::MIN);
         let mut f = 50.0;
         while f <= pass {
-            let input = tone(f, from.hz(), from.hz() as usize / 4);
+            let input = tone(f, from.hz(), from.hz() as usize / 8);
             let out = run(from, to, &input);
             let g = db(amplitude(&out, f, to.hz()) / AMP);
             lo = lo.min(g);
@@ -129,7 +129,7 @@ fn decimators_reject_stopband_by_60_db() {
         let mut worst_f = 0.0;
         let mut f = stop;
         while f < nyq - 50.0 {
-            let input = tone(f, from.hz(), from.hz() as usize / 5);
+            let input = tone(f, from.hz(), from.hz() as usize / 10);
             let out = run(from, to, &input);
             // Everything that comes out is an alias of the stopband tone.
             let rej = db(AMP / 2f64.sqrt() / rms(&out).max(1e-9));
@@ -160,7 +160,7 @@ fn interpolators_reject_images_by_60_db() {
         let mut worst_f = 0.0;
         let mut f = 50.0;
         while f <= pass {
-            let input = tone(f, from.hz(), from.hz() as usize / 4);
+            let input = tone(f, from.hz(), from.hz() as usize / 8);
             let out = run(from, to, &input);
             // The residual is images (plus rounding noise ~ −92 dB).
             let (p_tone, p_res) = tone_and_residual(&out, f, to.hz());
