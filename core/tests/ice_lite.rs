@@ -481,3 +481,87 @@ impl SecsForTest for Instant {
         Instant::from_millis(s * 1000)
     }
 }
+
+#[test]
+fn rebinding_without_use_candidate_moves_only_after_the_selected_pair_went_quiet() {
+    let mut a = agent();
+    let moved = "192.0.2.10:6001";
+    let nominate = Req {
+        use_candidate: true,
+        ..Req::valid(&a)
+    }
+    .build(&a);
+    let plain = Req::valid(&a).build(&a);
+    feed(&mut a, Instant::ZERO, PEER, &nominate).unwrap();
+    assert!(matches!(a.poll_event(), Some(IceEvent::Connected { .. })));
+    // The selected pair keeps being checked every 3 s: plain checks from elsewhere never
+    // take over.
+    for s in 1..=10u64 {
+        if s % 3 == 0 {
+            feed(&mut a, Instant::from_millis(s * 1000), PEER, &plain).unwrap();
+        }
+        feed(&mut a, Instant::from_millis(s * 1000 + 500), moved, &plain).unwrap();
+        assert_eq!(a.may_send_to(), Some(addr(PEER)), "at {s} s");
+    }
+    // Last check on the selected pair at 9 s; at 16.9 s it is not yet quiet for 8 s.
+    feed(&mut a, Instant::from_millis(16_900), moved, &plain).unwrap();
+    assert_eq!(a.may_send_to(), Some(addr(PEER)));
+    assert_eq!(a.poll_event(), None);
+    feed(&mut a, Instant::from_millis(17_000), moved, &plain).unwrap();
+    assert_eq!(a.may_send_to(), Some(addr(moved)));
+    assert_eq!(
+        a.poll_event(),
+        Some(IceEvent::SelectedPairChanged {
+            local: addr(LOCAL),
+            remote: addr(moved)
+        })
+    );
+    // Disabled: only USE-CANDIDATE moves it.
+    let mut b = agent();
+    b.set_rebind_after(None);
+    let nominate = Req {
+        use_candidate: true,
+        ..Req::valid(&b)
+    }
+    .build(&b);
+    let plain = Req::valid(&b).build(&b);
+    feed(&mut b, Instant::ZERO, PEER, &nominate).unwrap();
+    feed(&mut b, Instant::from_millis(29_000), moved, &plain).unwrap();
+    assert_eq!(b.may_send_to(), Some(addr(PEER)));
+}
+
+#[test]
+fn after_consent_loss_any_valid_check_reselects() {
+    let mut a = agent();
+    let moved = "192.0.2.10:6001";
+    let nominate = Req {
+        use_candidate: true,
+        ..Req::valid(&a)
+    }
+    .build(&a);
+    feed(&mut a, Instant::ZERO, PEER, &nominate).unwrap();
+    a.poll_event();
+    a.handle_timeout(Instant::from_millis(30_000));
+    assert_eq!(
+        a.poll_event(),
+        Some(IceEvent::ConsentLost { remote: addr(PEER) })
+    );
+    // Not a valid check: nothing happens.
+    let forged = Req {
+        key: Some("wrongwrongwrongwrongwrong"),
+        ..Req::valid(&a)
+    }
+    .build(&a);
+    assert!(feed(&mut a, Instant::from_millis(31_000), moved, &forged).is_err());
+    assert_eq!(a.may_send_to(), None);
+    let plain = Req::valid(&a).build(&a);
+    feed(&mut a, Instant::from_millis(32_000), moved, &plain).unwrap();
+    assert_eq!(a.may_send_to(), Some(addr(moved)));
+    assert_eq!(
+        a.poll_event(),
+        Some(IceEvent::Connected {
+            local: addr(LOCAL),
+            remote: addr(moved)
+        })
+    );
+}

@@ -573,6 +573,50 @@ fn nat_rebinding_moves_the_media_target_only_after_a_valid_check() {
 }
 
 #[test]
+fn nat_rebinding_with_a_client_that_does_not_renominate() {
+    // Like Firefox: USE-CANDIDATE once, plain consent checks after. The gateway moves once
+    // the old address has been quiet for 8 s and a valid check came from the new one.
+    let config = IceAgentConfig {
+        nominate_in_consent_checks: false,
+        ..IceAgentConfig::default()
+    };
+    let mut s = sim(9, config, CLEAN);
+    s.run_until(ms(10_000));
+    assert_eq!(s.gw.may_send_to(), Some(addr(PUBLIC)));
+    let last_old = s
+        .deliveries
+        .iter()
+        .filter(|d| d.to == Side::Gw && d.result.is_ok())
+        .map(|d| d.at)
+        .max()
+        .unwrap();
+    let moved = addr("198.51.100.7:61002");
+    s.public = moved;
+    s.run_until(ms(40_000));
+    assert_eq!(s.gw.may_send_to(), Some(moved));
+    let switched = s.targets.iter().find(|t| t.1 == Some(moved)).unwrap().0;
+    assert!(
+        switched >= last_old + Duration::from_secs(8),
+        "{switched:?} vs {last_old:?}"
+    );
+    // It moved on the first valid check from the new address after those 8 s.
+    let first_eligible = s
+        .deliveries
+        .iter()
+        .filter(|d| d.to == Side::Gw && d.source == moved && d.result.is_ok())
+        .map(|d| d.at)
+        .find(|&t| t >= last_old + Duration::from_secs(8))
+        .unwrap();
+    assert_eq!(switched, first_eligible);
+    assert!(
+        s.events_of(Side::Gw)
+            .iter()
+            .all(|e| !matches!(e.1, IceEvent::ConsentLost { .. }))
+    );
+    assert_targets_validated(&s);
+}
+
+#[test]
 fn bad_credentials_are_rejected_and_the_client_fails() {
     for wrong in ["password", "ufrag"] {
         let (mut gw, mut client) = pair(6, IceAgentConfig::default());

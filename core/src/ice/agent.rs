@@ -80,6 +80,10 @@ pub struct IceAgentConfig {
     pub consent_interval: Duration,
     /// Consent lifetime without a response (RFC 7675 §5.1: 30 s).
     pub consent_timeout: Duration,
+    /// Whether consent checks on a pair we nominated carry USE-CANDIDATE again (as Chrome
+    /// does; default true), so that a lite peer follows a NAT rebinding at once. False
+    /// behaves like Firefox.
+    pub nominate_in_consent_checks: bool,
 }
 
 impl Default for IceAgentConfig {
@@ -93,6 +97,7 @@ impl Default for IceAgentConfig {
             nomination_delay: Duration::from_millis(500),
             consent_interval: Duration::from_secs(5),
             consent_timeout: CONSENT_TIMEOUT,
+            nominate_in_consent_checks: true,
         }
     }
 }
@@ -616,7 +621,11 @@ impl<R: Rng> IceAgent<R> {
             Purpose::Check { nominate } => nominate,
             // Keep nominating on consent checks: a lite peer follows a NAT rebinding to the
             // address its nominated checks come from.
-            Purpose::Consent => self.role == Role::Controlling && pair.nominated,
+            Purpose::Consent => {
+                self.config.nominate_in_consent_checks
+                    && self.role == Role::Controlling
+                    && pair.nominated
+            }
         };
         // §7.1.1: PRIORITY is the priority of a peer-reflexive candidate of this base.
         let local_pref = ((pair.local_priority >> 8) & 0xFFFF) as u16;

@@ -7,6 +7,11 @@
 //!   media target moves there ([`IceEvent::Connected`] the first time,
 //!   [`IceEvent::SelectedPairChanged`] after). Media goes only to an address that passed a
 //!   check, so an attacker cannot redirect it by spoofing unauthenticated packets;
+//! - NAT rebinding without renomination (peers that do not repeat USE-CANDIDATE, such as
+//!   Firefox): if the selected pair has had no authenticated check for
+//!   [`IceLiteAgent::set_rebind_after`] (8 s by default) and a check arrives from another
+//!   address on the same local address, that validated pair becomes the selected one. After
+//!   consent was lost, any authenticated check re-selects its pair;
 //! - consent (RFC 7675 §4): having no checks of its own, the lite agent counts the peer's
 //!   authenticated checks on the selected pair as consent. 30 s without one:
 //!   [`IceEvent::ConsentLost`], and [`IceLiteAgent::may_send_to`] returns `None` until a
@@ -31,6 +36,9 @@ use core::time::Duration;
 /// Most remote addresses remembered as validated (older ones are forgotten first).
 const MAX_VALIDATED: usize = 16;
 
+/// Default silence on the selected pair after which a check from elsewhere moves it.
+const DEFAULT_REBIND_AFTER: Duration = Duration::from_secs(8);
+
 /// A pair that passed a check.
 #[derive(Debug, Clone, Copy)]
 struct Validated {
@@ -52,6 +60,7 @@ pub struct IceLiteAgent {
     consent_at: Instant,
     state: IceState,
     consent_timeout: Duration,
+    rebind_after: Option<Duration>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<IceEvent>,
 }
@@ -82,6 +91,7 @@ impl IceLiteAgent {
             consent_at: Instant::ZERO,
             state: IceState::Checking,
             consent_timeout: CONSENT_TIMEOUT,
+            rebind_after: Some(DEFAULT_REBIND_AFTER),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -91,6 +101,13 @@ impl IceLiteAgent {
     /// deployments that want to detect a dead peer sooner.
     pub fn set_consent_timeout(&mut self, timeout: Duration) {
         self.consent_timeout = timeout;
+    }
+
+    /// How long the selected pair must go without an authenticated check before a check
+    /// without USE-CANDIDATE from another address takes over (`None`: only USE-CANDIDATE
+    /// moves the selection). Default 8 s: browsers check the selected pair every 2.5–5 s.
+    pub fn set_rebind_after(&mut self, after: Option<Duration>) {
+        self.rebind_after = after;
     }
 
     /// The local credentials, for `a=ice-ufrag` / `a=ice-pwd`.
@@ -183,7 +200,32 @@ impl IceLiteAgent {
         self.send(r, resp);
         self.validate(now, r.destination, r.source);
         let pair = (r.destination, r.source);
-        if req.use_candidate && self.selected != Some(pair) {
+        if self.selected == Some(pair) {
+            self.consent_at = now;
+            if self.state != IceState::Connected {
+                self.state = IceState::Connected;
+                queue_event(
+                    &mut self.events,
+                    IceEvent::Connected {
+                        local: pair.0,
+                        remote: pair.1,
+                    },
+                );
+            }
+            return Ok(());
+        }
+        let rebind = match self.selected {
+            // Consent was lost: whoever passes a check now gets the media.
+            Some(_) if self.state != IceState::Connected => true,
+            Some((local, _)) => {
+                local == pair.0
+                    && self
+                        .rebind_after
+                        .is_some_and(|after| now >= self.consent_at + after)
+            }
+            None => false,
+        };
+        if req.use_candidate || rebind {
             let was = self.selected.replace(pair);
             self.consent_at = now;
             let event = if was.is_none() || self.state != IceState::Connected {
@@ -199,18 +241,6 @@ impl IceLiteAgent {
             };
             self.state = IceState::Connected;
             queue_event(&mut self.events, event);
-        } else if self.selected == Some(pair) {
-            self.consent_at = now;
-            if self.state == IceState::Disconnected {
-                self.state = IceState::Connected;
-                queue_event(
-                    &mut self.events,
-                    IceEvent::Connected {
-                        local: pair.0,
-                        remote: pair.1,
-                    },
-                );
-            }
         }
         Ok(())
     }
