@@ -249,6 +249,17 @@ impl<R: Rng> IceAgent<R> {
         self.tie_breaker = t;
     }
 
+    /// The media-level SDP attribute values (without `a=`): `ice-ufrag:…`, `ice-pwd:…`,
+    /// one `candidate:…` per host candidate, then `end-of-candidates` (RFC 8839 §5).
+    pub fn sdp_attributes(&self) -> Vec<alloc::string::String> {
+        let mut v = Vec::with_capacity(self.local_candidates.len() + 3);
+        v.push(alloc::format!("ice-ufrag:{}", self.local.ufrag));
+        v.push(alloc::format!("ice-pwd:{}", self.local.pwd));
+        v.extend(self.local_candidates.iter().map(Candidate::to_sdp_value));
+        v.push("end-of-candidates".into());
+        v
+    }
+
     /// The state.
     pub fn state(&self) -> IceState {
         self.state

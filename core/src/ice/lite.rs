@@ -121,9 +121,21 @@ impl IceLiteAgent {
         self.remote = Some(remote);
     }
 
-    /// The host candidates, for `a=candidate` lines (add `a=ice-lite` at session level).
+    /// The host candidates, for `a=candidate` lines (the session level of the SDP also
+    /// carries `a=ice-lite`, RFC 8839 §5.3).
     pub fn local_candidates(&self) -> &[Candidate] {
         &self.candidates
+    }
+
+    /// The media-level SDP attribute values (without `a=`): `ice-ufrag:…`, `ice-pwd:…`,
+    /// one `candidate:…` per host candidate, then `end-of-candidates` (RFC 8839 §5).
+    pub fn sdp_attributes(&self) -> Vec<alloc::string::String> {
+        let mut v = Vec::with_capacity(self.candidates.len() + 3);
+        v.push(alloc::format!("ice-ufrag:{}", self.local.ufrag));
+        v.push(alloc::format!("ice-pwd:{}", self.local.pwd));
+        v.extend(self.candidates.iter().map(Candidate::to_sdp_value));
+        v.push("end-of-candidates".into());
+        v
     }
 
     /// The state.

@@ -15,6 +15,51 @@
 //! datagram with its source and the local address it arrived on) and `handle_timeout(now)`;
 //! drain `poll_transmit()` ([`Transmit`]: datagrams to send from a local address),
 //! `poll_event()` ([`IceEvent`]) and `poll_timeout()` after every call.
+//!
+//! ## Driving the lite agent (the gateway side)
+//!
+//! ```
+//! use rvoip_core::ice::{
+//!     classify, IceAgent, IceAgentConfig, IceEvent, IceLiteAgent, PacketKind, Receive,
+//! };
+//! use rvoip_core::rand::SplitMix64;
+//! use rvoip_core::time::Instant;
+//!
+//! let gw_addr = "203.0.113.1:40000".parse().unwrap();
+//! let browser_addr = "198.51.100.7:61000".parse().unwrap();
+//! let mut rng = SplitMix64::new(1); // the gateway passes an OS-backed Rng
+//! let mut gw = IceLiteAgent::new(&mut rng, &[gw_addr]);
+//! // The answer SDP carries `a=ice-lite` and these (ufrag, pwd, candidates).
+//! let lines = gw.sdp_attributes();
+//! assert!(lines[0].starts_with("ice-ufrag:") && lines[2].starts_with("candidate:"));
+//!
+//! // "The browser": a controlling full agent that read our answer.
+//! let mut browser = IceAgent::new(SplitMix64::new(2), IceAgentConfig::default(), &[browser_addr]);
+//! browser.set_remote_credentials(gw.local_credentials().clone());
+//! browser.add_remote_candidate(gw.local_candidates()[0].clone()).unwrap();
+//! // ... and the offer's credentials go to the gateway.
+//! gw.set_remote_credentials(browser.local_credentials().clone());
+//!
+//! let mut now = Instant::ZERO;
+//! for _ in 0..20 {
+//!     browser.handle_timeout(now);
+//!     while let Some(t) = browser.poll_transmit() {
+//!         // The gateway's socket loop: demultiplex, then feed STUN to the agent.
+//!         if classify(&t.contents) == PacketKind::Stun {
+//!             let r = Receive { source: t.source, destination: t.destination, contents: &t.contents };
+//!             let _ = gw.handle_receive(now, r); // Err: rejected (and maybe answered 400/401)
+//!         }
+//!     }
+//!     while let Some(t) = gw.poll_transmit() {
+//!         let r = Receive { source: t.source, destination: t.destination, contents: &t.contents };
+//!         let _ = browser.handle_receive(now, r);
+//!     }
+//!     now += core::time::Duration::from_millis(50);
+//! }
+//! assert!(matches!(gw.poll_event(), Some(IceEvent::Connected { remote, .. }) if remote == browser_addr));
+//! // Send media only to this address, and only while it is `Some`.
+//! assert_eq!(gw.may_send_to(), Some(browser_addr));
+//! ```
 
 mod agent;
 mod candidate;
