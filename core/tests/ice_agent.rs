@@ -359,3 +359,29 @@ fn answers_the_peers_checks_and_learns_peer_reflexive_addresses() {
     );
     assert_eq!(r, Err(IceError::UnknownDestination));
 }
+
+#[test]
+fn a_trickled_candidate_after_failure_restarts_checking() {
+    let mut a = agent(IceAgentConfig::default());
+    a.add_remote_candidate(remote("192.0.2.1:9", 300, "x"))
+        .unwrap();
+    run_alone(&mut a, Instant::ZERO, Instant::from_millis(20_000));
+    assert_eq!(a.poll_event(), Some(IceEvent::Failed));
+    assert_eq!(a.state(), rvoip_core::ice::IceState::Failed);
+    a.add_remote_candidate(remote("192.0.2.2:9", 300, "y"))
+        .unwrap();
+    assert_eq!(a.state(), rvoip_core::ice::IceState::Checking);
+    let sent = run_alone(
+        &mut a,
+        Instant::from_millis(20_000),
+        Instant::from_millis(21_000),
+    );
+    assert_eq!(sent[0].1.destination, addr("192.0.2.2:9"));
+    // Bounds: at most 32 remote candidates.
+    for i in 0..40u32 {
+        let r = a.add_remote_candidate(remote(&format!("198.51.100.{}:9", i + 1), 1, "z"));
+        if i >= 30 {
+            assert_eq!(r, Err(IceError::TooManyPairs));
+        }
+    }
+}

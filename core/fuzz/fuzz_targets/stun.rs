@@ -65,7 +65,27 @@ fuzz_target!(|data: &[u8]| {
     full.set_remote_credentials(lite_creds);
     let _ = full.add_remote_candidate(Candidate::host(peer, 65535));
     full.handle_timeout(Instant::ZERO);
-    while full.poll_transmit().is_some() {}
+    let mut check_tid = None;
+    while let Some(t) = full.poll_transmit() {
+        check_tid = Message::parse(&t.contents).ok().map(|m| m.transaction_id());
+    }
+    // Structured input: the fuzzed message's type and attributes, re-signed as an answer
+    // to the outstanding check (so the response paths are reached past the MAC).
+    if let (Ok(m), Some(tid)) = (Message::parse(data), check_tid) {
+        let mut out = Vec::new();
+        let mut b = MessageBuilder::new_vec(&mut out, m.message_type(), tid);
+        for a in m.decoded().filter_map(Result::ok) {
+            let _ = b.add(&a);
+        }
+        let _ = b.add_message_integrity(b"litepasswordlitepassword");
+        let _ = b.add_fingerprint();
+        let _ = full.handle_receive(
+            Instant::from_millis(5),
+            Receive { source, destination: local, contents: &out },
+        );
+        while full.poll_transmit().is_some() {}
+        while full.poll_event().is_some() {}
+    }
     for step in 0..3u64 {
         let t = Instant::from_millis(10 + step * 600);
         let _ = full.handle_receive(t, Receive { source, destination: local, contents: data });

@@ -321,6 +321,10 @@ impl<R: Rng> IceAgent<R> {
         }
         self.remote_candidates.push(c);
         self.checks_pending = true;
+        if self.state == IceState::Failed {
+            // Trickled candidates after a failure: try again with them.
+            self.state = IceState::Checking;
+        }
         Ok(())
     }
 
