@@ -19,8 +19,18 @@ fuzz_target!(|data: &[u8]| {
         let _ = m.verify_integrity_sha256(KEY);
         let _ = m.verify_fingerprint();
         let _ = m.unknown_comprehension_required().count();
-        let _ = (m.username(), m.xor_mapped_address(), m.mapped_address(), m.priority());
-        let _ = (m.error_code(), m.software(), m.ice_controlling(), m.ice_controlled());
+        let _ = (
+            m.username(),
+            m.xor_mapped_address(),
+            m.mapped_address(),
+            m.priority(),
+        );
+        let _ = (
+            m.error_code(),
+            m.software(),
+            m.ice_controlling(),
+            m.ice_controlled(),
+        );
         // Whatever decodes must re-encode to something that decodes the same.
         let decoded: Vec<Attribute<'_>> = m.decoded().filter_map(Result::ok).collect();
         let mut out = Vec::new();
@@ -50,14 +60,25 @@ fuzz_target!(|data: &[u8]| {
     let mut lite = IceLiteAgent::with_credentials(lite_creds.clone(), &[local]);
     lite.set_remote_credentials(full_creds.clone());
     let now = Instant::from_millis(1000);
-    let _ = lite.handle_receive(now, Receive { source, destination: local, contents: data });
+    let _ = lite.handle_receive(
+        now,
+        Receive {
+            source,
+            destination: local,
+            contents: data,
+        },
+    );
     lite.handle_timeout(now);
     while lite.poll_transmit().is_some() {}
     while lite.poll_event().is_some() {}
     let _ = lite.poll_timeout();
 
     let config = IceAgentConfig {
-        nomination: if data.len() % 2 == 0 { Nomination::Regular } else { Nomination::Aggressive },
+        nomination: if data.len() % 2 == 0 {
+            Nomination::Regular
+        } else {
+            Nomination::Aggressive
+        },
         ..IceAgentConfig::default()
     };
     let mut full = IceAgent::new(SplitMix64::new(1), config, &[local]);
@@ -81,14 +102,25 @@ fuzz_target!(|data: &[u8]| {
         let _ = b.add_fingerprint();
         let _ = full.handle_receive(
             Instant::from_millis(5),
-            Receive { source, destination: local, contents: &out },
+            Receive {
+                source,
+                destination: local,
+                contents: &out,
+            },
         );
         while full.poll_transmit().is_some() {}
         while full.poll_event().is_some() {}
     }
     for step in 0..3u64 {
         let t = Instant::from_millis(10 + step * 600);
-        let _ = full.handle_receive(t, Receive { source, destination: local, contents: data });
+        let _ = full.handle_receive(
+            t,
+            Receive {
+                source,
+                destination: local,
+                contents: data,
+            },
+        );
         full.handle_timeout(t);
         while full.poll_transmit().is_some() {}
         while full.poll_event().is_some() {}
