@@ -1,12 +1,12 @@
 //! STUN and ICE-lite hot paths: parsing and verifying a connectivity check, building the
 //! success response, and the lite agent answering a check end to end.
 
+use core::hint::black_box;
+use core::net::SocketAddr;
 use criterion::{Criterion, criterion_group, criterion_main};
 use rvoip::ice::{Credentials, IceLiteAgent, Receive};
 use rvoip::stun::{Attribute, Message, MessageBuilder, MessageType, TransactionId};
 use rvoip::time::Instant;
-use std::hint::black_box;
-use std::net::SocketAddr;
 
 /// RFC 5769 §2.1 sample request.
 const REQ: [u8; 108] = [
@@ -92,8 +92,8 @@ fn bench(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default()
-        .measurement_time(std::time::Duration::from_secs(2))
-        .warm_up_time(std::time::Duration::from_millis(500));
+        .measurement_time(core::time::Duration::from_secs(2))
+        .warm_up_time(core::time::Duration::from_millis(500));
     targets = bench
 }
 criterion_main!(benches);
