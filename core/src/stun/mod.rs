@@ -8,6 +8,7 @@
 //! - [`Message::verify_integrity`], [`Message::verify_integrity_sha256`] (short-term
 //!   credentials, §9.1) and [`Message::verify_fingerprint`] cover exactly the bytes before
 //!   their attribute, with the header length adjusted as §14.5 asks.
+//! - [`long_term_key`] derives the long-term credential key (§9.2.2, MD5).
 //! - [`MessageBuilder`] writes a message into a caller's `&mut [u8]` or appends it to a
 //!   `Vec<u8>`; integrity and fingerprint are computed over what was written.
 //! - [`Attribute`] decodes and encodes the attributes this crate understands: MAPPED-ADDRESS,
@@ -609,6 +610,21 @@ impl<'a> Message<'a> {
             Err(StunError::FingerprintMismatch)
         }
     }
+}
+
+/// The long-term credential key of RFC 8489 §9.2.2 for MESSAGE-INTEGRITY:
+/// `MD5(username ":" realm ":" password)`. The caller applies the OpaqueString profile
+/// (RFC 8265; SASLprep in RFC 5389) to the password first; ICE uses short-term credentials,
+/// whose key is simply the password.
+pub fn long_term_key(username: &str, realm: &str, password: &str) -> [u8; 16] {
+    use md5::{Digest, Md5};
+    let mut h = Md5::new();
+    h.update(username.as_bytes());
+    h.update(b":");
+    h.update(realm.as_bytes());
+    h.update(b":");
+    h.update(password.as_bytes());
+    h.finalize().into()
 }
 
 /// An HMAC-SHA1 keyed with `key`.

@@ -43,6 +43,15 @@ const RESP6: &str = "
     00 08 00 14 a3 82 95 4e 4b e6 7b f1 17 84 c9 7c 82 92 c2 75 bf e3 ed 41
     80 28 00 04 c8 fb 0b 4c";
 
+/// RFC 5769 §2.4 Sample Request with Long-Term Authentication.
+const REQ_LTC: &str = "
+    00 01 00 60 21 12 a4 42 78 ad 34 33 c6 ad 72 c0 29 da 41 2e
+    00 06 00 12 e3 83 9e e3 83 88 e3 83 aa e3 83 83 e3 82 af e3 82 b9 00 00
+    00 15 00 1c 66 2f 2f 34 39 39 6b 39 35 34 64 36 4f 4c 33 34 6f 4c 39 46 53 54 76 79
+    36 34 73 41
+    00 14 00 0b 65 78 61 6d 70 6c 65 2e 6f 72 67 00
+    00 08 00 14 f6 70 24 65 6d d6 4a 3e 02 b8 e0 71 2e 85 c9 a2 8c a8 96 66";
+
 const PASSWORD: &[u8] = b"VOkJxbRl1RmTxUk/WvJxBt";
 const TID: [u8; 12] = [
     0xb7, 0xe7, 0xa7, 0x01, 0xbc, 0x34, 0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae,
@@ -124,6 +133,40 @@ fn rfc5769_ipv6_response() {
     m.verify_integrity(PASSWORD).unwrap();
     m.verify_fingerprint().unwrap();
     assert_eq!(response(addr), buf);
+}
+
+#[test]
+fn rfc5769_long_term_request() {
+    let buf = hex(REQ_LTC);
+    let m = Message::parse(&buf).unwrap();
+    let user = "\u{30DE}\u{30C8}\u{30EA}\u{30C3}\u{30AF}\u{30B9}";
+    assert_eq!(m.username(), Some(user));
+    assert_eq!(
+        m.attribute(AttributeType::NONCE),
+        Some(Ok(Attribute::Nonce("f//499k954d6OL34oL9FSTvy64sA")))
+    );
+    assert_eq!(
+        m.attribute(AttributeType::REALM),
+        Some(Ok(Attribute::Realm("example.org")))
+    );
+    assert!(!m.has_fingerprint());
+    // "The<U+00AD>M<U+00AA>tr<U+2168>" after SASLprep is "TheMatrIX".
+    let key = long_term_key(user, "example.org", "TheMatrIX");
+    m.verify_integrity(&key).unwrap();
+    assert_eq!(
+        m.verify_integrity(&long_term_key(user, "example.org", "TheMatrix")),
+        Err(StunError::IntegrityMismatch)
+    );
+    // And it builds byte-exact.
+    let mut v = Vec::new();
+    let tid = m.transaction_id();
+    let mut b = MessageBuilder::new_vec(&mut v, MessageType::BINDING_REQUEST, tid);
+    b.add(&Attribute::Username(user)).unwrap();
+    b.add(&Attribute::Nonce("f//499k954d6OL34oL9FSTvy64sA"))
+        .unwrap();
+    b.add(&Attribute::Realm("example.org")).unwrap();
+    b.add_message_integrity(&key).unwrap();
+    assert_eq!(v, buf);
 }
 
 #[test]
