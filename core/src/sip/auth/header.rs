@@ -1,0 +1,583 @@
+//! Parsing and serialization of digest challenge and credentials header values
+//! (RFC 3261 §25.1 `challenge` / `credentials`, RFC 7616 §3.3–§3.4, RFC 7235 §2.1 `auth-param`).
+//!
+//! The grammar accepted: `Digest` LWS auth-param *( "," auth-param ), with
+//! `auth-param = token LWS "=" LWS ( token / quoted-string )`, parameter names matched
+//! case-insensitively, LWS (SP, HTAB, CR, LF) allowed around `=` and `,`, empty list
+//! elements tolerated, any parameter accepted quoted or unquoted, and unknown parameters kept
+//! in order. Values borrow from the input unless a quoted-string holds `\` escapes.
+//! Work is linear in the input; at most [`MAX_PARAMS`] parameters are accepted.
+
+pub use super::wire::{MAX_PARAMS, ParseError};
+use super::wire::{ParamWriter, Params, RawParam, decode_ext_value, encode_ext_value, parse_nc};
+use super::{Algorithm, Qop};
+use alloc::borrow::Cow;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// An auth-param that this module does not interpret, kept for round trips.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthParam<'a> {
+    /// The name as received.
+    pub name: Cow<'a, str>,
+    /// The value, unescaped.
+    pub value: Cow<'a, str>,
+    /// Whether it was (and will be serialized as) a quoted-string.
+    pub quoted: bool,
+}
+
+impl AuthParam<'_> {
+    /// An owned copy.
+    pub fn into_owned(self) -> AuthParam<'static> {
+        AuthParam {
+            name: Cow::Owned(self.name.into_owned()),
+            value: Cow::Owned(self.value.into_owned()),
+            quoted: self.quoted,
+        }
+    }
+}
+
+/// The `algorithm` parameter: a known [`Algorithm`] or another token (e.g. `AKAv1-MD5`),
+/// kept so that a UA can skip such a challenge and a round trip preserves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlgorithmParam<'a> {
+    /// An algorithm this module implements.
+    Known(Algorithm),
+    /// Another algorithm token.
+    Other(Cow<'a, str>),
+}
+
+impl<'a> AlgorithmParam<'a> {
+    fn parse(v: Cow<'a, str>) -> AlgorithmParam<'a> {
+        match Algorithm::parse(&v) {
+            Some(a) => AlgorithmParam::Known(a),
+            None => AlgorithmParam::Other(v),
+        }
+    }
+
+    /// The token.
+    pub fn as_str(&self) -> &str {
+        match self {
+            AlgorithmParam::Known(a) => a.as_str(),
+            AlgorithmParam::Other(s) => s,
+        }
+    }
+
+    /// An owned copy.
+    pub fn into_owned(self) -> AlgorithmParam<'static> {
+        match self {
+            AlgorithmParam::Known(a) => AlgorithmParam::Known(a),
+            AlgorithmParam::Other(s) => AlgorithmParam::Other(Cow::Owned(s.into_owned())),
+        }
+    }
+}
+
+/// The algorithm a challenge or credentials use: absent means MD5 (RFC 7616 §3.3), an
+/// unknown token gives `None`.
+fn effective_algorithm(p: &Option<AlgorithmParam<'_>>) -> Option<Algorithm> {
+    match p {
+        None => Some(Algorithm::Md5),
+        Some(AlgorithmParam::Known(a)) => Some(*a),
+        Some(AlgorithmParam::Other(_)) => None,
+    }
+}
+
+fn cow_owned(c: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(c.into_owned())
+}
+
+fn opt_owned(c: Option<Cow<'_, str>>) -> Option<Cow<'static, str>> {
+    c.map(cow_owned)
+}
+
+fn set_once<'a>(
+    slot: &mut Option<Cow<'a, str>>,
+    p: &RawParam<'a>,
+    name: &'static str,
+) -> Result<(), ParseError> {
+    if slot.is_some() {
+        return Err(ParseError::DuplicateParam(name));
+    }
+    *slot = Some(p.unescaped());
+    Ok(())
+}
+
+fn parse_bool(v: &str) -> bool {
+    v.eq_ignore_ascii_case("true")
+}
+
+/// A `Digest` challenge: the value of a `WWW-Authenticate` or `Proxy-Authenticate` header
+/// (RFC 7616 §3.3). `Challenge<'static>` is the owned form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge<'a> {
+    /// `realm` (required).
+    pub realm: Cow<'a, str>,
+    /// `nonce` (required).
+    pub nonce: Cow<'a, str>,
+    /// `domain`: space-separated URIs of the protection space, as received.
+    pub domain: Option<Cow<'a, str>>,
+    /// `opaque`, to be echoed unchanged.
+    pub opaque: Option<Cow<'a, str>>,
+    /// `stale=true`: the previous credentials were right but the nonce was out of date.
+    pub stale: bool,
+    /// `algorithm`; absent means MD5.
+    pub algorithm: Option<AlgorithmParam<'a>>,
+    /// `qop` options list as received (e.g. `auth,auth-int`); absent means RFC 2069 mode.
+    pub qop: Option<Cow<'a, str>>,
+    /// `charset` (only `UTF-8` is defined).
+    pub charset: Option<Cow<'a, str>>,
+    /// `userhash=true`: the server supports hashed user names (RFC 7616 §3.4.4).
+    pub userhash: bool,
+    /// Parameters not interpreted here, in order.
+    pub params: Vec<AuthParam<'a>>,
+}
+
+impl<'a> Challenge<'a> {
+    /// A challenge with the two required parameters and nothing else.
+    pub fn new(realm: impl Into<Cow<'a, str>>, nonce: impl Into<Cow<'a, str>>) -> Challenge<'a> {
+        Challenge {
+            realm: realm.into(),
+            nonce: nonce.into(),
+            domain: None,
+            opaque: None,
+            stale: false,
+            algorithm: None,
+            qop: None,
+            charset: None,
+            userhash: false,
+            params: Vec::new(),
+        }
+    }
+
+    /// Parses a challenge header value (`Digest realm="…", nonce="…", …`).
+    pub fn parse(s: &'a str) -> Result<Challenge<'a>, ParseError> {
+        let mut it = Params::new(s)?;
+        let mut realm = None;
+        let mut nonce = None;
+        let mut domain = None;
+        let mut opaque = None;
+        let mut stale = None;
+        let mut algorithm = None;
+        let mut qop = None;
+        let mut charset = None;
+        let mut userhash = None;
+        let mut params = Vec::new();
+        while let Some(p) = it.next_param()? {
+            let n = p.name;
+            if n.eq_ignore_ascii_case("realm") {
+                set_once(&mut realm, &p, "realm")?;
+            } else if n.eq_ignore_ascii_case("nonce") {
+                set_once(&mut nonce, &p, "nonce")?;
+            } else if n.eq_ignore_ascii_case("domain") {
+                set_once(&mut domain, &p, "domain")?;
+            } else if n.eq_ignore_ascii_case("opaque") {
+                set_once(&mut opaque, &p, "opaque")?;
+            } else if n.eq_ignore_ascii_case("stale") {
+                set_once(&mut stale, &p, "stale")?;
+            } else if n.eq_ignore_ascii_case("algorithm") {
+                set_once(&mut algorithm, &p, "algorithm")?;
+            } else if n.eq_ignore_ascii_case("qop") {
+                set_once(&mut qop, &p, "qop")?;
+            } else if n.eq_ignore_ascii_case("charset") {
+                set_once(&mut charset, &p, "charset")?;
+            } else if n.eq_ignore_ascii_case("userhash") {
+                set_once(&mut userhash, &p, "userhash")?;
+            } else {
+                params.push(AuthParam {
+                    name: Cow::Borrowed(n),
+                    value: p.unescaped(),
+                    quoted: p.quoted,
+                });
+            }
+        }
+        Ok(Challenge {
+            realm: realm.ok_or(ParseError::MissingParam("realm"))?,
+            nonce: nonce.ok_or(ParseError::MissingParam("nonce"))?,
+            domain,
+            opaque,
+            stale: stale.is_some_and(|v| parse_bool(&v)),
+            algorithm: algorithm.map(AlgorithmParam::parse),
+            qop,
+            charset,
+            userhash: userhash.is_some_and(|v| parse_bool(&v)),
+            params,
+        })
+    }
+
+    /// The algorithm to use: MD5 when absent, `None` when the token is unknown.
+    pub fn algorithm(&self) -> Option<Algorithm> {
+        effective_algorithm(&self.algorithm)
+    }
+
+    /// Whether the qop options list contains `qop`.
+    pub fn offers(&self, qop: Qop) -> bool {
+        self.qop_options().any(|q| q == Some(qop))
+    }
+
+    /// The qop options, parsed (`None` for an unknown token); empty if no `qop` parameter.
+    pub fn qop_options(&self) -> impl Iterator<Item = Option<Qop>> + '_ {
+        self.qop
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(|t| t.trim_matches(|c: char| c.is_ascii_whitespace()))
+            .filter(|t| !t.is_empty())
+            .map(Qop::parse)
+    }
+
+    /// An owned copy, independent of the input.
+    pub fn into_owned(self) -> Challenge<'static> {
+        Challenge {
+            realm: cow_owned(self.realm),
+            nonce: cow_owned(self.nonce),
+            domain: opt_owned(self.domain),
+            opaque: opt_owned(self.opaque),
+            stale: self.stale,
+            algorithm: self.algorithm.map(AlgorithmParam::into_owned),
+            qop: opt_owned(self.qop),
+            charset: opt_owned(self.charset),
+            userhash: self.userhash,
+            params: self.params.into_iter().map(AuthParam::into_owned).collect(),
+        }
+    }
+}
+
+impl fmt::Display for Challenge<'_> {
+    /// Serializes as `Digest realm="…", nonce="…", …` (quoting per RFC 7616 §3.3).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut w = ParamWriter::new(f)?;
+        w.quoted("realm", &self.realm)?;
+        if let Some(d) = &self.domain {
+            w.quoted("domain", d)?;
+        }
+        w.quoted("nonce", &self.nonce)?;
+        if let Some(o) = &self.opaque {
+            w.quoted("opaque", o)?;
+        }
+        if self.stale {
+            w.token("stale", "true")?;
+        }
+        if let Some(a) = &self.algorithm {
+            w.token("algorithm", a.as_str())?;
+        }
+        if let Some(q) = &self.qop {
+            w.quoted("qop", q)?;
+        }
+        if let Some(c) = &self.charset {
+            w.token("charset", c)?;
+        }
+        if self.userhash {
+            w.token("userhash", "true")?;
+        }
+        for p in &self.params {
+            w.param(p)?;
+        }
+        Ok(())
+    }
+}
+
+/// How the user name is carried in credentials (RFC 7616 §3.4.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UsernameForm {
+    /// `username="…"` (possibly a userhash).
+    #[default]
+    Plain,
+    /// `username*=UTF-8''…` (RFC 5987 extended notation), for names that a quoted-string
+    /// cannot carry.
+    Extended,
+}
+
+/// Digest credentials: the value of an `Authorization` or `Proxy-Authorization` header
+/// (RFC 7616 §3.4). `Credentials<'static>` is the owned form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials<'a> {
+    /// The user name (decoded from `username*` when [`UsernameForm::Extended`]), or the
+    /// hex userhash when `userhash` is true.
+    pub username: Cow<'a, str>,
+    /// Which parameter carries the user name.
+    pub username_form: UsernameForm,
+    /// `realm`.
+    pub realm: Cow<'a, str>,
+    /// `nonce`.
+    pub nonce: Cow<'a, str>,
+    /// `uri` (the Request-URI as the client sent it).
+    pub uri: Cow<'a, str>,
+    /// `response`: the request-digest in hex.
+    pub response: Cow<'a, str>,
+    /// `algorithm`; absent means MD5.
+    pub algorithm: Option<AlgorithmParam<'a>>,
+    /// `cnonce` (required with qop).
+    pub cnonce: Option<Cow<'a, str>>,
+    /// `opaque`, echoed from the challenge.
+    pub opaque: Option<Cow<'a, str>>,
+    /// `qop` chosen; `None` for RFC 2069 compatibility.
+    pub qop: Option<Qop>,
+    /// `nc` (required with qop).
+    pub nc: Option<u32>,
+    /// `userhash=true`: `username` is `H(username ":" realm)`.
+    pub userhash: bool,
+    /// Parameters not interpreted here, in order.
+    pub params: Vec<AuthParam<'a>>,
+}
+
+impl<'a> Credentials<'a> {
+    /// Parses a credentials header value (`Digest username="…", realm="…", …`).
+    pub fn parse(s: &'a str) -> Result<Credentials<'a>, ParseError> {
+        let mut it = Params::new(s)?;
+        let mut username = None;
+        let mut username_ext = None;
+        let mut realm = None;
+        let mut nonce = None;
+        let mut uri = None;
+        let mut response = None;
+        let mut algorithm = None;
+        let mut cnonce = None;
+        let mut opaque = None;
+        let mut qop = None;
+        let mut nc = None;
+        let mut userhash = None;
+        let mut params = Vec::new();
+        while let Some(p) = it.next_param()? {
+            let n = p.name;
+            if n.eq_ignore_ascii_case("username") {
+                set_once(&mut username, &p, "username")?;
+            } else if n.eq_ignore_ascii_case("username*") {
+                set_once(&mut username_ext, &p, "username*")?;
+            } else if n.eq_ignore_ascii_case("realm") {
+                set_once(&mut realm, &p, "realm")?;
+            } else if n.eq_ignore_ascii_case("nonce") {
+                set_once(&mut nonce, &p, "nonce")?;
+            } else if n.eq_ignore_ascii_case("uri") {
+                set_once(&mut uri, &p, "uri")?;
+            } else if n.eq_ignore_ascii_case("response") {
+                set_once(&mut response, &p, "response")?;
+            } else if n.eq_ignore_ascii_case("algorithm") {
+                set_once(&mut algorithm, &p, "algorithm")?;
+            } else if n.eq_ignore_ascii_case("cnonce") {
+                set_once(&mut cnonce, &p, "cnonce")?;
+            } else if n.eq_ignore_ascii_case("opaque") {
+                set_once(&mut opaque, &p, "opaque")?;
+            } else if n.eq_ignore_ascii_case("qop") {
+                set_once(&mut qop, &p, "qop")?;
+            } else if n.eq_ignore_ascii_case("nc") {
+                set_once(&mut nc, &p, "nc")?;
+            } else if n.eq_ignore_ascii_case("userhash") {
+                set_once(&mut userhash, &p, "userhash")?;
+            } else {
+                params.push(AuthParam {
+                    name: Cow::Borrowed(n),
+                    value: p.unescaped(),
+                    quoted: p.quoted,
+                });
+            }
+        }
+        let (username, username_form) = match (username, username_ext) {
+            (Some(u), None) => (u, UsernameForm::Plain),
+            (None, Some(x)) => (decode_ext_value(&x)?, UsernameForm::Extended),
+            (Some(_), Some(_)) => return Err(ParseError::InvalidParam("username*")),
+            (None, None) => return Err(ParseError::MissingParam("username")),
+        };
+        let qop = match qop {
+            None => None,
+            Some(q) => Some(Qop::parse(&q).ok_or(ParseError::InvalidParam("qop"))?),
+        };
+        let nc = match nc {
+            None => None,
+            Some(v) => Some(parse_nc(&v).ok_or(ParseError::InvalidParam("nc"))?),
+        };
+        if qop.is_some() {
+            if cnonce.is_none() {
+                return Err(ParseError::MissingParam("cnonce"));
+            }
+            if nc.is_none() {
+                return Err(ParseError::MissingParam("nc"));
+            }
+        }
+        Ok(Credentials {
+            username,
+            username_form,
+            realm: realm.ok_or(ParseError::MissingParam("realm"))?,
+            nonce: nonce.ok_or(ParseError::MissingParam("nonce"))?,
+            uri: uri.ok_or(ParseError::MissingParam("uri"))?,
+            response: response.ok_or(ParseError::MissingParam("response"))?,
+            algorithm: algorithm.map(AlgorithmParam::parse),
+            cnonce,
+            opaque,
+            qop,
+            nc,
+            userhash: userhash.is_some_and(|v| parse_bool(&v)),
+            params,
+        })
+    }
+
+    /// The algorithm used: MD5 when absent, `None` when the token is unknown.
+    pub fn algorithm(&self) -> Option<Algorithm> {
+        effective_algorithm(&self.algorithm)
+    }
+
+    /// An owned copy, independent of the input.
+    pub fn into_owned(self) -> Credentials<'static> {
+        Credentials {
+            username: cow_owned(self.username),
+            username_form: self.username_form,
+            realm: cow_owned(self.realm),
+            nonce: cow_owned(self.nonce),
+            uri: cow_owned(self.uri),
+            response: cow_owned(self.response),
+            algorithm: self.algorithm.map(AlgorithmParam::into_owned),
+            cnonce: opt_owned(self.cnonce),
+            opaque: opt_owned(self.opaque),
+            qop: self.qop,
+            nc: self.nc,
+            userhash: self.userhash,
+            params: self.params.into_iter().map(AuthParam::into_owned).collect(),
+        }
+    }
+}
+
+impl fmt::Display for Credentials<'_> {
+    /// Serializes as `Digest username="…", realm="…", …` (quoting per RFC 7616 §3.4).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut w = ParamWriter::new(f)?;
+        match self.username_form {
+            UsernameForm::Plain => w.quoted("username", &self.username)?,
+            UsernameForm::Extended => {
+                w.sep()?;
+                w.f.write_str("username*=UTF-8''")?;
+                encode_ext_value(w.f, &self.username)?;
+            }
+        }
+        w.quoted("realm", &self.realm)?;
+        w.quoted("nonce", &self.nonce)?;
+        w.quoted("uri", &self.uri)?;
+        w.quoted("response", &self.response)?;
+        if let Some(a) = &self.algorithm {
+            w.token("algorithm", a.as_str())?;
+        }
+        if let Some(c) = &self.cnonce {
+            w.quoted("cnonce", c)?;
+        }
+        if let Some(o) = &self.opaque {
+            w.quoted("opaque", o)?;
+        }
+        if let Some(q) = self.qop {
+            w.token("qop", q.as_str())?;
+        }
+        if let Some(nc) = self.nc {
+            let digits = super::compute::format_nc(nc);
+            // ASCII hex digits only.
+            w.token("nc", core::str::from_utf8(&digits).unwrap_or("00000000"))?;
+        }
+        if self.userhash {
+            w.token("userhash", "true")?;
+        }
+        for p in &self.params {
+            w.param(p)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    #[test]
+    fn rfc3261_register_challenge_borrows_from_input() {
+        // The shape of RFC 3261 §22.4 / RFC 8760 examples.
+        let v = "Digest realm=\"atlanta.com\", domain=\"sip:ss1.carrier.com\", qop=\"auth\", \
+                 nonce=\"f84f1cec41e6cbe5aea9c8e88d359\", opaque=\"\", stale=FALSE, algorithm=MD5";
+        let c = Challenge::parse(v).unwrap();
+        assert!(matches!(c.realm, Cow::Borrowed("atlanta.com")));
+        assert!(matches!(c.nonce, Cow::Borrowed(_)));
+        assert_eq!(c.domain.as_deref(), Some("sip:ss1.carrier.com"));
+        assert_eq!(c.opaque.as_deref(), Some(""));
+        assert!(!c.stale);
+        assert_eq!(c.algorithm(), Some(Algorithm::Md5));
+        assert_eq!(c.qop_options().collect::<Vec<_>>(), [Some(Qop::Auth)]);
+        assert_eq!(
+            c.to_string(),
+            "Digest realm=\"atlanta.com\", domain=\"sip:ss1.carrier.com\", \
+             nonce=\"f84f1cec41e6cbe5aea9c8e88d359\", opaque=\"\", algorithm=MD5, qop=\"auth\""
+        );
+    }
+
+    #[test]
+    fn absent_algorithm_is_md5_and_unknown_is_none() {
+        let c = Challenge::parse("Digest realm=r, nonce=n").unwrap();
+        assert_eq!(c.algorithm(), Some(Algorithm::Md5));
+        let c = Challenge::parse("Digest realm=r, nonce=n, algorithm=AKAv1-MD5").unwrap();
+        assert_eq!(c.algorithm(), None);
+        assert_eq!(c.algorithm.as_ref().map(|a| a.as_str()), Some("AKAv1-MD5"));
+    }
+
+    #[test]
+    fn escapes_are_removed_and_restored() {
+        let c = Challenge::parse(r#"Digest realm="a\"b\\c\d", nonce="n""#).unwrap();
+        assert_eq!(c.realm, "a\"b\\cd");
+        assert!(matches!(c.realm, Cow::Owned(_)));
+        assert!(c.to_string().starts_with(r#"Digest realm="a\"b\\cd""#));
+    }
+
+    #[test]
+    fn username_star_encodes_and_decodes() {
+        let v = "Digest username*=utf-8'en'J%c3%a4s%C3%B8n%20Doe, realm=r, nonce=n, uri=u, \
+                 response=00";
+        let c = Credentials::parse(v).unwrap();
+        assert_eq!(c.username, "J\u{e4}s\u{f8}n Doe");
+        assert_eq!(c.username_form, UsernameForm::Extended);
+        assert!(
+            c.to_string()
+                .starts_with("Digest username*=UTF-8''J%C3%A4s%C3%B8n%20Doe, ")
+        );
+        assert_eq!(
+            decode_ext_value("UTF-8''a%2"),
+            Err(ParseError::InvalidParam("username*"))
+        );
+        assert_eq!(
+            decode_ext_value("UTF-8''a b"),
+            Err(ParseError::InvalidParam("username*"))
+        );
+        assert_eq!(
+            decode_ext_value("UTF-8"),
+            Err(ParseError::InvalidParam("username*"))
+        );
+    }
+
+    #[test]
+    fn folded_quoted_string_reads_as_one_space() {
+        let c = Challenge::parse("Digest realm=\"a\r\n \tb\", nonce=\"n\"").unwrap();
+        assert_eq!(c.realm, "a b");
+        assert_eq!(
+            Challenge::parse("Digest realm=\"a\r\nb\", nonce=\"n\""),
+            Err(ParseError::ControlCharacter)
+        );
+        assert_eq!(
+            Challenge::parse("Digest realm=\"a\n b\", nonce=\"n\""),
+            Err(ParseError::ControlCharacter)
+        );
+    }
+
+    #[test]
+    fn nc_is_eight_hex_digits() {
+        assert_eq!(parse_nc("00000001"), Some(1));
+        assert_eq!(parse_nc("FFFFFFFF"), Some(u32::MAX));
+        assert_eq!(parse_nc("1"), None);
+        assert_eq!(parse_nc("+0000001"), None);
+        assert_eq!(parse_nc("000000001"), None);
+    }
+
+    #[test]
+    fn serializer_never_emits_line_breaks() {
+        let mut c = Challenge::new("re\r\nalm", "n\"once");
+        c.params.push(AuthParam {
+            name: Cow::Borrowed("x\r\n"),
+            value: Cow::Borrowed("v"),
+            quoted: false,
+        });
+        let s = c.to_string();
+        assert!(!s.contains('\r') && !s.contains('\n'), "{s}");
+        assert_eq!(s, "Digest realm=\"realm\", nonce=\"n\\\"once\"");
+    }
+}

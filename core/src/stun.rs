@@ -1,1 +1,0 @@
-//! STUN (RFC 8489, 5769) (in progress).
