@@ -10,6 +10,7 @@ pub mod config;
 pub mod dialplan;
 pub mod dtls;
 pub mod metrics;
+pub mod opus;
 pub mod store;
 
 /// What the binaries print while the gateway is under construction.
