@@ -24,10 +24,12 @@ pub mod packet;
 pub mod rtcp;
 pub mod stats;
 
+pub use mos::{CodecQuality, EModel};
 pub use packet::{Extensions, RtpPacket, RtpPacketBuilder, SeqUnwrapper, TimestampUnwrapper};
 pub use rtcp::{
     Compound, ReportBlock, RtcpKind, RtcpPacket, RtcpPacketType, RtcpWriter, SenderInfo,
 };
+pub use stats::{ReceiverStats, SenderStats, SeqCheck};
 
 /// Errors of the RTP/RTCP layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
