@@ -24,6 +24,7 @@ pub mod packet;
 pub mod rtcp;
 pub mod stats;
 
+pub use dtmf::{DtmfEvent, DtmfReceiver, DtmfSender, DtmfSenderConfig, TelephoneEvent};
 pub use mos::{CodecQuality, EModel};
 pub use packet::{Extensions, RtpPacket, RtpPacketBuilder, SeqUnwrapper, TimestampUnwrapper};
 pub use rtcp::{

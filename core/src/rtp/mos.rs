@@ -156,7 +156,10 @@ mod tests {
             for pct in 0..=50 {
                 let mos = m.mos(ms(40), ms(5), f64::from(pct) / 100.0);
                 // Strictly decreasing until it reaches the floor of 1.
-                assert!(mos < prev || mos == 1.0, "{codec:?} at {pct}%: {mos} !< {prev}");
+                assert!(
+                    mos < prev || mos == 1.0,
+                    "{codec:?} at {pct}%: {mos} !< {prev}"
+                );
                 assert!((1.0..=4.5).contains(&mos));
                 prev = mos;
             }
