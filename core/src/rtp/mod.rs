@@ -25,6 +25,7 @@ pub mod rtcp;
 pub mod stats;
 
 pub use dtmf::{DtmfEvent, DtmfReceiver, DtmfSender, DtmfSenderConfig, TelephoneEvent};
+pub use jitter::{JitterBuffer, JitterConfig, JitterStats, Pop};
 pub use mos::{CodecQuality, EModel};
 pub use packet::{Extensions, RtpPacket, RtpPacketBuilder, SeqUnwrapper, TimestampUnwrapper};
 pub use rtcp::{
