@@ -101,7 +101,7 @@ fn adapts_up_under_jitter_and_down_after() {
         if let Out::Frame(s, _) = o.1 {
             if let Some(l) = last {
                 let d = s.wrapping_sub(l);
-                assert!(d >= 1 && d < 100, "{l} -> {s}");
+                assert!((1..100).contains(&d), "{l} -> {s}");
             }
             last = Some(s);
             frames += 1;
