@@ -228,3 +228,36 @@ fn memory_is_bounded_under_flood() {
     assert!(jb.stats().resets > 0);
     let _ = Duration::ZERO;
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::{ProptestConfig, prop_assert, prop_assert_eq, proptest};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Whatever the jitter, loss and reordering, frames come out in sequence order, each
+        /// at most once, and the ring never exceeds its capacity.
+        #[test]
+        fn playout_order_and_bounds(seed: u64, jitter_ms in 0u64..150, loss in 0u64..30, seq0: u16) {
+            let mut rng = SplitMix64::new(seed);
+            let pkts = stream(400, seq0, &mut rng, loss, |_, r| r.below(jitter_ms * 1000 + 1));
+            let mut jb = JitterBuffer::new(JitterConfig::new(8000));
+            let out = simulate(&mut jb, &pkts, 9_000_000);
+            let mut last: Option<u16> = None;
+            let mut frames = 0u64;
+            for o in &out {
+                if let Out::Frame(s, _) = o.1 {
+                    if let Some(l) = last {
+                        prop_assert!(s.wrapping_sub(l) >= 1 && s.wrapping_sub(l) < 400);
+                    }
+                    last = Some(s);
+                    frames += 1;
+                }
+            }
+            let st = jb.stats();
+            prop_assert_eq!(st.played, frames);
+            prop_assert!(st.played + st.late + st.dropped + jb.len() as u64 <= pkts.len() as u64);
+            prop_assert!(st.played >= pkts.len() as u64 * 8 / 10, "{:?}", st);
+        }
+    }
+}

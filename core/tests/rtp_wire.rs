@@ -379,3 +379,46 @@ impl KindType for RtcpKind<'_> {
         }
     }
 }
+
+mod more_props {
+    use proptest::prelude::*;
+    use rvoip_core::rtp::{SeqUnwrapper, TelephoneEvent, TimestampUnwrapper};
+
+    proptest! {
+        #[test]
+        fn telephone_event_round_trip(event: u8, end: bool, volume in 0u8..64, duration: u16) {
+            let e = TelephoneEvent { event, end, volume, duration };
+            prop_assert_eq!(TelephoneEvent::decode(&e.encode()).unwrap(), e);
+        }
+
+        /// A counter that moves forward in steps of up to 1000, observed with each value
+        /// possibly swapped with its neighbour, unwraps to the original counter.
+        #[test]
+        fn unwrapping_with_reordering(
+            start in 0i64..70_000,
+            steps in proptest::collection::vec(1i64..1000, 1..300),
+            swaps in proptest::collection::vec(any::<bool>(), 300),
+        ) {
+            let mut vals = vec![start];
+            for s in &steps {
+                vals.push(vals.last().unwrap() + s);
+            }
+            let mut order = vals.clone();
+            for i in (1..order.len()).step_by(2) {
+                if swaps[i % swaps.len()] {
+                    order.swap(i - 1, i);
+                }
+            }
+            let mut su = SeqUnwrapper::new();
+            let mut tu = TimestampUnwrapper::new();
+            // Offsets relative to the first value observed.
+            let first = order[0];
+            for v in &order {
+                let s = su.unwrap(*v as u16);
+                prop_assert_eq!(s - (first as u16) as i64, v - first);
+                let t = tu.unwrap((*v * 70_001) as u32);
+                prop_assert_eq!(t - ((first * 70_001) as u32) as i64, (v - first) * 70_001);
+            }
+        }
+    }
+}
