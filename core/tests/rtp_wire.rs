@@ -356,7 +356,7 @@ proptest! {
         let RtcpKind::Bye(b) = kinds[7] else { panic!() };
         prop_assert_eq!(b.sources().collect::<Vec<_>>(), bye);
         prop_assert_eq!(b.reason(), reason.as_deref());
-        prop_assert_eq!(kinds[7].clone_type(), RtcpPacketType::Goodbye);
+        prop_assert_eq!(b.packet().packet_type(), RtcpPacketType::Goodbye);
     }
 
     #[test]
@@ -365,18 +365,6 @@ proptest! {
             let _ = p.parse();
         }
         let _ = Compound::new_checked(&data, rsize);
-    }
-}
-
-trait KindType {
-    fn clone_type(&self) -> RtcpPacketType;
-}
-impl KindType for RtcpKind<'_> {
-    fn clone_type(&self) -> RtcpPacketType {
-        match self {
-            RtcpKind::Bye(b) => b.packet().packet_type(),
-            _ => RtcpPacketType::Other(0),
-        }
     }
 }
 

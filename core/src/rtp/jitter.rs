@@ -516,3 +516,30 @@ impl JitterBuffer {
         Some(Instant::from_micros(due.max(0) as u64))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_is_spread_of_transit_clamped() {
+        let mut jb = JitterBuffer::new(JitterConfig::new(8000));
+        // Transits 0, 50, 100 ms … : with under 34 samples the 97th percentile is the max.
+        for (i, extra) in [0u64, 50, 100].iter().enumerate() {
+            let at = Instant::from_millis(i as u64 * 20 + extra);
+            jb.insert(at, 1, i as u16, i as u32 * 160, false, &[0]);
+        }
+        assert_eq!(jb.stats().target_delay, Duration::from_millis(100));
+        // Clamped at max_delay.
+        jb.insert(Instant::from_millis(60 + 900), 1, 3, 480, false, &[0]);
+        assert_eq!(jb.stats().target_delay, Duration::from_millis(200));
+        // And at min_delay for a perfectly regular stream.
+        let mut jb = JitterBuffer::new(JitterConfig::new(8000));
+        for i in 0..10u16 {
+            let at = Instant::from_millis(u64::from(i) * 20);
+            jb.insert(at, 1, i, u32::from(i) * 160, false, &[0]);
+        }
+        assert_eq!(jb.stats().target_delay, Duration::from_millis(20));
+        assert_eq!(jb.stats().current_delay, Duration::from_millis(20));
+    }
+}

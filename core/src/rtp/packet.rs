@@ -331,8 +331,10 @@ impl<'a> Iterator for Extensions<'a> {
                 (first, usize::from(len), rest)
             } else {
                 let id = first >> 4;
-                if id == 15 {
-                    // Reserved: stop processing (RFC 8285 §4.2).
+                if id == 15 || id == 0 {
+                    // 15 is reserved: stop processing (RFC 8285 §4.2). ID 0 is only valid
+                    // as a zero padding octet (handled above); with a length it is
+                    // malformed, so stop as well.
                     self.data = &[];
                     return None;
                 }
@@ -631,6 +633,9 @@ mod tests {
     #[test]
     fn one_byte_id15_stops() {
         let data = [0x10, 0xAA, 0xF0, 0x11, 0x20, 0x22];
+        let v: Vec<_> = Extensions::new(ONE_BYTE_PROFILE, &data).collect();
+        assert_eq!(v, [(1, &[0xAA][..])]);
+        let data = [0x10, 0xAA, 0x03, 1, 2, 3, 4];
         let v: Vec<_> = Extensions::new(ONE_BYTE_PROFILE, &data).collect();
         assert_eq!(v, [(1, &[0xAA][..])]);
     }
