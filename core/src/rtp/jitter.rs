@@ -267,11 +267,19 @@ impl JitterBuffer {
         seq.rem_euclid(self.cfg.capacity as i64) as usize
     }
 
-    /// Adds a transit sample and recomputes the minimum and the target delay.
+    /// Adds a transit sample and recomputes the minimum and the target delay: at once when
+    /// the sample falls outside [min, min + target] (the delay must grow, or the minimum
+    /// moved), otherwise every 8th sample (decreases may lag by 8 packets).
     fn observe(&mut self, transit: i64) {
         self.window[self.wpos] = transit;
         self.wpos = (self.wpos + 1) % WINDOW;
         self.wlen = (self.wlen + 1).min(WINDOW);
+        let inside = self.wlen > 1
+            && transit >= self.min_transit
+            && transit - self.min_transit <= self.target_us;
+        if inside && !self.wpos.is_multiple_of(8) {
+            return;
+        }
         let mut tmp = [0i64; WINDOW];
         let n = self.wlen;
         tmp[..n].copy_from_slice(&self.window[..n]);

@@ -315,39 +315,37 @@ impl<'a> Extensions<'a> {
 impl<'a> Iterator for Extensions<'a> {
     type Item = (u8, &'a [u8]);
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            let (&first, rest) = self.data.split_first()?;
+        let d = self.data;
+        let mut i = 0;
+        while let Some(&first) = d.get(i) {
             if first == 0 {
                 // Padding octet (RFC 8285 §4.2/§4.3: ID 0).
-                self.data = rest;
+                i += 1;
                 continue;
             }
-            let (id, len, rest) = if self.two_byte {
-                let (&len, rest) = rest.split_first().or_else(|| {
-                    self.data = &[];
-                    None
-                })?;
-                (first, usize::from(len), rest)
+            let (id, start, len) = if self.two_byte {
+                let Some(&len) = d.get(i + 1) else { break };
+                (first, i + 2, usize::from(len))
             } else {
                 let id = first >> 4;
                 if id == 15 || id == 0 {
                     // 15 is reserved: stop processing (RFC 8285 §4.2). ID 0 is only valid
                     // as a zero padding octet (handled above); with a length it is
                     // malformed, so stop as well.
-                    self.data = &[];
-                    return None;
+                    break;
                 }
-                (id, usize::from(first & 0x0F) + 1, rest)
+                (id, i + 1, usize::from(first & 0x0F) + 1)
             };
-            if rest.len() < len {
-                self.data = &[];
-                return None;
-            }
-            let (d, rest) = rest.split_at(len);
-            self.data = rest;
-            return Some((id, d));
+            let Some(data) = d.get(start..start + len) else {
+                break;
+            };
+            self.data = &d[start + len..];
+            return Some((id, data));
         }
+        self.data = &[];
+        None
     }
 }
 

@@ -122,6 +122,7 @@ pub struct RtcpPacket<'a> {
 impl<'a> RtcpPacket<'a> {
     /// Splits the first RTCP packet off `buf`, checking its common header: version 2, a
     /// length that fits `buf`, and a valid padding count. Returns the packet and the rest.
+    #[inline]
     pub fn split_first(buf: &'a [u8]) -> Result<(Self, &'a [u8]), RtpError> {
         if buf.len() < 4 {
             return Err(RtpError::Truncated);
@@ -147,6 +148,7 @@ impl<'a> RtcpPacket<'a> {
     }
 
     /// Checks `buf` as exactly one RTCP packet.
+    #[inline]
     pub fn new_checked(buf: &'a [u8]) -> Result<Self, RtpError> {
         let (p, rest) = Self::split_first(buf)?;
         if !rest.is_empty() {
@@ -156,52 +158,62 @@ impl<'a> RtcpPacket<'a> {
     }
 
     /// The packet's bytes (header, body, padding).
+    #[inline]
     pub fn as_bytes(&self) -> &'a [u8] {
         self.buf
     }
 
     /// P bit.
+    #[inline]
     pub fn has_padding(&self) -> bool {
         self.buf[0] & 0x20 != 0
     }
 
     /// The 5-bit count field: RC, SC or FMT depending on the type.
+    #[inline]
     pub fn count(&self) -> u8 {
         self.buf[0] & 0x1F
     }
 
     /// Feedback message type (same bits as [`Self::count`]).
+    #[inline]
     pub fn fmt(&self) -> u8 {
         self.count()
     }
 
     /// Packet type octet.
+    #[inline]
     pub fn packet_type_raw(&self) -> u8 {
         self.buf[1]
     }
 
     /// Packet type.
+    #[inline]
     pub fn packet_type(&self) -> RtcpPacketType {
         self.buf[1].into()
     }
 
     /// Length field: the packet's length in 32-bit words minus one.
+    #[inline]
     pub fn length_words(&self) -> u16 {
         be16(self.buf, 2)
     }
 
     /// The body after the 4-byte common header, without padding.
+    #[inline]
     pub fn body(&self) -> &'a [u8] {
         &self.buf[4..self.buf.len() - self.pad]
     }
 
     /// The first SSRC after the header (the sender's, for every standard type), if any.
+    #[inline]
     pub fn ssrc(&self) -> Option<u32> {
         let b = self.body();
         (b.len() >= 4).then(|| be32(b, 0))
     }
 
     /// Decodes the packet into its typed view, validating its content.
+    #[inline]
     pub fn parse(&self) -> Result<RtcpKind<'a>, RtpError> {
         Ok(match (self.packet_type(), self.fmt()) {
             (RtcpPacketType::SenderReport, _) => RtcpKind::SenderReport(SenderReport::new(*self)?),
@@ -265,6 +277,7 @@ impl<'a> Compound<'a> {
     /// the last packet, and the first packet an SR or RR — unless `reduced_size` is true
     /// (RFC 5506 negotiated), in which case any sequence of packets, including a single
     /// feedback packet, is accepted.
+    #[inline]
     pub fn new_checked(buf: &'a [u8], reduced_size: bool) -> Result<Self, RtpError> {
         let mut rest = buf;
         let mut first = true;
@@ -292,11 +305,13 @@ impl<'a> Compound<'a> {
     }
 
     /// The datagram.
+    #[inline]
     pub fn as_bytes(&self) -> &'a [u8] {
         self.buf
     }
 
     /// Iterator over the packets (infallible: the compound was validated).
+    #[inline]
     pub fn iter(&self) -> CompoundIter<'a> {
         CompoundIter { rest: self.buf }
     }
@@ -319,6 +334,7 @@ pub struct CompoundIter<'a> {
 impl<'a> CompoundIter<'a> {
     /// A lenient iterator over an unvalidated datagram: yields packets until the first
     /// malformed header, then stops.
+    #[inline]
     pub fn lenient(buf: &'a [u8]) -> Self {
         CompoundIter { rest: buf }
     }
@@ -365,6 +381,7 @@ pub const REPORT_BLOCK_LEN: usize = 24;
 
 impl ReportBlock {
     /// Decodes a block from 24 bytes (`None` if shorter).
+    #[inline]
     pub fn decode(b: &[u8]) -> Option<Self> {
         if b.len() < REPORT_BLOCK_LEN {
             return None;
@@ -437,6 +454,7 @@ pub struct SenderReport<'a> {
 
 impl<'a> SenderReport<'a> {
     /// Checks that `pkt` is an SR whose RC report blocks fit its length.
+    #[inline]
     pub fn new(pkt: RtcpPacket<'a>) -> Result<Self, RtpError> {
         if pkt.packet_type() != RtcpPacketType::SenderReport {
             return Err(RtpError::WrongType);
@@ -447,14 +465,17 @@ impl<'a> SenderReport<'a> {
         Ok(SenderReport { pkt })
     }
     /// The underlying packet.
+    #[inline]
     pub fn packet(&self) -> RtcpPacket<'a> {
         self.pkt
     }
     /// SSRC of the sender.
+    #[inline]
     pub fn ssrc(&self) -> u32 {
         be32(self.pkt.body(), 0)
     }
     /// The sender info.
+    #[inline]
     pub fn sender_info(&self) -> SenderInfo {
         let b = self.pkt.body();
         SenderInfo {
@@ -465,10 +486,12 @@ impl<'a> SenderReport<'a> {
         }
     }
     /// The middle 32 bits of the NTP timestamp: the LSR value to echo (RFC 3550 §6.4.1).
+    #[inline]
     pub fn ntp_middle(&self) -> u32 {
         (self.sender_info().ntp_timestamp >> 16) as u32
     }
     /// The report blocks.
+    #[inline]
     pub fn report_blocks(&self) -> ReportBlocks<'a> {
         let n = usize::from(self.pkt.count()) * REPORT_BLOCK_LEN;
         ReportBlocks {
@@ -476,6 +499,7 @@ impl<'a> SenderReport<'a> {
         }
     }
     /// Profile-specific extension after the report blocks.
+    #[inline]
     pub fn profile_extension(&self) -> &'a [u8] {
         &self.pkt.body()[24 + usize::from(self.pkt.count()) * REPORT_BLOCK_LEN..]
     }
@@ -489,6 +513,7 @@ pub struct ReceiverReport<'a> {
 
 impl<'a> ReceiverReport<'a> {
     /// Checks that `pkt` is an RR whose RC report blocks fit its length.
+    #[inline]
     pub fn new(pkt: RtcpPacket<'a>) -> Result<Self, RtpError> {
         if pkt.packet_type() != RtcpPacketType::ReceiverReport {
             return Err(RtpError::WrongType);
@@ -499,14 +524,17 @@ impl<'a> ReceiverReport<'a> {
         Ok(ReceiverReport { pkt })
     }
     /// The underlying packet.
+    #[inline]
     pub fn packet(&self) -> RtcpPacket<'a> {
         self.pkt
     }
     /// SSRC of the packet sender.
+    #[inline]
     pub fn ssrc(&self) -> u32 {
         be32(self.pkt.body(), 0)
     }
     /// The report blocks.
+    #[inline]
     pub fn report_blocks(&self) -> ReportBlocks<'a> {
         let n = usize::from(self.pkt.count()) * REPORT_BLOCK_LEN;
         ReportBlocks {
@@ -514,6 +542,7 @@ impl<'a> ReceiverReport<'a> {
         }
     }
     /// Profile-specific extension after the report blocks.
+    #[inline]
     pub fn profile_extension(&self) -> &'a [u8] {
         &self.pkt.body()[4 + usize::from(self.pkt.count()) * REPORT_BLOCK_LEN..]
     }
@@ -552,6 +581,7 @@ fn sdes_chunk(b: &[u8]) -> Option<(u32, &[u8], usize)> {
 
 impl<'a> Sdes<'a> {
     /// Checks that `pkt` is an SDES with SC well-formed chunks.
+    #[inline]
     pub fn new(pkt: RtcpPacket<'a>) -> Result<Self, RtpError> {
         if pkt.packet_type() != RtcpPacketType::SourceDescription {
             return Err(RtpError::WrongType);
@@ -564,10 +594,12 @@ impl<'a> Sdes<'a> {
         Ok(Sdes { pkt })
     }
     /// The underlying packet.
+    #[inline]
     pub fn packet(&self) -> RtcpPacket<'a> {
         self.pkt
     }
     /// Iterator over `(ssrc, items)` chunks.
+    #[inline]
     pub fn chunks(&self) -> SdesChunks<'a> {
         SdesChunks {
             rest: self.pkt.body(),
@@ -575,6 +607,7 @@ impl<'a> Sdes<'a> {
         }
     }
     /// The CNAME of the first chunk that has one.
+    #[inline]
     pub fn cname(&self) -> Option<(u32, &'a [u8])> {
         self.chunks().find_map(|(ssrc, mut items)| {
             items
@@ -634,6 +667,7 @@ pub struct Bye<'a> {
 
 impl<'a> Bye<'a> {
     /// Checks that `pkt` is a BYE whose SC sources and reason fit.
+    #[inline]
     pub fn new(pkt: RtcpPacket<'a>) -> Result<Self, RtpError> {
         if pkt.packet_type() != RtcpPacketType::Goodbye {
             return Err(RtpError::WrongType);
@@ -651,15 +685,18 @@ impl<'a> Bye<'a> {
         Ok(Bye { pkt })
     }
     /// The underlying packet.
+    #[inline]
     pub fn packet(&self) -> RtcpPacket<'a> {
         self.pkt
     }
     /// The SSRC/CSRCs leaving.
+    #[inline]
     pub fn sources(&self) -> impl Iterator<Item = u32> + 'a {
         let b = self.pkt.body();
         (0..usize::from(self.pkt.count())).map(move |i| be32(b, 4 * i))
     }
     /// The reason for leaving, if present.
+    #[inline]
     pub fn reason(&self) -> Option<&'a [u8]> {
         let b = self.pkt.body();
         let n = 4 * usize::from(self.pkt.count());
@@ -676,6 +713,7 @@ pub struct App<'a> {
 
 impl<'a> App<'a> {
     /// Checks that `pkt` is an APP with SSRC and name.
+    #[inline]
     pub fn new(pkt: RtcpPacket<'a>) -> Result<Self, RtpError> {
         if pkt.packet_type() != RtcpPacketType::App {
             return Err(RtpError::WrongType);
@@ -686,19 +724,23 @@ impl<'a> App<'a> {
         Ok(App { pkt })
     }
     /// Subtype (the count field).
+    #[inline]
     pub fn subtype(&self) -> u8 {
         self.pkt.count()
     }
     /// SSRC/CSRC.
+    #[inline]
     pub fn ssrc(&self) -> u32 {
         be32(self.pkt.body(), 0)
     }
     /// Four ASCII characters naming the application.
+    #[inline]
     pub fn name(&self) -> [u8; 4] {
         let b = self.pkt.body();
         [b[4], b[5], b[6], b[7]]
     }
     /// Application-dependent data.
+    #[inline]
     pub fn data(&self) -> &'a [u8] {
         &self.pkt.body()[8..]
     }
@@ -712,6 +754,7 @@ pub struct Feedback<'a> {
 
 impl<'a> Feedback<'a> {
     /// Checks that `pkt` is an RTPFB or PSFB with its two SSRCs.
+    #[inline]
     pub fn new(pkt: RtcpPacket<'a>) -> Result<Self, RtpError> {
         if !matches!(
             pkt.packet_type(),
@@ -725,22 +768,27 @@ impl<'a> Feedback<'a> {
         Ok(Feedback { pkt })
     }
     /// The underlying packet.
+    #[inline]
     pub fn packet(&self) -> RtcpPacket<'a> {
         self.pkt
     }
     /// FMT.
+    #[inline]
     pub fn fmt(&self) -> u8 {
         self.pkt.fmt()
     }
     /// SSRC of the packet sender.
+    #[inline]
     pub fn sender_ssrc(&self) -> u32 {
         be32(self.pkt.body(), 0)
     }
     /// SSRC of the media source.
+    #[inline]
     pub fn media_ssrc(&self) -> u32 {
         be32(self.pkt.body(), 4)
     }
     /// Feedback control information.
+    #[inline]
     pub fn fci(&self) -> &'a [u8] {
         &self.pkt.body()[8..]
     }
@@ -754,6 +802,7 @@ pub struct Nack<'a> {
 
 impl<'a> Nack<'a> {
     /// Checks that `pkt` is a generic NACK with at least one whole FCI entry.
+    #[inline]
     pub fn new(pkt: RtcpPacket<'a>) -> Result<Self, RtpError> {
         if pkt.packet_type() != RtcpPacketType::TransportFeedback || pkt.fmt() != 1 {
             return Err(RtpError::WrongType);
@@ -765,14 +814,17 @@ impl<'a> Nack<'a> {
         Ok(Nack { fb })
     }
     /// SSRC of the packet sender.
+    #[inline]
     pub fn sender_ssrc(&self) -> u32 {
         self.fb.sender_ssrc()
     }
     /// SSRC of the media source.
+    #[inline]
     pub fn media_ssrc(&self) -> u32 {
         self.fb.media_ssrc()
     }
     /// The `(PID, BLP)` pairs.
+    #[inline]
     pub fn pairs(&self) -> impl Iterator<Item = (u16, u16)> + 'a {
         self.fb
             .fci()
@@ -781,6 +833,7 @@ impl<'a> Nack<'a> {
     }
     /// Every lost sequence number, PID/BLP expanded (PID, then PID+i+1 for each set bit i
     /// of BLP, wrapping).
+    #[inline]
     pub fn lost(&self) -> impl Iterator<Item = u16> + 'a {
         self.pairs().flat_map(|(pid, blp)| {
             core::iter::once(pid).chain(
@@ -803,6 +856,7 @@ pub struct Pli {
 
 impl Pli {
     /// Checks that `pkt` is a PLI.
+    #[inline]
     pub fn new(pkt: RtcpPacket<'_>) -> Result<Self, RtpError> {
         if pkt.packet_type() != RtcpPacketType::PayloadFeedback || pkt.fmt() != 1 {
             return Err(RtpError::WrongType);
@@ -823,6 +877,7 @@ pub struct Fir<'a> {
 
 impl<'a> Fir<'a> {
     /// Checks that `pkt` is a FIR with whole 8-byte FCI entries.
+    #[inline]
     pub fn new(pkt: RtcpPacket<'a>) -> Result<Self, RtpError> {
         if pkt.packet_type() != RtcpPacketType::PayloadFeedback || pkt.fmt() != 4 {
             return Err(RtpError::WrongType);
@@ -834,10 +889,12 @@ impl<'a> Fir<'a> {
         Ok(Fir { fb })
     }
     /// SSRC of the packet sender.
+    #[inline]
     pub fn sender_ssrc(&self) -> u32 {
         self.fb.sender_ssrc()
     }
     /// `(ssrc, command sequence number)` entries.
+    #[inline]
     pub fn entries(&self) -> impl Iterator<Item = (u32, u8)> + 'a {
         self.fb.fci().chunks_exact(8).map(|c| (be32(c, 0), c[4]))
     }
@@ -855,6 +912,7 @@ impl<'a> Remb<'a> {
     }
 
     /// Checks that `pkt` is a REMB whose SSRC list fits.
+    #[inline]
     pub fn new(pkt: RtcpPacket<'a>) -> Result<Self, RtpError> {
         if pkt.packet_type() != RtcpPacketType::PayloadFeedback
             || pkt.fmt() != 15
@@ -870,10 +928,12 @@ impl<'a> Remb<'a> {
         Ok(Remb { fb })
     }
     /// SSRC of the packet sender.
+    #[inline]
     pub fn sender_ssrc(&self) -> u32 {
         self.fb.sender_ssrc()
     }
     /// The bitrate in bit/s: mantissa × 2^exp (saturating at `u64::MAX`).
+    #[inline]
     pub fn bitrate(&self) -> u64 {
         let v = be32(self.fb.fci(), 4) & 0x00FF_FFFF;
         let exp = v >> 18;
@@ -887,6 +947,7 @@ impl<'a> Remb<'a> {
         }
     }
     /// The SSRCs the estimate applies to.
+    #[inline]
     pub fn ssrcs(&self) -> impl Iterator<Item = u32> + 'a {
         let fci = self.fb.fci();
         (0..usize::from(fci[4])).map(move |i| be32(fci, 8 + 4 * i))
