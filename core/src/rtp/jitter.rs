@@ -37,7 +37,10 @@ use crate::time::{Duration, Instant};
 pub struct JitterConfig {
     /// RTP clock rate of the stream.
     pub clock_rate: u32,
-    /// Frame duration (ptime): the playout step and the concealment unit.
+    /// Frame duration (ptime): the playout step and the concealment unit. It must equal
+    /// the media duration of one packet (the negotiated `a=ptime`, 20 ms for WebRTC Opus);
+    /// timestamps advancing by more than this between consecutive sequence numbers are
+    /// read as a silence gap.
     pub frame: Duration,
     /// Number of slots (packets) in the ring.
     pub capacity: usize,
