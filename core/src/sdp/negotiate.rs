@@ -701,12 +701,17 @@ fn negotiated_codec(m: &MediaDescription<'_>, f: &Format<'_>) -> NegotiatedCodec
     }
 }
 
-fn reject(m: &MediaDescription<'_>) -> MediaDescription<'static> {
+fn reject(m: &MediaDescription<'_>, local: &LocalMedia<'_>) -> MediaDescription<'static> {
     let ml = m.media_line();
     let fmt = if ml.fmt.is_empty() { "0" } else { ml.fmt };
     // Invariant: media, proto and fmt come from a validated m= line.
     let mut r = MediaDescription::new(format!("{} 0 {} {fmt}", ml.media, ml.proto))
         .expect("rejected m= line rebuilt from a valid one");
+    // RFC 8866 §5.7: every section needs a c= (none is written at session level).
+    r.push_line(
+        b'c',
+        format!("IN {} {}", addr_type(local.address), local.address),
+    );
     if let Some(mid) = m.mid() {
         r.push_attribute(format!("mid:{mid}"));
     }
@@ -773,7 +778,7 @@ pub fn answer(
         if i == index {
             sdp.push_media(section.clone());
         } else {
-            sdp.push_media(reject(m));
+            sdp.push_media(reject(m, local));
         }
     }
     Ok(Answer { sdp, negotiated })
