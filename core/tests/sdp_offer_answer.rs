@@ -127,7 +127,7 @@ fn chromium_offer_webrtc_policy_chooses_opus() {
     );
     assert_eq!(n.codec.fmtp.as_deref(), Some("minptime=10;useinbandfec=1"));
     assert_eq!(
-        n.telephone_event,
+        n.telephone_event.map(|t| t.payload_type),
         Some(110),
         "telephone-event/48000 goes with opus"
     );
@@ -181,7 +181,7 @@ fn chromium_offer_trunk_codecs_choose_pcmu() {
         (0, "PCMU")
     );
     assert_eq!(
-        a.negotiated.telephone_event,
+        a.negotiated.telephone_event.map(|t| t.payload_type),
         Some(126),
         "telephone-event/8000 goes with PCMU"
     );
@@ -200,8 +200,15 @@ fn firefox_offers_are_answered() {
     let a = answer(&offer, &CodecPolicy::webrtc(), &webrtc_local()).unwrap();
     let n = &a.negotiated;
     assert_eq!((n.codec.payload_type, n.codec.name.as_str()), (109, "opus"));
-    // Firefox offers telephone-event only at 8000: RFC 4733 needs the codec's clock.
-    assert_eq!(n.telephone_event, None);
+    // Firefox offers telephone-event only at 8000; the WebRTC policy takes it anyway
+    // (as Firefox's own answers do), a strict policy does not.
+    let te = n.telephone_event.unwrap();
+    assert_eq!((te.payload_type, te.clock_rate), (101, 8000));
+    let mut strict = CodecPolicy::webrtc();
+    strict.telephone_event_any_clock = false;
+    let s = answer(&offer, &strict, &webrtc_local()).unwrap();
+    assert_eq!(s.negotiated.telephone_event, None);
+    assert!(!s.sdp.to_string().contains("telephone-event"));
     // Firefox's session-level fingerprint is inherited.
     assert_eq!(n.dtls.as_ref().unwrap().remote_fingerprints.len(), 1);
     assert!(n.remote_ice.as_ref().unwrap().end_of_candidates);
@@ -310,7 +317,7 @@ fn trunk_answer(text: &str) -> Result<(Negotiated, String), OfferAnswerError> {
 fn asterisk_offer_trunk_answer() {
     let (n, out) = trunk_answer(&fixture("trunk_asterisk_offer.sdp")).unwrap();
     assert_eq!((n.codec.payload_type, n.codec.name.as_str()), (0, "PCMU"));
-    assert_eq!(n.telephone_event, Some(101));
+    assert_eq!(n.telephone_event.map(|t| t.payload_type), Some(101));
     assert_eq!(n.remote_rtp, Some("203.0.113.10:14582".parse().unwrap()));
     assert_eq!(n.remote_rtcp, Some("203.0.113.10:14583".parse().unwrap()));
     assert!(!n.rtcp_mux && n.remote_ice.is_none() && n.dtls.is_none() && n.sdes.is_none());
@@ -443,17 +450,24 @@ fn telephone_event_matches_the_codec_clock() {
         "{head}m=audio 4000 RTP/AVP 0 97 98\r\na=rtpmap:97 telephone-event/48000\r\n\
          a=rtpmap:98 telephone-event/8000\r\n"
     );
-    assert_eq!(trunk_answer(&offer).unwrap().0.telephone_event, Some(98));
+    assert_eq!(
+        trunk_answer(&offer)
+            .unwrap()
+            .0
+            .telephone_event
+            .map(|t| t.payload_type),
+        Some(98)
+    );
     let offer = format!("{head}m=audio 4000 RTP/AVP 0 97\r\na=rtpmap:97 telephone-event/48000\r\n");
     let (n, out) = trunk_answer(&offer).unwrap();
-    assert_eq!(n.telephone_event, None);
+    assert_eq!(n.telephone_event.map(|t| t.payload_type), None);
     assert!(!out.contains("telephone-event"));
     // No telephone-event in the policy: none in the answer.
     let offer = format!("{head}m=audio 4000 RTP/AVP 0 98\r\na=rtpmap:98 telephone-event/8000\r\n");
     let mut policy = CodecPolicy::trunk();
     policy.telephone_events.clear();
     let a = answer(&parse(&offer), &policy, &trunk_local(None)).unwrap();
-    assert_eq!(a.negotiated.telephone_event, None);
+    assert_eq!(a.negotiated.telephone_event.map(|t| t.payload_type), None);
 }
 
 #[test]
@@ -528,7 +542,13 @@ fn own_offers_negotiate_with_own_answers() {
         &trunk_local(None),
     );
     assert_eq!(na.codec, nb.codec);
-    assert_eq!((na.codec.payload_type, na.telephone_event), (0, Some(101)));
+    assert_eq!(
+        (
+            na.codec.payload_type,
+            na.telephone_event.map(|t| t.payload_type)
+        ),
+        (0, Some(101))
+    );
     assert_eq!(
         na.remote_rtp,
         Some(SocketAddr::new("198.51.100.7".parse().unwrap(), 20000))
@@ -561,7 +581,10 @@ fn own_offers_negotiate_with_own_answers() {
         &b,
     );
     assert_eq!(
-        (na.codec.name.as_str(), na.telephone_event),
+        (
+            na.codec.name.as_str(),
+            na.telephone_event.map(|t| t.payload_type)
+        ),
         ("opus", Some(110))
     );
     assert_eq!(na.codec, nb.codec);
@@ -582,7 +605,13 @@ fn own_offers_negotiate_with_own_answers() {
         &CodecPolicy::trunk(),
         &b,
     );
-    assert_eq!((na.codec.payload_type, na.telephone_event), (0, Some(126)));
+    assert_eq!(
+        (
+            na.codec.payload_type,
+            na.telephone_event.map(|t| t.payload_type)
+        ),
+        (0, Some(126))
+    );
 
     // Hold from the offerer.
     let mut held = trunk_local(None);
@@ -617,6 +646,9 @@ fn real_browser_answers_are_processed() {
     );
     assert!(n.rtcp_mux);
     assert_eq!(n.remote_ice.unwrap().ufrag, "fdeeed94");
+    // Firefox answered telephone-event/8000 next to opus: taken as answered.
+    let te = n.telephone_event.unwrap();
+    assert_eq!((te.payload_type, te.clock_rate), (126, 8000));
 
     let offer = fixture("firefox_audio_offer.sdp");
     let ans = fixture("chromium_audio_answer.sdp");
@@ -627,7 +659,13 @@ fn real_browser_answers_are_processed() {
     let offer = fixture("trunk_freeswitch_offer.sdp");
     let ans = fixture("trunk_freeswitch_answer.sdp");
     let n = process_answer(&parse(&offer), &parse(&ans)).unwrap();
-    assert_eq!((n.codec.payload_type, n.telephone_event), (0, Some(101)));
+    assert_eq!(
+        (
+            n.codec.payload_type,
+            n.telephone_event.map(|t| t.payload_type)
+        ),
+        (0, Some(101))
+    );
     assert_eq!(n.remote_rtcp, Some("198.51.100.20:27453".parse().unwrap()));
 }
 

@@ -118,6 +118,12 @@ pub struct CodecPolicy {
     pub dtmf_events: Cow<'static, str>,
     /// `a=ptime` to send, if any (20 ms on trunks).
     pub ptime: Option<u32>,
+    /// When the offer has no telephone-event at the chosen codec's clock rate, accept one at
+    /// another supported rate. Firefox offers only `telephone-event/8000` next to
+    /// `opus/48000` (and answers that way); RFC 4733 §2.1 wants the audio's rate, so this is
+    /// an interoperability choice: on for [`CodecPolicy::webrtc`], off for
+    /// [`CodecPolicy::trunk`].
+    pub telephone_event_any_clock: bool,
 }
 
 impl CodecPolicy {
@@ -138,6 +144,7 @@ impl CodecPolicy {
             ],
             dtmf_events: Cow::Borrowed("0-16"),
             ptime: None,
+            telephone_event_any_clock: true,
         }
     }
 
@@ -151,6 +158,7 @@ impl CodecPolicy {
             }],
             dtmf_events: Cow::Borrowed("0-16"),
             ptime: Some(20),
+            telephone_event_any_clock: false,
         }
     }
 }
@@ -341,8 +349,9 @@ pub struct Negotiated {
     pub mid: Option<String>,
     /// The voice codec.
     pub codec: NegotiatedCodec,
-    /// The telephone-event payload type (at the codec's clock rate), if agreed.
-    pub telephone_event: Option<u8>,
+    /// The telephone-event format (RFC 4733), if agreed: at the codec's clock rate, or at
+    /// another one (see [`CodecPolicy::telephone_event_any_clock`]).
+    pub telephone_event: Option<TelephoneEvent>,
     /// Where to send RTP (`None` for an unspecified address, hold, or an FQDN).
     pub remote_rtp: Option<SocketAddr>,
     /// Where to send RTCP when it is not multiplexed.
@@ -680,14 +689,20 @@ fn choose_codec<'s>(m: &'s MediaDescription<'_>, policy: &CodecPolicy) -> Option
         .codecs
         .iter()
         .find_map(|c| formats(m).find(|f| c.matches(f)))?;
-    let event = formats(m).find(|f| {
+    let supported = |f: &Format<'_>| {
         is_event(f.name)
-            && f.clock_rate == codec.clock_rate
             && policy
                 .telephone_events
                 .iter()
                 .any(|t| t.clock_rate == f.clock_rate)
-    });
+    };
+    let event = formats(m)
+        .find(|f| supported(f) && f.clock_rate == codec.clock_rate)
+        .or_else(|| {
+            formats(m)
+                .filter(|_| policy.telephone_event_any_clock)
+                .find(|f| supported(f))
+        });
     Some(Choice { codec, event })
 }
 
@@ -875,7 +890,10 @@ fn answer_section(
         media_index: index,
         mid: m.mid().map(str::to_string),
         codec: negotiated_codec(m, &c),
-        telephone_event: choice.event.map(|e| e.pt),
+        telephone_event: choice.event.map(|e| TelephoneEvent {
+            clock_rate: e.clock_rate,
+            payload_type: e.pt,
+        }),
         remote_rtp: remote.rtp,
         remote_rtcp: remote.rtcp,
         rtcp_mux: mux,
@@ -933,10 +951,15 @@ pub fn process_answer(
                     .any(|n| n.eq_ignore_ascii_case(f.name))
         })
         .ok_or(OfferAnswerError::NoCommonCodec)?;
-    let event = formats(am)
-        .filter(|f| answered(f))
-        .find(|f| is_event(f.name) && f.clock_rate == codec.clock_rate)
-        .map(|f| f.pt);
+    // Prefer the codec's clock rate; otherwise take what the answerer chose (it was offered).
+    let events = || formats(am).filter(|f| answered(f) && is_event(f.name));
+    let event = events()
+        .find(|f| f.clock_rate == codec.clock_rate)
+        .or_else(|| events().next())
+        .map(|f| TelephoneEvent {
+            clock_rate: f.clock_rate,
+            payload_type: f.pt,
+        });
 
     let (mut dtls, mut ice, mut sdes) = (None, None, None);
     match kind {
