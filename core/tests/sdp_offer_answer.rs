@@ -394,6 +394,43 @@ fn hold_and_unhold() {
 }
 
 #[test]
+fn trickle_offer_without_candidates_is_not_a_hold() {
+    // A JSEP offer made before gathering: c=0.0.0.0, port 9, no candidates.
+    let text = fixture("chromium_audio_offer.sdp");
+    let trickle: String = without(&text, "a=candidate")
+        .replace("m=audio 60005 ", "m=audio 9 ")
+        .replace("c=IN IP4 192.0.2.2", "c=IN IP4 0.0.0.0");
+    let a = answer(&parse(&trickle), &CodecPolicy::webrtc(), &webrtc_local()).unwrap();
+    let n = &a.negotiated;
+    assert!(!n.old_style_hold);
+    assert_eq!(n.direction, Direction::SendRecv);
+    assert_eq!(n.remote_rtp, None);
+    assert_eq!(n.remote_ice.as_ref().unwrap().candidates().count(), 0);
+}
+
+#[test]
+fn repeated_payload_types_are_harmless() {
+    let mut offer = String::from(
+        "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP",
+    );
+    for _ in 0..20_000 {
+        offer.push_str(" 96");
+    }
+    offer.push_str(" 0\r\n");
+    for i in 0..5_000 {
+        offer.push_str(&format!("a=x-{i}\r\n"));
+    }
+    let start = std::time::Instant::now();
+    let (n, _) = trunk_answer(&offer).unwrap();
+    assert_eq!(n.codec.payload_type, 0);
+    assert!(
+        start.elapsed() < core::time::Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
 fn port_zero_sections_are_rejected_and_skipped() {
     let offer = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n\
                  m=audio 0 RTP/AVP 0\r\n\

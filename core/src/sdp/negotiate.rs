@@ -411,9 +411,16 @@ fn static_format(pt: u8) -> Option<Format<'static>> {
     })
 }
 
+/// The RTP formats of a section, in order, each payload type once (so that a hostile
+/// `m=` line repeating a number cannot make the lookups quadratic in the input size).
 fn formats<'s>(m: &'s MediaDescription<'_>) -> impl Iterator<Item = Format<'s>> + 's {
+    let mut seen = [false; 128];
     m.media_line()
         .payload_types()
+        .filter(move |pt| {
+            seen.get_mut(usize::from(*pt))
+                .is_some_and(|slot| !core::mem::replace(slot, true))
+        })
         .filter_map(move |pt| match m.rtpmap(pt) {
             Some(r) => Some(Format {
                 pt,
@@ -515,6 +522,9 @@ fn remote_of(sdp: &SessionDescription<'_>, m: &MediaDescription<'_>, mux: bool) 
         }
     };
     let mut direction = sdp.direction(m);
+    // An ICE section's c= is its default candidate: JSEP (RFC 9429 §5.2.1) writes
+    // `c=IN IP4 0.0.0.0` before any candidate is known, which is not a hold.
+    let hold = hold && sdp.ice_credentials(m).is_none();
     if hold {
         // RFC 3264 §8.4 / RFC 6337 §5.3: c=0.0.0.0 means the offerer will not receive.
         direction = Direction::from_flags(direction.sends(), false);
