@@ -370,6 +370,20 @@ fn trunk_fixtures_typed_values() {
     let body = fixture("trunk_full_session.sdp");
     let sdp = SessionDescription::parse(&body).unwrap();
     assert_eq!(sdp.session_name(), Some("Call to John Smith"));
+    assert_eq!(sdp.information(), Some("SDP Offer #1"));
+    assert_eq!(sdp.uri(), Some("http://www.jdoe.example.com/home.html"));
+    assert_eq!(
+        sdp.emails().collect::<Vec<_>>(),
+        ["Jane Doe <jane@jdoe.example.com>"]
+    );
+    assert_eq!(sdp.phones().collect::<Vec<_>>(), ["+1 617 555-6011"]);
+    assert_eq!(sdp.repeats().collect::<Vec<_>>(), ["604800 3600 0 90000"]);
+    assert_eq!(sdp.time_zones(), Some("2882844526 -1h 2898848070 0"));
+    assert_eq!(sdp.encryption_key(), Some("prompt"));
+    assert_eq!(sdp.media()[0].information(), Some("Voice"));
+    assert_eq!(sdp.media()[0].encryption_key(), Some("clear:secret"));
+    let tias = sdp.media()[0].bandwidths().next().unwrap().unwrap();
+    assert_eq!((tias.bwtype, tias.bandwidth), ("TIAS", 64000));
     let b: Vec<_> = sdp.bandwidths().map(Result::unwrap).collect();
     assert_eq!((b[0].bwtype, b[0].bandwidth), ("AS", 128));
     let m0 = &sdp.media()[0];

@@ -227,6 +227,16 @@ impl<'a> MediaDescription<'a> {
         self.push_line(b'a', attribute)
     }
 
+    /// The `i=` (title) value of this section.
+    pub fn information(&self) -> Option<&str> {
+        find_line(&self.lines, b'i')
+    }
+
+    /// The `k=` value of this section, raw (obsolete, RFC 8866 §5.12).
+    pub fn encryption_key(&self) -> Option<&str> {
+        find_line(&self.lines, b'k')
+    }
+
     /// The `c=` line of this section, if any.
     pub fn connection(&self) -> Option<Result<Connection<'_>, SdpError>> {
         find_line(&self.lines, b'c').map(Connection::parse)
@@ -497,6 +507,41 @@ impl<'a> SessionDescription<'a> {
     /// The `s=` value.
     pub fn session_name(&self) -> Option<&str> {
         find_line(&self.lines, b's')
+    }
+
+    /// The session `i=` (information) value.
+    pub fn information(&self) -> Option<&str> {
+        find_line(&self.lines, b'i')
+    }
+
+    /// The `u=` (URI) value.
+    pub fn uri(&self) -> Option<&str> {
+        find_line(&self.lines, b'u')
+    }
+
+    /// The `e=` (email) values.
+    pub fn emails(&self) -> impl Iterator<Item = &str> {
+        lines_of(&self.lines, b'e')
+    }
+
+    /// The `p=` (phone) values.
+    pub fn phones(&self) -> impl Iterator<Item = &str> {
+        lines_of(&self.lines, b'p')
+    }
+
+    /// The `r=` (repeat) values, raw (RFC 8866 §5.10).
+    pub fn repeats(&self) -> impl Iterator<Item = &str> {
+        lines_of(&self.lines, b'r')
+    }
+
+    /// The `z=` (time zones) value, raw (RFC 8866 §5.11).
+    pub fn time_zones(&self) -> Option<&str> {
+        find_line(&self.lines, b'z')
+    }
+
+    /// The session `k=` value, raw (obsolete, RFC 8866 §5.12).
+    pub fn encryption_key(&self) -> Option<&str> {
+        find_line(&self.lines, b'k')
     }
 
     /// The session-level `c=` line.

@@ -15,7 +15,38 @@
 //!
 //! Answers use the offerer's payload type numbers (RFC 3264 §6.1) and contain one codec
 //! (the first of the local policy that the offer has) plus the telephone-event format of
-//! the same clock rate, so both sides send the same codec.
+//! the same clock rate (or another, see [`CodecPolicy::telephone_event_any_clock`]), so
+//! both sides send the same codec.
+//!
+//! ```
+//! use rvoip_core::sdp::negotiate::{CodecPolicy, LocalMedia, RtpTransport, Transport, answer};
+//! use rvoip_core::sdp::{Direction, SessionDescription};
+//!
+//! let offer = SessionDescription::parse(
+//!     "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n\
+//!      m=audio 4000 RTP/AVP 8 0 101\r\na=rtpmap:101 telephone-event/8000\r\n",
+//! )
+//! .unwrap();
+//! let local = LocalMedia {
+//!     session_id: 1,
+//!     session_version: 1,
+//!     address: "198.51.100.7".parse().unwrap(),
+//!     port: 20000,
+//!     direction: Direction::SendRecv,
+//!     ssrc: None,
+//!     transport: Transport::Rtp(RtpTransport { rtcp_port: None, rtcp_mux: false, sdes_key: None }),
+//! };
+//! match answer(&offer, &CodecPolicy::trunk(), &local) {
+//!     Ok(a) => {
+//!         // PCMU is first in the trunk policy; the offerer's PT numbers are kept.
+//!         assert_eq!(a.negotiated.codec.payload_type, 0);
+//!         assert_eq!(a.negotiated.telephone_event.unwrap().payload_type, 101);
+//!         assert_eq!(a.negotiated.remote_rtp, Some("192.0.2.1:4000".parse().unwrap()));
+//!         let _body: String = a.sdp.to_string(); // the 200 OK body
+//!     }
+//!     Err(e) => panic!("would answer {}", e.sip_status()), // 488
+//! }
+//! ```
 
 use super::candidate::host_candidate;
 use super::crypto::base64_encode;
