@@ -19,7 +19,8 @@ fn is_token(s: &str) -> bool {
 pub struct Origin<'a> {
     /// `-` when the host has no user notion.
     pub username: &'a str,
-    /// A numeric string (kept as text: RFC 8866 does not bound it to 64 bits).
+    /// A numeric string per RFC 8866 (kept as text: it is not bounded to 64 bits, and
+    /// non-numeric tokens are accepted).
     pub session_id: &'a str,
     /// The version, incremented by each new offer in a session (RFC 3264 §8).
     pub session_version: u64,
@@ -45,7 +46,9 @@ impl<'a> Origin<'a> {
             addrtype: next()?,
             address: next()?,
         };
-        if f.next().is_some() || !o.session_id.bytes().all(|b| b.is_ascii_digit()) {
+        // RFC 8866 asks for a numeric sess-id; any token is accepted (seen from SBCs), as
+        // only its equality matters.
+        if f.next().is_some() {
             return Err(e);
         }
         Ok(o)

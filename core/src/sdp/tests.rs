@@ -19,7 +19,7 @@ fn rejects_malformed_sessions() {
         ("v=0\r\n\r\na=x\r\n", SdpError::BadLine { line: 2 }),
         ("v=0\r\no=- 1\r\n", SdpError::Invalid { field: "o=" }),
         (
-            "v=0\r\no=- x 1 IN IP4 h\r\n",
+            "v=0\r\no=- 1 x IN IP4 h\r\n",
             SdpError::Invalid { field: "o=" },
         ),
         (
