@@ -238,6 +238,33 @@ fn chromium_av_offer_rejects_video() {
 }
 
 #[test]
+fn bundle_only_audio_uses_the_tagged_transport() {
+    // RFC 8843 §7.2.1: video is the offerer-tagged section; audio is port 0 + bundle-only.
+    let text = fixture("chromium_av_offer.sdp")
+        .replace("a=group:BUNDLE 0 1", "a=group:BUNDLE 1 0")
+        .replace(
+            "m=audio 38139 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126\r\n",
+            "m=audio 0 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126\r\na=bundle-only\r\n",
+        );
+    let offer = parse(&text);
+    assert_eq!(offer.media()[0].media_line().port, 0);
+    let a = answer(&offer, &CodecPolicy::webrtc(), &webrtc_local()).unwrap();
+    let n = &a.negotiated;
+    assert_eq!((n.media_index, n.mid.as_deref()), (0, Some("0")));
+    assert_eq!(n.remote_rtp, Some("192.0.2.2:60816".parse().unwrap()));
+    assert!(n.rtcp_mux);
+    let out = a.sdp.to_string();
+    let ans = parse(&out);
+    assert_eq!(ans.media()[0].media_line().port, 40000);
+    assert_eq!(ans.media()[1].media_line().port, 0);
+    assert_eq!(ans.bundle().unwrap().mids().collect::<Vec<_>>(), ["0"]);
+    // Without bundle-only, a port-0 audio section is rejected: nothing acceptable is left.
+    let rejected = text.replace("a=bundle-only\r\n", "");
+    let e = answer(&parse(&rejected), &CodecPolicy::webrtc(), &webrtc_local()).unwrap_err();
+    assert_eq!(e, OfferAnswerError::NoAcceptableMedia);
+}
+
+#[test]
 fn jssip_and_sipjs_invite_bodies_are_answered() {
     for name in [
         "chromium_jssip_invite.sip",

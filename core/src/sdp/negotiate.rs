@@ -528,9 +528,16 @@ struct Remote {
     direction: Direction,
 }
 
-fn remote_of(sdp: &SessionDescription<'_>, m: &MediaDescription<'_>, mux: bool) -> Remote {
-    let conn = sdp.connection_for(m).and_then(Result::ok);
-    let port = m.media_line().port;
+/// `t` is the section carrying the transport (the BUNDLE-tagged one for a bundle-only
+/// section, else `m` itself); `m` gives the direction.
+fn remote_of(
+    sdp: &SessionDescription<'_>,
+    m: &MediaDescription<'_>,
+    t: &MediaDescription<'_>,
+    mux: bool,
+) -> Remote {
+    let conn = sdp.connection_for(t).and_then(Result::ok);
+    let port = t.media_line().port;
     let hold = conn.as_ref().is_some_and(Connection::is_unspecified);
     let ip = conn
         .as_ref()
@@ -540,7 +547,7 @@ fn remote_of(sdp: &SessionDescription<'_>, m: &MediaDescription<'_>, mux: bool) 
     let rtcp = if mux {
         None
     } else {
-        match m.rtcp().and_then(Result::ok) {
+        match t.rtcp().and_then(Result::ok) {
             Some(r) => {
                 let rip = r
                     .address
@@ -555,7 +562,7 @@ fn remote_of(sdp: &SessionDescription<'_>, m: &MediaDescription<'_>, mux: bool) 
     let mut direction = sdp.direction(m);
     // An ICE section's c= is its default candidate: JSEP (RFC 9429 §5.2.1) writes
     // `c=IN IP4 0.0.0.0` before any candidate is known, which is not a hold.
-    let hold = hold && sdp.ice_credentials(m).is_none();
+    let hold = hold && sdp.ice_credentials(t).is_none();
     if hold {
         // RFC 3264 §8.4 / RFC 6337 §5.3: c=0.0.0.0 means the offerer will not receive.
         direction = Direction::from_flags(direction.sends(), false);
@@ -803,10 +810,17 @@ pub fn answer(
         let Some(kind) = proto_kind(ml.proto) else {
             continue;
         };
-        if ml.port == 0 || ml.media != "audio" || !transport_accepts(&local.transport, kind) {
+        let transport = match ml.port {
+            0 => bundle_transport(offer, m),
+            _ => Some(m),
+        };
+        let Some(transport) = transport else {
+            continue;
+        };
+        if ml.media != "audio" || !transport_accepts(&local.transport, kind) {
             continue;
         }
-        match answer_section(offer, m, i, kind, policy, local) {
+        match answer_section(offer, m, transport, i, kind, policy, local) {
             Ok((n, section)) => accepted = Some((i, n, section)),
             Err(e) => {
                 if e != OfferAnswerError::NoCommonCodec && kind == Kind::WebRtc {
@@ -840,9 +854,29 @@ pub fn answer(
     Ok(Answer { sdp, negotiated })
 }
 
+/// For a `port 0` + `a=bundle-only` section in the BUNDLE group (RFC 8843 §7.2.1), the
+/// offerer-tagged section whose transport it shares: the first section of the group with a
+/// port. `None` for a plain rejected section.
+fn bundle_transport<'s, 'a>(
+    offer: &'s SessionDescription<'a>,
+    m: &MediaDescription<'_>,
+) -> Option<&'s MediaDescription<'a>> {
+    let group = offer.bundle()?;
+    if !m.has_attribute("bundle-only") || !group.contains(m.mid()?) {
+        return None;
+    }
+    let tag = group.mids().next()?;
+    offer
+        .media()
+        .iter()
+        .find(|x| x.mid() == Some(tag))
+        .filter(|x| x.media_line().port != 0)
+}
+
 fn answer_section(
     offer: &SessionDescription<'_>,
     m: &MediaDescription<'_>,
+    t: &MediaDescription<'_>,
     index: usize,
     kind: Kind,
     policy: &CodecPolicy,
@@ -853,12 +887,12 @@ fn answer_section(
     let mut ice = None;
     let mut setup = Setup::ActPass;
     if let Transport::WebRtc(w) = &local.transport {
-        let fingerprints: Vec<Fingerprint> = offer.fingerprints(m).collect();
+        let fingerprints: Vec<Fingerprint> = offer.fingerprints(t).collect();
         if fingerprints.is_empty() {
             return Err(OfferAnswerError::MissingFingerprint);
         }
-        ice = Some(remote_ice(offer, m).ok_or(OfferAnswerError::MissingIceCredentials)?);
-        let remote_setup = match offer.setup(m) {
+        ice = Some(remote_ice(offer, t).ok_or(OfferAnswerError::MissingIceCredentials)?);
+        let remote_setup = match offer.setup(t) {
             None => Setup::ActPass,
             Some(s) => s?,
         };
@@ -885,12 +919,12 @@ fn answer_section(
         ) => Some(choose_crypto(m, key).ok_or(OfferAnswerError::NoUsableCrypto)?),
         _ => None,
     };
-    let mux = m.rtcp_mux()
+    let mux = (m.rtcp_mux() || t.rtcp_mux())
         && match &local.transport {
             Transport::WebRtc(_) => true,
             Transport::Rtp(r) => r.rtcp_mux,
         };
-    let remote = remote_of(offer, m, mux);
+    let remote = remote_of(offer, m, t, mux);
     let direction = local.direction.answer_to(remote.direction);
 
     let c = choice.codec;
@@ -1054,7 +1088,7 @@ pub fn process_answer(
         Kind::Plain => {}
     }
     let mux = om.rtcp_mux() && am.rtcp_mux();
-    let remote = remote_of(answer, am, mux);
+    let remote = remote_of(answer, am, am, mux);
     let ours = offer.direction(om);
     let direction = Direction::from_flags(
         ours.sends() && remote.direction.receives(),
