@@ -1,9 +1,10 @@
 //! Offer/answer (RFC 3264) on real browser offers and trunk offers.
 
 use core::net::SocketAddr;
+use rvoip_core::rand::SplitMix64;
 use rvoip_core::sdp::negotiate::{
     Codec, CodecPolicy, LocalMedia, Negotiated, OfferAnswerError, RtpTransport, Transport,
-    WebRtcTransport, answer, offer, process_answer,
+    WebRtcTransport, answer, offer, process_answer, random_ice_credentials, random_session_id,
 };
 use rvoip_core::sdp::{
     CryptoSuite, Direction, Fingerprint, HashFunction, SessionDescription, Setup,
@@ -767,4 +768,32 @@ fn bad_answers_are_errors() {
         process_answer(&parse(&o), &parse(&actpass)).unwrap_err(),
         OfferAnswerError::BadSetup
     );
+}
+
+#[test]
+fn random_credentials_are_valid_and_seed_dependent() {
+    let mut rng = SplitMix64::new(7);
+    let (u1, p1) = random_ice_credentials(&mut rng);
+    let (u2, p2) = random_ice_credentials(&mut rng);
+    assert_eq!((u1.len(), p1.len()), (8, 24));
+    assert_ne!((&u1, &p1), (&u2, &p2));
+    let ice_char = |c: char| c.is_ascii_alphanumeric() || c == '+' || c == '/';
+    assert!(u1.chars().chain(p1.chars()).all(ice_char));
+    let id = random_session_id(&mut rng);
+    assert!(id < 1 << 63);
+    assert_ne!(id, random_session_id(&mut rng));
+    // They make an offer that parses back to them.
+    let mut local = webrtc_local();
+    local.session_id = id;
+    if let Transport::WebRtc(w) = &mut local.transport {
+        w.ice_ufrag = &u1;
+        w.ice_pwd = &p1;
+    }
+    let text = offer(&CodecPolicy::webrtc(), &local).to_string();
+    let o = parse(&text);
+    assert_eq!(
+        o.ice_credentials(&o.media()[0]),
+        Some((u1.as_str(), p1.as_str()))
+    );
+    assert_eq!(o.origin().unwrap().unwrap().session_id, id.to_string());
 }

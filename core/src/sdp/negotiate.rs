@@ -61,6 +61,30 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::net::{IpAddr, SocketAddr};
 
+const ICE_CHARS: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Random ICE credentials for [`WebRtcTransport`]: an 8-character ufrag (48 bits) and a
+/// 24-character password (144 bits), of ice-chars (RFC 8839 §5.4 asks for at least 24 and
+/// 128 bits).
+pub fn random_ice_credentials(rng: &mut impl crate::rand::Rng) -> (String, String) {
+    let mut draw = |n: usize| -> String {
+        (0..n)
+            .map(|_| {
+                let i = usize::try_from(rng.below(64)).unwrap_or(0);
+                char::from(ICE_CHARS.get(i).copied().unwrap_or(b'A'))
+            })
+            .collect()
+    };
+    let ufrag = draw(8);
+    (ufrag, draw(24))
+}
+
+/// A random `o=` session id below 2^63 (RFC 9429 §5.2.1 asks for 62+ random bits kept
+/// below 2^63).
+pub fn random_session_id(rng: &mut impl crate::rand::Rng) -> u64 {
+    rng.next_u64() >> 1
+}
+
 /// A codec the local side supports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Codec {
