@@ -1,5 +1,5 @@
 // Checks rvoip's SDP against real browsers and records the results as fixtures:
-//  1. each browser makes an audio offer; rvoip answers it (the ignored test
+//  1. each browser makes an audio+video and an audio offer; rvoip answers them (the ignored test
 //     `sdp_browser::answer_browser_offer_from_env`); the browser must accept that answer
 //     with setRemoteDescription;
 //  2. each browser answers rvoip's own WebRTC offer; that answer is saved as
@@ -30,11 +30,11 @@ window.waitGathering = (pc, ms = 8000) => new Promise((resolve) => {
   });
   setTimeout(resolve, ms);
 });
-window.makeOffer = async () => {
+window.makeOffer = async (video) => {
   const pc = new RTCPeerConnection();
   window.keep.push(pc);
   window.offerer = pc;
-  const s = await navigator.mediaDevices.getUserMedia({ audio: true });
+  const s = await navigator.mediaDevices.getUserMedia({ audio: true, video: !!video });
   for (const t of s.getTracks()) pc.addTrack(t, s);
   await pc.setLocalDescription(await pc.createOffer());
   await window.waitGathering(pc);
@@ -80,7 +80,11 @@ function rvoipAnswer(offerSdp) {
 async function check(name, page) {
   await page.goto(base);
   await page.evaluate(helpers);
-  const browserOffer = await page.evaluate('makeOffer()');
+  // Audio+video first: rvoip rejects the video section (port 0) and keeps audio.
+  const avOffer = await page.evaluate('makeOffer(true)');
+  const av = await page.evaluate(`acceptAnswer(${JSON.stringify(rvoipAnswer(avOffer).answer)})`);
+  console.log(`${name}: setRemoteDescription(rvoip answer to audio+video) -> ${av}`);
+  const browserOffer = await page.evaluate('makeOffer(false)');
   const r = rvoipAnswer(browserOffer);
   const accepted = await page.evaluate(`acceptAnswer(${JSON.stringify(r.answer)})`);
   console.log(`${name}: setRemoteDescription(rvoip answer) -> ${accepted}`);
@@ -92,7 +96,7 @@ async function check(name, page) {
     fs.writeFileSync(path.join(out, `${name}_answer_to_rvoip_offer.sdp`), ans);
   }
   fs.writeFileSync(path.join(out, 'rvoip_webrtc_offer.sdp'), r.offer);
-  return accepted.startsWith('ok') && !ans.startsWith('ERROR');
+  return av.startsWith('ok') && accepted.startsWith('ok') && !ans.startsWith('ERROR');
 }
 
 let ok = true;
