@@ -36,6 +36,7 @@ mod candidate;
 mod crypto;
 mod lines;
 pub mod negotiate;
+mod policy;
 
 pub use attr::{
     Attribute, Direction, Extmap, Fingerprint, Fmtp, Group, HashFunction, Msid, RawAttribute, Rtcp,
