@@ -129,5 +129,29 @@ fn offer_answer(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, parsers, offer_answer);
+fn attributes(c: &mut Criterion) {
+    use rvoip::sdp::RawAttribute;
+    let mut g = c.benchmark_group("sdp_attribute");
+    for (name, text) in [
+        (
+            "candidate",
+            "candidate:1389332837 1 udp 2122194687 192.0.2.2 60005 typ host generation 0 network-id 1",
+        ),
+        (
+            "fingerprint",
+            "fingerprint:sha-256 60:FC:B6:45:F3:A4:A7:A1:C4:B7:C5:30:7A:85:1C:E1:EB:4C:E4:48:E2:89:E3:81:E8:83:40:49:97:AF:A5:9A",
+        ),
+        ("rtpmap", "rtpmap:111 opus/48000/2"),
+        ("fmtp", "fmtp:111 minptime=10;useinbandfec=1"),
+        ("extmap", "extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid"),
+        ("flag", "rtcp-mux"),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| RawAttribute::split(black_box(text)).typed().unwrap())
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, parsers, offer_answer, attributes);
 criterion_main!(benches);
