@@ -797,3 +797,109 @@ fn random_credentials_are_valid_and_seed_dependent() {
     );
     assert_eq!(o.origin().unwrap().unwrap().session_id, id.to_string());
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn all_codecs() -> Vec<Codec> {
+        vec![Codec::opus(), Codec::g722(), Codec::pcmu(), Codec::pcma()]
+    }
+
+    /// A policy with a random subset of the codecs in a random order, and random
+    /// telephone-event rates.
+    fn policy() -> impl Strategy<Value = CodecPolicy> {
+        (
+            Just(all_codecs()).prop_shuffle(),
+            proptest::collection::vec(any::<bool>(), 4),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(|(codecs, keep, te8, te48, any_clock)| {
+                let mut p = CodecPolicy::webrtc();
+                p.codecs = codecs
+                    .into_iter()
+                    .zip(keep)
+                    .filter_map(|(c, k)| k.then_some(c))
+                    .collect();
+                p.telephone_events
+                    .retain(|t| (t.clock_rate == 8000 && te8) || (t.clock_rate == 48000 && te48));
+                p.telephone_event_any_clock = any_clock;
+                p
+            })
+    }
+
+    fn direction() -> impl Strategy<Value = Direction> {
+        prop_oneof![
+            Just(Direction::SendRecv),
+            Just(Direction::SendOnly),
+            Just(Direction::RecvOnly),
+            Just(Direction::Inactive)
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn offer_answer_agree(
+            pa in policy(),
+            pb in policy(),
+            da in direction(),
+            db in direction(),
+            webrtc in any::<bool>(),
+        ) {
+            let (mut a, mut b) = if webrtc {
+                (webrtc_local(), webrtc_local())
+            } else {
+                (trunk_local(None), trunk_local(None))
+            };
+            a.direction = da;
+            b.direction = db;
+            let o_text = offer(&pa, &a).to_string();
+            let o = parse(&o_text);
+            prop_assert_eq!(o.to_string(), o_text.clone());
+            // The expected codec: the answerer's first that the offerer has.
+            let expected = pb
+                .codecs
+                .iter()
+                .find(|c| pa.codecs.iter().any(|x| x.name == c.name));
+            match answer(&o, &pb, &b) {
+                Err(e) => {
+                    prop_assert!(expected.is_none(), "{e}");
+                    prop_assert_eq!(e, OfferAnswerError::NoCommonCodec);
+                }
+                Ok(ans) => {
+                    let expected = expected.unwrap();
+                    let nb = &ans.negotiated;
+                    prop_assert_eq!(&nb.codec.name, &expected.name);
+                    // The offerer's payload type numbers are used.
+                    let offered = pa.codecs.iter().find(|c| c.name == expected.name).unwrap();
+                    prop_assert_eq!(nb.codec.payload_type, offered.payload_type);
+                    prop_assert_eq!(nb.direction, db.answer_to(da));
+                    // telephone-event: same clock if both have it, else per the flag.
+                    let both = |rate: u32| {
+                        pa.telephone_events.iter().any(|t| t.clock_rate == rate)
+                            && pb.telephone_events.iter().any(|t| t.clock_rate == rate)
+                    };
+                    match nb.telephone_event {
+                        Some(te) => {
+                            prop_assert!(both(te.clock_rate));
+                            prop_assert!(te.clock_rate == nb.codec.clock_rate || (pb.telephone_event_any_clock && !both(nb.codec.clock_rate)));
+                        }
+                        None => prop_assert!(!both(nb.codec.clock_rate) && !(pb.telephone_event_any_clock && (both(8000) || both(48000)))),
+                    }
+                    let a_text = ans.sdp.to_string();
+                    let na = process_answer(&o, &parse(&a_text)).unwrap();
+                    prop_assert_eq!(&na.codec.name, &nb.codec.name);
+                    prop_assert_eq!(na.codec.payload_type, nb.codec.payload_type);
+                    prop_assert_eq!(na.telephone_event, nb.telephone_event);
+                    prop_assert_eq!(na.direction, nb.direction.reversed());
+                    if webrtc {
+                        let (da_, db_) = (na.dtls.unwrap(), nb.dtls.as_ref().unwrap().clone());
+                        prop_assert_ne!(da_.local_setup, db_.local_setup);
+                    }
+                }
+            }
+        }
+    }
+}
