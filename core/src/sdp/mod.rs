@@ -356,6 +356,9 @@ impl<'a> MediaDescription<'a> {
     }
 }
 
+/// Short name for [`SessionDescription`].
+pub type Sdp<'a> = SessionDescription<'a>;
+
 /// A session description: the session-level lines and the media descriptions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionDescription<'a> {
