@@ -1,1 +1,0 @@
-//! SDP (RFC 8866) and offer/answer (RFC 3264) (in progress).
