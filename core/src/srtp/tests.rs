@@ -4,8 +4,9 @@
 use super::crypto::{Label, ctr_xor, derive};
 use super::transform::Transform;
 use super::*;
-use aes::Aes128Enc;
-use aes::cipher::KeyInit;
+use aes_gcm::KeyInit as _;
+use aes08::Aes128Enc;
+use aes08::cipher::KeyInit;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -65,6 +66,36 @@ fn rfc3711_b3_key_derivation() {
              6D6E919A48B610EF17C2041E47403576 6B68642C59BBFC2F34DB60DBDFB2"
         )[..]
     );
+}
+
+#[test]
+fn hmac_sha1_rfc2202_and_against_hmac_crate() {
+    use super::crypto::HmacSha1;
+    let m = HmacSha1::new(&[0x0b; 20]);
+    assert_eq!(
+        m.tag(b"Hi There", &[])[..],
+        hex("b617318655057264e28bc0b6fb378c8ef146be00")[..]
+    );
+    let m = HmacSha1::new(b"Jefe");
+    assert_eq!(
+        m.tag(b"what do ya want for noth", b"ing?")[..],
+        hex("effcdf6ae5eb2fa2d27416d5f184df9c259a7c79")[..]
+    );
+    // Every length around the one- and two-block padding boundaries, with and without the
+    // 4-byte trailer, against the `hmac` crate.
+    use hmac::{KeyInit as _, Mac};
+    let key: Vec<u8> = (0..20u8).collect();
+    let m = HmacSha1::new(&key);
+    let data: Vec<u8> = (0..300u32).map(|i| (i * 31 + 7) as u8).collect();
+    for len in 0..data.len() {
+        for trailer in [&[][..], &[1, 2, 3, 4][..]] {
+            let mut r = hmac::Hmac::<sha1::Sha1>::new_from_slice(&key).unwrap();
+            r.update(&data[..len]);
+            r.update(trailer);
+            let want = r.finalize().into_bytes();
+            assert_eq!(m.tag(&data[..len], trailer)[..], want[..], "len {len}");
+        }
+    }
 }
 
 const GCM_KEY_128: &str = "000102030405060708090a0b0c0d0e0f";

@@ -6,12 +6,12 @@
 //! payload. Each transform holds its session keys pre-expanded (AES round keys, HMAC
 //! pads, GHASH key), so a packet costs no key setup and no allocation.
 
-use super::crypto::{HmacSha1, Label, ct_eq, ctr_xor, derive, hmac_sha1, hmac_sha1_tag};
+use super::crypto::{HmacSha1, Label, ct_eq, ctr_xor, derive};
 use super::{Error, MasterKey, Profile};
-use aes::Aes128Enc;
-use aes::cipher::KeyInit;
+use aes_gcm::KeyInit;
 use aes_gcm::aead::AeadInOut;
 use aes_gcm::{Aes128Gcm, Aes256Gcm, Nonce, Tag};
+use aes08::Aes128Enc;
 
 /// SRTCP E flag (RFC 3711 §3.4).
 const E_FLAG: u32 = 0x8000_0000;
@@ -151,8 +151,8 @@ impl Transform {
         tag_len: usize,
     ) -> Self {
         Self::CmSha1(CmSha1 {
-            aes: Aes128Enc::new(&(*k_e).into()),
-            mac: hmac_sha1(k_a),
+            aes: <Aes128Enc as aes08::cipher::KeyInit>::new(&(*k_e).into()),
+            mac: HmacSha1::new(k_a),
             salt: *k_s,
             tag_len,
         })
@@ -186,7 +186,7 @@ impl Transform {
         match self {
             Self::CmSha1(t) => {
                 ctr_xor(&t.aes, &cm_iv(&t.salt, ssrc, index), &mut buf[hlen..len]);
-                let tag = hmac_sha1_tag(&t.mac, &buf[..len], &roc.to_be_bytes());
+                let tag = t.mac.tag(&buf[..len], &roc.to_be_bytes());
                 buf[len..len + t.tag_len].copy_from_slice(&tag[..t.tag_len]);
             }
             Self::Gcm128(t) => t.seal(buf, hlen, len, &gcm_iv(&t.salt, ssrc, rtp_tail(roc, seq))),
@@ -210,7 +210,7 @@ impl Transform {
     ) -> Result<(), Error> {
         match self {
             Self::CmSha1(t) => {
-                let tag = hmac_sha1_tag(&t.mac, &buf[..len], &roc.to_be_bytes());
+                let tag = t.mac.tag(&buf[..len], &roc.to_be_bytes());
                 if !ct_eq(&tag[..t.tag_len], &buf[len..]) {
                     return Err(Error::AuthenticationFailed);
                 }
@@ -247,7 +247,7 @@ impl Transform {
                     &mut buf[8..len],
                 );
                 buf[len..len + 4].copy_from_slice(&word);
-                let tag = hmac_sha1_tag(&t.mac, &buf[..len + 4], &[]);
+                let tag = t.mac.tag(&buf[..len + 4], &[]);
                 buf[len + 4..len + 4 + t.tag_len].copy_from_slice(&tag[..t.tag_len]);
             }
             Self::Gcm128(t) => gcm_protect_rtcp(t, buf, len, ssrc, index, word),
@@ -269,7 +269,7 @@ impl Transform {
     ) -> Result<(), Error> {
         match self {
             Self::CmSha1(t) => {
-                let tag = hmac_sha1_tag(&t.mac, &buf[..len + 4], &[]);
+                let tag = t.mac.tag(&buf[..len + 4], &[]);
                 if !ct_eq(&tag[..t.tag_len], &buf[len + 4..]) {
                     return Err(Error::AuthenticationFailed);
                 }
