@@ -43,7 +43,7 @@ fn theirs(p: Profile, wp: WProfile) -> WContext {
 
 /// An RTP packet; every third one has two CSRCs and a one-byte-header extension.
 fn rtp(seq: u16, ssrc: u32) -> Vec<u8> {
-    let fancy = seq % 3 == 0;
+    let fancy = seq.is_multiple_of(3);
     let mut p = vec![if fancy { 0x92 } else { 0x80 }, 0x6f];
     p.extend_from_slice(&seq.to_be_bytes());
     p.extend_from_slice(&(u32::from(seq) * 160).to_be_bytes());
