@@ -19,34 +19,33 @@ const BATCH: usize = 16;
 
 /// XORs the AES counter-mode keystream starting at counter block `iv` into `data`.
 ///
-/// The counter is the low 16 bits of the block (RFC 3711 §4.1.1: the IV has its 16 low
-/// bits zero, so `IV + j` never carries past them for `j < 2^16`). `data` must therefore be
-/// at most 2^20 bytes; callers check packet lengths against [`super::MAX_PACKET_LEN`].
+/// The counter block is `IV + j` for keystream block `j` (RFC 3711 §4.1.1).
 #[inline]
 pub(crate) fn ctr_xor<C>(cipher: &C, iv: &[u8; 16], data: &mut [u8])
 where
     C: BlockEncrypt + BlockSizeUser<BlockSize = U16>,
 {
-    let mut ctr = u16::from_be_bytes([iv[14], iv[15]]);
+    // RFC 3711 §4.1.1: keystream block j is E(k, IV + j mod 2^128).
+    let mut ctr = u128::from_be_bytes(*iv);
     let mut blocks = [GenericArray::<u8, U16>::default(); BATCH];
     for chunk in data.chunks_mut(BATCH * 16) {
         let n = chunk.len().div_ceil(16);
         // `chunk.len() <= BATCH * 16`, so `n <= BATCH`.
         let batch = &mut blocks[..n];
         for b in batch.iter_mut() {
-            b[..14].copy_from_slice(&iv[..14]);
-            b[14..].copy_from_slice(&ctr.to_be_bytes());
+            b.copy_from_slice(&ctr.to_be_bytes());
             ctr = ctr.wrapping_add(1);
         }
         cipher.encrypt_blocks(batch);
-        for (d, k) in chunk.chunks_mut(16).zip(batch.iter()) {
-            if d.len() == 16 {
-                let x = u128::from_ne_bytes(to16(d)) ^ u128::from_ne_bytes(to16(k));
-                d.copy_from_slice(&x.to_ne_bytes());
-            } else {
-                for (a, b) in d.iter_mut().zip(k.iter()) {
-                    *a ^= b;
-                }
+        let mut words = chunk.chunks_exact_mut(16);
+        let mut keys = batch.iter();
+        for (d, k) in (&mut words).zip(&mut keys) {
+            let x = u128::from_ne_bytes(to16(d)) ^ u128::from_ne_bytes(to16(k));
+            d.copy_from_slice(&x.to_ne_bytes());
+        }
+        if let Some(k) = keys.next() {
+            for (a, b) in words.into_remainder().iter_mut().zip(k.iter()) {
+                *a ^= b;
             }
         }
     }
@@ -138,7 +137,10 @@ impl HmacSha1 {
     #[inline]
     pub(crate) fn tag(&self, data: &[u8], trailer: &[u8]) -> [u8; 20] {
         debug_assert!(trailer.len() <= 4);
+        let t = trailer.len().min(4);
         let mut st = self.inner;
+        // The message length includes the ipad block.
+        let bits = ((64 + data.len() + t) as u64) * 8;
         let (full, rest) = data.as_chunks::<64>();
         if !full.is_empty() {
             sha1_compress(&mut st, full);
@@ -147,16 +149,18 @@ impl HmacSha1 {
         let mut last = [0u8; 128];
         let r = rest.len();
         last[..r].copy_from_slice(rest);
-        let t = trailer.len().min(4);
         last[r..r + t].copy_from_slice(&trailer[..t]);
         last[r + t] = 0x80;
         let nblocks = if r + t + 1 + 8 <= 64 { 1 } else { 2 };
-        // Message length includes the ipad block.
-        let bits = ((64 + data.len() + t) as u64) * 8;
         last[nblocks * 64 - 8..nblocks * 64].copy_from_slice(&bits.to_be_bytes());
         let (blocks, _) = last[..nblocks * 64].as_chunks::<64>();
         sha1_compress(&mut st, blocks);
+        self.outer(st)
+    }
 
+    /// The outer hash over the inner digest in state `st`.
+    #[inline]
+    fn outer(&self, st: [u32; 5]) -> [u8; 20] {
         let mut ob = [0u8; 64];
         for (o, w) in ob.chunks_exact_mut(4).zip(st) {
             o.copy_from_slice(&w.to_be_bytes());
