@@ -189,3 +189,72 @@ pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     }
     core::hint::black_box(d) == 0
 }
+
+/// AES from `aes` 0.8 behind the `cipher` 0.5 block-cipher traits, so `aes-gcm` runs its
+/// counter mode and tag mask on the 8-block AES-NI pipeline of `aes` 0.8 instead of the
+/// VAES backends of `aes` 0.9, whose per-call key broadcast dominated a 172-byte packet.
+#[derive(Clone)]
+pub(crate) struct Aes08<C>(pub(crate) C);
+
+/// The backend `Aes08` hands to `cipher` 0.5 closures.
+struct Aes08Backend<'a, C>(&'a C);
+
+mod aes08_adapter {
+    use super::{Aes08, Aes08Backend};
+    use aes_gcm::aes::cipher::{
+        Block, BlockCipherEncBackend, BlockCipherEncClosure, BlockCipherEncrypt, BlockSizeUser,
+        ParBlocks, ParBlocksSizeUser,
+        consts::{U8, U16},
+        inout::InOut,
+    };
+    use aes08::cipher::{BlockEncrypt as BlockEncrypt08, generic_array::GenericArray};
+
+    /// The `aes` 0.8 cipher types this adapter takes.
+    pub(crate) trait Aes08Cipher:
+        BlockEncrypt08 + aes08::cipher::BlockSizeUser<BlockSize = aes08::cipher::consts::U16>
+    {
+    }
+    impl Aes08Cipher for aes08::Aes128Enc {}
+    impl Aes08Cipher for aes08::Aes256Enc {}
+
+    impl<C> BlockSizeUser for Aes08<C> {
+        type BlockSize = U16;
+    }
+
+    impl<C: Aes08Cipher> BlockCipherEncrypt for Aes08<C> {
+        #[inline]
+        fn encrypt_with_backend(&self, f: impl BlockCipherEncClosure<BlockSize = U16>) {
+            f.call(&Aes08Backend(&self.0));
+        }
+    }
+
+    impl<C> BlockSizeUser for Aes08Backend<'_, C> {
+        type BlockSize = U16;
+    }
+
+    impl<C> ParBlocksSizeUser for Aes08Backend<'_, C> {
+        type ParBlocksSize = U8;
+    }
+
+    impl<C: Aes08Cipher> BlockCipherEncBackend for Aes08Backend<'_, C> {
+        #[inline]
+        fn encrypt_block(&self, mut block: InOut<'_, '_, Block<Self>>) {
+            let mut b = GenericArray::default();
+            b.copy_from_slice(block.get_in());
+            self.0.encrypt_block(&mut b);
+            block.get_out().copy_from_slice(&b);
+        }
+
+        #[inline]
+        fn encrypt_par_blocks(&self, mut blocks: InOut<'_, '_, ParBlocks<Self>>) {
+            let mut bs = [GenericArray::default(); 8];
+            for (d, s) in bs.iter_mut().zip(blocks.get_in().iter()) {
+                d.copy_from_slice(s);
+            }
+            self.0.encrypt_blocks(&mut bs);
+            for (d, s) in blocks.get_out().iter_mut().zip(&bs) {
+                d.copy_from_slice(s);
+            }
+        }
+    }
+}

@@ -6,11 +6,15 @@
 //! payload. Each transform holds its session keys pre-expanded (AES round keys, HMAC
 //! pads, GHASH key), so a packet costs no key setup and no allocation.
 
-use super::crypto::{HmacSha1, Label, ct_eq, ctr_xor, derive};
+use super::crypto::{Aes08, HmacSha1, Label, ct_eq, ctr_xor, derive};
 use super::{Error, MasterKey, Profile};
-use aes_gcm::KeyInit;
 use aes_gcm::aead::AeadInOut;
-use aes_gcm::{Aes128Gcm, Aes256Gcm, Nonce, Tag};
+use aes_gcm::{AesGcm, Nonce, Tag};
+
+/// AES-128-GCM over the `aes` 0.8 AES-NI pipeline (see [`Aes08`]).
+type Aes128Gcm = AesGcm<Aes08<aes08::Aes128Enc>, aes_gcm::aead::consts::U12>;
+/// AES-256-GCM over the `aes` 0.8 AES-NI pipeline (see [`Aes08`]).
+type Aes256Gcm = AesGcm<Aes08<aes08::Aes256Enc>, aes_gcm::aead::consts::U12>;
 use aes08::Aes128Enc;
 
 /// SRTCP E flag (RFC 3711 §3.4).
@@ -160,12 +164,19 @@ impl Transform {
 
     /// An AES-GCM transform from session keys (16- or 32-byte `k_e`, 12-byte `k_s`).
     pub(crate) fn gcm_from_session(k_e: &[u8], k_s: &[u8; 12]) -> Self {
-        if let Ok(aead) = Aes256Gcm::new_from_slice(k_e) {
-            Self::Gcm256(Gcm { aead, salt: *k_s })
+        use aes08::cipher::KeyInit as _;
+        if let Ok(aes) = aes08::Aes256Enc::new_from_slice(k_e) {
+            Self::Gcm256(Gcm {
+                aead: Aes256Gcm::from(Aes08(aes)),
+                salt: *k_s,
+            })
         } else {
             // Invariant: callers pass the profile's key length, 16 or 32 bytes.
-            let aead = Aes128Gcm::new_from_slice(k_e).expect("GCM key is 16 or 32 bytes");
-            Self::Gcm128(Gcm { aead, salt: *k_s })
+            let aes = aes08::Aes128Enc::new_from_slice(k_e).expect("GCM key is 16 or 32 bytes");
+            Self::Gcm128(Gcm {
+                aead: Aes128Gcm::from(Aes08(aes)),
+                salt: *k_s,
+            })
         }
     }
 
