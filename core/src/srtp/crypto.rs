@@ -190,71 +190,49 @@ pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     core::hint::black_box(d) == 0
 }
 
-/// AES from `aes` 0.8 behind the `cipher` 0.5 block-cipher traits, so `aes-gcm` runs its
-/// counter mode and tag mask on the 8-block AES-NI pipeline of `aes` 0.8 instead of the
-/// VAES backends of `aes` 0.9, whose per-call key broadcast dominated a 172-byte packet.
-#[derive(Clone)]
-pub(crate) struct Aes08<C>(pub(crate) C);
-
-/// The backend `Aes08` hands to `cipher` 0.5 closures.
-struct Aes08Backend<'a, C>(&'a C);
-
-mod aes08_adapter {
-    use super::{Aes08, Aes08Backend};
-    use aes_gcm::aes::cipher::{
-        Block, BlockCipherEncBackend, BlockCipherEncClosure, BlockCipherEncrypt, BlockSizeUser,
-        ParBlocks, ParBlocksSizeUser,
-        consts::{U8, U16},
-        inout::InOut,
-    };
-    use aes08::cipher::{BlockEncrypt as BlockEncrypt08, generic_array::GenericArray};
-
-    /// The `aes` 0.8 cipher types this adapter takes.
-    pub(crate) trait Aes08Cipher:
-        BlockEncrypt08 + aes08::cipher::BlockSizeUser<BlockSize = aes08::cipher::consts::U16>
-    {
-    }
-    impl Aes08Cipher for aes08::Aes128Enc {}
-    impl Aes08Cipher for aes08::Aes256Enc {}
-
-    impl<C> BlockSizeUser for Aes08<C> {
-        type BlockSize = U16;
-    }
-
-    impl<C: Aes08Cipher> BlockCipherEncrypt for Aes08<C> {
-        #[inline]
-        fn encrypt_with_backend(&self, f: impl BlockCipherEncClosure<BlockSize = U16>) {
-            f.call(&Aes08Backend(&self.0));
+/// GCM counter mode (NIST SP 800-38D §6.5, §7.1) for a 96-bit IV: returns `E(K, J0)` (the
+/// tag mask) and XORs the keystream from `inc32(J0)` on into `data`, all in one run of
+/// AES calls. `j0` is `IV || 0x00000001`.
+#[inline]
+pub(crate) fn gcm_ctr<C>(cipher: &C, j0: &[u8; 16], data: &mut [u8]) -> [u8; 16]
+where
+    C: BlockEncrypt + BlockSizeUser<BlockSize = U16>,
+{
+    let j0 = u128::from_be_bytes(*j0);
+    let high = j0 & !0xffff_ffff;
+    let low = j0 as u32;
+    let total = 1 + data.len().div_ceil(16);
+    let mut blocks = [GenericArray::<u8, U16>::default(); BATCH];
+    let mut mask = [0u8; 16];
+    let mut done = 0;
+    let mut rest = data;
+    while done < total {
+        let n = (total - done).min(BATCH);
+        for (j, b) in blocks[..n].iter_mut().enumerate() {
+            // inc32: only the low 32 bits count (wrapping mod 2^32).
+            let c = high | u128::from(low.wrapping_add((done + j) as u32));
+            b.copy_from_slice(&c.to_be_bytes());
         }
-    }
-
-    impl<C> BlockSizeUser for Aes08Backend<'_, C> {
-        type BlockSize = U16;
-    }
-
-    impl<C> ParBlocksSizeUser for Aes08Backend<'_, C> {
-        type ParBlocksSize = U8;
-    }
-
-    impl<C: Aes08Cipher> BlockCipherEncBackend for Aes08Backend<'_, C> {
-        #[inline]
-        fn encrypt_block(&self, mut block: InOut<'_, '_, Block<Self>>) {
-            let mut b = GenericArray::default();
-            b.copy_from_slice(block.get_in());
-            self.0.encrypt_block(&mut b);
-            block.get_out().copy_from_slice(&b);
+        cipher.encrypt_blocks(&mut blocks[..n]);
+        let mut keys = blocks[..n].iter();
+        if done == 0 {
+            // Invariant: n >= 1 since total >= 1.
+            mask.copy_from_slice(keys.next().expect("first batch has J0"));
         }
-
-        #[inline]
-        fn encrypt_par_blocks(&self, mut blocks: InOut<'_, '_, ParBlocks<Self>>) {
-            let mut bs = [GenericArray::default(); 8];
-            for (d, s) in bs.iter_mut().zip(blocks.get_in().iter()) {
-                d.copy_from_slice(s);
+        for k in keys {
+            let m = rest.len().min(16);
+            let (d, tail) = core::mem::take(&mut rest).split_at_mut(m);
+            if m == 16 {
+                let x = u128::from_ne_bytes(to16(d)) ^ u128::from_ne_bytes(to16(k));
+                d.copy_from_slice(&x.to_ne_bytes());
+            } else {
+                for (a, b) in d.iter_mut().zip(k.iter()) {
+                    *a ^= b;
+                }
             }
-            self.0.encrypt_blocks(&mut bs);
-            for (d, s) in blocks.get_out().iter_mut().zip(&bs) {
-                d.copy_from_slice(s);
-            }
+            rest = tail;
         }
+        done += n;
     }
+    mask
 }

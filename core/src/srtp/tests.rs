@@ -634,6 +634,36 @@ mod props {
         }
 
         #[test]
+        fn gcm_matches_the_aes_gcm_crate(
+            k256 in any::<bool>(),
+            key in proptest::collection::vec(any::<u8>(), 32),
+            iv in any::<[u8; 12]>(),
+            aad in proptest::collection::vec(any::<u8>(), 0..80),
+            data in proptest::collection::vec(any::<u8>(), 0..600),
+        ) {
+            use aes_gcm::aead::AeadInOut;
+            let key = if k256 { &key[..] } else { &key[..16] };
+            let salt = [0u8; 12];
+            let t = Transform::gcm_from_session(key, &salt);
+            let mut ours = data.clone();
+            let tag = match &t {
+                Transform::Gcm128(g) => g.seal(&iv, &aad, &mut ours),
+                Transform::Gcm256(g) => g.seal(&iv, &aad, &mut ours),
+                Transform::CmSha1(_) => unreachable!(),
+            };
+            let mut theirs = data.clone();
+            let want = if k256 {
+                aes_gcm::Aes256Gcm::new_from_slice(key).unwrap()
+                    .encrypt_inout_detached(&iv.into(), &aad, (&mut theirs[..]).into()).unwrap()
+            } else {
+                aes_gcm::Aes128Gcm::new_from_slice(key).unwrap()
+                    .encrypt_inout_detached(&iv.into(), &aad, (&mut theirs[..]).into()).unwrap()
+            };
+            prop_assert_eq!(&ours, &theirs);
+            prop_assert_eq!(&tag[..], &want[..]);
+        }
+
+        #[test]
         fn unprotect_never_panics(
             profile in proptest::sample::select(Profile::ALL.to_vec()),
             data in proptest::collection::vec(any::<u8>(), 0..200),

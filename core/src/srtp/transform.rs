@@ -6,16 +6,12 @@
 //! payload. Each transform holds its session keys pre-expanded (AES round keys, HMAC
 //! pads, GHASH key), so a packet costs no key setup and no allocation.
 
-use super::crypto::{Aes08, HmacSha1, Label, ct_eq, ctr_xor, derive};
+use super::crypto::{HmacSha1, Label, ct_eq, ctr_xor, derive, gcm_ctr};
 use super::{Error, MasterKey, Profile};
-use aes_gcm::aead::AeadInOut;
-use aes_gcm::{AesGcm, Nonce, Tag};
-
-/// AES-128-GCM over the `aes` 0.8 AES-NI pipeline (see [`Aes08`]).
-type Aes128Gcm = AesGcm<Aes08<aes08::Aes128Enc>, aes_gcm::aead::consts::U12>;
-/// AES-256-GCM over the `aes` 0.8 AES-NI pipeline (see [`Aes08`]).
-type Aes256Gcm = AesGcm<Aes08<aes08::Aes256Enc>, aes_gcm::aead::consts::U12>;
-use aes08::Aes128Enc;
+use aes08::cipher::{BlockEncrypt, BlockSizeUser, KeyInit as _, consts::U16};
+use aes08::{Aes128Enc, Aes256Enc};
+use ghash::GHash;
+use ghash::universal_hash::UniversalHash;
 
 /// SRTCP E flag (RFC 3711 §3.4).
 const E_FLAG: u32 = 0x8000_0000;
@@ -28,9 +24,11 @@ pub(crate) struct CmSha1 {
     tag_len: usize,
 }
 
-/// AES-GCM session keys of one of SRTP or SRTCP.
+/// AES-GCM session keys of one of SRTP or SRTCP: the AES key schedule and the GHASH key
+/// `H = E(K, 0^128)` (NIST SP 800-38D §7.1), set up once.
 pub(crate) struct Gcm<A> {
-    aead: A,
+    aes: A,
+    ghash: GHash,
     salt: [u8; 12],
 }
 
@@ -38,8 +36,8 @@ pub(crate) struct Gcm<A> {
 #[allow(clippy::large_enum_variant)] // One per context, never moved on the packet path.
 pub(crate) enum Transform {
     CmSha1(CmSha1),
-    Gcm128(Gcm<Aes128Gcm>),
-    Gcm256(Gcm<Aes256Gcm>),
+    Gcm128(Gcm<Aes128Enc>),
+    Gcm256(Gcm<Aes256Enc>),
 }
 
 /// The AES-CM counter block `(k_s * 2^16) XOR (SSRC * 2^64) XOR (i * 2^16)`
@@ -60,14 +58,14 @@ fn cm_iv(salt: &[u8; 14], ssrc: u32, index: u64) -> [u8; 16] {
 /// The GCM IV: `(0x0000 || SSRC || x) XOR salt` with `x` = `ROC || SEQ` for SRTP
 /// (RFC 7714 §8.1) and `0x0000 || SRTCP index` for SRTCP (§9.1).
 #[inline]
-fn gcm_iv(salt: &[u8; 12], ssrc: u32, tail: [u8; 6]) -> Nonce<aes_gcm::aead::consts::U12> {
+fn gcm_iv(salt: &[u8; 12], ssrc: u32, tail: [u8; 6]) -> [u8; 12] {
     let mut iv = [0u8; 12];
     iv[2..6].copy_from_slice(&ssrc.to_be_bytes());
     iv[6..].copy_from_slice(&tail);
     for (a, b) in iv.iter_mut().zip(salt) {
         *a ^= b;
     }
-    Nonce::from(iv)
+    iv
 }
 
 /// `ROC || SEQ` (SRTP) as the last 6 IV bytes.
@@ -85,20 +83,69 @@ fn rtcp_tail(index: u32) -> [u8; 6] {
     [0, 0, i[0], i[1], i[2], i[3]]
 }
 
-impl<A: AeadInOut<NonceSize = aes_gcm::aead::consts::U12, TagSize = aes_gcm::aead::consts::U16>>
-    Gcm<A>
-{
-    #[inline]
-    fn seal(&self, buf: &mut [u8], aad_len: usize, len: usize, nonce: &Nonce<A::NonceSize>) {
-        let (aad, rest) = buf.split_at_mut(aad_len);
-        let (payload, tail) = rest.split_at_mut(len - aad_len);
-        // Invariant: packets are at most MAX_PACKET_LEN, far below the GCM limits.
-        let tag = self
-            .aead
-            .encrypt_inout_detached(nonce, aad, payload.into())
-            .expect("packet within GCM length limits");
-        tail[..16].copy_from_slice(&tag);
+impl<A: BlockEncrypt + BlockSizeUser<BlockSize = U16>> Gcm<A> {
+    fn new(aes: A, salt: [u8; 12]) -> Self {
+        let mut h = aes08::Block::default();
+        aes.encrypt_block(&mut h);
+        let ghash = GHash::new(&ghash::Key::from(<[u8; 16]>::from(h)));
+        Self { aes, ghash, salt }
     }
+
+    /// The tag `GHASH(H, A, C) XOR E(K, J0)` over AAD `aad` and ciphertext `ct`.
+    #[inline]
+    fn tag(&self, mask: &[u8; 16], aad: &[u8], ct: &[u8]) -> [u8; 16] {
+        let mut g = self.ghash.clone();
+        g.update_padded(aad);
+        g.update_padded(ct);
+        let mut lens = [0u8; 16];
+        lens[..8].copy_from_slice(&((aad.len() as u64) * 8).to_be_bytes());
+        lens[8..].copy_from_slice(&((ct.len() as u64) * 8).to_be_bytes());
+        g.update(&[lens.into()]);
+        let s: [u8; 16] = g.finalize().into();
+        (u128::from_ne_bytes(s) ^ u128::from_ne_bytes(*mask)).to_ne_bytes()
+    }
+
+    /// Encrypts `data` in place and returns the tag (AAD `aad`, 96-bit IV `iv`).
+    #[inline]
+    pub(crate) fn seal(&self, iv: &[u8; 12], aad: &[u8], data: &mut [u8]) -> [u8; 16] {
+        let mask = gcm_ctr(&self.aes, &j0(iv), data);
+        self.tag(&mask, aad, data)
+    }
+
+    /// Verifies `tag` over `aad` and the ciphertext `data`, then decrypts `data` in place.
+    /// On failure `data` is unchanged.
+    #[inline]
+    fn open(&self, iv: &[u8; 12], aad: &[u8], data: &mut [u8], tag: &[u8]) -> Result<(), Error> {
+        let j0 = j0(iv);
+        let mut mask = [0u8; 16];
+        aes_block(&self.aes, &j0, &mut mask);
+        if !ct_eq(&self.tag(&mask, aad, data), tag) {
+            return Err(Error::AuthenticationFailed);
+        }
+        gcm_ctr(&self.aes, &j0, data);
+        Ok(())
+    }
+}
+
+/// `J0 = IV || 0^31 || 1` for a 96-bit IV (NIST SP 800-38D §7.1).
+#[inline]
+fn j0(iv: &[u8; 12]) -> [u8; 16] {
+    let mut j = [0u8; 16];
+    j[..12].copy_from_slice(iv);
+    j[15] = 1;
+    j
+}
+
+/// `out = E(K, block)`.
+#[inline]
+fn aes_block<A: BlockEncrypt + BlockSizeUser<BlockSize = U16>>(
+    aes: &A,
+    block: &[u8; 16],
+    out: &mut [u8; 16],
+) {
+    let mut b = aes08::Block::from(*block);
+    aes.encrypt_block(&mut b);
+    out.copy_from_slice(&b);
 }
 
 impl Transform {
@@ -164,19 +211,12 @@ impl Transform {
 
     /// An AES-GCM transform from session keys (16- or 32-byte `k_e`, 12-byte `k_s`).
     pub(crate) fn gcm_from_session(k_e: &[u8], k_s: &[u8; 12]) -> Self {
-        use aes08::cipher::KeyInit as _;
-        if let Ok(aes) = aes08::Aes256Enc::new_from_slice(k_e) {
-            Self::Gcm256(Gcm {
-                aead: Aes256Gcm::from(Aes08(aes)),
-                salt: *k_s,
-            })
+        if let Ok(aes) = Aes256Enc::new_from_slice(k_e) {
+            Self::Gcm256(Gcm::new(aes, *k_s))
         } else {
             // Invariant: callers pass the profile's key length, 16 or 32 bytes.
-            let aes = aes08::Aes128Enc::new_from_slice(k_e).expect("GCM key is 16 or 32 bytes");
-            Self::Gcm128(Gcm {
-                aead: Aes128Gcm::from(Aes08(aes)),
-                salt: *k_s,
-            })
+            let aes = Aes128Enc::new_from_slice(k_e).expect("GCM key is 16 or 32 bytes");
+            Self::Gcm128(Gcm::new(aes, *k_s))
         }
     }
 
@@ -200,8 +240,8 @@ impl Transform {
                 let tag = t.mac.tag(&buf[..len], &roc.to_be_bytes());
                 buf[len..len + t.tag_len].copy_from_slice(&tag[..t.tag_len]);
             }
-            Self::Gcm128(t) => t.seal(buf, hlen, len, &gcm_iv(&t.salt, ssrc, rtp_tail(roc, seq))),
-            Self::Gcm256(t) => t.seal(buf, hlen, len, &gcm_iv(&t.salt, ssrc, rtp_tail(roc, seq))),
+            Self::Gcm128(t) => gcm_protect_rtp(t, buf, hlen, len, ssrc, roc, seq),
+            Self::Gcm256(t) => gcm_protect_rtp(t, buf, hlen, len, ssrc, roc, seq),
         }
     }
 
@@ -228,20 +268,8 @@ impl Transform {
                 ctr_xor(&t.aes, &cm_iv(&t.salt, ssrc, index), &mut buf[hlen..len]);
                 Ok(())
             }
-            Self::Gcm128(t) => open(
-                &t.aead,
-                buf,
-                hlen,
-                len,
-                &gcm_iv(&t.salt, ssrc, rtp_tail(roc, seq)),
-            ),
-            Self::Gcm256(t) => open(
-                &t.aead,
-                buf,
-                hlen,
-                len,
-                &gcm_iv(&t.salt, ssrc, rtp_tail(roc, seq)),
-            ),
+            Self::Gcm128(t) => gcm_unprotect_rtp(t, buf, hlen, len, ssrc, roc, seq),
+            Self::Gcm256(t) => gcm_unprotect_rtp(t, buf, hlen, len, ssrc, roc, seq),
         }
     }
 
@@ -299,28 +327,46 @@ impl Transform {
     }
 }
 
-/// GCM open of `buf = aad(aad_len) || ciphertext || tag(16)`, `len` = without the tag.
+/// SRTP with GCM (RFC 7714 §8): AAD = the RTP header; packet = header || ciphertext || tag.
 #[inline]
-fn open<A: AeadInOut<TagSize = aes_gcm::aead::consts::U16>>(
-    aead: &A,
+#[allow(clippy::too_many_arguments)]
+fn gcm_protect_rtp<A: BlockEncrypt + BlockSizeUser<BlockSize = U16>>(
+    t: &Gcm<A>,
     buf: &mut [u8],
-    aad_len: usize,
+    hlen: usize,
     len: usize,
-    nonce: &Nonce<A::NonceSize>,
+    ssrc: u32,
+    roc: u32,
+    seq: u16,
+) {
+    let iv = gcm_iv(&t.salt, ssrc, rtp_tail(roc, seq));
+    let (aad, rest) = buf.split_at_mut(hlen);
+    let (payload, tail) = rest.split_at_mut(len - hlen);
+    let tag = t.seal(&iv, aad, payload);
+    tail[..16].copy_from_slice(&tag);
+}
+
+#[inline]
+#[allow(clippy::too_many_arguments)]
+fn gcm_unprotect_rtp<A: BlockEncrypt + BlockSizeUser<BlockSize = U16>>(
+    t: &Gcm<A>,
+    buf: &mut [u8],
+    hlen: usize,
+    len: usize,
+    ssrc: u32,
+    roc: u32,
+    seq: u16,
 ) -> Result<(), Error> {
-    let (aad, rest) = buf.split_at_mut(aad_len);
-    let (ct, tag) = rest.split_at_mut(len - aad_len);
-    let tag = Tag::try_from(&*tag).map_err(|_| Error::TooShort)?;
-    aead.decrypt_inout_detached(nonce, aad, ct.into(), &tag)
-        .map_err(|_| Error::AuthenticationFailed)
+    let iv = gcm_iv(&t.salt, ssrc, rtp_tail(roc, seq));
+    let (aad, rest) = buf.split_at_mut(hlen);
+    let (ct, tag) = rest.split_at_mut(len - hlen);
+    t.open(&iv, aad, ct, tag)
 }
 
 /// SRTCP with GCM (RFC 7714 §9): AAD = header(8) || E+index; packet = header || ciphertext
 /// || tag || E+index.
 #[inline]
-fn gcm_protect_rtcp<
-    A: AeadInOut<NonceSize = aes_gcm::aead::consts::U12, TagSize = aes_gcm::aead::consts::U16>,
->(
+fn gcm_protect_rtcp<A: BlockEncrypt + BlockSizeUser<BlockSize = U16>>(
     t: &Gcm<A>,
     buf: &mut [u8],
     len: usize,
@@ -331,21 +377,15 @@ fn gcm_protect_rtcp<
     let mut aad = [0u8; 12];
     aad[..8].copy_from_slice(&buf[..8]);
     aad[8..].copy_from_slice(&word);
-    let nonce = gcm_iv(&t.salt, ssrc, rtcp_tail(index));
+    let iv = gcm_iv(&t.salt, ssrc, rtcp_tail(index));
     let (payload, tail) = buf[8..].split_at_mut(len - 8);
-    // Invariant: packets are at most MAX_PACKET_LEN, far below the GCM limits.
-    let tag = t
-        .aead
-        .encrypt_inout_detached(&nonce, &aad, payload.into())
-        .expect("packet within GCM length limits");
+    let tag = t.seal(&iv, &aad, payload);
     tail[..16].copy_from_slice(&tag);
     tail[16..20].copy_from_slice(&word);
 }
 
 #[inline]
-fn gcm_unprotect_rtcp<
-    A: AeadInOut<NonceSize = aes_gcm::aead::consts::U12, TagSize = aes_gcm::aead::consts::U16>,
->(
+fn gcm_unprotect_rtcp<A: BlockEncrypt + BlockSizeUser<BlockSize = U16>>(
     t: &Gcm<A>,
     buf: &mut [u8],
     len: usize,
@@ -354,26 +394,21 @@ fn gcm_unprotect_rtcp<
     encrypted: bool,
     index: u32,
 ) -> Result<(), Error> {
-    let nonce = gcm_iv(&t.salt, ssrc, rtcp_tail(index));
+    let iv = gcm_iv(&t.salt, ssrc, rtcp_tail(index));
     let w = word.to_be_bytes();
     if encrypted {
         let mut aad = [0u8; 12];
         aad[..8].copy_from_slice(&buf[..8]);
         aad[8..].copy_from_slice(&w);
         let (ct, tail) = buf[8..].split_at_mut(len - 8);
-        let tag = Tag::try_from(&tail[..16]).map_err(|_| Error::TooShort)?;
-        t.aead
-            .decrypt_inout_detached(&nonce, &aad, ct.into(), &tag)
-            .map_err(|_| Error::AuthenticationFailed)
+        t.open(&iv, &aad, ct, &tail[..16])
     } else {
         // RFC 7714 §9.3: unencrypted SRTCP authenticates `packet || E+index` as AAD with an
         // empty plaintext. Move the word next to the packet to make the AAD contiguous.
-        let tag = Tag::try_from(&buf[len..len + 16]).map_err(|_| Error::TooShort)?;
+        let mut tag = [0u8; 16];
+        tag.copy_from_slice(&buf[len..len + 16]);
         buf[len..len + 4].copy_from_slice(&w);
-        let r = t
-            .aead
-            .decrypt_inout_detached(&nonce, &buf[..len + 4], (&mut [][..]).into(), &tag)
-            .map_err(|_| Error::AuthenticationFailed);
+        let r = t.open(&iv, &buf[..len + 4], &mut [], &tag);
         buf[len..len + 16].copy_from_slice(&tag);
         r
     }
