@@ -91,9 +91,9 @@ impl<A: BlockEncrypt + BlockSizeUser<BlockSize = U16>> Gcm<A> {
         Self { aes, ghash, salt }
     }
 
-    /// The tag `GHASH(H, A, C) XOR E(K, J0)` over AAD `aad` and ciphertext `ct`.
+    /// `GHASH(H, A, C)` over AAD `aad` and ciphertext `ct` (the tag before the mask).
     #[inline]
-    fn tag(&self, mask: &[u8; 16], aad: &[u8], ct: &[u8]) -> [u8; 16] {
+    fn ghash(&self, aad: &[u8], ct: &[u8]) -> u128 {
         let mut g = self.ghash.clone();
         g.update_padded(aad);
         g.update_padded(ct);
@@ -102,27 +102,29 @@ impl<A: BlockEncrypt + BlockSizeUser<BlockSize = U16>> Gcm<A> {
         lens[8..].copy_from_slice(&((ct.len() as u64) * 8).to_be_bytes());
         g.update(&[lens.into()]);
         let s: [u8; 16] = g.finalize().into();
-        (u128::from_ne_bytes(s) ^ u128::from_ne_bytes(*mask)).to_ne_bytes()
+        u128::from_ne_bytes(s)
     }
 
     /// Encrypts `data` in place and returns the tag (AAD `aad`, 96-bit IV `iv`).
     #[inline]
     pub(crate) fn seal(&self, iv: &[u8; 12], aad: &[u8], data: &mut [u8]) -> [u8; 16] {
         let mask = gcm_ctr(&self.aes, &j0(iv), data);
-        self.tag(&mask, aad, data)
+        (self.ghash(aad, data) ^ u128::from_ne_bytes(mask)).to_ne_bytes()
     }
 
-    /// Verifies `tag` over `aad` and the ciphertext `data`, then decrypts `data` in place.
-    /// On failure `data` is unchanged.
+    /// Verifies `tag` over `aad` and the ciphertext `data` and decrypts `data` in place.
+    /// GHASH runs over the ciphertext first; the tag mask comes out of the same AES run that
+    /// decrypts. On a bad tag `data` is encrypted back, so it is left unchanged.
     #[inline]
     fn open(&self, iv: &[u8; 12], aad: &[u8], data: &mut [u8], tag: &[u8]) -> Result<(), Error> {
         let j0 = j0(iv);
-        let mut mask = [0u8; 16];
-        aes_block(&self.aes, &j0, &mut mask);
-        if !ct_eq(&self.tag(&mask, aad, data), tag) {
+        let s = self.ghash(aad, data);
+        let mask = gcm_ctr(&self.aes, &j0, data);
+        let want = (s ^ u128::from_ne_bytes(mask)).to_ne_bytes();
+        if !ct_eq(&want, tag) {
+            gcm_ctr(&self.aes, &j0, data);
             return Err(Error::AuthenticationFailed);
         }
-        gcm_ctr(&self.aes, &j0, data);
         Ok(())
     }
 }
@@ -134,18 +136,6 @@ fn j0(iv: &[u8; 12]) -> [u8; 16] {
     j[..12].copy_from_slice(iv);
     j[15] = 1;
     j
-}
-
-/// `out = E(K, block)`.
-#[inline]
-fn aes_block<A: BlockEncrypt + BlockSizeUser<BlockSize = U16>>(
-    aes: &A,
-    block: &[u8; 16],
-    out: &mut [u8; 16],
-) {
-    let mut b = aes08::Block::from(*block);
-    aes.encrypt_block(&mut b);
-    out.copy_from_slice(&b);
 }
 
 impl Transform {
