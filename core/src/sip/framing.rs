@@ -31,6 +31,9 @@ pub struct StreamFramer {
     buf: Vec<u8>,
     limits: Limits,
     failed: Option<ParseError>,
+    /// The last frame was a `CRLF` pong cut at the end of the buffer: if the next bytes
+    /// are `CRLF` too, the pair was a ping split across reads.
+    half_ping: bool,
 }
 
 impl Default for StreamFramer {
@@ -46,6 +49,7 @@ impl StreamFramer {
             buf: Vec::new(),
             limits,
             failed: None,
+            half_ping: false,
         }
     }
 
@@ -70,9 +74,10 @@ impl StreamFramer {
 
     /// The next complete frame, `Ok(None)` if more bytes are needed.
     ///
-    /// A lone `CRLF` at a message boundary is reported as [`Frame::Pong`] as soon as it is
-    /// followed by anything but `CR` (or by nothing), so a ping split as `CRLF`+`CRLF`
-    /// across two reads is seen as two pongs; peers send the four bytes at once.
+    /// A lone `CRLF` at a message boundary is reported as [`Frame::Pong`] at once (a
+    /// client waiting for a pong must not wait for more bytes). If a ping arrives split
+    /// as `CRLF` + `CRLF` across reads, the framer reports `Pong` then `Ping`, so a server
+    /// still answers every ping.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, ParseError> {
         if let Some(e) = self.failed {
             return Err(e);
@@ -93,8 +98,20 @@ impl StreamFramer {
         if lf > 0 {
             self.buf.drain(..lf);
         }
+        let half_ping = core::mem::take(&mut self.half_ping);
         match self.buf.as_slice() {
-            [] => return Ok(None),
+            [] => {
+                self.half_ping = half_ping;
+                return Ok(None);
+            }
+            [b'\r', b'\n', ..] if half_ping => {
+                self.buf.drain(..2);
+                return Ok(Some(Frame::Ping));
+            }
+            [b'\r'] if half_ping => {
+                self.half_ping = true;
+                return Ok(None);
+            }
             [b'\r', b'\n', b'\r', b'\n', ..] => {
                 self.buf.drain(..4);
                 return Ok(Some(Frame::Ping));
@@ -102,6 +119,7 @@ impl StreamFramer {
             [b'\r', b'\n', b'\r'] | [b'\r'] => return Ok(None),
             [b'\r', b'\n', ..] => {
                 self.buf.drain(..2);
+                self.half_ping = self.buf.is_empty();
                 return Ok(Some(Frame::Pong));
             }
             _ => {}
@@ -191,6 +209,11 @@ mod tests {
                 .count();
             assert_eq!(msgs, 3, "chunk {chunk}: {got:?}");
             assert_eq!(f.buffered(), 0);
+            assert_eq!(
+                got.iter().filter(|f| **f == Frame::Ping).count(),
+                1,
+                "chunk {chunk}"
+            );
             if chunk >= 4 {
                 assert_eq!(got.first(), Some(&Frame::Ping), "chunk {chunk}");
                 assert_eq!(got.iter().filter(|f| **f == Frame::Pong).count(), 1);

@@ -143,7 +143,7 @@ impl Buf {
         line.push_str(raw_name);
         line.push_str(": ");
         let vs = line.len();
-        line.extend(clean(value));
+        line.extend(clean(value.trim_matches([' ', '\t'])));
         let ve = line.len();
         line.push_str("\r\n");
         if self.head.get(..at).is_none() {
@@ -185,7 +185,7 @@ impl Buf {
         if self.head.get(a..b).is_none() {
             return;
         }
-        let v: String = clean(value).collect();
+        let v: String = clean(value.trim_matches([' ', '\t'])).collect();
         self.head.replace_range(a..b, &v);
         let delta = v.len() as i64 - (b - a) as i64;
         if let Some(e) = self.entries.get_mut(k) {
