@@ -109,7 +109,7 @@ fn sipjs_invite_route_and_auth() {
     let auth = r.headers().proxy_authorization().next().unwrap().unwrap();
     assert!(auth.is_digest());
     assert!(auth.params.starts_with("algorithm=MD5, username=\"alice\""));
-    assert!(std::str::from_utf8(r.body()).unwrap().contains("m=video"));
+    assert!(core::str::from_utf8(r.body()).unwrap().contains("m=video"));
 }
 
 #[test]
