@@ -35,16 +35,16 @@ fn host() -> impl Strategy<Value = H> {
 fn host_text(h: &H) -> String {
     match h {
         H::Domain(d) => d.clone(),
-        H::V4(a) => std::net::Ipv4Addr::from(*a).to_string(),
-        H::V6(a) => format!("[{}]", std::net::Ipv6Addr::from(*a)),
+        H::V4(a) => core::net::Ipv4Addr::from(*a).to_string(),
+        H::V6(a) => format!("[{}]", core::net::Ipv6Addr::from(*a)),
     }
 }
 
 fn host_eq(h: &H, p: Host<'_>) -> bool {
     match (h, p) {
         (H::Domain(d), Host::Domain(x)) => d == x,
-        (H::V4(a), Host::Ipv4(x)) => std::net::Ipv4Addr::from(*a) == x,
-        (H::V6(a), Host::Ipv6(x)) => std::net::Ipv6Addr::from(*a) == x,
+        (H::V4(a), Host::Ipv4(x)) => core::net::Ipv4Addr::from(*a) == x,
+        (H::V6(a), Host::Ipv6(x)) => core::net::Ipv6Addr::from(*a) == x,
         _ => false,
     }
 }
@@ -205,14 +205,14 @@ proptest! {
         if let Some(p) = port { s += &format!("{ws}:{ws}{p}"); }
         s += &format!("{ws};{ws}branch{ws}={ws}{branch}");
         if rport { s += ";rport"; }
-        if let Some(r) = received { s += &format!(";received={}", std::net::Ipv4Addr::from(r)); }
+        if let Some(r) = received { s += &format!(";received={}", core::net::Ipv4Addr::from(r)); }
         let v = Via::parse(&s).unwrap();
         prop_assert_eq!(v.transport, transport.as_str());
         prop_assert!(host_eq(&h, v.host));
         prop_assert_eq!(v.port, port);
         prop_assert_eq!(v.branch(), Some(branch.as_str()));
         prop_assert_eq!(v.rport(), rport.then_some(None));
-        let rec = received.map(|r| std::net::Ipv4Addr::from(r).to_string());
+        let rec = received.map(|r| core::net::Ipv4Addr::from(r).to_string());
         prop_assert_eq!(v.received(), rec.as_deref());
     }
 
