@@ -824,6 +824,7 @@ pub(crate) fn index_headers(head: &str, capacity: usize) -> Result<(Vec<Entry>, 
     let mut entries: Vec<Entry> = Vec::with_capacity(capacity);
     let first_nl = find_byte(b, 0, b'\n').ok_or(ParseError::BadStartLine)?;
     let hstart = first_nl + 1;
+    let is_ws = |c: Option<&u8>| matches!(c, Some(b' ' | b'\t'));
     let mut pos = hstart;
     while pos < b.len() {
         let nl = find_byte(b, pos, b'\n').unwrap_or(b.len());
@@ -832,43 +833,42 @@ pub(crate) fn index_headers(head: &str, capacity: usize) -> Result<(Vec<Entry>, 
         if end > pos && b.get(end - 1) == Some(&b'\r') {
             end -= 1;
         }
-        if matches!(b.get(pos), Some(b' ' | b'\t')) {
+        let mut ve = end;
+        if is_ws(b.get(pos)) {
+            // A fold: the value of the previous header continues.
             let last = entries.last_mut().ok_or(ParseError::BadHeaderLine)?;
-            if end > pos && b[pos..end].iter().any(|c| !matches!(c, b' ' | b'\t')) {
-                let mut ve = end;
-                while ve > pos && matches!(b.get(ve - 1), Some(b' ' | b'\t')) {
-                    ve -= 1;
-                }
+            while ve > pos && is_ws(b.get(ve - 1)) {
+                ve -= 1;
+            }
+            if ve > pos {
                 last.ve = off(ve);
             }
             last.le = off(le);
         } else {
-            let colon = b
-                .get(pos..end)
-                .and_then(|l| l.iter().position(|&c| c == b':'))
-                .ok_or(ParseError::BadHeaderLine)?
-                + pos;
-            let mut ne = colon;
-            while ne > pos && matches!(b.get(ne - 1), Some(b' ' | b'\t')) {
-                ne -= 1;
+            let mut i = pos;
+            while i < end && b.get(i).is_some_and(|&c| is_token(c)) {
+                i += 1;
             }
-            let name = head.get(pos..ne).ok_or(ParseError::BadHeaderLine)?;
-            if name.is_empty() || !name.bytes().all(is_token) {
+            let ne = i;
+            while i < end && is_ws(b.get(i)) {
+                i += 1;
+            }
+            if ne == pos || i >= end || b.get(i) != Some(&b':') {
                 return Err(ParseError::BadHeaderLine);
             }
-            let mut vs = colon + 1;
-            while vs < end && matches!(b.get(vs), Some(b' ' | b'\t')) {
-                vs += 1;
+            i += 1;
+            while i < end && is_ws(b.get(i)) {
+                i += 1;
             }
-            let mut ve = end;
-            while ve > vs && matches!(b.get(ve - 1), Some(b' ' | b'\t')) {
+            while ve > i && is_ws(b.get(ve - 1)) {
                 ve -= 1;
             }
+            let name = head.get(pos..ne).ok_or(ParseError::BadHeaderLine)?;
             entries.push(Entry {
-                name: HeaderName::parse(name),
+                name: HeaderName::parse_token(name),
                 ns: off(pos),
                 ne: off(ne),
-                vs: off(vs),
+                vs: off(i),
                 ve: off(ve),
                 le: off(le),
             });

@@ -3,12 +3,25 @@
 //! Input: `&str` slices of a message head (already checked to be UTF-8). Output: byte
 //! offsets and sub-slices; nothing here allocates and every access is bounds-checked.
 
+const fn token_table() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = matches!(b,
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9'
+            | b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~');
+        i += 1;
+    }
+    t
+}
+
+const TOKEN: [bool; 256] = token_table();
+
 /// `token` characters (RFC 3261 §25.1): alphanum / `-.!%*_+`'~`.
 #[inline]
 pub(crate) const fn is_token(b: u8) -> bool {
-    matches!(b,
-        b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9'
-        | b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~')
+    TOKEN[b as usize]
 }
 
 /// Linear white space inside a header value: SP, HT and the CR/LF of a fold.
