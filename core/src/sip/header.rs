@@ -722,3 +722,97 @@ mod tests {
         assert_eq!(a.scheme, "NoOneKnowsThisScheme");
     }
 }
+
+/// Writes parameters in normalized form (`;name=value`, quoting values that are not
+/// tokens / hosts).
+impl fmt::Display for Params<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (n, v) in self.iter() {
+            write!(f, ";{n}")?;
+            if let Some(v) = v {
+                if !v.is_empty() && v.bytes().all(is_pvalue) {
+                    write!(f, "={v}")?;
+                } else {
+                    write!(f, "=\"{v}\"")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Normalized form: `SIP/2.0/UDP host:port;params` (LWS and folds removed).
+impl fmt::Display for Via<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/{}/{} {}",
+            self.protocol, self.version, self.transport, self.host_str
+        )?;
+        if let Some(p) = self.port {
+            write!(f, ":{p}")?;
+        }
+        write!(f, "{}", self.params)
+    }
+}
+
+/// Normalized form: `display <uri>;params` (angle brackets always written).
+impl fmt::Display for NameAddr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(d) = self.display {
+            write!(f, "{d} ")?;
+        }
+        write!(f, "<{}>{}", self.uri, self.params)
+    }
+}
+
+/// `seq METHOD`.
+impl fmt::Display for CSeq<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.seq, self.method)
+    }
+}
+
+/// `type/subtype;params`.
+impl fmt::Display for MediaType<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}{}", self.mtype, self.subtype, self.params)
+    }
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    #[test]
+    fn normalized_forms_reparse_equal() {
+        let v =
+            Via::parse("SIP / 2.0 / UDP\r\n h.example:5060 ; branch = z9hG4bK1 ;rport;x=\"a b\"")
+                .unwrap();
+        let s = v.to_string();
+        assert_eq!(
+            s,
+            "SIP/2.0/UDP h.example:5060;branch=z9hG4bK1;rport;x=\"a b\""
+        );
+        let w = Via::parse(&s).unwrap();
+        assert_eq!(
+            (w.transport, w.port, w.branch(), w.rport()),
+            (v.transport, v.port, v.branch(), v.rport())
+        );
+        let n = NameAddr::parse("\"A B\" <sip:a@b>;tag=9").unwrap();
+        assert_eq!(n.to_string(), "\"A B\" <sip:a@b>;tag=9");
+        let n = NameAddr::parse("sip:a@b ; tag=9").unwrap();
+        assert_eq!(n.to_string(), "<sip:a@b>;tag=9");
+        assert_eq!(
+            CSeq::parse("0009\r\n INVITE").unwrap().to_string(),
+            "9 INVITE"
+        );
+        assert_eq!(
+            MediaType::parse("text/plain ; charset=utf-8")
+                .unwrap()
+                .to_string(),
+            "text/plain;charset=utf-8"
+        );
+    }
+}
