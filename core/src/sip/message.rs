@@ -418,21 +418,30 @@ impl<'a> Response<'a> {
 }
 common_accessors!(Response<'_>);
 
-/// Result of the first scan of a head.
+/// Where the parts of a message head are.
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct HeadScan {
     /// Offset of the start line (leading CRLFs skipped).
     pub(crate) start: usize,
+    /// Offset of the first header line, relative to `start`.
+    pub(crate) hstart: usize,
     /// End of the last header line (= start of the empty line).
     pub(crate) head_end: usize,
     /// Start of the body.
     pub(crate) body_start: usize,
-    /// Number of header lines (folds excluded).
-    pub(crate) headers: usize,
 }
 
-/// Finds the end of the head and counts header lines, enforcing the limits. `Ok(None)`
-/// if the head is not complete yet.
-pub(crate) fn scan_head(buf: &[u8], limits: &Limits) -> Result<Option<HeadScan>, ParseError> {
+/// One pass over a message head: finds the start line, indexes every header line (byte
+/// offsets relative to the start line) and the empty line, enforcing the limits.
+/// `Ok(None)` if the head is not complete yet.
+///
+/// The index is one `Vec` allocated once with a capacity that bounds the header count
+/// (every header line takes at least 3 bytes, and there are at most
+/// `limits.max_headers`), so it never grows.
+pub(crate) fn index_message(
+    buf: &[u8],
+    limits: &Limits,
+) -> Result<Option<(HeadScan, Vec<Entry>)>, ParseError> {
     let mut start = 0;
     loop {
         match buf.get(start..) {
@@ -441,45 +450,95 @@ pub(crate) fn scan_head(buf: &[u8], limits: &Limits) -> Result<Option<HeadScan>,
             _ => break,
         }
     }
-    let mut pos = start;
-    let mut headers = 0usize;
-    let mut first = true;
+    let incomplete = |pos: usize| {
+        if buf.len().saturating_sub(pos) > limits.max_line_len {
+            Err(ParseError::LineTooLong)
+        } else if buf.len() - start > limits.max_message_size {
+            Err(ParseError::TooLarge)
+        } else {
+            Ok(None)
+        }
+    };
+    let Some(first_nl) = find_byte(buf, start, b'\n') else {
+        return incomplete(start);
+    };
+    if first_nl - start > limits.max_line_len {
+        return Err(ParseError::LineTooLong);
+    }
+    let is_ws = |c: Option<&u8>| matches!(c, Some(b' ' | b'\t'));
+    let rel = |x: usize| off(x - start);
+    let cap = limits.max_headers.min((buf.len() - start) / 3 + 1);
+    let mut entries: Vec<Entry> = Vec::with_capacity(cap);
+    let mut pos = first_nl + 1;
     loop {
         let Some(nl) = find_byte(buf, pos, b'\n') else {
-            if buf.len().saturating_sub(pos) > limits.max_line_len {
-                return Err(ParseError::LineTooLong);
-            }
-            if buf.len() - start > limits.max_message_size {
-                return Err(ParseError::TooLarge);
-            }
-            return Ok(None);
+            return incomplete(pos);
         };
-        let mut line_end = nl;
-        if line_end > pos && buf.get(line_end - 1) == Some(&b'\r') {
-            line_end -= 1;
+        let mut end = nl;
+        if end > pos && buf.get(end - 1) == Some(&b'\r') {
+            end -= 1;
         }
-        if line_end - pos > limits.max_line_len {
+        if end - pos > limits.max_line_len {
             return Err(ParseError::LineTooLong);
         }
         if nl + 1 - start > limits.max_message_size {
             return Err(ParseError::TooLarge);
         }
-        if line_end == pos && !first {
-            return Ok(Some(HeadScan {
+        if end == pos {
+            let scan = HeadScan {
                 start,
+                hstart: first_nl + 1 - start,
                 head_end: pos,
                 body_start: nl + 1,
-                headers,
-            }));
+            };
+            return Ok(Some((scan, entries)));
         }
-        if !first && !matches!(buf.get(pos), Some(b' ' | b'\t')) {
-            headers += 1;
-            if headers > limits.max_headers {
+        let le = nl + 1;
+        let mut ve = end;
+        if is_ws(buf.get(pos)) {
+            // A fold: the value of the previous header continues.
+            let last = entries.last_mut().ok_or(ParseError::BadHeaderLine)?;
+            while ve > pos && is_ws(buf.get(ve - 1)) {
+                ve -= 1;
+            }
+            if ve > pos {
+                last.ve = rel(ve);
+            }
+            last.le = rel(le);
+        } else {
+            let line = buf.get(pos..end).unwrap_or(&[]);
+            let ne = line
+                .iter()
+                .position(|&c| !is_token(c))
+                .unwrap_or(line.len());
+            let mut i = ne;
+            while is_ws(line.get(i)) {
+                i += 1;
+            }
+            if ne == 0 || line.get(i) != Some(&b':') {
+                return Err(ParseError::BadHeaderLine);
+            }
+            i += 1;
+            while is_ws(line.get(i)) {
+                i += 1;
+            }
+            let vs = pos + i;
+            while ve > vs && is_ws(buf.get(ve - 1)) {
+                ve -= 1;
+            }
+            if entries.len() >= limits.max_headers {
                 return Err(ParseError::TooManyHeaders);
             }
+            entries.push(Entry {
+                name: HeaderName::parse_token(line.get(..ne).unwrap_or(&[])),
+                ns: rel(pos),
+                ne: rel(pos + ne),
+                vs: rel(vs),
+                ve: rel(ve),
+                le: rel(le),
+            });
         }
-        first = false;
-        pos = nl + 1;
+        pos = le;
     }
 }
 
@@ -487,67 +546,6 @@ fn off(x: usize) -> u32 {
     // Invariant: offsets are bounded by max_message_size, itself checked below u32::MAX
     // in `tokenize`.
     u32::try_from(x).unwrap_or(u32::MAX)
-}
-
-/// Builds the header index of `head` (whose first line is the start line).
-/// Returns (entries, offset of the first header line).
-pub(crate) fn index_headers(head: &str, capacity: usize) -> Result<(Vec<Entry>, u32), ParseError> {
-    let b = head.as_bytes();
-    let mut entries: Vec<Entry> = Vec::with_capacity(capacity);
-    let first_nl = find_byte(b, 0, b'\n').ok_or(ParseError::BadStartLine)?;
-    let hstart = first_nl + 1;
-    let is_ws = |c: Option<&u8>| matches!(c, Some(b' ' | b'\t'));
-    let mut pos = hstart;
-    while pos < b.len() {
-        let nl = find_byte(b, pos, b'\n').unwrap_or(b.len());
-        let le = (nl + 1).min(b.len());
-        let mut end = nl;
-        if end > pos && b.get(end - 1) == Some(&b'\r') {
-            end -= 1;
-        }
-        let mut ve = end;
-        if is_ws(b.get(pos)) {
-            // A fold: the value of the previous header continues.
-            let last = entries.last_mut().ok_or(ParseError::BadHeaderLine)?;
-            while ve > pos && is_ws(b.get(ve - 1)) {
-                ve -= 1;
-            }
-            if ve > pos {
-                last.ve = off(ve);
-            }
-            last.le = off(le);
-        } else {
-            let mut i = pos;
-            while i < end && b.get(i).is_some_and(|&c| is_token(c)) {
-                i += 1;
-            }
-            let ne = i;
-            while i < end && is_ws(b.get(i)) {
-                i += 1;
-            }
-            if ne == pos || i >= end || b.get(i) != Some(&b':') {
-                return Err(ParseError::BadHeaderLine);
-            }
-            i += 1;
-            while i < end && is_ws(b.get(i)) {
-                i += 1;
-            }
-            while ve > i && is_ws(b.get(ve - 1)) {
-                ve -= 1;
-            }
-            let name = head.get(pos..ne).ok_or(ParseError::BadHeaderLine)?;
-            entries.push(Entry {
-                name: HeaderName::parse_token(name),
-                ns: off(pos),
-                ne: off(ne),
-                vs: off(i),
-                ve: off(ve),
-                le: off(le),
-            });
-        }
-        pos = le;
-    }
-    Ok((entries, off(hstart)))
 }
 
 enum Start<'a> {
@@ -639,7 +637,7 @@ fn tokenize<'a>(
     if framing == Framing::Datagram && buf.len() > max {
         return Err(ParseError::TooLarge);
     }
-    let scan = match scan_head(buf, &lim)? {
+    let (scan, entries) = match index_message(buf, &lim)? {
         Some(s) => s,
         None => {
             return Err(if buf.iter().all(|&c| c == b'\r' || c == b'\n') {
@@ -653,11 +651,13 @@ fn tokenize<'a>(
         .get(scan.start..scan.head_end)
         .ok_or(ParseError::Incomplete)?;
     let head = core::str::from_utf8(head_bytes).map_err(|_| ParseError::InvalidUtf8)?;
-    let blank = core::str::from_utf8(buf.get(scan.head_end..scan.body_start).unwrap_or(b""))
-        .map_err(|_| ParseError::InvalidUtf8)?;
-    let first_nl = find_byte(head.as_bytes(), 0, b'\n').ok_or(ParseError::BadStartLine)?;
-    let start = parse_start(head.get(..first_nl).ok_or(ParseError::BadStartLine)?)?;
-    let (entries, hstart) = index_headers(head, scan.headers)?;
+    let blank = if buf.get(scan.head_end) == Some(&b'\r') {
+        "\r\n"
+    } else {
+        "\n"
+    };
+    let start = parse_start(head.get(..scan.hstart).ok_or(ParseError::BadStartLine)?)?;
+    let hstart = off(scan.hstart);
 
     // Body framing by Content-Length.
     let mut defects = Defects::default();

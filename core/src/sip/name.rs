@@ -41,18 +41,17 @@ macro_rules! header_names {
                 if name.contains('\r') {
                     return HeaderName::Other;
                 }
-                Self::parse_token(name)
+                Self::parse_token(name.as_bytes())
             }
 
             /// [`HeaderName::parse`] for a name already known to be a token.
-            pub(crate) fn parse_token(name: &str) -> HeaderName {
-                let b = name.as_bytes();
+            pub(crate) fn parse_token(b: &[u8]) -> HeaderName {
                 if b.len() == 1 {
                     let c = b[0].to_ascii_lowercase() as char;
                     $( $( if c == $compact { return HeaderName::$var; } )? )*
                     return HeaderName::Other;
                 }
-                lookup_long(name)
+                lookup_long(b)
             }
 
             /// Every known name (for tests and tables).
@@ -155,8 +154,7 @@ fn eq_lower(name: &[u8], lower: &[u8]) -> bool {
         .all(|(x, y)| x | 0x20 == y | 0x20)
 }
 
-fn lookup_long(name: &str) -> HeaderName {
-    let b = name.as_bytes();
+fn lookup_long(b: &[u8]) -> HeaderName {
     let Some(&first) = b.first() else {
         return HeaderName::Other;
     };

@@ -624,11 +624,14 @@ impl MessageBuf {
 mod tests {
     use super::*;
     use crate::sip::Request;
-    use crate::sip::message::index_headers;
+    use crate::sip::message::{Limits, index_message};
 
     fn reindex(head: &str) -> Vec<Entry> {
-        let n = head.matches('\n').count();
-        index_headers(head, n).map(|x| x.0).unwrap_or_default()
+        let complete = alloc::format!("{head}\r\n");
+        let (_, entries) = index_message(complete.as_bytes(), &Limits::default())
+            .unwrap()
+            .unwrap();
+        entries
     }
 
     const INVITE: &[u8] = b"INVITE sip:bob@biloxi.example.com SIP/2.0\r\n\
