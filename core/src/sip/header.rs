@@ -46,22 +46,38 @@ impl<'a> Params<'a> {
     /// Parses `*( SEMI generic-param )` at the cursor, up to the end of input; fails on
     /// anything else.
     pub(crate) fn parse_rest(cur: &mut Cursor<'a>) -> Option<Self> {
+        Self::parse_rest_with(cur, "").map(|(p, _)| p)
+    }
+
+    /// [`Params::parse_rest`] that also returns the value of the first parameter named
+    /// `key` (one pass for validation and lookup).
+    pub(crate) fn parse_rest_with(
+        cur: &mut Cursor<'a>,
+        key: &str,
+    ) -> Option<(Self, Option<&'a str>)> {
         cur.ws();
         let start = cur.pos;
         if cur.at_end() {
-            return Some(Params { raw: "" });
+            return Some((Params { raw: "" }, None));
         }
         let mut it = ParamIter {
             cur: Cursor::new(cur.rest()),
             bad: false,
         };
-        for _ in it.by_ref() {}
+        let mut found = None;
+        let mut seen = key.is_empty();
+        for (n, v) in it.by_ref() {
+            if !seen && n.eq_ignore_ascii_case(key) {
+                seen = true;
+                found = v;
+            }
+        }
         if it.bad {
             return None;
         }
         let raw = cur.slice(start, cur.s.len());
         cur.pos = cur.s.len();
-        Some(Params { raw })
+        Some((Params { raw }, found))
     }
 
     /// The raw text, starting at the first `;` (empty if none).
@@ -187,6 +203,7 @@ pub struct Via<'a> {
     pub port: Option<u16>,
     /// Via parameters.
     pub params: Params<'a>,
+    branch: Option<&'a str>,
 }
 
 impl<'a> Via<'a> {
@@ -217,8 +234,9 @@ impl<'a> Via<'a> {
         } else {
             None
         };
-        let params = Params::parse_rest(&mut c)?;
+        let (params, branch) = Params::parse_rest_with(&mut c, "branch")?;
         Some(Via {
+            branch,
             protocol,
             version,
             transport,
@@ -231,7 +249,7 @@ impl<'a> Via<'a> {
 
     /// The `branch` parameter.
     pub fn branch(&self) -> Option<&'a str> {
-        self.params.get("branch").flatten()
+        self.branch
     }
     /// `true` if the branch has the RFC 3261 magic cookie `z9hG4bK` (§8.1.1.7).
     pub fn is_rfc3261_branch(&self) -> bool {
@@ -286,6 +304,7 @@ pub struct NameAddr<'a> {
     pub angle: bool,
     /// Header parameters after the address (`;tag=…`, `;expires=…`, `;q=…`).
     pub params: Params<'a>,
+    tag: Option<&'a str>,
 }
 
 impl<'a> NameAddr<'a> {
@@ -337,8 +356,9 @@ impl<'a> NameAddr<'a> {
         if uri.is_empty() {
             return None;
         }
-        let params = Params::parse_rest(&mut c)?;
+        let (params, tag) = Params::parse_rest_with(&mut c, "tag")?;
         Some(NameAddr {
+            tag,
             display,
             uri,
             angle,
@@ -358,7 +378,7 @@ impl<'a> NameAddr<'a> {
 
     /// The `tag` parameter (From/To, RFC 3261 §19.3).
     pub fn tag(&self) -> Option<&'a str> {
-        self.params.get("tag").flatten()
+        self.tag
     }
 
     /// The `expires` parameter of a Contact.

@@ -600,25 +600,39 @@ fn parse_start(line: &str) -> Result<Start<'_>, ParseError> {
             reason,
         });
     }
-    let (m, rest) = line.split_once(' ').ok_or(ParseError::BadStartLine)?;
-    let method = Method::parse(m).ok_or(ParseError::BadStartLine)?;
-    let trimmed = rest.trim_end_matches([' ', '\t']);
-    let (uri, version) = trimmed
-        .rsplit_once([' ', '\t'])
+    let b = line.as_bytes();
+    let is_sp = |c: &u8| *c == b' ' || *c == b'\t';
+    let sp1 = b
+        .iter()
+        .position(|&c| c == b' ')
         .ok_or(ParseError::BadStartLine)?;
+    let method = Method::parse(line.get(..sp1).unwrap_or("")).ok_or(ParseError::BadStartLine)?;
+    let mut end = b.len();
+    while end > sp1 + 1 && b.get(end - 1).is_some_and(is_sp) {
+        end -= 1;
+    }
+    let sp2 = b
+        .get(sp1 + 1..end)
+        .and_then(|r| r.iter().rposition(is_sp))
+        .ok_or(ParseError::BadStartLine)?
+        + sp1
+        + 1;
+    let version = line.get(sp2 + 1..end).unwrap_or("");
     if !is_version(version) {
         return Err(ParseError::BadStartLine);
     }
-    let uri_t = uri.trim_matches([' ', '\t']);
-    if uri_t.is_empty() {
+    let uri_raw = line.get(sp1 + 1..sp2).unwrap_or("");
+    let uri = uri_raw.trim_matches([' ', '\t']);
+    if uri.is_empty() {
         return Err(ParseError::BadStartLine);
     }
-    let irregular = uri_t.len() != uri.len()
-        || trimmed.len() != rest.len()
-        || uri_t.bytes().any(|c| c == b' ' || c == b'\t');
+    // RFC 3261 §7.1: exactly one SP between the elements, none at the end.
+    let irregular = end != b.len()
+        || uri.len() != uri_raw.len()
+        || uri.bytes().any(|c| c == b' ' || c == b'\t');
     Ok(Start::Req {
         method,
-        uri: uri_t,
+        uri,
         version,
         irregular,
     })
