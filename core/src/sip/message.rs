@@ -507,18 +507,20 @@ pub(crate) fn index_message(
             last.le = rel(le);
         } else {
             let line = buf.get(pos..end).unwrap_or(&[]);
-            let ne = line
-                .iter()
-                .position(|&c| !is_token(c))
-                .unwrap_or(line.len());
-            let mut i = ne;
-            while is_ws(line.get(i)) {
-                i += 1;
+            let colon = find_byte(line, 0, b':').ok_or(ParseError::BadHeaderLine)?;
+            let mut ne = colon;
+            while ne > 0 && is_ws(line.get(ne - 1)) {
+                ne -= 1;
             }
-            if ne == 0 || line.get(i) != Some(&b':') {
+            let raw_name = line.get(..ne).unwrap_or(&[]);
+            let name = HeaderName::parse_bytes(raw_name);
+            // Known names matched exactly; check the others are tokens.
+            if raw_name.is_empty()
+                || (name == HeaderName::Other && !raw_name.iter().all(|&c| is_token(c)))
+            {
                 return Err(ParseError::BadHeaderLine);
             }
-            i += 1;
+            let mut i = colon + 1;
             while is_ws(line.get(i)) {
                 i += 1;
             }
@@ -530,7 +532,7 @@ pub(crate) fn index_message(
                 return Err(ParseError::TooManyHeaders);
             }
             entries.push(Entry {
-                name: HeaderName::parse_token(line.get(..ne).unwrap_or(&[])),
+                name,
                 ns: rel(pos),
                 ne: rel(pos + ne),
                 vs: rel(vs),
@@ -543,9 +545,9 @@ pub(crate) fn index_message(
 }
 
 fn off(x: usize) -> u32 {
-    // Invariant: offsets are bounded by max_message_size, itself checked below u32::MAX
-    // in `tokenize`.
-    u32::try_from(x).unwrap_or(u32::MAX)
+    // Invariant: offsets are bounded by max_message_size, which `tokenize` clamps to
+    // u32::MAX, so the cast never truncates.
+    x as u32
 }
 
 enum Start<'a> {

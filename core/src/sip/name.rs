@@ -37,15 +37,12 @@ macro_rules! header_names {
 
             /// Recognises a header name (case-insensitive, long or compact form).
             pub fn parse(name: &str) -> HeaderName {
-                // CR is the one non-token byte that folds onto a name character (`-`).
-                if name.contains('\r') {
-                    return HeaderName::Other;
-                }
-                Self::parse_token(name.as_bytes())
+                Self::parse_bytes(name.as_bytes())
             }
 
-            /// [`HeaderName::parse`] for a name already known to be a token.
-            pub(crate) fn parse_token(b: &[u8]) -> HeaderName {
+            /// [`HeaderName::parse`] on bytes. A known name matches only its exact
+            /// spelling (any letter case), so a match implies a valid token.
+            pub(crate) fn parse_bytes(b: &[u8]) -> HeaderName {
                 if b.len() == 1 {
                     let c = b[0].to_ascii_lowercase() as char;
                     $( $( if c == $compact { return HeaderName::$var; } )? )*
@@ -126,10 +123,9 @@ header_names! {
     WwwAuthenticate = "WWW-Authenticate";
 }
 
-/// Fast lookup of a long-form name: dispatch on length and first letter, then one
-/// case-insensitive compare (generated from the table above).
-/// `name` equals `lower` (an all-lowercase name of letters, digits and `-`) ignoring
-/// ASCII case. `name` is a token, so OR-ing 0x20 only folds letters into `lower`'s range.
+/// `name` equals `lower` (an all-lowercase name of letters and `-`) ignoring ASCII
+/// case, exactly: letters are compared with bit 0x20 folded, every other byte as is (so
+/// no other byte can alias a letter or `-`).
 #[inline]
 fn eq_lower(name: &[u8], lower: &[u8]) -> bool {
     if name.len() != lower.len() {
@@ -142,18 +138,21 @@ fn eq_lower(name: &[u8], lower: &[u8]) -> bool {
         let mut v = [0u8; 8];
         w.copy_from_slice(x);
         v.copy_from_slice(y);
-        if u64::from_le_bytes(w) | 0x2020_2020_2020_2020
-            != u64::from_le_bytes(v) | 0x2020_2020_2020_2020
-        {
+        let y = u64::from_le_bytes(v);
+        // 0x20 where `lower` has a letter (letters have bit 0x40 set, `-` does not).
+        let fold = (y & 0x4040_4040_4040_4040) >> 1;
+        if u64::from_le_bytes(w) | fold != y {
             return false;
         }
     }
     a.remainder()
         .iter()
         .zip(b.remainder())
-        .all(|(x, y)| x | 0x20 == y | 0x20)
+        .all(|(x, y)| x | ((y & 0x40) >> 1) == *y)
 }
 
+/// Fast lookup of a long-form name: dispatch on length and first letter, then one
+/// case-insensitive compare (generated from the table above).
 fn lookup_long(b: &[u8]) -> HeaderName {
     let Some(&first) = b.first() else {
         return HeaderName::Other;
