@@ -743,11 +743,25 @@ mod tests {
     }
 }
 
-/// Writes parameters in normalized form (`;name=value`, quoting values that are not
-/// tokens / hosts).
-impl fmt::Display for Params<'_> {
+impl<'a> Params<'a> {
+    /// The parameters in normalized form without those named `skip` (case-insensitive),
+    /// e.g. to replace a `tag`.
+    pub fn display_without<'s>(&'s self, skip: &'s str) -> impl fmt::Display + 's {
+        ParamsWithout { p: *self, skip }
+    }
+}
+
+struct ParamsWithout<'a, 's> {
+    p: Params<'a>,
+    skip: &'s str,
+}
+
+impl fmt::Display for ParamsWithout<'_, '_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (n, v) in self.iter() {
+        for (n, v) in self.p.iter() {
+            if !self.skip.is_empty() && n.eq_ignore_ascii_case(self.skip) {
+                continue;
+            }
             write!(f, ";{n}")?;
             if let Some(v) = v {
                 if !v.is_empty() && v.bytes().all(is_pvalue) {
@@ -758,6 +772,14 @@ impl fmt::Display for Params<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// Writes parameters in normalized form (`;name=value`, quoting values that are not
+/// tokens / hosts).
+impl fmt::Display for Params<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.display_without("").fmt(f)
     }
 }
 
