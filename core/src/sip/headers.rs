@@ -144,6 +144,13 @@ impl<'h> Headers<'h> {
     }
     /// The top Via (the one a transaction is matched on, RFC 3261 §17.1.3, §17.2.3).
     pub fn via_top(self) -> Result<Via<'h>, HeaderError> {
+        let first = self
+            .get(HeaderName::Via)
+            .ok_or(HeaderError::Missing(HeaderName::Via))?;
+        // Common case: one Via per line, no comma at all (skips the list splitter).
+        if !first.contains(',') {
+            return Via::parse(first).ok_or(HeaderError::Invalid(HeaderName::Via));
+        }
         self.vias()
             .next()
             .unwrap_or(Err(HeaderError::Missing(HeaderName::Via)))
