@@ -285,3 +285,23 @@ fn truncations_and_mutations_never_panic() {
         }
     }
 }
+
+#[test]
+fn parse_errors_map_to_transport_actions() {
+    use rvoip_core::sip::ParseAction;
+    // Unanswerable: a response with an out-of-range code is dropped silently.
+    let e = Message::parse(b"SIP/2.0 999 Nope\r\n\r\n").unwrap_err();
+    assert_eq!(e.action(), ParseAction::Drop);
+    // Limit breaches and unframeable heads close a stream connection (drop on UDP).
+    let e = Message::parse(&[b'a'; 70_000]).unwrap_err();
+    assert_eq!(e.action(), ParseAction::CloseStream);
+    // Answerable problems parse and are answered by `validate` with 400.
+    let m = Message::parse(b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nBroken line\r\nContent-Length: 0\r\n\r\n").unwrap();
+    let rej = validate(m.as_request().unwrap(), &ValidateConfig::default()).unwrap_err();
+    assert_eq!(rej.status, StatusCode::BAD_REQUEST);
+    assert_eq!(rej.reason, "Malformed Header");
+    // A good 200 OK passes the client-side response checks.
+    let ok = fixture("webrtc_200ok.txt");
+    let r = Response::parse(&ok).unwrap();
+    assert_eq!(rvoip_core::sip::validate::validate_response(&r), Ok(()));
+}

@@ -74,7 +74,9 @@ impl<'h> Headers<'h> {
     pub fn at(self, i: usize) -> Option<HeaderField<'h>> {
         self.entries.get(i).map(|e| self.field(e))
     }
-    /// The value of the first header with this (known) name.
+    /// The value of the first header with this (known) name. (With
+    /// [`HeaderName::Other`] this matches any unknown header; look unknown headers up by
+    /// text with [`Headers::named`].)
     pub fn get(self, name: HeaderName) -> Option<&'h str> {
         self.entries
             .iter()
