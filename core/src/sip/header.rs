@@ -327,8 +327,8 @@ impl<'a> NameAddr<'a> {
             _ => {
                 // Either `*(token LWS) <uri>` or a bare addr-spec.
                 let rest = c.rest();
-                match rest.find('<') {
-                    Some(lt) if !rest[..lt].contains([';', ':']) => {
+                match memchr::memchr(b'<', rest.as_bytes()) {
+                    Some(lt) if memchr::memchr2(b';', b':', &rest.as_bytes()[..lt]).is_none() => {
                         let d = trim_lws(&rest[..lt]);
                         if !d.bytes().all(|b| is_token(b) || is_lws(b)) {
                             return None;
@@ -343,7 +343,7 @@ impl<'a> NameAddr<'a> {
         let uri = if angle {
             c.pos += 1; // the `<` seen above
             let rest = c.rest();
-            let gt = rest.find('>')?;
+            let gt = memchr::memchr(b'>', rest.as_bytes())?;
             c.pos += gt + 1;
             &rest[..gt]
         } else {
