@@ -52,6 +52,8 @@ pub struct Node {
     pub events: Vec<(Instant, Event)>,
     /// Every message this node sent: (time, destination, first line).
     pub sent: Vec<(Instant, SocketAddr, String)>,
+    /// The full bytes of every message this node sent, in order.
+    pub raw: Vec<Vec<u8>>,
 }
 
 /// A predicate on datagram bytes: true drops the datagram.
@@ -109,6 +111,7 @@ impl Sim {
             addr,
             events: Vec::new(),
             sent: Vec::new(),
+            raw: Vec::new(),
         });
         self.nodes.len() - 1
     }
@@ -128,6 +131,7 @@ impl Sim {
                     .to_string();
                 let from = self.nodes[i].addr;
                 self.nodes[i].sent.push((self.now, t.destination, first));
+                self.nodes[i].raw.push(t.bytes.clone());
                 if self.drop_if.as_ref().is_some_and(|f| f(&t.bytes)) {
                     continue;
                 }

@@ -102,6 +102,8 @@ pub(crate) struct Call {
     pub bye_after_ack: bool,
     /// The INVITE's REFER origin: (call that got the REFER) to NOTIFY progress to.
     pub notify_to: Option<CallId>,
+    /// RFC 3891: the call this one replaces once confirmed.
+    pub replaces: Option<CallId>,
 }
 
 impl Call {
@@ -188,6 +190,7 @@ impl<R: Rng> UserAgent<R> {
                 glare_retry: None,
                 bye_after_ack: false,
                 notify_to: None,
+                replaces: None,
             },
         );
         Ok(id)
@@ -423,6 +426,17 @@ impl<R: Rng> UserAgent<R> {
             self.respond(now, &key, challenge);
             return;
         }
+        // RFC 3891: an INVITE with Replaces must name one of our confirmed dialogs.
+        let replaces = match req.header("Replaces") {
+            Some(r) => match self.replaced_call(r) {
+                Some(id) => Some(id),
+                None => {
+                    self.respond_code(now, &key, 481);
+                    return;
+                }
+            },
+            None => None,
+        };
         let mut trying = response(&req, 100, None);
         trying.remove("Record-Route");
         self.respond(now, &key, trying);
@@ -457,6 +471,7 @@ impl<R: Rng> UserAgent<R> {
                 glare_retry: None,
                 bye_after_ack: false,
                 notify_to: None,
+                replaces,
             },
         );
         self.push_event(Event::IncomingCall {
@@ -464,6 +479,25 @@ impl<R: Rng> UserAgent<R> {
             from: req.header("From").unwrap_or("").to_string(),
             sdp: body_of(&req),
         });
+    }
+
+    /// The confirmed call a Replaces value (`call-id;to-tag=…;from-tag=…`) names, from our
+    /// side: to-tag is our tag, from-tag the peer's (RFC 3891 §3).
+    fn replaced_call(&self, value: &str) -> Option<CallId> {
+        let call_id = value.split(';').next()?.trim();
+        let to_tag = super::msg::param(value, "to-tag")?;
+        let from_tag = super::msg::param(value, "from-tag")?;
+        self.calls
+            .values()
+            .find(|c| {
+                c.state == CallState::Confirmed
+                    && c.dialog.as_ref().is_some_and(|d| {
+                        d.id.call_id == call_id
+                            && d.id.local_tag == to_tag
+                            && d.id.remote_tag == from_tag
+                    })
+            })
+            .map(|c| c.id)
     }
 
     /// The call whose dialog `req` (from the peer) belongs to.
@@ -489,6 +523,7 @@ impl<R: Rng> UserAgent<R> {
         if c.state == CallState::Answering {
             c.state = CallState::Confirmed;
             let bye = c.bye_after_ack;
+            let replaced = c.replaces.take();
             if bye {
                 self.send_bye(now, id);
                 self.calls.remove(&id);
@@ -496,6 +531,16 @@ impl<R: Rng> UserAgent<R> {
                 self.push_event(Event::Answered {
                     call: id,
                     sdp: body_of(&ack),
+                });
+            }
+            if let Some(old) = replaced
+                && self.calls.contains_key(&old)
+            {
+                self.send_bye(now, old);
+                self.calls.remove(&old);
+                self.push_event(Event::Ended {
+                    call: old,
+                    reason: EndReason::Replaced,
                 });
             }
         }
