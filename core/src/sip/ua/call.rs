@@ -667,7 +667,7 @@ impl<R: Rng> UserAgent<R> {
         let invite_cseq = c.invite.cseq().map_or(1, |(n, _)| n);
         let mut ack = dialog.request(Method::Ack, Some(invite_cseq));
         let (via, _) = self.new_via();
-        ack.headers.insert(0, ("Via".to_string(), via));
+        ack.push_front("Via", via);
         let dest = resolve(dialog.next_hop(), self.cfg.transport).or(self.cfg.proxy);
         let Some(peer) = self.calls.get(&id).map(|c| c.peer) else {
             return;
@@ -682,7 +682,7 @@ impl<R: Rng> UserAgent<R> {
             // A second 2xx from another fork: ACK it, then BYE it (§13.2.2.4).
             let mut bye = dialog.request(Method::Bye, None);
             let (via, _) = self.new_via();
-            bye.headers.insert(0, ("Via".to_string(), via));
+            bye.push_front("Via", via);
             self.send_prepared(now, bye, dest, Owner::Nobody);
             return;
         }
@@ -761,7 +761,7 @@ impl<R: Rng> UserAgent<R> {
                         .or(self.cfg.proxy)
                         .unwrap_or(c.peer);
                     let (via, _) = self.new_via();
-                    ack.headers.insert(0, ("Via".to_string(), via));
+                    ack.push_front("Via", via);
                     let bytes = ack.to_bytes();
                     if let Some(c) = self.calls.get_mut(&id) {
                         c.ack = Some(bytes.clone());

@@ -3,7 +3,6 @@
 //! rejection of requests that cannot be matched (400) or do not fit (503 + Retry-After),
 //! CANCEL matching (§9.2), and the ACK for non-2xx final responses (§17.1.1.3).
 
-use alloc::string::ToString;
 use alloc::vec::Vec;
 use core::net::SocketAddr;
 
@@ -79,7 +78,7 @@ impl<R: Rng> UserAgent<R> {
         owner: Owner,
     ) -> Option<TxKey> {
         let (via, _) = self.new_via();
-        req.headers.insert(0, ("Via".to_string(), via));
+        req.push_front("Via", via);
         self.send_prepared(now, req, dest, owner)
     }
 

@@ -39,6 +39,7 @@ use crate::sip::auth::{DigestClient, DigestServer, Ha1Store, ServerConfig};
 use crate::sip::transaction::{TimerConfig, TxKey};
 use crate::time::{Duration, Instant};
 
+pub use build::{reason, resolve, response};
 pub use call::UaError;
 pub use msg::{Method, SipMsg};
 
@@ -340,6 +341,7 @@ pub struct UserAgent<R: Rng> {
     digest_server: Option<DigestServer>,
     credential_store: Ha1Store,
     pongs: u64,
+    hostport: String,
     keepalive_at: Option<Instant>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
@@ -365,6 +367,7 @@ impl<R: Rng> UserAgent<R> {
             cfg.auth_user.clone()
         };
         let digest = DigestClient::new(user, cfg.password.clone());
+        let hostport = build::hostport(cfg.local_addr);
         let mut credential_store = Ha1Store::new();
         let realm = String::from(cfg.aor.rsplit_once('@').map_or("", |(_, d)| d));
         for (u, p) in &cfg.users {
@@ -387,6 +390,7 @@ impl<R: Rng> UserAgent<R> {
             digest_server,
             credential_store,
             pongs: 0,
+            hostport,
             keepalive_at: None,
             transmits: VecDeque::new(),
             events: VecDeque::new(),

@@ -7,7 +7,7 @@
 //! the state machines need (branch, tags, CSeq, Expires…). Parsing is bounded: at most
 //! [`MAX_HEADERS`] headers, never panics on peer input.
 
-use alloc::borrow::ToOwned;
+use alloc::borrow::{Cow, ToOwned};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -153,14 +153,17 @@ pub struct SipMsg {
     pub start: StartLine,
     /// Headers in order: (canonical name, value). Content-Length is not kept; it is
     /// computed when serializing.
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<(HeaderName, String)>,
     /// The body (SDP, sipfrag, text… opaque here).
     pub body: Vec<u8>,
 }
 
+/// A header name: `'static` for the names the UA knows, owned for others.
+pub type HeaderName = Cow<'static, str>;
+
 /// Expands a compact header name (RFC 3261 §7.3.3, RFC 3515, RFC 4028) and canonicalizes
 /// the case of the names the UA reads.
-fn canonical(name: &str) -> String {
+fn canonical(name: &str) -> HeaderName {
     const KNOWN: [&str; 34] = [
         "Via",
         "From",
@@ -215,10 +218,10 @@ fn canonical(name: &str) -> String {
             return KNOWN
                 .iter()
                 .find(|k| k.eq_ignore_ascii_case(name))
-                .map_or_else(|| name.to_owned(), |k| (*k).to_owned());
+                .map_or_else(|| Cow::Owned(name.to_owned()), |k| Cow::Borrowed(*k));
         }
     };
-    expanded.to_owned()
+    Cow::Borrowed(expanded)
 }
 
 /// Whether several values of `name` may share one line separated by commas and must be
@@ -284,7 +287,7 @@ impl SipMsg {
         let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
         let first = lines.next().ok_or(MsgError::Malformed)?;
         let start = parse_start(first)?;
-        let mut headers: Vec<(String, String)> = Vec::new();
+        let mut headers: Vec<(HeaderName, String)> = Vec::with_capacity(16);
         let mut content_length: Option<usize> = None;
         for line in lines {
             if line.starts_with([' ', '\t']) {
@@ -405,13 +408,19 @@ impl SipMsg {
     }
 
     /// Appends a header.
-    pub fn push(&mut self, name: &str, value: impl Into<String>) -> &mut Self {
-        self.headers.push((name.to_owned(), value.into()));
+    pub fn push(&mut self, name: &'static str, value: impl Into<String>) -> &mut Self {
+        self.headers.push((Cow::Borrowed(name), value.into()));
+        self
+    }
+
+    /// Inserts a header before all others (a new top Via).
+    pub fn push_front(&mut self, name: &'static str, value: impl Into<String>) -> &mut Self {
+        self.headers.insert(0, (Cow::Borrowed(name), value.into()));
         self
     }
 
     /// Replaces every value of `name` by one value (appended if absent).
-    pub fn set(&mut self, name: &str, value: impl Into<String>) -> &mut Self {
+    pub fn set(&mut self, name: &'static str, value: impl Into<String>) -> &mut Self {
         let value = value.into();
         match self
             .headers
@@ -421,9 +430,9 @@ impl SipMsg {
             Some(pos) => {
                 self.remove(name);
                 let pos = pos.min(self.headers.len());
-                self.headers.insert(pos, (name.to_owned(), value));
+                self.headers.insert(pos, (Cow::Borrowed(name), value));
             }
-            None => self.headers.push((name.to_owned(), value)),
+            None => self.headers.push((Cow::Borrowed(name), value)),
         }
         self
     }
@@ -541,33 +550,30 @@ pub fn param<'a>(value: &'a str, name: &str) -> Option<&'a str> {
         (Some(_), Some(gt)) => value.get(gt + 1..)?,
         _ => value,
     };
+    let check = |seg: &'a str| {
+        let (k, v) = seg.split_once('=').unwrap_or((seg, ""));
+        k.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().trim_matches('"'))
+    };
     let mut quoted = false;
-    let mut start = None;
-    let mut segments = Vec::new();
+    let mut start: Option<usize> = None;
     for (i, c) in tail.char_indices() {
         match c {
             '"' => quoted = !quoted,
             ';' | ',' if !quoted => {
-                if let Some(s) = start {
-                    segments.push(tail.get(s..i)?);
+                if let Some(found) = start.and_then(|s| tail.get(s..i)).and_then(check) {
+                    return Some(found);
                 }
                 if c == ',' {
-                    break;
+                    return None;
                 }
                 start = Some(i + 1);
             }
             _ => {}
         }
     }
-    if let Some(s) = start {
-        segments.push(tail.get(s..)?);
-    }
-    segments.into_iter().find_map(|seg| {
-        let (k, v) = seg.split_once('=').unwrap_or((seg, ""));
-        k.trim()
-            .eq_ignore_ascii_case(name)
-            .then(|| v.trim().trim_matches('"'))
-    })
+    start.and_then(|s| tail.get(s..)).and_then(check)
 }
 
 /// The URI of a name-addr or addr-spec header value (`"A" <sip:a@b>;tag=1` → `sip:a@b`).
