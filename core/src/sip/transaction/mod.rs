@@ -56,7 +56,7 @@ pub enum TxKey {
     Branch {
         /// The branch parameter (starts with the magic cookie).
         branch: String,
-        /// The sent-by (host[:port]) of the top Via; empty for client keys.
+        /// The sent-by (`host[:port]`) of the top Via; empty for client keys.
         sent_by: String,
         /// The method (INVITE for ACK).
         method: Method,
