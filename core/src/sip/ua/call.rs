@@ -12,6 +12,7 @@ use core::fmt;
 use core::net::SocketAddr;
 
 use super::build::{ALLOW, SUPPORTED, cancel_for, resolve, response};
+use super::extensions::Ext;
 use super::layer::Owner;
 use super::msg::{Method, SipMsg};
 use super::{CallId, EndReason, Event, UserAgent};
@@ -104,6 +105,8 @@ pub(crate) struct Call {
     pub notify_to: Option<CallId>,
     /// RFC 3891: the call this one replaces once confirmed.
     pub replaces: Option<CallId>,
+    /// PRACK and session timer state.
+    pub ext: Ext,
 }
 
 impl Call {
@@ -114,6 +117,7 @@ impl Call {
             .map(|r| r.next.map_or(r.give_up, |n| n.min(r.give_up)));
         r.into_iter()
             .chain(self.glare_retry.as_ref().map(|g| g.0))
+            .chain(self.ext.next_timer())
             .min()
     }
 }
@@ -191,6 +195,7 @@ impl<R: Rng> UserAgent<R> {
                 bye_after_ack: false,
                 notify_to: None,
                 replaces: None,
+                ext: Ext::default(),
             },
         );
         Ok(id)
@@ -232,6 +237,14 @@ impl<R: Rng> UserAgent<R> {
         }
         resp.push("Allow", ALLOW);
         resp.push("Supported", SUPPORTED);
+        if initial {
+            self.answer_session(now, call, &req, &mut resp);
+            if let Some(c) = self.calls.get_mut(&call) {
+                c.ext.prov_retx = None;
+            }
+        } else if let Some(se) = self.session_refreshed(now, call) {
+            resp.push("Session-Expires", se);
+        }
         if !sdp.is_empty() {
             resp.push("Content-Type", "application/sdp");
             resp.body = sdp.to_vec();
@@ -437,6 +450,12 @@ impl<R: Rng> UserAgent<R> {
             },
             None => None,
         };
+        if let Err(min_se) = self.check_session_expires(&req) {
+            let mut r = response(&req, 422, Some(&local_tag));
+            r.push("Min-SE", min_se.to_string());
+            self.respond(now, &key, r);
+            return;
+        }
         let mut trying = response(&req, 100, None);
         trying.remove("Record-Route");
         self.respond(now, &key, trying);
@@ -448,6 +467,9 @@ impl<R: Rng> UserAgent<R> {
         dialog.seed_local_seq(start);
         let mut ringing = response(&req, 180, Some(&local_tag));
         ringing.push("Contact", self.contact());
+        let reliable = self.wants_100rel(&req);
+        let rseq = reliable.then(|| self.make_reliable(&mut ringing));
+        let ringing_bytes = ringing.to_bytes();
         self.respond(now, &key, ringing);
         let id = self.new_call_id();
         self.calls.insert(
@@ -472,8 +494,12 @@ impl<R: Rng> UserAgent<R> {
                 bye_after_ack: false,
                 notify_to: None,
                 replaces,
+                ext: Ext::default(),
             },
         );
+        if let Some(rseq) = rseq {
+            self.start_prov_retx(now, id, ringing_bytes, rseq);
+        }
         self.push_event(Event::IncomingCall {
             call: id,
             from: req.header("From").unwrap_or("").to_string(),
@@ -604,6 +630,9 @@ impl<R: Rng> UserAgent<R> {
                 {
                     c.dialog = Some(d);
                 }
+                if !self.provisional_received(now, id, &resp) {
+                    return; // Retransmitted or repeated provisional: already reported.
+                }
                 if let Some(sdp) = body_of(&resp) {
                     self.push_event(Event::EarlyMedia { call: id, sdp });
                 } else if code == 180 {
@@ -620,6 +649,9 @@ impl<R: Rng> UserAgent<R> {
             }
             _ => {
                 let cancelling = c.state == CallState::Cancelling;
+                if code == 422 && !cancelling && self.retry_after_422(now, id, &resp) {
+                    return;
+                }
                 self.notify_transfer_progress(now, id, code);
                 self.calls.remove(&id);
                 if !cancelling {
@@ -663,6 +695,10 @@ impl<R: Rng> UserAgent<R> {
         let Some(mut dialog) = Dialog::uac(&c.invite, &resp) else {
             return;
         };
+        // Requests sent in the early dialog (PRACK) advanced our CSeq.
+        if let Some(early) = c.dialog.as_ref().filter(|d| d.id == dialog.id) {
+            dialog.local_seq = dialog.local_seq.max(early.local_seq);
+        }
         let forked = c.state == CallState::Confirmed;
         let invite_cseq = c.invite.cseq().map_or(1, |(n, _)| n);
         let mut ack = dialog.request(Method::Ack, Some(invite_cseq));
@@ -697,6 +733,7 @@ impl<R: Rng> UserAgent<R> {
             self.calls.remove(&id);
             return;
         }
+        self.session_from_2xx(now, id, &resp);
         self.push_event(Event::Answered {
             call: id,
             sdp: body_of(&resp),
@@ -872,6 +909,7 @@ impl<R: Rng> UserAgent<R> {
                     code: 491,
                 });
             }
+            self.ext_timeouts(now, id);
         }
     }
 

@@ -24,6 +24,7 @@
 
 mod build;
 mod call;
+mod extensions;
 mod layer;
 pub mod msg;
 mod register;
@@ -284,6 +285,11 @@ pub struct UaConfig {
     pub keepalive: Option<Duration>,
     /// RFC 4028 session interval we ask for in seconds (`None`: no session timer).
     pub session_expires: Option<u32>,
+    /// RFC 4028 Min-SE: smaller Session-Expires in incoming INVITEs get 422 (default 90).
+    pub min_se: u32,
+    /// RFC 3262: send the 180 reliably (Require: 100rel, RSeq, PRACK) when the caller
+    /// supports 100rel (it is always sent reliably when the caller requires it).
+    pub use_100rel: bool,
     /// Act as a minimal registrar: accept REGISTER and keep bindings (for tests and the
     /// gateway); challenge with digest when `users` is not empty.
     pub registrar: bool,
@@ -317,6 +323,8 @@ impl UaConfig {
             reg_id: None,
             keepalive: None,
             session_expires: None,
+            min_se: 90,
+            use_100rel: false,
             registrar: false,
             challenge_invites: false,
             users: Vec::new(),

@@ -73,7 +73,19 @@ impl<R: Rng> UserAgent<R> {
             (Method::Invite, None) if !in_dialog => self.incoming_invite(now, key),
             (Method::Invite | Method::Update, Some(id)) => {
                 if req.method() == Some(Method::Update) && req.body.is_empty() {
-                    self.respond_code(now, &key, 200);
+                    // A session refresh (RFC 4028) or a plain UPDATE without offer.
+                    let tag = self
+                        .servers
+                        .get(&key)
+                        .map(|e| e.tag.clone())
+                        .unwrap_or_default();
+                    let mut r = response(&req, 200, Some(&tag));
+                    if let Some(se) = self.session_refreshed(now, id) {
+                        r.push("Session-Expires", se);
+                        r.push("Require", "timer");
+                    }
+                    r.push("Contact", self.contact());
+                    self.respond(now, &key, r);
                 } else {
                     self.incoming_offer(now, id, key);
                 }
@@ -153,9 +165,7 @@ impl<R: Rng> UserAgent<R> {
                     self.push_event(Event::TransferProgress { call: id, code });
                 }
             }
-            (Method::Prack, Some(_)) => {
-                self.respond_code(now, &key, 200);
-            }
+            (Method::Prack, Some(id)) => self.incoming_prack(now, id, &key, &req),
             (Method::Register, None) if self.cfg.registrar && !in_dialog => {
                 self.registrar_request(now, key, &req);
             }
@@ -188,6 +198,7 @@ impl<R: Rng> UserAgent<R> {
             Owner::Call(id) => {
                 let method = resp.cseq().map(|(_, m)| m);
                 match method {
+                    Some(Method::Update) if self.refresh_response(now, id, key, &resp) => {}
                     Some(Method::Invite | Method::Update) => self.call_response(now, id, key, resp),
                     Some(Method::Refer) => {
                         if let Some(code) = resp.code().filter(|c| *c >= 300) {
