@@ -163,6 +163,24 @@ impl<R: Rng> UserAgent<R> {
         self.transmit_on(transport, dest, r.to_bytes());
     }
 
+    /// A request the shared validator refused: its response, statelessly (never for ACK).
+    pub(crate) fn reject_invalid(
+        &mut self,
+        rx: Received<'_>,
+        req: &crate::sip::Request<'_>,
+        rejection: &crate::sip::validate::Rejection,
+    ) {
+        if req.method().as_str() == "ACK" || req.headers().via_top().is_err() {
+            return; // ACK is never answered; without Via no response can be routed.
+        }
+        let mut resp = rejection.to_response(req);
+        if req.headers().to().is_ok_and(|t| t.tag().is_none()) {
+            let tag = self.random_token(10);
+            resp.set_to_tag(&tag);
+        }
+        self.transmit_on(rx.transport, rx.source, resp.to_bytes());
+    }
+
     pub(crate) fn reject_unparsable(&mut self, _rx: Received<'_>) {
         // Without a parsable Via, From, To, Call-ID and CSeq no response can be formed
         // (§8.2.6.2 copies them); the datagram is dropped.

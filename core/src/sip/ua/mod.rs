@@ -48,6 +48,22 @@ use call::Call;
 use layer::{ClientEntry, ServerEntry};
 use register::Registration;
 
+/// What the UA accepts (methods, extensions, body types) for request validation.
+const VALIDATE: crate::sip::validate::ValidateConfig<'static> =
+    crate::sip::validate::ValidateConfig {
+        allowed_methods: crate::sip::validate::DEFAULT_METHODS,
+        supported_extensions: &["100rel", "timer", "replaces", "outbound", "path"],
+        accepted_content_types: &[
+            "application/sdp",
+            "application/dtmf-relay",
+            "message/sipfrag",
+            "text/plain",
+        ],
+        uri_schemes: &["sip", "sips", "tel"],
+        forwarding: false,
+        rfc2543_compat: true,
+    };
+
 /// The transport a message travels over (RFC 3261 §18, RFC 7118 for WebSocket).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Transport {
@@ -455,13 +471,24 @@ impl<R: Rng> UserAgent<R> {
     /// Processes one received message (or keep-alive).
     pub fn handle_receive(&mut self, now: Instant, rx: Received<'_>) {
         self.now = now;
-        if rx.bytes.iter().all(|b| matches!(b, b'\r' | b'\n')) {
-            self.handle_keepalive(rx);
-            return;
-        }
-        match SipMsg::parse(rx.bytes) {
-            Ok(m) if m.is_request() => self.receive_request(now, rx, m),
-            Ok(m) => self.receive_response(now, m),
+        let limits = crate::sip::Limits::default();
+        match crate::sip::parse_datagram(rx.bytes, &limits) {
+            Ok(crate::sip::Datagram::KeepAlive) => self.handle_keepalive(rx),
+            Ok(crate::sip::Datagram::Message(m)) => {
+                if let Some(req) = m.as_request() {
+                    // RFC 3261 §8.2 / RFC 4475: the shared validator names the response a
+                    // bad request deserves (400, 416, 420, 501, 505…).
+                    if let Err(rejection) = crate::sip::validate::validate(req, &VALIDATE) {
+                        self.reject_invalid(rx, req, &rejection);
+                        return;
+                    }
+                    self.receive_request(now, rx, SipMsg::from_message(&m));
+                } else if let Some(resp) = m.as_response()
+                    && crate::sip::validate::validate_response(resp).is_ok()
+                {
+                    self.receive_response(now, SipMsg::from_message(&m));
+                }
+            }
             Err(_) => self.reject_unparsable(rx),
         }
     }

@@ -339,6 +339,48 @@ impl SipMsg {
         })
     }
 
+    /// The owned form of a message parsed by the shared message layer
+    /// ([`crate::sip::Message`]): names canonical (compact forms expanded), list headers
+    /// split one value per entry, Content-Length dropped (recomputed on output).
+    pub fn from_message(m: &crate::sip::Message<'_>) -> SipMsg {
+        let start = match (m.as_request(), m.as_response()) {
+            (Some(r), _) => StartLine::Request {
+                method: Method::from_token(r.method().as_str()),
+                uri: r.uri().to_owned(),
+            },
+            (None, Some(r)) => StartLine::Response {
+                code: r.status().as_u16(),
+                reason: r.reason().to_owned(),
+            },
+            (None, None) => StartLine::Response {
+                code: 0,
+                reason: String::new(),
+            },
+        };
+        let headers = m.headers();
+        let mut out: Vec<(HeaderName, String)> = Vec::with_capacity(headers.len());
+        for f in headers.iter() {
+            let name: HeaderName = match f.name {
+                crate::sip::HeaderName::Other => Cow::Owned(f.raw_name.to_owned()),
+                crate::sip::HeaderName::ContentLength => continue,
+                n => Cow::Borrowed(n.as_str()),
+            };
+            let value = f.value.trim();
+            if is_list(&name) && value.contains(',') {
+                for part in split_list(value) {
+                    out.push((name.clone(), part.to_owned()));
+                }
+            } else {
+                out.push((name, value.to_owned()));
+            }
+        }
+        SipMsg {
+            start,
+            headers: out,
+            body: m.body().to_vec(),
+        }
+    }
+
     /// Serializes with a computed Content-Length.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut s = String::with_capacity(512 + self.body.len());
