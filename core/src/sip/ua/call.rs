@@ -12,7 +12,7 @@ use core::fmt;
 use core::net::SocketAddr;
 
 use super::build::{ALLOW, SUPPORTED, cancel_for, resolve, response};
-use super::extensions::Ext;
+use super::extensions::{Ext, MAX_EARLY_DIALOGS};
 use super::layer::Owner;
 use super::msg::{Method, SipMsg};
 use super::{CallId, EndReason, Event, UserAgent};
@@ -623,12 +623,22 @@ impl<R: Rng> UserAgent<R> {
             }
             101..=199 => {
                 self.mark_provisional(now, id);
+                // An early dialog per fork (§12.1.2, §13.2.2.1).
                 if let Some(c) = self.calls.get_mut(&id)
-                    && c.dialog.is_none()
                     && c.state == CallState::Calling
+                    && resp.to_tag().is_some()
+                    && !c
+                        .ext
+                        .early
+                        .iter()
+                        .any(|d| Some(d.id.remote_tag.as_str()) == resp.to_tag())
+                    && c.ext.early.len() < MAX_EARLY_DIALOGS
                     && let Some(d) = Dialog::uac(&c.invite, &resp)
                 {
-                    c.dialog = Some(d);
+                    if c.dialog.is_none() {
+                        c.dialog = Some(d.clone());
+                    }
+                    c.ext.early.push(d);
                 }
                 if !self.provisional_received(now, id, &resp) {
                     return; // Retransmitted or repeated provisional: already reported.
@@ -696,7 +706,7 @@ impl<R: Rng> UserAgent<R> {
             return;
         };
         // Requests sent in the early dialog (PRACK) advanced our CSeq.
-        if let Some(early) = c.dialog.as_ref().filter(|d| d.id == dialog.id) {
+        if let Some(early) = c.ext.early.iter().find(|d| d.id == dialog.id) {
             dialog.local_seq = dialog.local_seq.max(early.local_seq);
         }
         let forked = c.state == CallState::Confirmed;
@@ -723,6 +733,7 @@ impl<R: Rng> UserAgent<R> {
             return;
         }
         let cancelling = c.state == CallState::Cancelling;
+        c.ext.early.retain(|d| d.id != dialog.id);
         c.peer = dest;
         c.ack = Some(ack_bytes);
         c.dialog = Some(dialog);

@@ -36,15 +36,20 @@ pub(crate) struct Ext {
     pub prov_retx: Option<Retx2xx>,
     /// UAC: the highest RSeq acknowledged.
     pub last_rseq: Option<u32>,
-    /// UAC: the last provisional status and To tag reported (suppress duplicate events).
-    pub last_1xx: Option<(u16, alloc::string::String)>,
+    /// UAC: the provisional statuses and To tags reported (suppress duplicate events).
+    pub seen_1xx: alloc::vec::Vec<(u16, alloc::string::String)>,
     /// The session timer, once negotiated.
     pub session: Option<SessionTimer>,
     /// Our refresh UPDATE in progress.
     pub refresh_key: Option<TxKey>,
     /// UAC: a 422 was already retried once.
     pub min_se_retried: bool,
+    /// UAC: the early dialogs, one per fork that answered 1xx with a tag (bounded).
+    pub early: alloc::vec::Vec<crate::sip::dialog::Dialog>,
 }
+
+/// The most early dialogs (forks) a call tracks.
+pub(crate) const MAX_EARLY_DIALOGS: usize = 16;
 
 impl Ext {
     pub(crate) fn next_timer(&self) -> Option<Instant> {
@@ -156,18 +161,35 @@ impl<R: Rng> UserAgent<R> {
                 return false; // A retransmission: PRACK already sent.
             }
             c.ext.last_rseq = Some(rseq);
-            c.ext.last_1xx = Some((code, tag));
             let cseq = c.invite.cseq().map_or(0, |(n, _)| n);
-            if c.dialog.is_some() {
-                self.send_in_dialog(now, id, Method::Prack, |r| {
-                    r.push("RAck", format!("{rseq} {cseq} INVITE"));
-                });
-            }
+            // PRACK goes in the early dialog of the fork that sent this 1xx.
+            let Some(d) = c
+                .ext
+                .early
+                .iter_mut()
+                .find(|d| Some(d.id.remote_tag.as_str()) == resp.to_tag())
+            else {
+                return true;
+            };
+            let mut prack = d.request(Method::Prack, None);
+            prack.push("RAck", format!("{rseq} {cseq} INVITE"));
+            let dest = super::build::resolve(d.next_hop(), self.cfg.transport)
+                .or(self.cfg.proxy)
+                .unwrap_or(c.peer);
+            self.send_request(now, prack, dest, Owner::Call(id));
             return true;
         }
-        let new = c.ext.last_1xx.as_ref() != Some(&(code, tag.clone()));
-        c.ext.last_1xx = Some((code, tag));
-        new
+        if c.ext
+            .seen_1xx
+            .iter()
+            .any(|(sc, st)| *sc == code && *st == tag)
+        {
+            return false;
+        }
+        if c.ext.seen_1xx.len() < 2 * MAX_EARLY_DIALOGS {
+            c.ext.seen_1xx.push((code, tag));
+        }
+        true
     }
 
     /// UAS: the Session-Expires of an incoming INVITE, or the 422 to send (RFC 4028 §8).
