@@ -435,3 +435,62 @@ fn attended_transfer_with_replaces() {
             code: 200
         }));
 }
+
+#[test]
+fn refresh_reuses_the_nonce_with_next_nc_and_retries_stale_nonces() {
+    let mut sim = registrar_sim(12, "secret");
+    let now = sim.now;
+    sim.ua(1).register(now).unwrap();
+    assert!(sim.run_until(1, secs(10), |e| matches!(e, Event::Registration(_))).is_some());
+    // First refresh (50–90 s): same nonce, nc=00000002, no new challenge.
+    assert!(sim.run_until(1, secs(95), |e| matches!(e, Event::Registration(_))).is_some());
+    let auths: Vec<String> = sim.nodes[1]
+        .raw
+        .iter()
+        .filter(|r| r.starts_with(b"REGISTER"))
+        .filter_map(|r| rvoip_core::sip::ua::SipMsg::parse(r).ok())
+        .filter_map(|m| m.header("Authorization").map(str::to_string))
+        .collect();
+    assert_eq!(auths.len(), 2);
+    assert!(auths[0].contains("nc=00000001"), "{}", auths[0]);
+    assert!(auths[1].contains("nc=00000002"), "{}", auths[1]);
+    assert_eq!(sim.sent_lines(0).iter().filter(|l| l.starts_with("SIP/2.0 401")).count(), 1);
+    // Keep refreshing for 10 minutes: the registrar's nonces live 300 s, so a refresh gets
+    // 401 stale=true and is retried without asking the user; it never fails.
+    sim.run_for(secs(600));
+    assert!(!sim.saw(1, |e| matches!(e, Event::Registration(RegistrationState::Failed { .. }))));
+    let stale = sim.nodes[0]
+        .raw
+        .iter()
+        .filter(|r| r.starts_with(b"SIP/2.0 401"))
+        .filter(|r| String::from_utf8_lossy(r).contains("stale=true"))
+        .count();
+    assert!(stale >= 1, "a stale nonce was challenged");
+    assert!(sim.ua(1).is_registered());
+}
+
+#[test]
+fn several_contacts_for_one_aor_each_reads_its_own_expiry() {
+    let mut sim = registrar_sim(13, "secret");
+    let mut second = config("alice", 5061);
+    second.proxy = Some(addr(5080));
+    second.password = "secret".into();
+    second.register_expires = 300;
+    let s = sim.add(second);
+    let now = sim.now;
+    sim.ua(1).register(now).unwrap();
+    sim.ua(s).register(now).unwrap();
+    let first = sim.run_until(1, secs(10), |e| matches!(e, Event::Registration(_)));
+    assert_eq!(first, Some(Event::Registration(RegistrationState::Registered { expires: 100 })));
+    sim.run_for(secs(1));
+    assert!(sim.saw(s, |e| *e == Event::Registration(RegistrationState::Registered { expires: 300 })));
+    assert_eq!(sim.ua(0).bindings("sip:alice@example.com").count(), 2);
+    let last_ok = sim.nodes[0]
+        .raw
+        .iter()
+        .rev()
+        .find(|r| r.starts_with(b"SIP/2.0 200"))
+        .map(|r| rvoip_core::sip::ua::SipMsg::parse(r).unwrap())
+        .unwrap();
+    assert_eq!(last_ok.headers_named("Contact").count(), 2, "the 200 lists every binding");
+}
