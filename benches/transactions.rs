@@ -1,8 +1,9 @@
 //! Transactions per second through the RFC 3261 §17 machines, no sockets.
 //!
-//! - `machines/non_invite`: client builds and serializes a MESSAGE, server parses it,
-//!   matches it (TxKey), creates its server transaction, builds and serializes the 200;
-//!   client parses the 200, matches it to its client transaction and delivers it.
+//! - `machines/non_invite`: client builds and serializes a MESSAGE, server parses it with
+//!   the shared message layer, validates it, matches it (TxKey), creates its server
+//!   transaction, builds and serializes the 200; client parses and validates the 200,
+//!   matches it to its client transaction and delivers it.
 //! - `ua/message`: the same through two whole user agents (`send_message` →
 //!   `handle_receive` → 200 → `MessageStatus`), reliable transport (Timers J/K = 0).
 //! - `ua/invite_call`: a full call between two user agents: INVITE/100/180/200/ACK and
@@ -15,11 +16,13 @@ use core::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rvoip::rand::SplitMix64;
+use rvoip::sip::Message;
 use rvoip::sip::transaction::{
     ClientTransaction, ResponseAction, ServerTransaction, TimerConfig, TxKey,
 };
 use rvoip::sip::ua::msg::{Method, SipMsg};
 use rvoip::sip::ua::{Event, Received, Transport, UaConfig, UserAgent};
+use rvoip::sip::validate::{ValidateConfig, validate, validate_response};
 use rvoip::time::Instant;
 
 fn request(branch: u64) -> SipMsg {
@@ -33,7 +36,7 @@ fn request(branch: u64) -> SipMsg {
     m.push("To", "<sip:bob@example.com>");
     m.push("Call-ID", format!("{branch:x}@10.0.0.1"));
     m.push("CSeq", "1 MESSAGE");
-    m.push("Content-Type", "text/plain");
+    m.push("Content-Type", "application/sdp");
     m.body = b"hello".to_vec();
     m
 }
@@ -57,8 +60,10 @@ fn machines(c: &mut Criterion) {
                 ckey,
                 ClientTransaction::new(now, cfg, false, true, bytes.clone()),
             );
-            // Server: parse, match, new transaction, respond.
-            let rx = SipMsg::parse(&bytes).unwrap();
+            // Server: parse (shared message layer), validate, match, new transaction, respond.
+            let parsed = Message::parse(&bytes).unwrap();
+            validate(parsed.as_request().unwrap(), &ValidateConfig::default()).unwrap();
+            let rx = SipMsg::from_message(&parsed);
             let skey = TxKey::server(&rx).unwrap();
             let mut stx = ServerTransaction::new(cfg, false, true);
             let resp = rvoip::sip::ua::response(&rx, 200, Some("b5qt9xl3"));
@@ -68,7 +73,9 @@ fn machines(c: &mut Criterion) {
                 servers.insert(skey, stx);
             }
             // Client: parse the response, match, deliver.
-            let r = SipMsg::parse(&rbytes).unwrap();
+            let parsed = Message::parse(&rbytes).unwrap();
+            validate_response(parsed.as_response().unwrap()).unwrap();
+            let r = SipMsg::from_message(&parsed);
             let key = TxKey::client(&r).unwrap();
             let tx = clients.get_mut(&key).unwrap();
             let action = tx.handle_response(now, r.code().unwrap());

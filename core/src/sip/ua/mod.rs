@@ -17,10 +17,56 @@
 //! SDP bodies are opaque bytes. Randomness (branches, tags, Call-IDs, the first CSeq,
 //! cnonces, glare and refresh jitter) comes from the [`Rng`] given at construction.
 //!
-//! Bad input never panics: unparsable datagrams are dropped, requests without the
-//! mandatory headers get a stateless 400 (RFC 4475), unknown dialogs 481, CSeq going
-//! backwards 500, and past [`UaConfig::max_transactions`] new requests get 503 with
-//! Retry-After instead of new state.
+//! Received bytes are parsed by the shared message layer ([`crate::sip::parse_datagram`]),
+//! requests checked by [`crate::sip::validate::validate`] (a bad request gets the response
+//! RFC 3261 §8.2 / RFC 4475 ask for: 400, 416, 420, 501, 505…), then converted to the owned
+//! [`SipMsg`] the state machines keep. Requests that cannot be matched to a transaction (an
+//! unusable branch, RFC 4475 `badbranch`) get a stateless 400, unknown dialogs 481, CSeq
+//! going backwards 500, and past [`UaConfig::max_transactions`] new requests get 503 with
+//! Retry-After instead of new state. Nothing on peer input panics or grows without bound.
+//!
+//! What is implemented (all driven by the tests in `core/tests/ua_*.rs`):
+//!
+//! | area | RFC |
+//! |---|---|
+//! | transactions, timers A–M, RFC 2543 matching fallback, CANCEL matching | 3261 §17, 6026 |
+//! | dialogs, route sets, target refresh, CSeq rules, forking (one early dialog per fork) | 3261 §12, §13 |
+//! | INVITE/ACK/CANCEL/BYE, 2xx retransmission until ACK, BYE after 64·T1 | 3261 §13–§15 |
+//! | re-INVITE and UPDATE offers (hold/unhold), glare 491 + randomized retry | 3261 §14, 3311 |
+//! | REGISTER with refresh at 50–90 %, un-REGISTER, digest 401/407 (nc, stale) | 3261 §10, §22 |
+//! | Outbound `+sip.instance`/`reg-id`, CRLF keep-alive ping/pong | 5626 |
+//! | PRACK / 100rel (RSeq/RAck, 1xx retransmission, 5xx after 64·T1) | 3262 |
+//! | session timers (refresher, UPDATE refresh, BYE on expiry, 422/Min-SE) | 4028 |
+//! | OPTIONS, INFO DTMF (`application/dtmf-relay`), MESSAGE | 3261 §11, 6086, 3428 |
+//! | REFER blind/attended with Replaces, NOTIFY `message/sipfrag` | 3515, 3891 |
+//! | registrar and digest challenges on the server side (sip-auth's `DigestServer`) | 3261 §10.3, §22 |
+//!
+//! ```
+//! use rvoip_core::rand::SplitMix64;
+//! use rvoip_core::sip::ua::{Event, Received, UaConfig, UserAgent};
+//! use rvoip_core::time::Instant;
+//!
+//! let alice_addr = "10.0.0.1:5060".parse().unwrap();
+//! let bob_addr = "10.0.0.2:5060".parse().unwrap();
+//! let mut alice = UserAgent::new(UaConfig::new("sip:alice@example.com", alice_addr), SplitMix64::new(1));
+//! let mut bob = UserAgent::new(UaConfig::new("sip:bob@example.com", bob_addr), SplitMix64::new(2));
+//! let now = Instant::ZERO;
+//! let call = alice.call(now, "sip:bob@10.0.0.2:5060", b"v=0\r\n").unwrap();
+//! // The driver moves bytes: alice → bob.
+//! let invite = alice.poll_transmit().unwrap();
+//! assert_eq!(invite.destination, bob_addr);
+//! bob.handle_receive(now, Received { transport: invite.transport, source: alice_addr, bytes: &invite.bytes });
+//! let Some(Event::IncomingCall { call: incoming, .. }) = bob.poll_event() else { panic!() };
+//! bob.answer(now, incoming, b"v=0\r\n").unwrap();
+//! // 100 Trying, 180 Ringing, 200 OK back to alice.
+//! while let Some(t) = bob.poll_transmit() {
+//!     alice.handle_receive(now, Received { transport: t.transport, source: bob_addr, bytes: &t.bytes });
+//! }
+//! assert_eq!(alice.poll_event(), Some(Event::Ringing { call }));
+//! assert!(matches!(alice.poll_event(), Some(Event::Answered { .. })));
+//! let ack = alice.poll_transmit().unwrap();
+//! assert!(ack.bytes.starts_with(b"ACK "));
+//! ```
 
 mod build;
 mod call;

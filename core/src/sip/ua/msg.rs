@@ -1,6 +1,7 @@
-//! The owned SIP message form the transaction, dialog and UA layers work on (RFC 3261 §7).
+//! The owned SIP message form the transaction, dialog and UA layers keep (RFC 3261 §7).
 //!
-//! Input: the bytes of one SIP message (a datagram, or one message framed from a stream).
+//! Input: a message parsed by the shared message layer ([`SipMsg::from_message`]; the UA's
+//! path), or bytes ([`SipMsg::parse`], a small bounded parser kept for tests and tools).
 //! Output: a [`SipMsg`] with the start line, the headers in order (compact forms expanded,
 //! comma-separated Via/Route/Record-Route/Contact values split one per entry) and the body;
 //! and back to bytes with a correct Content-Length. Helpers read the few header parameters
