@@ -310,3 +310,80 @@ fn reliable_transport_has_no_retransmissions_and_zero_wait_timers() {
     );
     assert!(sim.nodes[a].sent.iter().all(|(_, _, l)| !l.is_empty()));
 }
+
+#[test]
+fn unanswered_calls_time_out_on_both_sides() {
+    // Caller gives up first (180 s): CANCEL; the callee sees Cancelled.
+    let mut sim = Sim::new(14, Link::PERFECT);
+    let a = sim.add(config("alice", 5060));
+    let b = sim.add(config("bob", 5070));
+    let now = sim.now;
+    let ac = sim.ua(a).call(now, "sip:bob@10.0.0.1:5070", OFFER).unwrap();
+    let bc = incoming(&mut sim, b);
+    let ended = sim.run_until(a, secs(200), |e| matches!(e, Event::Ended { .. }));
+    assert_eq!(
+        ended,
+        Some(Event::Ended {
+            call: ac,
+            reason: EndReason::Timeout
+        })
+    );
+    assert_eq!((sim.now - now).as_secs(), 180);
+    let b_end = sim.run_until(b, secs(5), |e| matches!(e, Event::Ended { .. }));
+    assert_eq!(
+        b_end,
+        Some(Event::Ended {
+            call: bc,
+            reason: EndReason::Cancelled
+        })
+    );
+
+    // Callee gives up first (60 s): 480 Temporarily Unavailable.
+    let mut sim = Sim::new(15, Link::PERFECT);
+    let a = sim.add(config("alice", 5060));
+    let mut cb = config("bob", 5070);
+    cb.no_answer_timeout = secs(60);
+    let b = sim.add(cb);
+    let now = sim.now;
+    let ac = sim.ua(a).call(now, "sip:bob@10.0.0.1:5070", OFFER).unwrap();
+    let bc = incoming(&mut sim, b);
+    let ended = sim.run_until(a, secs(100), |e| matches!(e, Event::Ended { .. }));
+    assert_eq!(
+        ended,
+        Some(Event::Ended {
+            call: ac,
+            reason: EndReason::Rejected(480)
+        })
+    );
+    assert!(sim.saw(b, |e| *e
+        == Event::Ended {
+            call: bc,
+            reason: EndReason::Timeout
+        }));
+}
+
+#[test]
+fn a_2xx_retransmitted_after_hangup_is_still_acked() {
+    use rvoip_core::sip::ua::SipMsg;
+    let (mut sim, ac, _) = established(16, Link::PERFECT);
+    let now = sim.now;
+    sim.ua(0).hangup(now, ac).unwrap();
+    sim.run_for(secs(1));
+    let ok = sim.nodes[1]
+        .raw
+        .iter()
+        .find(|r| r.starts_with(b"SIP/2.0 200 OK"))
+        .unwrap()
+        .clone();
+    assert_eq!(
+        SipMsg::parse(&ok).unwrap().cseq().unwrap().1,
+        rvoip_core::sip::ua::Method::Invite
+    );
+    let out = sim.inject(0, sim::addr(5070), &ok);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert!(
+        out[0].starts_with("ACK sip:bob@10.0.0.1:5070 SIP/2.0"),
+        "{}",
+        out[0]
+    );
+}

@@ -441,9 +441,15 @@ fn refresh_reuses_the_nonce_with_next_nc_and_retries_stale_nonces() {
     let mut sim = registrar_sim(12, "secret");
     let now = sim.now;
     sim.ua(1).register(now).unwrap();
-    assert!(sim.run_until(1, secs(10), |e| matches!(e, Event::Registration(_))).is_some());
+    assert!(
+        sim.run_until(1, secs(10), |e| matches!(e, Event::Registration(_)))
+            .is_some()
+    );
     // First refresh (50–90 s): same nonce, nc=00000002, no new challenge.
-    assert!(sim.run_until(1, secs(95), |e| matches!(e, Event::Registration(_))).is_some());
+    assert!(
+        sim.run_until(1, secs(95), |e| matches!(e, Event::Registration(_)))
+            .is_some()
+    );
     let auths: Vec<String> = sim.nodes[1]
         .raw
         .iter()
@@ -454,11 +460,20 @@ fn refresh_reuses_the_nonce_with_next_nc_and_retries_stale_nonces() {
     assert_eq!(auths.len(), 2);
     assert!(auths[0].contains("nc=00000001"), "{}", auths[0]);
     assert!(auths[1].contains("nc=00000002"), "{}", auths[1]);
-    assert_eq!(sim.sent_lines(0).iter().filter(|l| l.starts_with("SIP/2.0 401")).count(), 1);
+    assert_eq!(
+        sim.sent_lines(0)
+            .iter()
+            .filter(|l| l.starts_with("SIP/2.0 401"))
+            .count(),
+        1
+    );
     // Keep refreshing for 10 minutes: the registrar's nonces live 300 s, so a refresh gets
     // 401 stale=true and is retried without asking the user; it never fails.
     sim.run_for(secs(600));
-    assert!(!sim.saw(1, |e| matches!(e, Event::Registration(RegistrationState::Failed { .. }))));
+    assert!(!sim.saw(1, |e| matches!(
+        e,
+        Event::Registration(RegistrationState::Failed { .. })
+    )));
     let stale = sim.nodes[0]
         .raw
         .iter()
@@ -481,9 +496,15 @@ fn several_contacts_for_one_aor_each_reads_its_own_expiry() {
     sim.ua(1).register(now).unwrap();
     sim.ua(s).register(now).unwrap();
     let first = sim.run_until(1, secs(10), |e| matches!(e, Event::Registration(_)));
-    assert_eq!(first, Some(Event::Registration(RegistrationState::Registered { expires: 100 })));
+    assert_eq!(
+        first,
+        Some(Event::Registration(RegistrationState::Registered {
+            expires: 100
+        }))
+    );
     sim.run_for(secs(1));
-    assert!(sim.saw(s, |e| *e == Event::Registration(RegistrationState::Registered { expires: 300 })));
+    assert!(sim.saw(s, |e| *e
+        == Event::Registration(RegistrationState::Registered { expires: 300 })));
     assert_eq!(sim.ua(0).bindings("sip:alice@example.com").count(), 2);
     let last_ok = sim.nodes[0]
         .raw
@@ -492,5 +513,9 @@ fn several_contacts_for_one_aor_each_reads_its_own_expiry() {
         .find(|r| r.starts_with(b"SIP/2.0 200"))
         .map(|r| rvoip_core::sip::ua::SipMsg::parse(r).unwrap())
         .unwrap();
-    assert_eq!(last_ok.headers_named("Contact").count(), 2, "the 200 lists every binding");
+    assert_eq!(
+        last_ok.headers_named("Contact").count(),
+        2,
+        "the 200 lists every binding"
+    );
 }

@@ -195,7 +195,7 @@ impl<R: Rng> UserAgent<R> {
                 bye_after_ack: false,
                 notify_to: None,
                 replaces: None,
-                ext: Ext::default(),
+                ext: Ext::ringing_until(now + self.cfg.no_answer_timeout),
             },
         );
         Ok(id)
@@ -259,6 +259,7 @@ impl<R: Rng> UserAgent<R> {
             return Ok(());
         };
         if initial {
+            c.ext.ring_deadline = None;
             c.state = CallState::Answering;
             if let Some(d) = &mut c.dialog {
                 d.state = DialogState::Confirmed;
@@ -339,6 +340,47 @@ impl<R: Rng> UserAgent<R> {
         Ok(())
     }
 
+    /// ACK for a 2xx whose call is gone, built from the response alone: Request-URI =
+    /// Contact, Route = Record-Route reversed, same Call-ID/From/To, CSeq number.
+    fn ack_orphan_2xx(&mut self, resp: &SipMsg) {
+        let Some(target) = resp.contact_uri().map(ToString::to_string) else {
+            return;
+        };
+        let Some((n, _)) = resp.cseq() else { return };
+        let mut ack = SipMsg::request(Method::Ack, target.clone());
+        let mut routes: Vec<&str> = resp.headers_named("Record-Route").collect();
+        routes.reverse();
+        let first_hop = routes.first().map(|r| super::msg::addr_uri(r).to_string());
+        for r in routes {
+            ack.push("Route", r.to_string());
+        }
+        ack.push("Max-Forwards", "70");
+        for h in ["From", "To", "Call-ID"] {
+            if let Some(v) = resp.header(h) {
+                ack.push(h, v.to_string());
+            }
+        }
+        ack.push("CSeq", format!("{n} ACK"));
+        let hop = first_hop.unwrap_or(target);
+        let Some(dest) = resolve(&hop, self.cfg.transport).or(self.cfg.proxy) else {
+            return;
+        };
+        let (via, _) = self.new_via();
+        ack.push_front("Via", via);
+        self.transmit(dest, ack.to_bytes());
+    }
+
+    /// UAC: gives up an unanswered call (CANCEL now, or once a provisional arrives).
+    pub(crate) fn hangup_unanswered(&mut self, now: Instant, call: CallId) {
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        c.state = CallState::Cancelling;
+        if c.provisional {
+            self.send_cancel(now, call);
+        }
+    }
+
     fn send_cancel(&mut self, now: Instant, call: CallId) {
         let Some(c) = self.calls.get(&call) else {
             return;
@@ -373,52 +415,6 @@ impl<R: Rng> UserAgent<R> {
         {
             e.owner = Owner::Nobody;
         }
-    }
-
-    /// Puts the call on hold: a re-INVITE with `sdp` (typically `a=sendonly`).
-    pub fn hold(&mut self, now: Instant, call: CallId, sdp: &[u8]) -> Result<(), UaError> {
-        self.offer(now, call, Method::Invite, sdp)
-    }
-
-    /// Takes the call off hold: a re-INVITE with `sdp` (typically `a=sendrecv`).
-    pub fn unhold(&mut self, now: Instant, call: CallId, sdp: &[u8]) -> Result<(), UaError> {
-        self.offer(now, call, Method::Invite, sdp)
-    }
-
-    /// Sends a new offer with UPDATE (RFC 3311), e.g. a media change without re-INVITE.
-    pub fn update(&mut self, now: Instant, call: CallId, sdp: &[u8]) -> Result<(), UaError> {
-        self.offer(now, call, Method::Update, sdp)
-    }
-
-    fn offer(
-        &mut self,
-        now: Instant,
-        call: CallId,
-        method: Method,
-        sdp: &[u8],
-    ) -> Result<(), UaError> {
-        self.now = now;
-        let c = self.calls.get(&call).ok_or(UaError::UnknownCall)?;
-        if c.state != CallState::Confirmed || c.our_offer.is_some() || c.pending_offer.is_some() {
-            return Err(UaError::InvalidState);
-        }
-        let contact = self.contact();
-        let body = sdp.to_vec();
-        let key = self
-            .send_in_dialog(now, call, method, |r| {
-                r.push("Contact", contact);
-                r.push("Allow", ALLOW);
-                r.push("Supported", SUPPORTED);
-                if !body.is_empty() {
-                    r.push("Content-Type", "application/sdp");
-                    r.body = body;
-                }
-            })
-            .ok_or(UaError::InvalidState)?;
-        if let Some(c) = self.calls.get_mut(&call) {
-            c.our_offer = Some(key);
-        }
-        Ok(())
     }
 
     /// A new INVITE outside any dialog (we are the UAS).
@@ -494,7 +490,7 @@ impl<R: Rng> UserAgent<R> {
                 bye_after_ack: false,
                 notify_to: None,
                 replaces,
-                ext: Ext::default(),
+                ext: Ext::ringing_until(now + self.cfg.no_answer_timeout),
             },
         );
         if let Some(rseq) = rseq {
@@ -606,7 +602,11 @@ impl<R: Rng> UserAgent<R> {
     /// A response to the call's INVITE, re-INVITE or UPDATE.
     pub(crate) fn call_response(&mut self, now: Instant, id: CallId, key: &TxKey, resp: SipMsg) {
         let Some(c) = self.calls.get(&id) else {
-            // The call is gone (hung up while calling): a late 2xx still needs ACK + BYE.
+            // The call is gone (we hung up and sent BYE): a retransmitted 2xx still gets
+            // its ACK so that the peer stops retransmitting (§13.2.2.4).
+            if resp.code().is_some_and(|c| (200..300).contains(&c)) {
+                self.ack_orphan_2xx(&resp);
+            }
             return;
         };
         let Some(code) = resp.code() else { return };
@@ -734,6 +734,7 @@ impl<R: Rng> UserAgent<R> {
         }
         let cancelling = c.state == CallState::Cancelling;
         c.ext.early.retain(|d| d.id != dialog.id);
+        c.ext.ring_deadline = None;
         c.peer = dest;
         c.ack = Some(ack_bytes);
         c.dialog = Some(dialog);
@@ -777,80 +778,6 @@ impl<R: Rng> UserAgent<R> {
             c.invite_key = key;
             c.auth_tried = true;
             c.provisional = false;
-        }
-    }
-
-    fn offer_response(&mut self, now: Instant, id: CallId, resp: SipMsg, code: u16) {
-        if code < 200 {
-            return;
-        }
-        let Some(c) = self.calls.get_mut(&id) else {
-            return;
-        };
-        let Some(key) = c.our_offer.take() else {
-            return;
-        };
-        let is_invite = matches!(
-            &key,
-            TxKey::Branch {
-                method: Method::Invite,
-                ..
-            }
-        );
-        if (200..300).contains(&code) {
-            if let Some(d) = &mut c.dialog {
-                d.refresh_target(&resp);
-            }
-            if is_invite {
-                let cseq = resp.cseq().map_or(1, |(n, _)| n);
-                if let Some(d) = &mut c.dialog {
-                    let mut ack = d.request(Method::Ack, Some(cseq));
-                    let dest = resolve(d.next_hop(), self.cfg.transport)
-                        .or(self.cfg.proxy)
-                        .unwrap_or(c.peer);
-                    let (via, _) = self.new_via();
-                    ack.push_front("Via", via);
-                    let bytes = ack.to_bytes();
-                    if let Some(c) = self.calls.get_mut(&id) {
-                        c.ack = Some(bytes.clone());
-                    }
-                    self.transmit(dest, bytes);
-                }
-            }
-            self.push_event(Event::MediaUpdated {
-                call: id,
-                sdp: body_of(&resp),
-            });
-        } else if code == 491 {
-            // §14.1 glare: retry after 2.1–4 s if we own the Call-ID, else 0–2 s (10 ms steps).
-            let owner = c.uac;
-            let delay_ms = if owner {
-                2100 + 10 * self.rng.below(191)
-            } else {
-                10 * self.rng.below(201)
-            };
-            let req = self
-                .clients
-                .get(&key)
-                .map(|e| e.req.body.clone())
-                .unwrap_or_default();
-            let method = if is_invite {
-                Method::Invite
-            } else {
-                Method::Update
-            };
-            if let Some(c) = self.calls.get_mut(&id) {
-                c.glare_retry = Some((now + Duration::from_millis(delay_ms), method, req));
-            }
-        } else if code == 481 || code == 408 {
-            self.send_bye(now, id);
-            self.calls.remove(&id);
-            self.push_event(Event::Ended {
-                call: id,
-                reason: EndReason::Timeout,
-            });
-        } else {
-            self.push_event(Event::OfferRejected { call: id, code });
         }
     }
 
@@ -922,35 +849,5 @@ impl<R: Rng> UserAgent<R> {
             }
             self.ext_timeouts(now, id);
         }
-    }
-
-    /// The peer's INVITE with a To tag: a re-INVITE (§14.2).
-    pub(crate) fn incoming_offer(&mut self, now: Instant, id: CallId, key: TxKey) {
-        let Some(req) = self.servers.get(&key).map(|e| e.req.clone()) else {
-            return;
-        };
-        let Some(c) = self.calls.get_mut(&id) else {
-            return;
-        };
-        if c.our_offer.is_some() {
-            // Glare (§14.2): we have an offer outstanding.
-            self.respond_code(now, &key, 491);
-            return;
-        }
-        if c.pending_offer.is_some() || c.state != CallState::Confirmed {
-            let tag = c.local_tag.clone();
-            let mut r = response(&req, 500, Some(&tag));
-            r.push("Retry-After", "1");
-            self.respond(now, &key, r);
-            return;
-        }
-        if let Some(d) = &mut c.dialog {
-            d.refresh_target(&req);
-        }
-        c.pending_offer = Some(key);
-        self.push_event(Event::OfferReceived {
-            call: id,
-            sdp: body_of(&req),
-        });
     }
 }

@@ -44,6 +44,8 @@ pub(crate) struct Ext {
     pub refresh_key: Option<TxKey>,
     /// UAC: a 422 was already retried once.
     pub min_se_retried: bool,
+    /// An unanswered call ends at this instant (UAC: CANCEL; UAS: 480).
+    pub ring_deadline: Option<Instant>,
     /// UAC: the early dialogs, one per fork that answered 1xx with a tag (bounded).
     pub early: alloc::vec::Vec<crate::sip::dialog::Dialog>,
 }
@@ -52,6 +54,14 @@ pub(crate) struct Ext {
 pub(crate) const MAX_EARLY_DIALOGS: usize = 16;
 
 impl Ext {
+    /// Extension state of a new call that may ring until `deadline`.
+    pub(crate) fn ringing_until(deadline: Instant) -> Ext {
+        Ext {
+            ring_deadline: Some(deadline),
+            ..Ext::default()
+        }
+    }
+
     pub(crate) fn next_timer(&self) -> Option<Instant> {
         let prov = self
             .prov_retx
@@ -61,7 +71,7 @@ impl Ext {
             .session
             .as_ref()
             .map(|s| s.refresh_at.map_or(s.expire_at, |r| r.min(s.expire_at)));
-        prov.into_iter().chain(sess).min()
+        prov.into_iter().chain(sess).chain(self.ring_deadline).min()
     }
 }
 
@@ -344,6 +354,34 @@ impl<R: Rng> UserAgent<R> {
     /// Extension timers of call `id` due at `now`.
     pub(crate) fn ext_timeouts(&mut self, now: Instant, id: CallId) {
         let t2 = self.cfg.timers.t2;
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
+        if c.ext.ring_deadline.is_some_and(|d| d <= now) {
+            c.ext.ring_deadline = None;
+            match c.state {
+                // No answer in time: our call is cancelled, theirs gets 480.
+                CallState::Calling => {
+                    self.hangup_unanswered(now, id);
+                    self.push_event(Event::Ended {
+                        call: id,
+                        reason: EndReason::Timeout,
+                    });
+                    return;
+                }
+                CallState::Incoming => {
+                    let key = c.invite_key.clone();
+                    self.respond_code(now, &key, 480);
+                    self.calls.remove(&id);
+                    self.push_event(Event::Ended {
+                        call: id,
+                        reason: EndReason::Timeout,
+                    });
+                    return;
+                }
+                _ => {}
+            }
+        }
         let Some(c) = self.calls.get_mut(&id) else {
             return;
         };

@@ -73,6 +73,7 @@ mod call;
 mod extensions;
 mod layer;
 pub mod msg;
+mod offer;
 mod register;
 mod requests;
 
@@ -347,6 +348,9 @@ pub struct UaConfig {
     pub keepalive: Option<Duration>,
     /// RFC 4028 session interval we ask for in seconds (`None`: no session timer).
     pub session_expires: Option<u32>,
+    /// How long a call may ring unanswered (outgoing: then CANCEL; incoming: then 480);
+    /// default 180 s (Timer C's order of magnitude).
+    pub no_answer_timeout: Duration,
     /// RFC 4028 Min-SE: smaller Session-Expires in incoming INVITEs get 422 (default 90).
     pub min_se: u32,
     /// RFC 3262: send the 180 reliably (Require: 100rel, RSeq, PRACK) when the caller
@@ -386,6 +390,7 @@ impl UaConfig {
             keepalive: None,
             session_expires: None,
             min_se: 90,
+            no_answer_timeout: Duration::from_secs(180),
             use_100rel: false,
             registrar: false,
             challenge_invites: false,
