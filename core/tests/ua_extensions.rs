@@ -240,3 +240,50 @@ fn interval_too_small_gets_422_and_a_retry_with_min_se() {
         Some("120;refresher=uac")
     );
 }
+
+#[test]
+fn early_media_183_reliable_and_plain() {
+    for use_100rel in [false, true] {
+        let mut sim = Sim::new(50, Link::lossy(10));
+        let a = sim.add(config("alice", 5060));
+        let mut bob = config("bob", 5070);
+        bob.use_100rel = use_100rel;
+        let b = sim.add(bob);
+        let now = sim.now;
+        let ac = sim
+            .ua(a)
+            .call(now, "sip:bob@10.0.0.1:5070", b"v=0\r\n")
+            .unwrap();
+        let Some(Event::IncomingCall { call: bc, .. }) =
+            sim.run_until(b, secs(40), |e| matches!(e, Event::IncomingCall { .. }))
+        else {
+            panic!()
+        };
+        // With 100rel the 180 must be PRACKed before another reliable provisional.
+        sim.run_for(secs(10));
+        let now = sim.now;
+        sim.ua(b)
+            .early_media(now, bc, b"v=0\r\nm=audio 5000 RTP/AVP 0\r\n")
+            .unwrap();
+        let early = sim.run_until(a, secs(40), |e| matches!(e, Event::EarlyMedia { .. }));
+        assert_eq!(
+            early,
+            Some(Event::EarlyMedia {
+                call: ac,
+                sdp: b"v=0\r\nm=audio 5000 RTP/AVP 0\r\n".to_vec()
+            })
+        );
+        let pracks = raw_with(&sim, a, "PRACK").len();
+        assert_eq!(
+            pracks >= 2,
+            use_100rel,
+            "PRACK for the 180 and the 183 only with 100rel"
+        );
+        let now = sim.now;
+        sim.ua(b).answer(now, bc, b"v=0\r\n").unwrap();
+        assert!(
+            sim.run_until(a, secs(40), |e| matches!(e, Event::Answered { .. }))
+                .is_some()
+        );
+    }
+}

@@ -246,6 +246,15 @@ fn register_with_digest_refresh_keepalive_and_unregister() {
     assert_eq!(sim.ua(0).bindings("sip:alice@example.com").count(), 1);
     let lines = sim.sent_lines(0);
     assert!(lines.contains(&"SIP/2.0 401 Unauthorized".to_string()));
+    // RFC 5626 Contact parameters.
+    let reg = rvoip_core::sip::ua::SipMsg::parse(&sim.nodes[1].raw[0]).unwrap();
+    let contact = reg.header("Contact").unwrap();
+    assert!(
+        contact.contains(";+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000a95a0e128>\""),
+        "{contact}"
+    );
+    assert!(contact.contains(";reg-id=1"), "{contact}");
+    assert_eq!(reg.header("Expires"), Some("100"));
     // The refresh comes at 50–90 % of 100 s, authenticated with the same nonce (nc=2).
     let refreshed = sim.run_until(1, secs(95), |e| matches!(e, Event::Registration(_)));
     assert!(matches!(
@@ -518,4 +527,40 @@ fn several_contacts_for_one_aor_each_reads_its_own_expiry() {
         2,
         "the 200 lists every binding"
     );
+}
+
+#[test]
+fn proxy_challenge_407_is_answered_with_proxy_authorization() {
+    use rvoip_core::sip::ua::SipMsg;
+    let mut sim = Sim::new(14, Link::PERFECT);
+    let mut alice = config("alice", 5060);
+    alice.password = "secret".into();
+    alice.proxy = Some(addr(5080));
+    let a = sim.add(alice);
+    let now = sim.now;
+    sim.ua(a).call(now, "sip:bob@example.com", OFFER).unwrap();
+    sim.drain();
+    let invite = SipMsg::parse(&sim.nodes[a].raw[0]).unwrap();
+    let mut r = String::from("SIP/2.0 407 Proxy Authentication Required\r\n");
+    for h in ["Via", "From", "Call-ID", "CSeq"] {
+        r.push_str(&format!("{h}: {}\r\n", invite.header(h).unwrap()));
+    }
+    r.push_str(&format!("To: {};tag=px\r\n", invite.header("To").unwrap()));
+    r.push_str("Proxy-Authenticate: Digest realm=\"proxy\", nonce=\"n1\", qop=\"auth\"\r\nContent-Length: 0\r\n\r\n");
+    let out = sim.inject(a, addr(5080), r.as_bytes());
+    assert_eq!(
+        out.len(),
+        2,
+        "ACK for the 407, then the new INVITE: {out:?}"
+    );
+    assert!(out[0].starts_with("ACK sip:bob@example.com SIP/2.0"));
+    let retry = SipMsg::parse(out[1].as_bytes()).unwrap();
+    assert_eq!(retry.cseq().unwrap().0, invite.cseq().unwrap().0 + 1);
+    assert_eq!(retry.call_id(), invite.call_id());
+    let pa = retry.header("Proxy-Authorization").unwrap();
+    assert!(
+        pa.contains("realm=\"proxy\"") && pa.contains("nc=00000001"),
+        "{pa}"
+    );
+    assert_ne!(retry.branch(), invite.branch(), "a new transaction");
 }

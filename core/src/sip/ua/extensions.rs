@@ -133,6 +133,42 @@ impl<R: Rng> UserAgent<R> {
         }
     }
 
+    /// UAS: sends 183 Session Progress with `sdp` (early media) for an incoming call not
+    /// yet answered; reliable (RFC 3262) when the caller supports 100rel and
+    /// [`super::UaConfig::use_100rel`] is set, or the caller requires it.
+    pub fn early_media(
+        &mut self,
+        now: Instant,
+        call: CallId,
+        sdp: &[u8],
+    ) -> Result<(), super::UaError> {
+        self.now = now;
+        let c = self.calls.get(&call).ok_or(super::UaError::UnknownCall)?;
+        if c.state != CallState::Incoming || c.ext.prov_retx.is_some() {
+            return Err(super::UaError::InvalidState);
+        }
+        let key = c.invite_key.clone();
+        let tag = c.local_tag.clone();
+        let req = self
+            .servers
+            .get(&key)
+            .map(|e| e.req.clone())
+            .ok_or(super::UaError::InvalidState)?;
+        let mut r = super::build::response(&req, 183, Some(&tag));
+        r.push("Contact", self.contact());
+        let rseq = self.wants_100rel(&req).then(|| self.make_reliable(&mut r));
+        r.push("Content-Type", "application/sdp");
+        r.body = sdp.to_vec();
+        let bytes = r.to_bytes();
+        if !self.respond(now, &key, r) {
+            return Err(super::UaError::InvalidState);
+        }
+        if let Some(rseq) = rseq {
+            self.start_prov_retx(now, call, bytes, rseq);
+        }
+        Ok(())
+    }
+
     /// UAS: a PRACK in the call's dialog (RFC 3262 §3): RAck must name our RSeq.
     pub(crate) fn incoming_prack(&mut self, now: Instant, id: CallId, key: &TxKey, req: &SipMsg) {
         let rack: Option<(u32, u32)> = req.header("RAck").and_then(|v| {
