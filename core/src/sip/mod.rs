@@ -101,6 +101,7 @@
 pub mod auth;
 mod framing;
 mod header;
+mod headers;
 mod message;
 mod method;
 mod name;

@@ -143,7 +143,7 @@ impl Buf {
         line.push_str(raw_name);
         line.push_str(": ");
         let vs = line.len();
-        line.extend(clean(value));
+        line.extend(clean(value.trim_matches([' ', '\t'])));
         let ve = line.len();
         line.push_str("\r\n");
         if self.head.get(..at).is_none() {
@@ -185,7 +185,7 @@ impl Buf {
         if self.head.get(a..b).is_none() {
             return;
         }
-        let v: String = clean(value).collect();
+        let v: String = clean(value.trim_matches([' ', '\t'])).collect();
         self.head.replace_range(a..b, &v);
         let delta = v.len() as i64 - (b - a) as i64;
         if let Some(e) = self.entries.get_mut(k) {
@@ -624,11 +624,14 @@ impl MessageBuf {
 mod tests {
     use super::*;
     use crate::sip::Request;
-    use crate::sip::message::index_headers;
+    use crate::sip::message::{Limits, index_message};
 
     fn reindex(head: &str) -> Vec<Entry> {
-        let n = head.matches('\n').count();
-        index_headers(head, n).map(|x| x.0).unwrap_or_default()
+        let complete = alloc::format!("{head}\r\n");
+        let (_, entries) = index_message(complete.as_bytes(), &Limits::default())
+            .unwrap()
+            .unwrap();
+        entries
     }
 
     const INVITE: &[u8] = b"INVITE sip:bob@biloxi.example.com SIP/2.0\r\n\

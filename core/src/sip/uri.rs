@@ -620,7 +620,9 @@ pub fn sip_uri_eq(a: &SipUri<'_>, b: &SipUri<'_>) -> bool {
         return false;
     }
     const MUST: [&str; 5] = ["user", "ttl", "method", "maddr", "transport"];
-    for (n, v) in a.params().iter() {
+    for (n, _) in a.params().iter() {
+        // A repeated name is judged by its first occurrence on both sides.
+        let v = find_param(a.params(), n).flatten();
         match find_param(b.params(), n) {
             Some(w) => {
                 if !opt_eq(v, w, true) {
@@ -667,9 +669,10 @@ fn tel_eq(a: &TelUri<'_>, b: &TelUri<'_>) -> bool {
         return false;
     }
     let subset = |x: &TelUri<'_>, y: &TelUri<'_>| {
-        x.params()
-            .iter()
-            .all(|(n, v)| find_param(y.params(), n).is_some_and(|w| opt_eq(v, w, true)))
+        x.params().iter().all(|(n, _)| {
+            let v = find_param(x.params(), n).flatten();
+            find_param(y.params(), n).is_some_and(|w| opt_eq(v, w, true))
+        })
     };
     subset(a, b) && subset(b, a)
 }
