@@ -161,6 +161,11 @@ impl DigestClient {
         self.realms.clear();
     }
 
+    /// Forgets one realm (e.g. when the next request goes to a server outside it).
+    pub fn forget_realm(&mut self, realm: &str) {
+        self.realms.retain(|r| r.realm != realm);
+    }
+
     /// Forgets all realms and nonces.
     pub fn reset(&mut self) {
         self.realms.clear();

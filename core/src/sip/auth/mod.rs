@@ -23,11 +23,50 @@
 //!   precomputed HA1s, see [`Ha1Store`]), rejecting replayed nonce-counts with a bounded table.
 //! - [`compute`]: the digest functions themselves (HA1, HA2, response, userhash).
 //!
+//! # Example: a REGISTER challenged and accepted
+//!
+//! ```
+//! use rvoip_core::rand::SplitMix64;
+//! use rvoip_core::sip::auth::{
+//!     ChallengeKind, DigestClient, DigestRequest, DigestServer, Ha1Store, ServerConfig,
+//!     Verification,
+//! };
+//! use rvoip_core::time::Instant;
+//!
+//! let mut rng = SplitMix64::new(7); // drivers pass an OS-backed Rng
+//! let now = Instant::from_millis(1_000);
+//!
+//! // Registrar: SHA-256 then MD5 challenges, qop=auth, HA1s instead of passwords.
+//! let mut server = DigestServer::new(ServerConfig::new("example.com"), &mut rng);
+//! let mut users = Ha1Store::new();
+//! users.insert_password("example.com", "alice", "wonderland");
+//!
+//! // 401 with one WWW-Authenticate per algorithm.
+//! let challenges = server.challenge_values(now, &mut rng, false);
+//!
+//! // UA: answers with the strongest algorithm offered.
+//! let mut ua = DigestClient::new("alice", "wonderland");
+//! ua.handle_challenge(ChallengeKind::Www, challenges.iter().map(String::as_str))?;
+//! let creds = ua.authorize(&mut rng, "REGISTER", "sip:example.com", b"")?;
+//! assert_eq!(creds[0].header_name(), "Authorization");
+//!
+//! // Registrar: verifies the Authorization value.
+//! let request = DigestRequest { method: "REGISTER", uri: Some("sip:example.com"), body: b"" };
+//! match server.verify(now, &request, &creds[0].value, &users) {
+//!     Verification::Ok(user) => assert_eq!(user.username, "alice"),
+//!     other => panic!("{other:?}"), // challenge again with other.challenge_stale()
+//! }
+//! # Ok::<(), rvoip_core::sip::auth::ClientError>(())
+//! ```
+//!
 //! # Security notes
 //!
 //! - Response digests and nonce MACs are compared in constant time.
 //! - A server must answer [`Verification::UnknownUser`] and [`Verification::BadResponse`]
-//!   with the same 401/407 so that user names cannot be probed.
+//!   with the same 401/407 so that user names cannot be probed; the verifier hashes against a
+//!   dummy HA1 for unknown users so that timing does not tell them apart either.
+//! - Without qop (RFC 2069 mode) nothing but the nonce protects against replay, so such
+//!   nonces are single-use on the server.
 //! - MD5 is broken as a hash; it remains here because most SIP equipment only speaks MD5.
 //!   Offer SHA-256 / SHA-512-256 first (RFC 8760 §2.4).
 
@@ -35,6 +74,7 @@ mod client;
 pub mod compute;
 mod header;
 mod server;
+mod wire;
 
 pub use client::{Authorization, ClientError, DigestClient, MAX_REALMS};
 pub use compute::HexDigest;

@@ -263,11 +263,22 @@ pub trait CredentialStore {
 }
 
 /// An in-memory store of HA1 values per (realm, user, hash), so that a server need not keep
-/// clear-text passwords, with a userhash index.
+/// clear-text passwords, with a userhash index. Lookups do not allocate.
 #[derive(Debug, Clone, Default)]
 pub struct Ha1Store {
-    ha1: BTreeMap<(String, String, Algorithm), HexDigest>,
-    userhash: BTreeMap<(String, Algorithm, HexDigest), String>,
+    /// realm → user → HA1 for MD5, SHA-256, SHA-512-256 (index [`hash_index`]).
+    ha1: BTreeMap<String, BTreeMap<String, [Option<HexDigest>; 3]>>,
+    /// realm → (hash, userhash) → user.
+    userhash: BTreeMap<String, BTreeMap<(Algorithm, HexDigest), String>>,
+}
+
+/// Index of an algorithm's hash in the per-user HA1 array.
+fn hash_index(alg: Algorithm) -> usize {
+    match alg.base() {
+        Algorithm::Md5 => 0,
+        Algorithm::Sha256 => 1,
+        _ => 2,
+    }
 }
 
 impl Ha1Store {
@@ -294,33 +305,46 @@ impl Ha1Store {
         ha1: HexDigest,
     ) {
         let alg = algorithm.base();
-        self.ha1
-            .insert((realm.to_string(), username.to_string(), alg), ha1);
+        let slots = self
+            .ha1
+            .entry(realm.to_string())
+            .or_default()
+            .entry(username.to_string())
+            .or_default();
+        slots[hash_index(alg)] = Some(ha1);
         let uh = compute::userhash(alg, username, realm);
         self.userhash
-            .insert((realm.to_string(), alg, uh), username.to_string());
+            .entry(realm.to_string())
+            .or_default()
+            .insert((alg, uh), username.to_string());
     }
 
     /// Removes a user (all hashes).
     pub fn remove(&mut self, realm: &str, username: &str) {
-        self.ha1
-            .retain(|(r, u, _), _| !(r == realm && u == username));
-        self.userhash
-            .retain(|(r, _, _), u| !(r == realm && u == username));
+        if let Some(users) = self.ha1.get_mut(realm) {
+            users.remove(username);
+        }
+        if let Some(idx) = self.userhash.get_mut(realm) {
+            idx.retain(|_, u| u != username);
+        }
     }
 }
 
 impl CredentialStore for Ha1Store {
     fn secret(&self, realm: &str, username: &str, algorithm: Algorithm) -> Option<UserSecret<'_>> {
-        self.ha1
-            .get(&(realm.to_string(), username.to_string(), algorithm.base()))
-            .map(|h| UserSecret::Ha1(*h))
+        let slots = self.ha1.get(realm)?.get(username)?;
+        slots
+            .get(hash_index(algorithm))
+            .copied()
+            .flatten()
+            .map(UserSecret::Ha1)
     }
 
     fn resolve_userhash(&self, realm: &str, userhash: &str, algorithm: Algorithm) -> Option<&str> {
         let uh = HexDigest::parse(userhash)?;
         self.userhash
-            .get(&(realm.to_string(), algorithm.base(), uh))
+            .get(realm)?
+            .get(&(algorithm.base(), uh))
             .map(String::as_str)
     }
 }
@@ -364,8 +388,7 @@ impl ServerConfig {
 /// The request being authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DigestRequest<'a> {
-    /// The method (`REGISTER`, `INVITE`…). For an ACK or CANCEL use `INVITE`'s rules of
-    /// RFC 3261 §22.1 at the caller.
+    /// The method (`REGISTER`, `INVITE`…), as in the request line.
     pub method: &'a str,
     /// The Request-URI as received; when `Some`, the credentials' `uri` must equal it.
     pub uri: Option<&'a str>,
@@ -584,39 +607,55 @@ impl DigestServer {
         if c.response.len() != alg.hex_len() {
             return Verification::BadResponse;
         }
-        let username: &str = if c.userhash {
-            match store.resolve_userhash(&c.realm, &c.username, alg) {
-                Some(u) => u,
-                None => return Verification::UnknownUser,
-            }
-        } else {
-            &c.username
-        };
-        let base_ha1 = match store.secret(&c.realm, username, alg) {
-            Some(UserSecret::Password(p)) => compute::ha1(alg, username, &c.realm, p),
-            Some(UserSecret::Ha1(h)) => h,
-            None => return Verification::UnknownUser,
-        };
-        let cnonce = c.cnonce.as_deref().unwrap_or("");
-        let ha1 = compute::session_ha1(alg, &base_ha1, &c.nonce, cnonce);
-        let ha2 = compute::ha2(alg, request.method, &c.uri, c.qop, request.body);
+        if alg.is_session() && c.cnonce.is_none() {
+            // The session key is bound to the cnonce (RFC 7616 §3.4.2).
+            return Verification::Malformed(ParseError::MissingParam("cnonce"));
+        }
         let qop_inputs = match (c.qop, c.nc) {
-            (Some(qop), Some(nc)) => Some(QopInputs { nc, cnonce, qop }),
+            (Some(qop), Some(nc)) => Some(QopInputs {
+                nc,
+                cnonce: c.cnonce.as_deref().unwrap_or(""),
+                qop,
+            }),
             (None, _) => None,
             // The parser guarantees nc with qop; refuse rather than assume.
             (Some(_), None) => return Verification::Malformed(ParseError::MissingParam("nc")),
         };
+        let username: Option<&str> = if c.userhash {
+            store.resolve_userhash(&c.realm, &c.username, alg)
+        } else {
+            Some(&c.username)
+        };
+        let secret = username.and_then(|u| store.secret(&c.realm, u, alg).map(|s| (u, s)));
+        // An unknown user costs the same hashing as a known one (against a dummy HA1), so
+        // timing does not tell which user names exist.
+        let base_ha1 = match secret {
+            Some((u, UserSecret::Password(p))) => compute::ha1(alg, u, &c.realm, p),
+            Some((_, UserSecret::Ha1(h))) => h,
+            None => compute::ha1(alg, &c.username, &c.realm, ""),
+        };
+        let cnonce = c.cnonce.as_deref().unwrap_or("");
+        let ha1 = compute::session_ha1(alg, &base_ha1, &c.nonce, cnonce);
+        let ha2 = compute::ha2(alg, request.method, &c.uri, c.qop, request.body);
         let expected = compute::response(alg, &ha1, &c.nonce, qop_inputs, &ha2);
-        if !compute::hex_eq_ct(c.response.as_bytes(), expected.as_bytes()) {
+        let matches = compute::hex_eq_ct(c.response.as_bytes(), expected.as_bytes());
+        let Some((username, _)) = secret else {
+            return Verification::UnknownUser;
+        };
+        if !matches {
             return Verification::BadResponse;
         }
         let (issued, key) = match self.nonces.check(now, &self.config.realm, &c.nonce) {
             NonceStatus::Valid { issued, key } => (issued, key),
             NonceStatus::Expired | NonceStatus::Invalid => return Verification::Stale,
         };
-        // Without qop there is no nc: each nonce is single-use (nc 1), and a reuse is
-        // answered as stale so that RFC 2069 clients fetch a new nonce.
-        let nc = c.nc.unwrap_or(1);
+        // Without qop there is no nc in the digest (a sent `nc` is not covered by it, so it
+        // is ignored): each nonce is single-use (nc 1), and a reuse is answered as stale so
+        // that RFC 2069 clients fetch a new nonce.
+        let nc = match qop_inputs {
+            Some(q) => q.nc,
+            None => 1,
+        };
         if nc == 0 {
             return Verification::Malformed(ParseError::InvalidParam("nc"));
         }
@@ -630,7 +669,88 @@ impl DigestServer {
             username: username.to_string(),
             algorithm: alg,
             qop: c.qop,
-            nc: c.nc,
+            nc: qop_inputs.map(|q| q.nc),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rand::SplitMix64;
+
+    fn manager(capacity: usize) -> NonceManager {
+        NonceManager::new(&mut SplitMix64::new(1), Duration::from_secs(60), capacity)
+    }
+
+    #[test]
+    fn nc_window_accepts_each_count_once() {
+        let mut m = manager(4);
+        let k = [7u8; MAC_LEN];
+        let t = Instant::ZERO;
+        assert_eq!(m.record_nc(k, t, 5), NcStatus::Fresh);
+        assert_eq!(m.record_nc(k, t, 5), NcStatus::Replayed);
+        assert_eq!(m.record_nc(k, t, 1), NcStatus::Fresh);
+        assert_eq!(m.record_nc(k, t, 1), NcStatus::Replayed);
+        assert_eq!(m.record_nc(k, t, 5 + 63), NcStatus::Fresh);
+        // 5 is now at the far edge of the window, 4 beyond it.
+        assert_eq!(m.record_nc(k, t, 5), NcStatus::Replayed);
+        assert_eq!(m.record_nc(k, t, 6), NcStatus::Fresh);
+        assert_eq!(m.record_nc(k, t, 4), NcStatus::Replayed);
+        assert_eq!(m.record_nc(k, t, u32::MAX), NcStatus::Fresh);
+        assert_eq!(m.record_nc(k, t, u32::MAX), NcStatus::Replayed);
+    }
+
+    #[test]
+    fn eviction_is_oldest_first_and_raises_the_watermark() {
+        let mut m = manager(2);
+        let t = |ms| Instant::from_millis(ms);
+        assert_eq!(m.record_nc([1; MAC_LEN], t(1), 1), NcStatus::Fresh);
+        assert_eq!(m.record_nc([2; MAC_LEN], t(2), 1), NcStatus::Fresh);
+        assert_eq!(m.record_nc([3; MAC_LEN], t(3), 1), NcStatus::Fresh);
+        assert_eq!(m.tracked(), 2);
+        assert_eq!(m.evicted_watermark, Some(t(1)));
+        // Key 1 was evicted: its nonce is "forgotten", not fresh.
+        assert_eq!(m.record_nc([1; MAC_LEN], t(1), 2), NcStatus::Forgotten);
+        // Key 2 is still tracked.
+        assert_eq!(m.record_nc([2; MAC_LEN], t(2), 1), NcStatus::Replayed);
+        // A nonce issued after the watermark is new.
+        assert_eq!(m.record_nc([4; MAC_LEN], t(4), 1), NcStatus::Fresh);
+        assert_eq!(m.tracked(), 2);
+    }
+
+    #[test]
+    fn issued_nonces_are_64_hex_and_distinct() {
+        let m = manager(1);
+        let mut rng = SplitMix64::new(2);
+        let a = m.issue(Instant::ZERO, &mut rng, "r");
+        let b = m.issue(Instant::ZERO, &mut rng, "r");
+        assert_eq!(a.len(), NONCE_HEX_LEN);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn ha1_store_keeps_no_password_and_shares_sess() {
+        let mut s = Ha1Store::new();
+        s.insert_password("r", "u", "p");
+        let want = compute::ha1(Algorithm::Sha256, "u", "r", "p");
+        assert_eq!(
+            s.secret("r", "u", Algorithm::Sha256Sess),
+            Some(UserSecret::Ha1(want))
+        );
+        assert_eq!(s.secret("r", "v", Algorithm::Sha256), None);
+        let uh = compute::userhash(Algorithm::Md5, "u", "r");
+        assert_eq!(
+            s.resolve_userhash("r", uh.as_str(), Algorithm::Md5),
+            Some("u")
+        );
+        assert_eq!(
+            s.resolve_userhash("r", uh.as_str(), Algorithm::Sha256),
+            None
+        );
+        s.remove("r", "u");
+        assert_eq!(s.secret("r", "u", Algorithm::Md5), None);
+        assert_eq!(s.resolve_userhash("r", uh.as_str(), Algorithm::Md5), None);
     }
 }

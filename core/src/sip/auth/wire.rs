@@ -1,0 +1,425 @@
+//! The auth-param lexer and writer shared by challenges and credentials (RFC 7235 §2.1
+//! `auth-param`, RFC 3261 §25.1 `quoted-string` / `token` / LWS, RFC 5987 `ext-value` for
+//! `username*`).
+//!
+//! The lexer borrows from its input and does linear work; the writer never emits a line
+//! break or other control character (header injection is impossible by construction).
+
+use super::header::AuthParam;
+use alloc::borrow::Cow;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::{self, Write as _};
+
+/// The most auth-params accepted in one header value (RFC 7616 defines 15; the rest are
+/// extensions). Bounds the memory one header value can make us allocate.
+pub const MAX_PARAMS: usize = 32;
+
+/// Why a challenge or credentials value could not be parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// The value is empty or has no scheme token.
+    MissingScheme,
+    /// The scheme is not `Digest` (e.g. `Basic`, `Bearer`).
+    UnsupportedScheme,
+    /// A syntax error at this byte offset.
+    Syntax(usize),
+    /// A quoted-string is not terminated.
+    UnterminatedQuote,
+    /// A control character appears where none is allowed.
+    ControlCharacter,
+    /// A parameter appears twice.
+    DuplicateParam(&'static str),
+    /// A required parameter is missing.
+    MissingParam(&'static str),
+    /// A parameter has an invalid value (`nc` not 8 hex digits, unknown `qop`, bad
+    /// `username*` encoding, `username` together with `username*`…).
+    InvalidParam(&'static str),
+    /// More than [`MAX_PARAMS`] parameters.
+    TooManyParams,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::MissingScheme => f.write_str("missing authentication scheme"),
+            ParseError::UnsupportedScheme => f.write_str("authentication scheme is not Digest"),
+            ParseError::Syntax(at) => write!(f, "syntax error at byte {at}"),
+            ParseError::UnterminatedQuote => f.write_str("unterminated quoted-string"),
+            ParseError::ControlCharacter => f.write_str("control character in value"),
+            ParseError::DuplicateParam(p) => write!(f, "duplicate parameter {p}"),
+            ParseError::MissingParam(p) => write!(f, "missing parameter {p}"),
+            ParseError::InvalidParam(p) => write!(f, "invalid value for parameter {p}"),
+            ParseError::TooManyParams => f.write_str("too many parameters"),
+        }
+    }
+}
+
+impl core::error::Error for ParseError {}
+
+/// One raw auth-param as it appears on the wire.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RawParam<'a> {
+    pub(super) name: &'a str,
+    /// The value without surrounding quotes; quoted-pairs and line folds still in place
+    /// when `escaped`.
+    pub(super) value: &'a str,
+    pub(super) quoted: bool,
+    pub(super) escaped: bool,
+}
+
+impl<'a> RawParam<'a> {
+    /// The unescaped value: borrowed unless it held quoted-pairs or line folds. A fold
+    /// (CRLF followed by whitespace) inside a quoted-string reads as one SP (RFC 3261 §7.3.1).
+    pub(super) fn unescaped(&self) -> Cow<'a, str> {
+        if !self.escaped {
+            return Cow::Borrowed(self.value);
+        }
+        let mut out = String::with_capacity(self.value.len());
+        let mut chars = self.value.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some(n) = chars.next() {
+                        out.push(n);
+                    }
+                }
+                '\r' => {
+                    // The parser only lets CR in as part of CRLF 1*WSP.
+                    chars.next_if_eq(&'\n');
+                    while chars.next_if(|&w| w == ' ' || w == '\t').is_some() {}
+                    out.push(' ');
+                }
+                _ => out.push(c),
+            }
+        }
+        Cow::Owned(out)
+    }
+}
+
+pub(super) fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// RFC 3261 `token` characters.
+pub(super) fn is_token_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+        )
+}
+
+/// Characters allowed in an unquoted value. Lenient: any visible character except the
+/// delimiters `,` and `"` (servers send e.g. base64 nonces unquoted).
+pub(super) fn is_bare_value_char(b: u8) -> bool {
+    b > 0x20 && b != 0x7f && b != b',' && b != b'"'
+}
+
+pub(super) fn is_ctl(b: u8) -> bool {
+    (b < 0x20 && b != b'\t') || b == 0x7f
+}
+
+/// A cursor over the auth-params following the scheme.
+pub(super) struct Params<'a> {
+    s: &'a str,
+    pos: usize,
+    count: usize,
+}
+
+impl<'a> Params<'a> {
+    /// Splits off the scheme; `Err(UnsupportedScheme)` unless it is `Digest`.
+    pub(super) fn new(s: &'a str) -> Result<Params<'a>, ParseError> {
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() && is_ws(b[i]) {
+            i += 1;
+        }
+        let start = i;
+        while i < b.len() && is_token_char(b[i]) {
+            i += 1;
+        }
+        if i == start {
+            return Err(ParseError::MissingScheme);
+        }
+        let scheme = s.get(start..i).ok_or(ParseError::Syntax(start))?;
+        if !scheme.eq_ignore_ascii_case("Digest") {
+            return Err(ParseError::UnsupportedScheme);
+        }
+        if i < b.len() && !is_ws(b[i]) {
+            return Err(ParseError::Syntax(i));
+        }
+        Ok(Params {
+            s,
+            pos: i,
+            count: 0,
+        })
+    }
+
+    pub(super) fn skip_ws(&mut self) {
+        let b = self.s.as_bytes();
+        while self.pos < b.len() && is_ws(b[self.pos]) {
+            self.pos += 1;
+        }
+    }
+
+    /// The next parameter, `Ok(None)` at the end.
+    pub(super) fn next_param(&mut self) -> Result<Option<RawParam<'a>>, ParseError> {
+        let b = self.s.as_bytes();
+        // Skip whitespace and empty list elements.
+        loop {
+            self.skip_ws();
+            if self.pos < b.len() && b[self.pos] == b',' {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+        if self.pos >= b.len() {
+            return Ok(None);
+        }
+        self.count += 1;
+        if self.count > MAX_PARAMS {
+            return Err(ParseError::TooManyParams);
+        }
+        let name_start = self.pos;
+        while self.pos < b.len() && is_token_char(b[self.pos]) {
+            self.pos += 1;
+        }
+        // RFC 7616 `username*` (RFC 5987 extended parameter).
+        if self.pos < b.len() && b[self.pos] == b'*' {
+            self.pos += 1;
+        }
+        if self.pos == name_start {
+            return Err(ParseError::Syntax(name_start));
+        }
+        let name = self
+            .s
+            .get(name_start..self.pos)
+            .ok_or(ParseError::Syntax(name_start))?;
+        self.skip_ws();
+        if self.pos >= b.len() || b[self.pos] != b'=' {
+            return Err(ParseError::Syntax(self.pos));
+        }
+        self.pos += 1;
+        self.skip_ws();
+        let param = if self.pos < b.len() && b[self.pos] == b'"' {
+            self.pos += 1;
+            let start = self.pos;
+            let mut escaped = false;
+            loop {
+                let Some(&c) = b.get(self.pos) else {
+                    return Err(ParseError::UnterminatedQuote);
+                };
+                match c {
+                    b'"' => break,
+                    b'\\' => {
+                        // quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F); we also refuse
+                        // escaped control characters, which no digest value needs.
+                        let Some(&n) = b.get(self.pos + 1) else {
+                            return Err(ParseError::UnterminatedQuote);
+                        };
+                        if n >= 0x80 || is_ctl(n) {
+                            return Err(ParseError::ControlCharacter);
+                        }
+                        escaped = true;
+                        self.pos += 2;
+                    }
+                    b'\r'
+                        if b.get(self.pos + 1) == Some(&b'\n')
+                            && matches!(b.get(self.pos + 2), Some(b' ' | b'\t')) =>
+                    {
+                        // A line fold inside the quoted-string (LWS in qdtext).
+                        escaped = true;
+                        self.pos += 3;
+                    }
+                    c if is_ctl(c) => return Err(ParseError::ControlCharacter),
+                    _ => self.pos += 1,
+                }
+            }
+            let value = self
+                .s
+                .get(start..self.pos)
+                .ok_or(ParseError::Syntax(start))?;
+            self.pos += 1; // closing quote
+            RawParam {
+                name,
+                value,
+                quoted: true,
+                escaped,
+            }
+        } else {
+            let start = self.pos;
+            while self.pos < b.len() && is_bare_value_char(b[self.pos]) {
+                self.pos += 1;
+            }
+            if self.pos == start {
+                return Err(ParseError::Syntax(start));
+            }
+            let value = self
+                .s
+                .get(start..self.pos)
+                .ok_or(ParseError::Syntax(start))?;
+            RawParam {
+                name,
+                value,
+                quoted: false,
+                escaped: false,
+            }
+        };
+        self.skip_ws();
+        if self.pos < b.len() && b[self.pos] != b',' {
+            return Err(ParseError::Syntax(self.pos));
+        }
+        Ok(Some(param))
+    }
+}
+
+/// `nc`: exactly 8 hex digits (RFC 7616 `nc-value = 8LHEX`; uppercase tolerated).
+pub(super) fn parse_nc(v: &str) -> Option<u32> {
+    if v.len() != 8 || !v.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u32::from_str_radix(v, 16).ok()
+}
+
+/// RFC 5987 `attr-char`.
+pub(super) fn is_attr_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'!' | b'#' | b'$' | b'&' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
+        )
+}
+
+/// Decodes an RFC 5987 `ext-value` (`UTF-8'lang'pct-encoded`); only UTF-8 is accepted.
+pub(super) fn decode_ext_value(v: &str) -> Result<Cow<'static, str>, ParseError> {
+    const E: ParseError = ParseError::InvalidParam("username*");
+    let mut parts = v.splitn(3, '\'');
+    let charset = parts.next().ok_or(E)?;
+    let _language = parts.next().ok_or(E)?;
+    let encoded = parts.next().ok_or(E)?;
+    if !charset.eq_ignore_ascii_case("UTF-8") {
+        return Err(E);
+    }
+    let b = encoded.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c == b'%' {
+            let hi = b
+                .get(i + 1)
+                .and_then(|&d| (d as char).to_digit(16))
+                .ok_or(E)?;
+            let lo = b
+                .get(i + 2)
+                .and_then(|&d| (d as char).to_digit(16))
+                .ok_or(E)?;
+            // Two hex digits: at most 0xff.
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+        } else if is_attr_char(c) {
+            out.push(c);
+            i += 1;
+        } else {
+            return Err(E);
+        }
+    }
+    let s = String::from_utf8(out).map_err(|_| E)?;
+    if s.bytes().any(is_ctl) {
+        return Err(ParseError::ControlCharacter);
+    }
+    Ok(Cow::Owned(s))
+}
+
+pub(super) fn encode_ext_value(f: &mut fmt::Formatter<'_>, v: &str) -> fmt::Result {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in v.as_bytes() {
+        if is_attr_char(b) {
+            f.write_char(char::from(b))?;
+        } else {
+            f.write_char('%')?;
+            f.write_char(char::from(HEX[usize::from(b >> 4)]))?;
+            f.write_char(char::from(HEX[usize::from(b & 0xf)]))?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `Digest a="…", b=tok, …`.
+pub(super) struct ParamWriter<'f, 'g> {
+    pub(super) f: &'f mut fmt::Formatter<'g>,
+    first: bool,
+}
+
+impl<'f, 'g> ParamWriter<'f, 'g> {
+    pub(super) fn new(f: &'f mut fmt::Formatter<'g>) -> Result<Self, fmt::Error> {
+        f.write_str("Digest ")?;
+        Ok(ParamWriter { f, first: true })
+    }
+
+    pub(super) fn sep(&mut self) -> fmt::Result {
+        if !self.first {
+            self.f.write_str(", ")?;
+        }
+        self.first = false;
+        Ok(())
+    }
+
+    /// `name="value"`, escaping `"` and `\`. Control characters other than HTAB cannot be
+    /// represented in a quoted-string and are dropped (the parser never produces them).
+    pub(super) fn quoted(&mut self, name: &str, value: &str) -> fmt::Result {
+        self.sep()?;
+        self.f.write_str(name)?;
+        self.f.write_str("=\"")?;
+        let mut rest = value;
+        while let Some(i) = rest
+            .bytes()
+            .position(|b| b == b'"' || b == b'\\' || is_ctl(b))
+        {
+            // `i` is the position of an ASCII byte, so it is a char boundary and `tail`
+            // starts with that one-byte char.
+            let (head, tail) = rest.split_at(i);
+            self.f.write_str(head)?;
+            let c = tail.as_bytes().first().copied().unwrap_or(b' ');
+            if c == b'"' || c == b'\\' {
+                self.f.write_char('\\')?;
+                self.f.write_char(char::from(c))?;
+            }
+            rest = tail.get(1..).unwrap_or("");
+        }
+        self.f.write_str(rest)?;
+        self.f.write_char('"')
+    }
+
+    /// `name=value` for a token value; falls back to a quoted-string if `value` is not a
+    /// valid bare value.
+    pub(super) fn token(&mut self, name: &str, value: &str) -> fmt::Result {
+        if value.is_empty() || !value.bytes().all(is_bare_value_char) {
+            return self.quoted(name, value);
+        }
+        self.sep()?;
+        self.f.write_str(name)?;
+        self.f.write_char('=')?;
+        self.f.write_str(value)
+    }
+
+    pub(super) fn param(&mut self, p: &AuthParam<'_>) -> fmt::Result {
+        // A name that is not a token cannot be written; such a param cannot come from the
+        // parser, only from a caller building one by hand.
+        let ok_name = !p.name.is_empty()
+            && p.name
+                .bytes()
+                .enumerate()
+                .all(|(i, b)| is_token_char(b) || (b == b'*' && i + 1 == p.name.len()));
+        if !ok_name {
+            return Ok(());
+        }
+        if p.quoted {
+            self.quoted(&p.name, &p.value)
+        } else {
+            self.token(&p.name, &p.value)
+        }
+    }
+}
