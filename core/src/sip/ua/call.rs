@@ -362,7 +362,7 @@ impl<R: Rng> UserAgent<R> {
         }
         ack.push("CSeq", format!("{n} ACK"));
         let hop = first_hop.unwrap_or(target);
-        let Some(dest) = resolve(&hop, self.cfg.transport).or(self.cfg.proxy) else {
+        let Some(dest) = self.cfg.proxy.or_else(|| resolve(&hop, self.cfg.transport)) else {
             return;
         };
         let (via, _) = self.new_via();
@@ -401,9 +401,8 @@ impl<R: Rng> UserAgent<R> {
         let c = self.calls.get_mut(&call)?;
         let d = c.dialog.as_mut()?;
         let mut req = d.request(method, None);
-        let dest = resolve(d.next_hop(), self.cfg.transport)
-            .or(self.cfg.proxy)
-            .unwrap_or(c.peer);
+        let dest =
+            super::build::next_hop_addr(self.cfg.proxy, self.cfg.transport, d.next_hop(), c.peer);
         f(&mut req);
         let owner = Owner::Call(call);
         self.send_request(now, req, dest, owner)
@@ -714,11 +713,15 @@ impl<R: Rng> UserAgent<R> {
         let mut ack = dialog.request(Method::Ack, Some(invite_cseq));
         let (via, _) = self.new_via();
         ack.push_front("Via", via);
-        let dest = resolve(dialog.next_hop(), self.cfg.transport).or(self.cfg.proxy);
         let Some(peer) = self.calls.get(&id).map(|c| c.peer) else {
             return;
         };
-        let dest = dest.unwrap_or(peer);
+        let dest = super::build::next_hop_addr(
+            self.cfg.proxy,
+            self.cfg.transport,
+            dialog.next_hop(),
+            peer,
+        );
         let ack_bytes = ack.to_bytes();
         self.transmit(dest, ack_bytes.clone());
         let Some(c) = self.calls.get_mut(&id) else {

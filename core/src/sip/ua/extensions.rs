@@ -219,9 +219,12 @@ impl<R: Rng> UserAgent<R> {
             };
             let mut prack = d.request(Method::Prack, None);
             prack.push("RAck", format!("{rseq} {cseq} INVITE"));
-            let dest = super::build::resolve(d.next_hop(), self.cfg.transport)
-                .or(self.cfg.proxy)
-                .unwrap_or(c.peer);
+            let dest = super::build::next_hop_addr(
+                self.cfg.proxy,
+                self.cfg.transport,
+                d.next_hop(),
+                c.peer,
+            );
             self.send_request(now, prack, dest, Owner::Call(id));
             return true;
         }

@@ -269,6 +269,9 @@ pub enum Event {
     },
     /// The registration state changed.
     Registration(RegistrationState),
+    /// RFC 5626: a CRLF ping got no pong within 10 s; the flow is considered failed and the
+    /// UA registers again.
+    KeepaliveTimeout,
     /// A MESSAGE (RFC 3428) arrived.
     IncomingMessage {
         /// The sender (From header value).
@@ -325,6 +328,10 @@ pub struct UaConfig {
     pub password: String,
     /// The address we are reachable at (Via sent-by and Contact).
     pub local_addr: SocketAddr,
+    /// The host (and optional port) written in Via and Contact instead of `local_addr`,
+    /// e.g. a random `xxxx.invalid` for a WebSocket client (RFC 7118 §5.2) or a public
+    /// address behind NAT.
+    pub advertised_host: Option<String>,
     /// The transport we use.
     pub transport: Transport,
     /// Outbound proxy / registrar address: every out-of-dialog request goes there.
@@ -379,6 +386,7 @@ impl UaConfig {
             password: String::new(),
             local_addr,
             transport: Transport::Udp,
+            advertised_host: None,
             proxy: None,
             registrar_uri: None,
             timers: TimerConfig::default(),
@@ -418,6 +426,7 @@ pub struct UserAgent<R: Rng> {
     pongs: u64,
     hostport: String,
     keepalive_at: Option<Instant>,
+    pong_deadline: Option<Instant>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
 }
@@ -442,7 +451,10 @@ impl<R: Rng> UserAgent<R> {
             cfg.auth_user.clone()
         };
         let digest = DigestClient::new(user, cfg.password.clone());
-        let hostport = build::hostport(cfg.local_addr);
+        let hostport = cfg
+            .advertised_host
+            .clone()
+            .unwrap_or_else(|| build::hostport(cfg.local_addr));
         let mut credential_store = Ha1Store::new();
         let realm = String::from(cfg.aor.rsplit_once('@').map_or("", |(_, d)| d));
         for (u, p) in &cfg.users {
@@ -467,6 +479,7 @@ impl<R: Rng> UserAgent<R> {
             pongs: 0,
             hostport,
             keepalive_at: None,
+            pong_deadline: None,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -508,6 +521,7 @@ impl<R: Rng> UserAgent<R> {
         tx.chain(calls)
             .chain(self.registration.refresh_at)
             .chain(self.keepalive_at)
+            .chain(self.pong_deadline)
             .min()
     }
 
