@@ -77,7 +77,7 @@ mod offer;
 mod register;
 mod requests;
 
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::SocketAddr;
@@ -414,6 +414,8 @@ pub struct UserAgent<R: Rng> {
     rng: R,
     now: Instant,
     clients: BTreeMap<TxKey, ClientEntry>,
+    /// Transaction deadlines: (when, is server, key), so the next one is found in O(log n).
+    tx_timers: BTreeSet<(Instant, bool, TxKey)>,
     servers: BTreeMap<TxKey, ServerEntry>,
     calls: BTreeMap<CallId, Call>,
     next_call: u64,
@@ -467,6 +469,7 @@ impl<R: Rng> UserAgent<R> {
             rng,
             now: Instant::ZERO,
             clients: BTreeMap::new(),
+            tx_timers: BTreeSet::new(),
             servers: BTreeMap::new(),
             calls: BTreeMap::new(),
             next_call: 1,
@@ -512,13 +515,10 @@ impl<R: Rng> UserAgent<R> {
 
     /// The next instant at which [`UserAgent::handle_timeout`] must be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let tx = self
-            .clients
-            .values()
-            .filter_map(|c| c.tx.poll_timeout())
-            .chain(self.servers.values().filter_map(|s| s.tx.poll_timeout()));
+        let tx = self.next_transaction_timer();
         let calls = self.calls.values().filter_map(Call::next_timer);
-        tx.chain(calls)
+        tx.into_iter()
+            .chain(calls)
             .chain(self.registration.refresh_at)
             .chain(self.keepalive_at)
             .chain(self.pong_deadline)

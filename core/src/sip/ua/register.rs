@@ -72,7 +72,7 @@ impl<R: Rng> UserAgent<R> {
 
     fn send_register(&mut self, now: Instant) -> Result<(), UaError> {
         if let Some(k) = self.registration.key.take() {
-            self.clients.remove(&k);
+            self.remove_client(&k);
         }
         let uri = self.registrar_uri();
         let dest = self
