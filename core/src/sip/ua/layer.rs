@@ -11,8 +11,8 @@ use super::msg::{Method, SipMsg};
 use super::{CallId, Received, Transmit, Transport, UserAgent};
 use crate::rand::Rng;
 use crate::sip::transaction::{
-    ClientTimerAction, ClientTransaction, ResponseAction, ServerState, ServerTimerAction,
-    ServerTransaction, TxKey,
+    ClientState, ClientTimerAction, ClientTransaction, ResponseAction, ServerState,
+    ServerTimerAction, ServerTransaction, TxKey,
 };
 use crate::time::Instant;
 
@@ -317,6 +317,34 @@ impl<R: Rng> UserAgent<R> {
             self.remove_client(&key);
         } else {
             self.reindex(false, &key);
+        }
+    }
+
+    /// The transport could not deliver to `destination` (ICMP unreachable, a TCP or
+    /// WebSocket connection refused or closed): every pending client transaction to it
+    /// fails as if it had received a 503 (RFC 3261 §8.1.3.1, §17.1.1.2, §17.1.2.2). A call
+    /// being set up ends with [`super::EndReason::Rejected`]`(503)`, a registration fails
+    /// with 503, a MESSAGE reports 503.
+    pub fn handle_transport_error(&mut self, now: Instant, destination: SocketAddr) {
+        self.now = now;
+        let failed: Vec<TxKey> = self
+            .clients
+            .iter()
+            .filter(|(_, e)| {
+                e.dest == destination
+                    && matches!(
+                        e.tx.state(),
+                        ClientState::Calling | ClientState::Trying | ClientState::Proceeding
+                    )
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in failed {
+            if let Some(mut e) = self.remove_client(&key) {
+                e.tx.handle_transport_error();
+                let resp = response(&e.req, 503, None);
+                self.tu_response(now, e.owner, &key, resp);
+            }
         }
     }
 
