@@ -371,6 +371,38 @@ fn blind_transfer_with_notify_progress() {
             call: ab,
             code: 100
         }));
+    // Progress arrives in order (one NOTIFY at a time, RFC 6665): 100, maybe 180, 200.
+    let progress: Vec<u16> = sim
+        .events(a)
+        .iter()
+        .filter_map(|e| match e {
+            Event::TransferProgress { code, .. } => Some(*code),
+            _ => None,
+        })
+        .collect();
+    assert!(progress.windows(2).all(|w| w[0] < w[1]), "{progress:?}");
+    assert_eq!((progress[0], *progress.last().unwrap()), (100, 200));
+    // NOTIFYs carry message/sipfrag with Event: refer; the last one ends the subscription.
+    let notifies: Vec<_> = sim.nodes[b]
+        .raw
+        .iter()
+        .filter(|r| r.starts_with(b"NOTIFY"))
+        .map(|r| rvoip_core::sip::ua::SipMsg::parse(r).unwrap())
+        .collect();
+    assert_eq!(notifies[0].body, b"SIP/2.0 100 Trying\r\n");
+    let last = notifies.last().unwrap();
+    assert_eq!(last.body, b"SIP/2.0 200 OK\r\n");
+    assert_eq!(last.header("Event"), Some("refer"));
+    assert!(
+        last.header("Subscription-State")
+            .unwrap()
+            .starts_with("terminated")
+    );
+    assert!(
+        last.header("Content-Type")
+            .unwrap()
+            .starts_with("message/sipfrag")
+    );
     assert!(sim.saw(
         b,
         |e| matches!(e, Event::Answered { call, .. } if *call == bc)

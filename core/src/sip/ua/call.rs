@@ -647,6 +647,9 @@ impl<R: Rng> UserAgent<R> {
                 } else if code == 180 {
                     self.push_event(Event::Ringing { call: id });
                 }
+                if code == 180 {
+                    self.notify_transfer_progress(now, id, 180);
+                }
             }
             200..=299 => self.invite_2xx(now, id, resp),
             401 | 407

@@ -44,6 +44,10 @@ pub(crate) struct Ext {
     pub refresh_key: Option<TxKey>,
     /// UAC: a 422 was already retried once.
     pub min_se_retried: bool,
+    /// REFER notifier: our NOTIFY in progress, and the latest state waiting for it.
+    pub notify_pending: Option<TxKey>,
+    /// The (sipfrag status, terminated) NOTIFY to send once `notify_pending` completes.
+    pub notify_queued: Option<(u16, bool)>,
     /// An unanswered call ends at this instant (UAC: CANCEL; UAS: 480).
     pub ring_deadline: Option<Instant>,
     /// UAC: the early dialogs, one per fork that answered 1xx with a tag (bounded).
