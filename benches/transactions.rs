@@ -212,25 +212,27 @@ fn user_agents(c: &mut Criterion) {
     let (mut a, mut b) = pair();
     let mut now = Instant::ZERO;
     let mut i = 0u64;
-    g.bench_function("invite_call", |bench| {
-        bench.iter(|| {
-            // Timers L/M (64·T1) keep INVITE transactions after the 2xx; let them expire.
-            i += 1;
-            now += rvoip::time::Duration::from_millis(10);
-            if i.is_multiple_of(256) {
-                a.handle_timeout(now);
-                b.handle_timeout(now);
+    let mut one_call = move || {
+        // Timers L/M (64·T1) keep INVITE transactions after the 2xx; let them expire.
+        i += 1;
+        now += rvoip::time::Duration::from_millis(10);
+        if i.is_multiple_of(256) {
+            a.handle_timeout(now);
+            b.handle_timeout(now);
+        }
+        let call = a.call(now, "sip:bob@10.0.0.1:5070", b"v=0\r\n").unwrap();
+        shuttle(&mut a, &mut b, now, |b, e| {
+            if let Event::IncomingCall { call, .. } = e {
+                b.answer(now, call, b"v=0\r\n").unwrap();
             }
-            let call = a.call(now, "sip:bob@10.0.0.1:5070", b"v=0\r\n").unwrap();
-            shuttle(&mut a, &mut b, now, |b, e| {
-                if let Event::IncomingCall { call, .. } = e {
-                    b.answer(now, call, b"v=0\r\n").unwrap();
-                }
-            });
-            a.hangup(now, call).unwrap();
-            black_box(shuttle(&mut a, &mut b, now, |_, _| {}))
-        })
+        });
+        a.hangup(now, call).unwrap();
+        black_box(shuttle(&mut a, &mut b, now, |_, _| {}))
+    };
+    cpu_figure("ua/invite_call", 20_000, || {
+        one_call();
     });
+    g.bench_function("invite_call", |bench| bench.iter(&mut one_call));
     g.finish();
 }
 
