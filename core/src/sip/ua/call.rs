@@ -7,6 +7,7 @@
 
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 use core::net::SocketAddr;
@@ -83,8 +84,8 @@ pub(crate) struct Call {
     pub state: CallState,
     pub call_id: String,
     pub local_tag: String,
-    /// Our INVITE (with its Via) or the INVITE we received.
-    pub invite: SipMsg,
+    /// Our INVITE (with its Via) or the INVITE we received (shared with its transaction).
+    pub invite: Arc<SipMsg>,
     pub invite_key: TxKey,
     pub dialog: Option<Dialog>,
     /// Where the peer is (UAS: the INVITE's source; UAC: the first hop).
@@ -761,7 +762,7 @@ impl<R: Rng> UserAgent<R> {
 
     fn retry_invite_with_auth(&mut self, now: Instant, id: CallId, challenge: &SipMsg) {
         let Some(c) = self.calls.get(&id) else { return };
-        let mut req = c.invite.clone();
+        let mut req = (*c.invite).clone();
         let dest = c.peer;
         req.remove("Via");
         let Some((n, _)) = req.cseq() else { return };

@@ -316,7 +316,7 @@ impl<R: Rng> UserAgent<R> {
             return false;
         }
         c.ext.min_se_retried = true;
-        let mut req = c.invite.clone();
+        let mut req = (*c.invite).clone();
         let dest = c.peer;
         req.remove("Via");
         let Some((n, _)) = req.cseq() else {

@@ -3,6 +3,7 @@
 //! rejection of requests that cannot be matched (400) or do not fit (503 + Retry-After),
 //! CANCEL matching (§9.2), and the ACK for non-2xx final responses (§17.1.1.3).
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::net::SocketAddr;
 
@@ -33,7 +34,8 @@ pub(crate) enum Owner {
 #[derive(Debug)]
 pub(crate) struct ClientEntry {
     pub tx: ClientTransaction,
-    pub req: SipMsg,
+    /// Shared with the call that owns it (cheap clones).
+    pub req: Arc<SipMsg>,
     pub dest: SocketAddr,
     pub owner: Owner,
     /// The deadline under which the entry sits in the timer index.
@@ -44,7 +46,8 @@ pub(crate) struct ClientEntry {
 #[derive(Debug)]
 pub(crate) struct ServerEntry {
     pub tx: ServerTransaction,
-    pub req: SipMsg,
+    /// Shared with the TU handlers (cheap clones).
+    pub req: Arc<SipMsg>,
     pub source: SocketAddr,
     pub transport: Transport,
     /// The To tag our responses carry when the request had none.
@@ -113,7 +116,7 @@ impl<R: Rng> UserAgent<R> {
             key.clone(),
             ClientEntry {
                 tx,
-                req,
+                req: Arc::new(req),
                 dest,
                 owner,
                 indexed: None,
@@ -252,7 +255,7 @@ impl<R: Rng> UserAgent<R> {
             key.clone(),
             ServerEntry {
                 tx,
-                req: m,
+                req: Arc::new(m),
                 source: rx.source,
                 transport: rx.transport,
                 tag,

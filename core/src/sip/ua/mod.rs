@@ -577,3 +577,13 @@ impl<R: Rng> UserAgent<R> {
         s
     }
 }
+
+#[cfg(test)]
+mod send_tests {
+    /// The gateway moves a UA into a tokio task: it must be `Send` when its Rng is.
+    #[test]
+    fn user_agent_is_send() {
+        fn assert_send<T: Send>() {}
+        assert_send::<super::UserAgent<crate::rand::SplitMix64>>();
+    }
+}

@@ -227,7 +227,7 @@ impl<R: Rng> UserAgent<R> {
         now: Instant,
         owner: Owner,
         key: &TxKey,
-        _req: SipMsg,
+        _req: alloc::sync::Arc<SipMsg>,
     ) {
         match owner {
             Owner::Call(id) => {
