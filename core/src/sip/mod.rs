@@ -10,6 +10,9 @@
 //! | `framing` | [`StreamFramer`], [`parse_datagram`], CRLF keep-alives | 3261 §18.3, 5626 §4.4.1, 7118 |
 //! | [`validate`] | [`validate::validate`]: the response a UAS owes a bad request | 3261 §8.2, §16.3, 4475 |
 //! | [`auth`] | digest authentication | 3261 §22, 7616, 8760 |
+//! | [`transaction`] | the four §17 transaction machines, timers A–M, matching keys | 3261 §17, 6026 |
+//! | [`dialog`] | dialog state, route sets, CSeq rules, in-dialog requests | 3261 §12 |
+//! | [`ua`] | the sans-IO user agent: calls, registration, MESSAGE/INFO/REFER | 3261, 3262, 3311, 3428, 3515, 3891, 4028, 5626, 6086 |
 //!
 //! # Parse and read typed headers
 //!
@@ -154,3 +157,6 @@ pub use owned::{BuildError, HasHeaders, MessageBuf, RequestBuf, ResponseBuf};
 pub use uri::{
     AbsoluteUri, Host, SipUri, TelUri, Uri, UriError, UriParams, sip_uri_eq, unescape, uri_eq,
 };
+pub mod dialog;
+pub mod transaction;
+pub mod ua;
