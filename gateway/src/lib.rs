@@ -9,8 +9,11 @@
 pub mod config;
 pub mod dialplan;
 pub mod dtls;
+pub mod http;
 pub mod metrics;
 pub mod opus;
+pub mod server;
+pub mod sip;
 pub mod store;
 
 /// What the binaries print while the gateway is under construction.
