@@ -249,17 +249,7 @@ impl Buf {
                 // Rebuild without an existing tag, then append the new one.
                 let params_at = value.len() - na.params.as_str().len();
                 s.push_str(value.get(..params_at).unwrap_or(value).trim_end());
-                for (n, v) in na.params.iter() {
-                    if n.eq_ignore_ascii_case("tag") {
-                        continue;
-                    }
-                    s.push(';');
-                    s.push_str(n);
-                    if let Some(v) = v {
-                        s.push('=');
-                        s.push_str(v);
-                    }
-                }
+                let _ = write!(s, "{}", na.params.display_without("tag"));
                 s.push_str(";tag=");
                 s.push_str(tag);
                 s
@@ -672,6 +662,12 @@ Content-Length: 0\r\n\r\n";
         assert_eq!(buf.to().unwrap().tag(), Some("abc"));
         buf.set_to_tag("xyz");
         assert_eq!(buf.to().unwrap().tag(), Some("xyz"));
+        buf.set(HeaderName::From, "<sip:a@b> ;x=\"a b\" ; tag=1");
+        buf.set_from_tag("2");
+        assert_eq!(
+            buf.headers().get(HeaderName::From),
+            Some("<sip:a@b>;x=\"a b\";tag=2")
+        );
         assert_eq!(
             buf.headers().get(HeaderName::To),
             Some("Bob <sip:bob@biloxi.example.com>;tag=xyz")
