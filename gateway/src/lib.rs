@@ -9,6 +9,7 @@
 pub mod config;
 pub mod dialplan;
 pub mod dtls;
+pub mod media;
 pub mod metrics;
 pub mod opus;
 pub mod store;
