@@ -10,6 +10,7 @@ pub mod config;
 pub mod dialplan;
 pub mod dtls;
 pub mod http;
+pub mod media;
 pub mod metrics;
 pub mod opus;
 pub mod server;

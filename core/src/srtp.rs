@@ -1,1 +1,0 @@
-//! SRTP/SRTCP (RFC 3711, 7714, 5764) (in progress).
