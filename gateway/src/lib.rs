@@ -9,8 +9,12 @@
 pub mod config;
 pub mod dialplan;
 pub mod dtls;
+pub mod http;
+pub mod media;
 pub mod metrics;
 pub mod opus;
+pub mod server;
+pub mod sip;
 pub mod store;
 
 /// What the binaries print while the gateway is under construction.
