@@ -7,6 +7,7 @@
 //! yet: the binaries say so and exit with a non-zero status.
 
 pub mod config;
+pub mod console;
 pub mod dialplan;
 pub mod dtls;
 pub mod http;
