@@ -95,6 +95,8 @@ pub struct Stats {
     pub registrations: usize,
     /// Call records written since start.
     pub records_written: u64,
+    /// Media ports in use.
+    pub media_ports: usize,
 }
 
 fn bind_err(key: &'static str, addr: SocketAddr) -> impl FnOnce(std::io::Error) -> StartError {
@@ -149,6 +151,16 @@ impl Gateway {
             u
         };
         let trunks = crate::sip::trunk::initial_states(&cfg.trunks).await;
+        let metrics = Arc::new(Metrics::new());
+        let media = match crate::dtls::DtlsIdentity::generate() {
+            Ok(id) => {
+                Some(crate::media::MediaEngine::new(&cfg.media, id).with_metrics(metrics.clone()))
+            }
+            Err(e) => {
+                tracing::error!("no DTLS certificate, media disabled: {e}");
+                None
+            }
+        };
         let shared = Arc::new(Shared {
             auth: Mutex::new(Shared::new_auth(&cfg.sip.domain, &users)),
             limiter: Mutex::new(crate::sip::ratelimit::RateLimiter::new(
@@ -156,7 +168,8 @@ impl Gateway {
             )),
             cfg,
             store: Arc::new(store),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
+            media,
             clock: crate::sip::Clock::new(),
             udp: udp.clone(),
             addrs,
@@ -288,6 +301,7 @@ pub fn stats(sh: &Shared) -> Stats {
         routes: Shared::lock(&sh.routes).len(),
         registrations: Shared::lock(&sh.registrar).len(sh.clock.now()),
         records_written: c.records_written.load(Ordering::SeqCst),
+        media_ports: sh.media.as_ref().map_or(0, |m| m.ports_in_use()),
     }
 }
 

@@ -125,7 +125,13 @@ async fn assert_clean(gw: &Gateway) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let s = gw.stats();
-        if s.calls == 0 && s.call_tasks == 0 && s.legs == 0 && s.routes == 0 && s.flows == 0 {
+        if s.calls == 0
+            && s.call_tasks == 0
+            && s.legs == 0
+            && s.routes == 0
+            && s.flows == 0
+            && s.media_ports == 0
+        {
             return;
         }
         if Instant::now() > deadline {
@@ -544,7 +550,15 @@ async fn outbound_call_to_sipp_trunk_180_200_ack_bye_and_one_record() {
         })
         .await
         .expect("the 200 carries SDP");
-    assert!(String::from_utf8_lossy(&sdp).contains("PCMU"));
+    // The media plane anchors the call: the browser gets the gateway's ICE-lite DTLS answer.
+    let answer = String::from_utf8_lossy(&sdp);
+    assert!(
+        answer.contains("UDP/TLS/RTP/SAVPF")
+            && answer.contains("a=ice-lite")
+            && answer.contains("a=fingerprint:sha-256")
+            && answer.contains("a=setup:passive"),
+        "{answer}"
+    );
     // While the call is up the API and metrics show it.
     alice.pump(Duration::from_millis(200)).await;
     let (_, calls) = http_get(gw.http_addr(), "/api/calls", true).await;
@@ -567,6 +581,8 @@ async fn outbound_call_to_sipp_trunk_180_200_ack_bye_and_one_record() {
     assert_eq!(c.b_leg.kind, "trunk");
     assert_eq!(c.a_leg.kind, "webrtc");
     assert!(c.cause.starts_with("normal"), "{}", c.cause);
+    assert_eq!(c.a_leg.codec.as_deref(), Some("opus"));
+    assert_eq!(c.b_leg.codec.as_deref(), Some("PCMU"));
     let (_, csv) = http_get(gw.http_addr(), "/api/cdrs?number=1555&format=csv", true).await;
     assert_eq!(csv.lines().count(), 2, "{csv}");
     let (_, none) = http_get(gw.http_addr(), "/api/cdrs?number=999999", true).await;
@@ -662,6 +678,11 @@ async fn websocket_closed_mid_call_sends_bye_to_the_trunk_within_a_second() {
             inv.header("P-Asserted-Identity")
                 .is_some_and(|v| v.contains("alice")),
             "caller id rule: P-Asserted-Identity"
+        );
+        let offer = String::from_utf8_lossy(&inv.body).to_string();
+        assert!(
+            offer.contains("RTP/AVP") && !offer.contains("fingerprint") && offer.contains("PCMU"),
+            "the trunk gets a plain RTP offer from the media plane: {offer}"
         );
         trunk.respond(&inv, src, 180, false).await;
         trunk.respond(&inv, src, 200, true).await;
@@ -901,5 +922,55 @@ async fn web_demo_console_and_api() {
         http_get(gw.http_addr(), "/api/calls", true).await.1.trim(),
         "[]"
     );
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn echo_extension_is_answered_by_the_media_plane() {
+    // The embedded default dial plan: 600 is the echo extension.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cfg = Config::embedded_default();
+    cfg.http.listen = "127.0.0.1:0".parse().expect("addr");
+    cfg.sip.udp = Some("127.0.0.1:0".parse().expect("addr"));
+    cfg.sip.tcp = Some("127.0.0.1:0".parse().expect("addr"));
+    cfg.users.push(rvoip_gateway::config::UserConfig {
+        username: "alice".into(),
+        password: ALICE_PW.into(),
+        display_name: None,
+        dids: Vec::new(),
+    });
+    let gw = Gateway::start(
+        cfg,
+        Options {
+            data_dir: Some(dir.path().to_path_buf()),
+            sip_t1: None,
+        },
+    )
+    .await
+    .expect("gateway starts");
+    let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 12).await;
+    let call = alice.call("sip:600@127.0.0.1");
+    let sdp = alice
+        .wait("answer", |e| match e {
+            Event::Answered { call: c, sdp } if *c == call => Some(sdp.clone()),
+            _ => None,
+        })
+        .await
+        .expect("SDP answer");
+    assert!(String::from_utf8_lossy(&sdp).contains("a=ice-lite"));
+    assert_eq!(
+        gw.stats().media_ports,
+        1,
+        "one WebRTC port for the echo leg"
+    );
+    let now = alice.now();
+    alice.ua.hangup(now, call).expect("hangup");
+    alice.pump(Duration::from_millis(200)).await;
+    alice.close().await;
+    assert_clean(&gw).await;
+    let cdrs = gw.store().cdrs(&Default::default()).expect("cdrs");
+    assert_eq!(cdrs.len(), 1);
+    assert_eq!(cdrs[0].direction, "service");
+    assert_eq!(cdrs[0].a_leg.codec.as_deref(), Some("opus"));
     gw.shutdown().await;
 }

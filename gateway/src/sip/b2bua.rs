@@ -27,7 +27,11 @@ use super::media::{MediaBridge, check_webrtc_offer};
 use super::registrar::{Binding, user_of};
 use super::{AuthOutcome, CallInfo, CallInput, GwRng, Shared, random_token};
 use crate::config::DialTarget;
+use crate::media::{LegId, MediaEvent, Peer};
 use crate::store::{CallRecord, LegRecord};
+
+/// Frequency of the tone extension.
+const TONE_HZ: f64 = 1000.0;
 
 /// How long a finished call task keeps absorbing retransmissions at most.
 const LINGER: Duration = Duration::from_secs(4);
@@ -46,6 +50,8 @@ enum Target {
     User(Binding),
     /// Trunks (indices into the trunk table), tried in order.
     Trunks(VecDeque<usize>),
+    /// A media service (echo, tone): no B leg.
+    Service(Peer),
 }
 
 fn respond(sh: &Arc<Shared>, transport: Transport, source: SocketAddr, req: &SipMsg, code: u16) {
@@ -140,17 +146,25 @@ pub fn new_invite(
                 let first = names.first().cloned();
                 (Target::Trunks(list), route.number, "outbound", first)
             }
-            DialTarget::Echo | DialTarget::Tone => {
-                // The echo/tone endpoints live in the media plane, not wired yet.
+            DialTarget::Echo | DialTarget::Tone if sh.media.is_none() => {
                 let mut r = rvoip_core::sip::ua::response(&req, 488, Some(&random_token(10)));
                 r.push(
                     "Warning",
-                    "399 rvoip \"echo/tone need the media plane, not available in this build\"",
+                    "399 rvoip \"echo/tone need the media plane, which is not running\"",
                 );
                 return sh.reply(transport, source, &r);
             }
+            DialTarget::Echo => (Target::Service(Peer::Echo), route.number, "service", None),
+            DialTarget::Tone => (
+                Target::Service(Peer::Tone(TONE_HZ)),
+                route.number,
+                "service",
+                None,
+            ),
         }
     };
+    let b_webrtc =
+        matches!(&target, Target::User(b) if matches!(b.transport, Transport::Ws | Transport::Wss));
     let id = sh.counters.next_call.fetch_add(1, Ordering::SeqCst) + 1;
     let a_call_id = req.call_id().unwrap_or("").to_string();
     let (tx, rx) = mpsc::unbounded_channel();
@@ -214,8 +228,14 @@ pub fn new_invite(
         number,
         caller,
         answered: false,
-        media: MediaBridge::default(),
+        media: MediaBridge::new(
+            sh.media.clone(),
+            sh.cfg.media_sdp_address(),
+            matches!(transport, Transport::Ws | Transport::Wss),
+            b_webrtc,
+        ),
         a_offer: None,
+        b_offer: Vec::new(),
         pai: None,
         shutdown_at: None,
         record: seed.clone(),
@@ -337,6 +357,8 @@ struct CallTask {
     answered: bool,
     media: MediaBridge,
     a_offer: Option<Vec<u8>>,
+    /// The offer sent on the B leg (kept for failover).
+    b_offer: Vec<u8>,
     /// P-Asserted-Identity to add to the INVITE towards a trunk.
     pai: Option<String>,
     shutdown_at: Option<tokio::time::Instant>,
@@ -362,6 +384,7 @@ impl CallTask {
             self.drain();
             if self.a_done && self.b_done && ended_at.is_none() {
                 ended_at = Some(tokio::time::Instant::now());
+                self.stop_media().await;
                 self.end_record();
                 let rec = self.record.clone();
                 self.slot.finish_call(&self.sh, self.id, rec).await;
@@ -389,25 +412,44 @@ impl CallTask {
             if let Some(t) = ended_at {
                 deadline = deadline.min(t + LINGER);
             }
-            tokio::select! {
-                input = self.rx.recv() => match input {
-                    Some(i) => self.input(i),
-                    None => break,
-                },
-                _ = tokio::time::sleep_until(deadline) => {
+            let wake = {
+                let rx = &mut self.rx;
+                let media = &mut self.media;
+                tokio::select! {
+                    input = rx.recv() => Wake::Input(input),
+                    _ = tokio::time::sleep_until(deadline) => Wake::Timer,
+                    ev = media_event(media) => Wake::Media(ev),
+                }
+            };
+            match wake {
+                Wake::Input(Some(i)) => self.input(i),
+                Wake::Input(None) => break,
+                Wake::Timer => {
                     let now = self.sh.clock.now();
                     self.a.handle_timeout(now);
                     if let Some(b) = &mut self.b {
                         b.handle_timeout(now);
                     }
-                    if self.shutdown_at.is_some_and(|s| s <= tokio::time::Instant::now()) {
+                    if self
+                        .shutdown_at
+                        .is_some_and(|s| s <= tokio::time::Instant::now())
+                    {
                         self.shutdown_at = None;
                         self.hangup_both("shutdown");
                     }
                 }
+                Wake::Media(Some(MediaEvent::Ended { leg, reason })) => {
+                    tracing::info!(id = self.id, ?leg, "media ended: {reason}");
+                    let cause = format!("media: {reason}");
+                    self.hangup_both(&cause);
+                    self.stop_media().await;
+                }
+                Wake::Media(Some(ev)) => tracing::debug!(id = self.id, ?ev, "media"),
+                Wake::Media(None) => self.stop_media().await,
             }
         }
         if ended_at.is_none() {
+            self.stop_media().await;
             self.end_record();
             let rec = self.record.clone();
             self.slot.finish_call(&self.sh, self.id, rec).await;
@@ -540,6 +582,23 @@ impl CallTask {
             Event::IncomingCall { call, sdp, .. } => {
                 self.a_call = Some(call);
                 self.a_offer = sdp;
+                if let Target::Service(peer) = self.target {
+                    let offer = self.a_offer.clone().unwrap_or_default();
+                    match self.media.answer_service(peer, &offer) {
+                        Ok(ans) => {
+                            self.answered = true;
+                            self.record.answered_ms = Some(epoch_ms());
+                            self.record.b_leg.kind = "service".into();
+                            let _ = self.a.answer(now, call, &ans);
+                            self.set_state("answered");
+                        }
+                        Err(code) => {
+                            self.set_cause(&format!("rejected: {code}"));
+                            let _ = self.a.reject(now, call, code);
+                        }
+                    }
+                    return;
+                }
                 self.start_b();
             }
             Event::Ended { reason, .. } => {
@@ -556,6 +615,19 @@ impl CallTask {
                     _ => self.set_cause("normal"),
                 }
                 self.hangup_b();
+            }
+            Event::OfferReceived { call, sdp } if self.media.is_anchored() => {
+                match self
+                    .media
+                    .answer_reoffer(LegId::A, sdp.as_deref().unwrap_or(&[]))
+                {
+                    Ok(ans) => {
+                        let _ = self.a.answer(now, call, &ans);
+                    }
+                    Err(code) => {
+                        let _ = self.a.reject(now, call, code);
+                    }
+                }
             }
             Event::OfferReceived { call, sdp } => {
                 let (Some(b), Some(bc)) = (&mut self.b, self.b_call) else {
@@ -654,6 +726,17 @@ impl CallTask {
                     let _ = self.a.reject(now, ac, to_a);
                 }
             }
+            Event::OfferReceived { call, sdp } if self.media.is_anchored() => {
+                let r = self
+                    .media
+                    .answer_reoffer(LegId::B, sdp.as_deref().unwrap_or(&[]));
+                if let Some(b) = &mut self.b {
+                    let _ = match r {
+                        Ok(ans) => b.answer(now, call, &ans),
+                        Err(code) => b.reject(now, call, code),
+                    };
+                }
+            }
             Event::OfferReceived { call, sdp } => {
                 let ok = match sdp {
                     Some(s) if !self.a_done => {
@@ -691,13 +774,26 @@ impl CallTask {
     /// Starts (or restarts, on failover) the B leg towards the next target.
     fn start_b(&mut self) {
         let now = self.sh.clock.now();
-        let offer = self
-            .a_offer
-            .as_deref()
-            .map(|o| self.media.offer_for_b(o))
-            .unwrap_or_default();
+        let offer = if self.b_started {
+            self.b_offer.clone()
+        } else {
+            let a_offer = self.a_offer.clone().unwrap_or_default();
+            match self.media.offer_for_b(&a_offer) {
+                Ok(o) => o,
+                Err(code) => {
+                    self.b_done = true;
+                    self.set_cause(&format!("rejected: {code}"));
+                    if let Some(ac) = self.a_call {
+                        let _ = self.a.reject(now, ac, code);
+                    }
+                    return;
+                }
+            }
+        };
+        self.b_offer = offer.clone();
         loop {
             let (cfg, target_uri, flow, peer, trunk) = match &mut self.target {
+                Target::Service(_) => break,
                 Target::User(b) => {
                     if self.b_started {
                         break;
@@ -810,6 +906,35 @@ impl CallTask {
         }
     }
 
+    /// Ends the call's media (freeing its ports), keeping its statistics for the record.
+    async fn stop_media(&mut self) {
+        let Some(call) = self.media.take_call() else {
+            return;
+        };
+        if let Some(st) = call.stats().await {
+            self.record.transcoded = st.transcoding;
+            for (i, leg) in st.legs.iter().enumerate() {
+                let Some(l) = leg else { continue };
+                let r = if i == 0 {
+                    &mut self.record.a_leg
+                } else {
+                    &mut self.record.b_leg
+                };
+                r.packets_in = l.packets_in;
+                r.packets_out = l.packets_out;
+                r.jitter_ms = l.jitter_ms;
+                let expected = l.packets_in as f64 + l.lost.max(0) as f64;
+                r.loss = if expected > 0.0 {
+                    l.lost.max(0) as f64 / expected
+                } else {
+                    0.0
+                };
+                r.mos = (l.packets_in > 0).then_some(l.mos);
+            }
+        }
+        call.hangup().await;
+    }
+
     /// Fills in the end of the record.
     fn end_record(&mut self) {
         self.record.ended_ms = epoch_ms();
@@ -817,7 +942,22 @@ impl CallTask {
             self.record.cause = "normal".into();
         }
         self.record.a_leg.codec = self.media.codec.clone();
-        self.record.b_leg.codec = self.media.codec.clone();
+        self.record.b_leg.codec = self.media.b_codec.clone();
+    }
+}
+
+/// What woke a call task.
+enum Wake {
+    Input(Option<CallInput>),
+    Timer,
+    Media(Option<MediaEvent>),
+}
+
+/// The next media event, or never when the call has no (more) media.
+async fn media_event(media: &mut MediaBridge) -> Option<MediaEvent> {
+    match media.call_media() {
+        Some(c) => c.next_event().await,
+        None => std::future::pending().await,
     }
 }
 

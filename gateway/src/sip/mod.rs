@@ -212,6 +212,8 @@ pub struct Shared {
     pub counters: Counters,
     /// Set on shutdown: new calls get 503.
     pub shutting_down: AtomicBool,
+    /// The media plane (None: SDP is relayed and echo/tone are refused).
+    pub media: Option<crate::media::MediaEngine>,
     /// Timers for new transactions (T1 is shortened by tests).
     pub timers: rvoip_core::sip::transaction::TimerConfig,
 }
