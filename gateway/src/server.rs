@@ -260,6 +260,13 @@ impl Gateway {
         &self.shared.metrics
     }
 
+    /// Fault injection for tests: a call task that panics (see
+    /// [`crate::sip::b2bua::spawn_panicking_call`]).
+    #[doc(hidden)]
+    pub fn inject_panicking_call(&self, call_id: &str) {
+        crate::sip::b2bua::spawn_panicking_call(&self.shared, call_id);
+    }
+
     /// What the gateway holds now.
     pub fn stats(&self) -> Stats {
         stats(&self.shared)

@@ -101,10 +101,10 @@ asserted_identity = true
 [[dialplan]]
 pattern = "+1."
 target = "trunk:t1"
+{extra}
 [[dialplan]]
 pattern = "*"
 target = "user"
-{extra}
 "#
     );
     let cfg = Config::from_toml(&toml).expect("test config is valid");
@@ -972,5 +972,148 @@ async fn echo_extension_is_answered_by_the_media_plane() {
     assert_eq!(cdrs.len(), 1);
     assert_eq!(cdrs[0].direction, "service");
     assert_eq!(cdrs[0].a_leg.codec.as_deref(), Some("opus"));
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_panicking_call_task_still_writes_its_record_and_releases_everything() {
+    let gw = start_gateway("127.0.0.1:9", "").await;
+    gw.inject_panicking_call("panic-1@test");
+    assert_clean(&gw).await;
+    let cdrs = gw.store().cdrs(&Default::default()).expect("cdrs");
+    assert_eq!(cdrs.len(), 1);
+    assert_eq!(cdrs[0].call_id, "panic-1@test");
+    assert_eq!(cdrs[0].cause, "failed: internal");
+    // The gateway goes on serving.
+    let ok = "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9999;branch=z9hG4bKafter\r\n\
+Max-Forwards: 70\r\nFrom: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:b@127.0.0.1>\r\nCall-ID: after-1\r\n\
+CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+    assert_eq!(raw_sip(&gw, ok).await.expect("response").code(), Some(200));
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn graceful_shutdown_refuses_new_calls_and_byes_both_legs_after_the_grace() {
+    let trunk = RawTrunk::bind().await;
+    let gw = start_gateway(&trunk.host(), "[limits]\nshutdown_grace_seconds = 1\n").await;
+    let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 13).await;
+    let call = alice.call("sip:+15551234567@127.0.0.1");
+    let trunk_side = async {
+        let (inv, src) = trunk
+            .recv_method("INVITE", Duration::from_secs(5))
+            .await
+            .expect("INVITE at the trunk");
+        trunk.respond(&inv, src, 200, true).await;
+    };
+    tokio::join!(
+        alice.wait("answer", |e| {
+            matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
+        }),
+        trunk_side
+    );
+    assert!(
+        trunk
+            .recv_method("ACK", Duration::from_secs(2))
+            .await
+            .is_some()
+    );
+    let started = Instant::now();
+    let shutdown = gw.shutdown();
+    let checks = async {
+        // New calls are refused at once.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let invite = "INVITE sip:+15551234567@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9999;branch=z9hG4bKlate\r\n\
+Max-Forwards: 70\r\nFrom: <sip:x@127.0.0.1>;tag=x1\r\nTo: <sip:+15551234567@127.0.0.1>\r\n\
+Call-ID: late-1\r\nCSeq: 1 INVITE\r\nContact: <sip:x@127.0.0.1:9999>\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(
+            raw_sip(&gw, invite).await.expect("response").code(),
+            Some(503)
+        );
+        // After the grace period, BYE to the trunk...
+        let (bye, src) = trunk
+            .recv_method("BYE", Duration::from_secs(3))
+            .await
+            .expect("BYE at the trunk");
+        assert!(
+            started.elapsed() >= Duration::from_millis(900),
+            "the grace period is kept"
+        );
+        trunk.respond(&bye, src, 200, false).await;
+        // ...and to the browser.
+        let reason = alice
+            .wait("the gateway's BYE", |e| match e {
+                Event::Ended { call: c, reason } if *c == call => Some(*reason),
+                _ => None,
+            })
+            .await;
+        assert_eq!(reason, EndReason::RemoteHangup);
+        alice.pump(Duration::from_millis(100)).await;
+    };
+    tokio::join!(shutdown, checks);
+    let cdrs = gw.store().cdrs(&Default::default()).expect("cdrs");
+    assert_eq!(cdrs.len(), 1);
+    assert_eq!(cdrs[0].cause, "shutdown");
+    alice.close().await;
+}
+
+#[tokio::test]
+async fn failover_to_the_next_trunk_on_503() {
+    let t1 = RawTrunk::bind().await;
+    let t2 = RawTrunk::bind().await;
+    let extra = format!(
+        "[[trunks]]\nname = \"t2\"\nhost = \"{}\"\noptions_interval = 0\n\
+[[dialplan]]\npattern = \"+44.\"\ntarget = \"trunk:t1,t2\"\n",
+        t2.host()
+    );
+    let gw = start_gateway(&t1.host(), &extra).await;
+    let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 14).await;
+    let call = alice.call("sip:+442071234567@127.0.0.1");
+    let trunks = async {
+        let (inv, src) = t1
+            .recv_method("INVITE", Duration::from_secs(5))
+            .await
+            .expect("INVITE at t1");
+        t1.respond(&inv, src, 503, false).await;
+        assert!(
+            t1.recv_method("ACK", Duration::from_secs(2))
+                .await
+                .is_some()
+        );
+        let (inv, src) = t2
+            .recv_method("INVITE", Duration::from_secs(5))
+            .await
+            .expect("INVITE at t2 after t1's 503");
+        assert_eq!(
+            inv.uri(),
+            Some(format!("sip:+442071234567@{}", t2.host()).as_str())
+        );
+        t2.respond(&inv, src, 200, true).await;
+    };
+    tokio::join!(
+        alice.wait("answer", |e| {
+            matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
+        }),
+        trunks
+    );
+    assert!(
+        t2.recv_method("ACK", Duration::from_secs(2))
+            .await
+            .is_some()
+    );
+    let now = alice.now();
+    alice.ua.hangup(now, call).expect("hangup");
+    let (bye, src) = tokio::join!(
+        t2.recv_method("BYE", Duration::from_secs(3)),
+        alice.pump(Duration::from_millis(300))
+    )
+    .0
+    .expect("BYE at t2");
+    t2.respond(&bye, src, 200, false).await;
+    alice.pump(Duration::from_millis(200)).await;
+    alice.close().await;
+    assert_clean(&gw).await;
+    let cdrs = gw.store().cdrs(&Default::default()).expect("cdrs");
+    assert_eq!(cdrs.len(), 1);
+    assert!(cdrs[0].b_leg.peer.starts_with("t2"), "{:?}", cdrs[0].b_leg);
     gw.shutdown().await;
 }

@@ -244,17 +244,57 @@ pub fn new_invite(
     tracing::info!(id, from = %call.caller, to = %call.number, direction, "call");
     slot.legs.fetch_add(1, Ordering::SeqCst);
     sh.counters.legs.fetch_add(1, Ordering::SeqCst);
-    let handle = tokio::spawn(call.run());
+    supervise(sh, id, slot, seed, call.run());
+}
+
+/// Runs a call task under a supervisor: if it panics, the call record is written with
+/// cause `failed: internal` and the call's Call-IDs, legs and counters are released.
+fn supervise(
+    sh: &Arc<Shared>,
+    id: u64,
+    slot: Arc<CallSlot>,
+    seed: CallRecord,
+    task: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let handle = tokio::spawn(task);
     let sh2 = sh.clone();
     tokio::spawn(async move {
         if let Err(e) = handle.await {
             tracing::error!(id, "call task failed: {e}");
+            Shared::lock(&sh2.calls).remove(&id);
             let mut rec = seed;
             rec.ended_ms = epoch_ms();
             rec.cause = "failed: internal".into();
             slot.finish_call(&sh2, id, rec).await;
             slot.release(&sh2);
         }
+    });
+}
+
+/// Fault injection for the supervision test: starts a call whose task panics once it has
+/// registered its Call-ID and leg. Not reachable from the network.
+#[doc(hidden)]
+pub fn spawn_panicking_call(sh: &Arc<Shared>, call_id: &str) {
+    let id = sh.counters.next_call.fetch_add(1, Ordering::SeqCst) + 1;
+    let slot = Arc::new(CallSlot::default());
+    let (tx, _rx) = mpsc::unbounded_channel();
+    sh.counters.calls.fetch_add(1, Ordering::SeqCst);
+    sh.counters.call_tasks.fetch_add(1, Ordering::SeqCst);
+    slot.add_route(sh, call_id, &tx);
+    slot.legs.fetch_add(1, Ordering::SeqCst);
+    sh.counters.legs.fetch_add(1, Ordering::SeqCst);
+    let seed = CallRecord {
+        call_id: call_id.to_string(),
+        direction: "outbound".into(),
+        from: "test".into(),
+        to: "panic".into(),
+        started_ms: epoch_ms(),
+        ..Default::default()
+    };
+    supervise(sh, id, slot, seed, async move {
+        let _keep = tx;
+        tokio::task::yield_now().await;
+        panic!("injected fault");
     });
 }
 
