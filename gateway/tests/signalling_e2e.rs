@@ -1117,3 +1117,186 @@ async fn failover_to_the_next_trunk_on_503() {
     assert!(cdrs[0].b_leg.peer.starts_with("t2"), "{:?}", cdrs[0].b_leg);
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn trunk_registers_with_digest_and_options_keepalive_marks_it_up_and_down() {
+    use rvoip_core::sip::auth::{DigestRequest, DigestServer, Ha1Store, ServerConfig};
+    let trunk = RawTrunk::bind().await;
+    let host = trunk.host();
+    let toml_trunk = format!(
+        "[[trunks]]\nname = \"prov\"\nhost = \"{host}\"\nusername = \"gw\"\npassword = \"trunkpw\"\n\
+register = true\nregister_expires = 120\noptions_interval = 1\n"
+    );
+    let gw = start_gateway("127.0.0.1:9", &toml_trunk).await;
+    let mut rng = SplitMix64::new(99);
+    let mut server = DigestServer::new(ServerConfig::new("provider"), &mut rng);
+    let mut store = Ha1Store::new();
+    store.insert_password("provider", "gw", "trunkpw");
+    let t0 = Instant::now();
+    let now = || rvoip_core::time::Instant::from_micros(t0.elapsed().as_micros() as u64);
+    let (mut registered, mut options_seen) = (false, 0);
+    let deadline = Instant::now() + Duration::from_secs(8);
+    while (!registered || options_seen < 2) && Instant::now() < deadline {
+        let Some((m, src)) = trunk.recv(Duration::from_secs(3)).await else {
+            break;
+        };
+        match m.method().map(|x| x.as_str().to_string()).as_deref() {
+            Some("REGISTER") => {
+                let uri = m.uri().unwrap_or("").to_string();
+                let v = server.verify_any(
+                    now(),
+                    &DigestRequest {
+                        method: "REGISTER",
+                        uri: Some(&uri),
+                        body: &[],
+                    },
+                    m.headers_named("Authorization"),
+                    &store,
+                );
+                if v.is_ok() {
+                    let mut r = rvoip_core::sip::ua::response(&m, 200, Some("reg"));
+                    if let Some(c) = m.header("Contact") {
+                        r.push("Contact", format!("{c};expires=120"));
+                    }
+                    trunk.sock.send_to(&r.to_bytes(), src).await.expect("send");
+                    registered = true;
+                } else {
+                    let mut r = rvoip_core::sip::ua::response(&m, 401, Some("reg"));
+                    for c in server.challenge_values(now(), &mut rng, false) {
+                        r.push("WWW-Authenticate", c);
+                    }
+                    trunk.sock.send_to(&r.to_bytes(), src).await.expect("send");
+                }
+            }
+            Some("OPTIONS") => {
+                options_seen += 1;
+                trunk.respond(&m, src, 200, false).await;
+            }
+            _ => {}
+        }
+    }
+    assert!(registered, "the gateway registered with digest");
+    assert!(options_seen >= 2, "OPTIONS keep-alives every second");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (_, trunks) = http_get(gw.http_addr(), "/api/trunks", true).await;
+    let v: serde_json::Value = serde_json::from_str(&trunks).expect("json");
+    let prov = v
+        .as_array()
+        .and_then(|a| a.iter().find(|t| t["name"] == "prov"))
+        .expect("trunk listed")
+        .clone();
+    assert_eq!(prov["registered"], true, "{prov}");
+    assert_eq!(prov["up"], true, "{prov}");
+    // The trunk stops answering: after Timer F (64·T1 = 6.4 s here) it is down.
+    let down = async {
+        loop {
+            let (_, trunks) = http_get(gw.http_addr(), "/api/trunks", true).await;
+            if trunks.contains("\"name\":\"prov\"") && trunks.contains("\"up\":false") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    timeout(Duration::from_secs(12), down)
+        .await
+        .expect("the trunk is marked down");
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn webrtc_user_calls_webrtc_user_and_callee_hangs_up() {
+    let gw = start_gateway("127.0.0.1:9", "").await;
+    let mut bob = Phone::connect(&gw, "bob", BOB_PW, 15).await;
+    bob.register().await;
+    let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 16).await;
+    let call = alice.call("sip:bob@127.0.0.1");
+    let (incoming, ()) = tokio::join!(
+        bob.wait("bob's incoming call", |e| match e {
+            Event::IncomingCall { call, sdp, .. } => Some((*call, sdp.clone())),
+            _ => None,
+        }),
+        alice.pump(Duration::from_millis(700))
+    );
+    // WebRTC to WebRTC: the browser's offer is relayed (no media anchoring).
+    assert_eq!(incoming.1.as_deref(), Some(WEBRTC_OFFER));
+    let now = bob.now();
+    bob.ua
+        .answer(now, incoming.0, WEBRTC_OFFER)
+        .expect("answer");
+    let (answered, ()) = tokio::join!(
+        alice.wait("answer", |e| match e {
+            Event::Answered { call: c, sdp } if *c == call => Some(sdp.clone()),
+            _ => None,
+        }),
+        bob.pump(Duration::from_millis(500))
+    );
+    assert_eq!(answered.as_deref(), Some(WEBRTC_OFFER));
+    // INFO DTMF from alice reaches bob.
+    let now = alice.now();
+    alice.ua.send_dtmf(now, call, '5', 160).expect("dtmf");
+    let (digit, ()) = tokio::join!(
+        bob.wait("DTMF", |e| match e {
+            Event::DtmfReceived { digit, .. } => Some(*digit),
+            _ => None,
+        }),
+        alice.pump(Duration::from_millis(500))
+    );
+    assert_eq!(digit, '5');
+    let now = bob.now();
+    bob.ua.hangup(now, incoming.0).expect("hangup");
+    let (reason, ()) = tokio::join!(
+        alice.wait("BYE", |e| match e {
+            Event::Ended { call: c, reason } if *c == call => Some(*reason),
+            _ => None,
+        }),
+        bob.pump(Duration::from_millis(500))
+    );
+    assert_eq!(reason, EndReason::RemoteHangup);
+    alice.pump(Duration::from_millis(100)).await;
+    alice.close().await;
+    bob.close().await;
+    assert_clean(&gw).await;
+    let cdrs = gw.store().cdrs(&Default::default()).expect("cdrs");
+    assert_eq!(cdrs.len(), 1);
+    assert_eq!(cdrs[0].direction, "internal");
+    assert_eq!(cdrs[0].cause, "normal: callee hung up");
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn sip_over_tcp_is_framed_and_answered() {
+    let gw = start_gateway("127.0.0.1:9", "").await;
+    let mut s = TcpStream::connect(gw.tcp_addr().expect("tcp"))
+        .await
+        .expect("connect");
+    let msg = "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:9999;branch=z9hG4bKtcp1\r\n\
+Max-Forwards: 70\r\nFrom: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:b@127.0.0.1>\r\nCall-ID: tcp-1\r\n\
+CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+    // Two messages in one write, split across a second one: the framer separates them.
+    let both = format!(
+        "{msg}{}",
+        msg.replace("tcp-1", "tcp-2").replace("tcp1", "tcp2")
+    );
+    let (first, second) = both.split_at(both.len() - 20);
+    s.write_all(first.as_bytes()).await.expect("write");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    s.write_all(second.as_bytes()).await.expect("write");
+    let mut got = String::new();
+    let mut buf = [0u8; 4096];
+    while got.matches("SIP/2.0 200 OK").count() < 2 {
+        let n = timeout(Duration::from_secs(3), s.read(&mut buf))
+            .await
+            .expect("answers")
+            .expect("read");
+        assert!(n > 0, "connection closed: {got}");
+        got.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(
+        got.contains("Call-ID: tcp-1") && got.contains("Call-ID: tcp-2"),
+        "{got}"
+    );
+    assert_eq!(gw.stats().flows, 1);
+    drop(s);
+    assert_clean(&gw).await;
+    gw.shutdown().await;
+}
