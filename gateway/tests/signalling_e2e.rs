@@ -1300,3 +1300,69 @@ CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
     assert_clean(&gw).await;
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn browser_hold_and_unhold_are_answered_by_the_anchoring_media_plane() {
+    let trunk = RawTrunk::bind().await;
+    let gw = start_gateway(&trunk.host(), "").await;
+    let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 17).await;
+    let call = alice.call("sip:+15551234567@127.0.0.1");
+    let trunk_side = async {
+        let (inv, src) = trunk
+            .recv_method("INVITE", Duration::from_secs(5))
+            .await
+            .expect("INVITE at the trunk");
+        trunk.respond(&inv, src, 200, true).await;
+    };
+    tokio::join!(
+        alice.wait("answer", |e| {
+            matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
+        }),
+        trunk_side
+    );
+    assert!(
+        trunk
+            .recv_method("ACK", Duration::from_secs(2))
+            .await
+            .is_some()
+    );
+    let offer = |dir: &str| {
+        String::from_utf8_lossy(WEBRTC_OFFER)
+            .replace("a=sendrecv", dir)
+            .replace(" 2 IN IP4", " 3 IN IP4")
+            .into_bytes()
+    };
+    for (dir, expect) in [("a=sendonly", "a=recvonly"), ("a=sendrecv", "a=sendrecv")] {
+        let now = alice.now();
+        alice.ua.hold(now, call, &offer(dir)).expect("re-INVITE");
+        let sdp = alice
+            .wait("the re-INVITE's answer", |e| match e {
+                Event::MediaUpdated { call: c, sdp } if *c == call => Some(sdp.clone()),
+                _ => None,
+            })
+            .await
+            .expect("SDP in the 200");
+        let sdp = String::from_utf8_lossy(&sdp).to_string();
+        assert!(sdp.contains(expect) && sdp.contains("a=ice-lite"), "{sdp}");
+    }
+    assert!(
+        trunk
+            .recv_method("INVITE", Duration::from_millis(200))
+            .await
+            .is_none(),
+        "the anchored trunk leg is not re-offered"
+    );
+    let now = alice.now();
+    alice.ua.hangup(now, call).expect("hangup");
+    let (bye, src) = tokio::join!(
+        trunk.recv_method("BYE", Duration::from_secs(3)),
+        alice.pump(Duration::from_millis(300))
+    )
+    .0
+    .expect("BYE at the trunk");
+    trunk.respond(&bye, src, 200, false).await;
+    alice.pump(Duration::from_millis(100)).await;
+    alice.close().await;
+    assert_clean(&gw).await;
+    gw.shutdown().await;
+}
