@@ -762,8 +762,19 @@ async fn more_calls_than_the_limit_get_503() {
     )
     .0
     .expect("first call reaches the trunk");
+    assert!(
+        !alice
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Ringing { .. })),
+        "the browser rings only when the trunk does"
+    );
     trunk.respond(&inv, src, 180, false).await;
-    alice.pump(Duration::from_millis(200)).await;
+    alice
+        .wait("ringing", |e| {
+            matches!(e, Event::Ringing { call } if *call == first).then_some(())
+        })
+        .await;
     assert_eq!(gw.stats().calls, 1);
     // A second browser of alice's (a fresh digest session per UA).
     let mut alice2 = Phone::connect(&gw, "alice", ALICE_PW, 18).await;

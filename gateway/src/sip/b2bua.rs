@@ -236,6 +236,8 @@ pub fn new_invite(
         ),
         a_offer: None,
         b_offer: Vec::new(),
+        b_ringing: false,
+        held_ringing: None,
         pai: None,
         shutdown_at: None,
         record: seed.clone(),
@@ -399,6 +401,10 @@ struct CallTask {
     a_offer: Option<Vec<u8>>,
     /// The offer sent on the B leg (kept for failover).
     b_offer: Vec<u8>,
+    /// The B leg rang (180): the A leg may ring.
+    b_ringing: bool,
+    /// The A leg's 180, held until the B leg rings.
+    held_ringing: Option<(Transport, SocketAddr, Vec<u8>)>,
     /// P-Asserted-Identity to add to the INVITE towards a trunk.
     pai: Option<String>,
     shutdown_at: Option<tokio::time::Instant>,
@@ -583,6 +589,16 @@ impl CallTask {
             while let Some(t) = self.a.poll_transmit() {
                 progressed = true;
                 let dest = self.a_flow.unwrap_or(t.destination);
+                // The UA rings at once on an incoming INVITE; a B2BUA must ring only when
+                // the callee does (RFC 7092 §3.1): hold an unreliable 180 back until then.
+                if !self.b_ringing
+                    && !matches!(self.target, Target::Service(_))
+                    && t.bytes.starts_with(b"SIP/2.0 180 ")
+                    && !has_header(&t.bytes, "RSeq")
+                {
+                    self.held_ringing = Some((t.transport, dest, t.bytes));
+                    continue;
+                }
                 self.sh.send(t.transport, dest, t.bytes);
             }
             if let Some(b) = &mut self.b {
@@ -711,7 +727,13 @@ impl CallTask {
         let now = self.sh.clock.now();
         let Some(ac) = self.a_call else { return };
         match e {
-            Event::Ringing { .. } => self.set_state("ringing"),
+            Event::Ringing { .. } => {
+                self.b_ringing = true;
+                if let Some((transport, dest, bytes)) = self.held_ringing.take() {
+                    self.sh.send(transport, dest, bytes);
+                }
+                self.set_state("ringing");
+            }
             Event::EarlyMedia { sdp, .. } => {
                 let ans = self.media.answer_for_a(&sdp);
                 let _ = self.a.early_media(now, ac, &ans);
@@ -1001,6 +1023,22 @@ async fn media_event(media: &mut MediaBridge) -> Option<MediaEvent> {
     }
 }
 
+/// Whether a serialized message has header `name` (case-insensitive, full names only).
+fn has_header(msg: &[u8], name: &str) -> bool {
+    let head_end = msg
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(msg.len());
+    msg.get(..head_end)
+        .unwrap_or(msg)
+        .split(|&b| b == b'\n')
+        .any(|line| {
+            line.len() > name.len()
+                && line[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+                && line[name.len()..].trim_ascii_start().first() == Some(&b':')
+        })
+}
+
 /// Inserts a header line after the start line of a serialized message.
 fn insert_header(msg: &[u8], line: &str) -> Vec<u8> {
     match msg.windows(2).position(|w| w == b"\r\n") {
@@ -1019,6 +1057,16 @@ fn insert_header(msg: &[u8], line: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_presence() {
+        let m = b"SIP/2.0 180 Ringing\r\nRSeq: 1\r\nVia: x\r\n\r\nRSeq: body";
+        assert!(has_header(m, "rseq"));
+        assert!(!has_header(
+            b"SIP/2.0 180 Ringing\r\nRSeqx: 1\r\n\r\nRSeq: 1",
+            "RSeq"
+        ));
+    }
 
     #[test]
     fn header_goes_after_the_start_line() {
