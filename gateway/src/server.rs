@@ -34,6 +34,13 @@ pub struct Options {
 pub enum StartError {
     /// The database could not be opened.
     Store(String),
+    /// A configured feature this build does not have.
+    Unsupported {
+        /// The config key.
+        key: &'static str,
+        /// What to do instead.
+        message: &'static str,
+    },
     /// A listener could not be bound.
     Bind {
         /// What (`http.listen`, `sip.udp`, `sip.tcp`).
@@ -49,6 +56,7 @@ impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StartError::Store(e) => write!(f, "cannot open the database: {e}"),
+            StartError::Unsupported { key, message } => write!(f, "`{key}`: {message}"),
             StartError::Bind { key, addr, error } => {
                 write!(f, "cannot listen on {addr} (`{key}`): {error}")
             }
@@ -106,6 +114,13 @@ fn bind_err(key: &'static str, addr: SocketAddr) -> impl FnOnce(std::io::Error) 
 impl Gateway {
     /// Starts the gateway for `cfg`.
     pub async fn start(mut cfg: Config, opts: Options) -> Result<Gateway, StartError> {
+        if cfg.http.tls_cert.is_some() {
+            return Err(StartError::Unsupported {
+                key: "http.tls_cert",
+                message: "HTTPS/WSS is not built in yet: terminate TLS in a reverse proxy \
+                          (browsers allow getUserMedia on http://localhost)",
+            });
+        }
         if let Some(d) = &opts.data_dir {
             cfg.storage.data_dir = d.clone();
         }

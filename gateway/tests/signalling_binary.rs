@@ -23,6 +23,20 @@ fn bad_config_names_the_key_and_exits_2() {
     let out = gateway().arg("--config").arg(&path).output().expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("sip.udpp"));
+    std::fs::write(
+        &path,
+        "[http]\nlisten = \"127.0.0.1:0\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n",
+    )
+    .expect("write");
+    let out = gateway()
+        .arg("--config")
+        .arg(&path)
+        .arg("--data-dir")
+        .arg(dir.path().join("d"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("http.tls_cert"));
     let out = gateway()
         .args(["--config", "/nonexistent/gateway.toml"])
         .output()

@@ -74,7 +74,10 @@ async fn run(cfg: Config, data_dir: Option<PathBuf>) -> ExitCode {
         Ok(g) => g,
         Err(e) => {
             eprintln!("gateway: {e}");
-            return ExitCode::from(1);
+            return ExitCode::from(match e {
+                rvoip_gateway::server::StartError::Unsupported { .. } => 2,
+                _ => 1,
+            });
         }
     };
     let c = &gw.credentials;
