@@ -152,19 +152,6 @@ impl Gateway {
         if let Some(t1) = opts.sip_t1 {
             timers.t1 = t1;
         }
-        let users: Vec<(String, String)> = {
-            let mut u: Vec<(String, String)> = cfg
-                .users
-                .iter()
-                .map(|u| (u.username.clone(), u.password.clone()))
-                .collect();
-            for db in store.users().unwrap_or_default() {
-                if !u.iter().any(|(n, _)| *n == db.username) {
-                    u.push((db.username, db.password));
-                }
-            }
-            u
-        };
         let trunks = crate::sip::trunk::initial_states(&cfg.trunks).await;
         let metrics = Arc::new(Metrics::new());
         let media = match crate::dtls::DtlsIdentity::generate() {
@@ -177,7 +164,7 @@ impl Gateway {
             }
         };
         let shared = Arc::new(Shared {
-            auth: Mutex::new(Shared::new_auth(&cfg.sip.domain, &users)),
+            auth: Mutex::new(Shared::new_auth(&cfg.sip.domain)),
             limiter: Mutex::new(crate::sip::ratelimit::RateLimiter::new(
                 cfg.limits.requests_per_second_per_source,
             )),

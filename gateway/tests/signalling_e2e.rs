@@ -465,6 +465,19 @@ async fn register_over_websocket_with_digest() {
         "{state:?}"
     );
     mallory.close().await;
+    // A user added to the database while the gateway runs can register at once.
+    gw.store()
+        .put_user(&rvoip_gateway::store::User {
+            username: "carol".into(),
+            password: "carol-secret".into(),
+            display_name: None,
+            dids: Vec::new(),
+        })
+        .expect("put user");
+    let mut carol = Phone::connect(&gw, "carol", "carol-secret", 19).await;
+    carol.register().await;
+    assert_eq!(gw.stats().registrations, 2);
+    carol.close().await;
     // The binding goes with the connection (RFC 5626).
     alice.close().await;
     assert_clean(&gw).await;
