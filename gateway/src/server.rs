@@ -34,6 +34,13 @@ pub struct Options {
 pub enum StartError {
     /// The database could not be opened.
     Store(String),
+    /// A configured feature this build does not have.
+    Unsupported {
+        /// The config key.
+        key: &'static str,
+        /// What to do instead.
+        message: &'static str,
+    },
     /// A listener could not be bound.
     Bind {
         /// What (`http.listen`, `sip.udp`, `sip.tcp`).
@@ -49,6 +56,7 @@ impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StartError::Store(e) => write!(f, "cannot open the database: {e}"),
+            StartError::Unsupported { key, message } => write!(f, "`{key}`: {message}"),
             StartError::Bind { key, addr, error } => {
                 write!(f, "cannot listen on {addr} (`{key}`): {error}")
             }
@@ -95,6 +103,8 @@ pub struct Stats {
     pub registrations: usize,
     /// Call records written since start.
     pub records_written: u64,
+    /// Media ports in use.
+    pub media_ports: usize,
 }
 
 fn bind_err(key: &'static str, addr: SocketAddr) -> impl FnOnce(std::io::Error) -> StartError {
@@ -104,6 +114,13 @@ fn bind_err(key: &'static str, addr: SocketAddr) -> impl FnOnce(std::io::Error) 
 impl Gateway {
     /// Starts the gateway for `cfg`.
     pub async fn start(mut cfg: Config, opts: Options) -> Result<Gateway, StartError> {
+        if cfg.http.tls_cert.is_some() {
+            return Err(StartError::Unsupported {
+                key: "http.tls_cert",
+                message: "HTTPS/WSS is not built in yet: terminate TLS in a reverse proxy \
+                          (browsers allow getUserMedia on http://localhost)",
+            });
+        }
         if let Some(d) = &opts.data_dir {
             cfg.storage.data_dir = d.clone();
         }
@@ -135,28 +152,26 @@ impl Gateway {
         if let Some(t1) = opts.sip_t1 {
             timers.t1 = t1;
         }
-        let users: Vec<(String, String)> = {
-            let mut u: Vec<(String, String)> = cfg
-                .users
-                .iter()
-                .map(|u| (u.username.clone(), u.password.clone()))
-                .collect();
-            for db in store.users().unwrap_or_default() {
-                if !u.iter().any(|(n, _)| *n == db.username) {
-                    u.push((db.username, db.password));
-                }
-            }
-            u
-        };
         let trunks = crate::sip::trunk::initial_states(&cfg.trunks).await;
+        let metrics = Arc::new(Metrics::new());
+        let media = match crate::dtls::DtlsIdentity::generate() {
+            Ok(id) => {
+                Some(crate::media::MediaEngine::new(&cfg.media, id).with_metrics(metrics.clone()))
+            }
+            Err(e) => {
+                tracing::error!("no DTLS certificate, media disabled: {e}");
+                None
+            }
+        };
         let shared = Arc::new(Shared {
-            auth: Mutex::new(Shared::new_auth(&cfg.sip.domain, &users)),
+            auth: Mutex::new(Shared::new_auth(&cfg.sip.domain)),
             limiter: Mutex::new(crate::sip::ratelimit::RateLimiter::new(
                 cfg.limits.requests_per_second_per_source,
             )),
             cfg,
             store: Arc::new(store),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
+            media,
             clock: crate::sip::Clock::new(),
             udp: udp.clone(),
             addrs,
@@ -247,6 +262,13 @@ impl Gateway {
         &self.shared.metrics
     }
 
+    /// Fault injection for tests: a call task that panics (see
+    /// [`crate::sip::b2bua::spawn_panicking_call`]).
+    #[doc(hidden)]
+    pub fn inject_panicking_call(&self, call_id: &str) {
+        crate::sip::b2bua::spawn_panicking_call(&self.shared, call_id);
+    }
+
     /// What the gateway holds now.
     pub fn stats(&self) -> Stats {
         stats(&self.shared)
@@ -288,6 +310,7 @@ pub fn stats(sh: &Shared) -> Stats {
         routes: Shared::lock(&sh.routes).len(),
         registrations: Shared::lock(&sh.registrar).len(sh.clock.now()),
         records_written: c.records_written.load(Ordering::SeqCst),
+        media_ports: sh.media.as_ref().map_or(0, |m| m.ports_in_use()),
     }
 }
 

@@ -101,10 +101,10 @@ asserted_identity = true
 [[dialplan]]
 pattern = "+1."
 target = "trunk:t1"
+{extra}
 [[dialplan]]
 pattern = "*"
 target = "user"
-{extra}
 "#
     );
     let cfg = Config::from_toml(&toml).expect("test config is valid");
@@ -125,7 +125,13 @@ async fn assert_clean(gw: &Gateway) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let s = gw.stats();
-        if s.calls == 0 && s.call_tasks == 0 && s.legs == 0 && s.routes == 0 && s.flows == 0 {
+        if s.calls == 0
+            && s.call_tasks == 0
+            && s.legs == 0
+            && s.routes == 0
+            && s.flows == 0
+            && s.media_ports == 0
+        {
             return;
         }
         if Instant::now() > deadline {
@@ -459,6 +465,19 @@ async fn register_over_websocket_with_digest() {
         "{state:?}"
     );
     mallory.close().await;
+    // A user added to the database while the gateway runs can register at once.
+    gw.store()
+        .put_user(&rvoip_gateway::store::User {
+            username: "carol".into(),
+            password: "carol-secret".into(),
+            display_name: None,
+            dids: Vec::new(),
+        })
+        .expect("put user");
+    let mut carol = Phone::connect(&gw, "carol", "carol-secret", 19).await;
+    carol.register().await;
+    assert_eq!(gw.stats().registrations, 2);
+    carol.close().await;
     // The binding goes with the connection (RFC 5626).
     alice.close().await;
     assert_clean(&gw).await;
@@ -544,7 +563,15 @@ async fn outbound_call_to_sipp_trunk_180_200_ack_bye_and_one_record() {
         })
         .await
         .expect("the 200 carries SDP");
-    assert!(String::from_utf8_lossy(&sdp).contains("PCMU"));
+    // The media plane anchors the call: the browser gets the gateway's ICE-lite DTLS answer.
+    let answer = String::from_utf8_lossy(&sdp);
+    assert!(
+        answer.contains("UDP/TLS/RTP/SAVPF")
+            && answer.contains("a=ice-lite")
+            && answer.contains("a=fingerprint:sha-256")
+            && answer.contains("a=setup:passive"),
+        "{answer}"
+    );
     // While the call is up the API and metrics show it.
     alice.pump(Duration::from_millis(200)).await;
     let (_, calls) = http_get(gw.http_addr(), "/api/calls", true).await;
@@ -567,6 +594,8 @@ async fn outbound_call_to_sipp_trunk_180_200_ack_bye_and_one_record() {
     assert_eq!(c.b_leg.kind, "trunk");
     assert_eq!(c.a_leg.kind, "webrtc");
     assert!(c.cause.starts_with("normal"), "{}", c.cause);
+    assert_eq!(c.a_leg.codec.as_deref(), Some("opus"));
+    assert_eq!(c.b_leg.codec.as_deref(), Some("PCMU"));
     let (_, csv) = http_get(gw.http_addr(), "/api/cdrs?number=1555&format=csv", true).await;
     assert_eq!(csv.lines().count(), 2, "{csv}");
     let (_, none) = http_get(gw.http_addr(), "/api/cdrs?number=999999", true).await;
@@ -663,6 +692,11 @@ async fn websocket_closed_mid_call_sends_bye_to_the_trunk_within_a_second() {
                 .is_some_and(|v| v.contains("alice")),
             "caller id rule: P-Asserted-Identity"
         );
+        let offer = String::from_utf8_lossy(&inv.body).to_string();
+        assert!(
+            offer.contains("RTP/AVP") && !offer.contains("fingerprint") && offer.contains("PCMU"),
+            "the trunk gets a plain RTP offer from the media plane: {offer}"
+        );
         trunk.respond(&inv, src, 180, false).await;
         trunk.respond(&inv, src, 200, true).await;
         inv
@@ -741,8 +775,19 @@ async fn more_calls_than_the_limit_get_503() {
     )
     .0
     .expect("first call reaches the trunk");
+    assert!(
+        !alice
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Ringing { .. })),
+        "the browser rings only when the trunk does"
+    );
     trunk.respond(&inv, src, 180, false).await;
-    alice.pump(Duration::from_millis(200)).await;
+    alice
+        .wait("ringing", |e| {
+            matches!(e, Event::Ringing { call } if *call == first).then_some(())
+        })
+        .await;
     assert_eq!(gw.stats().calls, 1);
     // A second browser of alice's (a fresh digest session per UA).
     let mut alice2 = Phone::connect(&gw, "alice", ALICE_PW, 18).await;
@@ -901,5 +946,447 @@ async fn web_demo_console_and_api() {
         http_get(gw.http_addr(), "/api/calls", true).await.1.trim(),
         "[]"
     );
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn echo_extension_is_answered_by_the_media_plane() {
+    // The embedded default dial plan: 600 is the echo extension.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cfg = Config::embedded_default();
+    cfg.http.listen = "127.0.0.1:0".parse().expect("addr");
+    cfg.sip.udp = Some("127.0.0.1:0".parse().expect("addr"));
+    cfg.sip.tcp = Some("127.0.0.1:0".parse().expect("addr"));
+    cfg.users.push(rvoip_gateway::config::UserConfig {
+        username: "alice".into(),
+        password: ALICE_PW.into(),
+        display_name: None,
+        dids: Vec::new(),
+    });
+    let gw = Gateway::start(
+        cfg,
+        Options {
+            data_dir: Some(dir.path().to_path_buf()),
+            sip_t1: None,
+        },
+    )
+    .await
+    .expect("gateway starts");
+    let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 12).await;
+    let call = alice.call("sip:600@127.0.0.1");
+    let sdp = alice
+        .wait("answer", |e| match e {
+            Event::Answered { call: c, sdp } if *c == call => Some(sdp.clone()),
+            _ => None,
+        })
+        .await
+        .expect("SDP answer");
+    assert!(String::from_utf8_lossy(&sdp).contains("a=ice-lite"));
+    assert_eq!(
+        gw.stats().media_ports,
+        1,
+        "one WebRTC port for the echo leg"
+    );
+    let now = alice.now();
+    alice.ua.hangup(now, call).expect("hangup");
+    alice.pump(Duration::from_millis(200)).await;
+    alice.close().await;
+    assert_clean(&gw).await;
+    let cdrs = gw.store().cdrs(&Default::default()).expect("cdrs");
+    assert_eq!(cdrs.len(), 1);
+    assert_eq!(cdrs[0].direction, "service");
+    assert_eq!(cdrs[0].a_leg.codec.as_deref(), Some("opus"));
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_panicking_call_task_still_writes_its_record_and_releases_everything() {
+    let gw = start_gateway("127.0.0.1:9", "").await;
+    gw.inject_panicking_call("panic-1@test");
+    assert_clean(&gw).await;
+    let cdrs = gw.store().cdrs(&Default::default()).expect("cdrs");
+    assert_eq!(cdrs.len(), 1);
+    assert_eq!(cdrs[0].call_id, "panic-1@test");
+    assert_eq!(cdrs[0].cause, "failed: internal");
+    // The gateway goes on serving.
+    let ok = "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9999;branch=z9hG4bKafter\r\n\
+Max-Forwards: 70\r\nFrom: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:b@127.0.0.1>\r\nCall-ID: after-1\r\n\
+CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+    assert_eq!(raw_sip(&gw, ok).await.expect("response").code(), Some(200));
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn graceful_shutdown_refuses_new_calls_and_byes_both_legs_after_the_grace() {
+    let trunk = RawTrunk::bind().await;
+    let gw = start_gateway(&trunk.host(), "[limits]\nshutdown_grace_seconds = 1\n").await;
+    let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 13).await;
+    let call = alice.call("sip:+15551234567@127.0.0.1");
+    let trunk_side = async {
+        let (inv, src) = trunk
+            .recv_method("INVITE", Duration::from_secs(5))
+            .await
+            .expect("INVITE at the trunk");
+        trunk.respond(&inv, src, 200, true).await;
+    };
+    tokio::join!(
+        alice.wait("answer", |e| {
+            matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
+        }),
+        trunk_side
+    );
+    assert!(
+        trunk
+            .recv_method("ACK", Duration::from_secs(2))
+            .await
+            .is_some()
+    );
+    let started = Instant::now();
+    let shutdown = gw.shutdown();
+    let checks = async {
+        // New calls are refused at once.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let invite = "INVITE sip:+15551234567@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9999;branch=z9hG4bKlate\r\n\
+Max-Forwards: 70\r\nFrom: <sip:x@127.0.0.1>;tag=x1\r\nTo: <sip:+15551234567@127.0.0.1>\r\n\
+Call-ID: late-1\r\nCSeq: 1 INVITE\r\nContact: <sip:x@127.0.0.1:9999>\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(
+            raw_sip(&gw, invite).await.expect("response").code(),
+            Some(503)
+        );
+        // After the grace period, BYE to the trunk...
+        let (bye, src) = trunk
+            .recv_method("BYE", Duration::from_secs(3))
+            .await
+            .expect("BYE at the trunk");
+        assert!(
+            started.elapsed() >= Duration::from_millis(900),
+            "the grace period is kept"
+        );
+        trunk.respond(&bye, src, 200, false).await;
+        // ...and to the browser.
+        let reason = alice
+            .wait("the gateway's BYE", |e| match e {
+                Event::Ended { call: c, reason } if *c == call => Some(*reason),
+                _ => None,
+            })
+            .await;
+        assert_eq!(reason, EndReason::RemoteHangup);
+        alice.pump(Duration::from_millis(100)).await;
+    };
+    tokio::join!(shutdown, checks);
+    let cdrs = gw.store().cdrs(&Default::default()).expect("cdrs");
+    assert_eq!(cdrs.len(), 1);
+    assert_eq!(cdrs[0].cause, "shutdown");
+    alice.close().await;
+}
+
+#[tokio::test]
+async fn failover_to_the_next_trunk_on_503() {
+    let t1 = RawTrunk::bind().await;
+    let t2 = RawTrunk::bind().await;
+    let extra = format!(
+        "[[trunks]]\nname = \"t2\"\nhost = \"{}\"\noptions_interval = 0\n\
+[[dialplan]]\npattern = \"+44.\"\ntarget = \"trunk:t1,t2\"\n",
+        t2.host()
+    );
+    let gw = start_gateway(&t1.host(), &extra).await;
+    let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 14).await;
+    let call = alice.call("sip:+442071234567@127.0.0.1");
+    let trunks = async {
+        let (inv, src) = t1
+            .recv_method("INVITE", Duration::from_secs(5))
+            .await
+            .expect("INVITE at t1");
+        t1.respond(&inv, src, 503, false).await;
+        assert!(
+            t1.recv_method("ACK", Duration::from_secs(2))
+                .await
+                .is_some()
+        );
+        let (inv, src) = t2
+            .recv_method("INVITE", Duration::from_secs(5))
+            .await
+            .expect("INVITE at t2 after t1's 503");
+        assert_eq!(
+            inv.uri(),
+            Some(format!("sip:+442071234567@{}", t2.host()).as_str())
+        );
+        t2.respond(&inv, src, 200, true).await;
+    };
+    tokio::join!(
+        alice.wait("answer", |e| {
+            matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
+        }),
+        trunks
+    );
+    assert!(
+        t2.recv_method("ACK", Duration::from_secs(2))
+            .await
+            .is_some()
+    );
+    let now = alice.now();
+    alice.ua.hangup(now, call).expect("hangup");
+    let (bye, src) = tokio::join!(
+        t2.recv_method("BYE", Duration::from_secs(3)),
+        alice.pump(Duration::from_millis(300))
+    )
+    .0
+    .expect("BYE at t2");
+    t2.respond(&bye, src, 200, false).await;
+    alice.pump(Duration::from_millis(200)).await;
+    alice.close().await;
+    assert_clean(&gw).await;
+    let cdrs = gw.store().cdrs(&Default::default()).expect("cdrs");
+    assert_eq!(cdrs.len(), 1);
+    assert!(cdrs[0].b_leg.peer.starts_with("t2"), "{:?}", cdrs[0].b_leg);
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn trunk_registers_with_digest_and_options_keepalive_marks_it_up_and_down() {
+    use rvoip_core::sip::auth::{DigestRequest, DigestServer, Ha1Store, ServerConfig};
+    let trunk = RawTrunk::bind().await;
+    let host = trunk.host();
+    let toml_trunk = format!(
+        "[[trunks]]\nname = \"prov\"\nhost = \"{host}\"\nusername = \"gw\"\npassword = \"trunkpw\"\n\
+register = true\nregister_expires = 120\noptions_interval = 1\n"
+    );
+    let gw = start_gateway("127.0.0.1:9", &toml_trunk).await;
+    let mut rng = SplitMix64::new(99);
+    let mut server = DigestServer::new(ServerConfig::new("provider"), &mut rng);
+    let mut store = Ha1Store::new();
+    store.insert_password("provider", "gw", "trunkpw");
+    let t0 = Instant::now();
+    let now = || rvoip_core::time::Instant::from_micros(t0.elapsed().as_micros() as u64);
+    let (mut registered, mut options_seen) = (false, 0);
+    let deadline = Instant::now() + Duration::from_secs(8);
+    while (!registered || options_seen < 2) && Instant::now() < deadline {
+        let Some((m, src)) = trunk.recv(Duration::from_secs(3)).await else {
+            break;
+        };
+        match m.method().map(|x| x.as_str().to_string()).as_deref() {
+            Some("REGISTER") => {
+                let uri = m.uri().unwrap_or("").to_string();
+                let v = server.verify_any(
+                    now(),
+                    &DigestRequest {
+                        method: "REGISTER",
+                        uri: Some(&uri),
+                        body: &[],
+                    },
+                    m.headers_named("Authorization"),
+                    &store,
+                );
+                if v.is_ok() {
+                    let mut r = rvoip_core::sip::ua::response(&m, 200, Some("reg"));
+                    if let Some(c) = m.header("Contact") {
+                        r.push("Contact", format!("{c};expires=120"));
+                    }
+                    trunk.sock.send_to(&r.to_bytes(), src).await.expect("send");
+                    registered = true;
+                } else {
+                    let mut r = rvoip_core::sip::ua::response(&m, 401, Some("reg"));
+                    for c in server.challenge_values(now(), &mut rng, false) {
+                        r.push("WWW-Authenticate", c);
+                    }
+                    trunk.sock.send_to(&r.to_bytes(), src).await.expect("send");
+                }
+            }
+            Some("OPTIONS") => {
+                options_seen += 1;
+                trunk.respond(&m, src, 200, false).await;
+            }
+            _ => {}
+        }
+    }
+    assert!(registered, "the gateway registered with digest");
+    assert!(options_seen >= 2, "OPTIONS keep-alives every second");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (_, trunks) = http_get(gw.http_addr(), "/api/trunks", true).await;
+    let v: serde_json::Value = serde_json::from_str(&trunks).expect("json");
+    let prov = v
+        .as_array()
+        .and_then(|a| a.iter().find(|t| t["name"] == "prov"))
+        .expect("trunk listed")
+        .clone();
+    assert_eq!(prov["registered"], true, "{prov}");
+    assert_eq!(prov["up"], true, "{prov}");
+    // The trunk stops answering: after Timer F (64·T1 = 6.4 s here) it is down.
+    let down = async {
+        loop {
+            let (_, trunks) = http_get(gw.http_addr(), "/api/trunks", true).await;
+            if trunks.contains("\"name\":\"prov\"") && trunks.contains("\"up\":false") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    timeout(Duration::from_secs(12), down)
+        .await
+        .expect("the trunk is marked down");
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn webrtc_user_calls_webrtc_user_and_callee_hangs_up() {
+    let gw = start_gateway("127.0.0.1:9", "").await;
+    let mut bob = Phone::connect(&gw, "bob", BOB_PW, 15).await;
+    bob.register().await;
+    let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 16).await;
+    let call = alice.call("sip:bob@127.0.0.1");
+    let (incoming, ()) = tokio::join!(
+        bob.wait("bob's incoming call", |e| match e {
+            Event::IncomingCall { call, sdp, .. } => Some((*call, sdp.clone())),
+            _ => None,
+        }),
+        alice.pump(Duration::from_millis(700))
+    );
+    // WebRTC to WebRTC: the browser's offer is relayed (no media anchoring).
+    assert_eq!(incoming.1.as_deref(), Some(WEBRTC_OFFER));
+    let now = bob.now();
+    bob.ua
+        .answer(now, incoming.0, WEBRTC_OFFER)
+        .expect("answer");
+    let (answered, ()) = tokio::join!(
+        alice.wait("answer", |e| match e {
+            Event::Answered { call: c, sdp } if *c == call => Some(sdp.clone()),
+            _ => None,
+        }),
+        bob.pump(Duration::from_millis(500))
+    );
+    assert_eq!(answered.as_deref(), Some(WEBRTC_OFFER));
+    // INFO DTMF from alice reaches bob.
+    let now = alice.now();
+    alice.ua.send_dtmf(now, call, '5', 160).expect("dtmf");
+    let (digit, ()) = tokio::join!(
+        bob.wait("DTMF", |e| match e {
+            Event::DtmfReceived { digit, .. } => Some(*digit),
+            _ => None,
+        }),
+        alice.pump(Duration::from_millis(500))
+    );
+    assert_eq!(digit, '5');
+    let now = bob.now();
+    bob.ua.hangup(now, incoming.0).expect("hangup");
+    let (reason, ()) = tokio::join!(
+        alice.wait("BYE", |e| match e {
+            Event::Ended { call: c, reason } if *c == call => Some(*reason),
+            _ => None,
+        }),
+        bob.pump(Duration::from_millis(500))
+    );
+    assert_eq!(reason, EndReason::RemoteHangup);
+    alice.pump(Duration::from_millis(100)).await;
+    alice.close().await;
+    bob.close().await;
+    assert_clean(&gw).await;
+    let cdrs = gw.store().cdrs(&Default::default()).expect("cdrs");
+    assert_eq!(cdrs.len(), 1);
+    assert_eq!(cdrs[0].direction, "internal");
+    assert_eq!(cdrs[0].cause, "normal: callee hung up");
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn sip_over_tcp_is_framed_and_answered() {
+    let gw = start_gateway("127.0.0.1:9", "").await;
+    let mut s = TcpStream::connect(gw.tcp_addr().expect("tcp"))
+        .await
+        .expect("connect");
+    let msg = "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:9999;branch=z9hG4bKtcp1\r\n\
+Max-Forwards: 70\r\nFrom: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:b@127.0.0.1>\r\nCall-ID: tcp-1\r\n\
+CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+    // Two messages in one write, split across a second one: the framer separates them.
+    let both = format!(
+        "{msg}{}",
+        msg.replace("tcp-1", "tcp-2").replace("tcp1", "tcp2")
+    );
+    let (first, second) = both.split_at(both.len() - 20);
+    s.write_all(first.as_bytes()).await.expect("write");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    s.write_all(second.as_bytes()).await.expect("write");
+    let mut got = String::new();
+    let mut buf = [0u8; 4096];
+    while got.matches("SIP/2.0 200 OK").count() < 2 {
+        let n = timeout(Duration::from_secs(3), s.read(&mut buf))
+            .await
+            .expect("answers")
+            .expect("read");
+        assert!(n > 0, "connection closed: {got}");
+        got.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(
+        got.contains("Call-ID: tcp-1") && got.contains("Call-ID: tcp-2"),
+        "{got}"
+    );
+    assert_eq!(gw.stats().flows, 1);
+    drop(s);
+    assert_clean(&gw).await;
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn browser_hold_and_unhold_are_answered_by_the_anchoring_media_plane() {
+    let trunk = RawTrunk::bind().await;
+    let gw = start_gateway(&trunk.host(), "").await;
+    let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 17).await;
+    let call = alice.call("sip:+15551234567@127.0.0.1");
+    let trunk_side = async {
+        let (inv, src) = trunk
+            .recv_method("INVITE", Duration::from_secs(5))
+            .await
+            .expect("INVITE at the trunk");
+        trunk.respond(&inv, src, 200, true).await;
+    };
+    tokio::join!(
+        alice.wait("answer", |e| {
+            matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
+        }),
+        trunk_side
+    );
+    assert!(
+        trunk
+            .recv_method("ACK", Duration::from_secs(2))
+            .await
+            .is_some()
+    );
+    let offer = |dir: &str| {
+        String::from_utf8_lossy(WEBRTC_OFFER)
+            .replace("a=sendrecv", dir)
+            .replace(" 2 IN IP4", " 3 IN IP4")
+            .into_bytes()
+    };
+    for (dir, expect) in [("a=sendonly", "a=recvonly"), ("a=sendrecv", "a=sendrecv")] {
+        let now = alice.now();
+        alice.ua.hold(now, call, &offer(dir)).expect("re-INVITE");
+        let sdp = alice
+            .wait("the re-INVITE's answer", |e| match e {
+                Event::MediaUpdated { call: c, sdp } if *c == call => Some(sdp.clone()),
+                _ => None,
+            })
+            .await
+            .expect("SDP in the 200");
+        let sdp = String::from_utf8_lossy(&sdp).to_string();
+        assert!(sdp.contains(expect) && sdp.contains("a=ice-lite"), "{sdp}");
+    }
+    assert!(
+        trunk
+            .recv_method("INVITE", Duration::from_millis(200))
+            .await
+            .is_none(),
+        "the anchored trunk leg is not re-offered"
+    );
+    let now = alice.now();
+    alice.ua.hangup(now, call).expect("hangup");
+    let (bye, src) = tokio::join!(
+        trunk.recv_method("BYE", Duration::from_secs(3)),
+        alice.pump(Duration::from_millis(300))
+    )
+    .0
+    .expect("BYE at the trunk");
+    trunk.respond(&bye, src, 200, false).await;
+    alice.pump(Duration::from_millis(100)).await;
+    alice.close().await;
+    assert_clean(&gw).await;
     gw.shutdown().await;
 }

@@ -29,6 +29,7 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
@@ -58,6 +59,9 @@ fn main() -> ExitCode {
 }
 
 async fn run(cfg: Config, data_dir: Option<PathBuf>) -> ExitCode {
+    // Install the handlers before anything is printed, so that a signal sent as soon as
+    // the gateway announces itself is not lost.
+    let mut signals = Signals::install();
     let gw = match Gateway::start(
         cfg,
         Options {
@@ -70,7 +74,10 @@ async fn run(cfg: Config, data_dir: Option<PathBuf>) -> ExitCode {
         Ok(g) => g,
         Err(e) => {
             eprintln!("gateway: {e}");
-            return ExitCode::from(1);
+            return ExitCode::from(match e {
+                rvoip_gateway::server::StartError::Unsupported { .. } => 2,
+                _ => 1,
+            });
         }
     };
     let c = &gw.credentials;
@@ -93,30 +100,53 @@ async fn run(cfg: Config, data_dir: Option<PathBuf>) -> ExitCode {
         println!("  demo user    {u} / {p}");
     }
     println!("  extensions   600 echo, 601 tone");
-    wait_for_signal().await;
+    signals.wait().await;
     tracing::info!("shutting down");
     gw.shutdown().await;
     ExitCode::SUCCESS
 }
 
-async fn wait_for_signal() {
+/// SIGINT and SIGTERM.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn install() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Signals {
+                term: signal(SignalKind::terminate()).ok(),
+                int: signal(SignalKind::interrupt()).ok(),
             }
         }
+        #[cfg(not(unix))]
+        Signals {}
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    async fn wait(&mut self) {
+        #[cfg(unix)]
+        {
+            async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
+                match s {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            }
+            tokio::select! {
+                _ = recv(&mut self.term) => {}
+                _ = recv(&mut self.int) => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

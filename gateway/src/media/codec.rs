@@ -75,6 +75,15 @@ impl Codec {
 /// Largest PCM frame: 20 ms at 16 kHz is 320; Opus may hand out up to 120 ms.
 pub(crate) const MAX_PCM: usize = 1920;
 
+/// The PCM rate a codec codes at (`None`: Opus, which takes the other side's rate).
+pub(crate) fn native_rate(c: Codec) -> Option<u32> {
+    match c {
+        Codec::Pcmu | Codec::Pcma => Some(8_000),
+        Codec::G722 => Some(16_000),
+        Codec::Opus => None,
+    }
+}
+
 /// PCM rate used between two codecs.
 pub(crate) fn pcm_rate(a: Codec, b: Codec) -> u32 {
     if a == Codec::G722 || b == Codec::G722 {
@@ -155,12 +164,18 @@ impl Decoder {
 }
 
 impl Encoder {
-    pub(crate) fn new(c: Codec, pcm_rate: u32, imp: OpusImpl) -> Result<Encoder, OpusError> {
+    pub(crate) fn new(
+        c: Codec,
+        pcm_rate: u32,
+        imp: OpusImpl,
+        complexity: u8,
+    ) -> Result<Encoder, OpusError> {
         Ok(match c {
             Codec::Opus => Encoder::Opus(opus::encoder(
                 imp,
                 OpusSettings {
                     sample_rate: pcm_rate,
+                    complexity,
                     ..OpusSettings::default()
                 },
             )?),

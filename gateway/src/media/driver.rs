@@ -18,6 +18,11 @@ use crate::dtls::{DtlsChannels, DtlsError, DtlsHandshake, DtlsSrtpKeys};
 pub(super) struct LegSockets {
     pub(super) rtp: UdpSocket,
     pub(super) rtcp: Option<UdpSocket>,
+    /// Local addresses of `rtp` and `rtcp` (cached: no syscall per packet).
+    pub(super) rtp_addr: SocketAddr,
+    pub(super) rtcp_addr: Option<SocketAddr>,
+    /// "webrtc" or "trunk", for metrics labels.
+    pub(super) label: &'static str,
     /// Dropped after the sockets (field order), freeing the ports.
     pub(super) _lease: PortLease,
 }
@@ -70,12 +75,12 @@ struct SocketSink<'a> {
 impl Sink for SocketSink<'_> {
     fn send(&mut self, from: SocketAddr, to: SocketAddr, data: &[u8]) {
         for s in self.socks {
-            if s.rtp.local_addr().ok() == Some(from) {
+            if s.rtp_addr == from {
                 let _ = s.rtp.try_send_to(data, to);
                 return;
             }
             if let Some(r) = &s.rtcp
-                && r.local_addr().ok() == Some(from)
+                && s.rtcp_addr == Some(from)
             {
                 let _ = r.try_send_to(data, to);
                 return;
@@ -134,11 +139,7 @@ struct Pushed {
 
 impl CallTask {
     fn kind_label(&self, i: usize) -> &'static str {
-        if self.socks.get(i).is_some_and(|s| s.rtcp.is_some()) || i == 1 {
-            "trunk"
-        } else {
-            "webrtc"
-        }
+        self.socks.get(i).map_or("trunk", |s| s.label)
     }
 
     fn push_metrics(&self, pushed: &mut Pushed) {
@@ -220,6 +221,9 @@ impl CallTask {
                 self.guard.transcoding = true;
                 let ec = &self.engine.counters;
                 ec.transcoding_active.fetch_add(1, Ordering::Relaxed);
+                if let Some(m) = &self.engine.metrics {
+                    m.add("rvoip_transcoding_active", &[], 1.0);
+                }
             }
             if let Some(d) = &dtls {
                 while let Some(r) = self.session.poll_dtls_in(d.leg) {
@@ -240,11 +244,15 @@ impl CallTask {
             let s0c = self.socks.first().and_then(|s| s.rtcp.as_ref());
             let s1 = self.socks.get(1).map(|s| &s.rtp);
             let s1c = self.socks.get(1).and_then(|s| s.rtcp.as_ref());
-            let ready: Option<(LegId, &UdpSocket)> = tokio::select! {
-                s = readable(s0) => s.map(|s| (LegId::A, s)),
-                s = readable(s0c) => s.map(|s| (LegId::A, s)),
-                s = readable(s1) => s.map(|s| (LegId::B, s)),
-                s = readable(s1c) => s.map(|s| (LegId::B, s)),
+            let a0 = self.socks.first().map(|s| s.rtp_addr);
+            let a0c = self.socks.first().and_then(|s| s.rtcp_addr);
+            let a1 = self.socks.get(1).map(|s| s.rtp_addr);
+            let a1c = self.socks.get(1).and_then(|s| s.rtcp_addr);
+            let ready: Option<(LegId, &UdpSocket, Option<SocketAddr>)> = tokio::select! {
+                s = readable(s0) => s.map(|s| (LegId::A, s, a0)),
+                s = readable(s0c) => s.map(|s| (LegId::A, s, a0c)),
+                s = readable(s1) => s.map(|s| (LegId::B, s, a1)),
+                s = readable(s1c) => s.map(|s| (LegId::B, s, a1c)),
                 c = self.cmds.recv() => {
                     match c {
                         None | Some(Cmd::Hangup) => {
@@ -306,12 +314,11 @@ impl CallTask {
                     None
                 }
             };
-            if let Some((leg, sock)) = ready {
+            if let Some((leg, sock, Some(local))) = ready {
                 // Drain what is readable (bounded), then go back to select.
                 for _ in 0..64 {
                     match sock.try_recv_from(&mut buf) {
                         Ok((n, from)) => {
-                            let Ok(local) = sock.local_addr() else { break };
                             let mut sink = SocketSink { socks: &self.socks };
                             self.session.handle_datagram(
                                 now(),
@@ -332,6 +339,11 @@ impl CallTask {
             let _ = self.events.try_send(e);
         }
         self.push_metrics(&mut pushed);
+        if self.guard.transcoding
+            && let Some(m) = &self.engine.metrics
+        {
+            m.add("rvoip_transcoding_active", &[], -1.0);
+        }
         drop(hs);
         drop(dtls);
     }

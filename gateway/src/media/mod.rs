@@ -180,6 +180,56 @@ pub enum RemoteParams {
     },
 }
 
+impl RemoteParams {
+    /// The parameters SDP offer/answer agreed for a leg ([`rvoip_core::sdp::negotiate`]):
+    /// a WebRTC leg when ICE and DTLS were negotiated (the first SHA-256 fingerprint is
+    /// used), else a plain RTP leg (`latch`: NAT mode, symmetric RTP latching). `None` for
+    /// a codec the media plane does not carry, no SHA-256 fingerprint, or no remote
+    /// address (hold).
+    pub fn from_negotiated(
+        n: &rvoip_core::sdp::negotiate::Negotiated,
+        latch: bool,
+    ) -> Option<RemoteParams> {
+        use rvoip_core::sdp::{HashFunction, Setup as SdpSetup};
+        let codec = Codec::from_name(&n.codec.name)?;
+        let format = MediaFormat {
+            codec,
+            pt: n.codec.payload_type,
+            dtmf_pt: n.telephone_event.map(|t| t.payload_type),
+            dtmf_clock: n
+                .telephone_event
+                .map_or(codec.clock_rate(), |t| t.clock_rate),
+        };
+        match (&n.remote_ice, &n.dtls) {
+            (Some(ice), Some(dtls)) => {
+                let fp = dtls
+                    .remote_fingerprints
+                    .iter()
+                    .find(|f| f.hash() == HashFunction::Sha256)?;
+                Some(RemoteParams::WebRtc {
+                    ice: Credentials::new(&ice.ufrag, &ice.pwd)?,
+                    fingerprint: fp.to_string(),
+                    // `local_setup` is our role; the peer's is the other one.
+                    setup: match dtls.local_setup {
+                        SdpSetup::Active => Setup::Passive,
+                        _ => Setup::Active,
+                    },
+                    format,
+                })
+            }
+            _ => Some(RemoteParams::Rtp {
+                remote: RtpRemote {
+                    addr: n.remote_rtp?,
+                    rtcp: n.remote_rtcp,
+                    rtcp_mux: n.rtcp_mux,
+                    latch,
+                },
+                format,
+            }),
+        }
+    }
+}
+
 /// Everything [`CallMedia::stats`] returns.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CallStats {
@@ -219,6 +269,7 @@ pub struct MediaEngine {
     counters: Arc<EngineCounters>,
     metrics: Option<Arc<Metrics>>,
     opus: OpusImpl,
+    opus_complexity: u8,
     dtls_timeout: Duration,
 }
 
@@ -231,6 +282,7 @@ impl MediaEngine {
             counters: Arc::default(),
             metrics: None,
             opus: OpusImpl::Libopus,
+            opus_complexity: session::DEFAULT_OPUS_COMPLEXITY,
             dtls_timeout: Duration::from_secs(10),
         }
     }
@@ -244,6 +296,12 @@ impl MediaEngine {
     /// Picks the Opus implementation.
     pub fn with_opus(mut self, imp: OpusImpl) -> MediaEngine {
         self.opus = imp;
+        self
+    }
+
+    /// Sets the Opus encoder complexity of the transcoder (0–10).
+    pub fn with_opus_complexity(mut self, c: u8) -> MediaEngine {
+        self.opus_complexity = c;
         self
     }
 
@@ -338,7 +396,8 @@ impl MediaEngine {
         let unix = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_micros() as u64);
-        let session = MediaSession::new(spec.peer, a, b, self.opus, unix, &mut rng);
+        let mut session = MediaSession::new(spec.peer, a, b, self.opus, unix, &mut rng);
+        session.set_opus_complexity(self.opus_complexity);
         let mut socks = Vec::new();
         for b in legs {
             b.rtp.set_nonblocking(true).map_err(MediaError::Io)?;
@@ -350,9 +409,21 @@ impl MediaEngine {
                 }
                 None => None,
             };
+            let rtp_addr = rtp.local_addr().map_err(MediaError::Io)?;
+            let rtcp_addr = match &rtcp {
+                Some(s) => Some(s.local_addr().map_err(MediaError::Io)?),
+                None => None,
+            };
+            let label = match kinds[socks.len()] {
+                LegKind::WebRtc => "webrtc",
+                LegKind::Rtp { .. } => "trunk",
+            };
             socks.push(driver::LegSockets {
                 rtp,
                 rtcp,
+                rtp_addr,
+                rtcp_addr,
+                label,
                 _lease: b.lease,
             });
         }

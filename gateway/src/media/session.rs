@@ -29,9 +29,10 @@ use rvoip_core::rtp::{
 use rvoip_core::srtp::{self, Context, MasterKey};
 use rvoip_core::time::Instant;
 
-use super::codec::{Codec, Decoder, Encoder, MAX_PCM, pcm_rate};
+use super::codec::{Codec, Decoder, Encoder, native_rate, pcm_rate};
 use crate::dtls::DtlsError;
 use crate::opus::{OpusError, OpusImpl};
+use rvoip_core::codec::{Resampler, SampleRate};
 
 /// Where the session sends datagrams.
 pub trait Sink {
@@ -241,9 +242,17 @@ pub enum LegSpec {
 }
 
 const MAX_DTLS_QUEUE: usize = 64;
+/// Default Opus encoder complexity on the transcoding path (narrow-band SILK; see the
+/// `media_bridge` bench for the cost of each setting).
+pub const DEFAULT_OPUS_COMPLEXITY: u8 = 2;
+/// SSRCs an SRTP context tracks (one audio stream per direction, plus margin).
+const SRTP_STREAMS: usize = 4;
 const RTCP_INTERVAL: Duration = Duration::from_secs(5);
 const FRAME: Duration = Duration::from_millis(20);
-const BUF: usize = 1600;
+/// Packets the session writes itself (transcoded audio, DTMF, RTCP) fit in this.
+const BUF: usize = 640;
+/// 20 ms of PCM at 16 kHz.
+const FRAME_PCM: usize = 320;
 
 struct WebRtc {
     ice: Box<IceLiteAgent>,
@@ -438,7 +447,10 @@ impl Leg {
 struct Direction {
     dec: Decoder,
     enc: Encoder,
+    /// Samples per 20 ms at the decoder's PCM rate.
     samples: usize,
+    /// Between G.711 (8 kHz) and G.722 (16 kHz).
+    resampler: Option<Box<Resampler>>,
     /// Input RTP timestamp of the next frame (for Missing frames).
     in_ts: Option<u32>,
 }
@@ -459,6 +471,7 @@ pub struct MediaSession {
     peer: Peer,
     joiner: Joiner,
     opus: OpusImpl,
+    opus_complexity: u8,
     unix_at_zero: u64,
     cname: Vec<u8>,
     next_tick: Option<Instant>,
@@ -466,7 +479,8 @@ pub struct MediaSession {
     ended: bool,
     counters: SessionCounters,
     out: Box<[u8; BUF]>,
-    pcm: Box<[i16; MAX_PCM]>,
+    pcm: Box<[i16; FRAME_PCM]>,
+    pcm2: Box<[i16; FRAME_PCM + 64]>,
 }
 
 impl MediaSession {
@@ -489,6 +503,7 @@ impl MediaSession {
             peer,
             joiner: Joiner::Pending,
             opus,
+            opus_complexity: DEFAULT_OPUS_COMPLEXITY,
             unix_at_zero: unix_micros_at_zero,
             cname: b"rvoip-gateway".to_vec(),
             next_tick: None,
@@ -496,7 +511,8 @@ impl MediaSession {
             ended: false,
             counters: SessionCounters::default(),
             out: Box::new([0; BUF]),
-            pcm: Box::new([0; MAX_PCM]),
+            pcm: Box::new([0; FRAME_PCM]),
+            pcm2: Box::new([0; FRAME_PCM + 64]),
         }
     }
 
@@ -548,8 +564,8 @@ impl MediaSession {
         }
         let jb_for = |c: Codec| {
             let mut cfg = JitterConfig::new(c.clock_rate());
-            cfg.capacity = 16;
-            cfg.max_payload = 400;
+            cfg.capacity = 12;
+            cfg.max_payload = 256;
             JitterBuffer::new(cfg)
         };
         match self.peer {
@@ -561,13 +577,24 @@ impl MediaSession {
                 if fa.codec == fb.codec {
                     self.joiner = Joiner::Passthrough;
                 } else {
-                    let rate = pcm_rate(fa.codec, fb.codec);
-                    let samples = rate as usize / 50;
+                    let complexity = self.opus_complexity;
                     let dir = |from: Codec, to: Codec| -> Result<Direction, OpusError> {
+                        // Opus adapts to the other side's rate; G.711 ⇄ G.722 resamples.
+                        let dec_rate = native_rate(from).or(native_rate(to)).unwrap_or(8000);
+                        let enc_rate = native_rate(to).unwrap_or(dec_rate);
+                        let rate = |hz| {
+                            if hz == 16_000 {
+                                SampleRate::Hz16000
+                            } else {
+                                SampleRate::Hz8000
+                            }
+                        };
                         Ok(Direction {
-                            dec: Decoder::new(from, rate, self.opus)?,
-                            enc: Encoder::new(to, rate, self.opus)?,
-                            samples,
+                            dec: Decoder::new(from, dec_rate, self.opus)?,
+                            enc: Encoder::new(to, enc_rate, self.opus, complexity)?,
+                            samples: dec_rate as usize / 50,
+                            resampler: (dec_rate != enc_rate)
+                                .then(|| Box::new(Resampler::new(rate(dec_rate), rate(enc_rate)))),
                             in_ts: None,
                         })
                     };
@@ -588,12 +615,18 @@ impl MediaSession {
                 let g = rvoip_core::codec::ToneGenerator::new(rate, freq, 8000.0);
                 self.joiner = Joiner::Tone(Box::new((
                     g,
-                    Encoder::new(c, rate, self.opus)?,
+                    Encoder::new(c, rate, self.opus, self.opus_complexity)?,
                     rate as usize / 50,
                 )));
             }
         }
         Ok(())
+    }
+
+    /// Sets the Opus encoder complexity (0–10) of the transcoder; call before the formats
+    /// are set. Default [`DEFAULT_OPUS_COMPLEXITY`].
+    pub fn set_opus_complexity(&mut self, c: u8) {
+        self.opus_complexity = c.min(10);
     }
 
     /// Whether the bridge transcodes (false for passthrough or before both formats).
@@ -635,8 +668,8 @@ impl MediaSession {
             ..
         }) = self.leg_mut(id)
         {
-            w.srtp_out = Some(Box::new(Context::new(local)));
-            w.srtp_in = Some(Box::new(Context::new(remote)));
+            w.srtp_out = Some(Box::new(Context::with_max_streams(local, SRTP_STREAMS)));
+            w.srtp_in = Some(Box::new(Context::with_max_streams(remote, SRTP_STREAMS)));
             self.events.push_back(MediaEvent::SrtpReady { leg: id });
         }
     }
@@ -1134,18 +1167,15 @@ impl MediaSession {
         {
             return;
         }
-        let blocks: Vec<_> =
-            l.rx.as_mut()
-                .map(|r| r.report_block(now))
-                .into_iter()
-                .collect();
+        let block = l.rx.as_mut().map(|r| r.report_block(now));
+        let blocks = block.as_slice();
         let mut buf = [0u8; 512];
         let mut w = RtcpWriter::new(&mut buf[..400]);
         let ok = if l.tx.has_sent() {
             let info = l.tx.sender_info(now, ntp, l.clock());
-            w.sender_report(l.ssrc, &info, &blocks).is_ok()
+            w.sender_report(l.ssrc, &info, blocks).is_ok()
         } else {
-            w.receiver_report(l.ssrc, &blocks).is_ok()
+            w.receiver_report(l.ssrc, blocks).is_ok()
         };
         if !ok || w.sdes_cname(l.ssrc, &self.cname).is_err() {
             return;
@@ -1171,6 +1201,7 @@ impl MediaSession {
             joiner,
             out,
             pcm,
+            pcm2,
             counters,
             ..
         } = self;
@@ -1208,7 +1239,14 @@ impl MediaSession {
                         continue;
                     }
                     let hdr = 12;
-                    let plen = d.enc.encode(pcm, &mut out[hdr..BUF - 32]);
+                    let src = match d.resampler.as_mut() {
+                        Some(r) => {
+                            let n = r.process(pcm, &mut pcm2[..]).unwrap_or(0);
+                            &pcm2[..n]
+                        }
+                        None => &pcm[..],
+                    };
+                    let plen = d.enc.encode(src, &mut out[hdr..BUF - 32]);
                     counters.transcoded_frames += 1;
                     if plen == 0 {
                         continue;
@@ -1293,254 +1331,5 @@ impl std::fmt::Display for DigitError {
 impl std::error::Error for DigitError {}
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use rvoip_core::rand::SplitMix64;
-
-    type Out = Vec<(SocketAddr, SocketAddr, Vec<u8>)>;
-
-    fn addr(s: &str) -> SocketAddr {
-        s.parse().unwrap()
-    }
-
-    /// Two plain RTP legs, PCMU on A and PCMA on B (transcoding G.711 µ ⇄ A).
-    fn rtp_pair(latch_b: bool) -> MediaSession {
-        let mut rng = SplitMix64::new(7);
-        let mut s = MediaSession::new(
-            Peer::Bridge,
-            LegSpec::Rtp {
-                local: addr("127.0.0.1:1000"),
-                local_rtcp: Some(addr("127.0.0.1:1001")),
-            },
-            Some(LegSpec::Rtp {
-                local: addr("127.0.0.1:2000"),
-                local_rtcp: None,
-            }),
-            OpusImpl::Libopus,
-            1_700_000_000_000_000,
-            &mut rng,
-        );
-        s.set_rtp_remote(
-            LegId::A,
-            RtpRemote {
-                addr: addr("10.0.0.1:5000"),
-                rtcp: None,
-                rtcp_mux: false,
-                latch: false,
-            },
-        );
-        s.set_rtp_remote(
-            LegId::B,
-            RtpRemote {
-                addr: addr("10.0.0.2:6000"),
-                rtcp: None,
-                rtcp_mux: true,
-                latch: latch_b,
-            },
-        );
-        s.set_format(LegId::A, MediaFormat::simple(Codec::Pcmu));
-        s.set_format(LegId::B, MediaFormat::simple(Codec::Pcma));
-        s
-    }
-
-    fn rtp(seq: u16, ts: u32, pt: u8) -> Vec<u8> {
-        let mut b = vec![0u8; 1600];
-        let n = RtpPacketBuilder::new(pt, seq, ts, 0xABCD)
-            .emit(&[0xFF; 160], &mut b)
-            .unwrap();
-        b.truncate(n);
-        b.resize(1600, 0);
-        b.truncate(n);
-        b
-    }
-
-    fn feed(
-        s: &mut MediaSession,
-        t: Instant,
-        leg: LegId,
-        local: &str,
-        from: &str,
-        p: &[u8],
-        out: &mut Out,
-    ) {
-        let mut b = vec![0u8; 2048];
-        b[..p.len()].copy_from_slice(p);
-        s.handle_datagram(t, leg, addr(local), addr(from), &mut b, p.len(), out);
-    }
-
-    #[test]
-    fn transcodes_g711_and_sends_rtcp_on_the_rtcp_port() {
-        let mut s = rtp_pair(false);
-        assert!(s.is_transcoding());
-        let mut out = Out::new();
-        for k in 0..20u16 {
-            let t = Instant::from_millis(20 * u64::from(k));
-            feed(
-                &mut s,
-                t,
-                LegId::A,
-                "127.0.0.1:1000",
-                "10.0.0.1:5000",
-                &rtp(k, 160 * u32::from(k), 0),
-                &mut out,
-            );
-            s.handle_timeout(t, &mut out);
-        }
-        s.handle_timeout(Instant::from_millis(1200), &mut out);
-        let media: Vec<_> = out
-            .iter()
-            .filter(|o| o.1 == addr("10.0.0.2:6000") && o.2[1] & 0x7F == 8)
-            .collect();
-        assert!(media.len() >= 10, "{}", media.len());
-        // µ-law 0xFF (≈ 0) becomes A-law silence 0xD5.
-        assert!(
-            media
-                .iter()
-                .all(|m| m.2[12..].iter().all(|&c| c == 0xD5 || c == 0x55))
-        );
-        let rtcp_a: Vec<_> = out
-            .iter()
-            .filter(|o| o.0 == addr("127.0.0.1:1001"))
-            .collect();
-        assert_eq!(rtcp_a.len(), 1, "RTCP for leg A from its RTCP port");
-        assert_eq!(rtcp_a[0].1, addr("10.0.0.1:5001"));
-        assert_eq!(rtcp_a[0].2[1], 201, "RR: nothing sent on A yet");
-        let rtcp_b: Vec<_> = out
-            .iter()
-            .filter(|o| o.0 == addr("127.0.0.1:2000") && o.2[1] == 200)
-            .collect();
-        assert_eq!(rtcp_b.len(), 1, "SR for leg B (rtcp-mux)");
-        assert!(s.counters().transcoded_frames >= 10);
-    }
-
-    #[test]
-    fn only_the_signalled_or_latched_address_is_accepted() {
-        let mut s = rtp_pair(true);
-        let mut out = Out::new();
-        let t = Instant::from_millis(10);
-        // Leg A (no NAT mode): another port of the same host is dropped.
-        feed(
-            &mut s,
-            t,
-            LegId::A,
-            "127.0.0.1:1000",
-            "10.0.0.1:5002",
-            &rtp(1, 0, 0),
-            &mut out,
-        );
-        assert_eq!(s.stats(LegId::A).unwrap().dropped_unvalidated, 1);
-        assert_eq!(s.stats(LegId::A).unwrap().packets_in, 0);
-        // Leg B (NAT mode): other IP dropped; first packet from the signalled IP latches.
-        feed(
-            &mut s,
-            t,
-            LegId::B,
-            "127.0.0.1:2000",
-            "10.9.9.9:6000",
-            &rtp(1, 0, 8),
-            &mut out,
-        );
-        feed(
-            &mut s,
-            t,
-            LegId::B,
-            "127.0.0.1:2000",
-            "10.0.0.2:7777",
-            &rtp(2, 160, 8),
-            &mut out,
-        );
-        feed(
-            &mut s,
-            t,
-            LegId::B,
-            "127.0.0.1:2000",
-            "10.0.0.2:7778",
-            &rtp(3, 320, 8),
-            &mut out,
-        );
-        let st = s.stats(LegId::B).unwrap();
-        assert_eq!((st.dropped_unvalidated, st.packets_in), (2, 1));
-        // Media to B now goes to the latched address.
-        for k in 0..10u16 {
-            let t = Instant::from_millis(20 + 20 * u64::from(k));
-            feed(
-                &mut s,
-                t,
-                LegId::A,
-                "127.0.0.1:1000",
-                "10.0.0.1:5000",
-                &rtp(k, 160 * u32::from(k), 0),
-                &mut out,
-            );
-            s.handle_timeout(t, &mut out);
-        }
-        assert!(out.iter().any(|o| o.1 == addr("10.0.0.2:7777")));
-        assert!(
-            !out.iter()
-                .any(|o| o.1 == addr("10.0.0.2:6000") || o.1 == addr("10.9.9.9:6000"))
-        );
-    }
-
-    #[test]
-    fn dtmf_is_translated_between_clocks() {
-        let mut rng = SplitMix64::new(9);
-        let mut s = MediaSession::new(
-            Peer::Bridge,
-            LegSpec::Rtp {
-                local: addr("127.0.0.1:1000"),
-                local_rtcp: None,
-            },
-            Some(LegSpec::Rtp {
-                local: addr("127.0.0.1:2000"),
-                local_rtcp: None,
-            }),
-            OpusImpl::Libopus,
-            0,
-            &mut rng,
-        );
-        for (l, a) in [(LegId::A, "10.0.0.1:5000"), (LegId::B, "10.0.0.2:6000")] {
-            s.set_rtp_remote(
-                l,
-                RtpRemote {
-                    addr: addr(a),
-                    rtcp: None,
-                    rtcp_mux: true,
-                    latch: false,
-                },
-            );
-        }
-        let mut fa = MediaFormat::simple(Codec::Pcmu);
-        fa.dtmf_pt = Some(110);
-        fa.dtmf_clock = 48_000;
-        s.set_format(LegId::A, fa);
-        s.set_format(LegId::B, MediaFormat::simple(Codec::Pcmu));
-        let mut out = Out::new();
-        let ev = TelephoneEvent {
-            event: 3,
-            end: true,
-            volume: 10,
-            duration: 4800,
-        }
-        .encode();
-        let mut b = vec![0u8; 64];
-        let n = RtpPacketBuilder::new(110, 5, 1000, 0x1111)
-            .emit(&ev, &mut b)
-            .unwrap();
-        feed(
-            &mut s,
-            Instant::from_millis(5),
-            LegId::A,
-            "127.0.0.1:1000",
-            "10.0.0.1:5000",
-            &b[..n],
-            &mut out,
-        );
-        let p = RtpPacket::new_checked(&out[0].2[..]).unwrap();
-        assert_eq!(p.payload_type(), 101);
-        let t = TelephoneEvent::decode(p.payload()).unwrap();
-        assert_eq!((t.event, t.end, t.duration), (3, true, 800));
-        assert!(
-            matches!(s.poll_event(), Some(MediaEvent::Digit { leg: LegId::A, digit: '3', duration }) if duration == Duration::from_millis(100))
-        );
-    }
-}
+#[path = "session_tests.rs"]
+mod tests;

@@ -79,7 +79,7 @@ impl Audio {
         Audio {
             fmt,
             // Invariant: the default Opus settings are valid for libopus.
-            enc: Encoder::new(fmt.codec, rate, OpusImpl::Libopus).expect("opus encoder"),
+            enc: Encoder::new(fmt.codec, rate, OpusImpl::Libopus, 5).expect("opus encoder"),
             dec: Decoder::new(fmt.codec, rate, OpusImpl::Libopus).expect("opus decoder"),
             tone: tone_hz.map(|f| ToneGenerator::new(rate, f, 8000.0)),
             samples: rate as usize / 50,

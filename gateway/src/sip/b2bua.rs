@@ -27,7 +27,11 @@ use super::media::{MediaBridge, check_webrtc_offer};
 use super::registrar::{Binding, user_of};
 use super::{AuthOutcome, CallInfo, CallInput, GwRng, Shared, random_token};
 use crate::config::DialTarget;
+use crate::media::{LegId, MediaEvent, Peer};
 use crate::store::{CallRecord, LegRecord};
+
+/// Frequency of the tone extension.
+const TONE_HZ: f64 = 1000.0;
 
 /// How long a finished call task keeps absorbing retransmissions at most.
 const LINGER: Duration = Duration::from_secs(4);
@@ -46,6 +50,8 @@ enum Target {
     User(Binding),
     /// Trunks (indices into the trunk table), tried in order.
     Trunks(VecDeque<usize>),
+    /// A media service (echo, tone): no B leg.
+    Service(Peer),
 }
 
 fn respond(sh: &Arc<Shared>, transport: Transport, source: SocketAddr, req: &SipMsg, code: u16) {
@@ -140,17 +146,25 @@ pub fn new_invite(
                 let first = names.first().cloned();
                 (Target::Trunks(list), route.number, "outbound", first)
             }
-            DialTarget::Echo | DialTarget::Tone => {
-                // The echo/tone endpoints live in the media plane, not wired yet.
+            DialTarget::Echo | DialTarget::Tone if sh.media.is_none() => {
                 let mut r = rvoip_core::sip::ua::response(&req, 488, Some(&random_token(10)));
                 r.push(
                     "Warning",
-                    "399 rvoip \"echo/tone need the media plane, not available in this build\"",
+                    "399 rvoip \"echo/tone need the media plane, which is not running\"",
                 );
                 return sh.reply(transport, source, &r);
             }
+            DialTarget::Echo => (Target::Service(Peer::Echo), route.number, "service", None),
+            DialTarget::Tone => (
+                Target::Service(Peer::Tone(TONE_HZ)),
+                route.number,
+                "service",
+                None,
+            ),
         }
     };
+    let b_webrtc =
+        matches!(&target, Target::User(b) if matches!(b.transport, Transport::Ws | Transport::Wss));
     let id = sh.counters.next_call.fetch_add(1, Ordering::SeqCst) + 1;
     let a_call_id = req.call_id().unwrap_or("").to_string();
     let (tx, rx) = mpsc::unbounded_channel();
@@ -214,8 +228,16 @@ pub fn new_invite(
         number,
         caller,
         answered: false,
-        media: MediaBridge::default(),
+        media: MediaBridge::new(
+            sh.media.clone(),
+            sh.cfg.media_sdp_address(),
+            matches!(transport, Transport::Ws | Transport::Wss),
+            b_webrtc,
+        ),
         a_offer: None,
+        b_offer: Vec::new(),
+        b_ringing: false,
+        held_ringing: None,
         pai: None,
         shutdown_at: None,
         record: seed.clone(),
@@ -224,17 +246,57 @@ pub fn new_invite(
     tracing::info!(id, from = %call.caller, to = %call.number, direction, "call");
     slot.legs.fetch_add(1, Ordering::SeqCst);
     sh.counters.legs.fetch_add(1, Ordering::SeqCst);
-    let handle = tokio::spawn(call.run());
+    supervise(sh, id, slot, seed, call.run());
+}
+
+/// Runs a call task under a supervisor: if it panics, the call record is written with
+/// cause `failed: internal` and the call's Call-IDs, legs and counters are released.
+fn supervise(
+    sh: &Arc<Shared>,
+    id: u64,
+    slot: Arc<CallSlot>,
+    seed: CallRecord,
+    task: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let handle = tokio::spawn(task);
     let sh2 = sh.clone();
     tokio::spawn(async move {
         if let Err(e) = handle.await {
             tracing::error!(id, "call task failed: {e}");
+            Shared::lock(&sh2.calls).remove(&id);
             let mut rec = seed;
             rec.ended_ms = epoch_ms();
             rec.cause = "failed: internal".into();
             slot.finish_call(&sh2, id, rec).await;
             slot.release(&sh2);
         }
+    });
+}
+
+/// Fault injection for the supervision test: starts a call whose task panics once it has
+/// registered its Call-ID and leg. Not reachable from the network.
+#[doc(hidden)]
+pub fn spawn_panicking_call(sh: &Arc<Shared>, call_id: &str) {
+    let id = sh.counters.next_call.fetch_add(1, Ordering::SeqCst) + 1;
+    let slot = Arc::new(CallSlot::default());
+    let (tx, _rx) = mpsc::unbounded_channel();
+    sh.counters.calls.fetch_add(1, Ordering::SeqCst);
+    sh.counters.call_tasks.fetch_add(1, Ordering::SeqCst);
+    slot.add_route(sh, call_id, &tx);
+    slot.legs.fetch_add(1, Ordering::SeqCst);
+    sh.counters.legs.fetch_add(1, Ordering::SeqCst);
+    let seed = CallRecord {
+        call_id: call_id.to_string(),
+        direction: "outbound".into(),
+        from: "test".into(),
+        to: "panic".into(),
+        started_ms: epoch_ms(),
+        ..Default::default()
+    };
+    supervise(sh, id, slot, seed, async move {
+        let _keep = tx;
+        tokio::task::yield_now().await;
+        panic!("injected fault");
     });
 }
 
@@ -337,6 +399,12 @@ struct CallTask {
     answered: bool,
     media: MediaBridge,
     a_offer: Option<Vec<u8>>,
+    /// The offer sent on the B leg (kept for failover).
+    b_offer: Vec<u8>,
+    /// The B leg rang (180): the A leg may ring.
+    b_ringing: bool,
+    /// The A leg's 180, held until the B leg rings.
+    held_ringing: Option<(Transport, SocketAddr, Vec<u8>)>,
     /// P-Asserted-Identity to add to the INVITE towards a trunk.
     pai: Option<String>,
     shutdown_at: Option<tokio::time::Instant>,
@@ -362,6 +430,7 @@ impl CallTask {
             self.drain();
             if self.a_done && self.b_done && ended_at.is_none() {
                 ended_at = Some(tokio::time::Instant::now());
+                self.stop_media().await;
                 self.end_record();
                 let rec = self.record.clone();
                 self.slot.finish_call(&self.sh, self.id, rec).await;
@@ -389,25 +458,44 @@ impl CallTask {
             if let Some(t) = ended_at {
                 deadline = deadline.min(t + LINGER);
             }
-            tokio::select! {
-                input = self.rx.recv() => match input {
-                    Some(i) => self.input(i),
-                    None => break,
-                },
-                _ = tokio::time::sleep_until(deadline) => {
+            let wake = {
+                let rx = &mut self.rx;
+                let media = &mut self.media;
+                tokio::select! {
+                    input = rx.recv() => Wake::Input(input),
+                    _ = tokio::time::sleep_until(deadline) => Wake::Timer,
+                    ev = media_event(media) => Wake::Media(ev),
+                }
+            };
+            match wake {
+                Wake::Input(Some(i)) => self.input(i),
+                Wake::Input(None) => break,
+                Wake::Timer => {
                     let now = self.sh.clock.now();
                     self.a.handle_timeout(now);
                     if let Some(b) = &mut self.b {
                         b.handle_timeout(now);
                     }
-                    if self.shutdown_at.is_some_and(|s| s <= tokio::time::Instant::now()) {
+                    if self
+                        .shutdown_at
+                        .is_some_and(|s| s <= tokio::time::Instant::now())
+                    {
                         self.shutdown_at = None;
                         self.hangup_both("shutdown");
                     }
                 }
+                Wake::Media(Some(MediaEvent::Ended { leg, reason })) => {
+                    tracing::info!(id = self.id, ?leg, "media ended: {reason}");
+                    let cause = format!("media: {reason}");
+                    self.hangup_both(&cause);
+                    self.stop_media().await;
+                }
+                Wake::Media(Some(ev)) => tracing::debug!(id = self.id, ?ev, "media"),
+                Wake::Media(None) => self.stop_media().await,
             }
         }
         if ended_at.is_none() {
+            self.stop_media().await;
             self.end_record();
             let rec = self.record.clone();
             self.slot.finish_call(&self.sh, self.id, rec).await;
@@ -501,6 +589,16 @@ impl CallTask {
             while let Some(t) = self.a.poll_transmit() {
                 progressed = true;
                 let dest = self.a_flow.unwrap_or(t.destination);
+                // The UA rings at once on an incoming INVITE; a B2BUA must ring only when
+                // the callee does (RFC 7092 §3.1): hold an unreliable 180 back until then.
+                if !self.b_ringing
+                    && !matches!(self.target, Target::Service(_))
+                    && t.bytes.starts_with(b"SIP/2.0 180 ")
+                    && !has_header(&t.bytes, "RSeq")
+                {
+                    self.held_ringing = Some((t.transport, dest, t.bytes));
+                    continue;
+                }
                 self.sh.send(t.transport, dest, t.bytes);
             }
             if let Some(b) = &mut self.b {
@@ -540,6 +638,23 @@ impl CallTask {
             Event::IncomingCall { call, sdp, .. } => {
                 self.a_call = Some(call);
                 self.a_offer = sdp;
+                if let Target::Service(peer) = self.target {
+                    let offer = self.a_offer.clone().unwrap_or_default();
+                    match self.media.answer_service(peer, &offer) {
+                        Ok(ans) => {
+                            self.answered = true;
+                            self.record.answered_ms = Some(epoch_ms());
+                            self.record.b_leg.kind = "service".into();
+                            let _ = self.a.answer(now, call, &ans);
+                            self.set_state("answered");
+                        }
+                        Err(code) => {
+                            self.set_cause(&format!("rejected: {code}"));
+                            let _ = self.a.reject(now, call, code);
+                        }
+                    }
+                    return;
+                }
                 self.start_b();
             }
             Event::Ended { reason, .. } => {
@@ -556,6 +671,19 @@ impl CallTask {
                     _ => self.set_cause("normal"),
                 }
                 self.hangup_b();
+            }
+            Event::OfferReceived { call, sdp } if self.media.is_anchored() => {
+                match self
+                    .media
+                    .answer_reoffer(LegId::A, sdp.as_deref().unwrap_or(&[]))
+                {
+                    Ok(ans) => {
+                        let _ = self.a.answer(now, call, &ans);
+                    }
+                    Err(code) => {
+                        let _ = self.a.reject(now, call, code);
+                    }
+                }
             }
             Event::OfferReceived { call, sdp } => {
                 let (Some(b), Some(bc)) = (&mut self.b, self.b_call) else {
@@ -599,7 +727,13 @@ impl CallTask {
         let now = self.sh.clock.now();
         let Some(ac) = self.a_call else { return };
         match e {
-            Event::Ringing { .. } => self.set_state("ringing"),
+            Event::Ringing { .. } => {
+                self.b_ringing = true;
+                if let Some((transport, dest, bytes)) = self.held_ringing.take() {
+                    self.sh.send(transport, dest, bytes);
+                }
+                self.set_state("ringing");
+            }
             Event::EarlyMedia { sdp, .. } => {
                 let ans = self.media.answer_for_a(&sdp);
                 let _ = self.a.early_media(now, ac, &ans);
@@ -654,6 +788,17 @@ impl CallTask {
                     let _ = self.a.reject(now, ac, to_a);
                 }
             }
+            Event::OfferReceived { call, sdp } if self.media.is_anchored() => {
+                let r = self
+                    .media
+                    .answer_reoffer(LegId::B, sdp.as_deref().unwrap_or(&[]));
+                if let Some(b) = &mut self.b {
+                    let _ = match r {
+                        Ok(ans) => b.answer(now, call, &ans),
+                        Err(code) => b.reject(now, call, code),
+                    };
+                }
+            }
             Event::OfferReceived { call, sdp } => {
                 let ok = match sdp {
                     Some(s) if !self.a_done => {
@@ -691,13 +836,26 @@ impl CallTask {
     /// Starts (or restarts, on failover) the B leg towards the next target.
     fn start_b(&mut self) {
         let now = self.sh.clock.now();
-        let offer = self
-            .a_offer
-            .as_deref()
-            .map(|o| self.media.offer_for_b(o))
-            .unwrap_or_default();
+        let offer = if self.b_started {
+            self.b_offer.clone()
+        } else {
+            let a_offer = self.a_offer.clone().unwrap_or_default();
+            match self.media.offer_for_b(&a_offer) {
+                Ok(o) => o,
+                Err(code) => {
+                    self.b_done = true;
+                    self.set_cause(&format!("rejected: {code}"));
+                    if let Some(ac) = self.a_call {
+                        let _ = self.a.reject(now, ac, code);
+                    }
+                    return;
+                }
+            }
+        };
+        self.b_offer = offer.clone();
         loop {
             let (cfg, target_uri, flow, peer, trunk) = match &mut self.target {
+                Target::Service(_) => break,
                 Target::User(b) => {
                     if self.b_started {
                         break;
@@ -810,6 +968,35 @@ impl CallTask {
         }
     }
 
+    /// Ends the call's media (freeing its ports), keeping its statistics for the record.
+    async fn stop_media(&mut self) {
+        let Some(call) = self.media.take_call() else {
+            return;
+        };
+        if let Some(st) = call.stats().await {
+            self.record.transcoded = st.transcoding;
+            for (i, leg) in st.legs.iter().enumerate() {
+                let Some(l) = leg else { continue };
+                let r = if i == 0 {
+                    &mut self.record.a_leg
+                } else {
+                    &mut self.record.b_leg
+                };
+                r.packets_in = l.packets_in;
+                r.packets_out = l.packets_out;
+                r.jitter_ms = l.jitter_ms;
+                let expected = l.packets_in as f64 + l.lost.max(0) as f64;
+                r.loss = if expected > 0.0 {
+                    l.lost.max(0) as f64 / expected
+                } else {
+                    0.0
+                };
+                r.mos = (l.packets_in > 0).then_some(l.mos);
+            }
+        }
+        call.hangup().await;
+    }
+
     /// Fills in the end of the record.
     fn end_record(&mut self) {
         self.record.ended_ms = epoch_ms();
@@ -817,8 +1004,39 @@ impl CallTask {
             self.record.cause = "normal".into();
         }
         self.record.a_leg.codec = self.media.codec.clone();
-        self.record.b_leg.codec = self.media.codec.clone();
+        self.record.b_leg.codec = self.media.b_codec.clone();
     }
+}
+
+/// What woke a call task.
+enum Wake {
+    Input(Option<CallInput>),
+    Timer,
+    Media(Option<MediaEvent>),
+}
+
+/// The next media event, or never when the call has no (more) media.
+async fn media_event(media: &mut MediaBridge) -> Option<MediaEvent> {
+    match media.call_media() {
+        Some(c) => c.next_event().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Whether a serialized message has header `name` (case-insensitive, full names only).
+fn has_header(msg: &[u8], name: &str) -> bool {
+    let head_end = msg
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(msg.len());
+    msg.get(..head_end)
+        .unwrap_or(msg)
+        .split(|&b| b == b'\n')
+        .any(|line| {
+            line.len() > name.len()
+                && line[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+                && line[name.len()..].trim_ascii_start().first() == Some(&b':')
+        })
 }
 
 /// Inserts a header line after the start line of a serialized message.
@@ -839,6 +1057,16 @@ fn insert_header(msg: &[u8], line: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_presence() {
+        let m = b"SIP/2.0 180 Ringing\r\nRSeq: 1\r\nVia: x\r\n\r\nRSeq: body";
+        assert!(has_header(m, "rseq"));
+        assert!(!has_header(
+            b"SIP/2.0 180 Ringing\r\nRSeqx: 1\r\n\r\nRSeq: 1",
+            "RSeq"
+        ));
+    }
 
     #[test]
     fn header_goes_after_the_start_line() {

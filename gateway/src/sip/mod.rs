@@ -23,7 +23,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rvoip_core::rand::{Rng, SplitMix64};
-use rvoip_core::sip::auth::{DigestRequest, DigestServer, Ha1Store, ServerConfig, Verification};
+use rvoip_core::sip::auth::{
+    Algorithm, CredentialStore, DigestRequest, DigestServer, ServerConfig, UserSecret,
+    Verification, compute,
+};
 use rvoip_core::sip::ua::{SipMsg, Transport};
 use rvoip_core::sip::validate::{self, ValidateConfig};
 use rvoip_core::sip::{Datagram, Limits, Method, parse_datagram};
@@ -212,6 +215,8 @@ pub struct Shared {
     pub counters: Counters,
     /// Set on shutdown: new calls get 503.
     pub shutting_down: AtomicBool,
+    /// The media plane (None: SDP is relayed and echo/tone are refused).
+    pub media: Option<crate::media::MediaEngine>,
     /// Timers for new transactions (T1 is shortened by tests).
     pub timers: rvoip_core::sip::transaction::TimerConfig,
 }
@@ -231,10 +236,38 @@ pub struct Addrs {
 pub struct Auth {
     /// Challenges and verification.
     pub server: DigestServer,
-    /// HA1 values of the users.
-    pub store: Ha1Store,
     /// Randomness for nonces.
     pub rng: GwRng,
+}
+
+/// The users the digest server accepts: those of the config, then those of the database,
+/// looked up at each request (a user added to the database needs no restart). Only the
+/// SIP domain is a realm.
+pub struct UserDirectory<'a> {
+    /// The realm (`sip.domain`).
+    pub realm: &'a str,
+    /// `[[users]]` of the config.
+    pub config: &'a [crate::config::UserConfig],
+    /// The database.
+    pub store: &'a Store,
+}
+
+impl CredentialStore for UserDirectory<'_> {
+    fn secret(&self, realm: &str, username: &str, algorithm: Algorithm) -> Option<UserSecret<'_>> {
+        if realm != self.realm {
+            return None;
+        }
+        let password = match self.config.iter().find(|u| u.username == username) {
+            Some(u) => u.password.clone(),
+            None => self.store.user(username).ok()??.password,
+        };
+        Some(UserSecret::Ha1(compute::ha1(
+            algorithm.base(),
+            username,
+            realm,
+            &password,
+        )))
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -256,15 +289,11 @@ impl Shared {
         lock(m)
     }
 
-    /// Builds the digest state for `users` (user, password) in the SIP domain.
-    pub fn new_auth(domain: &str, users: &[(String, String)]) -> Auth {
+    /// Builds the digest state for the SIP domain.
+    pub fn new_auth(domain: &str) -> Auth {
         let mut rng = GwRng::new();
         let server = DigestServer::new(ServerConfig::new(domain.to_string()), &mut rng);
-        let mut store = Ha1Store::new();
-        for (u, p) in users {
-            store.insert_password(domain, u, p);
-        }
-        Auth { server, store, rng }
+        Auth { server, rng }
     }
 
     /// Checks the credentials of `req` (Authorization for REGISTER with 401, or
@@ -282,13 +311,18 @@ impl Shared {
             .unwrap_or_default();
         let uri = req.uri().unwrap_or("").to_string();
         let mut auth = lock(&self.auth);
-        let Auth { server, store, rng } = &mut *auth;
+        let Auth { server, rng } = &mut *auth;
+        let store = UserDirectory {
+            realm: &self.cfg.sip.domain,
+            config: &self.cfg.users,
+            store: &self.store,
+        };
         let request = DigestRequest {
             method: &method,
             uri: Some(&uri),
             body: &req.body,
         };
-        let v = server.verify_any(now, &request, req.headers_named(cred_header), store);
+        let v = server.verify_any(now, &request, req.headers_named(cred_header), &store);
         if let Verification::Ok(a) = v {
             return AuthOutcome::User(a.username);
         }
