@@ -28,6 +28,16 @@ function fmtDuration(s) {
   return (h ? h + ':' + two(m) : m) + ':' + two(sec);
 }
 
+/// `loss` is a fraction (call records), `lost` a packet count (the media plane's LegStats).
+function fmtLoss(l) {
+  if (typeof l.loss === 'number') return (l.loss * 100).toFixed(1) + ' %';
+  if (typeof l.lost === 'number') {
+    const total = (l.packets_in || 0) + Math.max(0, l.lost);
+    return total ? (Math.max(0, l.lost) / total * 100).toFixed(1) + ' %' : '0.0 %';
+  }
+  return '—';
+}
+
 function fmtTime(ms) {
   if (typeof ms !== 'number') return '—';
   return new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
@@ -134,10 +144,10 @@ function renderCalls(calls) {
       tr.append(
         el('td', {}, dash(l.name || l.kind || (i ? 'B' : 'A')) + (l.peer ? ' ' + l.peer : '')),
         el('td', { class: 'codec' }, dash(l.codec)),
-        el('td', {}, i === 0 ? (transcoding === null ? '—' : transcoding ? 'yes' : 'no') : ''),
-        el('td', {}, pk),
-        el('td', {}, typeof l.loss === 'number' ? (l.loss * 100).toFixed(1) + ' %' : '—'),
-        el('td', {}, typeof l.jitter_ms === 'number' ? l.jitter_ms.toFixed(1) + ' ms' : '—'),
+        el('td', { class: 'transcoding' }, i === 0 ? (transcoding === null ? '—' : transcoding ? 'yes' : 'no') : ''),
+        el('td', { class: 'packets' }, pk),
+        el('td', { class: 'loss' }, fmtLoss(l)),
+        el('td', { class: 'jitter' }, typeof l.jitter_ms === 'number' ? l.jitter_ms.toFixed(1) + ' ms' : '—'),
         el('td', { class: 'mos' }, fixed(l.mos, 2)));
       if (i === 0) {
         const b = el('button', { class: 'hangup', type: 'button', title: 'End both legs' }, 'Hang up');

@@ -120,6 +120,23 @@ try {
   check(after.length === 0, 'the API shows no calls');
   await shot('04-hung-up.png');
 
+  step = 'per-leg figures';
+  // The B2BUA's registry does not carry media figures yet (legs show "—"); check that the
+  // page renders them when a snapshot has them (the shape of the media plane's LegStats).
+  const figs = await page.evaluate(() => {
+    render({ now_ms: Date.now(), stats: {}, trunks: [], registrations: [], history: [],
+      calls: [{ id: 9, direction: 'outbound', from: 'x', to: 'y', state: 'answered', duration_s: 65, transcoding: true,
+        legs: [{ name: 'A', kind: 'webrtc', codec: 'opus', packets_in: 990, packets_out: 1000, lost: 10, jitter_ms: 3.25, mos: 4.31 },
+          { name: 'B', kind: 'sip', codec: 'PCMU', packets_in: 1000, packets_out: 990, lost: 0, jitter_ms: 1, mos: 4.4 }] }] });
+    const cells = (sel) => [...document.querySelectorAll('#calls-table tbody ' + sel)].map((e) => e.textContent);
+    return { mos: cells('td.mos'), loss: cells('td.loss'), jitter: cells('td.jitter'), codec: cells('td.codec'),
+      tx: cells('td.transcoding'), pk: cells('td.packets'), dur: cells('td.duration') };
+  });
+  check(JSON.stringify(figs.mos) === '["4.31","4.40"]' && figs.loss[0] === '1.0 %' && figs.jitter[0] === '3.3 ms'
+    && figs.codec.join() === 'opus,PCMU' && figs.tx[0] === 'yes' && figs.pk[0] === '990 / 1000' && figs.dur[0] === '1:05',
+    `per-leg figures render: ${JSON.stringify(figs)}`);
+  await shot('04b-leg-figures.png');
+
   step = 'records';
   await page.click('nav button[data-tab=records]');
   await page.fill('#cdr-number', TO.slice(-7));
