@@ -23,10 +23,10 @@
 //!
 //! Hang-up: the call registry (`Shared::calls`) does not name the Call-ID or the channel of a
 //! call's task, so a tracker pairs each new call with the one new call channel that appears
-//! in `Shared::routes` in the same 200 ms tick, and the hang-up sends that channel
-//! [`CallInput::Shutdown`] (unanswered calls end at once, answered ones after
-//! `limits.shutdown_grace_seconds`). A call it could not pair unambiguously (two calls set up
-//! within the same tick) answers 409.
+//! in `Shared::routes` within one 200 ms tick of it (see `Tracker`), and the hang-up sends
+//! that channel [`CallInput::Shutdown`] (unanswered calls end at once, answered ones after
+//! `limits.shutdown_grace_seconds`; the record's cause reads `shutdown`). A call it cannot
+//! pair unambiguously (two calls set up within the same tick) answers 409.
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
@@ -129,58 +129,84 @@ impl History {
 }
 
 /// Pairs call ids with the channel of their task (see the module docs).
+///
+/// A call's task registers its route just before the call enters the registry, so its
+/// channel first shows up in the same tick as the call or one tick earlier. A call is paired
+/// when exactly one unpaired channel still in `routes` first showed up within one tick of
+/// the call and is no other unpaired call's candidate; short-lived channels (trunk OPTIONS
+/// transactions) leave `routes` and so stop blocking a pairing.
 #[derive(Default)]
 struct Tracker {
-    /// Channels seen in `routes` with the call they belong to (`None`: not a call's, or
-    /// not paired).
-    channels: Vec<(UnboundedSender<CallInput>, Option<u64>)>,
-    /// Call ids seen.
-    seen: Vec<u64>,
-    /// Calls paired with no channel because the tick was ambiguous.
-    ambiguous: Vec<u64>,
+    tick: u64,
+    /// Channels in `routes`: sender, first tick seen, paired call.
+    channels: Vec<(UnboundedSender<CallInput>, u64, Option<u64>)>,
+    /// Calls in the registry: id, first tick seen.
+    calls: Vec<(u64, u64)>,
 }
 
 impl Tracker {
-    /// Returns how many calls are new since the last tick.
+    /// Reads the registry and the routes; returns how many calls are new.
     fn tick(&mut self, sh: &Shared) -> u64 {
         let ids: Vec<u64> = Shared::lock(&sh.calls).keys().copied().collect();
         let senders: Vec<UnboundedSender<CallInput>> =
             Shared::lock(&sh.routes).values().cloned().collect();
-        let mut new_channels: Vec<UnboundedSender<CallInput>> = Vec::new();
+        self.observe(&ids, &senders)
+    }
+
+    /// One observation of the live call ids and the route senders.
+    fn observe(&mut self, ids: &[u64], senders: &[UnboundedSender<CallInput>]) -> u64 {
+        self.tick += 1;
+        let now = self.tick;
+        self.channels
+            .retain(|(c, _, _)| senders.iter().any(|s| s.same_channel(c)));
         for s in senders {
-            let known = self.channels.iter().any(|(c, _)| c.same_channel(&s))
-                || new_channels.iter().any(|c| c.same_channel(&s));
-            if !known {
-                new_channels.push(s);
+            if !self.channels.iter().any(|(c, _, _)| c.same_channel(s)) {
+                self.channels.push((s.clone(), now, None));
             }
         }
-        let new_ids: Vec<u64> = ids
+        self.calls.retain(|(id, _)| ids.contains(id));
+        let mut started = 0;
+        for id in ids {
+            if !self.calls.iter().any(|(i, _)| i == id) {
+                self.calls.push((*id, now));
+                started += 1;
+            }
+        }
+        let unpaired: Vec<(u64, u64)> = self
+            .calls
             .iter()
             .copied()
-            .filter(|i| !self.seen.contains(i))
+            .filter(|(id, _)| !self.channels.iter().any(|(_, _, p)| *p == Some(*id)))
             .collect();
-        if new_ids.len() == 1 && new_channels.len() == 1 {
-            self.channels
-                .push((new_channels.remove(0), new_ids.first().copied()));
-        } else {
-            self.ambiguous.extend(new_ids.iter().copied());
-            self.channels
-                .extend(new_channels.into_iter().map(|c| (c, None)));
+        let near = |a: u64, b: u64| a.abs_diff(b) <= 1;
+        for (id, seen) in &unpaired {
+            let cands: Vec<usize> = (0..self.channels.len())
+                .filter(|&k| {
+                    self.channels
+                        .get(k)
+                        .is_some_and(|(_, f, p)| p.is_none() && near(*f, *seen))
+                })
+                .collect();
+            let [k] = cands[..] else { continue };
+            let shared = unpaired.iter().any(|(other, oseen)| {
+                other != id
+                    && self
+                        .channels
+                        .get(k)
+                        .is_some_and(|(_, f, _)| near(*f, *oseen))
+            });
+            if !shared && let Some(ch) = self.channels.get_mut(k) {
+                ch.2 = Some(*id);
+            }
         }
-        let started = new_ids.len() as u64;
-        self.seen.retain(|i| ids.contains(i));
-        self.seen.extend(new_ids);
-        self.ambiguous.retain(|i| ids.contains(i));
-        self.channels
-            .retain(|(c, id)| !c.is_closed() && id.is_none_or(|i| ids.contains(&i)));
         started
     }
 
     fn channel_of(&self, id: u64) -> Option<UnboundedSender<CallInput>> {
         self.channels
             .iter()
-            .find(|(_, i)| *i == Some(id))
-            .map(|(c, _)| c.clone())
+            .find(|(_, _, i)| *i == Some(id))
+            .map(|(c, _, _)| c.clone())
     }
 }
 
@@ -512,14 +538,10 @@ async fn hangup_route(State(st): State<St>, headers: HeaderMap, Path(id): Path<u
     if !Shared::lock(&st.sh.calls).contains_key(&id) {
         return (StatusCode::NOT_FOUND, "no such call\n").into_response();
     }
-    // A call set up in the last tick may not be paired yet.
+    // A call set up in the last ticks of the sampler may not be paired yet.
     let mut chan = None;
-    for _ in 0..5 {
-        {
-            let mut t = Shared::lock(&st.tracker);
-            t.tick(&st.sh);
-            chan = t.channel_of(id);
-        }
+    for _ in 0..6 {
+        chan = Shared::lock(&st.tracker).channel_of(id);
         if chan.is_some() {
             break;
         }
@@ -693,6 +715,36 @@ mod tests {
         let s = h.last_hour(t0 + 199 * 60_000);
         assert_eq!(s.len(), HISTORY_MINUTES);
         assert_eq!(s[0].minute_ms, t0 + 140 * 60_000);
+    }
+
+    #[test]
+    fn tracker_pairs_calls_with_their_channel() {
+        use tokio::sync::mpsc::unbounded_channel;
+        let (a, _ra) = unbounded_channel::<CallInput>();
+        let (b, _rb) = unbounded_channel::<CallInput>();
+        let (opt, _ro) = unbounded_channel::<CallInput>();
+        let mut t = Tracker::default();
+        assert_eq!(t.observe(&[], &[]), 0);
+        // Call 1's route shows a tick before the call itself.
+        t.observe(&[], std::slice::from_ref(&a));
+        assert_eq!(t.observe(&[1], std::slice::from_ref(&a)), 1);
+        assert!(t.channel_of(1).is_some_and(|c| c.same_channel(&a)));
+        // Call 2 arrives together with a trunk OPTIONS transaction: ambiguous at first...
+        t.observe(&[1, 2], &[a.clone(), b.clone(), opt.clone()]);
+        assert!(t.channel_of(2).is_none());
+        // ...resolved once the transaction's route is gone.
+        t.observe(&[1, 2], &[a.clone(), b.clone()]);
+        assert!(t.channel_of(2).is_some_and(|c| c.same_channel(&b)));
+        assert!(t.channel_of(1).is_some_and(|c| c.same_channel(&a)));
+        // Call 1 ends: its channel leaves routes and the pairing goes.
+        t.observe(&[2], std::slice::from_ref(&b));
+        assert!(t.channel_of(1).is_none());
+        // Two calls in one tick with two channels stay unpaired (409), never cross-paired.
+        let (c, _rc) = unbounded_channel::<CallInput>();
+        let (d, _rd) = unbounded_channel::<CallInput>();
+        t.observe(&[2, 3, 4], &[b.clone(), c.clone(), d.clone()]);
+        t.observe(&[2, 3, 4], &[b.clone(), c.clone(), d.clone()]);
+        assert!(t.channel_of(3).is_none() && t.channel_of(4).is_none());
     }
 
     #[test]
