@@ -183,7 +183,8 @@ function renderTrunks(trunks) {
   for (const t of trunks) {
     body.append(el('tr', {}, el('td', {}, dash(t.name)), el('td', {}, dash(t.host)), el('td', {}, dash(t.address)),
       el('td', {}, dash(t.transport)),
-      el('td', { class: t.up ? 'up' : 'down' }, t.up ? 'up' : 'down'),
+      el('td', { class: t.up ? 'up' : 'down' }, (t.up ? 'up' : 'down') +
+        (typeof t.state_since_ms === 'number' ? ' since ' + fmtTime(t.state_since_ms).slice(11) : '')),
       el('td', {}, t.register ? (t.registered ? 'registered' : 'not registered') : 'not configured')));
   }
 }

@@ -15,7 +15,8 @@
 //! | `GET /console/api/events` | Server-Sent Events: a `snapshot` event every second |
 //! | `GET /console/api/calls` | live calls (the B2BUA's call registry, plus `legs` when it reports media) |
 //! | `POST /console/api/calls/{id}/hangup` | ends both legs of a call (BYE / final response) |
-//! | `GET /console/api/registrations`, `/trunks`, `/stats` | as `/api/…` |
+//! | `GET /console/api/registrations`, `/stats` | as `/api/…` |
+//! | `GET /console/api/trunks` | as `/api/trunks`, plus `state_since_ms` (when the up/down state was first seen) |
 //! | `GET /console/api/history` | per-minute samples of the last hour: concurrent calls, calls started, mean MOS |
 //! | `GET /console/api/cdrs` | call records: `number`, `since`, `until` (ms since the epoch), `limit`, `format=csv` |
 //!
@@ -220,6 +221,8 @@ struct Console {
     failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
     history: Mutex<History>,
     tracker: Mutex<Tracker>,
+    /// Trunk name → (up, when that state was first seen, ms since the epoch).
+    trunk_states: Mutex<HashMap<String, (bool, i64)>>,
 }
 
 type St = Arc<Console>;
@@ -235,6 +238,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(sh: Arc<Shared>, creds: Credenti
         failures: Mutex::default(),
         history: Mutex::default(),
         tracker: Mutex::default(),
+        trunk_states: Mutex::default(),
     });
     tokio::spawn(sampler(Arc::downgrade(&st)));
     Router::new()
@@ -271,7 +275,20 @@ async fn sampler(st: Weak<Console>) {
             .flatten()
             .filter_map(|l| l.get("mos").and_then(Value::as_f64))
             .collect();
-        Shared::lock(&st.history).observe(epoch_ms(), calls.len(), started, &mos);
+        let now = epoch_ms();
+        Shared::lock(&st.history).observe(now, calls.len(), started, &mos);
+        let trunks: Vec<(String, bool)> = Shared::lock(&st.sh.trunks)
+            .iter()
+            .map(|t| (t.cfg.name.clone(), t.up))
+            .collect();
+        let mut seen = Shared::lock(&st.trunk_states);
+        seen.retain(|n, _| trunks.iter().any(|(t, _)| t == n));
+        for (name, up) in trunks {
+            let e = seen.entry(name).or_insert((up, now));
+            if e.0 != up {
+                *e = (up, now);
+            }
+        }
     }
 }
 
@@ -440,10 +457,24 @@ fn calls_json(sh: &Shared) -> Vec<Value> {
         .collect()
 }
 
-fn trunks_json(sh: &Shared) -> Vec<TrunkView> {
-    Shared::lock(&sh.trunks)
+/// `/api/trunks`'s view plus `state_since_ms`: when the console first saw the current
+/// up/down state (the OPTIONS keep-alive's last verdict).
+fn trunks_json(st: &Console) -> Vec<Value> {
+    let views: Vec<TrunkView> = Shared::lock(&st.sh.trunks)
         .iter()
         .map(TrunkView::from)
+        .collect();
+    let seen = Shared::lock(&st.trunk_states);
+    views
+        .iter()
+        .filter_map(|v| {
+            let mut j = serde_json::to_value(v).ok()?;
+            if let Some(o) = j.as_object_mut() {
+                let since = seen.get(&v.name).filter(|(up, _)| *up == v.up).map(|s| s.1);
+                o.insert("state_since_ms".into(), json!(since));
+            }
+            Some(j)
+        })
         .collect()
 }
 
@@ -458,7 +489,7 @@ fn snapshot(st: &Console) -> Value {
         "now_ms": now,
         "calls": calls_json(&st.sh),
         "stats": crate::server::stats(&st.sh),
-        "trunks": trunks_json(&st.sh),
+        "trunks": trunks_json(st),
         "registrations": registrations_json(&st.sh),
         "history": Shared::lock(&st.history).last_hour(now),
     })
@@ -514,7 +545,7 @@ async fn trunks_route(State(st): State<St>, headers: HeaderMap) -> Response {
     if let Some(r) = deny(&st, &headers) {
         return r;
     }
-    json_response(&trunks_json(&st.sh))
+    json_response(&trunks_json(&st))
 }
 
 async fn stats_route(State(st): State<St>, headers: HeaderMap) -> Response {

@@ -24,6 +24,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const ALICE_PW: &str = "alice-secret";
+const BOB_PW: &str = "bob-secret";
 const ADMIN_PW: &str = "console-secret-7";
 const NUMBER: &str = "+15557654321";
 
@@ -83,6 +84,9 @@ impl Phone {
         cfg.transport = Transport::Ws;
         cfg.password = password.into();
         cfg.proxy = Some(gw.http_addr());
+        cfg.instance_id = Some("urn:uuid:00000000-0000-4000-8000-000000000007".into());
+        cfg.reg_id = Some(1);
+        cfg.register_expires = 600;
         Phone {
             ua: UserAgent::new(cfg, SplitMix64::new(7)),
             ws,
@@ -195,6 +199,9 @@ shutdown_grace_seconds = 0
 [[users]]
 username = "alice"
 password = "{ALICE_PW}"
+[[users]]
+username = "bob"
+password = "{BOB_PW}"
 [[trunks]]
 name = "t1"
 host = "127.0.0.1:{port}"
@@ -232,6 +239,21 @@ target = "trunk:t1"
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // The caller: alice (WebSocket) → the trunk.
+    // bob registers (the console lists him); alice calls without registering: after a
+    // REGISTER the core UA's INVITE is refused 407 twice (reported; not the console's part).
+    let mut bob = Phone::connect(&gw, "bob", BOB_PW).await;
+    let now = bob.now();
+    bob.ua.register(now).expect("register");
+    let reg = bob
+        .wait("registration", Duration::from_secs(10), |e| match e {
+            Event::Registration(s) => Some(format!("{s:?}")),
+            _ => None,
+        })
+        .await;
+    assert!(reg.starts_with("Registered"), "{reg}");
+    let bob_keeps_alive = tokio::spawn(async move {
+        bob.pump(Duration::from_secs(150)).await;
+    });
     let mut alice = Phone::connect(&gw, "alice", ALICE_PW).await;
     let now = alice.now();
     let call: CallId = alice
@@ -239,8 +261,10 @@ target = "trunk:t1"
         .call(now, &format!("sip:{NUMBER}@127.0.0.1"), WEBRTC_OFFER)
         .expect("call");
     alice
-        .wait("answer", Duration::from_secs(10), |e| {
-            matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
+        .wait("answer", Duration::from_secs(10), |e| match e {
+            Event::Answered { call: c, .. } if *c == call => Some(()),
+            Event::Ended { call: c, reason } if *c == call => panic!("the call failed: {reason:?}"),
+            _ => None,
         })
         .await;
     // Keep alice's side alive until the gateway ends her call (the console's hang-up).
@@ -268,6 +292,7 @@ target = "trunk:t1"
             .env("ADMIN_PW", ADMIN_PW)
             .env("CALL_FROM", "alice")
             .env("CALL_TO", NUMBER)
+            .env("REGISTERED", "bob")
             .env("CHROMIUM", &chromium)
             .env("ARTIFACTS", &artifacts)
             .stdin(Stdio::null())
@@ -311,5 +336,6 @@ target = "trunk:t1"
         assert!(Instant::now() < deadline, "the gateway still holds {s:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    bob_keeps_alive.abort();
     gw.shutdown().await;
 }

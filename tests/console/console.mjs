@@ -2,7 +2,7 @@
 // Chromium; never downloads a browser). Started by gateway/tests/console_e2e.rs with a live
 // call up (CALL_FROM → CALL_TO through a sipp trunk). Exits non-zero on the first failure.
 //
-// Env: GW_URL, ADMIN_USER, ADMIN_PW, CALL_FROM, CALL_TO, CHROMIUM (default /usr/bin/chromium),
+// Env: GW_URL, ADMIN_USER, ADMIN_PW, CALL_FROM, CALL_TO, REGISTERED (a registered user), CHROMIUM (default /usr/bin/chromium),
 // ARTIFACTS (screenshots; default ../../artifacts/console).
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
@@ -15,6 +15,7 @@ const USER = env('ADMIN_USER', 'admin');
 const PW = env('ADMIN_PW');
 const FROM = env('CALL_FROM');
 const TO = env('CALL_TO');
+const REGISTERED = env('REGISTERED');
 const ART = env('ARTIFACTS', join(dirname(fileURLToPath(import.meta.url)), '../../artifacts/console'));
 if (!URL_ || !PW || !FROM || !TO) throw new Error('GW_URL, ADMIN_PW, CALL_FROM and CALL_TO are required');
 mkdirSync(ART, { recursive: true });
@@ -100,10 +101,21 @@ try {
     'the JSON API shows the same call');
   await shot('02-live-call.png');
 
+  step = 'registrations';
+  check((await page.innerText('#regs-count')) === '1', 'the tab counts 1 registration');
+  await page.click('nav button[data-tab=registrations]');
+  const reg = await page.locator('#regs-table tbody tr').first().innerText();
+  check(reg.startsWith(REGISTERED) && /\bws\b/i.test(reg), `${REGISTERED}'s registration is listed: ${reg.replace(/\s+/g, ' ')}`);
+  const regs = await (await page.request.get(URL_ + '/console/api/registrations')).json();
+  check(regs.length === 1 && regs[0].user === REGISTERED, 'the JSON API shows the same registration');
+  await shot('02b-registrations.png');
+
   step = 'trunks';
   await page.click('nav button[data-tab=trunks]');
   const trunk = await page.locator('#trunks-table tbody tr').first().innerText();
-  check(trunk.includes('t1') && /\bup\b/.test(trunk), `the trunk is listed and up: ${trunk.replace(/\s+/g, ' ')}`);
+  check(trunk.includes('t1') && /\bup since \d\d:\d\d:\d\d/.test(trunk), `the trunk is listed and up: ${trunk.replace(/\s+/g, ' ')}`);
+  const tj = await (await page.request.get(URL_ + '/console/api/trunks')).json();
+  check(tj.length === 1 && tj[0].name === 't1' && tj[0].up === true && typeof tj[0].state_since_ms === 'number', 'the JSON API shows the same trunk');
   await shot('03-trunks.png');
   await page.click('nav button[data-tab=calls]');
 
