@@ -68,7 +68,7 @@ struct Phone {
 }
 
 impl Phone {
-    async fn connect(gw: &Gateway, user: &str, password: &str) -> Phone {
+    async fn connect(gw: &Gateway, user: &str, password: &str, seed: u64) -> Phone {
         let mut req = format!("ws://{}/ws", gw.http_addr())
             .into_client_request()
             .expect("request");
@@ -79,16 +79,16 @@ impl Phone {
             .expect("websocket connects");
         let mut cfg = UaConfig::new(
             format!("sip:{user}@127.0.0.1"),
-            "192.0.2.7:5060".parse().expect("addr"),
+            format!("192.0.2.{seed}:5060").parse().expect("addr"),
         );
         cfg.transport = Transport::Ws;
         cfg.password = password.into();
         cfg.proxy = Some(gw.http_addr());
-        cfg.instance_id = Some("urn:uuid:00000000-0000-4000-8000-000000000007".into());
+        cfg.instance_id = Some(format!("urn:uuid:00000000-0000-4000-8000-{seed:012}"));
         cfg.reg_id = Some(1);
         cfg.register_expires = 600;
         Phone {
-            ua: UserAgent::new(cfg, SplitMix64::new(7)),
+            ua: UserAgent::new(cfg, SplitMix64::new(seed)),
             ws,
             t0: Instant::now(),
             events: VecDeque::new(),
@@ -239,9 +239,8 @@ target = "trunk:t1"
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // The caller: alice (WebSocket) → the trunk.
-    // bob registers (the console lists him); alice calls without registering: after a
-    // REGISTER the core UA's INVITE is refused 407 twice (reported; not the console's part).
-    let mut bob = Phone::connect(&gw, "bob", BOB_PW).await;
+    // bob registers (the console lists him); alice calls without registering.
+    let mut bob = Phone::connect(&gw, "bob", BOB_PW, 8).await;
     let now = bob.now();
     bob.ua.register(now).expect("register");
     let reg = bob
@@ -254,7 +253,7 @@ target = "trunk:t1"
     let bob_keeps_alive = tokio::spawn(async move {
         bob.pump(Duration::from_secs(150)).await;
     });
-    let mut alice = Phone::connect(&gw, "alice", ALICE_PW).await;
+    let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 7).await;
     let now = alice.now();
     let call: CallId = alice
         .ua
