@@ -30,6 +30,19 @@ use crate::config::DialTarget;
 use crate::media::{LegId, MediaEvent, Peer};
 use crate::store::{CallRecord, LegRecord};
 
+/// Contacts rung in parallel besides the first.
+const MAX_FORKS: usize = 4;
+
+/// A forked B leg (another contact of the called user).
+struct Fork {
+    ua: UserAgent<GwRng>,
+    call: CallId,
+    call_id: String,
+    flow: Option<SocketAddr>,
+    peer: SocketAddr,
+    done: bool,
+}
+
 /// Frequency of the tone extension.
 const TONE_HZ: f64 = 1000.0;
 
@@ -46,8 +59,8 @@ pub fn epoch_ms() -> i64 {
 /// Where the B leg goes.
 #[derive(Debug, Clone)]
 enum Target {
-    /// A registered user's contact.
-    User(Binding),
+    /// A registered user's contacts, most recent first: rung in parallel (forking).
+    User(Vec<Binding>),
     /// Trunks (indices into the trunk table), tried in order.
     Trunks(VecDeque<usize>),
     /// A media service (echo, tone): no B leg.
@@ -108,29 +121,23 @@ pub fn new_invite(
         let Some(user) = user else {
             return respond(sh, transport, source, &req, 404);
         };
-        let Some(b) = Shared::lock(&sh.registrar)
-            .lookup(&user, now)
-            .into_iter()
-            .next()
-        else {
+        let bindings = Shared::lock(&sh.registrar).lookup(&user, now);
+        if bindings.is_empty() {
             return respond(sh, transport, source, &req, 480);
-        };
-        (Target::User(b), user, "inbound", None)
+        }
+        (Target::User(bindings), user, "inbound", None)
     } else {
         let Some(route) = crate::dialplan::route(&sh.cfg.dialplan, &dialled) else {
             return respond(sh, transport, source, &req, 404);
         };
         match route.target {
             DialTarget::User => {
-                let Some(b) = Shared::lock(&sh.registrar)
-                    .lookup(&route.number, now)
-                    .into_iter()
-                    .next()
-                else {
+                let bindings = Shared::lock(&sh.registrar).lookup(&route.number, now);
+                if bindings.is_empty() {
                     let known = sh.all_users().iter().any(|(u, _, _)| *u == route.number);
                     return respond(sh, transport, source, &req, if known { 480 } else { 404 });
-                };
-                (Target::User(b), route.number, "internal", None)
+                }
+                (Target::User(bindings), route.number, "internal", None)
             }
             DialTarget::Trunks(names) => {
                 let trunks = Shared::lock(&sh.trunks);
@@ -163,8 +170,8 @@ pub fn new_invite(
             ),
         }
     };
-    let b_webrtc =
-        matches!(&target, Target::User(b) if matches!(b.transport, Transport::Ws | Transport::Wss));
+    let b_webrtc = matches!(&target, Target::User(b)
+        if b.first().is_some_and(|b| matches!(b.transport, Transport::Ws | Transport::Wss)));
     let id = sh.counters.next_call.fetch_add(1, Ordering::SeqCst) + 1;
     let a_call_id = req.call_id().unwrap_or("").to_string();
     let (tx, rx) = mpsc::unbounded_channel();
@@ -238,6 +245,7 @@ pub fn new_invite(
         b_offer: Vec::new(),
         b_ringing: false,
         held_ringing: None,
+        forks: Vec::new(),
         pai: None,
         shutdown_at: None,
         record: seed.clone(),
@@ -401,6 +409,8 @@ struct CallTask {
     a_offer: Option<Vec<u8>>,
     /// The offer sent on the B leg (kept for failover).
     b_offer: Vec<u8>,
+    /// The other contacts rung in parallel with the B leg.
+    forks: Vec<Fork>,
     /// The B leg rang (180): the A leg may ring.
     b_ringing: bool,
     /// The A leg's 180, held until the B leg rings.
@@ -437,7 +447,8 @@ impl CallTask {
             }
             if let Some(t) = ended_at {
                 let quiet = self.a.transaction_count() == 0
-                    && self.b.as_ref().is_none_or(|b| b.transaction_count() == 0);
+                    && self.b.as_ref().is_none_or(|b| b.transaction_count() == 0)
+                    && self.forks.iter().all(|f| f.ua.transaction_count() == 0);
                 if quiet || t.elapsed() >= LINGER {
                     break;
                 }
@@ -447,6 +458,7 @@ impl CallTask {
                 self.b.as_ref().and_then(UserAgent::poll_timeout),
             ]
             .into_iter()
+            .chain(self.forks.iter().map(|f| f.ua.poll_timeout()))
             .flatten()
             .min()
             .map(|t| self.sh.clock.to_tokio(t));
@@ -475,6 +487,9 @@ impl CallTask {
                     self.a.handle_timeout(now);
                     if let Some(b) = &mut self.b {
                         b.handle_timeout(now);
+                    }
+                    for f in &mut self.forks {
+                        f.ua.handle_timeout(now);
                     }
                     if self
                         .shutdown_at
@@ -521,6 +536,12 @@ impl CallTask {
                 };
                 if call_id.as_deref() == Some(self.a_call_id.as_str()) {
                     self.a.handle_receive(now, rx);
+                } else if let Some(f) = self
+                    .forks
+                    .iter_mut()
+                    .find(|f| Some(f.call_id.as_str()) == call_id.as_deref())
+                {
+                    f.ua.handle_receive(now, rx);
                 } else if let Some(b) = &mut self.b {
                     b.handle_receive(now, rx);
                 }
@@ -532,6 +553,12 @@ impl CallTask {
                     self.slot.leg_done(&self.sh);
                     self.set_cause("flow closed: caller");
                     self.hangup_b();
+                }
+                for f in &mut self.forks {
+                    if f.flow == Some(flow) && !f.done {
+                        f.done = true;
+                        self.slot.leg_done(&self.sh);
+                    }
                 }
                 if self.b_flow == Some(flow) && !self.b_done {
                     tracing::info!(id = self.id, "callee's connection closed");
@@ -580,6 +607,17 @@ impl CallTask {
         if let (Some(b), Some(c), false) = (&mut self.b, self.b_call, self.b_done) {
             let _ = b.hangup(now, c);
         }
+        self.cancel_forks();
+    }
+
+    /// Hangs up every live fork (CANCEL while ringing).
+    fn cancel_forks(&mut self) {
+        let now = self.sh.clock.now();
+        for f in &mut self.forks {
+            if !f.done {
+                let _ = f.ua.hangup(now, f.call);
+            }
+        }
     }
 
     /// Sends what the UAs queued and handles their events until both are quiet.
@@ -625,6 +663,21 @@ impl CallTask {
             for e in b_events {
                 progressed = true;
                 self.b_event(e);
+            }
+            let mut fork_events = Vec::new();
+            for (i, f) in self.forks.iter_mut().enumerate() {
+                while let Some(t) = f.ua.poll_transmit() {
+                    progressed = true;
+                    let dest = f.flow.unwrap_or(t.destination);
+                    self.sh.send(t.transport, dest, t.bytes);
+                }
+                while let Some(e) = f.ua.poll_event() {
+                    fork_events.push((i, e));
+                }
+            }
+            for (i, e) in fork_events {
+                progressed = true;
+                self.fork_event(i, e);
             }
             if !progressed {
                 break;
@@ -727,13 +780,7 @@ impl CallTask {
         let now = self.sh.clock.now();
         let Some(ac) = self.a_call else { return };
         match e {
-            Event::Ringing { .. } => {
-                self.b_ringing = true;
-                if let Some((transport, dest, bytes)) = self.held_ringing.take() {
-                    self.sh.send(transport, dest, bytes);
-                }
-                self.set_state("ringing");
-            }
+            Event::Ringing { .. } => self.b_rang(),
             Event::EarlyMedia { sdp, .. } => {
                 let ans = self.media.answer_for_a(&sdp);
                 let _ = self.a.early_media(now, ac, &ans);
@@ -745,6 +792,7 @@ impl CallTask {
                     return;
                 }
                 self.answered = true;
+                self.cancel_forks();
                 self.record.answered_ms = Some(super::b2bua::epoch_ms());
                 let ans = self.media.answer_for_a(sdp.as_deref().unwrap_or(&[]));
                 if self.a.answer(now, ac, &ans).is_err() {
@@ -769,6 +817,13 @@ impl CallTask {
                     EndReason::LocalHangup => return,
                     _ => 500,
                 };
+                if !self.a_done
+                    && let Some(i) = self.forks.iter().position(|f| !f.done)
+                {
+                    // Another contact still rings: it becomes the B leg.
+                    self.promote(i, true);
+                    return;
+                }
                 let failover = (code >= 500 || code == 408)
                     && matches!(&self.target, Target::Trunks(l) if !l.is_empty());
                 if failover && !self.a_done {
@@ -827,6 +882,110 @@ impl CallTask {
         }
     }
 
+    /// The B leg (or a fork) rang: release the A leg's held 180.
+    fn b_rang(&mut self) {
+        self.b_ringing = true;
+        if let Some((transport, dest, bytes)) = self.held_ringing.take() {
+            self.sh.send(transport, dest, bytes);
+        }
+        self.set_state("ringing");
+    }
+
+    /// Makes fork `i` the B leg; the former B leg takes its slot (`ended`: it is over).
+    fn promote(&mut self, i: usize, ended: bool) {
+        let Some(f) = self.forks.get_mut(i) else {
+            return;
+        };
+        let Some(old_ua) = self.b.take() else {
+            return;
+        };
+        let new_ua = std::mem::replace(&mut f.ua, old_ua);
+        let old_call = self.b_call.replace(f.call);
+        let old_cid = self.b_call_id.replace(f.call_id.clone());
+        let old_flow = std::mem::replace(&mut self.b_flow, f.flow);
+        let peer = f.peer;
+        if let (Some(c), Some(cid)) = (old_call, old_cid) {
+            f.call = c;
+            f.call_id = cid;
+        }
+        f.flow = old_flow;
+        f.done = ended;
+        self.b = Some(new_ua);
+        self.b_done = false;
+        self.record.b_leg.peer = peer.to_string();
+    }
+
+    fn fork_event(&mut self, i: usize, e: Event) {
+        let now = self.sh.clock.now();
+        match e {
+            Event::Ringing { .. } => self.b_rang(),
+            Event::Answered { call, sdp } => {
+                if self.answered || self.a_done {
+                    if let Some(f) = self.forks.get_mut(i) {
+                        let _ = f.ua.hangup(now, call);
+                    }
+                    return;
+                }
+                // This contact answered first: it becomes the B leg; the former B leg
+                // (now in slot `i`) and the other forks are cancelled by `b_event`.
+                self.promote(i, false);
+                self.b_event(Event::Answered { call, sdp });
+            }
+            Event::Ended { .. } => {
+                if let Some(f) = self.forks.get_mut(i)
+                    && !f.done
+                {
+                    f.done = true;
+                    self.slot.leg_done(&self.sh);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Rings another contact of the called user in parallel with the B leg.
+    fn launch_fork(&mut self, now: rvoip_core::time::Instant, b: &Binding, offer: &[u8]) {
+        let mut cfg = UaConfig::new(
+            format!("sip:{}@{}", self.caller, self.sh.cfg.sip.domain),
+            self.sh.local_addr(b.transport),
+        );
+        cfg.transport = b.transport;
+        cfg.proxy = Some(b.flow.unwrap_or(b.source));
+        cfg.timers = self.sh.timers;
+        cfg.max_calls = 1;
+        cfg.user_agent = "rvoip-gateway".into();
+        let mut ua = UserAgent::new(cfg, GwRng::new());
+        let Ok(call) = ua.call(now, &b.uri, offer) else {
+            return;
+        };
+        let mut queued = Vec::new();
+        while let Some(t) = ua.poll_transmit() {
+            queued.push(t);
+        }
+        let Some(cid) = queued
+            .first()
+            .and_then(|t| SipMsg::parse(&t.bytes).ok())
+            .and_then(|m| m.call_id().map(str::to_string))
+        else {
+            return;
+        };
+        self.slot.add_route(&self.sh, &cid, &self.tx);
+        self.slot.legs.fetch_add(1, Ordering::SeqCst);
+        self.sh.counters.legs.fetch_add(1, Ordering::SeqCst);
+        for t in queued {
+            let dest = b.flow.unwrap_or(t.destination);
+            self.sh.send(t.transport, dest, t.bytes);
+        }
+        self.forks.push(Fork {
+            ua,
+            call,
+            call_id: cid,
+            flow: b.flow,
+            peer: b.source,
+            done: false,
+        });
+    }
+
     fn set_state(&self, state: &str) {
         if let Some(c) = Shared::lock(&self.sh.calls).get_mut(&self.id) {
             c.state = state.to_string();
@@ -856,10 +1015,11 @@ impl CallTask {
         loop {
             let (cfg, target_uri, flow, peer, trunk) = match &mut self.target {
                 Target::Service(_) => break,
-                Target::User(b) => {
+                Target::User(list) => {
                     if self.b_started {
                         break;
                     }
+                    let Some(b) = list.first() else { break };
                     let transport = b.transport;
                     let mut cfg = UaConfig::new(
                         format!("sip:{}@{}", self.caller, self.sh.cfg.sip.domain),
@@ -948,6 +1108,14 @@ impl CallTask {
                         c.trunk = Some(n.clone());
                     }
                     self.b = Some(ua);
+                    // Fork: ring the user's other contacts too.
+                    if let Target::User(list) = &self.target {
+                        let others: Vec<Binding> =
+                            list.iter().skip(1).take(MAX_FORKS).cloned().collect();
+                        for b in others {
+                            self.launch_fork(now, &b, &offer);
+                        }
+                    }
                     return;
                 }
                 Err(e) => {
