@@ -23,25 +23,19 @@ use rvoip_core::sip::ua::{
 };
 use tokio::sync::mpsc;
 
-use super::media::{MediaBridge, check_webrtc_offer};
-use super::registrar::{Binding, user_of};
-use super::{AuthOutcome, CallInfo, CallInput, GwRng, Shared, random_token};
+use crate::sip::media::{MediaBridge, check_webrtc_offer};
+use fork::Fork;
+
+mod fork;
+mod legs;
 use crate::config::DialTarget;
 use crate::media::{LegId, MediaEvent, Peer};
+use crate::sip::registrar::{Binding, user_of};
+use crate::sip::{AuthOutcome, CallInfo, CallInput, GwRng, Shared, random_token};
 use crate::store::{CallRecord, LegRecord};
 
 /// Contacts rung in parallel besides the first.
 const MAX_FORKS: usize = 4;
-
-/// A forked B leg (another contact of the called user).
-struct Fork {
-    ua: UserAgent<GwRng>,
-    call: CallId,
-    call_id: String,
-    flow: Option<SocketAddr>,
-    peer: SocketAddr,
-    done: bool,
-}
 
 /// Frequency of the tone extension.
 const TONE_HZ: f64 = 1000.0;
@@ -610,16 +604,6 @@ impl CallTask {
         self.cancel_forks();
     }
 
-    /// Hangs up every live fork (CANCEL while ringing).
-    fn cancel_forks(&mut self) {
-        let now = self.sh.clock.now();
-        for f in &mut self.forks {
-            if !f.done {
-                let _ = f.ua.hangup(now, f.call);
-            }
-        }
-    }
-
     /// Sends what the UAs queued and handles their events until both are quiet.
     fn drain(&mut self) {
         loop {
@@ -882,257 +866,9 @@ impl CallTask {
         }
     }
 
-    /// The B leg (or a fork) rang: release the A leg's held 180.
-    fn b_rang(&mut self) {
-        self.b_ringing = true;
-        if let Some((transport, dest, bytes)) = self.held_ringing.take() {
-            self.sh.send(transport, dest, bytes);
-        }
-        self.set_state("ringing");
-    }
-
-    /// Makes fork `i` the B leg; the former B leg takes its slot (`ended`: it is over).
-    fn promote(&mut self, i: usize, ended: bool) {
-        let Some(f) = self.forks.get_mut(i) else {
-            return;
-        };
-        let Some(old_ua) = self.b.take() else {
-            return;
-        };
-        let new_ua = std::mem::replace(&mut f.ua, old_ua);
-        let old_call = self.b_call.replace(f.call);
-        let old_cid = self.b_call_id.replace(f.call_id.clone());
-        let old_flow = std::mem::replace(&mut self.b_flow, f.flow);
-        let peer = f.peer;
-        if let (Some(c), Some(cid)) = (old_call, old_cid) {
-            f.call = c;
-            f.call_id = cid;
-        }
-        f.flow = old_flow;
-        f.done = ended;
-        self.b = Some(new_ua);
-        self.b_done = false;
-        self.record.b_leg.peer = peer.to_string();
-    }
-
-    fn fork_event(&mut self, i: usize, e: Event) {
-        let now = self.sh.clock.now();
-        match e {
-            Event::Ringing { .. } => self.b_rang(),
-            Event::Answered { call, sdp } => {
-                if self.answered || self.a_done {
-                    if let Some(f) = self.forks.get_mut(i) {
-                        let _ = f.ua.hangup(now, call);
-                    }
-                    return;
-                }
-                // This contact answered first: it becomes the B leg; the former B leg
-                // (now in slot `i`) and the other forks are cancelled by `b_event`.
-                self.promote(i, false);
-                self.b_event(Event::Answered { call, sdp });
-            }
-            Event::Ended { .. } => {
-                if let Some(f) = self.forks.get_mut(i)
-                    && !f.done
-                {
-                    f.done = true;
-                    self.slot.leg_done(&self.sh);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// Rings another contact of the called user in parallel with the B leg.
-    fn launch_fork(&mut self, now: rvoip_core::time::Instant, b: &Binding, offer: &[u8]) {
-        let mut cfg = UaConfig::new(
-            format!("sip:{}@{}", self.caller, self.sh.cfg.sip.domain),
-            self.sh.local_addr(b.transport),
-        );
-        cfg.transport = b.transport;
-        cfg.proxy = Some(b.flow.unwrap_or(b.source));
-        cfg.timers = self.sh.timers;
-        cfg.max_calls = 1;
-        cfg.user_agent = "rvoip-gateway".into();
-        let mut ua = UserAgent::new(cfg, GwRng::new());
-        let Ok(call) = ua.call(now, &b.uri, offer) else {
-            return;
-        };
-        let mut queued = Vec::new();
-        while let Some(t) = ua.poll_transmit() {
-            queued.push(t);
-        }
-        let Some(cid) = queued
-            .first()
-            .and_then(|t| SipMsg::parse(&t.bytes).ok())
-            .and_then(|m| m.call_id().map(str::to_string))
-        else {
-            return;
-        };
-        self.slot.add_route(&self.sh, &cid, &self.tx);
-        self.slot.legs.fetch_add(1, Ordering::SeqCst);
-        self.sh.counters.legs.fetch_add(1, Ordering::SeqCst);
-        for t in queued {
-            let dest = b.flow.unwrap_or(t.destination);
-            self.sh.send(t.transport, dest, t.bytes);
-        }
-        self.forks.push(Fork {
-            ua,
-            call,
-            call_id: cid,
-            flow: b.flow,
-            peer: b.source,
-            done: false,
-        });
-    }
-
     fn set_state(&self, state: &str) {
         if let Some(c) = Shared::lock(&self.sh.calls).get_mut(&self.id) {
             c.state = state.to_string();
-        }
-    }
-
-    /// Starts (or restarts, on failover) the B leg towards the next target.
-    fn start_b(&mut self) {
-        let now = self.sh.clock.now();
-        let offer = if self.b_started {
-            self.b_offer.clone()
-        } else {
-            let a_offer = self.a_offer.clone().unwrap_or_default();
-            match self.media.offer_for_b(&a_offer) {
-                Ok(o) => o,
-                Err(code) => {
-                    self.b_done = true;
-                    self.set_cause(&format!("rejected: {code}"));
-                    if let Some(ac) = self.a_call {
-                        let _ = self.a.reject(now, ac, code);
-                    }
-                    return;
-                }
-            }
-        };
-        self.b_offer = offer.clone();
-        loop {
-            let (cfg, target_uri, flow, peer, trunk) = match &mut self.target {
-                Target::Service(_) => break,
-                Target::User(list) => {
-                    if self.b_started {
-                        break;
-                    }
-                    let Some(b) = list.first() else { break };
-                    let transport = b.transport;
-                    let mut cfg = UaConfig::new(
-                        format!("sip:{}@{}", self.caller, self.sh.cfg.sip.domain),
-                        self.sh.local_addr(transport),
-                    );
-                    cfg.transport = transport;
-                    cfg.proxy = Some(b.flow.unwrap_or(b.source));
-                    (cfg, b.uri.clone(), b.flow, b.source, None)
-                }
-                Target::Trunks(list) => {
-                    let Some(i) = list.pop_front() else { break };
-                    let Some(t) = Shared::lock(&self.sh.trunks).get(i).cloned() else {
-                        continue;
-                    };
-                    let Some(dest) = t.next_hop else { continue };
-                    let transport = t.transport();
-                    let caller_num = t
-                        .cfg
-                        .caller_id
-                        .clone()
-                        .unwrap_or_else(|| self.caller.clone());
-                    let mut cfg = UaConfig::new(
-                        format!("sip:{caller_num}@{}", self.sh.cfg.sip.domain),
-                        self.sh.local_addr(transport),
-                    );
-                    cfg.transport = transport;
-                    cfg.proxy = Some(dest);
-                    cfg.auth_user = t.cfg.username.clone().unwrap_or_default();
-                    cfg.password = t.cfg.password.clone().unwrap_or_default();
-                    self.pai = t
-                        .cfg
-                        .asserted_identity
-                        .then(|| format!("<sip:{caller_num}@{}>", self.sh.cfg.sip.domain));
-                    let host = t.cfg.host.clone();
-                    let uri = format!("sip:{}@{host}", self.number);
-                    (cfg, uri, None, dest, Some(t.cfg.name.clone()))
-                }
-            };
-            let mut cfg = cfg;
-            cfg.timers = self.sh.timers;
-            cfg.max_calls = 1;
-            cfg.user_agent = "rvoip-gateway".into();
-            let mut ua = UserAgent::new(cfg, GwRng::new());
-            match ua.call(now, &target_uri, &offer) {
-                Ok(c) => {
-                    self.b_started = true;
-                    self.b_done = false;
-                    self.b_call = Some(c);
-                    self.b_flow = flow;
-                    self.slot.legs.fetch_add(1, Ordering::SeqCst);
-                    self.sh.counters.legs.fetch_add(1, Ordering::SeqCst);
-                    // The Call-ID the UA chose is in its first transmit: route it here.
-                    let mut queued = Vec::new();
-                    while let Some(t) = ua.poll_transmit() {
-                        queued.push(t);
-                    }
-                    if let Some(cid) = queued
-                        .first()
-                        .and_then(|t| SipMsg::parse(&t.bytes).ok())
-                        .and_then(|m| m.call_id().map(str::to_string))
-                    {
-                        self.slot.add_route(&self.sh, &cid, &self.tx);
-                        self.b_call_id = Some(cid);
-                    }
-                    for t in queued {
-                        let dest = self.b_flow.unwrap_or(t.destination);
-                        let bytes = match &self.pai {
-                            Some(pai) if t.bytes.starts_with(b"INVITE ") => {
-                                insert_header(&t.bytes, &format!("P-Asserted-Identity: {pai}"))
-                            }
-                            _ => t.bytes,
-                        };
-                        self.sh.send(t.transport, dest, bytes);
-                    }
-                    self.record.b_leg = LegRecord {
-                        kind: if trunk.is_some() { "trunk" } else { "webrtc" }.into(),
-                        peer: match &trunk {
-                            Some(n) => format!("{n} ({peer})"),
-                            None => peer.to_string(),
-                        },
-                        ..Default::default()
-                    };
-                    if let Some(n) = &trunk
-                        && let Some(c) = Shared::lock(&self.sh.calls).get_mut(&self.id)
-                    {
-                        c.trunk = Some(n.clone());
-                    }
-                    self.b = Some(ua);
-                    // Fork: ring the user's other contacts too.
-                    if let Target::User(list) = &self.target {
-                        let others: Vec<Binding> =
-                            list.iter().skip(1).take(MAX_FORKS).cloned().collect();
-                        for b in others {
-                            self.launch_fork(now, &b, &offer);
-                        }
-                    }
-                    return;
-                }
-                Err(e) => {
-                    tracing::warn!(id = self.id, "B leg to {target_uri}: {e}");
-                    if matches!(self.target, Target::User(_)) {
-                        break;
-                    }
-                }
-            }
-        }
-        // Nothing left to try.
-        self.b_done = true;
-        self.set_cause("failed: no route");
-        if let Some(ac) = self.a_call
-            && !self.a_done
-        {
-            let _ = self.a.reject(now, ac, 503);
         }
     }
 
