@@ -1390,3 +1390,57 @@ async fn browser_hold_and_unhold_are_answered_by_the_anchoring_media_plane() {
     assert_clean(&gw).await;
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_user_with_two_browsers_rings_both_and_the_first_to_answer_wins() {
+    let gw = start_gateway("127.0.0.1:9", "").await;
+    let mut bob1 = Phone::connect(&gw, "bob", BOB_PW, 21).await;
+    bob1.register().await;
+    let mut bob2 = Phone::connect(&gw, "bob", BOB_PW, 22).await;
+    bob2.register().await;
+    assert_eq!(gw.stats().registrations, 2, "two contacts for bob");
+    let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 23).await;
+    let call = alice.call("sip:bob@127.0.0.1");
+    let incoming = |e: &Event| match e {
+        Event::IncomingCall { call, .. } => Some(*call),
+        _ => None,
+    };
+    let (c1, c2, ()) = tokio::join!(
+        bob1.wait("bob1 rings", incoming),
+        bob2.wait("bob2 rings", incoming),
+        alice.pump(Duration::from_millis(800))
+    );
+    // bob1 (the older contact) answers; bob2's ringing is cancelled.
+    let now = bob1.now();
+    bob1.ua.answer(now, c1, WEBRTC_OFFER).expect("answer");
+    let (answered, reason2, ()) = tokio::join!(
+        alice.wait("answer", |e| {
+            matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
+        }),
+        bob2.wait("bob2 stops ringing", |e| match e {
+            Event::Ended { call, reason } if *call == c2 => Some(*reason),
+            _ => None,
+        }),
+        bob1.pump(Duration::from_millis(800))
+    );
+    let () = answered;
+    assert_eq!(reason2, EndReason::Cancelled);
+    let now = alice.now();
+    alice.ua.hangup(now, call).expect("hangup");
+    let (reason1, ()) = tokio::join!(
+        bob1.wait("BYE", |e| match e {
+            Event::Ended { call, reason } if *call == c1 => Some(*reason),
+            _ => None,
+        }),
+        alice.pump(Duration::from_millis(500))
+    );
+    assert_eq!(reason1, EndReason::RemoteHangup);
+    bob2.pump(Duration::from_millis(100)).await;
+    for p in [&mut alice, &mut bob1, &mut bob2] {
+        p.close().await;
+    }
+    assert_clean(&gw).await;
+    let cdrs = gw.store().cdrs(&Default::default()).expect("cdrs");
+    assert_eq!(cdrs.len(), 1);
+    gw.shutdown().await;
+}

@@ -23,12 +23,19 @@ use rvoip_core::sip::ua::{
 };
 use tokio::sync::mpsc;
 
-use super::media::{MediaBridge, check_webrtc_offer};
-use super::registrar::{Binding, user_of};
-use super::{AuthOutcome, CallInfo, CallInput, GwRng, Shared, random_token};
+use crate::sip::media::{MediaBridge, check_webrtc_offer};
+use fork::Fork;
+
+mod fork;
+mod legs;
 use crate::config::DialTarget;
 use crate::media::{LegId, MediaEvent, Peer};
+use crate::sip::registrar::{Binding, user_of};
+use crate::sip::{AuthOutcome, CallInfo, CallInput, GwRng, Shared, random_token};
 use crate::store::{CallRecord, LegRecord};
+
+/// Contacts rung in parallel besides the first.
+const MAX_FORKS: usize = 4;
 
 /// Frequency of the tone extension.
 const TONE_HZ: f64 = 1000.0;
@@ -46,8 +53,8 @@ pub fn epoch_ms() -> i64 {
 /// Where the B leg goes.
 #[derive(Debug, Clone)]
 enum Target {
-    /// A registered user's contact.
-    User(Binding),
+    /// A registered user's contacts, most recent first: rung in parallel (forking).
+    User(Vec<Binding>),
     /// Trunks (indices into the trunk table), tried in order.
     Trunks(VecDeque<usize>),
     /// A media service (echo, tone): no B leg.
@@ -108,29 +115,23 @@ pub fn new_invite(
         let Some(user) = user else {
             return respond(sh, transport, source, &req, 404);
         };
-        let Some(b) = Shared::lock(&sh.registrar)
-            .lookup(&user, now)
-            .into_iter()
-            .next()
-        else {
+        let bindings = Shared::lock(&sh.registrar).lookup(&user, now);
+        if bindings.is_empty() {
             return respond(sh, transport, source, &req, 480);
-        };
-        (Target::User(b), user, "inbound", None)
+        }
+        (Target::User(bindings), user, "inbound", None)
     } else {
         let Some(route) = crate::dialplan::route(&sh.cfg.dialplan, &dialled) else {
             return respond(sh, transport, source, &req, 404);
         };
         match route.target {
             DialTarget::User => {
-                let Some(b) = Shared::lock(&sh.registrar)
-                    .lookup(&route.number, now)
-                    .into_iter()
-                    .next()
-                else {
+                let bindings = Shared::lock(&sh.registrar).lookup(&route.number, now);
+                if bindings.is_empty() {
                     let known = sh.all_users().iter().any(|(u, _, _)| *u == route.number);
                     return respond(sh, transport, source, &req, if known { 480 } else { 404 });
-                };
-                (Target::User(b), route.number, "internal", None)
+                }
+                (Target::User(bindings), route.number, "internal", None)
             }
             DialTarget::Trunks(names) => {
                 let trunks = Shared::lock(&sh.trunks);
@@ -163,8 +164,8 @@ pub fn new_invite(
             ),
         }
     };
-    let b_webrtc =
-        matches!(&target, Target::User(b) if matches!(b.transport, Transport::Ws | Transport::Wss));
+    let b_webrtc = matches!(&target, Target::User(b)
+        if b.first().is_some_and(|b| matches!(b.transport, Transport::Ws | Transport::Wss)));
     let id = sh.counters.next_call.fetch_add(1, Ordering::SeqCst) + 1;
     let a_call_id = req.call_id().unwrap_or("").to_string();
     let (tx, rx) = mpsc::unbounded_channel();
@@ -238,6 +239,7 @@ pub fn new_invite(
         b_offer: Vec::new(),
         b_ringing: false,
         held_ringing: None,
+        forks: Vec::new(),
         pai: None,
         shutdown_at: None,
         record: seed.clone(),
@@ -401,6 +403,8 @@ struct CallTask {
     a_offer: Option<Vec<u8>>,
     /// The offer sent on the B leg (kept for failover).
     b_offer: Vec<u8>,
+    /// The other contacts rung in parallel with the B leg.
+    forks: Vec<Fork>,
     /// The B leg rang (180): the A leg may ring.
     b_ringing: bool,
     /// The A leg's 180, held until the B leg rings.
@@ -437,7 +441,8 @@ impl CallTask {
             }
             if let Some(t) = ended_at {
                 let quiet = self.a.transaction_count() == 0
-                    && self.b.as_ref().is_none_or(|b| b.transaction_count() == 0);
+                    && self.b.as_ref().is_none_or(|b| b.transaction_count() == 0)
+                    && self.forks.iter().all(|f| f.ua.transaction_count() == 0);
                 if quiet || t.elapsed() >= LINGER {
                     break;
                 }
@@ -447,6 +452,7 @@ impl CallTask {
                 self.b.as_ref().and_then(UserAgent::poll_timeout),
             ]
             .into_iter()
+            .chain(self.forks.iter().map(|f| f.ua.poll_timeout()))
             .flatten()
             .min()
             .map(|t| self.sh.clock.to_tokio(t));
@@ -475,6 +481,9 @@ impl CallTask {
                     self.a.handle_timeout(now);
                     if let Some(b) = &mut self.b {
                         b.handle_timeout(now);
+                    }
+                    for f in &mut self.forks {
+                        f.ua.handle_timeout(now);
                     }
                     if self
                         .shutdown_at
@@ -521,6 +530,12 @@ impl CallTask {
                 };
                 if call_id.as_deref() == Some(self.a_call_id.as_str()) {
                     self.a.handle_receive(now, rx);
+                } else if let Some(f) = self
+                    .forks
+                    .iter_mut()
+                    .find(|f| Some(f.call_id.as_str()) == call_id.as_deref())
+                {
+                    f.ua.handle_receive(now, rx);
                 } else if let Some(b) = &mut self.b {
                     b.handle_receive(now, rx);
                 }
@@ -532,6 +547,12 @@ impl CallTask {
                     self.slot.leg_done(&self.sh);
                     self.set_cause("flow closed: caller");
                     self.hangup_b();
+                }
+                for f in &mut self.forks {
+                    if f.flow == Some(flow) && !f.done {
+                        f.done = true;
+                        self.slot.leg_done(&self.sh);
+                    }
                 }
                 if self.b_flow == Some(flow) && !self.b_done {
                     tracing::info!(id = self.id, "callee's connection closed");
@@ -580,6 +601,7 @@ impl CallTask {
         if let (Some(b), Some(c), false) = (&mut self.b, self.b_call, self.b_done) {
             let _ = b.hangup(now, c);
         }
+        self.cancel_forks();
     }
 
     /// Sends what the UAs queued and handles their events until both are quiet.
@@ -625,6 +647,21 @@ impl CallTask {
             for e in b_events {
                 progressed = true;
                 self.b_event(e);
+            }
+            let mut fork_events = Vec::new();
+            for (i, f) in self.forks.iter_mut().enumerate() {
+                while let Some(t) = f.ua.poll_transmit() {
+                    progressed = true;
+                    let dest = f.flow.unwrap_or(t.destination);
+                    self.sh.send(t.transport, dest, t.bytes);
+                }
+                while let Some(e) = f.ua.poll_event() {
+                    fork_events.push((i, e));
+                }
+            }
+            for (i, e) in fork_events {
+                progressed = true;
+                self.fork_event(i, e);
             }
             if !progressed {
                 break;
@@ -727,13 +764,7 @@ impl CallTask {
         let now = self.sh.clock.now();
         let Some(ac) = self.a_call else { return };
         match e {
-            Event::Ringing { .. } => {
-                self.b_ringing = true;
-                if let Some((transport, dest, bytes)) = self.held_ringing.take() {
-                    self.sh.send(transport, dest, bytes);
-                }
-                self.set_state("ringing");
-            }
+            Event::Ringing { .. } => self.b_rang(),
             Event::EarlyMedia { sdp, .. } => {
                 let ans = self.media.answer_for_a(&sdp);
                 let _ = self.a.early_media(now, ac, &ans);
@@ -745,6 +776,7 @@ impl CallTask {
                     return;
                 }
                 self.answered = true;
+                self.cancel_forks();
                 self.record.answered_ms = Some(super::b2bua::epoch_ms());
                 let ans = self.media.answer_for_a(sdp.as_deref().unwrap_or(&[]));
                 if self.a.answer(now, ac, &ans).is_err() {
@@ -769,6 +801,13 @@ impl CallTask {
                     EndReason::LocalHangup => return,
                     _ => 500,
                 };
+                if !self.a_done
+                    && let Some(i) = self.forks.iter().position(|f| !f.done)
+                {
+                    // Another contact still rings: it becomes the B leg.
+                    self.promote(i, true);
+                    return;
+                }
                 let failover = (code >= 500 || code == 408)
                     && matches!(&self.target, Target::Trunks(l) if !l.is_empty());
                 if failover && !self.a_done {
@@ -830,141 +869,6 @@ impl CallTask {
     fn set_state(&self, state: &str) {
         if let Some(c) = Shared::lock(&self.sh.calls).get_mut(&self.id) {
             c.state = state.to_string();
-        }
-    }
-
-    /// Starts (or restarts, on failover) the B leg towards the next target.
-    fn start_b(&mut self) {
-        let now = self.sh.clock.now();
-        let offer = if self.b_started {
-            self.b_offer.clone()
-        } else {
-            let a_offer = self.a_offer.clone().unwrap_or_default();
-            match self.media.offer_for_b(&a_offer) {
-                Ok(o) => o,
-                Err(code) => {
-                    self.b_done = true;
-                    self.set_cause(&format!("rejected: {code}"));
-                    if let Some(ac) = self.a_call {
-                        let _ = self.a.reject(now, ac, code);
-                    }
-                    return;
-                }
-            }
-        };
-        self.b_offer = offer.clone();
-        loop {
-            let (cfg, target_uri, flow, peer, trunk) = match &mut self.target {
-                Target::Service(_) => break,
-                Target::User(b) => {
-                    if self.b_started {
-                        break;
-                    }
-                    let transport = b.transport;
-                    let mut cfg = UaConfig::new(
-                        format!("sip:{}@{}", self.caller, self.sh.cfg.sip.domain),
-                        self.sh.local_addr(transport),
-                    );
-                    cfg.transport = transport;
-                    cfg.proxy = Some(b.flow.unwrap_or(b.source));
-                    (cfg, b.uri.clone(), b.flow, b.source, None)
-                }
-                Target::Trunks(list) => {
-                    let Some(i) = list.pop_front() else { break };
-                    let Some(t) = Shared::lock(&self.sh.trunks).get(i).cloned() else {
-                        continue;
-                    };
-                    let Some(dest) = t.next_hop else { continue };
-                    let transport = t.transport();
-                    let caller_num = t
-                        .cfg
-                        .caller_id
-                        .clone()
-                        .unwrap_or_else(|| self.caller.clone());
-                    let mut cfg = UaConfig::new(
-                        format!("sip:{caller_num}@{}", self.sh.cfg.sip.domain),
-                        self.sh.local_addr(transport),
-                    );
-                    cfg.transport = transport;
-                    cfg.proxy = Some(dest);
-                    cfg.auth_user = t.cfg.username.clone().unwrap_or_default();
-                    cfg.password = t.cfg.password.clone().unwrap_or_default();
-                    self.pai = t
-                        .cfg
-                        .asserted_identity
-                        .then(|| format!("<sip:{caller_num}@{}>", self.sh.cfg.sip.domain));
-                    let host = t.cfg.host.clone();
-                    let uri = format!("sip:{}@{host}", self.number);
-                    (cfg, uri, None, dest, Some(t.cfg.name.clone()))
-                }
-            };
-            let mut cfg = cfg;
-            cfg.timers = self.sh.timers;
-            cfg.max_calls = 1;
-            cfg.user_agent = "rvoip-gateway".into();
-            let mut ua = UserAgent::new(cfg, GwRng::new());
-            match ua.call(now, &target_uri, &offer) {
-                Ok(c) => {
-                    self.b_started = true;
-                    self.b_done = false;
-                    self.b_call = Some(c);
-                    self.b_flow = flow;
-                    self.slot.legs.fetch_add(1, Ordering::SeqCst);
-                    self.sh.counters.legs.fetch_add(1, Ordering::SeqCst);
-                    // The Call-ID the UA chose is in its first transmit: route it here.
-                    let mut queued = Vec::new();
-                    while let Some(t) = ua.poll_transmit() {
-                        queued.push(t);
-                    }
-                    if let Some(cid) = queued
-                        .first()
-                        .and_then(|t| SipMsg::parse(&t.bytes).ok())
-                        .and_then(|m| m.call_id().map(str::to_string))
-                    {
-                        self.slot.add_route(&self.sh, &cid, &self.tx);
-                        self.b_call_id = Some(cid);
-                    }
-                    for t in queued {
-                        let dest = self.b_flow.unwrap_or(t.destination);
-                        let bytes = match &self.pai {
-                            Some(pai) if t.bytes.starts_with(b"INVITE ") => {
-                                insert_header(&t.bytes, &format!("P-Asserted-Identity: {pai}"))
-                            }
-                            _ => t.bytes,
-                        };
-                        self.sh.send(t.transport, dest, bytes);
-                    }
-                    self.record.b_leg = LegRecord {
-                        kind: if trunk.is_some() { "trunk" } else { "webrtc" }.into(),
-                        peer: match &trunk {
-                            Some(n) => format!("{n} ({peer})"),
-                            None => peer.to_string(),
-                        },
-                        ..Default::default()
-                    };
-                    if let Some(n) = &trunk
-                        && let Some(c) = Shared::lock(&self.sh.calls).get_mut(&self.id)
-                    {
-                        c.trunk = Some(n.clone());
-                    }
-                    self.b = Some(ua);
-                    return;
-                }
-                Err(e) => {
-                    tracing::warn!(id = self.id, "B leg to {target_uri}: {e}");
-                    if matches!(self.target, Target::User(_)) {
-                        break;
-                    }
-                }
-            }
-        }
-        // Nothing left to try.
-        self.b_done = true;
-        self.set_cause("failed: no route");
-        if let Some(ac) = self.a_call
-            && !self.a_done
-        {
-            let _ = self.a.reject(now, ac, 503);
         }
     }
 
