@@ -297,7 +297,7 @@ struct Leg {
     dtmf_rx: DtmfReceiver,
     dtmf_tx: Option<DtmfSender>,
     /// Playout buffer of what this leg receives (transcoding, echo).
-    jb: Option<JitterBuffer>,
+    jb: Option<Box<JitterBuffer>>,
     relay: Option<Relay>,
     next_rtcp: Instant,
     /// (input RTP ts, output RTP ts) of the last audio frame relayed *to* this leg, for
@@ -566,7 +566,7 @@ impl MediaSession {
             let mut cfg = JitterConfig::new(c.clock_rate());
             cfg.capacity = 12;
             cfg.max_payload = 256;
-            JitterBuffer::new(cfg)
+            Box::new(JitterBuffer::new(cfg))
         };
         match self.peer {
             Peer::Bridge => {
