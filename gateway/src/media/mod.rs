@@ -31,9 +31,11 @@
 //! 6. `call.hangup().await` — ends the task, frees the ports.
 
 pub mod codec;
+mod leg;
 pub mod ports;
 pub mod session;
 pub mod testclient;
+mod types;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
