@@ -210,11 +210,11 @@ async fn transcoded_call_carries_tone_and_dtmf_both_ways() {
     );
     let st = call.stats().await.unwrap();
     assert!(st.transcoding);
-    assert!(st.counters.transcoded_frames > 50, "{st:?}");
+    assert!(st.counters.transcoded_frames > 25, "{st:?}");
     assert!(st.counters.dtmf_relayed > 0);
     let (sa, sb) = (st.legs[0].unwrap(), st.legs[1].unwrap());
     assert!(
-        sa.packets_in > 50 && sa.packets_out > 50 && sb.packets_in > 50 && sb.packets_out > 50,
+        sa.packets_in > 25 && sa.packets_out > 25 && sb.packets_in > 25 && sb.packets_out > 25,
         "{st:?}"
     );
     assert!(sa.mos > 3.5 && sb.mos > 3.5, "{st:?}");

@@ -914,8 +914,6 @@ impl MediaSession {
     }
 }
 
-/// Why a digit could not be sent.
-
 #[cfg(test)]
 #[path = "session_tests.rs"]
 mod tests;

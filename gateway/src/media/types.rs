@@ -216,6 +216,7 @@ pub enum LegSpec {
     },
 }
 
+/// Why a digit could not be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DigitError {
     /// Not one of `0-9 * # A-D`.
