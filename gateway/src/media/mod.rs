@@ -210,7 +210,13 @@ impl RemoteParams {
                     .find(|f| f.hash() == HashFunction::Sha256)?;
                 Some(RemoteParams::WebRtc {
                     ice: Credentials::new(&ice.ufrag, &ice.pwd)?,
-                    fingerprint: fp.to_string(),
+                    // The `AB:CD:…` form `dtls` compares with (no hash name).
+                    fingerprint: fp
+                        .bytes()
+                        .iter()
+                        .map(|b| format!("{b:02X}"))
+                        .collect::<Vec<_>>()
+                        .join(":"),
                     // `local_setup` is our role; the peer's is the other one.
                     setup: match dtls.local_setup {
                         SdpSetup::Active => Setup::Passive,
