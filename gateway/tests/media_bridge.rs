@@ -420,3 +420,49 @@ async fn tone_and_echo_extensions() {
     client.stop().await;
     assert_clean(&e).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_as_dtls_client_when_the_browser_is_passive() {
+    let e = engine(42000);
+    let call = e
+        .create_call(CallSpec {
+            peer: Peer::Echo,
+            a: LegKind::WebRtc,
+            b: None,
+        })
+        .unwrap();
+    let a = call.local(LegId::A).unwrap().clone();
+    let client = WebRtcClient::new().await.unwrap();
+    let offer = client.offer();
+    let opus = MediaFormat::simple(Codec::Opus);
+    call.apply_remote(
+        LegId::A,
+        RemoteParams::WebRtc {
+            ice: offer.ice,
+            fingerprint: offer.fingerprint,
+            setup: Setup::Passive,
+            format: opus,
+        },
+    );
+    let client = client
+        .start_with_role(
+            &a,
+            a.fingerprint.as_deref().unwrap(),
+            opus,
+            Some(1000.0),
+            rvoip_gateway::dtls::DtlsRole::Server,
+        )
+        .unwrap();
+    assert!(
+        wait_for(8, || client.received(|r| r.media_ready)).await,
+        "DTLS never completed"
+    );
+    assert!(
+        wait_for(8, || tone_of(&client, 4000).1 > 0.9).await,
+        "{:?}",
+        tone_of(&client, 4000)
+    );
+    call.hangup().await;
+    client.stop().await;
+    assert_clean(&e).await;
+}
