@@ -116,7 +116,8 @@ async fn gateway_call(e: &MediaEngine, webrtc_fmt: MediaFormat) -> Setup3 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transcoded_call_carries_tone_and_dtmf_both_ways() {
-    let e = engine(41000);
+    let metrics = std::sync::Arc::new(rvoip_gateway::metrics::Metrics::new());
+    let e = engine(41000).with_metrics(metrics.clone());
     let Setup3 {
         mut call,
         client,
@@ -224,6 +225,14 @@ async fn transcoded_call_carries_tone_and_dtmf_both_ways() {
     client.stop().await;
     peer.stop().await;
     assert_clean(&e).await;
+    // Per-leg counters reached Prometheus (in batches, the last one at hangup).
+    for leg in ["webrtc", "trunk"] {
+        for dir in ["in", "out"] {
+            let n = metrics.get("rvoip_rtp_packets_total", &[("leg", leg), ("dir", dir)]);
+            assert!(n > 25.0, "{leg} {dir}: {n}");
+        }
+    }
+    assert_eq!(metrics.get("rvoip_transcoding_active", &[]), 0.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -313,7 +322,8 @@ fn futures_stats(call: &CallMedia) -> Option<(u64, u64, u64)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_fingerprint_ends_the_call_with_dtls_failure() {
-    let e = engine(41600);
+    let metrics = std::sync::Arc::new(rvoip_gateway::metrics::Metrics::new());
+    let e = engine(41600).with_metrics(metrics.clone());
     let mut call = e.create_call(CallSpec::gateway()).unwrap();
     let a = call.local(LegId::A).unwrap().clone();
     let client = WebRtcClient::new().await.unwrap();
@@ -348,6 +358,7 @@ async fn wrong_fingerprint_ends_the_call_with_dtls_failure() {
     assert!(matches!(reason, EndReason::DtlsFailed(_)), "{reason:?}");
     call.finished().await;
     assert_eq!(e.counters().dtls_failures.load(Ordering::Relaxed), 1);
+    assert_eq!(metrics.get("rvoip_dtls_failures_total", &[]), 1.0);
     assert!(!client.received(|r| r.media_ready && r.packets > 0));
     client.stop().await;
     assert_clean(&e).await;
