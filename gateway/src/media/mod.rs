@@ -24,7 +24,8 @@
 //!    leg B (address and port) for the offer to the trunk.
 //! 3. `call.apply_remote(LegId::A, RemoteParams::WebRtc{..})` with the browser's ICE
 //!    credentials, fingerprint, setup and the negotiated format; later
-//!    `call.apply_remote(LegId::B, RemoteParams::Rtp{..})` with the trunk's answer.
+//!    `call.apply_remote(LegId::B, RemoteParams::Rtp{..})` with the trunk's answer. Both
+//!    come from SDP with [`RemoteParams::from_negotiated`]`(&negotiated, nat_latching)`.
 //! 4. `call.next_event().await` — [`MediaEvent`]: ICE/SRTP up, DTMF digits (for SIP
 //!    INFO), `Ended` with an [`EndReason`] (DTLS failure, consent lost).
 //! 5. `call.send_digit(leg, '5', dur)` (SIP INFO → RFC 4733), `call.stats().await`.
