@@ -76,6 +76,7 @@ pub mod msg;
 mod offer;
 mod register;
 mod requests;
+mod table;
 
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::string::String;
@@ -91,7 +92,6 @@ pub use build::{reason, resolve, response};
 pub use call::UaError;
 pub use msg::{Method, SipMsg};
 
-use call::Call;
 use layer::{ClientEntry, ServerEntry};
 use register::Registration;
 
@@ -417,7 +417,7 @@ pub struct UserAgent<R: Rng> {
     /// Transaction deadlines: (when, is server, key), so the next one is found in O(log n).
     tx_timers: BTreeSet<(Instant, bool, TxKey)>,
     servers: BTreeMap<TxKey, ServerEntry>,
-    calls: BTreeMap<CallId, Call>,
+    calls: table::CallTable,
     next_call: u64,
     next_message: u64,
     registration: Registration,
@@ -471,7 +471,7 @@ impl<R: Rng> UserAgent<R> {
             clients: BTreeMap::new(),
             tx_timers: BTreeSet::new(),
             servers: BTreeMap::new(),
-            calls: BTreeMap::new(),
+            calls: table::CallTable::default(),
             next_call: 1,
             next_message: 1,
             registration: Registration::default(),
@@ -516,9 +516,8 @@ impl<R: Rng> UserAgent<R> {
     /// The next instant at which [`UserAgent::handle_timeout`] must be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let tx = self.next_transaction_timer();
-        let calls = self.calls.values().filter_map(Call::next_timer);
         tx.into_iter()
-            .chain(calls)
+            .chain(self.calls.next_timer())
             .chain(self.registration.refresh_at)
             .chain(self.keepalive_at)
             .chain(self.pong_deadline)
@@ -531,10 +530,16 @@ impl<R: Rng> UserAgent<R> {
         self.layer_timeouts(now);
         self.call_timeouts(now);
         self.register_timeouts(now);
+        self.calls.reschedule();
     }
 
     /// Processes one received message (or keep-alive).
     pub fn handle_receive(&mut self, now: Instant, rx: Received<'_>) {
+        self.receive(now, rx);
+        self.calls.reschedule();
+    }
+
+    fn receive(&mut self, now: Instant, rx: Received<'_>) {
         self.now = now;
         let limits = crate::sip::Limits::default();
         match crate::sip::parse_datagram(rx.bytes, &limits) {
