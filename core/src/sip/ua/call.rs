@@ -446,7 +446,7 @@ impl<R: Rng> UserAgent<R> {
             return;
         }
         if self.cfg.challenge_invites
-            && let Some(challenge) = self.check_credentials(now, &req)
+            && let Some(challenge) = self.check_credentials(now, &req, self.cfg.proxy_auth)
         {
             self.respond(now, &key, challenge);
             return;

@@ -368,6 +368,11 @@ pub struct UaConfig {
     pub registrar: bool,
     /// Challenge incoming INVITEs with digest (401) against `users`.
     pub challenge_invites: bool,
+    /// Server side, proxy mode (RFC 3261 §22.3): challenge INVITEs with 407 and
+    /// `Proxy-Authenticate`, and read their credentials from `Proxy-Authorization`,
+    /// instead of 401 / `WWW-Authenticate` / `Authorization` (a gateway or proxy in front
+    /// of the callee). REGISTER is always challenged with 401 (§10.3). Default: false.
+    pub proxy_auth: bool,
     /// Server side: (user, password) pairs accepted in the AOR's domain as realm. Not
     /// empty → REGISTER (registrar mode) and, with `challenge_invites`, INVITE are
     /// challenged with digest (sip-auth's `DigestServer`).
@@ -402,6 +407,7 @@ impl UaConfig {
             use_100rel: false,
             registrar: false,
             challenge_invites: false,
+            proxy_auth: false,
             users: Vec::new(),
             user_agent: String::from("rvoip"),
         }
