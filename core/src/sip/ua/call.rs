@@ -213,8 +213,9 @@ impl<R: Rng> UserAgent<R> {
             .map(|e| e.req.clone())
             .ok_or(UaError::NoRoute)?;
         let ring_until = now + self.cfg.no_answer_timeout;
-        self.calls
-            .insert(id, Call::new(id, true, tag, invite, key, dest, ring_until));
+        let mut call = Call::new(id, true, tag, invite, key, dest, ring_until);
+        call.ext.local_sdp = sdp_offer.to_vec();
+        self.calls.insert(id, call);
         Ok(id)
     }
 
@@ -283,6 +284,9 @@ impl<R: Rng> UserAgent<R> {
             }
         } else {
             c.pending_offer = None;
+        }
+        if !sdp.is_empty() {
+            c.ext.local_sdp = sdp.to_vec();
         }
         if is_invite && let Some(dest) = dest {
             c.retx_2xx = Some(Retx2xx {
