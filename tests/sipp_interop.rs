@@ -1,13 +1,14 @@
 //! Interop of the sans-IO user agent with a real SIP peer, `sipp` (Debian `sip-tester`),
-//! over UDP on 127.0.0.1. A thin driver moves datagrams between a `std::net::UdpSocket`
-//! and the UA, and feeds it `std::time` converted to the core's `Instant`.
+//! over UDP and TCP on 127.0.0.1. A thin driver moves datagrams between a
+//! `std::net::UdpSocket` and the UA (or frames a `TcpStream` with `sip::StreamFramer`), and feeds it `std::time` converted to the core's `Instant`.
 //!
 //! sipp is required: when it is missing these tests FAIL (CI installs it). Each test
 //! checks sipp's exit code (0 = every call succeeded, no unexpected message) and the UA's
 //! events.
 #![allow(clippy::std_instead_of_core, clippy::alloc_instead_of_core)]
 
-use std::net::{SocketAddr, UdpSocket};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration as StdDuration, Instant as StdInstant};
@@ -16,6 +17,7 @@ use rvoip::rand::SplitMix64;
 use rvoip::sip::ua::{
     EndReason, Event, Received, RegistrationState, Transport, UaConfig, UserAgent,
 };
+use rvoip::sip::{Frame, Limits, StreamFramer};
 use rvoip::time::Instant;
 
 const SDP: &[u8] = b"v=0\r\no=rvoip 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
@@ -368,4 +370,209 @@ fn invite_after_401_to_sipp() {
     });
     assert_sipp_ok(status, &err, &d.events);
     assert!(d.events.iter().any(|e| matches!(e, Event::Answered { .. })));
+}
+
+/// The thin TCP driver (RFC 3261 §18.3): one connection, framed with the message layer's
+/// [`StreamFramer`] (Content-Length framing, CRLF keep-alives), one UA, real time.
+struct TcpDriver {
+    ua: UserAgent<SplitMix64>,
+    listener: Option<TcpListener>,
+    stream: Option<TcpStream>,
+    framer: StreamFramer,
+    /// What the UA sent before the connection existed.
+    pending: Vec<Vec<u8>>,
+    t0: StdInstant,
+    events: Vec<Event>,
+}
+
+impl TcpDriver {
+    fn new(user: &str, seed: u64, local: SocketAddr) -> TcpDriver {
+        let mut cfg = UaConfig::new(format!("sip:{user}@example.com"), local);
+        cfg.transport = Transport::Tcp;
+        TcpDriver {
+            ua: UserAgent::new(cfg, SplitMix64::new(seed)),
+            listener: None,
+            stream: None,
+            framer: StreamFramer::new(Limits::default()),
+            pending: Vec::new(),
+            t0: StdInstant::now(),
+            events: Vec::new(),
+        }
+    }
+
+    /// Waits for sipp to connect to us.
+    fn listening(user: &str, seed: u64) -> TcpDriver {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind TCP listener");
+        l.set_nonblocking(true).expect("nonblocking listener");
+        let mut d = TcpDriver::new(user, seed, l.local_addr().expect("local addr"));
+        d.listener = Some(l);
+        d
+    }
+
+    /// Connects to sipp listening on `port`.
+    fn connected(user: &str, seed: u64, port: u16) -> TcpDriver {
+        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect to sipp");
+        let mut d = TcpDriver::new(user, seed, s.local_addr().expect("local addr"));
+        d.stream = Some(s);
+        d
+    }
+
+    fn now(&self) -> Instant {
+        Instant::from_micros(self.t0.elapsed().as_micros() as u64)
+    }
+
+    fn flush(&mut self) {
+        while let Some(t) = self.ua.poll_transmit() {
+            assert_eq!(t.transport, Transport::Tcp);
+            self.pending.push(t.bytes);
+        }
+        if let Some(s) = &mut self.stream {
+            for bytes in self.pending.drain(..) {
+                s.write_all(&bytes).expect("write to the TCP connection");
+            }
+        }
+    }
+
+    /// Runs the UA until sipp exits (or `max` passes), calling `on` for every event.
+    fn run(
+        &mut self,
+        sipp: &mut Child,
+        max: StdDuration,
+        mut on: impl FnMut(&mut UserAgent<SplitMix64>, Instant, &Event),
+    ) -> Option<ExitStatus> {
+        let deadline = StdInstant::now() + max;
+        let mut buf = vec![0u8; 65_535];
+        let mut exited: Option<(ExitStatus, StdInstant)> = None;
+        loop {
+            if self.stream.is_none()
+                && let Some(l) = &self.listener
+                && let Ok((s, _)) = l.accept()
+            {
+                s.set_nonblocking(false).expect("blocking stream");
+                self.stream = Some(s);
+            }
+            self.flush();
+            while let Some(e) = self.ua.poll_event() {
+                let now = self.now();
+                on(&mut self.ua, now, &e);
+                self.events.push(e);
+                self.flush();
+            }
+            if exited.is_none()
+                && let Some(st) = sipp.try_wait().expect("wait for sipp")
+            {
+                exited = Some((st, StdInstant::now()));
+            }
+            if let Some((st, at)) = exited
+                && at.elapsed() > StdDuration::from_millis(300)
+            {
+                return Some(st);
+            }
+            if StdInstant::now() > deadline {
+                let _ = sipp.kill();
+                let _ = sipp.wait();
+                return None;
+            }
+            let Some(stream) = &mut self.stream else {
+                std::thread::sleep(StdDuration::from_millis(5));
+                continue;
+            };
+            let source = stream.peer_addr().expect("peer addr");
+            stream
+                .set_read_timeout(Some(StdDuration::from_millis(10)))
+                .expect("set timeout");
+            match stream.read(&mut buf) {
+                Ok(0) => {
+                    // sipp closed the connection; wait for it to exit.
+                    self.stream = None;
+                    self.listener = None;
+                }
+                Ok(n) => {
+                    self.framer.push(&buf[..n]).expect("framable stream");
+                    while let Some(frame) = self.framer.next_frame().expect("valid framing") {
+                        let now = self.now();
+                        match frame {
+                            Frame::Message(bytes) => self.ua.handle_receive(
+                                now,
+                                Received {
+                                    transport: Transport::Tcp,
+                                    source,
+                                    bytes: &bytes,
+                                },
+                            ),
+                            Frame::Ping => self.pending.push(b"\r\n".to_vec()),
+                            Frame::Pong => {}
+                        }
+                    }
+                }
+                Err(_) => {}
+            }
+            let now = self.now();
+            if self.ua.poll_timeout().is_some_and(|t| t <= now) {
+                self.ua.handle_timeout(now);
+            }
+        }
+    }
+}
+
+/// sipp's built-in `uac` calls us over TCP (`-t t1`); we answer; sipp hangs up.
+#[test]
+fn sipp_uac_calls_our_ua_over_tcp() {
+    let mut d = TcpDriver::listening("bob", 11);
+    let target = d.ua.config().local_addr.to_string();
+    let (mut sipp, _, err) =
+        spawn_sipp("uac-tcp", &["-t", "t1", "-sn", "uac", "-d", "200", &target]);
+    let status = d.run(&mut sipp, StdDuration::from_secs(40), |ua, now, e| {
+        if let Event::IncomingCall { call, .. } = e {
+            ua.answer(now, *call, SDP).expect("answer");
+        }
+    });
+    assert_sipp_ok(status, &err, &d.events);
+    assert!(
+        d.events
+            .iter()
+            .any(|e| matches!(e, Event::IncomingCall { sdp: Some(_), .. }))
+    );
+    assert!(d.events.iter().any(|e| matches!(e, Event::Answered { .. })));
+    assert!(d.events.iter().any(|e| matches!(
+        e,
+        Event::Ended {
+            reason: EndReason::RemoteHangup,
+            ..
+        }
+    )));
+}
+
+/// We call sipp's built-in `uas` over TCP (`-t t1`); it rings and answers; we hang up.
+#[test]
+fn our_ua_calls_sipp_uas_over_tcp() {
+    let (mut sipp, port, err) = spawn_sipp("uas-tcp", &["-t", "t1", "-sn", "uas"]);
+    std::thread::sleep(StdDuration::from_millis(300));
+    let mut d = TcpDriver::connected("alice", 12, port);
+    let now = d.now();
+    d.ua.call(
+        now,
+        &format!("sip:service@127.0.0.1:{port};transport=tcp"),
+        SDP,
+    )
+    .expect("call");
+    let status = d.run(&mut sipp, StdDuration::from_secs(40), |ua, now, e| {
+        if let Event::Answered { call, .. } = e {
+            ua.hangup(now, *call).expect("hangup");
+        }
+    });
+    assert_sipp_ok(status, &err, &d.events);
+    assert!(d.events.iter().any(|e| matches!(e, Event::Ringing { .. })));
+    assert!(
+        d.events
+            .iter()
+            .any(|e| matches!(e, Event::Answered { sdp: Some(_), .. }))
+    );
+    assert!(d.events.iter().any(|e| matches!(
+        e,
+        Event::Ended {
+            reason: EndReason::LocalHangup,
+            ..
+        }
+    )));
 }
