@@ -210,6 +210,33 @@ fn assert_sipp_ok(status: Option<ExitStatus>, err: &Path, events: &[Event]) {
     }
 }
 
+/// The events of an incoming call (with SDP) we answered and sipp hung up.
+fn assert_answered_call_hung_up_by_sipp(events: &[Event]) {
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::IncomingCall { sdp: Some(_), .. }))
+    );
+    assert!(events.iter().any(|e| matches!(e, Event::Answered { .. })));
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::Ended {
+            reason: EndReason::RemoteHangup,
+            ..
+        }
+    )));
+}
+
+/// The events of our call to sipp: it rang, then was answered with SDP.
+fn assert_our_call_rang_and_was_answered(events: &[Event]) {
+    assert!(events.iter().any(|e| matches!(e, Event::Ringing { .. })));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Answered { sdp: Some(_), .. }))
+    );
+}
+
 /// sipp's built-in `uac` calls us; we answer; sipp hangs up.
 #[test]
 fn sipp_uac_calls_our_ua() {
@@ -222,19 +249,7 @@ fn sipp_uac_calls_our_ua() {
         }
     });
     assert_sipp_ok(status, &err, &d.events);
-    assert!(
-        d.events
-            .iter()
-            .any(|e| matches!(e, Event::IncomingCall { sdp: Some(_), .. }))
-    );
-    assert!(d.events.iter().any(|e| matches!(e, Event::Answered { .. })));
-    assert!(d.events.iter().any(|e| matches!(
-        e,
-        Event::Ended {
-            reason: EndReason::RemoteHangup,
-            ..
-        }
-    )));
+    assert_answered_call_hung_up_by_sipp(&d.events);
 }
 
 /// We call sipp's built-in `uas`; it rings and answers; we hang up.
@@ -252,12 +267,7 @@ fn our_ua_calls_sipp_uas() {
         }
     });
     assert_sipp_ok(status, &err, &d.events);
-    assert!(d.events.iter().any(|e| matches!(e, Event::Ringing { .. })));
-    assert!(
-        d.events
-            .iter()
-            .any(|e| matches!(e, Event::Answered { sdp: Some(_), .. }))
-    );
+    assert_our_call_rang_and_was_answered(&d.events);
 }
 
 /// sipp as registrar challenges with digest, verifies our credentials, then accepts the
@@ -528,19 +538,7 @@ fn sipp_uac_calls_our_ua_over_tcp() {
         }
     });
     assert_sipp_ok(status, &err, &d.events);
-    assert!(
-        d.events
-            .iter()
-            .any(|e| matches!(e, Event::IncomingCall { sdp: Some(_), .. }))
-    );
-    assert!(d.events.iter().any(|e| matches!(e, Event::Answered { .. })));
-    assert!(d.events.iter().any(|e| matches!(
-        e,
-        Event::Ended {
-            reason: EndReason::RemoteHangup,
-            ..
-        }
-    )));
+    assert_answered_call_hung_up_by_sipp(&d.events);
 }
 
 /// We call sipp's built-in `uas` over TCP (`-t t1`); it rings and answers; we hang up.
@@ -562,12 +560,7 @@ fn our_ua_calls_sipp_uas_over_tcp() {
         }
     });
     assert_sipp_ok(status, &err, &d.events);
-    assert!(d.events.iter().any(|e| matches!(e, Event::Ringing { .. })));
-    assert!(
-        d.events
-            .iter()
-            .any(|e| matches!(e, Event::Answered { sdp: Some(_), .. }))
-    );
+    assert_our_call_rang_and_was_answered(&d.events);
     assert!(d.events.iter().any(|e| matches!(
         e,
         Event::Ended {

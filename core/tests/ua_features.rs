@@ -303,16 +303,24 @@ fn wrong_password_fails_without_looping() {
     );
 }
 
-#[test]
-fn invite_challenged_with_401_then_answered() {
+/// Alice (with `password`) and Bob, who challenges INVITEs (407 when `proxy`) and knows
+/// alice's password `secret`.
+fn challenging_pair(password: &str, proxy: bool) -> Sim {
     let mut sim = Sim::new(9, Link::PERFECT);
     let mut alice = config("alice", 5060);
-    alice.password = "secret".into();
+    alice.password = password.into();
     sim.add(alice);
     let mut bob = config("bob", 5070);
     bob.challenge_invites = true;
+    bob.proxy_auth = proxy;
     bob.users = vec![("alice".into(), "secret".into())];
     sim.add(bob);
+    sim
+}
+
+#[test]
+fn invite_challenged_with_401_then_answered() {
+    let mut sim = challenging_pair("secret", false);
     let (ac, _) = connect(&mut sim, 0, 1);
     let lines = sim.sent_lines(1);
     assert!(lines.contains(&"SIP/2.0 401 Unauthorized".to_string()));
@@ -331,15 +339,7 @@ fn invite_challenged_with_401_then_answered() {
 
 #[test]
 fn invite_challenged_with_407_in_proxy_mode_then_answered() {
-    let mut sim = Sim::new(9, Link::PERFECT);
-    let mut alice = config("alice", 5060);
-    alice.password = "secret".into();
-    sim.add(alice);
-    let mut bob = config("bob", 5070);
-    bob.challenge_invites = true;
-    bob.proxy_auth = true;
-    bob.users = vec![("alice".into(), "secret".into())];
-    sim.add(bob);
+    let mut sim = challenging_pair("secret", true);
     let (ac, _) = connect(&mut sim, 0, 1);
     let lines = sim.sent_lines(1);
     assert!(lines.contains(&"SIP/2.0 407 Proxy Authentication Required".to_string()));
@@ -374,15 +374,7 @@ fn invite_challenged_with_407_in_proxy_mode_then_answered() {
 
 #[test]
 fn proxy_mode_with_wrong_password_gets_407_again_and_fails() {
-    let mut sim = Sim::new(9, Link::PERFECT);
-    let mut alice = config("alice", 5060);
-    alice.password = "wrong".into();
-    sim.add(alice);
-    let mut bob = config("bob", 5070);
-    bob.challenge_invites = true;
-    bob.proxy_auth = true;
-    bob.users = vec![("alice".into(), "secret".into())];
-    sim.add(bob);
+    let mut sim = challenging_pair("wrong", true);
     let now = sim.now;
     let call = sim.ua(0).call(now, "sip:bob@10.0.0.1:5070", OFFER).unwrap();
     let ended = sim.run_until(0, Duration::from_secs(40), |e| {

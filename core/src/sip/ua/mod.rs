@@ -36,10 +36,13 @@
 //! | REGISTER with refresh at 50–90 %, un-REGISTER, digest 401/407 (nc, stale) | 3261 §10, §22 |
 //! | Outbound `+sip.instance`/`reg-id`, CRLF keep-alive ping/pong | 5626 |
 //! | PRACK / 100rel (RSeq/RAck, 1xx retransmission, 5xx after 64·T1) | 3262 |
-//! | session timers (refresher, UPDATE refresh, BYE on expiry, 422/Min-SE) | 4028 |
+//! | session timers (refresher, UPDATE refresh or re-INVITE when the peer lacks UPDATE, BYE on expiry, 422/Min-SE) | 4028 |
 //! | OPTIONS, INFO DTMF (`application/dtmf-relay`), MESSAGE | 3261 §11, 6086, 3428 |
 //! | REFER blind/attended with Replaces, NOTIFY `message/sipfrag` | 3515, 3891 |
-//! | registrar and digest challenges on the server side (sip-auth's `DigestServer`) | 3261 §10.3, §22 |
+//! | registrar and digest challenges on the server side (sip-auth's `DigestServer`): 401, or 407 for INVITE with [`UaConfig::proxy_auth`] | 3261 §10.3, §22 |
+//!
+//! Calls are indexed by SIP Call-ID and by next timer (`table.rs`): routing an in-dialog
+//! request and finding due call timers cost O(log n) in the number of calls.
 //!
 //! ```
 //! use rvoip_core::rand::SplitMix64;
