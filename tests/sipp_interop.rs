@@ -109,63 +109,112 @@ impl Driver {
         }
     }
 
+    /// Waits up to `wait` for a datagram and feeds it to the UA.
+    fn receive(&mut self, wait: StdDuration, buf: &mut [u8]) {
+        self.sock.set_read_timeout(Some(wait)).expect("set timeout");
+        if let Ok((n, source)) = self.sock.recv_from(buf) {
+            let now = self.now();
+            self.ua.handle_receive(
+                now,
+                Received {
+                    transport: Transport::Udp,
+                    source,
+                    bytes: &buf[..n],
+                },
+            );
+        }
+    }
+
     /// Runs the UA until sipp exits (or `max` passes), calling `on` for every event.
     fn run(
         &mut self,
         sipp: &mut Child,
         max: StdDuration,
-        mut on: impl FnMut(&mut UserAgent<SplitMix64>, Instant, &Event),
+        on: impl FnMut(&mut UserAgent<SplitMix64>, Instant, &Event),
     ) -> Option<ExitStatus> {
-        let deadline = StdInstant::now() + max;
-        let mut buf = vec![0u8; 65_535];
-        let mut exited: Option<(ExitStatus, StdInstant)> = None;
-        loop {
-            self.flush();
-            while let Some(e) = self.ua.poll_event() {
-                let now = self.now();
-                on(&mut self.ua, now, &e);
-                self.events.push(e);
-                self.flush();
+        run_until_sipp_exits(self, sipp, max, on)
+    }
+}
+
+/// What the shared event loop needs from a transport driver.
+trait Io {
+    fn ua(&mut self) -> &mut UserAgent<SplitMix64>;
+    fn now(&self) -> Instant;
+    fn events(&mut self) -> &mut Vec<Event>;
+    fn flush(&mut self);
+    /// Waits up to `wait` for input and feeds it to the UA.
+    fn receive(&mut self, wait: StdDuration, buf: &mut [u8]);
+}
+
+macro_rules! impl_io {
+    ($t:ty) => {
+        impl Io for $t {
+            fn ua(&mut self) -> &mut UserAgent<SplitMix64> {
+                &mut self.ua
             }
-            if exited.is_none()
-                && let Some(st) = sipp.try_wait().expect("wait for sipp")
-            {
-                exited = Some((st, StdInstant::now()));
+            fn now(&self) -> Instant {
+                <$t>::now(self)
             }
-            // Keep serving a moment after sipp exits so that our last messages are handled.
-            if let Some((st, at)) = exited
-                && at.elapsed() > StdDuration::from_millis(300)
-            {
-                return Some(st);
+            fn events(&mut self) -> &mut Vec<Event> {
+                &mut self.events
             }
-            if StdInstant::now() > deadline {
-                let _ = sipp.kill();
-                let _ = sipp.wait();
-                return None;
+            fn flush(&mut self) {
+                <$t>::flush(self)
             }
-            let now = self.now();
-            let wait = self
-                .ua
-                .poll_timeout()
-                .map(|t| StdDuration::from_micros((t - now).as_micros() as u64))
-                .unwrap_or(StdDuration::from_millis(20))
-                .clamp(StdDuration::from_millis(1), StdDuration::from_millis(20));
-            self.sock.set_read_timeout(Some(wait)).expect("set timeout");
-            if let Ok((n, source)) = self.sock.recv_from(&mut buf) {
-                let now = self.now();
-                self.ua.handle_receive(
-                    now,
-                    Received {
-                        transport: Transport::Udp,
-                        source,
-                        bytes: &buf[..n],
-                    },
-                );
+            fn receive(&mut self, wait: StdDuration, buf: &mut [u8]) {
+                <$t>::receive(self, wait, buf)
             }
-            let now = self.now();
-            if self.ua.poll_timeout().is_some_and(|t| t <= now) {
-                self.ua.handle_timeout(now);
-            }
+        }
+    };
+}
+impl_io!(Driver);
+impl_io!(TcpDriver);
+
+/// Runs a driver's UA until sipp exits (or `max` passes), calling `on` for every event.
+fn run_until_sipp_exits(
+    d: &mut impl Io,
+    sipp: &mut Child,
+    max: StdDuration,
+    mut on: impl FnMut(&mut UserAgent<SplitMix64>, Instant, &Event),
+) -> Option<ExitStatus> {
+    let deadline = StdInstant::now() + max;
+    let mut buf = vec![0u8; 65_535];
+    let mut exited: Option<(ExitStatus, StdInstant)> = None;
+    loop {
+        d.flush();
+        while let Some(e) = d.ua().poll_event() {
+            let now = d.now();
+            on(d.ua(), now, &e);
+            d.events().push(e);
+            d.flush();
+        }
+        if exited.is_none()
+            && let Some(st) = sipp.try_wait().expect("wait for sipp")
+        {
+            exited = Some((st, StdInstant::now()));
+        }
+        // Keep serving a moment after sipp exits so that our last messages are handled.
+        if let Some((st, at)) = exited
+            && at.elapsed() > StdDuration::from_millis(300)
+        {
+            return Some(st);
+        }
+        if StdInstant::now() > deadline {
+            let _ = sipp.kill();
+            let _ = sipp.wait();
+            return None;
+        }
+        let now = d.now();
+        let wait = d
+            .ua()
+            .poll_timeout()
+            .map(|t| StdDuration::from_micros((t - now).as_micros() as u64))
+            .unwrap_or(StdDuration::from_millis(20))
+            .clamp(StdDuration::from_millis(1), StdDuration::from_millis(20));
+        d.receive(wait, &mut buf);
+        let now = d.now();
+        if d.ua().poll_timeout().is_some_and(|t| t <= now) {
+            d.ua().handle_timeout(now);
         }
     }
 }
@@ -237,19 +286,35 @@ fn assert_our_call_rang_and_was_answered(events: &[Event]) {
     );
 }
 
+/// Runs sipp's built-in `uac` (`args`) against the driver: we answer, sipp hangs up.
+fn answer_sipp_uac(d: &mut impl Io, name: &str, args: &[&str]) {
+    let (mut sipp, _, err) = spawn_sipp(name, args);
+    let status = run_until_sipp_exits(d, &mut sipp, StdDuration::from_secs(40), |ua, now, e| {
+        if let Event::IncomingCall { call, .. } = e {
+            ua.answer(now, *call, SDP).expect("answer");
+        }
+    });
+    assert_sipp_ok(status, &err, d.events());
+    assert_answered_call_hung_up_by_sipp(d.events());
+}
+
+/// Runs the driver (which called sipp's `uas`) until sipp exits, hanging up on answer.
+fn hang_up_when_sipp_answers(d: &mut impl Io, sipp: &mut Child, err: &Path) {
+    let status = run_until_sipp_exits(d, sipp, StdDuration::from_secs(40), |ua, now, e| {
+        if let Event::Answered { call, .. } = e {
+            ua.hangup(now, *call).expect("hangup");
+        }
+    });
+    assert_sipp_ok(status, err, d.events());
+    assert_our_call_rang_and_was_answered(d.events());
+}
+
 /// sipp's built-in `uac` calls us; we answer; sipp hangs up.
 #[test]
 fn sipp_uac_calls_our_ua() {
     let mut d = Driver::new("bob", "", 1);
     let target = format!("127.0.0.1:{}", d.port());
-    let (mut sipp, _, err) = spawn_sipp("uac", &["-sn", "uac", "-d", "200", &target]);
-    let status = d.run(&mut sipp, StdDuration::from_secs(40), |ua, now, e| {
-        if let Event::IncomingCall { call, .. } = e {
-            ua.answer(now, *call, SDP).expect("answer");
-        }
-    });
-    assert_sipp_ok(status, &err, &d.events);
-    assert_answered_call_hung_up_by_sipp(&d.events);
+    answer_sipp_uac(&mut d, "uac", &["-sn", "uac", "-d", "200", &target]);
 }
 
 /// We call sipp's built-in `uas`; it rings and answers; we hang up.
@@ -261,13 +326,7 @@ fn our_ua_calls_sipp_uas() {
     let now = d.now();
     d.ua.call(now, &format!("sip:service@127.0.0.1:{port}"), SDP)
         .expect("call");
-    let status = d.run(&mut sipp, StdDuration::from_secs(40), |ua, now, e| {
-        if let Event::Answered { call, .. } = e {
-            ua.hangup(now, *call).expect("hangup");
-        }
-    });
-    assert_sipp_ok(status, &err, &d.events);
-    assert_our_call_rang_and_was_answered(&d.events);
+    hang_up_when_sipp_answers(&mut d, &mut sipp, &err);
 }
 
 /// sipp as registrar challenges with digest, verifies our credentials, then accepts the
@@ -443,84 +502,47 @@ impl TcpDriver {
         }
     }
 
-    /// Runs the UA until sipp exits (or `max` passes), calling `on` for every event.
-    fn run(
-        &mut self,
-        sipp: &mut Child,
-        max: StdDuration,
-        mut on: impl FnMut(&mut UserAgent<SplitMix64>, Instant, &Event),
-    ) -> Option<ExitStatus> {
-        let deadline = StdInstant::now() + max;
-        let mut buf = vec![0u8; 65_535];
-        let mut exited: Option<(ExitStatus, StdInstant)> = None;
-        loop {
-            if self.stream.is_none()
-                && let Some(l) = &self.listener
-                && let Ok((s, _)) = l.accept()
-            {
-                s.set_nonblocking(false).expect("blocking stream");
-                self.stream = Some(s);
+    /// Accepts sipp's connection if we listen, then waits up to `wait` for bytes, frames
+    /// them and feeds every message to the UA (a CRLFCRLF ping is answered with CRLF).
+    fn receive(&mut self, wait: StdDuration, buf: &mut [u8]) {
+        if self.stream.is_none()
+            && let Some(l) = &self.listener
+            && let Ok((s, _)) = l.accept()
+        {
+            s.set_nonblocking(false).expect("blocking stream");
+            self.stream = Some(s);
+        }
+        let Some(stream) = &mut self.stream else {
+            std::thread::sleep(wait);
+            return;
+        };
+        let source = stream.peer_addr().expect("peer addr");
+        stream.set_read_timeout(Some(wait)).expect("set timeout");
+        match stream.read(buf) {
+            Ok(0) => {
+                // sipp closed the connection; wait for it to exit.
+                self.stream = None;
+                self.listener = None;
             }
-            self.flush();
-            while let Some(e) = self.ua.poll_event() {
-                let now = self.now();
-                on(&mut self.ua, now, &e);
-                self.events.push(e);
-                self.flush();
-            }
-            if exited.is_none()
-                && let Some(st) = sipp.try_wait().expect("wait for sipp")
-            {
-                exited = Some((st, StdInstant::now()));
-            }
-            if let Some((st, at)) = exited
-                && at.elapsed() > StdDuration::from_millis(300)
-            {
-                return Some(st);
-            }
-            if StdInstant::now() > deadline {
-                let _ = sipp.kill();
-                let _ = sipp.wait();
-                return None;
-            }
-            let Some(stream) = &mut self.stream else {
-                std::thread::sleep(StdDuration::from_millis(5));
-                continue;
-            };
-            let source = stream.peer_addr().expect("peer addr");
-            stream
-                .set_read_timeout(Some(StdDuration::from_millis(10)))
-                .expect("set timeout");
-            match stream.read(&mut buf) {
-                Ok(0) => {
-                    // sipp closed the connection; wait for it to exit.
-                    self.stream = None;
-                    self.listener = None;
-                }
-                Ok(n) => {
-                    self.framer.push(&buf[..n]).expect("framable stream");
-                    while let Some(frame) = self.framer.next_frame().expect("valid framing") {
-                        let now = self.now();
-                        match frame {
-                            Frame::Message(bytes) => self.ua.handle_receive(
-                                now,
-                                Received {
-                                    transport: Transport::Tcp,
-                                    source,
-                                    bytes: &bytes,
-                                },
-                            ),
-                            Frame::Ping => self.pending.push(b"\r\n".to_vec()),
-                            Frame::Pong => {}
-                        }
+            Ok(n) => {
+                self.framer.push(&buf[..n]).expect("framable stream");
+                while let Some(frame) = self.framer.next_frame().expect("valid framing") {
+                    let now = self.now();
+                    match frame {
+                        Frame::Message(bytes) => self.ua.handle_receive(
+                            now,
+                            Received {
+                                transport: Transport::Tcp,
+                                source,
+                                bytes: &bytes,
+                            },
+                        ),
+                        Frame::Ping => self.pending.push(b"\r\n".to_vec()),
+                        Frame::Pong => {}
                     }
                 }
-                Err(_) => {}
             }
-            let now = self.now();
-            if self.ua.poll_timeout().is_some_and(|t| t <= now) {
-                self.ua.handle_timeout(now);
-            }
+            Err(_) => {}
         }
     }
 }
@@ -530,15 +552,11 @@ impl TcpDriver {
 fn sipp_uac_calls_our_ua_over_tcp() {
     let mut d = TcpDriver::listening("bob", 11);
     let target = d.ua.config().local_addr.to_string();
-    let (mut sipp, _, err) =
-        spawn_sipp("uac-tcp", &["-t", "t1", "-sn", "uac", "-d", "200", &target]);
-    let status = d.run(&mut sipp, StdDuration::from_secs(40), |ua, now, e| {
-        if let Event::IncomingCall { call, .. } = e {
-            ua.answer(now, *call, SDP).expect("answer");
-        }
-    });
-    assert_sipp_ok(status, &err, &d.events);
-    assert_answered_call_hung_up_by_sipp(&d.events);
+    answer_sipp_uac(
+        &mut d,
+        "uac-tcp",
+        &["-t", "t1", "-sn", "uac", "-d", "200", &target],
+    );
 }
 
 /// We call sipp's built-in `uas` over TCP (`-t t1`); it rings and answers; we hang up.
@@ -554,13 +572,7 @@ fn our_ua_calls_sipp_uas_over_tcp() {
         SDP,
     )
     .expect("call");
-    let status = d.run(&mut sipp, StdDuration::from_secs(40), |ua, now, e| {
-        if let Event::Answered { call, .. } = e {
-            ua.hangup(now, *call).expect("hangup");
-        }
-    });
-    assert_sipp_ok(status, &err, &d.events);
-    assert_our_call_rang_and_was_answered(&d.events);
+    hang_up_when_sipp_answers(&mut d, &mut sipp, &err);
     assert!(d.events.iter().any(|e| matches!(
         e,
         Event::Ended {
