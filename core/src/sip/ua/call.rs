@@ -815,12 +815,7 @@ impl<R: Rng> UserAgent<R> {
                 });
             }
         } else if c.our_offer.as_ref() == Some(key) {
-            self.send_bye(now, id);
-            self.calls.remove(&id);
-            self.push_event(Event::Ended {
-                call: id,
-                reason: EndReason::Timeout,
-            });
+            self.end_call_with_bye(now, id, EndReason::Timeout);
         }
     }
 
@@ -835,13 +830,7 @@ impl<R: Rng> UserAgent<R> {
                 if r.give_up <= now {
                     // §13.3.1.4: no ACK within 64·T1: the session ends with BYE.
                     c.retx_2xx = None;
-                    c.state = CallState::Confirmed;
-                    self.send_bye(now, id);
-                    self.calls.remove(&id);
-                    self.push_event(Event::Ended {
-                        call: id,
-                        reason: EndReason::Timeout,
-                    });
+                    self.end_call_with_bye(now, id, EndReason::Timeout);
                     continue;
                 }
                 if r.next.is_some_and(|n| n <= now) {
