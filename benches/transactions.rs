@@ -8,6 +8,9 @@
 //!   `handle_receive` → 200 → `MessageStatus`), reliable transport (Timers J/K = 0).
 //! - `ua/invite_call`: a full call between two user agents: INVITE/100/180/200/ACK and
 //!   BYE/200 (two transactions plus the ACK).
+//! - `ua/dtmf_with_calls/N`: one in-dialog INFO (DTMF) and its 200 plus a `poll_timeout` on
+//!   both sides while N established calls are held by the same two user agents; the
+//!   per-message cost must stay flat from N = 1 to N = 1,000 (the gateway's case).
 #![allow(missing_docs)]
 
 extern crate alloc;
@@ -236,5 +239,60 @@ fn user_agents(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, machines, user_agents);
+/// Two user agents with `n` established calls between them (for the scaling case).
+fn established(
+    n: usize,
+) -> (
+    UserAgent<SplitMix64>,
+    UserAgent<SplitMix64>,
+    Vec<rvoip::sip::ua::CallId>,
+) {
+    let mk = |user: &str, port: u16, seed| {
+        let mut c = UaConfig::new(
+            format!("sip:{user}@example.com"),
+            ([10, 0, 0, 1], port).into(),
+        );
+        c.transport = Transport::Tcp;
+        c.max_calls = 4 * n + 16;
+        c.max_transactions = 8 * n + 64;
+        UserAgent::new(c, SplitMix64::new(seed))
+    };
+    let (mut a, mut b) = (mk("alice", 5060, 1), mk("bob", 5070, 2));
+    let now = Instant::ZERO;
+    let mut calls = Vec::with_capacity(n);
+    for _ in 0..n {
+        calls.push(a.call(now, "sip:bob@10.0.0.1:5070", b"v=0\r\n").unwrap());
+        shuttle(&mut a, &mut b, now, |b, e| {
+            if let Event::IncomingCall { call, .. } = e {
+                b.answer(now, call, b"v=0\r\n").unwrap();
+            }
+        });
+    }
+    assert_eq!((a.call_count(), b.call_count()), (n, n));
+    (a, b, calls)
+}
+
+fn scaling(c: &mut Criterion) {
+    let mut g = c.benchmark_group("ua/dtmf_with_calls");
+    g.throughput(Throughput::Elements(1));
+    for n in [1usize, 1_000] {
+        let (mut a, mut b, calls) = established(n);
+        let now = Instant::ZERO;
+        let mut i = 0usize;
+        let mut one = move || {
+            i = i.wrapping_add(7919);
+            let call = calls[i % calls.len()];
+            a.send_dtmf(now, call, '5', 100).unwrap();
+            let moved = shuttle(&mut a, &mut b, now, |_, _| {});
+            black_box((a.poll_timeout(), b.poll_timeout(), moved))
+        };
+        cpu_figure(&format!("ua/dtmf_with_calls/{n}"), 20_000, || {
+            one();
+        });
+        g.bench_function(format!("{n}"), |bench| bench.iter(&mut one));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, machines, user_agents, scaling);
 criterion_main!(benches);

@@ -1,13 +1,14 @@
 //! Interop of the sans-IO user agent with a real SIP peer, `sipp` (Debian `sip-tester`),
-//! over UDP on 127.0.0.1. A thin driver moves datagrams between a `std::net::UdpSocket`
-//! and the UA, and feeds it `std::time` converted to the core's `Instant`.
+//! over UDP and TCP on 127.0.0.1. A thin driver moves datagrams between a
+//! `std::net::UdpSocket` and the UA (or frames a `TcpStream` with `sip::StreamFramer`), and feeds it `std::time` converted to the core's `Instant`.
 //!
 //! sipp is required: when it is missing these tests FAIL (CI installs it). Each test
 //! checks sipp's exit code (0 = every call succeeded, no unexpected message) and the UA's
 //! events.
 #![allow(clippy::std_instead_of_core, clippy::alloc_instead_of_core)]
 
-use std::net::{SocketAddr, UdpSocket};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration as StdDuration, Instant as StdInstant};
@@ -16,6 +17,7 @@ use rvoip::rand::SplitMix64;
 use rvoip::sip::ua::{
     EndReason, Event, Received, RegistrationState, Transport, UaConfig, UserAgent,
 };
+use rvoip::sip::{Frame, Limits, StreamFramer};
 use rvoip::time::Instant;
 
 const SDP: &[u8] = b"v=0\r\no=rvoip 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
@@ -107,63 +109,112 @@ impl Driver {
         }
     }
 
+    /// Waits up to `wait` for a datagram and feeds it to the UA.
+    fn receive(&mut self, wait: StdDuration, buf: &mut [u8]) {
+        self.sock.set_read_timeout(Some(wait)).expect("set timeout");
+        if let Ok((n, source)) = self.sock.recv_from(buf) {
+            let now = self.now();
+            self.ua.handle_receive(
+                now,
+                Received {
+                    transport: Transport::Udp,
+                    source,
+                    bytes: &buf[..n],
+                },
+            );
+        }
+    }
+
     /// Runs the UA until sipp exits (or `max` passes), calling `on` for every event.
     fn run(
         &mut self,
         sipp: &mut Child,
         max: StdDuration,
-        mut on: impl FnMut(&mut UserAgent<SplitMix64>, Instant, &Event),
+        on: impl FnMut(&mut UserAgent<SplitMix64>, Instant, &Event),
     ) -> Option<ExitStatus> {
-        let deadline = StdInstant::now() + max;
-        let mut buf = vec![0u8; 65_535];
-        let mut exited: Option<(ExitStatus, StdInstant)> = None;
-        loop {
-            self.flush();
-            while let Some(e) = self.ua.poll_event() {
-                let now = self.now();
-                on(&mut self.ua, now, &e);
-                self.events.push(e);
-                self.flush();
+        run_until_sipp_exits(self, sipp, max, on)
+    }
+}
+
+/// What the shared event loop needs from a transport driver.
+trait Io {
+    fn ua(&mut self) -> &mut UserAgent<SplitMix64>;
+    fn now(&self) -> Instant;
+    fn events(&mut self) -> &mut Vec<Event>;
+    fn flush(&mut self);
+    /// Waits up to `wait` for input and feeds it to the UA.
+    fn receive(&mut self, wait: StdDuration, buf: &mut [u8]);
+}
+
+macro_rules! impl_io {
+    ($t:ty) => {
+        impl Io for $t {
+            fn ua(&mut self) -> &mut UserAgent<SplitMix64> {
+                &mut self.ua
             }
-            if exited.is_none()
-                && let Some(st) = sipp.try_wait().expect("wait for sipp")
-            {
-                exited = Some((st, StdInstant::now()));
+            fn now(&self) -> Instant {
+                <$t>::now(self)
             }
-            // Keep serving a moment after sipp exits so that our last messages are handled.
-            if let Some((st, at)) = exited
-                && at.elapsed() > StdDuration::from_millis(300)
-            {
-                return Some(st);
+            fn events(&mut self) -> &mut Vec<Event> {
+                &mut self.events
             }
-            if StdInstant::now() > deadline {
-                let _ = sipp.kill();
-                let _ = sipp.wait();
-                return None;
+            fn flush(&mut self) {
+                <$t>::flush(self)
             }
-            let now = self.now();
-            let wait = self
-                .ua
-                .poll_timeout()
-                .map(|t| StdDuration::from_micros((t - now).as_micros() as u64))
-                .unwrap_or(StdDuration::from_millis(20))
-                .clamp(StdDuration::from_millis(1), StdDuration::from_millis(20));
-            self.sock.set_read_timeout(Some(wait)).expect("set timeout");
-            if let Ok((n, source)) = self.sock.recv_from(&mut buf) {
-                let now = self.now();
-                self.ua.handle_receive(
-                    now,
-                    Received {
-                        transport: Transport::Udp,
-                        source,
-                        bytes: &buf[..n],
-                    },
-                );
+            fn receive(&mut self, wait: StdDuration, buf: &mut [u8]) {
+                <$t>::receive(self, wait, buf)
             }
-            let now = self.now();
-            if self.ua.poll_timeout().is_some_and(|t| t <= now) {
-                self.ua.handle_timeout(now);
-            }
+        }
+    };
+}
+impl_io!(Driver);
+impl_io!(TcpDriver);
+
+/// Runs a driver's UA until sipp exits (or `max` passes), calling `on` for every event.
+fn run_until_sipp_exits(
+    d: &mut impl Io,
+    sipp: &mut Child,
+    max: StdDuration,
+    mut on: impl FnMut(&mut UserAgent<SplitMix64>, Instant, &Event),
+) -> Option<ExitStatus> {
+    let deadline = StdInstant::now() + max;
+    let mut buf = vec![0u8; 65_535];
+    let mut exited: Option<(ExitStatus, StdInstant)> = None;
+    loop {
+        d.flush();
+        while let Some(e) = d.ua().poll_event() {
+            let now = d.now();
+            on(d.ua(), now, &e);
+            d.events().push(e);
+            d.flush();
+        }
+        if exited.is_none()
+            && let Some(st) = sipp.try_wait().expect("wait for sipp")
+        {
+            exited = Some((st, StdInstant::now()));
+        }
+        // Keep serving a moment after sipp exits so that our last messages are handled.
+        if let Some((st, at)) = exited
+            && at.elapsed() > StdDuration::from_millis(300)
+        {
+            return Some(st);
+        }
+        if StdInstant::now() > deadline {
+            let _ = sipp.kill();
+            let _ = sipp.wait();
+            return None;
+        }
+        let now = d.now();
+        let wait = d
+            .ua()
+            .poll_timeout()
+            .map(|t| StdDuration::from_micros((t - now).as_micros() as u64))
+            .unwrap_or(StdDuration::from_millis(20))
+            .clamp(StdDuration::from_millis(1), StdDuration::from_millis(20));
+        d.receive(wait, &mut buf);
+        let now = d.now();
+        if d.ua().poll_timeout().is_some_and(|t| t <= now) {
+            d.ua().handle_timeout(now);
         }
     }
 }
@@ -208,31 +259,62 @@ fn assert_sipp_ok(status: Option<ExitStatus>, err: &Path, events: &[Event]) {
     }
 }
 
-/// sipp's built-in `uac` calls us; we answer; sipp hangs up.
-#[test]
-fn sipp_uac_calls_our_ua() {
-    let mut d = Driver::new("bob", "", 1);
-    let target = format!("127.0.0.1:{}", d.port());
-    let (mut sipp, _, err) = spawn_sipp("uac", &["-sn", "uac", "-d", "200", &target]);
-    let status = d.run(&mut sipp, StdDuration::from_secs(40), |ua, now, e| {
-        if let Event::IncomingCall { call, .. } = e {
-            ua.answer(now, *call, SDP).expect("answer");
-        }
-    });
-    assert_sipp_ok(status, &err, &d.events);
+/// The events of an incoming call (with SDP) we answered and sipp hung up.
+fn assert_answered_call_hung_up_by_sipp(events: &[Event]) {
     assert!(
-        d.events
+        events
             .iter()
             .any(|e| matches!(e, Event::IncomingCall { sdp: Some(_), .. }))
     );
-    assert!(d.events.iter().any(|e| matches!(e, Event::Answered { .. })));
-    assert!(d.events.iter().any(|e| matches!(
+    assert!(events.iter().any(|e| matches!(e, Event::Answered { .. })));
+    assert!(events.iter().any(|e| matches!(
         e,
         Event::Ended {
             reason: EndReason::RemoteHangup,
             ..
         }
     )));
+}
+
+/// The events of our call to sipp: it rang, then was answered with SDP.
+fn assert_our_call_rang_and_was_answered(events: &[Event]) {
+    assert!(events.iter().any(|e| matches!(e, Event::Ringing { .. })));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Answered { sdp: Some(_), .. }))
+    );
+}
+
+/// Runs sipp's built-in `uac` (`args`) against the driver: we answer, sipp hangs up.
+fn answer_sipp_uac(d: &mut impl Io, name: &str, args: &[&str]) {
+    let (mut sipp, _, err) = spawn_sipp(name, args);
+    let status = run_until_sipp_exits(d, &mut sipp, StdDuration::from_secs(40), |ua, now, e| {
+        if let Event::IncomingCall { call, .. } = e {
+            ua.answer(now, *call, SDP).expect("answer");
+        }
+    });
+    assert_sipp_ok(status, &err, d.events());
+    assert_answered_call_hung_up_by_sipp(d.events());
+}
+
+/// Runs the driver (which called sipp's `uas`) until sipp exits, hanging up on answer.
+fn hang_up_when_sipp_answers(d: &mut impl Io, sipp: &mut Child, err: &Path) {
+    let status = run_until_sipp_exits(d, sipp, StdDuration::from_secs(40), |ua, now, e| {
+        if let Event::Answered { call, .. } = e {
+            ua.hangup(now, *call).expect("hangup");
+        }
+    });
+    assert_sipp_ok(status, err, d.events());
+    assert_our_call_rang_and_was_answered(d.events());
+}
+
+/// sipp's built-in `uac` calls us; we answer; sipp hangs up.
+#[test]
+fn sipp_uac_calls_our_ua() {
+    let mut d = Driver::new("bob", "", 1);
+    let target = format!("127.0.0.1:{}", d.port());
+    answer_sipp_uac(&mut d, "uac", &["-sn", "uac", "-d", "200", &target]);
 }
 
 /// We call sipp's built-in `uas`; it rings and answers; we hang up.
@@ -244,18 +326,7 @@ fn our_ua_calls_sipp_uas() {
     let now = d.now();
     d.ua.call(now, &format!("sip:service@127.0.0.1:{port}"), SDP)
         .expect("call");
-    let status = d.run(&mut sipp, StdDuration::from_secs(40), |ua, now, e| {
-        if let Event::Answered { call, .. } = e {
-            ua.hangup(now, *call).expect("hangup");
-        }
-    });
-    assert_sipp_ok(status, &err, &d.events);
-    assert!(d.events.iter().any(|e| matches!(e, Event::Ringing { .. })));
-    assert!(
-        d.events
-            .iter()
-            .any(|e| matches!(e, Event::Answered { sdp: Some(_), .. }))
-    );
+    hang_up_when_sipp_answers(&mut d, &mut sipp, &err);
 }
 
 /// sipp as registrar challenges with digest, verifies our credentials, then accepts the
@@ -368,4 +439,145 @@ fn invite_after_401_to_sipp() {
     });
     assert_sipp_ok(status, &err, &d.events);
     assert!(d.events.iter().any(|e| matches!(e, Event::Answered { .. })));
+}
+
+/// The thin TCP driver (RFC 3261 §18.3): one connection, framed with the message layer's
+/// [`StreamFramer`] (Content-Length framing, CRLF keep-alives), one UA, real time.
+struct TcpDriver {
+    ua: UserAgent<SplitMix64>,
+    listener: Option<TcpListener>,
+    stream: Option<TcpStream>,
+    framer: StreamFramer,
+    /// What the UA sent before the connection existed.
+    pending: Vec<Vec<u8>>,
+    t0: StdInstant,
+    events: Vec<Event>,
+}
+
+impl TcpDriver {
+    fn new(user: &str, seed: u64, local: SocketAddr) -> TcpDriver {
+        let mut cfg = UaConfig::new(format!("sip:{user}@example.com"), local);
+        cfg.transport = Transport::Tcp;
+        TcpDriver {
+            ua: UserAgent::new(cfg, SplitMix64::new(seed)),
+            listener: None,
+            stream: None,
+            framer: StreamFramer::new(Limits::default()),
+            pending: Vec::new(),
+            t0: StdInstant::now(),
+            events: Vec::new(),
+        }
+    }
+
+    /// Waits for sipp to connect to us.
+    fn listening(user: &str, seed: u64) -> TcpDriver {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind TCP listener");
+        l.set_nonblocking(true).expect("nonblocking listener");
+        let mut d = TcpDriver::new(user, seed, l.local_addr().expect("local addr"));
+        d.listener = Some(l);
+        d
+    }
+
+    /// Connects to sipp listening on `port`.
+    fn connected(user: &str, seed: u64, port: u16) -> TcpDriver {
+        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect to sipp");
+        let mut d = TcpDriver::new(user, seed, s.local_addr().expect("local addr"));
+        d.stream = Some(s);
+        d
+    }
+
+    fn now(&self) -> Instant {
+        Instant::from_micros(self.t0.elapsed().as_micros() as u64)
+    }
+
+    fn flush(&mut self) {
+        while let Some(t) = self.ua.poll_transmit() {
+            assert_eq!(t.transport, Transport::Tcp);
+            self.pending.push(t.bytes);
+        }
+        if let Some(s) = &mut self.stream {
+            for bytes in self.pending.drain(..) {
+                s.write_all(&bytes).expect("write to the TCP connection");
+            }
+        }
+    }
+
+    /// Accepts sipp's connection if we listen, then waits up to `wait` for bytes, frames
+    /// them and feeds every message to the UA (a CRLFCRLF ping is answered with CRLF).
+    fn receive(&mut self, wait: StdDuration, buf: &mut [u8]) {
+        if self.stream.is_none()
+            && let Some(l) = &self.listener
+            && let Ok((s, _)) = l.accept()
+        {
+            s.set_nonblocking(false).expect("blocking stream");
+            self.stream = Some(s);
+        }
+        let Some(stream) = &mut self.stream else {
+            std::thread::sleep(wait);
+            return;
+        };
+        let source = stream.peer_addr().expect("peer addr");
+        stream.set_read_timeout(Some(wait)).expect("set timeout");
+        match stream.read(buf) {
+            Ok(0) => {
+                // sipp closed the connection; wait for it to exit.
+                self.stream = None;
+                self.listener = None;
+            }
+            Ok(n) => {
+                self.framer.push(&buf[..n]).expect("framable stream");
+                while let Some(frame) = self.framer.next_frame().expect("valid framing") {
+                    let now = self.now();
+                    match frame {
+                        Frame::Message(bytes) => self.ua.handle_receive(
+                            now,
+                            Received {
+                                transport: Transport::Tcp,
+                                source,
+                                bytes: &bytes,
+                            },
+                        ),
+                        Frame::Ping => self.pending.push(b"\r\n".to_vec()),
+                        Frame::Pong => {}
+                    }
+                }
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// sipp's built-in `uac` calls us over TCP (`-t t1`); we answer; sipp hangs up.
+#[test]
+fn sipp_uac_calls_our_ua_over_tcp() {
+    let mut d = TcpDriver::listening("bob", 11);
+    let target = d.ua.config().local_addr.to_string();
+    answer_sipp_uac(
+        &mut d,
+        "uac-tcp",
+        &["-t", "t1", "-sn", "uac", "-d", "200", &target],
+    );
+}
+
+/// We call sipp's built-in `uas` over TCP (`-t t1`); it rings and answers; we hang up.
+#[test]
+fn our_ua_calls_sipp_uas_over_tcp() {
+    let (mut sipp, port, err) = spawn_sipp("uas-tcp", &["-t", "t1", "-sn", "uas"]);
+    std::thread::sleep(StdDuration::from_millis(300));
+    let mut d = TcpDriver::connected("alice", 12, port);
+    let now = d.now();
+    d.ua.call(
+        now,
+        &format!("sip:service@127.0.0.1:{port};transport=tcp"),
+        SDP,
+    )
+    .expect("call");
+    hang_up_when_sipp_answers(&mut d, &mut sipp, &err);
+    assert!(d.events.iter().any(|e| matches!(
+        e,
+        Event::Ended {
+            reason: EndReason::LocalHangup,
+            ..
+        }
+    )));
 }

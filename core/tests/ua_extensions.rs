@@ -287,3 +287,109 @@ fn early_media_183_reliable_and_plain() {
         );
     }
 }
+
+/// Drives alice (UAC, refresher) against a hand-written peer whose 2xx carries `allow`;
+/// returns what alice sends when the session timer asks for a refresh, the peer's 2xx to
+/// it having been fed back, and alice's events.
+fn refresh_against_peer(allow: &str) -> (SipMsg, SipMsg, Vec<Event>) {
+    use rvoip_core::rand::SplitMix64;
+    use rvoip_core::sip::ua::{Received, Transport, UaConfig, UserAgent, response};
+    use rvoip_core::time::Instant;
+    let alice_addr = "10.0.0.1:5060".parse().unwrap();
+    let bob_addr = "10.0.0.2:5060".parse().unwrap();
+    let mut cfg = UaConfig::new("sip:alice@example.com", alice_addr);
+    cfg.session_expires = Some(90);
+    let mut alice = UserAgent::new(cfg, SplitMix64::new(7));
+    let sdp = b"v=0\r\no=alice 2890844526 7 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+    let now = Instant::ZERO;
+    let call = alice.call(now, "sip:bob@10.0.0.2:5060", sdp).unwrap();
+    let invite = SipMsg::parse(&alice.poll_transmit().unwrap().bytes).unwrap();
+    let feed = |alice: &mut UserAgent<SplitMix64>, now, m: &SipMsg| {
+        alice.handle_receive(
+            now,
+            Received {
+                transport: Transport::Udp,
+                source: bob_addr,
+                bytes: &m.to_bytes(),
+            },
+        );
+    };
+    let ok = |req: &SipMsg| {
+        let mut ok = response(req, 200, Some("bobtag"));
+        ok.push("Contact", "<sip:bob@10.0.0.2:5060>");
+        ok.push("Allow", allow);
+        ok.push("Session-Expires", "90;refresher=uac");
+        ok.push("Require", "timer");
+        if req.method() == Some(rvoip_core::sip::ua::Method::Invite) {
+            ok.push("Content-Type", "application/sdp");
+            ok.body = b"v=0\r\no=bob 1 1 IN IP4 10.0.0.2\r\n".to_vec();
+        }
+        ok
+    };
+    feed(&mut alice, now, &ok(&invite));
+    let ack = SipMsg::parse(&alice.poll_transmit().unwrap().bytes).unwrap();
+    assert_eq!(ack.method(), Some(rvoip_core::sip::ua::Method::Ack));
+    // The refresher refreshes at half the interval (RFC 4028 §10).
+    let at = alice.poll_timeout().unwrap();
+    assert!(at <= Instant::ZERO + secs(45), "{at:?}");
+    let mut events: Vec<Event> = core::iter::from_fn(|| alice.poll_event()).collect();
+    let mut refresh = None;
+    let mut t = now;
+    while refresh.is_none() && t < Instant::ZERO + secs(46) {
+        t = alice.poll_timeout().unwrap().max(t);
+        alice.handle_timeout(t);
+        while let Some(x) = alice.poll_transmit() {
+            let m = SipMsg::parse(&x.bytes).unwrap();
+            if m.is_request() {
+                refresh = Some(m);
+            }
+        }
+    }
+    let refresh = refresh.expect("a refresh request");
+    feed(&mut alice, t, &ok(&refresh));
+    let after = alice
+        .poll_transmit()
+        .map(|x| SipMsg::parse(&x.bytes).unwrap())
+        .unwrap_or_else(|| SipMsg::response(0, ""));
+    events.extend(core::iter::from_fn(|| alice.poll_event()));
+    assert!(
+        !events.contains(&Event::Ended {
+            call,
+            reason: EndReason::Timeout
+        }),
+        "{events:?}"
+    );
+    assert_eq!(invite.cseq().unwrap().0 + 1, refresh.cseq().unwrap().0);
+    (refresh, after, events)
+}
+
+#[test]
+fn session_refresh_uses_update_when_the_peer_allows_it() {
+    let (refresh, after, _) = refresh_against_peer("INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE");
+    assert_eq!(refresh.method(), Some(rvoip_core::sip::ua::Method::Update));
+    assert!(refresh.body.is_empty());
+    assert!(refresh.header("Session-Expires").is_some());
+    assert_eq!(after.code(), Some(0), "no ACK for an UPDATE");
+}
+
+#[test]
+fn session_refresh_falls_back_to_reinvite_with_a_new_sdp_version() {
+    let (refresh, ack, _) = refresh_against_peer("INVITE, ACK, BYE, CANCEL, OPTIONS");
+    assert_eq!(refresh.method(), Some(rvoip_core::sip::ua::Method::Invite));
+    assert_eq!(refresh.to_tag(), Some("bobtag"), "in the dialog");
+    assert!(
+        refresh
+            .header("Session-Expires")
+            .is_some_and(|v| v.starts_with("90"))
+    );
+    let body = core::str::from_utf8(&refresh.body).unwrap();
+    // Same session description, version 7 → 8 (RFC 3264 §8).
+    assert!(
+        body.contains("o=alice 2890844526 8 IN IP4 10.0.0.1\r\n"),
+        "{body}"
+    );
+    assert!(body.contains("m=audio 4000 RTP/AVP 0\r\n"), "{body}");
+    // The 2xx to the refresh re-INVITE is ACKed with its CSeq.
+    assert_eq!(ack.method(), Some(rvoip_core::sip::ua::Method::Ack));
+    assert_eq!(ack.cseq().unwrap().0, refresh.cseq().unwrap().0);
+}

@@ -303,16 +303,24 @@ fn wrong_password_fails_without_looping() {
     );
 }
 
-#[test]
-fn invite_challenged_with_401_then_answered() {
+/// Alice (with `password`) and Bob, who challenges INVITEs (407 when `proxy`) and knows
+/// alice's password `secret`.
+fn challenging_pair(password: &str, proxy: bool) -> Sim {
     let mut sim = Sim::new(9, Link::PERFECT);
     let mut alice = config("alice", 5060);
-    alice.password = "secret".into();
+    alice.password = password.into();
     sim.add(alice);
     let mut bob = config("bob", 5070);
     bob.challenge_invites = true;
+    bob.proxy_auth = proxy;
     bob.users = vec![("alice".into(), "secret".into())];
     sim.add(bob);
+    sim
+}
+
+#[test]
+fn invite_challenged_with_401_then_answered() {
+    let mut sim = challenging_pair("secret", false);
     let (ac, _) = connect(&mut sim, 0, 1);
     let lines = sim.sent_lines(1);
     assert!(lines.contains(&"SIP/2.0 401 Unauthorized".to_string()));
@@ -327,6 +335,59 @@ fn invite_challenged_with_401_then_answered() {
         0,
         |e| matches!(e, Event::Answered { call, .. } if *call == ac)
     ));
+}
+
+#[test]
+fn invite_challenged_with_407_in_proxy_mode_then_answered() {
+    let mut sim = challenging_pair("secret", true);
+    let (ac, _) = connect(&mut sim, 0, 1);
+    let lines = sim.sent_lines(1);
+    assert!(lines.contains(&"SIP/2.0 407 Proxy Authentication Required".to_string()));
+    assert!(!lines.iter().any(|l| l.starts_with("SIP/2.0 401")));
+    let challenge = sim.nodes[1]
+        .raw
+        .iter()
+        .filter_map(|r| rvoip_core::sip::ua::SipMsg::parse(r).ok())
+        .find(|m| m.code() == Some(407))
+        .unwrap();
+    assert!(challenge.header("Proxy-Authenticate").is_some());
+    assert!(challenge.header("WWW-Authenticate").is_none());
+    let invites: Vec<_> = sim.nodes[0]
+        .raw
+        .iter()
+        .filter_map(|r| rvoip_core::sip::ua::SipMsg::parse(r).ok())
+        .filter(|m| m.uri().is_some() && m.method() == Some(rvoip_core::sip::ua::Method::Invite))
+        .collect();
+    assert_eq!(invites.len(), 2);
+    let retry = &invites[1];
+    assert!(
+        retry
+            .header("Proxy-Authorization")
+            .is_some_and(|v| v.starts_with("Digest "))
+    );
+    assert!(retry.header("Authorization").is_none());
+    assert!(sim.saw(
+        0,
+        |e| matches!(e, Event::Answered { call, .. } if *call == ac)
+    ));
+}
+
+#[test]
+fn proxy_mode_with_wrong_password_gets_407_again_and_fails() {
+    let mut sim = challenging_pair("wrong", true);
+    let now = sim.now;
+    let call = sim.ua(0).call(now, "sip:bob@10.0.0.1:5070", OFFER).unwrap();
+    let ended = sim.run_until(0, Duration::from_secs(40), |e| {
+        matches!(e, Event::Ended { .. })
+    });
+    assert_eq!(
+        ended,
+        Some(Event::Ended {
+            call,
+            reason: EndReason::Rejected(407)
+        })
+    );
+    assert!(!sim.saw(1, |e| matches!(e, Event::IncomingCall { .. })));
 }
 
 #[test]

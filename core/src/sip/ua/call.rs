@@ -111,6 +111,45 @@ pub(crate) struct Call {
 }
 
 impl Call {
+    /// A call in its first state (UAC: Calling; UAS: Incoming, a provisional sent),
+    /// ringing until `ring_until`.
+    pub(crate) fn new(
+        id: CallId,
+        uac: bool,
+        local_tag: String,
+        invite: Arc<SipMsg>,
+        invite_key: TxKey,
+        peer: SocketAddr,
+        ring_until: Instant,
+    ) -> Call {
+        Call {
+            id,
+            uac,
+            state: if uac {
+                CallState::Calling
+            } else {
+                CallState::Incoming
+            },
+            call_id: invite.call_id().unwrap_or("").to_string(),
+            local_tag,
+            invite,
+            invite_key,
+            dialog: None,
+            peer,
+            ack: None,
+            retx_2xx: None,
+            provisional: !uac,
+            auth_tried: false,
+            pending_offer: None,
+            our_offer: None,
+            glare_retry: None,
+            bye_after_ack: false,
+            notify_to: None,
+            replaces: None,
+            ext: Ext::ringing_until(ring_until),
+        }
+    }
+
     pub(crate) fn next_timer(&self) -> Option<Instant> {
         let r = self
             .retx_2xx
@@ -165,7 +204,6 @@ impl<R: Rng> UserAgent<R> {
             req.push("Require", "replaces");
         }
         let id = self.new_call_id();
-        let call_id = req.call_id().unwrap_or("").to_string();
         let Some(key) = self.send_request(now, req, dest, Owner::Call(id)) else {
             return Err(UaError::NoRoute);
         };
@@ -174,31 +212,10 @@ impl<R: Rng> UserAgent<R> {
             .get(&key)
             .map(|e| e.req.clone())
             .ok_or(UaError::NoRoute)?;
-        self.calls.insert(
-            id,
-            Call {
-                id,
-                uac: true,
-                state: CallState::Calling,
-                call_id,
-                local_tag: tag,
-                invite,
-                invite_key: key,
-                dialog: None,
-                peer: dest,
-                ack: None,
-                retx_2xx: None,
-                provisional: false,
-                auth_tried: false,
-                pending_offer: None,
-                our_offer: None,
-                glare_retry: None,
-                bye_after_ack: false,
-                notify_to: None,
-                replaces: None,
-                ext: Ext::ringing_until(now + self.cfg.no_answer_timeout),
-            },
-        );
+        let ring_until = now + self.cfg.no_answer_timeout;
+        let mut call = Call::new(id, true, tag, invite, key, dest, ring_until);
+        call.ext.local_sdp = sdp_offer.to_vec();
+        self.calls.insert(id, call);
         Ok(id)
     }
 
@@ -267,6 +284,9 @@ impl<R: Rng> UserAgent<R> {
             }
         } else {
             c.pending_offer = None;
+        }
+        if !sdp.is_empty() {
+            c.ext.local_sdp = sdp.to_vec();
         }
         if is_invite && let Some(dest) = dest {
             c.retx_2xx = Some(Retx2xx {
@@ -430,7 +450,7 @@ impl<R: Rng> UserAgent<R> {
             return;
         }
         if self.cfg.challenge_invites
-            && let Some(challenge) = self.check_credentials(now, &req)
+            && let Some(challenge) = self.check_credentials(now, &req, self.cfg.proxy_auth)
         {
             self.respond(now, &key, challenge);
             return;
@@ -468,31 +488,18 @@ impl<R: Rng> UserAgent<R> {
         let ringing_bytes = ringing.to_bytes();
         self.respond(now, &key, ringing);
         let id = self.new_call_id();
-        self.calls.insert(
+        let mut call = Call::new(
             id,
-            Call {
-                id,
-                uac: false,
-                state: CallState::Incoming,
-                call_id: req.call_id().unwrap_or("").to_string(),
-                local_tag,
-                invite: req.clone(),
-                invite_key: key,
-                dialog: Some(dialog),
-                peer: source,
-                ack: None,
-                retx_2xx: None,
-                provisional: true,
-                auth_tried: false,
-                pending_offer: None,
-                our_offer: None,
-                glare_retry: None,
-                bye_after_ack: false,
-                notify_to: None,
-                replaces,
-                ext: Ext::ringing_until(now + self.cfg.no_answer_timeout),
-            },
+            false,
+            local_tag,
+            req.clone(),
+            key,
+            source,
+            now + self.cfg.no_answer_timeout,
         );
+        call.dialog = Some(dialog);
+        call.replaces = replaces;
+        self.calls.insert(id, call);
         if let Some(rseq) = rseq {
             self.start_prov_retx(now, id, ringing_bytes, rseq);
         }
@@ -510,7 +517,7 @@ impl<R: Rng> UserAgent<R> {
         let to_tag = super::msg::param(value, "to-tag")?;
         let from_tag = super::msg::param(value, "from-tag")?;
         self.calls
-            .values()
+            .with_call_id(call_id)
             .find(|c| {
                 c.state == CallState::Confirmed
                     && c.dialog.as_ref().is_some_and(|d| {
@@ -525,7 +532,7 @@ impl<R: Rng> UserAgent<R> {
     /// The call whose dialog `req` (from the peer) belongs to.
     pub(crate) fn call_for_request(&self, req: &SipMsg) -> Option<CallId> {
         self.calls
-            .values()
+            .with_call_id(req.call_id()?)
             .find(|c| c.dialog.as_ref().is_some_and(|d| d.matches_request(req)))
             .map(|c| c.id)
     }
@@ -570,12 +577,17 @@ impl<R: Rng> UserAgent<R> {
 
     /// CANCEL matched a pending INVITE server transaction (§9.2).
     pub(crate) fn tu_cancelled(&mut self, now: Instant, invite_key: &TxKey) {
+        // The INVITE's Call-ID narrows the search to its calls (§9.2: same Call-ID).
+        let call_id = self
+            .servers
+            .get(invite_key)
+            .and_then(|e| e.req.call_id().map(String::from));
         self.respond_code(now, invite_key, 487);
-        let id = self
-            .calls
-            .values()
-            .find(|c| !c.uac && &c.invite_key == invite_key)
-            .map(|c| c.id);
+        let is_it = |c: &&Call| !c.uac && &c.invite_key == invite_key;
+        let id = match &call_id {
+            Some(cid) => self.calls.with_call_id(cid).find(is_it).map(|c| c.id),
+            None => self.calls.values().find(is_it).map(|c| c.id),
+        };
         if let Some(id) = id {
             self.calls.remove(&id);
             self.push_event(Event::Ended {
@@ -587,9 +599,11 @@ impl<R: Rng> UserAgent<R> {
 
     /// A 2xx to INVITE after its client transaction is gone: resend the ACK (§13.2.2.4).
     pub(crate) fn tu_stray_2xx(&mut self, _now: Instant, resp: &SipMsg) {
-        let found = self.calls.values().find(|c| {
+        let Some(call_id) = resp.call_id() else {
+            return;
+        };
+        let found = self.calls.with_call_id(call_id).find(|c| {
             c.uac
-                && Some(c.call_id.as_str()) == resp.call_id()
                 && c.dialog
                     .as_ref()
                     .is_some_and(|d| Some(d.id.remote_tag.as_str()) == resp.to_tag())
@@ -801,22 +815,12 @@ impl<R: Rng> UserAgent<R> {
                 });
             }
         } else if c.our_offer.as_ref() == Some(key) {
-            self.send_bye(now, id);
-            self.calls.remove(&id);
-            self.push_event(Event::Ended {
-                call: id,
-                reason: EndReason::Timeout,
-            });
+            self.end_call_with_bye(now, id, EndReason::Timeout);
         }
     }
 
     pub(crate) fn call_timeouts(&mut self, now: Instant) {
-        let ids: Vec<CallId> = self
-            .calls
-            .values()
-            .filter(|c| c.next_timer().is_some_and(|t| t <= now))
-            .map(|c| c.id)
-            .collect();
+        let ids = self.calls.due(now);
         let t2 = self.cfg.timers.t2;
         for id in ids {
             let Some(c) = self.calls.get_mut(&id) else {
@@ -826,13 +830,7 @@ impl<R: Rng> UserAgent<R> {
                 if r.give_up <= now {
                     // §13.3.1.4: no ACK within 64·T1: the session ends with BYE.
                     c.retx_2xx = None;
-                    c.state = CallState::Confirmed;
-                    self.send_bye(now, id);
-                    self.calls.remove(&id);
-                    self.push_event(Event::Ended {
-                        call: id,
-                        reason: EndReason::Timeout,
-                    });
+                    self.end_call_with_bye(now, id, EndReason::Timeout);
                     continue;
                 }
                 if r.next.is_some_and(|n| n <= now) {

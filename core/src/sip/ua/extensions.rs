@@ -40,8 +40,13 @@ pub(crate) struct Ext {
     pub seen_1xx: alloc::vec::Vec<(u16, alloc::string::String)>,
     /// The session timer, once negotiated.
     pub session: Option<SessionTimer>,
-    /// Our refresh UPDATE in progress.
+    /// Our refresh (UPDATE, or re-INVITE when the peer does not allow UPDATE) in progress.
     pub refresh_key: Option<TxKey>,
+    /// Whether the peer's Allow lists UPDATE (RFC 4028 §9: else refresh with re-INVITE).
+    pub peer_allows_update: bool,
+    /// The last SDP we sent in this dialog (offer or answer), re-sent by a re-INVITE
+    /// refresh with its `o=` version incremented (RFC 4028 §7.4, RFC 3264 §8).
+    pub local_sdp: alloc::vec::Vec<u8>,
     /// UAC: a 422 was already retried once.
     pub min_se_retried: bool,
     /// REFER notifier: our NOTIFY in progress, and the latest state waiting for it.
@@ -261,6 +266,7 @@ impl<R: Rng> UserAgent<R> {
         req: &SipMsg,
         resp: &mut SipMsg,
     ) {
+        self.note_peer_allow(id, req);
         let requested = req.header("Session-Expires").and_then(delta_seconds);
         let Some(interval) = requested.or(self.cfg.session_expires) else {
             return;
@@ -290,6 +296,7 @@ impl<R: Rng> UserAgent<R> {
 
     /// UAC: the 2xx to our INVITE (or to a refresh) carries the negotiated timer.
     pub(crate) fn session_from_2xx(&mut self, now: Instant, id: CallId, resp: &SipMsg) {
+        self.note_peer_allow(id, resp);
         let Some(v) = resp.header("Session-Expires") else {
             return;
         };
@@ -302,6 +309,17 @@ impl<R: Rng> UserAgent<R> {
         let role = if c.uac { "uac" } else { "uas" };
         let we_refresh = param(v, "refresher").is_none_or(|r| r.eq_ignore_ascii_case(role));
         c.ext.session = Some(SessionTimer::new(now, interval, we_refresh));
+    }
+
+    /// Records whether the peer allows UPDATE, from a message that carries Allow.
+    fn note_peer_allow(&mut self, id: CallId, m: &SipMsg) {
+        if m.header("Allow").is_none() {
+            return;
+        }
+        let allows = m.has_option("Allow", "UPDATE");
+        if let Some(c) = self.calls.get_mut(&id) {
+            c.ext.peer_allows_update = allows;
+        }
     }
 
     /// UAC: a 422 (Session Interval Too Small): retry once with the peer's Min-SE.
@@ -377,6 +395,9 @@ impl<R: Rng> UserAgent<R> {
         if (200..300).contains(&code) {
             if let Some(s) = &mut c.ext.session {
                 *s = SessionTimer::new(now, s.interval, s.we_refresh);
+            }
+            if resp.method() == Some(Method::Invite) {
+                self.ack_reinvite_2xx(id, resp);
             }
             self.session_from_2xx(now, id, resp);
         } else {
@@ -468,13 +489,74 @@ impl<R: Rng> UserAgent<R> {
             }
             let role = if c.uac { "uac" } else { "uas" };
             let value = format!("{};refresher={role}", s.interval);
-            let key = self.send_in_dialog(now, id, Method::Update, |r| {
+            // RFC 4028 §9: UPDATE when the peer allows it, else a re-INVITE carrying the
+            // same session description with a new version (RFC 3264 §8).
+            let reinvite = !c.ext.peer_allows_update && !c.ext.local_sdp.is_empty();
+            if reinvite && (c.our_offer.is_some() || c.pending_offer.is_some()) {
+                // An offer/answer is in progress; a second INVITE would be refused (491).
+                if let Some(sess) = &mut c.ext.session {
+                    sess.refresh_at = Some(now + Duration::from_secs(1));
+                }
+                return;
+            }
+            let sdp = reinvite.then(|| bump_sdp_version(&c.ext.local_sdp));
+            let contact = self.contact();
+            let method = if reinvite {
+                Method::Invite
+            } else {
+                Method::Update
+            };
+            let body = sdp.clone();
+            let key = self.send_in_dialog(now, id, method, |r| {
                 r.push("Session-Expires", value);
                 r.push("Supported", "timer");
+                if let Some(body) = body {
+                    r.push("Contact", contact);
+                    r.push("Allow", super::build::ALLOW);
+                    r.push("Content-Type", "application/sdp");
+                    r.body = body;
+                }
             });
             if let Some(c) = self.calls.get_mut(&id) {
                 c.ext.refresh_key = key;
+                if let Some(sdp) = sdp {
+                    c.ext.local_sdp = sdp;
+                }
             }
         }
     }
+}
+
+/// The session description with the version in its `o=` line incremented (RFC 3264 §8:
+/// a changed or re-sent offer carries version + 1). Unchanged when there is no usable
+/// `o=` line.
+pub(crate) fn bump_sdp_version(sdp: &[u8]) -> alloc::vec::Vec<u8> {
+    let Ok(text) = core::str::from_utf8(sdp) else {
+        return sdp.to_vec();
+    };
+    let mut out = alloc::string::String::with_capacity(text.len() + 2);
+    let mut done = false;
+    for line in text.split_inclusive('\n') {
+        if !done && let Some(rest) = line.strip_prefix("o=") {
+            let fields: alloc::vec::Vec<&str> = rest.split(' ').collect();
+            if let [user, id, version, tail @ ..] = fields.as_slice()
+                && let Ok(v) = version.parse::<u64>()
+            {
+                done = true;
+                out.push_str("o=");
+                out.push_str(user);
+                out.push(' ');
+                out.push_str(id);
+                out.push(' ');
+                out.push_str(&v.wrapping_add(1).to_string());
+                for t in tail {
+                    out.push(' ');
+                    out.push_str(t);
+                }
+                continue;
+            }
+        }
+        out.push_str(line);
+    }
+    out.into_bytes()
 }

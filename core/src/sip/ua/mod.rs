@@ -36,10 +36,13 @@
 //! | REGISTER with refresh at 50–90 %, un-REGISTER, digest 401/407 (nc, stale) | 3261 §10, §22 |
 //! | Outbound `+sip.instance`/`reg-id`, CRLF keep-alive ping/pong | 5626 |
 //! | PRACK / 100rel (RSeq/RAck, 1xx retransmission, 5xx after 64·T1) | 3262 |
-//! | session timers (refresher, UPDATE refresh, BYE on expiry, 422/Min-SE) | 4028 |
+//! | session timers (refresher, UPDATE refresh or re-INVITE when the peer lacks UPDATE, BYE on expiry, 422/Min-SE) | 4028 |
 //! | OPTIONS, INFO DTMF (`application/dtmf-relay`), MESSAGE | 3261 §11, 6086, 3428 |
 //! | REFER blind/attended with Replaces, NOTIFY `message/sipfrag` | 3515, 3891 |
-//! | registrar and digest challenges on the server side (sip-auth's `DigestServer`) | 3261 §10.3, §22 |
+//! | registrar and digest challenges on the server side (sip-auth's `DigestServer`): 401, or 407 for INVITE with [`UaConfig::proxy_auth`] | 3261 §10.3, §22 |
+//!
+//! Calls are indexed by SIP Call-ID and by next timer (`table.rs`): routing an in-dialog
+//! request and finding due call timers cost O(log n) in the number of calls.
 //!
 //! ```
 //! use rvoip_core::rand::SplitMix64;
@@ -76,6 +79,7 @@ pub mod msg;
 mod offer;
 mod register;
 mod requests;
+mod table;
 
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::string::String;
@@ -91,7 +95,6 @@ pub use build::{reason, resolve, response};
 pub use call::UaError;
 pub use msg::{Method, SipMsg};
 
-use call::Call;
 use layer::{ClientEntry, ServerEntry};
 use register::Registration;
 
@@ -368,6 +371,11 @@ pub struct UaConfig {
     pub registrar: bool,
     /// Challenge incoming INVITEs with digest (401) against `users`.
     pub challenge_invites: bool,
+    /// Server side, proxy mode (RFC 3261 §22.3): challenge INVITEs with 407 and
+    /// `Proxy-Authenticate`, and read their credentials from `Proxy-Authorization`,
+    /// instead of 401 / `WWW-Authenticate` / `Authorization` (a gateway or proxy in front
+    /// of the callee). REGISTER is always challenged with 401 (§10.3). Default: false.
+    pub proxy_auth: bool,
     /// Server side: (user, password) pairs accepted in the AOR's domain as realm. Not
     /// empty → REGISTER (registrar mode) and, with `challenge_invites`, INVITE are
     /// challenged with digest (sip-auth's `DigestServer`).
@@ -402,6 +410,7 @@ impl UaConfig {
             use_100rel: false,
             registrar: false,
             challenge_invites: false,
+            proxy_auth: false,
             users: Vec::new(),
             user_agent: String::from("rvoip"),
         }
@@ -417,7 +426,7 @@ pub struct UserAgent<R: Rng> {
     /// Transaction deadlines: (when, is server, key), so the next one is found in O(log n).
     tx_timers: BTreeSet<(Instant, bool, TxKey)>,
     servers: BTreeMap<TxKey, ServerEntry>,
-    calls: BTreeMap<CallId, Call>,
+    calls: table::CallTable,
     next_call: u64,
     next_message: u64,
     registration: Registration,
@@ -471,7 +480,7 @@ impl<R: Rng> UserAgent<R> {
             clients: BTreeMap::new(),
             tx_timers: BTreeSet::new(),
             servers: BTreeMap::new(),
-            calls: BTreeMap::new(),
+            calls: table::CallTable::default(),
             next_call: 1,
             next_message: 1,
             registration: Registration::default(),
@@ -516,9 +525,8 @@ impl<R: Rng> UserAgent<R> {
     /// The next instant at which [`UserAgent::handle_timeout`] must be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let tx = self.next_transaction_timer();
-        let calls = self.calls.values().filter_map(Call::next_timer);
         tx.into_iter()
-            .chain(calls)
+            .chain(self.calls.next_timer())
             .chain(self.registration.refresh_at)
             .chain(self.keepalive_at)
             .chain(self.pong_deadline)
@@ -531,10 +539,16 @@ impl<R: Rng> UserAgent<R> {
         self.layer_timeouts(now);
         self.call_timeouts(now);
         self.register_timeouts(now);
+        self.calls.reschedule();
     }
 
     /// Processes one received message (or keep-alive).
     pub fn handle_receive(&mut self, now: Instant, rx: Received<'_>) {
+        self.receive(now, rx);
+        self.calls.reschedule();
+    }
+
+    fn receive(&mut self, now: Instant, rx: Received<'_>) {
         self.now = now;
         let limits = crate::sip::Limits::default();
         match crate::sip::parse_datagram(rx.bytes, &limits) {

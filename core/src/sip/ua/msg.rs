@@ -1,9 +1,10 @@
 //! The owned SIP message form the transaction, dialog and UA layers keep (RFC 3261 §7).
 //!
 //! Input: a message parsed by the shared message layer ([`SipMsg::from_message`]; the UA's
-//! path), or bytes ([`SipMsg::parse`], a small bounded parser kept for tests and tools).
-//! Output: a [`SipMsg`] with the start line, the headers in order (compact forms expanded,
-//! comma-separated Via/Route/Record-Route/Contact values split one per entry) and the body;
+//! path), or bytes ([`SipMsg::parse`], which runs the same message-layer parser: there is
+//! one SIP parser in the crate). Output: a [`SipMsg`] with the start line, the headers in
+//! order (compact forms expanded, folds joined, comma-separated Via/Route/Record-Route/
+//! Contact values split one per entry) and the body;
 //! and back to bytes with a correct Content-Length. Helpers read the few header parameters
 //! the state machines need (branch, tags, CSeq, Expires…). Parsing is bounded: at most
 //! [`MAX_HEADERS`] headers, never panics on peer input.
@@ -162,69 +163,6 @@ pub struct SipMsg {
 /// A header name: `'static` for the names the UA knows, owned for others.
 pub type HeaderName = Cow<'static, str>;
 
-/// Expands a compact header name (RFC 3261 §7.3.3, RFC 3515, RFC 4028) and canonicalizes
-/// the case of the names the UA reads.
-fn canonical(name: &str) -> HeaderName {
-    const KNOWN: [&str; 34] = [
-        "Via",
-        "From",
-        "To",
-        "Call-ID",
-        "CSeq",
-        "Contact",
-        "Max-Forwards",
-        "Route",
-        "Record-Route",
-        "Content-Type",
-        "Content-Length",
-        "Expires",
-        "Min-Expires",
-        "Allow",
-        "Supported",
-        "Require",
-        "Accept",
-        "WWW-Authenticate",
-        "Authorization",
-        "Proxy-Authenticate",
-        "Proxy-Authorization",
-        "User-Agent",
-        "Retry-After",
-        "RSeq",
-        "RAck",
-        "Session-Expires",
-        "Min-SE",
-        "Refer-To",
-        "Referred-By",
-        "Event",
-        "Subscription-State",
-        "Replaces",
-        "Unsupported",
-        "Content-Encoding",
-    ];
-    let expanded = match name {
-        "v" | "V" => "Via",
-        "f" | "F" => "From",
-        "t" | "T" => "To",
-        "i" | "I" => "Call-ID",
-        "m" | "M" => "Contact",
-        "c" | "C" => "Content-Type",
-        "l" | "L" => "Content-Length",
-        "k" | "K" => "Supported",
-        "e" | "E" => "Content-Encoding",
-        "x" | "X" => "Session-Expires",
-        "r" | "R" => "Refer-To",
-        "b" | "B" => "Referred-By",
-        "o" | "O" => "Event",
-        _ => {
-            return KNOWN
-                .iter()
-                .find(|k| k.eq_ignore_ascii_case(name))
-                .map_or_else(|| Cow::Owned(name.to_owned()), |k| Cow::Borrowed(*k));
-        }
-    };
-    Cow::Borrowed(expanded)
-}
-
 /// Whether several values of `name` may share one line separated by commas and must be
 /// split (the UA reads the top Via and the Route/Record-Route/Contact lists).
 fn is_list(name: &str) -> bool {
@@ -278,66 +216,43 @@ impl SipMsg {
         }
     }
 
-    /// Parses one message. A body longer than Content-Length is truncated to it (§18.3).
+    /// Parses one message with the shared message layer ([`crate::sip::Message`]) and
+    /// converts it with [`SipMsg::from_message`]. Stricter than the UA's receive path
+    /// (which answers defective requests): a defect the message layer records (malformed
+    /// header line, bad or too large Content-Length) is an error here. A body longer than
+    /// Content-Length is truncated to it (§18.3).
     pub fn parse(bytes: &[u8]) -> Result<SipMsg, MsgError> {
-        let (head_end, body_start) = find_head_end(bytes).ok_or(MsgError::Malformed)?;
-        let head = core::str::from_utf8(bytes.get(..head_end).ok_or(MsgError::Malformed)?)
-            .map_err(|_| MsgError::Malformed)?;
-        // §7.5: leading CRLFs before a request are ignored.
-        let head = head.trim_start_matches(['\r', '\n']);
-        let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
-        let first = lines.next().ok_or(MsgError::Malformed)?;
-        let start = parse_start(first)?;
-        let mut headers: Vec<(HeaderName, String)> = Vec::with_capacity(16);
-        let mut content_length: Option<usize> = None;
-        for line in lines {
-            if line.starts_with([' ', '\t']) {
-                // Folded continuation (§7.3.1).
-                let (_, v) = headers.last_mut().ok_or(MsgError::BadHeader)?;
-                v.push(' ');
-                v.push_str(line.trim());
-                continue;
-            }
-            let (n, v) = line.split_once(':').ok_or(MsgError::BadHeader)?;
-            let n = n.trim();
-            if n.is_empty() || n.contains([' ', '\t']) {
-                return Err(MsgError::BadHeader);
-            }
-            let name = canonical(n);
-            if name == "Content-Length" {
-                content_length = Some(v.trim().parse().map_err(|_| MsgError::BadContentLength)?);
-                continue;
-            }
-            headers.push((name, v.trim().to_owned()));
-            if headers.len() > MAX_HEADERS {
-                return Err(MsgError::TooManyHeaders);
-            }
-        }
-        // Split list headers after unfolding.
-        let mut out = Vec::with_capacity(headers.len());
-        for (n, v) in headers {
-            if is_list(&n) && v.contains(',') {
-                for part in split_list(&v) {
-                    out.push((n.clone(), part.to_owned()));
-                }
-            } else {
-                out.push((n, v));
-            }
-            if out.len() > MAX_HEADERS {
-                return Err(MsgError::TooManyHeaders);
-            }
-        }
-        let rest = bytes.get(body_start..).unwrap_or(&[]);
-        let body = match content_length {
-            Some(n) if n > rest.len() => return Err(MsgError::BadContentLength),
-            Some(n) => rest.get(..n).unwrap_or(&[]).to_vec(),
-            None => rest.to_vec(),
+        use crate::sip::ParseError as P;
+        let limits = crate::sip::Limits {
+            max_headers: MAX_HEADERS,
+            ..crate::sip::Limits::default()
         };
-        Ok(SipMsg {
-            start,
-            headers: out,
-            body,
-        })
+        let m = crate::sip::Message::parse_with(bytes, &limits, crate::sip::Framing::Datagram)
+            .map_err(|e| match e {
+                P::TooManyHeaders => MsgError::TooManyHeaders,
+                P::BadContentLength | P::ConflictingContentLength => MsgError::BadContentLength,
+                P::BadHeaderLine => MsgError::BadHeader,
+                _ => MsgError::Malformed,
+            })?;
+        let d = m.defects();
+        if d.bad_content_length() || d.short_body() {
+            return Err(MsgError::BadContentLength);
+        }
+        if d.malformed_header() {
+            return Err(MsgError::BadHeader);
+        }
+        if d.irregular_start_line() {
+            return Err(MsgError::Malformed);
+        }
+        let version = m
+            .as_request()
+            .map(|r| r.version())
+            .or_else(|| m.as_response().map(|r| r.version()))
+            .unwrap_or("");
+        if !version.eq_ignore_ascii_case("SIP/2.0") {
+            return Err(MsgError::Version);
+        }
+        Ok(SipMsg::from_message(&m))
     }
 
     /// The owned form of a message parsed by the shared message layer
@@ -366,7 +281,20 @@ impl SipMsg {
                 crate::sip::HeaderName::ContentLength => continue,
                 n => Cow::Borrowed(n.as_str()),
             };
-            let value = f.value.trim();
+            // §7.3.1: a folded value is one line; each fold becomes a single space.
+            let unfolded: String;
+            let value = if f.value.contains(['\r', '\n']) {
+                unfolded = f
+                    .value
+                    .split(['\r', '\n'])
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                unfolded.as_str()
+            } else {
+                f.value.trim()
+            };
             if is_list(&name) && value.contains(',') {
                 for part in split_list(value) {
                     out.push((name.clone(), part.to_owned()));
@@ -530,59 +458,6 @@ impl SipMsg {
             .flat_map(|v| v.split(','))
             .any(|t| t.trim().eq_ignore_ascii_case(tag))
     }
-}
-
-fn find_head_end(b: &[u8]) -> Option<(usize, usize)> {
-    let crlf = b
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|p| (p, p + 4));
-    let lf = b.windows(2).position(|w| w == b"\n\n").map(|p| (p, p + 2));
-    match (crlf, lf) {
-        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
-        (a, b) => a.or(b),
-    }
-}
-
-fn parse_start(line: &str) -> Result<StartLine, MsgError> {
-    if let Some(rest) = line.strip_prefix("SIP/") {
-        let (ver, rest) = rest.split_once(' ').ok_or(MsgError::Malformed)?;
-        if ver != "2.0" {
-            return Err(MsgError::Version);
-        }
-        let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
-        let code: u16 = code.parse().map_err(|_| MsgError::Malformed)?;
-        if !(100..=699).contains(&code) {
-            return Err(MsgError::Malformed);
-        }
-        return Ok(StartLine::Response {
-            code,
-            reason: reason.to_owned(),
-        });
-    }
-    let mut it = line.split(' ');
-    let (m, uri, ver) = (it.next(), it.next(), it.next());
-    let (Some(m), Some(uri), Some(ver), None) = (m, uri, ver, it.next()) else {
-        return Err(MsgError::Malformed);
-    };
-    if m.is_empty() || !m.bytes().all(is_token_byte) || uri.is_empty() || !uri.contains(':') {
-        return Err(MsgError::Malformed);
-    }
-    if !ver.eq_ignore_ascii_case("SIP/2.0") {
-        return Err(if ver.starts_with("SIP/") {
-            MsgError::Version
-        } else {
-            MsgError::Malformed
-        });
-    }
-    Ok(StartLine::Request {
-        method: Method::from_token(m),
-        uri: uri.to_owned(),
-    })
-}
-
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
 }
 
 /// The value of parameter `name` in a header value (`;name=value`, outside `<…>` and

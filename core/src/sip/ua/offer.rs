@@ -61,8 +61,31 @@ impl<R: Rng> UserAgent<R> {
             .ok_or(UaError::InvalidState)?;
         if let Some(c) = self.calls.get_mut(&call) {
             c.our_offer = Some(key);
+            if !sdp.is_empty() {
+                c.ext.local_sdp = sdp.to_vec();
+            }
         }
         Ok(())
+    }
+
+    /// ACK for a 2xx to our re-INVITE (§13.2.2.4), kept for 2xx retransmissions.
+    pub(crate) fn ack_reinvite_2xx(&mut self, id: CallId, resp: &SipMsg) {
+        let cseq = resp.cseq().map_or(1, |(n, _)| n);
+        let (via, _) = self.new_via();
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let peer = c.peer;
+        let Some(d) = &mut c.dialog else {
+            return;
+        };
+        let mut ack = d.request(Method::Ack, Some(cseq));
+        let dest =
+            super::build::next_hop_addr(self.cfg.proxy, self.cfg.transport, d.next_hop(), peer);
+        ack.push_front("Via", via);
+        let bytes = ack.to_bytes();
+        c.ack = Some(bytes.clone());
+        self.transmit(dest, bytes);
     }
 
     pub(crate) fn offer_response(&mut self, now: Instant, id: CallId, resp: SipMsg, code: u16) {
@@ -87,23 +110,7 @@ impl<R: Rng> UserAgent<R> {
                 d.refresh_target(&resp);
             }
             if is_invite {
-                let cseq = resp.cseq().map_or(1, |(n, _)| n);
-                if let Some(d) = &mut c.dialog {
-                    let mut ack = d.request(Method::Ack, Some(cseq));
-                    let dest = super::build::next_hop_addr(
-                        self.cfg.proxy,
-                        self.cfg.transport,
-                        d.next_hop(),
-                        c.peer,
-                    );
-                    let (via, _) = self.new_via();
-                    ack.push_front("Via", via);
-                    let bytes = ack.to_bytes();
-                    if let Some(c) = self.calls.get_mut(&id) {
-                        c.ack = Some(bytes.clone());
-                    }
-                    self.transmit(dest, bytes);
-                }
+                self.ack_reinvite_2xx(id, &resp);
             }
             self.push_event(Event::MediaUpdated {
                 call: id,

@@ -291,8 +291,20 @@ impl<R: Rng> UserAgent<R> {
     }
 
     /// Server side: verifies digest credentials on `req`; `None` when authenticated (or no
-    /// server is configured), else the 401 response to send.
-    pub(crate) fn check_credentials(&mut self, now: Instant, req: &SipMsg) -> Option<SipMsg> {
+    /// server is configured), else the challenge to send: 401 with `WWW-Authenticate`
+    /// (credentials in `Authorization`), or with `proxy` 407 with `Proxy-Authenticate`
+    /// (credentials in `Proxy-Authorization`, RFC 3261 §22.3).
+    pub(crate) fn check_credentials(
+        &mut self,
+        now: Instant,
+        req: &SipMsg,
+        proxy: bool,
+    ) -> Option<SipMsg> {
+        let (code, credentials, challenge) = if proxy {
+            (407, "Proxy-Authorization", "Proxy-Authenticate")
+        } else {
+            (401, "Authorization", "WWW-Authenticate")
+        };
         let server = self.digest_server.as_mut()?;
         let method = req.method()?;
         let dreq = DigestRequest {
@@ -303,22 +315,22 @@ impl<R: Rng> UserAgent<R> {
         let v = server.verify_any(
             now,
             &dreq,
-            req.headers_named("Authorization"),
+            req.headers_named(credentials),
             &self.credential_store,
         );
         let stale = v.challenge_stale()?;
         let tag = self.random_token(10);
-        let mut r = super::build::response(req, 401, Some(&tag));
+        let mut r = super::build::response(req, code, Some(&tag));
         let server = self.digest_server.as_ref()?;
         for c in server.challenge_values(now, &mut self.rng, stale) {
-            r.push("WWW-Authenticate", c);
+            r.push(challenge, c);
         }
         Some(r)
     }
 
     /// Registrar: stores or removes bindings of the To AOR (§10.3), after digest.
     pub(crate) fn registrar_request(&mut self, now: Instant, key: TxKey, req: &SipMsg) {
-        if let Some(challenge) = self.check_credentials(now, req) {
+        if let Some(challenge) = self.check_credentials(now, req, false) {
             self.respond(now, &key, challenge);
             return;
         }

@@ -198,7 +198,8 @@ impl<R: Rng> UserAgent<R> {
             Owner::Call(id) => {
                 let method = resp.cseq().map(|(_, m)| m);
                 match method {
-                    Some(Method::Update) if self.refresh_response(now, id, key, &resp) => {}
+                    Some(Method::Update | Method::Invite)
+                        if self.refresh_response(now, id, key, &resp) => {}
                     Some(Method::Invite | Method::Update) => self.call_response(now, id, key, resp),
                     Some(Method::Refer) => {
                         if let Some(code) = resp.code().filter(|c| *c >= 300) {

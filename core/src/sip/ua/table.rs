@@ -1,0 +1,179 @@
+//! The UA's call table: calls by handle, by SIP Call-ID, and by next timer, so that routing
+//! an in-dialog request (RFC 3261 §12.2.2: Call-ID + tags) and finding due call timers cost
+//! O(log n) in the number of calls instead of a scan (a gateway holds thousands of dialogs
+//! in one UA).
+//!
+//! Input: inserts, removals and mutable accesses of [`Call`]s. Output: lookups, the next
+//! call timer, the calls whose timers are due. Every `get_mut` marks the call "dirty"; its
+//! timer entry is recomputed by [`CallTable::reschedule`] (run by the UA after each input),
+//! and until then [`CallTable::next_timer`] reads dirty calls directly, so the answer is
+//! always exact.
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::CallId;
+use super::call::Call;
+use crate::time::Instant;
+
+/// Calls indexed by handle, Call-ID and next timer.
+#[derive(Debug, Default)]
+pub(crate) struct CallTable {
+    calls: BTreeMap<CallId, Call>,
+    /// SIP Call-ID → the calls sharing it (one, or a few forks / a replaced call).
+    by_call_id: BTreeMap<String, Vec<CallId>>,
+    /// (deadline, call) of every clean call with a timer.
+    timers: BTreeSet<(Instant, CallId)>,
+    /// The deadline each call is filed under in `timers`.
+    timer_of: BTreeMap<CallId, Instant>,
+    /// Calls mutated since the last [`CallTable::reschedule`].
+    dirty: BTreeSet<CallId>,
+}
+
+impl CallTable {
+    /// How many calls.
+    pub(crate) fn len(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// The call `id`.
+    pub(crate) fn get(&self, id: &CallId) -> Option<&Call> {
+        self.calls.get(id)
+    }
+
+    /// Whether call `id` exists.
+    pub(crate) fn contains_key(&self, id: &CallId) -> bool {
+        self.calls.contains_key(id)
+    }
+
+    /// The call `id`, for modification (its timer is recomputed at the next reschedule).
+    pub(crate) fn get_mut(&mut self, id: &CallId) -> Option<&mut Call> {
+        let c = self.calls.get_mut(id)?;
+        self.dirty.insert(*id);
+        Some(c)
+    }
+
+    /// Adds (or replaces) call `id`.
+    pub(crate) fn insert(&mut self, id: CallId, call: Call) {
+        self.remove(&id);
+        self.by_call_id
+            .entry(call.call_id.clone())
+            .or_default()
+            .push(id);
+        self.calls.insert(id, call);
+        self.dirty.insert(id);
+    }
+
+    /// Removes call `id` from every index.
+    pub(crate) fn remove(&mut self, id: &CallId) -> Option<Call> {
+        let call = self.calls.remove(id)?;
+        if let Some(ids) = self.by_call_id.get_mut(call.call_id.as_str()) {
+            ids.retain(|i| i != id);
+            if ids.is_empty() {
+                self.by_call_id.remove(call.call_id.as_str());
+            }
+        }
+        if let Some(t) = self.timer_of.remove(id) {
+            self.timers.remove(&(t, *id));
+        }
+        self.dirty.remove(id);
+        Some(call)
+    }
+
+    /// Every call (for the rare scans that have no key).
+    pub(crate) fn values(&self) -> impl Iterator<Item = &Call> {
+        self.calls.values()
+    }
+
+    /// The calls whose SIP Call-ID is `call_id`.
+    pub(crate) fn with_call_id<'a>(&'a self, call_id: &str) -> impl Iterator<Item = &'a Call> {
+        self.by_call_id
+            .get(call_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.calls.get(id))
+    }
+
+    /// Files the timers of the calls changed since the last call.
+    pub(crate) fn reschedule(&mut self) {
+        while let Some(id) = self.dirty.pop_first() {
+            if let Some(t) = self.timer_of.remove(&id) {
+                self.timers.remove(&(t, id));
+            }
+            if let Some(t) = self.calls.get(&id).and_then(Call::next_timer) {
+                self.timers.insert((t, id));
+                self.timer_of.insert(id, t);
+            }
+        }
+    }
+
+    /// The earliest call timer.
+    pub(crate) fn next_timer(&self) -> Option<Instant> {
+        let filed = self.timers.first().map(|(t, _)| *t);
+        let dirty = self
+            .dirty
+            .iter()
+            .filter_map(|id| self.calls.get(id).and_then(Call::next_timer));
+        filed.into_iter().chain(dirty).min()
+    }
+
+    /// The calls with a timer due at `now`, earliest first.
+    pub(crate) fn due(&mut self, now: Instant) -> Vec<CallId> {
+        self.reschedule();
+        self.timers
+            .range(..=(now, CallId(u64::MAX)))
+            .map(|(_, id)| *id)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sip::transaction::TxKey;
+    use crate::sip::ua::msg::{Method, SipMsg};
+    use alloc::sync::Arc;
+
+    fn call(id: u64, call_id: &str, ring_until: u64) -> Call {
+        let mut invite = SipMsg::request(Method::Invite, "sip:b@10.0.0.2");
+        invite.push("Call-ID", call_id);
+        Call::new(
+            CallId(id),
+            true,
+            String::from("t"),
+            Arc::new(invite),
+            TxKey::for_request("z9hG4bKx", Method::Invite),
+            "10.0.0.2:5060".parse().unwrap(),
+            Instant::from_millis(ring_until),
+        )
+    }
+
+    #[test]
+    fn indexes_follow_inserts_mutations_and_removals() {
+        let mut t = CallTable::default();
+        t.insert(CallId(1), call(1, "a", 500));
+        t.insert(CallId(2), call(2, "a", 300));
+        t.insert(CallId(3), call(3, "b", 900));
+        assert_eq!(t.with_call_id("a").count(), 2);
+        assert_eq!(t.next_timer(), Some(Instant::from_millis(300)));
+        assert_eq!(t.due(Instant::from_millis(499)), [CallId(2)]);
+        // A mutation is seen before and after the reschedule.
+        t.get_mut(&CallId(3)).unwrap().ext.ring_deadline = Some(Instant::from_millis(100));
+        assert_eq!(t.next_timer(), Some(Instant::from_millis(100)));
+        t.reschedule();
+        assert_eq!(t.next_timer(), Some(Instant::from_millis(100)));
+        assert_eq!(
+            t.due(Instant::from_millis(500)),
+            [CallId(3), CallId(2), CallId(1)]
+        );
+        assert!(t.remove(&CallId(3)).is_some());
+        assert_eq!(t.with_call_id("b").count(), 0);
+        assert!(!t.by_call_id.contains_key("b"));
+        assert_eq!(t.next_timer(), Some(Instant::from_millis(300)));
+        t.remove(&CallId(2));
+        t.remove(&CallId(1));
+        assert_eq!((t.len(), t.next_timer(), t.timers.len()), (0, None, 0));
+        assert!(t.timer_of.is_empty() && t.by_call_id.is_empty());
+    }
+}
