@@ -11,6 +11,7 @@ pub mod dialplan;
 pub mod dtls;
 pub mod metrics;
 pub mod opus;
+pub mod softphone;
 pub mod store;
 
 /// What the binaries print while the gateway is under construction.

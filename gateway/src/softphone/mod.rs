@@ -1,0 +1,75 @@
+//! The native softphone: the core's SIP user agent ([`rvoip_core::sip::ua`]), SDP offer/answer
+//! ([`rvoip_core::sdp::negotiate`]), RTP/SRTP and codecs, driven by tokio, with audio from
+//! sound cards (cpal), WAV files or a null device.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`codec`] | G.711 µ/A, G.722, Opus encoders/decoders with loss concealment |
+//! | [`media`] | one call's media stream without I/O: RTP, SRTP (SDES), RFC 4733 DTMF, jitter buffer |
+//! | [`audio`] | [`audio::AudioSource`]/[`audio::AudioSink`]: cpal devices, WAV files, null |
+//! | [`phone`] | the driver: SIP over UDP/TCP, the RTP socket, timers, the keyboard |
+//!
+//! The protocol logic lives in the core; this module owns sockets, clocks, randomness and
+//! audio devices, and turns their input into calls of the sans-IO machines.
+
+pub mod audio;
+pub mod codec;
+pub mod media;
+pub mod phone;
+
+use std::fmt;
+
+/// A softphone failure.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// Socket or file I/O.
+    Io(std::io::Error),
+    /// Audio device or WAV file.
+    Audio(String),
+    /// Codec, RTP or SRTP setup.
+    Media(String),
+    /// SIP: a command the UA refused, or a failed call or registration.
+    Sip(String),
+    /// Bad command-line usage.
+    Usage(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io(e) => write!(f, "I/O: {e}"),
+            Error::Audio(e) => write!(f, "audio: {e}"),
+            Error::Media(e) => write!(f, "media: {e}"),
+            Error::Sip(e) => write!(f, "SIP: {e}"),
+            Error::Usage(e) => write!(f, "usage: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e)
+    }
+}
+
+impl From<crate::opus::OpusError> for Error {
+    fn from(e: crate::opus::OpusError) -> Self {
+        Error::Media(e.to_string())
+    }
+}
+
+impl From<rvoip_core::sip::ua::UaError> for Error {
+    fn from(e: rvoip_core::sip::ua::UaError) -> Self {
+        Error::Sip(e.to_string())
+    }
+}
