@@ -157,6 +157,11 @@ impl MediaSession {
         self.counters
     }
 
+    /// The jitter buffer's counters.
+    pub fn jitter_stats(&self) -> rvoip_core::rtp::JitterStats {
+        self.jitter.stats()
+    }
+
     /// Whether DTMF goes as RFC 4733 events (else the driver uses SIP INFO).
     pub fn has_telephone_event(&self) -> bool {
         self.params.telephone_event.is_some()

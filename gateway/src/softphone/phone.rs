@@ -419,9 +419,19 @@ impl Phone {
     fn stop_media(&mut self) -> Result<(), Error> {
         if let Some(mut m) = self.media.take() {
             let c = m.session.counters();
+            let j = m.session.jitter_stats();
             say(format!(
-                "rtp sent={} received={} concealed={} dropped={}",
-                c.sent, c.received, c.concealed, c.dropped
+                "rtp sent={} received={} concealed={} dropped={} jitter-late={} jitter-lost={} \
+                 jitter-dropped={} jitter-resets={} delay-ms={}",
+                c.sent,
+                c.received,
+                c.concealed,
+                c.dropped,
+                j.late,
+                j.lost,
+                j.dropped,
+                j.resets,
+                j.current_delay.as_millis()
             ));
             m.sink.finish()?;
         }
@@ -632,9 +642,12 @@ impl Phone {
         Ok(())
     }
 
-    /// One 20 ms media tick: capture, send, play.
-    async fn media_tick(&mut self) -> Result<(), Error> {
-        let now = self.now();
+    /// One 20 ms media tick scheduled for `tick`: capture, send, play. The scheduled time,
+    /// not the wake-up time, is the media clock: after a stall the ticks come in a burst
+    /// and each still plays its own frame.
+    async fn media_tick(&mut self, tick: std::time::Instant) -> Result<(), Error> {
+        let now =
+            Instant::from_micros(tick.saturating_duration_since(self.start).as_micros() as u64);
         let Some(m) = &mut self.media else {
             return Ok(());
         };
@@ -877,8 +890,8 @@ pub async fn run(opts: Options, mode: Mode) -> Result<Outcome, Error> {
                     }
                 }
             }
-            _ = clock.tick() => {
-                phone.media_tick().await?;
+            t = clock.tick() => {
+                phone.media_tick(t.into_std()).await?;
             }
             line = stdin.next_line(), if stdin_open => {
                 match line {
