@@ -41,17 +41,21 @@ fn request(branch: u64) -> SipMsg {
     m
 }
 
-fn machines(c: &mut Criterion) {
-    let mut g = c.benchmark_group("machines");
-    g.throughput(Throughput::Elements(1));
-    let cfg = TimerConfig::default();
-    let now = Instant::ZERO;
-    let mut n = 0u64;
-    let mut clients: BTreeMap<TxKey, ClientTransaction> = BTreeMap::new();
-    let mut servers: BTreeMap<TxKey, ServerTransaction> = BTreeMap::new();
-    g.bench_function("non_invite", |b| {
-        b.iter(|| {
-            n += 1;
+/// One complete non-INVITE transaction, client and server side, through the machines.
+struct Machines {
+    n: u64,
+    clients: BTreeMap<TxKey, ClientTransaction>,
+    servers: BTreeMap<TxKey, ServerTransaction>,
+}
+
+impl Machines {
+    fn one(&mut self) -> ResponseAction {
+        let cfg = TimerConfig::default();
+        let now = Instant::ZERO;
+        let (clients, servers) = (&mut self.clients, &mut self.servers);
+        {
+            self.n += 1;
+            let n = self.n;
             // Client: build, serialize, start the transaction.
             let req = request(n);
             let bytes = req.to_bytes();
@@ -83,9 +87,50 @@ fn machines(c: &mut Criterion) {
             if tx.is_terminated() {
                 clients.remove(&key);
             }
-            black_box(action)
-        })
+            action
+        }
+    }
+}
+
+/// Nanoseconds of CPU (user + system) this thread has used (Linux `/proc/thread-self/stat`,
+/// 10 ms ticks), to report a figure that does not depend on how loaded the machine is.
+fn on_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = s.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(ticks * 10_000_000)
+}
+
+/// Prints the CPU time per iteration of `f` (transactions per second of CPU actually used
+/// by this thread), independent of how loaded the machine is.
+fn cpu_figure(name: &str, iterations: u64, mut f: impl FnMut()) {
+    let Some(start) = on_cpu_ns() else { return };
+    for _ in 0..iterations {
+        f();
+    }
+    if let Some(end) = on_cpu_ns() {
+        let per = (end - start) as f64 / iterations as f64;
+        println!(
+            "{name} CPU time: {per:.0} ns per iteration = {:.0} per second per core",
+            1e9 / per
+        );
+    }
+}
+
+fn machines(c: &mut Criterion) {
+    let mut m = Machines {
+        n: 0,
+        clients: BTreeMap::new(),
+        servers: BTreeMap::new(),
+    };
+    cpu_figure("machines/non_invite", 400_000, || {
+        black_box(m.one());
     });
+    let mut g = c.benchmark_group("machines");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("non_invite", |b| b.iter(|| black_box(m.one())));
     g.finish();
 }
 
@@ -151,6 +196,11 @@ fn user_agents(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     let (mut a, mut b) = pair();
     let now = Instant::ZERO;
+    cpu_figure("ua/message", 100_000, || {
+        a.send_message(now, "sip:bob@10.0.0.1:5070", "hello")
+            .unwrap();
+        black_box(shuttle(&mut a, &mut b, now, |_, _| {}));
+    });
     g.bench_function("message", |bench| {
         bench.iter(|| {
             a.send_message(now, "sip:bob@10.0.0.1:5070", "hello")
@@ -162,25 +212,27 @@ fn user_agents(c: &mut Criterion) {
     let (mut a, mut b) = pair();
     let mut now = Instant::ZERO;
     let mut i = 0u64;
-    g.bench_function("invite_call", |bench| {
-        bench.iter(|| {
-            // Timers L/M (64·T1) keep INVITE transactions after the 2xx; let them expire.
-            i += 1;
-            now += rvoip::time::Duration::from_millis(10);
-            if i.is_multiple_of(256) {
-                a.handle_timeout(now);
-                b.handle_timeout(now);
+    let mut one_call = move || {
+        // Timers L/M (64·T1) keep INVITE transactions after the 2xx; let them expire.
+        i += 1;
+        now += rvoip::time::Duration::from_millis(10);
+        if i.is_multiple_of(256) {
+            a.handle_timeout(now);
+            b.handle_timeout(now);
+        }
+        let call = a.call(now, "sip:bob@10.0.0.1:5070", b"v=0\r\n").unwrap();
+        shuttle(&mut a, &mut b, now, |b, e| {
+            if let Event::IncomingCall { call, .. } = e {
+                b.answer(now, call, b"v=0\r\n").unwrap();
             }
-            let call = a.call(now, "sip:bob@10.0.0.1:5070", b"v=0\r\n").unwrap();
-            shuttle(&mut a, &mut b, now, |b, e| {
-                if let Event::IncomingCall { call, .. } = e {
-                    b.answer(now, call, b"v=0\r\n").unwrap();
-                }
-            });
-            a.hangup(now, call).unwrap();
-            black_box(shuttle(&mut a, &mut b, now, |_, _| {}))
-        })
+        });
+        a.hangup(now, call).unwrap();
+        black_box(shuttle(&mut a, &mut b, now, |_, _| {}))
+    };
+    cpu_figure("ua/invite_call", 20_000, || {
+        one_call();
     });
+    g.bench_function("invite_call", |bench| bench.iter(&mut one_call));
     g.finish();
 }
 

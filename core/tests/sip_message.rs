@@ -22,7 +22,7 @@ fn all_fixtures() -> Vec<(String, Vec<u8>)> {
     let mut v: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .filter(|p| p.extension().is_some_and(|e| e == "txt" || e == "sip"))
         .map(|p| {
             (
                 p.file_name().unwrap().to_string_lossy().into_owned(),
@@ -37,7 +37,16 @@ fn all_fixtures() -> Vec<(String, Vec<u8>)> {
 #[test]
 fn every_fixture_round_trips_byte_for_byte() {
     let all = all_fixtures();
-    assert!(all.len() >= 4);
+    // 4 hand-written + 8 real browser captures (JsSIP/SIP.js × Chromium/Firefox × REGISTER/INVITE).
+    assert!(all.len() >= 12, "{}", all.len());
+    for real in [
+        "chromium_jssip_invite.sip",
+        "firefox_jssip_invite.sip",
+        "chromium_sipjs_invite.sip",
+        "firefox_sipjs_invite.sip",
+    ] {
+        assert!(all.iter().any(|(n, _)| n == real), "missing {real}");
+    }
     for (name, bytes) in &all {
         let m = Message::parse(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(m.raw(), &bytes[..], "{name}");
@@ -46,13 +55,13 @@ fn every_fixture_round_trips_byte_for_byte() {
             Message::Response(r) => r.to_buf().to_bytes(),
         };
         assert_eq!(again, *bytes, "{name}");
-        // Body framed by Content-Length.
-        assert_eq!(
-            m.body().len() as u32,
-            m.headers().content_length().unwrap(),
-            "{name}"
-        );
-        assert!(m.body().starts_with(b"v=0\r\n"), "{name}");
+        // Body framed by Content-Length (optional over WebSocket, RFC 7118 §5).
+        if let Ok(cl) = m.headers().content_length() {
+            assert_eq!(m.body().len() as u32, cl, "{name}");
+        }
+        if m.headers().content_type().is_ok_and(|c| c.is_sdp()) {
+            assert!(m.body().starts_with(b"v=0\r\n"), "{name}");
+        }
         if let Message::Request(r) = &m {
             assert_eq!(validate(r, &ValidateConfig::default()), Ok(()), "{name}");
         }
@@ -284,4 +293,24 @@ fn truncations_and_mutations_never_panic() {
             }
         }
     }
+}
+
+#[test]
+fn parse_errors_map_to_transport_actions() {
+    use rvoip_core::sip::ParseAction;
+    // Unanswerable: a response with an out-of-range code is dropped silently.
+    let e = Message::parse(b"SIP/2.0 999 Nope\r\n\r\n").unwrap_err();
+    assert_eq!(e.action(), ParseAction::Drop);
+    // Limit breaches and unframeable heads close a stream connection (drop on UDP).
+    let e = Message::parse(&[b'a'; 70_000]).unwrap_err();
+    assert_eq!(e.action(), ParseAction::CloseStream);
+    // Answerable problems parse and are answered by `validate` with 400.
+    let m = Message::parse(b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nBroken line\r\nContent-Length: 0\r\n\r\n").unwrap();
+    let rej = validate(m.as_request().unwrap(), &ValidateConfig::default()).unwrap_err();
+    assert_eq!(rej.status, StatusCode::BAD_REQUEST);
+    assert_eq!(rej.reason, "Malformed Header");
+    // A good 200 OK passes the client-side response checks.
+    let ok = fixture("webrtc_200ok.txt");
+    let r = Response::parse(&ok).unwrap();
+    assert_eq!(rvoip_core::sip::validate::validate_response(&r), Ok(()));
 }

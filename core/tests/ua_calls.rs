@@ -387,3 +387,37 @@ fn a_2xx_retransmitted_after_hangup_is_still_acked() {
         out[0]
     );
 }
+
+#[test]
+fn transport_errors_fail_pending_requests_with_503() {
+    let mut sim = Sim::new(17, Link::PERFECT);
+    let a = sim.add(config("alice", 5060));
+    let now = sim.now;
+    let call = sim.ua(a).call(now, "sip:x@10.0.0.1:5999", OFFER).unwrap();
+    let msg = sim
+        .ua(a)
+        .send_message(now, "sip:x@10.0.0.1:5999", "hi")
+        .unwrap();
+    let other = sim
+        .ua(a)
+        .send_message(now, "sip:y@10.0.0.1:5998", "hi")
+        .unwrap();
+    sim.ua(a).handle_transport_error(now, sim::addr(5999));
+    sim.drain();
+    assert!(sim.saw(a, |e| *e
+        == Event::Ended {
+            call,
+            reason: EndReason::Rejected(503)
+        }));
+    assert!(sim.saw(a, |e| *e == Event::MessageStatus { id: msg, code: 503 }));
+    assert!(!sim.saw(
+        a,
+        |e| matches!(e, Event::MessageStatus { id, .. } if *id == other)
+    ));
+    assert_eq!(
+        sim.ua(a).transaction_count(),
+        1,
+        "only the request to the other address is left"
+    );
+    assert_eq!(sim.ua(a).call_count(), 0);
+}

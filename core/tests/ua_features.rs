@@ -371,6 +371,38 @@ fn blind_transfer_with_notify_progress() {
             call: ab,
             code: 100
         }));
+    // Progress arrives in order (one NOTIFY at a time, RFC 6665): 100, maybe 180, 200.
+    let progress: Vec<u16> = sim
+        .events(a)
+        .iter()
+        .filter_map(|e| match e {
+            Event::TransferProgress { code, .. } => Some(*code),
+            _ => None,
+        })
+        .collect();
+    assert!(progress.windows(2).all(|w| w[0] < w[1]), "{progress:?}");
+    assert_eq!((progress[0], *progress.last().unwrap()), (100, 200));
+    // NOTIFYs carry message/sipfrag with Event: refer; the last one ends the subscription.
+    let notifies: Vec<_> = sim.nodes[b]
+        .raw
+        .iter()
+        .filter(|r| r.starts_with(b"NOTIFY"))
+        .map(|r| rvoip_core::sip::ua::SipMsg::parse(r).unwrap())
+        .collect();
+    assert_eq!(notifies[0].body, b"SIP/2.0 100 Trying\r\n");
+    let last = notifies.last().unwrap();
+    assert_eq!(last.body, b"SIP/2.0 200 OK\r\n");
+    assert_eq!(last.header("Event"), Some("refer"));
+    assert!(
+        last.header("Subscription-State")
+            .unwrap()
+            .starts_with("terminated")
+    );
+    assert!(
+        last.header("Content-Type")
+            .unwrap()
+            .starts_with("message/sipfrag")
+    );
     assert!(sim.saw(
         b,
         |e| matches!(e, Event::Answered { call, .. } if *call == bc)
@@ -563,4 +595,103 @@ fn proxy_challenge_407_is_answered_with_proxy_authorization() {
         "{pa}"
     );
     assert_ne!(retry.branch(), invite.branch(), "a new transaction");
+}
+
+#[test]
+fn missing_pong_fails_the_flow_and_registers_again() {
+    let mut sim = registrar_sim(15, "secret");
+    let now = sim.now;
+    sim.ua(1).register(now).unwrap();
+    assert!(
+        sim.run_until(1, secs(10), |e| matches!(e, Event::Registration(_)))
+            .is_some()
+    );
+    // From now on the registrar's pongs are lost.
+    sim.drop_if = Some(Box::new(|bytes: &[u8]| bytes == b"\r\n"));
+    let regs_before = sim
+        .sent_lines(1)
+        .iter()
+        .filter(|l| l.starts_with("REGISTER"))
+        .count();
+    let ev = sim.run_until(1, secs(45), |e| *e == Event::KeepaliveTimeout);
+    assert_eq!(ev, Some(Event::KeepaliveTimeout));
+    sim.run_for(secs(1));
+    let regs_after = sim
+        .sent_lines(1)
+        .iter()
+        .filter(|l| l.starts_with("REGISTER"))
+        .count();
+    assert_eq!(
+        regs_after,
+        regs_before + 1,
+        "a new REGISTER recreates the flow"
+    );
+    assert!(sim.ua(1).is_registered());
+}
+
+#[test]
+fn target_refresh_by_reinvite_moves_in_dialog_requests() {
+    use rvoip_core::sip::ua::SipMsg;
+    let mut sim = pair(16, Link::PERFECT);
+    let (ac, _) = connect(&mut sim, 0, 1);
+    let ok = sim.nodes[1]
+        .raw
+        .iter()
+        .find(|r| r.starts_with(b"SIP/2.0 200 OK"))
+        .unwrap();
+    let ok = SipMsg::parse(ok).unwrap();
+    // Bob's re-INVITE announces a new Contact (he moved to port 5099).
+    let reinvite = format!(
+        "INVITE sip:alice@10.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5099;branch=z9hG4bKmove\r\n\
+Max-Forwards: 70\r\nFrom: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: 99999999 INVITE\r\n\
+Contact: <sip:bob@10.0.0.1:5099>\r\nContent-Type: application/sdp\r\nContent-Length: 5\r\n\r\nv=0\r\n",
+        ok.header("To").unwrap(),
+        ok.header("From").unwrap(),
+        ok.call_id().unwrap()
+    );
+    sim.inject(0, addr(5099), reinvite.as_bytes());
+    assert!(sim.saw(
+        0,
+        |e| matches!(e, Event::OfferReceived { call, .. } if *call == ac)
+    ));
+    let now = sim.now;
+    sim.ua(0).answer(now, ac, OFFER).unwrap();
+    let now = sim.now;
+    sim.ua(0).hangup(now, ac).unwrap();
+    sim.drain();
+    let bye = sim.nodes[0]
+        .sent
+        .iter()
+        .rev()
+        .find(|(_, _, l)| l.starts_with("BYE"))
+        .unwrap();
+    assert_eq!(bye.2, "BYE sip:bob@10.0.0.1:5099 SIP/2.0");
+    assert_eq!(bye.1, addr(5099));
+}
+
+#[test]
+fn websocket_client_advertises_an_invalid_host_and_uses_its_proxy_flow() {
+    use rvoip_core::sip::ua::{SipMsg, Transport};
+    let mut sim = Sim::new(17, Link::PERFECT);
+    let mut c = config("alice", 5060);
+    c.transport = Transport::Wss;
+    c.advertised_host = Some("df7jal23ls0d.invalid".into());
+    c.proxy = Some(addr(5080));
+    let a = sim.add(c);
+    let now = sim.now;
+    sim.ua(a).call(now, "sip:bob@example.com", OFFER).unwrap();
+    sim.drain();
+    let (_, dest, _) = &sim.nodes[a].sent[0];
+    assert_eq!(*dest, addr(5080));
+    let invite = SipMsg::parse(&sim.nodes[a].raw[0]).unwrap();
+    assert!(
+        invite
+            .top_via()
+            .unwrap()
+            .starts_with("SIP/2.0/WSS df7jal23ls0d.invalid;branch=z9hG4bK")
+    );
+    assert_eq!(
+        invite.contact_uri(),
+        Some("sip:alice@df7jal23ls0d.invalid;transport=ws")
+    );
 }

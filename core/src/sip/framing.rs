@@ -39,6 +39,9 @@ pub struct StreamFramer {
     scan_from: usize,
     /// Start of the line being received (for the line-length limit).
     line_start: usize,
+    /// `(start, end)` of a message whose head is indexed and whose body is still
+    /// arriving (the head is not re-indexed on every read).
+    pending: Option<(usize, usize)>,
 }
 
 impl Default for StreamFramer {
@@ -57,6 +60,7 @@ impl StreamFramer {
             half_ping: false,
             scan_from: 0,
             line_start: 0,
+            pending: None,
         }
     }
 
@@ -100,6 +104,9 @@ impl StreamFramer {
     }
 
     fn frame(&mut self) -> Result<Option<Frame>, ParseError> {
+        if let Some((start, total)) = self.pending {
+            return Ok(self.emit(start, total));
+        }
         // Stray LFs between messages are ignored (RFC 3261 §7.5 allows CRLFs).
         let lf = self.buf.iter().take_while(|&&b| b == b'\n').count();
         if lf > 0 {
@@ -162,18 +169,25 @@ impl StreamFramer {
         if total - scan.start > self.limits.max_message_size {
             return Err(ParseError::TooLarge);
         }
+        Ok(self.emit(scan.start, total))
+    }
+
+    /// The message `start..total` once all its bytes are buffered.
+    fn emit(&mut self, start: usize, total: usize) -> Option<Frame> {
         if self.buf.len() < total {
-            return Ok(None);
+            self.pending = Some((start, total));
+            return None;
         }
-        let msg = self.buf.get(scan.start..total).unwrap_or(&[]).to_vec();
+        let msg = self.buf.get(start..total).unwrap_or(&[]).to_vec();
         self.consume(total);
-        Ok(Some(Frame::Message(msg)))
+        Some(Frame::Message(msg))
     }
 
     fn consume(&mut self, n: usize) {
         self.buf.drain(..n.min(self.buf.len()));
         self.scan_from = 0;
         self.line_start = 0;
+        self.pending = None;
     }
 
     /// `true` once the buffer holds an empty line after the start line; enforces the

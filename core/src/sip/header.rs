@@ -327,8 +327,8 @@ impl<'a> NameAddr<'a> {
             _ => {
                 // Either `*(token LWS) <uri>` or a bare addr-spec.
                 let rest = c.rest();
-                match rest.find('<') {
-                    Some(lt) if !rest[..lt].contains([';', ':']) => {
+                match memchr::memchr(b'<', rest.as_bytes()) {
+                    Some(lt) if memchr::memchr2(b';', b':', &rest.as_bytes()[..lt]).is_none() => {
                         let d = trim_lws(&rest[..lt]);
                         if !d.bytes().all(|b| is_token(b) || is_lws(b)) {
                             return None;
@@ -343,7 +343,7 @@ impl<'a> NameAddr<'a> {
         let uri = if angle {
             c.pos += 1; // the `<` seen above
             let rest = c.rest();
-            let gt = rest.find('>')?;
+            let gt = memchr::memchr(b'>', rest.as_bytes())?;
             c.pos += gt + 1;
             &rest[..gt]
         } else {
@@ -743,11 +743,25 @@ mod tests {
     }
 }
 
-/// Writes parameters in normalized form (`;name=value`, quoting values that are not
-/// tokens / hosts).
-impl fmt::Display for Params<'_> {
+impl<'a> Params<'a> {
+    /// The parameters in normalized form without those named `skip` (case-insensitive),
+    /// e.g. to replace a `tag`.
+    pub fn display_without<'s>(&'s self, skip: &'s str) -> impl fmt::Display + 's {
+        ParamsWithout { p: *self, skip }
+    }
+}
+
+struct ParamsWithout<'a, 's> {
+    p: Params<'a>,
+    skip: &'s str,
+}
+
+impl fmt::Display for ParamsWithout<'_, '_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (n, v) in self.iter() {
+        for (n, v) in self.p.iter() {
+            if !self.skip.is_empty() && n.eq_ignore_ascii_case(self.skip) {
+                continue;
+            }
             write!(f, ";{n}")?;
             if let Some(v) = v {
                 if !v.is_empty() && v.bytes().all(is_pvalue) {
@@ -758,6 +772,14 @@ impl fmt::Display for Params<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// Writes parameters in normalized form (`;name=value`, quoting values that are not
+/// tokens / hosts).
+impl fmt::Display for Params<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.display_without("").fmt(f)
     }
 }
 

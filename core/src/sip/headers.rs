@@ -74,7 +74,9 @@ impl<'h> Headers<'h> {
     pub fn at(self, i: usize) -> Option<HeaderField<'h>> {
         self.entries.get(i).map(|e| self.field(e))
     }
-    /// The value of the first header with this (known) name.
+    /// The value of the first header with this (known) name. (With
+    /// [`HeaderName::Other`] this matches any unknown header; look unknown headers up by
+    /// text with [`Headers::named`].)
     pub fn get(self, name: HeaderName) -> Option<&'h str> {
         self.entries
             .iter()
@@ -144,6 +146,13 @@ impl<'h> Headers<'h> {
     }
     /// The top Via (the one a transaction is matched on, RFC 3261 §17.1.3, §17.2.3).
     pub fn via_top(self) -> Result<Via<'h>, HeaderError> {
+        let first = self
+            .get(HeaderName::Via)
+            .ok_or(HeaderError::Missing(HeaderName::Via))?;
+        // Common case: one Via per line, no comma at all (skips the list splitter).
+        if !first.contains(',') {
+            return Via::parse(first).ok_or(HeaderError::Invalid(HeaderName::Via));
+        }
         self.vias()
             .next()
             .unwrap_or(Err(HeaderError::Missing(HeaderName::Via)))

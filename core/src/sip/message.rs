@@ -65,8 +65,8 @@ pub enum ParseError {
     BadStartLine,
     /// A Status-Line whose code is not three digits in 100..=699 (RFC 4475 §3.1.2.11).
     BadStatusCode,
-    /// A header line without a colon or with an invalid name, or a fold before the
-    /// first header.
+    /// Reserved: malformed header lines are reported as
+    /// [`Defects::malformed_header`] (so the request can still be answered with 400).
     BadHeaderLine,
     /// Content-Length is not a number (fatal on streams; in a datagram it is recorded as a
     /// [`Defects`] entry instead).
@@ -143,6 +143,7 @@ impl Defects {
     const START_LINE: u8 = 1;
     const BAD_CL: u8 = 2;
     const SHORT_BODY: u8 = 4;
+    const MALFORMED_HEADER: u8 = 8;
 
     /// The Request-Line has irregular spacing or an unparsable layout (RFC 4475
     /// §3.1.2.3–6).
@@ -156,6 +157,11 @@ impl Defects {
     /// Content-Length is larger than the bytes received (RFC 4475 §3.1.2.1 `clerr`).
     pub fn short_body(&self) -> bool {
         self.bits & Self::SHORT_BODY != 0
+    }
+    /// A header line without a colon, with an invalid name, or a fold before the first
+    /// header; such lines are kept in the raw bytes but left out of the index.
+    pub fn malformed_header(&self) -> bool {
+        self.bits & Self::MALFORMED_HEADER != 0
     }
     /// No defect.
     pub fn is_empty(&self) -> bool {
@@ -273,6 +279,20 @@ impl<'a> Message<'a> {
         match self {
             Message::Request(r) => r.p.raw,
             Message::Response(r) => r.p.raw,
+        }
+    }
+    /// The request, if this is one (by value).
+    pub fn into_request(self) -> Option<Request<'a>> {
+        match self {
+            Message::Request(r) => Some(r),
+            Message::Response(_) => None,
+        }
+    }
+    /// The response, if this is one (by value).
+    pub fn into_response(self) -> Option<Response<'a>> {
+        match self {
+            Message::Response(r) => Some(r),
+            Message::Request(_) => None,
         }
     }
     /// The request, if this is one.
@@ -429,6 +449,9 @@ pub(crate) struct HeadScan {
     pub(crate) head_end: usize,
     /// Start of the body.
     pub(crate) body_start: usize,
+    /// A header line was malformed (no colon, bad name, fold before any header) and
+    /// left out of the index.
+    pub(crate) malformed: bool,
 }
 
 /// One pass over a message head: finds the start line, indexes every header line (byte
@@ -470,6 +493,9 @@ pub(crate) fn index_message(
     let cap = limits.max_headers.min((buf.len() - start) / 3 + 1);
     let mut entries: Vec<Entry> = Vec::with_capacity(cap);
     let mut pos = first_nl + 1;
+    let mut malformed = false;
+    // The last header line was malformed: its folds are skipped with it.
+    let mut skipping = false;
     loop {
         let Some(nl) = find_byte(buf, pos, b'\n') else {
             return incomplete(pos);
@@ -490,6 +516,7 @@ pub(crate) fn index_message(
                 hstart: first_nl + 1 - start,
                 head_end: pos,
                 body_start: nl + 1,
+                malformed,
             };
             return Ok(Some((scan, entries)));
         }
@@ -497,7 +524,11 @@ pub(crate) fn index_message(
         let mut ve = end;
         if is_ws(buf.get(pos)) {
             // A fold: the value of the previous header continues.
-            let last = entries.last_mut().ok_or(ParseError::BadHeaderLine)?;
+            let Some(last) = entries.last_mut().filter(|_| !skipping) else {
+                malformed = true;
+                pos = le;
+                continue;
+            };
             while ve > pos && is_ws(buf.get(ve - 1)) {
                 ve -= 1;
             }
@@ -507,7 +538,11 @@ pub(crate) fn index_message(
             last.le = rel(le);
         } else {
             let line = buf.get(pos..end).unwrap_or(&[]);
-            let colon = find_byte(line, 0, b':').ok_or(ParseError::BadHeaderLine)?;
+            let Some(colon) = find_byte(line, 0, b':') else {
+                (malformed, skipping) = (true, true);
+                pos = le;
+                continue;
+            };
             let mut ne = colon;
             while ne > 0 && is_ws(line.get(ne - 1)) {
                 ne -= 1;
@@ -518,8 +553,11 @@ pub(crate) fn index_message(
             if raw_name.is_empty()
                 || (name == HeaderName::Other && !raw_name.iter().all(|&c| is_token(c)))
             {
-                return Err(ParseError::BadHeaderLine);
+                (malformed, skipping) = (true, true);
+                pos = le;
+                continue;
             }
+            skipping = false;
             let mut i = colon + 1;
             while is_ws(line.get(i)) {
                 i += 1;
@@ -677,6 +715,9 @@ fn tokenize<'a>(
 
     // Body framing by Content-Length.
     let mut defects = Defects::default();
+    if scan.malformed {
+        defects.bits |= Defects::MALFORMED_HEADER;
+    }
     let mut cl: Option<Option<usize>> = None;
     for e in entries
         .iter()
@@ -848,18 +889,17 @@ CSeq: 7\n\t  MESSAGE\n\
             ok("OPTIONS sip:a@b SIP/2.0\r\nVia").unwrap_err(),
             ParseError::Incomplete
         );
-        assert_eq!(
-            ok("OPTIONS sip:a@b SIP/2.0\r\nNoColon\r\n\r\n").unwrap_err(),
-            ParseError::BadHeaderLine
-        );
-        assert_eq!(
-            ok("OPTIONS sip:a@b SIP/2.0\r\n folded-first\r\n\r\n").unwrap_err(),
-            ParseError::BadHeaderLine
-        );
-        assert_eq!(
-            ok("OPTIONS sip:a@b SIP/2.0\r\nBad Name: x\r\n\r\n").unwrap_err(),
-            ParseError::BadHeaderLine
-        );
+        for bad in [
+            "OPTIONS sip:a@b SIP/2.0\r\nNoColon\r\n continued\r\nTo: <sip:a@b>\r\n\r\n",
+            "OPTIONS sip:a@b SIP/2.0\r\n folded-first\r\nTo: <sip:a@b>\r\n\r\n",
+            "OPTIONS sip:a@b SIP/2.0\r\nBad Name: x\r\n y\r\nTo: <sip:a@b>\r\n\r\n",
+        ] {
+            let m = ok(bad).unwrap();
+            assert!(m.defects().malformed_header(), "{bad}");
+            assert_eq!(m.headers().len(), 1, "{bad}");
+            assert_eq!(m.headers().get(HeaderName::To), Some("<sip:a@b>"));
+            assert_eq!(m.as_request().unwrap().to_buf().to_bytes(), bad.as_bytes());
+        }
         assert_eq!(
             Message::parse(b"OPTIONS sip:\xff SIP/2.0\r\n\r\n").unwrap_err(),
             ParseError::InvalidUtf8

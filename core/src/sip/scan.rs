@@ -258,30 +258,11 @@ pub(crate) fn parse_u32(s: &str) -> Option<u32> {
     Some(v)
 }
 
-/// Position of the first `needle` in `hay` at or after `from` (word-at-a-time scan).
+/// Position of the first `needle` in `hay` at or after `from` (SIMD `memchr` on
+/// x86_64, aarch64 and wasm32 simd128; word-at-a-time elsewhere).
 #[inline]
 pub(crate) fn find_byte(hay: &[u8], from: usize, needle: u8) -> Option<usize> {
-    let tail = hay.get(from..)?;
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let pat = LO.wrapping_mul(u64::from(needle));
-    let mut chunks = tail.chunks_exact(8);
-    let mut base = from;
-    for c in chunks.by_ref() {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        let x = u64::from_le_bytes(w) ^ pat;
-        let t = x.wrapping_sub(LO) & !x & HI;
-        if t != 0 {
-            return Some(base + (t.trailing_zeros() / 8) as usize);
-        }
-        base += 8;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&b| b == needle)
-        .map(|p| base + p)
+    memchr::memchr(needle, hay.get(from..)?).map(|p| p + from)
 }
 
 #[cfg(test)]

@@ -144,16 +144,27 @@ impl<'a> Host<'a> {
             return None;
         }
         let b = s.as_bytes();
-        if b.iter().all(|c| c.is_ascii_digit() || *c == b'.') {
+        let (mut digits_only, mut prev) = (true, b'.');
+        for &c in b {
+            if c == b'.' {
+                if prev == b'.' {
+                    return None; // empty label (also a leading dot)
+                }
+            } else if c.is_ascii_digit() {
+            } else if c.is_ascii_alphanumeric() || c == b'-' {
+                digits_only = false;
+                if c == b'-' && prev == b'.' {
+                    return None; // a label cannot start with '-'
+                }
+            } else {
+                return None;
+            }
+            prev = c;
+        }
+        if digits_only {
             return s.parse().ok().map(Host::Ipv4);
         }
-        let ok = b
-            .iter()
-            .all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.')
-            && b.first() != Some(&b'.')
-            && b.first() != Some(&b'-')
-            && !s.contains("..");
-        ok.then_some(Host::Domain(s))
+        Some(Host::Domain(s))
     }
 }
 

@@ -191,6 +191,9 @@ pub fn validate(req: &Request<'_>, cfg: &ValidateConfig<'_>) -> Result<(), Rejec
     if d.bad_content_length() || d.short_body() {
         return Err(bad("Invalid Content-Length"));
     }
+    if d.malformed_header() {
+        return Err(bad("Malformed Header"));
+    }
     let h = req.headers();
     for &n in SINGLE {
         if h.count(n) > 1 {
@@ -366,7 +369,7 @@ pub enum ResponseDrop {
     BadHeader(HeaderName),
     /// More than one Via (§18.1.2; RFC 4475 `bcast`).
     MultipleVia,
-    /// Framing defect (bad Content-Length or short body).
+    /// Framing defect (bad Content-Length, short body) or a malformed header line.
     Framing,
 }
 

@@ -137,6 +137,20 @@ pub(crate) fn hostport(addr: SocketAddr) -> String {
     }
 }
 
+/// Where a request goes next: the outbound proxy when one is configured (every request
+/// uses the flow to it, RFC 5626 / RFC 7118), else the IP-literal address of `next_hop`,
+/// else `fallback` (the address the peer's messages come from).
+pub(crate) fn next_hop_addr(
+    proxy: Option<SocketAddr>,
+    transport: Transport,
+    next_hop: &str,
+    fallback: SocketAddr,
+) -> SocketAddr {
+    proxy
+        .or_else(|| resolve(next_hop, transport))
+        .unwrap_or(fallback)
+}
+
 /// The socket address of a URI whose host is an IP literal (no DNS in the core).
 pub fn resolve(uri: &str, transport: Transport) -> Option<SocketAddr> {
     let (host, port) = uri_host_port(uri)?;

@@ -7,6 +7,7 @@
 
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 use core::net::SocketAddr;
@@ -83,8 +84,8 @@ pub(crate) struct Call {
     pub state: CallState,
     pub call_id: String,
     pub local_tag: String,
-    /// Our INVITE (with its Via) or the INVITE we received.
-    pub invite: SipMsg,
+    /// Our INVITE (with its Via) or the INVITE we received (shared with its transaction).
+    pub invite: Arc<SipMsg>,
     pub invite_key: TxKey,
     pub dialog: Option<Dialog>,
     /// Where the peer is (UAS: the INVITE's source; UAC: the first hop).
@@ -362,7 +363,7 @@ impl<R: Rng> UserAgent<R> {
         }
         ack.push("CSeq", format!("{n} ACK"));
         let hop = first_hop.unwrap_or(target);
-        let Some(dest) = resolve(&hop, self.cfg.transport).or(self.cfg.proxy) else {
+        let Some(dest) = self.cfg.proxy.or_else(|| resolve(&hop, self.cfg.transport)) else {
             return;
         };
         let (via, _) = self.new_via();
@@ -401,9 +402,8 @@ impl<R: Rng> UserAgent<R> {
         let c = self.calls.get_mut(&call)?;
         let d = c.dialog.as_mut()?;
         let mut req = d.request(method, None);
-        let dest = resolve(d.next_hop(), self.cfg.transport)
-            .or(self.cfg.proxy)
-            .unwrap_or(c.peer);
+        let dest =
+            super::build::next_hop_addr(self.cfg.proxy, self.cfg.transport, d.next_hop(), c.peer);
         f(&mut req);
         let owner = Owner::Call(call);
         self.send_request(now, req, dest, owner)
@@ -648,6 +648,9 @@ impl<R: Rng> UserAgent<R> {
                 } else if code == 180 {
                     self.push_event(Event::Ringing { call: id });
                 }
+                if code == 180 {
+                    self.notify_transfer_progress(now, id, 180);
+                }
             }
             200..=299 => self.invite_2xx(now, id, resp),
             401 | 407
@@ -714,11 +717,15 @@ impl<R: Rng> UserAgent<R> {
         let mut ack = dialog.request(Method::Ack, Some(invite_cseq));
         let (via, _) = self.new_via();
         ack.push_front("Via", via);
-        let dest = resolve(dialog.next_hop(), self.cfg.transport).or(self.cfg.proxy);
         let Some(peer) = self.calls.get(&id).map(|c| c.peer) else {
             return;
         };
-        let dest = dest.unwrap_or(peer);
+        let dest = super::build::next_hop_addr(
+            self.cfg.proxy,
+            self.cfg.transport,
+            dialog.next_hop(),
+            peer,
+        );
         let ack_bytes = ack.to_bytes();
         self.transmit(dest, ack_bytes.clone());
         let Some(c) = self.calls.get_mut(&id) else {
@@ -755,7 +762,7 @@ impl<R: Rng> UserAgent<R> {
 
     fn retry_invite_with_auth(&mut self, now: Instant, id: CallId, challenge: &SipMsg) {
         let Some(c) = self.calls.get(&id) else { return };
-        let mut req = c.invite.clone();
+        let mut req = (*c.invite).clone();
         let dest = c.peer;
         req.remove("Via");
         let Some((n, _)) = req.cseq() else { return };

@@ -44,6 +44,10 @@ pub(crate) struct Ext {
     pub refresh_key: Option<TxKey>,
     /// UAC: a 422 was already retried once.
     pub min_se_retried: bool,
+    /// REFER notifier: our NOTIFY in progress, and the latest state waiting for it.
+    pub notify_pending: Option<TxKey>,
+    /// The (sipfrag status, terminated) NOTIFY to send once `notify_pending` completes.
+    pub notify_queued: Option<(u16, bool)>,
     /// An unanswered call ends at this instant (UAC: CANCEL; UAS: 480).
     pub ring_deadline: Option<Instant>,
     /// UAC: the early dialogs, one per fork that answered 1xx with a tag (bounded).
@@ -219,9 +223,12 @@ impl<R: Rng> UserAgent<R> {
             };
             let mut prack = d.request(Method::Prack, None);
             prack.push("RAck", format!("{rseq} {cseq} INVITE"));
-            let dest = super::build::resolve(d.next_hop(), self.cfg.transport)
-                .or(self.cfg.proxy)
-                .unwrap_or(c.peer);
+            let dest = super::build::next_hop_addr(
+                self.cfg.proxy,
+                self.cfg.transport,
+                d.next_hop(),
+                c.peer,
+            );
             self.send_request(now, prack, dest, Owner::Call(id));
             return true;
         }
@@ -309,7 +316,7 @@ impl<R: Rng> UserAgent<R> {
             return false;
         }
         c.ext.min_se_retried = true;
-        let mut req = c.invite.clone();
+        let mut req = (*c.invite).clone();
         let dest = c.peer;
         req.remove("Via");
         let Some((n, _)) = req.cseq() else {

@@ -77,7 +77,7 @@ mod offer;
 mod register;
 mod requests;
 
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::SocketAddr;
@@ -269,6 +269,9 @@ pub enum Event {
     },
     /// The registration state changed.
     Registration(RegistrationState),
+    /// RFC 5626: a CRLF ping got no pong within 10 s; the flow is considered failed and the
+    /// UA registers again.
+    KeepaliveTimeout,
     /// A MESSAGE (RFC 3428) arrived.
     IncomingMessage {
         /// The sender (From header value).
@@ -325,6 +328,10 @@ pub struct UaConfig {
     pub password: String,
     /// The address we are reachable at (Via sent-by and Contact).
     pub local_addr: SocketAddr,
+    /// The host (and optional port) written in Via and Contact instead of `local_addr`,
+    /// e.g. a random `xxxx.invalid` for a WebSocket client (RFC 7118 §5.2) or a public
+    /// address behind NAT.
+    pub advertised_host: Option<String>,
     /// The transport we use.
     pub transport: Transport,
     /// Outbound proxy / registrar address: every out-of-dialog request goes there.
@@ -379,6 +386,7 @@ impl UaConfig {
             password: String::new(),
             local_addr,
             transport: Transport::Udp,
+            advertised_host: None,
             proxy: None,
             registrar_uri: None,
             timers: TimerConfig::default(),
@@ -406,6 +414,8 @@ pub struct UserAgent<R: Rng> {
     rng: R,
     now: Instant,
     clients: BTreeMap<TxKey, ClientEntry>,
+    /// Transaction deadlines: (when, is server, key), so the next one is found in O(log n).
+    tx_timers: BTreeSet<(Instant, bool, TxKey)>,
     servers: BTreeMap<TxKey, ServerEntry>,
     calls: BTreeMap<CallId, Call>,
     next_call: u64,
@@ -418,6 +428,7 @@ pub struct UserAgent<R: Rng> {
     pongs: u64,
     hostport: String,
     keepalive_at: Option<Instant>,
+    pong_deadline: Option<Instant>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
 }
@@ -442,7 +453,10 @@ impl<R: Rng> UserAgent<R> {
             cfg.auth_user.clone()
         };
         let digest = DigestClient::new(user, cfg.password.clone());
-        let hostport = build::hostport(cfg.local_addr);
+        let hostport = cfg
+            .advertised_host
+            .clone()
+            .unwrap_or_else(|| build::hostport(cfg.local_addr));
         let mut credential_store = Ha1Store::new();
         let realm = String::from(cfg.aor.rsplit_once('@').map_or("", |(_, d)| d));
         for (u, p) in &cfg.users {
@@ -455,6 +469,7 @@ impl<R: Rng> UserAgent<R> {
             rng,
             now: Instant::ZERO,
             clients: BTreeMap::new(),
+            tx_timers: BTreeSet::new(),
             servers: BTreeMap::new(),
             calls: BTreeMap::new(),
             next_call: 1,
@@ -467,6 +482,7 @@ impl<R: Rng> UserAgent<R> {
             pongs: 0,
             hostport,
             keepalive_at: None,
+            pong_deadline: None,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -499,15 +515,13 @@ impl<R: Rng> UserAgent<R> {
 
     /// The next instant at which [`UserAgent::handle_timeout`] must be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let tx = self
-            .clients
-            .values()
-            .filter_map(|c| c.tx.poll_timeout())
-            .chain(self.servers.values().filter_map(|s| s.tx.poll_timeout()));
+        let tx = self.next_transaction_timer();
         let calls = self.calls.values().filter_map(Call::next_timer);
-        tx.chain(calls)
+        tx.into_iter()
+            .chain(calls)
             .chain(self.registration.refresh_at)
             .chain(self.keepalive_at)
+            .chain(self.pong_deadline)
             .min()
     }
 
@@ -561,5 +575,15 @@ impl<R: Rng> UserAgent<R> {
             bits >>= 5;
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod send_tests {
+    /// The gateway moves a UA into a tokio task: it must be `Send` when its Rng is.
+    #[test]
+    fn user_agent_is_send() {
+        fn assert_send<T: Send>() {}
+        assert_send::<super::UserAgent<crate::rand::SplitMix64>>();
     }
 }

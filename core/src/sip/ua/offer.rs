@@ -6,7 +6,7 @@
 //! the responses to ours. Outputs: requests, ACK for the 2xx, [`Event::OfferReceived`],
 //! [`Event::MediaUpdated`], [`Event::OfferRejected`].
 
-use super::build::{ALLOW, SUPPORTED, resolve, response};
+use super::build::{ALLOW, SUPPORTED, response};
 use super::call::{CallState, UaError};
 use super::msg::{Method, SipMsg};
 use super::{CallId, EndReason, Event, UserAgent};
@@ -90,9 +90,12 @@ impl<R: Rng> UserAgent<R> {
                 let cseq = resp.cseq().map_or(1, |(n, _)| n);
                 if let Some(d) = &mut c.dialog {
                     let mut ack = d.request(Method::Ack, Some(cseq));
-                    let dest = resolve(d.next_hop(), self.cfg.transport)
-                        .or(self.cfg.proxy)
-                        .unwrap_or(c.peer);
+                    let dest = super::build::next_hop_addr(
+                        self.cfg.proxy,
+                        self.cfg.transport,
+                        d.next_hop(),
+                        c.peer,
+                    );
                     let (via, _) = self.new_via();
                     ack.push_front("Via", via);
                     let bytes = ack.to_bytes();
