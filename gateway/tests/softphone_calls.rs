@@ -125,6 +125,37 @@ fn check_tone(path: &Path, freq: f64, other: f64) -> Result<(), String> {
     }
 }
 
+/// At most this many softphone calls run at once: the tests measure real-time audio, and
+/// a 2-core machine shared with builds cannot run all of them in parallel in time.
+const MAX_PARALLEL_CALLS: usize = 4;
+
+static RUNNING: (std::sync::Mutex<usize>, std::sync::Condvar) =
+    (std::sync::Mutex::new(0), std::sync::Condvar::new());
+
+/// A slot among [`MAX_PARALLEL_CALLS`]; released on drop.
+struct Slot;
+
+fn slot() -> Slot {
+    let (m, cv) = &RUNNING;
+    let mut n = m.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    while *n >= MAX_PARALLEL_CALLS {
+        n = cv
+            .wait(n)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    }
+    *n += 1;
+    Slot
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let (m, cv) = &RUNNING;
+        let mut n = m.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *n -= 1;
+        cv.notify_one();
+    }
+}
+
 fn spawn(args: &[String]) -> Child {
     Command::new(BIN)
         .args(args)
@@ -255,6 +286,7 @@ fn assert_pair_ok(p: &Pair, stdout_has: &[&str]) {
 
 #[test]
 fn softphone_calls_sipp_with_rtp_echo() {
+    let _slot = slot();
     let dir = tempfile::tempdir().expect("temp dir");
     let input = dir.path().join("tone.wav");
     let heard = dir.path().join("heard.wav");
@@ -312,30 +344,35 @@ fn softphone_calls_sipp_with_rtp_echo() {
 
 #[test]
 fn two_softphones_pcmu() {
+    let _slot = slot();
     let p = call_pair(&["--codecs", "pcmu"], &[], &[], false);
     assert_pair_ok(&p, &["media codec=PCMU pt=0", "srtp=no"]);
 }
 
 #[test]
 fn two_softphones_pcma() {
+    let _slot = slot();
     let p = call_pair(&["--codecs", "pcma"], &[], &[], false);
     assert_pair_ok(&p, &["media codec=PCMA pt=8"]);
 }
 
 #[test]
 fn two_softphones_g722() {
+    let _slot = slot();
     let p = call_pair(&["--codecs", "g722,pcmu"], &[], &[], false);
     assert_pair_ok(&p, &["media codec=G722 pt=9"]);
 }
 
 #[test]
 fn two_softphones_opus() {
+    let _slot = slot();
     let p = call_pair(&["--codecs", "opus,pcmu"], &[], &[], false);
     assert_pair_ok(&p, &["media codec=opus pt=111", "telephone-event=110"]);
 }
 
 #[test]
 fn codec_preference_follows_the_offer_and_the_answerer_policy() {
+    let _slot = slot();
     // The caller prefers PCMA; the answerer only has PCMU and G.722 besides: PCMU wins
     // because the answerer picks its first codec that the offer has.
     let p = call_pair(
@@ -349,12 +386,14 @@ fn codec_preference_follows_the_offer_and_the_answerer_policy() {
 
 #[test]
 fn two_softphones_srtp_sdes() {
+    let _slot = slot();
     let p = call_pair(&["--srtp", "--codecs", "pcmu"], &[], &[], false);
     assert_pair_ok(&p, &["srtp=yes", "dropped=0"]);
 }
 
 #[test]
 fn two_softphones_srtp_opus_over_tcp() {
+    let _slot = slot();
     let p = call_pair(
         &["--srtp", "--transport", "tcp", "--codecs", "opus"],
         &[],
@@ -366,6 +405,7 @@ fn two_softphones_srtp_opus_over_tcp() {
 
 #[test]
 fn srtp_callee_refuses_a_plain_caller() {
+    let _slot = slot();
     let p = call_pair(&["--codecs", "pcmu"], &[], &["--srtp"], false);
     let (a, b) = (text(&p.caller), text(&p.callee));
     assert!(!p.caller.status.success(), "{a}");
@@ -375,6 +415,7 @@ fn srtp_callee_refuses_a_plain_caller() {
 
 #[test]
 fn dtmf_rfc4733() {
+    let _slot = slot();
     let p = call_pair(&["--codecs", "pcmu"], &["--dtmf", "159#"], &[], false);
     let (a, b) = (text(&p.caller), text(&p.callee));
     assert!(p.caller.status.success(), "{a}");
@@ -394,6 +435,7 @@ fn dtmf_rfc4733() {
 
 #[test]
 fn dtmf_by_sip_info() {
+    let _slot = slot();
     let p = call_pair(
         &["--codecs", "pcmu"],
         &["--dtmf", "*7", "--dtmf-info"],
@@ -404,4 +446,281 @@ fn dtmf_by_sip_info() {
     assert!(p.caller.status.success(), "{a}");
     let got: Vec<&str> = b.lines().filter(|l| l.starts_with("dtmf ")).collect();
     assert_eq!(got, ["dtmf * info", "dtmf 7 info"], "{b}\n{a}");
+}
+
+/// Starts sipp with `scenario` on a free port (and `extra` arguments); returns the child,
+/// its SIP port and its error log.
+fn spawn_sipp(dir: &Path, scenario_name: &str, extra: &[&str]) -> (Child, u16, PathBuf) {
+    let port = free_udp_port();
+    let err = dir.join(format!("{scenario_name}.errors.log"));
+    let child = Command::new(sipp_binary())
+        .current_dir(dir)
+        .args(["-sf", &scenario(scenario_name)])
+        .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-m", "1"])
+        .args(["-nostdin", "-timeout", "30s", "-trace_err", "-error_file"])
+        .arg(&err)
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sipp");
+    wait_listening(port, false);
+    (child, port, err)
+}
+
+#[test]
+fn register_with_digest_then_unregister() {
+    let _slot = slot();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (sipp, port, err) = spawn_sipp(dir.path(), "softphone_register_uas.xml", &[]);
+    let server = format!("127.0.0.1:{port}");
+    let out = wait(
+        spawn(&args(&[
+            "register",
+            "--server",
+            &server,
+            "--user",
+            "alice",
+            "--password",
+            "secret",
+            "--duration",
+            "1",
+        ])),
+        Duration::from_secs(30),
+    );
+    let sipp = wait(sipp, Duration::from_secs(10));
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("aor sip:alice@127.0.0.1"), "{log}");
+    assert!(log.contains("registered expires=120"), "{log}");
+    assert!(log.contains("unregistered"), "{log}");
+    assert!(
+        sipp.status.success(),
+        "sipp failed {:?}: {}\n{log}",
+        sipp.status,
+        std::fs::read_to_string(&err).unwrap_or_default()
+    );
+}
+
+#[test]
+fn register_with_a_wrong_password_fails() {
+    let _slot = slot();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (sipp, port, _) = spawn_sipp(dir.path(), "softphone_register_uas.xml", &[]);
+    let server = format!("127.0.0.1:{port}");
+    let out = wait(
+        spawn(&args(&[
+            "register",
+            "--server",
+            &server,
+            "--user",
+            "alice",
+            "--password",
+            "wrong",
+        ])),
+        Duration::from_secs(30),
+    );
+    let sipp = wait(sipp, Duration::from_secs(10));
+    let log = text(&out);
+    assert!(!out.status.success(), "{log}");
+    assert!(log.contains("registration failed 403"), "{log}");
+    assert!(!sipp.status.success(), "sipp accepted a wrong password");
+}
+
+#[test]
+fn call_through_a_trunk_with_digest_and_rtp_echo() {
+    let _slot = slot();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = dir.path().join("tone.wav");
+    let heard = dir.path().join("heard.wav");
+    tone_wav(&input, 1000.0, 48_000, 3);
+    let media = free_udp_port().to_string();
+    let (sipp, port, err) = spawn_sipp(
+        dir.path(),
+        "softphone_auth_echo_uas.xml",
+        &["-mp", &media, "-rtp_echo"],
+    );
+    let server = format!("127.0.0.1:{port}");
+    let out = wait(
+        spawn(&args(&[
+            "call",
+            "bob",
+            "--server",
+            &server,
+            "--user",
+            "alice",
+            "--password",
+            "secret",
+            "--codecs",
+            "pcmu,pcma",
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            heard.to_str().unwrap(),
+            "--duration",
+            "2.5",
+        ])),
+        Duration::from_secs(30),
+    );
+    let sipp = wait(sipp, Duration::from_secs(10));
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("calling sip:bob@127.0.0.1"), "{log}");
+    // The answer chose PCMA from the offer.
+    assert!(log.contains("media codec=PCMA pt=8"), "{log}");
+    assert!(
+        sipp.status.success(),
+        "sipp failed {:?}: {}\n{log}",
+        sipp.status,
+        std::fs::read_to_string(&err).unwrap_or_default()
+    );
+    if let Err(e) = check_tone(&heard, 1000.0, 440.0) {
+        panic!("echo: {e}\n{log}");
+    }
+}
+
+/// A callee on a free port and a caller with its stdin and stdout piped; returns both
+/// children and a channel of the caller's stdout lines.
+fn keyboard_call() -> (
+    Child,
+    Child,
+    std::sync::mpsc::Receiver<String>,
+    std::thread::JoinHandle<Vec<String>>,
+) {
+    use std::io::BufRead;
+    let port = free_udp_port();
+    let local = format!("127.0.0.1:{port}");
+    let callee = spawn(&args(&[
+        "answer",
+        "--auto-answer",
+        "--local-addr",
+        &local,
+        "--codecs",
+        "pcmu",
+        "--input",
+        "null",
+        "--output",
+        "null",
+    ]));
+    wait_listening(port, false);
+    let target = format!("sip:bob@{local}");
+    let mut caller = Command::new(BIN)
+        .args(["call", &target, "--local-addr", "127.0.0.1:0"])
+        .args(["--codecs", "pcmu", "--input", "null", "--output", "null"])
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn softphone");
+    let stdout = caller.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line.clone());
+            all.push(line);
+        }
+        all
+    });
+    (caller, callee, rx, reader)
+}
+
+fn wait_line(rx: &std::sync::mpsc::Receiver<String>, prefix: &str) {
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(20) {
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(100))
+            && l.starts_with(prefix)
+        {
+            return;
+        }
+    }
+    panic!("no {prefix:?} line from the caller");
+}
+
+#[test]
+fn keyboard_digits_then_h_hangs_up() {
+    let _slot = slot();
+    use std::io::Write;
+    let (mut caller, callee, rx, reader) = keyboard_call();
+    wait_line(&rx, "media ");
+    let mut stdin = caller.stdin.take().expect("stdin");
+    stdin.write_all(b"42\n").expect("type digits");
+    std::thread::sleep(Duration::from_millis(800));
+    stdin.write_all(b"h\n").expect("type h");
+    let caller = wait(caller, Duration::from_secs(20));
+    let lines = reader.join().expect("reader");
+    let callee = wait(callee, Duration::from_secs(10));
+    let (a, b) = (lines.join("\n"), text(&callee));
+    assert!(caller.status.success(), "{a}");
+    assert!(a.contains("ended LocalHangup"), "{a}");
+    let got: Vec<&str> = b.lines().filter(|l| l.starts_with("dtmf ")).collect();
+    assert_eq!(got, ["dtmf 4 rfc4733", "dtmf 2 rfc4733"], "{b}");
+    assert!(b.contains("ended RemoteHangup"), "{b}");
+}
+
+#[test]
+fn ctrl_c_hangs_up() {
+    let _slot = slot();
+    let (caller, callee, rx, reader) = keyboard_call();
+    wait_line(&rx, "media ");
+    std::thread::sleep(Duration::from_millis(300));
+    let st = Command::new("kill")
+        .args(["-INT", &caller.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(st.success());
+    let caller = wait(caller, Duration::from_secs(20));
+    let lines = reader.join().expect("reader");
+    let callee = wait(callee, Duration::from_secs(10));
+    let a = lines.join("\n");
+    assert!(caller.status.success(), "{a}");
+    assert!(a.contains("ended LocalHangup"), "{a}");
+    assert!(
+        text(&callee).contains("ended RemoteHangup"),
+        "{}",
+        text(&callee)
+    );
+}
+
+#[test]
+fn callee_without_audio_rejects_with_500() {
+    let _slot = slot();
+    let port = free_udp_port();
+    let local = format!("127.0.0.1:{port}");
+    let callee = spawn(&args(&[
+        "answer",
+        "--auto-answer",
+        "--local-addr",
+        &local,
+        "--input",
+        "null",
+        "--output",
+        "/nonexistent/heard.wav",
+    ]));
+    wait_listening(port, false);
+    let target = format!("sip:bob@{local}");
+    let caller = wait(
+        spawn(&args(&[
+            "call",
+            &target,
+            "--local-addr",
+            "127.0.0.1:0",
+            "--input",
+            "null",
+            "--output",
+            "null",
+        ])),
+        Duration::from_secs(30),
+    );
+    let callee = wait(callee, Duration::from_secs(10));
+    let (a, b) = (text(&caller), text(&callee));
+    assert!(!caller.status.success(), "{a}");
+    assert!(a.contains("ended Rejected(500)"), "{a}\n{b}");
+    assert!(!callee.status.success(), "{b}");
+    assert!(b.contains("/nonexistent/heard.wav"), "{b}");
 }

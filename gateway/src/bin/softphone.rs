@@ -178,7 +178,11 @@ fn main() -> ExitCode {
         }
     };
     let is_register = mode == Mode::Register;
-    match rt.block_on(run(opts, mode)) {
+    let result = rt.block_on(run(opts, mode));
+    // Tokio reads stdin on a blocking thread that a read in progress keeps alive: do not
+    // wait for it.
+    rt.shutdown_background();
+    match result {
         Ok(o) if o.established || (is_register && o.registered) => ExitCode::SUCCESS,
         Ok(o) => {
             eprintln!("softphone: no call established ({:?})", o.end);

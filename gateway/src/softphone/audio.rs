@@ -109,15 +109,20 @@ impl AudioSink for NullAudio {
     }
 }
 
-/// A WAV file read whole, resampled to the codec rate, played once (then silence).
+/// A WAV file read whole at its own rate, resampled to the codec rate frame by frame (so
+/// that opening it costs no more than reading it), played once, then silence.
 #[derive(Debug)]
 pub struct WavSource {
     samples: Vec<i16>,
     pos: usize,
+    resampler: Option<Resampler>,
+    /// Resampled samples not yet read.
+    pending: VecDeque<i16>,
+    scratch: Vec<i16>,
 }
 
 impl WavSource {
-    /// Reads `path` and converts it to mono at `rate` Hz.
+    /// Reads `path` (mono, or the first channel) for PCM at `rate` Hz.
     pub fn open(path: &std::path::Path, rate: u32) -> Result<Self, Error> {
         let mut r = hound::WavReader::open(path)
             .map_err(|e| Error::Audio(format!("{}: {e}", path.display())))?;
@@ -129,14 +134,22 @@ impl WavSource {
             )));
         }
         let channels = usize::from(spec.channels.max(1));
-        let all: Vec<i16> = r
-            .samples::<i16>()
-            .collect::<Result<_, _>>()
-            .map_err(|e| Error::Audio(format!("{}: {e}", path.display())))?;
-        let mono: Vec<i16> = all.iter().step_by(channels).copied().collect();
+        let mut samples = Vec::with_capacity(r.len() as usize / channels);
+        for (i, s) in r.samples::<i16>().enumerate() {
+            let s = s.map_err(|e| Error::Audio(format!("{}: {e}", path.display())))?;
+            if i % channels == 0 {
+                samples.push(s);
+            }
+        }
+        let resampler = (spec.sample_rate != rate)
+            .then(|| Ok::<_, Error>(Resampler::new(rate_of(spec.sample_rate)?, rate_of(rate)?)))
+            .transpose()?;
         Ok(WavSource {
-            samples: resample_all(&mono, spec.sample_rate, rate)?,
+            samples,
             pos: 0,
+            resampler,
+            pending: VecDeque::new(),
+            scratch: Vec::new(),
         })
     }
 }
@@ -144,10 +157,34 @@ impl WavSource {
 impl AudioSource for WavSource {
     fn read_frame(&mut self, out: &mut [i16]) {
         out.fill(0);
-        let rest = self.samples.get(self.pos..).unwrap_or(&[]);
-        let n = rest.len().min(out.len());
-        out[..n].copy_from_slice(&rest[..n]);
-        self.pos += n;
+        match &mut self.resampler {
+            None => {
+                let rest = self.samples.get(self.pos..).unwrap_or(&[]);
+                let n = rest.len().min(out.len());
+                out[..n].copy_from_slice(&rest[..n]);
+                self.pos += n;
+                return;
+            }
+            Some(r) => {
+                // Bounded: each pass consumes input until the file ends.
+                while self.pending.len() < out.len() && self.pos < self.samples.len() {
+                    let end = (self.pos + 480).min(self.samples.len());
+                    let chunk = &self.samples[self.pos..end];
+                    self.scratch.resize(r.max_output_len(chunk.len()), 0);
+                    match r.process(chunk, &mut self.scratch) {
+                        Ok(n) => self.pending.extend(&self.scratch[..n]),
+                        Err(_) => self.pos = self.samples.len(),
+                    }
+                    self.pos = end.max(self.pos);
+                }
+            }
+        }
+        for o in out.iter_mut() {
+            match self.pending.pop_front() {
+                Some(s) => *o = s,
+                None => break,
+            }
+        }
     }
 }
 

@@ -119,6 +119,8 @@ impl MediaSession {
         let codec = params.codec;
         let mut jcfg = JitterConfig::new(codec.rtp_clock());
         jcfg.max_payload = MAX_DATAGRAM;
+        // 1.28 s of slots: a driver stall (a busy machine) does not overflow the ring.
+        jcfg.capacity = 64;
         jcfg.frame = Duration::from_millis(u64::from(FRAME_MS));
         let (srtp_tx, srtp_rx) = match &params.srtp {
             Some((local, remote)) => (Some(Context::new(local)), Some(Context::new(remote))),

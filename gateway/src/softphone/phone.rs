@@ -33,6 +33,10 @@ use super::codec::{CodecKind, FRAME_MS};
 use super::media::{MAX_DATAGRAM, MediaParams, MediaSession};
 use crate::opus::OpusImpl;
 
+/// How far the media clock may fall behind real time before the missed frames are
+/// skipped (a stall longer than the jitter buffer could absorb anyway).
+const MAX_LAG_MS: u64 = 200;
+
 /// What the softphone does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
@@ -295,6 +299,8 @@ struct Phone {
     /// Set when the run is over; the loop lingers until then for retransmissions.
     finish_at: Option<std::time::Instant>,
     unregistering: bool,
+    /// Why the call could not go on (reported as the run's error).
+    failure: Option<Error>,
 }
 
 fn say(line: impl AsRef<str>) {
@@ -406,10 +412,16 @@ impl Phone {
             old.sink.finish()?;
         }
         let rate = codec.pcm_rate();
+        let t0 = std::time::Instant::now();
+        let (source, sink) = (
+            open_source(&self.opts.input, rate)?,
+            open_sink(&self.opts.output, rate)?,
+        );
+        tracing::info!("audio opened in {:?}", t0.elapsed());
         self.media = Some(Media {
             session,
-            source: open_source(&self.opts.input, rate)?,
-            sink: open_sink(&self.opts.output, rate)?,
+            source,
+            sink,
             frame: vec![0; codec.frame_samples()],
             played: vec![0; codec.frame_samples()],
         });
@@ -457,6 +469,15 @@ impl Phone {
         match sdp {
             Some(offer) => match self.make_answer(&offer) {
                 Ok((answer, negotiated)) => {
+                    // Audio first: a softphone that cannot play or record refuses the call
+                    // (500) instead of answering it and going away.
+                    if let Err(e) = self.start_media(&negotiated) {
+                        say(format!("rejected incoming call: 500 ({e})"));
+                        self.ua.reject(now, call, 500)?;
+                        self.finish_at = Some(std::time::Instant::now());
+                        self.failure = Some(e);
+                        return Ok(());
+                    }
                     self.ua.answer(now, call, answer.as_bytes())?;
                     self.call = Some(ActiveCall {
                         id: call,
@@ -465,7 +486,6 @@ impl Phone {
                         dtmf_sent: false,
                         hangup_sent: false,
                     });
-                    self.start_media(&negotiated)?;
                 }
                 Err(code) => {
                     say(format!("rejected incoming call: {code}"));
@@ -507,7 +527,15 @@ impl Phone {
 
     fn send_digits(&mut self, digits: &str) -> Result<(), Error> {
         let now = self.now();
-        let Some(call) = self.call.as_ref().map(|c| c.id) else {
+        let Some(call) = self
+            .call
+            .as_ref()
+            .filter(|c| c.established_at.is_some())
+            .map(|c| c.id)
+        else {
+            if !digits.is_empty() {
+                say("no call established: digits ignored");
+            }
             return Ok(());
         };
         for d in digits
@@ -579,10 +607,11 @@ impl Phone {
                             negotiate::process_answer(&offer, &a)
                                 .map_err(|e| Error::Sip(format!("SDP answer: {e}")))
                         });
-                    match negotiated {
-                        Ok(n) => self.start_media(&n)?,
+                    match negotiated.and_then(|n| self.start_media(&n)) {
+                        Ok(()) => {}
                         Err(e) => {
                             say(format!("{e}; hanging up"));
+                            self.failure = Some(e);
                             self.hangup()?;
                         }
                     }
@@ -811,6 +840,7 @@ pub async fn run(opts: Options, mode: Mode) -> Result<Outcome, Error> {
         start,
         finish_at: None,
         unregistering: false,
+        failure: None,
         opts,
         mode: mode.clone(),
     };
@@ -891,11 +921,21 @@ pub async fn run(opts: Options, mode: Mode) -> Result<Outcome, Error> {
                 }
             }
             t = clock.tick() => {
-                phone.media_tick(t.into_std()).await?;
+                let t = t.into_std();
+                if t.elapsed() > StdDuration::from_millis(MAX_LAG_MS) {
+                    // Stalled for long: drop the backlog of frames instead of bursting.
+                    clock.reset();
+                }
+                phone.media_tick(t).await?;
             }
             line = stdin.next_line(), if stdin_open => {
                 match line {
-                    Ok(Some(l)) => phone.stdin_line(&l)?,
+                    Ok(Some(l)) => {
+                        // A refused keyboard command is reported, not fatal.
+                        if let Err(e) = phone.stdin_line(&l) {
+                            say(format!("error: {e}"));
+                        }
+                    }
                     _ => stdin_open = false,
                 }
             }
@@ -914,5 +954,8 @@ pub async fn run(opts: Options, mode: Mode) -> Result<Outcome, Error> {
         phone.flush().await;
     }
     phone.stop_media()?;
-    Ok(phone.outcome)
+    match phone.failure {
+        Some(e) => Err(e),
+        None => Ok(phone.outcome),
+    }
 }
