@@ -328,6 +328,9 @@ fn softphone_calls_sipp_with_rtp_echo() {
     let log = text(&out);
     assert!(out.status.success(), "{log}");
     assert!(log.contains("media codec=PCMU"), "{log}");
+    // The 183's answer started the media; the 200 repeated it and kept the stream.
+    assert!(log.contains("early media\nmedia codec=PCMU"), "{log}");
+    assert_eq!(log.matches("media codec=").count(), 1, "{log}");
     assert!(
         sipp.status.success(),
         "sipp failed {:?}: {}\n{}",

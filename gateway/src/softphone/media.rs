@@ -26,7 +26,7 @@ use crate::opus::OpusImpl;
 pub const MAX_DATAGRAM: usize = 1500;
 
 /// What a negotiation gave the media stream.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaParams {
     /// The voice codec.
     pub codec: CodecKind,

@@ -382,6 +382,14 @@ impl Phone {
 
     fn start_media(&mut self, n: &Negotiated) -> Result<(), Error> {
         let params = MediaParams::from_negotiated(n)?;
+        if self
+            .media
+            .as_ref()
+            .is_some_and(|m| *m.session.params() == params)
+        {
+            // The final answer repeats the early one (RFC 3261 §13.2.1): keep the stream.
+            return Ok(());
+        }
         let codec = params.codec;
         let reuse = self
             .media
@@ -586,7 +594,23 @@ impl Phone {
                 }
             }
             Event::Ringing { .. } => say("ringing"),
-            Event::EarlyMedia { .. } => say("early media"),
+            Event::EarlyMedia { call, sdp } => {
+                say("early media");
+                // RFC 3261 §13.2.1 / RFC 3262: the SDP of a (reliable) 183 is the answer;
+                // the media flows before the 200. The offer is kept for the 2xx's SDP.
+                let Some(offer) = self
+                    .call
+                    .as_ref()
+                    .filter(|c| c.id == call)
+                    .and_then(|c| c.offer.clone())
+                else {
+                    return Ok(());
+                };
+                match negotiate_answer(&offer, &sdp).and_then(|n| self.start_media(&n)) {
+                    Ok(()) => {}
+                    Err(e) => say(format!("early media refused: {e}")),
+                }
+            }
             Event::Answered { call, sdp } => {
                 let Some(c) = self.call.as_mut().filter(|c| c.id == call) else {
                     return Ok(());
@@ -595,18 +619,14 @@ impl Phone {
                 self.outcome.established = true;
                 say("answered");
                 if let Some(offer) = c.offer.take() {
-                    let negotiated = sdp
-                        .as_deref()
-                        .and_then(|s| std::str::from_utf8(s).ok())
-                        .ok_or_else(|| Error::Sip("the answer has no SDP".into()))
-                        .and_then(|s| {
-                            SessionDescription::parse(s)
-                                .map_err(|e| Error::Sip(format!("bad SDP answer: {e}")))
-                        })
-                        .and_then(|a| {
-                            negotiate::process_answer(&offer, &a)
-                                .map_err(|e| Error::Sip(format!("SDP answer: {e}")))
-                        });
+                    let negotiated = match sdp {
+                        Some(a) => negotiate_answer(&offer, &a),
+                        // The answer came early (183) and the 2xx repeats nothing.
+                        None if self.media.is_some() => {
+                            return Ok(());
+                        }
+                        None => Err(Error::Sip("the answer has no SDP".into())),
+                    };
                     match negotiated.and_then(|n| self.start_media(&n)) {
                         Ok(()) => {}
                         Err(e) => {
@@ -717,6 +737,15 @@ impl Phone {
         }
         Ok(())
     }
+}
+
+/// The outcome of our `offer` answered by the SDP `answer` (RFC 3264 §7).
+fn negotiate_answer(offer: &SessionDescription<'_>, answer: &[u8]) -> Result<Negotiated, Error> {
+    let text = std::str::from_utf8(answer)
+        .map_err(|_| Error::Sip("the SDP answer is not UTF-8".into()))?;
+    let a =
+        SessionDescription::parse(text).map_err(|e| Error::Sip(format!("bad SDP answer: {e}")))?;
+    negotiate::process_answer(offer, &a).map_err(|e| Error::Sip(format!("SDP answer: {e}")))
 }
 
 /// Runs the softphone in `mode` until the call or registration is over.
