@@ -727,3 +727,57 @@ fn callee_without_audio_rejects_with_500() {
     assert!(!callee.status.success(), "{b}");
     assert!(b.contains("/nonexistent/heard.wav"), "{b}");
 }
+
+#[test]
+fn sipp_calls_the_softphone_and_puts_it_on_hold() {
+    let _slot = slot();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = dir.path().join("tone.wav");
+    let heard = dir.path().join("heard.wav");
+    tone_wav(&input, 1000.0, 16_000, 4);
+    let port = free_udp_port();
+    let local = format!("127.0.0.1:{port}");
+    let callee = spawn(&args(&[
+        "answer",
+        "--auto-answer",
+        "--local-addr",
+        &local,
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        heard.to_str().unwrap(),
+    ]));
+    wait_listening(port, false);
+    let media = free_udp_port().to_string();
+    let err = dir.path().join("hold.errors.log");
+    let sipp = Command::new(sipp_binary())
+        .current_dir(dir.path())
+        .args(["-sf", &scenario("softphone_hold_uac.xml"), &local])
+        .args(["-i", "127.0.0.1", "-p", &free_udp_port().to_string()])
+        .args(["-m", "1", "-s", "bob", "-mp", &media, "-rtp_echo"])
+        .args(["-nostdin", "-timeout", "30s", "-trace_err", "-error_file"])
+        .arg(&err)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sipp");
+    let sipp = wait(sipp, Duration::from_secs(30));
+    let callee = wait(callee, Duration::from_secs(10));
+    let log = text(&callee);
+    assert!(
+        sipp.status.success(),
+        "sipp failed {:?}: {}\n{log}",
+        sipp.status,
+        std::fs::read_to_string(&err).unwrap_or_default()
+    );
+    assert!(callee.status.success(), "{log}");
+    assert!(log.contains("media codec=PCMU"), "{log}");
+    // The hold re-INVITE stopped our sending without a new stream.
+    assert!(log.contains("media sending=false"), "{log}");
+    assert_eq!(log.matches("media codec=").count(), 1, "{log}");
+    assert!(log.contains("ended RemoteHangup"), "{log}");
+    if let Err(e) = check_tone(&heard, 1000.0, 440.0) {
+        panic!("echo: {e}\n{log}");
+    }
+}

@@ -38,6 +38,18 @@ pub struct MediaParams {
     pub remote: SocketAddr,
     /// SRTP keys (local, remote), when the stream is `RTP/SAVP`.
     pub srtp: Option<(MasterKey, MasterKey)>,
+    /// The local side may send (not on hold: `sendrecv`/`sendonly`, RFC 3264 §6.1).
+    pub send: bool,
+}
+
+impl MediaParams {
+    /// Whether `other` describes the same stream, apart from the direction.
+    pub fn same_stream(&self, other: &MediaParams) -> bool {
+        MediaParams {
+            send: other.send,
+            ..self.clone()
+        } == *other
+    }
 }
 
 impl MediaParams {
@@ -58,6 +70,7 @@ impl MediaParams {
                 .map(|t| t.payload_type),
             remote,
             srtp,
+            send: n.direction.sends(),
         })
     }
 }
@@ -169,6 +182,11 @@ impl MediaSession {
         self.params.telephone_event.is_some()
     }
 
+    /// Starts or stops sending (hold, RFC 3264 §8.4); the RTP clock keeps running.
+    pub fn set_sending(&mut self, send: bool) {
+        self.params.send = send;
+    }
+
     /// Where to send.
     pub fn remote(&self) -> SocketAddr {
         self.params.remote
@@ -225,7 +243,7 @@ impl MediaSession {
             out.push(pkt);
             sent_event = true;
         }
-        if !sent_event && !self.dtmf_tx.is_active() {
+        if self.params.send && !sent_event && !self.dtmf_tx.is_active() {
             let n = self.encoder.encode(pcm, &mut self.payload)?;
             let payload = std::mem::take(&mut self.payload);
             let b = RtpPacketBuilder::new(self.params.payload_type, self.seq, self.ts, self.ssrc);
@@ -360,6 +378,7 @@ mod tests {
             telephone_event: Some(101),
             remote: addr,
             srtp,
+            send: true,
         };
         (mk(ka), mk(kb))
     }
@@ -410,6 +429,25 @@ mod tests {
         assert!(b.counters().concealed >= 3, "{:?}", b.counters());
         let p = tone_power(&played[played.len() / 2..], 1000.0, 8000);
         assert!(p > 0.8, "{p}");
+    }
+
+    #[test]
+    fn on_hold_nothing_is_sent_and_the_clock_runs() {
+        let (pa, _) = params(CodecKind::Pcmu, false);
+        let mut a = MediaSession::new(pa, OpusImpl::Ropus, 1, 10, 1000).unwrap();
+        let mut out = Vec::new();
+        a.send_frame(Instant::ZERO, &[0; 160], &mut out).unwrap();
+        a.set_sending(false);
+        a.send_frame(Instant::from_millis(20), &[0; 160], &mut out)
+            .unwrap();
+        assert_eq!(out.len(), 1);
+        a.set_sending(true);
+        a.send_frame(Instant::from_millis(40), &[0; 160], &mut out)
+            .unwrap();
+        let p = RtpPacket::new_checked(&out[1][..]).unwrap();
+        // Consecutive sequence numbers, the timestamp two frames on.
+        assert_eq!(p.sequence_number(), 11);
+        assert_eq!(p.timestamp(), 1320);
     }
 
     #[test]

@@ -382,12 +382,15 @@ impl Phone {
 
     fn start_media(&mut self, n: &Negotiated) -> Result<(), Error> {
         let params = MediaParams::from_negotiated(n)?;
-        if self
-            .media
-            .as_ref()
-            .is_some_and(|m| *m.session.params() == params)
+        if let Some(m) = &mut self.media
+            && m.session.params().same_stream(&params)
         {
-            // The final answer repeats the early one (RFC 3261 §13.2.1): keep the stream.
+            // The final answer repeats the early one (RFC 3261 §13.2.1), or a re-INVITE
+            // only changes the direction (hold/unhold): keep the stream.
+            if m.session.params().send != params.send {
+                say(format!("media sending={}", params.send));
+            }
+            m.session.set_sending(params.send);
             return Ok(());
         }
         let codec = params.codec;
