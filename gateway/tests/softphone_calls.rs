@@ -557,6 +557,8 @@ fn call_through_a_trunk_with_digest_and_rtp_echo() {
             "secret",
             "--codecs",
             "pcmu,pcma",
+            "--dtmf",
+            "5",
             "--input",
             input.to_str().unwrap(),
             "--output",
@@ -570,8 +572,13 @@ fn call_through_a_trunk_with_digest_and_rtp_echo() {
     let log = text(&out);
     assert!(out.status.success(), "{log}");
     assert!(log.contains("calling sip:bob@127.0.0.1"), "{log}");
-    // The answer chose PCMA from the offer.
-    assert!(log.contains("media codec=PCMA pt=8"), "{log}");
+    // The answer chose PCMA from the offer, without telephone-event: DTMF goes by INFO.
+    assert!(
+        log.contains("media codec=PCMA pt=8 remote=127.0.0.1:"),
+        "{log}"
+    );
+    assert!(log.contains("telephone-event=no"), "{log}");
+    assert!(log.contains("sent dtmf 5 info"), "{log}");
     assert!(
         sipp.status.success(),
         "sipp failed {:?}: {}\n{log}",

@@ -302,7 +302,6 @@ fn device_config(dev: &cpal::Device, input: bool) -> Result<cpal::SupportedStrea
 pub struct DeviceSource {
     _stream: cpal::Stream,
     queue: Queue,
-    device_rate: u32,
     resampler: Option<Resampler>,
     scratch: Vec<i16>,
     pending: VecDeque<i16>,
@@ -355,7 +354,6 @@ impl DeviceSource {
         Ok(DeviceSource {
             _stream: stream,
             queue,
-            device_rate,
             resampler,
             scratch: Vec::new(),
             pending: VecDeque::new(),
@@ -392,7 +390,6 @@ impl AudioSource for DeviceSource {
                 None => break,
             }
         }
-        let _ = self.device_rate;
     }
 }
 

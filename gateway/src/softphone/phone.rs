@@ -316,23 +316,7 @@ impl Phone {
     }
 
     fn policy(&self) -> CodecPolicy {
-        let codecs: Vec<_> = self.opts.codecs.iter().map(|c| c.sdp_codec()).collect();
-        let mut telephone_events = Vec::new();
-        for (clock, pt) in [(8000, 101), (48_000, 110)] {
-            if self.opts.codecs.iter().any(|c| c.rtp_clock() == clock) {
-                telephone_events.push(TelephoneEvent {
-                    clock_rate: clock,
-                    payload_type: pt,
-                });
-            }
-        }
-        CodecPolicy {
-            codecs,
-            telephone_events,
-            dtmf_events: "0-15".into(),
-            ptime: Some(FRAME_MS),
-            telephone_event_any_clock: false,
-        }
+        codec_policy(&self.opts.codecs)
     }
 
     /// A new `o=` version and the RTP port for the next offer or answer.
@@ -742,6 +726,27 @@ impl Phone {
     }
 }
 
+/// The SDP policy for `codecs`: them in order, telephone-event (RFC 4733 §7.1.1, events
+/// 0–15) at each of their clock rates (PT 101 at 8000, 110 at 48000), 20 ms ptime.
+pub fn codec_policy(codecs: &[CodecKind]) -> CodecPolicy {
+    let mut telephone_events = Vec::new();
+    for (clock, pt) in [(8000, 101), (48_000, 110)] {
+        if codecs.iter().any(|c| c.rtp_clock() == clock) {
+            telephone_events.push(TelephoneEvent {
+                clock_rate: clock,
+                payload_type: pt,
+            });
+        }
+    }
+    CodecPolicy {
+        codecs: codecs.iter().map(|c| c.sdp_codec()).collect(),
+        telephone_events,
+        dtmf_events: "0-15".into(),
+        ptime: Some(FRAME_MS),
+        telephone_event_any_clock: false,
+    }
+}
+
 /// The outcome of our `offer` answered by the SDP `answer` (RFC 3264 §7).
 fn negotiate_answer(offer: &SessionDescription<'_>, answer: &[u8]) -> Result<Negotiated, Error> {
     let text = std::str::from_utf8(answer)
@@ -989,5 +994,80 @@ pub async fn run(opts: Options, mode: Mode) -> Result<Outcome, Error> {
     match phone.failure {
         Some(e) => Err(e),
         None => Ok(phone.outcome),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn server_addresses() {
+        let (h, a) = resolve_server("127.0.0.1:5070").await.unwrap();
+        assert_eq!(
+            (h.as_str(), a),
+            ("127.0.0.1", "127.0.0.1:5070".parse().unwrap())
+        );
+        let (h, a) = resolve_server("sip:127.0.0.1;transport=tcp").await.unwrap();
+        assert_eq!((h.as_str(), a.port()), ("127.0.0.1", 5060));
+        let (h, a) = resolve_server("[::1]").await.unwrap();
+        assert_eq!((h.as_str(), a), ("::1", "[::1]:5060".parse().unwrap()));
+        let (h, a) = resolve_server("localhost:5080").await.unwrap();
+        assert_eq!((h.as_str(), a.port()), ("localhost", 5080));
+        assert!(resolve_server("127.0.0.1:http").await.is_err());
+    }
+
+    #[test]
+    fn policy_events_follow_the_codec_clocks() {
+        let p = codec_policy(&[CodecKind::Pcma, CodecKind::G722]);
+        assert_eq!(p.codecs.len(), 2);
+        assert_eq!(p.codecs[0].name, "PCMA");
+        assert_eq!(p.telephone_events.len(), 1);
+        assert_eq!(p.telephone_events[0].clock_rate, 8000);
+        let p = codec_policy(&[CodecKind::Opus]);
+        assert_eq!(p.telephone_events.len(), 1);
+        assert_eq!(p.telephone_events[0].payload_type, 110);
+        assert_eq!(codec_policy(&CodecKind::ALL).telephone_events.len(), 2);
+    }
+
+    #[test]
+    fn offer_answer_between_two_policies() {
+        // The SDP the driver builds: an SRTP offer from an Opus-first phone answered by a
+        // G.711-only phone negotiates PCMU with SDES keys crossing over.
+        let key_a = [7u8; 30];
+        let key_b = [9u8; 30];
+        fn local(port: u16, key: &[u8; 30]) -> LocalMedia<'_> {
+            LocalMedia {
+                session_id: 1,
+                session_version: 1,
+                address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                port,
+                direction: Direction::SendRecv,
+                ssrc: None,
+                transport: MediaTransport::Rtp(RtpTransport {
+                    rtcp_port: None,
+                    rtcp_mux: false,
+                    sdes_key: Some(&key[..]),
+                }),
+            }
+        }
+        let la = local(4000, &key_a);
+        let offer = negotiate::offer(&codec_policy(&[CodecKind::Opus, CodecKind::Pcmu]), &la);
+        let text = offer.to_string();
+        let parsed = SessionDescription::parse(&text).unwrap();
+        let lb = local(5000, &key_b);
+        let ans = negotiate::answer(&parsed, &codec_policy(&[CodecKind::Pcmu]), &lb).unwrap();
+        let pb = MediaParams::from_negotiated(&ans.negotiated).unwrap();
+        let na = negotiate_answer(&offer, ans.sdp.to_string().as_bytes()).unwrap();
+        let pa = MediaParams::from_negotiated(&na).unwrap();
+        assert_eq!((pa.codec, pb.codec), (CodecKind::Pcmu, CodecKind::Pcmu));
+        assert_eq!(pa.remote.port(), 5000);
+        assert_eq!(pb.remote.port(), 4000);
+        assert_eq!(pa.telephone_event, Some(101));
+        let (a_local, a_remote) = pa.srtp.unwrap();
+        let (b_local, b_remote) = pb.srtp.unwrap();
+        assert_eq!(a_local, b_remote);
+        assert_eq!(a_remote, b_local);
+        assert_ne!(a_local, b_local);
     }
 }
