@@ -9,9 +9,10 @@
 //! once per 20 ms tick.
 
 use rvoip_core::rtp::dtmf::{event_from_char, event_to_char};
+use rvoip_core::rtp::stats::rtt_from_report_block;
 use rvoip_core::rtp::{
-    DtmfEvent, DtmfReceiver, DtmfSender, DtmfSenderConfig, JitterBuffer, JitterConfig, Pop,
-    RtpPacket, RtpPacketBuilder,
+    Compound, DtmfEvent, DtmfReceiver, DtmfSender, DtmfSenderConfig, JitterBuffer, JitterConfig,
+    Pop, ReceiverStats, RtcpKind, RtcpWriter, RtpPacket, RtpPacketBuilder, SenderStats,
 };
 use rvoip_core::sdp::negotiate::{Negotiated, Sdes};
 use rvoip_core::srtp::{Context, MasterKey, Profile};
@@ -36,6 +37,8 @@ pub struct MediaParams {
     pub telephone_event: Option<u8>,
     /// Where to send RTP.
     pub remote: SocketAddr,
+    /// Where to send RTCP (RTP port + 1 unless `a=rtcp` says otherwise, RFC 3605).
+    pub remote_rtcp: Option<SocketAddr>,
     /// SRTP keys (local, remote), when the stream is `RTP/SAVP`.
     pub srtp: Option<(MasterKey, MasterKey)>,
     /// The local side may send (not on hold: `sendrecv`/`sendonly`, RFC 3264 §6.1).
@@ -69,6 +72,7 @@ impl MediaParams {
                 .filter(|t| t.clock_rate == codec.rtp_clock())
                 .map(|t| t.payload_type),
             remote,
+            remote_rtcp: n.remote_rtcp,
             srtp,
             send: n.direction.sends(),
         })
@@ -96,7 +100,22 @@ pub struct MediaCounters {
     pub dropped: u64,
     /// Frames concealed.
     pub concealed: u64,
+    /// RTCP compound packets sent.
+    pub rtcp_sent: u64,
+    /// RTCP compound packets received and accepted.
+    pub rtcp_received: u64,
+    /// The round-trip time from the peer's last report about our stream (RFC 3550 §6.4.1).
+    pub rtt: Option<Duration>,
+    /// The peer's last reported loss fraction of our stream (/256).
+    pub remote_fraction_lost: Option<u8>,
+    /// The peer's last reported interarrival jitter of our stream (timestamp units).
+    pub remote_jitter: Option<u32>,
 }
+
+/// First RTCP report after this much sending, then every [`RTCP_INTERVAL`].
+const RTCP_FIRST: Duration = Duration::from_secs(1);
+/// The RTCP report interval (RFC 3550 §6.2 minimum).
+pub const RTCP_INTERVAL: Duration = Duration::from_secs(5);
 
 /// A media stream (see the module docs).
 #[derive(Debug)]
@@ -117,6 +136,10 @@ pub struct MediaSession {
     digits: std::collections::VecDeque<char>,
     counters: MediaCounters,
     payload: Vec<u8>,
+    tx_stats: SenderStats,
+    rx_stats: Option<ReceiverStats>,
+    next_rtcp: Option<Instant>,
+    cname: String,
 }
 
 impl MediaSession {
@@ -158,6 +181,10 @@ impl MediaSession {
             digits: std::collections::VecDeque::new(),
             counters: MediaCounters::default(),
             payload: vec![0; MAX_DATAGRAM],
+            tx_stats: SenderStats::new(),
+            rx_stats: None,
+            next_rtcp: None,
+            cname: format!("rvoip-{ssrc:08x}"),
             params,
         })
     }
@@ -250,6 +277,10 @@ impl MediaSession {
             let r = self.packet(&b, &payload[..n]);
             self.payload = payload;
             out.push(r?);
+            self.tx_stats.handle_sent(now, self.ts, n);
+            if self.next_rtcp.is_none() {
+                self.next_rtcp = Some(now + RTCP_FIRST);
+            }
         }
         self.ts = self.ts.wrapping_add(frame_ts);
         self.ts_at = Some(now + Duration::from_millis(u64::from(FRAME_MS)));
@@ -272,12 +303,106 @@ impl MediaSession {
         Ok(buf)
     }
 
-    /// Handles one received datagram (RTP or SRTP) arriving at `now`. RTCP and anything
-    /// not acceptable is counted as dropped.
-    pub fn handle_datagram(&mut self, now: Instant, buf: &mut [u8]) {
-        // RFC 5761 §4: payload types 64–95 in the second byte are RTCP.
-        if buf.len() < 12 || (64..96).contains(&(buf[1] & 0x7f)) {
+    /// The RTCP compound due at `now` (SR or RR with a report block about the peer's
+    /// stream, SDES CNAME; SRTCP when keyed), if any. `ntp_now` is the wall clock.
+    pub fn poll_rtcp(&mut self, now: Instant, ntp_now: u64) -> Result<Option<Vec<u8>>, Error> {
+        match self.next_rtcp {
+            Some(at) if now >= at => {
+                // RFC 3550 §6.3.1: randomized over [0.5, 1.5] × the interval, so that the
+                // two sides do not report in lockstep; the random SSRC seeds it.
+                let mix = (u64::from(self.ssrc)
+                    ^ self.counters.rtcp_sent.wrapping_mul(0x9E37_79B9))
+                .wrapping_mul(0x2545_F491_4F6C_DD1D);
+                let permille = 500 + (mix >> 32) % 1001;
+                self.next_rtcp = Some(now + RTCP_INTERVAL * permille as u32 / 1000);
+            }
+            _ => return Ok(None),
+        }
+        let mut buf = vec![0u8; 512];
+        let blocks: Vec<_> = self
+            .rx_stats
+            .as_mut()
+            .filter(|r| r.is_valid())
+            .map(|r| r.report_block(now))
+            .into_iter()
+            .collect();
+        let rtcp_err = |e: rvoip_core::rtp::RtpError| Error::Media(format!("RTCP: {e}"));
+        let mut w = RtcpWriter::new(&mut buf);
+        if self.tx_stats.has_sent() {
+            let info = self
+                .tx_stats
+                .sender_info(now, ntp_now, self.params.codec.rtp_clock());
+            w.sender_report(self.ssrc, &info, &blocks)
+                .map_err(rtcp_err)?;
+        } else {
+            w.receiver_report(self.ssrc, &blocks).map_err(rtcp_err)?;
+        }
+        w.sdes_cname(self.ssrc, self.cname.as_bytes())
+            .map_err(rtcp_err)?;
+        let mut n = w.finish();
+        if let Some(ctx) = &mut self.srtp_tx {
+            n = ctx
+                .protect_rtcp(&mut buf, n)
+                .map_err(|e| Error::Media(format!("SRTCP: {e}")))?;
+        }
+        buf.truncate(n);
+        self.counters.rtcp_sent += 1;
+        Ok(Some(buf))
+    }
+
+    /// Where RTCP goes.
+    pub fn remote_rtcp(&self) -> Option<SocketAddr> {
+        self.params.remote_rtcp
+    }
+
+    fn handle_rtcp(&mut self, now: Instant, ntp_now: u64, buf: &mut [u8]) {
+        let len = match &mut self.srtp_rx {
+            Some(ctx) => match ctx.unprotect_rtcp(buf) {
+                Ok(n) => n,
+                Err(_) => {
+                    self.counters.dropped += 1;
+                    return;
+                }
+            },
+            None => buf.len(),
+        };
+        let Ok(compound) = Compound::new_checked(&buf[..len], false) else {
             self.counters.dropped += 1;
+            return;
+        };
+        self.counters.rtcp_received += 1;
+        for p in compound.iter() {
+            let blocks = match p.parse() {
+                Ok(RtcpKind::SenderReport(sr)) => {
+                    if let Some(r) = self.rx_stats.as_mut().filter(|r| r.ssrc() == sr.ssrc()) {
+                        r.handle_sender_report(now, sr.sender_info().ntp_timestamp);
+                    }
+                    sr.report_blocks()
+                }
+                Ok(RtcpKind::ReceiverReport(rr)) => rr.report_blocks(),
+                _ => continue,
+            };
+            for b in blocks.filter(|b| b.ssrc == self.ssrc) {
+                self.counters.remote_fraction_lost = Some(b.fraction_lost);
+                self.counters.remote_jitter = Some(b.jitter);
+                if let Some(rtt) = rtt_from_report_block(ntp_now, &b) {
+                    self.counters.rtt = Some(rtt);
+                }
+            }
+        }
+    }
+
+    /// Handles one received datagram (RTP or RTCP, SRTP or SRTCP when keyed) arriving at
+    /// `now` (`ntp_now`: the wall clock, for round-trip times). Anything not acceptable is
+    /// counted as dropped.
+    pub fn handle_datagram(&mut self, now: Instant, ntp_now: u64, buf: &mut [u8]) {
+        if buf.len() < 8 {
+            self.counters.dropped += 1;
+            return;
+        }
+        // RFC 5761 §4: payload types 64–95 in the second byte are RTCP.
+        if (64..96).contains(&(buf[1] & 0x7f)) {
+            self.handle_rtcp(now, ntp_now, buf);
             return;
         }
         let len = match &mut self.srtp_rx {
@@ -306,6 +431,18 @@ impl MediaSession {
             self.drain_dtmf();
         } else if pt == self.params.payload_type {
             self.counters.received += 1;
+            let clock = self.params.codec.rtp_clock();
+            let stats = self.rx_stats.get_or_insert_with(|| {
+                ReceiverStats::new(pkt.ssrc(), clock, pkt.sequence_number())
+            });
+            if stats.ssrc() == pkt.ssrc() {
+                stats.handle_packet(
+                    now,
+                    pkt.sequence_number(),
+                    pkt.timestamp(),
+                    pkt.payload().len(),
+                );
+            }
             self.jitter.insert(
                 now,
                 pkt.ssrc(),
@@ -377,6 +514,7 @@ mod tests {
             payload_type: codec.sdp_codec().payload_type,
             telephone_event: Some(101),
             remote: addr,
+            remote_rtcp: None,
             srtp,
             send: true,
         };
@@ -400,7 +538,7 @@ mod tests {
             a.send_frame(now, &pcm, &mut dgrams).unwrap();
             for mut d in dgrams {
                 if loss_every == 0 || i as usize % loss_every != 3 {
-                    b.handle_datagram(now + Duration::from_millis(5), &mut d);
+                    b.handle_datagram(now + Duration::from_millis(5), 0, &mut d);
                 }
             }
             b.play_frame(now + Duration::from_millis(10), &mut out)
@@ -429,6 +567,49 @@ mod tests {
         assert!(b.counters().concealed >= 3, "{:?}", b.counters());
         let p = tone_power(&played[played.len() / 2..], 1000.0, 8000);
         assert!(p > 0.8, "{p}");
+    }
+
+    #[test]
+    fn rtcp_reports_cross_and_give_a_round_trip_time() {
+        for srtp in [false, true] {
+            let (pa, pb) = params(CodecKind::Pcmu, srtp);
+            let mut a = MediaSession::new(pa, OpusImpl::Ropus, 1, 1, 1).unwrap();
+            let mut b = MediaSession::new(pb, OpusImpl::Ropus, 2, 2, 2).unwrap();
+            // NTP = driver time + a fixed epoch; each datagram arrives at the first tick
+            // at least 30 ms after it was sent: 40 ms each way.
+            let ntp = |t: Instant| {
+                rvoip_core::rtp::stats::ntp_from_unix_micros(1_700_000_000_000_000 + t.as_micros())
+            };
+            let mut got_report = false;
+            let mut inflight: Vec<(Instant, bool, Vec<u8>)> = Vec::new();
+            for i in 0..600u64 {
+                let now = Instant::from_millis(i * 20);
+                let (due, later): (Vec<_>, Vec<_>) =
+                    inflight.drain(..).partition(|(t, _, _)| *t <= now);
+                inflight = later;
+                for (_, to_b, mut d) in due {
+                    let y = if to_b { &mut b } else { &mut a };
+                    y.handle_datagram(now, ntp(now), &mut d);
+                }
+                for (x, to_b) in [(&mut a, true), (&mut b, false)] {
+                    let mut out = Vec::new();
+                    x.send_frame(now, &[0; 160], &mut out).unwrap();
+                    if let Some(r) = x.poll_rtcp(now, ntp(now)).unwrap() {
+                        out.push(r);
+                    }
+                    let at = now + Duration::from_millis(30);
+                    inflight.extend(out.into_iter().map(|d| (at, to_b, d)));
+                }
+                got_report |= a.counters().rtt.is_some();
+            }
+            let c = a.counters();
+            assert!(got_report, "srtp={srtp}: {c:?}");
+            assert_eq!(c.dropped, 0);
+            assert!(c.rtcp_sent >= 1 && c.rtcp_received >= 1, "{c:?}");
+            let rtt = c.rtt.unwrap().as_millis();
+            assert!((78..=82).contains(&rtt), "rtt {rtt} ms");
+            assert_eq!(c.remote_fraction_lost, Some(0));
+        }
     }
 
     #[test]
@@ -462,7 +643,7 @@ mod tests {
         let mut b = MediaSession::new(pb, OpusImpl::Ropus, 2, 2, 2).unwrap();
         let mut out = Vec::new();
         a.send_frame(Instant::ZERO, &[0; 160], &mut out).unwrap();
-        b.handle_datagram(Instant::ZERO, &mut out[0]);
+        b.handle_datagram(Instant::ZERO, 0, &mut out[0]);
         assert_eq!(b.counters().dropped, 1);
         assert_eq!(b.counters().received, 0);
     }
@@ -485,7 +666,7 @@ mod tests {
                 if (7..10).contains(&i) && d[1] & 0x7f == 0 {
                     voice_during_event += 1;
                 }
-                b.handle_datagram(now, &mut d);
+                b.handle_datagram(now, 0, &mut d);
             }
             while let Some(c) = b.poll_digit() {
                 digits.push(c);

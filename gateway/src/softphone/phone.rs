@@ -287,6 +287,8 @@ struct Phone {
     ua: UserAgent<OsRng>,
     net: SipNet,
     rtp: Arc<UdpSocket>,
+    /// The RTCP socket (RTP port + 1), when that port was free.
+    rtcp: Option<Arc<UdpSocket>>,
     media_ip: IpAddr,
     session_id: u64,
     session_version: u64,
@@ -427,6 +429,19 @@ impl Phone {
         if let Some(mut m) = self.media.take() {
             let c = m.session.counters();
             let j = m.session.jitter_stats();
+            if c.rtcp_received > 0 || c.rtcp_sent > 0 {
+                say(format!(
+                    "rtcp sent={} received={} rtt-ms={} peer-fraction-lost={} peer-jitter={}",
+                    c.rtcp_sent,
+                    c.rtcp_received,
+                    c.rtt
+                        .map_or_else(|| "-".to_owned(), |d| d.as_millis().to_string()),
+                    c.remote_fraction_lost
+                        .map_or_else(|| "-".to_owned(), |f| f.to_string()),
+                    c.remote_jitter
+                        .map_or_else(|| "-".to_owned(), |f| f.to_string()),
+                ));
+            }
             say(format!(
                 "rtp sent={} received={} concealed={} dropped={} jitter-late={} jitter-lost={} \
                  jitter-dropped={} jitter-resets={} delay-ms={}",
@@ -696,9 +711,19 @@ impl Phone {
         while let Some(d) = m.session.poll_digit() {
             say(format!("dtmf {d} rfc4733"));
         }
+        // Reports use the real time, as the arrivals they refer to (LSR/DLSR).
+        let real_now = Instant::from_micros(self.start.elapsed().as_micros() as u64);
+        let rtcp = m.session.poll_rtcp(real_now, ntp_now())?;
+        let rtcp_to = m.session.remote_rtcp();
         for d in out {
             if let Err(e) = self.rtp.send_to(&d, remote).await {
                 tracing::debug!("RTP send: {e}");
+            }
+        }
+        if let (Some(r), Some(to)) = (rtcp, rtcp_to) {
+            let sock = self.rtcp.as_ref().unwrap_or(&self.rtp);
+            if let Err(e) = sock.send_to(&r, to).await {
+                tracing::debug!("RTCP send: {e}");
             }
         }
         Ok(())
@@ -745,6 +770,45 @@ pub fn codec_policy(codecs: &[CodecKind]) -> CodecPolicy {
         ptime: Some(FRAME_MS),
         telephone_event_any_clock: false,
     }
+}
+
+/// Binds the RTP socket on `port` (0: an even ephemeral port, RFC 3550 §11) and, when
+/// free, the RTCP socket on the next one.
+async fn bind_media(ip: IpAddr, port: u16) -> Result<(UdpSocket, Option<UdpSocket>), Error> {
+    if port != 0 {
+        let rtp = UdpSocket::bind((ip, port)).await?;
+        let rtcp = UdpSocket::bind((ip, port.wrapping_add(1))).await.ok();
+        return Ok((rtp, rtcp));
+    }
+    for _ in 0..32 {
+        let rtp = UdpSocket::bind((ip, 0)).await?;
+        let p = rtp.local_addr()?.port();
+        if p % 2 == 0
+            && let Ok(rtcp) = UdpSocket::bind((ip, p + 1)).await
+        {
+            return Ok((rtp, Some(rtcp)));
+        }
+    }
+    Ok((UdpSocket::bind((ip, 0)).await?, None))
+}
+
+/// Receives from `sock`, or never when there is none.
+async fn recv_opt(
+    sock: Option<&UdpSocket>,
+    buf: &mut [u8],
+) -> std::io::Result<(usize, SocketAddr)> {
+    match sock {
+        Some(s) => s.recv_from(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The wall clock as a 64-bit NTP timestamp (RTCP sender reports, RFC 3550 §4).
+fn ntp_now() -> u64 {
+    let us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64);
+    rvoip_core::rtp::stats::ntp_from_unix_micros(us)
 }
 
 /// The outcome of our `offer` answered by the SDP `answer` (RFC 3264 §7).
@@ -835,7 +899,7 @@ pub async fn run(opts: Options, mode: Mode) -> Result<Outcome, Error> {
         sip_local.ip()
     };
     let advertised = SocketAddr::new(ip, sip_local.port());
-    let rtp = Arc::new(UdpSocket::bind(SocketAddr::new(sip_local.ip(), opts.rtp_port)).await?);
+    let (rtp, rtcp) = bind_media(sip_local.ip(), opts.rtp_port).await?;
 
     let domain = server
         .as_ref()
@@ -865,7 +929,8 @@ pub async fn run(opts: Options, mode: Mode) -> Result<Outcome, Error> {
             conns,
             incoming: incoming_tx,
         },
-        rtp,
+        rtp: Arc::new(rtp),
+        rtcp: rtcp.map(Arc::new),
         media_ip: ip,
         session_id: random_u64() >> 2,
         session_version: 0,
@@ -908,6 +973,8 @@ pub async fn run(opts: Options, mode: Mode) -> Result<Outcome, Error> {
     let mut interrupts = 0;
     let mut rtp_buf = vec![0u8; MAX_DATAGRAM + 64];
     let rtp = phone.rtp.clone();
+    let rtcp = phone.rtcp.clone();
+    let mut rtcp_buf = vec![0u8; MAX_DATAGRAM + 64];
     let mut clock = tokio::time::interval(StdDuration::from_millis(u64::from(FRAME_MS)));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let linger = StdDuration::from_millis(300);
@@ -949,11 +1016,19 @@ pub async fn run(opts: Options, mode: Mode) -> Result<Outcome, Error> {
                     phone.ua.handle_timeout(now);
                 }
             }
+            r = recv_opt(rtcp.as_deref(), &mut rtcp_buf) => {
+                if let Ok((n, _from)) = r {
+                    let now = phone.now();
+                    if let Some(m) = &mut phone.media {
+                        m.session.handle_datagram(now, ntp_now(), &mut rtcp_buf[..n]);
+                    }
+                }
+            }
             r = rtp.recv_from(&mut rtp_buf) => {
                 if let Ok((n, _from)) = r {
                     let now = phone.now();
                     if let Some(m) = &mut phone.media {
-                        m.session.handle_datagram(now, &mut rtp_buf[..n]);
+                        m.session.handle_datagram(now, ntp_now(), &mut rtp_buf[..n]);
                     }
                 }
             }
