@@ -7,7 +7,8 @@
 //! | [`codec`] | G.711 µ/A, G.722, Opus encoders/decoders with loss concealment |
 //! | [`media`] | one call's media stream without I/O: RTP, SRTP (SDES), RFC 4733 DTMF, jitter buffer |
 //! | [`audio`] | [`audio::AudioSource`]/[`audio::AudioSink`]: cpal devices, WAV files, null |
-//! | [`phone`] | the driver: SIP over UDP/TCP, the RTP socket, timers, the keyboard |
+//! | [`net`] | SIP over UDP/TCP connections, the RTP/RTCP port pair, NTP clock, OS randomness |
+//! | [`phone`] | the driver: the UA and the media stream on sockets, timers, the keyboard |
 //!
 //! The protocol logic lives in the core; this module owns sockets, clocks, randomness and
 //! audio devices, and turns their input into calls of the sans-IO machines.
@@ -15,6 +16,7 @@
 pub mod audio;
 pub mod codec;
 pub mod media;
+pub mod net;
 pub mod phone;
 
 use std::fmt;
