@@ -650,7 +650,7 @@ fn wait_line(rx: &std::sync::mpsc::Receiver<String>, prefix: &str) {
             return;
         }
     }
-    panic!("no {prefix:?} line from the caller");
+    panic!("no {prefix:?} line from the softphone");
 }
 
 #[test]
@@ -788,4 +788,61 @@ fn sipp_calls_the_softphone_and_puts_it_on_hold() {
     if let Err(e) = check_tone(&heard, 1000.0, 440.0) {
         panic!("echo: {e}\n{log}");
     }
+}
+
+#[test]
+fn callee_answers_from_the_keyboard() {
+    use std::io::{BufRead, Write};
+    let _slot = slot();
+    let port = free_udp_port();
+    let local = format!("127.0.0.1:{port}");
+    let mut callee = Command::new(BIN)
+        .args(["answer", "--local-addr", &local, "--input", "null"])
+        .args(["--output", "null"])
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn softphone");
+    let stdout = callee.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line.clone());
+            all.push(line);
+        }
+        all
+    });
+    wait_listening(port, false);
+    let target = format!("sip:bob@{local}");
+    let caller = spawn(&args(&[
+        "call",
+        &target,
+        "--local-addr",
+        "127.0.0.1:0",
+        "--input",
+        "null",
+        "--output",
+        "null",
+        "--duration",
+        "1",
+    ]));
+    wait_line(&rx, "type a + Enter");
+    // The caller hears ringing until we answer.
+    std::thread::sleep(Duration::from_millis(500));
+    let mut stdin = callee.stdin.take().expect("stdin");
+    stdin.write_all(b"a\n").expect("type a");
+    let caller = wait(caller, Duration::from_secs(20));
+    let callee = wait(callee, Duration::from_secs(10));
+    let lines = reader.join().expect("reader").join("\n");
+    let a = text(&caller);
+    assert!(caller.status.success(), "{a}\n{lines}");
+    assert!(a.contains("ringing\nanswered"), "{a}");
+    assert!(callee.status.success(), "{lines}");
+    assert!(lines.contains("ended RemoteHangup"), "{lines}");
 }

@@ -23,7 +23,7 @@ use rvoip_gateway::softphone::phone::{Mode, Options, run};
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
-    /// Registrar / outbound proxy (host[:port]).
+    /// Registrar / outbound proxy (`host[:port]`).
     #[arg(long, global = true)]
     server: Option<String>,
     /// User name (AOR user part, digest user).

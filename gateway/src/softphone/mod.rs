@@ -12,6 +12,32 @@
 //!
 //! The protocol logic lives in the core; this module owns sockets, clocks, randomness and
 //! audio devices, and turns their input into calls of the sans-IO machines.
+//!
+//! # Running
+//!
+//! ```text
+//! softphone devices                                    # list sound cards
+//! softphone register --server pbx:5060 --user alice --password secret [--duration 60]
+//! softphone call sip:bob@192.0.2.7:5060                # direct, no server
+//! softphone call bob --server pbx --user alice --password secret --srtp
+//! softphone answer --local-addr 0.0.0.0:5070 --auto-answer
+//! softphone call sip:bob@127.0.0.1:5070 --input tone.wav --output heard.wav --duration 5
+//! ```
+//!
+//! Options shared by every command: `--transport udp|tcp`, `--codecs pcmu,pcma,g722,opus`
+//! (order of preference), `--srtp` (SDES `RTP/SAVP`; an answerer with it refuses plain
+//! RTP), `--input`/`--output` (`FILE.wav`, `null`, or the sound card chosen with
+//! `--input-device`/`--output-device`), `--dtmf DIGITS` (sent 0.5 s after the answer),
+//! `--dtmf-info`, `--rtp-port`, `--opus libopus|ropus`. While in a call, type digits and
+//! Enter for DTMF (RFC 4733, or SIP INFO when the peer has no telephone-event), `h` to
+//! hang up; `a`/`r` answer or reject a ringing call. Status lines on stdout (`registered`,
+//! `incoming call`, `ringing`, `answered`, `media codec=…`, `dtmf …`, `ended …`, `rtp …`,
+//! `rtcp …`) are stable enough for scripts; the exit status is 0 when the call was
+//! established (or the registration succeeded).
+//!
+//! WAV input is 16-bit PCM at 8, 16 or 48 kHz (the first channel is used), resampled to
+//! the codec rate; output WAVs are mono at the codec rate (8 kHz for G.711, 16 kHz for
+//! G.722 and Opus).
 
 pub mod audio;
 pub mod codec;
