@@ -846,3 +846,60 @@ fn callee_answers_from_the_keyboard() {
     assert!(callee.status.success(), "{lines}");
     assert!(lines.contains("ended RemoteHangup"), "{lines}");
 }
+
+#[test]
+fn ctrl_c_while_ringing_cancels() {
+    let _slot = slot();
+    let port = free_udp_port();
+    let local = format!("127.0.0.1:{port}");
+    // No --auto-answer: the callee rings until the caller gives up.
+    let callee = spawn(&args(&[
+        "answer",
+        "--local-addr",
+        &local,
+        "--input",
+        "null",
+        "--output",
+        "null",
+    ]));
+    wait_listening(port, false);
+    let target = format!("sip:bob@{local}");
+    let mut caller = Command::new(BIN)
+        .args(["call", &target, "--local-addr", "127.0.0.1:0"])
+        .args(["--input", "null", "--output", "null"])
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn softphone");
+    let stdout = caller.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = Vec::new();
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line.clone());
+            all.push(line);
+        }
+        all
+    });
+    wait_line(&rx, "ringing");
+    let st = Command::new("kill")
+        .args(["-INT", &caller.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(st.success());
+    let caller = wait(caller, Duration::from_secs(20));
+    let a = reader.join().expect("reader").join("\n");
+    let callee = wait(callee, Duration::from_secs(3));
+    let b = text(&callee);
+    // No call was established: the caller exits non-zero after the CANCEL.
+    assert!(!caller.status.success(), "{a}");
+    assert!(a.contains("ended LocalHangup"), "{a}");
+    assert!(b.contains("incoming call from"), "{b}");
+    assert!(b.contains("ended Cancelled"), "{b}");
+}
