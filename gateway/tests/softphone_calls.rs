@@ -903,3 +903,27 @@ fn ctrl_c_while_ringing_cancels() {
     assert!(b.contains("incoming call from"), "{b}");
     assert!(b.contains("ended Cancelled"), "{b}");
 }
+
+#[test]
+fn devices_and_help() {
+    let out = Command::new(BIN)
+        .arg("devices")
+        .stdin(Stdio::null())
+        .output()
+        .expect("softphone devices");
+    assert!(out.status.success(), "{}", text(&out));
+    let out = Command::new(BIN)
+        .arg("--help")
+        .output()
+        .expect("softphone --help");
+    let help = String::from_utf8_lossy(&out.stdout);
+    for cmd in ["devices", "register", "call", "answer"] {
+        assert!(help.contains(cmd), "{help}");
+    }
+    // A bad codec name is a usage error, not a crash.
+    let out = Command::new(BIN)
+        .args(["call", "sip:x@127.0.0.1", "--codecs", "g729"])
+        .output()
+        .expect("softphone");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}
