@@ -927,3 +927,47 @@ fn devices_and_help() {
         .expect("softphone");
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
+
+#[test]
+fn re_invite_without_sdp_gets_an_offer() {
+    let _slot = slot();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_udp_port();
+    let local = format!("127.0.0.1:{port}");
+    let callee = spawn(&args(&[
+        "answer",
+        "--auto-answer",
+        "--local-addr",
+        &local,
+        "--input",
+        "null",
+        "--output",
+        "null",
+    ]));
+    wait_listening(port, false);
+    let err = dir.path().join("nosdp.errors.log");
+    let sipp = Command::new(sipp_binary())
+        .current_dir(dir.path())
+        .args(["-sf", &scenario("softphone_reinvite_nosdp_uac.xml"), &local])
+        .args(["-i", "127.0.0.1", "-p", &free_udp_port().to_string()])
+        .args(["-m", "1", "-s", "bob"])
+        .args(["-nostdin", "-timeout", "30s", "-trace_err", "-error_file"])
+        .arg(&err)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sipp");
+    let sipp = wait(sipp, Duration::from_secs(30));
+    let callee = wait(callee, Duration::from_secs(10));
+    let log = text(&callee);
+    assert!(
+        sipp.status.success(),
+        "sipp failed {:?}: {}\n{log}",
+        sipp.status,
+        std::fs::read_to_string(&err).unwrap_or_default()
+    );
+    assert!(callee.status.success(), "{log}");
+    assert_eq!(log.matches("media codec=").count(), 1, "{log}");
+    assert!(log.contains("ended RemoteHangup"), "{log}");
+}

@@ -498,16 +498,22 @@ impl Phone {
                     }
                 }
             }
-            Event::OfferReceived { call, sdp } => {
-                let offer = sdp.unwrap_or_default();
-                match self.make_answer(&offer) {
-                    Ok((answer, n)) => {
-                        self.ua.answer(now, call, answer.as_bytes())?;
-                        self.start_media(&n)?;
-                    }
-                    Err(code) => self.ua.reject(now, call, code)?,
-                }
+            Event::OfferReceived { call, sdp: None } => {
+                // A re-INVITE without SDP (RFC 3261 §14.2): offer the current session again;
+                // the stream goes on unchanged (the UA does not report the ACK's answer).
+                let offer = self.make_offer();
+                self.ua.answer(now, call, offer.to_string().as_bytes())?;
             }
+            Event::OfferReceived {
+                call,
+                sdp: Some(offer),
+            } => match self.make_answer(&offer) {
+                Ok((answer, n)) => {
+                    self.ua.answer(now, call, answer.as_bytes())?;
+                    self.start_media(&n)?;
+                }
+                Err(code) => self.ua.reject(now, call, code)?,
+            },
             Event::DtmfReceived { digit, .. } => say(format!("dtmf {digit} info")),
             Event::Ended { call, reason } => {
                 if self.pending_incoming.as_ref().is_some_and(|p| p.0 == call) {
