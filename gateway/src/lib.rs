@@ -1,16 +1,26 @@
 //! rvoip-gateway: the WebRTC ⇄ SIP trunk gateway and the native softphone.
 //!
-//! **Under construction.** What exists: the configuration (embedded default and TOML file,
-//! [`config`]), the dial plan ([`dialplan`]), the SQLite store of users and call records
-//! ([`store`]) and the Prometheus registry ([`metrics`]). The SIP/WebSocket listeners, the
-//! B2BUA, the media legs (ICE-lite, DTLS-SRTP, transcoding) and the softphone do not exist
-//! yet: the binaries say so and exit with a non-zero status.
+//! - [`server::Gateway`] wires everything: configuration ([`config`], embedded default or
+//!   TOML), the SQLite store ([`store`]), the HTTP side ([`http`]: SIP over WebSocket at
+//!   `/ws`, `/metrics`, `/api/*`, the embedded web demo and console), the SIP side ([`sip`]:
+//!   UDP/TCP/WebSocket transports, rate limiter, registrar, B2BUA, trunk manager), the dial
+//!   plan ([`dialplan`]), the media plane ([`media`]: ICE-lite, DTLS-SRTP ([`dtls`]),
+//!   latching RTP, Opus ([`opus`]) ⇄ G.711 transcoding, echo/tone) and Prometheus metrics
+//!   ([`metrics`]).
+//! - The `gateway` binary runs it (`gateway`, `gateway --config FILE`, `--data-dir DIR`).
+//! - The `softphone` binary is a native SIP softphone on the same core ([`softphone`]:
+//!   register/call/answer over UDP/TCP, RTP/SRTP, G.711/G.722/Opus, cpal/WAV/null audio).
 
 pub mod config;
+pub mod console;
 pub mod dialplan;
 pub mod dtls;
+pub mod http;
+pub mod media;
 pub mod metrics;
 pub mod opus;
+pub mod server;
+pub mod sip;
 pub mod softphone;
 pub mod store;
 

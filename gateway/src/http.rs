@@ -1,0 +1,439 @@
+//! The HTTP side (axum 0.8):
+//!
+//! - `/ws`: SIP over WebSocket (RFC 7118). The `sip` subprotocol must be offered and is
+//!   selected (others are refused with 400); text and binary frames each carry one SIP
+//!   message; the connection is a flow (RFC 5626) for responses and for requests to users
+//!   registered over it; Via transport `WS`.
+//! - `/metrics`: Prometheus text exposition.
+//! - `/api/calls`, `/api/registrations`, `/api/trunks`, `/api/stats`, `/api/cdrs`
+//!   (`?number=…&since=…&until=…&limit=…&format=csv`; dates as `YYYY-MM-DD` or ms since
+//!   the epoch): JSON, behind HTTP Basic authentication with the console credentials.
+//! - `/` serves `web-demo/`, `/console` serves `www/`, embedded at compile time.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rvoip_core::sip::ua::Transport;
+
+use crate::server::Credentials;
+use crate::sip::Shared;
+use crate::sip::trunk::TrunkView;
+use crate::store::CdrQuery;
+
+mod assets {
+    include!(concat!(env!("OUT_DIR"), "/assets.rs"));
+}
+
+#[derive(Clone)]
+struct AppState {
+    sh: Arc<Shared>,
+    /// `Basic base64(user:password)` expected on `/api`.
+    basic: String,
+}
+
+/// The router.
+pub fn router(sh: Arc<Shared>, creds: Credentials) -> Router {
+    let basic = format!(
+        "Basic {}",
+        base64(format!("{}:{}", creds.admin_user, creds.admin_password).as_bytes())
+    );
+    Router::new()
+        .merge(crate::console::router(sh.clone(), creds.clone()))
+        .route("/ws", get(ws))
+        .route("/metrics", get(metrics))
+        .route("/api/calls", get(api_calls))
+        .route("/api/registrations", get(api_registrations))
+        .route("/api/trunks", get(api_trunks))
+        .route("/api/stats", get(api_stats))
+        .route("/api/cdrs", get(api_cdrs))
+        .route("/console", get(console_index))
+        .route("/console/", get(console_index))
+        .route("/console/{*path}", get(console_file))
+        .route("/", get(demo_index))
+        .route("/{*path}", get(demo_file))
+        .with_state(AppState { sh, basic })
+}
+
+async fn ws(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let ws = ws.protocols(["sip"]);
+    if ws.selected_protocol().is_none() {
+        return (
+            StatusCode::BAD_REQUEST,
+            "SIP over WebSocket needs the `sip` subprotocol (RFC 7118)\n",
+        )
+            .into_response();
+    }
+    let sh = st.sh.clone();
+    ws.on_upgrade(move |socket| ws_flow(sh, socket, peer))
+}
+
+async fn ws_flow(sh: Arc<Shared>, mut socket: WebSocket, peer: SocketAddr) {
+    let mut rx = crate::sip::transport::register_flow(&sh, peer, Transport::Ws);
+    tracing::debug!(%peer, "websocket open");
+    loop {
+        tokio::select! {
+            m = socket.recv() => match m {
+                Some(Ok(Message::Text(t))) => sh.on_message(Transport::Ws, peer, t.as_str().as_bytes()),
+                Some(Ok(Message::Binary(b))) => sh.on_message(Transport::Ws, peer, &b),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+            },
+            out = rx.recv() => match out {
+                Some(bytes) => {
+                    let msg = match String::from_utf8(bytes) {
+                        Ok(s) => Message::Text(s.into()),
+                        Err(e) => Message::Binary(e.into_bytes().into()),
+                    };
+                    if socket.send(msg).await.is_err() {
+                        break;
+                    }
+                }
+                None => break,
+            },
+        }
+    }
+    tracing::debug!(%peer, "websocket closed");
+    sh.flow_closed(peer);
+}
+
+async fn metrics(State(st): State<AppState>) -> Response {
+    st.sh.update_registration_gauge();
+    st.sh.update_call_gauge();
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        st.sh.metrics.render(),
+    )
+        .into_response()
+}
+
+/// `None` when authorized, else the 401 to send.
+fn authorized(st: &AppState, headers: &HeaderMap) -> Option<Response> {
+    let ok = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| constant_time_eq(v.as_bytes(), st.basic.as_bytes()));
+    if ok {
+        None
+    } else {
+        Some(
+            (
+                StatusCode::UNAUTHORIZED,
+                [(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"rvoip console\""),
+                )],
+                "authentication required\n",
+            )
+                .into_response(),
+        )
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Response {
+    match serde_json::to_vec(v) {
+        Ok(body) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
+            .into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+async fn api_calls(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(r) = authorized(&st, &headers) {
+        return r;
+    }
+    let mut calls: Vec<_> = Shared::lock(&st.sh.calls).values().cloned().collect();
+    calls.sort_by_key(|c| c.id);
+    json(&calls)
+}
+
+async fn api_registrations(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(r) = authorized(&st, &headers) {
+        return r;
+    }
+    let now = st.sh.clock.now();
+    json(&Shared::lock(&st.sh.registrar).list(now))
+}
+
+async fn api_trunks(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(r) = authorized(&st, &headers) {
+        return r;
+    }
+    let v: Vec<TrunkView> = Shared::lock(&st.sh.trunks)
+        .iter()
+        .map(TrunkView::from)
+        .collect();
+    json(&v)
+}
+
+async fn api_stats(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(r) = authorized(&st, &headers) {
+        return r;
+    }
+    json(&crate::server::stats(&st.sh))
+}
+
+#[derive(Debug, serde::Deserialize, Default)]
+struct CdrParams {
+    number: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    limit: Option<u32>,
+    format: Option<String>,
+}
+
+/// `YYYY-MM-DD` (UTC midnight) or milliseconds since the epoch.
+fn parse_date(s: &str) -> Option<i64> {
+    if s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty() {
+        return s.parse().ok();
+    }
+    let mut it = s.splitn(3, '-');
+    let y: i64 = it.next()?.parse().ok()?;
+    let m: i64 = it.next()?.parse().ok()?;
+    let d: i64 = it.next()?.parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Days from civil (H. Hinnant).
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some((era * 146_097 + doe - 719_468) * 86_400_000)
+}
+
+async fn api_cdrs(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(p): Query<CdrParams>,
+) -> Response {
+    if let Some(r) = authorized(&st, &headers) {
+        return r;
+    }
+    let mut q = CdrQuery {
+        number: p.number.filter(|n| !n.is_empty()),
+        limit: p.limit.unwrap_or(1000).min(10_000),
+        ..Default::default()
+    };
+    for (raw, slot, name) in [
+        (&p.since, &mut q.since_ms, "since"),
+        (&p.until, &mut q.until_ms, "until"),
+    ] {
+        if let Some(s) = raw.as_deref().filter(|s| !s.is_empty()) {
+            match parse_date(s) {
+                Some(v) => *slot = Some(v),
+                None => {
+                    return (
+                        StatusCode::BAD_REQUEST,
+                        format!("`{name}` must be YYYY-MM-DD or milliseconds\n"),
+                    )
+                        .into_response();
+                }
+            }
+        }
+    }
+    let store = st.sh.store.clone();
+    let rows = match tokio::task::spawn_blocking(move || store.cdrs(&q)).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    };
+    if p.format.as_deref() == Some("csv") {
+        let mut out = String::from(
+            "id,call_id,direction,from,to,started_ms,answered_ms,ended_ms,cause,transcoded,a_kind,a_peer,a_codec,b_kind,b_peer,b_codec\n",
+        );
+        for c in &rows {
+            let fields = [
+                c.id.to_string(),
+                c.call_id.clone(),
+                c.direction.clone(),
+                c.from.clone(),
+                c.to.clone(),
+                c.started_ms.to_string(),
+                c.answered_ms.map(|v| v.to_string()).unwrap_or_default(),
+                c.ended_ms.to_string(),
+                c.cause.clone(),
+                c.transcoded.to_string(),
+                c.a_leg.kind.clone(),
+                c.a_leg.peer.clone(),
+                c.a_leg.codec.clone().unwrap_or_default(),
+                c.b_leg.kind.clone(),
+                c.b_leg.peer.clone(),
+                c.b_leg.codec.clone().unwrap_or_default(),
+            ];
+            let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+            out.push_str(&line.join(","));
+            out.push('\n');
+        }
+        return (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/csv; charset=utf-8"),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    HeaderValue::from_static("attachment; filename=\"cdrs.csv\""),
+                ),
+            ],
+            out,
+        )
+            .into_response();
+    }
+    json(&rows)
+}
+
+/// RFC 4180 quoting; a leading `=+-@` is prefixed with `'` so spreadsheets do not run it.
+fn csv_field(f: &str) -> String {
+    let f = if f.starts_with(['=', '+', '-', '@']) && f.parse::<f64>().is_err() {
+        format!("'{f}")
+    } else {
+        f.to_string()
+    };
+    if f.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", f.replace('"', "\"\""))
+    } else {
+        f
+    }
+}
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit_once('.').map(|(_, e)| e) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js" | "mjs") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("json" | "map") => "application/json",
+        Some("wasm") => "application/wasm",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("ico") => "image/x-icon",
+        Some("txt") => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+fn serve(files: &'static [(&'static str, &'static [u8])], path: &str, what: &str) -> Response {
+    let path = if path.is_empty() || path.ends_with('/') {
+        format!("{path}index.html")
+    } else {
+        path.to_string()
+    };
+    if let Some((name, body)) = files.iter().find(|(n, _)| *n == path) {
+        return (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(content_type(name)),
+            )],
+            *body,
+        )
+            .into_response();
+    }
+    if files.is_empty() && path == "index.html" {
+        let html = format!(
+            "<!doctype html><meta charset=utf-8><title>rvoip gateway</title>\
+<h1>rvoip gateway</h1><p>The {what} was not built into this binary (its directory was \
+empty at compile time). SIP over WebSocket is at <code>/ws</code>, metrics at \
+<code>/metrics</code>, the API at <code>/api/calls</code>.</p>"
+        );
+        return (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            )],
+            html,
+        )
+            .into_response();
+    }
+    (StatusCode::NOT_FOUND, "not found\n").into_response()
+}
+
+async fn demo_index() -> Response {
+    serve(assets::WEB_DEMO, "", "web demo (web-demo/)")
+}
+
+async fn demo_file(Path(path): Path<String>) -> Response {
+    serve(assets::WEB_DEMO, &path, "web demo (web-demo/)")
+}
+
+async fn console_index(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(r) = authorized(&st, &headers) {
+        return r;
+    }
+    serve(assets::CONSOLE, "", "operator console (www/)")
+}
+
+async fn console_file(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(path): Path<String>,
+) -> Response {
+    if let Some(r) = authorized(&st, &headers) {
+        return r;
+    }
+    serve(assets::CONSOLE, &path, "operator console (www/)")
+}
+
+/// Standard base64 with padding.
+pub fn base64(input: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(T[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helpers() {
+        assert_eq!(base64(b"admin:pw"), "YWRtaW46cHc=");
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(base64(b"abc"), "YWJj");
+        assert_eq!(parse_date("1970-01-02"), Some(86_400_000));
+        assert_eq!(parse_date("2026-11-21"), Some(1_795_219_200_000));
+        assert_eq!(parse_date("12345"), Some(12345));
+        assert_eq!(parse_date("2026-13-01"), None);
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("=cmd()"), "'=cmd()");
+        assert_eq!(csv_field("+15551234"), "+15551234");
+    }
+}

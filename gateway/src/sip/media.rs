@@ -1,0 +1,410 @@
+//! The B2BUA's one door to media: every SDP body that crosses from one leg to the other goes
+//! through [`MediaBridge`], so that plugging in the media plane (ICE-lite/DTLS-SRTP on the
+//! WebRTC leg, RTP latching on the trunk leg, transcoding) changes this file only.
+//!
+//! With a [`MediaEngine`], calls between a WebRTC leg and a plain SIP leg are anchored: the
+//! A leg's offer is answered with the media plane's local parameters (ICE-lite, DTLS
+//! fingerprint, `a=setup:passive` on WebRTC legs; RFC 3264 via
+//! [`rvoip_core::sdp::negotiate`]), a fresh offer goes to the B leg, and the B leg's answer
+//! configures the bridge (passthrough or transcoding). Echo and tone calls are anchored on
+//! one leg. WebRTC ⇄ WebRTC calls, and every call without an engine, relay SDP unchanged.
+//! A WebRTC offer must carry `a=fingerprint` (RFC 8827 §6.5, RFC 8122), else 488.
+
+use std::net::IpAddr;
+
+use rvoip_core::sdp::negotiate::{
+    self, CodecPolicy, LocalMedia, RtpTransport, Transport, WebRtcTransport,
+};
+use rvoip_core::sdp::{Direction, Fingerprint, SessionDescription, Setup};
+
+use rvoip_core::ice::Credentials;
+
+use crate::media::{
+    CallMedia, CallSpec, Codec, LegId, LegKind, LocalParams, MediaEngine, MediaFormat, Peer,
+    RemoteParams, RtpRemote, Setup as MediaSetup,
+};
+
+/// Why an SDP body is refused (the call gets 488).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SdpRefusal {
+    /// Not parseable SDP.
+    Malformed,
+    /// A WebRTC offer without DTLS fingerprint.
+    NoFingerprint,
+}
+
+impl std::fmt::Display for SdpRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SdpRefusal::Malformed => "malformed SDP",
+            SdpRefusal::NoFingerprint => "WebRTC offer without a=fingerprint",
+        })
+    }
+}
+
+/// Checks an offer arriving on a WebRTC (WebSocket) leg: parseable, and every audio
+/// section (or the session) carries `a=fingerprint`.
+pub fn check_webrtc_offer(body: &[u8]) -> Result<(), SdpRefusal> {
+    let sdp = SessionDescription::parse_bytes(body).map_err(|_| SdpRefusal::Malformed)?;
+    let session_fp = sdp
+        .lines()
+        .iter()
+        .filter_map(|l| l.attribute())
+        .any(|a| a.name.eq_ignore_ascii_case("fingerprint"));
+    let media = sdp.media();
+    if media.is_empty() {
+        return Err(SdpRefusal::Malformed);
+    }
+    let all = media
+        .iter()
+        .all(|m| session_fp || m.has_attribute("fingerprint"));
+    if all {
+        Ok(())
+    } else {
+        Err(SdpRefusal::NoFingerprint)
+    }
+}
+
+/// How a call's media is carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// SDP relayed unchanged between the legs (no media plane, or WebRTC ⇄ WebRTC).
+    Relay,
+    /// The media plane terminates both legs (or the one leg of echo/tone).
+    Anchored,
+}
+
+/// The media side of one call: SDP in, SDP out, and the media plane's [`CallMedia`].
+pub struct MediaBridge {
+    engine: Option<MediaEngine>,
+    address: IpAddr,
+    a_webrtc: bool,
+    b_webrtc: bool,
+    mode: Mode,
+    call: Option<CallMedia>,
+    session_id: u64,
+    version: u64,
+    /// Our answer to the A leg's offer.
+    a_answer: Option<String>,
+    /// Our offer on the B leg.
+    b_offer: Option<String>,
+    /// Codec on the A leg, for the call record.
+    pub codec: Option<String>,
+    /// Codec on the B leg, for the call record.
+    pub b_codec: Option<String>,
+}
+
+impl std::fmt::Debug for MediaBridge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MediaBridge")
+            .field("mode", &self.mode)
+            .field("anchored", &self.call.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn kind(webrtc: bool) -> LegKind {
+    if webrtc {
+        LegKind::WebRtc
+    } else {
+        LegKind::Rtp { rtcp_port: true }
+    }
+}
+
+fn policy(webrtc: bool) -> CodecPolicy {
+    if webrtc {
+        CodecPolicy::webrtc()
+    } else {
+        CodecPolicy::trunk()
+    }
+}
+
+impl MediaBridge {
+    /// The media of a call whose A leg is WebRTC (`a_webrtc`) or plain SIP, and whose B leg
+    /// (if any) is WebRTC or plain SIP. Without an engine, SDP is relayed.
+    pub fn new(
+        engine: Option<MediaEngine>,
+        address: IpAddr,
+        a_webrtc: bool,
+        b_webrtc: bool,
+    ) -> Self {
+        let mut rng = super::GwRng::new();
+        MediaBridge {
+            engine,
+            address,
+            a_webrtc,
+            b_webrtc,
+            mode: Mode::Relay,
+            call: None,
+            session_id: negotiate::random_session_id(&mut rng),
+            version: 1,
+            a_answer: None,
+            b_offer: None,
+            codec: None,
+            b_codec: None,
+        }
+    }
+
+    /// Whether the media plane anchors the call (re-offers are then answered per leg).
+    pub fn is_anchored(&self) -> bool {
+        self.mode == Mode::Anchored
+    }
+
+    /// The running media of the call, if anchored.
+    pub fn call_media(&mut self) -> Option<&mut CallMedia> {
+        self.call.as_mut()
+    }
+
+    /// Takes the media out (to hang it up).
+    pub fn take_call(&mut self) -> Option<CallMedia> {
+        self.call.take()
+    }
+
+    fn local_media<'a>(
+        &self,
+        local: &'a LocalParams,
+        webrtc: bool,
+        fingerprint: Option<Fingerprint>,
+    ) -> Option<LocalMedia<'a>> {
+        let transport = if webrtc {
+            let ice = local.ice.as_ref()?;
+            Transport::WebRtc(WebRtcTransport {
+                ice_ufrag: &ice.ufrag,
+                ice_pwd: &ice.pwd,
+                fingerprint: fingerprint?,
+                ice_lite: true,
+                answer_setup: Setup::Passive,
+                candidates: &[],
+            })
+        } else {
+            Transport::Rtp(RtpTransport {
+                rtcp_port: local.rtcp_port,
+                rtcp_mux: true,
+                sdes_key: None,
+            })
+        };
+        Some(LocalMedia {
+            session_id: self.session_id,
+            session_version: self.version,
+            address: self.address,
+            port: local.addr.port(),
+            direction: Direction::SendRecv,
+            ssrc: None,
+            transport,
+        })
+    }
+
+    fn fingerprint(&self, local: &LocalParams) -> Option<Fingerprint> {
+        let fp = local.fingerprint.as_ref()?;
+        Fingerprint::parse(&format!("sha-256 {fp}")).ok()
+    }
+
+    /// Answers `offer` on `leg` with the leg's local parameters and applies the result.
+    fn answer_leg(&mut self, leg: LegId, offer: &[u8], webrtc: bool) -> Result<String, u16> {
+        let call = self.call.as_ref().ok_or(500u16)?;
+        let local = call.local(leg).ok_or(500u16)?.clone();
+        let fp = self.fingerprint(&local);
+        let lm = self.local_media(&local, webrtc, fp).ok_or(500u16)?;
+        let sdp = SessionDescription::parse_bytes(offer).map_err(|_| 488u16)?;
+        let ans = negotiate::answer(&sdp, &policy(webrtc), &lm).map_err(|e| e.sip_status())?;
+        let remote = remote_params(&ans.negotiated, !webrtc).ok_or(488u16)?;
+        let name = ans.negotiated.codec.name.to_string();
+        if leg == LegId::A {
+            self.codec = Some(name);
+        } else {
+            self.b_codec = Some(name);
+        }
+        if let Some(c) = self.call.as_ref() {
+            c.apply_remote(leg, remote);
+        }
+        Ok(ans.sdp.to_string())
+    }
+
+    /// The offer to send on the B leg for the A leg's `offer`; `Err(status)` refuses the
+    /// call (488 for SDP nobody can answer, 503 when no media port is free).
+    pub fn offer_for_b(&mut self, offer: &[u8]) -> Result<Vec<u8>, u16> {
+        let Some(engine) = self.engine.clone() else {
+            return Ok(offer.to_vec());
+        };
+        if (self.a_webrtc && self.b_webrtc) || offer.is_empty() {
+            return Ok(offer.to_vec());
+        }
+        let call = engine
+            .create_call(CallSpec {
+                peer: Peer::Bridge,
+                a: kind(self.a_webrtc),
+                b: Some(kind(self.b_webrtc)),
+            })
+            .map_err(|e| {
+                tracing::warn!("media: {e}");
+                503u16
+            })?;
+        self.call = Some(call);
+        self.mode = Mode::Anchored;
+        self.a_answer = Some(self.answer_leg(LegId::A, offer, self.a_webrtc)?);
+        let call = self.call.as_ref().ok_or(500u16)?;
+        let local = call.local(LegId::B).ok_or(500u16)?.clone();
+        let fp = self.fingerprint(&local);
+        let lm = self.local_media(&local, self.b_webrtc, fp).ok_or(500u16)?;
+        let b_offer = negotiate::offer(&policy(self.b_webrtc), &lm).to_string();
+        self.b_offer = Some(b_offer.clone());
+        Ok(b_offer.into_bytes())
+    }
+
+    /// The answer to send on the A leg for the B leg's `answer` (183 or 200).
+    pub fn answer_for_a(&mut self, answer: &[u8]) -> Vec<u8> {
+        if self.mode == Mode::Relay {
+            if let Some(c) = first_codec(answer) {
+                self.codec = Some(c.clone());
+                self.b_codec = Some(c);
+            }
+            return answer.to_vec();
+        }
+        if let (Some(offer), Ok(ans)) = (
+            self.b_offer.as_deref(),
+            SessionDescription::parse_bytes(answer),
+        ) && let Ok(offer) = SessionDescription::parse(offer)
+        {
+            match negotiate::process_answer(&offer, &ans) {
+                Ok(n) => {
+                    self.b_codec = Some(n.codec.name.to_string());
+                    match remote_params(&n, !self.b_webrtc) {
+                        Some(p) => {
+                            if let Some(c) = &self.call {
+                                c.apply_remote(LegId::B, p);
+                            }
+                        }
+                        None => tracing::warn!("media: B leg answer not usable"),
+                    }
+                }
+                Err(e) => tracing::warn!("media: B leg answer refused: {e}"),
+            }
+        }
+        self.a_answer.clone().unwrap_or_default().into_bytes()
+    }
+
+    /// Anchors a one-leg service call (echo, tone) and returns the answer to `offer`.
+    pub fn answer_service(&mut self, peer: Peer, offer: &[u8]) -> Result<Vec<u8>, u16> {
+        let engine = self.engine.clone().ok_or(488u16)?;
+        let call = engine
+            .create_call(CallSpec {
+                peer,
+                a: kind(self.a_webrtc),
+                b: None,
+            })
+            .map_err(|_| 503u16)?;
+        self.call = Some(call);
+        self.mode = Mode::Anchored;
+        self.answer_leg(LegId::A, offer, self.a_webrtc)
+            .map(String::into_bytes)
+    }
+
+    /// A mid-call offer on `leg` when anchored: answered locally (the media plane keeps
+    /// both legs; the other leg is not re-offered).
+    pub fn answer_reoffer(&mut self, leg: LegId, offer: &[u8]) -> Result<Vec<u8>, u16> {
+        self.version += 1;
+        let webrtc = if leg == LegId::A {
+            self.a_webrtc
+        } else {
+            self.b_webrtc
+        };
+        self.answer_leg(leg, offer, webrtc).map(String::into_bytes)
+    }
+
+    /// A mid-call offer from one leg, for the other (relay mode).
+    pub fn relay_offer(&mut self, offer: &[u8]) -> Vec<u8> {
+        offer.to_vec()
+    }
+
+    /// A mid-call answer from one leg, for the other (relay mode).
+    pub fn relay_answer(&mut self, answer: &[u8]) -> Vec<u8> {
+        answer.to_vec()
+    }
+}
+
+/// The media plane's parameters for a leg from what offer/answer agreed: a WebRTC leg when
+/// ICE and DTLS were negotiated (the first SHA-256 fingerprint), else plain RTP (`latch`:
+/// symmetric RTP latching for NATed trunks). `None` for a codec the media plane does not
+/// carry, no SHA-256 fingerprint, or no remote address.
+pub fn remote_params(n: &negotiate::Negotiated, latch: bool) -> Option<RemoteParams> {
+    use rvoip_core::sdp::HashFunction;
+    let codec = Codec::from_name(&n.codec.name)?;
+    let format = MediaFormat {
+        codec,
+        pt: n.codec.payload_type,
+        dtmf_pt: n.telephone_event.map(|t| t.payload_type),
+        dtmf_clock: n
+            .telephone_event
+            .map_or(codec.clock_rate(), |t| t.clock_rate),
+    };
+    match (&n.remote_ice, &n.dtls) {
+        (Some(ice), Some(dtls)) => {
+            let fp = dtls
+                .remote_fingerprints
+                .iter()
+                .find(|f| f.hash() == HashFunction::Sha256)?
+                .to_string();
+            let hex = fp
+                .split_once(' ')
+                .map_or(fp.as_str(), |(_, h)| h)
+                .to_string();
+            Some(RemoteParams::WebRtc {
+                ice: Credentials::new(&ice.ufrag, &ice.pwd)?,
+                fingerprint: hex,
+                // `local_setup` is our role; the peer takes the other one.
+                setup: match dtls.local_setup {
+                    Setup::Active => MediaSetup::Passive,
+                    _ => MediaSetup::Active,
+                },
+                format,
+            })
+        }
+        _ => Some(RemoteParams::Rtp {
+            remote: RtpRemote {
+                addr: n.remote_rtp?,
+                rtcp: n.remote_rtcp,
+                rtcp_mux: n.rtcp_mux,
+                latch,
+            },
+            format,
+        }),
+    }
+}
+
+/// The encoding name of the first payload type of the first audio section.
+pub fn first_codec(body: &[u8]) -> Option<String> {
+    let sdp = SessionDescription::parse_bytes(body).ok()?;
+    let m = sdp.media().first()?;
+    let ml = m.media_line();
+    let pt: u8 = ml.formats().next()?.parse().ok()?;
+    match m.rtpmap(pt) {
+        Some(r) => Some(r.encoding.to_string()),
+        None => match pt {
+            0 => Some("PCMU".into()),
+            8 => Some("PCMA".into()),
+            9 => Some("G722".into()),
+            _ => None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WEBRTC: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+m=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:111 opus/48000/2\r\n\
+a=fingerprint:sha-256 AA:BB\r\na=setup:actpass\r\n";
+
+    #[test]
+    fn webrtc_offer_needs_a_fingerprint() {
+        assert_eq!(check_webrtc_offer(WEBRTC.as_bytes()), Ok(()));
+        let plain = WEBRTC.replace("a=fingerprint:sha-256 AA:BB\r\n", "");
+        assert_eq!(
+            check_webrtc_offer(plain.as_bytes()),
+            Err(SdpRefusal::NoFingerprint)
+        );
+        assert_eq!(check_webrtc_offer(b"garbage"), Err(SdpRefusal::Malformed));
+        assert_eq!(first_codec(WEBRTC.as_bytes()).as_deref(), Some("opus"));
+    }
+}
