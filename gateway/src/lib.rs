@@ -8,7 +8,8 @@
 //!   latching RTP, Opus ([`opus`]) ⇄ G.711 transcoding, echo/tone) and Prometheus metrics
 //!   ([`metrics`]).
 //! - The `gateway` binary runs it (`gateway`, `gateway --config FILE`, `--data-dir DIR`).
-//! - The `softphone` binary is not written yet (it prints [`NOT_YET`]).
+//! - The `softphone` binary is a native SIP softphone on the same core ([`softphone`]:
+//!   register/call/answer over UDP/TCP, RTP/SRTP, G.711/G.722/Opus, cpal/WAV/null audio).
 
 pub mod config;
 pub mod console;
@@ -20,6 +21,7 @@ pub mod metrics;
 pub mod opus;
 pub mod server;
 pub mod sip;
+pub mod softphone;
 pub mod store;
 
 /// What the binaries print while the gateway is under construction.
