@@ -24,7 +24,14 @@ fuzz_target!(|data: &[u8]| {
     let mut now = Instant::ZERO;
     let _ = ua.register(now);
     let _ = ua.call(now, "sip:carol@10.0.0.2:5060", b"v=0\r\n");
-    ua.handle_receive(now, Received { transport: Transport::Udp, source: peer, bytes: PEER_INVITE });
+    ua.handle_receive(
+        now,
+        Received {
+            transport: Transport::Udp,
+            source: peer,
+            bytes: PEER_INVITE,
+        },
+    );
     while let Some(e) = ua.poll_event() {
         if let rvoip_core::sip::ua::Event::IncomingCall { call, .. } = e {
             let _ = ua.answer(now, call, b"v=0\r\n");
@@ -37,8 +44,19 @@ fuzz_target!(|data: &[u8]| {
             ua.handle_timeout(now);
             continue;
         }
-        let transport = if chunk.len() % 2 == 0 { Transport::Udp } else { Transport::Tcp };
-        ua.handle_receive(now, Received { transport, source: peer, bytes: chunk });
+        let transport = if chunk.len() % 2 == 0 {
+            Transport::Udp
+        } else {
+            Transport::Tcp
+        };
+        ua.handle_receive(
+            now,
+            Received {
+                transport,
+                source: peer,
+                bytes: chunk,
+            },
+        );
         while ua.poll_transmit().is_some() {}
         while let Some(e) = ua.poll_event() {
             match e {
@@ -49,7 +67,10 @@ fuzz_target!(|data: &[u8]| {
                 _ => {}
             }
         }
-        assert!(ua.transaction_count() <= 64 + 8, "transaction table is bounded");
+        assert!(
+            ua.transaction_count() <= 64 + 8,
+            "transaction table is bounded"
+        );
     }
     now += Duration::from_secs(64);
     ua.handle_timeout(now);
