@@ -22,7 +22,7 @@ fn all_fixtures() -> Vec<(String, Vec<u8>)> {
     let mut v: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .filter(|p| p.extension().is_some_and(|e| e == "txt" || e == "sip"))
         .map(|p| {
             (
                 p.file_name().unwrap().to_string_lossy().into_owned(),
@@ -37,7 +37,16 @@ fn all_fixtures() -> Vec<(String, Vec<u8>)> {
 #[test]
 fn every_fixture_round_trips_byte_for_byte() {
     let all = all_fixtures();
-    assert!(all.len() >= 4);
+    // 4 hand-written + 8 real browser captures (JsSIP/SIP.js × Chromium/Firefox × REGISTER/INVITE).
+    assert!(all.len() >= 12, "{}", all.len());
+    for real in [
+        "chromium_jssip_invite.sip",
+        "firefox_jssip_invite.sip",
+        "chromium_sipjs_invite.sip",
+        "firefox_sipjs_invite.sip",
+    ] {
+        assert!(all.iter().any(|(n, _)| n == real), "missing {real}");
+    }
     for (name, bytes) in &all {
         let m = Message::parse(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(m.raw(), &bytes[..], "{name}");

@@ -98,10 +98,11 @@ fn call(webrtc: Codec) -> Call {
     call_with(
         webrtc,
         rvoip_gateway::media::session::DEFAULT_OPUS_COMPLEXITY,
+        OpusImpl::Libopus,
     )
 }
 
-fn call_with(webrtc: Codec, complexity: u8) -> Call {
+fn call_with(webrtc: Codec, complexity: u8, imp: OpusImpl) -> Call {
     let mut rng = SplitMix64::new(1);
     let lite = IceLiteAgent::new(&mut rng, &[a(GW)]);
     let mut browser = IceAgent::new(SplitMix64::new(2), IceAgentConfig::default(), &[a(BROWSER)]);
@@ -119,7 +120,7 @@ fn call_with(webrtc: Codec, complexity: u8) -> Call {
             local: a(TRUNK_LOCAL),
             local_rtcp: None,
         }),
-        OpusImpl::Libopus,
+        imp,
         1_700_000_000_000_000,
         &mut rng,
     );
@@ -216,8 +217,8 @@ fn run_steps(c: &mut Call, webrtc: Codec, n: usize, sink: &mut Count) -> Duratio
     el
 }
 
-fn per_step(webrtc: Codec, complexity: u8) -> (Duration, Count) {
-    let mut c = call_with(webrtc, complexity);
+fn per_step(webrtc: Codec, complexity: u8, imp: OpusImpl) -> (Duration, Count) {
+    let mut c = call_with(webrtc, complexity, imp);
     let mut sink = Count::default();
     run_steps(&mut c, webrtc, 250, &mut sink); // warm-up
     let mut total = Duration::ZERO;
@@ -240,12 +241,12 @@ fn rss() -> usize {
 /// Resident memory per session (after 1 s of media so every buffer was touched), measured
 /// over 400 sessions kept alive; it covers Rust and libopus memory. Only the gateway's
 /// session is kept (the bench's browser agent and SRTP context are dropped).
-fn memory_per_session(webrtc: Codec, keep: &mut Vec<MediaSession>) -> usize {
+fn memory_per_session(webrtc: Codec, imp: OpusImpl, keep: &mut Vec<MediaSession>) -> usize {
     const N: usize = 400;
     let mut sink = Count::default();
     let before = rss();
     for _ in 0..N {
-        let mut c = call(webrtc);
+        let mut c = call_with(webrtc, 2, imp);
         run_steps(&mut c, webrtc, 50, &mut sink);
         keep.push(c.s);
     }
@@ -255,20 +256,57 @@ fn memory_per_session(webrtc: Codec, keep: &mut Vec<MediaSession>) -> usize {
 fn bench(c: &mut Criterion) {
     // Figures first, in one run: memory, then cost per call step and calls per core.
     let mut keep = Vec::new();
-    for (name, codec) in [("passthrough", Codec::Pcmu), ("transcoding", Codec::Opus)] {
-        let mem = memory_per_session(codec, &mut keep);
+    for (name, codec, imp) in [
+        ("passthrough", Codec::Pcmu, OpusImpl::Libopus),
+        ("transcoding libopus", Codec::Opus, OpusImpl::Libopus),
+        ("transcoding ropus", Codec::Opus, OpusImpl::Ropus),
+    ] {
+        let mem = memory_per_session(codec, imp, &mut keep);
         println!(
             "media_bridge memory {name}: {:.1} KiB resident per session (target <= 64 KiB transcoded)",
             mem as f64 / 1024.0
         );
     }
-    drop(keep);
-    let mut figures = vec![("passthrough PCMU<->PCMU", Codec::Pcmu, 5u8, 2000.0)];
-    for cx in [5u8, 3, 1] {
-        figures.push(("transcoding Opus<->PCMU", Codec::Opus, cx, 150.0));
+    // The Opus share of a transcoded call: one encoder + one decoder (8 kHz).
+    let mut pairs = Vec::new();
+    for imp in OpusImpl::ALL {
+        let before = rss();
+        for _ in 0..400 {
+            let mut e = encoder(imp, OpusSettings::default()).unwrap();
+            let mut d = rvoip_gateway::opus::decoder(imp, 8000).unwrap();
+            let mut out = [0u8; 400];
+            let mut pcm = [0i16; 160];
+            let n = e.encode(&pcm, &mut out).unwrap();
+            d.decode(Some(&out[..n]), &mut pcm).unwrap();
+            pairs.push((e, d));
+        }
+        let per = rss().saturating_sub(before) / 400;
+        println!(
+            "media_bridge memory {} encoder+decoder: {:.1} KiB resident per pair",
+            imp.name(),
+            per as f64 / 1024.0
+        );
     }
-    for (name, codec, cx, target) in figures {
-        let (t, sink) = per_step(codec, cx);
+    drop(black_box(pairs));
+    drop(keep);
+    let mut figures = vec![(
+        "passthrough PCMU<->PCMU",
+        Codec::Pcmu,
+        5u8,
+        OpusImpl::Libopus,
+        2000.0,
+    )];
+    for (cx, imp) in [
+        (5u8, OpusImpl::Libopus),
+        (3, OpusImpl::Libopus),
+        (2, OpusImpl::Libopus),
+        (1, OpusImpl::Libopus),
+        (2, OpusImpl::Ropus),
+    ] {
+        figures.push(("transcoding Opus<->PCMU", Codec::Opus, cx, imp, 150.0));
+    }
+    for (name, codec, cx, imp, target) in figures {
+        let (t, sink) = per_step(codec, cx, imp);
         assert!(
             sink.to_trunk > 9000 && sink.to_browser > 9000,
             "{} {}",
@@ -277,7 +315,7 @@ fn bench(c: &mut Criterion) {
         );
         let calls = 0.020 / t.as_secs_f64();
         let cxs = if codec == Codec::Opus {
-            format!(" (Opus complexity {cx})")
+            format!(" ({} complexity {cx})", imp.name())
         } else {
             String::new()
         };

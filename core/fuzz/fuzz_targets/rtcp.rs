@@ -2,8 +2,8 @@
 //! RTCP compound iterator and every packet type's accessors on arbitrary bytes.
 
 use libfuzzer_sys::fuzz_target;
-use rvoip_core::rtp::rtcp::{CompoundIter, RtcpKind};
 use rvoip_core::rtp::Compound;
+use rvoip_core::rtp::rtcp::{CompoundIter, RtcpKind};
 
 fn touch(kind: RtcpKind<'_>) -> u64 {
     let mut acc = 0u64;
@@ -46,7 +46,10 @@ fn touch(kind: RtcpKind<'_>) -> u64 {
         RtcpKind::Pli(p) => acc ^= u64::from(p.media_ssrc),
         RtcpKind::Fir(f) => {
             acc ^= u64::from(f.sender_ssrc());
-            acc ^= f.entries().map(|(s, n)| u64::from(s) + u64::from(n)).sum::<u64>();
+            acc ^= f
+                .entries()
+                .map(|(s, n)| u64::from(s) + u64::from(n))
+                .sum::<u64>();
         }
         RtcpKind::Remb(r) => {
             acc ^= r.bitrate() ^ u64::from(r.sender_ssrc());

@@ -4,15 +4,18 @@
 //! pop paths (a small ring so that overflow, wrap and reset paths are reached).
 
 use libfuzzer_sys::fuzz_target;
-use rvoip_core::rtp::jitter::{JitterBuffer, JitterConfig, Pop};
 use rvoip_core::rtp::RtpPacket;
+use rvoip_core::rtp::jitter::{JitterBuffer, JitterConfig, Pop};
 use rvoip_core::time::{Duration, Instant};
 
 fn view(data: &[u8]) -> u64 {
     let Ok(p) = RtpPacket::new_checked(data) else {
         return 0;
     };
-    assert_eq!(p.header_len() + p.payload().len() + p.padding_len(), data.len());
+    assert_eq!(
+        p.header_len() + p.payload().len() + p.padding_len(),
+        data.len()
+    );
     let mut acc = u64::from(p.sequence_number()) ^ u64::from(p.timestamp());
     acc ^= u64::from(p.ssrc()) ^ u64::from(p.payload_type()) ^ u64::from(p.marker());
     acc ^= p.csrcs().map(u64::from).sum::<u64>();

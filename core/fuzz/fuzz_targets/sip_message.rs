@@ -3,10 +3,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rvoip_core::sip::validate::{validate, validate_response, ValidateConfig};
+use rvoip_core::sip::validate::{ValidateConfig, validate, validate_response};
 use rvoip_core::sip::{
-    parse_datagram, Datagram, Frame, Framing, HeaderName, Headers, Limits, Message, StatusCode,
-    StreamFramer, ResponseBuf,
+    Datagram, Frame, Framing, HeaderName, Headers, Limits, Message, ResponseBuf, StatusCode,
+    StreamFramer, parse_datagram,
 };
 
 fn touch(h: Headers<'_>) {
@@ -16,17 +16,45 @@ fn touch(h: Headers<'_>) {
     for v in h.vias().flatten() {
         let _ = (v.branch(), v.received(), v.rport(), v.ttl(), v.maddr());
     }
-    for n in h.contacts().chain(h.routes()).chain(h.record_routes()).flatten() {
+    for n in h
+        .contacts()
+        .chain(h.routes())
+        .chain(h.record_routes())
+        .flatten()
+    {
         let _ = (n.display_name(), n.tag(), n.expires(), n.q(), n.uri());
     }
     for n in h.p_asserted_identities().chain(h.diversions()).flatten() {
         let _ = n.uri();
     }
     let _ = (h.from().map(|n| n.uri()), h.to().map(|n| n.display_name()));
-    let _ = (h.call_id(), h.cseq(), h.max_forwards(), h.content_length(), h.content_type());
-    let _ = (h.expires(), h.min_expires(), h.session_expires(), h.min_se(), h.rseq(), h.rack());
-    let _ = (h.refer_to(), h.referred_by(), h.replaces().map(|r| (r.to_tag(), r.early_only())));
-    let _ = (h.event(), h.subscription_state(), h.user_agent(), h.server(), h.is_contact_star());
+    let _ = (
+        h.call_id(),
+        h.cseq(),
+        h.max_forwards(),
+        h.content_length(),
+        h.content_type(),
+    );
+    let _ = (
+        h.expires(),
+        h.min_expires(),
+        h.session_expires(),
+        h.min_se(),
+        h.rseq(),
+        h.rack(),
+    );
+    let _ = (
+        h.refer_to(),
+        h.referred_by(),
+        h.replaces().map(|r| (r.to_tag(), r.early_only())),
+    );
+    let _ = (
+        h.event(),
+        h.subscription_state(),
+        h.user_agent(),
+        h.server(),
+        h.is_contact_star(),
+    );
     let _ = h.reasons().count() + h.allow().count() + h.supported().count();
     let _ = h.require().count() + h.proxy_require().count() + h.unsupported().count();
     for name in [
@@ -53,7 +81,14 @@ fuzz_target!(|data: &[u8]| {
                     let bytes = resp.to_bytes();
                     assert!(Message::parse(&bytes).is_ok(), "our 4xx must parse");
                 }
-                let _ = validate(r, &ValidateConfig { forwarding: true, rfc2543_compat: false, ..cfg });
+                let _ = validate(
+                    r,
+                    &ValidateConfig {
+                        forwarding: true,
+                        rfc2543_compat: false,
+                        ..cfg
+                    },
+                );
                 let mut buf = r.to_buf();
                 assert_eq!(buf.to_bytes(), r.raw(), "byte-exact round trip");
                 buf.push_front(HeaderName::Via, "SIP/2.0/UDP fuzz.invalid;branch=z9hG4bKf");
@@ -61,7 +96,11 @@ fuzz_target!(|data: &[u8]| {
                 buf.set_body(Some("application/sdp"), &b"v=0\r\n"[..]);
                 let bytes = buf.to_bytes();
                 let again = Message::parse(&bytes);
-                assert!(again.is_ok(), "edited message must parse: {:?}", again.err());
+                assert!(
+                    again.is_ok(),
+                    "edited message must parse: {:?}",
+                    again.err()
+                );
                 let again = again.unwrap();
                 assert_eq!(again.via_top().unwrap().branch(), Some("z9hG4bKf"));
                 assert_eq!(again.body(), b"v=0\r\n");

@@ -2,10 +2,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rvoip_core::sip::{unescape, uri_eq, Uri};
+use rvoip_core::sip::{Uri, unescape, uri_eq};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(s) = core::str::from_utf8(data) else { return };
+    let Ok(s) = core::str::from_utf8(data) else {
+        return;
+    };
     // Two URIs: split at the first NUL (if any) to compare them.
     let (a, b) = s.split_once('\0').unwrap_or((s, s));
     let ua = Uri::parse(a);
@@ -28,7 +30,11 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     if let (Ok(x), Ok(y)) = (&ua, &ub) {
-        assert_eq!(uri_eq(x, y), uri_eq(y, x), "uri_eq must be symmetric: {a:?} {b:?}");
+        assert_eq!(
+            uri_eq(x, y),
+            uri_eq(y, x),
+            "uri_eq must be symmetric: {a:?} {b:?}"
+        );
     }
     let _ = unescape(s);
 });

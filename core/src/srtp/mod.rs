@@ -463,7 +463,8 @@ impl Context {
     /// # Errors
     /// [`Error::TooShort`]/[`Error::BadVersion`] for a malformed header,
     /// [`Error::BufferTooSmall`] if `buf` has no room for the tag, [`Error::TooManyStreams`],
-    /// [`Error::KeyExhausted`].
+    /// [`Error::KeyExhausted`], [`Error::ReplayedPacket`] for a sequence number that reads
+    /// as before the first one sent while the ROC is 0 (its index would be negative).
     pub fn protect_rtp(&mut self, buf: &mut [u8], len: usize) -> Result<usize, Error> {
         if len > MAX_PACKET_LEN {
             return Err(Error::TooLong);
@@ -486,7 +487,14 @@ impl Context {
             st.tx = RocState { roc: 0, s_l: seq };
             st.tx_started = true;
         }
-        let (v, index) = st.tx.estimate(seq).ok_or(Error::KeyExhausted)?;
+        // No index: either before ROC 0 (at the start of the stream, a sequence number that
+        // reads as behind the first one; libsrtp refuses it as a replay too) or past ROC
+        // 2^32 - 1.
+        let (v, index) = st.tx.estimate(seq).ok_or(if st.tx.roc == 0 {
+            Error::ReplayedPacket
+        } else {
+            Error::KeyExhausted
+        })?;
         st.tx.update(v, seq);
         self.rtp
             .protect_rtp(&mut buf[..out_len], hlen, len, ssrc, v, seq, index);

@@ -2,6 +2,7 @@
 //! wraps, replay, tampering, key splitting.
 
 use super::crypto::{Label, ctr_xor, derive};
+use super::replay::RocState;
 use super::transform::Transform;
 use super::*;
 use aes_gcm::KeyInit as _;
@@ -352,6 +353,38 @@ fn sequence_wrap_increments_roc_in_and_out_of_order() {
         let n = rx.unprotect_rtp(&mut b).unwrap();
         assert_eq!(b[..n], p[..]);
     }
+}
+
+#[test]
+fn sender_index_limits() {
+    let mk = key(Profile::Aes128CmHmacSha1_80, 14);
+    let mut tx = Context::new(&mk);
+    protect(&mut tx, &rtp(100, 1, 8));
+    // More than 2^15 ahead reads as behind the first packet (Appendix A): its index would
+    // be negative.
+    let p = rtp(100 + 0x8001, 1, 8);
+    let mut b = vec![0u8; p.len() + 10];
+    b[..p.len()].copy_from_slice(&p);
+    assert_eq!(tx.protect_rtp(&mut b, p.len()), Err(Error::ReplayedPacket));
+    // At the last ROC, wrapping again would leave the 48-bit index space.
+    tx.streams[0].tx = RocState {
+        roc: u32::MAX,
+        s_l: 65_000,
+    };
+    let p = rtp(10, 1, 8);
+    b[..p.len()].copy_from_slice(&p);
+    assert_eq!(tx.protect_rtp(&mut b, p.len()), Err(Error::KeyExhausted));
+    let p = rtp(65_001, 1, 8);
+    b[..p.len()].copy_from_slice(&p);
+    assert!(tx.protect_rtp(&mut b, p.len()).is_ok());
+    // SRTCP: the 31-bit index runs out after 2^31 packets.
+    tx.streams[0].tx_rtcp_index = 0x7fff_ffff;
+    let r = rtcp(1);
+    let mut b = vec![0u8; r.len() + 14];
+    b[..r.len()].copy_from_slice(&r);
+    assert!(tx.protect_rtcp(&mut b, r.len()).is_ok());
+    b[..r.len()].copy_from_slice(&r);
+    assert_eq!(tx.protect_rtcp(&mut b, r.len()), Err(Error::KeyExhausted));
 }
 
 #[test]

@@ -24,16 +24,19 @@
 //!    leg B (address and port) for the offer to the trunk.
 //! 3. `call.apply_remote(LegId::A, RemoteParams::WebRtc{..})` with the browser's ICE
 //!    credentials, fingerprint, setup and the negotiated format; later
-//!    `call.apply_remote(LegId::B, RemoteParams::Rtp{..})` with the trunk's answer.
+//!    `call.apply_remote(LegId::B, RemoteParams::Rtp{..})` with the trunk's answer. Both
+//!    come from SDP with [`RemoteParams::from_negotiated`]`(&negotiated, nat_latching)`.
 //! 4. `call.next_event().await` — [`MediaEvent`]: ICE/SRTP up, DTMF digits (for SIP
 //!    INFO), `Ended` with an [`EndReason`] (DTLS failure, consent lost).
 //! 5. `call.send_digit(leg, '5', dur)` (SIP INFO → RFC 4733), `call.stats().await`.
 //! 6. `call.hangup().await` — ends the task, frees the ports.
 
 pub mod codec;
+mod leg;
 pub mod ports;
 pub mod session;
 pub mod testclient;
+mod types;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -208,7 +211,13 @@ impl RemoteParams {
                     .find(|f| f.hash() == HashFunction::Sha256)?;
                 Some(RemoteParams::WebRtc {
                     ice: Credentials::new(&ice.ufrag, &ice.pwd)?,
-                    fingerprint: fp.to_string(),
+                    // The `AB:CD:…` form `dtls` compares with (no hash name).
+                    fingerprint: fp
+                        .bytes()
+                        .iter()
+                        .map(|b| format!("{b:02X}"))
+                        .collect::<Vec<_>>()
+                        .join(":"),
                     // `local_setup` is our role; the peer's is the other one.
                     setup: match dtls.local_setup {
                         SdpSetup::Active => Setup::Passive,

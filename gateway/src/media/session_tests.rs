@@ -480,3 +480,79 @@ fn pcmu_tone_is_transcoded_to_g722() {
         tone_power(tail, 1000.0, 16000)
     );
 }
+
+#[test]
+fn random_and_mutated_datagrams_never_panic() {
+    let (mut s, _browser, mut tx, now) = webrtc_session();
+    let mut t2 = rtp_pair(true);
+    let mut rng = SplitMix64::new(42);
+    let mut out = Out::new();
+    let mut b = vec![0u8; 2048];
+    let n = RtpPacketBuilder::new(0, 1, 160, 0x55)
+        .emit(&[0xFF; 160], &mut b)
+        .unwrap();
+    let m = tx.protect_rtp(&mut b, n).unwrap();
+    let valid_srtp = b[..m].to_vec();
+    let valid_rtp = rtp(9, 1440, 0);
+    for k in 0..20_000u64 {
+        let mut d: Vec<u8> = match k % 3 {
+            0 => {
+                let len = (rng.next_u64() % 300) as usize;
+                (0..len).map(|_| rng.next_u64() as u8).collect()
+            }
+            1 => valid_srtp.clone(),
+            _ => valid_rtp.clone(),
+        };
+        if k % 3 != 0 && !d.is_empty() {
+            for _ in 0..1 + rng.next_u64() % 4 {
+                let i = (rng.next_u64() as usize) % d.len();
+                d[i] ^= 1 << (rng.next_u64() % 8);
+            }
+            d.truncate(d.len() - (rng.next_u64() as usize % d.len().min(8)));
+        }
+        let t = now + Duration::from_millis(k);
+        feed(
+            &mut s,
+            t,
+            LegId::A,
+            "127.0.0.1:4000",
+            "127.0.0.1:5000",
+            &d,
+            &mut out,
+        );
+        feed(
+            &mut s,
+            t,
+            LegId::B,
+            "127.0.0.1:4002",
+            "10.0.0.2:6000",
+            &d,
+            &mut out,
+        );
+        feed(
+            &mut t2,
+            t,
+            LegId::A,
+            "127.0.0.1:1001",
+            "10.0.0.1:5001",
+            &d,
+            &mut out,
+        );
+        feed(
+            &mut t2,
+            t,
+            LegId::B,
+            "127.0.0.1:2000",
+            "10.0.0.2:6000",
+            &d,
+            &mut out,
+        );
+        if k % 20 == 0 {
+            s.handle_timeout(t, &mut out);
+            t2.handle_timeout(t, &mut out);
+        }
+        out.clear();
+    }
+    // Forged packets never authenticated on the SRTP leg.
+    assert!(s.stats(LegId::A).unwrap().srtp_failures > 1000);
+}

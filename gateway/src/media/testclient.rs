@@ -340,11 +340,24 @@ impl WebRtcClient {
     /// Connects to the gateway leg described by `gw` (ICE, then DTLS as client checking
     /// `gw_fingerprint`, then SRTP) and starts sending a tone of `tone_hz` in `fmt`.
     pub fn start(
+        self,
+        gw: &LocalParams,
+        gw_fingerprint: &str,
+        fmt: MediaFormat,
+        tone_hz: Option<f64>,
+    ) -> std::io::Result<Endpoint> {
+        self.start_with_role(gw, gw_fingerprint, fmt, tone_hz, DtlsRole::Client)
+    }
+
+    /// Like [`Self::start`], taking the DTLS `role` (`Server`: the client answered
+    /// `a=setup:passive`, the gateway is the DTLS client).
+    pub fn start_with_role(
         mut self,
         gw: &LocalParams,
         gw_fingerprint: &str,
         fmt: MediaFormat,
         tone_hz: Option<f64>,
+        role: DtlsRole,
     ) -> std::io::Result<Endpoint> {
         let addr = self.sock.local_addr()?;
         if let Some(c) = &gw.ice {
@@ -360,7 +373,7 @@ impl WebRtcClient {
         let mut audio = Audio::new(fmt, tone_hz, shared.clone());
         let (hs, mut chans) = DtlsHandshake::new(
             &self.identity,
-            DtlsRole::Client,
+            role,
             gw_fingerprint,
             addr,
             gw_addr,
