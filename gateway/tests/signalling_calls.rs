@@ -494,6 +494,34 @@ async fn webrtc_user_calls_webrtc_user_and_callee_hangs_up() {
         alice.pump(Duration::from_millis(500))
     );
     assert_eq!(digit, '5');
+    // Hold: alice's re-INVITE is relayed to bob (WebRTC ⇄ WebRTC is not anchored) and
+    // bob's answer comes back.
+    let held = String::from_utf8_lossy(WEBRTC_OFFER)
+        .replace("a=sendrecv", "a=sendonly")
+        .replace(" 2 IN IP4", " 3 IN IP4");
+    let now = alice.now();
+    alice.ua.hold(now, call, held.as_bytes()).expect("hold");
+    let (offer, ()) = tokio::join!(
+        bob.wait("the relayed re-INVITE", |e| match e {
+            Event::OfferReceived { sdp, .. } => Some(sdp.clone()),
+            _ => None,
+        }),
+        alice.pump(Duration::from_millis(500))
+    );
+    assert_eq!(offer.as_deref(), Some(held.as_bytes()));
+    let recvonly = String::from_utf8_lossy(WEBRTC_OFFER).replace("a=sendrecv", "a=recvonly");
+    let now = bob.now();
+    bob.ua
+        .answer(now, incoming.0, recvonly.as_bytes())
+        .expect("answer the re-INVITE");
+    let (updated, ()) = tokio::join!(
+        alice.wait("the re-INVITE's answer", |e| match e {
+            Event::MediaUpdated { call: c, sdp } if *c == call => Some(sdp.clone()),
+            _ => None,
+        }),
+        bob.pump(Duration::from_millis(500))
+    );
+    assert_eq!(updated.as_deref(), Some(recvonly.as_bytes()));
     let now = bob.now();
     bob.ua.hangup(now, incoming.0).expect("hangup");
     let (reason, ()) = tokio::join!(
