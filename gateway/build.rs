@@ -35,7 +35,10 @@ fn main() {
     let mut code = String::new();
     for (konst, dir) in [("WEB_DEMO", "web-demo"), ("CONSOLE", "www")] {
         let root = repo.join(dir);
-        println!("cargo:rerun-if-changed={}", root.display());
+        // A missing path would make Cargo rerun this script on every build: watch the
+        // repository root instead, whose entries change when the directory appears.
+        let watched = if root.is_dir() { &root } else { &repo };
+        println!("cargo:rerun-if-changed={}", watched.display());
         let mut files = Vec::new();
         collect(&root, &root, &mut files);
         let _ = writeln!(
