@@ -35,10 +35,14 @@ fn main() {
     let mut code = String::new();
     for (konst, dir) in [("WEB_DEMO", "web-demo"), ("CONSOLE", "www")] {
         let root = repo.join(dir);
-        // A missing path would make Cargo rerun this script on every build: watch the
-        // repository root instead, whose entries change when the directory appears.
-        let watched = if root.is_dir() { &root } else { &repo };
-        println!("cargo:rerun-if-changed={}", watched.display());
+        // A missing path would make Cargo rerun this script (and rebuild the crate) on every
+        // build, and the repository root is too wide (target/ is in it): while a directory is
+        // absent only this script is watched; `touch gateway/build.rs` after adding it.
+        if root.is_dir() {
+            println!("cargo:rerun-if-changed={}", root.display());
+        } else {
+            println!("cargo:rerun-if-changed=build.rs");
+        }
         let mut files = Vec::new();
         collect(&root, &root, &mut files);
         let _ = writeln!(
