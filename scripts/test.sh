@@ -13,7 +13,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # --- system packages -------------------------------------------------------------------
-APT_PKGS=(sip-tester libsrtp2-dev pkg-config cmake)
+APT_PKGS=(sip-tester libsrtp2-dev pkg-config cmake libasound2-dev chromium chromium-driver binaryen)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -44,6 +44,7 @@ pub fn router(sh: Arc<Shared>, creds: Credentials) -> Router {
         base64(format!("{}:{}", creds.admin_user, creds.admin_password).as_bytes())
     );
     Router::new()
+        .merge(crate::console::router(sh.clone(), creds.clone()))
         .route("/ws", get(ws))
         .route("/metrics", get(metrics))
         .route("/api/calls", get(api_calls))

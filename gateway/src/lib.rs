@@ -11,6 +11,7 @@
 //! - The `softphone` binary is not written yet (it prints [`NOT_YET`]).
 
 pub mod config;
+pub mod console;
 pub mod dialplan;
 pub mod dtls;
 pub mod http;
