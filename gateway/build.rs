@@ -35,14 +35,9 @@ fn main() {
     let mut code = String::new();
     for (konst, dir) in [("WEB_DEMO", "web-demo"), ("CONSOLE", "www")] {
         let root = repo.join(dir);
-        // A missing path would make Cargo rerun this script (and rebuild the crate) on every
-        // build, and the repository root is too wide (target/ is in it): while a directory is
-        // absent only this script is watched; `touch gateway/build.rs` after adding it.
-        if root.is_dir() {
-            println!("cargo:rerun-if-changed={}", root.display());
-        } else {
-            println!("cargo:rerun-if-changed=build.rs");
-        }
+        // Watched even when absent: Cargo then reruns this script on every build until the
+        // directory exists, which is the price of never serving stale assets once it does.
+        println!("cargo:rerun-if-changed={}", root.display());
         let mut files = Vec::new();
         collect(&root, &root, &mut files);
         let _ = writeln!(

@@ -662,3 +662,56 @@ async fn a_user_with_two_browsers_rings_both_and_the_first_to_answer_wins() {
     assert_eq!(cdrs.len(), 1);
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn operator_hangup_ends_both_legs_at_once() {
+    let trunk = RawTrunk::bind().await;
+    let gw = start_gateway(&trunk.host(), "").await;
+    let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 24).await;
+    let call = alice.call("sip:+15551234567@127.0.0.1");
+    let trunk_side = async {
+        let (inv, src) = trunk
+            .recv_method("INVITE", Duration::from_secs(5))
+            .await
+            .expect("INVITE at the trunk");
+        trunk.respond(&inv, src, 200, true).await;
+    };
+    tokio::join!(
+        alice.wait("answer", |e| {
+            matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
+        }),
+        trunk_side
+    );
+    assert!(
+        trunk
+            .recv_method("ACK", Duration::from_secs(2))
+            .await
+            .is_some()
+    );
+    let (_, calls) = http_get(gw.http_addr(), "/api/calls", true).await;
+    let v: serde_json::Value = serde_json::from_str(&calls).expect("json");
+    let id = v[0]["id"].as_u64().expect("a live call");
+    assert!(v[0]["call_id"].as_str().is_some_and(|c| !c.is_empty()));
+    assert!(gw.hangup_call(id));
+    assert!(!gw.hangup_call(id + 100), "no such call");
+    let (bye, src) = tokio::join!(
+        trunk.recv_method("BYE", Duration::from_secs(2)),
+        alice.pump(Duration::from_millis(300))
+    )
+    .0
+    .expect("BYE at the trunk");
+    trunk.respond(&bye, src, 200, false).await;
+    let reason = alice
+        .wait("the gateway's BYE", |e| match e {
+            Event::Ended { call: c, reason } if *c == call => Some(*reason),
+            _ => None,
+        })
+        .await;
+    assert_eq!(reason, EndReason::RemoteHangup);
+    alice.pump(Duration::from_millis(100)).await;
+    alice.close().await;
+    assert_clean(&gw).await;
+    let cdrs = gw.store().cdrs(&Default::default()).expect("cdrs");
+    assert_eq!(cdrs[0].cause, "hangup: operator");
+    gw.shutdown().await;
+}

@@ -253,8 +253,9 @@ async fn web_demo_console_and_api() {
     let (status, body) = http_get(gw.http_addr(), "/", false).await;
     assert_eq!(status, 200);
     assert!(body.contains("<"), "{body}");
-    assert_eq!(http_get(gw.http_addr(), "/console", false).await.0, 401);
-    assert_eq!(http_get(gw.http_addr(), "/console", true).await.0, 200);
+    // The console app has its own login page.
+    assert_eq!(http_get(gw.http_addr(), "/console", false).await.0, 303);
+    assert_eq!(http_get(gw.http_addr(), "/console/app", false).await.0, 200);
     let (status, trunks) = http_get(gw.http_addr(), "/api/trunks", true).await;
     assert_eq!(status, 200);
     assert!(trunks.contains("\"name\":\"t1\""), "{trunks}");
