@@ -35,6 +35,8 @@ fn main() {
     let mut code = String::new();
     for (konst, dir) in [("WEB_DEMO", "web-demo"), ("CONSOLE", "www")] {
         let root = repo.join(dir);
+        // Watched even when absent: Cargo then reruns this script on every build until the
+        // directory exists, which is the price of never serving stale assets once it does.
         println!("cargo:rerun-if-changed={}", root.display());
         let mut files = Vec::new();
         collect(&root, &root, &mut files);

@@ -8,7 +8,8 @@
 //! - `/api/calls`, `/api/registrations`, `/api/trunks`, `/api/stats`, `/api/cdrs`
 //!   (`?number=…&since=…&until=…&limit=…&format=csv`; dates as `YYYY-MM-DD` or ms since
 //!   the epoch): JSON, behind HTTP Basic authentication with the console credentials.
-//! - `/` serves `web-demo/`, `/console` serves `www/`, embedded at compile time.
+//! - `/` serves `web-demo/`, `/console` serves `www/` (the console app logs in by itself,
+//!   see [`crate::console`]), embedded at compile time.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -379,21 +380,20 @@ async fn demo_file(Path(path): Path<String>) -> Response {
     serve(assets::WEB_DEMO, &path, "web demo (web-demo/)")
 }
 
-async fn console_index(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(r) = authorized(&st, &headers) {
-        return r;
+/// `/console`: the console app (its own login, [`crate::console`]) when `www/` is built in.
+async fn console_index() -> Response {
+    if assets::CONSOLE.is_empty() {
+        return serve(assets::CONSOLE, "", "operator console (www/)");
     }
-    serve(assets::CONSOLE, "", "operator console (www/)")
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, HeaderValue::from_static("/console/app"))],
+    )
+        .into_response()
 }
 
-async fn console_file(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    Path(path): Path<String>,
-) -> Response {
-    if let Some(r) = authorized(&st, &headers) {
-        return r;
-    }
+/// Other static files of `www/` (no data in them; the data is behind the console login).
+async fn console_file(Path(path): Path<String>) -> Response {
     serve(assets::CONSOLE, &path, "operator console (www/)")
 }
 

@@ -269,6 +269,11 @@ impl Gateway {
         crate::sip::b2bua::spawn_panicking_call(&self.shared, call_id);
     }
 
+    /// Ends live call `id` now (see [`Shared::hangup_call`]).
+    pub fn hangup_call(&self, id: u64) -> bool {
+        self.shared.hangup_call(id)
+    }
+
     /// What the gateway holds now.
     pub fn stats(&self) -> Stats {
         stats(&self.shared)

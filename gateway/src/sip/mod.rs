@@ -135,6 +135,8 @@ pub enum CallInput {
     FlowClosed(SocketAddr),
     /// The gateway is shutting down: end the call after the grace period.
     Shutdown,
+    /// The operator ends the call now (BYE / final response on both legs).
+    Hangup,
 }
 
 /// A stream connection the gateway can send on.
@@ -151,6 +153,8 @@ pub struct Flow {
 pub struct CallInfo {
     /// Gateway call number.
     pub id: u64,
+    /// The A leg's Call-ID (its key in [`Shared::routes`]).
+    pub call_id: String,
     /// `outbound` (user → trunk), `inbound` (trunk → user), `internal` (user → user),
     /// `service` (echo/tone).
     pub direction: String,
@@ -499,6 +503,17 @@ impl Shared {
         for tx in routes {
             let _ = tx.send(CallInput::FlowClosed(peer));
         }
+    }
+
+    /// Ends call `id` at once (operator hang-up): BYE on answered legs, a final response or
+    /// CANCEL on ringing ones; the record's cause reads `hangup: operator`. False when there
+    /// is no such live call.
+    pub fn hangup_call(&self, id: u64) -> bool {
+        let Some(call_id) = lock(&self.calls).get(&id).map(|c| c.call_id.clone()) else {
+            return false;
+        };
+        self.route_of(&call_id)
+            .is_some_and(|tx| tx.send(CallInput::Hangup).is_ok())
     }
 
     /// Sets `rvoip_registrations` to the current number of bindings.

@@ -179,6 +179,7 @@ pub fn new_invite(
         id,
         CallInfo {
             id,
+            call_id: a_call_id.clone(),
             direction: direction.into(),
             from: caller.clone(),
             to: number.clone(),
@@ -562,6 +563,7 @@ impl CallTask {
                     self.hangup_a();
                 }
             }
+            CallInput::Hangup => self.hangup_both("hangup: operator"),
             CallInput::Shutdown => {
                 if self.answered {
                     let grace = Duration::from_secs(self.sh.cfg.limits.shutdown_grace_seconds);

@@ -1,0 +1,429 @@
+//! Helpers of the gateway's end-to-end signalling tests: a gateway on free ports and a
+//! temporary data directory, a browser (the core UA over tokio-tungstenite, subprotocol
+//! `sip`), a raw UDP trunk, sipp, and the leak check.
+#![allow(dead_code, unused_imports)]
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use rvoip_core::rand::SplitMix64;
+use rvoip_core::sip::ua::{
+    CallId, EndReason, Event, Received, RegistrationState, SipMsg, Transport, UaConfig, UserAgent,
+};
+use rvoip_gateway::config::Config;
+use rvoip_gateway::server::{Gateway, Options};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+use tokio::time::{Instant, timeout};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+pub const ALICE_PW: &str = "alice-secret";
+pub const BOB_PW: &str = "bob-secret";
+pub const ADMIN_PW: &str = "console-secret";
+pub const DID: &str = "+15550001111";
+
+/// A WebRTC offer as a browser sends it (with fingerprint).
+pub const WEBRTC_OFFER: &[u8] = b"v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+a=group:BUNDLE 0\r\na=msid-semantic: WMS\r\n\
+m=audio 9 UDP/TLS/RTP/SAVPF 111 0 8 126\r\nc=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n\
+a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdefghijklmn\r\n\
+a=fingerprint:sha-256 19:E2:1C:3B:4B:9F:81:E6:B8:5C:F4:A5:A8:D8:73:04:BB:05:2F:70:9F:04:A9:0E:05:E9:26:33:E8:70:88:A2\r\n\
+a=setup:actpass\r\na=mid:0\r\na=sendrecv\r\na=rtcp-mux\r\n\
+a=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:126 telephone-event/8000\r\n";
+
+// ---------------------------------------------------------------------------------------
+// The gateway under test.
+
+pub fn sipp_binary() -> PathBuf {
+    for p in ["/usr/bin/sipp", "/usr/local/bin/sipp"] {
+        if Path::new(p).exists() {
+            return PathBuf::from(p);
+        }
+    }
+    panic!(
+        "sipp is not installed: the gateway tests need it (Debian/Ubuntu: `apt-get install \
+         sip-tester`). Refusing to skip."
+    );
+}
+
+pub fn free_udp_port() -> u16 {
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    s.local_addr().expect("local addr").port()
+}
+
+pub struct Gw {
+    pub gw: Gateway,
+    pub _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Gw {
+    type Target = Gateway;
+    fn deref(&self) -> &Gateway {
+        &self.gw
+    }
+}
+
+/// Starts a gateway with alice and bob (bob has the DID), a trunk `t1` at `trunk_host`,
+/// `+1…` numbers routed to it, and `extra` TOML appended.
+pub async fn start_gateway(trunk_host: &str, extra: &str) -> Gw {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let toml = format!(
+        r#"
+[http]
+listen = "127.0.0.1:0"
+[sip]
+udp = "127.0.0.1:0"
+tcp = "127.0.0.1:0"
+domain = "127.0.0.1"
+[admin]
+password = "{ADMIN_PW}"
+[[users]]
+username = "alice"
+password = "{ALICE_PW}"
+[[users]]
+username = "bob"
+password = "{BOB_PW}"
+dids = ["{DID}"]
+[[trunks]]
+name = "t1"
+host = "{trunk_host}"
+options_interval = 0
+asserted_identity = true
+[[dialplan]]
+pattern = "+1."
+target = "trunk:t1"
+{extra}
+[[dialplan]]
+pattern = "*"
+target = "user"
+"#
+    );
+    let cfg = Config::from_toml(&toml).expect("test config is valid");
+    let gw = Gateway::start(
+        cfg,
+        Options {
+            data_dir: Some(dir.path().to_path_buf()),
+            sip_t1: Some(Duration::from_millis(100)),
+        },
+    )
+    .await
+    .expect("gateway starts");
+    Gw { gw, _dir: dir }
+}
+
+/// Waits until the gateway holds no call, leg, call task, route or flow.
+pub async fn assert_clean(gw: &Gateway) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let s = gw.stats();
+        if s.calls == 0
+            && s.call_tasks == 0
+            && s.legs == 0
+            && s.routes == 0
+            && s.flows == 0
+            && s.media_ports == 0
+        {
+            return;
+        }
+        if Instant::now() > deadline {
+            panic!("the gateway leaked state: {s:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Runs sipp with `scenario` on a free port; returns the child and its port.
+pub fn spawn_sipp(scenario: &str, port: u16, extra: &[String]) -> tokio::process::Child {
+    let path = format!("{}/../tests/sipp/{scenario}", env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::temp_dir().join(format!("rvoip-gw-sipp-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    tokio::process::Command::new(sipp_binary())
+        .current_dir(&dir)
+        .args(["-sf", &path, "-i", "127.0.0.1", "-p", &port.to_string()])
+        .args([
+            "-m",
+            "1",
+            "-nostdin",
+            "-timeout",
+            "30s",
+            "-recv_timeout",
+            "15000",
+        ])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn sipp")
+}
+
+pub async fn sipp_ok(child: tokio::process::Child) {
+    let out = timeout(Duration::from_secs(40), child.wait_with_output())
+        .await
+        .expect("sipp finishes")
+        .expect("sipp output");
+    assert!(
+        out.status.success(),
+        "sipp failed ({:?}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// GET with the console credentials; returns (status, body).
+pub async fn http_get(addr: SocketAddr, path: &str, auth: bool) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).await.expect("connect http");
+    let authz = if auth {
+        format!(
+            "Authorization: Basic {}\r\n",
+            rvoip_gateway::http::base64(format!("admin:{ADMIN_PW}").as_bytes())
+        )
+    } else {
+        String::new()
+    };
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{authz}Connection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.expect("write");
+    let mut buf = Vec::new();
+    timeout(Duration::from_secs(5), s.read_to_end(&mut buf))
+        .await
+        .expect("http answers")
+        .expect("read");
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let status = text
+        .get(9..12)
+        .and_then(|c| c.parse().ok())
+        .expect("status line");
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+// ---------------------------------------------------------------------------------------
+// A browser: the core UA over a WebSocket.
+
+pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+
+pub struct Phone {
+    pub ua: UserAgent<SplitMix64>,
+    pub ws: Option<Ws>,
+    pub t0: Instant,
+    pub events: VecDeque<Event>,
+}
+
+impl Phone {
+    pub async fn connect(gw: &Gateway, user: &str, password: &str, seed: u64) -> Phone {
+        let mut req = format!("ws://{}/ws", gw.http_addr())
+            .into_client_request()
+            .expect("request");
+        req.headers_mut()
+            .insert("Sec-WebSocket-Protocol", "sip".parse().expect("header"));
+        let (ws, resp) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("websocket connects");
+        assert_eq!(
+            resp.headers()
+                .get("sec-websocket-protocol")
+                .and_then(|v| v.to_str().ok()),
+            Some("sip"),
+            "the gateway selects the sip subprotocol"
+        );
+        let mut cfg = UaConfig::new(
+            format!("sip:{user}@127.0.0.1"),
+            format!("192.0.2.{}:5060", seed % 200 + 1)
+                .parse()
+                .expect("addr"),
+        );
+        cfg.transport = Transport::Ws;
+        cfg.password = password.into();
+        cfg.proxy = Some(gw.http_addr());
+        cfg.instance_id = Some(format!("urn:uuid:00000000-0000-4000-8000-{seed:012}"));
+        cfg.reg_id = Some(1);
+        cfg.register_expires = 600;
+        Phone {
+            ua: UserAgent::new(cfg, SplitMix64::new(seed)),
+            ws: Some(ws),
+            t0: Instant::now(),
+            events: VecDeque::new(),
+        }
+    }
+
+    pub fn now(&self) -> rvoip_core::time::Instant {
+        rvoip_core::time::Instant::from_micros(self.t0.elapsed().as_micros() as u64)
+    }
+
+    /// Moves messages both ways and collects events for up to `dur`.
+    pub async fn pump(&mut self, dur: Duration) {
+        let end = Instant::now() + dur;
+        loop {
+            while let Some(t) = self.ua.poll_transmit() {
+                let ws = self.ws.as_mut().expect("connected");
+                let text = String::from_utf8(t.bytes).expect("SIP is text");
+                if std::env::var_os("SIPTRACE").is_some() {
+                    eprintln!(">>> {text}");
+                }
+                ws.send(Message::text(text)).await.expect("ws send");
+            }
+            while let Some(e) = self.ua.poll_event() {
+                self.events.push_back(e);
+            }
+            let now = Instant::now();
+            if now >= end {
+                return;
+            }
+            let mut wake = end;
+            if let Some(t) = self.ua.poll_timeout() {
+                wake = wake.min(self.t0 + Duration::from_micros(t.as_micros()));
+            }
+            let ws = self.ws.as_mut().expect("connected");
+            match timeout(wake.saturating_duration_since(now), ws.next()).await {
+                Ok(Some(Ok(m))) => {
+                    let bytes = match m {
+                        Message::Text(t) => t.as_bytes().to_vec(),
+                        Message::Binary(b) => b.to_vec(),
+                        _ => continue,
+                    };
+                    if std::env::var_os("SIPTRACE").is_some() {
+                        eprintln!("<<< {}", String::from_utf8_lossy(&bytes));
+                    }
+                    let now = self.now();
+                    self.ua.handle_receive(
+                        now,
+                        Received {
+                            transport: Transport::Ws,
+                            source: "127.0.0.1:1".parse().expect("addr"),
+                            bytes: &bytes,
+                        },
+                    );
+                }
+                Ok(_) => panic!("websocket closed by the gateway"),
+                Err(_) => {
+                    let now = self.now();
+                    self.ua.handle_timeout(now);
+                }
+            }
+        }
+    }
+
+    /// Pumps until an event matching `f` arrives (within 10 s).
+    pub async fn wait<T>(&mut self, what: &str, mut f: impl FnMut(&Event) -> Option<T>) -> T {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            while let Some(e) = self.events.pop_front() {
+                if let Some(v) = f(&e) {
+                    return v;
+                }
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}");
+            }
+            self.pump(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn register(&mut self) {
+        let now = self.now();
+        self.ua.register(now).expect("register");
+        let state = self
+            .wait("registration", |e| match e {
+                Event::Registration(s) => Some(*s),
+                _ => None,
+            })
+            .await;
+        assert!(
+            matches!(state, RegistrationState::Registered { .. }),
+            "{state:?}"
+        );
+    }
+
+    pub fn call(&mut self, target: &str) -> CallId {
+        let now = self.now();
+        self.ua.call(now, target, WEBRTC_OFFER).expect("call")
+    }
+
+    pub async fn close(&mut self) {
+        if let Some(mut ws) = self.ws.take() {
+            let _ = ws.close(None).await;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A raw UDP trunk, for tests that time what the trunk receives.
+
+pub struct RawTrunk {
+    pub sock: UdpSocket,
+}
+
+impl RawTrunk {
+    pub async fn bind() -> RawTrunk {
+        RawTrunk {
+            sock: UdpSocket::bind("127.0.0.1:0").await.expect("bind"),
+        }
+    }
+
+    pub fn host(&self) -> String {
+        self.sock.local_addr().expect("addr").to_string()
+    }
+
+    /// The next request (retransmissions of earlier ones skipped by `skip`), with its source.
+    pub async fn recv(&self, within: Duration) -> Option<(SipMsg, SocketAddr)> {
+        let mut buf = vec![0u8; 65_535];
+        let end = Instant::now() + within;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            let (n, src) = timeout(left, self.sock.recv_from(&mut buf))
+                .await
+                .ok()?
+                .ok()?;
+            if let Ok(m) = SipMsg::parse(&buf[..n]) {
+                return Some((m, src));
+            }
+        }
+    }
+
+    pub async fn recv_method(
+        &self,
+        method: &str,
+        within: Duration,
+    ) -> Option<(SipMsg, SocketAddr)> {
+        let end = Instant::now() + within;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            let (m, src) = self.recv(left).await?;
+            if m.method().is_some_and(|x| x.as_str() == method) {
+                return Some((m, src));
+            }
+        }
+    }
+
+    pub async fn respond(&self, req: &SipMsg, to: SocketAddr, code: u16, sdp: bool) {
+        let mut r = rvoip_core::sip::ua::response(req, code, Some("trunktag"));
+        r.push("Contact", format!("<sip:trunk@{}>", self.host()));
+        if sdp {
+            r.push("Content-Type", "application/sdp");
+            r.body = b"v=0\r\no=t 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n".to_vec();
+        }
+        self.sock.send_to(&r.to_bytes(), to).await.expect("send");
+    }
+}
+
+pub async fn raw_sip(gw: &Gateway, msg: &str) -> Option<SipMsg> {
+    let s = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    s.send_to(msg.as_bytes(), gw.udp_addr().expect("udp"))
+        .await
+        .expect("send");
+    let mut buf = vec![0u8; 65_535];
+    let (n, _) = timeout(Duration::from_secs(2), s.recv_from(&mut buf))
+        .await
+        .ok()?
+        .ok()?;
+    SipMsg::parse(&buf[..n]).ok()
+}
