@@ -189,3 +189,79 @@ fn wrong_password_on_invite_after_register_ends_without_looping() {
         assert!(!sim.saw(0, |e| matches!(e, Event::IncomingCall { .. })));
     }
 }
+
+/// A 401/407 answering `req` (the bytes alice sent) with `header: value`.
+fn challenge_for(req: &[u8], code: u16, header: &str, value: &str) -> Vec<u8> {
+    let m = SipMsg::parse(req).unwrap();
+    let reason = if code == 407 {
+        "Proxy Authentication Required"
+    } else {
+        "Unauthorized"
+    };
+    let mut r = format!("SIP/2.0 {code} {reason}\r\n");
+    for h in ["Via", "From", "Call-ID", "CSeq"] {
+        r += &format!("{h}: {}\r\n", m.header(h).unwrap());
+    }
+    r += &format!("To: {};tag=gw1\r\n", m.header("To").unwrap());
+    r += &format!("{header}: {value}\r\nContent-Length: 0\r\n\r\n");
+    r.into_bytes()
+}
+
+#[test]
+fn registered_ua_answers_a_challenge_to_message_and_stops_on_a_refusal() {
+    for proxy in [true, false] {
+        let (code, challenge, credentials) = if proxy {
+            (407, "Proxy-Authenticate", "Proxy-Authorization")
+        } else {
+            (401, "WWW-Authenticate", "Authorization")
+        };
+        let mut sim = gateway_sim(24, "secret", true);
+        register(&mut sim);
+        // The registrar's challenge, with a new nonce: same realm as the REGISTER's.
+        let www = sim.nodes[0]
+            .raw
+            .iter()
+            .filter_map(|r| SipMsg::parse(r).ok())
+            .find(|m| m.code() == Some(401))
+            .and_then(|m| m.header("WWW-Authenticate").map(str::to_string))
+            .unwrap();
+        let fresh = www.replace("nonce=\"", "nonce=\"m1");
+        let now = sim.now;
+        let id = sim
+            .ua(1)
+            .send_message(now, "sip:gw@10.0.0.1:5070", "hi")
+            .unwrap();
+        sim.drain();
+        let sent = sim.nodes[1].raw.last().unwrap().clone();
+        assert!(sent.starts_with(b"MESSAGE "));
+        let out = sim.inject(
+            1,
+            addr(5070),
+            &challenge_for(&sent, code, challenge, &fresh),
+        );
+        assert_eq!(out.len(), 1, "the MESSAGE is retried: {out:?}");
+        let retry = SipMsg::parse(out[0].as_bytes()).unwrap();
+        assert_eq!(retry.method(), Some(Method::Message));
+        let creds = retry
+            .header(credentials)
+            .expect("retry carries credentials");
+        assert!(
+            creds.contains("nonce=\"m1") && creds.contains("nc=00000001"),
+            "{creds}"
+        );
+        assert_eq!(retry.call_id(), SipMsg::parse(&sent).unwrap().call_id());
+        assert!(!sim.saw(1, |e| matches!(e, Event::MessageStatus { .. })));
+        // A new non-stale challenge to those credentials: the password is wrong; stop.
+        let again = www.replace("nonce=\"", "nonce=\"m2");
+        let out = sim.inject(
+            1,
+            addr(5070),
+            &challenge_for(out[0].as_bytes(), code, challenge, &again),
+        );
+        assert!(out.iter().all(|m| !m.starts_with("MESSAGE")), "{out:?}");
+        assert!(sim.saw(
+            1,
+            |e| matches!(e, Event::MessageStatus { id: i, code: c } if *i == id && *c == code)
+        ));
+    }
+}
