@@ -1,7 +1,8 @@
 //! Digest authentication across requests of one UA (RFC 3261 §22.2–§22.3): a UA that has
 //! REGISTERed (401 → `Authorization`) and then places a call challenged by the same server
 //! (407 → `Proxy-Authorization`, or 401 again with a new nonce) must retry the INVITE with
-//! credentials; a wrong password must still end the attempt without looping.
+//! credentials; so must a challenged MESSAGE or BYE; a wrong password must still end the
+//! attempt without looping.
 
 mod sim;
 
@@ -264,4 +265,62 @@ fn registered_ua_answers_a_challenge_to_message_and_stops_on_a_refusal() {
             |e| matches!(e, Event::MessageStatus { id: i, code: c } if *i == id && *c == code)
         ));
     }
+}
+
+#[test]
+fn registered_ua_answers_a_challenge_to_bye() {
+    let mut sim = gateway_sim(25, "secret", true);
+    register(&mut sim);
+    let now = sim.now;
+    let call = sim.ua(1).call(now, "sip:gw@10.0.0.1:5070", OFFER).unwrap();
+    let Some(Event::IncomingCall { call: d, .. }) =
+        sim.run_until(0, secs(40), |e| matches!(e, Event::IncomingCall { .. }))
+    else {
+        panic!("no incoming call")
+    };
+    let now = sim.now;
+    sim.ua(0).answer(now, d, ANSWER).unwrap();
+    sim.run_until(
+        1,
+        secs(40),
+        |e| matches!(e, Event::Answered { call: c, .. } if *c == call),
+    )
+    .unwrap();
+    sim.run_for(secs(1));
+    let now = sim.now;
+    sim.ua(1).hangup(now, call).unwrap();
+    sim.drain();
+    let bye = sim.nodes[1].raw.last().unwrap().clone();
+    assert!(bye.starts_with(b"BYE "));
+    let www = sim.nodes[0]
+        .raw
+        .iter()
+        .filter_map(|r| SipMsg::parse(r).ok())
+        .find(|m| m.code() == Some(401))
+        .and_then(|m| m.header("WWW-Authenticate").map(str::to_string))
+        .unwrap();
+    let fresh = www.replace("nonce=\"", "nonce=\"b1");
+    let out = sim.inject(
+        1,
+        addr(5070),
+        &challenge_for(&bye, 407, "Proxy-Authenticate", &fresh),
+    );
+    assert_eq!(out.len(), 1, "{out:?}");
+    let retry = SipMsg::parse(out[0].as_bytes()).unwrap();
+    assert_eq!(retry.method(), Some(Method::Bye));
+    let creds = retry.header("Proxy-Authorization").unwrap();
+    assert!(
+        creds.contains("nonce=\"b1") && creds.contains("nc=00000001"),
+        "{creds}"
+    );
+    let (n0, _) = SipMsg::parse(&bye).unwrap().cseq().unwrap();
+    assert_eq!(retry.cseq().map(|(n, _)| n), Some(n0 + 1));
+    // Refused again: no further BYE.
+    let again = www.replace("nonce=\"", "nonce=\"b2");
+    let out = sim.inject(
+        1,
+        addr(5070),
+        &challenge_for(out[0].as_bytes(), 407, "Proxy-Authenticate", &again),
+    );
+    assert!(out.iter().all(|m| !m.starts_with("BYE")), "{out:?}");
 }

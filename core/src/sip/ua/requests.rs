@@ -221,7 +221,15 @@ impl<R: Rng> UserAgent<R> {
                     self.push_event(Event::MessageStatus { id, code });
                 }
             }
-            Owner::Nobody => {}
+            Owner::Nobody => {
+                // A BYE challenged by a proxy or the peer: the call is over on our side,
+                // but the dialog ends for the peer only when a BYE is accepted.
+                if resp.cseq().is_some_and(|(_, m)| m == Method::Bye)
+                    && matches!(resp.code(), Some(401 | 407))
+                {
+                    self.retry_with_auth(now, key, &resp, owner);
+                }
+            }
         }
     }
 
