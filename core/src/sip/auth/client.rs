@@ -105,6 +105,10 @@ struct RealmState {
 /// The client side of digest authentication: answers 401/407 challenges and keeps
 /// nonce-counts so that later requests (re-REGISTER, in-dialog requests) reuse the nonce.
 ///
+/// State is kept per realm and per header kind (RFC 3261 §22.3): a registrar's 401 and a
+/// proxy's 407 for the same realm are answered with `Authorization` and
+/// `Proxy-Authorization` respectively, each with its own nonce and nonce-count.
+///
 /// ```
 /// use rvoip_core::rand::SplitMix64;
 /// use rvoip_core::sip::auth::{ChallengeKind, DigestClient};
@@ -161,7 +165,8 @@ impl DigestClient {
         self.realms.clear();
     }
 
-    /// Forgets one realm (e.g. when the next request goes to a server outside it).
+    /// Forgets one realm, for both header kinds (e.g. when the next request goes to a server
+    /// outside it).
     pub fn forget_realm(&mut self, realm: &str) {
         self.realms.retain(|r| r.realm != realm);
     }
@@ -176,7 +181,8 @@ impl DigestClient {
         self.realms.iter().map(|r| r.realm.as_str())
     }
 
-    /// The last nonce-count used for `realm` (0 before the first request).
+    /// The last nonce-count used for `realm` (0 before the first request); when the realm
+    /// was challenged both by a 401 and a 407, the one challenged first.
     pub fn nonce_count(&self, realm: &str) -> Option<u32> {
         self.realms.iter().find(|r| r.realm == realm).map(|r| r.nc)
     }
@@ -190,10 +196,65 @@ impl DigestClient {
     /// [`ClientError::Rejected`] when a realm refuses credentials computed from its fresh
     /// nonce without `stale=true` (wrong password: do not retry), and
     /// [`ClientError::StaleLoop`] when a server keeps declaring fresh nonces stale.
+    ///
+    /// This form assumes the challenged request carried the credentials of the latest
+    /// [`authorize`](Self::authorize) for each challenged realm. When several requests
+    /// share one client (a UA's REGISTER and INVITE), use
+    /// [`handle_challenge_to`](Self::handle_challenge_to), which judges a rejection from the
+    /// credentials the challenged request really carried.
     pub fn handle_challenge<'a, I>(
         &mut self,
         kind: ChallengeKind,
         values: I,
+    ) -> Result<(), ClientError>
+    where
+        I: IntoIterator<Item = &'a str>,
+    {
+        self.challenge(kind, values, None)
+    }
+
+    /// Feeds the challenges of a 401/407 answering a request that carried `sent`: the
+    /// values of its credentials header of the same kind (`Authorization` for a 401,
+    /// `Proxy-Authorization` for a 407; none for a request sent without credentials).
+    ///
+    /// Credentials are kept per realm and per header kind (RFC 3261 §22.3), and a realm's
+    /// new challenge is judged only against the credentials the challenged request carried
+    /// for it: [`ClientError::Rejected`] when the request answered the realm's current nonce
+    /// at its first use (`nc=00000001`) and the server challenges again without
+    /// `stale=true`, [`ClientError::StaleLoop`] likewise with `stale=true` for a nonce that
+    /// itself came from a stale challenge. A challenge to a request that did not use our
+    /// current nonce (e.g. an INVITE sent without credentials after a REGISTER used the
+    /// nonce) is simply taken as the realm's new nonce.
+    pub fn handle_challenge_to<'a, 'b, I, S>(
+        &mut self,
+        kind: ChallengeKind,
+        values: I,
+        sent: S,
+    ) -> Result<(), ClientError>
+    where
+        I: IntoIterator<Item = &'a str>,
+        S: IntoIterator<Item = &'b str>,
+    {
+        // What the request told the server, per realm: (realm, nonce, nc). Bounded: only
+        // the first MAX_REALMS parsable values count.
+        let sent: Vec<Sent> = sent
+            .into_iter()
+            .filter_map(|v| Credentials::parse(v).ok())
+            .take(MAX_REALMS)
+            .map(|c| Sent {
+                realm: c.realm.into_owned(),
+                nonce: c.nonce.into_owned(),
+                nc: c.nc,
+            })
+            .collect();
+        self.challenge(kind, values, Some(&sent))
+    }
+
+    fn challenge<'a, I>(
+        &mut self,
+        kind: ChallengeKind,
+        values: I,
+        sent: Option<&[Sent]>,
     ) -> Result<(), ClientError>
     where
         I: IntoIterator<Item = &'a str>,
@@ -228,14 +289,29 @@ impl DigestClient {
         }
         // Check every realm before changing anything.
         for (c, _, _) in &best {
-            if let Some(st) = self.realms.iter().find(|r| r.realm == *c.realm) {
+            if let Some(st) = self
+                .realms
+                .iter()
+                .find(|r| r.kind == kind && r.realm == *c.realm)
+            {
+                // The nonce-count the challenged request used with our current nonce, or
+                // None when it did not answer that nonce at all (then there is nothing to
+                // judge: the challenge just brings the realm a new nonce).
+                let used = match sent {
+                    None => Some(st.nc),
+                    Some(sent) => sent
+                        .iter()
+                        .find(|s| s.realm == st.realm && s.nonce == st.nonce)
+                        .map(|s| s.nc.unwrap_or(st.nc)),
+                };
+                let Some(used) = used else { continue };
                 if c.stale {
-                    if st.from_stale && st.nc == 1 {
+                    if st.from_stale && used == 1 {
                         return Err(ClientError::StaleLoop {
                             realm: st.realm.clone(),
                         });
                     }
-                } else if st.nc == 1 {
+                } else if used == 1 {
                     // Our first answer to this nonce was refused outright.
                     return Err(ClientError::Rejected {
                         realm: st.realm.clone(),
@@ -261,7 +337,11 @@ impl DigestClient {
                 sess_cnonce: None,
                 ha1,
             };
-            match self.realms.iter_mut().find(|r| r.realm == st.realm) {
+            match self
+                .realms
+                .iter_mut()
+                .find(|r| r.kind == st.kind && r.realm == st.realm)
+            {
                 Some(slot) => *slot = st,
                 None => {
                     if self.realms.len() >= MAX_REALMS {
@@ -313,6 +393,14 @@ impl DigestClient {
         }
         Ok(out)
     }
+}
+
+/// The credentials a challenged request carried for one realm.
+struct Sent {
+    realm: String,
+    nonce: String,
+    /// Absent in RFC 2069 mode (no qop).
+    nc: Option<u32>,
 }
 
 fn random_cnonce<R: Rng + ?Sized>(rng: &mut R) -> String {
@@ -386,4 +474,144 @@ fn build<R: Rng + ?Sized>(
         realm: st.realm.clone(),
         value: creds.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rand::SplitMix64;
+
+    const REALM: &str = "gw.example";
+
+    fn ch(nonce: &str, stale: bool) -> String {
+        let stale = if stale { ", stale=true" } else { "" };
+        alloc::format!("Digest realm=\"{REALM}\", nonce=\"{nonce}\", qop=\"auth\"{stale}")
+    }
+
+    /// A client that answered a 401 for REALM (nonce `n1`) once: a REGISTER with nc=1.
+    /// Returns it and the credentials that REGISTER carried.
+    fn registered() -> (DigestClient, SplitMix64, Vec<Authorization>) {
+        let mut rng = SplitMix64::new(7);
+        let mut c = DigestClient::new("alice", "secret");
+        c.handle_challenge(ChallengeKind::Www, [ch("n1", false).as_str()])
+            .unwrap();
+        let creds = c
+            .authorize(&mut rng, "REGISTER", "sip:gw.example", b"")
+            .unwrap();
+        assert!(creds[0].value.contains("nc=00000001"));
+        (c, rng, creds)
+    }
+
+    fn value(creds: &[Authorization], kind: ChallengeKind) -> Option<&str> {
+        creds
+            .iter()
+            .find(|a| a.kind == kind)
+            .map(|a| a.value.as_str())
+    }
+
+    #[test]
+    fn proxy_challenge_for_a_realm_used_with_www_is_not_a_rejection() {
+        // The reported bug: REGISTER answered 401 (nc=1), then a 407 for the same realm.
+        let (mut c, mut rng, _) = registered();
+        c.handle_challenge(ChallengeKind::Proxy, [ch("n2", false).as_str()])
+            .unwrap();
+        let creds = c
+            .authorize(&mut rng, "INVITE", "sip:bob@gw.example", b"")
+            .unwrap();
+        let proxy = value(&creds, ChallengeKind::Proxy).unwrap();
+        assert!(proxy.contains("nonce=\"n2\"") && proxy.contains("nc=00000001"));
+        // The WWW state is kept, not overwritten: its nonce continues at nc=2.
+        let www = value(&creds, ChallengeKind::Www).unwrap();
+        assert!(www.contains("nonce=\"n1\"") && www.contains("nc=00000002"));
+    }
+
+    #[test]
+    fn challenge_to_a_request_without_credentials_takes_the_new_nonce() {
+        // INVITE sent without credentials after REGISTER used n1 once; 401 with n2.
+        let (mut c, mut rng, _) = registered();
+        c.handle_challenge_to(ChallengeKind::Www, [ch("n2", false).as_str()], [])
+            .unwrap();
+        let creds = c
+            .authorize(&mut rng, "INVITE", "sip:bob@gw.example", b"")
+            .unwrap();
+        assert_eq!(creds.len(), 1);
+        assert!(creds[0].value.contains("nonce=\"n2\""));
+        assert!(creds[0].value.contains("nc=00000001"));
+    }
+
+    #[test]
+    fn challenge_to_the_first_use_of_the_nonce_is_a_rejection() {
+        let (mut c, _, creds) = registered();
+        let sent = creds.iter().map(|a| a.value.as_str());
+        assert_eq!(
+            c.handle_challenge_to(ChallengeKind::Www, [ch("n2", false).as_str()], sent),
+            Err(ClientError::Rejected {
+                realm: REALM.into()
+            })
+        );
+        // The legacy form judges the same way.
+        let (mut c, _, _) = registered();
+        assert_eq!(
+            c.handle_challenge(ChallengeKind::Www, [ch("n2", false).as_str()]),
+            Err(ClientError::Rejected {
+                realm: REALM.into()
+            })
+        );
+    }
+
+    #[test]
+    fn rejection_is_judged_on_what_the_challenged_request_carried() {
+        // A REGISTER used n1 (nc=1), then an INVITE reused it (nc=2); the INVITE is
+        // challenged: not a first use, so not a rejection, even though it came last.
+        let (mut c, mut rng, _) = registered();
+        let invite = c
+            .authorize(&mut rng, "INVITE", "sip:bob@gw.example", b"")
+            .unwrap();
+        let sent = invite.iter().map(|a| a.value.as_str());
+        c.handle_challenge_to(ChallengeKind::Www, [ch("n2", false).as_str()], sent)
+            .unwrap();
+        // Credentials for an older nonce are no judgement of the current one either.
+        let old = invite[0].value.clone();
+        let (mut c, _, _) = registered();
+        c.handle_challenge(ChallengeKind::Www, [ch("n3", true).as_str()])
+            .unwrap();
+        c.handle_challenge_to(
+            ChallengeKind::Www,
+            [ch("n4", false).as_str()],
+            [old.as_str()],
+        )
+        .unwrap();
+        // A Proxy-Authorization does not answer a 401's realm: the kinds are separate.
+        let (mut c, mut rng, _) = registered();
+        c.handle_challenge(ChallengeKind::Proxy, [ch("p1", false).as_str()])
+            .unwrap();
+        let both = c
+            .authorize(&mut rng, "INVITE", "sip:bob@gw.example", b"")
+            .unwrap();
+        let proxy_only = value(&both, ChallengeKind::Proxy).unwrap();
+        c.handle_challenge_to(ChallengeKind::Www, [ch("n5", false).as_str()], [proxy_only])
+            .unwrap();
+    }
+
+    #[test]
+    fn stale_loop_is_judged_on_what_the_challenged_request_carried() {
+        let (mut c, mut rng, _) = registered();
+        c.handle_challenge(ChallengeKind::Www, [ch("s1", true).as_str()])
+            .unwrap();
+        let creds = c
+            .authorize(&mut rng, "REGISTER", "sip:gw.example", b"")
+            .unwrap();
+        // A request without credentials challenged stale: just a new nonce.
+        let mut d = c.clone();
+        d.handle_challenge_to(ChallengeKind::Www, [ch("s2", true).as_str()], [])
+            .unwrap();
+        // The first use of the stale-given nonce declared stale again: a loop.
+        let sent = creds.iter().map(|a| a.value.as_str());
+        assert_eq!(
+            c.handle_challenge_to(ChallengeKind::Www, [ch("s2", true).as_str()], sent),
+            Err(ClientError::StaleLoop {
+                realm: REALM.into()
+            })
+        );
+    }
 }

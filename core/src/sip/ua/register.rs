@@ -8,6 +8,7 @@
 
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 
 use super::build::resolve;
 use super::call::UaError;
@@ -131,9 +132,16 @@ impl<R: Rng> UserAgent<R> {
         if self.cfg.password.is_empty() {
             return false;
         }
+        // `req` is a copy of the challenged request: judge the challenge against the
+        // credentials it carried (none for a first INVITE after a REGISTER used the realm's
+        // nonce), never against what other requests did with the nonce.
         if self
             .digest
-            .handle_challenge(kind, challenge.headers_named(kind.challenge_header()))
+            .handle_challenge_to(
+                kind,
+                challenge.headers_named(kind.challenge_header()),
+                req.headers_named(kind.credentials_header()),
+            )
             .is_err()
         {
             return false;
@@ -155,11 +163,20 @@ impl<R: Rng> UserAgent<R> {
             401 | 407 if self.registration.auth_rounds < MAX_AUTH_ROUNDS => {
                 self.registration.auth_rounds += 1;
                 let kind = ChallengeKind::from_status(code);
+                // The REGISTER this answers (its transaction is still in the table).
+                let sent = self.clients.get(key).map(|e| Arc::clone(&e.req));
                 let ok = !self.cfg.password.is_empty()
                     && kind.is_some_and(|k| {
-                        self.digest
-                            .handle_challenge(k, resp.headers_named(k.challenge_header()))
-                            .is_ok()
+                        let challenges = resp.headers_named(k.challenge_header());
+                        match sent.as_deref() {
+                            Some(r) => self.digest.handle_challenge_to(
+                                k,
+                                challenges,
+                                r.headers_named(k.credentials_header()),
+                            ),
+                            None => self.digest.handle_challenge(k, challenges),
+                        }
+                        .is_ok()
                     });
                 if !ok || self.send_register(now).is_err() {
                     self.register_failed(now, code);

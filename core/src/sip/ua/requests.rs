@@ -215,11 +215,58 @@ impl<R: Rng> UserAgent<R> {
             Owner::Register => self.register_response(now, key, resp),
             Owner::Message(id) => {
                 if let Some(code) = resp.code().filter(|c| *c >= 200) {
+                    if matches!(code, 401 | 407) && self.retry_with_auth(now, key, &resp, owner) {
+                        return;
+                    }
                     self.push_event(Event::MessageStatus { id, code });
                 }
             }
-            Owner::Nobody => {}
+            Owner::Nobody => {
+                // A BYE challenged by a proxy or the peer: the call is over on our side,
+                // but the dialog ends for the peer only when a BYE is accepted.
+                if resp.cseq().is_some_and(|(_, m)| m == Method::Bye)
+                    && matches!(resp.code(), Some(401 | 407))
+                {
+                    self.retry_with_auth(now, key, &resp, owner);
+                }
+            }
         }
+    }
+
+    /// Resends the out-of-dialog request of the client transaction `key` with credentials
+    /// answering `challenge` (a 401/407; RFC 3261 §22.2, §8.1.3.5: same Call-ID, CSeq + 1,
+    /// new branch), owned by `owner`. `false` when it cannot be answered (no password,
+    /// unsupported challenge, or the credentials were refused: [`DigestClient`]'s
+    /// rejection and stale-loop rules bound the retries).
+    ///
+    /// [`DigestClient`]: crate::sip::auth::DigestClient
+    fn retry_with_auth(
+        &mut self,
+        now: Instant,
+        key: &TxKey,
+        challenge: &SipMsg,
+        owner: Owner,
+    ) -> bool {
+        if self.cfg.password.is_empty() {
+            return false;
+        }
+        let Some(e) = self.clients.get(key) else {
+            return false;
+        };
+        let mut req = (*e.req).clone();
+        let dest = e.dest;
+        req.remove("Via");
+        let Some((n, method)) = req.cseq() else {
+            return false;
+        };
+        req.set(
+            "CSeq",
+            format!("{} {}", n.saturating_add(1), method.as_str()),
+        );
+        if !self.add_authorization(&mut req, challenge) {
+            return false;
+        }
+        self.send_request(now, req, dest, owner).is_some()
     }
 
     /// A client transaction timed out (Timer B or F): the TU sees a 408.
