@@ -1,0 +1,722 @@
+//! Typed header values (RFC 3261 §20, §25.1 and the extension RFCs named per type),
+//! decoded on demand from the raw value text of one header element.
+//!
+//! Input: one header *element* (`&str`; for list headers, one comma-separated item —
+//! the message view splits them). Output: zero-copy structs borrowing that text. LWS and
+//! folds are accepted wherever the grammar allows them. Every parser returns `None`
+//! (mapped to [`HeaderError::Invalid`] by the accessors) on malformed input.
+use alloc::borrow::Cow;
+use core::fmt;
+
+use super::method::Method;
+use super::name::HeaderName;
+use super::scan::{Cursor, is_lws, is_token, trim_lws, unquote};
+use super::uri::{Host, Uri, UriError};
+
+/// Error from a typed header accessor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HeaderError {
+    /// The header is absent.
+    Missing(HeaderName),
+    /// The header value does not match its grammar.
+    Invalid(HeaderName),
+}
+
+impl fmt::Display for HeaderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Missing(n) => write!(f, "missing {n} header"),
+            Self::Invalid(n) => write!(f, "invalid {n} header"),
+        }
+    }
+}
+
+impl core::error::Error for HeaderError {}
+
+/// Generic parameters (`;name=value;flag`, RFC 3261 §25.1 `generic-param`), iterated
+/// lazily over the raw text. Values of quoted strings are returned without the quotes
+/// (escapes kept; see [`Params::get_unquoted`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Params<'a> {
+    raw: &'a str,
+}
+
+impl<'a> Params<'a> {
+    /// Parses `*( SEMI generic-param )` at the cursor, up to the end of input; fails on
+    /// anything else.
+    pub(crate) fn parse_rest(cur: &mut Cursor<'a>) -> Option<Self> {
+        cur.ws();
+        let start = cur.pos;
+        if cur.at_end() {
+            return Some(Params { raw: "" });
+        }
+        let mut it = ParamIter {
+            cur: Cursor::new(cur.rest()),
+            bad: false,
+        };
+        for _ in it.by_ref() {}
+        if it.bad {
+            return None;
+        }
+        let raw = cur.slice(start, cur.s.len());
+        cur.pos = cur.s.len();
+        Some(Params { raw })
+    }
+
+    /// The raw text, starting at the first `;` (empty if none).
+    pub fn as_str(&self) -> &'a str {
+        self.raw
+    }
+
+    /// Iterates `(name, value)`.
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, Option<&'a str>)> + 'a {
+        ParamIter {
+            cur: Cursor::new(self.raw),
+            bad: false,
+        }
+    }
+
+    /// A parameter by name (case-insensitive): `Some(None)` for a flag.
+    pub fn get(&self, name: &str) -> Option<Option<&'a str>> {
+        self.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    /// A parameter value with quoted-pair escapes removed.
+    pub fn get_unquoted(&self, name: &str) -> Option<Cow<'a, str>> {
+        let v = self.get(name)??;
+        if v.contains('\\') {
+            let mut s = alloc::string::String::with_capacity(v.len());
+            let mut it = v.chars();
+            while let Some(c) = it.next() {
+                if c == '\\' {
+                    if let Some(n) = it.next() {
+                        s.push(n);
+                    }
+                } else {
+                    s.push(c);
+                }
+            }
+            Some(Cow::Owned(s))
+        } else {
+            Some(Cow::Borrowed(v))
+        }
+    }
+
+    /// `true` if the parameter is present.
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+}
+
+struct ParamIter<'a> {
+    cur: Cursor<'a>,
+    bad: bool,
+}
+
+const fn is_pvalue(b: u8) -> bool {
+    is_token(b) || matches!(b, b':' | b'[' | b']')
+}
+
+impl<'a> Iterator for ParamIter<'a> {
+    type Item = (&'a str, Option<&'a str>);
+    fn next(&mut self) -> Option<Self::Item> {
+        let c = &mut self.cur;
+        c.ws();
+        if c.at_end() || self.bad {
+            return None;
+        }
+        if !c.eat(b';') {
+            self.bad = true;
+            return None;
+        }
+        c.ws();
+        let name = c.token();
+        if name.is_empty() {
+            self.bad = true;
+            return None;
+        }
+        let value = if c.eat(b'=') {
+            c.ws();
+            if c.peek() == Some(b'"') {
+                match c.quoted() {
+                    Some(q) => Some(q.get(1..q.len() - 1).unwrap_or("")),
+                    None => {
+                        self.bad = true;
+                        return None;
+                    }
+                }
+            } else {
+                let v = c.take_while(is_pvalue);
+                if v.is_empty() {
+                    self.bad = true;
+                    return None;
+                }
+                Some(v)
+            }
+        } else {
+            None
+        };
+        // Next must be end or `;` (after LWS).
+        let save = c.pos;
+        c.ws();
+        if !c.at_end() && c.peek() != Some(b';') {
+            self.bad = true;
+        }
+        c.pos = save;
+        Some((name, value))
+    }
+}
+
+/// A Via element (RFC 3261 §20.42, §18.2.1; `rport` RFC 3581).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Via<'a> {
+    /// Protocol name, `SIP`.
+    pub protocol: &'a str,
+    /// Protocol version, `2.0`.
+    pub version: &'a str,
+    /// Transport (`UDP`, `TCP`, `TLS`, `WSS`, … as written).
+    pub transport: &'a str,
+    /// The sent-by host.
+    pub host: Host<'a>,
+    /// The sent-by host as written.
+    pub host_str: &'a str,
+    /// The sent-by port, if present.
+    pub port: Option<u16>,
+    /// Via parameters.
+    pub params: Params<'a>,
+}
+
+impl<'a> Via<'a> {
+    /// Parses one Via element.
+    pub fn parse(s: &'a str) -> Option<Self> {
+        let mut c = Cursor::new(s);
+        c.ws();
+        let protocol = c.token();
+        if protocol.is_empty() || !c.eat(b'/') {
+            return None;
+        }
+        c.ws();
+        let version = c.token();
+        if version.is_empty() || !c.eat(b'/') {
+            return None;
+        }
+        c.ws();
+        let transport = c.token();
+        if transport.is_empty() || !c.peek().is_some_and(is_lws) {
+            return None;
+        }
+        c.ws();
+        let (host_str, host) = parse_host(&mut c)?;
+        let port = if c.eat(b':') {
+            c.ws();
+            let p = c.take_while(|b| b.is_ascii_digit());
+            Some(u16::try_from(super::scan::parse_u32(p)?).ok()?)
+        } else {
+            None
+        };
+        let params = Params::parse_rest(&mut c)?;
+        Some(Via {
+            protocol,
+            version,
+            transport,
+            host,
+            host_str,
+            port,
+            params,
+        })
+    }
+
+    /// The `branch` parameter.
+    pub fn branch(&self) -> Option<&'a str> {
+        self.params.get("branch").flatten()
+    }
+    /// `true` if the branch has the RFC 3261 magic cookie `z9hG4bK` (§8.1.1.7).
+    pub fn is_rfc3261_branch(&self) -> bool {
+        self.branch().is_some_and(|b| b.starts_with("z9hG4bK"))
+    }
+    /// The `received` parameter.
+    pub fn received(&self) -> Option<&'a str> {
+        self.params.get("received").flatten()
+    }
+    /// The `rport` parameter: `Some(None)` when present without a value (RFC 3581).
+    pub fn rport(&self) -> Option<Option<u16>> {
+        self.params
+            .get("rport")
+            .map(|v| v.and_then(|p| super::scan::parse_u32(p)?.try_into().ok()))
+    }
+    /// The `maddr` parameter.
+    pub fn maddr(&self) -> Option<&'a str> {
+        self.params.get("maddr").flatten()
+    }
+    /// The `ttl` parameter.
+    pub fn ttl(&self) -> Option<u8> {
+        self.params
+            .get("ttl")
+            .flatten()
+            .and_then(|t| u8::try_from(super::scan::parse_u32(t)?).ok())
+    }
+}
+
+fn parse_host<'a>(c: &mut Cursor<'a>) -> Option<(&'a str, Host<'a>)> {
+    let start = c.pos;
+    if c.peek() == Some(b'[') {
+        let rest = c.rest();
+        let close = rest.find(']')?;
+        c.pos += close + 1;
+    } else {
+        c.take_while(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
+    }
+    let s = c.slice(start, c.pos);
+    Some((s, Host::parse(s)?))
+}
+
+/// A `name-addr` or `addr-spec` with header parameters: the value of From, To, Contact,
+/// Route, Record-Route, Refer-To, Referred-By, P-Asserted-Identity, Diversion, Reply-To
+/// (RFC 3261 §20.10, §20.20, §20.39, §25.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NameAddr<'a> {
+    /// The display name as written (a quoted string keeps its quotes).
+    pub display: Option<&'a str>,
+    /// The URI text (between `<` and `>` for a name-addr).
+    pub uri: &'a str,
+    /// `true` if the URI was enclosed in `<…>`.
+    pub angle: bool,
+    /// Header parameters after the address (`;tag=…`, `;expires=…`, `;q=…`).
+    pub params: Params<'a>,
+}
+
+impl<'a> NameAddr<'a> {
+    /// Parses a name-addr / addr-spec with parameters. The URI must parse as a
+    /// [`Uri`] (any scheme).
+    pub fn parse(s: &'a str) -> Option<Self> {
+        let mut c = Cursor::new(s);
+        c.ws();
+        let (display, angle) = match c.peek() {
+            Some(b'"') => {
+                let d = c.quoted()?;
+                c.ws();
+                if c.peek() != Some(b'<') {
+                    return None;
+                }
+                (Some(d), true)
+            }
+            Some(b'<') => (None, true),
+            _ => {
+                // Either `*(token LWS) <uri>` or a bare addr-spec.
+                let rest = c.rest();
+                match rest.find('<') {
+                    Some(lt) if !rest[..lt].contains([';', ':']) => {
+                        let d = trim_lws(&rest[..lt]);
+                        if !d.bytes().all(|b| is_token(b) || is_lws(b)) {
+                            return None;
+                        }
+                        c.pos += lt;
+                        (if d.is_empty() { None } else { Some(d) }, true)
+                    }
+                    _ => (None, false),
+                }
+            }
+        };
+        let uri = if angle {
+            c.pos += 1; // the `<` seen above
+            let rest = c.rest();
+            let gt = rest.find('>')?;
+            c.pos += gt + 1;
+            &rest[..gt]
+        } else {
+            let u = c.take_while(|b| b != b';' && !is_lws(b));
+            if u.contains(['?', ',']) {
+                return None;
+            }
+            u
+        };
+        Uri::parse(uri).ok()?;
+        let params = Params::parse_rest(&mut c)?;
+        Some(NameAddr {
+            display,
+            uri,
+            angle,
+            params,
+        })
+    }
+
+    /// The parsed URI.
+    pub fn uri(&self) -> Result<Uri<'a>, UriError> {
+        Uri::parse(self.uri)
+    }
+
+    /// The display name with quotes and escapes removed.
+    pub fn display_name(&self) -> Option<Cow<'a, str>> {
+        self.display.map(unquote)
+    }
+
+    /// The `tag` parameter (From/To, RFC 3261 §19.3).
+    pub fn tag(&self) -> Option<&'a str> {
+        self.params.get("tag").flatten()
+    }
+
+    /// The `expires` parameter of a Contact.
+    pub fn expires(&self) -> Option<u32> {
+        self.params
+            .get("expires")
+            .flatten()
+            .and_then(super::scan::parse_u32)
+    }
+
+    /// The `q` parameter of a Contact, in thousandths (`q=0.33` → 330).
+    pub fn q(&self) -> Option<u16> {
+        let v = self.params.get("q").flatten()?;
+        let (i, f) = v.split_once('.').unwrap_or((v, ""));
+        if f.len() > 3 || !f.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let mut thousandths: u16 = match i {
+            "0" => 0,
+            "1" => 1000,
+            _ => return None,
+        };
+        let mut scale = 100;
+        for b in f.bytes() {
+            thousandths = thousandths.checked_add(u16::from(b - b'0') * scale)?;
+            scale /= 10;
+        }
+        (thousandths <= 1000).then_some(thousandths)
+    }
+}
+
+/// CSeq (RFC 3261 §20.16).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CSeq<'a> {
+    /// Sequence number.
+    pub seq: u32,
+    /// Method.
+    pub method: Method<'a>,
+}
+
+impl<'a> CSeq<'a> {
+    /// Parses `1*DIGIT LWS Method`.
+    pub fn parse(s: &'a str) -> Option<Self> {
+        let mut c = Cursor::new(s);
+        c.ws();
+        let n = c.take_while(|b| b.is_ascii_digit());
+        let seq = super::scan::parse_u32(n)?;
+        if !c.peek().is_some_and(is_lws) {
+            return None;
+        }
+        c.ws();
+        let m = c.token();
+        c.ws();
+        if !c.at_end() {
+            return None;
+        }
+        Some(CSeq {
+            seq,
+            method: Method::parse(m)?,
+        })
+    }
+}
+
+/// A media type (Content-Type, RFC 3261 §20.15; Accept elements).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MediaType<'a> {
+    /// Top-level type (`application`).
+    pub mtype: &'a str,
+    /// Subtype (`sdp`).
+    pub subtype: &'a str,
+    /// Parameters (`;boundary=…`).
+    pub params: Params<'a>,
+}
+
+impl<'a> MediaType<'a> {
+    /// Parses `type SLASH subtype *(SEMI m-parameter)`.
+    pub fn parse(s: &'a str) -> Option<Self> {
+        let mut c = Cursor::new(s);
+        c.ws();
+        let mtype = c.token();
+        if mtype.is_empty() || !c.eat(b'/') {
+            return None;
+        }
+        c.ws();
+        let subtype = c.token();
+        if subtype.is_empty() {
+            return None;
+        }
+        let params = Params::parse_rest(&mut c)?;
+        Some(MediaType {
+            mtype,
+            subtype,
+            params,
+        })
+    }
+
+    /// Case-insensitive match on `type/subtype`.
+    pub fn is(&self, mtype: &str, subtype: &str) -> bool {
+        self.mtype.eq_ignore_ascii_case(mtype) && self.subtype.eq_ignore_ascii_case(subtype)
+    }
+
+    /// `true` for `application/sdp`.
+    pub fn is_sdp(&self) -> bool {
+        self.is("application", "sdp")
+    }
+}
+
+/// A token followed by generic parameters: the shape of Event (RFC 6665 §8.2.1),
+/// Subscription-State (§8.2.3), Reason's protocol (RFC 3326), Session-Expires and Min-SE
+/// (RFC 4028, the "token" being the delta-seconds), Content-Disposition…
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenParams<'a> {
+    /// The leading token.
+    pub value: &'a str,
+    /// Its parameters.
+    pub params: Params<'a>,
+}
+
+impl<'a> TokenParams<'a> {
+    /// Parses `token *(SEMI generic-param)`.
+    pub fn parse(s: &'a str) -> Option<Self> {
+        let mut c = Cursor::new(s);
+        c.ws();
+        let value = c.token();
+        if value.is_empty() {
+            return None;
+        }
+        let params = Params::parse_rest(&mut c)?;
+        Some(TokenParams { value, params })
+    }
+}
+
+/// Session-Expires (RFC 4028 §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionExpires<'a> {
+    /// The session interval in seconds.
+    pub delta: u32,
+    /// The `refresher` parameter (`uac`/`uas`).
+    pub refresher: Option<&'a str>,
+    /// All parameters.
+    pub params: Params<'a>,
+}
+
+impl<'a> SessionExpires<'a> {
+    /// Parses `delta-seconds *(SEMI se-params)`.
+    pub fn parse(s: &'a str) -> Option<Self> {
+        let t = TokenParams::parse(s)?;
+        Some(SessionExpires {
+            delta: super::scan::parse_u32(t.value)?,
+            refresher: t.params.get("refresher").flatten(),
+            params: t.params,
+        })
+    }
+}
+
+/// RAck (RFC 3262 §7.2): `response-num LWS CSeq-num LWS Method`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RAck<'a> {
+    /// The RSeq of the response being acknowledged.
+    pub rseq: u32,
+    /// The CSeq number of the INVITE.
+    pub cseq: u32,
+    /// The CSeq method.
+    pub method: Method<'a>,
+}
+
+impl<'a> RAck<'a> {
+    /// Parses an RAck value.
+    pub fn parse(s: &'a str) -> Option<Self> {
+        let mut c = Cursor::new(s);
+        c.ws();
+        let rseq = super::scan::parse_u32(c.take_while(|b| b.is_ascii_digit()))?;
+        if !c.peek().is_some_and(is_lws) {
+            return None;
+        }
+        let rest = c.rest();
+        let cs = CSeq::parse(rest)?;
+        Some(RAck {
+            rseq,
+            cseq: cs.seq,
+            method: cs.method,
+        })
+    }
+}
+
+/// Replaces (RFC 3891 §6.1): `callid *(SEMI replaces-param)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Replaces<'a> {
+    /// The Call-ID of the dialog to replace.
+    pub call_id: &'a str,
+    /// `to-tag`, `from-tag`, `early-only`.
+    pub params: Params<'a>,
+}
+
+impl<'a> Replaces<'a> {
+    /// Parses a Replaces value.
+    pub fn parse(s: &'a str) -> Option<Self> {
+        let mut c = Cursor::new(s);
+        c.ws();
+        let call_id = c.take_while(|b| b != b';' && !is_lws(b));
+        if call_id.is_empty() {
+            return None;
+        }
+        let params = Params::parse_rest(&mut c)?;
+        Some(Replaces { call_id, params })
+    }
+    /// The `to-tag` parameter.
+    pub fn to_tag(&self) -> Option<&'a str> {
+        self.params.get("to-tag").flatten()
+    }
+    /// The `from-tag` parameter.
+    pub fn from_tag(&self) -> Option<&'a str> {
+        self.params.get("from-tag").flatten()
+    }
+    /// `true` if `early-only` is present.
+    pub fn early_only(&self) -> bool {
+        self.params.has("early-only")
+    }
+}
+
+/// An authentication header (WWW-Authenticate, Authorization, Proxy-Authenticate,
+/// Proxy-Authorization; RFC 3261 §20.7, §20.27, §20.28, §20.44): the scheme and the raw
+/// parameter text. Digest parameters are decoded by `crate::sip::auth`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuthValue<'a> {
+    /// The scheme (`Digest`), compare case-insensitively.
+    pub scheme: &'a str,
+    /// Everything after the scheme, trimmed (`realm="…", nonce="…"`).
+    pub params: &'a str,
+    /// The whole value, trimmed.
+    pub raw: &'a str,
+}
+
+impl<'a> AuthValue<'a> {
+    /// Splits a value into scheme and parameters.
+    pub fn parse(s: &'a str) -> Option<Self> {
+        let raw = trim_lws(s);
+        let mut c = Cursor::new(raw);
+        let scheme = c.token();
+        if scheme.is_empty() || !(c.at_end() || c.peek().is_some_and(is_lws)) {
+            return None;
+        }
+        Some(AuthValue {
+            scheme,
+            params: trim_lws(c.rest()),
+            raw,
+        })
+    }
+    /// `true` for the Digest scheme.
+    pub fn is_digest(&self) -> bool {
+        self.scheme.eq_ignore_ascii_case("Digest")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    #[test]
+    fn via_with_folding_and_lws() {
+        let v = Via::parse("SIP  /   2.0\r\n /UDP\r\n    192.0.2.2;branch=390skdjuw").unwrap();
+        assert_eq!((v.protocol, v.version, v.transport), ("SIP", "2.0", "UDP"));
+        assert_eq!(v.host, Host::Ipv4([192, 0, 2, 2].into()));
+        assert_eq!(v.branch(), Some("390skdjuw"));
+        let v = Via::parse(" SIP  /    2.0   / UDP  192.168.255.111   ; branch=\r\n z9hG4bK30239")
+            .unwrap();
+        assert_eq!(v.branch(), Some("z9hG4bK30239"));
+        assert!(v.is_rfc3261_branch());
+        let v = Via::parse("SIP/2.0/WSS [2001:db8::9]:443;rport;received=192.0.2.1").unwrap();
+        assert_eq!(v.port, Some(443));
+        assert_eq!(v.rport(), Some(None));
+        assert_eq!(v.received(), Some("192.0.2.1"));
+        assert!(Via::parse("SIP/2.0/UDP 192.0.2.15;;,;,,").is_none());
+        assert!(Via::parse("SIP/2.0/UDP").is_none());
+        assert!(Via::parse("SIP/2.0/UDP host:70000").is_none());
+    }
+
+    #[test]
+    fn name_addr_forms() {
+        let n = NameAddr::parse(
+            "\"J Rosenberg \\\\\\\"\"       <sip:jdrosen@example.com>\r\n  ;\r\n  tag = 98asjd8",
+        )
+        .unwrap();
+        assert_eq!(n.display_name().unwrap(), "J Rosenberg \\\"");
+        assert_eq!(n.uri, "sip:jdrosen@example.com");
+        assert_eq!(n.tag(), Some("98asjd8"));
+        let n =
+            NameAddr::parse("sip:vivekg@chair-dnrc.example.com ;   tag    = 1918181833n").unwrap();
+        assert!(!n.angle);
+        assert_eq!(n.tag(), Some("1918181833n"));
+        let n = NameAddr::parse("caller<sip:caller@example.com>;tag=323").unwrap();
+        assert_eq!(n.display, Some("caller"));
+        let n = NameAddr::parse("sip:+19725552222@gw1.example.net;unknownparam").unwrap();
+        assert_eq!(n.uri, "sip:+19725552222@gw1.example.net");
+        assert!(n.params.has("unknownparam"));
+        let n = NameAddr::parse("<sip:+19725552222@gw1.example.net;unknownparam>").unwrap();
+        assert!(!n.params.has("unknownparam"));
+        assert!(
+            n.uri()
+                .unwrap()
+                .as_sip()
+                .unwrap()
+                .params()
+                .get("unknownparam")
+                .is_some()
+        );
+        let n = NameAddr::parse(
+            "<sip:a@b> ; newparam =\r\n      newvalue ;\r\n  secondparam ; q = 0.33",
+        )
+        .unwrap();
+        assert_eq!(n.q(), Some(330));
+        let p: Vec<_> = n.params.iter().collect();
+        assert_eq!(
+            p,
+            [
+                ("newparam", Some("newvalue")),
+                ("secondparam", None),
+                ("q", Some("0.33"))
+            ]
+        );
+        for bad in [
+            "\"Mr. J. User <sip:j.user@example.com>",
+            "Bell, Alexander <sip:a.g.bell@example.com>;tag=43",
+            "< sip:t.watson@example.org >",
+            "sip:user@example.com?Route=%3Csip:sip.example.com%3E",
+            "<sip:a@b>;;",
+            "",
+        ] {
+            assert!(NameAddr::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn scalar_headers() {
+        let c = CSeq::parse("0009\r\n  INVITE").unwrap();
+        assert_eq!((c.seq, c.method), (9, Method::Invite));
+        assert!(CSeq::parse("36893488147419103232 REGISTER").is_none());
+        assert!(CSeq::parse("1INVITE").is_none());
+        let r = RAck::parse("776656 1 INVITE").unwrap();
+        assert_eq!((r.rseq, r.cseq, r.method), (776656, 1, Method::Invite));
+        let s = SessionExpires::parse("1800;refresher=uac").unwrap();
+        assert_eq!((s.delta, s.refresher), (1800, Some("uac")));
+        let m = MediaType::parse("multipart/mixed;boundary=7a9cbec02ceef655").unwrap();
+        assert_eq!(m.params.get("boundary"), Some(Some("7a9cbec02ceef655")));
+        assert!(MediaType::parse("application/sdp").unwrap().is_sdp());
+        let r = Replaces::parse("425928@bobster.example.org;to-tag=7743;from-tag=6472;early-only")
+            .unwrap();
+        assert_eq!(
+            (r.call_id, r.to_tag(), r.from_tag(), r.early_only()),
+            (
+                "425928@bobster.example.org",
+                Some("7743"),
+                Some("6472"),
+                true
+            )
+        );
+        let a = AuthValue::parse("Digest realm=\"atlanta.com\", nonce=\"x\"").unwrap();
+        assert!(a.is_digest());
+        assert_eq!(a.params, "realm=\"atlanta.com\", nonce=\"x\"");
+        let a = AuthValue::parse("NoOneKnowsThisScheme opaque-data=here").unwrap();
+        assert_eq!(a.scheme, "NoOneKnowsThisScheme");
+    }
+}

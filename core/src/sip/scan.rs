@@ -1,0 +1,298 @@
+//! Lexical helpers shared by the SIP parsers (RFC 3261 §25.1 basic rules).
+//!
+//! Input: `&str` slices of a message head (already checked to be UTF-8). Output: byte
+//! offsets and sub-slices; nothing here allocates and every access is bounds-checked.
+
+/// `token` characters (RFC 3261 §25.1): alphanum / `-.!%*_+`'~`.
+#[inline]
+pub(crate) const fn is_token(b: u8) -> bool {
+    matches!(b,
+        b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9'
+        | b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~')
+}
+
+/// Linear white space inside a header value: SP, HT and the CR/LF of a fold.
+#[inline]
+pub(crate) const fn is_lws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// Trims LWS (including folds) on both ends.
+#[inline]
+pub(crate) fn trim_lws(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_ascii() && is_lws(c as u8))
+}
+
+/// `true` if `s` is a non-empty token.
+#[inline]
+pub(crate) fn is_token_str(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(is_token)
+}
+
+/// A forward cursor over a header value.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Cursor<'a> {
+    pub(crate) s: &'a str,
+    pub(crate) pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    /// A cursor at the start of `s`.
+    #[inline]
+    pub(crate) const fn new(s: &'a str) -> Self {
+        Self { s, pos: 0 }
+    }
+
+    /// The next byte, if any.
+    #[inline]
+    pub(crate) fn peek(&self) -> Option<u8> {
+        self.s.as_bytes().get(self.pos).copied()
+    }
+
+    /// `true` at the end of input.
+    #[inline]
+    pub(crate) fn at_end(&self) -> bool {
+        self.pos >= self.s.len()
+    }
+
+    /// Skips LWS.
+    #[inline]
+    pub(crate) fn ws(&mut self) {
+        while let Some(b) = self.peek() {
+            if !is_lws(b) {
+                break;
+            }
+            self.pos += 1;
+        }
+    }
+
+    /// Consumes `c` (after optional LWS) and returns `true`, or leaves the cursor.
+    #[inline]
+    pub(crate) fn eat(&mut self, c: u8) -> bool {
+        let save = self.pos;
+        self.ws();
+        if self.peek() == Some(c) {
+            self.pos += 1;
+            true
+        } else {
+            self.pos = save;
+            false
+        }
+    }
+
+    /// Consumes bytes while `f` holds and returns them.
+    #[inline]
+    pub(crate) fn take_while(&mut self, f: impl Fn(u8) -> bool) -> &'a str {
+        let start = self.pos;
+        while let Some(b) = self.peek() {
+            if !f(b) {
+                break;
+            }
+            self.pos += 1;
+        }
+        self.slice(start, self.pos)
+    }
+
+    /// A token (possibly empty).
+    #[inline]
+    pub(crate) fn token(&mut self) -> &'a str {
+        self.take_while(is_token)
+    }
+
+    /// The sub-slice `start..end` of the input (empty if out of range or not on a char
+    /// boundary, which cannot happen for offsets produced by ASCII scanning).
+    #[inline]
+    pub(crate) fn slice(&self, start: usize, end: usize) -> &'a str {
+        self.s.get(start..end).unwrap_or("")
+    }
+
+    /// The rest of the input.
+    #[inline]
+    pub(crate) fn rest(&self) -> &'a str {
+        self.s.get(self.pos..).unwrap_or("")
+    }
+
+    /// A quoted string at the cursor (the cursor must be on `"`): returns the whole
+    /// string including the quotes, or `None` if it is not terminated.
+    pub(crate) fn quoted(&mut self) -> Option<&'a str> {
+        let start = self.pos;
+        let end = quoted_end(self.s.as_bytes(), start)?;
+        self.pos = end;
+        Some(self.slice(start, end))
+    }
+}
+
+/// Given `b[start] == b'"'`, the offset just after the closing quote (quoted-pairs
+/// honoured), or `None` if unterminated.
+pub(crate) fn quoted_end(b: &[u8], start: usize) -> Option<usize> {
+    if b.get(start) != Some(&b'"') {
+        return None;
+    }
+    let mut i = start + 1;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Splits a header value at top-level commas (outside quoted strings and `<…>`).
+/// Empty elements (from `a,,b` or a trailing comma) are yielded as empty strings so that
+/// callers can reject them; a value made only of LWS yields nothing.
+#[derive(Clone, Debug)]
+pub(crate) struct CommaSplit<'a> {
+    s: &'a str,
+    pos: usize,
+    done: bool,
+}
+
+impl<'a> CommaSplit<'a> {
+    pub(crate) fn new(s: &'a str) -> Self {
+        let done = trim_lws(s).is_empty();
+        Self { s, pos: 0, done }
+    }
+}
+
+impl<'a> Iterator for CommaSplit<'a> {
+    type Item = &'a str;
+    fn next(&mut self) -> Option<&'a str> {
+        if self.done {
+            return None;
+        }
+        let b = self.s.as_bytes();
+        let start = self.pos;
+        let mut i = start;
+        let mut angle = false;
+        while let Some(&c) = b.get(i) {
+            match c {
+                b'"' if !angle => match quoted_end(b, i) {
+                    Some(e) => i = e,
+                    None => i = b.len(),
+                },
+                b'<' => {
+                    angle = true;
+                    i += 1;
+                }
+                b'>' => {
+                    angle = false;
+                    i += 1;
+                }
+                b',' if !angle => {
+                    self.pos = i + 1;
+                    return Some(trim_lws(self.s.get(start..i).unwrap_or("")));
+                }
+                _ => i += 1,
+            }
+        }
+        self.done = true;
+        Some(trim_lws(self.s.get(start..).unwrap_or("")))
+    }
+}
+
+/// Removes the quotes and quoted-pair escapes of a quoted string (`"a\"b"` → `a"b`);
+/// borrows when there is nothing to unescape. A string without quotes is returned as is.
+pub(crate) fn unquote(s: &str) -> alloc::borrow::Cow<'_, str> {
+    use alloc::borrow::Cow;
+    let inner = match s.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
+        Some(i) => i,
+        None => return Cow::Borrowed(s),
+    };
+    if !inner.contains('\\') {
+        return Cow::Borrowed(inner);
+    }
+    let mut out = alloc::string::String::with_capacity(inner.len());
+    let mut it = inner.chars();
+    while let Some(c) = it.next() {
+        if c == '\\' {
+            if let Some(n) = it.next() {
+                out.push(n);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Parses a run of ASCII digits into a `u32` (checked; `None` on overflow, empty input or
+/// a non-digit).
+#[inline]
+pub(crate) fn parse_u32(s: &str) -> Option<u32> {
+    if s.is_empty() {
+        return None;
+    }
+    let mut v: u32 = 0;
+    for b in s.bytes() {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u32::from(d))?;
+    }
+    Some(v)
+}
+
+/// Position of the first `needle` in `hay` at or after `from` (word-at-a-time scan).
+#[inline]
+pub(crate) fn find_byte(hay: &[u8], from: usize, needle: u8) -> Option<usize> {
+    let tail = hay.get(from..)?;
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let pat = LO.wrapping_mul(u64::from(needle));
+    let mut chunks = tail.chunks_exact(8);
+    let mut base = from;
+    for c in chunks.by_ref() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let x = u64::from_le_bytes(w) ^ pat;
+        let t = x.wrapping_sub(LO) & !x & HI;
+        if t != 0 {
+            return Some(base + (t.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == needle)
+        .map(|p| base + p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    #[test]
+    fn comma_split_respects_quotes_and_angles() {
+        let v: Vec<&str> = CommaSplit::new(r#""a,b" <sip:x,y@h>;p=1 , <sip:z@h>,"#).collect();
+        assert_eq!(v, [r#""a,b" <sip:x,y@h>;p=1"#, "<sip:z@h>", ""]);
+        assert_eq!(CommaSplit::new("  ").count(), 0);
+    }
+
+    #[test]
+    fn find_byte_matches_naive() {
+        let hay = b"0123456789abcdef\nxyz\n";
+        for from in 0..hay.len() + 2 {
+            let naive = hay
+                .get(from..)
+                .and_then(|t| t.iter().position(|&b| b == b'\n'))
+                .map(|p| p + from);
+            assert_eq!(find_byte(hay, from, b'\n'), naive, "from {from}");
+        }
+        assert_eq!(find_byte(b"\x80\x81\n", 0, b'\n'), Some(2));
+    }
+
+    #[test]
+    fn unquote_and_numbers() {
+        assert_eq!(unquote(r#""J Rosenberg \\\"""#), r#"J Rosenberg \""#);
+        assert_eq!(unquote("plain"), "plain");
+        assert_eq!(parse_u32("0068"), Some(68));
+        assert_eq!(parse_u32("4294967296"), None);
+        assert_eq!(parse_u32(""), None);
+        assert_eq!(parse_u32("1a"), None);
+    }
+}

@@ -1,0 +1,185 @@
+//! SIP transactions (RFC 3261 §17): the four state machines and their matching keys.
+//!
+//! - [`timer`]: Timers A–M as an enum-indexed table; T1/T2/T4 in [`TimerConfig`].
+//! - [`client`]: INVITE and non-INVITE client transactions (§17.1, RFC 6026).
+//! - [`server`]: INVITE and non-INVITE server transactions (§17.2, RFC 6026).
+//! - [`TxKey`]: server-side matching by branch, sent-by and method (§17.2.3), with the
+//!   RFC 2543 fallback for branches without the `z9hG4bK` magic cookie; client-side
+//!   matching by branch and CSeq method (§17.1.3).
+//!
+//! The machines take status codes and bytes and return actions; they never parse. The user
+//! agent ([`crate::sip::ua`]) owns the transaction table, matches messages to machines with
+//! [`TxKey`], builds the ACK for non-2xx responses and bounds the table size.
+
+pub mod client;
+pub mod server;
+pub mod timer;
+
+use alloc::string::{String, ToString};
+use core::fmt;
+
+pub use client::{ClientState, ClientTimerAction, ClientTransaction, ResponseAction};
+pub use server::{ServerState, ServerTimerAction, ServerTransaction};
+pub use timer::{Timer, TimerConfig, TimerTable};
+
+use crate::sip::ua::msg::{Method, SipMsg};
+
+/// The RFC 3261 branch magic cookie (§8.1.1.7).
+pub const MAGIC_COOKIE: &str = "z9hG4bK";
+
+/// Why a request cannot be matched to a server transaction (it gets a stateless 400).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// No Via, no Call-ID, no CSeq or no From tag where the RFC 2543 fallback needs it.
+    MissingHeader,
+    /// The branch is the bare magic cookie or otherwise unusable (RFC 4475 `badbranch`).
+    BadBranch,
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            KeyError::MissingHeader => "request lacks the headers needed to match it",
+            KeyError::BadBranch => "unusable Via branch",
+        })
+    }
+}
+
+impl core::error::Error for KeyError {}
+
+/// The key of a transaction in the table.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TxKey {
+    /// RFC 3261 matching (§17.2.3): branch, sent-by of the top Via, method (ACK is folded
+    /// into INVITE so that it finds the INVITE server transaction).
+    Branch {
+        /// The branch parameter (starts with the magic cookie).
+        branch: String,
+        /// The sent-by (host[:port]) of the top Via; empty for client keys.
+        sent_by: String,
+        /// The method (INVITE for ACK).
+        method: Method,
+    },
+    /// RFC 2543 fallback (§17.2.3): Request-URI, From tag, Call-ID, CSeq number, top Via
+    /// and method (INVITE for ACK).
+    Legacy {
+        /// Request-URI, From tag, Call-ID, CSeq number and top Via, joined.
+        fingerprint: String,
+        /// The method (INVITE for ACK).
+        method: Method,
+    },
+}
+
+impl TxKey {
+    /// The server transaction key of a request.
+    pub fn server(req: &SipMsg) -> Result<TxKey, KeyError> {
+        let via = req.top_via().ok_or(KeyError::MissingHeader)?;
+        let method = match req.method().ok_or(KeyError::MissingHeader)? {
+            Method::Ack => Method::Invite,
+            m => m,
+        };
+        match crate::sip::ua::msg::param(via, "branch") {
+            Some(b) if b.starts_with(MAGIC_COOKIE) => {
+                if b.len() == MAGIC_COOKIE.len() {
+                    return Err(KeyError::BadBranch);
+                }
+                Ok(TxKey::Branch {
+                    branch: b.to_string(),
+                    sent_by: via_sent_by(via).to_ascii_lowercase(),
+                    method,
+                })
+            }
+            _ => {
+                let uri = req.uri().ok_or(KeyError::MissingHeader)?;
+                let call_id = req.call_id().ok_or(KeyError::MissingHeader)?;
+                let (cseq, _) = req.cseq().ok_or(KeyError::MissingHeader)?;
+                let from_tag = req.from_tag().unwrap_or("");
+                let mut fingerprint = String::new();
+                for part in [uri, from_tag, call_id, via] {
+                    fingerprint.push_str(part);
+                    fingerprint.push('\n');
+                }
+                fingerprint.push_str(&cseq.to_string());
+                Ok(TxKey::Legacy {
+                    fingerprint,
+                    method,
+                })
+            }
+        }
+    }
+
+    /// The client transaction key of a response (§17.1.3): top Via branch and CSeq method.
+    pub fn client(resp: &SipMsg) -> Option<TxKey> {
+        let (_, method) = resp.cseq()?;
+        Some(TxKey::Branch {
+            branch: resp.branch()?.to_string(),
+            sent_by: String::new(),
+            method,
+        })
+    }
+
+    /// The client key of a request we send with `branch`.
+    pub fn for_request(branch: &str, method: Method) -> TxKey {
+        TxKey::Branch {
+            branch: branch.to_string(),
+            sent_by: String::new(),
+            method,
+        }
+    }
+
+    /// The same key with another method (a CANCEL's key → its INVITE's key).
+    pub fn with_method(&self, m: Method) -> TxKey {
+        let mut k = self.clone();
+        match &mut k {
+            TxKey::Branch { method, .. } | TxKey::Legacy { method, .. } => *method = m,
+        }
+        k
+    }
+}
+
+/// The sent-by part of a Via value (`SIP/2.0/UDP host:port;params` → `host:port`).
+pub fn via_sent_by(via: &str) -> &str {
+    let after_proto = via.split_whitespace().nth(1).unwrap_or("");
+    after_proto.split(';').next().unwrap_or("").trim()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(via: &str, method: &str) -> SipMsg {
+        let raw = alloc::format!(
+            "{method} sip:b@h SIP/2.0\r\nVia: {via}\r\nFrom: <sip:a@h>;tag=f\r\nTo: <sip:b@h>\r\n\
+             Call-ID: c1\r\nCSeq: 1 {method}\r\n\r\n"
+        );
+        SipMsg::parse(raw.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn ack_matches_invite_and_cancel_does_not() {
+        let via = "SIP/2.0/UDP h:5060;branch=z9hG4bKabc";
+        let inv = TxKey::server(&req(via, "INVITE")).unwrap();
+        assert_eq!(TxKey::server(&req(via, "ACK")).unwrap(), inv);
+        let cancel = TxKey::server(&req(via, "CANCEL")).unwrap();
+        assert_ne!(cancel, inv);
+        assert_eq!(cancel.with_method(Method::Invite), inv);
+        // Same branch, other sent-by: another transaction.
+        let other = TxKey::server(&req("SIP/2.0/UDP x:5060;branch=z9hG4bKabc", "INVITE")).unwrap();
+        assert_ne!(other, inv);
+    }
+
+    #[test]
+    fn bare_cookie_is_bad_branch_and_2543_falls_back() {
+        assert_eq!(
+            TxKey::server(&req("SIP/2.0/UDP h;branch=z9hG4bK", "INVITE")),
+            Err(KeyError::BadBranch)
+        );
+        let a = TxKey::server(&req("SIP/2.0/UDP h;branch=1234", "INVITE")).unwrap();
+        assert!(matches!(a, TxKey::Legacy { .. }));
+        assert_eq!(
+            TxKey::server(&req("SIP/2.0/UDP h;branch=1234", "ACK")).unwrap(),
+            a
+        );
+    }
+}

@@ -1,0 +1,257 @@
+//! Message construction helpers of the UA: responses (§8.2.6), Via/Contact, the ACK for a
+//! non-2xx final response (§17.1.1.3), CANCEL (§9.1), address resolution of IP-literal URIs.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use core::net::{IpAddr, SocketAddr};
+
+use super::msg::{Method, SipMsg, uri_host_port};
+use super::{Transport, UserAgent};
+use crate::rand::Rng;
+
+/// The methods we accept (Allow).
+pub(crate) const ALLOW: &str =
+    "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK, MESSAGE, REFER, NOTIFY, REGISTER";
+/// The extensions we support (Supported).
+pub(crate) const SUPPORTED: &str = "replaces, timer, 100rel, outbound";
+
+/// The reason phrase of a status code.
+pub fn reason(code: u16) -> &'static str {
+    match code {
+        100 => "Trying",
+        180 => "Ringing",
+        181 => "Call Is Being Forwarded",
+        183 => "Session Progress",
+        200 => "OK",
+        202 => "Accepted",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        407 => "Proxy Authentication Required",
+        408 => "Request Timeout",
+        415 => "Unsupported Media Type",
+        420 => "Bad Extension",
+        422 => "Session Interval Too Small",
+        423 => "Interval Too Brief",
+        480 => "Temporarily Unavailable",
+        481 => "Call/Transaction Does Not Exist",
+        486 => "Busy Here",
+        487 => "Request Terminated",
+        488 => "Not Acceptable Here",
+        491 => "Request Pending",
+        500 => "Server Internal Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        505 => "Version Not Supported",
+        603 => "Decline",
+        _ => "Unknown",
+    }
+}
+
+/// A response to `req` (§8.2.6.2): Via, From, To (+ `to_tag` if it has none and the code
+/// is not 100), Call-ID, CSeq copied; Record-Route copied on dialog-creating responses.
+pub fn response(req: &SipMsg, code: u16, to_tag: Option<&str>) -> SipMsg {
+    let mut r = SipMsg::response(code, reason(code));
+    for v in req.headers_named("Via") {
+        r.push("Via", v.to_string());
+    }
+    if let Some(f) = req.header("From") {
+        r.push("From", f.to_string());
+    }
+    if let Some(t) = req.header("To") {
+        match to_tag {
+            Some(tag) if code != 100 && req.to_tag().is_none() => {
+                r.push("To", format!("{t};tag={tag}"));
+            }
+            _ => {
+                r.push("To", t.to_string());
+            }
+        }
+    }
+    if let Some(c) = req.header("Call-ID") {
+        r.push("Call-ID", c.to_string());
+    }
+    if let Some(c) = req.header("CSeq") {
+        r.push("CSeq", c.to_string());
+    }
+    if code > 100 && code < 300 && matches!(req.method(), Some(Method::Invite)) {
+        for rr in req.headers_named("Record-Route") {
+            r.push("Record-Route", rr.to_string());
+        }
+    }
+    r
+}
+
+/// The ACK for a non-2xx final response `resp` to INVITE `req` (§17.1.1.3).
+pub fn ack_for_non_2xx(req: &SipMsg, resp: &SipMsg) -> SipMsg {
+    let mut a = SipMsg::request(Method::Ack, req.uri().unwrap_or("").to_string());
+    if let Some(v) = req.top_via() {
+        a.push("Via", v.to_string());
+    }
+    for r in req.headers_named("Route") {
+        a.push("Route", r.to_string());
+    }
+    a.push("Max-Forwards", "70");
+    for h in ["From", "Call-ID"] {
+        if let Some(v) = req.header(h) {
+            a.push(h, v.to_string());
+        }
+    }
+    if let Some(t) = resp.header("To") {
+        a.push("To", t.to_string());
+    }
+    let n = req.cseq().map_or(1, |(n, _)| n);
+    a.push("CSeq", format!("{n} ACK"));
+    a
+}
+
+/// The CANCEL for INVITE `req` (§9.1): same Request-URI, top Via, Call-ID, From, To, Route
+/// and CSeq number.
+pub fn cancel_for(req: &SipMsg) -> SipMsg {
+    let mut c = SipMsg::request(Method::Cancel, req.uri().unwrap_or("").to_string());
+    if let Some(v) = req.top_via() {
+        c.push("Via", v.to_string());
+    }
+    for r in req.headers_named("Route") {
+        c.push("Route", r.to_string());
+    }
+    c.push("Max-Forwards", "70");
+    for h in ["From", "To", "Call-ID"] {
+        if let Some(v) = req.header(h) {
+            c.push(h, v.to_string());
+        }
+    }
+    let n = req.cseq().map_or(1, |(n, _)| n);
+    c.push("CSeq", format!("{n} CANCEL"));
+    c
+}
+
+/// The socket address of a URI whose host is an IP literal (no DNS in the core).
+pub fn resolve(uri: &str, transport: Transport) -> Option<SocketAddr> {
+    let (host, port) = uri_host_port(uri)?;
+    let ip: IpAddr = host.parse().ok()?;
+    let default = if uri.starts_with("sips:") || transport == Transport::Tls {
+        5061
+    } else {
+        5060
+    };
+    Some(SocketAddr::new(ip, port.unwrap_or(default)))
+}
+
+impl<R: Rng> UserAgent<R> {
+    /// A new Via value with a fresh branch; returns (value, branch).
+    pub(crate) fn new_via(&mut self) -> (String, String) {
+        let branch = format!("z9hG4bK{}", self.random_token(16));
+        let via = format!(
+            "SIP/2.0/{} {};branch={};rport",
+            self.cfg.transport.via_token(),
+            self.local_hostport(),
+            branch
+        );
+        (via, branch)
+    }
+
+    pub(crate) fn local_hostport(&self) -> String {
+        match self.cfg.local_addr {
+            SocketAddr::V4(a) => a.to_string(),
+            SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
+        }
+    }
+
+    /// Our Contact value (with RFC 5626 parameters when configured).
+    pub(crate) fn contact(&self) -> String {
+        let user = self.aor_user().to_string();
+        let transport = match self.cfg.transport {
+            Transport::Udp => "",
+            Transport::Tcp => ";transport=tcp",
+            Transport::Tls => ";transport=tls",
+            Transport::Ws | Transport::Wss => ";transport=ws",
+        };
+        let mut c = format!("<sip:{user}@{}{transport}>", self.local_hostport());
+        if let Some(inst) = &self.cfg.instance_id {
+            c.push_str(&format!(";+sip.instance=\"<{inst}>\""));
+            if let Some(id) = self.cfg.reg_id {
+                c.push_str(&format!(";reg-id={id}"));
+            }
+        }
+        c
+    }
+
+    pub(crate) fn aor_user(&self) -> &str {
+        let rest = self.cfg.aor.split_once(':').map_or("", |(_, r)| r);
+        rest.split_once('@').map_or("", |(u, _)| u)
+    }
+
+    pub(crate) fn local_party(&self, tag: &str) -> String {
+        match &self.cfg.display_name {
+            Some(n) => format!("\"{n}\" <{}>;tag={tag}", self.cfg.aor),
+            None => format!("<{}>;tag={tag}", self.cfg.aor),
+        }
+    }
+
+    /// Where an out-of-dialog request for `uri` goes: the proxy, else the URI's address.
+    pub(crate) fn destination(&self, uri: &str) -> Option<SocketAddr> {
+        self.cfg.proxy.or_else(|| resolve(uri, self.cfg.transport))
+    }
+
+    /// A new out-of-dialog request (§8.1.1) without Via: returns it and the From tag.
+    pub(crate) fn new_request(
+        &mut self,
+        method: Method,
+        uri: &str,
+        to: &str,
+        call_id: Option<&str>,
+        cseq: u32,
+    ) -> (SipMsg, String) {
+        let tag = self.random_token(10);
+        let call_id = match call_id {
+            Some(c) => c.to_string(),
+            None => format!("{}@{}", self.random_token(20), self.local_hostport()),
+        };
+        let mut m = SipMsg::request(method.clone(), uri.to_string());
+        m.push("Max-Forwards", "70");
+        m.push("From", self.local_party(&tag));
+        m.push("To", format!("<{to}>"));
+        m.push("Call-ID", call_id);
+        m.push("CSeq", format!("{cseq} {method}"));
+        m.push("User-Agent", self.cfg.user_agent.clone());
+        (m, tag)
+    }
+
+    /// A random first CSeq (§8.1.1.5: below 2^31), kept small to leave room.
+    pub(crate) fn first_cseq(&mut self) -> u32 {
+        1 + (self.rng.below(1 << 20) as u32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ack_and_cancel_follow_the_rfc() {
+        let req = SipMsg::parse(
+            b"INVITE sip:b@10.0.0.2 SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bKq\r\n\
+Route: <sip:p;lr>\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: c\r\nCSeq: 7 INVITE\r\n\r\n",
+        )
+        .unwrap();
+        let resp = response(&req, 486, Some("xy"));
+        assert_eq!(resp.to_tag(), Some("xy"));
+        let ack = ack_for_non_2xx(&req, &resp);
+        assert_eq!(ack.cseq(), Some((7, Method::Ack)));
+        assert_eq!(ack.branch(), Some("z9hG4bKq"));
+        assert_eq!(ack.to_tag(), Some("xy"));
+        assert_eq!(ack.header("Route"), Some("<sip:p;lr>"));
+        let cancel = cancel_for(&req);
+        assert_eq!(cancel.cseq(), Some((7, Method::Cancel)));
+        assert_eq!(cancel.branch(), Some("z9hG4bKq"));
+        assert_eq!(cancel.to_tag(), None);
+        assert_eq!(
+            resolve("sip:b@10.0.0.2:5070", Transport::Udp),
+            Some("10.0.0.2:5070".parse().unwrap())
+        );
+        assert_eq!(resolve("sip:b@example.com", Transport::Udp), None);
+    }
+}

@@ -1,0 +1,907 @@
+//! Calls: the INVITE dialog usage as UAC and UAS (RFC 3261 §13–§15), CANCEL (§9), BYE
+//! (§15), re-INVITE and UPDATE (§14, RFC 3311) with glare handling (§14.1), 2xx
+//! retransmission by the UAS core until ACK (§13.3.1.4).
+//!
+//! Inputs: the application's commands and the responses/requests the transaction layer
+//! routes here. Outputs: requests and responses through the transaction layer; [`Event`]s.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+use core::net::SocketAddr;
+
+use super::build::{ALLOW, SUPPORTED, cancel_for, resolve, response};
+use super::layer::Owner;
+use super::msg::{Method, SipMsg};
+use super::{CallId, EndReason, Event, UserAgent};
+use crate::rand::Rng;
+use crate::sip::dialog::{Dialog, DialogState};
+use crate::sip::transaction::TxKey;
+use crate::time::{Duration, Instant};
+
+/// Why a command could not be carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UaError {
+    /// No call with that handle.
+    UnknownCall,
+    /// The call is not in a state that allows the command (e.g. answer twice, hold before
+    /// the call is up, a second offer while one is pending).
+    InvalidState,
+    /// The target URI has no IP-literal host and no proxy is configured.
+    NoRoute,
+    /// Too many calls or transactions.
+    Busy,
+}
+
+impl fmt::Display for UaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            UaError::UnknownCall => "unknown call",
+            UaError::InvalidState => "command not allowed in the call's state",
+            UaError::NoRoute => "no route to the target",
+            UaError::Busy => "too many calls or transactions",
+        })
+    }
+}
+
+impl core::error::Error for UaError {}
+
+/// Where a call is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallState {
+    /// UAC: INVITE sent, no final response.
+    Calling,
+    /// UAC: hung up before the answer; CANCEL sent or pending.
+    Cancelling,
+    /// UAS: INVITE received, the application has not answered.
+    Incoming,
+    /// UAS: 2xx sent, waiting for the ACK.
+    Answering,
+    /// The dialog is confirmed.
+    Confirmed,
+}
+
+/// The TU's 2xx retransmission (§13.3.1.4): T1 doubling to T2, give up at 64·T1.
+#[derive(Debug, Clone)]
+pub(crate) struct Retx2xx {
+    pub bytes: Vec<u8>,
+    pub dest: SocketAddr,
+    pub interval: Duration,
+    pub next: Option<Instant>,
+    pub give_up: Instant,
+    pub cseq: u32,
+}
+
+/// One call (INVITE dialog usage).
+#[derive(Debug)]
+pub(crate) struct Call {
+    pub id: CallId,
+    pub uac: bool,
+    pub state: CallState,
+    pub call_id: String,
+    pub local_tag: String,
+    /// Our INVITE (with its Via) or the INVITE we received.
+    pub invite: SipMsg,
+    pub invite_key: TxKey,
+    pub dialog: Option<Dialog>,
+    /// Where the peer is (UAS: the INVITE's source; UAC: the first hop).
+    pub peer: SocketAddr,
+    /// UAC: the ACK for the 2xx, resent on 2xx retransmissions.
+    pub ack: Option<Vec<u8>>,
+    pub retx_2xx: Option<Retx2xx>,
+    pub provisional: bool,
+    pub auth_tried: bool,
+    /// A re-INVITE/UPDATE from the peer waiting for the application's answer.
+    pub pending_offer: Option<TxKey>,
+    /// Our re-INVITE/UPDATE in progress.
+    pub our_offer: Option<TxKey>,
+    /// §14.1 glare: when to resend our offer, with method and SDP.
+    pub glare_retry: Option<(Instant, Method, Vec<u8>)>,
+    pub bye_after_ack: bool,
+    /// The INVITE's REFER origin: (call that got the REFER) to NOTIFY progress to.
+    pub notify_to: Option<CallId>,
+    /// RFC 3891: the call this one replaces once confirmed.
+    pub replaces: Option<CallId>,
+}
+
+impl Call {
+    pub(crate) fn next_timer(&self) -> Option<Instant> {
+        let r = self
+            .retx_2xx
+            .as_ref()
+            .map(|r| r.next.map_or(r.give_up, |n| n.min(r.give_up)));
+        r.into_iter()
+            .chain(self.glare_retry.as_ref().map(|g| g.0))
+            .min()
+    }
+}
+
+fn body_of(m: &SipMsg) -> Option<Vec<u8>> {
+    (!m.body.is_empty()).then(|| m.body.clone())
+}
+
+impl<R: Rng> UserAgent<R> {
+    fn new_call_id(&mut self) -> CallId {
+        let id = CallId(self.next_call);
+        self.next_call += 1;
+        id
+    }
+
+    /// Places a call to `target` (a SIP URI) with `sdp_offer` (may be empty for a late
+    /// offer). Returns the call's handle; progress comes as events.
+    pub fn call(
+        &mut self,
+        now: Instant,
+        target: &str,
+        sdp_offer: &[u8],
+    ) -> Result<CallId, UaError> {
+        self.start_call(now, target, sdp_offer, None)
+    }
+
+    pub(crate) fn start_call(
+        &mut self,
+        now: Instant,
+        target: &str,
+        sdp_offer: &[u8],
+        replaces: Option<String>,
+    ) -> Result<CallId, UaError> {
+        self.now = now;
+        if self.calls.len() >= self.cfg.max_calls {
+            return Err(UaError::Busy);
+        }
+        let dest = self.destination(target).ok_or(UaError::NoRoute)?;
+        let cseq = self.first_cseq();
+        let (mut req, tag) = self.new_request(Method::Invite, target, target, None, cseq);
+        self.decorate_invite(&mut req, sdp_offer);
+        if let Some(r) = replaces {
+            req.push("Replaces", r);
+            req.push("Require", "replaces");
+        }
+        let id = self.new_call_id();
+        let call_id = req.call_id().unwrap_or("").to_string();
+        let Some(key) = self.send_request(now, req, dest, Owner::Call(id)) else {
+            return Err(UaError::NoRoute);
+        };
+        let invite = self
+            .clients
+            .get(&key)
+            .map(|e| e.req.clone())
+            .ok_or(UaError::NoRoute)?;
+        self.calls.insert(
+            id,
+            Call {
+                id,
+                uac: true,
+                state: CallState::Calling,
+                call_id,
+                local_tag: tag,
+                invite,
+                invite_key: key,
+                dialog: None,
+                peer: dest,
+                ack: None,
+                retx_2xx: None,
+                provisional: false,
+                auth_tried: false,
+                pending_offer: None,
+                our_offer: None,
+                glare_retry: None,
+                bye_after_ack: false,
+                notify_to: None,
+                replaces: None,
+            },
+        );
+        Ok(id)
+    }
+
+    fn decorate_invite(&self, req: &mut SipMsg, sdp: &[u8]) {
+        req.push("Contact", self.contact());
+        req.push("Allow", ALLOW);
+        req.push("Supported", SUPPORTED);
+        if let Some(se) = self.cfg.session_expires {
+            req.push("Session-Expires", se.to_string());
+        }
+        if !sdp.is_empty() {
+            req.push("Content-Type", "application/sdp");
+            req.body = sdp.to_vec();
+        }
+    }
+
+    /// Answers an incoming call (200 with `sdp`), or answers a pending re-INVITE/UPDATE
+    /// offer from the peer ([`Event::OfferReceived`]).
+    pub fn answer(&mut self, now: Instant, call: CallId, sdp: &[u8]) -> Result<(), UaError> {
+        self.now = now;
+        let c = self.calls.get(&call).ok_or(UaError::UnknownCall)?;
+        let (key, initial) = match (c.state, &c.pending_offer) {
+            (CallState::Incoming, _) => (c.invite_key.clone(), true),
+            (_, Some(k)) => (k.clone(), false),
+            _ => return Err(UaError::InvalidState),
+        };
+        let req = self
+            .servers
+            .get(&key)
+            .map(|e| e.req.clone())
+            .ok_or(UaError::InvalidState)?;
+        let local_tag = c.local_tag.clone();
+        let mut resp = response(&req, 200, Some(&local_tag));
+        let is_invite = req.method() == Some(Method::Invite);
+        if is_invite || req.method() == Some(Method::Update) {
+            resp.push("Contact", self.contact());
+        }
+        resp.push("Allow", ALLOW);
+        resp.push("Supported", SUPPORTED);
+        if !sdp.is_empty() {
+            resp.push("Content-Type", "application/sdp");
+            resp.body = sdp.to_vec();
+        }
+        let bytes = resp.to_bytes();
+        let dest = self.servers.get(&key).map(|e| e.source);
+        self.respond(now, &key, resp);
+        let t1 = self.cfg.timers.t1;
+        let give_up = now + self.cfg.timers.t1x64();
+        let reliable = self.cfg.transport.is_reliable();
+        let Some(c) = self.calls.get_mut(&call) else {
+            return Ok(());
+        };
+        if initial {
+            c.state = CallState::Answering;
+            if let Some(d) = &mut c.dialog {
+                d.state = DialogState::Confirmed;
+            }
+        } else {
+            c.pending_offer = None;
+        }
+        if is_invite && let Some(dest) = dest {
+            c.retx_2xx = Some(Retx2xx {
+                bytes,
+                dest,
+                interval: t1,
+                next: (!reliable).then_some(now + t1),
+                give_up,
+                cseq: req.cseq().map_or(0, |(n, _)| n),
+            });
+        }
+        Ok(())
+    }
+
+    /// Rejects an incoming call (or a pending offer) with final status `code` (≥ 300).
+    pub fn reject(&mut self, now: Instant, call: CallId, code: u16) -> Result<(), UaError> {
+        self.now = now;
+        let code = code.clamp(300, 699);
+        let c = self.calls.get(&call).ok_or(UaError::UnknownCall)?;
+        match (c.state, c.pending_offer.clone()) {
+            (CallState::Incoming, _) => {
+                let key = c.invite_key.clone();
+                self.respond_code(now, &key, code);
+                self.calls.remove(&call);
+                self.push_event(Event::Ended {
+                    call,
+                    reason: EndReason::Rejected(code),
+                });
+                Ok(())
+            }
+            (_, Some(key)) => {
+                self.respond_code(now, &key, code);
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.pending_offer = None;
+                }
+                Ok(())
+            }
+            _ => Err(UaError::InvalidState),
+        }
+    }
+
+    /// Hangs up: CANCEL an unanswered outgoing call, 603 an unanswered incoming one, BYE an
+    /// established one. [`Event::Ended`] with [`EndReason::LocalHangup`] follows at once.
+    pub fn hangup(&mut self, now: Instant, call: CallId) -> Result<(), UaError> {
+        self.now = now;
+        let c = self.calls.get_mut(&call).ok_or(UaError::UnknownCall)?;
+        match c.state {
+            CallState::Cancelling => return Err(UaError::InvalidState),
+            CallState::Calling => {
+                c.state = CallState::Cancelling;
+                if c.provisional {
+                    self.send_cancel(now, call);
+                }
+            }
+            CallState::Incoming => {
+                let key = c.invite_key.clone();
+                self.respond_code(now, &key, 603);
+                self.calls.remove(&call);
+            }
+            CallState::Answering => {
+                c.bye_after_ack = true;
+            }
+            CallState::Confirmed => {
+                self.send_bye(now, call);
+                self.calls.remove(&call);
+            }
+        }
+        self.push_event(Event::Ended {
+            call,
+            reason: EndReason::LocalHangup,
+        });
+        Ok(())
+    }
+
+    fn send_cancel(&mut self, now: Instant, call: CallId) {
+        let Some(c) = self.calls.get(&call) else {
+            return;
+        };
+        let cancel = cancel_for(&c.invite);
+        let dest = c.peer;
+        self.send_prepared(now, cancel, dest, Owner::Nobody);
+    }
+
+    /// Sends an in-dialog request built by `f` on the call's dialog.
+    pub(crate) fn send_in_dialog(
+        &mut self,
+        now: Instant,
+        call: CallId,
+        method: Method,
+        f: impl FnOnce(&mut SipMsg),
+    ) -> Option<TxKey> {
+        let c = self.calls.get_mut(&call)?;
+        let d = c.dialog.as_mut()?;
+        let mut req = d.request(method, None);
+        let dest = resolve(d.next_hop(), self.cfg.transport)
+            .or(self.cfg.proxy)
+            .unwrap_or(c.peer);
+        f(&mut req);
+        let owner = Owner::Call(call);
+        self.send_request(now, req, dest, owner)
+    }
+
+    pub(crate) fn send_bye(&mut self, now: Instant, call: CallId) {
+        if let Some(key) = self.send_in_dialog(now, call, Method::Bye, |_| {})
+            && let Some(e) = self.clients.get_mut(&key)
+        {
+            e.owner = Owner::Nobody;
+        }
+    }
+
+    /// Puts the call on hold: a re-INVITE with `sdp` (typically `a=sendonly`).
+    pub fn hold(&mut self, now: Instant, call: CallId, sdp: &[u8]) -> Result<(), UaError> {
+        self.offer(now, call, Method::Invite, sdp)
+    }
+
+    /// Takes the call off hold: a re-INVITE with `sdp` (typically `a=sendrecv`).
+    pub fn unhold(&mut self, now: Instant, call: CallId, sdp: &[u8]) -> Result<(), UaError> {
+        self.offer(now, call, Method::Invite, sdp)
+    }
+
+    /// Sends a new offer with UPDATE (RFC 3311), e.g. a media change without re-INVITE.
+    pub fn update(&mut self, now: Instant, call: CallId, sdp: &[u8]) -> Result<(), UaError> {
+        self.offer(now, call, Method::Update, sdp)
+    }
+
+    fn offer(
+        &mut self,
+        now: Instant,
+        call: CallId,
+        method: Method,
+        sdp: &[u8],
+    ) -> Result<(), UaError> {
+        self.now = now;
+        let c = self.calls.get(&call).ok_or(UaError::UnknownCall)?;
+        if c.state != CallState::Confirmed || c.our_offer.is_some() || c.pending_offer.is_some() {
+            return Err(UaError::InvalidState);
+        }
+        let contact = self.contact();
+        let body = sdp.to_vec();
+        let key = self
+            .send_in_dialog(now, call, method, |r| {
+                r.push("Contact", contact);
+                r.push("Allow", ALLOW);
+                r.push("Supported", SUPPORTED);
+                if !body.is_empty() {
+                    r.push("Content-Type", "application/sdp");
+                    r.body = body;
+                }
+            })
+            .ok_or(UaError::InvalidState)?;
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.our_offer = Some(key);
+        }
+        Ok(())
+    }
+
+    /// A new INVITE outside any dialog (we are the UAS).
+    pub(crate) fn incoming_invite(&mut self, now: Instant, key: TxKey) {
+        let Some(e) = self.servers.get(&key) else {
+            return;
+        };
+        let req = e.req.clone();
+        let source = e.source;
+        let local_tag = e.tag.clone();
+        if self.calls.len() >= self.cfg.max_calls {
+            self.respond_code(now, &key, 486);
+            return;
+        }
+        if self.cfg.challenge_invites
+            && let Some(challenge) = self.check_credentials(now, &req)
+        {
+            self.respond(now, &key, challenge);
+            return;
+        }
+        // RFC 3891: an INVITE with Replaces must name one of our confirmed dialogs.
+        let replaces = match req.header("Replaces") {
+            Some(r) => match self.replaced_call(r) {
+                Some(id) => Some(id),
+                None => {
+                    self.respond_code(now, &key, 481);
+                    return;
+                }
+            },
+            None => None,
+        };
+        let mut trying = response(&req, 100, None);
+        trying.remove("Record-Route");
+        self.respond(now, &key, trying);
+        let Some(mut dialog) = Dialog::uas(&req, &local_tag, DialogState::Early) else {
+            self.respond_code(now, &key, 400);
+            return;
+        };
+        let start = self.first_cseq();
+        dialog.seed_local_seq(start);
+        let mut ringing = response(&req, 180, Some(&local_tag));
+        ringing.push("Contact", self.contact());
+        self.respond(now, &key, ringing);
+        let id = self.new_call_id();
+        self.calls.insert(
+            id,
+            Call {
+                id,
+                uac: false,
+                state: CallState::Incoming,
+                call_id: req.call_id().unwrap_or("").to_string(),
+                local_tag,
+                invite: req.clone(),
+                invite_key: key,
+                dialog: Some(dialog),
+                peer: source,
+                ack: None,
+                retx_2xx: None,
+                provisional: true,
+                auth_tried: false,
+                pending_offer: None,
+                our_offer: None,
+                glare_retry: None,
+                bye_after_ack: false,
+                notify_to: None,
+                replaces,
+            },
+        );
+        self.push_event(Event::IncomingCall {
+            call: id,
+            from: req.header("From").unwrap_or("").to_string(),
+            sdp: body_of(&req),
+        });
+    }
+
+    /// The confirmed call a Replaces value (`call-id;to-tag=…;from-tag=…`) names, from our
+    /// side: to-tag is our tag, from-tag the peer's (RFC 3891 §3).
+    fn replaced_call(&self, value: &str) -> Option<CallId> {
+        let call_id = value.split(';').next()?.trim();
+        let to_tag = super::msg::param(value, "to-tag")?;
+        let from_tag = super::msg::param(value, "from-tag")?;
+        self.calls
+            .values()
+            .find(|c| {
+                c.state == CallState::Confirmed
+                    && c.dialog.as_ref().is_some_and(|d| {
+                        d.id.call_id == call_id
+                            && d.id.local_tag == to_tag
+                            && d.id.remote_tag == from_tag
+                    })
+            })
+            .map(|c| c.id)
+    }
+
+    /// The call whose dialog `req` (from the peer) belongs to.
+    pub(crate) fn call_for_request(&self, req: &SipMsg) -> Option<CallId> {
+        self.calls
+            .values()
+            .find(|c| c.dialog.as_ref().is_some_and(|d| d.matches_request(req)))
+            .map(|c| c.id)
+    }
+
+    /// ACK for a 2xx (§13.3.1.4): stops the retransmission; the call is up.
+    pub(crate) fn tu_ack(&mut self, now: Instant, ack: SipMsg) {
+        let Some(id) = self.call_for_request(&ack) else {
+            return;
+        };
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let acked = ack.cseq().map(|(n, _)| n);
+        if c.retx_2xx.as_ref().is_some_and(|r| Some(r.cseq) == acked) {
+            c.retx_2xx = None;
+        }
+        if c.state == CallState::Answering {
+            c.state = CallState::Confirmed;
+            let bye = c.bye_after_ack;
+            let replaced = c.replaces.take();
+            if bye {
+                self.send_bye(now, id);
+                self.calls.remove(&id);
+            } else {
+                self.push_event(Event::Answered {
+                    call: id,
+                    sdp: body_of(&ack),
+                });
+            }
+            if let Some(old) = replaced
+                && self.calls.contains_key(&old)
+            {
+                self.send_bye(now, old);
+                self.calls.remove(&old);
+                self.push_event(Event::Ended {
+                    call: old,
+                    reason: EndReason::Replaced,
+                });
+            }
+        }
+    }
+
+    /// CANCEL matched a pending INVITE server transaction (§9.2).
+    pub(crate) fn tu_cancelled(&mut self, now: Instant, invite_key: &TxKey) {
+        self.respond_code(now, invite_key, 487);
+        let id = self
+            .calls
+            .values()
+            .find(|c| !c.uac && &c.invite_key == invite_key)
+            .map(|c| c.id);
+        if let Some(id) = id {
+            self.calls.remove(&id);
+            self.push_event(Event::Ended {
+                call: id,
+                reason: EndReason::Cancelled,
+            });
+        }
+    }
+
+    /// A 2xx to INVITE after its client transaction is gone: resend the ACK (§13.2.2.4).
+    pub(crate) fn tu_stray_2xx(&mut self, _now: Instant, resp: &SipMsg) {
+        let found = self.calls.values().find(|c| {
+            c.uac
+                && Some(c.call_id.as_str()) == resp.call_id()
+                && c.dialog
+                    .as_ref()
+                    .is_some_and(|d| Some(d.id.remote_tag.as_str()) == resp.to_tag())
+        });
+        if let Some((ack, dest)) = found.and_then(|c| c.ack.clone().map(|a| (a, c.peer))) {
+            self.transmit(dest, ack);
+        }
+    }
+
+    /// A response to the call's INVITE, re-INVITE or UPDATE.
+    pub(crate) fn call_response(&mut self, now: Instant, id: CallId, key: &TxKey, resp: SipMsg) {
+        let Some(c) = self.calls.get(&id) else {
+            // The call is gone (hung up while calling): a late 2xx still needs ACK + BYE.
+            return;
+        };
+        let Some(code) = resp.code() else { return };
+        if c.our_offer.as_ref() == Some(key) {
+            self.offer_response(now, id, resp, code);
+            return;
+        }
+        if &c.invite_key != key {
+            return;
+        }
+        match code {
+            100 => {
+                self.mark_provisional(now, id);
+            }
+            101..=199 => {
+                self.mark_provisional(now, id);
+                if let Some(c) = self.calls.get_mut(&id)
+                    && c.dialog.is_none()
+                    && c.state == CallState::Calling
+                    && let Some(d) = Dialog::uac(&c.invite, &resp)
+                {
+                    c.dialog = Some(d);
+                }
+                if let Some(sdp) = body_of(&resp) {
+                    self.push_event(Event::EarlyMedia { call: id, sdp });
+                } else if code == 180 {
+                    self.push_event(Event::Ringing { call: id });
+                }
+            }
+            200..=299 => self.invite_2xx(now, id, resp),
+            401 | 407
+                if !c.auth_tried
+                    && !self.cfg.password.is_empty()
+                    && c.state == CallState::Calling =>
+            {
+                self.retry_invite_with_auth(now, id, &resp);
+            }
+            _ => {
+                let cancelling = c.state == CallState::Cancelling;
+                self.notify_transfer_progress(now, id, code);
+                self.calls.remove(&id);
+                if !cancelling {
+                    let reason = if code == 408 {
+                        EndReason::Timeout
+                    } else {
+                        EndReason::Rejected(code)
+                    };
+                    self.push_event(Event::Ended { call: id, reason });
+                }
+            }
+        }
+    }
+
+    fn mark_provisional(&mut self, now: Instant, id: CallId) {
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let first = !c.provisional;
+        c.provisional = true;
+        if first && c.state == CallState::Cancelling {
+            self.send_cancel(now, id);
+        }
+    }
+
+    fn invite_2xx(&mut self, now: Instant, id: CallId, resp: SipMsg) {
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let same_dialog = c.dialog.as_ref().is_some_and(|d| {
+            d.state == DialogState::Confirmed && Some(d.id.remote_tag.as_str()) == resp.to_tag()
+        });
+        if same_dialog {
+            // Retransmitted 2xx: resend the ACK.
+            if let Some(ack) = c.ack.clone() {
+                let dest = c.peer;
+                self.transmit(dest, ack);
+            }
+            return;
+        }
+        let Some(mut dialog) = Dialog::uac(&c.invite, &resp) else {
+            return;
+        };
+        let forked = c.state == CallState::Confirmed;
+        let invite_cseq = c.invite.cseq().map_or(1, |(n, _)| n);
+        let mut ack = dialog.request(Method::Ack, Some(invite_cseq));
+        let (via, _) = self.new_via();
+        ack.headers.insert(0, ("Via".to_string(), via));
+        let dest = resolve(dialog.next_hop(), self.cfg.transport).or(self.cfg.proxy);
+        let Some(peer) = self.calls.get(&id).map(|c| c.peer) else {
+            return;
+        };
+        let dest = dest.unwrap_or(peer);
+        let ack_bytes = ack.to_bytes();
+        self.transmit(dest, ack_bytes.clone());
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
+        if forked {
+            // A second 2xx from another fork: ACK it, then BYE it (§13.2.2.4).
+            let mut bye = dialog.request(Method::Bye, None);
+            let (via, _) = self.new_via();
+            bye.headers.insert(0, ("Via".to_string(), via));
+            self.send_prepared(now, bye, dest, Owner::Nobody);
+            return;
+        }
+        let cancelling = c.state == CallState::Cancelling;
+        c.peer = dest;
+        c.ack = Some(ack_bytes);
+        c.dialog = Some(dialog);
+        c.state = CallState::Confirmed;
+        if cancelling {
+            // The 2xx won the race with our CANCEL: end the call with BYE.
+            self.send_bye(now, id);
+            self.calls.remove(&id);
+            return;
+        }
+        self.push_event(Event::Answered {
+            call: id,
+            sdp: body_of(&resp),
+        });
+        self.notify_transfer_progress(now, id, 200);
+    }
+
+    fn retry_invite_with_auth(&mut self, now: Instant, id: CallId, challenge: &SipMsg) {
+        let Some(c) = self.calls.get(&id) else { return };
+        let mut req = c.invite.clone();
+        let dest = c.peer;
+        req.remove("Via");
+        let Some((n, _)) = req.cseq() else { return };
+        req.set("CSeq", format!("{} INVITE", n.saturating_add(1)));
+        if !self.add_authorization(&mut req, challenge) {
+            self.calls.remove(&id);
+            let code = challenge.code().unwrap_or(401);
+            self.push_event(Event::Ended {
+                call: id,
+                reason: EndReason::Rejected(code),
+            });
+            return;
+        }
+        let Some(key) = self.send_request(now, req, dest, Owner::Call(id)) else {
+            return;
+        };
+        let invite = self.clients.get(&key).map(|e| e.req.clone());
+        if let (Some(c), Some(invite)) = (self.calls.get_mut(&id), invite) {
+            c.invite = invite;
+            c.invite_key = key;
+            c.auth_tried = true;
+            c.provisional = false;
+        }
+    }
+
+    fn offer_response(&mut self, now: Instant, id: CallId, resp: SipMsg, code: u16) {
+        if code < 200 {
+            return;
+        }
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let Some(key) = c.our_offer.take() else {
+            return;
+        };
+        let is_invite = matches!(
+            &key,
+            TxKey::Branch {
+                method: Method::Invite,
+                ..
+            }
+        );
+        if (200..300).contains(&code) {
+            if let Some(d) = &mut c.dialog {
+                d.refresh_target(&resp);
+            }
+            if is_invite {
+                let cseq = resp.cseq().map_or(1, |(n, _)| n);
+                if let Some(d) = &mut c.dialog {
+                    let mut ack = d.request(Method::Ack, Some(cseq));
+                    let dest = resolve(d.next_hop(), self.cfg.transport)
+                        .or(self.cfg.proxy)
+                        .unwrap_or(c.peer);
+                    let (via, _) = self.new_via();
+                    ack.headers.insert(0, ("Via".to_string(), via));
+                    let bytes = ack.to_bytes();
+                    if let Some(c) = self.calls.get_mut(&id) {
+                        c.ack = Some(bytes.clone());
+                    }
+                    self.transmit(dest, bytes);
+                }
+            }
+            self.push_event(Event::MediaUpdated {
+                call: id,
+                sdp: body_of(&resp),
+            });
+        } else if code == 491 {
+            // §14.1 glare: retry after 2.1–4 s if we own the Call-ID, else 0–2 s (10 ms steps).
+            let owner = c.uac;
+            let delay_ms = if owner {
+                2100 + 10 * self.rng.below(191)
+            } else {
+                10 * self.rng.below(201)
+            };
+            let req = self
+                .clients
+                .get(&key)
+                .map(|e| e.req.body.clone())
+                .unwrap_or_default();
+            let method = if is_invite {
+                Method::Invite
+            } else {
+                Method::Update
+            };
+            if let Some(c) = self.calls.get_mut(&id) {
+                c.glare_retry = Some((now + Duration::from_millis(delay_ms), method, req));
+            }
+        } else if code == 481 || code == 408 {
+            self.send_bye(now, id);
+            self.calls.remove(&id);
+            self.push_event(Event::Ended {
+                call: id,
+                reason: EndReason::Timeout,
+            });
+        } else {
+            self.push_event(Event::OfferRejected { call: id, code });
+        }
+    }
+
+    /// A client transaction owned by a call timed out (Timer B/F).
+    pub(crate) fn call_client_timeout(&mut self, now: Instant, id: CallId, key: &TxKey) {
+        let Some(c) = self.calls.get(&id) else { return };
+        if &c.invite_key == key {
+            let cancelling = c.state == CallState::Cancelling;
+            self.calls.remove(&id);
+            if !cancelling {
+                self.push_event(Event::Ended {
+                    call: id,
+                    reason: EndReason::Timeout,
+                });
+            }
+        } else if c.our_offer.as_ref() == Some(key) {
+            self.send_bye(now, id);
+            self.calls.remove(&id);
+            self.push_event(Event::Ended {
+                call: id,
+                reason: EndReason::Timeout,
+            });
+        }
+    }
+
+    pub(crate) fn call_timeouts(&mut self, now: Instant) {
+        let ids: Vec<CallId> = self
+            .calls
+            .values()
+            .filter(|c| c.next_timer().is_some_and(|t| t <= now))
+            .map(|c| c.id)
+            .collect();
+        let t2 = self.cfg.timers.t2;
+        for id in ids {
+            let Some(c) = self.calls.get_mut(&id) else {
+                continue;
+            };
+            if let Some(r) = &mut c.retx_2xx {
+                if r.give_up <= now {
+                    // §13.3.1.4: no ACK within 64·T1: the session ends with BYE.
+                    c.retx_2xx = None;
+                    c.state = CallState::Confirmed;
+                    self.send_bye(now, id);
+                    self.calls.remove(&id);
+                    self.push_event(Event::Ended {
+                        call: id,
+                        reason: EndReason::Timeout,
+                    });
+                    continue;
+                }
+                if r.next.is_some_and(|n| n <= now) {
+                    r.interval = (r.interval * 2).min(t2);
+                    r.next = Some(now + r.interval);
+                    let (dest, bytes) = (r.dest, r.bytes.clone());
+                    self.transmit(dest, bytes);
+                }
+            }
+            let Some(c) = self.calls.get_mut(&id) else {
+                continue;
+            };
+            if c.glare_retry.as_ref().is_some_and(|g| g.0 <= now)
+                && let Some((_, method, sdp)) = c.glare_retry.take()
+                && self.offer(now, id, method, &sdp).is_err()
+            {
+                self.push_event(Event::OfferRejected {
+                    call: id,
+                    code: 491,
+                });
+            }
+        }
+    }
+
+    /// The peer's INVITE with a To tag: a re-INVITE (§14.2).
+    pub(crate) fn incoming_offer(&mut self, now: Instant, id: CallId, key: TxKey) {
+        let Some(req) = self.servers.get(&key).map(|e| e.req.clone()) else {
+            return;
+        };
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
+        if c.our_offer.is_some() {
+            // Glare (§14.2): we have an offer outstanding.
+            self.respond_code(now, &key, 491);
+            return;
+        }
+        if c.pending_offer.is_some() || c.state != CallState::Confirmed {
+            let tag = c.local_tag.clone();
+            let mut r = response(&req, 500, Some(&tag));
+            r.push("Retry-After", "1");
+            self.respond(now, &key, r);
+            return;
+        }
+        if let Some(d) = &mut c.dialog {
+            d.refresh_target(&req);
+        }
+        c.pending_offer = Some(key);
+        self.push_event(Event::OfferReceived {
+            call: id,
+            sdp: body_of(&req),
+        });
+    }
+}

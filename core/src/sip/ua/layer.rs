@@ -1,0 +1,355 @@
+//! The UA's transaction layer (RFC 3261 §17): the bounded table of client and server
+//! transactions, matching of received messages to them (§17.1.3, §17.2.3), stateless
+//! rejection of requests that cannot be matched (400) or do not fit (503 + Retry-After),
+//! CANCEL matching (§9.2), and the ACK for non-2xx final responses (§17.1.1.3).
+
+use alloc::string::ToString;
+use alloc::vec::Vec;
+use core::net::SocketAddr;
+
+use super::build::{ack_for_non_2xx, response};
+use super::msg::{Method, SipMsg};
+use super::{CallId, Received, Transmit, Transport, UserAgent};
+use crate::rand::Rng;
+use crate::sip::transaction::{
+    ClientTimerAction, ClientTransaction, ResponseAction, ServerState, ServerTimerAction,
+    ServerTransaction, TxKey,
+};
+use crate::time::Instant;
+
+/// Who gets the responses of a client transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Owner {
+    /// A call's INVITE, re-INVITE, UPDATE, INFO, REFER or NOTIFY.
+    Call(CallId),
+    /// The registration.
+    Register,
+    /// A MESSAGE with this handle.
+    Message(u64),
+    /// Nobody (BYE after the call ended, OPTIONS…).
+    Nobody,
+}
+
+/// A client transaction and what the UA needs around it.
+#[derive(Debug)]
+pub(crate) struct ClientEntry {
+    pub tx: ClientTransaction,
+    pub req: SipMsg,
+    pub dest: SocketAddr,
+    pub owner: Owner,
+}
+
+/// A server transaction and what the UA needs around it.
+#[derive(Debug)]
+pub(crate) struct ServerEntry {
+    pub tx: ServerTransaction,
+    pub req: SipMsg,
+    pub source: SocketAddr,
+    pub transport: Transport,
+    /// The To tag our responses carry when the request had none.
+    pub tag: alloc::string::String,
+}
+
+impl<R: Rng> UserAgent<R> {
+    pub(crate) fn transmit(&mut self, destination: SocketAddr, bytes: Vec<u8>) {
+        self.transmit_on(self.cfg.transport, destination, bytes);
+    }
+
+    /// Queues `bytes` for `destination` over `transport` (responses go back over the
+    /// transport their request came on).
+    pub(crate) fn transmit_on(
+        &mut self,
+        transport: Transport,
+        destination: SocketAddr,
+        bytes: Vec<u8>,
+    ) {
+        self.transmits.push_back(Transmit {
+            transport,
+            destination,
+            bytes,
+        });
+    }
+
+    /// Adds a fresh Via and starts a client transaction for `req` (ACK is sent without one).
+    pub(crate) fn send_request(
+        &mut self,
+        now: Instant,
+        mut req: SipMsg,
+        dest: SocketAddr,
+        owner: Owner,
+    ) -> Option<TxKey> {
+        let (via, _) = self.new_via();
+        req.headers.insert(0, ("Via".to_string(), via));
+        self.send_prepared(now, req, dest, owner)
+    }
+
+    /// Starts a client transaction for `req`, which already has its Via (CANCEL).
+    pub(crate) fn send_prepared(
+        &mut self,
+        now: Instant,
+        req: SipMsg,
+        dest: SocketAddr,
+        owner: Owner,
+    ) -> Option<TxKey> {
+        let method = req.method()?;
+        let bytes = req.to_bytes();
+        if method == Method::Ack {
+            self.transmit(dest, bytes);
+            return None;
+        }
+        let key = TxKey::for_request(req.branch()?, method.clone());
+        let tx = ClientTransaction::new(
+            now,
+            self.cfg.timers,
+            method == Method::Invite,
+            self.cfg.transport.is_reliable(),
+            bytes.clone(),
+        );
+        self.transmit(dest, bytes);
+        self.clients.insert(
+            key.clone(),
+            ClientEntry {
+                tx,
+                req,
+                dest,
+                owner,
+            },
+        );
+        Some(key)
+    }
+
+    /// Sends `resp` through the server transaction `key`; returns whether it was sent.
+    pub(crate) fn respond(&mut self, now: Instant, key: &TxKey, resp: SipMsg) -> bool {
+        let Some(code) = resp.code() else {
+            return false;
+        };
+        let Some(entry) = self.servers.get_mut(key) else {
+            return false;
+        };
+        let bytes = resp.to_bytes();
+        if !entry.tx.send_response(now, code, bytes.clone()) {
+            return false;
+        }
+        let (dest, transport) = (entry.source, entry.transport);
+        if entry.tx.is_terminated() {
+            self.servers.remove(key);
+        }
+        self.transmit_on(transport, dest, bytes);
+        true
+    }
+
+    /// Responds with just `code` (plus our tag) through the server transaction `key`.
+    pub(crate) fn respond_code(&mut self, now: Instant, key: &TxKey, code: u16) -> bool {
+        let Some(entry) = self.servers.get(key) else {
+            return false;
+        };
+        let mut r = response(&entry.req, code, Some(&entry.tag));
+        if code == 405 || code == 501 {
+            r.push("Allow", super::build::ALLOW);
+        }
+        self.respond(now, key, r)
+    }
+
+    /// A response sent without a transaction (§8.2.6 / §16.11-style stateless).
+    fn respond_stateless(&mut self, rx: &Received<'_>, req: &SipMsg, code: u16, retry: bool) {
+        if req.top_via().is_none() {
+            return; // No Via: nowhere a response could be routed.
+        }
+        let (dest, transport) = (rx.source, rx.transport);
+        let tag = self.random_token(10);
+        let mut r = response(req, code, Some(&tag));
+        if retry {
+            r.push("Retry-After", "5");
+        }
+        self.transmit_on(transport, dest, r.to_bytes());
+    }
+
+    pub(crate) fn reject_unparsable(&mut self, _rx: Received<'_>) {
+        // Without a parsable Via, From, To, Call-ID and CSeq no response can be formed
+        // (§8.2.6.2 copies them); the datagram is dropped.
+    }
+
+    pub(crate) fn receive_request(&mut self, now: Instant, rx: Received<'_>, m: SipMsg) {
+        // §8.2 validation: mandatory headers and a CSeq that names the request's method.
+        let method = m.method();
+        let cseq_ok = matches!((m.cseq(), &method), (Some((_, cm)), Some(rm)) if cm == *rm);
+        let max_forwards_ok = m
+            .header("Max-Forwards")
+            .is_none_or(|v| v.trim().parse::<u8>().is_ok());
+        if m.header("From").is_none()
+            || m.header("To").is_none()
+            || m.call_id().is_none()
+            || !cseq_ok
+            || !max_forwards_ok
+        {
+            if method != Some(Method::Ack) {
+                self.respond_stateless(&rx, &m, 400, false);
+            }
+            return;
+        }
+        let Ok(key) = TxKey::server(&m) else {
+            if method != Some(Method::Ack) {
+                self.respond_stateless(&rx, &m, 400, false);
+            }
+            return;
+        };
+        if method == Some(Method::Ack) {
+            if let Some(e) = self.servers.get_mut(&key)
+                && e.tx.handle_ack(now)
+            {
+                if e.tx.is_terminated() {
+                    self.servers.remove(&key);
+                }
+                return;
+            }
+            // ACK for a 2xx: end-to-end, to the dialog (§13.3.1.4, §17.2.3 note).
+            self.tu_ack(now, m);
+            return;
+        }
+        if let Some(e) = self.servers.get_mut(&key) {
+            // A retransmission: resend the last response, never a new transaction.
+            if let Some(bytes) = e.tx.handle_retransmission().map(<[u8]>::to_vec) {
+                let (dest, transport) = (e.source, e.transport);
+                self.transmit_on(transport, dest, bytes);
+            }
+            return;
+        }
+        if self.transaction_count() >= self.cfg.max_transactions {
+            self.respond_stateless(&rx, &m, 503, true);
+            return;
+        }
+        let invite = method == Some(Method::Invite);
+        let tx = ServerTransaction::new(self.cfg.timers, invite, rx.transport.is_reliable());
+        let tag = self.random_token(10);
+        self.servers.insert(
+            key.clone(),
+            ServerEntry {
+                tx,
+                req: m,
+                source: rx.source,
+                transport: rx.transport,
+                tag,
+            },
+        );
+        if method == Some(Method::Cancel) {
+            self.receive_cancel(now, &key);
+        } else {
+            self.tu_request(now, key);
+        }
+    }
+
+    /// CANCEL (§9.2): 200 to the CANCEL; 487 to its INVITE if that is still pending.
+    fn receive_cancel(&mut self, now: Instant, key: &TxKey) {
+        let invite_key = key.with_method(Method::Invite);
+        let pending = self
+            .servers
+            .get(&invite_key)
+            .map(|e| matches!(e.tx.state(), ServerState::Proceeding));
+        match pending {
+            None => {
+                self.respond_code(now, key, 481);
+            }
+            Some(pending) => {
+                self.respond_code(now, key, 200);
+                if pending {
+                    self.tu_cancelled(now, &invite_key);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn receive_response(&mut self, now: Instant, m: SipMsg) {
+        let Some(key) = TxKey::client(&m) else { return };
+        let Some(code) = m.code() else { return };
+        let Some(entry) = self.clients.get_mut(&key) else {
+            if (200..300).contains(&code) && m.cseq().is_some_and(|(_, me)| me == Method::Invite) {
+                self.tu_stray_2xx(now, &m);
+            }
+            return;
+        };
+        let owner = entry.owner;
+        match entry.tx.handle_response(now, code) {
+            ResponseAction::Absorb => {}
+            ResponseAction::ResendAck => {
+                if let Some(ack) = entry.tx.ack().map(<[u8]>::to_vec) {
+                    let dest = entry.dest;
+                    self.transmit(dest, ack);
+                }
+            }
+            ResponseAction::DeliverAndAck => {
+                let ack = ack_for_non_2xx(&entry.req, &m).to_bytes();
+                entry.tx.set_ack(ack.clone());
+                let dest = entry.dest;
+                self.transmit(dest, ack);
+                self.tu_response(now, owner, &key, m);
+            }
+            ResponseAction::Deliver => self.tu_response(now, owner, &key, m),
+        }
+        if self.clients.get(&key).is_some_and(|e| e.tx.is_terminated()) {
+            self.clients.remove(&key);
+        }
+    }
+
+    pub(crate) fn layer_timeouts(&mut self, now: Instant) {
+        let due: Vec<TxKey> = self
+            .clients
+            .iter()
+            .filter(|(_, e)| e.tx.poll_timeout().is_some_and(|t| t <= now))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in due {
+            while let Some(action) = self
+                .clients
+                .get_mut(&key)
+                .and_then(|e| e.tx.handle_timeout(now))
+            {
+                match action {
+                    ClientTimerAction::Retransmit => {
+                        if let Some(e) = self.clients.get(&key) {
+                            let (dest, bytes) = (e.dest, e.tx.request().to_vec());
+                            self.transmit(dest, bytes);
+                        }
+                    }
+                    ClientTimerAction::Timeout => {
+                        if let Some(e) = self.clients.remove(&key) {
+                            self.tu_client_timeout(now, e.owner, &key, e.req);
+                        }
+                        break;
+                    }
+                    ClientTimerAction::Terminated => {
+                        self.clients.remove(&key);
+                        break;
+                    }
+                }
+            }
+        }
+        let due: Vec<TxKey> = self
+            .servers
+            .iter()
+            .filter(|(_, e)| e.tx.poll_timeout().is_some_and(|t| t <= now))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in due {
+            while let Some(action) = self
+                .servers
+                .get_mut(&key)
+                .and_then(|e| e.tx.handle_timeout(now))
+            {
+                match action {
+                    ServerTimerAction::Retransmit => {
+                        if let Some(e) = self.servers.get(&key) {
+                            let (dest, transport) = (e.source, e.transport);
+                            if let Some(bytes) = e.tx.last_response().map(<[u8]>::to_vec) {
+                                self.transmit_on(transport, dest, bytes);
+                            }
+                        }
+                    }
+                    ServerTimerAction::AckTimeout | ServerTimerAction::Terminated => {
+                        self.servers.remove(&key);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,475 @@
+//! The SIP user agent (RFC 3261 §8, §12–§15, §17 and extensions) as a sans-IO machine.
+//!
+//! One [`UserAgent`] owns the transaction table, the dialogs, the calls and the
+//! registration of one SIP identity. It speaks in the domain's words:
+//!
+//! - **commands**: [`UserAgent::register`], [`UserAgent::unregister`], [`UserAgent::call`],
+//!   [`UserAgent::answer`], [`UserAgent::reject`], [`UserAgent::hangup`],
+//!   [`UserAgent::hold`] / [`UserAgent::unhold`] (re-INVITE), [`UserAgent::update`]
+//!   (RFC 3311), [`UserAgent::send_dtmf`] (INFO, RFC 6086), [`UserAgent::send_message`]
+//!   (RFC 3428), [`UserAgent::transfer`] (REFER, RFC 3515);
+//! - **input**: [`UserAgent::handle_receive`] with a [`Received`] message (one datagram, or
+//!   one message framed from a stream, or a keep-alive CRLF) and
+//!   [`UserAgent::handle_timeout`];
+//! - **output**: [`UserAgent::poll_transmit`] ([`Transmit`]), [`UserAgent::poll_event`]
+//!   ([`Event`]), [`UserAgent::poll_timeout`].
+//!
+//! SDP bodies are opaque bytes. Randomness (branches, tags, Call-IDs, the first CSeq,
+//! cnonces, glare and refresh jitter) comes from the [`Rng`] given at construction.
+//!
+//! Bad input never panics: unparsable datagrams are dropped, requests without the
+//! mandatory headers get a stateless 400 (RFC 4475), unknown dialogs 481, CSeq going
+//! backwards 500, and past [`UaConfig::max_transactions`] new requests get 503 with
+//! Retry-After instead of new state.
+
+mod build;
+mod call;
+mod layer;
+pub mod msg;
+mod register;
+mod requests;
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::net::SocketAddr;
+
+use crate::rand::Rng;
+use crate::sip::auth::{DigestClient, DigestServer, Ha1Store, ServerConfig};
+use crate::sip::transaction::{TimerConfig, TxKey};
+use crate::time::{Duration, Instant};
+
+pub use call::UaError;
+pub use msg::{Method, SipMsg};
+
+use call::Call;
+use layer::{ClientEntry, ServerEntry};
+use register::Registration;
+
+/// The transport a message travels over (RFC 3261 §18, RFC 7118 for WebSocket).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// UDP: unreliable, the transaction layer retransmits.
+    Udp,
+    /// TCP (reliable).
+    Tcp,
+    /// TLS over TCP (reliable).
+    Tls,
+    /// WebSocket (RFC 7118, reliable).
+    Ws,
+    /// Secure WebSocket (RFC 7118, reliable).
+    Wss,
+}
+
+impl Transport {
+    /// Whether the transport is reliable (no retransmission timers, Timers D/I/J/K = 0).
+    pub fn is_reliable(self) -> bool {
+        !matches!(self, Transport::Udp)
+    }
+
+    /// The Via transport token.
+    pub fn via_token(self) -> &'static str {
+        match self {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
+            Transport::Ws => "WS",
+            Transport::Wss => "WSS",
+        }
+    }
+}
+
+/// A message received by the driver.
+#[derive(Debug, Clone, Copy)]
+pub struct Received<'a> {
+    /// The transport it came over.
+    pub transport: Transport,
+    /// The peer address it came from (responses to requests go back there, RFC 3581).
+    pub source: SocketAddr,
+    /// One whole SIP message, or a keep-alive (`\r\n\r\n` ping / `\r\n` pong, RFC 5626).
+    pub bytes: &'a [u8],
+}
+
+/// A message the driver must send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// The transport to use.
+    pub transport: Transport,
+    /// The destination address.
+    pub destination: SocketAddr,
+    /// The serialized message.
+    pub bytes: Vec<u8>,
+}
+
+/// The application's handle of a call (one INVITE dialog).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CallId(pub u64);
+
+/// Why a call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EndReason {
+    /// We hung up (BYE sent, or CANCEL of our unanswered call).
+    LocalHangup,
+    /// The peer sent BYE.
+    RemoteHangup,
+    /// The call was rejected with this final status (by the peer, or by us via `reject`).
+    Rejected(u16),
+    /// The caller cancelled before the call was answered (we were called).
+    Cancelled,
+    /// No answer in time: Timer B, no ACK for our 2xx (64·T1), or the session timer ran out.
+    Timeout,
+    /// The call was replaced by another (attended transfer, RFC 3891).
+    Replaced,
+}
+
+/// Registration state changes (RFC 3261 §10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RegistrationState {
+    /// Registered; the registrar granted `expires` seconds.
+    Registered {
+        /// Granted lifetime in seconds.
+        expires: u32,
+    },
+    /// The binding was removed (Expires: 0 accepted).
+    Unregistered,
+    /// The registrar refused (wrong password → 401/403, …) or did not answer (408).
+    Failed {
+        /// The final status code.
+        code: u16,
+    },
+}
+
+/// What the UA reports to the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A new incoming call; answer with [`UserAgent::answer`] or [`UserAgent::reject`].
+    IncomingCall {
+        /// The call.
+        call: CallId,
+        /// The caller (From header value).
+        from: String,
+        /// The SDP offer, if the INVITE had one.
+        sdp: Option<Vec<u8>>,
+    },
+    /// The callee is ringing (180).
+    Ringing {
+        /// The call.
+        call: CallId,
+    },
+    /// A provisional response carried SDP (early media, 183).
+    EarlyMedia {
+        /// The call.
+        call: CallId,
+        /// The SDP answer.
+        sdp: Vec<u8>,
+    },
+    /// The call is established (our INVITE got 2xx, or our 2xx got its ACK).
+    Answered {
+        /// The call.
+        call: CallId,
+        /// The peer's SDP in that message, if any.
+        sdp: Option<Vec<u8>>,
+    },
+    /// The call is over.
+    Ended {
+        /// The call.
+        call: CallId,
+        /// Why.
+        reason: EndReason,
+    },
+    /// The peer sent a new offer in the dialog (re-INVITE or UPDATE); answer it with
+    /// [`UserAgent::answer`] (or [`UserAgent::reject`] with e.g. 488).
+    OfferReceived {
+        /// The call.
+        call: CallId,
+        /// The offer (None for a re-INVITE without SDP: answer with an offer).
+        sdp: Option<Vec<u8>>,
+    },
+    /// Our re-INVITE/UPDATE was answered (2xx) with this SDP.
+    MediaUpdated {
+        /// The call.
+        call: CallId,
+        /// The answer.
+        sdp: Option<Vec<u8>>,
+    },
+    /// Our re-INVITE/UPDATE was refused with this status (the session is unchanged).
+    OfferRejected {
+        /// The call.
+        call: CallId,
+        /// The final status code.
+        code: u16,
+    },
+    /// The registration state changed.
+    Registration(RegistrationState),
+    /// A MESSAGE (RFC 3428) arrived.
+    IncomingMessage {
+        /// The sender (From header value).
+        from: String,
+        /// Its Content-Type.
+        content_type: String,
+        /// The body.
+        body: Vec<u8>,
+    },
+    /// The final status of a MESSAGE we sent.
+    MessageStatus {
+        /// Handle returned by [`UserAgent::send_message`].
+        id: u64,
+        /// The final status code (408 on timeout).
+        code: u16,
+    },
+    /// A DTMF digit arrived by INFO (`application/dtmf-relay`, RFC 6086).
+    DtmfReceived {
+        /// The call.
+        call: CallId,
+        /// The digit (`0-9*#A-D`).
+        digit: char,
+        /// Duration in ms.
+        duration: u32,
+    },
+    /// The peer asked us to transfer the call (REFER, RFC 3515); accept with
+    /// [`UserAgent::accept_transfer`].
+    TransferRequested {
+        /// The call that received the REFER.
+        call: CallId,
+        /// The Refer-To URI (may carry `?Replaces=` for attended transfer).
+        target: String,
+    },
+    /// Progress of a transfer we requested (the NOTIFY sipfrag status line).
+    TransferProgress {
+        /// The call that sent the REFER.
+        call: CallId,
+        /// The status code in the sipfrag (100, 180, 200, 4xx…).
+        code: u16,
+    },
+}
+
+/// Configuration of a [`UserAgent`].
+#[derive(Debug, Clone)]
+pub struct UaConfig {
+    /// Our address-of-record, e.g. `sip:alice@example.com` (From of our requests, To of
+    /// REGISTER).
+    pub aor: String,
+    /// Display name in From.
+    pub display_name: Option<String>,
+    /// Digest user name (empty: the user part of the AOR).
+    pub auth_user: String,
+    /// Digest password (empty: no credentials).
+    pub password: String,
+    /// The address we are reachable at (Via sent-by and Contact).
+    pub local_addr: SocketAddr,
+    /// The transport we use.
+    pub transport: Transport,
+    /// Outbound proxy / registrar address: every out-of-dialog request goes there.
+    pub proxy: Option<SocketAddr>,
+    /// The registrar's domain URI (Request-URI of REGISTER); default: the AOR's domain.
+    pub registrar_uri: Option<String>,
+    /// T1, T2, T4.
+    pub timers: TimerConfig,
+    /// The most transactions kept at once; past it new requests get 503 + Retry-After.
+    pub max_transactions: usize,
+    /// The most calls kept at once; past it new INVITEs get 486.
+    pub max_calls: usize,
+    /// Requested registration lifetime in seconds.
+    pub register_expires: u32,
+    /// RFC 5626 `+sip.instance` (a `urn:uuid:…`) for the Contact, if any.
+    pub instance_id: Option<String>,
+    /// RFC 5626 `reg-id` for the Contact (used with `instance_id`).
+    pub reg_id: Option<u32>,
+    /// RFC 5626 CRLF keep-alive interval for stream transports (jittered to 80–100 %);
+    /// `None` disables it.
+    pub keepalive: Option<Duration>,
+    /// RFC 4028 session interval we ask for in seconds (`None`: no session timer).
+    pub session_expires: Option<u32>,
+    /// Act as a minimal registrar: accept REGISTER and keep bindings (for tests and the
+    /// gateway); challenge with digest when `users` is not empty.
+    pub registrar: bool,
+    /// Challenge incoming INVITEs with digest (401) against `users`.
+    pub challenge_invites: bool,
+    /// Server side: (user, password) pairs accepted in the AOR's domain as realm. Not
+    /// empty → REGISTER (registrar mode) and, with `challenge_invites`, INVITE are
+    /// challenged with digest (sip-auth's `DigestServer`).
+    pub users: Vec<(String, String)>,
+    /// The User-Agent header value.
+    pub user_agent: String,
+}
+
+impl UaConfig {
+    /// A configuration with RFC defaults for `aor` reachable at `local_addr` over UDP.
+    pub fn new(aor: impl Into<String>, local_addr: SocketAddr) -> UaConfig {
+        UaConfig {
+            aor: aor.into(),
+            display_name: None,
+            auth_user: String::new(),
+            password: String::new(),
+            local_addr,
+            transport: Transport::Udp,
+            proxy: None,
+            registrar_uri: None,
+            timers: TimerConfig::default(),
+            max_transactions: 4096,
+            max_calls: 256,
+            register_expires: 3600,
+            instance_id: None,
+            reg_id: None,
+            keepalive: None,
+            session_expires: None,
+            registrar: false,
+            challenge_invites: false,
+            users: Vec::new(),
+            user_agent: String::from("rvoip"),
+        }
+    }
+}
+
+/// A SIP user agent: UAC and UAS for calls, registration client, MESSAGE/INFO/REFER.
+pub struct UserAgent<R: Rng> {
+    cfg: UaConfig,
+    rng: R,
+    now: Instant,
+    clients: BTreeMap<TxKey, ClientEntry>,
+    servers: BTreeMap<TxKey, ServerEntry>,
+    calls: BTreeMap<CallId, Call>,
+    next_call: u64,
+    next_message: u64,
+    registration: Registration,
+    bindings: BTreeMap<(String, String), Instant>,
+    digest: DigestClient,
+    digest_server: Option<DigestServer>,
+    credential_store: Ha1Store,
+    pongs: u64,
+    keepalive_at: Option<Instant>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+}
+
+impl<R: Rng> core::fmt::Debug for UserAgent<R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("UserAgent")
+            .field("aor", &self.cfg.aor)
+            .field("transactions", &self.transaction_count())
+            .field("calls", &self.calls.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Rng> UserAgent<R> {
+    /// A user agent with configuration `cfg` drawing randomness from `rng`.
+    pub fn new(cfg: UaConfig, mut rng: R) -> Self {
+        let user = if cfg.auth_user.is_empty() {
+            let rest = cfg.aor.split_once(':').map_or("", |(_, r)| r);
+            String::from(rest.split_once('@').map_or("", |(u, _)| u))
+        } else {
+            cfg.auth_user.clone()
+        };
+        let digest = DigestClient::new(user, cfg.password.clone());
+        let mut credential_store = Ha1Store::new();
+        let realm = String::from(cfg.aor.rsplit_once('@').map_or("", |(_, d)| d));
+        for (u, p) in &cfg.users {
+            credential_store.insert_password(&realm, u, p);
+        }
+        let digest_server = (!cfg.users.is_empty())
+            .then(|| DigestServer::new(ServerConfig::new(realm.clone()), &mut rng));
+        UserAgent {
+            cfg,
+            rng,
+            now: Instant::ZERO,
+            clients: BTreeMap::new(),
+            servers: BTreeMap::new(),
+            calls: BTreeMap::new(),
+            next_call: 1,
+            next_message: 1,
+            registration: Registration::default(),
+            bindings: BTreeMap::new(),
+            digest,
+            digest_server,
+            credential_store,
+            pongs: 0,
+            keepalive_at: None,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &UaConfig {
+        &self.cfg
+    }
+
+    /// How many transactions (client + server) are alive.
+    pub fn transaction_count(&self) -> usize {
+        self.clients.len() + self.servers.len()
+    }
+
+    /// How many calls are alive.
+    pub fn call_count(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// The next message to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event for the application.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The next instant at which [`UserAgent::handle_timeout`] must be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let tx = self
+            .clients
+            .values()
+            .filter_map(|c| c.tx.poll_timeout())
+            .chain(self.servers.values().filter_map(|s| s.tx.poll_timeout()));
+        let calls = self.calls.values().filter_map(Call::next_timer);
+        tx.chain(calls)
+            .chain(self.registration.refresh_at)
+            .chain(self.keepalive_at)
+            .min()
+    }
+
+    /// Processes every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        self.layer_timeouts(now);
+        self.call_timeouts(now);
+        self.register_timeouts(now);
+    }
+
+    /// Processes one received message (or keep-alive).
+    pub fn handle_receive(&mut self, now: Instant, rx: Received<'_>) {
+        self.now = now;
+        if rx.bytes.iter().all(|b| matches!(b, b'\r' | b'\n')) {
+            self.handle_keepalive(rx);
+            return;
+        }
+        match SipMsg::parse(rx.bytes) {
+            Ok(m) if m.is_request() => self.receive_request(now, rx, m),
+            Ok(m) => self.receive_response(now, m),
+            Err(_) => self.reject_unparsable(rx),
+        }
+    }
+
+    fn push_event(&mut self, e: Event) {
+        self.events.push_back(e);
+    }
+
+    fn random_token(&mut self, len: usize) -> String {
+        const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+        let mut s = String::with_capacity(len);
+        let mut bits = 0u64;
+        for i in 0..len {
+            if i % 12 == 0 {
+                bits = self.rng.next_u64();
+            }
+            // Invariant: masked to 0..32, within ALPHABET.
+            s.push(char::from(ALPHABET[(bits & 31) as usize]));
+            bits >>= 5;
+        }
+        s
+    }
+}

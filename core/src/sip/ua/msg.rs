@@ -1,0 +1,678 @@
+//! The owned SIP message form the transaction, dialog and UA layers work on (RFC 3261 §7).
+//!
+//! Input: the bytes of one SIP message (a datagram, or one message framed from a stream).
+//! Output: a [`SipMsg`] with the start line, the headers in order (compact forms expanded,
+//! comma-separated Via/Route/Record-Route/Contact values split one per entry) and the body;
+//! and back to bytes with a correct Content-Length. Helpers read the few header parameters
+//! the state machines need (branch, tags, CSeq, Expires…). Parsing is bounded: at most
+//! [`MAX_HEADERS`] headers, never panics on peer input.
+
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+use core::fmt::Write as _;
+
+/// The most headers a message may carry before it is rejected as malformed.
+pub const MAX_HEADERS: usize = 128;
+
+/// A SIP method (RFC 3261 §7.1 and the extension RFCs the UA implements).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Method {
+    /// INVITE (RFC 3261).
+    Invite,
+    /// ACK (RFC 3261).
+    Ack,
+    /// BYE (RFC 3261).
+    Bye,
+    /// CANCEL (RFC 3261).
+    Cancel,
+    /// REGISTER (RFC 3261).
+    Register,
+    /// OPTIONS (RFC 3261).
+    Options,
+    /// INFO (RFC 6086).
+    Info,
+    /// UPDATE (RFC 3311).
+    Update,
+    /// PRACK (RFC 3262).
+    Prack,
+    /// MESSAGE (RFC 3428).
+    Message,
+    /// REFER (RFC 3515).
+    Refer,
+    /// NOTIFY (RFC 6665).
+    Notify,
+    /// SUBSCRIBE (RFC 6665).
+    Subscribe,
+    /// Any other method token.
+    Other(String),
+}
+
+impl Method {
+    /// Parses a method token (case-sensitive, §7.1).
+    pub fn from_token(s: &str) -> Method {
+        match s {
+            "INVITE" => Method::Invite,
+            "ACK" => Method::Ack,
+            "BYE" => Method::Bye,
+            "CANCEL" => Method::Cancel,
+            "REGISTER" => Method::Register,
+            "OPTIONS" => Method::Options,
+            "INFO" => Method::Info,
+            "UPDATE" => Method::Update,
+            "PRACK" => Method::Prack,
+            "MESSAGE" => Method::Message,
+            "REFER" => Method::Refer,
+            "NOTIFY" => Method::Notify,
+            "SUBSCRIBE" => Method::Subscribe,
+            other => Method::Other(other.to_owned()),
+        }
+    }
+
+    /// The method token.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Method::Invite => "INVITE",
+            Method::Ack => "ACK",
+            Method::Bye => "BYE",
+            Method::Cancel => "CANCEL",
+            Method::Register => "REGISTER",
+            Method::Options => "OPTIONS",
+            Method::Info => "INFO",
+            Method::Update => "UPDATE",
+            Method::Prack => "PRACK",
+            Method::Message => "MESSAGE",
+            Method::Refer => "REFER",
+            Method::Notify => "NOTIFY",
+            Method::Subscribe => "SUBSCRIBE",
+            Method::Other(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The start line of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartLine {
+    /// `Method Request-URI SIP/2.0`.
+    Request {
+        /// The method.
+        method: Method,
+        /// The Request-URI, as text.
+        uri: String,
+    },
+    /// `SIP/2.0 Status-Code Reason-Phrase`.
+    Response {
+        /// The status code (100–699).
+        code: u16,
+        /// The reason phrase.
+        reason: String,
+    },
+}
+
+/// Why bytes could not be read as a SIP message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MsgError {
+    /// Not UTF-8 in the header part, no blank line, or a malformed start line.
+    Malformed,
+    /// The SIP version is not `SIP/2.0` (a request gets 505).
+    Version,
+    /// A header line without a colon or with an empty name.
+    BadHeader,
+    /// More than [`MAX_HEADERS`] headers.
+    TooManyHeaders,
+    /// Content-Length is not a number or is larger than the bytes available.
+    BadContentLength,
+}
+
+impl fmt::Display for MsgError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MsgError::Malformed => "malformed SIP message",
+            MsgError::Version => "unsupported SIP version",
+            MsgError::BadHeader => "malformed header line",
+            MsgError::TooManyHeaders => "too many headers",
+            MsgError::BadContentLength => "bad Content-Length",
+        })
+    }
+}
+
+impl core::error::Error for MsgError {}
+
+/// A SIP message in owned form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipMsg {
+    /// The start line.
+    pub start: StartLine,
+    /// Headers in order: (canonical name, value). Content-Length is not kept; it is
+    /// computed when serializing.
+    pub headers: Vec<(String, String)>,
+    /// The body (SDP, sipfrag, text… opaque here).
+    pub body: Vec<u8>,
+}
+
+/// Expands a compact header name (RFC 3261 §7.3.3, RFC 3515, RFC 4028) and canonicalizes
+/// the case of the names the UA reads.
+fn canonical(name: &str) -> String {
+    const KNOWN: [&str; 34] = [
+        "Via",
+        "From",
+        "To",
+        "Call-ID",
+        "CSeq",
+        "Contact",
+        "Max-Forwards",
+        "Route",
+        "Record-Route",
+        "Content-Type",
+        "Content-Length",
+        "Expires",
+        "Min-Expires",
+        "Allow",
+        "Supported",
+        "Require",
+        "Accept",
+        "WWW-Authenticate",
+        "Authorization",
+        "Proxy-Authenticate",
+        "Proxy-Authorization",
+        "User-Agent",
+        "Retry-After",
+        "RSeq",
+        "RAck",
+        "Session-Expires",
+        "Min-SE",
+        "Refer-To",
+        "Referred-By",
+        "Event",
+        "Subscription-State",
+        "Replaces",
+        "Unsupported",
+        "Content-Encoding",
+    ];
+    let expanded = match name {
+        "v" | "V" => "Via",
+        "f" | "F" => "From",
+        "t" | "T" => "To",
+        "i" | "I" => "Call-ID",
+        "m" | "M" => "Contact",
+        "c" | "C" => "Content-Type",
+        "l" | "L" => "Content-Length",
+        "k" | "K" => "Supported",
+        "e" | "E" => "Content-Encoding",
+        "x" | "X" => "Session-Expires",
+        "r" | "R" => "Refer-To",
+        "b" | "B" => "Referred-By",
+        "o" | "O" => "Event",
+        _ => {
+            return KNOWN
+                .iter()
+                .find(|k| k.eq_ignore_ascii_case(name))
+                .map_or_else(|| name.to_owned(), |k| (*k).to_owned());
+        }
+    };
+    expanded.to_owned()
+}
+
+/// Whether several values of `name` may share one line separated by commas and must be
+/// split (the UA reads the top Via and the Route/Record-Route/Contact lists).
+fn is_list(name: &str) -> bool {
+    matches!(name, "Via" | "Route" | "Record-Route" | "Contact")
+}
+
+/// Splits `v` at commas outside quotes and angle brackets.
+pub fn split_list(v: &str) -> impl Iterator<Item = &str> {
+    let mut parts = Vec::new();
+    let (mut quoted, mut angle, mut escaped, mut start) = (false, false, false, 0);
+    for (i, c) in v.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '<' if !quoted => angle = true,
+            '>' if !quoted => angle = false,
+            ',' if !quoted && !angle => {
+                parts.push(v.get(start..i).unwrap_or("").trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(v.get(start..).unwrap_or("").trim());
+    parts.into_iter().filter(|p| !p.is_empty())
+}
+
+impl SipMsg {
+    /// A request with no headers.
+    pub fn request(method: Method, uri: impl Into<String>) -> SipMsg {
+        SipMsg {
+            start: StartLine::Request {
+                method,
+                uri: uri.into(),
+            },
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// A response with no headers.
+    pub fn response(code: u16, reason: impl Into<String>) -> SipMsg {
+        SipMsg {
+            start: StartLine::Response {
+                code,
+                reason: reason.into(),
+            },
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Parses one message. A body longer than Content-Length is truncated to it (§18.3).
+    pub fn parse(bytes: &[u8]) -> Result<SipMsg, MsgError> {
+        let (head_end, body_start) = find_head_end(bytes).ok_or(MsgError::Malformed)?;
+        let head = core::str::from_utf8(bytes.get(..head_end).ok_or(MsgError::Malformed)?)
+            .map_err(|_| MsgError::Malformed)?;
+        // §7.5: leading CRLFs before a request are ignored.
+        let head = head.trim_start_matches(['\r', '\n']);
+        let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+        let first = lines.next().ok_or(MsgError::Malformed)?;
+        let start = parse_start(first)?;
+        let mut headers: Vec<(String, String)> = Vec::new();
+        let mut content_length: Option<usize> = None;
+        for line in lines {
+            if line.starts_with([' ', '\t']) {
+                // Folded continuation (§7.3.1).
+                let (_, v) = headers.last_mut().ok_or(MsgError::BadHeader)?;
+                v.push(' ');
+                v.push_str(line.trim());
+                continue;
+            }
+            let (n, v) = line.split_once(':').ok_or(MsgError::BadHeader)?;
+            let n = n.trim();
+            if n.is_empty() || n.contains([' ', '\t']) {
+                return Err(MsgError::BadHeader);
+            }
+            let name = canonical(n);
+            if name == "Content-Length" {
+                content_length = Some(v.trim().parse().map_err(|_| MsgError::BadContentLength)?);
+                continue;
+            }
+            headers.push((name, v.trim().to_owned()));
+            if headers.len() > MAX_HEADERS {
+                return Err(MsgError::TooManyHeaders);
+            }
+        }
+        // Split list headers after unfolding.
+        let mut out = Vec::with_capacity(headers.len());
+        for (n, v) in headers {
+            if is_list(&n) && v.contains(',') {
+                for part in split_list(&v) {
+                    out.push((n.clone(), part.to_owned()));
+                }
+            } else {
+                out.push((n, v));
+            }
+            if out.len() > MAX_HEADERS {
+                return Err(MsgError::TooManyHeaders);
+            }
+        }
+        let rest = bytes.get(body_start..).unwrap_or(&[]);
+        let body = match content_length {
+            Some(n) if n > rest.len() => return Err(MsgError::BadContentLength),
+            Some(n) => rest.get(..n).unwrap_or(&[]).to_vec(),
+            None => rest.to_vec(),
+        };
+        Ok(SipMsg {
+            start,
+            headers: out,
+            body,
+        })
+    }
+
+    /// Serializes with a computed Content-Length.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut s = String::with_capacity(512 + self.body.len());
+        match &self.start {
+            StartLine::Request { method, uri } => {
+                let _ = write!(s, "{method} {uri} SIP/2.0\r\n");
+            }
+            StartLine::Response { code, reason } => {
+                let _ = write!(s, "SIP/2.0 {code} {reason}\r\n");
+            }
+        }
+        for (n, v) in &self.headers {
+            s.push_str(n);
+            s.push_str(": ");
+            s.push_str(v);
+            s.push_str("\r\n");
+        }
+        let _ = write!(s, "Content-Length: {}\r\n\r\n", self.body.len());
+        let mut out = s.into_bytes();
+        out.extend_from_slice(&self.body);
+        out
+    }
+
+    /// The method of a request, or of the CSeq of a response.
+    pub fn method(&self) -> Option<Method> {
+        match &self.start {
+            StartLine::Request { method, .. } => Some(method.clone()),
+            StartLine::Response { .. } => self.cseq().map(|(_, m)| m),
+        }
+    }
+
+    /// The status code of a response.
+    pub fn code(&self) -> Option<u16> {
+        match self.start {
+            StartLine::Response { code, .. } => Some(code),
+            StartLine::Request { .. } => None,
+        }
+    }
+
+    /// Whether this is a request.
+    pub fn is_request(&self) -> bool {
+        matches!(self.start, StartLine::Request { .. })
+    }
+
+    /// The Request-URI of a request.
+    pub fn uri(&self) -> Option<&str> {
+        match &self.start {
+            StartLine::Request { uri, .. } => Some(uri),
+            StartLine::Response { .. } => None,
+        }
+    }
+
+    /// The first value of header `name` (canonical name, case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// All values of header `name`, in order.
+    pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Appends a header.
+    pub fn push(&mut self, name: &str, value: impl Into<String>) -> &mut Self {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// Replaces every value of `name` by one value (appended if absent).
+    pub fn set(&mut self, name: &str, value: impl Into<String>) -> &mut Self {
+        let value = value.into();
+        match self
+            .headers
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            Some(pos) => {
+                self.remove(name);
+                let pos = pos.min(self.headers.len());
+                self.headers.insert(pos, (name.to_owned(), value));
+            }
+            None => self.headers.push((name.to_owned(), value)),
+        }
+        self
+    }
+
+    /// Removes every value of `name`.
+    pub fn remove(&mut self, name: &str) {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    }
+
+    /// The CSeq number and method.
+    pub fn cseq(&self) -> Option<(u32, Method)> {
+        let v = self.header("CSeq")?;
+        let mut it = v.split_whitespace();
+        let n: u32 = it.next()?.parse().ok()?;
+        let m = Method::from_token(it.next()?);
+        (n < (1 << 31) && it.next().is_none()).then_some((n, m))
+    }
+
+    /// The Call-ID.
+    pub fn call_id(&self) -> Option<&str> {
+        self.header("Call-ID").filter(|v| !v.is_empty())
+    }
+
+    /// The top Via value.
+    pub fn top_via(&self) -> Option<&str> {
+        self.header("Via")
+    }
+
+    /// The branch parameter of the top Via.
+    pub fn branch(&self) -> Option<&str> {
+        param(self.top_via()?, "branch")
+    }
+
+    /// The tag parameter of the From header.
+    pub fn from_tag(&self) -> Option<&str> {
+        param(self.header("From")?, "tag")
+    }
+
+    /// The tag parameter of the To header.
+    pub fn to_tag(&self) -> Option<&str> {
+        param(self.header("To")?, "tag")
+    }
+
+    /// The URI of the first Contact.
+    pub fn contact_uri(&self) -> Option<&str> {
+        self.header("Contact").map(addr_uri)
+    }
+
+    /// Whether a comma-separated option-tag header (Supported/Require) lists `tag`.
+    pub fn has_option(&self, header: &str, tag: &str) -> bool {
+        self.headers_named(header)
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case(tag))
+    }
+}
+
+fn find_head_end(b: &[u8]) -> Option<(usize, usize)> {
+    let crlf = b
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| (p, p + 4));
+    let lf = b.windows(2).position(|w| w == b"\n\n").map(|p| (p, p + 2));
+    match (crlf, lf) {
+        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+        (a, b) => a.or(b),
+    }
+}
+
+fn parse_start(line: &str) -> Result<StartLine, MsgError> {
+    if let Some(rest) = line.strip_prefix("SIP/") {
+        let (ver, rest) = rest.split_once(' ').ok_or(MsgError::Malformed)?;
+        if ver != "2.0" {
+            return Err(MsgError::Version);
+        }
+        let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
+        let code: u16 = code.parse().map_err(|_| MsgError::Malformed)?;
+        if !(100..=699).contains(&code) {
+            return Err(MsgError::Malformed);
+        }
+        return Ok(StartLine::Response {
+            code,
+            reason: reason.to_owned(),
+        });
+    }
+    let mut it = line.split(' ');
+    let (m, uri, ver) = (it.next(), it.next(), it.next());
+    let (Some(m), Some(uri), Some(ver), None) = (m, uri, ver, it.next()) else {
+        return Err(MsgError::Malformed);
+    };
+    if m.is_empty() || !m.bytes().all(is_token_byte) || uri.is_empty() || !uri.contains(':') {
+        return Err(MsgError::Malformed);
+    }
+    if !ver.eq_ignore_ascii_case("SIP/2.0") {
+        return Err(if ver.starts_with("SIP/") {
+            MsgError::Version
+        } else {
+            MsgError::Malformed
+        });
+    }
+    Ok(StartLine::Request {
+        method: Method::from_token(m),
+        uri: uri.to_owned(),
+    })
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
+}
+
+/// The value of parameter `name` in a header value (`;name=value`, outside `<…>` and
+/// quotes); `Some("")` for a flag parameter.
+pub fn param<'a>(value: &'a str, name: &str) -> Option<&'a str> {
+    // Parameters of a name-addr follow the closing '>'.
+    let tail = match (value.find('<'), value.rfind('>')) {
+        (Some(_), Some(gt)) => value.get(gt + 1..)?,
+        _ => value,
+    };
+    let mut quoted = false;
+    let mut start = None;
+    let mut segments = Vec::new();
+    for (i, c) in tail.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ';' | ',' if !quoted => {
+                if let Some(s) = start {
+                    segments.push(tail.get(s..i)?);
+                }
+                if c == ',' {
+                    break;
+                }
+                start = Some(i + 1);
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        segments.push(tail.get(s..)?);
+    }
+    segments.into_iter().find_map(|seg| {
+        let (k, v) = seg.split_once('=').unwrap_or((seg, ""));
+        k.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().trim_matches('"'))
+    })
+}
+
+/// The URI of a name-addr or addr-spec header value (`"A" <sip:a@b>;tag=1` → `sip:a@b`).
+pub fn addr_uri(value: &str) -> &str {
+    if let (Some(lt), Some(gt)) = (value.find('<'), value.find('>'))
+        && lt < gt
+    {
+        return value.get(lt + 1..gt).unwrap_or("").trim();
+    }
+    value.split(';').next().unwrap_or("").trim()
+}
+
+/// The host and port of a SIP URI (`sip:user@host:port;params` → (`host`, port)).
+pub fn uri_host_port(uri: &str) -> Option<(&str, Option<u16>)> {
+    let rest = uri.split_once(':')?.1;
+    let rest = rest.split([';', '?']).next()?;
+    let hostport = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    if let Some(v6) = hostport.strip_prefix('[') {
+        let (host, after) = v6.split_once(']')?;
+        let port = after.strip_prefix(':').and_then(|p| p.parse().ok());
+        return Some((host, port));
+    }
+    match hostport.split_once(':') {
+        Some((h, p)) => Some((h, Some(p.parse().ok()?))),
+        None => Some((hostport, None)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INVITE: &[u8] = b"INVITE sip:bob@biloxi.com SIP/2.0\r\n\
+v: SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bK776asdhds, SIP/2.0/UDP p2;branch=z9hG4bKx\r\n\
+Max-Forwards: 70\r\n\
+To: Bob <sip:bob@biloxi.com>\r\n\
+From: \"A, b\" <sip:alice@atlanta.com>;tag=1928301774\r\n\
+i: a84b4c76e66710@pc33.atlanta.com\r\n\
+CSeq: 314159 INVITE\r\n\
+Contact: <sip:alice@pc33.atlanta.com>\r\n\
+Subject: folded\r\n  line\r\n\
+Content-Type: application/sdp\r\n\
+Content-Length: 4\r\n\r\nv=0\nEXTRA";
+
+    #[test]
+    fn parses_rfc3261_invite() {
+        let m = SipMsg::parse(INVITE).unwrap();
+        assert_eq!(m.method(), Some(Method::Invite));
+        assert_eq!(m.branch(), Some("z9hG4bK776asdhds"));
+        assert_eq!(m.headers_named("Via").count(), 2);
+        assert_eq!(m.from_tag(), Some("1928301774"));
+        assert_eq!(m.to_tag(), None);
+        assert_eq!(m.cseq(), Some((314_159, Method::Invite)));
+        assert_eq!(m.call_id(), Some("a84b4c76e66710@pc33.atlanta.com"));
+        assert_eq!(m.header("Subject"), Some("folded line"));
+        assert_eq!(m.contact_uri(), Some("sip:alice@pc33.atlanta.com"));
+        assert_eq!(m.body, b"v=0\n");
+        let again = SipMsg::parse(&m.to_bytes()).unwrap();
+        assert_eq!(again, m);
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        assert_eq!(SipMsg::parse(b"garbage"), Err(MsgError::Malformed));
+        assert_eq!(
+            SipMsg::parse(b"INVITE sip:a@b SIP/7.0\r\n\r\n"),
+            Err(MsgError::Version)
+        );
+        assert_eq!(
+            SipMsg::parse(b"INVITE sip:a@b SIP/2.0\r\nContent-Length: 99\r\n\r\nx"),
+            Err(MsgError::BadContentLength)
+        );
+        assert_eq!(
+            SipMsg::parse(b"INVITE sip:a@b SIP/2.0\r\nNoColon\r\n\r\n"),
+            Err(MsgError::BadHeader)
+        );
+    }
+
+    #[test]
+    fn params_and_uris() {
+        assert_eq!(
+            param("<sip:a@b;lr>;tag=x;expires=30", "expires"),
+            Some("30")
+        );
+        assert_eq!(param("<sip:a@b;lr>;tag=x", "lr"), None);
+        assert_eq!(param("sip:a@b;lr", "lr"), Some(""));
+        assert_eq!(
+            addr_uri("\"A\" <sip:a@b:5070;transport=udp>;tag=1"),
+            "sip:a@b:5070;transport=udp"
+        );
+        assert_eq!(
+            uri_host_port("sip:a@127.0.0.1:5070;lr"),
+            Some(("127.0.0.1", Some(5070)))
+        );
+        assert_eq!(uri_host_port("sips:[::1]:5061"), Some(("::1", Some(5061))));
+        assert_eq!(
+            uri_host_port("sip:example.com"),
+            Some(("example.com", None))
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = SipMsg::parse(&bytes);
+        }
+    }
+}

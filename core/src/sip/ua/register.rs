@@ -1,0 +1,355 @@
+//! Registration (RFC 3261 §10) with digest authentication (§22, via
+//! [`crate::sip::auth::DigestClient`]), refresh before expiry with jitter, un-registration,
+//! RFC 5626 Outbound Contact parameters and CRLF keep-alives; and the server-side hooks: a
+//! minimal registrar and digest challenges with [`crate::sip::auth::DigestServer`].
+//!
+//! Inputs: `register`/`unregister` commands, REGISTER responses, timeouts, keep-alive
+//! CRLFs. Outputs: REGISTER requests, pongs/pings, [`Event::Registration`].
+
+use alloc::format;
+use alloc::string::{String, ToString};
+
+use super::build::resolve;
+use super::call::UaError;
+use super::layer::Owner;
+use super::msg::{Method, SipMsg, addr_uri, param};
+use super::{Event, Received, RegistrationState, UserAgent};
+use crate::rand::Rng;
+use crate::sip::auth::{ChallengeKind, DigestRequest};
+use crate::sip::transaction::TxKey;
+use crate::time::{Duration, Instant};
+
+/// The most challenge rounds one registration attempt goes through (no loops).
+const MAX_AUTH_ROUNDS: u8 = 3;
+
+/// Client registration state.
+#[derive(Debug, Default)]
+pub(crate) struct Registration {
+    pub call_id: Option<String>,
+    pub cseq: u32,
+    pub refresh_at: Option<Instant>,
+    pub key: Option<TxKey>,
+    pub expires: u32,
+    pub unregistering: bool,
+    pub auth_rounds: u8,
+    pub interval_retry: bool,
+    pub registered: bool,
+}
+
+impl<R: Rng> UserAgent<R> {
+    /// Registers the AOR with the configured registrar (REGISTER with our Contact and
+    /// `Expires`, answering digest challenges). Refreshes happen automatically at 50–90 %
+    /// of the granted lifetime.
+    pub fn register(&mut self, now: Instant) -> Result<(), UaError> {
+        self.now = now;
+        self.registration.unregistering = false;
+        self.registration.expires = self.cfg.register_expires;
+        self.registration.auth_rounds = 0;
+        self.registration.interval_retry = false;
+        self.send_register(now)
+    }
+
+    /// Removes our binding (REGISTER with `Expires: 0`) and stops refreshing.
+    pub fn unregister(&mut self, now: Instant) -> Result<(), UaError> {
+        self.now = now;
+        self.registration.unregistering = true;
+        self.registration.refresh_at = None;
+        self.registration.expires = 0;
+        self.registration.auth_rounds = 0;
+        self.keepalive_at = None;
+        self.send_register(now)
+    }
+
+    fn registrar_uri(&self) -> String {
+        match &self.cfg.registrar_uri {
+            Some(u) => u.clone(),
+            None => {
+                let domain = self.cfg.aor.rsplit_once('@').map_or("", |(_, d)| d);
+                format!("sip:{domain}")
+            }
+        }
+    }
+
+    fn send_register(&mut self, now: Instant) -> Result<(), UaError> {
+        if let Some(k) = self.registration.key.take() {
+            self.clients.remove(&k);
+        }
+        let uri = self.registrar_uri();
+        let dest = self
+            .cfg
+            .proxy
+            .or_else(|| resolve(&uri, self.cfg.transport))
+            .ok_or(UaError::NoRoute)?;
+        if self.registration.cseq == 0 {
+            self.registration.cseq = self.first_cseq();
+        } else {
+            self.registration.cseq += 1;
+        }
+        let call_id = self.registration.call_id.clone();
+        let aor = self.cfg.aor.clone();
+        let cseq = self.registration.cseq;
+        let (mut req, _) = self.new_request(Method::Register, &uri, &aor, call_id.as_deref(), cseq);
+        if self.registration.call_id.is_none() {
+            self.registration.call_id = req.call_id().map(ToString::to_string);
+        }
+        req.push("Contact", self.contact());
+        req.push("Expires", self.registration.expires.to_string());
+        if self.cfg.instance_id.is_some() {
+            req.push("Supported", "outbound, path");
+        }
+        self.authorize(&mut req);
+        self.registration.key = self.send_request(now, req, dest, Owner::Register);
+        Ok(())
+    }
+
+    /// Adds credentials for every realm challenged so far (nc continues across requests).
+    fn authorize(&mut self, req: &mut SipMsg) -> bool {
+        let (Some(method), Some(uri)) = (req.method(), req.uri().map(ToString::to_string)) else {
+            return false;
+        };
+        match self
+            .digest
+            .authorize(&mut self.rng, method.as_str(), &uri, &req.body)
+        {
+            Ok(creds) => {
+                for c in creds {
+                    req.remove(c.header_name());
+                    req.push(c.header_name(), c.value);
+                }
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Feeds the challenges of a 401/407 to the digest client and adds credentials to
+    /// `req`; `false` if they cannot be answered (wrong password, unsupported, …).
+    pub(crate) fn add_authorization(&mut self, req: &mut SipMsg, challenge: &SipMsg) -> bool {
+        let Some(kind) = challenge.code().and_then(ChallengeKind::from_status) else {
+            return false;
+        };
+        if self.cfg.password.is_empty() {
+            return false;
+        }
+        if self
+            .digest
+            .handle_challenge(kind, challenge.headers_named(kind.challenge_header()))
+            .is_err()
+        {
+            return false;
+        }
+        self.authorize(req)
+    }
+
+    pub(crate) fn register_response(&mut self, now: Instant, key: &TxKey, resp: SipMsg) {
+        if self.registration.key.as_ref() != Some(key) {
+            return;
+        }
+        let Some(code) = resp.code() else { return };
+        if code < 200 {
+            return;
+        }
+        self.registration.key = None;
+        match code {
+            200..=299 => self.registered(now, &resp),
+            401 | 407 if self.registration.auth_rounds < MAX_AUTH_ROUNDS => {
+                self.registration.auth_rounds += 1;
+                let kind = ChallengeKind::from_status(code);
+                let ok = !self.cfg.password.is_empty()
+                    && kind.is_some_and(|k| {
+                        self.digest
+                            .handle_challenge(k, resp.headers_named(k.challenge_header()))
+                            .is_ok()
+                    });
+                if !ok || self.send_register(now).is_err() {
+                    self.register_failed(now, code);
+                }
+            }
+            423 if !self.registration.interval_retry => {
+                // §10.2.8: retry with the registrar's Min-Expires.
+                self.registration.interval_retry = true;
+                let min = resp
+                    .header("Min-Expires")
+                    .and_then(|v| v.trim().parse().ok());
+                match min {
+                    Some(m) if m > self.registration.expires => {
+                        self.registration.expires = m;
+                        if self.send_register(now).is_err() {
+                            self.register_failed(now, code);
+                        }
+                    }
+                    _ => self.register_failed(now, code),
+                }
+            }
+            _ => self.register_failed(now, code),
+        }
+    }
+
+    fn registered(&mut self, now: Instant, resp: &SipMsg) {
+        self.registration.auth_rounds = 0;
+        if self.registration.unregistering {
+            self.registration.registered = false;
+            self.push_event(Event::Registration(RegistrationState::Unregistered));
+            return;
+        }
+        let ours = self.contact();
+        let ours = addr_uri(&ours).to_string();
+        // Our binding among possibly several contacts (other devices of the AOR).
+        let granted = resp
+            .headers_named("Contact")
+            .find(|c| addr_uri(c) == ours)
+            .and_then(|c| param(c, "expires"))
+            .and_then(|e| e.parse::<u32>().ok())
+            .or_else(|| resp.header("Expires").and_then(|e| e.trim().parse().ok()))
+            .unwrap_or(self.registration.expires);
+        if granted == 0 {
+            self.registration.registered = false;
+            self.push_event(Event::Registration(RegistrationState::Unregistered));
+            return;
+        }
+        self.registration.registered = true;
+        // Refresh at 50–90 % of the granted lifetime, jittered so that many clients do not
+        // refresh together.
+        let percent = 50 + self.rng.below(41);
+        let refresh_ms = u64::from(granted) * 10 * percent;
+        self.registration.refresh_at = Some(now + Duration::from_millis(refresh_ms));
+        self.registration.expires = self.cfg.register_expires;
+        if self.keepalive_at.is_none() {
+            self.schedule_keepalive(now);
+        }
+        self.push_event(Event::Registration(RegistrationState::Registered {
+            expires: granted,
+        }));
+    }
+
+    pub(crate) fn register_failed(&mut self, _now: Instant, code: u16) {
+        self.registration.key = None;
+        self.registration.refresh_at = None;
+        self.registration.registered = false;
+        self.push_event(Event::Registration(RegistrationState::Failed { code }));
+    }
+
+    fn schedule_keepalive(&mut self, now: Instant) {
+        if let Some(interval) = self.cfg.keepalive {
+            // RFC 5626 §4.4.1: 80–100 % of the interval.
+            let ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX / 2);
+            let jittered = ms.saturating_mul(80 + self.rng.below(21)) / 100;
+            self.keepalive_at = Some(now + Duration::from_millis(jittered));
+        }
+    }
+
+    pub(crate) fn register_timeouts(&mut self, now: Instant) {
+        if self.registration.refresh_at.is_some_and(|t| t <= now) {
+            self.registration.refresh_at = None;
+            self.registration.auth_rounds = 0;
+            if self.send_register(now).is_err() {
+                self.register_failed(now, 503);
+            }
+        }
+        if self.keepalive_at.is_some_and(|t| t <= now) {
+            self.keepalive_at = None;
+            if let Some(dest) = self.cfg.proxy {
+                // RFC 5626 §4.4.1: double-CRLF ping; the server answers with a CRLF pong.
+                self.transmit(dest, b"\r\n\r\n".to_vec());
+            }
+            self.schedule_keepalive(now);
+        }
+    }
+
+    pub(crate) fn handle_keepalive(&mut self, rx: Received<'_>) {
+        if rx.bytes == b"\r\n\r\n" {
+            self.transmit(rx.source, b"\r\n".to_vec());
+        } else if rx.bytes == b"\r\n" {
+            self.pongs += 1;
+        }
+    }
+
+    /// How many CRLF pongs were received (RFC 5626 keep-alive health).
+    pub fn keepalive_pongs(&self) -> u64 {
+        self.pongs
+    }
+
+    /// Whether we hold a registration.
+    pub fn is_registered(&self) -> bool {
+        self.registration.registered
+    }
+
+    /// Server side: verifies digest credentials on `req`; `None` when authenticated (or no
+    /// server is configured), else the 401 response to send.
+    pub(crate) fn check_credentials(&mut self, now: Instant, req: &SipMsg) -> Option<SipMsg> {
+        let server = self.digest_server.as_mut()?;
+        let method = req.method()?;
+        let dreq = DigestRequest {
+            method: method.as_str(),
+            uri: req.uri(),
+            body: &req.body,
+        };
+        let v = server.verify_any(
+            now,
+            &dreq,
+            req.headers_named("Authorization"),
+            &self.credential_store,
+        );
+        let stale = v.challenge_stale()?;
+        let tag = self.random_token(10);
+        let mut r = super::build::response(req, 401, Some(&tag));
+        let server = self.digest_server.as_ref()?;
+        for c in server.challenge_values(now, &mut self.rng, stale) {
+            r.push("WWW-Authenticate", c);
+        }
+        Some(r)
+    }
+
+    /// Registrar: stores or removes bindings of the To AOR (§10.3), after digest.
+    pub(crate) fn registrar_request(&mut self, now: Instant, key: TxKey, req: &SipMsg) {
+        if let Some(challenge) = self.check_credentials(now, req) {
+            self.respond(now, &key, challenge);
+            return;
+        }
+        let aor = addr_uri(req.header("To").unwrap_or("")).to_string();
+        let default = req
+            .header("Expires")
+            .and_then(|e| e.trim().parse::<u32>().ok())
+            .unwrap_or(3600);
+        for c in req.headers_named("Contact") {
+            if c.trim() == "*" {
+                self.bindings.retain(|(a, _), _| *a != aor);
+                continue;
+            }
+            let uri = addr_uri(c).to_string();
+            let exp = param(c, "expires")
+                .and_then(|e| e.parse::<u32>().ok())
+                .unwrap_or(default)
+                .min(86_400);
+            if exp == 0 {
+                self.bindings.remove(&(aor.clone(), uri));
+            } else if self.bindings.len() < self.cfg.max_transactions {
+                self.bindings.insert(
+                    (aor.clone(), uri),
+                    now + Duration::from_secs(u64::from(exp)),
+                );
+            }
+        }
+        self.bindings.retain(|_, exp| *exp > now);
+        let tag = self.random_token(10);
+        let mut r = super::build::response(req, 200, Some(&tag));
+        let mine: alloc::vec::Vec<String> = self
+            .bindings
+            .iter()
+            .filter(|((a, _), _)| *a == aor)
+            .map(|((_, u), exp)| format!("<{u}>;expires={}", (*exp - now).as_secs()))
+            .collect();
+        for c in mine {
+            r.push("Contact", c);
+        }
+        self.respond(now, &key, r);
+    }
+
+    /// The registrar's current contacts for `aor` (server side).
+    pub fn bindings(&self, aor: &str) -> impl Iterator<Item = &str> {
+        self.bindings
+            .keys()
+            .filter(move |(a, _)| a == aor)
+            .map(|(_, u)| u.as_str())
+    }
+}

@@ -1,0 +1,399 @@
+//! Routing of requests and responses to the UA's usages: calls, in-dialog BYE (§15),
+//! UPDATE (RFC 3311), INFO with DTMF (RFC 6086), OPTIONS (§11), MESSAGE (RFC 3428), REFER
+//! and its NOTIFY (RFC 3515), and the 481/500/405 answers of §12.2.2 and §8.2.1.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+
+use super::build::{ALLOW, SUPPORTED, response};
+use super::call::UaError;
+use super::layer::Owner;
+use super::msg::{Method, SipMsg, addr_uri};
+use super::{CallId, EndReason, Event, UserAgent};
+use crate::rand::Rng;
+use crate::sip::transaction::TxKey;
+use crate::time::Instant;
+
+/// Parses an `application/dtmf-relay` body (`Signal=5\r\nDuration=160`).
+fn parse_dtmf_relay(body: &[u8]) -> Option<(char, u32)> {
+    let text = core::str::from_utf8(body).ok()?;
+    let mut digit = None;
+    let mut duration = 160;
+    for line in text.lines() {
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        match k.trim().to_ascii_lowercase().as_str() {
+            "signal" => {
+                digit = v
+                    .trim()
+                    .chars()
+                    .next()
+                    .filter(|c| "0123456789*#ABCDabcd".contains(*c))
+            }
+            "duration" => duration = v.trim().parse().unwrap_or(160),
+            _ => {}
+        }
+    }
+    Some((digit?.to_ascii_uppercase(), duration))
+}
+
+/// The status code of a `message/sipfrag` body (`SIP/2.0 200 OK`).
+fn sipfrag_code(body: &[u8]) -> Option<u16> {
+    let text = core::str::from_utf8(body).ok()?;
+    text.strip_prefix("SIP/2.0 ")?.get(..3)?.parse().ok()
+}
+
+impl<R: Rng> UserAgent<R> {
+    /// A request that created a new server transaction.
+    pub(crate) fn tu_request(&mut self, now: Instant, key: TxKey) {
+        let Some(req) = self.servers.get(&key).map(|e| e.req.clone()) else {
+            return;
+        };
+        let Some(method) = req.method() else { return };
+        let in_dialog = req.to_tag().is_some();
+        let call = if in_dialog {
+            self.call_for_request(&req)
+        } else {
+            None
+        };
+        if let Some(id) = call {
+            // §12.2.2: CSeq lower than the last one → 500.
+            let ok = self
+                .calls
+                .get_mut(&id)
+                .and_then(|c| c.dialog.as_mut())
+                .is_none_or(|d| d.check_remote_cseq(&req).is_ok());
+            if !ok {
+                self.respond_code(now, &key, 500);
+                return;
+            }
+        }
+        match (method, call) {
+            (Method::Invite, None) if !in_dialog => self.incoming_invite(now, key),
+            (Method::Invite | Method::Update, Some(id)) => {
+                if req.method() == Some(Method::Update) && req.body.is_empty() {
+                    self.respond_code(now, &key, 200);
+                } else {
+                    self.incoming_offer(now, id, key);
+                }
+            }
+            (Method::Bye, Some(id)) => {
+                self.respond_code(now, &key, 200);
+                if let Some(c) = self.calls.remove(&id)
+                    && c.state == super::call::CallState::Incoming
+                {
+                    self.respond_code(now, &c.invite_key, 487);
+                }
+                self.push_event(Event::Ended {
+                    call: id,
+                    reason: EndReason::RemoteHangup,
+                });
+            }
+            (Method::Info, Some(id)) => {
+                let ct = req.header("Content-Type").unwrap_or("");
+                if ct.starts_with("application/dtmf-relay") {
+                    match parse_dtmf_relay(&req.body) {
+                        Some((digit, duration)) => {
+                            self.respond_code(now, &key, 200);
+                            self.push_event(Event::DtmfReceived {
+                                call: id,
+                                digit,
+                                duration,
+                            });
+                        }
+                        None => {
+                            self.respond_code(now, &key, 400);
+                        }
+                    }
+                } else if req.body.is_empty() {
+                    self.respond_code(now, &key, 200);
+                } else {
+                    self.respond_code(now, &key, 415);
+                }
+            }
+            (Method::Options, _) => {
+                let mut r = response(&req, 200, Some(&self.random_token(10)));
+                r.push("Allow", ALLOW);
+                r.push(
+                    "Accept",
+                    "application/sdp, application/dtmf-relay, message/sipfrag, text/plain",
+                );
+                r.push("Supported", SUPPORTED);
+                self.respond(now, &key, r);
+            }
+            (Method::Message, _) if !in_dialog || call.is_some() => {
+                self.respond_code(now, &key, 200);
+                self.push_event(Event::IncomingMessage {
+                    from: req.header("From").unwrap_or("").to_string(),
+                    content_type: req
+                        .header("Content-Type")
+                        .unwrap_or("text/plain")
+                        .to_string(),
+                    body: req.body.clone(),
+                });
+            }
+            (Method::Refer, Some(id)) => match req.header("Refer-To").map(addr_uri) {
+                Some(target) if !target.is_empty() => {
+                    let target = target.to_string();
+                    self.respond_code(now, &key, 202);
+                    self.send_notify(now, id, 100, false);
+                    self.push_event(Event::TransferRequested { call: id, target });
+                }
+                _ => {
+                    self.respond_code(now, &key, 400);
+                }
+            },
+            (Method::Notify, Some(id)) => {
+                self.respond_code(now, &key, 200);
+                let is_refer = req
+                    .header("Event")
+                    .is_some_and(|e| e.trim().starts_with("refer"));
+                if let Some(code) = sipfrag_code(&req.body).filter(|_| is_refer) {
+                    self.push_event(Event::TransferProgress { call: id, code });
+                }
+            }
+            (Method::Prack, Some(_)) => {
+                self.respond_code(now, &key, 200);
+            }
+            (Method::Register, None) if self.cfg.registrar && !in_dialog => {
+                self.registrar_request(now, key, &req);
+            }
+            (
+                Method::Bye
+                | Method::Info
+                | Method::Update
+                | Method::Refer
+                | Method::Notify
+                | Method::Prack,
+                None,
+            )
+            | (Method::Invite | Method::Message, None) => {
+                // §12.2.2: a request for a dialog we do not know (or out of dialog where one
+                // is needed) → 481.
+                self.respond_code(now, &key, 481);
+            }
+            (Method::Other(_) | Method::Subscribe, _) => {
+                self.respond_code(now, &key, 501);
+            }
+            _ => {
+                self.respond_code(now, &key, 405);
+            }
+        }
+    }
+
+    /// A response delivered by a client transaction.
+    pub(crate) fn tu_response(&mut self, now: Instant, owner: Owner, key: &TxKey, resp: SipMsg) {
+        match owner {
+            Owner::Call(id) => {
+                let method = resp.cseq().map(|(_, m)| m);
+                match method {
+                    Some(Method::Invite | Method::Update) => self.call_response(now, id, key, resp),
+                    Some(Method::Refer) => {
+                        if let Some(code) = resp.code().filter(|c| *c >= 300) {
+                            self.push_event(Event::TransferProgress { call: id, code });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Owner::Register => self.register_response(now, key, resp),
+            Owner::Message(id) => {
+                if let Some(code) = resp.code().filter(|c| *c >= 200) {
+                    self.push_event(Event::MessageStatus { id, code });
+                }
+            }
+            Owner::Nobody => {}
+        }
+    }
+
+    /// A client transaction timed out (Timer B or F): the TU sees a 408.
+    pub(crate) fn tu_client_timeout(
+        &mut self,
+        now: Instant,
+        owner: Owner,
+        key: &TxKey,
+        _req: SipMsg,
+    ) {
+        match owner {
+            Owner::Call(id) => self.call_client_timeout(now, id, key),
+            Owner::Register => self.register_failed(now, 408),
+            Owner::Message(id) => self.push_event(Event::MessageStatus { id, code: 408 }),
+            Owner::Nobody => {}
+        }
+    }
+
+    /// Sends DTMF `digit` lasting `duration_ms` by INFO (`application/dtmf-relay`).
+    pub fn send_dtmf(
+        &mut self,
+        now: Instant,
+        call: CallId,
+        digit: char,
+        duration_ms: u32,
+    ) -> Result<(), UaError> {
+        self.now = now;
+        if !"0123456789*#ABCDabcd".contains(digit) {
+            return Err(UaError::InvalidState);
+        }
+        let c = self.calls.get(&call).ok_or(UaError::UnknownCall)?;
+        if c.state != super::call::CallState::Confirmed {
+            return Err(UaError::InvalidState);
+        }
+        let body = format!(
+            "Signal={}\r\nDuration={duration_ms}\r\n",
+            digit.to_ascii_uppercase()
+        );
+        self.send_in_dialog(now, call, Method::Info, |r| {
+            r.push("Content-Type", "application/dtmf-relay");
+            r.body = body.into_bytes();
+        })
+        .map(|_| ())
+        .ok_or(UaError::InvalidState)
+    }
+
+    /// Sends a MESSAGE (RFC 3428) with `text` (text/plain) to `target`; returns a handle
+    /// reported back in [`Event::MessageStatus`].
+    pub fn send_message(&mut self, now: Instant, target: &str, text: &str) -> Result<u64, UaError> {
+        self.now = now;
+        let dest = self.destination(target).ok_or(UaError::NoRoute)?;
+        let cseq = self.first_cseq();
+        let (mut req, _) = self.new_request(Method::Message, target, target, None, cseq);
+        req.push("Content-Type", "text/plain;charset=UTF-8");
+        req.body = text.as_bytes().to_vec();
+        let id = self.next_message;
+        self.next_message += 1;
+        self.send_request(now, req, dest, Owner::Message(id))
+            .ok_or(UaError::NoRoute)?;
+        Ok(id)
+    }
+
+    /// Blind transfer (RFC 3515): REFER the peer of `call` to `target`. Progress comes as
+    /// [`Event::TransferProgress`]; hang up when it reports 200.
+    pub fn transfer(&mut self, now: Instant, call: CallId, target: &str) -> Result<(), UaError> {
+        self.now = now;
+        self.refer(now, call, target.to_string())
+    }
+
+    /// Attended transfer (RFC 3515 + RFC 3891): REFER the peer of `call` to the peer of
+    /// `consultation`, with `Replaces` naming the consultation dialog.
+    pub fn transfer_attended(
+        &mut self,
+        now: Instant,
+        call: CallId,
+        consultation: CallId,
+    ) -> Result<(), UaError> {
+        self.now = now;
+        let c = self.calls.get(&consultation).ok_or(UaError::UnknownCall)?;
+        let d = c.dialog.as_ref().ok_or(UaError::InvalidState)?;
+        let remote = addr_uri(&d.remote_party).to_string();
+        let (to_tag, from_tag) = (d.id.remote_tag.clone(), d.id.local_tag.clone());
+        let replaces = escape(&format!(
+            "{};to-tag={to_tag};from-tag={from_tag}",
+            d.id.call_id
+        ));
+        self.refer(now, call, format!("{remote}?Replaces={replaces}"))
+    }
+
+    fn refer(&mut self, now: Instant, call: CallId, refer_to: String) -> Result<(), UaError> {
+        let c = self.calls.get(&call).ok_or(UaError::UnknownCall)?;
+        if c.state != super::call::CallState::Confirmed {
+            return Err(UaError::InvalidState);
+        }
+        let aor = self.cfg.aor.clone();
+        let contact = self.contact();
+        self.send_in_dialog(now, call, Method::Refer, |r| {
+            r.push("Refer-To", format!("<{refer_to}>"));
+            r.push("Referred-By", format!("<{aor}>"));
+            r.push("Contact", contact);
+        })
+        .map(|_| ())
+        .ok_or(UaError::InvalidState)
+    }
+
+    /// Accepts a transfer request: calls `target` (from [`Event::TransferRequested`]) with
+    /// `sdp_offer`; its progress is reported to the transferor by NOTIFY (sipfrag).
+    pub fn accept_transfer(
+        &mut self,
+        now: Instant,
+        call: CallId,
+        target: &str,
+        sdp_offer: &[u8],
+    ) -> Result<CallId, UaError> {
+        let (uri, replaces) = match target.split_once("?Replaces=") {
+            Some((u, r)) => (u.to_string(), Some(unescape(r))),
+            None => (target.to_string(), None),
+        };
+        // RFC 3891: the INVITE names the dialog it replaces.
+        let new = self.start_call(now, &uri, sdp_offer, replaces)?;
+        if let Some(c) = self.calls.get_mut(&new) {
+            c.notify_to = Some(call);
+        }
+        Ok(new)
+    }
+
+    /// NOTIFY with a `message/sipfrag` status line in the implicit refer subscription.
+    pub(crate) fn send_notify(&mut self, now: Instant, call: CallId, code: u16, terminated: bool) {
+        let body = format!("SIP/2.0 {code} {}\r\n", super::build::reason(code));
+        let state = if terminated {
+            String::from("terminated;reason=noresource")
+        } else {
+            String::from("active;expires=60")
+        };
+        let contact = self.contact();
+        self.send_in_dialog(now, call, Method::Notify, |r| {
+            r.push("Event", "refer");
+            r.push("Subscription-State", state);
+            r.push("Contact", contact);
+            r.push("Content-Type", "message/sipfrag;version=2.0");
+            r.body = body.into_bytes();
+        });
+    }
+
+    /// Emits the event and, for a transfer target call, the NOTIFY to the transferor.
+    pub(crate) fn notify_transfer_progress(&mut self, now: Instant, call: CallId, code: u16) {
+        let to = self.calls.get(&call).and_then(|c| c.notify_to);
+        if let Some(origin) = to {
+            self.send_notify(now, origin, code, code >= 200);
+        }
+    }
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            ';' => out.push_str("%3B"),
+            '=' => out.push_str("%3D"),
+            '@' => out.push_str("%40"),
+            ' ' => out.push_str("%20"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("%3B", ";")
+        .replace("%3D", "=")
+        .replace("%40", "@")
+        .replace("%20", " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dtmf_relay_and_sipfrag() {
+        assert_eq!(
+            parse_dtmf_relay(b"Signal=5\r\nDuration=160\r\n"),
+            Some(('5', 160))
+        );
+        assert_eq!(parse_dtmf_relay(b"Signal=#\r\n"), Some(('#', 160)));
+        assert_eq!(parse_dtmf_relay(b"Signal=x\r\n"), None);
+        assert_eq!(sipfrag_code(b"SIP/2.0 100 Trying\r\n"), Some(100));
+        assert_eq!(sipfrag_code(b"SIP/2.0 200 OK"), Some(200));
+        assert_eq!(sipfrag_code(b"junk"), None);
+        assert_eq!(unescape(&escape("a@b;to-tag=1")), "a@b;to-tag=1");
+    }
+}

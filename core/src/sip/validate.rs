@@ -1,0 +1,487 @@
+//! Request and response checks a UAS/UAC applies before processing (RFC 3261 §8.2,
+//! §16.3, §18.1.2; RFC 4475's expected outcomes).
+//!
+//! Input: a parsed [`Request`] (or [`Response`]) and a [`ValidateConfig`] describing
+//! what this element supports. Output: `Ok(())`, or a [`Rejection`] naming the status
+//! code, reason phrase and extra headers (Unsupported, Allow, Accept) the UAS must send;
+//! [`Rejection::to_response`] builds that response. Responses that fail
+//! [`validate_response`] are dropped silently.
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use super::header::HeaderError;
+use super::message::{Request, Response};
+use super::method::{Method, StatusCode};
+use super::name::HeaderName;
+use super::owned::{HasHeaders, ResponseBuf};
+use super::uri::Uri;
+
+/// What the validating element supports.
+#[derive(Clone, Copy, Debug)]
+pub struct ValidateConfig<'c> {
+    /// Methods implemented (others get 501 with Allow, §8.2.1).
+    pub allowed_methods: &'c [Method<'c>],
+    /// Option tags supported (a Require naming another gets 420, §8.2.2.3).
+    pub supported_extensions: &'c [&'c str],
+    /// Body media types accepted (`type/subtype`; others get 415 with Accept, §8.2.3).
+    pub accepted_content_types: &'c [&'c str],
+    /// Request-URI schemes served (others get 416, §8.2.2.1).
+    pub uri_schemes: &'c [&'c str],
+    /// Acting as a proxy / about to forward: Max-Forwards 0 gets 483 (§16.3 item 3) and
+    /// Proxy-Require is checked like Require.
+    pub forwarding: bool,
+    /// Accept RFC 2543 requests without Max-Forwards (RFC 4475 §3.4.1). When `false`, a
+    /// missing Max-Forwards is a 400.
+    pub rfc2543_compat: bool,
+}
+
+/// The methods of RFC 3261, 3262, 3311, 3428, 3515, 6086, 6665.
+pub const DEFAULT_METHODS: &[Method<'static>] = &[
+    Method::Invite,
+    Method::Ack,
+    Method::Bye,
+    Method::Cancel,
+    Method::Options,
+    Method::Register,
+    Method::Prack,
+    Method::Update,
+    Method::Info,
+    Method::Message,
+    Method::Refer,
+    Method::Notify,
+    Method::Subscribe,
+];
+
+impl Default for ValidateConfig<'_> {
+    fn default() -> Self {
+        ValidateConfig {
+            allowed_methods: DEFAULT_METHODS,
+            supported_extensions: &["100rel", "timer", "replaces"],
+            accepted_content_types: &["application/sdp"],
+            uri_schemes: &["sip", "sips", "tel"],
+            forwarding: false,
+            rfc2543_compat: true,
+        }
+    }
+}
+
+/// The error response a request deserves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    /// Status code.
+    pub status: StatusCode,
+    /// Reason phrase (specific to the problem, e.g. `Missing Call-ID`).
+    pub reason: &'static str,
+    /// Extra headers for the response (`Unsupported`, `Allow`, `Accept`).
+    pub headers: Vec<(HeaderName, String)>,
+}
+
+impl Rejection {
+    fn new(status: StatusCode, reason: &'static str) -> Self {
+        Rejection {
+            status,
+            reason,
+            headers: Vec::new(),
+        }
+    }
+
+    /// The response to send: [`ResponseBuf::for_request`] plus the extra headers. The
+    /// caller adds a To tag if the request had none (§8.2.6.2).
+    pub fn to_response(&self, req: &impl HasHeaders) -> ResponseBuf {
+        let mut r = ResponseBuf::for_request(req, self.status, self.reason);
+        for (n, v) in &self.headers {
+            let k = r.headers().len().saturating_sub(1); // before Content-Length
+            r.insert(k, *n, v);
+        }
+        r
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.reason)
+    }
+}
+
+impl core::error::Error for Rejection {}
+
+fn bad(reason: &'static str) -> Rejection {
+    Rejection::new(StatusCode::BAD_REQUEST, reason)
+}
+
+fn missing_reason(n: HeaderName) -> &'static str {
+    match n {
+        HeaderName::To => "Missing To",
+        HeaderName::From => "Missing From",
+        HeaderName::CallId => "Missing Call-ID",
+        HeaderName::CSeq => "Missing CSeq",
+        HeaderName::Via => "Missing Via",
+        HeaderName::MaxForwards => "Missing Max-Forwards",
+        _ => "Missing Header",
+    }
+}
+
+fn invalid_reason(n: HeaderName) -> &'static str {
+    match n {
+        HeaderName::To => "Invalid To",
+        HeaderName::From => "Invalid From",
+        HeaderName::CallId => "Invalid Call-ID",
+        HeaderName::CSeq => "Invalid CSeq",
+        HeaderName::Via => "Invalid Via",
+        HeaderName::MaxForwards => "Invalid Max-Forwards",
+        HeaderName::Contact => "Invalid Contact",
+        HeaderName::ContentType => "Invalid Content-Type",
+        HeaderName::Expires => "Invalid Expires",
+        HeaderName::Route => "Invalid Route",
+        HeaderName::RecordRoute => "Invalid Record-Route",
+        HeaderName::Date => "Invalid Date",
+        HeaderName::ContentLength => "Invalid Content-Length",
+        _ => "Invalid Header",
+    }
+}
+
+fn hdr(e: HeaderError) -> Rejection {
+    match e {
+        HeaderError::Missing(n) => bad(missing_reason(n)),
+        HeaderError::Invalid(n) => bad(invalid_reason(n)),
+    }
+}
+
+/// Headers that may appear at most once (RFC 3261 §7.3.1: not list-valued).
+const SINGLE: &[HeaderName] = &[
+    HeaderName::To,
+    HeaderName::From,
+    HeaderName::CallId,
+    HeaderName::CSeq,
+    HeaderName::MaxForwards,
+    HeaderName::ContentLength,
+    HeaderName::ContentType,
+    HeaderName::Expires,
+];
+
+fn join<'x>(it: impl Iterator<Item = &'x str>) -> String {
+    let mut s = String::new();
+    for t in it {
+        if !s.is_empty() {
+            s.push_str(", ");
+        }
+        s.push_str(t);
+    }
+    s
+}
+
+/// Checks a request in the order RFC 3261 §8.2 and RFC 4475 imply: version (505),
+/// framing and syntax (400: start line, Content-Length, missing / repeated / malformed
+/// mandatory headers, Request-URI), Request-URI scheme (416), method (501 with Allow),
+/// CSeq method (400), Max-Forwards when forwarding (483), Require / Proxy-Require (420
+/// with Unsupported), body type (415 with Accept), acceptable answer type for INVITE
+/// (406).
+pub fn validate(req: &Request<'_>, cfg: &ValidateConfig<'_>) -> Result<(), Rejection> {
+    if !req.version().eq_ignore_ascii_case("SIP/2.0") {
+        return Err(Rejection::new(
+            StatusCode::VERSION_NOT_SUPPORTED,
+            "Version Not Supported",
+        ));
+    }
+    let d = req.defects();
+    if d.irregular_start_line() {
+        return Err(bad("Malformed Request-Line"));
+    }
+    if d.bad_content_length() || d.short_body() {
+        return Err(bad("Invalid Content-Length"));
+    }
+    let h = req.headers();
+    for &n in SINGLE {
+        if h.count(n) > 1 {
+            return Err(bad(match n {
+                HeaderName::To => "Multiple To",
+                HeaderName::From => "Multiple From",
+                HeaderName::CallId => "Multiple Call-ID",
+                HeaderName::CSeq => "Multiple CSeq",
+                HeaderName::MaxForwards => "Multiple Max-Forwards",
+                _ => "Multiple Single-Valued Headers",
+            }));
+        }
+    }
+    h.to().map_err(hdr)?;
+    h.from().map_err(hdr)?;
+    h.call_id().map_err(hdr)?;
+    let cseq = h.cseq().map_err(hdr)?;
+    if !h.contains(HeaderName::Via) {
+        return Err(bad("Missing Via"));
+    }
+    for v in h.vias() {
+        v.map_err(hdr)?;
+    }
+    let max_forwards = match h.max_forwards() {
+        Ok(m) => Some(m),
+        Err(HeaderError::Missing(_)) if cfg.rfc2543_compat => None,
+        Err(e) => return Err(hdr(e)),
+    };
+    if !h.is_contact_star() {
+        for c in h.contacts() {
+            c.map_err(hdr)?;
+        }
+    }
+    for r in h.routes().chain(h.record_routes()) {
+        r.map_err(hdr)?;
+    }
+    if h.contains(HeaderName::Expires) {
+        h.expires().map_err(hdr)?;
+    }
+    if h.contains(HeaderName::ContentType) {
+        h.content_type().map_err(hdr)?;
+    }
+    if let Some(date) = h.get(HeaderName::Date) {
+        // rfc1123-date ends in "GMT" (§20.17); RFC 4475 §3.1.2.14 `baddate`.
+        if !date.ends_with(" GMT") {
+            return Err(bad(invalid_reason(HeaderName::Date)));
+        }
+    }
+
+    // Request-URI.
+    let uri = req.parsed_uri().map_err(|_| bad("Malformed Request-URI"))?;
+    // §19.1.1: headers are not allowed in a Request-URI (RFC 4475 `escruri`).
+    if matches!(&uri, Uri::Sip(s) if !s.headers_str().is_empty()) {
+        return Err(bad("Malformed Request-URI"));
+    }
+    let scheme = uri.scheme();
+    if !cfg
+        .uri_schemes
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(scheme))
+    {
+        return Err(Rejection::new(
+            StatusCode::UNSUPPORTED_URI_SCHEME,
+            "Unsupported URI Scheme",
+        ));
+    }
+
+    // Method.
+    let method = req.method();
+    if !cfg.allowed_methods.contains(&method) {
+        let mut r = Rejection::new(StatusCode::NOT_IMPLEMENTED, "Not Implemented");
+        r.headers.push((
+            HeaderName::Allow,
+            join(cfg.allowed_methods.iter().map(|m| m.as_str())),
+        ));
+        return Err(r);
+    }
+    if cseq.method != method {
+        return Err(bad("CSeq Method Mismatch"));
+    }
+    if method == Method::Register {
+        // §10.3: the address of record must be a SIP/SIPS URI (RFC 4475 `unksm2`).
+        for n in [h.to(), h.from()].into_iter().flatten() {
+            if !matches!(n.uri(), Ok(Uri::Sip(_))) {
+                return Err(bad("Invalid Address-of-Record"));
+            }
+        }
+    }
+    if cfg.forwarding && max_forwards == Some(0) {
+        return Err(Rejection::new(StatusCode::TOO_MANY_HOPS, "Too Many Hops"));
+    }
+
+    // Extensions (not for ACK/CANCEL, §8.2.2.3).
+    if method != Method::Ack && method != Method::Cancel {
+        let proxy = cfg
+            .forwarding
+            .then(|| h.proxy_require())
+            .into_iter()
+            .flatten();
+        let mut unsupported = Vec::new();
+        for t in h.require().chain(proxy) {
+            let t = t.map_err(|_| bad("Invalid Require"))?;
+            if !cfg
+                .supported_extensions
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(t))
+            {
+                unsupported.push(t);
+            }
+        }
+        if !unsupported.is_empty() {
+            let mut r = Rejection::new(StatusCode::BAD_EXTENSION, "Bad Extension");
+            r.headers
+                .push((HeaderName::Unsupported, join(unsupported.into_iter())));
+            return Err(r);
+        }
+    }
+
+    // Body.
+    if !req.body().is_empty() || h.contains(HeaderName::ContentType) {
+        let ok = match h.content_type() {
+            Ok(ct) => cfg.accepted_content_types.iter().any(|a| {
+                let (t, s) = a.split_once('/').unwrap_or((a, ""));
+                ct.is(t, s)
+            }),
+            Err(_) => req.body().is_empty(),
+        };
+        if !ok {
+            let mut r =
+                Rejection::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type");
+            r.headers.push((
+                HeaderName::Accept,
+                join(cfg.accepted_content_types.iter().copied()),
+            ));
+            return Err(r);
+        }
+    }
+    if method == Method::Invite && h.contains(HeaderName::Accept) {
+        // We answer with SDP; RFC 4475 `sdp01` (406 when SDP is not acceptable).
+        let accepts_sdp = h.elements(HeaderName::Accept).any(|a| {
+            super::header::MediaType::parse(a).is_some_and(|m| {
+                (m.mtype == "*" && m.subtype == "*")
+                    || (m.mtype.eq_ignore_ascii_case("application")
+                        && (m.subtype == "*" || m.subtype.eq_ignore_ascii_case("sdp")))
+            })
+        });
+        let empty = h.get(HeaderName::Accept) == Some("");
+        if !accepts_sdp && !empty {
+            let mut r = Rejection::new(StatusCode::NOT_ACCEPTABLE, "Not Acceptable");
+            r.headers
+                .push((HeaderName::Accept, String::from("application/sdp")));
+            return Err(r);
+        }
+    }
+    Ok(())
+}
+
+/// Why a received response is discarded (RFC 3261 §18.1.2, §8.1.3.3; RFC 4475).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResponseDrop {
+    /// Version is not SIP/2.0.
+    Version,
+    /// A mandatory header (Via, From, To, Call-ID, CSeq) is missing, repeated or
+    /// malformed (e.g. an out-of-range CSeq, RFC 4475 `scalarlg`).
+    BadHeader(HeaderName),
+    /// More than one Via (§18.1.2; RFC 4475 `bcast`).
+    MultipleVia,
+    /// Framing defect (bad Content-Length or short body).
+    Framing,
+}
+
+impl fmt::Display for ResponseDrop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Version => f.write_str("unsupported SIP version"),
+            Self::BadHeader(n) => write!(f, "missing or invalid {n}"),
+            Self::MultipleVia => f.write_str("more than one Via"),
+            Self::Framing => f.write_str("framing defect"),
+        }
+    }
+}
+
+impl core::error::Error for ResponseDrop {}
+
+/// Checks a response received by a client transport; `Err` means discard it.
+pub fn validate_response(resp: &Response<'_>) -> Result<(), ResponseDrop> {
+    if !resp.version().eq_ignore_ascii_case("SIP/2.0") {
+        return Err(ResponseDrop::Version);
+    }
+    if !resp.defects().is_empty() {
+        return Err(ResponseDrop::Framing);
+    }
+    let h = resp.headers();
+    let mut vias = h.vias();
+    match (vias.next(), vias.next()) {
+        (Some(Ok(_)), None) => {}
+        (Some(Ok(_)), Some(_)) => return Err(ResponseDrop::MultipleVia),
+        _ => return Err(ResponseDrop::BadHeader(HeaderName::Via)),
+    }
+    for n in [
+        HeaderName::From,
+        HeaderName::To,
+        HeaderName::CallId,
+        HeaderName::CSeq,
+    ] {
+        if h.count(n) != 1 {
+            return Err(ResponseDrop::BadHeader(n));
+        }
+    }
+    h.from()
+        .map_err(|_| ResponseDrop::BadHeader(HeaderName::From))?;
+    h.to()
+        .map_err(|_| ResponseDrop::BadHeader(HeaderName::To))?;
+    h.call_id()
+        .map_err(|_| ResponseDrop::BadHeader(HeaderName::CallId))?;
+    h.cseq()
+        .map_err(|_| ResponseDrop::BadHeader(HeaderName::CSeq))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(s: &str) -> Request<'_> {
+        Request::parse(s.as_bytes()).unwrap()
+    }
+
+    const BASE: &str = "OPTIONS sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nMax-Forwards: 70\r\nTo: <sip:bob@example.com>\r\nFrom: <sip:a@example.com>;tag=1\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n";
+
+    fn with(extra: &str) -> alloc::string::String {
+        alloc::format!("{BASE}{extra}Content-Length: 0\r\n\r\n")
+    }
+
+    #[test]
+    fn accepts_a_good_request() {
+        assert_eq!(
+            validate(&req(&with("")), &ValidateConfig::default()),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn require_gives_420_with_unsupported() {
+        let m = with("Require: 100rel, foo\r\n");
+        let e = validate(&req(&m), &ValidateConfig::default()).unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_EXTENSION);
+        assert_eq!(e.headers, [(HeaderName::Unsupported, "foo".into())]);
+        let r = e.to_response(&req(&m));
+        assert_eq!(r.headers().get(HeaderName::Unsupported), Some("foo"));
+        assert_eq!(r.headers().get(HeaderName::CallId), Some("c1"));
+    }
+
+    #[test]
+    fn max_forwards_rules() {
+        let no_mf = BASE.replace("Max-Forwards: 70\r\n", "") + "Content-Length: 0\r\n\r\n";
+        assert_eq!(validate(&req(&no_mf), &ValidateConfig::default()), Ok(()));
+        let strict = ValidateConfig {
+            rfc2543_compat: false,
+            ..ValidateConfig::default()
+        };
+        assert_eq!(
+            validate(&req(&no_mf), &strict).unwrap_err().status,
+            StatusCode::BAD_REQUEST
+        );
+        let zero =
+            BASE.replace("Max-Forwards: 70", "Max-Forwards: 0") + "Content-Length: 0\r\n\r\n";
+        assert_eq!(validate(&req(&zero), &ValidateConfig::default()), Ok(()));
+        let proxy = ValidateConfig {
+            forwarding: true,
+            ..ValidateConfig::default()
+        };
+        assert_eq!(
+            validate(&req(&zero), &proxy).unwrap_err().status,
+            StatusCode::TOO_MANY_HOPS
+        );
+    }
+
+    #[test]
+    fn method_and_body_checks() {
+        let m = BASE
+            .replace("OPTIONS sip", "FOO sip")
+            .replace("1 OPTIONS", "1 FOO")
+            + "Content-Length: 0\r\n\r\n";
+        let e = validate(&req(&m), &ValidateConfig::default()).unwrap_err();
+        assert_eq!(e.status, StatusCode::NOT_IMPLEMENTED);
+        assert!(e.headers[0].1.contains("INVITE"));
+        let m = alloc::format!("{BASE}Content-Type: text/html\r\nContent-Length: 2\r\n\r\nhi");
+        let e = validate(&req(&m), &ValidateConfig::default()).unwrap_err();
+        assert_eq!(e.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(e.headers, [(HeaderName::Accept, "application/sdp".into())]);
+    }
+}

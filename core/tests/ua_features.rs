@@ -1,0 +1,437 @@
+//! Mid-call features, registration and transfers over the simulated link: re-INVITE
+//! hold/unhold, UPDATE (RFC 3311), glare (§14.1), INFO DTMF (RFC 6086), MESSAGE (RFC 3428),
+//! OPTIONS, REGISTER with digest and refresh, Outbound keep-alives (RFC 5626), blind and
+//! attended transfer (RFC 3515, RFC 3891).
+
+mod sim;
+
+use rvoip_core::sip::ua::{CallId, EndReason, Event, RegistrationState};
+use rvoip_core::time::Duration;
+use sim::{Link, Sim, addr, config};
+
+const OFFER: &[u8] = b"v=0\r\nm=audio 4000 RTP/AVP 0\r\na=sendrecv\r\n";
+const ANSWER: &[u8] = b"v=0\r\nm=audio 5000 RTP/AVP 0\r\na=sendrecv\r\n";
+const HOLD: &[u8] = b"v=0\r\nm=audio 4000 RTP/AVP 0\r\na=sendonly\r\n";
+const HELD: &[u8] = b"v=0\r\nm=audio 5000 RTP/AVP 0\r\na=recvonly\r\n";
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+/// `from` calls `to` (by port) and `to` answers; returns (caller's call, callee's call).
+fn connect(sim: &mut Sim, from: usize, to: usize) -> (CallId, CallId) {
+    let now = sim.now;
+    let port = sim.nodes[to].addr.port();
+    let c = sim
+        .ua(from)
+        .call(now, &format!("sip:x@10.0.0.1:{port}"), OFFER)
+        .unwrap();
+    let Some(Event::IncomingCall { call: d, .. }) =
+        sim.run_until(to, secs(40), |e| matches!(e, Event::IncomingCall { .. }))
+    else {
+        panic!("no incoming call")
+    };
+    let now = sim.now;
+    sim.ua(to).answer(now, d, ANSWER).unwrap();
+    assert!(
+        sim.run_until(
+            from,
+            secs(40),
+            |e| matches!(e, Event::Answered { call, .. } if *call == c)
+        )
+        .is_some()
+    );
+    assert!(
+        sim.run_until(
+            to,
+            secs(40),
+            |e| matches!(e, Event::Answered { call, .. } if *call == d)
+        )
+        .is_some()
+    );
+    (c, d)
+}
+
+fn pair(seed: u64, link: Link) -> Sim {
+    let mut sim = Sim::new(seed, link);
+    sim.add(config("alice", 5060));
+    sim.add(config("bob", 5070));
+    sim
+}
+
+#[test]
+fn hold_and_unhold_by_reinvite_and_update() {
+    for (seed, link) in [(1, Link::PERFECT), (2, Link::lossy(20))] {
+        let mut sim = pair(seed, link);
+        let (ac, bc) = connect(&mut sim, 0, 1);
+        let now = sim.now;
+        sim.ua(0).hold(now, ac, HOLD).unwrap();
+        let offer = sim.run_until(1, secs(40), |e| matches!(e, Event::OfferReceived { .. }));
+        assert_eq!(
+            offer,
+            Some(Event::OfferReceived {
+                call: bc,
+                sdp: Some(HOLD.to_vec())
+            })
+        );
+        let now = sim.now;
+        sim.ua(1).answer(now, bc, HELD).unwrap();
+        let updated = sim.run_until(0, secs(40), |e| matches!(e, Event::MediaUpdated { .. }));
+        assert_eq!(
+            updated,
+            Some(Event::MediaUpdated {
+                call: ac,
+                sdp: Some(HELD.to_vec())
+            })
+        );
+        // Unhold with UPDATE this time (RFC 3311), from the callee.
+        sim.run_for(secs(1));
+        let now = sim.now;
+        sim.ua(1).update(now, bc, ANSWER).unwrap();
+        let offer = sim.run_until(0, secs(40), |e| matches!(e, Event::OfferReceived { .. }));
+        assert_eq!(
+            offer,
+            Some(Event::OfferReceived {
+                call: ac,
+                sdp: Some(ANSWER.to_vec())
+            })
+        );
+        let now = sim.now;
+        sim.ua(0).answer(now, ac, OFFER).unwrap();
+        let updated = sim.run_until(1, secs(40), |e| matches!(e, Event::MediaUpdated { .. }));
+        assert_eq!(
+            updated,
+            Some(Event::MediaUpdated {
+                call: bc,
+                sdp: Some(OFFER.to_vec())
+            })
+        );
+        // A second offer while one is pending is refused locally.
+        let now = sim.now;
+        sim.ua(0).hold(now, ac, HOLD).unwrap();
+        assert!(sim.ua(0).hold(now, ac, HOLD).is_err());
+    }
+}
+
+#[test]
+fn glare_is_resolved_with_491_and_randomized_retry() {
+    let mut sim = pair(3, Link::PERFECT);
+    let (ac, bc) = connect(&mut sim, 0, 1);
+    let now = sim.now;
+    // Both re-INVITE at the same instant: each gets 491.
+    sim.ua(0).hold(now, ac, HOLD).unwrap();
+    sim.ua(1).hold(now, bc, HOLD).unwrap();
+    sim.run_for(Duration::from_millis(200));
+    assert!(
+        sim.sent_lines(0)
+            .iter()
+            .any(|l| l == "SIP/2.0 491 Request Pending")
+    );
+    assert!(
+        sim.sent_lines(1)
+            .iter()
+            .any(|l| l == "SIP/2.0 491 Request Pending")
+    );
+    let t491 = sim.now;
+    // B (not the Call-ID owner) retries within 0–2 s; A within 2.1–4 s unless B's offer
+    // arrives first. One side's offer gets through; the other side answers it.
+    sim.run_for(secs(5));
+    // B's retry (0–2 s) reached A first; A's own retry (2.1–4 s) finds B's offer pending
+    // and is reported as rejected so that the application can offer again later.
+    assert!(sim.saw(0, |e| *e
+        == Event::OfferReceived {
+            call: ac,
+            sdp: Some(HOLD.to_vec())
+        }));
+    assert!(sim.saw(0, |e| *e
+        == Event::OfferRejected {
+            call: ac,
+            code: 491
+        }));
+    let b_retry = sim.nodes[1]
+        .sent
+        .iter()
+        .filter(|(t, _, l)| *t > t491 && l.starts_with("INVITE"))
+        .map(|(t, _, _)| *t - t491)
+        .next()
+        .expect("B retried");
+    assert!(
+        b_retry <= secs(2),
+        "non-owner retries within 0–2 s, took {b_retry:?}"
+    );
+    let now = sim.now;
+    sim.ua(0).answer(now, ac, HELD).unwrap();
+    assert!(
+        sim.run_until(1, secs(5), |e| matches!(e, Event::MediaUpdated { .. }))
+            .is_some()
+    );
+}
+
+#[test]
+fn dtmf_info_message_and_options() {
+    let mut sim = pair(4, Link::lossy(10));
+    let (ac, bc) = connect(&mut sim, 0, 1);
+    let now = sim.now;
+    sim.ua(0).send_dtmf(now, ac, '5', 160).unwrap();
+    let dtmf = sim.run_until(1, secs(40), |e| matches!(e, Event::DtmfReceived { .. }));
+    assert_eq!(
+        dtmf,
+        Some(Event::DtmfReceived {
+            call: bc,
+            digit: '5',
+            duration: 160
+        })
+    );
+    let now = sim.now;
+    let id = sim
+        .ua(1)
+        .send_message(now, "sip:alice@10.0.0.1:5060", "hello")
+        .unwrap();
+    let msg = sim.run_until(0, secs(40), |e| matches!(e, Event::IncomingMessage { .. }));
+    match msg {
+        Some(Event::IncomingMessage {
+            body, content_type, ..
+        }) => {
+            assert_eq!(body, b"hello");
+            assert!(content_type.starts_with("text/plain"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let status = sim.run_until(1, secs(40), |e| matches!(e, Event::MessageStatus { .. }));
+    assert_eq!(status, Some(Event::MessageStatus { id, code: 200 }));
+    // OPTIONS answered with Allow/Accept/Supported.
+    let out = sim.inject(
+        0,
+        addr(5999),
+        b"OPTIONS sip:alice@10.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5999;branch=z9hG4bKopt1\r\n\
+From: <sip:x@h>;tag=1\r\nTo: <sip:alice@h>\r\nCall-ID: opt1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n\r\n",
+    );
+    assert_eq!(out.len(), 1);
+    assert!(out[0].starts_with("SIP/2.0 200 OK\r\n"));
+    for h in ["Allow: INVITE", "Accept: application/sdp", "Supported: "] {
+        assert!(out[0].contains(h), "missing {h} in {}", out[0]);
+    }
+}
+
+fn registrar_sim(seed: u64, password: &str) -> Sim {
+    let mut sim = Sim::new(seed, Link::PERFECT);
+    let mut reg = config("registrar", 5080);
+    reg.registrar = true;
+    reg.users = vec![("alice".into(), "secret".into())];
+    sim.add(reg);
+    let mut alice = config("alice", 5060);
+    alice.proxy = Some(addr(5080));
+    alice.password = password.into();
+    alice.register_expires = 100;
+    alice.instance_id = Some("urn:uuid:00000000-0000-1000-8000-000a95a0e128".into());
+    alice.reg_id = Some(1);
+    alice.keepalive = Some(secs(30));
+    sim.add(alice);
+    sim
+}
+
+#[test]
+fn register_with_digest_refresh_keepalive_and_unregister() {
+    let mut sim = registrar_sim(5, "secret");
+    let now = sim.now;
+    sim.ua(1).register(now).unwrap();
+    let ev = sim.run_until(1, secs(10), |e| matches!(e, Event::Registration(_)));
+    assert_eq!(
+        ev,
+        Some(Event::Registration(RegistrationState::Registered {
+            expires: 100
+        }))
+    );
+    let first = sim.now;
+    assert_eq!(sim.ua(0).bindings("sip:alice@example.com").count(), 1);
+    let lines = sim.sent_lines(0);
+    assert!(lines.contains(&"SIP/2.0 401 Unauthorized".to_string()));
+    // The refresh comes at 50–90 % of 100 s, authenticated with the same nonce (nc=2).
+    let refreshed = sim.run_until(1, secs(95), |e| matches!(e, Event::Registration(_)));
+    assert!(matches!(
+        refreshed,
+        Some(Event::Registration(RegistrationState::Registered { .. }))
+    ));
+    let regs: Vec<_> = sim.nodes[1]
+        .sent
+        .iter()
+        .filter(|(_, _, l)| l.starts_with("REGISTER"))
+        .collect();
+    assert_eq!(regs.len(), 3, "initial, authenticated, refresh");
+    let gap = regs[2].0 - first;
+    assert!(gap >= secs(50) && gap <= secs(90), "refresh after {gap:?}");
+    // Keep-alive pings (every 24–30 s) are answered with pongs.
+    assert!(sim.ua(1).keepalive_pongs() >= 1);
+    let now = sim.now;
+    sim.ua(1).unregister(now).unwrap();
+    let ev = sim.run_until(1, secs(10), |e| matches!(e, Event::Registration(_)));
+    assert_eq!(
+        ev,
+        Some(Event::Registration(RegistrationState::Unregistered))
+    );
+    assert_eq!(sim.ua(0).bindings("sip:alice@example.com").count(), 0);
+}
+
+#[test]
+fn wrong_password_fails_without_looping() {
+    let mut sim = registrar_sim(6, "wrong");
+    let now = sim.now;
+    sim.ua(1).register(now).unwrap();
+    let ev = sim.run_until(1, secs(10), |e| matches!(e, Event::Registration(_)));
+    assert_eq!(
+        ev,
+        Some(Event::Registration(RegistrationState::Failed { code: 401 }))
+    );
+    sim.run_for(secs(200));
+    let regs = sim
+        .sent_lines(1)
+        .iter()
+        .filter(|l| l.starts_with("REGISTER"))
+        .count();
+    assert_eq!(
+        regs, 2,
+        "one unauthenticated, one with credentials, then stop"
+    );
+}
+
+#[test]
+fn invite_challenged_with_401_then_answered() {
+    let mut sim = Sim::new(9, Link::PERFECT);
+    let mut alice = config("alice", 5060);
+    alice.password = "secret".into();
+    sim.add(alice);
+    let mut bob = config("bob", 5070);
+    bob.challenge_invites = true;
+    bob.users = vec![("alice".into(), "secret".into())];
+    sim.add(bob);
+    let (ac, _) = connect(&mut sim, 0, 1);
+    let lines = sim.sent_lines(1);
+    assert!(lines.contains(&"SIP/2.0 401 Unauthorized".to_string()));
+    assert_eq!(
+        sim.sent_lines(0)
+            .iter()
+            .filter(|l| l.starts_with("INVITE"))
+            .count(),
+        2
+    );
+    assert!(sim.saw(
+        0,
+        |e| matches!(e, Event::Answered { call, .. } if *call == ac)
+    ));
+}
+
+#[test]
+fn blind_transfer_with_notify_progress() {
+    let mut sim = Sim::new(10, Link::lossy(10));
+    let a = sim.add(config("alice", 5060));
+    let b = sim.add(config("bob", 5070));
+    let c = sim.add(config("carol", 5090));
+    let (ab, ba) = connect(&mut sim, a, b);
+    let now = sim.now;
+    sim.ua(a)
+        .transfer(now, ab, "sip:carol@10.0.0.1:5090")
+        .unwrap();
+    let req = sim.run_until(b, secs(40), |e| {
+        matches!(e, Event::TransferRequested { .. })
+    });
+    let Some(Event::TransferRequested { call, target }) = req else {
+        panic!("{req:?}")
+    };
+    assert_eq!((call, target.as_str()), (ba, "sip:carol@10.0.0.1:5090"));
+    let now = sim.now;
+    let bc = sim.ua(b).accept_transfer(now, ba, &target, OFFER).unwrap();
+    let Some(Event::IncomingCall { call: cb, .. }) =
+        sim.run_until(c, secs(40), |e| matches!(e, Event::IncomingCall { .. }))
+    else {
+        panic!()
+    };
+    let now = sim.now;
+    sim.ua(c).answer(now, cb, ANSWER).unwrap();
+    let done = sim.run_until(a, secs(40), |e| {
+        matches!(e, Event::TransferProgress { code: 200, .. })
+    });
+    assert_eq!(
+        done,
+        Some(Event::TransferProgress {
+            call: ab,
+            code: 200
+        })
+    );
+    assert!(sim.saw(a, |e| *e
+        == Event::TransferProgress {
+            call: ab,
+            code: 100
+        }));
+    assert!(sim.saw(
+        b,
+        |e| matches!(e, Event::Answered { call, .. } if *call == bc)
+    ));
+    let now = sim.now;
+    sim.ua(a).hangup(now, ab).unwrap();
+    let ended = sim.run_until(
+        b,
+        secs(40),
+        |e| matches!(e, Event::Ended { call, .. } if *call == ba),
+    );
+    assert_eq!(
+        ended,
+        Some(Event::Ended {
+            call: ba,
+            reason: EndReason::RemoteHangup
+        })
+    );
+}
+
+#[test]
+fn attended_transfer_with_replaces() {
+    let mut sim = Sim::new(11, Link::PERFECT);
+    let a = sim.add(config("alice", 5060));
+    let b = sim.add(config("bob", 5070));
+    let c = sim.add(config("carol", 5090));
+    let (ab, ba) = connect(&mut sim, a, b);
+    let (ac, ca) = connect(&mut sim, a, c);
+    let now = sim.now;
+    sim.ua(a).transfer_attended(now, ab, ac).unwrap();
+    let Some(Event::TransferRequested { target, .. }) = sim.run_until(b, secs(40), |e| {
+        matches!(e, Event::TransferRequested { .. })
+    }) else {
+        panic!()
+    };
+    assert!(target.contains("?Replaces="), "{target}");
+    let now = sim.now;
+    sim.ua(b).accept_transfer(now, ba, &target, OFFER).unwrap();
+    let Some(Event::IncomingCall { call: cb, .. }) =
+        sim.run_until(c, secs(40), |e| matches!(e, Event::IncomingCall { .. }))
+    else {
+        panic!()
+    };
+    let now = sim.now;
+    sim.ua(c).answer(now, cb, ANSWER).unwrap();
+    // Carol's old call with Alice is replaced: Carol BYEs it.
+    let replaced = sim.run_until(c, secs(40), |e| matches!(e, Event::Ended { .. }));
+    assert_eq!(
+        replaced,
+        Some(Event::Ended {
+            call: ca,
+            reason: EndReason::Replaced
+        })
+    );
+    let a_end = sim.run_until(
+        a,
+        secs(40),
+        |e| matches!(e, Event::Ended { call, .. } if *call == ac),
+    );
+    assert_eq!(
+        a_end,
+        Some(Event::Ended {
+            call: ac,
+            reason: EndReason::RemoteHangup
+        })
+    );
+    sim.run_for(secs(5));
+    assert!(sim.saw(a, |e| *e
+        == Event::TransferProgress {
+            call: ab,
+            code: 200
+        }));
+}
