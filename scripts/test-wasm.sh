@@ -50,6 +50,8 @@ if [ "${SKIP_E2E:-0}" != 1 ]; then
   if [ -f wasm/tests/e2e/run.mjs ]; then
     step "package end to end in Chromium (TypeScript API, WebRTC, scripted SIP server)"
     node wasm/tests/e2e/run.mjs
+    step "the packed package unchanged in a Vite 7 app (build + dev server)"
+    node wasm/tests/e2e/vite.mjs
   fi
 fi
 

@@ -53,9 +53,24 @@ export type WasmSource = string | URL | Request | Response | BufferSource | WebA
 
 let loaded: Promise<unknown> | undefined;
 
+const isWasm = (r: Response): boolean => r.ok && /wasm/.test(r.headers.get('content-type') ?? '');
+
+/** Fetches the wasm shipped next to this module. */
+async function packagedWasm(): Promise<Response> {
+  const r = await fetch(new URL('./pkg/rvoip_wasm_bg.wasm', import.meta.url));
+  if (!isWasm(r) && import.meta.url.includes('/.vite/deps/')) {
+    // Vite's dev-server dependency optimizer moved this module into node_modules/.vite/deps
+    // without the wasm (vitejs/vite#8427); the package itself is still served in place.
+    // (Built from parts so that `vite build` does not treat it as a second asset.)
+    const inPlace = ['..', '..', 'rvoip', 'dist', 'pkg', 'rvoip_wasm_bg.wasm'].join('/');
+    return fetch(new URL(inPlace, import.meta.url));
+  }
+  return r;
+}
+
 /** Loads the wasm core once (called by `start()`; call it early to preload). */
 export function initWasm(input?: WasmSource | Promise<WasmSource>): Promise<unknown> {
-  loaded ??= init(input === undefined ? undefined : { module_or_path: input });
+  loaded ??= init({ module_or_path: input ?? packagedWasm() });
   return loaded;
 }
 
