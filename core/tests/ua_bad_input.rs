@@ -17,6 +17,11 @@ CSeq: 5 {method}\r\nContact: <sip:m@10.0.0.1:5999>\r\n\r\n"
     .into_bytes()
 }
 
+/// Status line prefixes (`SIP/2.0 400`): reason phrases name the defect.
+fn codes(out: &[String]) -> Vec<&str> {
+    out.iter().map(|m| m.get(..11).unwrap_or("")).collect()
+}
+
 fn status(out: &[String]) -> Vec<&str> {
     out.iter().map(|m| m.lines().next().unwrap_or("")).collect()
 }
@@ -47,7 +52,7 @@ fn malformed_requests_get_stateless_400() {
     let b = sim.add(config("bob", 5070));
     // RFC 4475 badbranch: the branch is the bare magic cookie.
     let out = sim.inject(b, addr(5999), &req("OPTIONS", "z9hG4bK", ""));
-    assert_eq!(status(&out), ["SIP/2.0 400 Bad Request"]);
+    assert_eq!(codes(&out), ["SIP/2.0 400"]);
     // Missing Call-ID / From / CSeq.
     for h in ["Call-ID", "From", "CSeq"] {
         let raw = String::from_utf8(req("INVITE", "z9hG4bKmiss", "")).unwrap();
@@ -57,22 +62,22 @@ fn malformed_requests_get_stateless_400() {
             .collect::<Vec<_>>()
             .join("\r\n");
         let out = sim.inject(b, addr(5999), cut.as_bytes());
-        assert_eq!(status(&out), ["SIP/2.0 400 Bad Request"], "without {h}");
+        assert_eq!(codes(&out), ["SIP/2.0 400"], "without {h}");
     }
     // CSeq method not matching the request method (RFC 4475 §3.1.2.?) and a bad Max-Forwards.
     let raw = String::from_utf8(req("INVITE", "z9hG4bKmm", ""))
         .unwrap()
         .replace("CSeq: 5 INVITE", "CSeq: 5 BYE");
     assert_eq!(
-        status(&sim.inject(b, addr(5999), raw.as_bytes())),
-        ["SIP/2.0 400 Bad Request"]
+        codes(&sim.inject(b, addr(5999), raw.as_bytes())),
+        ["SIP/2.0 400"]
     );
     let raw = String::from_utf8(req("INVITE", "z9hG4bKmf", ""))
         .unwrap()
         .replace("Max-Forwards: 70", "Max-Forwards: x");
     assert_eq!(
-        status(&sim.inject(b, addr(5999), raw.as_bytes())),
-        ["SIP/2.0 400 Bad Request"]
+        codes(&sim.inject(b, addr(5999), raw.as_bytes())),
+        ["SIP/2.0 400"]
     );
     // Without Via nothing can be answered; garbage is dropped.
     let raw = String::from_utf8(req("INVITE", "z9hG4bKnv", "")).unwrap();
@@ -273,4 +278,50 @@ fn invite_server_timer_g_and_h_without_ack() {
         ]
     );
     assert_eq!(sim.ua(b).transaction_count(), 0);
+}
+
+#[test]
+fn rfc4475_style_rejections_from_the_shared_validator() {
+    let mut sim = Sim::new(8, Link::PERFECT);
+    let b = sim.add(config("bob", 5070));
+    let base = String::from_utf8(req("OPTIONS", "z9hG4bKv1", "")).unwrap();
+    let unsupported = base.replace("Max-Forwards: 70", "Max-Forwards: 70\r\nRequire: nothere");
+    let out = sim.inject(b, addr(5999), unsupported.as_bytes());
+    assert_eq!(codes(&out), ["SIP/2.0 420"]);
+    assert!(out[0].contains("Unsupported: nothere"));
+    let version = base
+        .replace(" SIP/2.0\r\nVia", " SIP/7.0\r\nVia")
+        .replace("z9hG4bKv1", "z9hG4bKv2");
+    assert_eq!(
+        codes(&sim.inject(b, addr(5999), version.as_bytes())),
+        ["SIP/2.0 505"]
+    );
+    let scheme = base
+        .replace("OPTIONS sip:bob", "OPTIONS http://bob")
+        .replace("z9hG4bKv1", "z9hG4bKv3");
+    assert_eq!(
+        codes(&sim.inject(b, addr(5999), scheme.as_bytes())),
+        ["SIP/2.0 416"]
+    );
+    assert_eq!(sim.ua(b).transaction_count(), 0);
+}
+
+#[test]
+fn rfc2543_request_without_magic_cookie_is_matched_by_the_fallback() {
+    let mut sim = Sim::new(9, Link::PERFECT);
+    let b = sim.add(config("bob", 5070));
+    let old = req("INVITE", "7af3b1", "");
+    let first = sim.inject(b, addr(5999), &old);
+    assert_eq!(
+        status(&first),
+        ["SIP/2.0 100 Trying", "SIP/2.0 180 Ringing"]
+    );
+    for _ in 0..10 {
+        assert_eq!(
+            status(&sim.inject(b, addr(5999), &old)),
+            ["SIP/2.0 180 Ringing"]
+        );
+    }
+    assert_eq!(sim.ua(b).transaction_count(), 1);
+    assert_eq!(sim.ua(b).call_count(), 1);
 }

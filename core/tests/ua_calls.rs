@@ -203,3 +203,221 @@ fn rejected_call_and_timer_b_timeout() {
         .collect();
     assert_eq!(sends, [0, 500, 1500, 3500, 7500, 15_500, 31_500]);
 }
+
+#[test]
+fn forked_early_dialogs_and_a_second_2xx_is_acked_and_released() {
+    use rvoip_core::sip::ua::SipMsg;
+    let mut sim = Sim::new(12, Link::PERFECT);
+    let a = sim.add(config("alice", 5060));
+    let now = sim.now;
+    let ac = sim.ua(a).call(now, "sip:bob@10.0.0.1:5070", OFFER).unwrap();
+    sim.drain();
+    let invite = SipMsg::parse(&sim.nodes[a].raw[0]).unwrap();
+    let reply = |code: &str, tag: &str, port: u16| {
+        let mut r = format!("SIP/2.0 {code}\r\n");
+        for h in ["Via", "From"] {
+            r.push_str(&format!("{h}: {}\r\n", invite.header(h).unwrap()));
+        }
+        r.push_str(&format!(
+            "To: {};tag={tag}\r\n",
+            invite.header("To").unwrap()
+        ));
+        r.push_str(&format!(
+            "Call-ID: {}\r\nCSeq: {}\r\n",
+            invite.call_id().unwrap(),
+            invite.header("CSeq").unwrap()
+        ));
+        r.push_str(&format!(
+            "Contact: <sip:bob@10.0.0.1:{port}>\r\nContent-Length: 0\r\n\r\n"
+        ));
+        r.into_bytes()
+    };
+    let proxy = sim::addr(5070);
+    sim.inject(a, proxy, &reply("180 Ringing", "fork1", 5071));
+    sim.inject(a, proxy, &reply("180 Ringing", "fork2", 5072));
+    // Retransmitted 180 of fork 1: no second event.
+    sim.inject(a, proxy, &reply("180 Ringing", "fork1", 5071));
+    let rings = sim
+        .events(a)
+        .iter()
+        .filter(|e| matches!(e, Event::Ringing { .. }))
+        .count();
+    assert_eq!(rings, 2, "one Ringing per fork");
+    let out = sim.inject(a, proxy, &reply("200 OK", "fork2", 5072));
+    assert_eq!(out.len(), 1);
+    assert!(
+        out[0].starts_with("ACK sip:bob@10.0.0.1:5072 SIP/2.0"),
+        "{}",
+        out[0]
+    );
+    assert!(sim.saw(
+        a,
+        |e| matches!(e, Event::Answered { call, .. } if *call == ac)
+    ));
+    // The other fork answers too: ACK it and release it with BYE (§13.2.2.4).
+    let out = sim.inject(a, proxy, &reply("200 OK", "fork1", 5071));
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert!(out[0].starts_with("ACK sip:bob@10.0.0.1:5071 SIP/2.0"));
+    assert!(out[1].starts_with("BYE sip:bob@10.0.0.1:5071 SIP/2.0"));
+    assert!(out[1].contains(";tag=fork1"));
+    assert_eq!(
+        sim.ua(a).call_count(),
+        1,
+        "the answered fork's call stays up"
+    );
+}
+
+#[test]
+fn reliable_transport_has_no_retransmissions_and_zero_wait_timers() {
+    let mut sim = Sim::new(13, Link::PERFECT);
+    sim.transport = rvoip_core::sip::ua::Transport::Tcp;
+    let mut ca = config("alice", 5060);
+    ca.transport = rvoip_core::sip::ua::Transport::Tcp;
+    let mut cb = config("bob", 5070);
+    cb.transport = rvoip_core::sip::ua::Transport::Tcp;
+    let a = sim.add(ca);
+    let b = sim.add(cb);
+    let now = sim.now;
+    let id = sim
+        .ua(a)
+        .send_message(now, "sip:bob@10.0.0.1:5070", "hi")
+        .unwrap();
+    let st = sim.run_until(a, secs(1), |e| matches!(e, Event::MessageStatus { .. }));
+    assert_eq!(st, Some(Event::MessageStatus { id, code: 200 }));
+    // Timers J and K are zero over TCP: both transactions are gone at once.
+    assert_eq!(
+        (sim.ua(a).transaction_count(), sim.ua(b).transaction_count()),
+        (0, 0)
+    );
+    // Nobody listens at 5999: no Timer A retransmissions, Timer B still ends it at 32 s.
+    let now = sim.now;
+    let lost = sim.ua(a).call(now, "sip:x@10.0.0.1:5999", OFFER).unwrap();
+    let ended = sim.run_until(a, secs(60), |e| matches!(e, Event::Ended { .. }));
+    assert_eq!(
+        ended,
+        Some(Event::Ended {
+            call: lost,
+            reason: EndReason::Timeout
+        })
+    );
+    assert_eq!(sim.now - now, secs(32));
+    assert_eq!(
+        sim.sent_lines(a)
+            .iter()
+            .filter(|l| l.starts_with("INVITE"))
+            .count(),
+        1
+    );
+    assert!(sim.nodes[a].sent.iter().all(|(_, _, l)| !l.is_empty()));
+}
+
+#[test]
+fn unanswered_calls_time_out_on_both_sides() {
+    // Caller gives up first (180 s): CANCEL; the callee sees Cancelled.
+    let mut sim = Sim::new(14, Link::PERFECT);
+    let a = sim.add(config("alice", 5060));
+    let b = sim.add(config("bob", 5070));
+    let now = sim.now;
+    let ac = sim.ua(a).call(now, "sip:bob@10.0.0.1:5070", OFFER).unwrap();
+    let bc = incoming(&mut sim, b);
+    let ended = sim.run_until(a, secs(200), |e| matches!(e, Event::Ended { .. }));
+    assert_eq!(
+        ended,
+        Some(Event::Ended {
+            call: ac,
+            reason: EndReason::Timeout
+        })
+    );
+    assert_eq!((sim.now - now).as_secs(), 180);
+    let b_end = sim.run_until(b, secs(5), |e| matches!(e, Event::Ended { .. }));
+    assert_eq!(
+        b_end,
+        Some(Event::Ended {
+            call: bc,
+            reason: EndReason::Cancelled
+        })
+    );
+
+    // Callee gives up first (60 s): 480 Temporarily Unavailable.
+    let mut sim = Sim::new(15, Link::PERFECT);
+    let a = sim.add(config("alice", 5060));
+    let mut cb = config("bob", 5070);
+    cb.no_answer_timeout = secs(60);
+    let b = sim.add(cb);
+    let now = sim.now;
+    let ac = sim.ua(a).call(now, "sip:bob@10.0.0.1:5070", OFFER).unwrap();
+    let bc = incoming(&mut sim, b);
+    let ended = sim.run_until(a, secs(100), |e| matches!(e, Event::Ended { .. }));
+    assert_eq!(
+        ended,
+        Some(Event::Ended {
+            call: ac,
+            reason: EndReason::Rejected(480)
+        })
+    );
+    assert!(sim.saw(b, |e| *e
+        == Event::Ended {
+            call: bc,
+            reason: EndReason::Timeout
+        }));
+}
+
+#[test]
+fn a_2xx_retransmitted_after_hangup_is_still_acked() {
+    use rvoip_core::sip::ua::SipMsg;
+    let (mut sim, ac, _) = established(16, Link::PERFECT);
+    let now = sim.now;
+    sim.ua(0).hangup(now, ac).unwrap();
+    sim.run_for(secs(1));
+    let ok = sim.nodes[1]
+        .raw
+        .iter()
+        .find(|r| r.starts_with(b"SIP/2.0 200 OK"))
+        .unwrap()
+        .clone();
+    assert_eq!(
+        SipMsg::parse(&ok).unwrap().cseq().unwrap().1,
+        rvoip_core::sip::ua::Method::Invite
+    );
+    let out = sim.inject(0, sim::addr(5070), &ok);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert!(
+        out[0].starts_with("ACK sip:bob@10.0.0.1:5070 SIP/2.0"),
+        "{}",
+        out[0]
+    );
+}
+
+#[test]
+fn transport_errors_fail_pending_requests_with_503() {
+    let mut sim = Sim::new(17, Link::PERFECT);
+    let a = sim.add(config("alice", 5060));
+    let now = sim.now;
+    let call = sim.ua(a).call(now, "sip:x@10.0.0.1:5999", OFFER).unwrap();
+    let msg = sim
+        .ua(a)
+        .send_message(now, "sip:x@10.0.0.1:5999", "hi")
+        .unwrap();
+    let other = sim
+        .ua(a)
+        .send_message(now, "sip:y@10.0.0.1:5998", "hi")
+        .unwrap();
+    sim.ua(a).handle_transport_error(now, sim::addr(5999));
+    sim.drain();
+    assert!(sim.saw(a, |e| *e
+        == Event::Ended {
+            call,
+            reason: EndReason::Rejected(503)
+        }));
+    assert!(sim.saw(a, |e| *e == Event::MessageStatus { id: msg, code: 503 }));
+    assert!(!sim.saw(
+        a,
+        |e| matches!(e, Event::MessageStatus { id, .. } if *id == other)
+    ));
+    assert_eq!(
+        sim.ua(a).transaction_count(),
+        1,
+        "only the request to the other address is left"
+    );
+    assert_eq!(sim.ua(a).call_count(), 0);
+}

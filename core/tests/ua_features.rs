@@ -246,6 +246,15 @@ fn register_with_digest_refresh_keepalive_and_unregister() {
     assert_eq!(sim.ua(0).bindings("sip:alice@example.com").count(), 1);
     let lines = sim.sent_lines(0);
     assert!(lines.contains(&"SIP/2.0 401 Unauthorized".to_string()));
+    // RFC 5626 Contact parameters.
+    let reg = rvoip_core::sip::ua::SipMsg::parse(&sim.nodes[1].raw[0]).unwrap();
+    let contact = reg.header("Contact").unwrap();
+    assert!(
+        contact.contains(";+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000a95a0e128>\""),
+        "{contact}"
+    );
+    assert!(contact.contains(";reg-id=1"), "{contact}");
+    assert_eq!(reg.header("Expires"), Some("100"));
     // The refresh comes at 50–90 % of 100 s, authenticated with the same nonce (nc=2).
     let refreshed = sim.run_until(1, secs(95), |e| matches!(e, Event::Registration(_)));
     assert!(matches!(
@@ -362,6 +371,38 @@ fn blind_transfer_with_notify_progress() {
             call: ab,
             code: 100
         }));
+    // Progress arrives in order (one NOTIFY at a time, RFC 6665): 100, maybe 180, 200.
+    let progress: Vec<u16> = sim
+        .events(a)
+        .iter()
+        .filter_map(|e| match e {
+            Event::TransferProgress { code, .. } => Some(*code),
+            _ => None,
+        })
+        .collect();
+    assert!(progress.windows(2).all(|w| w[0] < w[1]), "{progress:?}");
+    assert_eq!((progress[0], *progress.last().unwrap()), (100, 200));
+    // NOTIFYs carry message/sipfrag with Event: refer; the last one ends the subscription.
+    let notifies: Vec<_> = sim.nodes[b]
+        .raw
+        .iter()
+        .filter(|r| r.starts_with(b"NOTIFY"))
+        .map(|r| rvoip_core::sip::ua::SipMsg::parse(r).unwrap())
+        .collect();
+    assert_eq!(notifies[0].body, b"SIP/2.0 100 Trying\r\n");
+    let last = notifies.last().unwrap();
+    assert_eq!(last.body, b"SIP/2.0 200 OK\r\n");
+    assert_eq!(last.header("Event"), Some("refer"));
+    assert!(
+        last.header("Subscription-State")
+            .unwrap()
+            .starts_with("terminated")
+    );
+    assert!(
+        last.header("Content-Type")
+            .unwrap()
+            .starts_with("message/sipfrag")
+    );
     assert!(sim.saw(
         b,
         |e| matches!(e, Event::Answered { call, .. } if *call == bc)
@@ -434,4 +475,223 @@ fn attended_transfer_with_replaces() {
             call: ab,
             code: 200
         }));
+}
+
+#[test]
+fn refresh_reuses_the_nonce_with_next_nc_and_retries_stale_nonces() {
+    let mut sim = registrar_sim(12, "secret");
+    let now = sim.now;
+    sim.ua(1).register(now).unwrap();
+    assert!(
+        sim.run_until(1, secs(10), |e| matches!(e, Event::Registration(_)))
+            .is_some()
+    );
+    // First refresh (50–90 s): same nonce, nc=00000002, no new challenge.
+    assert!(
+        sim.run_until(1, secs(95), |e| matches!(e, Event::Registration(_)))
+            .is_some()
+    );
+    let auths: Vec<String> = sim.nodes[1]
+        .raw
+        .iter()
+        .filter(|r| r.starts_with(b"REGISTER"))
+        .filter_map(|r| rvoip_core::sip::ua::SipMsg::parse(r).ok())
+        .filter_map(|m| m.header("Authorization").map(str::to_string))
+        .collect();
+    assert_eq!(auths.len(), 2);
+    assert!(auths[0].contains("nc=00000001"), "{}", auths[0]);
+    assert!(auths[1].contains("nc=00000002"), "{}", auths[1]);
+    assert_eq!(
+        sim.sent_lines(0)
+            .iter()
+            .filter(|l| l.starts_with("SIP/2.0 401"))
+            .count(),
+        1
+    );
+    // Keep refreshing for 10 minutes: the registrar's nonces live 300 s, so a refresh gets
+    // 401 stale=true and is retried without asking the user; it never fails.
+    sim.run_for(secs(600));
+    assert!(!sim.saw(1, |e| matches!(
+        e,
+        Event::Registration(RegistrationState::Failed { .. })
+    )));
+    let stale = sim.nodes[0]
+        .raw
+        .iter()
+        .filter(|r| r.starts_with(b"SIP/2.0 401"))
+        .filter(|r| String::from_utf8_lossy(r).contains("stale=true"))
+        .count();
+    assert!(stale >= 1, "a stale nonce was challenged");
+    assert!(sim.ua(1).is_registered());
+}
+
+#[test]
+fn several_contacts_for_one_aor_each_reads_its_own_expiry() {
+    let mut sim = registrar_sim(13, "secret");
+    let mut second = config("alice", 5061);
+    second.proxy = Some(addr(5080));
+    second.password = "secret".into();
+    second.register_expires = 300;
+    let s = sim.add(second);
+    let now = sim.now;
+    sim.ua(1).register(now).unwrap();
+    sim.ua(s).register(now).unwrap();
+    let first = sim.run_until(1, secs(10), |e| matches!(e, Event::Registration(_)));
+    assert_eq!(
+        first,
+        Some(Event::Registration(RegistrationState::Registered {
+            expires: 100
+        }))
+    );
+    sim.run_for(secs(1));
+    assert!(sim.saw(s, |e| *e
+        == Event::Registration(RegistrationState::Registered { expires: 300 })));
+    assert_eq!(sim.ua(0).bindings("sip:alice@example.com").count(), 2);
+    let last_ok = sim.nodes[0]
+        .raw
+        .iter()
+        .rev()
+        .find(|r| r.starts_with(b"SIP/2.0 200"))
+        .map(|r| rvoip_core::sip::ua::SipMsg::parse(r).unwrap())
+        .unwrap();
+    assert_eq!(
+        last_ok.headers_named("Contact").count(),
+        2,
+        "the 200 lists every binding"
+    );
+}
+
+#[test]
+fn proxy_challenge_407_is_answered_with_proxy_authorization() {
+    use rvoip_core::sip::ua::SipMsg;
+    let mut sim = Sim::new(14, Link::PERFECT);
+    let mut alice = config("alice", 5060);
+    alice.password = "secret".into();
+    alice.proxy = Some(addr(5080));
+    let a = sim.add(alice);
+    let now = sim.now;
+    sim.ua(a).call(now, "sip:bob@example.com", OFFER).unwrap();
+    sim.drain();
+    let invite = SipMsg::parse(&sim.nodes[a].raw[0]).unwrap();
+    let mut r = String::from("SIP/2.0 407 Proxy Authentication Required\r\n");
+    for h in ["Via", "From", "Call-ID", "CSeq"] {
+        r.push_str(&format!("{h}: {}\r\n", invite.header(h).unwrap()));
+    }
+    r.push_str(&format!("To: {};tag=px\r\n", invite.header("To").unwrap()));
+    r.push_str("Proxy-Authenticate: Digest realm=\"proxy\", nonce=\"n1\", qop=\"auth\"\r\nContent-Length: 0\r\n\r\n");
+    let out = sim.inject(a, addr(5080), r.as_bytes());
+    assert_eq!(
+        out.len(),
+        2,
+        "ACK for the 407, then the new INVITE: {out:?}"
+    );
+    assert!(out[0].starts_with("ACK sip:bob@example.com SIP/2.0"));
+    let retry = SipMsg::parse(out[1].as_bytes()).unwrap();
+    assert_eq!(retry.cseq().unwrap().0, invite.cseq().unwrap().0 + 1);
+    assert_eq!(retry.call_id(), invite.call_id());
+    let pa = retry.header("Proxy-Authorization").unwrap();
+    assert!(
+        pa.contains("realm=\"proxy\"") && pa.contains("nc=00000001"),
+        "{pa}"
+    );
+    assert_ne!(retry.branch(), invite.branch(), "a new transaction");
+}
+
+#[test]
+fn missing_pong_fails_the_flow_and_registers_again() {
+    let mut sim = registrar_sim(15, "secret");
+    let now = sim.now;
+    sim.ua(1).register(now).unwrap();
+    assert!(
+        sim.run_until(1, secs(10), |e| matches!(e, Event::Registration(_)))
+            .is_some()
+    );
+    // From now on the registrar's pongs are lost.
+    sim.drop_if = Some(Box::new(|bytes: &[u8]| bytes == b"\r\n"));
+    let regs_before = sim
+        .sent_lines(1)
+        .iter()
+        .filter(|l| l.starts_with("REGISTER"))
+        .count();
+    let ev = sim.run_until(1, secs(45), |e| *e == Event::KeepaliveTimeout);
+    assert_eq!(ev, Some(Event::KeepaliveTimeout));
+    sim.run_for(secs(1));
+    let regs_after = sim
+        .sent_lines(1)
+        .iter()
+        .filter(|l| l.starts_with("REGISTER"))
+        .count();
+    assert_eq!(
+        regs_after,
+        regs_before + 1,
+        "a new REGISTER recreates the flow"
+    );
+    assert!(sim.ua(1).is_registered());
+}
+
+#[test]
+fn target_refresh_by_reinvite_moves_in_dialog_requests() {
+    use rvoip_core::sip::ua::SipMsg;
+    let mut sim = pair(16, Link::PERFECT);
+    let (ac, _) = connect(&mut sim, 0, 1);
+    let ok = sim.nodes[1]
+        .raw
+        .iter()
+        .find(|r| r.starts_with(b"SIP/2.0 200 OK"))
+        .unwrap();
+    let ok = SipMsg::parse(ok).unwrap();
+    // Bob's re-INVITE announces a new Contact (he moved to port 5099).
+    let reinvite = format!(
+        "INVITE sip:alice@10.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5099;branch=z9hG4bKmove\r\n\
+Max-Forwards: 70\r\nFrom: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: 99999999 INVITE\r\n\
+Contact: <sip:bob@10.0.0.1:5099>\r\nContent-Type: application/sdp\r\nContent-Length: 5\r\n\r\nv=0\r\n",
+        ok.header("To").unwrap(),
+        ok.header("From").unwrap(),
+        ok.call_id().unwrap()
+    );
+    sim.inject(0, addr(5099), reinvite.as_bytes());
+    assert!(sim.saw(
+        0,
+        |e| matches!(e, Event::OfferReceived { call, .. } if *call == ac)
+    ));
+    let now = sim.now;
+    sim.ua(0).answer(now, ac, OFFER).unwrap();
+    let now = sim.now;
+    sim.ua(0).hangup(now, ac).unwrap();
+    sim.drain();
+    let bye = sim.nodes[0]
+        .sent
+        .iter()
+        .rev()
+        .find(|(_, _, l)| l.starts_with("BYE"))
+        .unwrap();
+    assert_eq!(bye.2, "BYE sip:bob@10.0.0.1:5099 SIP/2.0");
+    assert_eq!(bye.1, addr(5099));
+}
+
+#[test]
+fn websocket_client_advertises_an_invalid_host_and_uses_its_proxy_flow() {
+    use rvoip_core::sip::ua::{SipMsg, Transport};
+    let mut sim = Sim::new(17, Link::PERFECT);
+    let mut c = config("alice", 5060);
+    c.transport = Transport::Wss;
+    c.advertised_host = Some("df7jal23ls0d.invalid".into());
+    c.proxy = Some(addr(5080));
+    let a = sim.add(c);
+    let now = sim.now;
+    sim.ua(a).call(now, "sip:bob@example.com", OFFER).unwrap();
+    sim.drain();
+    let (_, dest, _) = &sim.nodes[a].sent[0];
+    assert_eq!(*dest, addr(5080));
+    let invite = SipMsg::parse(&sim.nodes[a].raw[0]).unwrap();
+    assert!(
+        invite
+            .top_via()
+            .unwrap()
+            .starts_with("SIP/2.0/WSS df7jal23ls0d.invalid;branch=z9hG4bK")
+    );
+    assert_eq!(
+        invite.contact_uri(),
+        Some("sip:alice@df7jal23ls0d.invalid;transport=ws")
+    );
 }

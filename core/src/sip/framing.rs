@@ -7,9 +7,9 @@
 //! keep-alive pings (`CRLFCRLF`) / pongs (`CRLF`) reported separately.
 use alloc::vec::Vec;
 
-use super::message::{Framing, Limits, Message, ParseError, index_headers, scan_head};
+use super::message::{Framing, Limits, Message, ParseError, index_message};
 use super::name::HeaderName;
-use super::scan::{parse_u32, trim_lws};
+use super::scan::{find_byte, parse_u32, trim_lws};
 
 /// One unit cut from a stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +31,17 @@ pub struct StreamFramer {
     buf: Vec<u8>,
     limits: Limits,
     failed: Option<ParseError>,
+    /// The last frame was a `CRLF` pong cut at the end of the buffer: if the next bytes
+    /// are `CRLF` too, the pair was a ping split across reads.
+    half_ping: bool,
+    /// Where the search for the empty line resumes (bytes before it hold none), so a
+    /// head arriving byte by byte is scanned once, not once per byte.
+    scan_from: usize,
+    /// Start of the line being received (for the line-length limit).
+    line_start: usize,
+    /// `(start, end)` of a message whose head is indexed and whose body is still
+    /// arriving (the head is not re-indexed on every read).
+    pending: Option<(usize, usize)>,
 }
 
 impl Default for StreamFramer {
@@ -46,6 +57,10 @@ impl StreamFramer {
             buf: Vec::new(),
             limits,
             failed: None,
+            half_ping: false,
+            scan_from: 0,
+            line_start: 0,
+            pending: None,
         }
     }
 
@@ -70,9 +85,10 @@ impl StreamFramer {
 
     /// The next complete frame, `Ok(None)` if more bytes are needed.
     ///
-    /// A lone `CRLF` at a message boundary is reported as [`Frame::Pong`] as soon as it is
-    /// followed by anything but `CR` (or by nothing), so a ping split as `CRLF`+`CRLF`
-    /// across two reads is seen as two pongs; peers send the four bytes at once.
+    /// A lone `CRLF` at a message boundary is reported as [`Frame::Pong`] at once (a
+    /// client waiting for a pong must not wait for more bytes). If a ping arrives split
+    /// as `CRLF` + `CRLF` across reads, the framer reports `Pong` then `Ping`, so a server
+    /// still answers every ping.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, ParseError> {
         if let Some(e) = self.failed {
             return Err(e);
@@ -88,40 +104,59 @@ impl StreamFramer {
     }
 
     fn frame(&mut self) -> Result<Option<Frame>, ParseError> {
+        if let Some((start, total)) = self.pending {
+            return Ok(self.emit(start, total));
+        }
         // Stray LFs between messages are ignored (RFC 3261 §7.5 allows CRLFs).
         let lf = self.buf.iter().take_while(|&&b| b == b'\n').count();
         if lf > 0 {
-            self.buf.drain(..lf);
+            self.consume(lf);
         }
+        let half_ping = core::mem::take(&mut self.half_ping);
         match self.buf.as_slice() {
-            [] => return Ok(None),
+            [] => {
+                self.half_ping = half_ping;
+                return Ok(None);
+            }
+            [b'\r', b'\n', ..] if half_ping => {
+                self.consume(2);
+                return Ok(Some(Frame::Ping));
+            }
+            [b'\r'] if half_ping => {
+                self.half_ping = true;
+                return Ok(None);
+            }
             [b'\r', b'\n', b'\r', b'\n', ..] => {
-                self.buf.drain(..4);
+                self.consume(4);
                 return Ok(Some(Frame::Ping));
             }
             [b'\r', b'\n', b'\r'] | [b'\r'] => return Ok(None),
             [b'\r', b'\n', ..] => {
-                self.buf.drain(..2);
+                self.consume(2);
+                self.half_ping = self.buf.is_empty();
                 return Ok(Some(Frame::Pong));
             }
             _ => {}
         }
-        let Some(scan) = scan_head(&self.buf, &self.limits)? else {
+        if !self.blank_line_seen()? {
+            return Ok(None);
+        }
+        let Some((scan, entries)) = index_message(&self.buf, &self.limits)? else {
             return Ok(None);
         };
-        let head = self
-            .buf
-            .get(scan.start..scan.head_end)
-            .ok_or(ParseError::Incomplete)?;
-        let head = core::str::from_utf8(head).map_err(|_| ParseError::InvalidUtf8)?;
-        let (entries, _) = index_headers(head, scan.headers)?;
         let mut cl: Option<usize> = None;
         for e in entries
             .iter()
             .filter(|e| e.name == HeaderName::ContentLength)
         {
-            let v = head.get(e.vs as usize..e.ve as usize).unwrap_or("");
-            let n = parse_u32(trim_lws(v)).ok_or(ParseError::BadContentLength)? as usize;
+            let (a, b) = (scan.start + e.vs as usize, scan.start + e.ve as usize);
+            let v = self
+                .buf
+                .get(a..b)
+                .and_then(|v| core::str::from_utf8(v).ok());
+            let n = v
+                .and_then(|v| parse_u32(trim_lws(v)))
+                .ok_or(ParseError::BadContentLength)? as usize;
             if cl.is_some_and(|c| c != n) {
                 return Err(ParseError::ConflictingContentLength);
             }
@@ -134,12 +169,56 @@ impl StreamFramer {
         if total - scan.start > self.limits.max_message_size {
             return Err(ParseError::TooLarge);
         }
+        Ok(self.emit(scan.start, total))
+    }
+
+    /// The message `start..total` once all its bytes are buffered.
+    fn emit(&mut self, start: usize, total: usize) -> Option<Frame> {
         if self.buf.len() < total {
-            return Ok(None);
+            self.pending = Some((start, total));
+            return None;
         }
-        let msg = self.buf.get(scan.start..total).unwrap_or(&[]).to_vec();
-        self.buf.drain(..total);
-        Ok(Some(Frame::Message(msg)))
+        let msg = self.buf.get(start..total).unwrap_or(&[]).to_vec();
+        self.consume(total);
+        Some(Frame::Message(msg))
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.buf.drain(..n.min(self.buf.len()));
+        self.scan_from = 0;
+        self.line_start = 0;
+        self.pending = None;
+    }
+
+    /// `true` once the buffer holds an empty line after the start line; enforces the
+    /// size and line-length limits while waiting.
+    fn blank_line_seen(&mut self) -> Result<bool, ParseError> {
+        let mut i = self.scan_from;
+        while let Some(nl) = find_byte(&self.buf, i, b'\n') {
+            if nl.saturating_sub(self.line_start) > self.limits.max_line_len.saturating_add(1) {
+                return Err(ParseError::LineTooLong);
+            }
+            self.line_start = nl + 1;
+            match self.buf.get(nl + 1..) {
+                Some([b'\n', ..] | [b'\r', b'\n', ..]) => {
+                    self.scan_from = nl;
+                    return Ok(true);
+                }
+                Some([] | [b'\r']) => {
+                    self.scan_from = nl;
+                    return Ok(false);
+                }
+                _ => i = nl + 1,
+            }
+        }
+        self.scan_from = self.buf.len();
+        if self.buf.len().saturating_sub(self.line_start) > self.limits.max_line_len {
+            return Err(ParseError::LineTooLong);
+        }
+        if self.buf.len() > self.limits.max_message_size {
+            return Err(ParseError::TooLarge);
+        }
+        Ok(false)
     }
 }
 
@@ -191,6 +270,11 @@ mod tests {
                 .count();
             assert_eq!(msgs, 3, "chunk {chunk}: {got:?}");
             assert_eq!(f.buffered(), 0);
+            assert_eq!(
+                got.iter().filter(|f| **f == Frame::Ping).count(),
+                1,
+                "chunk {chunk}"
+            );
             if chunk >= 4 {
                 assert_eq!(got.first(), Some(&Frame::Ping), "chunk {chunk}");
                 assert_eq!(got.iter().filter(|f| **f == Frame::Pong).count(), 1);

@@ -46,22 +46,38 @@ impl<'a> Params<'a> {
     /// Parses `*( SEMI generic-param )` at the cursor, up to the end of input; fails on
     /// anything else.
     pub(crate) fn parse_rest(cur: &mut Cursor<'a>) -> Option<Self> {
+        Self::parse_rest_with(cur, "").map(|(p, _)| p)
+    }
+
+    /// [`Params::parse_rest`] that also returns the value of the first parameter named
+    /// `key` (one pass for validation and lookup).
+    pub(crate) fn parse_rest_with(
+        cur: &mut Cursor<'a>,
+        key: &str,
+    ) -> Option<(Self, Option<&'a str>)> {
         cur.ws();
         let start = cur.pos;
         if cur.at_end() {
-            return Some(Params { raw: "" });
+            return Some((Params { raw: "" }, None));
         }
         let mut it = ParamIter {
             cur: Cursor::new(cur.rest()),
             bad: false,
         };
-        for _ in it.by_ref() {}
+        let mut found = None;
+        let mut seen = key.is_empty();
+        for (n, v) in it.by_ref() {
+            if !seen && n.eq_ignore_ascii_case(key) {
+                seen = true;
+                found = v;
+            }
+        }
         if it.bad {
             return None;
         }
         let raw = cur.slice(start, cur.s.len());
         cur.pos = cur.s.len();
-        Some(Params { raw })
+        Some((Params { raw }, found))
     }
 
     /// The raw text, starting at the first `;` (empty if none).
@@ -187,6 +203,7 @@ pub struct Via<'a> {
     pub port: Option<u16>,
     /// Via parameters.
     pub params: Params<'a>,
+    branch: Option<&'a str>,
 }
 
 impl<'a> Via<'a> {
@@ -217,8 +234,9 @@ impl<'a> Via<'a> {
         } else {
             None
         };
-        let params = Params::parse_rest(&mut c)?;
+        let (params, branch) = Params::parse_rest_with(&mut c, "branch")?;
         Some(Via {
+            branch,
             protocol,
             version,
             transport,
@@ -231,7 +249,7 @@ impl<'a> Via<'a> {
 
     /// The `branch` parameter.
     pub fn branch(&self) -> Option<&'a str> {
-        self.params.get("branch").flatten()
+        self.branch
     }
     /// `true` if the branch has the RFC 3261 magic cookie `z9hG4bK` (§8.1.1.7).
     pub fn is_rfc3261_branch(&self) -> bool {
@@ -286,11 +304,13 @@ pub struct NameAddr<'a> {
     pub angle: bool,
     /// Header parameters after the address (`;tag=…`, `;expires=…`, `;q=…`).
     pub params: Params<'a>,
+    tag: Option<&'a str>,
 }
 
 impl<'a> NameAddr<'a> {
-    /// Parses a name-addr / addr-spec with parameters. The URI must parse as a
-    /// [`Uri`] (any scheme).
+    /// Parses a name-addr / addr-spec with parameters. The URI text is only delimited
+    /// here; [`NameAddr::uri`] parses it (so reading a tag does not pay for URI parsing,
+    /// and `validate` checks it).
     pub fn parse(s: &'a str) -> Option<Self> {
         let mut c = Cursor::new(s);
         c.ws();
@@ -307,8 +327,8 @@ impl<'a> NameAddr<'a> {
             _ => {
                 // Either `*(token LWS) <uri>` or a bare addr-spec.
                 let rest = c.rest();
-                match rest.find('<') {
-                    Some(lt) if !rest[..lt].contains([';', ':']) => {
+                match memchr::memchr(b'<', rest.as_bytes()) {
+                    Some(lt) if memchr::memchr2(b';', b':', &rest.as_bytes()[..lt]).is_none() => {
                         let d = trim_lws(&rest[..lt]);
                         if !d.bytes().all(|b| is_token(b) || is_lws(b)) {
                             return None;
@@ -323,7 +343,7 @@ impl<'a> NameAddr<'a> {
         let uri = if angle {
             c.pos += 1; // the `<` seen above
             let rest = c.rest();
-            let gt = rest.find('>')?;
+            let gt = memchr::memchr(b'>', rest.as_bytes())?;
             c.pos += gt + 1;
             &rest[..gt]
         } else {
@@ -333,9 +353,12 @@ impl<'a> NameAddr<'a> {
             }
             u
         };
-        Uri::parse(uri).ok()?;
-        let params = Params::parse_rest(&mut c)?;
+        if uri.is_empty() {
+            return None;
+        }
+        let (params, tag) = Params::parse_rest_with(&mut c, "tag")?;
         Some(NameAddr {
+            tag,
             display,
             uri,
             angle,
@@ -355,7 +378,7 @@ impl<'a> NameAddr<'a> {
 
     /// The `tag` parameter (From/To, RFC 3261 §19.3).
     pub fn tag(&self) -> Option<&'a str> {
-        self.params.get("tag").flatten()
+        self.tag
     }
 
     /// The `expires` parameter of a Contact.
@@ -680,7 +703,6 @@ mod tests {
         for bad in [
             "\"Mr. J. User <sip:j.user@example.com>",
             "Bell, Alexander <sip:a.g.bell@example.com>;tag=43",
-            "< sip:t.watson@example.org >",
             "sip:user@example.com?Route=%3Csip:sip.example.com%3E",
             "<sip:a@b>;;",
             "",
@@ -718,5 +740,121 @@ mod tests {
         assert_eq!(a.params, "realm=\"atlanta.com\", nonce=\"x\"");
         let a = AuthValue::parse("NoOneKnowsThisScheme opaque-data=here").unwrap();
         assert_eq!(a.scheme, "NoOneKnowsThisScheme");
+    }
+}
+
+impl<'a> Params<'a> {
+    /// The parameters in normalized form without those named `skip` (case-insensitive),
+    /// e.g. to replace a `tag`.
+    pub fn display_without<'s>(&'s self, skip: &'s str) -> impl fmt::Display + 's {
+        ParamsWithout { p: *self, skip }
+    }
+}
+
+struct ParamsWithout<'a, 's> {
+    p: Params<'a>,
+    skip: &'s str,
+}
+
+impl fmt::Display for ParamsWithout<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (n, v) in self.p.iter() {
+            if !self.skip.is_empty() && n.eq_ignore_ascii_case(self.skip) {
+                continue;
+            }
+            write!(f, ";{n}")?;
+            if let Some(v) = v {
+                if !v.is_empty() && v.bytes().all(is_pvalue) {
+                    write!(f, "={v}")?;
+                } else {
+                    write!(f, "=\"{v}\"")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes parameters in normalized form (`;name=value`, quoting values that are not
+/// tokens / hosts).
+impl fmt::Display for Params<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.display_without("").fmt(f)
+    }
+}
+
+/// Normalized form: `SIP/2.0/UDP host:port;params` (LWS and folds removed).
+impl fmt::Display for Via<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/{}/{} {}",
+            self.protocol, self.version, self.transport, self.host_str
+        )?;
+        if let Some(p) = self.port {
+            write!(f, ":{p}")?;
+        }
+        write!(f, "{}", self.params)
+    }
+}
+
+/// Normalized form: `display <uri>;params` (angle brackets always written).
+impl fmt::Display for NameAddr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(d) = self.display {
+            write!(f, "{d} ")?;
+        }
+        write!(f, "<{}>{}", self.uri, self.params)
+    }
+}
+
+/// `seq METHOD`.
+impl fmt::Display for CSeq<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.seq, self.method)
+    }
+}
+
+/// `type/subtype;params`.
+impl fmt::Display for MediaType<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}{}", self.mtype, self.subtype, self.params)
+    }
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    #[test]
+    fn normalized_forms_reparse_equal() {
+        let v =
+            Via::parse("SIP / 2.0 / UDP\r\n h.example:5060 ; branch = z9hG4bK1 ;rport;x=\"a b\"")
+                .unwrap();
+        let s = v.to_string();
+        assert_eq!(
+            s,
+            "SIP/2.0/UDP h.example:5060;branch=z9hG4bK1;rport;x=\"a b\""
+        );
+        let w = Via::parse(&s).unwrap();
+        assert_eq!(
+            (w.transport, w.port, w.branch(), w.rport()),
+            (v.transport, v.port, v.branch(), v.rport())
+        );
+        let n = NameAddr::parse("\"A B\" <sip:a@b>;tag=9").unwrap();
+        assert_eq!(n.to_string(), "\"A B\" <sip:a@b>;tag=9");
+        let n = NameAddr::parse("sip:a@b ; tag=9").unwrap();
+        assert_eq!(n.to_string(), "<sip:a@b>;tag=9");
+        assert_eq!(
+            CSeq::parse("0009\r\n INVITE").unwrap().to_string(),
+            "9 INVITE"
+        );
+        assert_eq!(
+            MediaType::parse("text/plain ; charset=utf-8")
+                .unwrap()
+                .to_string(),
+            "text/plain;charset=utf-8"
+        );
     }
 }

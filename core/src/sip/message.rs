@@ -15,13 +15,11 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-use super::header::{
-    AuthValue, CSeq, HeaderError, MediaType, NameAddr, RAck, Replaces, SessionExpires, TokenParams,
-    Via,
-};
+pub(crate) use super::headers::{Entry, sub};
+pub use super::headers::{HeaderField, Headers};
 use super::method::{Method, StatusCode};
 use super::name::HeaderName;
-use super::scan::{CommaSplit, find_byte, is_token, parse_u32, trim_lws};
+use super::scan::{find_byte, is_token, parse_u32, trim_lws};
 use super::uri::{Uri, UriError};
 
 /// Limits against abusive input; every breach is a typed [`ParseError`].
@@ -67,8 +65,8 @@ pub enum ParseError {
     BadStartLine,
     /// A Status-Line whose code is not three digits in 100..=699 (RFC 4475 §3.1.2.11).
     BadStatusCode,
-    /// A header line without a colon or with an invalid name, or a fold before the
-    /// first header.
+    /// Reserved: malformed header lines are reported as
+    /// [`Defects::malformed_header`] (so the request can still be answered with 400).
     BadHeaderLine,
     /// Content-Length is not a number (fatal on streams; in a datagram it is recorded as a
     /// [`Defects`] entry instead).
@@ -145,6 +143,7 @@ impl Defects {
     const START_LINE: u8 = 1;
     const BAD_CL: u8 = 2;
     const SHORT_BODY: u8 = 4;
+    const MALFORMED_HEADER: u8 = 8;
 
     /// The Request-Line has irregular spacing or an unparsable layout (RFC 4475
     /// §3.1.2.3–6).
@@ -159,335 +158,14 @@ impl Defects {
     pub fn short_body(&self) -> bool {
         self.bits & Self::SHORT_BODY != 0
     }
+    /// A header line without a colon, with an invalid name, or a fold before the first
+    /// header; such lines are kept in the raw bytes but left out of the index.
+    pub fn malformed_header(&self) -> bool {
+        self.bits & Self::MALFORMED_HEADER != 0
+    }
     /// No defect.
     pub fn is_empty(&self) -> bool {
         self.bits == 0
-    }
-}
-
-/// One header line in the index: byte offsets into the message head.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Entry {
-    pub(crate) name: HeaderName,
-    pub(crate) ns: u32,
-    pub(crate) ne: u32,
-    pub(crate) vs: u32,
-    pub(crate) ve: u32,
-    /// End of the line including its CRLF (start of the next line).
-    pub(crate) le: u32,
-}
-
-/// A header field as stored: its recognised name, the name as written, and the raw value
-/// (folds included, surrounding LWS trimmed).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct HeaderField<'h> {
-    /// The recognised name ([`HeaderName::Other`] for unknown ones).
-    pub name: HeaderName,
-    /// The name as written (`v`, `MaX-fOrWaRdS`).
-    pub raw_name: &'h str,
-    /// The value.
-    pub value: &'h str,
-}
-
-/// The header index of a message: raw access and typed accessors decoded on demand.
-#[derive(Clone, Copy, Debug)]
-pub struct Headers<'h> {
-    src: &'h str,
-    entries: &'h [Entry],
-}
-
-fn sub(s: &str, a: u32, b: u32) -> &str {
-    s.get(a as usize..b as usize).unwrap_or("")
-}
-
-impl<'h> Headers<'h> {
-    pub(crate) fn new(src: &'h str, entries: &'h [Entry]) -> Self {
-        Headers { src, entries }
-    }
-
-    fn field(self, e: &Entry) -> HeaderField<'h> {
-        HeaderField {
-            name: e.name,
-            raw_name: sub(self.src, e.ns, e.ne),
-            value: trim_lws(sub(self.src, e.vs, e.ve)),
-        }
-    }
-
-    /// Number of header lines.
-    pub fn len(self) -> usize {
-        self.entries.len()
-    }
-    /// `true` if there are no headers.
-    pub fn is_empty(self) -> bool {
-        self.entries.is_empty()
-    }
-    /// The header lines in order.
-    pub fn iter(self) -> impl Iterator<Item = HeaderField<'h>> + 'h {
-        self.entries.iter().map(move |e| self.field(e))
-    }
-    /// The `i`-th header line.
-    pub fn at(self, i: usize) -> Option<HeaderField<'h>> {
-        self.entries.get(i).map(|e| self.field(e))
-    }
-    /// The value of the first header with this (known) name.
-    pub fn get(self, name: HeaderName) -> Option<&'h str> {
-        self.entries
-            .iter()
-            .find(|e| e.name == name)
-            .map(|e| self.field(e).value)
-    }
-    /// The values of every header line with this (known) name, in order.
-    pub fn get_all(self, name: HeaderName) -> impl Iterator<Item = &'h str> + 'h {
-        self.entries
-            .iter()
-            .filter(move |e| e.name == name)
-            .map(move |e| self.field(e).value)
-    }
-    /// The values of every header line with this name as text (case-insensitive; long
-    /// and compact forms of known names are equivalent; unknown names match exactly
-    /// ignoring case).
-    pub fn named<'n>(self, name: &'n str) -> impl Iterator<Item = &'h str> + 'n
-    where
-        'h: 'n,
-    {
-        let known = HeaderName::parse(name);
-        self.iter()
-            .filter(move |f| {
-                if known == HeaderName::Other {
-                    f.name == HeaderName::Other && f.raw_name.eq_ignore_ascii_case(name)
-                } else {
-                    f.name == known
-                }
-            })
-            .map(|f| f.value)
-    }
-    /// Number of header lines with this name.
-    pub fn count(self, name: HeaderName) -> usize {
-        self.entries.iter().filter(|e| e.name == name).count()
-    }
-    /// `true` if a header with this name is present.
-    pub fn contains(self, name: HeaderName) -> bool {
-        self.entries.iter().any(|e| e.name == name)
-    }
-    /// The comma-separated elements of every line with this name (RFC 3261 §7.3.1),
-    /// in order. Empty elements are yielded (and make typed parsing fail).
-    pub fn elements(self, name: HeaderName) -> impl Iterator<Item = &'h str> + 'h {
-        self.get_all(name).flat_map(CommaSplit::new)
-    }
-
-    fn single<T>(
-        self,
-        name: HeaderName,
-        f: impl FnOnce(&'h str) -> Option<T>,
-    ) -> Result<T, HeaderError> {
-        let v = self.get(name).ok_or(HeaderError::Missing(name))?;
-        f(v).ok_or(HeaderError::Invalid(name))
-    }
-
-    fn list<T>(
-        self,
-        name: HeaderName,
-        f: impl Fn(&'h str) -> Option<T> + 'h,
-    ) -> impl Iterator<Item = Result<T, HeaderError>> + 'h {
-        self.elements(name)
-            .map(move |v| f(v).ok_or(HeaderError::Invalid(name)))
-    }
-
-    /// All Via elements, top first (RFC 3261 §20.42).
-    pub fn vias(self) -> impl Iterator<Item = Result<Via<'h>, HeaderError>> + 'h {
-        self.list(HeaderName::Via, Via::parse)
-    }
-    /// The top Via (the one a transaction is matched on, RFC 3261 §17.1.3, §17.2.3).
-    pub fn via_top(self) -> Result<Via<'h>, HeaderError> {
-        self.vias()
-            .next()
-            .unwrap_or(Err(HeaderError::Missing(HeaderName::Via)))
-    }
-    /// From (RFC 3261 §20.20).
-    pub fn from(self) -> Result<NameAddr<'h>, HeaderError> {
-        self.single(HeaderName::From, NameAddr::parse)
-    }
-    /// To (RFC 3261 §20.39).
-    pub fn to(self) -> Result<NameAddr<'h>, HeaderError> {
-        self.single(HeaderName::To, NameAddr::parse)
-    }
-    /// Call-ID (RFC 3261 §20.8): `word [ "@" word ]`, trimmed.
-    pub fn call_id(self) -> Result<&'h str, HeaderError> {
-        self.single(HeaderName::CallId, |v| {
-            (!v.is_empty()
-                && !v
-                    .bytes()
-                    .any(|b| b.is_ascii_whitespace() || b.is_ascii_control()))
-            .then_some(v)
-        })
-    }
-    /// CSeq (RFC 3261 §20.16).
-    pub fn cseq(self) -> Result<CSeq<'h>, HeaderError> {
-        self.single(HeaderName::CSeq, CSeq::parse)
-    }
-    /// Contact elements (RFC 3261 §20.10); see also [`Headers::is_contact_star`].
-    pub fn contacts(self) -> impl Iterator<Item = Result<NameAddr<'h>, HeaderError>> + 'h {
-        self.list(HeaderName::Contact, NameAddr::parse)
-    }
-    /// `true` if the Contact value is `*` (REGISTER remove-all, §10.2.2).
-    pub fn is_contact_star(self) -> bool {
-        self.get(HeaderName::Contact) == Some("*")
-    }
-    /// Max-Forwards (RFC 3261 §20.22), 0..=255.
-    pub fn max_forwards(self) -> Result<u8, HeaderError> {
-        self.single(HeaderName::MaxForwards, |v| {
-            u8::try_from(parse_u32(v)?).ok()
-        })
-    }
-    /// Content-Length (RFC 3261 §20.14).
-    pub fn content_length(self) -> Result<u32, HeaderError> {
-        self.single(HeaderName::ContentLength, parse_u32)
-    }
-    /// Content-Type (RFC 3261 §20.15).
-    pub fn content_type(self) -> Result<MediaType<'h>, HeaderError> {
-        self.single(HeaderName::ContentType, MediaType::parse)
-    }
-    /// Route elements (RFC 3261 §20.34).
-    pub fn routes(self) -> impl Iterator<Item = Result<NameAddr<'h>, HeaderError>> + 'h {
-        self.list(HeaderName::Route, NameAddr::parse)
-    }
-    /// Record-Route elements (RFC 3261 §20.30).
-    pub fn record_routes(self) -> impl Iterator<Item = Result<NameAddr<'h>, HeaderError>> + 'h {
-        self.list(HeaderName::RecordRoute, NameAddr::parse)
-    }
-    /// Expires (RFC 3261 §20.19), delta-seconds.
-    pub fn expires(self) -> Result<u32, HeaderError> {
-        self.single(HeaderName::Expires, parse_u32)
-    }
-    /// Min-Expires (RFC 3261 §20.23).
-    pub fn min_expires(self) -> Result<u32, HeaderError> {
-        self.single(HeaderName::MinExpires, parse_u32)
-    }
-    /// The tokens of a token-list header (Allow, Supported, Require, Unsupported,
-    /// Proxy-Require, Allow-Events…); invalid elements are yielded as errors.
-    pub fn tokens(
-        self,
-        name: HeaderName,
-    ) -> impl Iterator<Item = Result<&'h str, HeaderError>> + 'h {
-        self.list(name, |t| {
-            (!t.is_empty() && t.bytes().all(is_token)).then_some(t)
-        })
-    }
-    /// Allow (RFC 3261 §20.5).
-    pub fn allow(self) -> impl Iterator<Item = Result<&'h str, HeaderError>> + 'h {
-        self.tokens(HeaderName::Allow)
-    }
-    /// Supported (RFC 3261 §20.37).
-    pub fn supported(self) -> impl Iterator<Item = Result<&'h str, HeaderError>> + 'h {
-        self.tokens(HeaderName::Supported)
-    }
-    /// Require (RFC 3261 §20.32).
-    pub fn require(self) -> impl Iterator<Item = Result<&'h str, HeaderError>> + 'h {
-        self.tokens(HeaderName::Require)
-    }
-    /// Proxy-Require (RFC 3261 §20.29).
-    pub fn proxy_require(self) -> impl Iterator<Item = Result<&'h str, HeaderError>> + 'h {
-        self.tokens(HeaderName::ProxyRequire)
-    }
-    /// Unsupported (RFC 3261 §20.40).
-    pub fn unsupported(self) -> impl Iterator<Item = Result<&'h str, HeaderError>> + 'h {
-        self.tokens(HeaderName::Unsupported)
-    }
-    /// `true` if `tag` is listed in Supported or Require.
-    pub fn supports(self, tag: &str) -> bool {
-        self.supported()
-            .chain(self.require())
-            .any(|t| t.is_ok_and(|t| t.eq_ignore_ascii_case(tag)))
-    }
-    /// Every line of an authentication header (WWW-Authenticate, Authorization,
-    /// Proxy-Authenticate, Proxy-Authorization) as scheme + raw parameters; not split
-    /// at commas (the digest module parses the parameters).
-    pub fn auth(
-        self,
-        name: HeaderName,
-    ) -> impl Iterator<Item = Result<AuthValue<'h>, HeaderError>> + 'h {
-        self.get_all(name)
-            .map(move |v| AuthValue::parse(v).ok_or(HeaderError::Invalid(name)))
-    }
-    /// WWW-Authenticate challenges (RFC 3261 §20.44).
-    pub fn www_authenticate(self) -> impl Iterator<Item = Result<AuthValue<'h>, HeaderError>> + 'h {
-        self.auth(HeaderName::WwwAuthenticate)
-    }
-    /// Authorization credentials (RFC 3261 §20.7).
-    pub fn authorization(self) -> impl Iterator<Item = Result<AuthValue<'h>, HeaderError>> + 'h {
-        self.auth(HeaderName::Authorization)
-    }
-    /// Proxy-Authenticate challenges (RFC 3261 §20.27).
-    pub fn proxy_authenticate(
-        self,
-    ) -> impl Iterator<Item = Result<AuthValue<'h>, HeaderError>> + 'h {
-        self.auth(HeaderName::ProxyAuthenticate)
-    }
-    /// Proxy-Authorization credentials (RFC 3261 §20.28).
-    pub fn proxy_authorization(
-        self,
-    ) -> impl Iterator<Item = Result<AuthValue<'h>, HeaderError>> + 'h {
-        self.auth(HeaderName::ProxyAuthorization)
-    }
-    /// User-Agent (RFC 3261 §20.41), raw.
-    pub fn user_agent(self) -> Option<&'h str> {
-        self.get(HeaderName::UserAgent)
-    }
-    /// Server (RFC 3261 §20.35), raw.
-    pub fn server(self) -> Option<&'h str> {
-        self.get(HeaderName::Server)
-    }
-    /// Session-Expires (RFC 4028 §4).
-    pub fn session_expires(self) -> Result<SessionExpires<'h>, HeaderError> {
-        self.single(HeaderName::SessionExpires, SessionExpires::parse)
-    }
-    /// Min-SE (RFC 4028 §5), delta-seconds.
-    pub fn min_se(self) -> Result<u32, HeaderError> {
-        self.single(HeaderName::MinSe, |v| {
-            parse_u32(TokenParams::parse(v)?.value)
-        })
-    }
-    /// RSeq (RFC 3262 §7.1).
-    pub fn rseq(self) -> Result<u32, HeaderError> {
-        self.single(HeaderName::RSeq, parse_u32)
-    }
-    /// RAck (RFC 3262 §7.2).
-    pub fn rack(self) -> Result<RAck<'h>, HeaderError> {
-        self.single(HeaderName::RAck, RAck::parse)
-    }
-    /// Refer-To (RFC 3515 §2.1).
-    pub fn refer_to(self) -> Result<NameAddr<'h>, HeaderError> {
-        self.single(HeaderName::ReferTo, NameAddr::parse)
-    }
-    /// Referred-By (RFC 3892 §3).
-    pub fn referred_by(self) -> Result<NameAddr<'h>, HeaderError> {
-        self.single(HeaderName::ReferredBy, NameAddr::parse)
-    }
-    /// Replaces (RFC 3891 §6.1).
-    pub fn replaces(self) -> Result<Replaces<'h>, HeaderError> {
-        self.single(HeaderName::Replaces, Replaces::parse)
-    }
-    /// Event (RFC 6665 §8.2.1): package plus `id` and other parameters.
-    pub fn event(self) -> Result<TokenParams<'h>, HeaderError> {
-        self.single(HeaderName::Event, TokenParams::parse)
-    }
-    /// Subscription-State (RFC 6665 §8.2.3): state plus `expires`/`reason`/….
-    pub fn subscription_state(self) -> Result<TokenParams<'h>, HeaderError> {
-        self.single(HeaderName::SubscriptionState, TokenParams::parse)
-    }
-    /// Reason elements (RFC 3326): protocol plus `cause`/`text`.
-    pub fn reasons(self) -> impl Iterator<Item = Result<TokenParams<'h>, HeaderError>> + 'h {
-        self.list(HeaderName::Reason, TokenParams::parse)
-    }
-    /// P-Asserted-Identity elements (RFC 3325 §9.1).
-    pub fn p_asserted_identities(
-        self,
-    ) -> impl Iterator<Item = Result<NameAddr<'h>, HeaderError>> + 'h {
-        self.list(HeaderName::PAssertedIdentity, NameAddr::parse)
-    }
-    /// Diversion elements (RFC 5806 §2).
-    pub fn diversions(self) -> impl Iterator<Item = Result<NameAddr<'h>, HeaderError>> + 'h {
-        self.list(HeaderName::Diversion, NameAddr::parse)
     }
 }
 
@@ -746,21 +424,33 @@ impl<'a> Response<'a> {
 }
 common_accessors!(Response<'_>);
 
-/// Result of the first scan of a head.
+/// Where the parts of a message head are.
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct HeadScan {
     /// Offset of the start line (leading CRLFs skipped).
     pub(crate) start: usize,
+    /// Offset of the first header line, relative to `start`.
+    pub(crate) hstart: usize,
     /// End of the last header line (= start of the empty line).
     pub(crate) head_end: usize,
     /// Start of the body.
     pub(crate) body_start: usize,
-    /// Number of header lines (folds excluded).
-    pub(crate) headers: usize,
+    /// A header line was malformed (no colon, bad name, fold before any header) and
+    /// left out of the index.
+    pub(crate) malformed: bool,
 }
 
-/// Finds the end of the head and counts header lines, enforcing the limits. `Ok(None)`
-/// if the head is not complete yet.
-pub(crate) fn scan_head(buf: &[u8], limits: &Limits) -> Result<Option<HeadScan>, ParseError> {
+/// One pass over a message head: finds the start line, indexes every header line (byte
+/// offsets relative to the start line) and the empty line, enforcing the limits.
+/// `Ok(None)` if the head is not complete yet.
+///
+/// The index is one `Vec` allocated once with a capacity that bounds the header count
+/// (every header line takes at least 3 bytes, and there are at most
+/// `limits.max_headers`), so it never grows.
+pub(crate) fn index_message(
+    buf: &[u8],
+    limits: &Limits,
+) -> Result<Option<(HeadScan, Vec<Entry>)>, ParseError> {
     let mut start = 0;
     loop {
         match buf.get(start..) {
@@ -769,113 +459,119 @@ pub(crate) fn scan_head(buf: &[u8], limits: &Limits) -> Result<Option<HeadScan>,
             _ => break,
         }
     }
-    let mut pos = start;
-    let mut headers = 0usize;
-    let mut first = true;
+    let incomplete = |pos: usize| {
+        if buf.len().saturating_sub(pos) > limits.max_line_len {
+            Err(ParseError::LineTooLong)
+        } else if buf.len() - start > limits.max_message_size {
+            Err(ParseError::TooLarge)
+        } else {
+            Ok(None)
+        }
+    };
+    let Some(first_nl) = find_byte(buf, start, b'\n') else {
+        return incomplete(start);
+    };
+    if first_nl - start > limits.max_line_len {
+        return Err(ParseError::LineTooLong);
+    }
+    let is_ws = |c: Option<&u8>| matches!(c, Some(b' ' | b'\t'));
+    let rel = |x: usize| off(x - start);
+    let cap = limits.max_headers.min((buf.len() - start) / 3 + 1);
+    let mut entries: Vec<Entry> = Vec::with_capacity(cap);
+    let mut pos = first_nl + 1;
+    let mut malformed = false;
+    // The last header line was malformed: its folds are skipped with it.
+    let mut skipping = false;
     loop {
         let Some(nl) = find_byte(buf, pos, b'\n') else {
-            if buf.len().saturating_sub(pos) > limits.max_line_len {
-                return Err(ParseError::LineTooLong);
-            }
-            if buf.len() - start > limits.max_message_size {
-                return Err(ParseError::TooLarge);
-            }
-            return Ok(None);
+            return incomplete(pos);
         };
-        let mut line_end = nl;
-        if line_end > pos && buf.get(line_end - 1) == Some(&b'\r') {
-            line_end -= 1;
+        let mut end = nl;
+        if end > pos && buf.get(end - 1) == Some(&b'\r') {
+            end -= 1;
         }
-        if line_end - pos > limits.max_line_len {
+        if end - pos > limits.max_line_len {
             return Err(ParseError::LineTooLong);
         }
         if nl + 1 - start > limits.max_message_size {
             return Err(ParseError::TooLarge);
         }
-        if line_end == pos && !first {
-            return Ok(Some(HeadScan {
+        if end == pos {
+            let scan = HeadScan {
                 start,
+                hstart: first_nl + 1 - start,
                 head_end: pos,
                 body_start: nl + 1,
-                headers,
-            }));
+                malformed,
+            };
+            return Ok(Some((scan, entries)));
         }
-        if !first && !matches!(buf.get(pos), Some(b' ' | b'\t')) {
-            headers += 1;
-            if headers > limits.max_headers {
-                return Err(ParseError::TooManyHeaders);
-            }
-        }
-        first = false;
-        pos = nl + 1;
-    }
-}
-
-fn off(x: usize) -> u32 {
-    // Invariant: offsets are bounded by max_message_size, itself checked below u32::MAX
-    // in `tokenize`.
-    u32::try_from(x).unwrap_or(u32::MAX)
-}
-
-/// Builds the header index of `head` (whose first line is the start line).
-/// Returns (entries, offset of the first header line).
-pub(crate) fn index_headers(head: &str, capacity: usize) -> Result<(Vec<Entry>, u32), ParseError> {
-    let b = head.as_bytes();
-    let mut entries: Vec<Entry> = Vec::with_capacity(capacity);
-    let first_nl = find_byte(b, 0, b'\n').ok_or(ParseError::BadStartLine)?;
-    let hstart = first_nl + 1;
-    let mut pos = hstart;
-    while pos < b.len() {
-        let nl = find_byte(b, pos, b'\n').unwrap_or(b.len());
-        let le = (nl + 1).min(b.len());
-        let mut end = nl;
-        if end > pos && b.get(end - 1) == Some(&b'\r') {
-            end -= 1;
-        }
-        if matches!(b.get(pos), Some(b' ' | b'\t')) {
-            let last = entries.last_mut().ok_or(ParseError::BadHeaderLine)?;
-            if end > pos && b[pos..end].iter().any(|c| !matches!(c, b' ' | b'\t')) {
-                let mut ve = end;
-                while ve > pos && matches!(b.get(ve - 1), Some(b' ' | b'\t')) {
-                    ve -= 1;
-                }
-                last.ve = off(ve);
-            }
-            last.le = off(le);
-        } else {
-            let colon = b
-                .get(pos..end)
-                .and_then(|l| l.iter().position(|&c| c == b':'))
-                .ok_or(ParseError::BadHeaderLine)?
-                + pos;
-            let mut ne = colon;
-            while ne > pos && matches!(b.get(ne - 1), Some(b' ' | b'\t')) {
-                ne -= 1;
-            }
-            let name = head.get(pos..ne).ok_or(ParseError::BadHeaderLine)?;
-            if name.is_empty() || !name.bytes().all(is_token) {
-                return Err(ParseError::BadHeaderLine);
-            }
-            let mut vs = colon + 1;
-            while vs < end && matches!(b.get(vs), Some(b' ' | b'\t')) {
-                vs += 1;
-            }
-            let mut ve = end;
-            while ve > vs && matches!(b.get(ve - 1), Some(b' ' | b'\t')) {
+        let le = nl + 1;
+        let mut ve = end;
+        if is_ws(buf.get(pos)) {
+            // A fold: the value of the previous header continues.
+            let Some(last) = entries.last_mut().filter(|_| !skipping) else {
+                malformed = true;
+                pos = le;
+                continue;
+            };
+            while ve > pos && is_ws(buf.get(ve - 1)) {
                 ve -= 1;
             }
+            if ve > pos {
+                last.ve = rel(ve);
+            }
+            last.le = rel(le);
+        } else {
+            let line = buf.get(pos..end).unwrap_or(&[]);
+            let Some(colon) = find_byte(line, 0, b':') else {
+                (malformed, skipping) = (true, true);
+                pos = le;
+                continue;
+            };
+            let mut ne = colon;
+            while ne > 0 && is_ws(line.get(ne - 1)) {
+                ne -= 1;
+            }
+            let raw_name = line.get(..ne).unwrap_or(&[]);
+            let name = HeaderName::parse_bytes(raw_name);
+            // Known names matched exactly; check the others are tokens.
+            if raw_name.is_empty()
+                || (name == HeaderName::Other && !raw_name.iter().all(|&c| is_token(c)))
+            {
+                (malformed, skipping) = (true, true);
+                pos = le;
+                continue;
+            }
+            skipping = false;
+            let mut i = colon + 1;
+            while is_ws(line.get(i)) {
+                i += 1;
+            }
+            let vs = pos + i;
+            while ve > vs && is_ws(buf.get(ve - 1)) {
+                ve -= 1;
+            }
+            if entries.len() >= limits.max_headers {
+                return Err(ParseError::TooManyHeaders);
+            }
             entries.push(Entry {
-                name: HeaderName::parse(name),
-                ns: off(pos),
-                ne: off(ne),
-                vs: off(vs),
-                ve: off(ve),
-                le: off(le),
+                name,
+                ns: rel(pos),
+                ne: rel(pos + ne),
+                vs: rel(vs),
+                ve: rel(ve),
+                le: rel(le),
             });
         }
         pos = le;
     }
-    Ok((entries, off(hstart)))
+}
+
+fn off(x: usize) -> u32 {
+    // Invariant: offsets are bounded by max_message_size, which `tokenize` clamps to
+    // u32::MAX, so the cast never truncates.
+    x as u32
 }
 
 enum Start<'a> {
@@ -930,25 +626,39 @@ fn parse_start(line: &str) -> Result<Start<'_>, ParseError> {
             reason,
         });
     }
-    let (m, rest) = line.split_once(' ').ok_or(ParseError::BadStartLine)?;
-    let method = Method::parse(m).ok_or(ParseError::BadStartLine)?;
-    let trimmed = rest.trim_end_matches([' ', '\t']);
-    let (uri, version) = trimmed
-        .rsplit_once([' ', '\t'])
+    let b = line.as_bytes();
+    let is_sp = |c: &u8| *c == b' ' || *c == b'\t';
+    let sp1 = b
+        .iter()
+        .position(|&c| c == b' ')
         .ok_or(ParseError::BadStartLine)?;
+    let method = Method::parse(line.get(..sp1).unwrap_or("")).ok_or(ParseError::BadStartLine)?;
+    let mut end = b.len();
+    while end > sp1 + 1 && b.get(end - 1).is_some_and(is_sp) {
+        end -= 1;
+    }
+    let sp2 = b
+        .get(sp1 + 1..end)
+        .and_then(|r| r.iter().rposition(is_sp))
+        .ok_or(ParseError::BadStartLine)?
+        + sp1
+        + 1;
+    let version = line.get(sp2 + 1..end).unwrap_or("");
     if !is_version(version) {
         return Err(ParseError::BadStartLine);
     }
-    let uri_t = uri.trim_matches([' ', '\t']);
-    if uri_t.is_empty() {
+    let uri_raw = line.get(sp1 + 1..sp2).unwrap_or("");
+    let uri = uri_raw.trim_matches([' ', '\t']);
+    if uri.is_empty() {
         return Err(ParseError::BadStartLine);
     }
-    let irregular = uri_t.len() != uri.len()
-        || trimmed.len() != rest.len()
-        || uri_t.bytes().any(|c| c == b' ' || c == b'\t');
+    // RFC 3261 §7.1: exactly one SP between the elements, none at the end.
+    let irregular = end != b.len()
+        || uri.len() != uri_raw.len()
+        || uri.bytes().any(|c| c == b' ' || c == b'\t');
     Ok(Start::Req {
         method,
-        uri: uri_t,
+        uri,
         version,
         irregular,
     })
@@ -967,7 +677,7 @@ fn tokenize<'a>(
     if framing == Framing::Datagram && buf.len() > max {
         return Err(ParseError::TooLarge);
     }
-    let scan = match scan_head(buf, &lim)? {
+    let (scan, entries) = match index_message(buf, &lim)? {
         Some(s) => s,
         None => {
             return Err(if buf.iter().all(|&c| c == b'\r' || c == b'\n') {
@@ -981,14 +691,19 @@ fn tokenize<'a>(
         .get(scan.start..scan.head_end)
         .ok_or(ParseError::Incomplete)?;
     let head = core::str::from_utf8(head_bytes).map_err(|_| ParseError::InvalidUtf8)?;
-    let blank = core::str::from_utf8(buf.get(scan.head_end..scan.body_start).unwrap_or(b""))
-        .map_err(|_| ParseError::InvalidUtf8)?;
-    let first_nl = find_byte(head.as_bytes(), 0, b'\n').ok_or(ParseError::BadStartLine)?;
-    let start = parse_start(head.get(..first_nl).ok_or(ParseError::BadStartLine)?)?;
-    let (entries, hstart) = index_headers(head, scan.headers)?;
+    let blank = if buf.get(scan.head_end) == Some(&b'\r') {
+        "\r\n"
+    } else {
+        "\n"
+    };
+    let start = parse_start(head.get(..scan.hstart).ok_or(ParseError::BadStartLine)?)?;
+    let hstart = off(scan.hstart);
 
     // Body framing by Content-Length.
     let mut defects = Defects::default();
+    if scan.malformed {
+        defects.bits |= Defects::MALFORMED_HEADER;
+    }
     let mut cl: Option<Option<usize>> = None;
     for e in entries
         .iter()
@@ -1056,4 +771,168 @@ fn tokenize<'a>(
             p,
         }),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_forms_folding_and_bare_lf() {
+        let m = b"\r\n\r\nMESSAGE sip:a@b SIP/2.0\n\
+v: SIP/2.0/TCP h;branch=z9hG4bK1\n\
+i: cid\n\
+f: <sip:x@y>;tag=1\n\
+t: <sip:a@b>\n\
+m: <sip:x@h>\n\
+l: 5\n\
+c: text/plain\n\
+k: 100rel\n\
+s: hello\n  world\n\
+e: gzip\n\
+o: presence\n\
+u: dialog\n\
+r: <sip:c@d>\n\
+b: <sip:e@f>\n\
+x: 90\n\
+CSeq: 7\n\t  MESSAGE\n\
+\nhello";
+        let r = Request::parse(m).unwrap();
+        let h = r.headers();
+        let names: Vec<_> = h.iter().map(|f| f.name).collect();
+        use HeaderName::*;
+        assert_eq!(
+            names,
+            [
+                Via,
+                CallId,
+                From,
+                To,
+                Contact,
+                ContentLength,
+                ContentType,
+                Supported,
+                Subject,
+                ContentEncoding,
+                Event,
+                AllowEvents,
+                ReferTo,
+                ReferredBy,
+                SessionExpires,
+                CSeq
+            ]
+        );
+        assert_eq!(h.get(Subject), Some("hello\n  world"));
+        assert_eq!(r.cseq().unwrap().seq, 7);
+        assert_eq!(h.session_expires().unwrap().delta, 90);
+        assert_eq!(h.event().unwrap().value, "presence");
+        assert_eq!(r.body(), b"hello");
+        assert!(r.raw().starts_with(b"MESSAGE"));
+        assert_eq!(r.to_buf().to_bytes(), r.raw());
+    }
+
+    #[test]
+    fn start_lines() {
+        fn ok(s: &str) -> Result<Message<'_>, ParseError> {
+            Message::parse(s.as_bytes())
+        }
+        assert!(
+            matches!(ok("SIP/2.0 180 Ringing\r\n\r\n"), Ok(Message::Response(r)) if r.status().as_u16() == 180 && r.reason() == "Ringing")
+        );
+        assert!(
+            matches!(ok("SIP/2.0 100 \r\n\r\n"), Ok(Message::Response(r)) if r.reason().is_empty())
+        );
+        assert_eq!(
+            ok("SIP/2.0 100\r\n\r\n").unwrap_err(),
+            ParseError::BadStatusCode
+        );
+        assert_eq!(
+            ok("SIP/2.0 099 Low\r\n\r\n").unwrap_err(),
+            ParseError::BadStatusCode
+        );
+        assert_eq!(
+            ok("SIP/2.0 700 High\r\n\r\n").unwrap_err(),
+            ParseError::BadStatusCode
+        );
+        assert_eq!(
+            ok("SIP/2.0 4294967301 x\r\n\r\n").unwrap_err(),
+            ParseError::BadStatusCode
+        );
+        assert_eq!(
+            ok("HTTP/1.1 200 OK\r\n\r\n").unwrap_err(),
+            ParseError::BadStartLine
+        );
+        assert_eq!(
+            ok("GET / HTTP/1.1\r\n\r\n").unwrap_err(),
+            ParseError::BadStartLine
+        );
+        assert_eq!(
+            ok("INVITE sip:a@b\r\n\r\n").unwrap_err(),
+            ParseError::BadStartLine
+        );
+        assert_eq!(ok("\r\n\r\n").unwrap_err(), ParseError::Empty);
+        assert_eq!(
+            ok("OPTIONS sip:a@b SIP/2.0\r\nVia").unwrap_err(),
+            ParseError::Incomplete
+        );
+        for bad in [
+            "OPTIONS sip:a@b SIP/2.0\r\nNoColon\r\n continued\r\nTo: <sip:a@b>\r\n\r\n",
+            "OPTIONS sip:a@b SIP/2.0\r\n folded-first\r\nTo: <sip:a@b>\r\n\r\n",
+            "OPTIONS sip:a@b SIP/2.0\r\nBad Name: x\r\n y\r\nTo: <sip:a@b>\r\n\r\n",
+        ] {
+            let m = ok(bad).unwrap();
+            assert!(m.defects().malformed_header(), "{bad}");
+            assert_eq!(m.headers().len(), 1, "{bad}");
+            assert_eq!(m.headers().get(HeaderName::To), Some("<sip:a@b>"));
+            assert_eq!(m.as_request().unwrap().to_buf().to_bytes(), bad.as_bytes());
+        }
+        assert_eq!(
+            Message::parse(b"OPTIONS sip:\xff SIP/2.0\r\n\r\n").unwrap_err(),
+            ParseError::InvalidUtf8
+        );
+        let r = ok("OPTIONS  sip:a@b SIP/2.0\r\n\r\n").unwrap();
+        assert!(r.defects().irregular_start_line());
+        let r = ok("OPTIONS sip:a@b SIP/2.0\r\n\r\n").unwrap();
+        assert!(r.defects().is_empty());
+        assert_eq!(
+            ok("OPTIONS sip:a@b SIP/2.0\r\n\r\n")
+                .unwrap()
+                .as_request()
+                .unwrap()
+                .version(),
+            "SIP/2.0"
+        );
+    }
+
+    #[test]
+    fn content_length_framing() {
+        let m = b"OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 3\r\nl: 3\r\n\r\nabcdef";
+        assert_eq!(Message::parse(m).unwrap().body(), b"abc");
+        let m = b"OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 3\r\nl: 4\r\n\r\nabcdef";
+        assert_eq!(
+            Message::parse(m).unwrap_err(),
+            ParseError::ConflictingContentLength
+        );
+        let m = b"OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 9\r\n\r\nabc";
+        let p = Message::parse(m).unwrap();
+        assert!(p.defects().short_body());
+        assert_eq!(p.body(), b"abc");
+        assert_eq!(
+            Message::parse_with(m, &Limits::default(), Framing::Stream).unwrap_err(),
+            ParseError::Incomplete
+        );
+        let m = b"OPTIONS sip:a@b SIP/2.0\r\nContent-Length: x\r\n\r\nabc";
+        assert_eq!(
+            Message::parse_with(m, &Limits::default(), Framing::Stream).unwrap_err(),
+            ParseError::BadContentLength
+        );
+        let m = b"OPTIONS sip:a@b SIP/2.0\r\n\r\nabc";
+        assert_eq!(
+            Message::parse_with(m, &Limits::default(), Framing::Stream)
+                .unwrap()
+                .body(),
+            b""
+        );
+        assert_eq!(Message::parse(m).unwrap().body(), b"abc");
+    }
 }

@@ -97,10 +97,43 @@
 //! [`ParseError`] means there is no message to answer: drop it (or close the stream, see
 //! [`ParseError::action`]). Anything answerable parses, and
 //! [`validate::validate`] returns the [`validate::Rejection`] (status, reason, extra
-//! headers) a UAS must send, as RFC 3261 §8.2 and RFC 4475 ask. No input panics.
+//! headers) a UAS must send, as RFC 3261 §8.2 and RFC 4475 ask;
+//! [`validate::Rejection::to_response`] builds it. A received response is checked with
+//! [`validate::validate_response`] (an `Err` means discard it). No input panics.
+//!
+//! ```
+//! use rvoip_core::sip::{Message, StatusCode};
+//! use rvoip_core::sip::validate::{validate, ValidateConfig};
+//! let bytes = b"OPTIONS sip:bob@example.com SIP/2.0\r\n\
+//! Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1\r\n\
+//! Max-Forwards: 70\r\nTo: <sip:bob@example.com>\r\nFrom: <sip:a@example.com>;tag=1\r\n\
+//! Call-ID: c1\r\nCSeq: 1 OPTIONS\r\nRequire: foo\r\nContent-Length: 0\r\n\r\n";
+//! let msg = Message::parse(bytes)?;
+//! let req = msg.as_request().unwrap();
+//! let rejection = validate(req, &ValidateConfig::default()).unwrap_err();
+//! assert_eq!(rejection.status, StatusCode::BAD_EXTENSION); // 420 with Unsupported: foo
+//! let mut resp = rejection.to_response(req);
+//! resp.set_to_tag("x7");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Notes for the transaction and dialog layers
+//!
+//! - Transaction key (RFC 3261 §17.1.3/§17.2.3): `via_top()?.branch()`,
+//!   `via_top()?.host_str`/`port`, `cseq()?.method` (CANCEL/ACK matching), and
+//!   [`Via::is_rfc3261_branch`] for the RFC 2543 fallback.
+//! - Dialog id (§12): `call_id()?`, `from()?.tag()`, `to()?.tag()`; remote target from
+//!   `headers().contacts()`; route set from `headers().record_routes()` (the URIs are
+//!   parsed with [`NameAddr::uri`]; compare URIs with [`uri_eq`]).
+//! - Owned messages ([`RequestBuf`]/[`ResponseBuf`]) are what to store for retransmission;
+//!   `to_bytes()` is a copy of the stored text. Typed values implement `Display` in a
+//!   normalized form, handy to write modified headers back with `set`/`push`.
+//! - Header values given to the builders are taken as is (CR/LF replaced by spaces, so no
+//!   header injection); build them with the typed values' `Display` or `format!`.
 pub mod auth;
 mod framing;
 mod header;
+mod headers;
 mod message;
 mod method;
 mod name;

@@ -37,16 +37,18 @@ macro_rules! header_names {
 
             /// Recognises a header name (case-insensitive, long or compact form).
             pub fn parse(name: &str) -> HeaderName {
-                let b = name.as_bytes();
+                Self::parse_bytes(name.as_bytes())
+            }
+
+            /// [`HeaderName::parse`] on bytes. A known name matches only its exact
+            /// spelling (any letter case), so a match implies a valid token.
+            pub(crate) fn parse_bytes(b: &[u8]) -> HeaderName {
                 if b.len() == 1 {
                     let c = b[0].to_ascii_lowercase() as char;
                     $( $( if c == $compact { return HeaderName::$var; } )? )*
                     return HeaderName::Other;
                 }
-                $( if b.len() == $canon.len() && name.eq_ignore_ascii_case($canon) {
-                    return HeaderName::$var;
-                } )*
-                HeaderName::Other
+                lookup_long(b)
             }
 
             /// Every known name (for tests and tables).
@@ -121,6 +123,127 @@ header_names! {
     WwwAuthenticate = "WWW-Authenticate";
 }
 
+/// `name` equals `lower` (an all-lowercase name of letters and `-`) ignoring ASCII
+/// case, exactly: letters are compared with bit 0x20 folded, every other byte as is (so
+/// no other byte can alias a letter or `-`).
+#[inline]
+fn eq_lower(name: &[u8], lower: &[u8]) -> bool {
+    if name.len() != lower.len() {
+        return false;
+    }
+    let mut a = name.chunks_exact(8);
+    let mut b = lower.chunks_exact(8);
+    for (x, y) in a.by_ref().zip(b.by_ref()) {
+        let mut w = [0u8; 8];
+        let mut v = [0u8; 8];
+        w.copy_from_slice(x);
+        v.copy_from_slice(y);
+        let y = u64::from_le_bytes(v);
+        // 0x20 where `lower` has a letter (letters have bit 0x40 set, `-` does not).
+        let fold = (y & 0x4040_4040_4040_4040) >> 1;
+        if u64::from_le_bytes(w) | fold != y {
+            return false;
+        }
+    }
+    a.remainder()
+        .iter()
+        .zip(b.remainder())
+        .all(|(x, y)| x | ((y & 0x40) >> 1) == *y)
+}
+
+/// Fast lookup of a long-form name: dispatch on length and first letter, then one
+/// case-insensitive compare (generated from the table above).
+fn lookup_long(b: &[u8]) -> HeaderName {
+    let Some(&first) = b.first() else {
+        return HeaderName::Other;
+    };
+    let cand: &[(HeaderName, &str)] = match (b.len(), first.to_ascii_lowercase()) {
+        (2, b't') => &[(HeaderName::To, "to")],
+        (3, b'v') => &[(HeaderName::Via, "via")],
+        (4, b'c') => &[(HeaderName::CSeq, "cseq")],
+        (4, b'd') => &[(HeaderName::Date, "date")],
+        (4, b'f') => &[(HeaderName::From, "from")],
+        (4, b'r') => &[(HeaderName::RAck, "rack"), (HeaderName::RSeq, "rseq")],
+        (5, b'a') => &[(HeaderName::Allow, "allow")],
+        (5, b'e') => &[(HeaderName::Event, "event")],
+        (5, b'r') => &[(HeaderName::Route, "route")],
+        (6, b'a') => &[(HeaderName::Accept, "accept")],
+        (6, b'm') => &[(HeaderName::MinSe, "min-se")],
+        (6, b'r') => &[(HeaderName::Reason, "reason")],
+        (6, b's') => &[(HeaderName::Server, "server")],
+        (7, b'c') => &[
+            (HeaderName::CallId, "call-id"),
+            (HeaderName::Contact, "contact"),
+        ],
+        (7, b'e') => &[(HeaderName::Expires, "expires")],
+        (7, b'r') => &[(HeaderName::Require, "require")],
+        (7, b's') => &[(HeaderName::Subject, "subject")],
+        (7, b'w') => &[(HeaderName::Warning, "warning")],
+        (8, b'i') => &[(HeaderName::Identity, "identity")],
+        (8, b'p') => &[(HeaderName::Priority, "priority")],
+        (8, b'r') => &[
+            (HeaderName::ReferTo, "refer-to"),
+            (HeaderName::Replaces, "replaces"),
+            (HeaderName::ReplyTo, "reply-to"),
+        ],
+        (9, b'c') => &[(HeaderName::CallInfo, "call-info")],
+        (9, b'd') => &[(HeaderName::Diversion, "diversion")],
+        (9, b's') => &[(HeaderName::Supported, "supported")],
+        (9, b't') => &[(HeaderName::Timestamp, "timestamp")],
+        (10, b'a') => &[(HeaderName::AlertInfo, "alert-info")],
+        (10, b'e') => &[(HeaderName::ErrorInfo, "error-info")],
+        (10, b'u') => &[(HeaderName::UserAgent, "user-agent")],
+        (11, b'i') => &[(HeaderName::InReplyTo, "in-reply-to")],
+        (11, b'm') => &[(HeaderName::MinExpires, "min-expires")],
+        (11, b'r') => &[
+            (HeaderName::ReferredBy, "referred-by"),
+            (HeaderName::RetryAfter, "retry-after"),
+        ],
+        (11, b'u') => &[(HeaderName::Unsupported, "unsupported")],
+        (12, b'a') => &[(HeaderName::AllowEvents, "allow-events")],
+        (12, b'c') => &[(HeaderName::ContentType, "content-type")],
+        (12, b'm') => &[
+            (HeaderName::MaxForwards, "max-forwards"),
+            (HeaderName::MimeVersion, "mime-version"),
+        ],
+        (12, b'o') => &[(HeaderName::Organization, "organization")],
+        (12, b'r') => &[(HeaderName::RecordRoute, "record-route")],
+        (13, b'a') => &[(HeaderName::Authorization, "authorization")],
+        (13, b'i') => &[(HeaderName::IdentityInfo, "identity-info")],
+        (13, b'p') => &[(HeaderName::ProxyRequire, "proxy-require")],
+        (14, b'a') => &[(HeaderName::AcceptContact, "accept-contact")],
+        (14, b'c') => &[(HeaderName::ContentLength, "content-length")],
+        (14, b'r') => &[(HeaderName::RejectContact, "reject-contact")],
+        (15, b'a') => &[
+            (HeaderName::AcceptEncoding, "accept-encoding"),
+            (HeaderName::AcceptLanguage, "accept-language"),
+        ],
+        (15, b's') => &[(HeaderName::SessionExpires, "session-expires")],
+        (16, b'c') => &[
+            (HeaderName::ContentEncoding, "content-encoding"),
+            (HeaderName::ContentLanguage, "content-language"),
+        ],
+        (16, b'w') => &[(HeaderName::WwwAuthenticate, "www-authenticate")],
+        (18, b'p') => &[(HeaderName::ProxyAuthenticate, "proxy-authenticate")],
+        (18, b's') => &[(HeaderName::SubscriptionState, "subscription-state")],
+        (19, b'a') => &[(HeaderName::AuthenticationInfo, "authentication-info")],
+        (19, b'c') => &[(HeaderName::ContentDisposition, "content-disposition")],
+        (19, b'p') => &[
+            (HeaderName::PAssertedIdentity, "p-asserted-identity"),
+            (HeaderName::ProxyAuthorization, "proxy-authorization"),
+        ],
+        (19, b'r') => &[(HeaderName::RequestDisposition, "request-disposition")],
+        (20, b'p') => &[(HeaderName::PPreferredIdentity, "p-preferred-identity")],
+        _ => &[],
+    };
+    for &(n, c) in cand {
+        if eq_lower(b, c.as_bytes()) {
+            return n;
+        }
+    }
+    HeaderName::Other
+}
+
 impl HeaderName {
     /// `true` for headers whose value is a comma-separated list that may be split over
     /// several header lines (RFC 3261 §7.3.1). Single-valued headers (From, To, Call-ID,
@@ -181,6 +304,12 @@ mod tests {
         assert_eq!(HeaderName::parse("C%6Fntact"), HeaderName::Other);
         assert_eq!(HeaderName::parse("q"), HeaderName::Other);
         assert_eq!(HeaderName::parse(""), HeaderName::Other);
+        assert_eq!(HeaderName::parse("Call\rID"), HeaderName::Other);
+        assert_eq!(HeaderName::parse("Call_ID"), HeaderName::Other);
+        assert_eq!(
+            HeaderName::parse("WWW-AUTHENTICATE"),
+            HeaderName::WwwAuthenticate
+        );
     }
 
     use alloc::string::ToString;

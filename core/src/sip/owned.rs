@@ -143,7 +143,7 @@ impl Buf {
         line.push_str(raw_name);
         line.push_str(": ");
         let vs = line.len();
-        line.extend(clean(value));
+        line.extend(clean(value.trim_matches([' ', '\t'])));
         let ve = line.len();
         line.push_str("\r\n");
         if self.head.get(..at).is_none() {
@@ -185,7 +185,7 @@ impl Buf {
         if self.head.get(a..b).is_none() {
             return;
         }
-        let v: String = clean(value).collect();
+        let v: String = clean(value.trim_matches([' ', '\t'])).collect();
         self.head.replace_range(a..b, &v);
         let delta = v.len() as i64 - (b - a) as i64;
         if let Some(e) = self.entries.get_mut(k) {
@@ -249,17 +249,7 @@ impl Buf {
                 // Rebuild without an existing tag, then append the new one.
                 let params_at = value.len() - na.params.as_str().len();
                 s.push_str(value.get(..params_at).unwrap_or(value).trim_end());
-                for (n, v) in na.params.iter() {
-                    if n.eq_ignore_ascii_case("tag") {
-                        continue;
-                    }
-                    s.push(';');
-                    s.push_str(n);
-                    if let Some(v) = v {
-                        s.push('=');
-                        s.push_str(v);
-                    }
-                }
+                let _ = write!(s, "{}", na.params.display_without("tag"));
                 s.push_str(";tag=");
                 s.push_str(tag);
                 s
@@ -624,11 +614,14 @@ impl MessageBuf {
 mod tests {
     use super::*;
     use crate::sip::Request;
-    use crate::sip::message::index_headers;
+    use crate::sip::message::{Limits, index_message};
 
     fn reindex(head: &str) -> Vec<Entry> {
-        let n = head.matches('\n').count();
-        index_headers(head, n).map(|x| x.0).unwrap_or_default()
+        let complete = alloc::format!("{head}\r\n");
+        let (_, entries) = index_message(complete.as_bytes(), &Limits::default())
+            .unwrap()
+            .unwrap();
+        entries
     }
 
     const INVITE: &[u8] = b"INVITE sip:bob@biloxi.example.com SIP/2.0\r\n\
@@ -669,6 +662,12 @@ Content-Length: 0\r\n\r\n";
         assert_eq!(buf.to().unwrap().tag(), Some("abc"));
         buf.set_to_tag("xyz");
         assert_eq!(buf.to().unwrap().tag(), Some("xyz"));
+        buf.set(HeaderName::From, "<sip:a@b> ;x=\"a b\" ; tag=1");
+        buf.set_from_tag("2");
+        assert_eq!(
+            buf.headers().get(HeaderName::From),
+            Some("<sip:a@b>;x=\"a b\";tag=2")
+        );
         assert_eq!(
             buf.headers().get(HeaderName::To),
             Some("Bob <sip:bob@biloxi.example.com>;tag=xyz")

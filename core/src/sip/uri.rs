@@ -144,16 +144,27 @@ impl<'a> Host<'a> {
             return None;
         }
         let b = s.as_bytes();
-        if b.iter().all(|c| c.is_ascii_digit() || *c == b'.') {
+        let (mut digits_only, mut prev) = (true, b'.');
+        for &c in b {
+            if c == b'.' {
+                if prev == b'.' {
+                    return None; // empty label (also a leading dot)
+                }
+            } else if c.is_ascii_digit() {
+            } else if c.is_ascii_alphanumeric() || c == b'-' {
+                digits_only = false;
+                if c == b'-' && prev == b'.' {
+                    return None; // a label cannot start with '-'
+                }
+            } else {
+                return None;
+            }
+            prev = c;
+        }
+        if digits_only {
             return s.parse().ok().map(Host::Ipv4);
         }
-        let ok = b
-            .iter()
-            .all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.')
-            && b.first() != Some(&b'.')
-            && b.first() != Some(&b'-')
-            && !s.contains("..");
-        ok.then_some(Host::Domain(s))
+        Some(Host::Domain(s))
     }
 }
 
@@ -620,7 +631,9 @@ pub fn sip_uri_eq(a: &SipUri<'_>, b: &SipUri<'_>) -> bool {
         return false;
     }
     const MUST: [&str; 5] = ["user", "ttl", "method", "maddr", "transport"];
-    for (n, v) in a.params().iter() {
+    for (n, _) in a.params().iter() {
+        // A repeated name is judged by its first occurrence on both sides.
+        let v = find_param(a.params(), n).flatten();
         match find_param(b.params(), n) {
             Some(w) => {
                 if !opt_eq(v, w, true) {
@@ -667,9 +680,10 @@ fn tel_eq(a: &TelUri<'_>, b: &TelUri<'_>) -> bool {
         return false;
     }
     let subset = |x: &TelUri<'_>, y: &TelUri<'_>| {
-        x.params()
-            .iter()
-            .all(|(n, v)| find_param(y.params(), n).is_some_and(|w| opt_eq(v, w, true)))
+        x.params().iter().all(|(n, _)| {
+            let v = find_param(x.params(), n).flatten();
+            find_param(y.params(), n).is_some_and(|w| opt_eq(v, w, true))
+        })
     };
     subset(a, b) && subset(b, a)
 }

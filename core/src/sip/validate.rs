@@ -191,6 +191,9 @@ pub fn validate(req: &Request<'_>, cfg: &ValidateConfig<'_>) -> Result<(), Rejec
     if d.bad_content_length() || d.short_body() {
         return Err(bad("Invalid Content-Length"));
     }
+    if d.malformed_header() {
+        return Err(bad("Malformed Header"));
+    }
     let h = req.headers();
     for &n in SINGLE {
         if h.count(n) > 1 {
@@ -204,8 +207,11 @@ pub fn validate(req: &Request<'_>, cfg: &ValidateConfig<'_>) -> Result<(), Rejec
             }));
         }
     }
-    h.to().map_err(hdr)?;
-    h.from().map_err(hdr)?;
+    for (n, v) in [(HeaderName::To, h.to()), (HeaderName::From, h.from())] {
+        if v.map_err(hdr)?.uri().is_err() {
+            return Err(bad(invalid_reason(n)));
+        }
+    }
     h.call_id().map_err(hdr)?;
     let cseq = h.cseq().map_err(hdr)?;
     if !h.contains(HeaderName::Via) {
@@ -221,11 +227,15 @@ pub fn validate(req: &Request<'_>, cfg: &ValidateConfig<'_>) -> Result<(), Rejec
     };
     if !h.is_contact_star() {
         for c in h.contacts() {
-            c.map_err(hdr)?;
+            if c.map_err(hdr)?.uri().is_err() {
+                return Err(bad(invalid_reason(HeaderName::Contact)));
+            }
         }
     }
     for r in h.routes().chain(h.record_routes()) {
-        r.map_err(hdr)?;
+        if r.map_err(hdr)?.uri().is_err() {
+            return Err(bad(invalid_reason(HeaderName::Route)));
+        }
     }
     if h.contains(HeaderName::Expires) {
         h.expires().map_err(hdr)?;
@@ -359,7 +369,7 @@ pub enum ResponseDrop {
     BadHeader(HeaderName),
     /// More than one Via (§18.1.2; RFC 4475 `bcast`).
     MultipleVia,
-    /// Framing defect (bad Content-Length or short body).
+    /// Framing defect (bad Content-Length, short body) or a malformed header line.
     Framing,
 }
 

@@ -76,6 +76,8 @@ pub struct Sim {
     seq: u64,
     /// A filter on datagrams: return false to drop (e.g. drop every ACK).
     pub drop_if: Option<DropFilter>,
+    /// The transport messages are delivered as (reliable ones disable retransmissions).
+    pub transport: Transport,
 }
 
 pub fn addr(port: u16) -> SocketAddr {
@@ -99,6 +101,7 @@ impl Sim {
             flights: BTreeMap::new(),
             seq: 0,
             drop_if: None,
+            transport: Transport::Udp,
         }
     }
 
@@ -196,7 +199,7 @@ impl Sim {
                 n.ua.handle_receive(
                     now,
                     Received {
-                        transport: Transport::Udp,
+                        transport: self.transport,
                         source: f.from,
                         bytes: &f.bytes,
                     },
@@ -275,7 +278,7 @@ impl Sim {
         self.nodes[to].ua.handle_receive(
             now,
             Received {
-                transport: Transport::Udp,
+                transport: self.transport,
                 source: from,
                 bytes,
             },

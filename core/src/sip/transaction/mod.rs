@@ -54,9 +54,12 @@ pub enum TxKey {
     /// RFC 3261 matching (§17.2.3): branch, sent-by of the top Via, method (ACK is folded
     /// into INVITE so that it finds the INVITE server transaction).
     Branch {
+        /// FNV-1a of the branch: compared first, so that table lookups rarely compare
+        /// the strings (which all share the magic cookie prefix).
+        hash: u64,
         /// The branch parameter (starts with the magic cookie).
         branch: String,
-        /// The sent-by (host[:port]) of the top Via; empty for client keys.
+        /// The sent-by (`host[:port]`) of the top Via; empty for client keys.
         sent_by: String,
         /// The method (INVITE for ACK).
         method: Method,
@@ -85,6 +88,7 @@ impl TxKey {
                     return Err(KeyError::BadBranch);
                 }
                 Ok(TxKey::Branch {
+                    hash: fnv1a(b),
                     branch: b.to_string(),
                     sent_by: via_sent_by(via).to_ascii_lowercase(),
                     method,
@@ -112,8 +116,10 @@ impl TxKey {
     /// The client transaction key of a response (§17.1.3): top Via branch and CSeq method.
     pub fn client(resp: &SipMsg) -> Option<TxKey> {
         let (_, method) = resp.cseq()?;
+        let branch = resp.branch()?;
         Some(TxKey::Branch {
-            branch: resp.branch()?.to_string(),
+            hash: fnv1a(branch),
+            branch: branch.to_string(),
             sent_by: String::new(),
             method,
         })
@@ -122,6 +128,7 @@ impl TxKey {
     /// The client key of a request we send with `branch`.
     pub fn for_request(branch: &str, method: Method) -> TxKey {
         TxKey::Branch {
+            hash: fnv1a(branch),
             branch: branch.to_string(),
             sent_by: String::new(),
             method,
@@ -136,6 +143,13 @@ impl TxKey {
         }
         k
     }
+}
+
+/// 64-bit FNV-1a of `s`.
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// The sent-by part of a Via value (`SIP/2.0/UDP host:port;params` → `host:port`).

@@ -129,6 +129,29 @@ pub fn cancel_for(req: &SipMsg) -> SipMsg {
 }
 
 /// The socket address of a URI whose host is an IP literal (no DNS in the core).
+/// `host:port` of an address as it appears in Via and Contact (IPv6 in brackets).
+pub(crate) fn hostport(addr: SocketAddr) -> String {
+    match addr {
+        SocketAddr::V4(a) => a.to_string(),
+        SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
+    }
+}
+
+/// Where a request goes next: the outbound proxy when one is configured (every request
+/// uses the flow to it, RFC 5626 / RFC 7118), else the IP-literal address of `next_hop`,
+/// else `fallback` (the address the peer's messages come from).
+pub(crate) fn next_hop_addr(
+    proxy: Option<SocketAddr>,
+    transport: Transport,
+    next_hop: &str,
+    fallback: SocketAddr,
+) -> SocketAddr {
+    proxy
+        .or_else(|| resolve(next_hop, transport))
+        .unwrap_or(fallback)
+}
+
+/// The socket address of a URI whose host is an IP literal (no DNS in the core).
 pub fn resolve(uri: &str, transport: Transport) -> Option<SocketAddr> {
     let (host, port) = uri_host_port(uri)?;
     let ip: IpAddr = host.parse().ok()?;
@@ -154,10 +177,7 @@ impl<R: Rng> UserAgent<R> {
     }
 
     pub(crate) fn local_hostport(&self) -> String {
-        match self.cfg.local_addr {
-            SocketAddr::V4(a) => a.to_string(),
-            SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
-        }
+        self.hostport.clone()
     }
 
     /// Our Contact value (with RFC 5626 parameters when configured).

@@ -7,11 +7,13 @@
 
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 use core::net::SocketAddr;
 
 use super::build::{ALLOW, SUPPORTED, cancel_for, resolve, response};
+use super::extensions::{Ext, MAX_EARLY_DIALOGS};
 use super::layer::Owner;
 use super::msg::{Method, SipMsg};
 use super::{CallId, EndReason, Event, UserAgent};
@@ -82,8 +84,8 @@ pub(crate) struct Call {
     pub state: CallState,
     pub call_id: String,
     pub local_tag: String,
-    /// Our INVITE (with its Via) or the INVITE we received.
-    pub invite: SipMsg,
+    /// Our INVITE (with its Via) or the INVITE we received (shared with its transaction).
+    pub invite: Arc<SipMsg>,
     pub invite_key: TxKey,
     pub dialog: Option<Dialog>,
     /// Where the peer is (UAS: the INVITE's source; UAC: the first hop).
@@ -104,6 +106,8 @@ pub(crate) struct Call {
     pub notify_to: Option<CallId>,
     /// RFC 3891: the call this one replaces once confirmed.
     pub replaces: Option<CallId>,
+    /// PRACK and session timer state.
+    pub ext: Ext,
 }
 
 impl Call {
@@ -114,6 +118,7 @@ impl Call {
             .map(|r| r.next.map_or(r.give_up, |n| n.min(r.give_up)));
         r.into_iter()
             .chain(self.glare_retry.as_ref().map(|g| g.0))
+            .chain(self.ext.next_timer())
             .min()
     }
 }
@@ -191,6 +196,7 @@ impl<R: Rng> UserAgent<R> {
                 bye_after_ack: false,
                 notify_to: None,
                 replaces: None,
+                ext: Ext::ringing_until(now + self.cfg.no_answer_timeout),
             },
         );
         Ok(id)
@@ -232,6 +238,14 @@ impl<R: Rng> UserAgent<R> {
         }
         resp.push("Allow", ALLOW);
         resp.push("Supported", SUPPORTED);
+        if initial {
+            self.answer_session(now, call, &req, &mut resp);
+            if let Some(c) = self.calls.get_mut(&call) {
+                c.ext.prov_retx = None;
+            }
+        } else if let Some(se) = self.session_refreshed(now, call) {
+            resp.push("Session-Expires", se);
+        }
         if !sdp.is_empty() {
             resp.push("Content-Type", "application/sdp");
             resp.body = sdp.to_vec();
@@ -246,6 +260,7 @@ impl<R: Rng> UserAgent<R> {
             return Ok(());
         };
         if initial {
+            c.ext.ring_deadline = None;
             c.state = CallState::Answering;
             if let Some(d) = &mut c.dialog {
                 d.state = DialogState::Confirmed;
@@ -326,6 +341,47 @@ impl<R: Rng> UserAgent<R> {
         Ok(())
     }
 
+    /// ACK for a 2xx whose call is gone, built from the response alone: Request-URI =
+    /// Contact, Route = Record-Route reversed, same Call-ID/From/To, CSeq number.
+    fn ack_orphan_2xx(&mut self, resp: &SipMsg) {
+        let Some(target) = resp.contact_uri().map(ToString::to_string) else {
+            return;
+        };
+        let Some((n, _)) = resp.cseq() else { return };
+        let mut ack = SipMsg::request(Method::Ack, target.clone());
+        let mut routes: Vec<&str> = resp.headers_named("Record-Route").collect();
+        routes.reverse();
+        let first_hop = routes.first().map(|r| super::msg::addr_uri(r).to_string());
+        for r in routes {
+            ack.push("Route", r.to_string());
+        }
+        ack.push("Max-Forwards", "70");
+        for h in ["From", "To", "Call-ID"] {
+            if let Some(v) = resp.header(h) {
+                ack.push(h, v.to_string());
+            }
+        }
+        ack.push("CSeq", format!("{n} ACK"));
+        let hop = first_hop.unwrap_or(target);
+        let Some(dest) = self.cfg.proxy.or_else(|| resolve(&hop, self.cfg.transport)) else {
+            return;
+        };
+        let (via, _) = self.new_via();
+        ack.push_front("Via", via);
+        self.transmit(dest, ack.to_bytes());
+    }
+
+    /// UAC: gives up an unanswered call (CANCEL now, or once a provisional arrives).
+    pub(crate) fn hangup_unanswered(&mut self, now: Instant, call: CallId) {
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        c.state = CallState::Cancelling;
+        if c.provisional {
+            self.send_cancel(now, call);
+        }
+    }
+
     fn send_cancel(&mut self, now: Instant, call: CallId) {
         let Some(c) = self.calls.get(&call) else {
             return;
@@ -346,9 +402,8 @@ impl<R: Rng> UserAgent<R> {
         let c = self.calls.get_mut(&call)?;
         let d = c.dialog.as_mut()?;
         let mut req = d.request(method, None);
-        let dest = resolve(d.next_hop(), self.cfg.transport)
-            .or(self.cfg.proxy)
-            .unwrap_or(c.peer);
+        let dest =
+            super::build::next_hop_addr(self.cfg.proxy, self.cfg.transport, d.next_hop(), c.peer);
         f(&mut req);
         let owner = Owner::Call(call);
         self.send_request(now, req, dest, owner)
@@ -360,52 +415,6 @@ impl<R: Rng> UserAgent<R> {
         {
             e.owner = Owner::Nobody;
         }
-    }
-
-    /// Puts the call on hold: a re-INVITE with `sdp` (typically `a=sendonly`).
-    pub fn hold(&mut self, now: Instant, call: CallId, sdp: &[u8]) -> Result<(), UaError> {
-        self.offer(now, call, Method::Invite, sdp)
-    }
-
-    /// Takes the call off hold: a re-INVITE with `sdp` (typically `a=sendrecv`).
-    pub fn unhold(&mut self, now: Instant, call: CallId, sdp: &[u8]) -> Result<(), UaError> {
-        self.offer(now, call, Method::Invite, sdp)
-    }
-
-    /// Sends a new offer with UPDATE (RFC 3311), e.g. a media change without re-INVITE.
-    pub fn update(&mut self, now: Instant, call: CallId, sdp: &[u8]) -> Result<(), UaError> {
-        self.offer(now, call, Method::Update, sdp)
-    }
-
-    fn offer(
-        &mut self,
-        now: Instant,
-        call: CallId,
-        method: Method,
-        sdp: &[u8],
-    ) -> Result<(), UaError> {
-        self.now = now;
-        let c = self.calls.get(&call).ok_or(UaError::UnknownCall)?;
-        if c.state != CallState::Confirmed || c.our_offer.is_some() || c.pending_offer.is_some() {
-            return Err(UaError::InvalidState);
-        }
-        let contact = self.contact();
-        let body = sdp.to_vec();
-        let key = self
-            .send_in_dialog(now, call, method, |r| {
-                r.push("Contact", contact);
-                r.push("Allow", ALLOW);
-                r.push("Supported", SUPPORTED);
-                if !body.is_empty() {
-                    r.push("Content-Type", "application/sdp");
-                    r.body = body;
-                }
-            })
-            .ok_or(UaError::InvalidState)?;
-        if let Some(c) = self.calls.get_mut(&call) {
-            c.our_offer = Some(key);
-        }
-        Ok(())
     }
 
     /// A new INVITE outside any dialog (we are the UAS).
@@ -437,6 +446,12 @@ impl<R: Rng> UserAgent<R> {
             },
             None => None,
         };
+        if let Err(min_se) = self.check_session_expires(&req) {
+            let mut r = response(&req, 422, Some(&local_tag));
+            r.push("Min-SE", min_se.to_string());
+            self.respond(now, &key, r);
+            return;
+        }
         let mut trying = response(&req, 100, None);
         trying.remove("Record-Route");
         self.respond(now, &key, trying);
@@ -448,6 +463,9 @@ impl<R: Rng> UserAgent<R> {
         dialog.seed_local_seq(start);
         let mut ringing = response(&req, 180, Some(&local_tag));
         ringing.push("Contact", self.contact());
+        let reliable = self.wants_100rel(&req);
+        let rseq = reliable.then(|| self.make_reliable(&mut ringing));
+        let ringing_bytes = ringing.to_bytes();
         self.respond(now, &key, ringing);
         let id = self.new_call_id();
         self.calls.insert(
@@ -472,8 +490,12 @@ impl<R: Rng> UserAgent<R> {
                 bye_after_ack: false,
                 notify_to: None,
                 replaces,
+                ext: Ext::ringing_until(now + self.cfg.no_answer_timeout),
             },
         );
+        if let Some(rseq) = rseq {
+            self.start_prov_retx(now, id, ringing_bytes, rseq);
+        }
         self.push_event(Event::IncomingCall {
             call: id,
             from: req.header("From").unwrap_or("").to_string(),
@@ -580,7 +602,11 @@ impl<R: Rng> UserAgent<R> {
     /// A response to the call's INVITE, re-INVITE or UPDATE.
     pub(crate) fn call_response(&mut self, now: Instant, id: CallId, key: &TxKey, resp: SipMsg) {
         let Some(c) = self.calls.get(&id) else {
-            // The call is gone (hung up while calling): a late 2xx still needs ACK + BYE.
+            // The call is gone (we hung up and sent BYE): a retransmitted 2xx still gets
+            // its ACK so that the peer stops retransmitting (§13.2.2.4).
+            if resp.code().is_some_and(|c| (200..300).contains(&c)) {
+                self.ack_orphan_2xx(&resp);
+            }
             return;
         };
         let Some(code) = resp.code() else { return };
@@ -597,17 +623,33 @@ impl<R: Rng> UserAgent<R> {
             }
             101..=199 => {
                 self.mark_provisional(now, id);
+                // An early dialog per fork (§12.1.2, §13.2.2.1).
                 if let Some(c) = self.calls.get_mut(&id)
-                    && c.dialog.is_none()
                     && c.state == CallState::Calling
+                    && resp.to_tag().is_some()
+                    && !c
+                        .ext
+                        .early
+                        .iter()
+                        .any(|d| Some(d.id.remote_tag.as_str()) == resp.to_tag())
+                    && c.ext.early.len() < MAX_EARLY_DIALOGS
                     && let Some(d) = Dialog::uac(&c.invite, &resp)
                 {
-                    c.dialog = Some(d);
+                    if c.dialog.is_none() {
+                        c.dialog = Some(d.clone());
+                    }
+                    c.ext.early.push(d);
+                }
+                if !self.provisional_received(now, id, &resp) {
+                    return; // Retransmitted or repeated provisional: already reported.
                 }
                 if let Some(sdp) = body_of(&resp) {
                     self.push_event(Event::EarlyMedia { call: id, sdp });
                 } else if code == 180 {
                     self.push_event(Event::Ringing { call: id });
+                }
+                if code == 180 {
+                    self.notify_transfer_progress(now, id, 180);
                 }
             }
             200..=299 => self.invite_2xx(now, id, resp),
@@ -620,6 +662,9 @@ impl<R: Rng> UserAgent<R> {
             }
             _ => {
                 let cancelling = c.state == CallState::Cancelling;
+                if code == 422 && !cancelling && self.retry_after_422(now, id, &resp) {
+                    return;
+                }
                 self.notify_transfer_progress(now, id, code);
                 self.calls.remove(&id);
                 if !cancelling {
@@ -663,16 +708,24 @@ impl<R: Rng> UserAgent<R> {
         let Some(mut dialog) = Dialog::uac(&c.invite, &resp) else {
             return;
         };
+        // Requests sent in the early dialog (PRACK) advanced our CSeq.
+        if let Some(early) = c.ext.early.iter().find(|d| d.id == dialog.id) {
+            dialog.local_seq = dialog.local_seq.max(early.local_seq);
+        }
         let forked = c.state == CallState::Confirmed;
         let invite_cseq = c.invite.cseq().map_or(1, |(n, _)| n);
         let mut ack = dialog.request(Method::Ack, Some(invite_cseq));
         let (via, _) = self.new_via();
-        ack.headers.insert(0, ("Via".to_string(), via));
-        let dest = resolve(dialog.next_hop(), self.cfg.transport).or(self.cfg.proxy);
+        ack.push_front("Via", via);
         let Some(peer) = self.calls.get(&id).map(|c| c.peer) else {
             return;
         };
-        let dest = dest.unwrap_or(peer);
+        let dest = super::build::next_hop_addr(
+            self.cfg.proxy,
+            self.cfg.transport,
+            dialog.next_hop(),
+            peer,
+        );
         let ack_bytes = ack.to_bytes();
         self.transmit(dest, ack_bytes.clone());
         let Some(c) = self.calls.get_mut(&id) else {
@@ -682,11 +735,13 @@ impl<R: Rng> UserAgent<R> {
             // A second 2xx from another fork: ACK it, then BYE it (§13.2.2.4).
             let mut bye = dialog.request(Method::Bye, None);
             let (via, _) = self.new_via();
-            bye.headers.insert(0, ("Via".to_string(), via));
+            bye.push_front("Via", via);
             self.send_prepared(now, bye, dest, Owner::Nobody);
             return;
         }
         let cancelling = c.state == CallState::Cancelling;
+        c.ext.early.retain(|d| d.id != dialog.id);
+        c.ext.ring_deadline = None;
         c.peer = dest;
         c.ack = Some(ack_bytes);
         c.dialog = Some(dialog);
@@ -697,6 +752,7 @@ impl<R: Rng> UserAgent<R> {
             self.calls.remove(&id);
             return;
         }
+        self.session_from_2xx(now, id, &resp);
         self.push_event(Event::Answered {
             call: id,
             sdp: body_of(&resp),
@@ -706,7 +762,7 @@ impl<R: Rng> UserAgent<R> {
 
     fn retry_invite_with_auth(&mut self, now: Instant, id: CallId, challenge: &SipMsg) {
         let Some(c) = self.calls.get(&id) else { return };
-        let mut req = c.invite.clone();
+        let mut req = (*c.invite).clone();
         let dest = c.peer;
         req.remove("Via");
         let Some((n, _)) = req.cseq() else { return };
@@ -729,80 +785,6 @@ impl<R: Rng> UserAgent<R> {
             c.invite_key = key;
             c.auth_tried = true;
             c.provisional = false;
-        }
-    }
-
-    fn offer_response(&mut self, now: Instant, id: CallId, resp: SipMsg, code: u16) {
-        if code < 200 {
-            return;
-        }
-        let Some(c) = self.calls.get_mut(&id) else {
-            return;
-        };
-        let Some(key) = c.our_offer.take() else {
-            return;
-        };
-        let is_invite = matches!(
-            &key,
-            TxKey::Branch {
-                method: Method::Invite,
-                ..
-            }
-        );
-        if (200..300).contains(&code) {
-            if let Some(d) = &mut c.dialog {
-                d.refresh_target(&resp);
-            }
-            if is_invite {
-                let cseq = resp.cseq().map_or(1, |(n, _)| n);
-                if let Some(d) = &mut c.dialog {
-                    let mut ack = d.request(Method::Ack, Some(cseq));
-                    let dest = resolve(d.next_hop(), self.cfg.transport)
-                        .or(self.cfg.proxy)
-                        .unwrap_or(c.peer);
-                    let (via, _) = self.new_via();
-                    ack.headers.insert(0, ("Via".to_string(), via));
-                    let bytes = ack.to_bytes();
-                    if let Some(c) = self.calls.get_mut(&id) {
-                        c.ack = Some(bytes.clone());
-                    }
-                    self.transmit(dest, bytes);
-                }
-            }
-            self.push_event(Event::MediaUpdated {
-                call: id,
-                sdp: body_of(&resp),
-            });
-        } else if code == 491 {
-            // §14.1 glare: retry after 2.1–4 s if we own the Call-ID, else 0–2 s (10 ms steps).
-            let owner = c.uac;
-            let delay_ms = if owner {
-                2100 + 10 * self.rng.below(191)
-            } else {
-                10 * self.rng.below(201)
-            };
-            let req = self
-                .clients
-                .get(&key)
-                .map(|e| e.req.body.clone())
-                .unwrap_or_default();
-            let method = if is_invite {
-                Method::Invite
-            } else {
-                Method::Update
-            };
-            if let Some(c) = self.calls.get_mut(&id) {
-                c.glare_retry = Some((now + Duration::from_millis(delay_ms), method, req));
-            }
-        } else if code == 481 || code == 408 {
-            self.send_bye(now, id);
-            self.calls.remove(&id);
-            self.push_event(Event::Ended {
-                call: id,
-                reason: EndReason::Timeout,
-            });
-        } else {
-            self.push_event(Event::OfferRejected { call: id, code });
         }
     }
 
@@ -872,36 +854,7 @@ impl<R: Rng> UserAgent<R> {
                     code: 491,
                 });
             }
+            self.ext_timeouts(now, id);
         }
-    }
-
-    /// The peer's INVITE with a To tag: a re-INVITE (§14.2).
-    pub(crate) fn incoming_offer(&mut self, now: Instant, id: CallId, key: TxKey) {
-        let Some(req) = self.servers.get(&key).map(|e| e.req.clone()) else {
-            return;
-        };
-        let Some(c) = self.calls.get_mut(&id) else {
-            return;
-        };
-        if c.our_offer.is_some() {
-            // Glare (§14.2): we have an offer outstanding.
-            self.respond_code(now, &key, 491);
-            return;
-        }
-        if c.pending_offer.is_some() || c.state != CallState::Confirmed {
-            let tag = c.local_tag.clone();
-            let mut r = response(&req, 500, Some(&tag));
-            r.push("Retry-After", "1");
-            self.respond(now, &key, r);
-            return;
-        }
-        if let Some(d) = &mut c.dialog {
-            d.refresh_target(&req);
-        }
-        c.pending_offer = Some(key);
-        self.push_event(Event::OfferReceived {
-            call: id,
-            sdp: body_of(&req),
-        });
     }
 }

@@ -3,7 +3,7 @@
 //! rejection of requests that cannot be matched (400) or do not fit (503 + Retry-After),
 //! CANCEL matching (§9.2), and the ACK for non-2xx final responses (§17.1.1.3).
 
-use alloc::string::ToString;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::net::SocketAddr;
 
@@ -12,8 +12,8 @@ use super::msg::{Method, SipMsg};
 use super::{CallId, Received, Transmit, Transport, UserAgent};
 use crate::rand::Rng;
 use crate::sip::transaction::{
-    ClientTimerAction, ClientTransaction, ResponseAction, ServerState, ServerTimerAction,
-    ServerTransaction, TxKey,
+    ClientState, ClientTimerAction, ClientTransaction, ResponseAction, ServerState,
+    ServerTimerAction, ServerTransaction, TxKey,
 };
 use crate::time::Instant;
 
@@ -34,20 +34,26 @@ pub(crate) enum Owner {
 #[derive(Debug)]
 pub(crate) struct ClientEntry {
     pub tx: ClientTransaction,
-    pub req: SipMsg,
+    /// Shared with the call that owns it (cheap clones).
+    pub req: Arc<SipMsg>,
     pub dest: SocketAddr,
     pub owner: Owner,
+    /// The deadline under which the entry sits in the timer index.
+    pub indexed: Option<Instant>,
 }
 
 /// A server transaction and what the UA needs around it.
 #[derive(Debug)]
 pub(crate) struct ServerEntry {
     pub tx: ServerTransaction,
-    pub req: SipMsg,
+    /// Shared with the TU handlers (cheap clones).
+    pub req: Arc<SipMsg>,
     pub source: SocketAddr,
     pub transport: Transport,
     /// The To tag our responses carry when the request had none.
     pub tag: alloc::string::String,
+    /// The deadline under which the entry sits in the timer index.
+    pub indexed: Option<Instant>,
 }
 
 impl<R: Rng> UserAgent<R> {
@@ -79,7 +85,7 @@ impl<R: Rng> UserAgent<R> {
         owner: Owner,
     ) -> Option<TxKey> {
         let (via, _) = self.new_via();
-        req.headers.insert(0, ("Via".to_string(), via));
+        req.push_front("Via", via);
         self.send_prepared(now, req, dest, owner)
     }
 
@@ -110,11 +116,13 @@ impl<R: Rng> UserAgent<R> {
             key.clone(),
             ClientEntry {
                 tx,
-                req,
+                req: Arc::new(req),
                 dest,
                 owner,
+                indexed: None,
             },
         );
+        self.reindex(false, &key);
         Some(key)
     }
 
@@ -132,7 +140,9 @@ impl<R: Rng> UserAgent<R> {
         }
         let (dest, transport) = (entry.source, entry.transport);
         if entry.tx.is_terminated() {
-            self.servers.remove(key);
+            self.remove_server(key);
+        } else {
+            self.reindex(true, key);
         }
         self.transmit_on(transport, dest, bytes);
         true
@@ -162,6 +172,24 @@ impl<R: Rng> UserAgent<R> {
             r.push("Retry-After", "5");
         }
         self.transmit_on(transport, dest, r.to_bytes());
+    }
+
+    /// A request the shared validator refused: its response, statelessly (never for ACK).
+    pub(crate) fn reject_invalid(
+        &mut self,
+        rx: Received<'_>,
+        req: &crate::sip::Request<'_>,
+        rejection: &crate::sip::validate::Rejection,
+    ) {
+        if req.method().as_str() == "ACK" || req.headers().via_top().is_err() {
+            return; // ACK is never answered; without Via no response can be routed.
+        }
+        let mut resp = rejection.to_response(req);
+        if req.headers().to().is_ok_and(|t| t.tag().is_none()) {
+            let tag = self.random_token(10);
+            resp.set_to_tag(&tag);
+        }
+        self.transmit_on(rx.transport, rx.source, resp.to_bytes());
     }
 
     pub(crate) fn reject_unparsable(&mut self, _rx: Received<'_>) {
@@ -198,7 +226,9 @@ impl<R: Rng> UserAgent<R> {
                 && e.tx.handle_ack(now)
             {
                 if e.tx.is_terminated() {
-                    self.servers.remove(&key);
+                    self.remove_server(&key);
+                } else {
+                    self.reindex(true, &key);
                 }
                 return;
             }
@@ -225,10 +255,11 @@ impl<R: Rng> UserAgent<R> {
             key.clone(),
             ServerEntry {
                 tx,
-                req: m,
+                req: Arc::new(m),
                 source: rx.source,
                 transport: rx.transport,
                 tag,
+                indexed: None,
             },
         );
         if method == Some(Method::Cancel) {
@@ -286,68 +317,156 @@ impl<R: Rng> UserAgent<R> {
             ResponseAction::Deliver => self.tu_response(now, owner, &key, m),
         }
         if self.clients.get(&key).is_some_and(|e| e.tx.is_terminated()) {
-            self.clients.remove(&key);
+            self.remove_client(&key);
+        } else {
+            self.reindex(false, &key);
         }
     }
 
-    pub(crate) fn layer_timeouts(&mut self, now: Instant) {
-        let due: Vec<TxKey> = self
+    /// The transport could not deliver to `destination` (ICMP unreachable, a TCP or
+    /// WebSocket connection refused or closed): every pending client transaction to it
+    /// fails as if it had received a 503 (RFC 3261 §8.1.3.1, §17.1.1.2, §17.1.2.2). A call
+    /// being set up ends with [`super::EndReason::Rejected`]`(503)`, a registration fails
+    /// with 503, a MESSAGE reports 503.
+    pub fn handle_transport_error(&mut self, now: Instant, destination: SocketAddr) {
+        self.now = now;
+        let failed: Vec<TxKey> = self
             .clients
             .iter()
-            .filter(|(_, e)| e.tx.poll_timeout().is_some_and(|t| t <= now))
+            .filter(|(_, e)| {
+                e.dest == destination
+                    && matches!(
+                        e.tx.state(),
+                        ClientState::Calling | ClientState::Trying | ClientState::Proceeding
+                    )
+            })
             .map(|(k, _)| k.clone())
             .collect();
-        for key in due {
-            while let Some(action) = self
-                .clients
-                .get_mut(&key)
-                .and_then(|e| e.tx.handle_timeout(now))
-            {
-                match action {
-                    ClientTimerAction::Retransmit => {
-                        if let Some(e) = self.clients.get(&key) {
-                            let (dest, bytes) = (e.dest, e.tx.request().to_vec());
-                            self.transmit(dest, bytes);
-                        }
+        for key in failed {
+            if let Some(mut e) = self.remove_client(&key) {
+                e.tx.handle_transport_error();
+                let resp = response(&e.req, 503, None);
+                self.tu_response(now, e.owner, &key, resp);
+            }
+        }
+    }
+
+    /// Re-files transaction `key` (client or server) in the timer index after a change.
+    pub(crate) fn reindex(&mut self, server: bool, key: &TxKey) {
+        let slot = if server {
+            self.servers
+                .get_mut(key)
+                .map(|e| (&mut e.indexed, e.tx.poll_timeout()))
+        } else {
+            self.clients
+                .get_mut(key)
+                .map(|e| (&mut e.indexed, e.tx.poll_timeout()))
+        };
+        let Some((indexed, next)) = slot else { return };
+        let old = core::mem::replace(indexed, next);
+        if old == next {
+            return;
+        }
+        if let Some(t) = old {
+            self.tx_timers.remove(&(t, server, key.clone()));
+        }
+        if let Some(t) = next {
+            self.tx_timers.insert((t, server, key.clone()));
+        }
+    }
+
+    /// Removes a client transaction and its timer index entry.
+    pub(crate) fn remove_client(&mut self, key: &TxKey) -> Option<ClientEntry> {
+        let e = self.clients.remove(key)?;
+        if let Some(t) = e.indexed {
+            self.tx_timers.remove(&(t, false, key.clone()));
+        }
+        Some(e)
+    }
+
+    /// Removes a server transaction and its timer index entry.
+    pub(crate) fn remove_server(&mut self, key: &TxKey) -> Option<ServerEntry> {
+        let e = self.servers.remove(key)?;
+        if let Some(t) = e.indexed {
+            self.tx_timers.remove(&(t, true, key.clone()));
+        }
+        Some(e)
+    }
+
+    /// The earliest transaction timer (the index keeps this O(log n)).
+    pub(crate) fn next_transaction_timer(&self) -> Option<Instant> {
+        self.tx_timers.first().map(|(t, _, _)| *t)
+    }
+
+    /// Fires the due transaction timers, earliest first.
+    pub(crate) fn layer_timeouts(&mut self, now: Instant) {
+        while let Some(first) = self.tx_timers.first().cloned() {
+            if first.0 > now {
+                break;
+            }
+            let (_, server, key) = first;
+            self.tx_timers.remove(&(first.0, server, key.clone()));
+            if server {
+                if let Some(e) = self.servers.get_mut(&key) {
+                    e.indexed = None;
+                }
+                self.server_timeouts(now, &key);
+                self.reindex(true, &key);
+            } else {
+                if let Some(e) = self.clients.get_mut(&key) {
+                    e.indexed = None;
+                }
+                self.client_timeouts(now, &key);
+                self.reindex(false, &key);
+            }
+        }
+    }
+
+    fn client_timeouts(&mut self, now: Instant, key: &TxKey) {
+        while let Some(action) = self
+            .clients
+            .get_mut(key)
+            .and_then(|e| e.tx.handle_timeout(now))
+        {
+            match action {
+                ClientTimerAction::Retransmit => {
+                    if let Some(e) = self.clients.get(key) {
+                        let (dest, bytes) = (e.dest, e.tx.request().to_vec());
+                        self.transmit(dest, bytes);
                     }
-                    ClientTimerAction::Timeout => {
-                        if let Some(e) = self.clients.remove(&key) {
-                            self.tu_client_timeout(now, e.owner, &key, e.req);
-                        }
-                        break;
+                }
+                ClientTimerAction::Timeout => {
+                    if let Some(e) = self.remove_client(key) {
+                        self.tu_client_timeout(now, e.owner, key, e.req);
                     }
-                    ClientTimerAction::Terminated => {
-                        self.clients.remove(&key);
-                        break;
-                    }
+                    return;
+                }
+                ClientTimerAction::Terminated => {
+                    self.remove_client(key);
+                    return;
                 }
             }
         }
-        let due: Vec<TxKey> = self
+    }
+
+    fn server_timeouts(&mut self, now: Instant, key: &TxKey) {
+        while let Some(action) = self
             .servers
-            .iter()
-            .filter(|(_, e)| e.tx.poll_timeout().is_some_and(|t| t <= now))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in due {
-            while let Some(action) = self
-                .servers
-                .get_mut(&key)
-                .and_then(|e| e.tx.handle_timeout(now))
-            {
-                match action {
-                    ServerTimerAction::Retransmit => {
-                        if let Some(e) = self.servers.get(&key) {
-                            let (dest, transport) = (e.source, e.transport);
-                            if let Some(bytes) = e.tx.last_response().map(<[u8]>::to_vec) {
-                                self.transmit_on(transport, dest, bytes);
-                            }
+            .get_mut(key)
+            .and_then(|e| e.tx.handle_timeout(now))
+        {
+            match action {
+                ServerTimerAction::Retransmit => {
+                    if let Some(e) = self.servers.get(key) {
+                        let (dest, transport) = (e.source, e.transport);
+                        if let Some(bytes) = e.tx.last_response().map(<[u8]>::to_vec) {
+                            self.transmit_on(transport, dest, bytes);
                         }
                     }
-                    ServerTimerAction::AckTimeout | ServerTimerAction::Terminated => {
-                        self.servers.remove(&key);
-                        break;
-                    }
+                }
+                ServerTimerAction::AckTimeout | ServerTimerAction::Terminated => {
+                    self.remove_server(key);
+                    return;
                 }
             }
         }

@@ -17,19 +17,67 @@
 //! SDP bodies are opaque bytes. Randomness (branches, tags, Call-IDs, the first CSeq,
 //! cnonces, glare and refresh jitter) comes from the [`Rng`] given at construction.
 //!
-//! Bad input never panics: unparsable datagrams are dropped, requests without the
-//! mandatory headers get a stateless 400 (RFC 4475), unknown dialogs 481, CSeq going
-//! backwards 500, and past [`UaConfig::max_transactions`] new requests get 503 with
-//! Retry-After instead of new state.
+//! Received bytes are parsed by the shared message layer ([`crate::sip::parse_datagram`]),
+//! requests checked by [`crate::sip::validate::validate`] (a bad request gets the response
+//! RFC 3261 §8.2 / RFC 4475 ask for: 400, 416, 420, 501, 505…), then converted to the owned
+//! [`SipMsg`] the state machines keep. Requests that cannot be matched to a transaction (an
+//! unusable branch, RFC 4475 `badbranch`) get a stateless 400, unknown dialogs 481, CSeq
+//! going backwards 500, and past [`UaConfig::max_transactions`] new requests get 503 with
+//! Retry-After instead of new state. Nothing on peer input panics or grows without bound.
+//!
+//! What is implemented (all driven by the tests in `core/tests/ua_*.rs`):
+//!
+//! | area | RFC |
+//! |---|---|
+//! | transactions, timers A–M, RFC 2543 matching fallback, CANCEL matching | 3261 §17, 6026 |
+//! | dialogs, route sets, target refresh, CSeq rules, forking (one early dialog per fork) | 3261 §12, §13 |
+//! | INVITE/ACK/CANCEL/BYE, 2xx retransmission until ACK, BYE after 64·T1 | 3261 §13–§15 |
+//! | re-INVITE and UPDATE offers (hold/unhold), glare 491 + randomized retry | 3261 §14, 3311 |
+//! | REGISTER with refresh at 50–90 %, un-REGISTER, digest 401/407 (nc, stale) | 3261 §10, §22 |
+//! | Outbound `+sip.instance`/`reg-id`, CRLF keep-alive ping/pong | 5626 |
+//! | PRACK / 100rel (RSeq/RAck, 1xx retransmission, 5xx after 64·T1) | 3262 |
+//! | session timers (refresher, UPDATE refresh, BYE on expiry, 422/Min-SE) | 4028 |
+//! | OPTIONS, INFO DTMF (`application/dtmf-relay`), MESSAGE | 3261 §11, 6086, 3428 |
+//! | REFER blind/attended with Replaces, NOTIFY `message/sipfrag` | 3515, 3891 |
+//! | registrar and digest challenges on the server side (sip-auth's `DigestServer`) | 3261 §10.3, §22 |
+//!
+//! ```
+//! use rvoip_core::rand::SplitMix64;
+//! use rvoip_core::sip::ua::{Event, Received, UaConfig, UserAgent};
+//! use rvoip_core::time::Instant;
+//!
+//! let alice_addr = "10.0.0.1:5060".parse().unwrap();
+//! let bob_addr = "10.0.0.2:5060".parse().unwrap();
+//! let mut alice = UserAgent::new(UaConfig::new("sip:alice@example.com", alice_addr), SplitMix64::new(1));
+//! let mut bob = UserAgent::new(UaConfig::new("sip:bob@example.com", bob_addr), SplitMix64::new(2));
+//! let now = Instant::ZERO;
+//! let call = alice.call(now, "sip:bob@10.0.0.2:5060", b"v=0\r\n").unwrap();
+//! // The driver moves bytes: alice → bob.
+//! let invite = alice.poll_transmit().unwrap();
+//! assert_eq!(invite.destination, bob_addr);
+//! bob.handle_receive(now, Received { transport: invite.transport, source: alice_addr, bytes: &invite.bytes });
+//! let Some(Event::IncomingCall { call: incoming, .. }) = bob.poll_event() else { panic!() };
+//! bob.answer(now, incoming, b"v=0\r\n").unwrap();
+//! // 100 Trying, 180 Ringing, 200 OK back to alice.
+//! while let Some(t) = bob.poll_transmit() {
+//!     alice.handle_receive(now, Received { transport: t.transport, source: bob_addr, bytes: &t.bytes });
+//! }
+//! assert_eq!(alice.poll_event(), Some(Event::Ringing { call }));
+//! assert!(matches!(alice.poll_event(), Some(Event::Answered { .. })));
+//! let ack = alice.poll_transmit().unwrap();
+//! assert!(ack.bytes.starts_with(b"ACK "));
+//! ```
 
 mod build;
 mod call;
+mod extensions;
 mod layer;
 pub mod msg;
+mod offer;
 mod register;
 mod requests;
 
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::SocketAddr;
@@ -39,12 +87,29 @@ use crate::sip::auth::{DigestClient, DigestServer, Ha1Store, ServerConfig};
 use crate::sip::transaction::{TimerConfig, TxKey};
 use crate::time::{Duration, Instant};
 
+pub use build::{reason, resolve, response};
 pub use call::UaError;
 pub use msg::{Method, SipMsg};
 
 use call::Call;
 use layer::{ClientEntry, ServerEntry};
 use register::Registration;
+
+/// What the UA accepts (methods, extensions, body types) for request validation.
+const VALIDATE: crate::sip::validate::ValidateConfig<'static> =
+    crate::sip::validate::ValidateConfig {
+        allowed_methods: crate::sip::validate::DEFAULT_METHODS,
+        supported_extensions: &["100rel", "timer", "replaces", "outbound", "path"],
+        accepted_content_types: &[
+            "application/sdp",
+            "application/dtmf-relay",
+            "message/sipfrag",
+            "text/plain",
+        ],
+        uri_schemes: &["sip", "sips", "tel"],
+        forwarding: false,
+        rfc2543_compat: true,
+    };
 
 /// The transport a message travels over (RFC 3261 §18, RFC 7118 for WebSocket).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -204,6 +269,9 @@ pub enum Event {
     },
     /// The registration state changed.
     Registration(RegistrationState),
+    /// RFC 5626: a CRLF ping got no pong within 10 s; the flow is considered failed and the
+    /// UA registers again.
+    KeepaliveTimeout,
     /// A MESSAGE (RFC 3428) arrived.
     IncomingMessage {
         /// The sender (From header value).
@@ -260,6 +328,10 @@ pub struct UaConfig {
     pub password: String,
     /// The address we are reachable at (Via sent-by and Contact).
     pub local_addr: SocketAddr,
+    /// The host (and optional port) written in Via and Contact instead of `local_addr`,
+    /// e.g. a random `xxxx.invalid` for a WebSocket client (RFC 7118 §5.2) or a public
+    /// address behind NAT.
+    pub advertised_host: Option<String>,
     /// The transport we use.
     pub transport: Transport,
     /// Outbound proxy / registrar address: every out-of-dialog request goes there.
@@ -283,6 +355,14 @@ pub struct UaConfig {
     pub keepalive: Option<Duration>,
     /// RFC 4028 session interval we ask for in seconds (`None`: no session timer).
     pub session_expires: Option<u32>,
+    /// How long a call may ring unanswered (outgoing: then CANCEL; incoming: then 480);
+    /// default 180 s (Timer C's order of magnitude).
+    pub no_answer_timeout: Duration,
+    /// RFC 4028 Min-SE: smaller Session-Expires in incoming INVITEs get 422 (default 90).
+    pub min_se: u32,
+    /// RFC 3262: send the 180 reliably (Require: 100rel, RSeq, PRACK) when the caller
+    /// supports 100rel (it is always sent reliably when the caller requires it).
+    pub use_100rel: bool,
     /// Act as a minimal registrar: accept REGISTER and keep bindings (for tests and the
     /// gateway); challenge with digest when `users` is not empty.
     pub registrar: bool,
@@ -306,6 +386,7 @@ impl UaConfig {
             password: String::new(),
             local_addr,
             transport: Transport::Udp,
+            advertised_host: None,
             proxy: None,
             registrar_uri: None,
             timers: TimerConfig::default(),
@@ -316,6 +397,9 @@ impl UaConfig {
             reg_id: None,
             keepalive: None,
             session_expires: None,
+            min_se: 90,
+            no_answer_timeout: Duration::from_secs(180),
+            use_100rel: false,
             registrar: false,
             challenge_invites: false,
             users: Vec::new(),
@@ -330,6 +414,8 @@ pub struct UserAgent<R: Rng> {
     rng: R,
     now: Instant,
     clients: BTreeMap<TxKey, ClientEntry>,
+    /// Transaction deadlines: (when, is server, key), so the next one is found in O(log n).
+    tx_timers: BTreeSet<(Instant, bool, TxKey)>,
     servers: BTreeMap<TxKey, ServerEntry>,
     calls: BTreeMap<CallId, Call>,
     next_call: u64,
@@ -340,7 +426,9 @@ pub struct UserAgent<R: Rng> {
     digest_server: Option<DigestServer>,
     credential_store: Ha1Store,
     pongs: u64,
+    hostport: String,
     keepalive_at: Option<Instant>,
+    pong_deadline: Option<Instant>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
 }
@@ -365,6 +453,10 @@ impl<R: Rng> UserAgent<R> {
             cfg.auth_user.clone()
         };
         let digest = DigestClient::new(user, cfg.password.clone());
+        let hostport = cfg
+            .advertised_host
+            .clone()
+            .unwrap_or_else(|| build::hostport(cfg.local_addr));
         let mut credential_store = Ha1Store::new();
         let realm = String::from(cfg.aor.rsplit_once('@').map_or("", |(_, d)| d));
         for (u, p) in &cfg.users {
@@ -377,6 +469,7 @@ impl<R: Rng> UserAgent<R> {
             rng,
             now: Instant::ZERO,
             clients: BTreeMap::new(),
+            tx_timers: BTreeSet::new(),
             servers: BTreeMap::new(),
             calls: BTreeMap::new(),
             next_call: 1,
@@ -387,7 +480,9 @@ impl<R: Rng> UserAgent<R> {
             digest_server,
             credential_store,
             pongs: 0,
+            hostport,
             keepalive_at: None,
+            pong_deadline: None,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -420,15 +515,13 @@ impl<R: Rng> UserAgent<R> {
 
     /// The next instant at which [`UserAgent::handle_timeout`] must be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let tx = self
-            .clients
-            .values()
-            .filter_map(|c| c.tx.poll_timeout())
-            .chain(self.servers.values().filter_map(|s| s.tx.poll_timeout()));
+        let tx = self.next_transaction_timer();
         let calls = self.calls.values().filter_map(Call::next_timer);
-        tx.chain(calls)
+        tx.into_iter()
+            .chain(calls)
             .chain(self.registration.refresh_at)
             .chain(self.keepalive_at)
+            .chain(self.pong_deadline)
             .min()
     }
 
@@ -443,13 +536,24 @@ impl<R: Rng> UserAgent<R> {
     /// Processes one received message (or keep-alive).
     pub fn handle_receive(&mut self, now: Instant, rx: Received<'_>) {
         self.now = now;
-        if rx.bytes.iter().all(|b| matches!(b, b'\r' | b'\n')) {
-            self.handle_keepalive(rx);
-            return;
-        }
-        match SipMsg::parse(rx.bytes) {
-            Ok(m) if m.is_request() => self.receive_request(now, rx, m),
-            Ok(m) => self.receive_response(now, m),
+        let limits = crate::sip::Limits::default();
+        match crate::sip::parse_datagram(rx.bytes, &limits) {
+            Ok(crate::sip::Datagram::KeepAlive) => self.handle_keepalive(rx),
+            Ok(crate::sip::Datagram::Message(m)) => {
+                if let Some(req) = m.as_request() {
+                    // RFC 3261 §8.2 / RFC 4475: the shared validator names the response a
+                    // bad request deserves (400, 416, 420, 501, 505…).
+                    if let Err(rejection) = crate::sip::validate::validate(req, &VALIDATE) {
+                        self.reject_invalid(rx, req, &rejection);
+                        return;
+                    }
+                    self.receive_request(now, rx, SipMsg::from_message(&m));
+                } else if let Some(resp) = m.as_response()
+                    && crate::sip::validate::validate_response(resp).is_ok()
+                {
+                    self.receive_response(now, SipMsg::from_message(&m));
+                }
+            }
             Err(_) => self.reject_unparsable(rx),
         }
     }
@@ -471,5 +575,15 @@ impl<R: Rng> UserAgent<R> {
             bits >>= 5;
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod send_tests {
+    /// The gateway moves a UA into a tokio task: it must be `Send` when its Rng is.
+    #[test]
+    fn user_agent_is_send() {
+        fn assert_send<T: Send>() {}
+        assert_send::<super::UserAgent<crate::rand::SplitMix64>>();
     }
 }

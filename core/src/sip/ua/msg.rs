@@ -1,13 +1,14 @@
-//! The owned SIP message form the transaction, dialog and UA layers work on (RFC 3261 §7).
+//! The owned SIP message form the transaction, dialog and UA layers keep (RFC 3261 §7).
 //!
-//! Input: the bytes of one SIP message (a datagram, or one message framed from a stream).
+//! Input: a message parsed by the shared message layer ([`SipMsg::from_message`]; the UA's
+//! path), or bytes ([`SipMsg::parse`], a small bounded parser kept for tests and tools).
 //! Output: a [`SipMsg`] with the start line, the headers in order (compact forms expanded,
 //! comma-separated Via/Route/Record-Route/Contact values split one per entry) and the body;
 //! and back to bytes with a correct Content-Length. Helpers read the few header parameters
 //! the state machines need (branch, tags, CSeq, Expires…). Parsing is bounded: at most
 //! [`MAX_HEADERS`] headers, never panics on peer input.
 
-use alloc::borrow::ToOwned;
+use alloc::borrow::{Cow, ToOwned};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -153,14 +154,17 @@ pub struct SipMsg {
     pub start: StartLine,
     /// Headers in order: (canonical name, value). Content-Length is not kept; it is
     /// computed when serializing.
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<(HeaderName, String)>,
     /// The body (SDP, sipfrag, text… opaque here).
     pub body: Vec<u8>,
 }
 
+/// A header name: `'static` for the names the UA knows, owned for others.
+pub type HeaderName = Cow<'static, str>;
+
 /// Expands a compact header name (RFC 3261 §7.3.3, RFC 3515, RFC 4028) and canonicalizes
 /// the case of the names the UA reads.
-fn canonical(name: &str) -> String {
+fn canonical(name: &str) -> HeaderName {
     const KNOWN: [&str; 34] = [
         "Via",
         "From",
@@ -215,10 +219,10 @@ fn canonical(name: &str) -> String {
             return KNOWN
                 .iter()
                 .find(|k| k.eq_ignore_ascii_case(name))
-                .map_or_else(|| name.to_owned(), |k| (*k).to_owned());
+                .map_or_else(|| Cow::Owned(name.to_owned()), |k| Cow::Borrowed(*k));
         }
     };
-    expanded.to_owned()
+    Cow::Borrowed(expanded)
 }
 
 /// Whether several values of `name` may share one line separated by commas and must be
@@ -284,7 +288,7 @@ impl SipMsg {
         let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
         let first = lines.next().ok_or(MsgError::Malformed)?;
         let start = parse_start(first)?;
-        let mut headers: Vec<(String, String)> = Vec::new();
+        let mut headers: Vec<(HeaderName, String)> = Vec::with_capacity(16);
         let mut content_length: Option<usize> = None;
         for line in lines {
             if line.starts_with([' ', '\t']) {
@@ -334,6 +338,48 @@ impl SipMsg {
             headers: out,
             body,
         })
+    }
+
+    /// The owned form of a message parsed by the shared message layer
+    /// ([`crate::sip::Message`]): names canonical (compact forms expanded), list headers
+    /// split one value per entry, Content-Length dropped (recomputed on output).
+    pub fn from_message(m: &crate::sip::Message<'_>) -> SipMsg {
+        let start = match (m.as_request(), m.as_response()) {
+            (Some(r), _) => StartLine::Request {
+                method: Method::from_token(r.method().as_str()),
+                uri: r.uri().to_owned(),
+            },
+            (None, Some(r)) => StartLine::Response {
+                code: r.status().as_u16(),
+                reason: r.reason().to_owned(),
+            },
+            (None, None) => StartLine::Response {
+                code: 0,
+                reason: String::new(),
+            },
+        };
+        let headers = m.headers();
+        let mut out: Vec<(HeaderName, String)> = Vec::with_capacity(headers.len());
+        for f in headers.iter() {
+            let name: HeaderName = match f.name {
+                crate::sip::HeaderName::Other => Cow::Owned(f.raw_name.to_owned()),
+                crate::sip::HeaderName::ContentLength => continue,
+                n => Cow::Borrowed(n.as_str()),
+            };
+            let value = f.value.trim();
+            if is_list(&name) && value.contains(',') {
+                for part in split_list(value) {
+                    out.push((name.clone(), part.to_owned()));
+                }
+            } else {
+                out.push((name, value.to_owned()));
+            }
+        }
+        SipMsg {
+            start,
+            headers: out,
+            body: m.body().to_vec(),
+        }
     }
 
     /// Serializes with a computed Content-Length.
@@ -405,13 +451,19 @@ impl SipMsg {
     }
 
     /// Appends a header.
-    pub fn push(&mut self, name: &str, value: impl Into<String>) -> &mut Self {
-        self.headers.push((name.to_owned(), value.into()));
+    pub fn push(&mut self, name: &'static str, value: impl Into<String>) -> &mut Self {
+        self.headers.push((Cow::Borrowed(name), value.into()));
+        self
+    }
+
+    /// Inserts a header before all others (a new top Via).
+    pub fn push_front(&mut self, name: &'static str, value: impl Into<String>) -> &mut Self {
+        self.headers.insert(0, (Cow::Borrowed(name), value.into()));
         self
     }
 
     /// Replaces every value of `name` by one value (appended if absent).
-    pub fn set(&mut self, name: &str, value: impl Into<String>) -> &mut Self {
+    pub fn set(&mut self, name: &'static str, value: impl Into<String>) -> &mut Self {
         let value = value.into();
         match self
             .headers
@@ -421,9 +473,9 @@ impl SipMsg {
             Some(pos) => {
                 self.remove(name);
                 let pos = pos.min(self.headers.len());
-                self.headers.insert(pos, (name.to_owned(), value));
+                self.headers.insert(pos, (Cow::Borrowed(name), value));
             }
-            None => self.headers.push((name.to_owned(), value)),
+            None => self.headers.push((Cow::Borrowed(name), value)),
         }
         self
     }
@@ -541,33 +593,30 @@ pub fn param<'a>(value: &'a str, name: &str) -> Option<&'a str> {
         (Some(_), Some(gt)) => value.get(gt + 1..)?,
         _ => value,
     };
+    let check = |seg: &'a str| {
+        let (k, v) = seg.split_once('=').unwrap_or((seg, ""));
+        k.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().trim_matches('"'))
+    };
     let mut quoted = false;
-    let mut start = None;
-    let mut segments = Vec::new();
+    let mut start: Option<usize> = None;
     for (i, c) in tail.char_indices() {
         match c {
             '"' => quoted = !quoted,
             ';' | ',' if !quoted => {
-                if let Some(s) = start {
-                    segments.push(tail.get(s..i)?);
+                if let Some(found) = start.and_then(|s| tail.get(s..i)).and_then(check) {
+                    return Some(found);
                 }
                 if c == ',' {
-                    break;
+                    return None;
                 }
                 start = Some(i + 1);
             }
             _ => {}
         }
     }
-    if let Some(s) = start {
-        segments.push(tail.get(s..)?);
-    }
-    segments.into_iter().find_map(|seg| {
-        let (k, v) = seg.split_once('=').unwrap_or((seg, ""));
-        k.trim()
-            .eq_ignore_ascii_case(name)
-            .then(|| v.trim().trim_matches('"'))
-    })
+    start.and_then(|s| tail.get(s..)).and_then(check)
 }
 
 /// The URI of a name-addr or addr-spec header value (`"A" <sip:a@b>;tag=1` → `sip:a@b`).

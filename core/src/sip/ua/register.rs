@@ -72,7 +72,7 @@ impl<R: Rng> UserAgent<R> {
 
     fn send_register(&mut self, now: Instant) -> Result<(), UaError> {
         if let Some(k) = self.registration.key.take() {
-            self.clients.remove(&k);
+            self.remove_client(&k);
         }
         let uri = self.registrar_uri();
         let dest = self
@@ -246,11 +246,26 @@ impl<R: Rng> UserAgent<R> {
                 self.register_failed(now, 503);
             }
         }
+        if self.pong_deadline.is_some_and(|t| t <= now) {
+            // RFC 5626 §4.4.1: no pong within 10 s: the flow has failed. Report it and
+            // register again to create a new flow.
+            self.pong_deadline = None;
+            self.push_event(Event::KeepaliveTimeout);
+            if self.registration.registered && self.registration.key.is_none() {
+                self.registration.auth_rounds = 0;
+                if self.send_register(now).is_err() {
+                    self.register_failed(now, 503);
+                }
+            }
+        }
         if self.keepalive_at.is_some_and(|t| t <= now) {
             self.keepalive_at = None;
             if let Some(dest) = self.cfg.proxy {
                 // RFC 5626 §4.4.1: double-CRLF ping; the server answers with a CRLF pong.
                 self.transmit(dest, b"\r\n\r\n".to_vec());
+                if self.pong_deadline.is_none() {
+                    self.pong_deadline = Some(now + Duration::from_secs(10));
+                }
             }
             self.schedule_keepalive(now);
         }
@@ -261,6 +276,7 @@ impl<R: Rng> UserAgent<R> {
             self.transmit(rx.source, b"\r\n".to_vec());
         } else if rx.bytes == b"\r\n" {
             self.pongs += 1;
+            self.pong_deadline = None;
         }
     }
 

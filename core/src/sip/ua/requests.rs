@@ -73,7 +73,19 @@ impl<R: Rng> UserAgent<R> {
             (Method::Invite, None) if !in_dialog => self.incoming_invite(now, key),
             (Method::Invite | Method::Update, Some(id)) => {
                 if req.method() == Some(Method::Update) && req.body.is_empty() {
-                    self.respond_code(now, &key, 200);
+                    // A session refresh (RFC 4028) or a plain UPDATE without offer.
+                    let tag = self
+                        .servers
+                        .get(&key)
+                        .map(|e| e.tag.clone())
+                        .unwrap_or_default();
+                    let mut r = response(&req, 200, Some(&tag));
+                    if let Some(se) = self.session_refreshed(now, id) {
+                        r.push("Session-Expires", se);
+                        r.push("Require", "timer");
+                    }
+                    r.push("Contact", self.contact());
+                    self.respond(now, &key, r);
                 } else {
                     self.incoming_offer(now, id, key);
                 }
@@ -153,9 +165,7 @@ impl<R: Rng> UserAgent<R> {
                     self.push_event(Event::TransferProgress { call: id, code });
                 }
             }
-            (Method::Prack, Some(_)) => {
-                self.respond_code(now, &key, 200);
-            }
+            (Method::Prack, Some(id)) => self.incoming_prack(now, id, &key, &req),
             (Method::Register, None) if self.cfg.registrar && !in_dialog => {
                 self.registrar_request(now, key, &req);
             }
@@ -188,11 +198,15 @@ impl<R: Rng> UserAgent<R> {
             Owner::Call(id) => {
                 let method = resp.cseq().map(|(_, m)| m);
                 match method {
+                    Some(Method::Update) if self.refresh_response(now, id, key, &resp) => {}
                     Some(Method::Invite | Method::Update) => self.call_response(now, id, key, resp),
                     Some(Method::Refer) => {
                         if let Some(code) = resp.code().filter(|c| *c >= 300) {
                             self.push_event(Event::TransferProgress { call: id, code });
                         }
+                    }
+                    Some(Method::Notify) if resp.code().is_some_and(|c| c >= 200) => {
+                        self.notify_done(now, id, key);
                     }
                     _ => {}
                 }
@@ -213,10 +227,13 @@ impl<R: Rng> UserAgent<R> {
         now: Instant,
         owner: Owner,
         key: &TxKey,
-        _req: SipMsg,
+        _req: alloc::sync::Arc<SipMsg>,
     ) {
         match owner {
-            Owner::Call(id) => self.call_client_timeout(now, id, key),
+            Owner::Call(id) => {
+                self.notify_done(now, id, key);
+                self.call_client_timeout(now, id, key);
+            }
             Owner::Register => self.register_failed(now, 408),
             Owner::Message(id) => self.push_event(Event::MessageStatus { id, code: 408 }),
             Owner::Nobody => {}
@@ -333,6 +350,15 @@ impl<R: Rng> UserAgent<R> {
 
     /// NOTIFY with a `message/sipfrag` status line in the implicit refer subscription.
     pub(crate) fn send_notify(&mut self, now: Instant, call: CallId, code: u16, terminated: bool) {
+        // One NOTIFY in progress at a time (RFC 6665 §4.2.2): later states wait, and only
+        // the latest waiting state is kept.
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        if c.ext.notify_pending.is_some() {
+            c.ext.notify_queued = Some((code, terminated));
+            return;
+        }
         let body = format!("SIP/2.0 {code} {}\r\n", super::build::reason(code));
         let state = if terminated {
             String::from("terminated;reason=noresource")
@@ -340,13 +366,31 @@ impl<R: Rng> UserAgent<R> {
             String::from("active;expires=60")
         };
         let contact = self.contact();
-        self.send_in_dialog(now, call, Method::Notify, |r| {
+        let key = self.send_in_dialog(now, call, Method::Notify, |r| {
             r.push("Event", "refer");
             r.push("Subscription-State", state);
             r.push("Contact", contact);
             r.push("Content-Type", "message/sipfrag;version=2.0");
             r.body = body.into_bytes();
         });
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.ext.notify_pending = key;
+        }
+    }
+
+    /// Our NOTIFY `key` of call `id` completed (final response or timeout): send the state
+    /// that waited for it, if any.
+    pub(crate) fn notify_done(&mut self, now: Instant, id: CallId, key: &TxKey) {
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
+        if c.ext.notify_pending.as_ref() != Some(key) {
+            return;
+        }
+        c.ext.notify_pending = None;
+        if let Some((code, terminated)) = c.ext.notify_queued.take() {
+            self.send_notify(now, id, code, terminated);
+        }
     }
 
     /// Emits the event and, for a transfer target call, the NOTIFY to the transferor.

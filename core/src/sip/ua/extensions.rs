@@ -1,0 +1,480 @@
+//! Call extensions: reliable provisional responses (RFC 3262, 100rel/PRACK with RSeq/RAck)
+//! and session timers (RFC 4028: Session-Expires/Min-SE, refresher role, refresh by UPDATE
+//! at half the interval, BYE when the session expires, 422 → retry with Min-SE).
+//!
+//! Inputs: the INVITE/1xx/2xx/422 the call logic sees, PRACK and refresh requests, timers.
+//! Outputs: PRACK, 1xx retransmissions, UPDATE refreshes, BYE on expiry; events via the call.
+
+use alloc::format;
+use alloc::string::ToString;
+
+use super::call::{CallState, Retx2xx};
+use super::layer::Owner;
+use super::msg::{Method, SipMsg, param};
+use super::{CallId, EndReason, Event, UserAgent};
+use crate::rand::Rng;
+use crate::sip::transaction::TxKey;
+use crate::time::{Duration, Instant};
+
+/// Negotiated session timer of a call (RFC 4028).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SessionTimer {
+    /// Session interval in seconds.
+    pub interval: u32,
+    /// Whether we are the refresher.
+    pub we_refresh: bool,
+    /// When we send the next refresh (refresher only).
+    pub refresh_at: Option<Instant>,
+    /// When the session expires without refresh (non-refresher: BYE then).
+    pub expire_at: Instant,
+}
+
+/// Per-call state of the extensions.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Ext {
+    /// UAS: the reliable provisional being retransmitted until PRACK (`cseq` = RSeq).
+    pub prov_retx: Option<Retx2xx>,
+    /// UAC: the highest RSeq acknowledged.
+    pub last_rseq: Option<u32>,
+    /// UAC: the provisional statuses and To tags reported (suppress duplicate events).
+    pub seen_1xx: alloc::vec::Vec<(u16, alloc::string::String)>,
+    /// The session timer, once negotiated.
+    pub session: Option<SessionTimer>,
+    /// Our refresh UPDATE in progress.
+    pub refresh_key: Option<TxKey>,
+    /// UAC: a 422 was already retried once.
+    pub min_se_retried: bool,
+    /// REFER notifier: our NOTIFY in progress, and the latest state waiting for it.
+    pub notify_pending: Option<TxKey>,
+    /// The (sipfrag status, terminated) NOTIFY to send once `notify_pending` completes.
+    pub notify_queued: Option<(u16, bool)>,
+    /// An unanswered call ends at this instant (UAC: CANCEL; UAS: 480).
+    pub ring_deadline: Option<Instant>,
+    /// UAC: the early dialogs, one per fork that answered 1xx with a tag (bounded).
+    pub early: alloc::vec::Vec<crate::sip::dialog::Dialog>,
+}
+
+/// The most early dialogs (forks) a call tracks.
+pub(crate) const MAX_EARLY_DIALOGS: usize = 16;
+
+impl Ext {
+    /// Extension state of a new call that may ring until `deadline`.
+    pub(crate) fn ringing_until(deadline: Instant) -> Ext {
+        Ext {
+            ring_deadline: Some(deadline),
+            ..Ext::default()
+        }
+    }
+
+    pub(crate) fn next_timer(&self) -> Option<Instant> {
+        let prov = self
+            .prov_retx
+            .as_ref()
+            .map(|r| r.next.map_or(r.give_up, |n| n.min(r.give_up)));
+        let sess = self
+            .session
+            .as_ref()
+            .map(|s| s.refresh_at.map_or(s.expire_at, |r| r.min(s.expire_at)));
+        prov.into_iter().chain(sess).chain(self.ring_deadline).min()
+    }
+}
+
+/// The number in a Session-Expires / Min-SE value (`90;refresher=uac` → 90).
+pub(crate) fn delta_seconds(v: &str) -> Option<u32> {
+    v.split(';').next()?.trim().parse().ok()
+}
+
+impl SessionTimer {
+    fn new(now: Instant, interval: u32, we_refresh: bool) -> SessionTimer {
+        let i = u64::from(interval);
+        // RFC 4028 §10: the refresher refreshes at half the interval; the other side sends
+        // BYE at interval − min(32 s, interval/3) without a refresh.
+        let expire = if we_refresh { i } else { i - (i / 3).min(32) };
+        SessionTimer {
+            interval,
+            we_refresh,
+            refresh_at: we_refresh.then(|| now + Duration::from_millis(i * 500)),
+            expire_at: now + Duration::from_secs(expire),
+        }
+    }
+}
+
+impl<R: Rng> UserAgent<R> {
+    /// UAS: whether the 180 to `req` is sent reliably (RFC 3262 §3).
+    pub(crate) fn wants_100rel(&self, req: &SipMsg) -> bool {
+        req.has_option("Require", "100rel")
+            || (self.cfg.use_100rel && req.has_option("Supported", "100rel"))
+    }
+
+    /// UAS: makes `resp` (a 1xx) reliable; returns the RSeq.
+    pub(crate) fn make_reliable(&mut self, resp: &mut SipMsg) -> u32 {
+        let rseq = 1 + self.rng.below(1 << 20) as u32;
+        resp.push("Require", "100rel");
+        resp.push("RSeq", rseq.to_string());
+        rseq
+    }
+
+    /// UAS: starts retransmitting the reliable provisional `bytes` until PRACK.
+    pub(crate) fn start_prov_retx(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        bytes: alloc::vec::Vec<u8>,
+        rseq: u32,
+    ) {
+        let t1 = self.cfg.timers.t1;
+        let reliable = self.cfg.transport.is_reliable();
+        let give_up = now + self.cfg.timers.t1x64();
+        if let Some(c) = self.calls.get_mut(&id) {
+            c.ext.prov_retx = Some(Retx2xx {
+                bytes,
+                dest: c.peer,
+                interval: t1,
+                next: (!reliable).then_some(now + t1),
+                give_up,
+                cseq: rseq,
+            });
+        }
+    }
+
+    /// UAS: sends 183 Session Progress with `sdp` (early media) for an incoming call not
+    /// yet answered; reliable (RFC 3262) when the caller supports 100rel and
+    /// [`super::UaConfig::use_100rel`] is set, or the caller requires it.
+    pub fn early_media(
+        &mut self,
+        now: Instant,
+        call: CallId,
+        sdp: &[u8],
+    ) -> Result<(), super::UaError> {
+        self.now = now;
+        let c = self.calls.get(&call).ok_or(super::UaError::UnknownCall)?;
+        if c.state != CallState::Incoming || c.ext.prov_retx.is_some() {
+            return Err(super::UaError::InvalidState);
+        }
+        let key = c.invite_key.clone();
+        let tag = c.local_tag.clone();
+        let req = self
+            .servers
+            .get(&key)
+            .map(|e| e.req.clone())
+            .ok_or(super::UaError::InvalidState)?;
+        let mut r = super::build::response(&req, 183, Some(&tag));
+        r.push("Contact", self.contact());
+        let rseq = self.wants_100rel(&req).then(|| self.make_reliable(&mut r));
+        r.push("Content-Type", "application/sdp");
+        r.body = sdp.to_vec();
+        let bytes = r.to_bytes();
+        if !self.respond(now, &key, r) {
+            return Err(super::UaError::InvalidState);
+        }
+        if let Some(rseq) = rseq {
+            self.start_prov_retx(now, call, bytes, rseq);
+        }
+        Ok(())
+    }
+
+    /// UAS: a PRACK in the call's dialog (RFC 3262 §3): RAck must name our RSeq.
+    pub(crate) fn incoming_prack(&mut self, now: Instant, id: CallId, key: &TxKey, req: &SipMsg) {
+        let rack: Option<(u32, u32)> = req.header("RAck").and_then(|v| {
+            let mut it = v.split_whitespace();
+            Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+        });
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let invite_cseq = c.invite.cseq().map(|(n, _)| n);
+        match (rack, &c.ext.prov_retx) {
+            (Some((rseq, cseq)), Some(p)) if p.cseq == rseq && Some(cseq) == invite_cseq => {
+                c.ext.prov_retx = None;
+                self.respond_code(now, key, 200);
+            }
+            _ => {
+                self.respond_code(now, key, 481);
+            }
+        }
+    }
+
+    /// UAC: a provisional response to our INVITE. Returns whether it is new (report it);
+    /// sends PRACK for a new reliable one.
+    pub(crate) fn provisional_received(&mut self, now: Instant, id: CallId, resp: &SipMsg) -> bool {
+        let Some(c) = self.calls.get_mut(&id) else {
+            return false;
+        };
+        let code = resp.code().unwrap_or(0);
+        let tag = resp.to_tag().unwrap_or("").to_string();
+        if resp.has_option("Require", "100rel")
+            && let Some(rseq) = resp
+                .header("RSeq")
+                .and_then(|v| v.trim().parse::<u32>().ok())
+        {
+            if c.ext.last_rseq.is_some_and(|last| rseq <= last) {
+                return false; // A retransmission: PRACK already sent.
+            }
+            c.ext.last_rseq = Some(rseq);
+            let cseq = c.invite.cseq().map_or(0, |(n, _)| n);
+            // PRACK goes in the early dialog of the fork that sent this 1xx.
+            let Some(d) = c
+                .ext
+                .early
+                .iter_mut()
+                .find(|d| Some(d.id.remote_tag.as_str()) == resp.to_tag())
+            else {
+                return true;
+            };
+            let mut prack = d.request(Method::Prack, None);
+            prack.push("RAck", format!("{rseq} {cseq} INVITE"));
+            let dest = super::build::next_hop_addr(
+                self.cfg.proxy,
+                self.cfg.transport,
+                d.next_hop(),
+                c.peer,
+            );
+            self.send_request(now, prack, dest, Owner::Call(id));
+            return true;
+        }
+        if c.ext
+            .seen_1xx
+            .iter()
+            .any(|(sc, st)| *sc == code && *st == tag)
+        {
+            return false;
+        }
+        if c.ext.seen_1xx.len() < 2 * MAX_EARLY_DIALOGS {
+            c.ext.seen_1xx.push((code, tag));
+        }
+        true
+    }
+
+    /// UAS: the Session-Expires of an incoming INVITE, or the 422 to send (RFC 4028 §8).
+    pub(crate) fn check_session_expires(&self, req: &SipMsg) -> Result<(), u32> {
+        match req.header("Session-Expires").and_then(delta_seconds) {
+            Some(se) if se < self.cfg.min_se => Err(self.cfg.min_se),
+            _ => Ok(()),
+        }
+    }
+
+    /// UAS: adds the session timer to our 2xx for the initial INVITE and starts it.
+    pub(crate) fn answer_session(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        req: &SipMsg,
+        resp: &mut SipMsg,
+    ) {
+        let requested = req.header("Session-Expires").and_then(delta_seconds);
+        let Some(interval) = requested.or(self.cfg.session_expires) else {
+            return;
+        };
+        let interval = interval.max(self.cfg.min_se);
+        let uac_supports = req.has_option("Supported", "timer");
+        let refresher = match req
+            .header("Session-Expires")
+            .and_then(|v| param(v, "refresher"))
+        {
+            Some(r) if r.eq_ignore_ascii_case("uas") => "uas",
+            Some(_) if uac_supports => "uac",
+            _ if uac_supports => "uac",
+            _ => "uas",
+        };
+        resp.push(
+            "Session-Expires",
+            format!("{interval};refresher={refresher}"),
+        );
+        if uac_supports {
+            resp.push("Require", "timer");
+        }
+        if let Some(c) = self.calls.get_mut(&id) {
+            c.ext.session = Some(SessionTimer::new(now, interval, refresher == "uas"));
+        }
+    }
+
+    /// UAC: the 2xx to our INVITE (or to a refresh) carries the negotiated timer.
+    pub(crate) fn session_from_2xx(&mut self, now: Instant, id: CallId, resp: &SipMsg) {
+        let Some(v) = resp.header("Session-Expires") else {
+            return;
+        };
+        let Some(interval) = delta_seconds(v) else {
+            return;
+        };
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let role = if c.uac { "uac" } else { "uas" };
+        let we_refresh = param(v, "refresher").is_none_or(|r| r.eq_ignore_ascii_case(role));
+        c.ext.session = Some(SessionTimer::new(now, interval, we_refresh));
+    }
+
+    /// UAC: a 422 (Session Interval Too Small): retry once with the peer's Min-SE.
+    pub(crate) fn retry_after_422(&mut self, now: Instant, id: CallId, resp: &SipMsg) -> bool {
+        let Some(min) = resp.header("Min-SE").and_then(delta_seconds) else {
+            return false;
+        };
+        let Some(c) = self.calls.get_mut(&id) else {
+            return false;
+        };
+        if c.ext.min_se_retried {
+            return false;
+        }
+        c.ext.min_se_retried = true;
+        let mut req = (*c.invite).clone();
+        let dest = c.peer;
+        req.remove("Via");
+        let Some((n, _)) = req.cseq() else {
+            return false;
+        };
+        req.set("CSeq", format!("{} INVITE", n.saturating_add(1)));
+        req.set("Session-Expires", min.to_string());
+        req.set("Min-SE", min.to_string());
+        let Some(key) = self.send_request(now, req, dest, Owner::Call(id)) else {
+            return false;
+        };
+        let invite = self.clients.get(&key).map(|e| e.req.clone());
+        if let (Some(c), Some(invite)) = (self.calls.get_mut(&id), invite) {
+            c.invite = invite;
+            c.invite_key = key;
+            c.provisional = false;
+        }
+        true
+    }
+
+    /// A refresh (UPDATE without SDP, or a re-INVITE) from the peer restarts the timer;
+    /// returns the Session-Expires value for our 2xx, if a timer runs.
+    pub(crate) fn session_refreshed(
+        &mut self,
+        now: Instant,
+        id: CallId,
+    ) -> Option<alloc::string::String> {
+        let c = self.calls.get_mut(&id)?;
+        let uac = c.uac;
+        let s = c.ext.session.as_mut()?;
+        *s = SessionTimer::new(now, s.interval, s.we_refresh);
+        let refresher = match (s.we_refresh, uac) {
+            (true, true) | (false, false) => "uac",
+            _ => "uas",
+        };
+        Some(format!("{};refresher={refresher}", s.interval))
+    }
+
+    /// The response to our refresh UPDATE.
+    pub(crate) fn refresh_response(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        key: &TxKey,
+        resp: &SipMsg,
+    ) -> bool {
+        let Some(c) = self.calls.get_mut(&id) else {
+            return false;
+        };
+        if c.ext.refresh_key.as_ref() != Some(key) {
+            return false;
+        }
+        let code = resp.code().unwrap_or(0);
+        if code < 200 {
+            return true;
+        }
+        c.ext.refresh_key = None;
+        if (200..300).contains(&code) {
+            if let Some(s) = &mut c.ext.session {
+                *s = SessionTimer::new(now, s.interval, s.we_refresh);
+            }
+            self.session_from_2xx(now, id, resp);
+        } else {
+            self.end_call_with_bye(now, id, EndReason::Timeout);
+        }
+        true
+    }
+
+    pub(crate) fn end_call_with_bye(&mut self, now: Instant, id: CallId, reason: EndReason) {
+        if let Some(c) = self.calls.get_mut(&id) {
+            c.state = CallState::Confirmed;
+        }
+        self.send_bye(now, id);
+        self.calls.remove(&id);
+        self.push_event(Event::Ended { call: id, reason });
+    }
+
+    /// Extension timers of call `id` due at `now`.
+    pub(crate) fn ext_timeouts(&mut self, now: Instant, id: CallId) {
+        let t2 = self.cfg.timers.t2;
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
+        if c.ext.ring_deadline.is_some_and(|d| d <= now) {
+            c.ext.ring_deadline = None;
+            match c.state {
+                // No answer in time: our call is cancelled, theirs gets 480.
+                CallState::Calling => {
+                    self.hangup_unanswered(now, id);
+                    self.push_event(Event::Ended {
+                        call: id,
+                        reason: EndReason::Timeout,
+                    });
+                    return;
+                }
+                CallState::Incoming => {
+                    let key = c.invite_key.clone();
+                    self.respond_code(now, &key, 480);
+                    self.calls.remove(&id);
+                    self.push_event(Event::Ended {
+                        call: id,
+                        reason: EndReason::Timeout,
+                    });
+                    return;
+                }
+                _ => {}
+            }
+        }
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
+        if let Some(p) = &mut c.ext.prov_retx {
+            if p.give_up <= now {
+                // RFC 3262 §3: no PRACK within 64·T1: reject the INVITE with a 5xx.
+                c.ext.prov_retx = None;
+                let key = c.invite_key.clone();
+                let incoming = c.state == CallState::Incoming;
+                if incoming {
+                    self.respond_code(now, &key, 504);
+                    self.calls.remove(&id);
+                    self.push_event(Event::Ended {
+                        call: id,
+                        reason: EndReason::Timeout,
+                    });
+                }
+                return;
+            }
+            if p.next.is_some_and(|n| n <= now) {
+                p.interval = (p.interval * 2).min(t2);
+                p.next = Some(now + p.interval);
+                let (dest, bytes) = (p.dest, p.bytes.clone());
+                self.transmit(dest, bytes);
+            }
+        }
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let Some(s) = c.ext.session.clone() else {
+            return;
+        };
+        if s.expire_at <= now {
+            c.ext.session = None;
+            self.end_call_with_bye(now, id, EndReason::Timeout);
+            return;
+        }
+        if s.refresh_at.is_some_and(|r| r <= now) && c.ext.refresh_key.is_none() {
+            if let Some(sess) = &mut c.ext.session {
+                sess.refresh_at = None;
+            }
+            let role = if c.uac { "uac" } else { "uas" };
+            let value = format!("{};refresher={role}", s.interval);
+            let key = self.send_in_dialog(now, id, Method::Update, |r| {
+                r.push("Session-Expires", value);
+                r.push("Supported", "timer");
+            });
+            if let Some(c) = self.calls.get_mut(&id) {
+                c.ext.refresh_key = key;
+            }
+        }
+    }
+}
