@@ -281,6 +281,20 @@ impl<'a> Message<'a> {
             Message::Response(r) => r.p.raw,
         }
     }
+    /// The request, if this is one (by value).
+    pub fn into_request(self) -> Option<Request<'a>> {
+        match self {
+            Message::Request(r) => Some(r),
+            Message::Response(_) => None,
+        }
+    }
+    /// The response, if this is one (by value).
+    pub fn into_response(self) -> Option<Response<'a>> {
+        match self {
+            Message::Response(r) => Some(r),
+            Message::Request(_) => None,
+        }
+    }
     /// The request, if this is one.
     pub fn as_request(&self) -> Option<&Request<'a>> {
         match self {

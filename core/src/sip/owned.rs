@@ -130,6 +130,14 @@ impl Buf {
         }
     }
 
+    /// Where an appended header goes: the end, or before a trailing Content-Length.
+    fn append_index(&self) -> usize {
+        match self.entries.last() {
+            Some(e) if e.name == HeaderName::ContentLength => self.entries.len() - 1,
+            _ => self.entries.len(),
+        }
+    }
+
     fn line_start(&self, k: usize) -> usize {
         self.entries
             .get(k)
@@ -301,10 +309,12 @@ macro_rules! buf_methods {
             pub fn head(&self) -> &str {
                 &self.b.head
             }
-            /// Appends a header line `Name: value` (canonical name).
+            /// Appends a header line `Name: value` (canonical name), keeping a trailing
+            /// Content-Length last.
             pub fn push(&mut self, name: HeaderName, value: &str) -> &mut Self {
                 if name != HeaderName::Other {
-                    self.b.insert(usize::MAX, name, name.as_str(), value);
+                    let k = self.b.append_index();
+                    self.b.insert(k, name, name.as_str(), value);
                 }
                 self
             }
@@ -327,14 +337,15 @@ macro_rules! buf_methods {
                 }
                 self
             }
-            /// Appends a header line with any name (e.g. `X-Call-Tag`). Known names are
-            /// recognised, so `push_raw("v", …)` adds a Via.
+            /// Appends a header line with any name (e.g. `X-Call-Tag`), keeping a
+            /// trailing Content-Length last. Known names are recognised, so
+            /// `push_raw("v", …)` adds a Via.
             pub fn push_raw(&mut self, name: &str, value: &str) -> Result<&mut Self, BuildError> {
                 if !is_token_str(name) {
                     return Err(BuildError::InvalidName);
                 }
-                self.b
-                    .insert(usize::MAX, HeaderName::parse(name), name, value);
+                let k = self.b.append_index();
+                self.b.insert(k, HeaderName::parse(name), name, value);
                 Ok(self)
             }
             /// Sets a header: replaces the value of the first line with this name and
@@ -706,6 +717,9 @@ Content-Length: 0\r\n\r\n";
         assert_eq!(r.reason(), "Ringing");
         let mut r = ResponseBuf::for_request(&req, StatusCode::OK, "OK");
         r.set_to_tag("t1");
+        r.push(HeaderName::Contact, "<sip:b@192.0.2.4>");
+        let last: Vec<_> = r.headers().iter().map(|f| f.name).skip(6).collect();
+        assert_eq!(last, [HeaderName::Contact, HeaderName::ContentLength]);
         let bytes = r.to_bytes();
         let p = crate::sip::Response::parse(&bytes).unwrap();
         assert_eq!(p.status(), StatusCode::OK);
