@@ -82,3 +82,10 @@ while IFS= read -r f; do
 done < <(find "$PKG/dist" -type f \( -name '*.js' -o -name '*.wasm' \) | sort)
 printf '%-34s %9s %9d  (%d.%d KB)\n' "total wasm + JS" "" "$total" $((total / 1000)) $(((total % 1000) / 100))
 echo "$total" > "$PKG/dist/.gzip-size"
+
+# --- web demo -----------------------------------------------------------------------------
+# web-demo/ imports the package from ./rvoip/ (the gateway serves web-demo/ at `/`).
+if [ -d "$ROOT/web-demo" ]; then
+  rm -rf "$ROOT/web-demo/rvoip"
+  cp -r "$PKG/dist" "$ROOT/web-demo/rvoip"
+fi

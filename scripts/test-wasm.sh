@@ -52,6 +52,8 @@ if [ "${SKIP_E2E:-0}" != 1 ]; then
     node wasm/tests/e2e/run.mjs
     step "the packed package unchanged in a Vite 7 app (build + dev server)"
     node wasm/tests/e2e/vite.mjs
+    step "web-demo smoke test"
+    node wasm/tests/e2e/demo.mjs
   fi
 fi
 
