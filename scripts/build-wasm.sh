@@ -4,6 +4,9 @@
 # TypeScript wrapper with tsc. Output: wasm/dist/. Prints the gzipped size of wasm + JS.
 # Installs what it needs first, idempotently (sudo only when not root).
 # Usage: bash scripts/build-wasm.sh
+#   BUILD_STD=1  also rebuild std for the package with panic=immediate-abort (needs the
+#                rust-src component; nightly flags through RUSTC_BOOTSTRAP, as the fuzz
+#                build does): ~8 % smaller wasm, panics abort without a message.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -38,8 +41,15 @@ step "wasm-pack build (profile wasm-release, target web)"
 rm -rf "$PKG/ts/pkg" "$PKG/dist"
 # --mode no-install: use the wasm-bindgen-cli installed above (no download); --no-opt: the
 # wasm-opt step below instead.
+EXTRA=()
+if [ "${BUILD_STD:-0}" = 1 ]; then
+  rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
+  export RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$ROOT/target/build-std"
+  export RUSTFLAGS="${RUSTFLAGS:-} -Zunstable-options -Cpanic=immediate-abort"
+  EXTRA=(-- -Zbuild-std=std,panic_abort)
+fi
 wasm-pack --log-level warn build "$PKG" --target web --mode no-install --no-pack --no-opt \
-  --out-dir ts/pkg --out-name rvoip_wasm --profile wasm-release
+  --out-dir ts/pkg --out-name rvoip_wasm --profile wasm-release "${EXTRA[@]}"
 WASM="$PKG/ts/pkg/rvoip_wasm_bg.wasm"
 before=$(stat -c %s "$WASM")
 if [ "${WASM_OPT:-1}" != 0 ]; then

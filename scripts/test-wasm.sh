@@ -47,6 +47,8 @@ wasm-pack --log-level warn test --headless --chrome --chromedriver "$(command -v
 # --- package + end-to-end -----------------------------------------------------------------
 if [ "${SKIP_E2E:-0}" != 1 ]; then
   bash "$ROOT/scripts/build-wasm.sh"
+  step "published types (tsc --noEmit on a consumer)"
+  (cd wasm && npx --no-install tsc -p tests/types/tsconfig.json)
   if [ -f wasm/tests/e2e/run.mjs ]; then
     step "package end to end in Chromium (TypeScript API, WebRTC, scripted SIP server)"
     node wasm/tests/e2e/run.mjs

@@ -18,6 +18,10 @@ const once = (target, type, pred = () => true, ms = 15000) =>
     target.addEventListener(type, h);
   });
 
+const pageErrors = [];
+window.addEventListener('error', (e) => pageErrors.push(String(e.error?.stack ?? e.message)));
+window.addEventListener('unhandledrejection', (e) => pageErrors.push(String(e.reason?.stack ?? e.reason)));
+
 export async function runE2E() {
   const results = (window.e2eResults = []);
   const check = (name, ok, detail = '') => results.push({ name, ok: !!ok, detail: String(detail) });
@@ -186,6 +190,9 @@ export async function runE2E() {
     const last = server.log.filter((m) => m.method === 'REGISTER').at(-1);
     check('stop: unregister (Expires: 0), disconnected', last.get('Expires') === '0' && ua.registrationState === 'unregistered', last.get('Expires'));
   });
+  check('no uncaught errors in the page', pageErrors.length === 0, pageErrors.join('\n'));
+  if (results.some((r) => !r.ok))
+    check('(SIP log of the failed run)', false, server.log.map((m) => (m.code ? m.code + '/' : '') + m.method).join(' '));
   return results;
 }
 

@@ -133,7 +133,7 @@ export class SipServer {
           this.pcs.set(callId, pc);
           const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
           stream.getTracks().forEach((t) => pc.addTrack(t, stream));
-          this.dialogs.set(callId, { local: to, remote: m.get('From'), target: m.get('Contact').replace(/^.*<|>.*$/g, ''), cseq: 100, callId });
+          this.dialogs.set(callId, { local: to, remote: m.get('From'), target: m.get('Contact').match(/<([^>]*)>/)[1], cseq: 100, callId });
         } else if (/a=sendonly/.test(m.body)) {
           this.holdOffers++;
         }
@@ -203,7 +203,7 @@ export class SipServer {
     const callId = 'in' + Date.now();
     this.pcs.set(callId, pc);
     const reg = this.log.filter((m) => m.method === 'REGISTER').at(-1);
-    const target = reg.get('Contact').replace(/^.*<|>.*$/g, '');
+    const target = reg.get('Contact').match(/<([^>]*)>/)[1];
     this.incoming = { target, callId, local: '<sip:carol@example.com>;tag=c1', remote: '<sip:alice@example.com>', cseq: 1 };
     this.send(
       serialize(`INVITE ${target} SIP/2.0`, [
@@ -226,7 +226,7 @@ export class SipServer {
     d.remote = ok.get('To');
     await this.pcs.get(d.callId).setRemoteDescription({ type: 'answer', sdp: ok.body });
     this.send(
-      serialize(`ACK ${ok.get('Contact').replace(/^.*<|>.*$/g, '')} SIP/2.0`, [
+      serialize(`ACK ${ok.get('Contact').match(/<([^>]*)>/)[1]} SIP/2.0`, [
         ['Via', 'SIP/2.0/WSS 192.0.2.9;branch=z9hG4bKack1'],
         ['Max-Forwards', '70'],
         ['From', d.local],
@@ -240,7 +240,7 @@ export class SipServer {
   /** A MESSAGE from the peer to the UA. */
   messageUa(text) {
     const reg = this.log.filter((m) => m.method === 'REGISTER').at(-1);
-    const target = reg.get('Contact').replace(/^.*<|>.*$/g, '');
+    const target = reg.get('Contact').match(/<([^>]*)>/)[1];
     this.send(
       serialize(`MESSAGE ${target} SIP/2.0`, [
         ['Via', 'SIP/2.0/WSS 192.0.2.9;branch=z9hG4bKmsg' + Date.now()],
