@@ -524,6 +524,53 @@ fn reconnects_with_backoff_and_reregisters() {
     );
 }
 
+/// A call survives a short drop: the dialog stays, the new flow is registered, and
+/// in-dialog requests then work in both directions over the new socket.
+#[wasm_bindgen_test(unsupported = test)]
+fn call_survives_a_short_websocket_drop() {
+    let mut n = register_with("MD5");
+    let call = n.phone.call(n.now, "bob", OFFER.as_bytes()).unwrap();
+    let inv = n.request(Method::Invite);
+    let contact = "Contact: <sip:bob@192.0.2.9;transport=ws>\r\n";
+    n.deliver(&reply(&inv, 200, "OK", contact, ANSWER));
+    n.request(Method::Ack);
+    n.take_events();
+    // The socket drops; we reconnect after the backoff and re-register.
+    n.phone.handle_close(n.now);
+    n.pump();
+    n.advance(Duration::from_secs(4));
+    assert_eq!(n.connects.len(), 2);
+    n.phone.handle_open(n.now);
+    let r = n.request(Method::Register);
+    n.deliver(&reply(&r, 200, "OK", "Expires: 120\r\n", ""));
+    assert_eq!(n.phone.ua().call_count(), 1, "the call is still up");
+    // Our re-INVITE (hold) goes out on the new socket in the same dialog.
+    n.phone
+        .with_ua(n.now, |ua, now| ua.hold(now, call, OFFER.as_bytes()))
+        .unwrap();
+    let re = n.request(Method::Invite);
+    assert_eq!(re.call_id(), inv.call_id());
+    assert_eq!(re.to_tag(), Some("srv1"));
+    // The peer's BYE arrives over the new socket and ends the call.
+    let bye = format!(
+        "BYE {} SIP/2.0\r\nVia: SIP/2.0/WSS proxy.example.com;branch=z9hG4bKbye9\r\n\
+Max-Forwards: 70\r\nFrom: {};tag=srv1\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: 50 BYE\r\n\
+Content-Length: 0\r\n\r\n",
+        re.header("Contact")
+            .map(rvoip_core::sip::ua::msg::addr_uri)
+            .unwrap(),
+        inv.header("To").unwrap(),
+        inv.header("From").unwrap(),
+        inv.call_id().unwrap()
+    );
+    n.deliver(&bye);
+    assert_eq!(n.response(200).cseq(), Some((50, Method::Bye)));
+    assert!(n.ua_events().contains(&Event::Ended {
+        call,
+        reason: EndReason::RemoteHangup
+    }));
+}
+
 #[wasm_bindgen_test(unsupported = test)]
 fn backoff_grows_while_the_server_is_down() {
     let mut n = Net::connected("pw");
