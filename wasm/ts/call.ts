@@ -80,6 +80,7 @@ export class Call extends EventTarget {
   localStream?: MediaStream;
   /** `performance.now()` when the call was established (0 before). */
   startTime = 0;
+  /** The call's RTCPeerConnection (for advanced use: extra stats, audio processing). */
   pc?: RTCPeerConnection;
   private offer?: string;
   private remoteSdp = '';
