@@ -149,11 +149,17 @@ export class Call extends EventTarget {
   }
 
   /** @internal Places the call (UserAgent.call). */
-  async dial(target: string, opts: CallOptions): Promise<void> {
+  async dial(target: string, opts: CallOptions, referredBy?: Call): Promise<void> {
     try {
       const sdp = await this.media(opts);
       if (this.state === 'ended') throw new SipError('call ended', 'ended');
-      this.id = check(this.host.core().call(this.host.now(), target, sdp));
+      const core = this.host.core();
+      const now = this.host.now();
+      // A transfer target is called by the core on behalf of the REFER, which then reports
+      // progress to the transferor (NOTIFY with sipfrag, RFC 3515).
+      this.id = check(
+        referredBy ? core.accept_transfer(now, referredBy.id, target, sdp) : core.call(now, target, sdp),
+      );
       this.host.adopt(this.id, this);
     } catch (e) {
       this.setState('ended', 'failed');

@@ -131,7 +131,8 @@ export class UserAgent extends EventTarget {
         if (ua.calls.get(call.id) === call) ua.calls.delete(call.id);
       },
       transferTo: async (from, target, opts) => {
-        const call = await ua.call(target, opts);
+        const call = new Call(ua.host, 'outgoing', target);
+        await call.dial(target, opts, from);
         call.addEventListener('statechange', (e) => {
           if (e.state === 'established') from.hangup();
         });

@@ -118,6 +118,24 @@ export async function runE2E() {
     check('transfer: REFER to sip:carol@example.com, NOTIFY 200', /sip:carol@example.com/.test(server.referTo), server.referTo);
   });
 
+  await step('transfer requested by the peer', async () => {
+    const d = [...server.dialogs.values()].at(-1);
+    const referred = once(call, 'referred');
+    server.request(d, 'REFER', [['Refer-To', '<sip:zed@example.com>'], ['Referred-By', '<sip:bob@example.com>']]);
+    const e = await referred;
+    check('referred: event with the Refer-To target', e.referTo === 'sip:zed@example.com', e.referTo);
+    const ended = once(call, 'statechange', (ev) => ev.state === 'ended');
+    const c2 = await e.accept();
+    const inv = await server.waitFor((m) => m.method === 'INVITE' && !m.code && m.uri === 'sip:zed@example.com');
+    check('referred: INVITE to the target', !!inv);
+    await once(c2, 'statechange', (ev) => ev.state === 'established');
+    const notify = await server.waitFor((m) => m.method === 'NOTIFY' && !m.code && /SIP\/2.0 200/.test(m.body));
+    check('referred: NOTIFY sipfrag 200 to the transferor', notify.get('Call-ID') === d.callId, notify.body);
+    await ended;
+    check('referred: the transferred call ends once the new one is up', call.state === 'ended');
+    call = c2;
+  });
+
   await step('hangup', async () => {
     const ended = once(call, 'statechange', (e) => e.state === 'ended');
     call.hangup();
