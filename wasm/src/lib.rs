@@ -1,10 +1,514 @@
-//! rvoip-wasm: the browser SIP user agent (RFC 7118) as wasm-bindgen bindings of
-//! `rvoip-core`.
+//! rvoip-wasm: the browser SIP user agent (SIP over WebSocket, RFC 7118) as wasm-bindgen
+//! bindings of `rvoip-core`.
 //!
-//! **Not built yet.** This crate is a placeholder so the workspace has its final shape: it
-//! has no wasm-bindgen bindings, no TypeScript wrapper and no npm package yet. It only
-//! re-exports the core so that the `wasm32-unknown-unknown` build of the core is exercised
-//! through a consumer crate.
-#![no_std]
+//! The split of work (DESIGN.md, "thin drivers"):
+//! - **here (wasm)**: everything SIP — transactions, dialogs, registration with digest
+//!   (MD5, SHA-256), calls, re-INVITE hold, INFO DTMF, REFER, MESSAGE — in rvoip-core's
+//!   [`UserAgent`](rvoip_core::sip::ua::UserAgent); the choice of WebSocket server, the
+//!   reconnection backoff, re-registration and keep-alive supervision in [`phone::Phone`];
+//!   the E-model MOS in [`quality`];
+//! - **JavaScript** (`ts/`): the WebSocket, one timer, RTCPeerConnection and
+//!   getUserMedia, and the public promise/event API.
+//!
+//! The exported class [`WasmPhone`] is driven like every sans-IO machine of the core:
+//! call `handle_*`/a command, then drain `poll_action()` and `poll_event()` until they
+//! return `undefined`, then arm one timer for `poll_timeout()` (milliseconds on the same
+//! clock as the `now` arguments, `-1` for none).
+#![warn(missing_docs)]
 
-pub use rvoip_core;
+pub mod phone;
+pub mod pool;
+pub mod quality;
+pub mod rng;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use wasm_bindgen::prelude::wasm_bindgen;
+
+use rvoip_core::sip::ua::{CallId, EndReason, Event, RegistrationState, UaError};
+use rvoip_core::time::Instant;
+
+use phone::{Action, Phone, PhoneConfig, PhoneEvent};
+use pool::Server;
+use rng::CryptoRng;
+
+extern crate alloc;
+
+/// Milliseconds (as JavaScript's `performance.now()`) to the core's instant.
+fn instant(now_ms: f64) -> Instant {
+    if now_ms.is_finite() && now_ms > 0.0 {
+        Instant::from_micros((now_ms * 1000.0) as u64)
+    } else {
+        Instant::ZERO
+    }
+}
+
+/// A command's result code: `-1` unknown call, `-2` not allowed in the current state, `-3`
+/// no route, `-4` too many calls.
+fn err_code(e: UaError) -> i32 {
+    match e {
+        UaError::UnknownCall => -1,
+        UaError::InvalidState => -2,
+        UaError::NoRoute => -3,
+        _ => -4,
+    }
+}
+
+fn status(r: Result<(), UaError>) -> i32 {
+    r.map_or_else(err_code, |()| 0)
+}
+
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into())
+}
+
+/// One thing to do with the WebSocket.
+#[wasm_bindgen(getter_with_clone)]
+#[derive(Debug, Clone)]
+pub struct SocketAction {
+    /// 0: open a WebSocket to `data` (subprotocol `sip`); 1: send `data`; 2: close.
+    pub kind: u8,
+    /// The URL or the message.
+    pub data: String,
+}
+
+/// One event for the application. Fields by `kind`:
+///
+/// | kind | call | code | text | body |
+/// |---|---|---|---|---|
+/// | `connecting`, `connected` | | | URL | |
+/// | `disconnected` | | retry delay ms (`-1`: none) | | |
+/// | `registered` | | expires s | | |
+/// | `unregistered` | | | | |
+/// | `registrationFailed` | | status | | |
+/// | `incoming` | call | | From | SDP offer |
+/// | `ringing` | call | | | |
+/// | `early` | call | | | SDP |
+/// | `answered` | call | | | SDP |
+/// | `ended` | call | status (rejected) | `local`, `remote`, `rejected`, `cancelled`, `timeout`, `replaced` | |
+/// | `offer` | call | | | SDP (re-INVITE/UPDATE from the peer) |
+/// | `mediaUpdated` | call | | | SDP answer |
+/// | `offerRejected` | call | status | | |
+/// | `message` | | | From | text; `extra`: Content-Type |
+/// | `messageStatus` | message id | status | | |
+/// | `dtmf` | call | duration ms | digit | |
+/// | `transferRequested` | call | | target | |
+/// | `transferProgress` | call | status | | |
+#[wasm_bindgen(getter_with_clone)]
+#[derive(Debug, Clone, Default)]
+pub struct PhoneEventJs {
+    /// The event's kind (see the table).
+    pub kind: String,
+    /// Call (or message) handle.
+    pub call: u32,
+    /// Status code, expires, delay or duration.
+    pub code: i32,
+    /// URL, From, reason, digit or target.
+    pub text: String,
+    /// SDP or message body.
+    pub body: Option<String>,
+    /// Content-Type of a message.
+    pub extra: String,
+}
+
+fn ev(kind: &str, call: CallId) -> PhoneEventJs {
+    PhoneEventJs {
+        kind: kind.into(),
+        call: call.0 as u32,
+        ..PhoneEventJs::default()
+    }
+}
+
+fn body(sdp: Option<Vec<u8>>) -> Option<String> {
+    sdp.map(text)
+}
+
+impl From<PhoneEvent> for PhoneEventJs {
+    fn from(e: PhoneEvent) -> Self {
+        let mut out = PhoneEventJs::default();
+        match e {
+            PhoneEvent::Connecting(url) => {
+                out.kind = "connecting".into();
+                out.text = url;
+            }
+            PhoneEvent::Connected(url) => {
+                out.kind = "connected".into();
+                out.text = url;
+            }
+            PhoneEvent::Disconnected { retry } => {
+                out.kind = "disconnected".into();
+                out.code = retry.map_or(-1, |d| d.as_millis().min(i32::MAX as u128) as i32);
+            }
+            PhoneEvent::Ua(e) => return ua_event(e),
+        }
+        out
+    }
+}
+
+fn ua_event(e: Event) -> PhoneEventJs {
+    match e {
+        Event::Registration(RegistrationState::Registered { expires }) => PhoneEventJs {
+            kind: "registered".into(),
+            code: expires.min(i32::MAX as u32) as i32,
+            ..PhoneEventJs::default()
+        },
+        Event::Registration(RegistrationState::Failed { code }) => PhoneEventJs {
+            kind: "registrationFailed".into(),
+            code: code.into(),
+            ..PhoneEventJs::default()
+        },
+        Event::Registration(_) => PhoneEventJs {
+            kind: "unregistered".into(),
+            ..PhoneEventJs::default()
+        },
+        Event::IncomingCall { call, from, sdp } => PhoneEventJs {
+            text: from,
+            body: body(sdp),
+            ..ev("incoming", call)
+        },
+        Event::Ringing { call } => ev("ringing", call),
+        Event::EarlyMedia { call, sdp } => PhoneEventJs {
+            body: Some(text(sdp)),
+            ..ev("early", call)
+        },
+        Event::Answered { call, sdp } => PhoneEventJs {
+            body: body(sdp),
+            ..ev("answered", call)
+        },
+        Event::Ended { call, reason } => {
+            let (why, code) = match reason {
+                EndReason::LocalHangup => ("local", 0),
+                EndReason::RemoteHangup => ("remote", 0),
+                EndReason::Rejected(c) => ("rejected", c),
+                EndReason::Cancelled => ("cancelled", 487),
+                EndReason::Timeout => ("timeout", 408),
+                _ => ("replaced", 0),
+            };
+            PhoneEventJs {
+                text: why.into(),
+                code: code.into(),
+                ..ev("ended", call)
+            }
+        }
+        Event::OfferReceived { call, sdp } => PhoneEventJs {
+            body: body(sdp),
+            ..ev("offer", call)
+        },
+        Event::MediaUpdated { call, sdp } => PhoneEventJs {
+            body: body(sdp),
+            ..ev("mediaUpdated", call)
+        },
+        Event::OfferRejected { call, code } => PhoneEventJs {
+            code: code.into(),
+            ..ev("offerRejected", call)
+        },
+        Event::IncomingMessage {
+            from,
+            content_type,
+            body,
+        } => PhoneEventJs {
+            kind: "message".into(),
+            text: from,
+            body: Some(text(body)),
+            extra: content_type,
+            ..PhoneEventJs::default()
+        },
+        Event::MessageStatus { id, code } => PhoneEventJs {
+            code: code.into(),
+            ..ev("messageStatus", CallId(id))
+        },
+        Event::DtmfReceived {
+            call,
+            digit,
+            duration,
+        } => PhoneEventJs {
+            text: digit.into(),
+            code: duration.min(i32::MAX as u32) as i32,
+            ..ev("dtmf", call)
+        },
+        Event::TransferRequested { call, target } => PhoneEventJs {
+            text: target,
+            ..ev("transferRequested", call)
+        },
+        Event::TransferProgress { call, code } => PhoneEventJs {
+            code: code.into(),
+            ..ev("transferProgress", call)
+        },
+        _ => PhoneEventJs {
+            kind: "unknown".into(),
+            ..PhoneEventJs::default()
+        },
+    }
+}
+
+/// The browser phone: the SIP UA of rvoip-core over WebSocket servers, driven by
+/// JavaScript (see the crate docs). Times are milliseconds (`performance.now()`).
+#[wasm_bindgen]
+pub struct WasmPhone {
+    inner: Phone<CryptoRng>,
+}
+
+#[wasm_bindgen]
+impl WasmPhone {
+    /// A phone for `uri` (`sip:alice@example.com`). `servers` is the newline-separated
+    /// list of WebSocket URLs, `weights` their weights (missing ones are 1);
+    /// `keepalive_s` 0 disables keep-alives; empty strings mean "default".
+    #[wasm_bindgen(constructor)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        uri: String,
+        password: String,
+        auth_user: String,
+        display_name: String,
+        servers: &str,
+        weights: &[u32],
+        expires: u32,
+        keepalive_s: u32,
+        instance_id: String,
+        user_agent: String,
+    ) -> WasmPhone {
+        let servers = servers
+            .split('\n')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .enumerate()
+            .map(|(i, url)| Server {
+                url: url.into(),
+                weight: weights.get(i).copied().unwrap_or(1),
+            })
+            .collect();
+        let mut cfg = PhoneConfig::new(uri, servers);
+        cfg.password = password;
+        cfg.auth_user = auth_user;
+        cfg.display_name = Some(display_name);
+        if expires > 0 {
+            cfg.register_expires = expires;
+        }
+        cfg.keepalive =
+            (keepalive_s > 0).then(|| rvoip_core::time::Duration::from_secs(keepalive_s.into()));
+        cfg.instance_id = (!instance_id.is_empty()).then_some(instance_id);
+        if !user_agent.is_empty() {
+            cfg.user_agent = user_agent;
+        }
+        WasmPhone {
+            inner: Phone::new(cfg, CryptoRng::new(), CryptoRng::new()),
+        }
+    }
+
+    /// Starts connecting; `false` without servers.
+    pub fn start(&mut self, now: f64) -> bool {
+        self.inner.start(instant(now))
+    }
+
+    /// Closes the socket and stops reconnecting.
+    pub fn stop(&mut self, now: f64) {
+        self.inner.stop(instant(now));
+    }
+
+    /// The socket opened.
+    pub fn handle_open(&mut self, now: f64) {
+        self.inner.handle_open(instant(now));
+    }
+
+    /// The socket closed (or failed to open).
+    pub fn handle_close(&mut self, now: f64) {
+        self.inner.handle_close(instant(now));
+    }
+
+    /// A text WebSocket message.
+    pub fn handle_text(&mut self, now: f64, msg: &str) {
+        self.inner.handle_message(instant(now), msg.as_bytes());
+    }
+
+    /// A binary WebSocket message.
+    pub fn handle_binary(&mut self, now: f64, msg: &[u8]) {
+        self.inner.handle_message(instant(now), msg);
+    }
+
+    /// Timers due at `now`.
+    pub fn handle_timeout(&mut self, now: f64) {
+        self.inner.handle_timeout(instant(now));
+    }
+
+    /// When to call `handle_timeout` (ms), `-1` for never.
+    pub fn poll_timeout(&self) -> f64 {
+        self.inner
+            .poll_timeout()
+            .map_or(-1.0, |t| t.as_micros() as f64 / 1000.0)
+    }
+
+    /// The next socket action.
+    pub fn poll_action(&mut self) -> Option<SocketAction> {
+        self.inner.poll_action().map(|a| match a {
+            Action::Connect(url) => SocketAction { kind: 0, data: url },
+            Action::Send(b) => SocketAction {
+                kind: 1,
+                data: text(b),
+            },
+            Action::Close => SocketAction {
+                kind: 2,
+                data: String::new(),
+            },
+        })
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<PhoneEventJs> {
+        self.inner.poll_event().map(PhoneEventJs::from)
+    }
+
+    /// Whether we hold a registration.
+    pub fn is_registered(&self) -> bool {
+        self.inner.is_registered()
+    }
+
+    /// The SIP URI a dial string stands for.
+    pub fn target_uri(&self, target: &str) -> String {
+        self.inner.target_uri(target)
+    }
+
+    /// REGISTER (kept up, and renewed after reconnections). 0 or a negative error code.
+    pub fn register(&mut self, now: f64) -> i32 {
+        status(self.inner.register(instant(now)))
+    }
+
+    /// REGISTER with Expires 0.
+    pub fn unregister(&mut self, now: f64) -> i32 {
+        status(self.inner.unregister(instant(now)))
+    }
+
+    /// INVITE `target` with `sdp`; the call handle (> 0) or a negative error code.
+    pub fn call(&mut self, now: f64, target: &str, sdp: &str) -> i32 {
+        self.inner
+            .call(instant(now), target, sdp.as_bytes())
+            .map_or_else(err_code, |c| c.0 as i32)
+    }
+
+    /// Answers an incoming call or a pending offer with `sdp`.
+    pub fn answer(&mut self, now: f64, call: u32, sdp: &str) -> i32 {
+        let id = CallId(call.into());
+        status(
+            self.inner
+                .with_ua(instant(now), |ua, t| ua.answer(t, id, sdp.as_bytes())),
+        )
+    }
+
+    /// Rejects an incoming call or a pending offer with `code`.
+    pub fn reject(&mut self, now: f64, call: u32, code: u16) -> i32 {
+        let id = CallId(call.into());
+        status(
+            self.inner
+                .with_ua(instant(now), |ua, t| ua.reject(t, id, code)),
+        )
+    }
+
+    /// CANCEL, decline or BYE.
+    pub fn hangup(&mut self, now: f64, call: u32) -> i32 {
+        let id = CallId(call.into());
+        status(self.inner.with_ua(instant(now), |ua, t| ua.hangup(t, id)))
+    }
+
+    /// re-INVITE with `sdp` (hold: `a=sendonly`; unhold: `a=sendrecv`).
+    pub fn reinvite(&mut self, now: f64, call: u32, sdp: &str) -> i32 {
+        let id = CallId(call.into());
+        status(
+            self.inner
+                .with_ua(instant(now), |ua, t| ua.hold(t, id, sdp.as_bytes())),
+        )
+    }
+
+    /// One DTMF digit by SIP INFO (`application/dtmf-relay`).
+    pub fn send_dtmf_info(&mut self, now: f64, call: u32, digit: &str, duration_ms: u32) -> i32 {
+        let id = CallId(call.into());
+        let Some(d) = digit.chars().next() else {
+            return -2;
+        };
+        status(
+            self.inner
+                .with_ua(instant(now), |ua, t| ua.send_dtmf(t, id, d, duration_ms)),
+        )
+    }
+
+    /// Blind transfer (REFER) of `call` to `target` (a dial string).
+    pub fn transfer(&mut self, now: f64, call: u32, target: &str) -> i32 {
+        let id = CallId(call.into());
+        let uri = self.inner.target_uri(target);
+        status(
+            self.inner
+                .with_ua(instant(now), |ua, t| ua.transfer(t, id, &uri)),
+        )
+    }
+
+    /// Accepts a transfer request of `call`: calls `target` with `sdp`; the new call's
+    /// handle or a negative error code.
+    pub fn accept_transfer(&mut self, now: f64, call: u32, target: &str, sdp: &str) -> i32 {
+        let id = CallId(call.into());
+        self.inner
+            .with_ua(instant(now), |ua, t| {
+                ua.accept_transfer(t, id, target, sdp.as_bytes())
+            })
+            .map_or_else(err_code, |c| c.0 as i32)
+    }
+
+    /// MESSAGE (text/plain) to `target`; the message handle or a negative error code.
+    pub fn message(&mut self, now: f64, target: &str, body: &str) -> i32 {
+        let uri = self.inner.target_uri(target);
+        self.inner
+            .with_ua(instant(now), |ua, t| ua.send_message(t, &uri, body))
+            .map_or_else(err_code, |id| id.min(i32::MAX as u64) as i32)
+    }
+}
+
+/// The MOS (1.0–4.5) of a simplified E-model for round-trip time and jitter in ms, loss
+/// in percent and a codec name (`opus`, `pcmu`, …).
+#[wasm_bindgen]
+pub fn mos(rtt_ms: f64, jitter_ms: f64, loss_percent: f64, codec: &str) -> f64 {
+    quality::mos(
+        rtt_ms,
+        jitter_ms,
+        loss_percent,
+        quality::CodecImpairment::for_name(codec),
+    )
+}
+
+/// Whether an SDP offers RFC 4733 `telephone-event` (then DTMF goes in RTP, else INFO).
+#[wasm_bindgen]
+pub fn sdp_has_telephone_event(sdp: &str) -> bool {
+    sdp.lines().any(|l| {
+        l.strip_prefix("a=rtpmap:").is_some_and(|rest| {
+            rest.split_once(' ').is_some_and(|(_, enc)| {
+                enc.get(..16)
+                    .is_some_and(|e| e.eq_ignore_ascii_case("telephone-event/"))
+            })
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn telephone_event_detection() {
+        let sdp = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111 101\r\na=rtpmap:111 opus/48000/2\r\n\
+a=rtpmap:101 telephone-event/8000\r\n";
+        assert!(sdp_has_telephone_event(sdp));
+        assert!(sdp_has_telephone_event(
+            "a=rtpmap:126 TELEPHONE-EVENT/48000\n"
+        ));
+        assert!(!sdp_has_telephone_event(
+            "v=0\r\na=rtpmap:0 PCMU/8000\r\na=fmtp:101 0-15\r\n"
+        ));
+        assert!(!sdp_has_telephone_event("a=rtpmap:101 telephone-even"));
+    }
+
+    #[test]
+    fn times_and_codes() {
+        assert_eq!(instant(1.5).as_micros(), 1500);
+        assert_eq!(instant(-3.0), Instant::ZERO);
+        assert_eq!(instant(f64::NAN), Instant::ZERO);
+        assert_eq!(err_code(UaError::NoRoute), -3);
+        assert_eq!(status(Ok(())), 0);
+        assert_eq!(text(b"a\xffb".to_vec()), "a\u{fffd}b");
+    }
+}

@@ -1,0 +1,500 @@
+//! The browser phone as a sans-IO machine: rvoip-core's SIP [`UserAgent`] over a pool of
+//! SIP-over-WebSocket servers (RFC 7118), with reconnection, re-registration after a
+//! reconnection and RFC 5626 keep-alive supervision.
+//!
+//! JavaScript owns the WebSocket and the timers. It feeds: [`Phone::handle_open`],
+//! [`Phone::handle_close`], [`Phone::handle_message`], [`Phone::handle_timeout`] and the
+//! commands; it drains [`Phone::poll_action`] (open a socket, send a message, close),
+//! [`Phone::poll_event`] and [`Phone::poll_timeout`] after each of them.
+//!
+//! - **Transport** (RFC 7118): one SIP message per WebSocket message; Via `WS`/`WSS`,
+//!   Contact `;transport=ws`. The UA's `Transmit::destination` is meaningless here (the
+//!   socket is the route), so the UA is given a placeholder outbound proxy.
+//! - **Short drops**: messages the UA produces while no socket is open are queued (at most
+//!   [`MAX_QUEUED`]) and sent once a socket opens; after a reconnection the registration is
+//!   refreshed at once (RFC 5626 §4.4.1 flow recovery), so calls survive where the server
+//!   routes to the new flow (same `+sip.instance`/`reg-id`).
+//! - **Keep-alive** (RFC 5626 §4.4.1, §3.5.1): the UA sends a double-CRLF ping every
+//!   interval; without a CRLF pong within [`PONG_TIMEOUT`] the flow is declared dead and
+//!   the socket is replaced.
+
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+
+use rvoip_core::rand::Rng;
+use rvoip_core::sip::ua::{
+    CallId, Event, Received, RegistrationState, Transport, UaConfig, UaError, UserAgent,
+};
+use rvoip_core::time::{Duration, Instant};
+
+use crate::pool::{Pool, PoolState, Server};
+
+/// The most messages kept while no socket is open.
+pub const MAX_QUEUED: usize = 64;
+/// How long to wait for the CRLF pong of a keep-alive ping (RFC 5626 §4.4.1: 10 s).
+pub const PONG_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the phone is configured with.
+#[derive(Debug, Clone)]
+pub struct PhoneConfig {
+    /// WebSocket servers (`wss://…`) with weights.
+    pub servers: Vec<Server>,
+    /// Address of record, e.g. `sip:alice@example.com`.
+    pub uri: String,
+    /// Digest password (empty: none).
+    pub password: String,
+    /// Digest user name (empty: the user part of `uri`).
+    pub auth_user: String,
+    /// Display name for From.
+    pub display_name: Option<String>,
+    /// REGISTER Request-URI (default: `sip:` + the domain of `uri`).
+    pub registrar_uri: Option<String>,
+    /// Requested registration lifetime in seconds.
+    pub register_expires: u32,
+    /// Keep-alive ping interval (`None`: no pings).
+    pub keepalive: Option<Duration>,
+    /// RFC 5626 instance URN (`urn:uuid:…`); a random one when `None`.
+    pub instance_id: Option<String>,
+    /// User-Agent header.
+    pub user_agent: String,
+}
+
+impl PhoneConfig {
+    /// A configuration for `uri` over `servers` with defaults: 600 s registrations,
+    /// keep-alive every 30 s.
+    pub fn new(uri: impl Into<String>, servers: Vec<Server>) -> PhoneConfig {
+        PhoneConfig {
+            servers,
+            uri: uri.into(),
+            password: String::new(),
+            auth_user: String::new(),
+            display_name: None,
+            registrar_uri: None,
+            register_expires: 600,
+            keepalive: Some(Duration::from_secs(30)),
+            instance_id: None,
+            user_agent: String::from("rvoip-wasm"),
+        }
+    }
+}
+
+/// What JavaScript must do with the socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Open a WebSocket to this URL with subprotocol `sip` (close any other first).
+    Connect(String),
+    /// Send this SIP message (or keep-alive) as one WebSocket message.
+    Send(Vec<u8>),
+    /// Close the current WebSocket (no [`Phone::handle_close`] expected for it).
+    Close,
+}
+
+/// What the phone reports to the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhoneEvent {
+    /// A socket to this URL is being opened.
+    Connecting(String),
+    /// The socket to this URL is open.
+    Connected(String),
+    /// The socket is gone; the next attempt is in `retry` (`None`: stopped, or no server).
+    Disconnected {
+        /// Delay before the next attempt.
+        retry: Option<Duration>,
+    },
+    /// An event of the SIP user agent.
+    Ua(Event),
+}
+
+/// The browser phone: UA + server pool + keep-alive supervision.
+pub struct Phone<R: Rng> {
+    ua: UserAgent<R>,
+    rng: R,
+    pool: Pool,
+    domain: String,
+    queue: VecDeque<Vec<u8>>,
+    actions: VecDeque<Action>,
+    events: VecDeque<PhoneEvent>,
+    /// The application wants to be registered (re-register after a reconnection).
+    want_registered: bool,
+    /// A ping is out: (deadline for its pong, pong count when it was sent).
+    pong_deadline: Option<(Instant, u64)>,
+    now: Instant,
+}
+
+impl<R: Rng> core::fmt::Debug for Phone<R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Phone")
+            .field("ua", &self.ua)
+            .field("pool", &self.pool)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The placeholder address standing for "the WebSocket" (RFC 5737 TEST-NET-1, never
+/// routable: the browser has no address of its own to put in Via/Contact, RFC 7118 §5).
+fn placeholder(rng: &mut impl Rng) -> SocketAddr {
+    let host = 1 + rng.below(254) as u8;
+    let port = 10_000 + rng.below(50_000) as u16;
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, host), port))
+}
+
+/// A random RFC 4122 version-4 UUID URN.
+fn uuid_urn(rng: &mut impl Rng) -> String {
+    let mut b = [0u8; 16];
+    rng.fill_bytes(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::from("urn:uuid:");
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            s.push('-');
+        }
+        s.push(char::from(HEX[usize::from(byte >> 4)]));
+        s.push(char::from(HEX[usize::from(byte & 15)]));
+    }
+    s
+}
+
+impl<R: Rng> Phone<R> {
+    /// A phone for `cfg`; `ua_rng` feeds the SIP UA, `rng` the pool and placeholders.
+    pub fn new(cfg: PhoneConfig, ua_rng: R, mut rng: R) -> Phone<R> {
+        let secure = cfg.servers.iter().any(|s| s.url.starts_with("wss:"));
+        let local = placeholder(&mut rng);
+        let mut ua_cfg = UaConfig::new(cfg.uri.clone(), local);
+        ua_cfg.transport = if secure {
+            Transport::Wss
+        } else {
+            Transport::Ws
+        };
+        ua_cfg.proxy = Some(placeholder(&mut rng));
+        ua_cfg.display_name = cfg.display_name.filter(|d| !d.is_empty());
+        ua_cfg.auth_user = cfg.auth_user;
+        ua_cfg.password = cfg.password;
+        ua_cfg.registrar_uri = cfg.registrar_uri.filter(|r| !r.is_empty());
+        ua_cfg.register_expires = cfg.register_expires.max(1);
+        ua_cfg.keepalive = cfg.keepalive;
+        ua_cfg.instance_id = Some(cfg.instance_id.unwrap_or_else(|| uuid_urn(&mut rng)));
+        ua_cfg.reg_id = Some(1);
+        ua_cfg.user_agent = cfg.user_agent;
+        ua_cfg.max_calls = 16;
+        ua_cfg.max_transactions = 256;
+        let domain = cfg
+            .uri
+            .rsplit_once('@')
+            .map_or("", |(_, d)| d)
+            .split([';', '?', '>'])
+            .next()
+            .unwrap_or("")
+            .into();
+        Phone {
+            ua: UserAgent::new(ua_cfg, ua_rng),
+            rng,
+            pool: Pool::new(cfg.servers),
+            domain,
+            queue: VecDeque::new(),
+            actions: VecDeque::new(),
+            events: VecDeque::new(),
+            want_registered: false,
+            pong_deadline: None,
+            now: Instant::ZERO,
+        }
+    }
+
+    /// The SIP user agent (for commands without a wrapper here).
+    pub fn ua(&mut self) -> &mut UserAgent<R> {
+        &mut self.ua
+    }
+
+    /// The server pool.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Whether the UA holds a registration.
+    pub fn is_registered(&self) -> bool {
+        self.ua.is_registered()
+    }
+
+    /// Starts connecting to the servers. `false` if no server is configured.
+    pub fn start(&mut self, now: Instant) -> bool {
+        self.now = now;
+        let ok = self.pool.start(&mut self.rng);
+        self.drain(now);
+        ok
+    }
+
+    /// Stops: closes the socket, no reconnection. (Unregister first to remove the binding.)
+    pub fn stop(&mut self, now: Instant) {
+        self.now = now;
+        let was_connected = self.pool.state() != crate::pool::PoolState::Idle;
+        self.pool.stop();
+        self.want_registered = false;
+        self.pong_deadline = None;
+        self.queue.clear();
+        if was_connected {
+            self.actions.push_back(Action::Close);
+            self.events
+                .push_back(PhoneEvent::Disconnected { retry: None });
+        }
+    }
+
+    /// The socket opened.
+    pub fn handle_open(&mut self, now: Instant) {
+        self.now = now;
+        let PoolState::Connecting(i) = self.pool.state() else {
+            return;
+        };
+        self.pool.opened();
+        let url = self
+            .pool
+            .servers()
+            .get(i)
+            .map(|s| s.url.clone())
+            .unwrap_or_default();
+        self.events.push_back(PhoneEvent::Connected(url));
+        if self.want_registered {
+            // The fresh REGISTER below supersedes any queued one.
+            self.queue.retain(|m| !m.starts_with(b"REGISTER "));
+        }
+        while let Some(m) = self.queue.pop_front() {
+            self.actions.push_back(Action::Send(m));
+        }
+        if self.want_registered {
+            // RFC 5626 §4.4.1: a new flow is registered at once.
+            let _ = self.ua.register(now);
+        }
+        self.drain(now);
+    }
+
+    /// The socket closed or failed to open.
+    pub fn handle_close(&mut self, now: Instant) {
+        self.now = now;
+        self.pong_deadline = None;
+        let retry = self.pool.closed(now, &mut self.rng);
+        if retry.is_some() {
+            self.events.push_back(PhoneEvent::Disconnected { retry });
+        }
+        self.drain(now);
+    }
+
+    /// One WebSocket message (a SIP message or a keep-alive CRLF) arrived.
+    pub fn handle_message(&mut self, now: Instant, bytes: &[u8]) {
+        self.now = now;
+        let source = self
+            .ua
+            .config()
+            .proxy
+            .unwrap_or(self.ua.config().local_addr);
+        let transport = self.ua.config().transport;
+        self.ua.handle_receive(
+            now,
+            Received {
+                transport,
+                source,
+                bytes,
+            },
+        );
+        if let Some((_, pongs)) = self.pong_deadline
+            && self.ua.keepalive_pongs() != pongs
+        {
+            self.pong_deadline = None;
+        }
+        self.drain(now);
+    }
+
+    /// Processes every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        if self.pong_deadline.is_some_and(|(t, _)| t <= now) {
+            // RFC 5626 §4.4.1: no pong, the flow failed; replace the socket.
+            self.pong_deadline = None;
+            if self.pool.is_open() {
+                self.actions.push_back(Action::Close);
+                let retry = self.pool.failed(now, &mut self.rng);
+                self.events.push_back(PhoneEvent::Disconnected { retry });
+            }
+        }
+        self.pool.handle_timeout(now, &mut self.rng);
+        if self.ua.poll_timeout().is_some_and(|t| t <= now) {
+            self.ua.handle_timeout(now);
+        }
+        self.drain(now);
+    }
+
+    /// The next instant at which [`Phone::handle_timeout`] must be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [
+            self.ua.poll_timeout(),
+            self.pool.poll_timeout(),
+            self.pong_deadline.map(|(t, _)| t),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// The next thing to do with the socket.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// The next event for the application.
+    pub fn poll_event(&mut self) -> Option<PhoneEvent> {
+        self.events.pop_front()
+    }
+
+    /// Moves the UA's and the pool's output into the action and event queues.
+    fn drain(&mut self, now: Instant) {
+        if let Some(url) = self.pool.poll_connect() {
+            let url = String::from(url);
+            self.events.push_back(PhoneEvent::Connecting(url.clone()));
+            self.actions.push_back(Action::Connect(url));
+        }
+        let open = self.pool.is_open();
+        while let Some(t) = self.ua.poll_transmit() {
+            if t.bytes == b"\r\n\r\n" {
+                if !open {
+                    continue; // No flow to keep alive.
+                }
+                if self.pong_deadline.is_none() {
+                    self.pong_deadline = Some((now + PONG_TIMEOUT, self.ua.keepalive_pongs()));
+                }
+            }
+            if open {
+                self.actions.push_back(Action::Send(t.bytes));
+            } else {
+                if self.queue.len() >= MAX_QUEUED {
+                    self.queue.pop_front();
+                }
+                self.queue.push_back(t.bytes);
+            }
+        }
+        while let Some(e) = self.ua.poll_event() {
+            if let Event::Registration(RegistrationState::Unregistered) = e {
+                self.want_registered = false;
+            }
+            self.events.push_back(PhoneEvent::Ua(e));
+        }
+    }
+
+    /// Turns a dial string into a SIP URI: `sip:`/`sips:`/`tel:` URIs are kept, `user@host`
+    /// gets `sip:`, a bare user or number gets `sip:…@` + our domain.
+    pub fn target_uri(&self, target: &str) -> String {
+        let t = target.trim();
+        let lower = t.get(..5).map(str::to_ascii_lowercase).unwrap_or_default();
+        if lower.starts_with("sip:") || lower.starts_with("sips:") || lower.starts_with("tel:") {
+            String::from(t)
+        } else if t.contains('@') {
+            alloc::format!("sip:{t}")
+        } else {
+            let user: String = t
+                .chars()
+                .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
+                .collect();
+            alloc::format!("sip:{user}@{}", self.domain)
+        }
+    }
+
+    /// Registers (and keeps re-registering after reconnections until `unregister`).
+    pub fn register(&mut self, now: Instant) -> Result<(), UaError> {
+        self.want_registered = true;
+        let r = self.ua.register(now);
+        self.drain(now);
+        r
+    }
+
+    /// Removes the registration.
+    pub fn unregister(&mut self, now: Instant) -> Result<(), UaError> {
+        self.want_registered = false;
+        let r = self.ua.unregister(now);
+        self.drain(now);
+        r
+    }
+
+    /// Calls `target` (see [`Phone::target_uri`]) with the SDP offer.
+    pub fn call(&mut self, now: Instant, target: &str, sdp: &[u8]) -> Result<CallId, UaError> {
+        let uri = self.target_uri(target);
+        let r = self.ua.call(now, &uri, sdp);
+        self.drain(now);
+        r
+    }
+
+    /// Runs a UA command and drains its output.
+    pub fn with_ua<T>(
+        &mut self,
+        now: Instant,
+        f: impl FnOnce(&mut UserAgent<R>, Instant) -> T,
+    ) -> T {
+        self.now = now;
+        let r = f(&mut self.ua, now);
+        self.drain(now);
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rvoip_core::rand::SplitMix64;
+
+    fn phone() -> Phone<SplitMix64> {
+        let servers = alloc::vec![Server {
+            url: "wss://a.example/ws".into(),
+            weight: 1
+        }];
+        let mut cfg = PhoneConfig::new("sip:alice@example.com", servers);
+        cfg.password = "pw".into();
+        Phone::new(cfg, SplitMix64::new(1), SplitMix64::new(2))
+    }
+
+    #[test]
+    fn dial_strings_become_uris() {
+        let p = phone();
+        assert_eq!(p.target_uri("1000"), "sip:1000@example.com");
+        assert_eq!(
+            p.target_uri(" +1 (555) 123-4567 "),
+            "sip:+15551234567@example.com"
+        );
+        assert_eq!(p.target_uri("bob@b.org"), "sip:bob@b.org");
+        assert_eq!(p.target_uri("sips:bob@b.org"), "sips:bob@b.org");
+        assert_eq!(p.target_uri("tel:+1555"), "tel:+1555");
+        assert_eq!(p.target_uri("SIP:x@y"), "SIP:x@y");
+    }
+
+    #[test]
+    fn uuid_is_v4() {
+        let u = uuid_urn(&mut SplitMix64::new(5));
+        assert_eq!(u.len(), 9 + 36);
+        assert_eq!(&u[9 + 14..9 + 15], "4");
+        assert!(matches!(&u[9 + 19..9 + 20], "8" | "9" | "a" | "b"));
+    }
+
+    #[test]
+    fn queues_while_closed_and_flushes_on_open() {
+        let mut p = phone();
+        let t0 = Instant::from_millis(10);
+        assert!(p.start(t0));
+        assert_eq!(
+            p.poll_action(),
+            Some(Action::Connect("wss://a.example/ws".into()))
+        );
+        p.register(t0).unwrap();
+        assert_eq!(
+            p.poll_action(),
+            None,
+            "nothing sent before the socket opens"
+        );
+        p.handle_open(t0);
+        // One REGISTER: the queued one is superseded by the new flow's.
+        let mut sent = 0;
+        while let Some(a) = p.poll_action() {
+            let Action::Send(b) = a else { panic!("{a:?}") };
+            assert!(b.starts_with(b"REGISTER "));
+            sent += 1;
+        }
+        assert_eq!(sent, 1);
+    }
+}

@@ -1,0 +1,382 @@
+// The UserAgent: the public entry point. It drives the wasm core (rvoip-core's SIP UA)
+// the sans-IO way: it feeds WebSocket events and timeouts in, and carries out what comes
+// out (open/send/close a socket, events, the next timeout). No SIP logic lives here.
+
+import init, { WasmPhone } from './pkg/rvoip_wasm.js';
+import { Call, type CallHost, type CallOptions } from './call.js';
+import {
+  IncomingCallEvent,
+  RegistrationStateEvent,
+  SipError,
+  SipMessageEvent,
+  TransportStateEvent,
+  check,
+  type RegistrationState,
+  type TransportState,
+  type UserAgentEventMap,
+} from './events.js';
+
+/** A WebSocket server: a URL (`wss://…`) or a URL with a weight. */
+export type ServerOption = string | { url: string; weight?: number };
+
+/** Options of a UserAgent. */
+export interface UserAgentOptions {
+  /** SIP-over-WebSocket servers (RFC 7118); weights pick among them (default 1). */
+  servers: ServerOption[];
+  /** Our SIP URI (address of record), e.g. `sip:alice@example.com`. */
+  uri: string;
+  /** Digest password (MD5 and SHA-256 digests are supported). */
+  password?: string;
+  /** Digest user name if it differs from the user part of `uri`. */
+  authorizationUser?: string;
+  displayName?: string;
+  /** ICE servers for RTCPeerConnection. */
+  iceServers?: RTCIceServer[];
+  /** Longest wait for ICE gathering before an offer/answer is sent, ms (default 2000). */
+  iceGatheringTimeout?: number;
+  /** Requested registration lifetime, s (default 600). */
+  registerExpires?: number;
+  /** RFC 5626 CRLF keep-alive interval, s (default 30; 0 disables). */
+  keepAliveInterval?: number;
+  /** RFC 5626 instance id (`urn:uuid:…`); keep it stable per device to keep calls across reconnections. */
+  instanceId?: string;
+  /** User-Agent header. */
+  userAgentString?: string;
+  /** Where to load the wasm from (default: next to this module). */
+  wasm?: WasmSource | Promise<WasmSource>;
+  /** WebSocket constructor (for tests and non-browser runtimes). */
+  WebSocket?: typeof WebSocket;
+}
+
+/** A source of the wasm module: URL, fetch response, bytes or compiled module. */
+export type WasmSource = string | URL | Request | Response | BufferSource | WebAssembly.Module;
+
+let loaded: Promise<unknown> | undefined;
+
+const isWasm = (r: Response): boolean => r.ok && /wasm/.test(r.headers.get('content-type') ?? '');
+
+/** Fetches the wasm shipped next to this module. */
+async function packagedWasm(): Promise<Response> {
+  const r = await fetch(new URL('./pkg/rvoip_wasm_bg.wasm', import.meta.url));
+  if (!isWasm(r) && import.meta.url.includes('/.vite/deps/')) {
+    // Vite's dev-server dependency optimizer moved this module into node_modules/.vite/deps
+    // without the wasm (vitejs/vite#8427); the package itself is still served in place.
+    // (Built from parts so that `vite build` does not treat it as a second asset.)
+    const inPlace = ['..', '..', 'rvoip', 'dist', 'pkg', 'rvoip_wasm_bg.wasm'].join('/');
+    return fetch(new URL(inPlace, import.meta.url));
+  }
+  return r;
+}
+
+/** Loads the wasm core once (called by `start()`; call it early to preload). */
+export function initWasm(input?: WasmSource | Promise<WasmSource>): Promise<unknown> {
+  loaded ??= init({ module_or_path: input ?? packagedWasm() });
+  return loaded;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+export interface UserAgent {
+  addEventListener<K extends keyof UserAgentEventMap>(
+    type: K,
+    listener: (this: UserAgent, ev: UserAgentEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  removeEventListener<K extends keyof UserAgentEventMap>(
+    type: K,
+    listener: (this: UserAgent, ev: UserAgentEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+}
+
+/** A browser SIP user agent over WebSocket with WebRTC audio calls. */
+export class UserAgent extends EventTarget {
+  transportState: TransportState = 'disconnected';
+  registrationState: RegistrationState = 'unregistered';
+  /** Calls in progress by core handle. */
+  readonly calls = new Map<number, Call>();
+  private phone?: WasmPhone;
+  private ws?: WebSocket;
+  private timer?: ReturnType<typeof setTimeout>;
+  private starting?: Waiter & { promise: Promise<void> };
+  private registering: Waiter[] = [];
+  private unregistering: Waiter[] = [];
+  private messages = new Map<number, Waiter>();
+  private readonly host: CallHost;
+
+  constructor(readonly options: UserAgentOptions) {
+    super();
+    const ua = this;
+    this.host = {
+      core: () => ua.core(),
+      pump: () => ua.pump(),
+      now: () => performance.now(),
+      iceServers: options.iceServers ?? [],
+      iceGatheringTimeout: options.iceGatheringTimeout ?? 2000,
+      adopt: (id, call) => ua.calls.set(id, call),
+      forget: (call) => {
+        if (ua.calls.get(call.id) === call) ua.calls.delete(call.id);
+      },
+      transferTo: async (from, target, opts) => {
+        const call = new Call(ua.host, 'outgoing', target);
+        await call.dial(target, opts, from);
+        call.addEventListener('statechange', (e) => {
+          if (e.state === 'established') from.hangup();
+        });
+        return call;
+      },
+    };
+  }
+
+  private core(): WasmPhone {
+    if (!this.phone) throw new SipError('user agent not started', 'not-started');
+    return this.phone;
+  }
+
+  /** Connects to a server. Resolves once connected; rejects if every server failed (it keeps retrying). */
+  async start(): Promise<void> {
+    if (this.starting) return this.starting.promise;
+    let waiter!: Waiter;
+    const promise = new Promise<void>((resolve, reject) => (waiter = { resolve, reject }));
+    this.starting = { ...waiter, promise };
+    await initWasm(this.options.wasm);
+    const o = this.options;
+    const servers = o.servers.map((s) => (typeof s === 'string' ? { url: s, weight: 1 } : s));
+    this.phone = new WasmPhone(
+      o.uri,
+      o.password ?? '',
+      o.authorizationUser ?? '',
+      o.displayName ?? '',
+      servers.map((s) => s.url).join('\n'),
+      new Uint32Array(servers.map((s) => s.weight ?? 1)),
+      o.registerExpires ?? 0,
+      o.keepAliveInterval ?? 30,
+      o.instanceId ?? '',
+      o.userAgentString ?? '',
+    );
+    if (!this.phone.start(performance.now())) {
+      this.starting = undefined;
+      throw new SipError('no server configured', 'no-server');
+    }
+    this.pump();
+    return promise;
+  }
+
+  /** Unregisters (if registered), hangs up every call and closes the connection. */
+  async stop(): Promise<void> {
+    if (!this.phone) return;
+    for (const call of [...this.calls.values()]) {
+      try {
+        call.hangup();
+      } catch {
+        /* already gone */
+      }
+    }
+    if (this.registrationState === 'registered' && this.transportState === 'connected') {
+      await Promise.race([this.unregister().catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
+    }
+    const phone = this.phone;
+    phone.stop(performance.now());
+    this.pump();
+    clearTimeout(this.timer);
+    this.phone = undefined;
+    this.starting?.reject(new SipError('stopped', 'stopped'));
+    this.starting = undefined;
+    phone.free();
+    this.setRegistration('unregistered', 0, 0);
+  }
+
+  /** Registers (REGISTER with digest); kept up and renewed after reconnections. */
+  async register(): Promise<void> {
+    await this.start();
+    return new Promise((resolve, reject) => {
+      this.registering.push({ resolve, reject });
+      this.setRegistration('registering', 0, 0);
+      this.run(() => this.core().register(performance.now()));
+    });
+  }
+
+  /** Removes the registration. */
+  async unregister(): Promise<void> {
+    await this.start();
+    return new Promise((resolve, reject) => {
+      this.unregistering.push({ resolve, reject });
+      this.run(() => this.core().unregister(performance.now()));
+    });
+  }
+
+  /** Calls `target` (a SIP URI, `user@host`, or a number/user in our domain). */
+  async call(target: string, options: CallOptions = {}): Promise<Call> {
+    await this.start();
+    const call = new Call(this.host, 'outgoing', this.core().target_uri(target));
+    await call.dial(target, options);
+    return call;
+  }
+
+  /** Sends a MESSAGE (text/plain); resolves on a 2xx. */
+  async message(target: string, text: string): Promise<void> {
+    await this.start();
+    return new Promise((resolve, reject) => {
+      try {
+        const id = check(this.core().message(performance.now(), target, text));
+        this.messages.set(id, { resolve, reject });
+      } catch (e) {
+        reject(e);
+      } finally {
+        this.pump();
+      }
+    });
+  }
+
+  private run(f: () => number): void {
+    try {
+      check(f());
+    } catch (e) {
+      const w = [...this.registering, ...this.unregistering];
+      this.registering = [];
+      this.unregistering = [];
+      w.forEach((x) => x.reject(e as Error));
+    } finally {
+      this.pump();
+    }
+  }
+
+  private setTransport(state: TransportState, url: string, retryIn: number): void {
+    this.transportState = state;
+    this.dispatchEvent(new TransportStateEvent(state, url, retryIn));
+  }
+
+  private setRegistration(state: RegistrationState, code: number, expires: number): void {
+    if (state === this.registrationState && state !== 'registered') return;
+    this.registrationState = state;
+    this.dispatchEvent(new RegistrationStateEvent(state, code, expires));
+  }
+
+  private openSocket(url: string): void {
+    this.closeSocket();
+    const Ws = this.options.WebSocket ?? WebSocket;
+    const ws = new Ws(url, 'sip');
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    const feed = (f: (p: WasmPhone, now: number) => void): void => {
+      if (this.ws !== ws || !this.phone) return;
+      f(this.phone, performance.now());
+      this.pump();
+    };
+    ws.onopen = () => feed((p, now) => p.handle_open(now));
+    ws.onclose = () =>
+      feed((p, now) => {
+        this.ws = undefined;
+        p.handle_close(now);
+      });
+    ws.onmessage = (m: MessageEvent) =>
+      feed((p, now) =>
+        typeof m.data === 'string' ? p.handle_text(now, m.data) : p.handle_binary(now, new Uint8Array(m.data)),
+      );
+  }
+
+  private closeSocket(): void {
+    const ws = this.ws;
+    this.ws = undefined;
+    if (ws) {
+      ws.onopen = ws.onclose = ws.onmessage = null;
+      ws.close();
+    }
+  }
+
+  /** Carries out the core's actions, dispatches its events and arms the timer. */
+  private pump(): void {
+    const p = this.phone;
+    if (!p) return;
+    const events: [string, number, number, string, string | undefined, string][] = [];
+    for (;;) {
+      const a = p.poll_action();
+      if (a) {
+        const { kind, data } = a;
+        a.free();
+        if (kind === 0) this.openSocket(data);
+        else if (kind === 1) {
+          if (this.ws?.readyState === 1) this.ws.send(data);
+        } else this.closeSocket();
+        continue;
+      }
+      const e = p.poll_event();
+      if (!e) break;
+      events.push([e.kind, e.call, e.code, e.text, e.body, e.extra]);
+      e.free();
+    }
+    clearTimeout(this.timer);
+    const at = p.poll_timeout();
+    if (at >= 0) {
+      this.timer = setTimeout(() => {
+        if (this.phone !== p) return;
+        p.handle_timeout(performance.now());
+        this.pump();
+      }, Math.max(0, at - performance.now()));
+    }
+    for (const ev of events) this.dispatch(...ev);
+  }
+
+  private settle(list: Waiter[], err?: Error): void {
+    for (const w of list.splice(0)) err ? w.reject(err) : w.resolve();
+  }
+
+  private dispatch(kind: string, id: number, code: number, text: string, body: string | undefined, extra: string): void {
+    switch (kind) {
+      case 'connecting':
+        return this.setTransport('connecting', text, -1);
+      case 'connected':
+        this.starting?.resolve();
+        return this.setTransport('connected', text, -1);
+      case 'disconnected':
+        if (code > 0 && this.transportState !== 'connected') {
+          // A whole round of servers failed before the first connection.
+          this.starting?.reject(new SipError('no server reachable', 'unreachable'));
+        }
+        return this.setTransport('disconnected', '', code);
+      case 'registered':
+        this.settle(this.registering);
+        return this.setRegistration('registered', 0, code);
+      case 'unregistered':
+        this.settle(this.unregistering);
+        return this.setRegistration('unregistered', 0, 0);
+      case 'registrationFailed': {
+        const err = new SipError('registration failed', code);
+        this.settle(this.registering, err);
+        this.settle(this.unregistering, err);
+        return this.setRegistration('failed', code, 0);
+      }
+      case 'incoming': {
+        const call = new Call(this.host, 'incoming', text, body);
+        call.id = id;
+        this.calls.set(id, call);
+        this.dispatchEvent(new IncomingCallEvent(call));
+        return;
+      }
+      case 'message':
+        this.dispatchEvent(new SipMessageEvent(text, body ?? '', extra));
+        return;
+      case 'messageStatus': {
+        const w = this.messages.get(id);
+        this.messages.delete(id);
+        if (code < 300) w?.resolve();
+        else w?.reject(new SipError('message failed', code));
+        return;
+      }
+    }
+    void this.calls.get(id)?.handle(kind, code, text, body);
+  }
+}
