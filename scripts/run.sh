@@ -15,7 +15,8 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
 fi
-if [ -x scripts/build-wasm.sh ] && [ ! -f wasm/pkg/package.json ]; then
+# The web demo (served at /) loads the npm package from web-demo/rvoip/, built here.
+if [ ! -f web-demo/rvoip/index.js ]; then
   bash scripts/build-wasm.sh
 fi
 exec cargo run --release -p rvoip-gateway --bin gateway -- "$@"

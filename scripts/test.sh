@@ -51,6 +51,9 @@ RUSTDOCFLAGS="-D warnings" cargo doc -p rvoip-core --no-deps
 step "cargo test"
 cargo test --workspace
 
+step "browser package (wasm-pack tests in Chromium, package build + size, end-to-end)"
+bash scripts/test-wasm.sh
+
 step "benches build"
 cargo bench --workspace --no-run
 
