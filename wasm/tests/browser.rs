@@ -286,7 +286,7 @@ fn register_with_md5_digest() {
 /// A registrar that grants the lifetime only in the Contact's `expires` parameter
 /// (Kamailio does): the UA must find its own binding even with `+sip.instance="<urn…>"`.
 #[wasm_bindgen_test(unsupported = test)]
-#[ignore = "core bug: sip::ua::msg::param takes the tail after rfind('>'), which lands inside the quoted +sip.instance value, so the granted expires is not read"]
+
 fn granted_expires_from_contact_param_with_instance() {
     let mut n = Net::connected("");
     n.phone.register(n.now).unwrap();

@@ -460,13 +460,38 @@ impl SipMsg {
     }
 }
 
+/// Index of the `>` closing the addr-spec of a name-addr, skipping a quoted display name.
+fn name_addr_end(value: &str) -> Option<usize> {
+    let (mut quoted, mut escaped, mut open) = (false, false, false);
+    for (i, c) in value.char_indices() {
+        if quoted {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => quoted = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' if !open => quoted = true,
+            '<' if !open => open = true,
+            '>' if open => return Some(i),
+            ';' | ',' if !open => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
 /// The value of parameter `name` in a header value (`;name=value`, outside `<…>` and
 /// quotes); `Some("")` for a flag parameter.
 pub fn param<'a>(value: &'a str, name: &str) -> Option<&'a str> {
-    // Parameters of a name-addr follow the closing '>'.
-    let tail = match (value.find('<'), value.rfind('>')) {
-        (Some(_), Some(gt)) => value.get(gt + 1..)?,
-        _ => value,
+    // Parameters of a name-addr follow the '>' that closes its addr-spec; a '>' inside a
+    // quoted parameter value (`+sip.instance="<urn:…>"`) or display name does not count.
+    let tail = match name_addr_end(value) {
+        Some(gt) => value.get(gt + 1..)?,
+        None => value,
     };
     let check = |seg: &'a str| {
         let (k, v) = seg.split_once('=').unwrap_or((seg, ""));
@@ -577,6 +602,15 @@ Content-Length: 4\r\n\r\nv=0\nEXTRA";
             Some("30")
         );
         assert_eq!(param("<sip:a@b;lr>;tag=x", "lr"), None);
+        // RFC 5626: the quoted instance id holds '<' and '>'; expires after it is still found.
+        let c = "<sip:u@192.0.2.1;transport=ws>;+sip.instance=\"<urn:uuid:f81d4fae>\";reg-id=1;expires=300";
+        assert_eq!(param(c, "expires"), Some("300"));
+        assert_eq!(param(c, "reg-id"), Some("1"));
+        assert_eq!(
+            param("\"A <b> \\\" c\" <sip:a@b;x=1>;tag=t", "tag"),
+            Some("t")
+        );
+        assert_eq!(param("\"A <b> \\\" c\" <sip:a@b;x=1>;tag=t", "x"), None);
         assert_eq!(param("sip:a@b;lr", "lr"), Some(""));
         assert_eq!(
             addr_uri("\"A\" <sip:a@b:5070;transport=udp>;tag=1"),
