@@ -24,6 +24,3 @@ pub mod sip;
 pub mod softphone;
 pub mod store;
 
-/// What the binaries print while the gateway is under construction.
-pub const NOT_YET: &str = "rvoip-gateway is under construction: configuration, dial plan, call-record \
-store and metrics exist, but there is no WebSocket/SIP listener, no media and no transcoding yet.";
