@@ -23,4 +23,3 @@ pub mod server;
 pub mod sip;
 pub mod softphone;
 pub mod store;
-
