@@ -195,7 +195,8 @@ domain = "127.0.0.1"
 [admin]
 password = "{ADMIN_PW}"
 [limits]
-shutdown_grace_seconds = 0
+# An operator hang-up must not wait out the shutdown grace period.
+shutdown_grace_seconds = 3600
 [[users]]
 username = "alice"
 password = "{ALICE_PW}"

@@ -164,6 +164,7 @@ try {
   check((await rec.locator('td.from').innerText()) === FROM, 'the record names the caller');
   const cause = await rec.locator('td.cause').innerText();
   log(`record cause: ${cause}`);
+  check(/operator/.test(cause), `the record names the operator's hang-up as its cause (${cause})`);
   await shot('05-records.png');
   await page.fill('#cdr-number', '000000000');
   await page.click('#cdr-search');
