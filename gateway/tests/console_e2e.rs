@@ -1,10 +1,12 @@
 //! End-to-end test of the operator console in headless Chromium (Playwright,
 //! `tests/console/console.mjs`): the gateway runs in-process on free ports with a temporary
 //! data directory; the SIP trunk is played by `sipp` (`tests/sipp/gateway_uas.xml`, which
-//! must receive the BYE), the WebRTC caller by the core UA over a WebSocket.
+//! must receive the BYE; `-rtp_echo` echoes the media), the WebRTC caller by the core UA
+//! over a WebSocket with the media test client sending opus (transcoded to PCMU).
 //!
 //! The browser logs in (after a refused wrong password), sees the live call with its
-//! figures, hangs it up, finds its call record and exports CSV; then this test checks that
+//! figures (codecs, MOS), hangs it up (the shutdown grace is an hour: the operator's hang-up
+//! must not wait for it), finds its call record and exports CSV; then this test checks that
 //! sipp got its BYE, the caller its end, and the gateway holds nothing. Screenshots go to
 //! `artifacts/console/`. The test FAILS (never skips) without Chromium, Node or sipp.
 
