@@ -22,12 +22,9 @@
 //!
 //! `/metrics` stays open for Prometheus; `/api/*` keeps its own HTTP Basic authentication.
 //!
-//! Hang-up: the call registry (`Shared::calls`) does not name the Call-ID or the channel of a
-//! call's task, so a tracker pairs each new call with the one new call channel that appears
-//! in `Shared::routes` within one 200 ms tick of it (see `Tracker`), and the hang-up sends
-//! that channel [`CallInput::Shutdown`] (unanswered calls end at once, answered ones after
-//! `limits.shutdown_grace_seconds`; the record's cause reads `shutdown`). A call it cannot
-//! pair unambiguously (two calls set up within the same tick) answers 409.
+//! Hang-up: [`Shared::hangup_call`] sends the call's task `CallInput::Hangup`, which ends
+//! both legs at once (BYE to answered legs, CANCEL or a final response to unanswered ones;
+//! the record's cause reads `hangup: operator`).
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
@@ -42,11 +39,10 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
-use tokio::sync::mpsc::UnboundedSender;
 
 use crate::server::Credentials;
+use crate::sip::Shared;
 use crate::sip::trunk::TrunkView;
-use crate::sip::{CallInput, Shared};
 use crate::store::CdrQuery;
 
 #[allow(dead_code)] // `WEB_DEMO` is served by `crate::http`.
@@ -129,85 +125,18 @@ impl History {
     }
 }
 
-/// Pairs call ids with the channel of their task (see the module docs).
-///
-/// A call's task registers its route just before the call enters the registry, so its
-/// channel first shows up in the same tick as the call or one tick earlier. A call is paired
-/// when exactly one unpaired channel still in `routes` first showed up within one tick of
-/// the call and is no other unpaired call's candidate; short-lived channels (trunk OPTIONS
-/// transactions) leave `routes` and so stop blocking a pairing.
+/// Counts the calls that appear in the registry between two samples.
 #[derive(Default)]
-struct Tracker {
-    tick: u64,
-    /// Channels in `routes`: sender, first tick seen, paired call.
-    channels: Vec<(UnboundedSender<CallInput>, u64, Option<u64>)>,
-    /// Calls in the registry: id, first tick seen.
-    calls: Vec<(u64, u64)>,
+struct NewCalls {
+    seen: Vec<u64>,
 }
 
-impl Tracker {
-    /// Reads the registry and the routes; returns how many calls are new.
-    fn tick(&mut self, sh: &Shared) -> u64 {
-        let ids: Vec<u64> = Shared::lock(&sh.calls).keys().copied().collect();
-        let senders: Vec<UnboundedSender<CallInput>> =
-            Shared::lock(&sh.routes).values().cloned().collect();
-        self.observe(&ids, &senders)
-    }
-
-    /// One observation of the live call ids and the route senders.
-    fn observe(&mut self, ids: &[u64], senders: &[UnboundedSender<CallInput>]) -> u64 {
-        self.tick += 1;
-        let now = self.tick;
-        self.channels
-            .retain(|(c, _, _)| senders.iter().any(|s| s.same_channel(c)));
-        for s in senders {
-            if !self.channels.iter().any(|(c, _, _)| c.same_channel(s)) {
-                self.channels.push((s.clone(), now, None));
-            }
-        }
-        self.calls.retain(|(id, _)| ids.contains(id));
-        let mut started = 0;
-        for id in ids {
-            if !self.calls.iter().any(|(i, _)| i == id) {
-                self.calls.push((*id, now));
-                started += 1;
-            }
-        }
-        let unpaired: Vec<(u64, u64)> = self
-            .calls
-            .iter()
-            .copied()
-            .filter(|(id, _)| !self.channels.iter().any(|(_, _, p)| *p == Some(*id)))
-            .collect();
-        let near = |a: u64, b: u64| a.abs_diff(b) <= 1;
-        for (id, seen) in &unpaired {
-            let cands: Vec<usize> = (0..self.channels.len())
-                .filter(|&k| {
-                    self.channels
-                        .get(k)
-                        .is_some_and(|(_, f, p)| p.is_none() && near(*f, *seen))
-                })
-                .collect();
-            let [k] = cands[..] else { continue };
-            let shared = unpaired.iter().any(|(other, oseen)| {
-                other != id
-                    && self
-                        .channels
-                        .get(k)
-                        .is_some_and(|(_, f, _)| near(*f, *oseen))
-            });
-            if !shared && let Some(ch) = self.channels.get_mut(k) {
-                ch.2 = Some(*id);
-            }
-        }
-        started
-    }
-
-    fn channel_of(&self, id: u64) -> Option<UnboundedSender<CallInput>> {
-        self.channels
-            .iter()
-            .find(|(_, _, i)| *i == Some(id))
-            .map(|(c, _, _)| c.clone())
+impl NewCalls {
+    /// Takes the live call ids; returns how many were not there at the previous call.
+    fn observe(&mut self, ids: &[u64]) -> u64 {
+        let new = ids.iter().filter(|id| !self.seen.contains(id)).count();
+        self.seen = ids.to_vec();
+        new as u64
     }
 }
 
@@ -220,7 +149,7 @@ struct Console {
     /// address → (failures, window start).
     failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
     history: Mutex<History>,
-    tracker: Mutex<Tracker>,
+    new_calls: Mutex<NewCalls>,
     /// Trunk name → (up, when that state was first seen, ms since the epoch).
     trunk_states: Mutex<HashMap<String, (bool, i64)>>,
 }
@@ -237,7 +166,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(sh: Arc<Shared>, creds: Credenti
         sessions: Mutex::default(),
         failures: Mutex::default(),
         history: Mutex::default(),
-        tracker: Mutex::default(),
+        new_calls: Mutex::default(),
         trunk_states: Mutex::default(),
     });
     tokio::spawn(sampler(Arc::downgrade(&st)));
@@ -267,7 +196,8 @@ async fn sampler(st: Weak<Console>) {
     loop {
         tick.tick().await;
         let Some(st) = st.upgrade() else { return };
-        let started = Shared::lock(&st.tracker).tick(&st.sh);
+        let ids: Vec<u64> = Shared::lock(&st.sh.calls).keys().copied().collect();
+        let started = Shared::lock(&st.new_calls).observe(&ids);
         let calls = calls_json(&st.sh);
         let mos: Vec<f64> = calls
             .iter()
@@ -569,26 +499,11 @@ async fn hangup_route(State(st): State<St>, headers: HeaderMap, Path(id): Path<u
     if !Shared::lock(&st.sh.calls).contains_key(&id) {
         return (StatusCode::NOT_FOUND, "no such call\n").into_response();
     }
-    // A call set up in the last ticks of the sampler may not be paired yet.
-    let mut chan = None;
-    for _ in 0..6 {
-        chan = Shared::lock(&st.tracker).channel_of(id);
-        if chan.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    match chan {
-        Some(c) if c.send(CallInput::Shutdown).is_ok() => {
-            tracing::info!(id, "console: call hung up by the operator");
-            (StatusCode::ACCEPTED, "hanging up\n").into_response()
-        }
-        Some(_) => (StatusCode::NOT_FOUND, "the call has ended\n").into_response(),
-        None => (
-            StatusCode::CONFLICT,
-            "this call cannot be told apart from another one set up at the same moment\n",
-        )
-            .into_response(),
+    if st.sh.hangup_call(id) {
+        tracing::info!(id, "console: call hung up by the operator");
+        (StatusCode::ACCEPTED, "hanging up\n").into_response()
+    } else {
+        (StatusCode::NOT_FOUND, "the call has ended\n").into_response()
     }
 }
 
@@ -749,33 +664,13 @@ mod tests {
     }
 
     #[test]
-    fn tracker_pairs_calls_with_their_channel() {
-        use tokio::sync::mpsc::unbounded_channel;
-        let (a, _ra) = unbounded_channel::<CallInput>();
-        let (b, _rb) = unbounded_channel::<CallInput>();
-        let (opt, _ro) = unbounded_channel::<CallInput>();
-        let mut t = Tracker::default();
-        assert_eq!(t.observe(&[], &[]), 0);
-        // Call 1's route shows a tick before the call itself.
-        t.observe(&[], std::slice::from_ref(&a));
-        assert_eq!(t.observe(&[1], std::slice::from_ref(&a)), 1);
-        assert!(t.channel_of(1).is_some_and(|c| c.same_channel(&a)));
-        // Call 2 arrives together with a trunk OPTIONS transaction: ambiguous at first...
-        t.observe(&[1, 2], &[a.clone(), b.clone(), opt.clone()]);
-        assert!(t.channel_of(2).is_none());
-        // ...resolved once the transaction's route is gone.
-        t.observe(&[1, 2], &[a.clone(), b.clone()]);
-        assert!(t.channel_of(2).is_some_and(|c| c.same_channel(&b)));
-        assert!(t.channel_of(1).is_some_and(|c| c.same_channel(&a)));
-        // Call 1 ends: its channel leaves routes and the pairing goes.
-        t.observe(&[2], std::slice::from_ref(&b));
-        assert!(t.channel_of(1).is_none());
-        // Two calls in one tick with two channels stay unpaired (409), never cross-paired.
-        let (c, _rc) = unbounded_channel::<CallInput>();
-        let (d, _rd) = unbounded_channel::<CallInput>();
-        t.observe(&[2, 3, 4], &[b.clone(), c.clone(), d.clone()]);
-        t.observe(&[2, 3, 4], &[b.clone(), c.clone(), d.clone()]);
-        assert!(t.channel_of(3).is_none() && t.channel_of(4).is_none());
+    fn new_calls_are_counted_once() {
+        let mut n = NewCalls::default();
+        assert_eq!(n.observe(&[]), 0);
+        assert_eq!(n.observe(&[1]), 1);
+        assert_eq!(n.observe(&[1, 2, 3]), 2);
+        assert_eq!(n.observe(&[3]), 0);
+        assert_eq!(n.observe(&[3, 4]), 1);
     }
 
     #[test]

@@ -202,6 +202,19 @@ pub struct DtlsChannels {
     pub from_dtls: mpsc::Receiver<Vec<u8>>,
 }
 
+/// The `AB:CD:…` upper-case form of an SDP SHA-256 fingerprint given bare or as
+/// `<hash-func> <value>` (RFC 8122 §5: hash names and hex are case-insensitive); `None`
+/// when it names another hash function.
+fn normalize_sha256(fp: &str) -> Option<String> {
+    let fp = fp.trim();
+    let value = match fp.split_once(char::is_whitespace) {
+        Some((hash, value)) if hash.eq_ignore_ascii_case("sha-256") => value.trim(),
+        Some(_) => return None,
+        None => fp,
+    };
+    Some(value.to_ascii_uppercase())
+}
+
 /// A handshake in progress; `await` it with [`DtlsHandshake::run`].
 pub struct DtlsHandshake {
     conn: Arc<ChannelConn>,
@@ -212,7 +225,9 @@ pub struct DtlsHandshake {
 
 impl DtlsHandshake {
     /// Prepares a handshake with `identity`, checking the peer's certificate against
-    /// `remote_fingerprint` (SDP form `AB:CD:…`, SHA-256).
+    /// `remote_fingerprint`: the SHA-256 value of `a=fingerprint` (RFC 8122 §5), bare
+    /// (`AB:CD:…`) or with its hash name (`sha-256 ab:cd:…`); hex case is ignored. A
+    /// fingerprint of another hash function never matches.
     pub fn new(
         identity: &DtlsIdentity,
         role: DtlsRole,
@@ -223,12 +238,13 @@ impl DtlsHandshake {
     ) -> (DtlsHandshake, DtlsChannels) {
         let (to_dtls, inbound) = mpsc::channel(64);
         let (outbound, from_dtls) = mpsc::channel(64);
-        let expected = remote_fingerprint.trim().to_ascii_uppercase();
+        let expected = normalize_sha256(remote_fingerprint);
         let verify = Arc::new(
             move |certs: &[Vec<u8>], _: &[_]| -> Result<(), webrtc_dtls::Error> {
                 let ok = certs
                     .first()
-                    .is_some_and(|der| fingerprint_sha256(der) == expected);
+                    .zip(expected.as_deref())
+                    .is_some_and(|(der, want)| fingerprint_sha256(der) == want);
                 if ok {
                     Ok(())
                 } else {
@@ -368,6 +384,42 @@ mod tests {
         assert_ne!(s.local_key, s.remote_key);
         let (kl, sl) = s.profile.key_salt_len();
         assert_eq!((s.local_key.len(), s.local_salt.len()), (kl, sl));
+    }
+
+    #[tokio::test]
+    async fn fingerprint_with_hash_name_and_lower_case_hex() {
+        let server = DtlsIdentity::generate().unwrap();
+        let client = DtlsIdentity::generate().unwrap();
+        let with_name = format!("SHA-256 {}", client.fingerprint_sha256().to_lowercase());
+        let (s, c) = pair(
+            &with_name,
+            &format!("sha-256 {}", server.fingerprint_sha256()),
+            &server,
+            &client,
+        )
+        .await;
+        assert!(s.is_ok() && c.is_ok(), "{s:?} {c:?}");
+    }
+
+    #[test]
+    fn fingerprint_forms() {
+        assert_eq!(normalize_sha256(" ab:0c ").as_deref(), Some("AB:0C"));
+        assert_eq!(normalize_sha256("Sha-256  ab:0c").as_deref(), Some("AB:0C"));
+        assert_eq!(normalize_sha256("sha-1 AB:0C"), None);
+    }
+
+    #[tokio::test]
+    async fn other_hash_function_fails() {
+        let server = DtlsIdentity::generate().unwrap();
+        let client = DtlsIdentity::generate().unwrap();
+        let (s, _c) = pair(
+            &format!("sha-1 {}", client.fingerprint_sha256()),
+            server.fingerprint_sha256(),
+            &server,
+            &client,
+        )
+        .await;
+        assert!(s.is_err(), "{s:?}");
     }
 
     #[tokio::test]

@@ -1,10 +1,12 @@
 //! End-to-end test of the operator console in headless Chromium (Playwright,
 //! `tests/console/console.mjs`): the gateway runs in-process on free ports with a temporary
 //! data directory; the SIP trunk is played by `sipp` (`tests/sipp/gateway_uas.xml`, which
-//! must receive the BYE), the WebRTC caller by the core UA over a WebSocket.
+//! must receive the BYE; `-rtp_echo` echoes the media), the WebRTC caller by the core UA
+//! over a WebSocket with the media test client sending opus (transcoded to PCMU).
 //!
 //! The browser logs in (after a refused wrong password), sees the live call with its
-//! figures, hangs it up, finds its call record and exports CSV; then this test checks that
+//! figures (codecs, MOS), hangs it up (the shutdown grace is an hour: the operator's hang-up
+//! must not wait for it), finds its call record and exports CSV; then this test checks that
 //! sipp got its BYE, the caller its end, and the gateway holds nothing. Screenshots go to
 //! `artifacts/console/`. The test FAILS (never skips) without Chromium, Node or sipp.
 
@@ -28,14 +30,69 @@ const BOB_PW: &str = "bob-secret";
 const ADMIN_PW: &str = "console-secret-7";
 const NUMBER: &str = "+15557654321";
 
-/// A WebRTC offer as a browser sends it (with fingerprint).
-const WEBRTC_OFFER: &[u8] = b"v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+/// A browser's WebRTC offer for the media test client `c` (ICE, DTLS, opus/PCMU).
+fn webrtc_offer(c: &rvoip_gateway::media::testclient::ClientOffer) -> String {
+    format!(
+        "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
 a=group:BUNDLE 0\r\na=msid-semantic: WMS\r\n\
-m=audio 9 UDP/TLS/RTP/SAVPF 111 0 8 126\r\nc=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n\
-a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdefghijklmn\r\n\
-a=fingerprint:sha-256 19:E2:1C:3B:4B:9F:81:E6:B8:5C:F4:A5:A8:D8:73:04:BB:05:2F:70:9F:04:A9:0E:05:E9:26:33:E8:70:88:A2\r\n\
+m=audio {port} UDP/TLS/RTP/SAVPF 111 0 8 126\r\nc=IN IP4 127.0.0.1\r\n\
+a=ice-ufrag:{ufrag}\r\na=ice-pwd:{pwd}\r\na=fingerprint:sha-256 {fp}\r\n\
 a=setup:actpass\r\na=mid:0\r\na=sendrecv\r\na=rtcp-mux\r\n\
-a=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:126 telephone-event/8000\r\n";
+a=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
+a=rtpmap:126 telephone-event/8000\r\n\
+a=candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host\r\n",
+        port = c.addr.port(),
+        ufrag = c.ice.ufrag,
+        pwd = c.ice.pwd,
+        fp = c.fingerprint,
+    )
+}
+
+/// Starts the test client's media towards the gateway's answer (a 1 kHz opus tone).
+fn start_media(
+    client: rvoip_gateway::media::testclient::WebRtcClient,
+    offer: &str,
+    answer: &[u8],
+) -> rvoip_gateway::media::testclient::Endpoint {
+    use rvoip_core::sdp::SessionDescription;
+    use rvoip_gateway::media::{Codec, LocalParams, MediaFormat};
+    let o = SessionDescription::parse(offer).expect("offer");
+    let a = SessionDescription::parse_bytes(answer).expect("answer");
+    let n = rvoip_core::sdp::negotiate::process_answer(&o, &a).expect("a usable answer");
+    let ice = n.remote_ice.clone().expect("ICE in the answer");
+    let fp = n
+        .dtls
+        .clone()
+        .expect("DTLS in the answer")
+        .remote_fingerprints[0]
+        .to_string();
+    let gw_leg = LocalParams {
+        addr: n.remote_rtp.expect("address"),
+        rtcp_port: None,
+        ice: rvoip_core::ice::Credentials::new(&ice.ufrag, &ice.pwd),
+        candidates: ice
+            .candidate_lines
+            .iter()
+            .map(|c| {
+                if c.starts_with("candidate:") {
+                    c.clone()
+                } else {
+                    format!("candidate:{c}")
+                }
+            })
+            .collect(),
+        fingerprint: Some(fp.clone()),
+    };
+    let opus = MediaFormat {
+        codec: Codec::Opus,
+        pt: n.codec.payload_type,
+        dtmf_pt: n.telephone_event.map(|t| t.payload_type),
+        dtmf_clock: 48_000,
+    };
+    client
+        .start(&gw_leg, &fp, opus, Some(1000.0))
+        .expect("media starts")
+}
 
 fn need(path: &str, what: &str) -> PathBuf {
     assert!(
@@ -195,7 +252,8 @@ domain = "127.0.0.1"
 [admin]
 password = "{ADMIN_PW}"
 [limits]
-shutdown_grace_seconds = 0
+# An operator hang-up must not wait out the shutdown grace period.
+shutdown_grace_seconds = 3600
 [[users]]
 username = "alice"
 password = "{ALICE_PW}"
@@ -228,6 +286,7 @@ target = "trunk:t1"
         .arg("-sf")
         .arg(&scenario)
         .args(["-i", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-mp", &free_udp_port().to_string(), "-rtp_echo"])
         .args(["-m", "1", "-nostdin", "-timeout", "120s"])
         .args(["-recv_timeout", "100000"])
         .stdin(Stdio::null())
@@ -254,18 +313,24 @@ target = "trunk:t1"
         bob.pump(Duration::from_secs(150)).await;
     });
     let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 7).await;
+    let media = rvoip_gateway::media::testclient::WebRtcClient::new()
+        .await
+        .expect("media test client");
+    let offer = webrtc_offer(&media.offer());
     let now = alice.now();
     let call: CallId = alice
         .ua
-        .call(now, &format!("sip:{NUMBER}@127.0.0.1"), WEBRTC_OFFER)
+        .call(now, &format!("sip:{NUMBER}@127.0.0.1"), offer.as_bytes())
         .expect("call");
-    alice
+    let answer = alice
         .wait("answer", Duration::from_secs(10), |e| match e {
-            Event::Answered { call: c, .. } if *c == call => Some(()),
+            Event::Answered { call: c, sdp } if *c == call => Some(sdp.clone()),
             Event::Ended { call: c, reason } if *c == call => panic!("the call failed: {reason:?}"),
             _ => None,
         })
         .await;
+    // Real media (opus, echoed by sipp as PCMU) so that the console shows live figures.
+    let endpoint = start_media(media, &offer, &answer.expect("an SDP answer"));
     // Keep alice's side alive until the gateway ends her call (the console's hang-up).
     let ended = tokio::spawn(async move {
         alice
@@ -310,6 +375,7 @@ target = "trunk:t1"
     assert!(out.status.success(), "the browser test failed:\n{log}");
 
     // Both legs ended: the caller got its end, sipp its BYE (it exits 0 only then).
+    endpoint.stop().await;
     let reason = timeout(Duration::from_secs(10), ended)
         .await
         .expect("the caller's call ends")

@@ -24,6 +24,29 @@ use tokio::time::{Instant, timeout};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
+const ADMIN_PW: &str = "console-pw-123";
+
+/// `/api/calls` (HTTP Basic with the console credentials), parsed.
+async fn api_calls(addr: std::net::SocketAddr) -> serde_json::Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = TcpStream::connect(addr).await.expect("connect http");
+    let auth = rvoip_gateway::http::base64(format!("admin:{ADMIN_PW}").as_bytes());
+    let req = format!(
+        "GET /api/calls HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Basic {auth}\r\n\
+Connection: close\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.expect("write");
+    let mut buf = Vec::new();
+    timeout(Duration::from_secs(5), s.read_to_end(&mut buf))
+        .await
+        .expect("http answers")
+        .expect("read");
+    let text = String::from_utf8_lossy(&buf);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
 fn free_udp_port() -> u16 {
     let s = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
     s.local_addr().expect("addr").port()
@@ -79,7 +102,7 @@ async fn webrtc_client_to_sipp_echo_trunk_carries_transcoded_audio_both_ways() {
     let dir = tempfile::tempdir().expect("temp dir");
     let toml = format!(
         "[http]\nlisten = \"127.0.0.1:0\"\n[sip]\nudp = \"127.0.0.1:0\"\ntcp = \"127.0.0.1:0\"\n\
-[media]\nport_min = 43000\nport_max = 43999\n\
+[admin]\npassword = \"{ADMIN_PW}\"\n[media]\nport_min = 43000\nport_max = 43999\n\
 [[users]]\nusername = \"alice\"\npassword = \"pw-alice\"\n\
 [[trunks]]\nname = \"echo\"\nhost = \"127.0.0.1:{sipp_port}\"\noptions_interval = 0\n\
 [[dialplan]]\npattern = \"+1.\"\ntarget = \"trunk:echo\"\n"
@@ -239,6 +262,48 @@ a=candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host\r\n",
                 .cdrs(&Default::default())
                 .map(|c| c.iter().map(|c| c.cause.clone()).collect::<Vec<_>>())
         );
+    }
+    // The call's live per-leg figures reach /api/calls (published about once a second).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let legs = loop {
+        pump(
+            &mut ua,
+            &mut ws,
+            t0,
+            Duration::from_millis(200),
+            &mut events,
+        )
+        .await;
+        let calls = api_calls(gw.http_addr()).await;
+        let call = &calls[0];
+        let legs = call["legs"].as_array().cloned().unwrap_or_default();
+        let flowing = legs.len() == 2
+            && legs.iter().all(|l| {
+                l["packets_in"].as_u64().unwrap_or(0) > 0
+                    && l["packets_out"].as_u64().unwrap_or(0) > 0
+                    && l["mos"].is_number()
+            });
+        if flowing {
+            assert_eq!(call["transcoding"], serde_json::json!(true), "{call}");
+            break legs;
+        }
+        assert!(Instant::now() < deadline, "no live leg figures: {calls}");
+    };
+    let field = |i: usize, k: &str| legs[i][k].clone();
+    assert_eq!(
+        (field(0, "name"), field(0, "kind"), field(0, "codec")),
+        ("A".into(), "webrtc".into(), "opus".into()),
+        "{legs:?}"
+    );
+    assert_eq!(
+        (field(1, "name"), field(1, "codec")),
+        ("B".into(), "PCMU".into()),
+        "{legs:?}"
+    );
+    for l in &legs {
+        let mos = l["mos"].as_f64().expect("a MOS");
+        assert!((1.0..=4.5).contains(&mos), "MOS {mos} out of range: {l}");
+        assert!(l["jitter_ms"].as_f64().is_some_and(|j| j >= 0.0), "{l}");
     }
     let stats = gw.stats();
     assert_eq!(

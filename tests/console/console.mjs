@@ -91,6 +91,16 @@ try {
   check(true, 'its state is answered');
   const legs = await page.locator('#calls-table tbody tr').count();
   check(legs === 2, `both legs are shown (${legs} rows)`);
+  // Live media figures (published by the call task about once a second, pushed over SSE).
+  await page.waitForFunction(() => {
+    const cells = [...document.querySelectorAll('#calls-table tbody td.mos')];
+    return cells.length === 2 && cells.every((c) => c.textContent !== '—');
+  }, null, { timeout: 10000 });
+  const liveCodecs = await page.locator('#calls-table tbody td.codec').allInnerTexts();
+  const liveMos = await page.locator('#calls-table tbody td.mos').allInnerTexts();
+  check(liveCodecs.join() === 'opus,PCMU' && liveMos.every((m) => /^\d\.\d\d$/.test(m)),
+    `the live call shows its legs' codecs and MOS (${liveCodecs} / ${liveMos})`);
+  check((await row.locator('td.transcoding').innerText()) === 'yes', 'the live call shows that it is transcoded');
   const d0 = await row.locator('td.duration').innerText();
   await page.waitForFunction((d) => document.querySelector('#calls-table tr.call td.duration')?.textContent !== d, d0, { timeout: 5000 });
   const d1 = await row.locator('td.duration').innerText();
@@ -133,8 +143,7 @@ try {
   await shot('04-hung-up.png');
 
   step = 'per-leg figures';
-  // The B2BUA's registry does not carry media figures yet (legs show "—"); check that the
-  // page renders them when a snapshot has them (the shape of the media plane's LegStats).
+  // Formatting of the figures, on a fixed snapshot (the shape of the media plane's LegStats).
   const figs = await page.evaluate(() => {
     render({ now_ms: Date.now(), stats: {}, trunks: [], registrations: [], history: [],
       calls: [{ id: 9, direction: 'outbound', from: 'x', to: 'y', state: 'answered', duration_s: 65, transcoding: true,
@@ -164,6 +173,7 @@ try {
   check((await rec.locator('td.from').innerText()) === FROM, 'the record names the caller');
   const cause = await rec.locator('td.cause').innerText();
   log(`record cause: ${cause}`);
+  check(/operator/.test(cause), `the record names the operator's hang-up as its cause (${cause})`);
   await shot('05-records.png');
   await page.fill('#cdr-number', '000000000');
   await page.click('#cdr-search');

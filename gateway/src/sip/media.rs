@@ -17,11 +17,8 @@ use rvoip_core::sdp::negotiate::{
 };
 use rvoip_core::sdp::{Direction, Fingerprint, SessionDescription, Setup};
 
-use rvoip_core::ice::Credentials;
-
 use crate::media::{
-    CallMedia, CallSpec, Codec, LegId, LegKind, LocalParams, MediaEngine, MediaFormat, Peer,
-    RemoteParams, RtpRemote, Setup as MediaSetup,
+    CallMedia, CallSpec, LegId, LegKind, LocalParams, MediaEngine, Peer, RemoteParams,
 };
 
 /// Why an SDP body is refused (the call gets 488).
@@ -207,7 +204,7 @@ impl MediaBridge {
         let lm = self.local_media(&local, webrtc, fp).ok_or(500u16)?;
         let sdp = SessionDescription::parse_bytes(offer).map_err(|_| 488u16)?;
         let ans = negotiate::answer(&sdp, &policy(webrtc), &lm).map_err(|e| e.sip_status())?;
-        let remote = remote_params(&ans.negotiated, !webrtc).ok_or(488u16)?;
+        let remote = RemoteParams::from_negotiated(&ans.negotiated, !webrtc).ok_or(488u16)?;
         let name = ans.negotiated.codec.name.to_string();
         if leg == LegId::A {
             self.codec = Some(name);
@@ -268,7 +265,7 @@ impl MediaBridge {
             match negotiate::process_answer(&offer, &ans) {
                 Ok(n) => {
                     self.b_codec = Some(n.codec.name.to_string());
-                    match remote_params(&n, !self.b_webrtc) {
+                    match RemoteParams::from_negotiated(&n, !self.b_webrtc) {
                         Some(p) => {
                             if let Some(c) = &self.call {
                                 c.apply_remote(LegId::B, p);
@@ -319,55 +316,6 @@ impl MediaBridge {
     /// A mid-call answer from one leg, for the other (relay mode).
     pub fn relay_answer(&mut self, answer: &[u8]) -> Vec<u8> {
         answer.to_vec()
-    }
-}
-
-/// The media plane's parameters for a leg from what offer/answer agreed: a WebRTC leg when
-/// ICE and DTLS were negotiated (the first SHA-256 fingerprint), else plain RTP (`latch`:
-/// symmetric RTP latching for NATed trunks). `None` for a codec the media plane does not
-/// carry, no SHA-256 fingerprint, or no remote address.
-pub fn remote_params(n: &negotiate::Negotiated, latch: bool) -> Option<RemoteParams> {
-    use rvoip_core::sdp::HashFunction;
-    let codec = Codec::from_name(&n.codec.name)?;
-    let format = MediaFormat {
-        codec,
-        pt: n.codec.payload_type,
-        dtmf_pt: n.telephone_event.map(|t| t.payload_type),
-        dtmf_clock: n
-            .telephone_event
-            .map_or(codec.clock_rate(), |t| t.clock_rate),
-    };
-    match (&n.remote_ice, &n.dtls) {
-        (Some(ice), Some(dtls)) => {
-            let fp = dtls
-                .remote_fingerprints
-                .iter()
-                .find(|f| f.hash() == HashFunction::Sha256)?
-                .to_string();
-            let hex = fp
-                .split_once(' ')
-                .map_or(fp.as_str(), |(_, h)| h)
-                .to_string();
-            Some(RemoteParams::WebRtc {
-                ice: Credentials::new(&ice.ufrag, &ice.pwd)?,
-                fingerprint: hex,
-                // `local_setup` is our role; the peer takes the other one.
-                setup: match dtls.local_setup {
-                    Setup::Active => MediaSetup::Passive,
-                    _ => MediaSetup::Active,
-                },
-                format,
-            })
-        }
-        _ => Some(RemoteParams::Rtp {
-            remote: RtpRemote {
-                addr: n.remote_rtp?,
-                rtcp: n.remote_rtcp,
-                rtcp_mux: n.rtcp_mux,
-                latch,
-            },
-            format,
-        }),
     }
 }
 

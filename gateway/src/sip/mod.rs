@@ -168,6 +168,35 @@ pub struct CallInfo {
     pub trunk: Option<String>,
     /// Start, ms since the Unix epoch.
     pub started_ms: i64,
+    /// Live media figures per leg (A, then B), refreshed about once a second while the
+    /// media plane anchors the call; empty otherwise.
+    pub legs: Vec<LiveLeg>,
+    /// Whether the media plane transcodes between the legs (`None` until known).
+    pub transcoding: Option<bool>,
+}
+
+/// Live media figures of one leg of a call (the media plane's `LegStats`, for
+/// `/api/calls` and the console).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LiveLeg {
+    /// `A` (caller side) or `B` (callee side).
+    pub name: String,
+    /// `webrtc`, `sip`, `trunk`, `service`…
+    pub kind: String,
+    /// Negotiated codec (`opus`, `PCMU`…).
+    pub codec: Option<String>,
+    /// RTP packets received.
+    pub packets_in: u64,
+    /// RTP packets sent.
+    pub packets_out: u64,
+    /// Packets lost (RFC 3550 cumulative; negative with duplicates).
+    pub lost: i64,
+    /// Interarrival jitter, ms.
+    pub jitter_ms: f64,
+    /// Round-trip time from RTCP, ms.
+    pub rtt_ms: Option<f64>,
+    /// MOS estimate (E-model); `None` before the first packet.
+    pub mos: Option<f64>,
 }
 
 /// Counters the tests and `/api` read: every call, leg, task and flow the gateway holds.

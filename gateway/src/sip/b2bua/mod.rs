@@ -31,7 +31,7 @@ mod legs;
 use crate::config::DialTarget;
 use crate::media::{LegId, MediaEvent, Peer};
 use crate::sip::registrar::{Binding, user_of};
-use crate::sip::{AuthOutcome, CallInfo, CallInput, GwRng, Shared, random_token};
+use crate::sip::{AuthOutcome, CallInfo, CallInput, GwRng, LiveLeg, Shared, random_token};
 use crate::store::{CallRecord, LegRecord};
 
 /// Contacts rung in parallel besides the first.
@@ -186,6 +186,8 @@ pub fn new_invite(
             state: "ringing".into(),
             trunk: trunk_name.clone(),
             started_ms,
+            legs: Vec::new(),
+            transcoding: None,
         },
     );
     let seed = CallRecord {
@@ -431,6 +433,7 @@ impl CallTask {
             );
         }
         let mut ended_at: Option<tokio::time::Instant> = None;
+        let mut stats_at = tokio::time::Instant::now() + STATS_INTERVAL;
         loop {
             self.drain();
             if self.a_done && self.b_done && ended_at.is_none() {
@@ -472,6 +475,7 @@ impl CallTask {
                     input = rx.recv() => Wake::Input(input),
                     _ = tokio::time::sleep_until(deadline) => Wake::Timer,
                     ev = media_event(media) => Wake::Media(ev),
+                    _ = tokio::time::sleep_until(stats_at), if ended_at.is_none() => Wake::Stats,
                 }
             };
             match wake {
@@ -502,6 +506,10 @@ impl CallTask {
                 }
                 Wake::Media(Some(ev)) => tracing::debug!(id = self.id, ?ev, "media"),
                 Wake::Media(None) => self.stop_media().await,
+                Wake::Stats => {
+                    stats_at = tokio::time::Instant::now() + STATS_INTERVAL;
+                    self.publish_stats().await;
+                }
             }
         }
         if ended_at.is_none() {
@@ -874,6 +882,42 @@ impl CallTask {
         }
     }
 
+    /// Publishes the media plane's live figures of both legs into the call registry.
+    async fn publish_stats(&mut self) {
+        let Some(st) = (match self.media.call_media() {
+            Some(call) => call.stats().await,
+            None => None,
+        }) else {
+            return;
+        };
+        let legs: Vec<LiveLeg> = st
+            .legs
+            .iter()
+            .zip([
+                ("A", &self.record.a_leg, &self.media.codec),
+                ("B", &self.record.b_leg, &self.media.b_codec),
+            ])
+            .filter_map(|(l, (name, rec, codec))| {
+                let l = l.as_ref()?;
+                Some(LiveLeg {
+                    name: name.into(),
+                    kind: rec.kind.clone(),
+                    codec: codec.clone(),
+                    packets_in: l.packets_in,
+                    packets_out: l.packets_out,
+                    lost: l.lost,
+                    jitter_ms: l.jitter_ms,
+                    rtt_ms: l.rtt_ms,
+                    mos: (l.packets_in > 0).then_some(l.mos),
+                })
+            })
+            .collect();
+        if let Some(c) = Shared::lock(&self.sh.calls).get_mut(&self.id) {
+            c.legs = legs;
+            c.transcoding = Some(st.transcoding);
+        }
+    }
+
     /// Ends the call's media (freeing its ports), keeping its statistics for the record.
     async fn stop_media(&mut self) {
         let Some(call) = self.media.take_call() else {
@@ -919,7 +963,12 @@ enum Wake {
     Input(Option<CallInput>),
     Timer,
     Media(Option<MediaEvent>),
+    /// Time to publish the live media figures.
+    Stats,
 }
+
+/// How often a call task publishes its live media figures into [`Shared::calls`].
+const STATS_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The next media event, or never when the call has no (more) media.
 async fn media_event(media: &mut MediaBridge) -> Option<MediaEvent> {
