@@ -34,10 +34,12 @@ try {
       const vite = join(example, 'node_modules/vite/bin/vite.js');
       const p = spawn(process.execPath, [vite, ...args, '--port', String(port), '--strictPort', '--host', '127.0.0.1'], {
         cwd: example,
+        // CI=true makes picocolors colour the banner ("Local" in bold), so match without colour.
+        env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
         stdio: ['ignore', 'pipe', 'ignore'],
       });
       servers.push(p);
-      p.stdout.on('data', (d) => /Local:/.test(String(d)) && resolve());
+      p.stdout.on('data', (d) => /Local/.test(String(d).replace(/\x1b\[[0-9;]*m/g, '')) && resolve());
       p.on('exit', (c) => reject(new Error(`vite ${args[0] ?? 'dev'} exited ${c}`)));
       p.unref();
       setTimeout(() => reject(new Error('vite did not start')), 30000);
