@@ -185,8 +185,18 @@ function renderTrunks(trunks) {
       el('td', {}, dash(t.transport)),
       el('td', { class: t.up ? 'up' : 'down' }, (t.up ? 'up' : 'down') +
         (typeof t.state_since_ms === 'number' ? ' since ' + fmtTime(t.state_since_ms).slice(11) : '')),
+      el('td', { class: 'options' + (t.last_options && t.last_options.outcome === 'timeout' ? ' down' : '') }, fmtOptions(t)),
       el('td', {}, t.register ? (t.registered ? 'registered' : 'not registered') : 'not configured')));
   }
+}
+
+/// The last OPTIONS keep-alive: "200 · 3.1 ms · 12:00:01", "timeout · 12:00:33", "off", "—".
+function fmtOptions(t) {
+  const o = t.last_options;
+  if (!o) return t.options_interval === 0 ? 'off' : '—';
+  const at = fmtTime(o.at_ms).slice(11);
+  if (o.outcome === 'timeout') return 'timeout · ' + at;
+  return [dash(o.code), typeof o.rtt_ms === 'number' ? o.rtt_ms.toFixed(1) + ' ms' : null, at].filter(Boolean).join(' · ');
 }
 
 // ---------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@
 //! | `GET /console/api/calls` | live calls (the B2BUA's call registry, plus `legs` when it reports media) |
 //! | `POST /console/api/calls/{id}/hangup` | ends both legs of a call (BYE / final response) |
 //! | `GET /console/api/registrations`, `/stats` | as `/api/…` |
-//! | `GET /console/api/trunks` | as `/api/trunks`, plus `state_since_ms` (when the up/down state was first seen) |
+//! | `GET /console/api/trunks` | as `/api/trunks` (with `last_options`: the last OPTIONS keep-alive's code or timeout, time and round trip), plus `state_since_ms` (when the up/down state was first seen) |
 //! | `GET /console/api/history` | per-minute samples of the last hour: concurrent calls, calls started, mean MOS |
 //! | `GET /console/api/cdrs` | call records: `number`, `since`, `until` (ms since the epoch), `limit`, `format=csv` |
 //!

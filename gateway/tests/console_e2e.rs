@@ -5,7 +5,8 @@
 //! over a WebSocket with the media test client sending opus (transcoded to PCMU).
 //!
 //! The browser logs in (after a refused wrong password), sees the live call with its
-//! figures (codecs, MOS), hangs it up (the shutdown grace is an hour: the operator's hang-up
+//! figures (codecs, MOS), sees the trunks with their last OPTIONS keep-alive result (a
+//! second trunk answers it with 404), hangs it up (the shutdown grace is an hour: the operator's hang-up
 //! must not wait for it), finds its call record and exports CSV; then this test checks that
 //! sipp got its BYE, the caller its end, and the gateway holds nothing. Screenshots go to
 //! `artifacts/console/`. The test FAILS (never skips) without Chromium, Node or sipp.
@@ -241,6 +242,8 @@ async fn console_shows_a_live_call_hangs_it_up_and_finds_its_record() {
 
     // The trunk (sipp, answers 180/200 and expects a BYE) and the gateway.
     let port = free_udp_port();
+    // A second trunk that answers the OPTIONS keep-alive with 404 (still up: a live server).
+    let (options_trunk, options_port) = options_responder(404).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let toml = format!(
         r#"
@@ -264,6 +267,10 @@ password = "{BOB_PW}"
 name = "t1"
 host = "127.0.0.1:{port}"
 options_interval = 0
+[[trunks]]
+name = "t2"
+host = "127.0.0.1:{options_port}"
+options_interval = 1
 [[dialplan]]
 pattern = "+1."
 target = "trunk:t1"
@@ -357,6 +364,8 @@ target = "trunk:t1"
             .env("CALL_FROM", "alice")
             .env("CALL_TO", NUMBER)
             .env("REGISTERED", "bob")
+            .env("OPTIONS_TRUNK", "t2")
+            .env("OPTIONS_CODE", "404")
             .env("CHROMIUM", &chromium)
             .env("ARTIFACTS", &artifacts)
             .stdin(Stdio::null())
@@ -402,5 +411,27 @@ target = "trunk:t1"
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     bob_keeps_alive.abort();
+    options_trunk.abort();
     gw.shutdown().await;
+}
+
+/// A trunk on a free UDP port of 127.0.0.1 that answers every OPTIONS with `code`.
+async fn options_responder(code: u16) -> (tokio::task::JoinHandle<()>, u16) {
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("bind the OPTIONS trunk");
+    let port = sock.local_addr().expect("local addr").port();
+    let task = tokio::spawn(async move {
+        let mut buf = vec![0u8; 65_535];
+        while let Ok((n, src)) = sock.recv_from(&mut buf).await {
+            let Ok(m) = rvoip_core::sip::ua::SipMsg::parse(&buf[..n]) else {
+                continue;
+            };
+            if m.method().is_some_and(|x| x.as_str() == "OPTIONS") {
+                let r = rvoip_core::sip::ua::response(&m, code, Some("t2"));
+                let _ = sock.send_to(&r.to_bytes(), src).await;
+            }
+        }
+    });
+    (task, port)
 }

@@ -3,7 +3,8 @@
 // call up (CALL_FROM → CALL_TO through a sipp trunk). Exits non-zero on the first failure.
 //
 // Env: GW_URL, ADMIN_USER, ADMIN_PW, CALL_FROM, CALL_TO, REGISTERED (a registered user), CHROMIUM (default /usr/bin/chromium),
-// ARTIFACTS (screenshots; default ../../artifacts/console).
+// ARTIFACTS (screenshots; default ../../artifacts/console), OPTIONS_TRUNK and OPTIONS_CODE (a second trunk whose
+// OPTIONS keep-alive is answered with that code; the call's trunk t1 has its keep-alive off).
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -16,6 +17,8 @@ const PW = env('ADMIN_PW');
 const FROM = env('CALL_FROM');
 const TO = env('CALL_TO');
 const REGISTERED = env('REGISTERED');
+const OPT_TRUNK = env('OPTIONS_TRUNK');
+const OPT_CODE = Number(env('OPTIONS_CODE', '0'));
 const ART = env('ARTIFACTS', join(dirname(fileURLToPath(import.meta.url)), '../../artifacts/console'));
 if (!URL_ || !PW || !FROM || !TO) throw new Error('GW_URL, ADMIN_PW, CALL_FROM and CALL_TO are required');
 mkdirSync(ART, { recursive: true });
@@ -124,8 +127,40 @@ try {
   await page.click('nav button[data-tab=trunks]');
   const trunk = await page.locator('#trunks-table tbody tr').first().innerText();
   check(trunk.includes('t1') && /\bup since \d\d:\d\d:\d\d/.test(trunk), `the trunk is listed and up: ${trunk.replace(/\s+/g, ' ')}`);
+  const trunkRows = () => page.evaluate(() => [...document.querySelectorAll('#trunks-table tbody tr')]
+    .map((r) => [...r.cells].map((c) => c.textContent)));
+  const optionsCol = await page.evaluate(() => [...document.querySelectorAll('#trunks-table thead th')]
+    .findIndex((h) => h.textContent === 'Last OPTIONS'));
+  check(optionsCol > 0, 'the trunks table has a Last OPTIONS column');
+  const t1cells = (await trunkRows()).find((r) => r[0] === 't1');
+  check(t1cells && t1cells[optionsCol] === 'off', `t1's keep-alive is shown as off (${t1cells && t1cells[optionsCol]})`);
   const tj = await (await page.request.get(URL_ + '/console/api/trunks')).json();
-  check(tj.length === 1 && tj[0].name === 't1' && tj[0].up === true && typeof tj[0].state_since_ms === 'number', 'the JSON API shows the same trunk');
+  const t1j = tj.find((t) => t.name === 't1');
+  check(t1j && t1j.up === true && typeof t1j.state_since_ms === 'number' && t1j.last_options === null && t1j.options_interval === 0,
+    'the JSON API shows the same trunk');
+  if (OPT_TRUNK) {
+    // The keep-alive runs every second; its result reaches the page with the next snapshot.
+    await page.waitForFunction(([name, col]) => [...document.querySelectorAll('#trunks-table tbody tr')]
+      .some((r) => r.cells[0].textContent === name && r.cells[col].textContent !== '—'), [OPT_TRUNK, optionsCol], { timeout: 10000 });
+    const cells = (await trunkRows()).find((r) => r[0] === OPT_TRUNK);
+    const shown = cells[optionsCol];
+    check(new RegExp(`^${OPT_CODE} · \\d+\\.\\d ms · \\d\\d:\\d\\d:\\d\\d$`).test(shown),
+      `${OPT_TRUNK}'s last OPTIONS shows code ${OPT_CODE}, round trip and time: ${shown}`);
+    check(cells.some((c) => /^up since /.test(c)), `a ${OPT_CODE} to OPTIONS marks ${OPT_TRUNK} up: ${cells.join(' | ')}`);
+    const oj = (await (await page.request.get(URL_ + '/console/api/trunks')).json()).find((t) => t.name === OPT_TRUNK);
+    check(oj && oj.last_options && oj.last_options.outcome === 'response' && oj.last_options.code === OPT_CODE
+      && typeof oj.last_options.rtt_ms === 'number' && typeof oj.last_options.at_ms === 'number' && oj.up === true,
+    `the JSON API shows ${OPT_TRUNK}'s last OPTIONS: ${JSON.stringify(oj && oj.last_options)}`);
+    // A timeout renders as such (fixed snapshot, as for the per-leg figures below).
+    const timedOut = await page.evaluate(() => {
+      renderTrunks([{ name: 'x', up: false, options_interval: 30,
+        last_options: { outcome: 'timeout', code: null, at_ms: Date.UTC(2026, 0, 1, 12, 34, 56), rtt_ms: null } }]);
+      const text = document.querySelector('#trunks-table tbody tr td.options').textContent;
+      renderTrunks(last.trunks || []);
+      return text;
+    });
+    check(timedOut === 'timeout · 12:34:56', `a timed-out keep-alive renders as such (${timedOut})`);
+  }
   await shot('03-trunks.png');
   await page.click('nav button[data-tab=calls]');
 

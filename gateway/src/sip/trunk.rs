@@ -3,6 +3,25 @@
 //! UA), and sends OPTIONS keep-alives (RFC 3261 §11) marking the trunk up or down. Calls
 //! skip trunks that are down. Requests from a trunk's address are inbound calls (no digest:
 //! the trunk is trusted by address).
+//!
+//! Keep-alive: every `options_interval` seconds one OPTIONS goes to the trunk's next hop
+//! (retransmitted over UDP with Timer E's back-off, RFC 3261 §17.1.2.2) unless one is still
+//! in flight. Its outcome — the final status code, or `timeout` when none arrived within
+//! Timer F (64·T1) — is kept as the trunk's [`OptionsResult`], with when it was known and
+//! the round-trip time, and decides up/down ([`options_code_means_up`]).
+//!
+//! `/api/trunks` lists one [`TrunkView`] per trunk:
+//!
+//! ```json
+//! { "name": "carrier-a", "host": "sip.carrier-a.example:5060", "address": "203.0.113.5:5060",
+//!   "transport": "udp", "up": true, "register": true, "registered": true,
+//!   "options_interval": 30,
+//!   "last_options": { "outcome": "response", "code": 200, "at_ms": 1763712000123, "rtt_ms": 18.4 } }
+//! ```
+//!
+//! `last_options` is `null` until the first keep-alive ends (and always when
+//! `options_interval` is 0); on a timeout it reads
+//! `{ "outcome": "timeout", "code": null, "at_ms": …, "rtt_ms": null }`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,6 +48,55 @@ pub struct TrunkState {
     pub up: bool,
     /// Registered to the provider.
     pub registered: bool,
+    /// The last OPTIONS keep-alive's outcome (`None` before the first one ends).
+    pub last_options: Option<OptionsResult>,
+}
+
+/// How an OPTIONS keep-alive ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptionsOutcome {
+    /// A final response arrived.
+    Response,
+    /// No final response within Timer F (64·T1, at most 32 s), or the transport failed.
+    Timeout,
+}
+
+/// The outcome of one OPTIONS keep-alive to a trunk.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct OptionsResult {
+    /// Response or timeout.
+    pub outcome: OptionsOutcome,
+    /// The final response's status code; `None` on timeout.
+    pub code: Option<u16>,
+    /// When the outcome was known, ms since the Unix epoch.
+    pub at_ms: i64,
+    /// From the OPTIONS' first transmission to its final response, in ms (0.1 ms steps);
+    /// `None` on timeout. Over UDP a response to a retransmission is timed from the first
+    /// transmission too (RFC 6298 §3's ambiguity is resolved towards the longer figure).
+    pub rtt_ms: Option<f64>,
+}
+
+impl OptionsResult {
+    /// Whether this outcome marks the trunk up.
+    pub fn up(&self) -> bool {
+        self.code.is_some_and(options_code_means_up)
+    }
+}
+
+/// Whether a final response `code` to an OPTIONS keep-alive shows the trunk reachable.
+///
+/// Any final response proves that a SIP server at the trunk's address parsed the request
+/// and answered it (RFC 3261 §11.2: a UAS may answer OPTIONS with any code, and many
+/// carriers answer 403, 404 or 405 to a peer they do not serve OPTIONS for), so the trunk
+/// counts as up — except for the codes that say the provider is not reachable or will not
+/// take calls now: 408 Request Timeout and 504 Server Time-out (a proxy in front of the
+/// trunk got no answer from it) and 503 Service Unavailable (overloaded or in maintenance;
+/// RFC 3263 §4.3 sends the next request elsewhere). A timeout (no final response) is down.
+/// This is the common practice of SIP proxies' trunk monitoring (Asterisk's qualify,
+/// Kamailio's dispatcher probing, FreeSWITCH's gateway ping).
+pub fn options_code_means_up(code: u16) -> bool {
+    (200..700).contains(&code) && !matches!(code, 408 | 503 | 504)
 }
 
 impl TrunkState {
@@ -58,6 +126,10 @@ pub struct TrunkView {
     pub register: bool,
     /// Registered.
     pub registered: bool,
+    /// OPTIONS keep-alive interval in seconds (0: off, the trunk is always up).
+    pub options_interval: u32,
+    /// The last keep-alive's outcome; `null` before the first one ends or when off.
+    pub last_options: Option<OptionsResult>,
 }
 
 impl From<&TrunkState> for TrunkView {
@@ -73,6 +145,8 @@ impl From<&TrunkState> for TrunkView {
             up: t.up,
             register: t.cfg.register,
             registered: t.registered,
+            options_interval: t.cfg.options_interval,
+            last_options: t.last_options,
         }
     }
 }
@@ -113,6 +187,7 @@ pub async fn initial_states(cfgs: &[TrunkConfig]) -> Vec<TrunkState> {
             next_hop,
             up: addr.is_some(),
             registered: false,
+            last_options: None,
         });
     }
     out
@@ -171,14 +246,8 @@ pub async fn run(sh: Arc<Shared>, i: usize, mut stop: watch::Receiver<bool>) {
     }
     let interval = Duration::from_secs(u64::from(t.cfg.options_interval));
     let mut next_ping = (t.cfg.options_interval > 0).then(tokio::time::Instant::now);
-    // (Call-ID, deadline, next retransmission, bytes, interval) of the OPTIONS in flight.
-    let mut ping: Option<(
-        String,
-        tokio::time::Instant,
-        tokio::time::Instant,
-        Vec<u8>,
-        Duration,
-    )> = None;
+    // The OPTIONS in flight.
+    let mut ping: Option<Ping> = None;
     let t1: Duration = sh.timers.t1;
     loop {
         if let Some(ua) = &mut ua {
@@ -206,8 +275,8 @@ pub async fn run(sh: Arc<Shared>, i: usize, mut stop: watch::Receiver<bool>) {
         if let Some(n) = next_ping {
             deadline = deadline.min(n);
         }
-        if let Some((_, give_up, retx, _, _)) = &ping {
-            deadline = deadline.min(*give_up).min(*retx);
+        if let Some(p) = &ping {
+            deadline = deadline.min(p.give_up).min(p.retx);
         }
         if let Some(t) = ua.as_ref().and_then(UserAgent::poll_timeout) {
             deadline = deadline.min(sh.clock.to_tokio(t));
@@ -218,13 +287,18 @@ pub async fn run(sh: Arc<Shared>, i: usize, mut stop: watch::Receiver<bool>) {
                 let Some(CallInput::Sip { transport, source, bytes }) = m else { continue };
                 let msg = SipMsg::parse(&bytes).ok();
                 let cid = msg.as_ref().and_then(|m| m.call_id()).unwrap_or("");
-                if let Some((pcid, ..)) = &ping
-                    && pcid == cid
+                if let Some(p) = &ping
+                    && p.call_id == cid
                 {
                     let code = msg.as_ref().and_then(SipMsg::code).unwrap_or(0);
                     if code >= 200 {
-                        let up = !matches!(code, 408 | 503);
-                        set(&sh, i, |s| s.up = up);
+                        let rtt = p.sent.elapsed().as_secs_f64() * 1000.0;
+                        record(&sh, i, &t.cfg.name, OptionsResult {
+                            outcome: OptionsOutcome::Response,
+                            code: Some(code),
+                            at_ms: crate::sip::b2bua::epoch_ms(),
+                            rtt_ms: Some((rtt * 10.0).round() / 10.0),
+                        });
                         Shared::lock(&sh.routes).remove(cid);
                         ping = None;
                     }
@@ -237,25 +311,30 @@ pub async fn run(sh: Arc<Shared>, i: usize, mut stop: watch::Receiver<bool>) {
                 if let Some(ua) = &mut ua {
                     ua.handle_timeout(sh.clock.now());
                 }
-                if let Some((cid, give_up, retx, bytes, ivl)) = &mut ping {
-                    if *give_up <= now {
-                        tracing::warn!(trunk = t.cfg.name, "OPTIONS timed out: trunk down");
-                        set(&sh, i, |s| s.up = false);
-                        Shared::lock(&sh.routes).remove(cid.as_str());
+                if let Some(p) = &mut ping {
+                    if p.give_up <= now {
+                        record(&sh, i, &t.cfg.name, OptionsResult {
+                            outcome: OptionsOutcome::Timeout,
+                            code: None,
+                            at_ms: crate::sip::b2bua::epoch_ms(),
+                            rtt_ms: None,
+                        });
+                        Shared::lock(&sh.routes).remove(p.call_id.as_str());
                         ping = None;
-                    } else if *retx <= now && transport == Transport::Udp {
-                        sh.send(transport, next_hop, bytes.clone());
-                        *ivl = (*ivl * 2).min(Duration::from_secs(4));
-                        *retx = now + *ivl;
+                    } else if p.retx <= now && transport == Transport::Udp {
+                        // Timer E: doubling up to T2 (4 s), RFC 3261 §17.1.2.2.
+                        sh.send(transport, next_hop, p.bytes.clone());
+                        p.interval = (p.interval * 2).min(Duration::from_secs(4));
+                        p.retx = now + p.interval;
                     }
                 }
                 if next_ping.is_some_and(|n| n <= now) && ping.is_none() {
-                    let (cid, bytes) = options_request(&sh, &t, transport);
-                    Shared::lock(&sh.routes).insert(cid.clone(), tx.clone());
+                    let (call_id, bytes) = options_request(&sh, &t, transport);
+                    Shared::lock(&sh.routes).insert(call_id.clone(), tx.clone());
                     sh.send(transport, next_hop, bytes.clone());
                     let give_up = now + (t1 * 64).min(Duration::from_secs(32));
                     let retx = if transport == Transport::Udp { now + t1 } else { give_up };
-                    ping = Some((cid, give_up, retx, bytes, t1));
+                    ping = Some(Ping { call_id, sent: now, give_up, retx, bytes, interval: t1 });
                     next_ping = Some(now + interval);
                 }
             }
@@ -273,8 +352,41 @@ pub async fn run(sh: Arc<Shared>, i: usize, mut stop: watch::Receiver<bool>) {
     for cid in routes {
         r.remove(&cid);
     }
-    if let Some((cid, ..)) = ping {
-        r.remove(&cid);
+    if let Some(p) = ping {
+        r.remove(&p.call_id);
+    }
+}
+
+/// An OPTIONS keep-alive in flight.
+struct Ping {
+    /// Its Call-ID (its key in [`Shared::routes`]).
+    call_id: String,
+    /// First transmission.
+    sent: tokio::time::Instant,
+    /// Timer F: no final response by then is a timeout.
+    give_up: tokio::time::Instant,
+    /// Next retransmission (UDP; `give_up` on streams).
+    retx: tokio::time::Instant,
+    /// The request, for retransmissions.
+    bytes: Vec<u8>,
+    /// Current retransmission interval (Timer E).
+    interval: Duration,
+}
+
+/// Stores trunk `i`'s keep-alive outcome and the up/down verdict it implies; logs changes.
+fn record(sh: &Shared, i: usize, name: &str, result: OptionsResult) {
+    let up = result.up();
+    let mut was = None;
+    set(sh, i, |s| {
+        was = Some(s.up);
+        s.up = up;
+        s.last_options = Some(result);
+    });
+    if was != Some(up) {
+        match result.code {
+            Some(code) => tracing::info!(trunk = name, code, up, "trunk OPTIONS: state changed"),
+            None => tracing::warn!(trunk = name, "trunk OPTIONS timed out: trunk down"),
+        }
     }
 }
 
@@ -298,4 +410,42 @@ Content-Length: 0\r\n\r\n",
         tag = random_token(10),
     );
     (cid, msg.into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn which_options_answers_mean_up() {
+        for code in [
+            200, 202, 301, 401, 403, 404, 405, 481, 486, 500, 501, 502, 600, 603,
+        ] {
+            assert!(
+                options_code_means_up(code),
+                "{code} proves a live SIP server"
+            );
+        }
+        for code in [0, 100, 180, 408, 503, 504, 700, 999] {
+            assert!(!options_code_means_up(code), "{code} is not up");
+        }
+        let timeout = OptionsResult {
+            outcome: OptionsOutcome::Timeout,
+            code: None,
+            at_ms: 1,
+            rtt_ms: None,
+        };
+        assert!(!timeout.up());
+        let json = serde_json::to_value(timeout).unwrap();
+        assert_eq!(json["outcome"], "timeout");
+        assert!(json["code"].is_null() && json["rtt_ms"].is_null());
+        let ok = OptionsResult {
+            outcome: OptionsOutcome::Response,
+            code: Some(404),
+            at_ms: 1,
+            rtt_ms: Some(1.5),
+        };
+        assert!(ok.up());
+        assert_eq!(serde_json::to_value(ok).unwrap()["outcome"], "response");
+    }
 }
