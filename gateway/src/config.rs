@@ -146,7 +146,8 @@ pub struct LimitsConfig {
     pub max_calls: u32,
     /// Concurrent registrations (bindings).
     pub max_registrations: u32,
-    /// SIP requests per second accepted from one source address before rate limiting.
+    /// SIP requests per second accepted from one source host (IPv4 address, IPv6 /64)
+    /// before rate limiting; see `sip::ratelimit` for the exemptions.
     pub requests_per_second_per_source: u32,
     /// Grace period for active calls on shutdown, in seconds.
     pub shutdown_grace_seconds: u64,

@@ -207,14 +207,19 @@ CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
     assert!(limited >= 100.0, "{limited}");
     let (_, metrics) = http_get(gw.http_addr(), "/metrics", false).await;
     assert!(metrics.contains("rvoip_rate_limited_total"), "{metrics}");
-    // Another source is not affected.
-    let ok_msg = "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9999;branch=z9hG4bKother\r\n\
+    // Another host (127.0.0.2: Linux routes all of 127/8 to loopback) is not affected.
+    let ok_msg = "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:9999;branch=z9hG4bKother\r\n\
 Max-Forwards: 70\r\nFrom: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:b@127.0.0.1>\r\nCall-ID: other-1\r\n\
 CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
-    assert_eq!(
-        raw_sip(&gw, ok_msg).await.expect("response").code(),
-        Some(200)
-    );
+    let other = UdpSocket::bind("127.0.0.2:0")
+        .await
+        .expect("bind 127.0.0.2");
+    other.send_to(ok_msg.as_bytes(), dest).await.expect("send");
+    let (n, _) = timeout(Duration::from_secs(2), other.recv_from(&mut buf))
+        .await
+        .expect("another host is answered")
+        .expect("recv");
+    assert_eq!(SipMsg::parse(&buf[..n]).expect("SIP").code(), Some(200));
     assert_clean(&gw).await;
     gw.shutdown().await;
 }

@@ -4,7 +4,8 @@
 //! trunk manager (registration, OPTIONS keep-alive).
 //!
 //! Every received message enters through [`Shared::on_message`]: it is parsed
-//! ([`parse_datagram`]), rate limited, validated ([`validate::validate`], RFC 4475: a bad
+//! ([`parse_datagram`]), rate limited per source host ([`ratelimit`]: trunks exempt,
+//! digest-authenticated stream flows on their own budget), validated ([`validate::validate`], RFC 4475: a bad
 //! request gets 400/416/420/505…, never a panic), then routed: to the call task that owns its
 //! Call-ID, to the registrar (REGISTER), answered (OPTIONS), or it starts a new call (INVITE,
 //! after digest authentication with 407 — an unauthenticated INVITE never reaches a trunk).
@@ -426,9 +427,15 @@ impl Shared {
             self.metrics
                 .inc("rvoip_sip_requests_total", &[("method", method.as_str())]);
             let now = self.clock.now();
-            if !lock(&self.limiter).allow(now, source) {
+            // Trunks are trusted by address and not limited (see `ratelimit`'s module doc).
+            let verdict = if trunk::trunk_of_source(self, source).is_some() {
+                ratelimit::Verdict::Allow
+            } else {
+                lock(&self.limiter).check(now, source, transport.is_reliable())
+            };
+            if verdict != ratelimit::Verdict::Allow {
                 self.metrics.inc("rvoip_rate_limited_total", &[]);
-                if method != Method::Ack && lock(&self.limiter).should_answer(now, source) {
+                if method != Method::Ack && verdict == ratelimit::Verdict::Refuse {
                     let m = SipMsg::from_message(&msg);
                     let mut r = rvoip_core::sip::ua::response(&m, 503, None);
                     r.push("Retry-After", "5");
@@ -524,6 +531,7 @@ impl Shared {
         if lock(&self.flows).remove(&peer).is_some() {
             self.counters.flows.fetch_sub(1, Ordering::SeqCst);
         }
+        lock(&self.limiter).forget_flow(peer);
         let removed = lock(&self.registrar).remove_flow(peer);
         if removed > 0 {
             self.update_registration_gauge();

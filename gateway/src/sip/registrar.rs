@@ -183,6 +183,11 @@ pub fn handle_register(sh: &Arc<Shared>, transport: Transport, source: SocketAdd
         }
         AuthOutcome::User(u) => u,
     };
+    // An authenticated connection gets a rate-limit budget of its own (`ratelimit`); a flow
+    // that closed meanwhile is not trusted (nothing would forget it).
+    if transport.is_reliable() && Shared::lock(&sh.flows).contains_key(&source) {
+        Shared::lock(&sh.limiter).trust_flow(source);
+    }
     let tag = random_token(10);
     let to_user = req.header("To").and_then(user_of).unwrap_or("");
     if to_user != user {
