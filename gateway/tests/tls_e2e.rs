@@ -443,26 +443,50 @@ Call-ID: tls-options-1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
     gw.shutdown().await;
 }
 
-/// A TLS trunk: accepts one connection and answers one INVITE (180, 200 with SDP), takes
-/// the ACK, then answers the BYE. Returns the INVITE and the BYE it saw.
-async fn tls_uas(listener: TcpListener, server: Arc<ServerConfig>) -> (SipMsg, SipMsg) {
+/// A stream trunk: accepts one connection (TLS with `server`, else TCP) and answers one
+/// INVITE (180, 200 with SDP), takes the ACK, then answers the BYE. Returns the INVITE, the
+/// BYE and the SNI the client sent.
+async fn stream_uas(
+    listener: TcpListener,
+    server: Option<Arc<ServerConfig>>,
+) -> (SipMsg, SipMsg, Option<String>) {
     let (tcp, _) = timeout(Duration::from_secs(10), listener.accept())
         .await
         .expect("the gateway connects to the trunk")
         .expect("accept");
     let local = tcp.local_addr().expect("addr");
-    let tls = TlsAcceptor::from(server)
-        .accept(tcp)
-        .await
-        .expect("the gateway completes the TLS handshake");
-    let mut s = SipStream::new(tls);
+    match server {
+        Some(server) => {
+            let tls = TlsAcceptor::from(server)
+                .accept(tcp)
+                .await
+                .expect("the gateway completes the TLS handshake");
+            let sni = tls.get_ref().1.server_name().map(str::to_string);
+            let (inv, bye) = answer_one_call(SipStream::new(tls), local, "tls").await;
+            (inv, bye, sni)
+        }
+        None => {
+            let (inv, bye) = answer_one_call(SipStream::new(tcp), local, "tcp").await;
+            (inv, bye, None)
+        }
+    }
+}
+
+async fn answer_one_call<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: SipStream<S>,
+    local: SocketAddr,
+    transport: &str,
+) -> (SipMsg, SipMsg) {
     let inv = s
         .recv_method("INVITE", Duration::from_secs(5))
         .await
-        .expect("INVITE over TLS");
+        .expect("INVITE over the stream");
     let respond = |code: u16, sdp: bool| {
         let mut r = rvoip_core::sip::ua::response(&inv, code, Some("tlstrunk"));
-        r.push("Contact", format!("<sip:trunk@{local};transport=tls>"));
+        r.push(
+            "Contact",
+            format!("<sip:trunk@{local};transport={transport}>"),
+        );
         if sdp {
             r.push("Content-Type", "application/sdp");
             r.body = b"v=0\r\no=t 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n".to_vec();
@@ -473,28 +497,43 @@ async fn tls_uas(listener: TcpListener, server: Arc<ServerConfig>) -> (SipMsg, S
     s.send(&respond(200, true)).await;
     s.recv_method("ACK", Duration::from_secs(5))
         .await
-        .expect("ACK over TLS");
+        .expect("ACK over the stream");
     let bye = s
         .recv_method("BYE", Duration::from_secs(10))
         .await
-        .expect("BYE over TLS");
+        .expect("BYE over the stream");
     s.send(&rvoip_core::sip::ua::response(&bye, 200, None).to_bytes())
         .await;
     (inv, bye)
 }
 
-#[tokio::test]
-async fn websocket_user_calls_through_a_tls_trunk_verified_with_tls_ca() {
+/// Runs a call from a WSS user to trunk `t1` (`transport`, reached as `host:PORT` where the
+/// test trunk listens); returns what the trunk saw.
+async fn call_through_stream_trunk(
+    transport: &str,
+    host: &str,
+    trunk_extra: &str,
+) -> (SipMsg, SipMsg, Option<String>) {
     let pki = Pki::new();
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let trunk_addr = listener.local_addr().expect("addr");
+    // Listen where the gateway's resolver will look (`localhost` may be ::1 first).
+    let ip = tokio::net::lookup_host((host, 0))
+        .await
+        .expect("resolve")
+        .next()
+        .expect("an address")
+        .ip();
+    let listener = TcpListener::bind((ip, 0)).await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
     let trunk = format!(
-        "[[trunks]]\nname = \"t1\"\nhost = \"{trunk_addr}\"\ntransport = \"tls\"\n\
-         tls_ca = \"{}\"\noptions_interval = 0\n",
-        pki.toml("ca.pem")
+        "[[trunks]]\nname = \"t1\"\nhost = \"{host}:{port}\"\ntransport = \"{transport}\"\n\
+         options_interval = 0\n{}\n",
+        trunk_extra.replace("CA_PEM", &pki.toml("ca.pem"))
     );
     let gw = start_tls_gateway(&pki, &trunk).await;
-    let uas = tokio::spawn(tls_uas(listener, pki.server()));
+    let uas = tokio::spawn(stream_uas(
+        listener,
+        (transport == "tls").then(|| pki.server()),
+    ));
     let mut alice = wss_phone(&gw, &pki, "alice", ALICE_PW, 32).await;
     let call = alice.call("sip:+15551234567@127.0.0.1");
     alice
@@ -506,10 +545,24 @@ async fn websocket_user_calls_through_a_tls_trunk_verified_with_tls_ca() {
     let now = alice.now();
     alice.ua.hangup(now, call).expect("hangup");
     alice.pump(Duration::from_millis(300)).await;
-    let (inv, bye) = timeout(Duration::from_secs(15), uas)
+    let seen = timeout(Duration::from_secs(15), uas)
         .await
         .expect("the trunk side finishes")
         .expect("trunk task");
+    alice.close().await;
+    assert_clean(&gw).await;
+    let cdrs = gw.store().cdrs(&Default::default()).expect("cdrs");
+    assert_eq!(cdrs.len(), 1);
+    assert!(cdrs[0].answered_ms.is_some());
+    assert_eq!(cdrs[0].b_leg.kind, "trunk");
+    gw.shutdown().await;
+    seen
+}
+
+#[tokio::test]
+async fn websocket_user_calls_through_a_tls_trunk_verified_with_tls_ca() {
+    let (inv, bye, sni) =
+        call_through_stream_trunk("tls", "localhost", "tls_ca = \"CA_PEM\"").await;
     let via = inv.header("Via").unwrap_or("");
     assert!(via.starts_with("SIP/2.0/TLS "), "Via transport TLS: {via}");
     assert!(
@@ -519,13 +572,16 @@ async fn websocket_user_calls_through_a_tls_trunk_verified_with_tls_ca() {
         inv.header("Contact")
     );
     assert_eq!(bye.call_id(), inv.call_id());
-    alice.close().await;
-    assert_clean(&gw).await;
-    let cdrs = gw.store().cdrs(&Default::default()).expect("cdrs");
-    assert_eq!(cdrs.len(), 1);
-    assert!(cdrs[0].answered_ms.is_some());
-    assert_eq!(cdrs[0].b_leg.kind, "trunk");
-    gw.shutdown().await;
+    assert_eq!(sni.as_deref(), Some("localhost"), "SNI is the trunk's host");
+}
+
+/// The outgoing-stream path TLS shares with TCP: a TCP trunk completes a call too.
+#[tokio::test]
+async fn websocket_user_calls_through_a_tcp_trunk() {
+    let (inv, bye, _) = call_through_stream_trunk("tcp", "127.0.0.1", "").await;
+    let via = inv.header("Via").unwrap_or("");
+    assert!(via.starts_with("SIP/2.0/TCP "), "Via transport TCP: {via}");
+    assert_eq!(bye.call_id(), inv.call_id());
 }
 
 #[tokio::test]
