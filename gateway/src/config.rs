@@ -45,9 +45,11 @@ pub struct Config {
 pub struct HttpConfig {
     /// Address of the HTTP/WebSocket listener.
     pub listen: SocketAddr,
-    /// PEM certificate chain for HTTPS/WSS (plain HTTP when absent).
+    /// PEM certificate chain (leaf first) for HTTPS/WSS; plain HTTP/WS when absent. With
+    /// it the whole listener (web demo, console, `/api`, `/metrics`, `/ws`) is HTTPS and SIP
+    /// over it is WSS (RFC 7118).
     pub tls_cert: Option<PathBuf>,
-    /// PEM private key for HTTPS/WSS.
+    /// PEM private key for `tls_cert` (PKCS#8, PKCS#1 RSA or SEC1 EC).
     pub tls_key: Option<PathBuf>,
 }
 
@@ -69,6 +71,12 @@ pub struct SipConfig {
     pub udp: Option<SocketAddr>,
     /// TCP listener (none to disable).
     pub tcp: Option<SocketAddr>,
+    /// SIP-TLS listener (RFC 3261 §26, RFC 5630), e.g. `127.0.0.1:5061`; none by default.
+    pub tls: Option<SocketAddr>,
+    /// PEM certificate chain for the SIP-TLS listener; `http.tls_cert` when absent.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `sip.tls_cert`; `http.tls_key` when absent.
+    pub tls_key: Option<PathBuf>,
     /// SIP domain: the realm of digest challenges and the host of local users' AORs.
     pub domain: String,
     /// Address to put in Via/Contact when the gateway is behind NAT.
@@ -81,6 +89,9 @@ impl Default for SipConfig {
         SipConfig {
             udp: Some(lo),
             tcp: Some(lo),
+            tls: None,
+            tls_cert: None,
+            tls_key: None,
             domain: "127.0.0.1".into(),
             public_address: None,
         }
@@ -211,6 +222,9 @@ pub enum TrunkTransport {
     Udp,
     /// SIP over TCP.
     Tcp,
+    /// SIP over TLS (RFC 3261 §26): the provider's certificate is verified against
+    /// `tls_ca` or the webpki roots, with the trunk's host as server name (SNI).
+    Tls,
 }
 
 /// `[[trunks]]`
@@ -248,6 +262,15 @@ pub struct TrunkConfig {
     /// OPTIONS keep-alive interval in seconds (0 disables; the trunk is then always up).
     #[serde(default = "default_options_interval")]
     pub options_interval: u32,
+    /// With `transport = "tls"`: PEM file of the CA certificates that may sign the
+    /// provider's certificate, instead of the built-in webpki (Mozilla) roots.
+    #[serde(default)]
+    pub tls_ca: Option<PathBuf>,
+    /// With `transport = "tls"`: accept any certificate from the provider. The connection
+    /// is still encrypted but anyone on the path can impersonate the provider and read or
+    /// redirect calls; only for tests and providers with broken certificates.
+    #[serde(default)]
+    pub tls_insecure_skip_verify: bool,
 }
 
 fn default_register_expires() -> u32 {
@@ -414,6 +437,19 @@ impl Config {
                 "tls_cert and tls_key must be given together",
             ));
         }
+        if self.sip.tls_cert.is_some() != self.sip.tls_key.is_some() {
+            return Err(err(
+                "sip.tls_cert",
+                "tls_cert and tls_key must be given together",
+            ));
+        }
+        if self.sip.tls.is_some() && self.sip.tls_cert.is_none() && self.http.tls_cert.is_none() {
+            return Err(err(
+                "sip.tls",
+                "a SIP-TLS listener needs a certificate: sip.tls_cert and sip.tls_key \
+                 (or http.tls_cert and http.tls_key)",
+            ));
+        }
         if self.sip.domain.trim().is_empty() {
             return Err(err("sip.domain", "must not be empty"));
         }
@@ -474,6 +510,25 @@ impl Config {
                 return Err(err(
                     format!("trunks[{i}].outbound_proxy"),
                     format!("`{p}` is not host[:port]"),
+                ));
+            }
+            if t.transport != TrunkTransport::Tls {
+                if t.tls_ca.is_some() {
+                    return Err(err(
+                        format!("trunks[{i}].tls_ca"),
+                        "only for transport = \"tls\"",
+                    ));
+                }
+                if t.tls_insecure_skip_verify {
+                    return Err(err(
+                        format!("trunks[{i}].tls_insecure_skip_verify"),
+                        "only for transport = \"tls\"",
+                    ));
+                }
+            } else if t.tls_ca.is_some() && t.tls_insecure_skip_verify {
+                return Err(err(
+                    format!("trunks[{i}].tls_insecure_skip_verify"),
+                    "contradicts tls_ca: give one or the other",
                 ));
             }
             if t.register && (t.username.is_none() || t.password.is_none()) {
@@ -575,6 +630,33 @@ mod tests {
         assert_eq!(e.key, "trunks[0].host");
         let e = Config::from_toml("[[users]]\nusername = \"a b\"\npassword = \"x\"\n").unwrap_err();
         assert_eq!(e.key, "users[0].username");
+    }
+
+    #[test]
+    fn tls_keys_are_checked() {
+        let e = Config::from_toml("[sip]\ntls = \"127.0.0.1:5061\"\n").unwrap_err();
+        assert_eq!(e.key, "sip.tls", "{e}");
+        let e = Config::from_toml("[sip]\ntls_cert = \"c.pem\"\n").unwrap_err();
+        assert_eq!(e.key, "sip.tls_cert", "{e}");
+        let c = Config::from_toml(
+            "[http]\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n[sip]\ntls = \"127.0.0.1:5061\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.sip.tls, Some("127.0.0.1:5061".parse().unwrap()));
+        let e =
+            Config::from_toml("[[trunks]]\nname = \"a\"\nhost = \"h:5061\"\ntls_ca = \"ca.pem\"\n")
+                .unwrap_err();
+        assert_eq!(e.key, "trunks[0].tls_ca", "{e}");
+        let e = Config::from_toml(
+            "[[trunks]]\nname = \"a\"\nhost = \"h:5061\"\ntransport = \"tls\"\n\
+             tls_ca = \"ca.pem\"\ntls_insecure_skip_verify = true\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "trunks[0].tls_insecure_skip_verify", "{e}");
+        let c =
+            Config::from_toml("[[trunks]]\nname = \"a\"\nhost = \"h:5061\"\ntransport = \"tls\"\n")
+                .unwrap();
+        assert_eq!(c.trunks[0].transport, TrunkTransport::Tls);
     }
 
     #[test]

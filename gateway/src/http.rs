@@ -3,7 +3,10 @@
 //! - `/ws`: SIP over WebSocket (RFC 7118). The `sip` subprotocol must be offered and is
 //!   selected (others are refused with 400); text and binary frames each carry one SIP
 //!   message; the connection is a flow (RFC 5626) for responses and for requests to users
-//!   registered over it; Via transport `WS`.
+//!   registered over it; Via transport `WS`, or `WSS` when the listener serves TLS
+//!   (`http.tls_cert`, [`crate::tls::TlsListener`]). Per RFC 7118 §5.2 the SIP URI
+//!   transport parameter is `ws` for both (there is no `transport=wss`); the core writes
+//!   the Contact from the leg's transport.
 //! - `/metrics`: Prometheus text exposition.
 //! - `/api/calls`, `/api/registrations`, `/api/trunks`, `/api/stats`, `/api/cdrs`
 //!   (`?number=…&since=…&until=…&limit=…&format=csv`; dates as `YYYY-MM-DD` or ms since
@@ -79,13 +82,19 @@ async fn ws(
 }
 
 async fn ws_flow(sh: Arc<Shared>, mut socket: WebSocket, peer: SocketAddr) {
-    let mut rx = crate::sip::transport::register_flow(&sh, peer, Transport::Ws);
-    tracing::debug!(%peer, "websocket open");
+    // The whole listener is TLS or not (see `server.rs`): the flow's transport follows it.
+    let transport = if sh.cfg.http.tls_cert.is_some() {
+        Transport::Wss
+    } else {
+        Transport::Ws
+    };
+    let mut rx = crate::sip::transport::register_flow(&sh, peer, transport);
+    tracing::debug!(%peer, transport = transport.via_token(), "websocket open");
     loop {
         tokio::select! {
             m = socket.recv() => match m {
-                Some(Ok(Message::Text(t))) => sh.on_message(Transport::Ws, peer, t.as_str().as_bytes()),
-                Some(Ok(Message::Binary(b))) => sh.on_message(Transport::Ws, peer, &b),
+                Some(Ok(Message::Text(t))) => sh.on_message(transport, peer, t.as_str().as_bytes()),
+                Some(Ok(Message::Binary(b))) => sh.on_message(transport, peer, &b),
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 Some(Ok(Message::Close(_)) | Err(_)) | None => break,
             },

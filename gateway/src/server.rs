@@ -1,5 +1,6 @@
 //! The [`Gateway`]: opens the database, creates the demo users and the console password on
-//! first start, binds the HTTP/WebSocket, SIP UDP and SIP TCP listeners, starts the trunk
+//! first start, loads the TLS certificates ([`crate::tls`]), binds the HTTP(S)/WebSocket,
+//! SIP UDP, SIP TCP and SIP TLS listeners, starts the trunk
 //! tasks, and shuts down gracefully (new calls get 503, answered calls get the grace
 //! period, then BYE on both legs; call records are written before [`Gateway::shutdown`]
 //! returns).
@@ -34,6 +35,9 @@ pub struct Options {
 pub enum StartError {
     /// The database could not be opened.
     Store(String),
+    /// The configuration names something unusable (a certificate file that cannot be read,
+    /// a key that does not fit): the key and what is wrong.
+    Config(crate::config::ConfigError),
     /// A configured feature this build does not have.
     Unsupported {
         /// The config key.
@@ -43,7 +47,7 @@ pub enum StartError {
     },
     /// A listener could not be bound.
     Bind {
-        /// What (`http.listen`, `sip.udp`, `sip.tcp`).
+        /// What (`http.listen`, `sip.udp`, `sip.tcp`, `sip.tls`).
         key: &'static str,
         /// The address.
         addr: SocketAddr,
@@ -56,6 +60,7 @@ impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StartError::Store(e) => write!(f, "cannot open the database: {e}"),
+            StartError::Config(e) => write!(f, "{e}"),
             StartError::Unsupported { key, message } => write!(f, "`{key}`: {message}"),
             StartError::Bind { key, addr, error } => {
                 write!(f, "cannot listen on {addr} (`{key}`): {error}")
@@ -114,13 +119,7 @@ fn bind_err(key: &'static str, addr: SocketAddr) -> impl FnOnce(std::io::Error) 
 impl Gateway {
     /// Starts the gateway for `cfg`.
     pub async fn start(mut cfg: Config, opts: Options) -> Result<Gateway, StartError> {
-        if cfg.http.tls_cert.is_some() {
-            return Err(StartError::Unsupported {
-                key: "http.tls_cert",
-                message: "HTTPS/WSS is not built in yet: terminate TLS in a reverse proxy \
-                          (browsers allow getUserMedia on http://localhost)",
-            });
-        }
+        let tls = crate::tls::TlsSetup::load(&cfg).map_err(StartError::Config)?;
         if let Some(d) = &opts.data_dir {
             cfg.storage.data_dir = d.clone();
         }
@@ -141,12 +140,17 @@ impl Gateway {
             Some(a) => Some(TcpListener::bind(a).await.map_err(bind_err("sip.tcp", a))?),
             None => None,
         };
+        let sip_tls = match cfg.sip.tls {
+            Some(a) => Some(TcpListener::bind(a).await.map_err(bind_err("sip.tls", a))?),
+            None => None,
+        };
         let addrs = Addrs {
             http: http
                 .local_addr()
                 .map_err(bind_err("http.listen", cfg.http.listen))?,
             udp: udp.as_ref().and_then(|s| s.local_addr().ok()),
             tcp: tcp.as_ref().and_then(|s| s.local_addr().ok()),
+            tls: sip_tls.as_ref().and_then(|s| s.local_addr().ok()),
         };
         let mut timers = rvoip_core::sip::transaction::TimerConfig::default();
         if let Some(t1) = opts.sip_t1 {
@@ -183,6 +187,7 @@ impl Gateway {
             counters: Counters::default(),
             shutting_down: false.into(),
             timers,
+            tls_trunks: tls.trunks,
         });
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
@@ -200,6 +205,14 @@ impl Gateway {
                 stop_rx.clone(),
             )));
         }
+        if let (Some(l), Some(acceptor)) = (sip_tls, tls.sip) {
+            tasks.push(tokio::spawn(crate::sip::transport::run_tls(
+                shared.clone(),
+                l,
+                acceptor,
+                stop_rx.clone(),
+            )));
+        }
         let n_trunks = Shared::lock(&shared.trunks).len();
         for i in 0..n_trunks {
             tasks.push(tokio::spawn(crate::sip::trunk::run(
@@ -211,22 +224,40 @@ impl Gateway {
         tasks.push(tokio::spawn(housekeeping(shared.clone(), stop_rx.clone())));
         let app = crate::http::router(shared.clone(), credentials.clone());
         let mut http_stop = stop_rx.clone();
+        let https = tls.http.is_some();
         tasks.push(tokio::spawn(async move {
-            let serve = axum::serve(
-                http,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
+            let stopped = async move {
                 let _ = http_stop.changed().await;
-            });
-            if let Err(e) = serve.await {
+            };
+            let make = app.into_make_service_with_connect_info::<SocketAddr>();
+            let r = match tls.http {
+                // `tap_io` makes axum's `ConnectInfo<SocketAddr>` available for the TLS
+                // listener (it is implemented for `TapIo<L>` whose address is a SocketAddr).
+                Some(acceptor) => match crate::tls::TlsListener::new(http, acceptor) {
+                    Ok(l) => {
+                        use axum::serve::ListenerExt;
+                        axum::serve(l.tap_io(|_| {}), make)
+                            .with_graceful_shutdown(stopped)
+                            .await
+                    }
+                    Err(e) => Err(e),
+                },
+                None => {
+                    axum::serve(http, make)
+                        .with_graceful_shutdown(stopped)
+                        .await
+                }
+            };
+            if let Err(e) = r {
                 tracing::error!("http server: {e}");
             }
         }));
         tracing::info!(
             http = %addrs.http,
+            https,
             udp = ?addrs.udp,
             tcp = ?addrs.tcp,
+            tls = ?addrs.tls,
             "gateway listening"
         );
         Ok(Gateway {
@@ -250,6 +281,11 @@ impl Gateway {
     /// The SIP TCP address.
     pub fn tcp_addr(&self) -> Option<SocketAddr> {
         self.shared.addrs.tcp
+    }
+
+    /// The SIP TLS address.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.shared.addrs.tls
     }
 
     /// The database.

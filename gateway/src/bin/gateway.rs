@@ -45,6 +45,11 @@ fn main() -> ExitCode {
         None => Config::embedded_default(),
     };
     if args.check {
+        // The certificate files are part of the configuration: read and check them too.
+        if let Err(e) = rvoip_gateway::tls::TlsSetup::load(&cfg) {
+            eprintln!("gateway: {e}");
+            return ExitCode::from(2);
+        }
         println!("configuration OK");
         return ExitCode::SUCCESS;
     }
@@ -75,7 +80,8 @@ async fn run(cfg: Config, data_dir: Option<PathBuf>) -> ExitCode {
         Err(e) => {
             eprintln!("gateway: {e}");
             return ExitCode::from(match e {
-                rvoip_gateway::server::StartError::Unsupported { .. } => 2,
+                rvoip_gateway::server::StartError::Unsupported { .. }
+                | rvoip_gateway::server::StartError::Config(_) => 2,
                 _ => 1,
             });
         }

@@ -143,7 +143,7 @@ pub enum CallInput {
 /// A stream connection the gateway can send on.
 #[derive(Debug, Clone)]
 pub struct Flow {
-    /// WS, WSS or TCP.
+    /// WS, WSS, TCP or TLS.
     pub transport: Transport,
     /// Outgoing messages (one SIP message per item).
     pub tx: mpsc::UnboundedSender<Vec<u8>>,
@@ -253,6 +253,8 @@ pub struct Shared {
     pub media: Option<crate::media::MediaEngine>,
     /// Timers for new transactions (T1 is shortened by tests).
     pub timers: rvoip_core::sip::transaction::TimerConfig,
+    /// Per trunk (config order): how to open TLS connections to `transport = "tls"` trunks.
+    pub tls_trunks: Vec<Option<crate::tls::TrunkTls>>,
 }
 
 /// The bound listener addresses.
@@ -264,6 +266,8 @@ pub struct Addrs {
     pub udp: Option<SocketAddr>,
     /// SIP TCP.
     pub tcp: Option<SocketAddr>,
+    /// SIP TLS.
+    pub tls: Option<SocketAddr>,
 }
 
 /// Digest authentication state (RFC 3261 §22, RFC 7616).
@@ -388,6 +392,9 @@ impl Shared {
                     }
                     None if transport == Transport::Tcp => {
                         transport::connect_tcp(self.clone(), dest, bytes);
+                    }
+                    None if transport == Transport::Tls => {
+                        transport::connect_tls(self.clone(), dest, bytes);
                     }
                     None => tracing::debug!(%dest, "no flow to send on"),
                 }
@@ -569,7 +576,8 @@ impl Shared {
     pub fn local_addr(&self, transport: Transport) -> SocketAddr {
         let mut a = match transport {
             Transport::Udp => self.addrs.udp.or(self.addrs.tcp),
-            Transport::Tcp | Transport::Tls => self.addrs.tcp.or(self.addrs.udp),
+            Transport::Tcp => self.addrs.tcp.or(self.addrs.udp),
+            Transport::Tls => self.addrs.tls.or(self.addrs.tcp).or(self.addrs.udp),
             Transport::Ws | Transport::Wss => Some(self.addrs.http),
         }
         .unwrap_or(self.addrs.http);

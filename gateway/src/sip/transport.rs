@@ -1,6 +1,8 @@
-//! SIP transports (RFC 3261 §18): the UDP listener, TCP listener and outgoing TCP
-//! connections framed with the core's [`StreamFramer`], and the flow registry shared with
-//! the WebSocket handler (RFC 7118, in [`crate::http`]).
+//! SIP transports (RFC 3261 §18): the UDP listener, the TCP and TLS (RFC 3261 §26, RFC 5630)
+//! listeners and outgoing TCP and TLS connections, all streams framed with the core's
+//! [`StreamFramer`], and the flow registry shared with the WebSocket handler (RFC 7118, in
+//! [`crate::http`]). TLS is terminated here with rustls ([`crate::tls`]); above it a TLS
+//! flow is a TCP flow whose Via transport is `TLS`.
 //!
 //! A stream connection is a *flow* (RFC 5626): it is registered under its peer address;
 //! responses and requests to a user registered over it are sent on it, and when it closes
@@ -12,7 +14,7 @@ use std::sync::atomic::Ordering;
 
 use rvoip_core::sip::ua::Transport;
 use rvoip_core::sip::{Frame, Limits, StreamFramer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, watch};
 
@@ -62,8 +64,9 @@ pub async fn run_tcp(sh: Arc<Shared>, listener: TcpListener, mut stop: watch::Re
         tokio::select! {
             r = listener.accept() => match r {
                 Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
                     let rx = register_flow(&sh, peer, Transport::Tcp);
-                    tokio::spawn(run_stream(sh.clone(), stream, peer, rx, stop.clone()));
+                    tokio::spawn(run_stream(sh.clone(), stream, peer, Transport::Tcp, rx, stop.clone()));
                 }
                 Err(e) => {
                     tracing::warn!("tcp accept: {e}");
@@ -75,20 +78,63 @@ pub async fn run_tcp(sh: Arc<Shared>, listener: TcpListener, mut stop: watch::Re
     }
 }
 
-/// Opens a TCP connection to `dest` and sends `first` on it (outgoing requests to a TCP
-/// trunk); later messages find the flow registered.
-pub fn connect_tcp(sh: Arc<Shared>, dest: SocketAddr, first: Vec<u8>) {
-    // Register the flow at once so that messages sent while connecting queue behind `first`.
-    let rx = register_flow(&sh, dest, Transport::Tcp);
+/// Accepts SIP-TLS connections until shutdown: each handshake runs in its own task
+/// ([`crate::tls::accept_loop`]); an established connection becomes a `TLS` flow.
+pub async fn run_tls(
+    sh: Arc<Shared>,
+    listener: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    mut stop: watch::Receiver<bool>,
+) {
+    let flows_stop = stop.clone();
+    let accept = crate::tls::accept_loop(listener, acceptor, move |stream, peer| {
+        let rx = register_flow(&sh, peer, Transport::Tls);
+        tokio::spawn(run_stream(
+            sh.clone(),
+            stream,
+            peer,
+            Transport::Tls,
+            rx,
+            flows_stop.clone(),
+        ));
+    });
+    tokio::select! {
+        () = accept => {}
+        _ = stop.changed() => {}
+    }
+}
+
+/// How long connecting (TCP, then the TLS handshake) to a trunk may take.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Registers the flow of an outgoing connection to `dest` at once, so that messages sent
+/// while connecting queue behind `first`.
+fn outgoing_flow(
+    sh: &Shared,
+    dest: SocketAddr,
+    transport: Transport,
+    first: Vec<u8>,
+) -> mpsc::UnboundedReceiver<Vec<u8>> {
+    let rx = register_flow(sh, dest, transport);
     if let Some(f) = Shared::lock(&sh.flows).get(&dest) {
         let _ = f.tx.send(first);
     }
+    rx
+}
+
+/// Opens a TCP connection to `dest` and sends `first` on it (outgoing requests to a TCP
+/// trunk); later messages find the flow registered.
+pub fn connect_tcp(sh: Arc<Shared>, dest: SocketAddr, first: Vec<u8>) {
+    let rx = outgoing_flow(&sh, dest, Transport::Tcp, first);
     tokio::spawn(async move {
-        let stop = watch::channel(false).1;
-        match tokio::time::timeout(std::time::Duration::from_secs(5), TcpStream::connect(dest))
-            .await
-        {
-            Ok(Ok(stream)) => run_stream(sh, stream, dest, rx, stop).await,
+        // Outgoing flows end with their connection, not with a listener: `_keep` holds the
+        // stop channel open for as long as the flow runs.
+        let (_keep, stop) = watch::channel(false);
+        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(dest)).await {
+            Ok(Ok(stream)) => {
+                let _ = stream.set_nodelay(true);
+                run_stream(sh, stream, dest, Transport::Tcp, rx, stop).await;
+            }
             _ => {
                 tracing::warn!(%dest, "tcp connect failed");
                 sh.flow_closed(dest);
@@ -97,15 +143,56 @@ pub fn connect_tcp(sh: Arc<Shared>, dest: SocketAddr, first: Vec<u8>) {
     });
 }
 
-/// Drives one TCP flow: frames received bytes into messages, writes queued messages.
-async fn run_stream(
+/// Opens a TLS connection to the trunk at `dest` (RFC 3261 §26.3.1: the provider's
+/// certificate is verified, with the trunk's host as server name) and sends `first` on it;
+/// later messages find the flow registered. Without a `transport = "tls"` trunk at `dest`
+/// there is no name to verify against: the message is dropped.
+pub fn connect_tls(sh: Arc<Shared>, dest: SocketAddr, first: Vec<u8>) {
+    let tls = {
+        let trunks = Shared::lock(&sh.trunks);
+        trunks
+            .iter()
+            .position(|t| {
+                t.next_hop == Some(dest) && t.cfg.transport == crate::config::TrunkTransport::Tls
+            })
+            .and_then(|i| sh.tls_trunks.get(i).cloned().flatten())
+    };
+    let Some(tls) = tls else {
+        tracing::warn!(%dest, "no TLS trunk at this address: message dropped");
+        return;
+    };
+    let rx = outgoing_flow(&sh, dest, Transport::Tls, first);
+    tokio::spawn(async move {
+        let (_keep, stop) = watch::channel(false);
+        let connect = async {
+            let tcp = TcpStream::connect(dest).await?;
+            let _ = tcp.set_nodelay(true);
+            tls.connector.connect(tls.server_name.clone(), tcp).await
+        };
+        match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
+            Ok(Ok(stream)) => run_stream(sh, stream, dest, Transport::Tls, rx, stop).await,
+            Ok(Err(e)) => {
+                tracing::warn!(%dest, server_name = ?tls.server_name, "tls connect failed: {e}");
+                sh.flow_closed(dest);
+            }
+            Err(_) => {
+                tracing::warn!(%dest, "tls connect timed out");
+                sh.flow_closed(dest);
+            }
+        }
+    });
+}
+
+/// Drives one stream flow (TCP or TLS): frames received bytes into messages, writes queued
+/// messages.
+async fn run_stream<S: AsyncRead + AsyncWrite + Unpin>(
     sh: Arc<Shared>,
-    mut stream: TcpStream,
+    mut stream: S,
     peer: SocketAddr,
+    transport: Transport,
     mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let _ = stream.set_nodelay(true);
     let mut framer = StreamFramer::new(Limits::default());
     let mut buf = vec![0u8; 16 * 1024];
     'conn: loop {
@@ -120,9 +207,9 @@ async fn run_stream(
                 }
                 loop {
                     match framer.next_frame() {
-                        Ok(Some(Frame::Message(m))) => sh.on_message(Transport::Tcp, peer, &m),
+                        Ok(Some(Frame::Message(m))) => sh.on_message(transport, peer, &m),
                         Ok(Some(Frame::Ping)) => {
-                            if stream.write_all(b"\r\n").await.is_err() {
+                            if write_msg(&mut stream, b"\r\n").await.is_err() {
                                 break 'conn;
                             }
                         }
@@ -131,7 +218,7 @@ async fn run_stream(
                         // A framing error (oversized head, bad Content-Length) leaves the
                         // stream unsynchronised: close it (RFC 3261 §18.3).
                         Err(e) => {
-                            tracing::debug!(%peer, "tcp framing: {e}");
+                            tracing::debug!(%peer, "stream framing: {e}");
                             break 'conn;
                         }
                     }
@@ -139,7 +226,7 @@ async fn run_stream(
             }
             m = rx.recv() => match m {
                 Some(bytes) => {
-                    if stream.write_all(&bytes).await.is_err() {
+                    if write_msg(&mut stream, &bytes).await.is_err() {
                         break;
                     }
                 }
@@ -148,5 +235,13 @@ async fn run_stream(
             _ = stop.changed() => break,
         }
     }
+    // A clean TLS close_notify (a no-op on TCP).
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), stream.shutdown()).await;
     sh.flow_closed(peer);
+}
+
+/// Writes one message and flushes it: TLS buffers records until flushed.
+async fn write_msg<S: AsyncWrite + Unpin>(stream: &mut S, bytes: &[u8]) -> std::io::Result<()> {
+    stream.write_all(bytes).await?;
+    stream.flush().await
 }

@@ -105,6 +105,7 @@ impl TrunkState {
         match self.cfg.transport {
             TrunkTransport::Udp => Transport::Udp,
             TrunkTransport::Tcp => Transport::Tcp,
+            TrunkTransport::Tls => Transport::Tls,
         }
     }
 }
@@ -118,7 +119,7 @@ pub struct TrunkView {
     pub host: String,
     /// Resolved address.
     pub address: Option<String>,
-    /// `udp` / `tcp`.
+    /// `udp` / `tcp` / `tls`.
     pub transport: &'static str,
     /// Up (answers OPTIONS).
     pub up: bool,
@@ -141,6 +142,7 @@ impl From<&TrunkState> for TrunkView {
             transport: match t.cfg.transport {
                 TrunkTransport::Udp => "udp",
                 TrunkTransport::Tcp => "tcp",
+                TrunkTransport::Tls => "tls",
             },
             up: t.up,
             register: t.cfg.register,
@@ -151,12 +153,14 @@ impl From<&TrunkState> for TrunkView {
     }
 }
 
-async fn resolve(host: &str) -> Option<SocketAddr> {
+/// Resolves `host[:port]`; the port defaults to `default_port` (5060, or 5061 for TLS,
+/// RFC 3261 §19.1.2).
+async fn resolve(host: &str, default_port: u16) -> Option<SocketAddr> {
     if let Ok(a) = host.parse::<SocketAddr>() {
         return Some(a);
     }
     if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-        return Some(SocketAddr::new(ip, 5060));
+        return Some(SocketAddr::new(ip, default_port));
     }
     let with_port = if host
         .rsplit_once(':')
@@ -164,7 +168,7 @@ async fn resolve(host: &str) -> Option<SocketAddr> {
     {
         host.to_string()
     } else {
-        format!("{host}:5060")
+        format!("{host}:{default_port}")
     };
     tokio::net::lookup_host(with_port).await.ok()?.next()
 }
@@ -173,9 +177,14 @@ async fn resolve(host: &str) -> Option<SocketAddr> {
 pub async fn initial_states(cfgs: &[TrunkConfig]) -> Vec<TrunkState> {
     let mut out = Vec::new();
     for c in cfgs {
-        let addr = resolve(&c.host).await;
+        let port = if c.transport == TrunkTransport::Tls {
+            5061
+        } else {
+            5060
+        };
+        let addr = resolve(&c.host, port).await;
         let next_hop = match &c.outbound_proxy {
-            Some(p) => resolve(p).await,
+            Some(p) => resolve(p, port).await,
             None => addr,
         };
         if addr.is_none() {

@@ -550,6 +550,15 @@ impl CallTask {
                 }
             }
             CallInput::FlowClosed(flow) => {
+                // A stream to the callee side that failed (a TCP/TLS trunk refusing the
+                // connection or failing certificate verification): its pending requests
+                // fail as 503 now (RFC 3261 §8.1.3.1), so the call fails over at once
+                // instead of after Timer B. (A callee on a flow of its own is handled below.)
+                if self.b_flow.is_none()
+                    && let Some(b) = &mut self.b
+                {
+                    b.handle_transport_error(now, flow);
+                }
                 if self.a_flow == Some(flow) && !self.a_done {
                     tracing::info!(id = self.id, "caller's connection closed");
                     self.a_done = true;
