@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tests of the browser package (wasm/): native unit tests, clippy for wasm32, the
-# wasm-bindgen tests in headless Chromium (wasm-pack test --headless --chrome; extra Chromium
-# flags in wasm/webdriver.json), then the package build (size check) and, when present, the
+# wasm-bindgen tests in headless Chromium and Firefox ESR (wasm-pack test --headless --chrome
+# / --firefox; extra Chromium flags and Firefox prefs in wasm/webdriver.json), then the
+# package build (size check) and, when present, the
 # end-to-end test of the TypeScript API in Chromium (wasm/tests/e2e/run.mjs).
 # Installs what it needs first, idempotently (sudo only when not root).
 # Usage: bash scripts/test-wasm.sh        SKIP_E2E=1 to skip the package build + e2e test.
@@ -15,7 +16,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # --- tools ------------------------------------------------------------------------------
 missing=()
-for p in chromium chromium-driver binaryen; do
+for p in chromium chromium-driver binaryen firefox-esr; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -30,6 +31,12 @@ if ! wasm-bindgen-test-runner --version 2>/dev/null | grep -q " $WBG_VERSION\$";
   cargo install wasm-bindgen-cli --version "$WBG_VERSION"
 fi
 command -v wasm-pack >/dev/null || { step "cargo install wasm-pack"; cargo install wasm-pack; }
+GECKODRIVER_VERSION=0.37.1
+# (sed, not grep -q: geckodriver panics on a closed stdout.)
+if [ "$(geckodriver --version 2>/dev/null | sed -n 1p || true)" != "geckodriver $GECKODRIVER_VERSION" ]; then
+  step "cargo install geckodriver $GECKODRIVER_VERSION"
+  cargo install geckodriver --version "$GECKODRIVER_VERSION" --locked
+fi
 
 # --- Rust -------------------------------------------------------------------------------
 step "rvoip-wasm: clippy (native and wasm32)"
@@ -42,6 +49,10 @@ cargo test -p rvoip-wasm
 step "rvoip-wasm: browser tests (wasm-pack test --headless --chrome)"
 # The runner reads wasm/webdriver.json; as root it adds --no-sandbox itself.
 wasm-pack --log-level warn test --headless --chrome --chromedriver "$(command -v chromedriver)" \
+  --mode no-install wasm
+
+step "rvoip-wasm: browser tests (wasm-pack test --headless --firefox)"
+wasm-pack --log-level warn test --headless --firefox --geckodriver "$(command -v geckodriver)" \
   --mode no-install wasm
 
 # --- package + end-to-end -----------------------------------------------------------------

@@ -54,6 +54,9 @@ cargo test --workspace
 step "browser package (wasm-pack tests in Chromium, package build + size, end-to-end)"
 bash scripts/test-wasm.sh
 
+step "browser package interop (Kamailio over WebSocket, Chromium and Firefox, loopback-only netns)"
+SKIP_BUILD=1 bash scripts/test-interop.sh
+
 step "benches build"
 cargo bench --workspace --no-run
 

@@ -8,8 +8,12 @@
 //! [`Phone::poll_event`] and [`Phone::poll_timeout`] after each of them.
 //!
 //! - **Transport** (RFC 7118): one SIP message per WebSocket message; Via `WS`/`WSS`,
-//!   Contact `;transport=ws`. The UA's `Transmit::destination` is meaningless here (the
-//!   socket is the route), so the UA is given a placeholder outbound proxy.
+//!   Contact `;transport=ws`. A browser has no host a server could reach, so Via sent-by
+//!   and the Contact host are a random `<8 alphanumerics>.invalid` (RFC 7118 §5.2, RFC
+//!   6761 §6.4; as JsSIP and SIP.js do): servers reach the client over the connection its
+//!   requests came in on (RFC 5626 flows), never by that host. The UA's
+//!   `Transmit::destination` is meaningless here too (the socket is the route), so the UA
+//!   is given a placeholder outbound proxy.
 //! - **Short drops**: messages the UA produces while no socket is open are queued (at most
 //!   [`MAX_QUEUED`]) and sent once a socket opens; after a reconnection the registration is
 //!   refreshed at once (RFC 5626 §4.4.1 flow recovery), so calls survive where the server
@@ -140,6 +144,19 @@ fn placeholder(rng: &mut impl Rng) -> SocketAddr {
     SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, host), port))
 }
 
+/// A random `<8 alphanumerics>.invalid` host for Via and Contact (RFC 7118 §5.2: a
+/// WebSocket client has no reachable address; RFC 6761 §6.4: `.invalid` never resolves).
+fn invalid_host(rng: &mut impl Rng) -> String {
+    const ALNUM: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut s = String::with_capacity(16);
+    for _ in 0..8 {
+        // `below(36)` < 36: in range of ALNUM.
+        s.push(char::from(ALNUM[rng.below(36) as usize]));
+    }
+    s.push_str(".invalid");
+    s
+}
+
 /// A random RFC 4122 version-4 UUID URN.
 fn uuid_urn(rng: &mut impl Rng) -> String {
     let mut b = [0u8; 16];
@@ -164,6 +181,7 @@ impl<R: Rng> Phone<R> {
         let secure = cfg.servers.iter().any(|s| s.url.starts_with("wss:"));
         let local = placeholder(&mut rng);
         let mut ua_cfg = UaConfig::new(cfg.uri.clone(), local);
+        ua_cfg.advertised_host = Some(invalid_host(&mut rng));
         ua_cfg.transport = if secure {
             Transport::Wss
         } else {
@@ -462,6 +480,43 @@ mod tests {
         assert_eq!(p.target_uri("sips:bob@b.org"), "sips:bob@b.org");
         assert_eq!(p.target_uri("tel:+1555"), "tel:+1555");
         assert_eq!(p.target_uri("SIP:x@y"), "SIP:x@y");
+    }
+
+    #[test]
+    fn via_and_contact_use_a_random_invalid_host() {
+        let mut p = phone();
+        let t0 = Instant::from_millis(10);
+        assert!(p.start(t0));
+        p.handle_open(t0);
+        p.register(t0).unwrap();
+        let b = core::iter::from_fn(|| p.poll_action())
+            .find_map(|a| match a {
+                Action::Send(b) => Some(b),
+                _ => None,
+            })
+            .expect("a REGISTER");
+        let reg = rvoip_core::sip::ua::SipMsg::parse(&b).unwrap();
+        let via = reg.top_via().unwrap();
+        let host = via
+            .strip_prefix("SIP/2.0/WSS ")
+            .and_then(|v| v.split(';').next())
+            .unwrap();
+        let label = host.strip_suffix(".invalid").expect(host);
+        assert_eq!(label.len(), 8, "{host}");
+        assert!(
+            label
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        );
+        let contact = reg.contact_uri().unwrap();
+        assert_eq!(contact, alloc::format!("sip:alice@{host};transport=ws"));
+        // Another phone draws another host.
+        let other = Phone::new(
+            PhoneConfig::new("sip:alice@example.com", alloc::vec![]),
+            SplitMix64::new(1),
+            SplitMix64::new(3),
+        );
+        assert_ne!(other.ua.config().advertised_host.as_deref(), Some(host));
     }
 
     #[test]

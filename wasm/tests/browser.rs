@@ -218,7 +218,11 @@ fn register_with(alg: &str) -> Net {
         "RFC 7118 Via"
     );
     let contact = r1.header("Contact").unwrap();
-    assert!(contact.contains(";transport=ws"), "{contact}");
+    assert!(
+        contact.contains(".invalid;transport=ws"),
+        "RFC 7118 §5.2: {contact}"
+    );
+    assert!(r1.top_via().unwrap().contains(".invalid;"), "RFC 7118 §5.2");
     assert!(contact.contains("+sip.instance=\"<urn:uuid:"), "{contact}");
     assert!(contact.contains("reg-id=1"), "{contact}");
     assert_eq!(r1.header("Expires"), Some("300"));

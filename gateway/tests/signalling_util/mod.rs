@@ -242,6 +242,9 @@ impl Phone {
                 .expect("addr"),
         );
         cfg.transport = Transport::Ws;
+        // As the browser package does (RFC 7118 §5.2): the gateway must route to the
+        // phone by its WebSocket connection, never by this host.
+        cfg.advertised_host = Some(format!("ws{seed:06}.invalid"));
         cfg.password = password.into();
         cfg.proxy = Some(gw.http_addr());
         cfg.instance_id = Some(format!("urn:uuid:00000000-0000-4000-8000-{seed:012}"));

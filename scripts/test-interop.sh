@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Interop of the browser package (wasm/) beyond our own gateway: Kamailio as SIP-over-
+# WebSocket registrar/proxy, browser to browser calls in headless Chromium (playwright-core)
+# and Firefox ESR (puppeteer-core, WebDriver BiDi): tests/interop/kamailio.mjs.
+# Everything runs inside a loopback-only network namespace (unshare -n), Kamailio in the
+# foreground with its own run directory, so nothing listens outside and nothing outside
+# can interfere. Artifacts (screenshots, SIP traces, Kamailio log): artifacts/interop/.
+# Installs what it needs first, idempotently (sudo only when not root); stops and disables
+# the Kamailio system service the Debian package would start.
+# Usage: bash scripts/test-interop.sh [scenario…]
+#   scenarios: chromium-chromium firefox-firefox firefox-chromium (default: all)
+#   SKIP_BUILD=1  use the existing wasm/dist (else it is built when missing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+step() { printf '\n==> %s\n' "$*"; }
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+# --- system packages ----------------------------------------------------------------------
+missing=()
+for p in kamailio kamailio-websocket-modules chromium firefox-esr iproute2 util-linux; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  step "apt-get install ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+command -v npm >/dev/null || { echo "node and npm are needed (Node >= 20)"; exit 1; }
+# The Debian package installs (and on systemd hosts starts) a system-wide Kamailio on
+# 0.0.0.0:5060; the test runs its own. Stop and disable the service (no-op where absent).
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+  if systemctl is-active --quiet kamailio 2>/dev/null || systemctl is-enabled --quiet kamailio 2>/dev/null; then
+    step "stop and disable the kamailio system service"
+    $SUDO systemctl disable --now kamailio >/dev/null 2>&1 || true
+  fi
+elif [ -x /etc/init.d/kamailio ] && [ -f /run/kamailio/kamailio.pid ]; then
+  step "stop the kamailio system service"
+  $SUDO /etc/init.d/kamailio stop >/dev/null 2>&1 || true
+fi
+
+# geckodriver (for scripts/test-wasm.sh's Firefox run; installed here too so that one
+# install serves both).
+GECKODRIVER_VERSION=0.37.1
+# (sed, not grep -q: geckodriver panics on a closed stdout.)
+if [ "$(geckodriver --version 2>/dev/null | sed -n 1p || true)" != "geckodriver $GECKODRIVER_VERSION" ]; then
+  step "cargo install geckodriver $GECKODRIVER_VERSION"
+  cargo install geckodriver --version "$GECKODRIVER_VERSION" --locked
+fi
+
+# playwright-core and puppeteer-core (pinned in tests/interop/package-lock.json). Installed
+# before entering the network namespace (which has no route to the registry).
+if ! (cd tests/interop && npm ls --depth=0 playwright-core puppeteer-core >/dev/null 2>&1); then
+  step "npm ci (tests/interop: playwright-core, puppeteer-core)"
+  (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# --- the package --------------------------------------------------------------------------
+if [ "${SKIP_BUILD:-0}" != 1 ] && [ ! -f wasm/dist/index.js ]; then
+  bash scripts/build-wasm.sh
+fi
+[ -f wasm/dist/index.js ] || { echo "wasm/dist missing: run scripts/build-wasm.sh"; exit 1; }
+
+# --- the test, in a loopback-only network namespace -------------------------------------------
+step "Kamailio interop (browser to browser through Kamailio over WebSocket, loopback-only netns)"
+rm -rf artifacts/interop
+mkdir -p artifacts/interop
+rc=0
+$SUDO unshare -n -- sh -c 'ip link set lo up && exec node tests/interop/kamailio.mjs "$@"' sh "$@" || rc=$?
+if [ "$rc" = 0 ]; then
+  echo
+  echo "interop checks passed"
+else
+  echo
+  echo "interop checks FAILED (exit $rc); see artifacts/interop/"
+fi
+exit "$rc"
