@@ -54,6 +54,9 @@ cargo test --workspace
 step "browser package (wasm-pack tests in Chromium, package build + size, end-to-end)"
 bash scripts/test-wasm.sh
 
+step "real-browser end to end (web demo + gateway + softphone trunk in a loopback-only netns)"
+bash scripts/test-browser.sh
+
 step "benches build"
 cargo bench --workspace --no-run
 
