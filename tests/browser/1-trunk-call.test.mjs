@@ -3,7 +3,8 @@
 // recording what it hears. Chromium's fake microphone plays a keyed 440 Hz tone.
 // Checked: the call is up in the page and in /api/calls; the browser's inbound-rtp shows
 // packets and audio energy and its remote audio peaks at 1 kHz (WebAudio analyser); a DTMF
-// digit from the dial pad reaches the trunk as RFC 4733; the hang-up from the page ends the
+// digit from the dial pad reaches the trunk as RFC 4733; a digit the trunk sends by SIP INFO
+// reaches the page (the package's `dtmf` event, shown in Messages); the hang-up from the page ends the
 // softphone's call; the softphone's recording carries the 440 Hz tone (Goertzel) and not its
 // own 1 kHz tone; the call record is written.
 import { join } from 'node:path';
@@ -23,7 +24,7 @@ await runTest('1-trunk-call', async ({ dir, cleanup }) => {
   const heard = join(dir, 'trunk-heard.wav');
 
   const trunk = softphone(dir, 'trunk', ['answer', '--auto-answer', '--local-addr', '127.0.0.1:5070',
-    '--codecs', 'pcmu', '--input', trunkWav, '--output', heard, '--duration', '60']);
+    '--codecs', 'pcmu', '--input', trunkWav, '--output', heard, '--duration', '60', '--dtmf-info']);
   await trunk.waitLine(/waiting for a call/);
   const gw = await startGateway(dir, { http: 8081, sip: 5061, trunkAddr: '127.0.0.1:5070' });
   log(`gateway up at ${gw.url}`);
@@ -69,7 +70,14 @@ await runTest('1-trunk-call', async ({ dir, cleanup }) => {
   await trunk.waitLine(/^dtmf 5/, 5000);
   check(true, `the trunk receives DTMF 5 (${trunk.lines.find((x) => /^dtmf 5/.test(x.l)).l})`);
 
-  await sleep(1000);
+  // DTMF from the trunk by SIP INFO (--dtmf-info): the gateway relays the INFO to the page.
+  trunk.send('7');
+  await trunk.waitLine(/^sent dtmf 7 info/, 5000);
+  await page.waitForFunction(() => /DTMF received: 7/.test(document.getElementById('messages').textContent), null, { timeout: 5000 });
+  check(true, "the trunk's SIP INFO digit 7 reaches the page (Messages: DTMF received: 7)");
+  await page.screenshot({ path: join(dir, 'dtmf-received.png'), fullPage: true });
+
+  await sleep(500);
   await page.click('#hangup');
   await waitState(page, /^ended/);
   await trunk.waitLine(/^ended/, 5000);
@@ -85,6 +93,7 @@ await runTest('1-trunk-call', async ({ dir, cleanup }) => {
   const cdrs = await until(async () => (await api(gw, '/api/cdrs')).filter((c) => c.to === '9123'), 'the call record');
   log(`call record: ${JSON.stringify(cdrs[0])}`);
   check(cdrs.length === 1 && cdrs[0].from === 'alice', 'the call record is written');
-  check((await api(gw, '/api/calls')).length === 0, 'no call is left in the gateway');
+  await until(async () => (await api(gw, '/api/calls')).length === 0, 'no call left in the gateway', 5000);
+  check(true, 'no call is left in the gateway');
   await page.screenshot({ path: join(dir, 'after-hangup.png'), fullPage: true });
 });

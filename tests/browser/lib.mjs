@@ -167,8 +167,8 @@ export class Proc {
     this.name = name;
     this.lines = [];
     this.waiters = [];
-    this.log = createWriteStream(logPath);
-    this.child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: env('RUST_LOG', 'info') } });
+    this.log = createWriteStream(logPath, { flags: 'a' });
+    this.child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: env('RUST_LOG', 'info'), NO_COLOR: '1' } });
     children.add(this);
     this.exited = new Promise((resolve) => this.child.on('exit', (code, sig) => {
       children.delete(this);
@@ -213,6 +213,11 @@ export class Proc {
         resolve(l);
       };
     });
+  }
+
+  /** Writes `line` to the process's stdin (the softphone reads commands and DTMF digits there). */
+  send(line) {
+    this.child.stdin.write(line + '\n');
   }
 
   has(re) {
@@ -365,6 +370,7 @@ export async function openDemo(ctx, gw, who) {
   });
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') log(`${who} console ${m.type()}: ${m.text()}`); });
   page.on('pageerror', (e) => log(`${who} page error: ${e}`));
+  page.on('response', (r) => { if (r.status() >= 400) log(`${who} HTTP ${r.status()} ${r.url()}`); });
   page.on('dialog', (d) => {
     log(`${who} dialog: ${d.message()}`);
     d.dismiss().catch(() => {});
@@ -463,10 +469,11 @@ export function listen(page, ms, freqs, band = 30) {
 }
 
 /**
- * Watches the page's remote audio for `ms` in short frames (2048 samples) and reports, for
- * the DTMF pair `[low, high]`, the most frames in a row where both tones stand out (each ≥ 10 %
- * of the frame's energy in 100–4000 Hz), and the best such frame. Chromium's NetEq plays a
- * received RFC 4733 event out as its dual tone, which is what this hears.
+ * Watches the page's remote audio for `ms` in short frames (2048 samples, every 20 ms) for the
+ * DTMF pair `[low, high]`: a frame is a hit when each tone holds ≥ 20 % of the frame's energy
+ * in 100–4000 Hz. Reports the hits, the bursts (runs of hits: one per digit heard) and the
+ * best frame. Chromium's NetEq plays a received RFC 4733 event out as its dual tone, which is
+ * what this hears.
  */
 export function listenDtmf(page, ms, [low, high]) {
   return page.evaluate(async ({ ms, low, high }) => {
@@ -486,8 +493,9 @@ export function listenDtmf(page, ms, [low, high]) {
       for (let i = Math.floor((f - 40) / hz); i <= Math.ceil((f + 40) / hz); i++) e += p[i];
       return e;
     };
-    let run = 0;
-    let bestRun = 0;
+    let hits = 0;
+    let bursts = 0;
+    let last = false;
     let best = { low: 0, high: 0 };
     let frames = 0;
     const end = performance.now() + ms;
@@ -500,12 +508,14 @@ export function listenDtmf(page, ms, [low, high]) {
       const l = total > 0 ? band(low, p) / total : 0;
       const h = total > 0 ? band(high, p) / total : 0;
       if (Math.min(l, h) > Math.min(best.low, best.high)) best = { low: l, high: h };
-      run = l >= 0.1 && h >= 0.1 ? run + 1 : 0;
-      bestRun = Math.max(bestRun, run);
+      const hit = l >= 0.2 && h >= 0.2;
+      if (hit) hits++;
+      if (hit && !last) bursts++;
+      last = hit;
       frames++;
     }
     await ctx.close();
-    return { frames, bestRun, best };
+    return { frames, hits, bursts, best };
   }, { ms, low, high });
 }
 
