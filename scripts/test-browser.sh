@@ -14,7 +14,8 @@
 # recordings): artifacts/browser/<test>/.
 #
 # Usage: bash scripts/test-browser.sh [test-filter…]      e.g. `bash scripts/test-browser.sh 1 4`
-#   BROWSER_PROFILE=debug|release   binaries to build and use (default release)
+#   BROWSER_PROFILE=debug|release   binaries to build and use (default debug: `cargo test` has
+#                                   built most of it already; the tests pass with both)
 #   REBUILD_WASM=1                  rebuild the npm package even if web-demo/rvoip/ exists
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,7 +48,7 @@ if [ "${REBUILD_WASM:-0}" = 1 ] || [ ! -f web-demo/rvoip/index.js ]; then
   step "npm package into web-demo/rvoip/ (scripts/build-wasm.sh)"
   bash scripts/build-wasm.sh
 fi
-PROFILE=${BROWSER_PROFILE:-release}
+PROFILE=${BROWSER_PROFILE:-debug}
 case "$PROFILE" in
   release) step "cargo build --release (gateway, softphone)"; cargo build --release -p rvoip-gateway --bin gateway --bin softphone ;;
   debug) step "cargo build (gateway, softphone)"; cargo build -p rvoip-gateway --bin gateway --bin softphone ;;

@@ -16,8 +16,8 @@ import {
 
 const ALICE_HZ = 440;
 const BOB_HZ = 660;
-const DIGIT = '9'; // 852 Hz + 1477 Hz: far from both tones and their harmonics
-const DIGIT_PAIR = [852, 1477];
+const DIGIT = '6'; // 770 Hz + 1477 Hz: ≥ 100 Hz from both tones and their harmonics (880, 1320 Hz)
+const DIGIT_PAIR = [770, 1477];
 
 const sdpDirection = (sdp) => (sdp?.match(/^a=(sendrecv|sendonly|recvonly|inactive)\r?$/m) ?? [])[1] ?? 'sendrecv';
 

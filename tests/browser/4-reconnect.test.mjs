@@ -67,10 +67,13 @@ class Proxy {
   }
 }
 
-/** Waits until /api/registrations lists alice over the proxy's latest upstream connection. */
-async function registeredOverLatest(gw, proxy, what) {
+/**
+ * Waits until the page has opened a connection past the first `after` ones and
+ * /api/registrations lists alice over it (the proxy's upstream port is the source).
+ */
+async function registeredOverLatest(gw, proxy, after, what) {
   const regs = await until(async () => {
-    const up = proxy.last()?.upPort;
+    const up = proxy.conns.length > after && proxy.last().upPort;
     const r = await api(gw, '/api/registrations').catch(() => []);
     return up && r.length === 1 && r[0].user === 'alice' && r[0].source === `127.0.0.1:${up}` && r;
   }, what, 30000);
@@ -100,14 +103,15 @@ await runTest('4-reconnect', async ({ dir, cleanup }) => {
   check(proxy.cuts === 1 && proxy.conns.length >= 2, `the first connection was reset mid-registration and the page connected again (${proxy.conns.length} connections)`);
   check(b.some((x) => /^transport: (disconnected|connecting)/.test(x)) && b.at(-1) === 'registration: registered',
     `the page went through a reconnection and ended registered (${Date.now() - t0} ms)`);
-  let reg = await registeredOverLatest(gw, proxy, 'alice is registered over the second connection');
+  let reg = await registeredOverLatest(gw, proxy, 1, 'alice is registered over the second connection');
   check(true, `/api/registrations: alice over ${reg.source} (connection ${proxy.last().n}), expires in ${reg.expires_in} s`);
 
   // b. cut while registered
   const before = reg.source;
   const t1 = Date.now();
+  let n = proxy.conns.length;
   proxy.resetAll();
-  reg = await registeredOverLatest(gw, proxy, 'alice is registered again over a new connection');
+  reg = await registeredOverLatest(gw, proxy, n, 'alice is registered again over a new connection');
   check(reg.source !== before, `after the reset alice is registered again over ${reg.source} (was ${before}; ${Date.now() - t1} ms)`);
   await page.waitForFunction(() => document.getElementById('registration').textContent === 'registered', null, { timeout: 10000 });
   b = await badges();
@@ -116,13 +120,14 @@ await runTest('4-reconnect', async ({ dir, cleanup }) => {
 
   // c. the gateway restarts
   const t2 = Date.now();
+  n = proxy.conns.length;
   await gw.stop();
   check((await fetch(`http://127.0.0.1:${HTTP}/`).then(() => 'up', () => 'down')) === 'down', 'the gateway is down');
   await page.waitForFunction(() => /^(disconnected|connecting)/.test(document.getElementById('transport').textContent), null, { timeout: 10000 });
   await page.screenshot({ path: join(dir, 'gateway-down.png'), fullPage: true });
   await sleep(1000);
   gw = await startGateway(dir, { http: HTTP, sip: 5064, trunkAddr: '127.0.0.1:5070' });
-  reg = await registeredOverLatest(gw, proxy, 'alice is registered with the restarted gateway');
+  reg = await registeredOverLatest(gw, proxy, n, 'alice is registered with the restarted gateway');
   check(true, `the restarted gateway lists alice over ${reg.source} (${Date.now() - t2} ms after the stop)`);
   await page.waitForFunction(() => document.getElementById('registration').textContent === 'registered', null, { timeout: 10000 });
 

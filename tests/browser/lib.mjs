@@ -225,18 +225,23 @@ export class Proc {
   }
 
   /** SIGTERM, then SIGKILL after `ms`. Resolves with the exit code or signal. */
-  async stop(ms = 5000) {
+  async stop(ms = 10000) {
     if (this.code !== undefined || this.child.exitCode !== null) return this.exited;
+    const t0 = Date.now();
     this.child.kill('SIGTERM');
-    const t = setTimeout(() => this.child.kill('SIGKILL'), ms);
+    const t = setTimeout(() => {
+      log(`${this.name} still running ${ms} ms after SIGTERM: SIGKILL`);
+      this.child.kill('SIGKILL');
+    }, ms);
     const r = await this.exited;
     clearTimeout(t);
+    log(`${this.name} stopped (exit ${r}, ${Date.now() - t0} ms after SIGTERM)`);
     return r;
   }
 }
 /** Kills whatever is still running (on failure). */
 export async function stopAll() {
-  await Promise.all([...children].map((c) => c.stop(2000)));
+  await Promise.all([...children].map((c) => c.stop()));
 }
 
 // --- the gateway ------------------------------------------------------------------------------
