@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Real-browser end-to-end tests of the web demo (tests/browser/, issue 6): headless Chromium
+# (playwright-core, the system /usr/bin/chromium; no browser is downloaded) with fake media
+# from tone WAV files, against the real `gateway` binary, with the native `softphone` as the
+# SIP trunk. Tests: 1 call to a trunk number, 2 browser to browser (hold, DTMF), 3 inbound
+# DID call answered in the page, 4 WebSocket cut and gateway restart (reconnect, re-register).
+#
+# Installs what it needs first (idempotently), builds the npm package into web-demo/rvoip/
+# when it is missing (scripts/build-wasm.sh), then the gateway and softphone binaries (the
+# gateway embeds web-demo/ at build time, so it is built after the package), and runs every
+# test inside a fresh network namespace holding only loopback, so the fixed ports cannot
+# clash with anything and WebRTC sees only 127.0.0.1 (hence --allow-loopback-in-peer-connection).
+# Prints PASS/FAIL per test; exits non-zero when any fails. Artifacts (screenshots, logs,
+# recordings): artifacts/browser/<test>/.
+#
+# Usage: bash scripts/test-browser.sh [test-filter…]      e.g. `bash scripts/test-browser.sh 1 4`
+#   BROWSER_PROFILE=debug|release   binaries to build and use (default debug: `cargo test` has
+#                                   built most of it already; the tests pass with both)
+#   REBUILD_WASM=1                  rebuild the npm package even if web-demo/rvoip/ exists
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+step() { printf '\n==> %s\n' "$*"; }
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+# --- tools ------------------------------------------------------------------------------
+missing=()
+for p in chromium iproute2 util-linux; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  step "apt-get install ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+command -v node >/dev/null && command -v npm >/dev/null || { echo "test-browser: node/npm missing" >&2; exit 1; }
+# playwright-core (pinned in tests/browser/package-lock.json), before entering the namespace.
+if [ "$(node -p "try{require('./tests/browser/node_modules/playwright-core/package.json').version}catch{''}")" \
+     != "$(node -p "require('./tests/browser/package.json').dependencies['playwright-core']")" ]; then
+  step "npm ci (tests/browser: playwright-core)"
+  (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+fi
+
+# --- builds -------------------------------------------------------------------------------
+if [ "${REBUILD_WASM:-0}" = 1 ] || [ ! -f web-demo/rvoip/index.js ]; then
+  step "npm package into web-demo/rvoip/ (scripts/build-wasm.sh)"
+  bash scripts/build-wasm.sh
+fi
+PROFILE=${BROWSER_PROFILE:-debug}
+case "$PROFILE" in
+  release) step "cargo build --release (gateway, softphone)"; cargo build --release -p rvoip-gateway --bin gateway --bin softphone ;;
+  debug) step "cargo build (gateway, softphone)"; cargo build -p rvoip-gateway --bin gateway --bin softphone ;;
+  *) echo "test-browser: BROWSER_PROFILE must be debug or release" >&2; exit 2 ;;
+esac
+export RVOIP_BIN="$ROOT/target/$PROFILE"
+
+# --- run, in a network namespace with only loopback ---------------------------------------
+step "browser end-to-end tests (loopback-only network namespace)"
+NS=(unshare -n)
+if [ "$(id -u)" != 0 ]; then NS=(unshare -rn); fi
+"${NS[@]}" sh -c 'ip link set lo up && exec node tests/browser/run.mjs "$@"' sh "$@"
