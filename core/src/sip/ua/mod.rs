@@ -87,7 +87,9 @@ use alloc::vec::Vec;
 use core::net::SocketAddr;
 
 use crate::rand::Rng;
-use crate::sip::auth::{DigestClient, DigestServer, Ha1Store, ServerConfig};
+use crate::sip::auth::DigestClient;
+#[cfg(feature = "sip-server")]
+use crate::sip::auth::{DigestServer, Ha1Store, ServerConfig};
 use crate::sip::transaction::{TimerConfig, TxKey};
 use crate::time::{Duration, Instant};
 
@@ -367,18 +369,23 @@ pub struct UaConfig {
     /// supports 100rel (it is always sent reliably when the caller requires it).
     pub use_100rel: bool,
     /// Act as a minimal registrar: accept REGISTER and keep bindings (for tests and the
-    /// gateway); challenge with digest when `users` is not empty.
+    /// gateway); challenge with digest when `users` is not empty (feature `sip-server`).
+    #[cfg(feature = "sip-server")]
     pub registrar: bool,
-    /// Challenge incoming INVITEs with digest (401) against `users`.
+    /// Challenge incoming INVITEs with digest (401) against `users` (feature `sip-server`).
+    #[cfg(feature = "sip-server")]
     pub challenge_invites: bool,
     /// Server side, proxy mode (RFC 3261 §22.3): challenge INVITEs with 407 and
     /// `Proxy-Authenticate`, and read their credentials from `Proxy-Authorization`,
     /// instead of 401 / `WWW-Authenticate` / `Authorization` (a gateway or proxy in front
-    /// of the callee). REGISTER is always challenged with 401 (§10.3). Default: false.
+    /// of the callee). REGISTER is always challenged with 401 (§10.3). Default: false
+    /// (feature `sip-server`).
+    #[cfg(feature = "sip-server")]
     pub proxy_auth: bool,
     /// Server side: (user, password) pairs accepted in the AOR's domain as realm. Not
     /// empty → REGISTER (registrar mode) and, with `challenge_invites`, INVITE are
-    /// challenged with digest (sip-auth's `DigestServer`).
+    /// challenged with digest (sip-auth's `DigestServer`) (feature `sip-server`).
+    #[cfg(feature = "sip-server")]
     pub users: Vec<(String, String)>,
     /// The User-Agent header value.
     pub user_agent: String,
@@ -408,9 +415,13 @@ impl UaConfig {
             min_se: 90,
             no_answer_timeout: Duration::from_secs(180),
             use_100rel: false,
+            #[cfg(feature = "sip-server")]
             registrar: false,
+            #[cfg(feature = "sip-server")]
             challenge_invites: false,
+            #[cfg(feature = "sip-server")]
             proxy_auth: false,
+            #[cfg(feature = "sip-server")]
             users: Vec::new(),
             user_agent: String::from("rvoip"),
         }
@@ -430,9 +441,12 @@ pub struct UserAgent<R: Rng> {
     next_call: u64,
     next_message: u64,
     registration: Registration,
+    #[cfg(feature = "sip-server")]
     bindings: BTreeMap<(String, String), Instant>,
     digest: DigestClient,
+    #[cfg(feature = "sip-server")]
     digest_server: Option<DigestServer>,
+    #[cfg(feature = "sip-server")]
     credential_store: Ha1Store,
     pongs: u64,
     hostport: String,
@@ -454,7 +468,7 @@ impl<R: Rng> core::fmt::Debug for UserAgent<R> {
 
 impl<R: Rng> UserAgent<R> {
     /// A user agent with configuration `cfg` drawing randomness from `rng`.
-    pub fn new(cfg: UaConfig, mut rng: R) -> Self {
+    pub fn new(cfg: UaConfig, rng: R) -> Self {
         let user = if cfg.auth_user.is_empty() {
             let rest = cfg.aor.split_once(':').map_or("", |(_, r)| r);
             String::from(rest.split_once('@').map_or("", |(u, _)| u))
@@ -466,13 +480,19 @@ impl<R: Rng> UserAgent<R> {
             .advertised_host
             .clone()
             .unwrap_or_else(|| build::hostport(cfg.local_addr));
-        let mut credential_store = Ha1Store::new();
-        let realm = String::from(cfg.aor.rsplit_once('@').map_or("", |(_, d)| d));
-        for (u, p) in &cfg.users {
-            credential_store.insert_password(&realm, u, p);
-        }
-        let digest_server = (!cfg.users.is_empty())
-            .then(|| DigestServer::new(ServerConfig::new(realm.clone()), &mut rng));
+        #[cfg(feature = "sip-server")]
+        let mut rng = rng;
+        #[cfg(feature = "sip-server")]
+        let (credential_store, digest_server) = {
+            let mut store = Ha1Store::new();
+            let realm = String::from(cfg.aor.rsplit_once('@').map_or("", |(_, d)| d));
+            for (u, p) in &cfg.users {
+                store.insert_password(&realm, u, p);
+            }
+            let server = (!cfg.users.is_empty())
+                .then(|| DigestServer::new(ServerConfig::new(realm.clone()), &mut rng));
+            (store, server)
+        };
         UserAgent {
             cfg,
             rng,
@@ -484,9 +504,12 @@ impl<R: Rng> UserAgent<R> {
             next_call: 1,
             next_message: 1,
             registration: Registration::default(),
+            #[cfg(feature = "sip-server")]
             bindings: BTreeMap::new(),
             digest,
+            #[cfg(feature = "sip-server")]
             digest_server,
+            #[cfg(feature = "sip-server")]
             credential_store,
             pongs: 0,
             hostport,
