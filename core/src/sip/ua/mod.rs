@@ -75,13 +75,14 @@ mod build;
 mod call;
 mod extensions;
 mod layer;
+mod map;
 pub mod msg;
 mod offer;
 mod register;
 mod requests;
 mod table;
 
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::SocketAddr;
@@ -98,6 +99,7 @@ pub use call::UaError;
 pub use msg::{Method, SipMsg};
 
 use layer::{ClientEntry, ServerEntry};
+use map::{Map, Set};
 use register::Registration;
 
 /// What the UA accepts (methods, extensions, body types) for request validation.
@@ -433,16 +435,16 @@ pub struct UserAgent<R: Rng> {
     cfg: UaConfig,
     rng: R,
     now: Instant,
-    clients: BTreeMap<TxKey, ClientEntry>,
+    clients: Map<TxKey, ClientEntry>,
     /// Transaction deadlines: (when, is server, key), so the next one is found in O(log n).
-    tx_timers: BTreeSet<(Instant, bool, TxKey)>,
-    servers: BTreeMap<TxKey, ServerEntry>,
+    tx_timers: Set<(Instant, bool, TxKey)>,
+    servers: Map<TxKey, ServerEntry>,
     calls: table::CallTable,
     next_call: u64,
     next_message: u64,
     registration: Registration,
     #[cfg(feature = "sip-server")]
-    bindings: BTreeMap<(String, String), Instant>,
+    bindings: Map<(String, String), Instant>,
     digest: DigestClient,
     #[cfg(feature = "sip-server")]
     digest_server: Option<DigestServer>,
@@ -497,15 +499,15 @@ impl<R: Rng> UserAgent<R> {
             cfg,
             rng,
             now: Instant::ZERO,
-            clients: BTreeMap::new(),
-            tx_timers: BTreeSet::new(),
-            servers: BTreeMap::new(),
+            clients: Map::new(),
+            tx_timers: Set::new(),
+            servers: Map::new(),
             calls: table::CallTable::default(),
             next_call: 1,
             next_message: 1,
             registration: Registration::default(),
             #[cfg(feature = "sip-server")]
-            bindings: BTreeMap::new(),
+            bindings: Map::new(),
             digest,
             #[cfg(feature = "sip-server")]
             digest_server,
