@@ -95,6 +95,7 @@ impl fmt::Debug for HexDigest {
 enum Hasher {
     Md5(md5::Md5),
     Sha256(sha2::Sha256),
+    #[cfg(feature = "sha512-256")]
     Sha512_256(sha2::Sha512_256),
 }
 
@@ -102,8 +103,13 @@ impl Hasher {
     fn new(alg: Algorithm) -> Hasher {
         match alg.base() {
             Algorithm::Md5 => Hasher::Md5(md5::Md5::new()),
+            #[cfg(feature = "sha512-256")]
             Algorithm::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
+            #[cfg(feature = "sha512-256")]
             _ => Hasher::Sha512_256(sha2::Sha512_256::new()),
+            // `base()` is MD5 or SHA-256 when SHA-512-256 is compiled out.
+            #[cfg(not(feature = "sha512-256"))]
+            _ => Hasher::Sha256(sha2::Sha256::new()),
         }
     }
 
@@ -111,6 +117,7 @@ impl Hasher {
         match self {
             Hasher::Md5(h) => h.update(data),
             Hasher::Sha256(h) => h.update(data),
+            #[cfg(feature = "sha512-256")]
             Hasher::Sha512_256(h) => h.update(data),
         }
     }
@@ -119,6 +126,7 @@ impl Hasher {
         match self {
             Hasher::Md5(h) => HexDigest::from_bytes(&h.finalize()),
             Hasher::Sha256(h) => HexDigest::from_bytes(&h.finalize()),
+            #[cfg(feature = "sha512-256")]
             Hasher::Sha512_256(h) => HexDigest::from_bytes(&h.finalize()),
         }
     }
@@ -241,6 +249,7 @@ pub fn hex_eq_ct(received: &[u8], expected: &[u8]) -> bool {
 }
 
 /// Compares two byte strings in time independent of where they differ.
+#[cfg(feature = "sip-server")]
 pub(crate) fn bytes_eq_ct(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
@@ -268,6 +277,7 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         // SHA-512/256("abc") from FIPS 180-4 examples.
+        #[cfg(feature = "sha512-256")]
         assert_eq!(
             h(Algorithm::Sha512_256, b"abc").as_str(),
             "53048e2681941ef99b2e29b76b4c7dabe4c2d0c634fc6d46e0e2f13107e7af23"

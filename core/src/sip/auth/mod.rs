@@ -73,6 +73,7 @@
 mod client;
 pub mod compute;
 mod header;
+#[cfg(feature = "sip-server")]
 mod server;
 mod wire;
 
@@ -81,6 +82,7 @@ pub use compute::HexDigest;
 pub use header::{
     AlgorithmParam, AuthParam, Challenge, Credentials, MAX_PARAMS, ParseError, UsernameForm,
 };
+#[cfg(feature = "sip-server")]
 pub use server::{
     Authenticated, CredentialStore, DigestRequest, DigestServer, Ha1Store, NonceManager,
     NonceStatus, ServerConfig, UserSecret, Verification,
@@ -99,17 +101,29 @@ pub enum Algorithm {
     Sha256,
     /// `SHA-256-sess` (RFC 7616).
     Sha256Sess,
-    /// `SHA-512-256` (RFC 7616): SHA-512/256 of FIPS 180-4.
+    /// `SHA-512-256` (RFC 7616): SHA-512/256 of FIPS 180-4 (feature `sha512-256`).
+    #[cfg(feature = "sha512-256")]
     Sha512_256,
-    /// `SHA-512-256-sess` (RFC 7616).
+    /// `SHA-512-256-sess` (RFC 7616) (feature `sha512-256`).
+    #[cfg(feature = "sha512-256")]
     Sha512_256Sess,
 }
 
 impl Algorithm {
     /// All algorithms, strongest first (RFC 8760 §2.4 order of preference).
+    #[cfg(feature = "sha512-256")]
     pub const ALL: [Algorithm; 6] = [
         Algorithm::Sha512_256,
         Algorithm::Sha512_256Sess,
+        Algorithm::Sha256,
+        Algorithm::Sha256Sess,
+        Algorithm::Md5,
+        Algorithm::Md5Sess,
+    ];
+    /// All algorithms, strongest first (RFC 8760 §2.4 order of preference); SHA-512-256
+    /// needs the feature `sha512-256`.
+    #[cfg(not(feature = "sha512-256"))]
+    pub const ALL: [Algorithm; 4] = [
         Algorithm::Sha256,
         Algorithm::Sha256Sess,
         Algorithm::Md5,
@@ -130,17 +144,21 @@ impl Algorithm {
             Algorithm::Md5Sess => "MD5-sess",
             Algorithm::Sha256 => "SHA-256",
             Algorithm::Sha256Sess => "SHA-256-sess",
+            #[cfg(feature = "sha512-256")]
             Algorithm::Sha512_256 => "SHA-512-256",
+            #[cfg(feature = "sha512-256")]
             Algorithm::Sha512_256Sess => "SHA-512-256-sess",
         }
     }
 
     /// Whether this is a `-sess` variant (HA1 bound to nonce and cnonce).
     pub const fn is_session(self) -> bool {
-        matches!(
-            self,
-            Algorithm::Md5Sess | Algorithm::Sha256Sess | Algorithm::Sha512_256Sess
-        )
+        match self {
+            Algorithm::Md5Sess | Algorithm::Sha256Sess => true,
+            #[cfg(feature = "sha512-256")]
+            Algorithm::Sha512_256Sess => true,
+            _ => false,
+        }
     }
 
     /// The hash without the `-sess` variant (its HA1 is the stored one).
@@ -148,6 +166,7 @@ impl Algorithm {
         match self {
             Algorithm::Md5 | Algorithm::Md5Sess => Algorithm::Md5,
             Algorithm::Sha256 | Algorithm::Sha256Sess => Algorithm::Sha256,
+            #[cfg(feature = "sha512-256")]
             Algorithm::Sha512_256 | Algorithm::Sha512_256Sess => Algorithm::Sha512_256,
         }
     }
@@ -160,7 +179,9 @@ impl Algorithm {
             Algorithm::Md5 => 1,
             Algorithm::Sha256Sess => 2,
             Algorithm::Sha256 => 3,
+            #[cfg(feature = "sha512-256")]
             Algorithm::Sha512_256Sess => 4,
+            #[cfg(feature = "sha512-256")]
             Algorithm::Sha512_256 => 5,
         }
     }
@@ -279,6 +300,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "sha512-256")]
     fn strength_orders_sha512_256_over_sha256_over_md5() {
         assert!(Algorithm::Sha512_256.strength() > Algorithm::Sha256.strength());
         assert!(Algorithm::Sha256.strength() > Algorithm::Md5.strength());

@@ -290,7 +290,8 @@ impl Ha1Store {
     /// Stores the HA1 of `password` for MD5, SHA-256 and SHA-512-256 (and the `-sess`
     /// variants, which share them); the password itself is not kept.
     pub fn insert_password(&mut self, realm: &str, username: &str, password: &str) {
-        for alg in [Algorithm::Md5, Algorithm::Sha256, Algorithm::Sha512_256] {
+        // The hashes compiled in (SHA-512-256 with its feature), without the `-sess` twins.
+        for alg in Algorithm::ALL.into_iter().filter(|a| !a.is_session()) {
             let ha1 = compute::ha1(alg, username, realm, password);
             self.insert_ha1(realm, username, alg, ha1);
         }

@@ -449,6 +449,7 @@ impl<R: Rng> UserAgent<R> {
             self.respond_code(now, &key, 486);
             return;
         }
+        #[cfg(feature = "sip-server")]
         if self.cfg.challenge_invites
             && let Some(challenge) = self.check_credentials(now, &req, self.cfg.proxy_auth)
         {

@@ -75,19 +75,22 @@ mod build;
 mod call;
 mod extensions;
 mod layer;
+mod map;
 pub mod msg;
 mod offer;
 mod register;
 mod requests;
 mod table;
 
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::SocketAddr;
 
 use crate::rand::Rng;
-use crate::sip::auth::{DigestClient, DigestServer, Ha1Store, ServerConfig};
+use crate::sip::auth::DigestClient;
+#[cfg(feature = "sip-server")]
+use crate::sip::auth::{DigestServer, Ha1Store, ServerConfig};
 use crate::sip::transaction::{TimerConfig, TxKey};
 use crate::time::{Duration, Instant};
 
@@ -96,6 +99,7 @@ pub use call::UaError;
 pub use msg::{Method, SipMsg};
 
 use layer::{ClientEntry, ServerEntry};
+use map::{Map, Set};
 use register::Registration;
 
 /// What the UA accepts (methods, extensions, body types) for request validation.
@@ -367,18 +371,23 @@ pub struct UaConfig {
     /// supports 100rel (it is always sent reliably when the caller requires it).
     pub use_100rel: bool,
     /// Act as a minimal registrar: accept REGISTER and keep bindings (for tests and the
-    /// gateway); challenge with digest when `users` is not empty.
+    /// gateway); challenge with digest when `users` is not empty (feature `sip-server`).
+    #[cfg(feature = "sip-server")]
     pub registrar: bool,
-    /// Challenge incoming INVITEs with digest (401) against `users`.
+    /// Challenge incoming INVITEs with digest (401) against `users` (feature `sip-server`).
+    #[cfg(feature = "sip-server")]
     pub challenge_invites: bool,
     /// Server side, proxy mode (RFC 3261 §22.3): challenge INVITEs with 407 and
     /// `Proxy-Authenticate`, and read their credentials from `Proxy-Authorization`,
     /// instead of 401 / `WWW-Authenticate` / `Authorization` (a gateway or proxy in front
-    /// of the callee). REGISTER is always challenged with 401 (§10.3). Default: false.
+    /// of the callee). REGISTER is always challenged with 401 (§10.3). Default: false
+    /// (feature `sip-server`).
+    #[cfg(feature = "sip-server")]
     pub proxy_auth: bool,
     /// Server side: (user, password) pairs accepted in the AOR's domain as realm. Not
     /// empty → REGISTER (registrar mode) and, with `challenge_invites`, INVITE are
-    /// challenged with digest (sip-auth's `DigestServer`).
+    /// challenged with digest (sip-auth's `DigestServer`) (feature `sip-server`).
+    #[cfg(feature = "sip-server")]
     pub users: Vec<(String, String)>,
     /// The User-Agent header value.
     pub user_agent: String,
@@ -408,9 +417,13 @@ impl UaConfig {
             min_se: 90,
             no_answer_timeout: Duration::from_secs(180),
             use_100rel: false,
+            #[cfg(feature = "sip-server")]
             registrar: false,
+            #[cfg(feature = "sip-server")]
             challenge_invites: false,
+            #[cfg(feature = "sip-server")]
             proxy_auth: false,
+            #[cfg(feature = "sip-server")]
             users: Vec::new(),
             user_agent: String::from("rvoip"),
         }
@@ -422,17 +435,20 @@ pub struct UserAgent<R: Rng> {
     cfg: UaConfig,
     rng: R,
     now: Instant,
-    clients: BTreeMap<TxKey, ClientEntry>,
+    clients: Map<TxKey, ClientEntry>,
     /// Transaction deadlines: (when, is server, key), so the next one is found in O(log n).
-    tx_timers: BTreeSet<(Instant, bool, TxKey)>,
-    servers: BTreeMap<TxKey, ServerEntry>,
+    tx_timers: Set<(Instant, bool, TxKey)>,
+    servers: Map<TxKey, ServerEntry>,
     calls: table::CallTable,
     next_call: u64,
     next_message: u64,
     registration: Registration,
-    bindings: BTreeMap<(String, String), Instant>,
+    #[cfg(feature = "sip-server")]
+    bindings: Map<(String, String), Instant>,
     digest: DigestClient,
+    #[cfg(feature = "sip-server")]
     digest_server: Option<DigestServer>,
+    #[cfg(feature = "sip-server")]
     credential_store: Ha1Store,
     pongs: u64,
     hostport: String,
@@ -454,7 +470,7 @@ impl<R: Rng> core::fmt::Debug for UserAgent<R> {
 
 impl<R: Rng> UserAgent<R> {
     /// A user agent with configuration `cfg` drawing randomness from `rng`.
-    pub fn new(cfg: UaConfig, mut rng: R) -> Self {
+    pub fn new(cfg: UaConfig, rng: R) -> Self {
         let user = if cfg.auth_user.is_empty() {
             let rest = cfg.aor.split_once(':').map_or("", |(_, r)| r);
             String::from(rest.split_once('@').map_or("", |(u, _)| u))
@@ -466,27 +482,36 @@ impl<R: Rng> UserAgent<R> {
             .advertised_host
             .clone()
             .unwrap_or_else(|| build::hostport(cfg.local_addr));
-        let mut credential_store = Ha1Store::new();
-        let realm = String::from(cfg.aor.rsplit_once('@').map_or("", |(_, d)| d));
-        for (u, p) in &cfg.users {
-            credential_store.insert_password(&realm, u, p);
-        }
-        let digest_server = (!cfg.users.is_empty())
-            .then(|| DigestServer::new(ServerConfig::new(realm.clone()), &mut rng));
+        #[cfg(feature = "sip-server")]
+        let mut rng = rng;
+        #[cfg(feature = "sip-server")]
+        let (credential_store, digest_server) = {
+            let mut store = Ha1Store::new();
+            let realm = String::from(cfg.aor.rsplit_once('@').map_or("", |(_, d)| d));
+            for (u, p) in &cfg.users {
+                store.insert_password(&realm, u, p);
+            }
+            let server = (!cfg.users.is_empty())
+                .then(|| DigestServer::new(ServerConfig::new(realm.clone()), &mut rng));
+            (store, server)
+        };
         UserAgent {
             cfg,
             rng,
             now: Instant::ZERO,
-            clients: BTreeMap::new(),
-            tx_timers: BTreeSet::new(),
-            servers: BTreeMap::new(),
+            clients: Map::new(),
+            tx_timers: Set::new(),
+            servers: Map::new(),
             calls: table::CallTable::default(),
             next_call: 1,
             next_message: 1,
             registration: Registration::default(),
-            bindings: BTreeMap::new(),
+            #[cfg(feature = "sip-server")]
+            bindings: Map::new(),
             digest,
+            #[cfg(feature = "sip-server")]
             digest_server,
+            #[cfg(feature = "sip-server")]
             credential_store,
             pongs: 0,
             hostport,

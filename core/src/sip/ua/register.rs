@@ -16,7 +16,9 @@ use super::layer::Owner;
 use super::msg::{Method, SipMsg, addr_uri, param};
 use super::{Event, Received, RegistrationState, UserAgent};
 use crate::rand::Rng;
-use crate::sip::auth::{ChallengeKind, DigestRequest};
+use crate::sip::auth::ChallengeKind;
+#[cfg(feature = "sip-server")]
+use crate::sip::auth::DigestRequest;
 use crate::sip::transaction::TxKey;
 use crate::time::{Duration, Instant};
 
@@ -311,6 +313,7 @@ impl<R: Rng> UserAgent<R> {
     /// server is configured), else the challenge to send: 401 with `WWW-Authenticate`
     /// (credentials in `Authorization`), or with `proxy` 407 with `Proxy-Authenticate`
     /// (credentials in `Proxy-Authorization`, RFC 3261 §22.3).
+    #[cfg(feature = "sip-server")]
     pub(crate) fn check_credentials(
         &mut self,
         now: Instant,
@@ -346,6 +349,7 @@ impl<R: Rng> UserAgent<R> {
     }
 
     /// Registrar: stores or removes bindings of the To AOR (§10.3), after digest.
+    #[cfg(feature = "sip-server")]
     pub(crate) fn registrar_request(&mut self, now: Instant, key: TxKey, req: &SipMsg) {
         if let Some(challenge) = self.check_credentials(now, req, false) {
             self.respond(now, &key, challenge);
@@ -390,7 +394,8 @@ impl<R: Rng> UserAgent<R> {
         self.respond(now, &key, r);
     }
 
-    /// The registrar's current contacts for `aor` (server side).
+    /// The registrar's current contacts for `aor` (server side; feature `sip-server`).
+    #[cfg(feature = "sip-server")]
     pub fn bindings(&self, aor: &str) -> impl Iterator<Item = &str> {
         self.bindings
             .keys()

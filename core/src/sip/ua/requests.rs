@@ -166,6 +166,7 @@ impl<R: Rng> UserAgent<R> {
                 }
             }
             (Method::Prack, Some(id)) => self.incoming_prack(now, id, &key, &req),
+            #[cfg(feature = "sip-server")]
             (Method::Register, None) if self.cfg.registrar && !in_dialog => {
                 self.registrar_request(now, key, &req);
             }

@@ -1,7 +1,8 @@
 //! The UA's call table: calls by handle, by SIP Call-ID, and by next timer, so that routing
 //! an in-dialog request (RFC 3261 §12.2.2: Call-ID + tags) and finding due call timers cost
 //! O(log n) in the number of calls instead of a scan (a gateway holds thousands of dialogs
-//! in one UA).
+//! in one UA) with the feature `btree-tables`; without it (the browser build) the same
+//! indexes are sorted `Vec`s ([`super::map`]).
 //!
 //! Input: inserts, removals and mutable accesses of [`Call`]s. Output: lookups, the next
 //! call timer, the calls whose timers are due. Every `get_mut` marks the call "dirty"; its
@@ -9,26 +10,26 @@
 //! and until then [`CallTable::next_timer`] reads dirty calls directly, so the answer is
 //! always exact.
 
-use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::CallId;
 use super::call::Call;
+use super::map::{Map, Set};
 use crate::time::Instant;
 
 /// Calls indexed by handle, Call-ID and next timer.
 #[derive(Debug, Default)]
 pub(crate) struct CallTable {
-    calls: BTreeMap<CallId, Call>,
+    calls: Map<CallId, Call>,
     /// SIP Call-ID → the calls sharing it (one, or a few forks / a replaced call).
-    by_call_id: BTreeMap<String, Vec<CallId>>,
+    by_call_id: Map<String, Vec<CallId>>,
     /// (deadline, call) of every clean call with a timer.
-    timers: BTreeSet<(Instant, CallId)>,
+    timers: Set<(Instant, CallId)>,
     /// The deadline each call is filed under in `timers`.
-    timer_of: BTreeMap<CallId, Instant>,
+    timer_of: Map<CallId, Instant>,
     /// Calls mutated since the last [`CallTable::reschedule`].
-    dirty: BTreeSet<CallId>,
+    dirty: Set<CallId>,
 }
 
 impl CallTable {
@@ -57,10 +58,13 @@ impl CallTable {
     /// Adds (or replaces) call `id`.
     pub(crate) fn insert(&mut self, id: CallId, call: Call) {
         self.remove(&id);
-        self.by_call_id
-            .entry(call.call_id.clone())
-            .or_default()
-            .push(id);
+        match self.by_call_id.get_mut(call.call_id.as_str()) {
+            Some(ids) => ids.push(id),
+            None => {
+                self.by_call_id
+                    .insert(call.call_id.clone(), alloc::vec![id]);
+            }
+        }
         self.calls.insert(id, call);
         self.dirty.insert(id);
     }
@@ -122,7 +126,8 @@ impl CallTable {
     pub(crate) fn due(&mut self, now: Instant) -> Vec<CallId> {
         self.reschedule();
         self.timers
-            .range(..=(now, CallId(u64::MAX)))
+            .iter()
+            .take_while(|(t, _)| *t <= now)
             .map(|(_, id)| *id)
             .collect()
     }

@@ -1,0 +1,297 @@
+//! The ordered maps and sets of the UA's transaction and call tables.
+//!
+//! With the feature `btree-tables` (part of `full`, what the gateway builds) they are the
+//! B-trees of `alloc`: O(log n) for a gateway's thousands of transactions and calls.
+//! Without it they are [`VecMap`] / [`VecSet`]: `Vec`s kept sorted, found by binary search,
+//! with the same interface and the same (ascending) iteration order as the B-trees but a
+//! fraction of their code per key/value type. That suits a browser UA (the wasm package),
+//! which holds a handful of entries and pays for every byte of code in its download.
+//!
+//! Inputs: keys and values. Outputs: lookups and ascending iteration. Nothing here reads
+//! peer data itself; the tables that use these bound their sizes (`max_transactions`,
+//! `max_calls`).
+
+use alloc::vec::Vec;
+use core::borrow::Borrow;
+
+#[cfg(feature = "btree-tables")]
+pub(crate) use alloc::collections::{BTreeMap as Map, BTreeSet as Set};
+
+#[cfg(not(feature = "btree-tables"))]
+pub(crate) use self::{VecMap as Map, VecSet as Set};
+
+/// A map kept as a `Vec` of entries sorted by key (a B-tree map's interface, the subset the
+/// UA uses).
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "btree-tables", allow(dead_code))]
+pub(crate) struct VecMap<K, V> {
+    entries: Vec<(K, V)>,
+}
+
+impl<K, V> Default for VecMap<K, V> {
+    fn default() -> Self {
+        VecMap {
+            entries: Vec::new(),
+        }
+    }
+}
+
+// Not every method is used by every build (the registrar's `bindings` is `sip-server`).
+#[allow(dead_code)]
+impl<K: Ord, V> VecMap<K, V> {
+    /// An empty map.
+    pub(crate) const fn new() -> Self {
+        VecMap {
+            entries: Vec::new(),
+        }
+    }
+
+    /// Where `key` is (`Ok`) or would be inserted (`Err`).
+    fn find<Q>(&self, key: &Q) -> Result<usize, usize>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.entries.binary_search_by(|(k, _)| k.borrow().cmp(key))
+    }
+
+    /// How many entries.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no entries.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The value of `key`.
+    pub(crate) fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        let i = self.find(key).ok()?;
+        self.entries.get(i).map(|(_, v)| v)
+    }
+
+    /// The value of `key`, for modification.
+    pub(crate) fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        let i = self.find(key).ok()?;
+        self.entries.get_mut(i).map(|(_, v)| v)
+    }
+
+    /// Whether `key` has a value.
+    pub(crate) fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.find(key).is_ok()
+    }
+
+    /// Sets the value of `key`; returns the value it replaces.
+    pub(crate) fn insert(&mut self, key: K, value: V) -> Option<V> {
+        match self.find(&key) {
+            Ok(i) => self
+                .entries
+                .get_mut(i)
+                .map(|(_, v)| core::mem::replace(v, value)),
+            Err(i) => {
+                self.entries.insert(i, (key, value));
+                None
+            }
+        }
+    }
+
+    /// Removes `key`; returns its value.
+    pub(crate) fn remove<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        let i = self.find(key).ok()?;
+        Some(self.entries.remove(i).1)
+    }
+
+    /// Keeps the entries for which `keep` returns true.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        self.entries.retain_mut(|(k, v)| keep(k, v));
+    }
+
+    /// The entries in ascending key order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    /// The keys in ascending order.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &K> {
+        self.entries.iter().map(|(k, _)| k)
+    }
+
+    /// The values in ascending key order.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
+        self.entries.iter().map(|(_, v)| v)
+    }
+}
+
+/// A set kept as a sorted `Vec` (a B-tree set's interface, the subset the UA uses).
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "btree-tables", allow(dead_code))]
+pub(crate) struct VecSet<T> {
+    items: Vec<T>,
+}
+
+impl<T> Default for VecSet<T> {
+    fn default() -> Self {
+        VecSet { items: Vec::new() }
+    }
+}
+
+#[allow(dead_code)]
+impl<T: Ord> VecSet<T> {
+    /// An empty set.
+    pub(crate) const fn new() -> Self {
+        VecSet { items: Vec::new() }
+    }
+
+    /// How many items.
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether the set is empty.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Whether `item` is in the set.
+    pub(crate) fn contains(&self, item: &T) -> bool {
+        self.items.binary_search(item).is_ok()
+    }
+
+    /// Adds `item`; false when it was there already.
+    pub(crate) fn insert(&mut self, item: T) -> bool {
+        match self.items.binary_search(&item) {
+            Ok(_) => false,
+            Err(i) => {
+                self.items.insert(i, item);
+                true
+            }
+        }
+    }
+
+    /// Removes `item`; false when it was not there.
+    pub(crate) fn remove(&mut self, item: &T) -> bool {
+        match self.items.binary_search(item) {
+            Ok(i) => {
+                self.items.remove(i);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// The smallest item.
+    pub(crate) fn first(&self) -> Option<&T> {
+        self.items.first()
+    }
+
+    /// Removes and returns the smallest item.
+    pub(crate) fn pop_first(&mut self) -> Option<T> {
+        (!self.items.is_empty()).then(|| self.items.remove(0))
+    }
+
+    /// The items in ascending order.
+    pub(crate) fn iter(&self) -> core::slice::Iter<'_, T> {
+        self.items.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::collections::{BTreeMap, BTreeSet};
+    use alloc::string::String;
+    use proptest::prelude::*;
+
+    /// One operation on a map and a set of small keys (so that they collide).
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(u8, u16),
+        Remove(u8),
+        GetMut(u8, u16),
+        Retain(u8),
+        PopFirst,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0u8..16, any::<u16>()).prop_map(|(k, v)| Op::Insert(k, v)),
+            (0u8..16).prop_map(Op::Remove),
+            (0u8..16, any::<u16>()).prop_map(|(k, v)| Op::GetMut(k, v)),
+            (1u8..4).prop_map(Op::Retain),
+            Just(Op::PopFirst),
+        ]
+    }
+
+    proptest! {
+        /// Every operation gives the B-trees' results, and the contents and their order stay
+        /// the B-trees' after each step.
+        #[test]
+        fn vec_map_and_set_behave_as_btrees(ops in proptest::collection::vec(op(), 0..200)) {
+            let (mut m, mut bm) = (VecMap::new(), BTreeMap::new());
+            let (mut s, mut bs) = (VecSet::new(), BTreeSet::new());
+            for o in ops {
+                match o {
+                    Op::Insert(k, v) => {
+                        prop_assert_eq!(m.insert(k, v), bm.insert(k, v));
+                        prop_assert_eq!(s.insert(k), bs.insert(k));
+                    }
+                    Op::Remove(k) => {
+                        prop_assert_eq!(m.remove(&k), bm.remove(&k));
+                        prop_assert_eq!(s.remove(&k), bs.remove(&k));
+                    }
+                    Op::GetMut(k, v) => {
+                        if let Some(x) = m.get_mut(&k) {
+                            *x = v;
+                        }
+                        if let Some(x) = bm.get_mut(&k) {
+                            *x = v;
+                        }
+                    }
+                    Op::Retain(d) => {
+                        m.retain(|k, v| (*k % d == 0) != (*v % 2 == 0));
+                        bm.retain(|k, v| (*k % d == 0) != (*v % 2 == 0));
+                    }
+                    Op::PopFirst => prop_assert_eq!(s.pop_first(), bs.pop_first()),
+                }
+                prop_assert!(m.iter().eq(bm.iter()));
+                prop_assert!(s.iter().eq(bs.iter()));
+                prop_assert_eq!((m.len(), m.is_empty()), (bm.len(), bm.is_empty()));
+                prop_assert_eq!((s.len(), s.is_empty()), (bs.len(), bs.is_empty()));
+                prop_assert_eq!(s.first(), bs.first());
+                for k in 0u8..16 {
+                    prop_assert_eq!(m.get(&k), bm.get(&k));
+                    prop_assert_eq!(m.contains_key(&k), bm.contains_key(&k));
+                    prop_assert_eq!(s.contains(&k), bs.contains(&k));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn borrowed_keys_find_owned_ones() {
+        let mut m: VecMap<String, u32> = VecMap::default();
+        m.insert(String::from("b"), 2);
+        m.insert(String::from("a"), 1);
+        assert_eq!(m.get("a"), Some(&1));
+        assert_eq!(m.remove("b"), Some(2));
+        assert!(m.keys().eq([String::from("a")].iter()));
+        assert!(m.values().eq([1].iter()));
+    }
+}
