@@ -269,6 +269,7 @@ impl CallTask {
                             let mut sink = SocketSink { socks: &self.socks };
                             let _ = tx.send(self.session.send_digit(now(), leg, d, dur, &mut sink));
                         }
+                        Some(Cmd::Sending(leg, on)) => self.session.set_sending(leg, on),
                         Some(Cmd::Remote(leg, p)) => {
                             if let Some((d, h)) = self.apply_remote(leg, *p, dtls.is_none()) {
                                 dtls = Some(d);

@@ -67,6 +67,8 @@ pub(super) struct Leg {
     /// translating DTMF timestamps.
     pub(super) anchor: Option<(u32, u32)>,
     pub(super) marker_next: bool,
+    /// Held in our sending direction (SDP `recvonly`/`inactive`): no RTP goes out.
+    pub(super) muted: bool,
 }
 
 impl Leg {
@@ -112,6 +114,7 @@ impl Leg {
             next_rtcp: Instant::from_millis(1000),
             anchor: None,
             marker_next: true,
+            muted: false,
         }
     }
 
@@ -163,6 +166,9 @@ impl Leg {
         len: usize,
         sink: &mut dyn Sink,
     ) {
+        if self.muted {
+            return;
+        }
         let Some(to) = self.rtp_target() else { return };
         let Ok(p) = RtpPacket::new_checked(&buf[..len]) else {
             return;

@@ -470,6 +470,7 @@ enum Cmd {
         oneshot::Sender<Result<(), DigitError>>,
     ),
     Stats(oneshot::Sender<CallStats>),
+    Sending(LegId, bool),
     Hangup,
 }
 
@@ -494,6 +495,11 @@ impl CallMedia {
     /// Applies the peer's SDP parameters to a leg (starts DTLS on a WebRTC leg).
     pub fn apply_remote(&self, leg: LegId, p: RemoteParams) {
         let _ = self.cmds.send(Cmd::Remote(leg, Box::new(p)));
+    }
+
+    /// Whether a leg sends media (hold: see [`MediaSession::set_sending`]).
+    pub fn set_sending(&self, leg: LegId, sending: bool) {
+        let _ = self.cmds.send(Cmd::Sending(leg, sending));
     }
 
     /// Sends a DTMF digit on a leg as RFC 4733 (the SIP INFO → RFC 4733 hook).

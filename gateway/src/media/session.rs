@@ -241,6 +241,14 @@ impl MediaSession {
         matches!(self.joiner, Joiner::Transcode(_))
     }
 
+    /// Whether leg `id` sends media (false while the SDP direction agreed on it does not
+    /// let us send: hold). RTCP, ICE and DTLS continue either way (RFC 3264 §5.1).
+    pub fn set_sending(&mut self, id: LegId, sending: bool) {
+        if let Some(l) = self.leg_mut(id) {
+            l.muted = !sending;
+        }
+    }
+
     /// Sets the peer's ICE credentials (from the offer/answer) on a WebRTC leg.
     pub fn set_ice_remote(&mut self, id: LegId, c: Credentials) {
         if let Some(Leg {

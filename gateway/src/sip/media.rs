@@ -9,6 +9,14 @@
 //! configures the bridge (passthrough or transcoding). Echo and tone calls are anchored on
 //! one leg. WebRTC ⇄ WebRTC calls, and every call without an engine, relay SDP unchanged.
 //! A WebRTC offer must carry `a=fingerprint` (RFC 8827 §6.5, RFC 8122), else 488.
+//!
+//! Hold and unhold on an anchored call (RFC 3264 §8.4, RFC 6337 §5): a mid-call offer
+//! whose direction differs from what that leg's peer last said is relayed — the B2BUA
+//! re-offers the other leg with the same direction ([`MediaBridge::reoffer`]); the other
+//! leg's answer ([`MediaBridge::reoffer_answered`]) decides our answer to the first leg
+//! ([`MediaBridge::answer_reoffer`] mirrors it). Each leg's agreed direction gates the media
+//! plane: a leg we may not send on gets no RTP ([`CallMedia::set_sending`]). ICE and DTLS
+//! state of a WebRTC leg is kept across re-offers (same credentials and fingerprint).
 
 use std::net::IpAddr;
 
@@ -89,6 +97,50 @@ pub struct MediaBridge {
     pub codec: Option<String>,
     /// Codec on the B leg, for the call record.
     pub b_codec: Option<String>,
+    /// Per leg (A, B): the direction we agreed (what we may do on it).
+    local_dir: [Direction; 2],
+    /// Per leg: the direction its peer last wrote in an offer or answer.
+    remote_dir: [Direction; 2],
+    /// Our re-offer in progress on a leg (hold/unhold relay).
+    pending: Option<(LegId, String)>,
+}
+
+/// The index of a leg in the per-leg arrays.
+fn ix(leg: LegId) -> usize {
+    match leg {
+        LegId::A => 0,
+        LegId::B => 1,
+    }
+}
+
+/// The other leg.
+pub fn other(leg: LegId) -> LegId {
+    match leg {
+        LegId::A => LegId::B,
+        LegId::B => LegId::A,
+    }
+}
+
+/// The direction an SDP body's first media section states, from its writer's side: its
+/// `a=sendrecv`/`sendonly`/`recvonly`/`inactive` (media, else session level), with an
+/// RFC 2543 hold (`c=0.0.0.0` outside ICE) meaning it will not receive (RFC 3264 §8.4).
+pub fn sdp_direction(body: &[u8]) -> Option<Direction> {
+    let sdp = SessionDescription::parse_bytes(body).ok()?;
+    let m = sdp.media().first()?;
+    let d = sdp.direction(m);
+    let text = std::str::from_utf8(body).ok()?;
+    let old_hold = text.contains("c=IN IP4 0.0.0.0") && !text.contains("a=ice-ufrag");
+    Some(if old_hold {
+        Direction::from_flags(d.sends(), false)
+    } else {
+        d
+    })
+}
+
+/// The direction of a leg that mirrors the other leg's `d`: we send on one leg what we
+/// receive on the other.
+fn mirror(d: Direction) -> Direction {
+    Direction::from_flags(d.receives(), d.sends())
 }
 
 impl std::fmt::Debug for MediaBridge {
@@ -139,6 +191,9 @@ impl MediaBridge {
             b_offer: None,
             codec: None,
             b_codec: None,
+            local_dir: [Direction::SendRecv; 2],
+            remote_dir: [Direction::SendRecv; 2],
+            pending: None,
         }
     }
 
@@ -162,6 +217,7 @@ impl MediaBridge {
         local: &'a LocalParams,
         webrtc: bool,
         fingerprint: Option<Fingerprint>,
+        direction: Direction,
     ) -> Option<LocalMedia<'a>> {
         let transport = if webrtc {
             let ice = local.ice.as_ref()?;
@@ -185,7 +241,7 @@ impl MediaBridge {
             session_version: self.version,
             address: self.address,
             port: local.addr.port(),
-            direction: Direction::SendRecv,
+            direction,
             ssrc: None,
             transport,
         })
@@ -196,15 +252,32 @@ impl MediaBridge {
         Fingerprint::parse(&format!("sha-256 {fp}")).ok()
     }
 
-    /// Answers `offer` on `leg` with the leg's local parameters and applies the result.
-    fn answer_leg(&mut self, leg: LegId, offer: &[u8], webrtc: bool) -> Result<String, u16> {
+    /// Answers `offer` on `leg` with the leg's local parameters, at most `direction`, and
+    /// applies the result (the agreed direction gates the leg's sending).
+    fn answer_leg(
+        &mut self,
+        leg: LegId,
+        offer: &[u8],
+        webrtc: bool,
+        direction: Direction,
+    ) -> Result<String, u16> {
         let call = self.call.as_ref().ok_or(500u16)?;
         let local = call.local(leg).ok_or(500u16)?.clone();
         let fp = self.fingerprint(&local);
-        let lm = self.local_media(&local, webrtc, fp).ok_or(500u16)?;
+        let lm = self
+            .local_media(&local, webrtc, fp, direction)
+            .ok_or(500u16)?;
         let sdp = SessionDescription::parse_bytes(offer).map_err(|_| 488u16)?;
         let ans = negotiate::answer(&sdp, &policy(webrtc), &lm).map_err(|e| e.sip_status())?;
-        let remote = RemoteParams::from_negotiated(&ans.negotiated, !webrtc).ok_or(488u16)?;
+        let agreed = ans.negotiated.direction;
+        let remote = match RemoteParams::from_negotiated(&ans.negotiated, !webrtc) {
+            Some(r) => Some(r),
+            // An RFC 2543 hold (`c=0.0.0.0`) of a leg already running keeps its transport.
+            None if ans.negotiated.old_style_hold => None,
+            None => return Err(488),
+        };
+        self.local_dir[ix(leg)] = agreed;
+        self.remote_dir[ix(leg)] = sdp_direction(offer).unwrap_or(Direction::SendRecv);
         let name = ans.negotiated.codec.name.to_string();
         if leg == LegId::A {
             self.codec = Some(name);
@@ -212,7 +285,10 @@ impl MediaBridge {
             self.b_codec = Some(name);
         }
         if let Some(c) = self.call.as_ref() {
-            c.apply_remote(leg, remote);
+            if let Some(remote) = remote {
+                c.apply_remote(leg, remote);
+            }
+            c.set_sending(leg, agreed.sends());
         }
         Ok(ans.sdp.to_string())
     }
@@ -238,11 +314,14 @@ impl MediaBridge {
             })?;
         self.call = Some(call);
         self.mode = Mode::Anchored;
-        self.a_answer = Some(self.answer_leg(LegId::A, offer, self.a_webrtc)?);
+        self.a_answer =
+            Some(self.answer_leg(LegId::A, offer, self.a_webrtc, Direction::SendRecv)?);
         let call = self.call.as_ref().ok_or(500u16)?;
         let local = call.local(LegId::B).ok_or(500u16)?.clone();
         let fp = self.fingerprint(&local);
-        let lm = self.local_media(&local, self.b_webrtc, fp).ok_or(500u16)?;
+        let lm = self
+            .local_media(&local, self.b_webrtc, fp, Direction::SendRecv)
+            .ok_or(500u16)?;
         let b_offer = negotiate::offer(&policy(self.b_webrtc), &lm).to_string();
         self.b_offer = Some(b_offer.clone());
         Ok(b_offer.into_bytes())
@@ -265,6 +344,8 @@ impl MediaBridge {
             match negotiate::process_answer(&offer, &ans) {
                 Ok(n) => {
                     self.b_codec = Some(n.codec.name.to_string());
+                    self.local_dir[1] = n.direction;
+                    self.remote_dir[1] = sdp_direction(answer).unwrap_or(Direction::SendRecv);
                     match RemoteParams::from_negotiated(&n, !self.b_webrtc) {
                         Some(p) => {
                             if let Some(c) = &self.call {
@@ -292,20 +373,93 @@ impl MediaBridge {
             .map_err(|_| 503u16)?;
         self.call = Some(call);
         self.mode = Mode::Anchored;
-        self.answer_leg(LegId::A, offer, self.a_webrtc)
+        self.answer_leg(LegId::A, offer, self.a_webrtc, Direction::SendRecv)
             .map(String::into_bytes)
     }
 
-    /// A mid-call offer on `leg` when anchored: answered locally (the media plane keeps
-    /// both legs; the other leg is not re-offered).
-    pub fn answer_reoffer(&mut self, leg: LegId, offer: &[u8]) -> Result<Vec<u8>, u16> {
-        self.version += 1;
-        let webrtc = if leg == LegId::A {
+    fn webrtc(&self, leg: LegId) -> bool {
+        if leg == LegId::A {
             self.a_webrtc
         } else {
             self.b_webrtc
+        }
+    }
+
+    /// Whether a mid-call `offer` on `leg` of an anchored bridged call changes the
+    /// direction its peer last stated (hold, unhold): then it is relayed to the other leg
+    /// ([`MediaBridge::reoffer`]) before it is answered; otherwise (a refresh, a codec or
+    /// address change) it is answered locally.
+    pub fn changes_direction(&self, leg: LegId, offer: &[u8]) -> bool {
+        let bridged = self
+            .call
+            .as_ref()
+            .is_some_and(|c| c.local(LegId::B).is_some());
+        bridged && sdp_direction(offer).is_some_and(|d| d != self.remote_dir[ix(leg)])
+    }
+
+    /// A mid-call offer on `leg` when anchored, answered by the media plane: the answer's
+    /// direction mirrors what the other leg agreed (a leg held on one side stays held in
+    /// the answer to the other).
+    pub fn answer_reoffer(&mut self, leg: LegId, offer: &[u8]) -> Result<Vec<u8>, u16> {
+        self.version += 1;
+        let bridged = self
+            .call
+            .as_ref()
+            .is_some_and(|c| c.local(LegId::B).is_some());
+        let direction = if bridged {
+            mirror(self.local_dir[ix(other(leg))])
+        } else {
+            Direction::SendRecv
         };
-        self.answer_leg(leg, offer, webrtc).map(String::into_bytes)
+        self.answer_leg(leg, offer, self.webrtc(leg), direction)
+            .map(String::into_bytes)
+    }
+
+    /// Our offer on `leg` with `direction` (the hold or unhold of the other leg relayed),
+    /// with the leg's ICE credentials, fingerprint and address unchanged.
+    pub fn reoffer(&mut self, leg: LegId, direction: Direction) -> Result<Vec<u8>, u16> {
+        self.version += 1;
+        let webrtc = self.webrtc(leg);
+        let call = self.call.as_ref().ok_or(500u16)?;
+        let local = call.local(leg).ok_or(500u16)?.clone();
+        let fp = self.fingerprint(&local);
+        let lm = self
+            .local_media(&local, webrtc, fp, direction)
+            .ok_or(500u16)?;
+        let offer = negotiate::offer(&policy(webrtc), &lm).to_string();
+        self.pending = Some((leg, offer.clone()));
+        Ok(offer.into_bytes())
+    }
+
+    /// The answer to our re-offer on `leg`: applies it and returns the direction agreed on
+    /// the leg (what we may do there); `Err(488)` for an answer that does not fit the offer.
+    pub fn reoffer_answered(&mut self, leg: LegId, answer: &[u8]) -> Result<Direction, u16> {
+        let (pleg, offer) = self.pending.take().ok_or(500u16)?;
+        if pleg != leg {
+            return Err(500);
+        }
+        let offer = SessionDescription::parse(&offer).map_err(|_| 500u16)?;
+        let ans = SessionDescription::parse_bytes(answer).map_err(|_| 488u16)?;
+        let n = negotiate::process_answer(&offer, &ans).map_err(|_| 488u16)?;
+        self.local_dir[ix(leg)] = n.direction;
+        self.remote_dir[ix(leg)] = sdp_direction(answer).unwrap_or(Direction::SendRecv);
+        if let Some(c) = &self.call {
+            if let Some(p) = RemoteParams::from_negotiated(&n, !self.webrtc(leg)) {
+                c.apply_remote(leg, p);
+            }
+            c.set_sending(leg, n.direction.sends());
+        }
+        Ok(n.direction)
+    }
+
+    /// Our re-offer on a leg failed (the session is unchanged).
+    pub fn reoffer_failed(&mut self) {
+        self.pending = None;
+    }
+
+    /// The direction we agreed on `leg`.
+    pub fn local_direction(&self, leg: LegId) -> Direction {
+        self.local_dir[ix(leg)]
     }
 
     /// A mid-call offer from one leg, for the other (relay mode).

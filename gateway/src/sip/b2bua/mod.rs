@@ -27,6 +27,7 @@ use crate::sip::media::{MediaBridge, check_webrtc_offer};
 use fork::Fork;
 
 mod fork;
+mod hold;
 mod legs;
 use crate::config::DialTarget;
 use crate::media::{LegId, MediaEvent, Peer};
@@ -247,6 +248,8 @@ pub fn new_invite(
         shutdown_at: None,
         record: seed.clone(),
         first: Some((transport, source, bytes.to_vec())),
+        relay: None,
+        caps: hold::PeerCaps::default(),
     };
     tracing::info!(id, from = %call.caller, to = %call.number, direction, "call");
     slot.legs.fetch_add(1, Ordering::SeqCst);
@@ -417,12 +420,19 @@ struct CallTask {
     shutdown_at: Option<tokio::time::Instant>,
     record: CallRecord,
     first: Option<(Transport, SocketAddr, Vec<u8>)>,
+    /// A hold/unhold offer relayed to the other leg, waiting for its answer.
+    relay: Option<hold::Relay>,
+    /// What each leg's peer supports (UPDATE) and used for its offers.
+    caps: hold::PeerCaps,
 }
 
 impl CallTask {
     async fn run(mut self) {
         if let Some((transport, source, bytes)) = self.first.take() {
             let now = self.sh.clock.now();
+            if let Ok(m) = SipMsg::parse(&bytes) {
+                self.caps.snoop(LegId::A, &m);
+            }
             self.a.handle_receive(
                 now,
                 Received {
@@ -529,9 +539,16 @@ impl CallTask {
                 source,
                 bytes,
             } => {
-                let call_id = SipMsg::parse(&bytes)
-                    .ok()
-                    .and_then(|m| m.call_id().map(str::to_string));
+                let msg = SipMsg::parse(&bytes).ok();
+                let call_id = msg.as_ref().and_then(|m| m.call_id().map(str::to_string));
+                if let Some(m) = &msg {
+                    let leg = if call_id.as_deref() == Some(self.a_call_id.as_str()) {
+                        LegId::A
+                    } else {
+                        LegId::B
+                    };
+                    self.caps.snoop(leg, m);
+                }
                 let rx = Received {
                     transport,
                     source,
@@ -729,17 +746,7 @@ impl CallTask {
                 self.hangup_b();
             }
             Event::OfferReceived { call, sdp } if self.media.is_anchored() => {
-                match self
-                    .media
-                    .answer_reoffer(LegId::A, sdp.as_deref().unwrap_or(&[]))
-                {
-                    Ok(ans) => {
-                        let _ = self.a.answer(now, call, &ans);
-                    }
-                    Err(code) => {
-                        let _ = self.a.reject(now, call, code);
-                    }
-                }
+                self.anchored_offer(LegId::A, call, sdp);
             }
             Event::OfferReceived { call, sdp } => {
                 let (Some(b), Some(bc)) = (&mut self.b, self.b_call) else {
@@ -757,12 +764,14 @@ impl CallTask {
                     let _ = self.a.reject(now, call, 488);
                 }
             }
+            Event::MediaUpdated { sdp, .. } if self.relay_answered(LegId::A, sdp.as_deref()) => {}
             Event::MediaUpdated { sdp, .. } => {
                 if let (Some(b), Some(bc)) = (&mut self.b, self.b_call) {
                     let ans = self.media.relay_answer(sdp.as_deref().unwrap_or(&[]));
                     let _ = b.answer(now, bc, &ans);
                 }
             }
+            Event::OfferRejected { code, .. } if self.relay_rejected(LegId::A, code) => {}
             Event::OfferRejected { code, .. } => {
                 if let (Some(b), Some(bc)) = (&mut self.b, self.b_call) {
                     let _ = b.reject(now, bc, code);
@@ -847,15 +856,7 @@ impl CallTask {
                 }
             }
             Event::OfferReceived { call, sdp } if self.media.is_anchored() => {
-                let r = self
-                    .media
-                    .answer_reoffer(LegId::B, sdp.as_deref().unwrap_or(&[]));
-                if let Some(b) = &mut self.b {
-                    let _ = match r {
-                        Ok(ans) => b.answer(now, call, &ans),
-                        Err(code) => b.reject(now, call, code),
-                    };
-                }
+                self.anchored_offer(LegId::B, call, sdp);
             }
             Event::OfferReceived { call, sdp } => {
                 let ok = match sdp {
@@ -869,10 +870,12 @@ impl CallTask {
                     let _ = b.reject(now, call, 488);
                 }
             }
+            Event::MediaUpdated { sdp, .. } if self.relay_answered(LegId::B, sdp.as_deref()) => {}
             Event::MediaUpdated { sdp, .. } => {
                 let ans = self.media.relay_answer(sdp.as_deref().unwrap_or(&[]));
                 let _ = self.a.answer(now, ac, &ans);
             }
+            Event::OfferRejected { code, .. } if self.relay_rejected(LegId::B, code) => {}
             Event::OfferRejected { code, .. } => {
                 let _ = self.a.reject(now, ac, code);
             }

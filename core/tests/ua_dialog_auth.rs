@@ -1,0 +1,214 @@
+//! Digest challenges to in-dialog requests (RFC 3261 §22.2, §14.1, §12.2.1.1): a re-INVITE,
+//! an UPDATE or a session-timer refresh answered 401/407 is sent again once with
+//! credentials — same dialog, the dialog's next CSeq, a new branch, the same body — and a
+//! second challenge to credentials (without `stale=true`) ends the attempt instead of
+//! looping; `stale=true` earns one more retry with the fresh nonce.
+
+mod sim;
+
+use rvoip_core::sip::ua::{Event, Method, SipMsg};
+use rvoip_core::time::Duration;
+use sim::{Link, Sim, addr, config};
+
+const OFFER: &[u8] = b"v=0\r\nm=audio 4000 RTP/AVP 0\r\na=sendrecv\r\n";
+const ANSWER: &[u8] = b"v=0\r\nm=audio 5000 RTP/AVP 0\r\na=sendrecv\r\n";
+const HOLD: &[u8] = b"v=0\r\nm=audio 4000 RTP/AVP 0\r\na=sendonly\r\n";
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+fn challenge(nonce: &str, stale: bool) -> String {
+    let stale = if stale { ", stale=true" } else { "" };
+    format!("Digest realm=\"example.com\", nonce=\"{nonce}\", qop=\"auth\"{stale}")
+}
+
+/// The 401/407 to `req` with `header: value`, from bob's dialog (his tag kept).
+fn challenge_for(req: &[u8], code: u16, header: &str, value: &str) -> Vec<u8> {
+    let m = SipMsg::parse(req).unwrap();
+    let reason = if code == 407 {
+        "Proxy Authentication Required"
+    } else {
+        "Unauthorized"
+    };
+    let mut r = format!("SIP/2.0 {code} {reason}\r\n");
+    for h in ["Via", "From", "To", "Call-ID", "CSeq"] {
+        r += &format!("{h}: {}\r\n", m.header(h).unwrap());
+    }
+    r += &format!("{header}: {value}\r\nContent-Length: 0\r\n\r\n");
+    r.into_bytes()
+}
+
+/// Node 0: bob (answers, no authentication). Node 1: alice with a password. Alice's call
+/// to bob is up; returns alice's call.
+fn connected(seed: u64, password: &str) -> (Sim, rvoip_core::sip::ua::CallId) {
+    let mut sim = Sim::new(seed, Link::PERFECT);
+    sim.add(config("bob", 5070));
+    let mut alice = config("alice", 5060);
+    alice.password = password.into();
+    sim.add(alice);
+    let now = sim.now;
+    let call = sim.ua(1).call(now, "sip:bob@10.0.0.1:5070", OFFER).unwrap();
+    let Some(Event::IncomingCall { call: b, .. }) =
+        sim.run_until(0, secs(5), |e| matches!(e, Event::IncomingCall { .. }))
+    else {
+        panic!("bob is not called")
+    };
+    let now = sim.now;
+    sim.ua(0).answer(now, b, ANSWER).unwrap();
+    sim.run_until(
+        1,
+        secs(5),
+        |e| matches!(e, Event::Answered { call: c, .. } if *c == call),
+    )
+    .expect("answered");
+    sim.run_for(secs(1));
+    (sim, call)
+}
+
+/// What alice sends next, taken off her queue (not delivered to bob).
+fn take_sent(sim: &mut Sim) -> Vec<u8> {
+    sim.ua(1).poll_transmit().expect("alice sends").bytes
+}
+
+fn requests(out: &[String], method: &str) -> Vec<SipMsg> {
+    out.iter()
+        .filter(|m| m.starts_with(&format!("{method} ")))
+        .map(|m| SipMsg::parse(m.as_bytes()).unwrap())
+        .collect()
+}
+
+#[test]
+fn challenged_reinvite_is_resent_once_with_credentials_in_the_same_dialog() {
+    let (mut sim, call) = connected(31, "secret");
+    let now = sim.now;
+    sim.ua(1).hold(now, call, HOLD).unwrap();
+    let first = take_sent(&mut sim);
+    let first_msg = SipMsg::parse(&first).unwrap();
+    assert_eq!(first_msg.method(), Some(Method::Invite));
+    assert!(first_msg.header("Authorization").is_none());
+    let out = sim.inject(
+        1,
+        addr(5070),
+        &challenge_for(&first, 401, "WWW-Authenticate", &challenge("n1", false)),
+    );
+    // The transaction ACKs the 401; the TU resends the re-INVITE with credentials.
+    assert_eq!(requests(&out, "ACK").len(), 1, "{out:?}");
+    let retry = requests(&out, "INVITE");
+    assert_eq!(retry.len(), 1, "{out:?}");
+    let retry = &retry[0];
+    let creds = retry.header("Authorization").expect("credentials");
+    assert!(
+        creds.contains("nonce=\"n1\"") && creds.contains("uri=\"sip:bob@"),
+        "{creds}"
+    );
+    let (n0, _) = first_msg.cseq().unwrap();
+    assert_eq!(retry.cseq(), Some((n0 + 1, Method::Invite)));
+    for h in ["Call-ID", "From", "To"] {
+        assert_eq!(retry.header(h), first_msg.header(h), "{h}");
+    }
+    assert_ne!(retry.branch(), first_msg.branch(), "a new transaction");
+    assert_eq!(retry.body, HOLD);
+    // `stale=true`: one more retry with the fresh nonce.
+    let out = sim.inject(
+        1,
+        addr(5070),
+        &challenge_for(
+            &retry.to_bytes(),
+            401,
+            "WWW-Authenticate",
+            &challenge("n2", true),
+        ),
+    );
+    let stale_retry = requests(&out, "INVITE");
+    assert_eq!(stale_retry.len(), 1, "{out:?}");
+    let stale_retry = &stale_retry[0];
+    assert!(
+        stale_retry
+            .header("Authorization")
+            .is_some_and(|c| c.contains("nonce=\"n2\"")),
+        "{stale_retry:?}"
+    );
+    assert_eq!(stale_retry.cseq(), Some((n0 + 2, Method::Invite)));
+    // Refused (a new challenge without stale): no further INVITE, the offer is rejected,
+    // the call stays up.
+    let out = sim.inject(
+        1,
+        addr(5070),
+        &challenge_for(
+            &stale_retry.to_bytes(),
+            401,
+            "WWW-Authenticate",
+            &challenge("n3", false),
+        ),
+    );
+    assert!(requests(&out, "INVITE").is_empty(), "{out:?}");
+    assert!(sim.saw(
+        1,
+        |e| matches!(e, Event::OfferRejected { call: c, code: 401 } if *c == call)
+    ));
+    assert_eq!(sim.ua(1).call_count(), 1, "the call survives");
+    // The next offer is allowed again (no offer left pending) and uses the next CSeq.
+    let now = sim.now;
+    sim.ua(1).unhold(now, call, OFFER).unwrap();
+    let next = SipMsg::parse(&take_sent(&mut sim)).unwrap();
+    assert_eq!(next.cseq(), Some((n0 + 3, Method::Invite)));
+}
+
+#[test]
+fn challenged_update_is_resent_with_proxy_credentials_and_completes() {
+    let (mut sim, call) = connected(32, "secret");
+    let now = sim.now;
+    sim.ua(1).update(now, call, HOLD).unwrap();
+    let first = take_sent(&mut sim);
+    let out = sim.inject(
+        1,
+        addr(5070),
+        &challenge_for(&first, 407, "Proxy-Authenticate", &challenge("p1", false)),
+    );
+    let retry = requests(&out, "UPDATE");
+    assert_eq!(retry.len(), 1, "{out:?}");
+    assert!(
+        retry[0]
+            .header("Proxy-Authorization")
+            .is_some_and(|c| c.contains("nonce=\"p1\"")),
+        "{out:?}"
+    );
+    let (n0, _) = SipMsg::parse(&first).unwrap().cseq().unwrap();
+    assert_eq!(retry[0].cseq(), Some((n0 + 1, Method::Update)));
+    // The retry's retransmission reaches bob over the (now delivering) link; bob answers.
+    let Some(Event::OfferReceived { call: b, .. }) =
+        sim.run_until(0, secs(5), |e| matches!(e, Event::OfferReceived { .. }))
+    else {
+        panic!("bob never got the authenticated UPDATE")
+    };
+    let now = sim.now;
+    sim.ua(0).answer(now, b, ANSWER).unwrap();
+    assert!(
+        sim.run_until(
+            1,
+            secs(5),
+            |e| matches!(e, Event::MediaUpdated { call: c, .. } if *c == call)
+        )
+        .is_some()
+    );
+}
+
+#[test]
+fn without_a_password_the_challenge_rejects_the_offer() {
+    let (mut sim, call) = connected(33, "");
+    let now = sim.now;
+    sim.ua(1).hold(now, call, HOLD).unwrap();
+    let first = take_sent(&mut sim);
+    let out = sim.inject(
+        1,
+        addr(5070),
+        &challenge_for(&first, 401, "WWW-Authenticate", &challenge("n1", false)),
+    );
+    assert!(requests(&out, "INVITE").is_empty(), "{out:?}");
+    assert!(sim.saw(
+        1,
+        |e| matches!(e, Event::OfferRejected { call: c, code: 401 } if *c == call)
+    ));
+    assert_eq!(sim.ua(1).call_count(), 1);
+}
