@@ -8,8 +8,10 @@
 # Installs what it needs first, idempotently (sudo only when not root); stops and disables
 # the Kamailio system service the Debian package would start.
 # Usage: bash scripts/test-interop.sh [scenario…]
-#   scenarios: chromium-chromium firefox-firefox firefox-chromium (default: all)
-#   SKIP_BUILD=1  use the existing wasm/dist (else it is built when missing)
+#   scenarios (caller-callee): chromium-chromium firefox-firefox firefox-chromium
+#              chromium-firefox (default: all)
+#   SKIP_BUILD=1  use the existing wasm/dist as it is (else it is built when missing or
+#                 older than its sources)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -57,8 +59,13 @@ if ! (cd tests/interop && npm ls --depth=0 playwright-core puppeteer-core >/dev/
 fi
 
 # --- the package --------------------------------------------------------------------------
-if [ "${SKIP_BUILD:-0}" != 1 ] && [ ! -f wasm/dist/index.js ]; then
-  bash scripts/build-wasm.sh
+# Built when missing or older than its sources (scripts/test-wasm.sh builds it first in
+# scripts/test.sh, so that run does not build twice).
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  if [ ! -f wasm/dist/.gzip-size ] ||
+    [ -n "$(find wasm/src wasm/ts core/src wasm/Cargo.toml -newer wasm/dist/.gzip-size -not -path 'wasm/ts/pkg*' -print -quit)" ]; then
+    bash scripts/build-wasm.sh
+  fi
 fi
 [ -f wasm/dist/index.js ] || { echo "wasm/dist missing: run scripts/build-wasm.sh"; exit 1; }
 

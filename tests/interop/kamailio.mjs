@@ -2,8 +2,8 @@
 // (RFC 7118), browser to browser. Run by scripts/test-interop.sh inside a loopback-only
 // network namespace, after scripts/build-wasm.sh:
 //
-//   node tests/interop/kamailio.mjs [scenario…]     scenarios: chromium-chromium,
-//                                                    firefox-firefox, firefox-chromium
+//   node tests/interop/kamailio.mjs [scenario…]     scenarios (caller-callee):
+//     chromium-chromium, firefox-firefox, firefox-chromium, chromium-firefox (default: all)
 //
 // For each scenario (caller-callee browsers): Kamailio (tests/interop/kamailio/kamailio.cfg)
 // runs in the foreground with its own run directory; two headless browser pages load
@@ -29,7 +29,7 @@ const CFG = join(ROOT, 'tests', 'interop', 'kamailio', 'kamailio.cfg');
 const KAMAILIO = process.env.KAMAILIO ?? '/usr/sbin/kamailio';
 const DOMAIN = 'interop.test';
 const PASSWORD = 's3cret';
-const ALL = ['chromium-chromium', 'firefox-firefox', 'firefox-chromium'];
+const ALL = ['chromium-chromium', 'firefox-firefox', 'firefox-chromium', 'chromium-firefox'];
 const scenarios = process.argv.slice(2).length ? process.argv.slice(2) : ALL;
 mkdirSync(ARTIFACTS, { recursive: true });
 
@@ -145,6 +145,11 @@ async function scenario(name, kam, pageUrl) {
     await a.open(pageUrl);
     await b.open(pageUrl);
 
+    // Kamailio checks the password: a wrong one is refused.
+    const bad = await a.call('tryRegister', { ws: kam.url, uri: `sip:${alice}@${DOMAIN}`, password: 'wrong' });
+    check(`${name}: a wrong password is refused by Kamailio (401 again)`, /^failed/.test(bad), bad);
+    await a.call('clearLog');
+
     // Registration (401 digest) of both.
     const [ra, rb] = await Promise.all([
       a.call('register', { ws: kam.url, uri: `sip:${alice}@${DOMAIN}`, password: PASSWORD, name: alice }),
@@ -197,6 +202,7 @@ async function scenario(name, kam, pageUrl) {
     await b.screenshot(`${name}-callee-${calleeKind}-in-call`);
     check(`${name}: RTP reaches the callee (inbound-rtp packets > 0)`, sb.inboundPackets > 0, JSON.stringify(sb));
     check(`${name}: RTP reaches the caller (inbound-rtp packets > 0)`, sa.inboundPackets > 0, JSON.stringify(sa));
+    check(`${name}: both ends use the same DTLS-SRTP profile (${sa.srtpCipher})`, sa.srtpCipher && sa.srtpCipher === sb.srtpCipher, `${sa.srtpCipher} / ${sb.srtpCipher}`);
     trace(`media: caller ${sa.codec} ${sa.srtpCipher || '(SRTP cipher not exposed)'}, callee ${sb.codec} ${sb.srtpCipher || '(SRTP cipher not exposed)'}`);
 
     // The callee hangs up; both see the end.

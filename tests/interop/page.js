@@ -88,6 +88,18 @@ window.interop = {
     await Promise.race([ua.register(), timeout(10000, 'registration')]);
     return ua.registrationState;
   },
+  /** Tries to register with a separate UA (e.g. a wrong password); resolves with how it went. */
+  async tryRegister({ ws, uri, password }) {
+    const other = new UserAgent({ servers: [ws], uri, password, WebSocket: RecordingWebSocket });
+    try {
+      await Promise.race([other.register(), timeout(10000, 'registration')]);
+      return other.registrationState;
+    } catch (e) {
+      return `${other.registrationState}: ${e?.code ?? e?.message ?? e}`;
+    } finally {
+      await other.stop();
+    }
+  },
   /** Calls `target`; resolves once established. */
   async call(target) {
     const c = await ua.call(target, { audio: true });
@@ -163,6 +175,11 @@ window.interop = {
   async stop() {
     await ua?.stop();
     return ua?.registrationState;
+  },
+  /** Forgets the SIP messages so far. */
+  clearLog() {
+    sip.length = 0;
+    render();
   },
   /** The SIP messages so far, as text, and any uncaught page errors. */
   log() {
