@@ -124,6 +124,9 @@ const header = (m, name) => {
 const requests = (log, dir, method) => log.sip.filter((m) => m.dir === dir && startLine(m).startsWith(method + ' '));
 const responses = (log, dir, code, method) =>
   log.sip.filter((m) => m.dir === dir && startLine(m).startsWith(`SIP/2.0 ${code} `) && header(m, 'CSeq').endsWith(method));
+// The fake microphones play a tone (Firefox) or a beep a second (Chromium): a second of
+// either decodes to far more energy (≥ 0.05) than this; silence stays at ~0.
+const MIN_ENERGY = 1e-3;
 const INVALID_HOST = /^SIP\/2\.0\/WSS? ([a-z0-9]{8}\.invalid)[;\s]/i;
 
 async function scenario(name, kam, pageUrl) {
@@ -195,13 +198,14 @@ async function scenario(name, kam, pageUrl) {
     let sb;
     for (let i = 0; i < 100; i++) {
       [sa, sb] = await Promise.all([a.call('stats'), b.call('stats')]);
-      if (sa.inboundPackets > 25 && sb.inboundPackets > 25) break;
+      if (sa.inboundPackets > 25 && sb.inboundPackets > 25 && sa.audioEnergy > MIN_ENERGY && sb.audioEnergy > MIN_ENERGY) break;
       await sleep(100);
     }
     await a.screenshot(`${name}-caller-${callerKind}-in-call`);
     await b.screenshot(`${name}-callee-${calleeKind}-in-call`);
     check(`${name}: RTP reaches the callee (inbound-rtp packets > 0)`, sb.inboundPackets > 0, JSON.stringify(sb));
     check(`${name}: RTP reaches the caller (inbound-rtp packets > 0)`, sa.inboundPackets > 0, JSON.stringify(sa));
+    check(`${name}: both decode audio that is not silence (inbound totalAudioEnergy > ${MIN_ENERGY})`, sa.audioEnergy > MIN_ENERGY && sb.audioEnergy > MIN_ENERGY, `${sa.audioEnergy} / ${sb.audioEnergy}`);
     check(`${name}: both ends use the same DTLS-SRTP profile (${sa.srtpCipher})`, sa.srtpCipher && sa.srtpCipher === sb.srtpCipher, `${sa.srtpCipher} / ${sb.srtpCipher}`);
     trace(`media: caller ${sa.codec} ${sa.srtpCipher || '(SRTP cipher not exposed)'}, callee ${sb.codec} ${sb.srtpCipher || '(SRTP cipher not exposed)'}`);
 
@@ -243,6 +247,16 @@ async function scenario(name, kam, pageUrl) {
 
 let kam;
 let failed = 0;
+// Kamailio is our child: never leave it running (in the namespace it would keep the
+// namespace alive), whatever ends this run.
+const WATCHDOG_S = Number(process.env.INTEROP_TIMEOUT ?? 600);
+const abort = async (why) => {
+  console.log(`FAIL ${why}`);
+  await kam?.stop();
+  process.exit(1);
+};
+const watchdog = setTimeout(() => abort(`interop run took longer than ${WATCHDOG_S} s`), WATCHDOG_S * 1000);
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => abort(`interrupted (${sig})`));
 try {
   if (!existsSync(join(ROOT, 'wasm', 'dist', 'index.js'))) throw new Error('wasm/dist missing: run scripts/build-wasm.sh first');
   await new Promise((r) => http.listen(0, '127.0.0.1', r));
@@ -255,6 +269,7 @@ try {
 } catch (e) {
   check('interop run', false, e?.stack ?? e);
 } finally {
+  clearTimeout(watchdog);
   await kam?.stop();
   http.close();
   failed = results.filter((r) => !r.ok).length;

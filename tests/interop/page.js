@@ -58,6 +58,10 @@ const ended = [];
 function track(c) {
   call = c;
   set('call', c.state);
+  // Played out as an application would (Chromium computes audio levels at playout).
+  const audio = document.getElementById('remote');
+  audio.srcObject = c.remoteStream;
+  audio.play().catch((e) => set('playout', String(e)));
   c.addEventListener('statechange', (e) => {
     set('call', e.state + (e.reason ? ` (${e.reason})` : ''));
     if (e.state === 'ended') ended.push(e.reason);
@@ -136,13 +140,14 @@ window.interop = {
   },
   /** RTP counters and the negotiated codec/ciphers from RTCPeerConnection.getStats(). */
   async stats() {
-    const out = { inboundPackets: 0, outboundPackets: 0, codec: '', srtpCipher: '', dtlsCipher: '', iceState: call?.pc?.iceConnectionState };
+    const out = { inboundPackets: 0, outboundPackets: 0, audioEnergy: 0, codec: '', srtpCipher: '', dtlsCipher: '', iceState: call?.pc?.iceConnectionState };
     if (!call?.pc) return out;
     const report = await call.pc.getStats();
     const byId = new Map([...report.values()].map((s) => [s.id, s]));
     for (const s of report.values()) {
       if (s.type === 'inbound-rtp' && s.kind === 'audio') {
         out.inboundPackets += s.packetsReceived ?? 0;
+        out.audioEnergy += s.totalAudioEnergy ?? 0;
         out.codec = byId.get(s.codecId)?.mimeType ?? out.codec;
       }
       if (s.type === 'outbound-rtp' && s.kind === 'audio') out.outboundPackets += s.packetsSent ?? 0;
@@ -151,9 +156,9 @@ window.interop = {
         out.dtlsCipher = s.dtlsCipher ?? out.dtlsCipher;
       }
     }
-    // Firefox has no transport stats: the SDP names what was offered, the cipher is not exposed.
     set('inbound-rtp packets', out.inboundPackets);
     set('outbound-rtp packets', out.outboundPackets);
+    set('decoded audio energy', out.audioEnergy.toFixed(4));
     set('codec', out.codec);
     set('SRTP', out.srtpCipher || '(not exposed)');
     return out;
