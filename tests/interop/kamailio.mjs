@@ -124,8 +124,9 @@ const header = (m, name) => {
 const requests = (log, dir, method) => log.sip.filter((m) => m.dir === dir && startLine(m).startsWith(method + ' '));
 const responses = (log, dir, code, method) =>
   log.sip.filter((m) => m.dir === dir && startLine(m).startsWith(`SIP/2.0 ${code} `) && header(m, 'CSeq').endsWith(method));
-// The fake microphones play a tone (Firefox) or a beep a second (Chromium): a second of
-// either decodes to far more energy (≥ 0.05) than this; silence stays at ~0.
+// The fake microphones play a quiet tone (Firefox) or a beep a second (Chromium): either
+// decodes to more energy than this within a few seconds (Firefox's ~0.001 a second,
+// Chromium's beep ~0.05); silence stays at ~0 (Chromium's first frames: ~1e-9).
 const MIN_ENERGY = 1e-3;
 const INVALID_HOST = /^SIP\/2\.0\/WSS? ([a-z0-9]{8}\.invalid)[;\s]/i;
 
