@@ -36,6 +36,8 @@ mkdirSync(ARTIFACTS, { recursive: true });
 const t0 = Date.now();
 const say = (s) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${s}`);
 const results = [];
+/** Browsers open now (closed, profiles removed, even when the run is aborted). */
+const live = new Set();
 const check = (name, ok, detail = '') => {
   results.push({ name, ok: !!ok });
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail === '' ? '' : ` — ${detail}`}`);
@@ -144,8 +146,10 @@ async function scenario(name, kam, pageUrl) {
     trace(`launch ${callerKind} (${alice}) and ${calleeKind} (${bob})`);
     a = await launch(callerKind, { name: alice, artifacts: ARTIFACTS, log: (s) => browserLog.push(s) });
     opened.push(a);
+    live.add(a);
     b = await launch(calleeKind, { name: bob, artifacts: ARTIFACTS, log: (s) => browserLog.push(s) });
     opened.push(b);
+    live.add(b);
     await a.open(pageUrl);
     await b.open(pageUrl);
 
@@ -241,7 +245,10 @@ async function scenario(name, kam, pageUrl) {
       if (l) writeFileSync(join(ARTIFACTS, `${name}-${who}-${x.kind}.sip.txt`), l.sip.map((m) => `${m.dir}${m.dir}${m.dir}\n${m.text}`).join('\n'));
     }
     writeFileSync(join(ARTIFACTS, `${name}-browser-console.txt`), browserLog.join('\n') + '\n');
-    for (const x of opened) await x.close();
+    for (const x of opened) {
+      await x.close();
+      live.delete(x);
+    }
     check(`${name}: Kamailio still running`, kam.alive());
   }
 }
@@ -254,6 +261,7 @@ const WATCHDOG_S = Number(process.env.INTEROP_TIMEOUT ?? 600);
 const abort = async (why) => {
   console.log(`FAIL ${why}`);
   await kam?.stop();
+  await Promise.race([Promise.all([...live].map((x) => x.close())), sleep(10000)]);
   process.exit(1);
 };
 const watchdog = setTimeout(() => abort(`interop run took longer than ${WATCHDOG_S} s`), WATCHDOG_S * 1000);
