@@ -7,11 +7,13 @@
 //
 // For each scenario (caller-callee browsers): Kamailio (tests/interop/kamailio/kamailio.cfg)
 // runs in the foreground with its own run directory; two headless browser pages load
-// tests/interop/page.html (the package's dist/ as a plain ES module); both register (401
-// digest), the caller calls the callee through Kamailio (407 digest), the callee answers,
-// audio flows browser to browser over loopback (inbound-rtp packets on both sides), the
-// callee hangs up and both see the call end. Screenshots of both pages during and after
-// the call, Kamailio's log and the SIP traces go to artifacts/interop/.
+// tests/interop/page.html (the package's dist/ as a plain ES module); a wrong password is
+// refused; both register (401 digest) with `*.invalid` Via/Contact hosts, the caller calls
+// the callee through Kamailio (407 digest), the callee answers, audio flows browser to
+// browser over loopback (inbound-rtp packets and decoded audio energy on both sides), the
+// callee hangs up and both see the call end; then the callee calls the caller, who
+// declines with 486; both unregister. Screenshots of both pages during and after the call,
+// Kamailio's log and the SIP traces go to artifacts/interop/.
 // Exit status: 0 when every check passed.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -230,6 +232,13 @@ async function scenario(name, kam, pageUrl) {
     check(`${name}: BYE routed by Kamailio to the caller's connection`, bye && responses(lb, '<', 200, 'BYE').length === 1, bye ? startLine(bye) : 'no BYE');
     await a.screenshot(`${name}-caller-${callerKind}-ended`);
     await b.screenshot(`${name}-callee-${calleeKind}-ended`);
+
+    // The other way round, declined: the callee calls the caller, who answers 486.
+    const outcome = b.call('callOutcome', `sip:${alice}@${DOMAIN}`);
+    await within(a.call('waitIncoming', 15000), 20000, 'incoming call (reverse)');
+    await a.call('reject', 486);
+    const declined = await within(outcome, 20000, 'declined call outcome');
+    check(`${name}: reverse call declined with 486, relayed by Kamailio`, declined === 'rejected 486', declined);
     const [ua, ub] = await Promise.all([a.call('stop'), b.call('stop')]);
     check(`${name}: both unregister`, ua === 'unregistered' && ub === 'unregistered', `${ua}/${ub}`);
     const errs = [...la.errors, ...lb.errors];

@@ -119,6 +119,24 @@ window.interop = {
     ]);
     return c.state;
   },
+  /** Calls `target`; resolves with how the call went: `established` or `<reason> <code>`. */
+  async callOutcome(target) {
+    const c = await ua.call(target, { audio: true });
+    track(c);
+    return Promise.race([
+      new Promise((resolve) =>
+        c.addEventListener('statechange', (e) => {
+          if (e.state === 'established') resolve('established');
+          if (e.state === 'ended') resolve(`${e.reason} ${e.code ?? ''}`.trim());
+        }),
+      ),
+      timeout(20000, 'the outcome of the call'),
+    ]);
+  },
+  /** Declines the incoming call with `code`. */
+  reject(code) {
+    incoming.reject(code);
+  },
   /** Waits for an incoming call; resolves with the caller's identity. */
   async waitIncoming(ms = 15000) {
     const t0 = performance.now();
