@@ -55,7 +55,7 @@ step "browser package (wasm-pack tests in Chromium, package build + size, end-to
 bash scripts/test-wasm.sh
 
 step "browser package interop (Kamailio over WebSocket, Chromium and Firefox, loopback-only netns)"
-SKIP_BUILD=1 bash scripts/test-interop.sh
+bash scripts/test-interop.sh
 
 step "real-browser end to end (web demo + gateway + softphone trunk in a loopback-only netns)"
 bash scripts/test-browser.sh

@@ -25,6 +25,7 @@ const CHROMIUM_ARGS = [
   '--disable-dev-shm-usage',
   '--use-fake-device-for-media-stream',
   '--use-fake-ui-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required',
   // Host candidates as plain 127.0.0.1, not `*.local` names (no mDNS on a lone loopback).
   '--disable-features=WebRtcHideLocalIpsWithMdns',
 ];

@@ -2,16 +2,18 @@
 // (RFC 7118), browser to browser. Run by scripts/test-interop.sh inside a loopback-only
 // network namespace, after scripts/build-wasm.sh:
 //
-//   node tests/interop/kamailio.mjs [scenario…]     scenarios: chromium-chromium,
-//                                                    firefox-firefox, firefox-chromium
+//   node tests/interop/kamailio.mjs [scenario…]     scenarios (caller-callee):
+//     chromium-chromium, firefox-firefox, firefox-chromium, chromium-firefox (default: all)
 //
 // For each scenario (caller-callee browsers): Kamailio (tests/interop/kamailio/kamailio.cfg)
 // runs in the foreground with its own run directory; two headless browser pages load
-// tests/interop/page.html (the package's dist/ as a plain ES module); both register (401
-// digest), the caller calls the callee through Kamailio (407 digest), the callee answers,
-// audio flows browser to browser over loopback (inbound-rtp packets on both sides), the
-// callee hangs up and both see the call end. Screenshots of both pages during and after
-// the call, Kamailio's log and the SIP traces go to artifacts/interop/.
+// tests/interop/page.html (the package's dist/ as a plain ES module); a wrong password is
+// refused; both register (401 digest) with `*.invalid` Via/Contact hosts, the caller calls
+// the callee through Kamailio (407 digest), the callee answers, audio flows browser to
+// browser over loopback (inbound-rtp packets and decoded audio energy on both sides), the
+// callee hangs up and both see the call end; then the callee calls the caller, who
+// declines with 486; both unregister. Screenshots of both pages during and after the call,
+// Kamailio's log and the SIP traces go to artifacts/interop/.
 // Exit status: 0 when every check passed.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -29,13 +31,15 @@ const CFG = join(ROOT, 'tests', 'interop', 'kamailio', 'kamailio.cfg');
 const KAMAILIO = process.env.KAMAILIO ?? '/usr/sbin/kamailio';
 const DOMAIN = 'interop.test';
 const PASSWORD = 's3cret';
-const ALL = ['chromium-chromium', 'firefox-firefox', 'firefox-chromium'];
+const ALL = ['chromium-chromium', 'firefox-firefox', 'firefox-chromium', 'chromium-firefox'];
 const scenarios = process.argv.slice(2).length ? process.argv.slice(2) : ALL;
 mkdirSync(ARTIFACTS, { recursive: true });
 
 const t0 = Date.now();
 const say = (s) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${s}`);
 const results = [];
+/** Browsers open now (closed, profiles removed, even when the run is aborted). */
+const live = new Set();
 const check = (name, ok, detail = '') => {
   results.push({ name, ok: !!ok });
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail === '' ? '' : ` — ${detail}`}`);
@@ -124,6 +128,10 @@ const header = (m, name) => {
 const requests = (log, dir, method) => log.sip.filter((m) => m.dir === dir && startLine(m).startsWith(method + ' '));
 const responses = (log, dir, code, method) =>
   log.sip.filter((m) => m.dir === dir && startLine(m).startsWith(`SIP/2.0 ${code} `) && header(m, 'CSeq').endsWith(method));
+// The fake microphones play a quiet tone (Firefox) or a beep a second (Chromium): either
+// decodes to more energy than this within a few seconds (Firefox's ~0.001 a second,
+// Chromium's beep ~0.05); silence stays at ~0 (Chromium's first frames: ~1e-9).
+const MIN_ENERGY = 1e-3;
 const INVALID_HOST = /^SIP\/2\.0\/WSS? ([a-z0-9]{8}\.invalid)[;\s]/i;
 
 async function scenario(name, kam, pageUrl) {
@@ -140,10 +148,17 @@ async function scenario(name, kam, pageUrl) {
     trace(`launch ${callerKind} (${alice}) and ${calleeKind} (${bob})`);
     a = await launch(callerKind, { name: alice, artifacts: ARTIFACTS, log: (s) => browserLog.push(s) });
     opened.push(a);
+    live.add(a);
     b = await launch(calleeKind, { name: bob, artifacts: ARTIFACTS, log: (s) => browserLog.push(s) });
     opened.push(b);
+    live.add(b);
     await a.open(pageUrl);
     await b.open(pageUrl);
+
+    // Kamailio checks the password: a wrong one is refused.
+    const bad = await a.call('tryRegister', { ws: kam.url, uri: `sip:${alice}@${DOMAIN}`, password: 'wrong' });
+    check(`${name}: a wrong password is refused by Kamailio (401 again)`, /^failed/.test(bad), bad);
+    await a.call('clearLog');
 
     // Registration (401 digest) of both.
     const [ra, rb] = await Promise.all([
@@ -190,13 +205,15 @@ async function scenario(name, kam, pageUrl) {
     let sb;
     for (let i = 0; i < 100; i++) {
       [sa, sb] = await Promise.all([a.call('stats'), b.call('stats')]);
-      if (sa.inboundPackets > 25 && sb.inboundPackets > 25) break;
+      if (sa.inboundPackets > 25 && sb.inboundPackets > 25 && sa.audioEnergy > MIN_ENERGY && sb.audioEnergy > MIN_ENERGY) break;
       await sleep(100);
     }
     await a.screenshot(`${name}-caller-${callerKind}-in-call`);
     await b.screenshot(`${name}-callee-${calleeKind}-in-call`);
     check(`${name}: RTP reaches the callee (inbound-rtp packets > 0)`, sb.inboundPackets > 0, JSON.stringify(sb));
     check(`${name}: RTP reaches the caller (inbound-rtp packets > 0)`, sa.inboundPackets > 0, JSON.stringify(sa));
+    check(`${name}: both decode audio that is not silence (inbound totalAudioEnergy > ${MIN_ENERGY})`, sa.audioEnergy > MIN_ENERGY && sb.audioEnergy > MIN_ENERGY, `${sa.audioEnergy} / ${sb.audioEnergy}`);
+    check(`${name}: both ends use the same DTLS-SRTP profile (${sa.srtpCipher})`, sa.srtpCipher && sa.srtpCipher === sb.srtpCipher, `${sa.srtpCipher} / ${sb.srtpCipher}`);
     trace(`media: caller ${sa.codec} ${sa.srtpCipher || '(SRTP cipher not exposed)'}, callee ${sb.codec} ${sb.srtpCipher || '(SRTP cipher not exposed)'}`);
 
     // The callee hangs up; both see the end.
@@ -215,6 +232,13 @@ async function scenario(name, kam, pageUrl) {
     check(`${name}: BYE routed by Kamailio to the caller's connection`, bye && responses(lb, '<', 200, 'BYE').length === 1, bye ? startLine(bye) : 'no BYE');
     await a.screenshot(`${name}-caller-${callerKind}-ended`);
     await b.screenshot(`${name}-callee-${calleeKind}-ended`);
+
+    // The other way round, declined: the callee calls the caller, who answers 486.
+    const outcome = b.call('callOutcome', `sip:${alice}@${DOMAIN}`);
+    await within(a.call('waitIncoming', 15000), 20000, 'incoming call (reverse)');
+    await a.call('reject', 486);
+    const declined = await within(outcome, 20000, 'declined call outcome');
+    check(`${name}: reverse call declined with 486, relayed by Kamailio`, declined === 'rejected 486', declined);
     const [ua, ub] = await Promise.all([a.call('stop'), b.call('stop')]);
     check(`${name}: both unregister`, ua === 'unregistered' && ub === 'unregistered', `${ua}/${ub}`);
     const errs = [...la.errors, ...lb.errors];
@@ -230,13 +254,27 @@ async function scenario(name, kam, pageUrl) {
       if (l) writeFileSync(join(ARTIFACTS, `${name}-${who}-${x.kind}.sip.txt`), l.sip.map((m) => `${m.dir}${m.dir}${m.dir}\n${m.text}`).join('\n'));
     }
     writeFileSync(join(ARTIFACTS, `${name}-browser-console.txt`), browserLog.join('\n') + '\n');
-    for (const x of opened) await x.close();
+    for (const x of opened) {
+      await x.close();
+      live.delete(x);
+    }
     check(`${name}: Kamailio still running`, kam.alive());
   }
 }
 
 let kam;
 let failed = 0;
+// Kamailio is our child: never leave it running (in the namespace it would keep the
+// namespace alive), whatever ends this run.
+const WATCHDOG_S = Number(process.env.INTEROP_TIMEOUT ?? 600);
+const abort = async (why) => {
+  console.log(`FAIL ${why}`);
+  await kam?.stop();
+  await Promise.race([Promise.all([...live].map((x) => x.close())), sleep(10000)]);
+  process.exit(1);
+};
+const watchdog = setTimeout(() => abort(`interop run took longer than ${WATCHDOG_S} s`), WATCHDOG_S * 1000);
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => abort(`interrupted (${sig})`));
 try {
   if (!existsSync(join(ROOT, 'wasm', 'dist', 'index.js'))) throw new Error('wasm/dist missing: run scripts/build-wasm.sh first');
   await new Promise((r) => http.listen(0, '127.0.0.1', r));
@@ -249,6 +287,7 @@ try {
 } catch (e) {
   check('interop run', false, e?.stack ?? e);
 } finally {
+  clearTimeout(watchdog);
   await kam?.stop();
   http.close();
   failed = results.filter((r) => !r.ok).length;

@@ -58,6 +58,10 @@ const ended = [];
 function track(c) {
   call = c;
   set('call', c.state);
+  // Played out as an application would (Chromium computes audio levels at playout).
+  const audio = document.getElementById('remote');
+  audio.srcObject = c.remoteStream;
+  audio.play().catch((e) => set('playout', String(e)));
   c.addEventListener('statechange', (e) => {
     set('call', e.state + (e.reason ? ` (${e.reason})` : ''));
     if (e.state === 'ended') ended.push(e.reason);
@@ -88,6 +92,18 @@ window.interop = {
     await Promise.race([ua.register(), timeout(10000, 'registration')]);
     return ua.registrationState;
   },
+  /** Tries to register with a separate UA (e.g. a wrong password); resolves with how it went. */
+  async tryRegister({ ws, uri, password }) {
+    const other = new UserAgent({ servers: [ws], uri, password, WebSocket: RecordingWebSocket });
+    try {
+      await Promise.race([other.register(), timeout(10000, 'registration')]);
+      return other.registrationState;
+    } catch (e) {
+      return `${other.registrationState}: ${e?.code ?? e?.message ?? e}`;
+    } finally {
+      await other.stop();
+    }
+  },
   /** Calls `target`; resolves once established. */
   async call(target) {
     const c = await ua.call(target, { audio: true });
@@ -102,6 +118,24 @@ window.interop = {
       timeout(20000, 'the call to be established'),
     ]);
     return c.state;
+  },
+  /** Calls `target`; resolves with how the call went: `established` or `<reason> <code>`. */
+  async callOutcome(target) {
+    const c = await ua.call(target, { audio: true });
+    track(c);
+    return Promise.race([
+      new Promise((resolve) =>
+        c.addEventListener('statechange', (e) => {
+          if (e.state === 'established') resolve('established');
+          if (e.state === 'ended') resolve(`${e.reason} ${e.code ?? ''}`.trim());
+        }),
+      ),
+      timeout(20000, 'the outcome of the call'),
+    ]);
+  },
+  /** Declines the incoming call with `code`. */
+  reject(code) {
+    incoming.reject(code);
   },
   /** Waits for an incoming call; resolves with the caller's identity. */
   async waitIncoming(ms = 15000) {
@@ -124,13 +158,14 @@ window.interop = {
   },
   /** RTP counters and the negotiated codec/ciphers from RTCPeerConnection.getStats(). */
   async stats() {
-    const out = { inboundPackets: 0, outboundPackets: 0, codec: '', srtpCipher: '', dtlsCipher: '', iceState: call?.pc?.iceConnectionState };
+    const out = { inboundPackets: 0, outboundPackets: 0, audioEnergy: 0, codec: '', srtpCipher: '', dtlsCipher: '', iceState: call?.pc?.iceConnectionState };
     if (!call?.pc) return out;
     const report = await call.pc.getStats();
     const byId = new Map([...report.values()].map((s) => [s.id, s]));
     for (const s of report.values()) {
       if (s.type === 'inbound-rtp' && s.kind === 'audio') {
         out.inboundPackets += s.packetsReceived ?? 0;
+        out.audioEnergy += s.totalAudioEnergy ?? 0;
         out.codec = byId.get(s.codecId)?.mimeType ?? out.codec;
       }
       if (s.type === 'outbound-rtp' && s.kind === 'audio') out.outboundPackets += s.packetsSent ?? 0;
@@ -139,9 +174,9 @@ window.interop = {
         out.dtlsCipher = s.dtlsCipher ?? out.dtlsCipher;
       }
     }
-    // Firefox has no transport stats: the SDP names what was offered, the cipher is not exposed.
     set('inbound-rtp packets', out.inboundPackets);
     set('outbound-rtp packets', out.outboundPackets);
+    set('decoded audio energy', out.audioEnergy.toFixed(4));
     set('codec', out.codec);
     set('SRTP', out.srtpCipher || '(not exposed)');
     return out;
@@ -163,6 +198,11 @@ window.interop = {
   async stop() {
     await ua?.stop();
     return ua?.registrationState;
+  },
+  /** Forgets the SIP messages so far. */
+  clearLog() {
+    sip.length = 0;
+    render();
   },
   /** The SIP messages so far, as text, and any uncaught page errors. */
   log() {
