@@ -440,6 +440,53 @@ mod tests {
     }
 
     #[test]
+    fn setup_errors_name_the_key_of_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = rcgen::generate_simple_self_signed(vec!["a.test".into()]).unwrap();
+        let cert = dir.path().join("a.pem");
+        let key = dir.path().join("a.key");
+        std::fs::write(&cert, a.cert.pem()).unwrap();
+        std::fs::write(&key, a.key_pair.serialize_pem()).unwrap();
+        let missing = dir.path().join("missing.pem");
+        let load = |toml: String| TlsSetup::load(&Config::from_toml(&toml).unwrap());
+        // The SIP listener falls back to the HTTP certificate.
+        let s = load(format!(
+            "[http]\ntls_cert = {cert:?}\ntls_key = {key:?}\n[sip]\ntls = \"127.0.0.1:0\"\n"
+        ))
+        .unwrap();
+        assert!(s.http.is_some() && s.sip.is_some() && s.trunks.is_empty());
+        // Without `sip.tls` no SIP acceptor is built, whatever the HTTP side has.
+        let s = load(format!("[http]\ntls_cert = {cert:?}\ntls_key = {key:?}\n")).unwrap();
+        assert!(s.http.is_some() && s.sip.is_none());
+        let e = load(format!(
+            "[sip]\ntls = \"127.0.0.1:0\"\ntls_cert = {cert:?}\ntls_key = {missing:?}\n"
+        ))
+        .err()
+        .unwrap();
+        assert_eq!(e.key, "sip.tls_key", "{e}");
+        let e = load(format!(
+            "[[trunks]]\nname = \"t\"\nhost = \"sip.example.net\"\ntransport = \"tls\"\n\
+             tls_ca = {missing:?}\n"
+        ))
+        .err()
+        .unwrap();
+        assert_eq!(e.key, "trunks[0].tls_ca", "{e}");
+        let s = load(
+            "[[trunks]]\nname = \"u\"\nhost = \"198.51.100.1\"\n\
+             [[trunks]]\nname = \"t\"\nhost = \"sip.example.net\"\ntransport = \"tls\"\n\
+             outbound_proxy = \"proxy.example.net:5061\"\n"
+                .to_string(),
+        )
+        .unwrap();
+        assert!(s.trunks[0].is_none());
+        assert_eq!(
+            s.trunks[1].as_ref().unwrap().server_name,
+            ServerName::try_from("proxy.example.net").unwrap(),
+            "the TLS peer is the outbound proxy"
+        );
+    }
+
+    #[test]
     fn a_key_that_does_not_fit_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let a = rcgen::generate_simple_self_signed(vec!["a.test".into()]).unwrap();

@@ -127,11 +127,14 @@ impl Pki {
 // The gateway under test.
 
 /// A gateway with HTTPS/WSS and a SIP-TLS listener on the test certificate, alice and bob,
-/// and `trunk` (TOML of one `[[trunks]]` named `t1`, or empty) with `+1…` routed to it.
+/// and `trunk` (TOML of `[[trunks]]` named `t1`, then optionally `t2`, or empty) with
+/// `+1…` routed to them in that order.
 async fn start_tls_gateway(pki: &Pki, trunk: &str) -> Gw {
     let dir = tempfile::tempdir().expect("temp dir");
     let route = if trunk.is_empty() {
         String::new()
+    } else if trunk.contains("\"t2\"") {
+        "[[dialplan]]\npattern = \"+1.\"\ntarget = \"trunk:t1,t2\"\n".to_string()
     } else {
         "[[dialplan]]\npattern = \"+1.\"\ntarget = \"trunk:t1\"\n".to_string()
     };
@@ -628,6 +631,73 @@ async fn a_tls_trunk_with_an_untrusted_certificate_never_gets_the_invite() {
     );
     alice.close().await;
     assert_clean(&gw).await;
+    gw.shutdown().await;
+}
+
+/// The first trunk's certificate is refused; the call fails over to the second at once.
+/// That one is reached with `tls_insecure_skip_verify` (the same untrusted certificate is
+/// then accepted).
+#[tokio::test]
+async fn a_refused_tls_trunk_fails_over_at_once_and_skip_verify_accepts_the_certificate() {
+    let pki = Pki::new();
+    let l1 = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let l2 = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let (a1, a2) = (
+        l1.local_addr().expect("addr"),
+        l2.local_addr().expect("addr"),
+    );
+    let trunks = format!(
+        "[[trunks]]\nname = \"t1\"\nhost = \"{a1}\"\ntransport = \"tls\"\noptions_interval = 0\n\
+         [[trunks]]\nname = \"t2\"\nhost = \"{a2}\"\ntransport = \"tls\"\noptions_interval = 0\n\
+         tls_insecure_skip_verify = true\n"
+    );
+    let gw = start_tls_gateway(&pki, &trunks).await;
+    let server = pki.server();
+    let refused = tokio::spawn(async move {
+        let (tcp, _) = l1.accept().await.expect("accept");
+        TlsAcceptor::from(server).accept(tcp).await.is_ok()
+    });
+    let uas = tokio::spawn(stream_uas(l2, Some(pki.server())));
+    let mut alice = wss_phone(&gw, &pki, "alice", ALICE_PW, 34).await;
+    let started = Instant::now();
+    let call = alice.call("sip:+15551234567@127.0.0.1");
+    alice
+        .wait("answer from the second trunk", |e| {
+            matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
+        })
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "failover took {:?} (Timer B is 6.4 s here)",
+        started.elapsed()
+    );
+    let now = alice.now();
+    alice.ua.hangup(now, call).expect("hangup");
+    alice.pump(Duration::from_millis(300)).await;
+    let (inv, _, _) = timeout(Duration::from_secs(10), uas)
+        .await
+        .expect("the second trunk finishes")
+        .expect("task");
+    assert!(
+        inv.header("Via")
+            .is_some_and(|v| v.starts_with("SIP/2.0/TLS "))
+    );
+    assert!(
+        !timeout(Duration::from_secs(5), refused)
+            .await
+            .expect("the first trunk saw the connection")
+            .expect("task"),
+        "the first trunk's certificate was refused"
+    );
+    alice.close().await;
+    assert_clean(&gw).await;
+    let cdrs = gw.store().cdrs(&Default::default()).expect("cdrs");
+    assert_eq!(cdrs.len(), 1);
+    assert!(
+        cdrs[0].b_leg.peer.starts_with("t2"),
+        "{}",
+        cdrs[0].b_leg.peer
+    );
     gw.shutdown().await;
 }
 
