@@ -70,7 +70,7 @@ await runTest('3-inbound-did', async ({ dir, cleanup }) => {
   const dt = await heard4;
   await caller.waitLine(/^sent dtmf 4 rfc4733/, 1000);
   log(`page around the digits: ${JSON.stringify(dt)}`);
-  check(dt.bursts >= 2, `the trunk's RFC 4733 digit 4 ×3 is relayed to the page and played out as 770 + 1209 Hz (${dt.bursts} bursts, ${dt.hits} frames)`);
+  check(dt.bursts >= 2, `the trunk's RFC 4733 digit 4 ×3 is relayed to the page and played out as 770 + 1209 Hz (${dt.bursts} bursts, ${dt.hits} blocks of 21 ms)`);
 
   // The softphone hangs up after its 15 s.
   await waitState(page, /^ended/, 20000);
