@@ -170,7 +170,13 @@ export class Proc {
     this.log = createWriteStream(logPath, { flags: 'a' });
     this.child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: env('RUST_LOG', 'info'), NO_COLOR: '1' } });
     children.add(this);
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, sig) => {
+    this.child.on('error', (e) => {
+      // Not started (a missing binary): reported as an exit, so waits fail with the reason.
+      this.log.write(`--- ${e.message}\n`);
+      this.lines.push({ tag: 'err', l: e.message });
+      this.child.emit('exit', 127, null);
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, sig) => {
       children.delete(this);
       this.code = code;
       this.log.write(`--- exit ${code ?? sig}\n`);
@@ -308,11 +314,15 @@ target = "echo"
   const gw = new Proc('gateway', join(BIN, 'gateway'), ['--config', path], join(dir, 'gateway.log'));
   gw.url = `http://127.0.0.1:${http}`;
   gw.sip = `127.0.0.1:${sip}`;
-  await until(async () => {
-    if (gw.code !== undefined) throw new Error(`gateway exited with ${gw.code} (see ${dir}/gateway.log)`);
+  let up = false;
+  const died = gw.exited.then((c) => {
+    if (!up) throw new Error(`gateway exited with ${c} at start (see ${dir}/gateway.log)`);
+  });
+  died.catch(() => {});
+  await Promise.race([died, until(async () => {
     const r = await fetch(gw.url + '/');
     return r.ok && (await r.text()).includes('rvoip softphone');
-  }, 'the gateway serves the web demo', 20000);
+  }, 'the gateway serves the web demo', 20000).then(() => (up = true))]);
   const pkg = await fetch(gw.url + '/rvoip/index.js');
   if (!pkg.ok) throw new Error('the gateway does not serve /rvoip/index.js: build the package (scripts/build-wasm.sh) before the gateway');
   return gw;
