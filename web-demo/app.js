@@ -84,9 +84,18 @@ function setCall(c) {
   });
 }
 
+// The caller as a person reads it: `"Name" <sip:user@host>;tag=…` → `Name (user)`, a bare
+// `<sip:user@host>;tag=…` → `user`; anything else as it came.
+function who(identity) {
+  const m = /^\s*(?:"?([^"<]*?)"?\s*)?<?(?:sips?:|tel:)([^@;>]+)/.exec(identity ?? '');
+  if (!m) return identity ?? '';
+  return m[1] ? `${m[1]} (${m[2]})` : m[2];
+}
+
 function onIncoming(c) {
   incoming = c;
-  $('caller').textContent = c.remoteIdentity;
+  $('caller').textContent = who(c.remoteIdentity);
+  $('caller').title = c.remoteIdentity;
   $('incoming').hidden = false;
   startRing();
   c.addEventListener('statechange', (e) => {

@@ -63,6 +63,9 @@ await runTest('1-trunk-call', async ({ dir, cleanup }) => {
   check(Math.abs(spec.peakHz - TRUNK_HZ) <= 15 && spec.share[0] > 0.8,
     `the browser hears the trunk's ${TRUNK_HZ} Hz tone (peak ${spec.peakHz} Hz, ${(spec.share[0] * 100).toFixed(1)} % of the energy)`);
   check(spec.share[1] < 0.05, `and not its own ${BROWSER_HZ} Hz tone (${(spec.share[1] * 100).toFixed(2)} %)`);
+  const quality = await page.locator('#quality').innerText();
+  const mos = Number(quality.match(/MOS (\d\.\d\d)/)?.[1]);
+  check(/^opus · /.test(quality) && mos >= 4, `the demo's call quality line shows the codec and a good MOS (${quality})`);
   await page.screenshot({ path: join(dir, 'in-call.png'), fullPage: true });
 
   // DTMF from the dial pad: RFC 4733 through the gateway to the trunk.

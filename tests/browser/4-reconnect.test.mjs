@@ -3,8 +3,8 @@
 // that the connection can be dropped at chosen moments:
 //  a. mid-registration: the first connection is reset when the gateway's 401 challenge to the
 //     first REGISTER comes back (the page never sees it);
-//  b. while registered: the connection is reset; the gateway drops the flow's binding
-//     (RFC 5626) and the page registers again over a new connection;
+//  b. while registered: the connection is reset; the gateway drops the flow's binding at
+//     once (RFC 5626) and the page registers again over a new connection;
 //  c. the gateway itself is stopped and started again (same configuration and data).
 // Each time /api/registrations must list alice again, over the new connection (its source
 // is the proxy's new upstream port). Then an echo call (600) over the last connection proves
@@ -111,6 +111,11 @@ await runTest('4-reconnect', async ({ dir, cleanup }) => {
   const t1 = Date.now();
   let n = proxy.conns.length;
   proxy.resetAll();
+  // The page waits at least 2 s before reconnecting (wasm/src/pool.rs): the gateway must drop
+  // the closed flow's binding before that (gateway/src/sip/mod.rs `flow_closed`: a binding
+  // over a WebSocket can only be reached through that connection).
+  await until(async () => (await api(gw, '/api/registrations')).length === 0, "the gateway drops the closed flow's binding", 1500, 50);
+  check(true, `the gateway dropped the binding of the closed flow (${Date.now() - t1} ms after the reset)`);
   reg = await registeredOverLatest(gw, proxy, n, 'alice is registered again over a new connection');
   check(reg.source !== before, `after the reset alice is registered again over ${reg.source} (was ${before}; ${Date.now() - t1} ms)`);
   await page.waitForFunction(() => document.getElementById('registration').textContent === 'registered', null, { timeout: 10000 });

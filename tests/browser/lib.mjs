@@ -170,7 +170,13 @@ export class Proc {
     this.log = createWriteStream(logPath, { flags: 'a' });
     this.child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: env('RUST_LOG', 'info'), NO_COLOR: '1' } });
     children.add(this);
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, sig) => {
+    this.child.on('error', (e) => {
+      // Not started (a missing binary): reported as an exit, so waits fail with the reason.
+      this.log.write(`--- ${e.message}\n`);
+      this.lines.push({ tag: 'err', l: e.message });
+      this.child.emit('exit', 127, null);
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, sig) => {
       children.delete(this);
       this.code = code;
       this.log.write(`--- exit ${code ?? sig}\n`);
@@ -308,11 +314,15 @@ target = "echo"
   const gw = new Proc('gateway', join(BIN, 'gateway'), ['--config', path], join(dir, 'gateway.log'));
   gw.url = `http://127.0.0.1:${http}`;
   gw.sip = `127.0.0.1:${sip}`;
-  await until(async () => {
-    if (gw.code !== undefined) throw new Error(`gateway exited with ${gw.code} (see ${dir}/gateway.log)`);
+  let up = false;
+  const died = gw.exited.then((c) => {
+    if (!up) throw new Error(`gateway exited with ${c} at start (see ${dir}/gateway.log)`);
+  });
+  died.catch(() => {});
+  await Promise.race([died, until(async () => {
     const r = await fetch(gw.url + '/');
     return r.ok && (await r.text()).includes('rvoip softphone');
-  }, 'the gateway serves the web demo', 20000);
+  }, 'the gateway serves the web demo', 20000).then(() => (up = true))]);
   const pkg = await fetch(gw.url + '/rvoip/index.js');
   if (!pkg.ok) throw new Error('the gateway does not serve /rvoip/index.js: build the package (scripts/build-wasm.sh) before the gateway');
   return gw;
@@ -474,11 +484,14 @@ export function listen(page, ms, freqs, band = 30) {
 }
 
 /**
- * Watches the page's remote audio for `ms` in short frames (2048 samples, every 20 ms) for the
- * DTMF pair `[low, high]`: a frame is a hit when each tone holds ≥ 20 % of the frame's energy
- * in 100–4000 Hz. Reports the hits, the bursts (runs of hits: one per digit heard) and the
- * best frame. Chromium's NetEq plays a received RFC 4733 event out as its dual tone, which is
- * what this hears.
+ * Watches the page's remote audio for `ms`, every sample of it, in blocks of 1024 samples
+ * (≈ 21 ms; a ScriptProcessorNode, so no block is skipped however the page's timers run), for
+ * the DTMF pair `[low, high]`: a block is a hit when the high tone holds ≥ 20 % of the block's
+ * energy and the low one ≥ 6 % (Goertzel at the exact frequency; NetEq plays the low tone
+ * weaker, and the far end's own tone shares the block; without a digit both stay under 5 %
+ * and 7 % respectively in our runs). Reports the hits,
+ * the bursts (runs of hits: one per digit heard) and the best block. Chromium's NetEq plays a
+ * received RFC 4733 event out as its dual tone, which is what this hears.
  */
 export function listenDtmf(page, ms, [low, high]) {
   return page.evaluate(async ({ ms, low, high }) => {
@@ -487,40 +500,42 @@ export function listenDtmf(page, ms, [low, high]) {
     const ctx = new AudioContext();
     await ctx.resume();
     const src = ctx.createMediaStreamSource(new MediaStream([track]));
-    const an = ctx.createAnalyser();
-    an.fftSize = 2048;
-    an.smoothingTimeConstant = 0;
-    src.connect(an);
-    const bins = new Float32Array(an.frequencyBinCount);
-    const hz = ctx.sampleRate / an.fftSize;
-    const band = (f, p) => {
-      let e = 0;
-      for (let i = Math.floor((f - 40) / hz); i <= Math.ceil((f + 40) / hz); i++) e += p[i];
-      return e;
+    const proc = ctx.createScriptProcessor(1024, 1, 1);
+    const mute = ctx.createGain();
+    mute.gain.value = 0;
+    src.connect(proc);
+    proc.connect(mute);
+    mute.connect(ctx.destination);
+    const share = (x, f, energy) => {
+      const c = 2 * Math.cos((2 * Math.PI * f) / ctx.sampleRate);
+      let s1 = 0;
+      let s2 = 0;
+      for (let i = 0; i < x.length; i++) {
+        const s0 = x[i] + c * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+      }
+      return energy > 0 ? (2 * (s1 * s1 + s2 * s2 - c * s1 * s2)) / (x.length * energy) : 0;
     };
-    let hits = 0;
-    let bursts = 0;
+    const r = { blocks: 0, hits: 0, bursts: 0, best: { low: 0, high: 0 } };
     let last = false;
-    let best = { low: 0, high: 0 };
-    let frames = 0;
-    const end = performance.now() + ms;
-    while (performance.now() < end) {
-      await new Promise((r) => setTimeout(r, 20));
-      an.getFloatFrequencyData(bins);
-      const p = Array.from(bins, (db) => Math.pow(10, db / 10));
-      let total = 0;
-      for (let i = Math.floor(100 / hz); i < Math.ceil(4000 / hz); i++) total += p[i];
-      const l = total > 0 ? band(low, p) / total : 0;
-      const h = total > 0 ? band(high, p) / total : 0;
-      if (Math.min(l, h) > Math.min(best.low, best.high)) best = { low: l, high: h };
-      const hit = l >= 0.2 && h >= 0.2;
-      if (hit) hits++;
-      if (hit && !last) bursts++;
+    proc.onaudioprocess = (e) => {
+      const x = e.inputBuffer.getChannelData(0);
+      let energy = 0;
+      for (const v of x) energy += v * v;
+      const l = share(x, low, energy);
+      const h = share(x, high, energy);
+      if (Math.min(l, h) > Math.min(r.best.low, r.best.high)) r.best = { low: +l.toFixed(3), high: +h.toFixed(3) };
+      const hit = energy / x.length > 1e-6 && l >= 0.06 && h >= 0.2;
+      if (hit) r.hits++;
+      if (hit && !last) r.bursts++;
       last = hit;
-      frames++;
-    }
+      r.blocks++;
+    };
+    await new Promise((res) => setTimeout(res, ms));
+    proc.onaudioprocess = null;
     await ctx.close();
-    return { frames, hits, bursts, best };
+    return r;
   }, { ms, low, high });
 }
 
