@@ -211,6 +211,7 @@ pub fn new_invite(
     a_cfg.transport = transport;
     a_cfg.timers = sh.timers;
     a_cfg.max_calls = 1;
+    session_timers(&mut a_cfg, sh);
     a_cfg.user_agent = "rvoip-gateway".into();
     let call = CallTask {
         sh: sh.clone(),
@@ -250,6 +251,7 @@ pub fn new_invite(
         first: Some((transport, source, bytes.to_vec())),
         relay: None,
         caps: hold::PeerCaps::default(),
+        a_acked: false,
     };
     tracing::info!(id, from = %call.caller, to = %call.number, direction, "call");
     slot.legs.fetch_add(1, Ordering::SeqCst);
@@ -306,6 +308,17 @@ pub fn spawn_panicking_call(sh: &Arc<Shared>, call_id: &str) {
         tokio::task::yield_now().await;
         panic!("injected fault");
     });
+}
+
+/// RFC 4028 on a leg's UA (`sip.session_expires`, `sip.min_se`): the UAC leg offers
+/// Session-Expires and retries a 422 with the peer's Min-SE; the UAS leg answers with the
+/// interval (the caller refreshes when it supports timers, else we do); the refresher sends
+/// UPDATE (re-INVITE when the peer lacks UPDATE) at half the interval; a leg whose session
+/// expires ends with BYE and [`EndReason::Timeout`], which ends the whole call.
+fn session_timers(cfg: &mut UaConfig, sh: &Shared) {
+    let sip = &sh.cfg.sip;
+    cfg.session_expires = (sip.session_expires > 0).then_some(sip.session_expires);
+    cfg.min_se = sip.min_se;
 }
 
 fn leg_kind(t: Transport) -> &'static str {
@@ -424,6 +437,8 @@ struct CallTask {
     relay: Option<hold::Relay>,
     /// What each leg's peer supports (UPDATE) and used for its offers.
     caps: hold::PeerCaps,
+    /// The A leg's dialog is confirmed (our 2xx was ACKed).
+    a_acked: bool,
 }
 
 impl CallTask {
@@ -600,6 +615,22 @@ impl CallTask {
         }
     }
 
+    /// Whether a [`EndReason::Timeout`] of confirmed `leg` is its RFC 4028 session
+    /// expiring (or its refresh failing): session timers are on, the dialog was confirmed,
+    /// and no relayed offer of ours was pending on it (whose 408/481 ends a call too).
+    fn session_expired(&self, leg: LegId) -> bool {
+        let confirmed = match leg {
+            LegId::A => self.a_acked,
+            LegId::B => self.answered,
+        };
+        self.sh.cfg.sip.session_expires > 0
+            && confirmed
+            && !self
+                .relay
+                .as_ref()
+                .is_some_and(|r| r.from == crate::sip::media::other(leg))
+    }
+
     fn set_cause(&mut self, cause: &str) {
         if self.record.cause.is_empty() {
             self.record.cause = cause.to_string();
@@ -730,6 +761,9 @@ impl CallTask {
                 match reason {
                     EndReason::Cancelled => self.set_cause("cancelled"),
                     EndReason::RemoteHangup => self.set_cause("normal: caller hung up"),
+                    EndReason::Timeout if self.session_expired(LegId::A) => {
+                        self.set_cause("session_timer_expired");
+                    }
                     EndReason::Timeout => self.set_cause("timeout: caller"),
                     EndReason::Rejected(c) => self.set_cause(&format!("rejected: {c}")),
                     _ => self.set_cause("normal"),
@@ -768,6 +802,7 @@ impl CallTask {
                     let _ = b.reject(now, bc, code);
                 }
             }
+            Event::Answered { .. } => self.a_acked = true,
             Event::DtmfReceived {
                 digit, duration, ..
             } => {
@@ -810,7 +845,11 @@ impl CallTask {
                 self.b_done = true;
                 self.slot.leg_done(&self.sh);
                 if self.answered {
-                    self.set_cause("normal: callee hung up");
+                    if reason == EndReason::Timeout && self.session_expired(LegId::B) {
+                        self.set_cause("session_timer_expired");
+                    } else {
+                        self.set_cause("normal: callee hung up");
+                    }
                     self.hangup_a();
                     return;
                 }
