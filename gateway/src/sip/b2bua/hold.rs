@@ -181,3 +181,46 @@ impl CallTask {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(text: &str) -> SipMsg {
+        SipMsg::parse(text.replace('\n', "\r\n").as_bytes()).expect("test message")
+    }
+
+    const HEAD: &str = "Via: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\nFrom: <sip:a@h>;tag=1\n\
+Call-ID: c1\nMax-Forwards: 70\n";
+
+    #[test]
+    fn snoop_learns_allow_and_the_offer_method_per_leg() {
+        let mut caps = PeerCaps::default();
+        let update = msg(&format!(
+            "UPDATE sip:b@h SIP/2.0\n{HEAD}To: <sip:b@h>;tag=2\nCSeq: 2 UPDATE\n\
+Allow: INVITE, ACK, BYE, UPDATE\nContent-Type: application/sdp\nContent-Length: 4\n\nv=0\n"
+        ));
+        caps.snoop(LegId::B, &update);
+        assert_eq!(caps.allows_update, [false, true]);
+        assert_eq!(caps.used_update, [false, true]);
+        // A re-INVITE with SDP from the same peer, whose Allow lacks UPDATE.
+        let reinvite = msg(&format!(
+            "INVITE sip:b@h SIP/2.0\n{HEAD}To: <sip:b@h>;tag=2\nCSeq: 3 INVITE\n\
+Allow: INVITE, ACK, BYE\nContent-Type: application/sdp\nContent-Length: 4\n\nv=0\n"
+        ));
+        caps.snoop(LegId::B, &reinvite);
+        assert_eq!(caps.allows_update, [false, false]);
+        assert_eq!(caps.used_update, [false, false]);
+        // An initial INVITE (no To tag) is not a mid-dialog offer; a message without Allow
+        // changes nothing.
+        let mut caps = PeerCaps::default();
+        caps.snoop(LegId::A, &update);
+        let initial = msg(&format!(
+            "INVITE sip:b@h SIP/2.0\n{HEAD}To: <sip:b@h>\nCSeq: 1 INVITE\n\
+Content-Type: application/sdp\nContent-Length: 4\n\nv=0\n"
+        ));
+        caps.snoop(LegId::A, &initial);
+        assert_eq!(caps.allows_update, [true, false]);
+        assert_eq!(caps.used_update, [true, false]);
+    }
+}
