@@ -201,3 +201,60 @@ async fn trunk_hold_reaches_the_browser_as_a_reinvite_with_its_ice_and_dtls_unch
     assert_clean(&gw).await;
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn browser_on_the_b_leg_holds_and_the_calling_trunk_gets_the_reinvites() {
+    let port = free_udp_port();
+    let gw = start_gateway(&format!("127.0.0.1:{port}"), "").await;
+    let mut bob = Phone::connect(&gw, "bob", BOB_PW, 44).await;
+    bob.register().await;
+    let target = gw.udp_addr().expect("udp").to_string();
+    let sipp = spawn_sipp(
+        "b2bua_held_by_browser_uac.xml",
+        port,
+        &["-s".into(), DID.into(), target],
+    );
+    let (call, offer) = bob
+        .wait("the incoming call", |e| match e {
+            Event::IncomingCall { call, sdp, .. } => Some((*call, sdp.clone())),
+            _ => None,
+        })
+        .await;
+    let offer = String::from_utf8_lossy(&offer.expect("an offer")).to_string();
+    let now = bob.now();
+    bob.ua
+        .answer(now, call, &browser_answer("a=sendrecv", 2))
+        .expect("answer");
+    bob.wait("the ACK", |e| {
+        matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
+    })
+    .await;
+    for (v, (dir, expect)) in [("a=sendonly", "a=recvonly"), ("a=sendrecv", "a=sendrecv")]
+        .into_iter()
+        .enumerate()
+    {
+        let now = bob.now();
+        bob.ua
+            .hold(now, call, &browser_sdp(dir, 3 + v as u32))
+            .expect("re-INVITE");
+        let answer = offer_outcome(&mut bob, call)
+            .await
+            .expect("the trunk accepts");
+        assert!(answer.contains(expect), "{answer}");
+        for a in ["ice-ufrag", "fingerprint"] {
+            assert_eq!(attr(&answer, a), attr(&offer, a), "{a} changed: {answer}");
+        }
+    }
+    let reason = bob
+        .wait("the trunk's BYE", |e| match e {
+            Event::Ended { call: c, reason } if *c == call => Some(*reason),
+            _ => None,
+        })
+        .await;
+    assert_eq!(reason, EndReason::RemoteHangup);
+    bob.pump(Duration::from_millis(100)).await;
+    sipp_ok(sipp).await;
+    bob.close().await;
+    assert_clean(&gw).await;
+    gw.shutdown().await;
+}
