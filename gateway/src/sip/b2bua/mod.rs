@@ -2,7 +2,13 @@
 //! owning two core [`UserAgent`]s, the A leg (UAS, the caller's dialog) and the B leg (UAC,
 //! towards a registered user or a trunk), and relaying between them:
 //! 180/183 (early media), 200/ACK, CANCEL, BYE both ways, re-INVITE/UPDATE offers
-//! (hold/unhold), INFO DTMF; failover across the route's trunks on 5xx and timeouts.
+//! (hold/unhold: relayed to the other leg even when the media plane anchors the call, see
+//! `hold.rs`), INFO DTMF; failover across the route's trunks on 5xx and timeouts.
+//!
+//! RFC 4028 session timers run on each leg (`sip.session_expires`, `sip.min_se`): offered
+//! on the B leg's INVITE (422 → retry with the peer's Min-SE), granted on the A leg, each
+//! leg refreshed by whichever side is the refresher; a leg whose session expires ends with
+//! BYE and takes the other leg with it (call record cause `session_timer_expired`).
 //!
 //! Admission ([`new_invite`]): 503 while shutting down or past `limits.max_calls`; digest
 //! authentication with 407 for every INVITE not from a trunk (no toll fraud: nothing is sent
@@ -14,8 +20,8 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use rvoip_core::sip::ua::{
@@ -29,11 +35,14 @@ use fork::Fork;
 mod fork;
 mod hold;
 mod legs;
+mod slot;
 use crate::config::DialTarget;
 use crate::media::{LegId, MediaEvent, Peer};
 use crate::sip::registrar::{Binding, user_of};
 use crate::sip::{AuthOutcome, CallInfo, CallInput, GwRng, LiveLeg, Shared, random_token};
 use crate::store::{CallRecord, LegRecord};
+use slot::supervise;
+pub use slot::{CallSlot, spawn_panicking_call};
 
 /// Contacts rung in parallel besides the first.
 const MAX_FORKS: usize = 4;
@@ -259,57 +268,6 @@ pub fn new_invite(
     supervise(sh, id, slot, seed, call.run());
 }
 
-/// Runs a call task under a supervisor: if it panics, the call record is written with
-/// cause `failed: internal` and the call's Call-IDs, legs and counters are released.
-fn supervise(
-    sh: &Arc<Shared>,
-    id: u64,
-    slot: Arc<CallSlot>,
-    seed: CallRecord,
-    task: impl std::future::Future<Output = ()> + Send + 'static,
-) {
-    let handle = tokio::spawn(task);
-    let sh2 = sh.clone();
-    tokio::spawn(async move {
-        if let Err(e) = handle.await {
-            tracing::error!(id, "call task failed: {e}");
-            Shared::lock(&sh2.calls).remove(&id);
-            let mut rec = seed;
-            rec.ended_ms = epoch_ms();
-            rec.cause = "failed: internal".into();
-            slot.finish_call(&sh2, id, rec).await;
-            slot.release(&sh2);
-        }
-    });
-}
-
-/// Fault injection for the supervision test: starts a call whose task panics once it has
-/// registered its Call-ID and leg. Not reachable from the network.
-#[doc(hidden)]
-pub fn spawn_panicking_call(sh: &Arc<Shared>, call_id: &str) {
-    let id = sh.counters.next_call.fetch_add(1, Ordering::SeqCst) + 1;
-    let slot = Arc::new(CallSlot::default());
-    let (tx, _rx) = mpsc::unbounded_channel();
-    sh.counters.calls.fetch_add(1, Ordering::SeqCst);
-    sh.counters.call_tasks.fetch_add(1, Ordering::SeqCst);
-    slot.add_route(sh, call_id, &tx);
-    slot.legs.fetch_add(1, Ordering::SeqCst);
-    sh.counters.legs.fetch_add(1, Ordering::SeqCst);
-    let seed = CallRecord {
-        call_id: call_id.to_string(),
-        direction: "outbound".into(),
-        from: "test".into(),
-        to: "panic".into(),
-        started_ms: epoch_ms(),
-        ..Default::default()
-    };
-    supervise(sh, id, slot, seed, async move {
-        let _keep = tx;
-        tokio::task::yield_now().await;
-        panic!("injected fault");
-    });
-}
-
 /// RFC 4028 on a leg's UA (`sip.session_expires`, `sip.min_se`): the UAC leg offers
 /// Session-Expires and retries a 422 with the peer's Min-SE; the UAS leg answers with the
 /// interval (the caller refreshes when it supports timers, else we do); the refresher sends
@@ -325,74 +283,6 @@ fn leg_kind(t: Transport) -> &'static str {
     match t {
         Transport::Ws | Transport::Wss => "webrtc",
         _ => "sip",
-    }
-}
-
-/// What a call shares with its supervisor, so a panic still releases everything.
-#[derive(Debug, Default)]
-pub struct CallSlot {
-    call_ids: Mutex<Vec<String>>,
-    ended: AtomicBool,
-    released: AtomicBool,
-    legs: AtomicUsize,
-}
-
-impl CallSlot {
-    fn add_route(&self, sh: &Shared, call_id: &str, tx: &mpsc::UnboundedSender<CallInput>) {
-        Shared::lock(&sh.routes).insert(call_id.to_string(), tx.clone());
-        Shared::lock(&self.call_ids).push(call_id.to_string());
-    }
-
-    fn leg_done(&self, sh: &Shared) {
-        if self
-            .legs
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-        {
-            sh.counters.legs.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
-
-    /// Ends the call once: record, counters, live-call table.
-    async fn finish_call(&self, sh: &Arc<Shared>, id: u64, rec: CallRecord) {
-        if self.ended.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        Shared::lock(&sh.calls).remove(&id);
-        let outcome = if rec.answered_ms.is_some() {
-            "answered"
-        } else {
-            "unanswered"
-        };
-        sh.metrics.inc("rvoip_calls_total", &[("outcome", outcome)]);
-        let store = sh.store.clone();
-        let written = tokio::task::spawn_blocking(move || store.insert_cdr(&rec)).await;
-        match written {
-            Ok(Ok(_)) => {
-                sh.counters.records_written.fetch_add(1, Ordering::SeqCst);
-            }
-            Ok(Err(e)) => tracing::error!(id, "call record: {e}"),
-            Err(e) => tracing::error!(id, "call record task: {e}"),
-        }
-        sh.counters.calls.fetch_sub(1, Ordering::SeqCst);
-        sh.update_call_gauge();
-    }
-
-    /// Releases the task's Call-IDs, legs and task count once.
-    fn release(&self, sh: &Shared) {
-        if self.released.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        let ids = std::mem::take(&mut *Shared::lock(&self.call_ids));
-        let mut routes = Shared::lock(&sh.routes);
-        for id in ids {
-            routes.remove(&id);
-        }
-        drop(routes);
-        while self.legs.load(Ordering::SeqCst) > 0 {
-            self.leg_done(sh);
-        }
-        sh.counters.call_tasks.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
