@@ -53,6 +53,12 @@ fn ix(leg: LegId) -> usize {
 }
 
 impl PeerCaps {
+    /// Whether an offer from the peer of `from` goes to the other leg as UPDATE: it came
+    /// as UPDATE and the other peer allows UPDATE (else re-INVITE, always allowed).
+    pub(super) fn relays_update(&self, from: LegId) -> bool {
+        self.used_update[ix(from)] && self.allows_update[ix(other(from))]
+    }
+
     /// Notes what `m`, a message from the peer of `leg`, says: its Allow, and the method of
     /// a mid-dialog offer.
     pub(super) fn snoop(&mut self, leg: LegId, m: &SipMsg) {
@@ -93,6 +99,24 @@ impl CallTask {
         }
     }
 
+    /// Sends `sdp` as an offer on `to`'s call: UPDATE when `update`, else re-INVITE.
+    /// `false` when the leg cannot take an offer now (none up, or one in progress).
+    pub(super) fn send_offer(&mut self, to: LegId, sdp: &[u8], update: bool) -> bool {
+        let now = self.sh.clock.now();
+        let (ua, call) = match to {
+            LegId::A => (Some(&mut self.a), self.a_call),
+            LegId::B => (self.b.as_mut(), self.b_call),
+        };
+        let (Some(ua), Some(c)) = (ua, call) else {
+            return false;
+        };
+        if update {
+            ua.update(now, c, sdp).is_ok()
+        } else {
+            ua.hold(now, c, sdp).is_ok()
+        }
+    }
+
     /// A mid-call offer (re-INVITE/UPDATE) from the peer of `leg` on an anchored call.
     pub(super) fn anchored_offer(&mut self, leg: LegId, call: CallId, sdp: Option<Vec<u8>>) {
         let offer = sdp.unwrap_or_default();
@@ -113,23 +137,8 @@ impl CallTask {
             Ok(o) => o,
             Err(code) => return self.reply_offer(leg, call, Err(code)),
         };
-        let update = self.caps.used_update[ix(leg)] && self.caps.allows_update[ix(to)];
-        let now = self.sh.clock.now();
-        let sent = match to {
-            LegId::A => self.a_call.map(|c| {
-                if update {
-                    self.a.update(now, c, &ours)
-                } else {
-                    self.a.hold(now, c, &ours)
-                }
-            }),
-            LegId::B => match (&mut self.b, self.b_call) {
-                (Some(b), Some(c)) if update => Some(b.update(now, c, &ours)),
-                (Some(b), Some(c)) => Some(b.hold(now, c, &ours)),
-                _ => None,
-            },
-        };
-        if matches!(sent, Some(Ok(()))) {
+        let update = self.caps.relays_update(leg);
+        if self.send_offer(to, &ours, update) {
             tracing::info!(
                 id = self.id,
                 ?leg,

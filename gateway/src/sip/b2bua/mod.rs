@@ -664,14 +664,14 @@ impl CallTask {
                 self.anchored_offer(LegId::A, call, sdp);
             }
             Event::OfferReceived { call, sdp } => {
-                let (Some(b), Some(bc)) = (&mut self.b, self.b_call) else {
+                if self.b.is_none() || self.b_call.is_none() {
                     let _ = self.a.reject(now, call, 491);
                     return;
-                };
+                }
                 let ok = match sdp {
                     Some(s) => {
                         let offer = self.media.relay_offer(&s);
-                        b.hold(now, bc, &offer).is_ok()
+                        self.send_offer(LegId::B, &offer, self.caps.relays_update(LegId::A))
                     }
                     None => false,
                 };
@@ -782,7 +782,7 @@ impl CallTask {
                 let ok = match sdp {
                     Some(s) if !self.a_done => {
                         let offer = self.media.relay_offer(&s);
-                        self.a.hold(now, ac, &offer).is_ok()
+                        self.send_offer(LegId::A, &offer, self.caps.relays_update(LegId::B))
                     }
                     _ => false,
                 };
