@@ -137,3 +137,32 @@ async fn an_unrefreshed_trunk_session_expires_and_ends_both_legs() {
     assert_eq!(cdrs[0].cause, "session_timer_expired");
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_unrefreshed_browser_session_expires_and_ends_both_legs() {
+    let port = free_udp_port();
+    let (gw, _dir) = start(&format!("127.0.0.1:{port}")).await;
+    // A trunk without session timers: only the browser leg runs one (refresher: the
+    // browser, which supports timers).
+    let sipp = spawn_sipp("gateway_uas.xml", port, &[]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (mut alice, call) = answered_call(&gw, 53).await;
+    // The browser stalls (no refresh at 2 s): the gateway ends its leg at 4 − 4/3 s and
+    // the trunk's with it.
+    tokio::time::sleep(Duration::from_millis(3600)).await;
+    let reason = alice
+        .wait("the BYE after the session expired", |e| match e {
+            Event::Ended { call: c, reason } if *c == call => Some(*reason),
+            _ => None,
+        })
+        .await;
+    assert_eq!(reason, EndReason::RemoteHangup);
+    alice.pump(Duration::from_millis(100)).await;
+    sipp_ok(sipp).await;
+    alice.close().await;
+    assert_clean(&gw).await;
+    let cdrs = gw.store().cdrs(&Default::default()).expect("cdrs");
+    assert_eq!(cdrs.len(), 1);
+    assert_eq!(cdrs[0].cause, "session_timer_expired");
+    gw.shutdown().await;
+}
