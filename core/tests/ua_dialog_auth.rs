@@ -42,10 +42,20 @@ fn challenge_for(req: &[u8], code: u16, header: &str, value: &str) -> Vec<u8> {
 /// Node 0: bob (answers, no authentication). Node 1: alice with a password. Alice's call
 /// to bob is up; returns alice's call.
 fn connected(seed: u64, password: &str) -> (Sim, rvoip_core::sip::ua::CallId) {
+    connected_with(seed, password, None)
+}
+
+/// [`connected`], alice asking for session timers of `session_expires` seconds.
+fn connected_with(
+    seed: u64,
+    password: &str,
+    session_expires: Option<u32>,
+) -> (Sim, rvoip_core::sip::ua::CallId) {
     let mut sim = Sim::new(seed, Link::PERFECT);
     sim.add(config("bob", 5070));
     let mut alice = config("alice", 5060);
     alice.password = password.into();
+    alice.session_expires = session_expires;
     sim.add(alice);
     let now = sim.now;
     let call = sim.ua(1).call(now, "sip:bob@10.0.0.1:5070", OFFER).unwrap();
@@ -211,4 +221,57 @@ fn without_a_password_the_challenge_rejects_the_offer() {
         |e| matches!(e, Event::OfferRejected { call: c, code: 401 } if *c == call)
     ));
     assert_eq!(sim.ua(1).call_count(), 1);
+}
+
+#[test]
+fn challenged_session_refresh_is_resent_with_credentials_and_the_call_survives() {
+    // Alice refreshes (refresher=uac) every 45 s; her first refresh UPDATE is lost on its
+    // way to bob and answered 401 by "a proxy" instead.
+    let (mut sim, call) = connected_with(34, "secret", Some(90));
+    // (Every copy of it: its retransmissions too.)
+    let blocking = std::rc::Rc::new(std::cell::Cell::new(true));
+    let dropped = std::rc::Rc::new(std::cell::Cell::new(0u32));
+    let (b2, d2) = (blocking.clone(), dropped.clone());
+    sim.drop_if = Some(Box::new(move |b: &[u8]| {
+        let drop = b2.get() && b.starts_with(b"UPDATE ");
+        if drop {
+            d2.set(d2.get() + 1);
+        }
+        drop
+    }));
+    sim.run_for(secs(46));
+    assert!(dropped.get() > 0, "no refresh within half the interval");
+    blocking.set(false);
+    let refresh = sim.nodes[1]
+        .raw
+        .iter()
+        .rev()
+        .find(|r| r.starts_with(b"UPDATE "))
+        .cloned()
+        .expect("the refresh");
+    let out = sim.inject(
+        1,
+        addr(5070),
+        &challenge_for(&refresh, 401, "WWW-Authenticate", &challenge("r1", false)),
+    );
+    let retry = requests(&out, "UPDATE");
+    assert_eq!(retry.len(), 1, "{out:?}");
+    assert!(
+        retry[0]
+            .header("Authorization")
+            .is_some_and(|c| c.contains("nonce=\"r1\"")),
+        "{out:?}"
+    );
+    assert_eq!(
+        retry[0].header("Session-Expires"),
+        SipMsg::parse(&refresh).unwrap().header("Session-Expires")
+    );
+    // The retry (retransmitted over the link) refreshes the session: nobody hangs up.
+    sim.run_for(secs(150));
+    assert_eq!(sim.ua(1).call_count(), 1, "alice's call survives");
+    assert_eq!(sim.ua(0).call_count(), 1, "bob's call survives");
+    assert!(!sim.saw(
+        1,
+        |e| matches!(e, Event::Ended { call: c, .. } if *c == call)
+    ));
 }

@@ -81,6 +81,12 @@ pub struct SipConfig {
     pub domain: String,
     /// Address to put in Via/Contact when the gateway is behind NAT.
     pub public_address: Option<IpAddr>,
+    /// RFC 4028 session interval in seconds asked for on every call leg (0: no session
+    /// timers). Default 1800.
+    pub session_expires: u32,
+    /// RFC 4028 Min-SE in seconds: smaller intervals are refused with 422. Default 90, the
+    /// RFC's floor; lower values are for tests only.
+    pub min_se: u32,
 }
 
 impl Default for SipConfig {
@@ -94,6 +100,8 @@ impl Default for SipConfig {
             tls_key: None,
             domain: "127.0.0.1".into(),
             public_address: None,
+            session_expires: 1800,
+            min_se: 90,
         }
     }
 }
@@ -452,6 +460,15 @@ impl Config {
         }
         if self.sip.domain.trim().is_empty() {
             return Err(err("sip.domain", "must not be empty"));
+        }
+        if self.sip.min_se == 0 {
+            return Err(err("sip.min_se", "must be at least 1"));
+        }
+        if self.sip.session_expires != 0 && self.sip.session_expires < self.sip.min_se {
+            return Err(err(
+                "sip.session_expires",
+                "must be 0 (off) or at least sip.min_se",
+            ));
         }
         if self.limits.max_calls == 0 {
             return Err(err("limits.max_calls", "must be at least 1"));

@@ -2,7 +2,8 @@
 //! re-INVITE reaches the sipp trunk as a re-INVITE with `a=sendonly` (after glare: 491 and
 //! the RFC 3261 §14.1 retry), a refused unhold keeps the call, and a trunk's hold reaches
 //! the browser as a re-INVITE with `a=sendonly` and the same ICE credentials and DTLS
-//! fingerprint as before; the answers come back with the mirrored direction.
+//! fingerprint as before; the answers come back with the mirrored direction. A browser's
+//! UPDATE reaches a trunk as UPDATE only when the trunk's Allow lists it, else as re-INVITE.
 
 mod signalling_util;
 
@@ -88,11 +89,12 @@ async fn browser_hold_reaches_the_trunk_after_glare_and_a_refused_unhold_keeps_t
         .expect("unhold");
     assert_eq!(offer_outcome(&mut alice, call).await, Err(488));
     assert_eq!(gw.stats().calls, 1, "a refused re-INVITE keeps the call");
-    // Unhold again: accepted, a=sendrecv both ways.
+    // Unhold again, by UPDATE this time: the trunk's Allow lacks UPDATE, so it gets a
+    // re-INVITE; accepted, a=sendrecv both ways.
     let now = alice.now();
     alice
         .ua
-        .unhold(now, call, &browser_sdp("a=sendrecv", 5))
+        .update(now, call, &browser_sdp("a=sendrecv", 5))
         .expect("unhold again");
     let answer = offer_outcome(&mut alice, call)
         .await
@@ -108,6 +110,37 @@ async fn browser_hold_reaches_the_trunk_after_glare_and_a_refused_unhold_keeps_t
     let cdrs = gw.store().cdrs(&Default::default()).expect("cdrs");
     assert_eq!(cdrs.len(), 1);
     assert_eq!(cdrs[0].cause, "normal: caller hung up");
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn browser_hold_by_update_reaches_a_trunk_that_allows_update_as_update() {
+    let port = free_udp_port();
+    let gw = start_gateway(&format!("127.0.0.1:{port}"), "").await;
+    let sipp = spawn_sipp("b2bua_hold_update_uas.xml", port, &[]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 43).await;
+    let call = alice.call("sip:+15551234567@127.0.0.1");
+    alice
+        .wait("answer", |e| {
+            matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
+        })
+        .await;
+    let now = alice.now();
+    alice
+        .ua
+        .update(now, call, &browser_sdp("a=sendonly", 3))
+        .expect("hold by UPDATE");
+    let answer = offer_outcome(&mut alice, call)
+        .await
+        .expect("the hold is accepted");
+    assert!(answer.contains("a=recvonly"), "{answer}");
+    let now = alice.now();
+    alice.ua.hangup(now, call).expect("hangup");
+    alice.pump(Duration::from_millis(300)).await;
+    sipp_ok(sipp).await;
+    alice.close().await;
+    assert_clean(&gw).await;
     gw.shutdown().await;
 }
 
@@ -154,6 +187,63 @@ async fn trunk_hold_reaches_the_browser_as_a_reinvite_with_its_ice_and_dtls_unch
         bob.ua
             .answer(now, call, &browser_answer(answered, 3 + v as u32))
             .expect("answer the re-offer");
+    }
+    let reason = bob
+        .wait("the trunk's BYE", |e| match e {
+            Event::Ended { call: c, reason } if *c == call => Some(*reason),
+            _ => None,
+        })
+        .await;
+    assert_eq!(reason, EndReason::RemoteHangup);
+    bob.pump(Duration::from_millis(100)).await;
+    sipp_ok(sipp).await;
+    bob.close().await;
+    assert_clean(&gw).await;
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn browser_on_the_b_leg_holds_and_the_calling_trunk_gets_the_reinvites() {
+    let port = free_udp_port();
+    let gw = start_gateway(&format!("127.0.0.1:{port}"), "").await;
+    let mut bob = Phone::connect(&gw, "bob", BOB_PW, 44).await;
+    bob.register().await;
+    let target = gw.udp_addr().expect("udp").to_string();
+    let sipp = spawn_sipp(
+        "b2bua_held_by_browser_uac.xml",
+        port,
+        &["-s".into(), DID.into(), target],
+    );
+    let (call, offer) = bob
+        .wait("the incoming call", |e| match e {
+            Event::IncomingCall { call, sdp, .. } => Some((*call, sdp.clone())),
+            _ => None,
+        })
+        .await;
+    let offer = String::from_utf8_lossy(&offer.expect("an offer")).to_string();
+    let now = bob.now();
+    bob.ua
+        .answer(now, call, &browser_answer("a=sendrecv", 2))
+        .expect("answer");
+    bob.wait("the ACK", |e| {
+        matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
+    })
+    .await;
+    for (v, (dir, expect)) in [("a=sendonly", "a=recvonly"), ("a=sendrecv", "a=sendrecv")]
+        .into_iter()
+        .enumerate()
+    {
+        let now = bob.now();
+        bob.ua
+            .hold(now, call, &browser_sdp(dir, 3 + v as u32))
+            .expect("re-INVITE");
+        let answer = offer_outcome(&mut bob, call)
+            .await
+            .expect("the trunk accepts");
+        assert!(answer.contains(expect), "{answer}");
+        for a in ["ice-ufrag", "fingerprint"] {
+            assert_eq!(attr(&answer, a), attr(&offer, a), "{a} changed: {answer}");
+        }
     }
     let reason = bob
         .wait("the trunk's BYE", |e| match e {

@@ -129,7 +129,9 @@ pub fn sdp_direction(body: &[u8]) -> Option<Direction> {
     let m = sdp.media().first()?;
     let d = sdp.direction(m);
     let text = std::str::from_utf8(body).ok()?;
-    let old_hold = text.contains("c=IN IP4 0.0.0.0") && !text.contains("a=ice-ufrag");
+    // JSEP writes `c=IN IP4 0.0.0.0` as the default of ICE sections: not a hold there.
+    let ice = text.contains("a=ice-ufrag") || text.contains("UDP/TLS/");
+    let old_hold = text.contains("c=IN IP4 0.0.0.0") && !ice;
     Some(if old_hold {
         Direction::from_flags(d.sends(), false)
     } else {
@@ -497,6 +499,32 @@ mod tests {
     const WEBRTC: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
 m=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:111 opus/48000/2\r\n\
 a=fingerprint:sha-256 AA:BB\r\na=setup:actpass\r\n";
+
+    #[test]
+    fn direction_of_an_sdp_body_and_its_mirror() {
+        let plain = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n\
+m=audio 4000 RTP/AVP 0\r\n";
+        let with = |extra: &str| format!("{plain}{extra}");
+        assert_eq!(sdp_direction(plain.as_bytes()), Some(Direction::SendRecv));
+        assert_eq!(
+            sdp_direction(with("a=sendonly\r\n").as_bytes()),
+            Some(Direction::SendOnly)
+        );
+        assert_eq!(
+            sdp_direction(with("a=inactive\r\n").as_bytes()),
+            Some(Direction::Inactive)
+        );
+        // RFC 2543 hold: c=0.0.0.0 means the writer will not receive.
+        let old = plain.replace("c=IN IP4 10.0.0.1", "c=IN IP4 0.0.0.0");
+        assert_eq!(sdp_direction(old.as_bytes()), Some(Direction::SendOnly));
+        // …but not in a WebRTC offer (JSEP's default c= line).
+        assert_eq!(sdp_direction(WEBRTC.as_bytes()), Some(Direction::SendRecv));
+        assert_eq!(sdp_direction(b"junk"), None);
+        assert_eq!(mirror(Direction::SendOnly), Direction::RecvOnly);
+        assert_eq!(mirror(Direction::RecvOnly), Direction::SendOnly);
+        assert_eq!(mirror(Direction::Inactive), Direction::Inactive);
+        assert_eq!(other(LegId::A), LegId::B);
+    }
 
     #[test]
     fn webrtc_offer_needs_a_fingerprint() {

@@ -98,6 +98,7 @@ impl CallTask {
         cfg.proxy = Some(b.flow.unwrap_or(b.source));
         cfg.timers = self.sh.timers;
         cfg.max_calls = 1;
+        super::session_timers(&mut cfg, &self.sh);
         cfg.user_agent = "rvoip-gateway".into();
         let mut ua = UserAgent::new(cfg, GwRng::new());
         let Ok(call) = ua.call(now, &b.uri, offer) else {

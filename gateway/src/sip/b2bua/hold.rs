@@ -53,6 +53,12 @@ fn ix(leg: LegId) -> usize {
 }
 
 impl PeerCaps {
+    /// Whether an offer from the peer of `from` goes to the other leg as UPDATE: it came
+    /// as UPDATE and the other peer allows UPDATE (else re-INVITE, always allowed).
+    pub(super) fn relays_update(&self, from: LegId) -> bool {
+        self.used_update[ix(from)] && self.allows_update[ix(other(from))]
+    }
+
     /// Notes what `m`, a message from the peer of `leg`, says: its Allow, and the method of
     /// a mid-dialog offer.
     pub(super) fn snoop(&mut self, leg: LegId, m: &SipMsg) {
@@ -93,6 +99,24 @@ impl CallTask {
         }
     }
 
+    /// Sends `sdp` as an offer on `to`'s call: UPDATE when `update`, else re-INVITE.
+    /// `false` when the leg cannot take an offer now (none up, or one in progress).
+    pub(super) fn send_offer(&mut self, to: LegId, sdp: &[u8], update: bool) -> bool {
+        let now = self.sh.clock.now();
+        let (ua, call) = match to {
+            LegId::A => (Some(&mut self.a), self.a_call),
+            LegId::B => (self.b.as_mut(), self.b_call),
+        };
+        let (Some(ua), Some(c)) = (ua, call) else {
+            return false;
+        };
+        if update {
+            ua.update(now, c, sdp).is_ok()
+        } else {
+            ua.hold(now, c, sdp).is_ok()
+        }
+    }
+
     /// A mid-call offer (re-INVITE/UPDATE) from the peer of `leg` on an anchored call.
     pub(super) fn anchored_offer(&mut self, leg: LegId, call: CallId, sdp: Option<Vec<u8>>) {
         let offer = sdp.unwrap_or_default();
@@ -113,23 +137,8 @@ impl CallTask {
             Ok(o) => o,
             Err(code) => return self.reply_offer(leg, call, Err(code)),
         };
-        let update = self.caps.used_update[ix(leg)] && self.caps.allows_update[ix(to)];
-        let now = self.sh.clock.now();
-        let sent = match to {
-            LegId::A => self.a_call.map(|c| {
-                if update {
-                    self.a.update(now, c, &ours)
-                } else {
-                    self.a.hold(now, c, &ours)
-                }
-            }),
-            LegId::B => match (&mut self.b, self.b_call) {
-                (Some(b), Some(c)) if update => Some(b.update(now, c, &ours)),
-                (Some(b), Some(c)) => Some(b.hold(now, c, &ours)),
-                _ => None,
-            },
-        };
-        if matches!(sent, Some(Ok(()))) {
+        let update = self.caps.relays_update(leg);
+        if self.send_offer(to, &ours, update) {
             tracing::info!(
                 id = self.id,
                 ?leg,
@@ -179,5 +188,48 @@ impl CallTask {
         };
         self.reply_offer(r.from, r.call, Err(code));
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(text: &str) -> SipMsg {
+        SipMsg::parse(text.replace('\n', "\r\n").as_bytes()).expect("test message")
+    }
+
+    const HEAD: &str = "Via: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\nFrom: <sip:a@h>;tag=1\n\
+Call-ID: c1\nMax-Forwards: 70\n";
+
+    #[test]
+    fn snoop_learns_allow_and_the_offer_method_per_leg() {
+        let mut caps = PeerCaps::default();
+        let update = msg(&format!(
+            "UPDATE sip:b@h SIP/2.0\n{HEAD}To: <sip:b@h>;tag=2\nCSeq: 2 UPDATE\n\
+Allow: INVITE, ACK, BYE, UPDATE\nContent-Type: application/sdp\nContent-Length: 4\n\nv=0\n"
+        ));
+        caps.snoop(LegId::B, &update);
+        assert_eq!(caps.allows_update, [false, true]);
+        assert_eq!(caps.used_update, [false, true]);
+        // A re-INVITE with SDP from the same peer, whose Allow lacks UPDATE.
+        let reinvite = msg(&format!(
+            "INVITE sip:b@h SIP/2.0\n{HEAD}To: <sip:b@h>;tag=2\nCSeq: 3 INVITE\n\
+Allow: INVITE, ACK, BYE\nContent-Type: application/sdp\nContent-Length: 4\n\nv=0\n"
+        ));
+        caps.snoop(LegId::B, &reinvite);
+        assert_eq!(caps.allows_update, [false, false]);
+        assert_eq!(caps.used_update, [false, false]);
+        // An initial INVITE (no To tag) is not a mid-dialog offer; a message without Allow
+        // changes nothing.
+        let mut caps = PeerCaps::default();
+        caps.snoop(LegId::A, &update);
+        let initial = msg(&format!(
+            "INVITE sip:b@h SIP/2.0\n{HEAD}To: <sip:b@h>\nCSeq: 1 INVITE\n\
+Content-Type: application/sdp\nContent-Length: 4\n\nv=0\n"
+        ));
+        caps.snoop(LegId::A, &initial);
+        assert_eq!(caps.allows_update, [true, false]);
+        assert_eq!(caps.used_update, [true, false]);
     }
 }

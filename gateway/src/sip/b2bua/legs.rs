@@ -81,6 +81,7 @@ impl CallTask {
             let mut cfg = cfg;
             cfg.timers = self.sh.timers;
             cfg.max_calls = 1;
+            super::session_timers(&mut cfg, &self.sh);
             cfg.user_agent = "rvoip-gateway".into();
             let mut ua = UserAgent::new(cfg, GwRng::new());
             match ua.call(now, &target_uri, &offer) {

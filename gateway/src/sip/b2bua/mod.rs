@@ -2,7 +2,13 @@
 //! owning two core [`UserAgent`]s, the A leg (UAS, the caller's dialog) and the B leg (UAC,
 //! towards a registered user or a trunk), and relaying between them:
 //! 180/183 (early media), 200/ACK, CANCEL, BYE both ways, re-INVITE/UPDATE offers
-//! (hold/unhold), INFO DTMF; failover across the route's trunks on 5xx and timeouts.
+//! (hold/unhold: relayed to the other leg even when the media plane anchors the call, see
+//! `hold.rs`), INFO DTMF; failover across the route's trunks on 5xx and timeouts.
+//!
+//! RFC 4028 session timers run on each leg (`sip.session_expires`, `sip.min_se`): offered
+//! on the B leg's INVITE (422 → retry with the peer's Min-SE), granted on the A leg, each
+//! leg refreshed by whichever side is the refresher; a leg whose session expires ends with
+//! BYE and takes the other leg with it (call record cause `session_timer_expired`).
 //!
 //! Admission ([`new_invite`]): 503 while shutting down or past `limits.max_calls`; digest
 //! authentication with 407 for every INVITE not from a trunk (no toll fraud: nothing is sent
@@ -14,8 +20,8 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use rvoip_core::sip::ua::{
@@ -29,11 +35,14 @@ use fork::Fork;
 mod fork;
 mod hold;
 mod legs;
+mod slot;
 use crate::config::DialTarget;
 use crate::media::{LegId, MediaEvent, Peer};
 use crate::sip::registrar::{Binding, user_of};
 use crate::sip::{AuthOutcome, CallInfo, CallInput, GwRng, LiveLeg, Shared, random_token};
 use crate::store::{CallRecord, LegRecord};
+use slot::supervise;
+pub use slot::{CallSlot, spawn_panicking_call};
 
 /// Contacts rung in parallel besides the first.
 const MAX_FORKS: usize = 4;
@@ -211,6 +220,7 @@ pub fn new_invite(
     a_cfg.transport = transport;
     a_cfg.timers = sh.timers;
     a_cfg.max_calls = 1;
+    session_timers(&mut a_cfg, sh);
     a_cfg.user_agent = "rvoip-gateway".into();
     let call = CallTask {
         sh: sh.clone(),
@@ -250,6 +260,7 @@ pub fn new_invite(
         first: Some((transport, source, bytes.to_vec())),
         relay: None,
         caps: hold::PeerCaps::default(),
+        a_acked: false,
     };
     tracing::info!(id, from = %call.caller, to = %call.number, direction, "call");
     slot.legs.fetch_add(1, Ordering::SeqCst);
@@ -257,129 +268,21 @@ pub fn new_invite(
     supervise(sh, id, slot, seed, call.run());
 }
 
-/// Runs a call task under a supervisor: if it panics, the call record is written with
-/// cause `failed: internal` and the call's Call-IDs, legs and counters are released.
-fn supervise(
-    sh: &Arc<Shared>,
-    id: u64,
-    slot: Arc<CallSlot>,
-    seed: CallRecord,
-    task: impl std::future::Future<Output = ()> + Send + 'static,
-) {
-    let handle = tokio::spawn(task);
-    let sh2 = sh.clone();
-    tokio::spawn(async move {
-        if let Err(e) = handle.await {
-            tracing::error!(id, "call task failed: {e}");
-            Shared::lock(&sh2.calls).remove(&id);
-            let mut rec = seed;
-            rec.ended_ms = epoch_ms();
-            rec.cause = "failed: internal".into();
-            slot.finish_call(&sh2, id, rec).await;
-            slot.release(&sh2);
-        }
-    });
-}
-
-/// Fault injection for the supervision test: starts a call whose task panics once it has
-/// registered its Call-ID and leg. Not reachable from the network.
-#[doc(hidden)]
-pub fn spawn_panicking_call(sh: &Arc<Shared>, call_id: &str) {
-    let id = sh.counters.next_call.fetch_add(1, Ordering::SeqCst) + 1;
-    let slot = Arc::new(CallSlot::default());
-    let (tx, _rx) = mpsc::unbounded_channel();
-    sh.counters.calls.fetch_add(1, Ordering::SeqCst);
-    sh.counters.call_tasks.fetch_add(1, Ordering::SeqCst);
-    slot.add_route(sh, call_id, &tx);
-    slot.legs.fetch_add(1, Ordering::SeqCst);
-    sh.counters.legs.fetch_add(1, Ordering::SeqCst);
-    let seed = CallRecord {
-        call_id: call_id.to_string(),
-        direction: "outbound".into(),
-        from: "test".into(),
-        to: "panic".into(),
-        started_ms: epoch_ms(),
-        ..Default::default()
-    };
-    supervise(sh, id, slot, seed, async move {
-        let _keep = tx;
-        tokio::task::yield_now().await;
-        panic!("injected fault");
-    });
+/// RFC 4028 on a leg's UA (`sip.session_expires`, `sip.min_se`): the UAC leg offers
+/// Session-Expires and retries a 422 with the peer's Min-SE; the UAS leg answers with the
+/// interval (the caller refreshes when it supports timers, else we do); the refresher sends
+/// UPDATE (re-INVITE when the peer lacks UPDATE) at half the interval; a leg whose session
+/// expires ends with BYE and [`EndReason::Timeout`], which ends the whole call.
+fn session_timers(cfg: &mut UaConfig, sh: &Shared) {
+    let sip = &sh.cfg.sip;
+    cfg.session_expires = (sip.session_expires > 0).then_some(sip.session_expires);
+    cfg.min_se = sip.min_se;
 }
 
 fn leg_kind(t: Transport) -> &'static str {
     match t {
         Transport::Ws | Transport::Wss => "webrtc",
         _ => "sip",
-    }
-}
-
-/// What a call shares with its supervisor, so a panic still releases everything.
-#[derive(Debug, Default)]
-pub struct CallSlot {
-    call_ids: Mutex<Vec<String>>,
-    ended: AtomicBool,
-    released: AtomicBool,
-    legs: AtomicUsize,
-}
-
-impl CallSlot {
-    fn add_route(&self, sh: &Shared, call_id: &str, tx: &mpsc::UnboundedSender<CallInput>) {
-        Shared::lock(&sh.routes).insert(call_id.to_string(), tx.clone());
-        Shared::lock(&self.call_ids).push(call_id.to_string());
-    }
-
-    fn leg_done(&self, sh: &Shared) {
-        if self
-            .legs
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-        {
-            sh.counters.legs.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
-
-    /// Ends the call once: record, counters, live-call table.
-    async fn finish_call(&self, sh: &Arc<Shared>, id: u64, rec: CallRecord) {
-        if self.ended.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        Shared::lock(&sh.calls).remove(&id);
-        let outcome = if rec.answered_ms.is_some() {
-            "answered"
-        } else {
-            "unanswered"
-        };
-        sh.metrics.inc("rvoip_calls_total", &[("outcome", outcome)]);
-        let store = sh.store.clone();
-        let written = tokio::task::spawn_blocking(move || store.insert_cdr(&rec)).await;
-        match written {
-            Ok(Ok(_)) => {
-                sh.counters.records_written.fetch_add(1, Ordering::SeqCst);
-            }
-            Ok(Err(e)) => tracing::error!(id, "call record: {e}"),
-            Err(e) => tracing::error!(id, "call record task: {e}"),
-        }
-        sh.counters.calls.fetch_sub(1, Ordering::SeqCst);
-        sh.update_call_gauge();
-    }
-
-    /// Releases the task's Call-IDs, legs and task count once.
-    fn release(&self, sh: &Shared) {
-        if self.released.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        let ids = std::mem::take(&mut *Shared::lock(&self.call_ids));
-        let mut routes = Shared::lock(&sh.routes);
-        for id in ids {
-            routes.remove(&id);
-        }
-        drop(routes);
-        while self.legs.load(Ordering::SeqCst) > 0 {
-            self.leg_done(sh);
-        }
-        sh.counters.call_tasks.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -424,6 +327,8 @@ struct CallTask {
     relay: Option<hold::Relay>,
     /// What each leg's peer supports (UPDATE) and used for its offers.
     caps: hold::PeerCaps,
+    /// The A leg's dialog is confirmed (our 2xx was ACKed).
+    a_acked: bool,
 }
 
 impl CallTask {
@@ -609,6 +514,22 @@ impl CallTask {
         }
     }
 
+    /// Whether a [`EndReason::Timeout`] of confirmed `leg` is its RFC 4028 session
+    /// expiring (or its refresh failing): session timers are on, the dialog was confirmed,
+    /// and no relayed offer of ours was pending on it (whose 408/481 ends a call too).
+    fn session_expired(&self, leg: LegId) -> bool {
+        let confirmed = match leg {
+            LegId::A => self.a_acked,
+            LegId::B => self.answered,
+        };
+        self.sh.cfg.sip.session_expires > 0
+            && confirmed
+            && !self
+                .relay
+                .as_ref()
+                .is_some_and(|r| r.from == crate::sip::media::other(leg))
+    }
+
     fn set_cause(&mut self, cause: &str) {
         if self.record.cause.is_empty() {
             self.record.cause = cause.to_string();
@@ -739,6 +660,9 @@ impl CallTask {
                 match reason {
                     EndReason::Cancelled => self.set_cause("cancelled"),
                     EndReason::RemoteHangup => self.set_cause("normal: caller hung up"),
+                    EndReason::Timeout if self.session_expired(LegId::A) => {
+                        self.set_cause("session_timer_expired");
+                    }
                     EndReason::Timeout => self.set_cause("timeout: caller"),
                     EndReason::Rejected(c) => self.set_cause(&format!("rejected: {c}")),
                     _ => self.set_cause("normal"),
@@ -749,14 +673,14 @@ impl CallTask {
                 self.anchored_offer(LegId::A, call, sdp);
             }
             Event::OfferReceived { call, sdp } => {
-                let (Some(b), Some(bc)) = (&mut self.b, self.b_call) else {
+                if self.b.is_none() || self.b_call.is_none() {
                     let _ = self.a.reject(now, call, 491);
                     return;
-                };
+                }
                 let ok = match sdp {
                     Some(s) => {
                         let offer = self.media.relay_offer(&s);
-                        b.hold(now, bc, &offer).is_ok()
+                        self.send_offer(LegId::B, &offer, self.caps.relays_update(LegId::A))
                     }
                     None => false,
                 };
@@ -777,6 +701,7 @@ impl CallTask {
                     let _ = b.reject(now, bc, code);
                 }
             }
+            Event::Answered { .. } => self.a_acked = true,
             Event::DtmfReceived {
                 digit, duration, ..
             } => {
@@ -819,7 +744,11 @@ impl CallTask {
                 self.b_done = true;
                 self.slot.leg_done(&self.sh);
                 if self.answered {
-                    self.set_cause("normal: callee hung up");
+                    if reason == EndReason::Timeout && self.session_expired(LegId::B) {
+                        self.set_cause("session_timer_expired");
+                    } else {
+                        self.set_cause("normal: callee hung up");
+                    }
                     self.hangup_a();
                     return;
                 }
@@ -862,7 +791,7 @@ impl CallTask {
                 let ok = match sdp {
                     Some(s) if !self.a_done => {
                         let offer = self.media.relay_offer(&s);
-                        self.a.hold(now, ac, &offer).is_ok()
+                        self.send_offer(LegId::A, &offer, self.caps.relays_update(LegId::B))
                     }
                     _ => false,
                 };
