@@ -84,7 +84,10 @@ pub fn connect_tcp(sh: Arc<Shared>, dest: SocketAddr, first: Vec<u8>) {
         let _ = f.tx.send(first);
     }
     tokio::spawn(async move {
-        let stop = watch::channel(false).1;
+        // Never signalled: the connection lives until either side closes it. (With the
+        // sender dropped, `stop.changed()` would be ready at once and close the connection
+        // right after the first write.)
+        let (_keep_open, stop) = watch::channel(false);
         match tokio::time::timeout(std::time::Duration::from_secs(5), TcpStream::connect(dest))
             .await
         {
