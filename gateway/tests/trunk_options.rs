@@ -170,3 +170,72 @@ async fn a_trunk_that_never_answers_times_out_and_is_down() {
     responder.abort();
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn keepalive_over_tcp_reuses_one_connection_and_records_the_code() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let host = listener.local_addr().expect("addr").to_string();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::new(AtomicUsize::new(0));
+    // A TCP trunk answering each OPTIONS with 200 on the connection it came over.
+    let trunk = {
+        let (connections, seen) = (connections.clone(), seen.clone());
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                connections.fetch_add(1, Ordering::SeqCst);
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let mut pending = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n) = s.read(&mut buf).await {
+                        if n == 0 {
+                            return;
+                        }
+                        pending.extend_from_slice(&buf[..n]);
+                        // Keep-alive OPTIONS carry no body: a message ends at the blank line.
+                        while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let msg: Vec<u8> = pending.drain(..end + 4).collect();
+                            let Ok(m) = rvoip_core::sip::ua::SipMsg::parse(&msg) else {
+                                continue;
+                            };
+                            if m.method().is_some_and(|x| x.as_str() == "OPTIONS") {
+                                seen.fetch_add(1, Ordering::SeqCst);
+                                let r = rvoip_core::sip::ua::response(&m, 200, Some("tcp"));
+                                if s.write_all(&r.to_bytes()).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        })
+    };
+    let gw = start_gateway(
+        "127.0.0.1:9",
+        &format!("{}transport = \"tcp\"\n", trunk_toml("tcpt", &host)),
+    )
+    .await;
+    let v = wait_view(&gw, "tcpt", Duration::from_secs(5), |v| {
+        v["last_options"]["code"] == 200
+    })
+    .await;
+    assert_eq!(v["transport"], "tcp", "{v}");
+    assert_eq!(v["up"], true, "{v}");
+    // Two more keep-alives, on the same connection.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while seen.load(Ordering::SeqCst) < 3 {
+        assert!(Instant::now() < deadline, "{seen:?} OPTIONS over TCP");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        1,
+        "the keep-alives share one TCP connection"
+    );
+    trunk.abort();
+    gw.shutdown().await;
+}
