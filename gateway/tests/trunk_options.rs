@@ -239,3 +239,27 @@ async fn keepalive_over_tcp_reuses_one_connection_and_records_the_code() {
     trunk.abort();
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_refused_tcp_connection_marks_the_trunk_down_without_waiting_for_timer_f() {
+    // A port nobody listens on: the gateway's connection is refused at once.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").to_string()
+    };
+    let gw = start_gateway(
+        "127.0.0.1:9",
+        &format!("{}transport = \"tcp\"\n", trunk_toml("gone", &closed)),
+    )
+    .await;
+    let t0 = Instant::now();
+    // Timer F is 6.4 s here: the transport error must be seen well before.
+    let v = wait_view(&gw, "gone", Duration::from_secs(3), |v| {
+        v["last_options"]["outcome"] == "timeout"
+    })
+    .await;
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    assert_eq!(v["up"], false, "{v}");
+    assert!(v["last_options"]["code"].is_null(), "{v}");
+    gw.shutdown().await;
+}

@@ -58,7 +58,8 @@ pub struct TrunkState {
 pub enum OptionsOutcome {
     /// A final response arrived.
     Response,
-    /// No final response within Timer F (64·T1, at most 32 s), or the transport failed.
+    /// No final response within Timer F (64·T1, at most 32 s), or (TCP) the connection
+    /// failed or closed before one (RFC 3261 §17.1.4's transport error).
     Timeout,
 }
 
@@ -284,6 +285,23 @@ pub async fn run(sh: Arc<Shared>, i: usize, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             _ = stop.changed() => break,
             m = rx.recv() => {
+                if let Some(CallInput::FlowClosed(flow)) = m
+                    && flow == next_hop
+                    && transport != Transport::Udp
+                    && let Some(p) = ping.take()
+                {
+                    // The connection the OPTIONS went on failed or closed before a final
+                    // response: no answer will come (RFC 3261 §17.1.4), so do not wait out
+                    // Timer F.
+                    record(&sh, i, &t.cfg.name, OptionsResult {
+                        outcome: OptionsOutcome::Timeout,
+                        code: None,
+                        at_ms: crate::sip::b2bua::epoch_ms(),
+                        rtt_ms: None,
+                    });
+                    Shared::lock(&sh.routes).remove(p.call_id.as_str());
+                    continue;
+                }
                 let Some(CallInput::Sip { transport, source, bytes }) = m else { continue };
                 let msg = SipMsg::parse(&bytes).ok();
                 let cid = msg.as_ref().and_then(|m| m.call_id()).unwrap_or("");
