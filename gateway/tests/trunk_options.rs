@@ -100,6 +100,8 @@ async fn last_options_code_rtt_and_up_down_follow_the_trunks_answers() {
     assert_eq!(o["outcome"], "response", "{v}");
     assert_eq!(v["up"], true, "{v}");
     assert_eq!(v["options_interval"], 1, "{v}");
+    // By now every trunk task runs: t1 (no keep-alive) is up in the metrics too.
+    assert_eq!(gw.metrics().get("rvoip_trunk_up", &[("trunk", "t1")]), 1.0);
     let at = o["at_ms"].as_i64().expect("at_ms");
     assert!(
         at >= before && at <= epoch_ms(),
@@ -127,6 +129,24 @@ async fn last_options_code_rtt_and_up_down_follow_the_trunks_answers() {
     .await;
     assert_eq!(v["up"], true, "{v}");
 
+    // The metrics count each result by code and carry the state.
+    let m = gw.metrics();
+    for code in ["200", "503"] {
+        assert!(
+            m.get(
+                "rvoip_trunk_options_total",
+                &[("trunk", "prov"), ("result", code)]
+            ) >= 1.0,
+            "no {code} counted"
+        );
+    }
+    assert_eq!(m.get("rvoip_trunk_up", &[("trunk", "prov")]), 1.0);
+    let (_, text) = http_get(gw.http_addr(), "/metrics", false).await;
+    assert!(
+        text.contains("rvoip_trunk_options_total{trunk=\"prov\",result=\"404\"}"),
+        "{text}"
+    );
+
     // Silence: after Timer F (64·T1 = 6.4 s here) the keep-alive times out: down.
     code.store(0, Ordering::SeqCst);
     let v = wait_view(&gw, "prov", Duration::from_secs(12), |v| {
@@ -137,6 +157,16 @@ async fn last_options_code_rtt_and_up_down_follow_the_trunks_answers() {
     assert!(
         v["last_options"]["code"].is_null() && v["last_options"]["rtt_ms"].is_null(),
         "{v}"
+    );
+    assert_eq!(
+        gw.metrics().get("rvoip_trunk_up", &[("trunk", "prov")]),
+        0.0
+    );
+    assert!(
+        gw.metrics().get(
+            "rvoip_trunk_options_total",
+            &[("trunk", "prov"), ("result", "timeout")]
+        ) >= 1.0
     );
     // The OPTIONS was retransmitted while the trunk stayed silent (Timer E over UDP).
     assert!(seen.load(Ordering::SeqCst) >= 5, "{seen:?} OPTIONS seen");

@@ -22,6 +22,9 @@
 //! `last_options` is `null` until the first keep-alive ends (and always when
 //! `options_interval` is 0); on a timeout it reads
 //! `{ "outcome": "timeout", "code": null, "at_ms": …, "rtt_ms": null }`.
+//!
+//! Metrics, by `trunk`: `rvoip_trunk_up` (1/0), `rvoip_trunk_options_total` (by `result`:
+//! the status code or `timeout`), `rvoip_trunk_options_rtt_ms` (last answered keep-alive).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -222,6 +225,11 @@ pub async fn run(sh: Arc<Shared>, i: usize, mut stop: watch::Receiver<bool>) {
         return;
     };
     let Some(next_hop) = t.next_hop else { return };
+    sh.metrics.set(
+        "rvoip_trunk_up",
+        &[("trunk", &t.cfg.name)],
+        f64::from(u8::from(t.up)),
+    );
     let transport = t.transport();
     let (tx, mut rx) = mpsc::unbounded_channel::<CallInput>();
     let mut routes: Vec<String> = Vec::new();
@@ -400,6 +408,22 @@ fn record(sh: &Shared, i: usize, name: &str, result: OptionsResult) {
         s.up = up;
         s.last_options = Some(result);
     });
+    let m = &sh.metrics;
+    m.set(
+        "rvoip_trunk_up",
+        &[("trunk", name)],
+        f64::from(u8::from(up)),
+    );
+    let outcome = result
+        .code
+        .map_or_else(|| "timeout".to_string(), |c| c.to_string());
+    m.inc(
+        "rvoip_trunk_options_total",
+        &[("trunk", name), ("result", &outcome)],
+    );
+    if let Some(rtt) = result.rtt_ms {
+        m.set("rvoip_trunk_options_rtt_ms", &[("trunk", name)], rtt);
+    }
     if was != Some(up) {
         match result.code {
             Some(code) => tracing::info!(trunk = name, code, up, "trunk OPTIONS: state changed"),
