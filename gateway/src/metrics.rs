@@ -85,6 +85,21 @@ pub const FAMILIES: &[(&str, Kind, &str)] = &[
         Kind::Counter,
         "SIP requests refused by the per-source rate limit.",
     ),
+    (
+        "rvoip_trunk_up",
+        Kind::Gauge,
+        "Trunk state from its OPTIONS keep-alive (1 up, 0 down), by trunk.",
+    ),
+    (
+        "rvoip_trunk_options_total",
+        Kind::Counter,
+        "OPTIONS keep-alives ended, by trunk and result (status code or timeout).",
+    ),
+    (
+        "rvoip_trunk_options_rtt_ms",
+        Kind::Gauge,
+        "Round-trip time of the last answered OPTIONS keep-alive, by trunk.",
+    ),
 ];
 
 impl Default for Metrics {

@@ -100,6 +100,8 @@ async fn last_options_code_rtt_and_up_down_follow_the_trunks_answers() {
     assert_eq!(o["outcome"], "response", "{v}");
     assert_eq!(v["up"], true, "{v}");
     assert_eq!(v["options_interval"], 1, "{v}");
+    // By now every trunk task runs: t1 (no keep-alive) is up in the metrics too.
+    assert_eq!(gw.metrics().get("rvoip_trunk_up", &[("trunk", "t1")]), 1.0);
     let at = o["at_ms"].as_i64().expect("at_ms");
     assert!(
         at >= before && at <= epoch_ms(),
@@ -127,6 +129,24 @@ async fn last_options_code_rtt_and_up_down_follow_the_trunks_answers() {
     .await;
     assert_eq!(v["up"], true, "{v}");
 
+    // The metrics count each result by code and carry the state.
+    let m = gw.metrics();
+    for code in ["200", "503"] {
+        assert!(
+            m.get(
+                "rvoip_trunk_options_total",
+                &[("trunk", "prov"), ("result", code)]
+            ) >= 1.0,
+            "no {code} counted"
+        );
+    }
+    assert_eq!(m.get("rvoip_trunk_up", &[("trunk", "prov")]), 1.0);
+    let (_, text) = http_get(gw.http_addr(), "/metrics", false).await;
+    assert!(
+        text.contains("rvoip_trunk_options_total{trunk=\"prov\",result=\"404\"}"),
+        "{text}"
+    );
+
     // Silence: after Timer F (64·T1 = 6.4 s here) the keep-alive times out: down.
     code.store(0, Ordering::SeqCst);
     let v = wait_view(&gw, "prov", Duration::from_secs(12), |v| {
@@ -137,6 +157,16 @@ async fn last_options_code_rtt_and_up_down_follow_the_trunks_answers() {
     assert!(
         v["last_options"]["code"].is_null() && v["last_options"]["rtt_ms"].is_null(),
         "{v}"
+    );
+    assert_eq!(
+        gw.metrics().get("rvoip_trunk_up", &[("trunk", "prov")]),
+        0.0
+    );
+    assert!(
+        gw.metrics().get(
+            "rvoip_trunk_options_total",
+            &[("trunk", "prov"), ("result", "timeout")]
+        ) >= 1.0
     );
     // The OPTIONS was retransmitted while the trunk stayed silent (Timer E over UDP).
     assert!(seen.load(Ordering::SeqCst) >= 5, "{seen:?} OPTIONS seen");
@@ -168,5 +198,98 @@ async fn a_trunk_that_never_answers_times_out_and_is_down() {
     assert_eq!(v["up"], false, "{v}");
     assert!(seen.load(Ordering::SeqCst) >= 2, "retransmitted");
     responder.abort();
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn keepalive_over_tcp_reuses_one_connection_and_records_the_code() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let host = listener.local_addr().expect("addr").to_string();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::new(AtomicUsize::new(0));
+    // A TCP trunk answering each OPTIONS with 200 on the connection it came over.
+    let trunk = {
+        let (connections, seen) = (connections.clone(), seen.clone());
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                connections.fetch_add(1, Ordering::SeqCst);
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let mut pending = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n) = s.read(&mut buf).await {
+                        if n == 0 {
+                            return;
+                        }
+                        pending.extend_from_slice(&buf[..n]);
+                        // Keep-alive OPTIONS carry no body: a message ends at the blank line.
+                        while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let msg: Vec<u8> = pending.drain(..end + 4).collect();
+                            let Ok(m) = rvoip_core::sip::ua::SipMsg::parse(&msg) else {
+                                continue;
+                            };
+                            if m.method().is_some_and(|x| x.as_str() == "OPTIONS") {
+                                seen.fetch_add(1, Ordering::SeqCst);
+                                let r = rvoip_core::sip::ua::response(&m, 200, Some("tcp"));
+                                if s.write_all(&r.to_bytes()).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        })
+    };
+    let gw = start_gateway(
+        "127.0.0.1:9",
+        &format!("{}transport = \"tcp\"\n", trunk_toml("tcpt", &host)),
+    )
+    .await;
+    let v = wait_view(&gw, "tcpt", Duration::from_secs(5), |v| {
+        v["last_options"]["code"] == 200
+    })
+    .await;
+    assert_eq!(v["transport"], "tcp", "{v}");
+    assert_eq!(v["up"], true, "{v}");
+    // Two more keep-alives, on the same connection.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while seen.load(Ordering::SeqCst) < 3 {
+        assert!(Instant::now() < deadline, "{seen:?} OPTIONS over TCP");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        1,
+        "the keep-alives share one TCP connection"
+    );
+    trunk.abort();
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_refused_tcp_connection_marks_the_trunk_down_without_waiting_for_timer_f() {
+    // A port nobody listens on: the gateway's connection is refused at once.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").to_string()
+    };
+    let gw = start_gateway(
+        "127.0.0.1:9",
+        &format!("{}transport = \"tcp\"\n", trunk_toml("gone", &closed)),
+    )
+    .await;
+    let t0 = Instant::now();
+    // Timer F is 6.4 s here: the transport error must be seen well before.
+    let v = wait_view(&gw, "gone", Duration::from_secs(3), |v| {
+        v["last_options"]["outcome"] == "timeout"
+    })
+    .await;
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    assert_eq!(v["up"], false, "{v}");
+    assert!(v["last_options"]["code"].is_null(), "{v}");
     gw.shutdown().await;
 }

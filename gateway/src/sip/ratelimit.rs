@@ -13,7 +13,9 @@
 //!   ([`trunk_of_source`](super::trunk::trunk_of_source): its IP, and its port when its host
 //!   names one) carry the provider's inbound calls, which are already trusted by address;
 //!   limiting them would drop real calls at a busy hour. (The caller checks this before
-//!   asking the limiter.)
+//!   asking the limiter.) The flip side: a UDP flood spoofing a trunk's source address is
+//!   not limited here — it could inject calls as that trunk anyway; anti-spoofing belongs
+//!   at the network edge (or use TCP towards the trunk).
 //! - **Authenticated stream flows** get a bucket of their own: once a REGISTER over a
 //!   WebSocket or TCP connection passed digest authentication
 //!   ([`RateLimiter::trust_flow`], called by the registrar), that connection's requests are

@@ -22,6 +22,9 @@
 //! `last_options` is `null` until the first keep-alive ends (and always when
 //! `options_interval` is 0); on a timeout it reads
 //! `{ "outcome": "timeout", "code": null, "at_ms": …, "rtt_ms": null }`.
+//!
+//! Metrics, by `trunk`: `rvoip_trunk_up` (1/0), `rvoip_trunk_options_total` (by `result`:
+//! the status code or `timeout`), `rvoip_trunk_options_rtt_ms` (last answered keep-alive).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -58,7 +61,8 @@ pub struct TrunkState {
 pub enum OptionsOutcome {
     /// A final response arrived.
     Response,
-    /// No final response within Timer F (64·T1, at most 32 s), or the transport failed.
+    /// No final response within Timer F (64·T1, at most 32 s), or (TCP) the connection
+    /// failed or closed before one (RFC 3261 §17.1.4's transport error).
     Timeout,
 }
 
@@ -230,6 +234,11 @@ pub async fn run(sh: Arc<Shared>, i: usize, mut stop: watch::Receiver<bool>) {
         return;
     };
     let Some(next_hop) = t.next_hop else { return };
+    sh.metrics.set(
+        "rvoip_trunk_up",
+        &[("trunk", &t.cfg.name)],
+        f64::from(u8::from(t.up)),
+    );
     let transport = t.transport();
     let (tx, mut rx) = mpsc::unbounded_channel::<CallInput>();
     let mut routes: Vec<String> = Vec::new();
@@ -293,6 +302,23 @@ pub async fn run(sh: Arc<Shared>, i: usize, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             _ = stop.changed() => break,
             m = rx.recv() => {
+                if let Some(CallInput::FlowClosed(flow)) = m
+                    && flow == next_hop
+                    && transport != Transport::Udp
+                    && let Some(p) = ping.take()
+                {
+                    // The connection the OPTIONS went on failed or closed before a final
+                    // response: no answer will come (RFC 3261 §17.1.4), so do not wait out
+                    // Timer F.
+                    record(&sh, i, &t.cfg.name, OptionsResult {
+                        outcome: OptionsOutcome::Timeout,
+                        code: None,
+                        at_ms: crate::sip::b2bua::epoch_ms(),
+                        rtt_ms: None,
+                    });
+                    Shared::lock(&sh.routes).remove(p.call_id.as_str());
+                    continue;
+                }
                 let Some(CallInput::Sip { transport, source, bytes }) = m else { continue };
                 let msg = SipMsg::parse(&bytes).ok();
                 let cid = msg.as_ref().and_then(|m| m.call_id()).unwrap_or("");
@@ -391,6 +417,22 @@ fn record(sh: &Shared, i: usize, name: &str, result: OptionsResult) {
         s.up = up;
         s.last_options = Some(result);
     });
+    let m = &sh.metrics;
+    m.set(
+        "rvoip_trunk_up",
+        &[("trunk", name)],
+        f64::from(u8::from(up)),
+    );
+    let outcome = result
+        .code
+        .map_or_else(|| "timeout".to_string(), |c| c.to_string());
+    m.inc(
+        "rvoip_trunk_options_total",
+        &[("trunk", name), ("result", &outcome)],
+    );
+    if let Some(rtt) = result.rtt_ms {
+        m.set("rvoip_trunk_options_rtt_ms", &[("trunk", name)], rtt);
+    }
     if was != Some(up) {
         match result.code {
             Some(code) => tracing::info!(trunk = name, code, up, "trunk OPTIONS: state changed"),

@@ -773,6 +773,11 @@ pub async fn run(opts: Options, mode: Mode) -> Result<Outcome, Error> {
         mode: mode.clone(),
     };
 
+    // One Ctrl-C listener for the whole run, made before any request goes out or any status
+    // line is printed. A fresh `tokio::signal::ctrl_c()` per loop iteration would miss a
+    // Ctrl-C that arrives while the loop is busy elsewhere (say, right after printing
+    // `ringing`): tokio's listeners only see signals delivered after they subscribe.
+    let mut interrupt = Interrupt::new()?;
     let now = phone.now();
     let mut registered_at = None;
     match &mode {
@@ -877,7 +882,7 @@ pub async fn run(opts: Options, mode: Mode) -> Result<Outcome, Error> {
                     _ => stdin_open = false,
                 }
             }
-            _ = tokio::signal::ctrl_c() => {
+            Some(()) = interrupt.recv() => {
                 interrupts += 1;
                 if interrupts > 1 {
                     break;
@@ -895,6 +900,51 @@ pub async fn run(opts: Options, mode: Mode) -> Result<Outcome, Error> {
     match phone.failure {
         Some(e) => Err(e),
         None => Ok(phone.outcome),
+    }
+}
+
+/// Ctrl-C (SIGINT) as one persistent listener: no signal is lost between two polls.
+struct Interrupt {
+    #[cfg(unix)]
+    sig: tokio::signal::unix::Signal,
+    #[cfg(not(unix))]
+    rx: tokio::sync::mpsc::UnboundedReceiver<()>,
+}
+
+impl Interrupt {
+    /// Installs the handler (from now on Ctrl-C no longer kills the process).
+    fn new() -> std::io::Result<Interrupt> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Interrupt {
+                sig: signal(SignalKind::interrupt())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(async move {
+                while tokio::signal::ctrl_c().await.is_ok() {
+                    if tx.send(()).is_err() {
+                        break;
+                    }
+                }
+            });
+            Ok(Interrupt { rx })
+        }
+    }
+
+    /// The next Ctrl-C (`None` once the signal driver is gone).
+    async fn recv(&mut self) -> Option<()> {
+        #[cfg(unix)]
+        {
+            self.sig.recv().await
+        }
+        #[cfg(not(unix))]
+        {
+            self.rx.recv().await
+        }
     }
 }
 
