@@ -8,7 +8,7 @@
 // microphone really plays BROWSER_HZ, so a Firefox that ignores the pref fails loudly
 // instead of making the tone checks meaningless.
 // Checked: the call is up in the page and in /api/calls; the DTLS-SRTP handshake with
-// Firefox completes and the gateway counts no DTLS failure; the browser's inbound-rtp shows
+// Firefox completes with SRTP_AEAD_AES_128_GCM and the gateway counts no DTLS failure; the browser's inbound-rtp shows
 // packets and audio energy; its remote audio (recorded and decoded in the page, see
 // recordTrack in ./firefox.mjs: WebAudio cannot run live without a sound device) carries the
 // trunk's 1 kHz tone and not BROWSER_HZ; a DTMF digit from the dial pad (Firefox's
@@ -80,6 +80,10 @@ await runTest('firefox-1', async ({ dir, cleanup }) => {
     return t ? { state: t.state, ice: t.iceTransport?.state } : null;
   });
   check(dtls?.state === 'connected', `the DTLS transport is connected (${JSON.stringify(dtls)})`);
+  // Firefox offers SRTP_AEAD_AES_128_GCM (RFC 7714) before the AES-CM profiles, and so does
+  // the gateway: the gateway logs the profile the handshake settled on.
+  const hs = await gw.waitLine(/DTLS-SRTP handshake (done|failed)/, 5000);
+  check(/profile=AeadAes128Gcm/.test(hs), `DTLS-SRTP with Firefox settles on SRTP_AEAD_AES_128_GCM (gateway: ${hs.replace(/^.*DTLS-SRTP/, 'DTLS-SRTP')})`);
   const got = s2.inbound.packetsReceived - s1.inbound.packetsReceived;
   check(got >= 100, `inbound-rtp: ${got} packets in 3 s (50/s expected)`);
   check(s2.inbound.totalAudioEnergy > s1.inbound.totalAudioEnergy + 0.01 && s2.inbound.audioLevel > 0.05,
