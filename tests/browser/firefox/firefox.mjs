@@ -199,7 +199,7 @@ export async function recordTrack(page, which, ms) {
     stop();
     const blob = new Blob(chunks);
     const audio = await new OfflineAudioContext(1, 1, 48000).decodeAudioData(await blob.arrayBuffer());
-    return { rate: audio.sampleRate, samples: Array.from(audio.getChannelData(0)), mimeType: rec.mimeType || chunks[0]?.type || "?", bytes: blob.size };
+    return { rate: audio.sampleRate, samples: Array.from(audio.getChannelData(0)), mimeType: rec.mimeType || chunks[0]?.type || '?', bytes: blob.size };
   }, which, ms);
   return { ...r, samples: Float32Array.from(r.samples) };
 }
