@@ -26,6 +26,7 @@ import { launchFirefox, recordTrack, peakHz } from './firefox.mjs';
 /** The tone of Firefox's fake microphone (an integer number of samples per period at 48 kHz). */
 const BROWSER_HZ = Number(process.env.FIREFOX_FAKE_HZ ?? 400);
 const TRUNK_HZ = 1000;
+if (Math.abs(BROWSER_HZ - TRUNK_HZ) < 100) throw new Error(`FIREFOX_FAKE_HZ=${BROWSER_HZ} is too close to the trunk's ${TRUNK_HZ} Hz to tell the two ends apart`);
 
 await runTest('firefox-1', async ({ dir, cleanup }) => {
   const trunkWav = join(dir, 'trunk-1000.wav');
