@@ -10,8 +10,9 @@
 // ../lib.mjs (`newPage()`, `close()`), and its pages are a thin adapter of puppeteer's Page
 // to the subset of Playwright's Page API that ../lib.mjs uses (addInitScript, on, goto,
 // waitForSelector, evaluate, fill, click, waitForFunction, locator().innerText, screenshot),
-// so the shared helpers there (openDemo, register, waitState, rtpStats, listen, listenDtmf)
-// drive Firefox unchanged.
+// so the shared helpers there (openDemo, register, waitState, rtpStats) drive Firefox
+// unchanged. Its WebAudio helpers (listen, listenDtmf) do not: they need a running
+// AudioContext, which Firefox does not start without a sound device (see recordTrack).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
