@@ -4,6 +4,8 @@
 # from tone WAV files, against the real `gateway` binary, with the native `softphone` as the
 # SIP trunk. Tests: 1 call to a trunk number, 2 browser to browser (hold, DTMF), 3 inbound
 # DID call answered in the page, 4 WebSocket cut and gateway restart (reconnect, re-register).
+# Firefox ESR (tests/browser/firefox/, puppeteer-core over WebDriver BiDi, the system
+# /usr/bin/firefox-esr with its own fake microphone): firefox/1 the call to a trunk number.
 #
 # Installs what it needs first (idempotently), builds the npm package into web-demo/rvoip/
 # when it is missing (scripts/build-wasm.sh), then the gateway and softphone binaries (the
@@ -14,6 +16,8 @@
 # recordings): artifacts/browser/<test>/.
 #
 # Usage: bash scripts/test-browser.sh [test-filter…]      e.g. `bash scripts/test-browser.sh 1 4`
+#   (a filter matches any part of a test's name: `firefox` runs the Firefox tests alone, `1`
+#   test 1 in both browsers)
 #   BROWSER_PROFILE=debug|release   binaries to build and use (default debug: `cargo test` has
 #                                   built most of it already; the tests pass with both)
 #   REBUILD_WASM=1                  rebuild the npm package even if web-demo/rvoip/ exists
@@ -43,6 +47,18 @@ if [ "$(node -p "try{require('./tests/browser/node_modules/playwright-core/packa
      != "$(node -p "require('./tests/browser/package.json').dependencies['playwright-core']")" ]; then
   step "npm ci (tests/browser: playwright-core)"
   (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+fi
+# Firefox ESR tests (tests/browser/firefox/): the system firefox-esr driven by puppeteer-core
+# over WebDriver BiDi (no geckodriver, no browser download), pinned in the same lockfile.
+if ! dpkg-query -W -f='${Status}' firefox-esr 2>/dev/null | grep -q "install ok installed"; then
+  step "apt-get install firefox-esr"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq firefox-esr
+fi
+if [ "$(node -p "try{require('./tests/browser/node_modules/puppeteer-core/package.json').version}catch{''}")" \
+     != "$(node -p "require('./tests/browser/package.json').dependencies['puppeteer-core']")" ]; then
+  step "npm ci (tests/browser: puppeteer-core)"
+  (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi
 
 # --- builds -------------------------------------------------------------------------------

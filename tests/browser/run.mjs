@@ -2,7 +2,7 @@
 // in its own Node process with a time limit, and prints PASS/FAIL per test with its time.
 // Exit status 1 when any failed. Meant to run inside the loopback-only network namespace of
 // scripts/test-browser.sh (it uses fixed ports on 127.0.0.1).
-// Usage: node tests/browser/run.mjs [name-filter…]   (e.g. `node run.mjs 1 4`)
+// Usage: node tests/browser/run.mjs [name-filter…]   (e.g. `node run.mjs 1 4`, `node run.mjs firefox`)
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const LIMIT_S = Number(process.env.BROWSER_TEST_TIMEOUT ?? 180);
 const filters = process.argv.slice(2);
-const tests = readdirSync(here)
+// Chromium tests here, Firefox ESR tests in firefox/ (named `firefox/…`, so the filter
+// `firefox` picks them alone).
+const tests = [...readdirSync(here), ...readdirSync(join(here, 'firefox')).map((f) => `firefox/${f}`)]
   .filter((f) => f.endsWith('.test.mjs'))
   .filter((f) => filters.length === 0 || filters.some((x) => f.startsWith(x) || f.includes(x)))
   .sort();

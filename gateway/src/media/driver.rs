@@ -289,13 +289,17 @@ impl CallTask {
                 (leg, res) = dtls_done(&mut hs) => {
                     hs = None;
                     let keys = match res {
-                        Ok(Ok(k)) => srtp_keys(&k).ok_or(DtlsError::NoSrtpProfile),
+                        Ok(Ok(k)) => {
+                            tracing::info!(?leg, profile = ?k.profile, "DTLS-SRTP handshake done");
+                            srtp_keys(&k).ok_or(DtlsError::NoSrtpProfile)
+                        }
                         Ok(Err(e)) => Err(e),
                         Err(e) => Err(DtlsError::Handshake(e.to_string())),
                     };
                     match keys {
                         Ok((local, remote)) => self.session.set_srtp_keys(leg, &local, &remote),
                         Err(e) => {
+                            tracing::warn!(?leg, error = %e, "DTLS-SRTP handshake failed");
                             self.engine.counters.dtls_failures.fetch_add(1, Ordering::Relaxed);
                             if let Some(m) = &self.engine.metrics {
                                 m.inc("rvoip_dtls_failures_total", &[]);
