@@ -31,7 +31,11 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            // webrtc-dtls warns about every DTLS 1.3 extension a browser offers in its
+            // ClientHello ("Unsupported Extension Type"); the gateway logs handshake
+            // outcomes itself, so only its errors are shown by default.
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,webrtc_dtls=error".into()),
         )
         .init();
     let cfg = match &args.config {
