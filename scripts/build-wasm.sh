@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the npm package `rvoip` (wasm/): the rvoip-wasm crate with wasm-pack (--target web,
-# the `wasm-release` cargo profile: opt-level z, LTO, panic=abort), wasm-opt -Oz, then the
+# the `wasm-release` cargo profile: opt-level z, LTO, panic=abort), wasm-opt -Os, then the
 # TypeScript wrapper with tsc, bundled and minified with esbuild. Output: wasm/dist/. Prints
 # the gzipped size of wasm + JS and fails above the size budget (MAX_GZIP, bytes).
 # Installs what it needs first, idempotently (sudo only when not root).
@@ -55,9 +55,11 @@ wasm-pack --log-level warn build "$PKG" --target web --mode no-install --no-pack
 WASM="$PKG/ts/pkg/rvoip_wasm_bg.wasm"
 before=$(stat -c %s "$WASM")
 if [ "${WASM_OPT:-1}" != 0 ]; then
-  step "wasm-opt -Oz"
-  # The features rustc enables by default for wasm32-unknown-unknown.
-  "$PKG/node_modules/.bin/wasm-opt" -Oz --strip-debug --strip-producers \
+  step "wasm-opt -Os --converge"
+  # -Os gzips ~0.2 % smaller than -Oz here (the gzipped size is what is downloaded), and
+  # --converge repeats the passes while they still shrink the module. The --enable flags:
+  # the features rustc enables by default for wasm32-unknown-unknown.
+  "$PKG/node_modules/.bin/wasm-opt" -Os --converge --strip-debug --strip-producers \
     --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-reference-types --enable-multivalue \
     "$WASM" -o "$WASM.opt"
@@ -97,7 +99,7 @@ npx --no-install esbuild dist/pkg/rvoip_wasm.js --minify --format=esm --target=e
 step "size (gzip -9)"
 # The budget: the size reached so far, so that it cannot grow unnoticed (issue 6 asks for
 # <= 45 KB; JsSIP is ~55 KB). Raise it only with a reason in the commit message.
-MAX_GZIP=${MAX_GZIP:-107900}
+MAX_GZIP=${MAX_GZIP:-107600}
 gz() { gzip -9 -c "$1" | wc -c; }
 kb() { printf '%d.%d KB' $(($1 / 1000)) $((($1 % 1000) / 100)); }
 wasm_gz=0 js_gz=0
