@@ -13,7 +13,6 @@ use alloc::borrow::{Cow, ToOwned};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
-use core::fmt::Write as _;
 
 /// The most headers a message may carry before it is rejected as malformed.
 pub const MAX_HEADERS: usize = 128;
@@ -91,6 +90,25 @@ impl Method {
             Method::Other(s) => s,
         }
     }
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut Vec<u8>, n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        // `i` stays in bounds: a usize has at most 20 decimal digits.
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(digits.get(i..).unwrap_or_default());
 }
 
 impl fmt::Display for Method {
@@ -310,25 +328,34 @@ impl SipMsg {
         }
     }
 
-    /// Serializes with a computed Content-Length.
+    /// Serializes with a computed Content-Length (bytes copied directly, no `core::fmt`: this
+    /// runs for every message sent).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut s = String::with_capacity(512 + self.body.len());
+        let mut out = Vec::with_capacity(512 + self.body.len());
         match &self.start {
             StartLine::Request { method, uri } => {
-                let _ = write!(s, "{method} {uri} SIP/2.0\r\n");
+                out.extend_from_slice(method.as_str().as_bytes());
+                out.push(b' ');
+                out.extend_from_slice(uri.as_bytes());
+                out.extend_from_slice(b" SIP/2.0\r\n");
             }
             StartLine::Response { code, reason } => {
-                let _ = write!(s, "SIP/2.0 {code} {reason}\r\n");
+                out.extend_from_slice(b"SIP/2.0 ");
+                push_decimal(&mut out, usize::from(*code));
+                out.push(b' ');
+                out.extend_from_slice(reason.as_bytes());
+                out.extend_from_slice(b"\r\n");
             }
         }
         for (n, v) in &self.headers {
-            s.push_str(n);
-            s.push_str(": ");
-            s.push_str(v);
-            s.push_str("\r\n");
+            out.extend_from_slice(n.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(v.as_bytes());
+            out.extend_from_slice(b"\r\n");
         }
-        let _ = write!(s, "Content-Length: {}\r\n\r\n", self.body.len());
-        let mut out = s.into_bytes();
+        out.extend_from_slice(b"Content-Length: ");
+        push_decimal(&mut out, self.body.len());
+        out.extend_from_slice(b"\r\n\r\n");
         out.extend_from_slice(&self.body);
         out
     }
@@ -548,6 +575,31 @@ pub fn uri_host_port(uri: &str) -> Option<(&str, Option<u16>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_match_core_fmt() {
+        for n in [0usize, 7, 10, 200, 65_535, 1_000_000, usize::MAX] {
+            let mut out = Vec::new();
+            push_decimal(&mut out, n);
+            assert_eq!(out, alloc::format!("{n}").into_bytes());
+        }
+    }
+
+    #[test]
+    fn serializes_start_lines_and_content_length() {
+        let mut r = SipMsg::response(486, "Busy Here");
+        r.push("CSeq", "1 INVITE");
+        r.body = b"xyz".to_vec();
+        assert_eq!(
+            r.to_bytes(),
+            b"SIP/2.0 486 Busy Here\r\nCSeq: 1 INVITE\r\nContent-Length: 3\r\n\r\nxyz"
+        );
+        let q = SipMsg::request(Method::Options, "sip:a@b");
+        assert_eq!(
+            q.to_bytes(),
+            b"OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 0\r\n\r\n"
+        );
+    }
 
     const INVITE: &[u8] = b"INVITE sip:bob@biloxi.com SIP/2.0\r\n\
 v: SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bK776asdhds, SIP/2.0/UDP p2;branch=z9hG4bKx\r\n\
