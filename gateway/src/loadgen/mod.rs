@@ -226,6 +226,10 @@ pub struct Report {
     pub clean: bool,
     /// CPUs of the machine.
     pub cpus: usize,
+    /// RTP packets sent into the gateway (both directions) during the window.
+    pub window_packets: u64,
+    /// The machine's 1-minute load average at the start and the end of the window.
+    pub loadavg: (f64, f64),
 }
 
 impl Report {
@@ -240,6 +244,22 @@ impl Report {
     /// Calls one core of the gateway carries at this per-call cost.
     pub fn calls_per_core(&self) -> f64 {
         let c = self.cores_per_call();
+        if c > 0.0 { 1.0 / c } else { f64::INFINITY }
+    }
+
+    /// Gateway CPU time per RTP packet relayed in the window (µs).
+    pub fn cpu_per_packet_us(&self) -> f64 {
+        if self.window_packets == 0 {
+            return 0.0;
+        }
+        self.gw_cpu_s * 1e6 / self.window_packets as f64
+    }
+
+    /// Calls per core at the nominal 50 packets/s each way (100 packets/s per call) and
+    /// this CPU time per packet: the figure when the load generator, sharing the CPUs,
+    /// could not send at the full rate.
+    pub fn calls_per_core_nominal(&self) -> f64 {
+        let c = self.cpu_per_packet_us() * 100.0 / 1e6;
         if c > 0.0 { 1.0 / c } else { f64::INFINITY }
     }
 
@@ -300,7 +320,7 @@ impl fmt::Display for Report {
         }
         writeln!(
             f,
-            "cpu        gateway {:.2} s in {:.1} s = {:.3} cores; {:.3} % of a core per call → {:.0} calls/core",
+            "cpu        gateway {:.2} s in {:.1} s = {:.3} cores; {:.3} % of a core per call → {:.0} calls/core as offered",
             self.gw_cpu_s,
             self.window_s,
             self.gw_cpu_s / self.window_s.max(1e-9),
@@ -309,11 +329,21 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "           load generator {:.3} cores in the window; gateway ramp (setup) {:.2} s CPU = {:.1} ms per call; machine {} CPUs (shared)",
+            "           {} RTP packets in ({:.0}/s per call of 100 nominal): {:.1} µs CPU per packet → {:.0} calls/core at 50 packets/s each way",
+            self.window_packets,
+            self.window_packets as f64 / self.window_s.max(1e-9) / self.ok.max(1) as f64,
+            self.cpu_per_packet_us(),
+            self.calls_per_core_nominal()
+        )?;
+        writeln!(
+            f,
+            "           load generator {:.3} cores in the window; gateway ramp (setup) {:.2} s CPU = {:.1} ms per call; machine {} CPUs (shared), load average {:.1} → {:.1}",
             self.lg_cpu_s / self.window_s.max(1e-9),
             self.gw_ramp_cpu_s,
             self.gw_ramp_cpu_s * 1000.0 / self.ok.max(1) as f64,
-            self.cpus
+            self.cpus,
+            self.loadavg.0,
+            self.loadavg.1
         )?;
         writeln!(
             f,
@@ -411,6 +441,14 @@ async fn drive(
     let cpu1 = gwproc::cpu_seconds(pid).unwrap_or(0.0);
     let lg1 = gwproc::cpu_seconds(std::process::id()).unwrap_or(0.0);
     report.gw_ramp_cpu_s = cpu1 - cpu_start;
+    let sent_now = || -> u64 {
+        ctx.flows
+            .iter()
+            .map(|c| (c.a_to_b.sent() + c.b_to_a.sent()) as u64)
+            .sum()
+    };
+    let packets1 = sent_now();
+    let load1 = loadavg();
     tokio::time::sleep(ctx.cfg.duration).await;
     let cpu2 = gwproc::cpu_seconds(pid).unwrap_or(0.0);
     let lg2 = gwproc::cpu_seconds(std::process::id()).unwrap_or(0.0);
@@ -418,6 +456,8 @@ async fn drive(
     report.rss_loaded_kib = gwproc::rss_kib(pid).unwrap_or(0);
     report.gw_cpu_s = cpu2 - cpu1;
     report.lg_cpu_s = lg2 - lg1;
+    report.window_packets = sent_now() - packets1;
+    report.loadavg = (load1, loadavg());
 
     // Stop sending, drain, hang up.
     let _ = ctx.phase.send(Phase::StopSending);
@@ -509,6 +549,14 @@ async fn drive(
     report.b_to_a.packets_sent = all(|c| &c.b_to_a);
     report.baseline = DirectionReport::from_logs(&base_logs.0, base_logs.1);
     Ok(report)
+}
+
+/// The 1-minute load average (0 when unknown).
+fn loadavg() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0)
 }
 
 /// Baseline streams running in the window.
