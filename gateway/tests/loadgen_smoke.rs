@@ -26,20 +26,28 @@ fn check(r: &Report, calls: usize) {
         // 2 s at 50 packets/s per call (half of it, on a machine this busy), at least.
         assert!(d.packets_sent >= 50 * calls as u64, "{name}: {r}");
         assert!(d.received > 0, "{name}: nothing arrived: {r}");
-        let rtp_loss = 1.0 - d.packets_received as f64 / d.packets_sent as f64;
-        assert!(rtp_loss < 0.01, "{name}: RTP loss {rtp_loss:.3}: {r}");
+        let rtp_ratio = d.packets_received as f64 / d.packets_sent as f64;
         if r.transcode {
-            // Timed on a few bursts per call; on a loaded machine the gateway's jitter
-            // buffer drops some late input and conceals it (no onset): most must arrive.
+            // The transcoder plays its own stream out of a jitter buffer (concealing what
+            // is missing or late), so packet counts are not a loss measure there, and the
+            // timing is on a few bursts per call: on a loaded machine the jitter buffer
+            // drops some late input (no onset). Most must still arrive.
+            assert!(rtp_ratio > 0.8, "{name}: transcoded stream thin: {r}");
             assert!(d.loss() < 0.5, "{name}: bursts missed: {r}");
         } else {
+            // Passthrough: every packet is timed and must arrive.
+            assert!(rtp_ratio > 0.99, "{name}: RTP loss: {r}");
             assert!(
                 d.loss() < 0.01,
                 "{name}: loss {:.3} %: {r}",
                 d.loss() * 100.0
             );
         }
-        assert_eq!(d.anomalies.0, 0, "{name}: duplicates: {r}");
+        if !r.transcode {
+            // (Transcoded: a burst's concealment can show a second onset, counted as a
+            // duplicate of the same burst and not timed twice.)
+            assert_eq!(d.anomalies.0, 0, "{name}: duplicates: {r}");
+        }
         assert_eq!(
             d.anomalies.2, 0,
             "{name}: packets matched before they were sent: {r}"

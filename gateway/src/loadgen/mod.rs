@@ -548,6 +548,7 @@ async fn drive(
     report.b_to_a = DirectionReport::from_logs(&b_to_a, sent(|c| &c.b_to_a));
     report.b_to_a.packets_sent = all(|c| &c.b_to_a);
     report.baseline = DirectionReport::from_logs(&base_logs.0, base_logs.1);
+    report.baseline.packets_sent = base_logs.1;
     Ok(report)
 }
 
@@ -612,6 +613,7 @@ async fn baseline(ctx: Arc<Ctx>, streams: usize) -> Result<Baseline, LoadError> 
                         r = sock.recv_from(&mut buf) => {
                             let Ok((n, _)) = r else { continue };
                             let at = ctx.clock.ns();
+                            log.packets += 1;
                             let f = &flows[in_flow];
                             if let Some(k) = buf.get(12..n).and_then(|p| m.index(p, at, f)) {
                                 log.on_packet(k, at, &flows[in_flow]);
