@@ -58,6 +58,12 @@ fn check(r: &Report, calls: usize) {
         );
     }
     assert!(r.baseline.received > 0, "{r}");
+    let transcoded = if r.transcode { calls } else { 0 };
+    assert_eq!(
+        r.gw_calls,
+        (calls, transcoded),
+        "the gateway carried the calls on the path under test: {r}"
+    );
     assert!(r.window_s >= 2.0, "{r}");
     assert!(r.gw_cpu_s > 0.0, "the gateway's CPU time is read: {r}");
     assert!(r.rss_idle_kib > 0 && r.rss_loaded_kib > 0, "{r}");

@@ -176,6 +176,20 @@ pub async fn stats(http: SocketAddr) -> Result<Stats, LoadError> {
     })
 }
 
+/// `(calls, transcoding)`: the live calls `/api/calls` lists and how many of them it
+/// reports as transcoded.
+pub async fn calls_transcoding(http: SocketAddr) -> Result<(usize, usize), LoadError> {
+    let body = http_get(http, "/api/calls").await?;
+    let v: serde_json::Value =
+        serde_json::from_str(&body).map_err(|e| LoadError::Gateway(format!("/api/calls: {e}")))?;
+    let calls = v.as_array().map_or(&[][..], Vec::as_slice);
+    let transcoding = calls
+        .iter()
+        .filter(|c| c["transcoding"] == serde_json::Value::Bool(true))
+        .count();
+    Ok((calls.len(), transcoding))
+}
+
 async fn http_get(addr: SocketAddr, path: &str) -> Result<String, LoadError> {
     let io = LoadError::io("gateway HTTP");
     let mut s = TcpStream::connect(addr).await.map_err(io)?;

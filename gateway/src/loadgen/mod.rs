@@ -230,6 +230,9 @@ pub struct Report {
     pub window_packets: u64,
     /// The machine's 1-minute load average at the start and the end of the window.
     pub loadavg: (f64, f64),
+    /// At the end of the window: live calls on `/api/calls` and how many it reports as
+    /// transcoded (checks that the run measured the path it claims).
+    pub gw_calls: (usize, usize),
 }
 
 impl Report {
@@ -292,6 +295,11 @@ impl fmt::Display for Report {
                 .collect::<String>()
         )?;
         let s = |x: &Summary| format!("p50 {:.2}  p99 {:.2}  max {:.2}", x.p50, x.p99, x.max);
+        writeln!(
+            f,
+            "gateway    /api/calls at the end of the window: {} calls, {} transcoding",
+            self.gw_calls.0, self.gw_calls.1
+        )?;
         writeln!(f, "setup      INVITE→200 ms: {}", s(&self.setup_ms))?;
         writeln!(f, "           200→SRTP ms:   {}", s(&self.media_ms))?;
         let d = |name: &str, r: &DirectionReport| {
@@ -457,6 +465,7 @@ async fn drive(
     report.gw_cpu_s = cpu2 - cpu1;
     report.lg_cpu_s = lg2 - lg1;
     report.window_packets = sent_now() - packets1;
+    report.gw_calls = gwproc::calls_transcoding(gw.http).await.unwrap_or((0, 0));
     report.loadavg = (load1, loadavg());
 
     // Stop sending, drain, hang up.

@@ -112,8 +112,8 @@ enum Inner {
     Onset {
         /// Decodes the received codec (at 8 kHz).
         dec: Box<Decoder>,
-        /// Whether the previous frame was loud.
-        loud: bool,
+        /// Quiet frames in a row before this one.
+        quiet: u32,
         /// PCM scratch.
         pcm: Vec<i16>,
     },
@@ -131,7 +131,7 @@ impl Matcher {
         let dec = Decoder::new(codec, 8000, OpusImpl::Libopus).expect("decoder");
         Matcher(Inner::Onset {
             dec: Box::new(dec),
-            loud: false,
+            quiet: ONSET_QUIET,
             pcm: vec![0; 160],
         })
     }
@@ -144,12 +144,16 @@ impl Matcher {
                 let b: [u8; 4] = payload.get(..4)?.try_into().ok()?;
                 Some(u32::from_be_bytes(b) as usize)
             }
-            Inner::Onset { dec, loud, pcm } => {
+            Inner::Onset { dec, quiet, pcm } => {
                 dec.decode(Some(payload), pcm);
                 let peak = pcm.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
-                let was = *loud;
-                *loud = peak >= ONSET_PEAK;
-                if !*loud || was {
+                if peak < ONSET_PEAK {
+                    *quiet = quiet.saturating_add(1);
+                    return None;
+                }
+                let onset = *quiet >= ONSET_QUIET;
+                *quiet = 0;
+                if !onset {
                     return None;
                 }
                 let last = flow.last_sent_before(at)?;
@@ -162,6 +166,10 @@ impl Matcher {
 /// Peak sample level of a loud frame (the bursts are sent at 8,000; silence decodes to
 /// near 0).
 const ONSET_PEAK: u16 = 2000;
+
+/// Quiet frames that must precede an onset (so that a burst's tail or its concealment
+/// does not count twice).
+const ONSET_QUIET: u32 = 3;
 
 /// The audio of packet `k` of a transcoded stream: a burst or silence.
 pub fn is_burst(k: usize) -> bool {
