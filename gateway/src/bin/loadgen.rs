@@ -8,17 +8,22 @@
 //! cargo build --release -p rvoip-gateway --bins
 //! target/release/loadgen --calls 200 --duration 20s --codec pcmu
 //! target/release/loadgen --calls 50 --duration 20s --codec opus
+//! # or against a gateway you started yourself:
+//! target/release/loadgen --calls 100 --print-config > load.toml
+//! target/release/gateway --config load.toml &
+//! target/release/loadgen --calls 100 --connect 127.0.0.1:8080 --gateway-pid $! --sink-port 5090
 //! ```
 //!
 //! Exit status: 0 when every call was set up and the gateway's counters returned to zero,
 //! 1 otherwise, 2 for bad arguments.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use rvoip_gateway::loadgen::{self, LoadConfig};
+use rvoip_gateway::loadgen::{self, LoadConfig, gwproc};
 
 /// Load generator for the rvoip gateway.
 #[derive(Debug, Parser)]
@@ -51,6 +56,20 @@ struct Args {
     /// Worker threads of the load generator's runtime (default: the CPU count).
     #[arg(long)]
     threads: Option<usize>,
+    /// Drive a running gateway at this HTTP address instead of starting one (needs
+    /// `--gateway-pid` and `--sink-port`; start it with the `--print-config` configuration).
+    #[arg(long)]
+    connect: Option<SocketAddr>,
+    /// Process id of the `--connect` gateway (for its CPU time and memory).
+    #[arg(long)]
+    gateway_pid: Option<u32>,
+    /// SIP port of the sink trunk (with `--connect`).
+    #[arg(long)]
+    sink_port: Option<u16>,
+    /// Print the gateway configuration for `--connect` (HTTP on `--connect` or
+    /// 127.0.0.1:8080, SIP on the next port, the sink on `--sink-port` or 5090) and exit.
+    #[arg(long)]
+    print_config: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -79,7 +98,27 @@ fn main() -> ExitCode {
         eprintln!("loadgen: --calls must be at least 1");
         return ExitCode::from(2);
     }
+    if args.print_config {
+        let http = args
+            .connect
+            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let sink = SocketAddr::from(([127, 0, 0, 1], args.sink_port.unwrap_or(5090)));
+        let sip = SocketAddr::from(([127, 0, 0, 1], http.port().wrapping_add(1)));
+        print!("{}", gwproc::config_toml(http, sip, sink, args.calls));
+        return ExitCode::SUCCESS;
+    }
     let mut cfg = LoadConfig::new(args.calls, args.duration);
+    match (args.connect, args.gateway_pid, args.sink_port) {
+        (Some(http), Some(pid), Some(port)) => {
+            cfg.connect = Some((http, pid));
+            cfg.sink_port = port;
+        }
+        (None, _, _) => {}
+        _ => {
+            eprintln!("loadgen: --connect needs --gateway-pid and --sink-port");
+            return ExitCode::from(2);
+        }
+    }
     cfg.transcode = matches!(args.codec, CodecArg::Opus);
     cfg.rate = args.rate;
     cfg.register = !args.no_register;
@@ -90,14 +129,16 @@ fn main() -> ExitCode {
     if let Some(b) = args.baseline {
         cfg.baseline_streams = b;
     }
-    if !cfg.gateway_bin.exists() {
+    if cfg.connect.is_none() && !cfg.gateway_bin.exists() {
         eprintln!(
             "loadgen: no gateway binary at {} (build it: cargo build --release -p rvoip-gateway --bins)",
             cfg.gateway_bin.display()
         );
         return ExitCode::from(2);
     }
-    warn_if_stale(&cfg.gateway_bin);
+    if cfg.connect.is_none() {
+        warn_if_stale(&cfg.gateway_bin);
+    }
     let threads = args.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
     });

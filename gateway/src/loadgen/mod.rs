@@ -75,6 +75,12 @@ pub struct LoadConfig {
     pub gateway_log: String,
     /// Baseline UDP streams (no gateway) run during the window.
     pub baseline_streams: usize,
+    /// Drive an already running gateway instead: its HTTP address and process id. Its
+    /// configuration must be [`gwproc::config_toml`]'s (users `load0…`, console password,
+    /// `+1555…` to a trunk at the sink on `sink_port`).
+    pub connect: Option<(SocketAddr, u32)>,
+    /// The sink's SIP port (0: any; set it with `connect`).
+    pub sink_port: u16,
 }
 
 impl LoadConfig {
@@ -94,6 +100,8 @@ impl LoadConfig {
             gateway_bin: bin,
             gateway_log: "warn".into(),
             baseline_streams: (calls / 4).clamp(5, 50),
+            connect: None,
+            sink_port: 0,
         }
     }
 }
@@ -368,17 +376,29 @@ impl fmt::Display for Report {
     }
 }
 
-/// Runs the load described by `cfg` against a freshly started gateway process.
+/// Runs the load described by `cfg` against a freshly started gateway process, or the
+/// running one named by [`LoadConfig::connect`].
 pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
     let clock = Clock::start();
-    let sink_sock = UdpSocket::bind("127.0.0.1:0")
+    let sink_sock = UdpSocket::bind(("127.0.0.1", cfg.sink_port))
         .await
         .map_err(LoadError::io("bind the sink"))?;
+    if let Some((http, pid)) = cfg.connect {
+        // It may still be starting (`gateway … & loadgen --connect …`).
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while let Err(e) = gwproc::stats(http).await {
+            if tokio::time::Instant::now() > deadline {
+                return Err(e);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        return drive(cfg, clock, sink_sock, http, pid).await;
+    }
     let sink_addr = sink_sock.local_addr().map_err(LoadError::io("sink"))?;
     let gw =
         gwproc::GatewayProcess::spawn(&cfg.gateway_bin, sink_addr, cfg.calls, &cfg.gateway_log)
             .await?;
-    let result = drive(cfg, clock, sink_sock, &gw).await;
+    let result = drive(cfg, clock, sink_sock, gw.http, gw.pid).await;
     if result.is_err() {
         eprintln!("gateway log tail:\n{}", gw.log_tail());
     }
@@ -390,14 +410,14 @@ async fn drive(
     cfg: LoadConfig,
     clock: Clock,
     sink_sock: UdpSocket,
-    gw: &gwproc::GatewayProcess,
+    http: SocketAddr,
+    pid: u32,
 ) -> Result<Report, LoadError> {
-    let pid = gw.pid;
     let n = cfg.calls;
     let (phase, _) = watch::channel(Phase::Run);
     let ctx = Arc::new(Ctx {
         clock,
-        gateway: gw.http,
+        gateway: http,
         flows: (0..n).map(|_| CallFlows::default()).collect(),
         phase,
         a_frames: if cfg.transcode {
@@ -465,7 +485,7 @@ async fn drive(
     report.gw_cpu_s = cpu2 - cpu1;
     report.lg_cpu_s = lg2 - lg1;
     report.window_packets = sent_now() - packets1;
-    report.gw_calls = gwproc::calls_transcoding(gw.http).await.unwrap_or((0, 0));
+    report.gw_calls = gwproc::calls_transcoding(http).await.unwrap_or((0, 0));
     report.loadavg = (load1, loadavg());
 
     // Stop sending, drain, hang up.
@@ -490,7 +510,7 @@ async fn drive(
     // The gateway must release everything.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let s = gwproc::stats(gw.http).await.ok();
+        let s = gwproc::stats(http).await.ok();
         report.after = s;
         report.clean = s.is_some_and(|s| {
             s.calls == 0
