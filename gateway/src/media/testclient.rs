@@ -325,6 +325,12 @@ impl WebRtcClient {
         })
     }
 
+    /// Takes the client apart (its socket, DTLS identity and ICE agent) for a driver that
+    /// runs its own media loop (the load generator, [`crate::loadgen`]).
+    pub fn into_parts(self) -> (UdpSocket, DtlsIdentity, IceAgent<SplitMix64>) {
+        (self.sock, self.identity, self.ice)
+    }
+
     /// The "offer" parameters (setup is `actpass`: the gateway will be DTLS server).
     pub fn offer(&self) -> ClientOffer {
         ClientOffer {
@@ -489,6 +495,13 @@ impl WebRtcClient {
             join,
         })
     }
+}
+
+/// The SRTP contexts `(inbound, outbound)` for the keys a DTLS-SRTP handshake exported
+/// (RFC 5764 §4.2); `None` for a key of the wrong length.
+pub fn srtp_contexts(keys: &crate::dtls::DtlsSrtpKeys) -> Option<(Context, Context)> {
+    let (local, remote) = super::srtp_keys(keys)?;
+    Some((Context::new(&remote), Context::new(&local)))
 }
 
 /// Copies a media packet `data` and sends it to `to` from a fresh socket (an address that
