@@ -131,6 +131,18 @@ fn first_start_prints_generated_passwords_that_persist_and_sigterm_stops_it() {
     assert_eq!(c1, creds(&second), "passwords are stored, not regenerated");
 }
 
+/// Kills the child process if the test fails before it exits.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Reads the binary's banner up to the extensions line.
 fn banner(child: &mut Child) -> Vec<String> {
     let stdout = child.stdout.take().expect("stdout");
@@ -259,7 +271,7 @@ fn sigterm_with_a_call_up_and_a_console_stream_open_exits_soon_after_the_grace()
     )
     .expect("write");
     let data = dir.path().join("data");
-    let mut child = gateway()
+    let child = gateway()
         .arg("--config")
         .arg(&config)
         .arg("--data-dir")
@@ -268,7 +280,9 @@ fn sigterm_with_a_call_up_and_a_console_stream_open_exits_soon_after_the_grace()
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
-    let lines = banner(&mut child);
+    let mut child = KillOnDrop(child);
+    let child = &mut child.0;
+    let lines = banner(child);
     let http_addr = banner_addr(&lines, "web demo");
     let sip_addr = banner_addr(&lines, "SIP UDP");
 
