@@ -12,7 +12,7 @@
 //! | `POST /console/api/logout` | ends the session |
 //! | `GET /console/api/session` | `{"user"}` |
 //! | `GET /console/api/snapshot` | what one SSE event carries: `calls`, `stats`, `trunks`, `registrations`, `history` |
-//! | `GET /console/api/events` | Server-Sent Events: a `snapshot` event every second |
+//! | `GET /console/api/events` | Server-Sent Events: a `snapshot` event every second (the stream ends when the gateway shuts down) |
 //! | `GET /console/api/calls` | live calls (the B2BUA's call registry, plus `legs` when it reports media) |
 //! | `POST /console/api/calls/{id}/hangup` | ends both legs of a call (BYE / final response) |
 //! | `GET /console/api/registrations`, `/stats` | as `/api/…` |
@@ -439,7 +439,26 @@ async fn events(State(st): State<St>, headers: HeaderMap) -> Response {
     let token = cookie_token(&headers).unwrap_or_default();
     let stream = futures_util::stream::unfold((st, token, true), |(st, token, first)| async move {
         if !first {
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            // A second between snapshots, in steps, so that the stream ends promptly when
+            // the gateway shuts down (an open stream holds up the HTTP server's graceful
+            // shutdown).
+            for _ in 0..10 {
+                if st
+                    .sh
+                    .shutting_down
+                    .load(std::sync::atomic::Ordering::SeqCst)
+                {
+                    return None;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        if st
+            .sh
+            .shutting_down
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return None;
         }
         let live = Shared::lock(&st.sessions)
             .get(&token)

@@ -274,7 +274,7 @@ async fn api_cdrs(
     };
     if p.format.as_deref() == Some("csv") {
         let mut out = String::from(
-            "id,call_id,direction,from,to,started_ms,answered_ms,ended_ms,cause,transcoded,a_kind,a_peer,a_codec,b_kind,b_peer,b_codec\n",
+            "id,call_id,direction,from,to,started_ms,answered_ms,ended_ms,cause,transcoded,a_kind,a_peer,a_codec,b_kind,b_peer,b_codec,dtmf\n",
         );
         for c in &rows {
             let fields = [
@@ -294,6 +294,7 @@ async fn api_cdrs(
                 c.b_leg.kind.clone(),
                 c.b_leg.peer.clone(),
                 c.b_leg.codec.clone().unwrap_or_default(),
+                c.dtmf.clone(),
             ];
             let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
             out.push_str(&line.join(","));

@@ -81,6 +81,12 @@ pub const FAMILIES: &[(&str, Kind, &str)] = &[
         "DTLS handshakes that failed.",
     ),
     (
+        "rvoip_dtmf_relayed_total",
+        Kind::Counter,
+        "DTMF digits received on a call leg and relayed to the other, by the kind of leg \
+         they came from (webrtc, sip, trunk) and method (rfc4733, info).",
+    ),
+    (
         "rvoip_rate_limited_total",
         Kind::Counter,
         "SIP requests refused by the per-source rate limit.",

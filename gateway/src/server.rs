@@ -317,6 +317,13 @@ impl Gateway {
 
     /// Graceful shutdown: new calls get 503; unanswered calls end now, answered calls after
     /// `limits.shutdown_grace_seconds` (BYE on both legs); then the listeners stop.
+    ///
+    /// It returns about [`SETTLE`] after the last call record is written (so within the
+    /// grace period plus about half a second when calls are up, at once when idle): a
+    /// finished call task that still absorbs retransmissions (Timer K, up to its linger
+    /// time) is not waited for, and the HTTP server's graceful shutdown (which waits for
+    /// open responses, e.g. a console's Server-Sent Events stream) is bounded by
+    /// [`HTTP_DRAIN`].
     pub async fn shutdown(&self) {
         let sh = &self.shared;
         sh.shutting_down.store(true, Ordering::SeqCst);
@@ -325,20 +332,43 @@ impl Gateway {
             let _ = tx.send(CallInput::Shutdown);
         }
         let grace = Duration::from_secs(sh.cfg.limits.shutdown_grace_seconds);
-        let deadline = tokio::time::Instant::now() + grace + Duration::from_secs(6);
-        while sh.counters.call_tasks.load(Ordering::SeqCst) > 0
-            && tokio::time::Instant::now() < deadline
+        let started = tokio::time::Instant::now();
+        let deadline = started + grace + Duration::from_secs(6);
+        // Every call ends (answered ones after the grace): its record is written then.
+        while sh.counters.calls.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline
         {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // The BYEs just sent get their answers (or a retransmission) meanwhile.
+        let settle = (tokio::time::Instant::now() + SETTLE).min(deadline);
+        while sh.counters.call_tasks.load(Ordering::SeqCst) > 0
+            && tokio::time::Instant::now() < settle
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let _ = self.stop.send(true);
         let tasks = std::mem::take(&mut *Shared::lock(&self.tasks));
-        for t in tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(2), t).await;
+        let drained = tokio::time::Instant::now() + HTTP_DRAIN;
+        for mut t in tasks {
+            if tokio::time::timeout_at(drained, &mut t).await.is_err() {
+                t.abort();
+            }
         }
-        tracing::info!("gateway stopped");
+        tracing::info!(
+            ms = started.elapsed().as_millis() as u64,
+            calls_left = sh.counters.calls.load(Ordering::SeqCst),
+            "gateway stopped"
+        );
     }
 }
+
+/// How long [`Gateway::shutdown`] lets finished call tasks settle (their BYEs answered)
+/// after the last call record is written.
+pub const SETTLE: Duration = Duration::from_millis(250);
+
+/// How long [`Gateway::shutdown`] waits for the listeners and the HTTP server's graceful
+/// shutdown (open responses finishing) before aborting them.
+pub const HTTP_DRAIN: Duration = Duration::from_millis(500);
 
 /// The stats of a shared state.
 pub fn stats(sh: &Shared) -> Stats {

@@ -90,7 +90,13 @@ pub struct CallRecord {
     pub a_leg: LegRecord,
     /// Callee-side leg.
     pub b_leg: LegRecord,
+    /// DTMF digits seen on either leg (RFC 4733 or SIP INFO), in order, e.g. `5#12`
+    /// (at most [`MAX_DTMF_DIGITS`]).
+    pub dtmf: String,
 }
+
+/// The most DTMF digits a call record keeps (the rest are counted in the metrics only).
+pub const MAX_DTMF_DIGITS: usize = 128;
 
 /// Filter for listing call records.
 #[derive(Debug, Clone, Default)]
@@ -137,6 +143,24 @@ CREATE TABLE IF NOT EXISTS cdrs (
 CREATE INDEX IF NOT EXISTS cdrs_started ON cdrs(started_ms);
 ";
 
+/// Brings a database written by an earlier version up to date: columns added since
+/// [`SCHEMA`] first shipped are added when missing (SQLite has no `ADD COLUMN IF NOT
+/// EXISTS`, so the table's columns are read first).
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let has_dtmf = {
+        let mut st = conn.prepare("SELECT name FROM pragma_table_info('cdrs')")?;
+        let names = st.query_map([], |r| r.get::<_, String>(0))?;
+        names
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .iter()
+            .any(|n| n == "dtmf")
+    };
+    if !has_dtmf {
+        conn.execute_batch("ALTER TABLE cdrs ADD COLUMN dtmf TEXT NOT NULL DEFAULT ''")?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Opens (creating if needed) `gateway.sqlite3` in `data_dir`.
     pub fn open(data_dir: &Path) -> Result<Store, Box<dyn std::error::Error + Send + Sync>> {
@@ -144,6 +168,7 @@ impl Store {
             .map_err(|e| format!("cannot create data directory {}: {e}", data_dir.display()))?;
         let conn = Connection::open(data_dir.join("gateway.sqlite3"))?;
         conn.execute_batch(SCHEMA)?;
+        migrate(&conn)?;
         Ok(Store {
             conn: Mutex::new(conn),
         })
@@ -153,6 +178,7 @@ impl Store {
     pub fn in_memory() -> Result<Store, StoreError> {
         let conn = Connection::open_in_memory()?;
         conn.execute_batch(SCHEMA)?;
+        migrate(&conn)?;
         Ok(Store {
             conn: Mutex::new(conn),
         })
@@ -237,7 +263,8 @@ impl Store {
         let b = serde_json::to_string(&c.b_leg).unwrap_or_default();
         let n = self.conn().execute(
             "INSERT OR IGNORE INTO cdrs (call_id, direction, caller, callee, started_ms, answered_ms, ended_ms,
-             cause, transcoded, a_leg, b_leg) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             cause, transcoded, a_leg, b_leg, dtmf)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 c.call_id,
                 c.direction,
@@ -249,7 +276,8 @@ impl Store {
                 c.cause,
                 c.transcoded,
                 a,
-                b
+                b,
+                c.dtmf
             ],
         )?;
         Ok(n == 1)
@@ -260,7 +288,7 @@ impl Store {
         let conn = self.conn();
         let mut st = conn.prepare(
             "SELECT id, call_id, direction, caller, callee, started_ms, answered_ms, ended_ms, cause, transcoded,
-                    a_leg, b_leg FROM cdrs
+                    a_leg, b_leg, dtmf FROM cdrs
              WHERE (?1 IS NULL OR caller LIKE '%' || ?1 || '%' OR callee LIKE '%' || ?1 || '%')
                AND (?2 IS NULL OR started_ms >= ?2) AND (?3 IS NULL OR started_ms < ?3)
              ORDER BY started_ms DESC, id DESC LIMIT ?4",
@@ -282,6 +310,7 @@ impl Store {
                 transcoded: r.get(9)?,
                 a_leg: serde_json::from_str(&a).unwrap_or_default(),
                 b_leg: serde_json::from_str(&b).unwrap_or_default(),
+                dtmf: r.get(12)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -383,5 +412,62 @@ mod tests {
         let s = Store::open(dir.path()).unwrap();
         assert_eq!(s.setting("admin_password").unwrap().as_deref(), Some("x"));
         assert_eq!(s.cdrs(&CdrQuery::default()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn dtmf_round_trips() {
+        let s = Store::in_memory().unwrap();
+        let mut c = cdr("c1", "a", "b", 1);
+        c.dtmf = "5#12".into();
+        s.insert_cdr(&c).unwrap();
+        assert_eq!(s.cdrs(&CdrQuery::default()).unwrap()[0].dtmf, "5#12");
+    }
+
+    /// A database written by the version before the `dtmf` column opens, keeps its
+    /// records (with no digits) and takes new ones with digits.
+    #[test]
+    fn database_without_the_dtmf_column_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let conn = Connection::open(dir.path().join("gateway.sqlite3")).unwrap();
+            // The `cdrs` table as the previous version created it.
+            conn.execute_batch(
+                "CREATE TABLE cdrs (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, call_id TEXT NOT NULL UNIQUE,
+                    direction TEXT NOT NULL, caller TEXT NOT NULL, callee TEXT NOT NULL,
+                    started_ms INTEGER NOT NULL, answered_ms INTEGER, ended_ms INTEGER NOT NULL,
+                    cause TEXT NOT NULL, transcoded INTEGER NOT NULL, a_leg TEXT NOT NULL,
+                    b_leg TEXT NOT NULL)",
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO cdrs (call_id, direction, caller, callee, started_ms, ended_ms, cause,
+                 transcoded, a_leg, b_leg) VALUES ('old', 'internal', 'a', 'b', 1, 2, 'normal', 0,
+                 '{}', '{}')",
+                [],
+            )
+            .unwrap();
+        }
+        let s = Store::open(dir.path()).unwrap();
+        let mut c = cdr("new", "a", "b", 5);
+        c.dtmf = "9*".into();
+        assert!(s.insert_cdr(&c).unwrap());
+        let all = s.cdrs(&CdrQuery::default()).unwrap();
+        assert_eq!(
+            all.iter()
+                .map(|c| (c.call_id.as_str(), c.dtmf.as_str()))
+                .collect::<Vec<_>>(),
+            [("new", "9*"), ("old", "")]
+        );
+        drop(s);
+        // Opening again (column already there) is a no-op.
+        assert_eq!(
+            Store::open(dir.path())
+                .unwrap()
+                .cdrs(&CdrQuery::default())
+                .unwrap()
+                .len(),
+            2
+        );
     }
 }

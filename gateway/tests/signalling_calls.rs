@@ -494,6 +494,34 @@ async fn webrtc_user_calls_webrtc_user_and_callee_hangs_up() {
         alice.pump(Duration::from_millis(500))
     );
     assert_eq!(digit, '5');
+    // And INFO DTMF from bob (the B leg) reaches alice.
+    let now = bob.now();
+    bob.ua.send_dtmf(now, incoming.0, '#', 160).expect("dtmf");
+    let (digit, ()) = tokio::join!(
+        alice.wait("DTMF from bob", |e| match e {
+            Event::DtmfReceived { digit, .. } => Some(*digit),
+            _ => None,
+        }),
+        bob.pump(Duration::from_millis(500))
+    );
+    assert_eq!(digit, '#');
+    // Both digits are counted (both legs are browsers) and shown on the live call.
+    assert_eq!(
+        gw.metrics().get(
+            "rvoip_dtmf_relayed_total",
+            &[("from", "webrtc"), ("method", "info")]
+        ),
+        2.0
+    );
+    let (_, metrics) = http_get(gw.http_addr(), "/metrics", false).await;
+    assert!(
+        metrics.contains("rvoip_dtmf_relayed_total{from=\"webrtc\",method=\"info\"} 2\n"),
+        "{metrics}"
+    );
+    let (status, calls) = http_get(gw.http_addr(), "/api/calls", true).await;
+    assert_eq!(status, 200, "{calls}");
+    let calls: serde_json::Value = serde_json::from_str(&calls).expect("json");
+    assert_eq!(calls[0]["dtmf"], "5#", "{calls}");
     // Hold: alice's re-INVITE is relayed to bob (WebRTC ⇄ WebRTC is not anchored) and
     // bob's answer comes back.
     let held = String::from_utf8_lossy(WEBRTC_OFFER)
@@ -540,6 +568,10 @@ async fn webrtc_user_calls_webrtc_user_and_callee_hangs_up() {
     assert_eq!(cdrs.len(), 1);
     assert_eq!(cdrs[0].direction, "internal");
     assert_eq!(cdrs[0].cause, "normal: callee hung up");
+    assert_eq!(cdrs[0].dtmf, "5#");
+    let (_, api) = http_get(gw.http_addr(), "/api/cdrs", true).await;
+    let api: serde_json::Value = serde_json::from_str(&api).expect("json");
+    assert_eq!(api[0]["dtmf"], "5#", "{api}");
     gw.shutdown().await;
 }
 
@@ -716,5 +748,92 @@ async fn operator_hangup_ends_both_legs_at_once() {
     assert_clean(&gw).await;
     let cdrs = gw.store().cdrs(&Default::default()).expect("cdrs");
     assert_eq!(cdrs[0].cause, "hangup: operator");
+    gw.shutdown().await;
+}
+
+/// The caller's display name (From: "Alice Liddell" <sip:alice@…>) reaches the callee on
+/// the B leg: a browser, a trunk, and a trunk whose caller-id rule replaces the user part.
+#[tokio::test]
+async fn the_callers_display_name_reaches_the_b_leg() {
+    let trunk = RawTrunk::bind().await;
+    let extra = format!(
+        "[[trunks]]\nname = \"t2\"\nhost = \"{}\"\noptions_interval = 0\n\
+caller_id = \"+15550001111\"\n[[dialplan]]\npattern = \"+44.\"\ntarget = \"trunk:t2\"\n",
+        trunk.host()
+    );
+    let gw = start_gateway(&trunk.host(), &extra).await;
+    let mut bob = Phone::connect(&gw, "bob", BOB_PW, 31).await;
+    bob.register().await;
+    let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 32).await;
+    let mut cfg = alice.ua.config().clone();
+    cfg.display_name = Some("Alice Liddell".into());
+    alice.ua = rvoip_core::sip::ua::UserAgent::new(cfg, rvoip_core::rand::SplitMix64::new(32));
+
+    // Browser → browser.
+    let call = alice.call("sip:bob@127.0.0.1");
+    let (incoming, ()) = tokio::join!(
+        bob.wait("bob's incoming call", |e| match e {
+            Event::IncomingCall { call, from, .. } => Some((*call, from.clone())),
+            _ => None,
+        }),
+        alice.pump(Duration::from_millis(700))
+    );
+    assert!(
+        incoming.1.starts_with("\"Alice Liddell\" <sip:alice@"),
+        "From at the callee: {}",
+        incoming.1
+    );
+    let now = bob.now();
+    bob.ua.reject(now, incoming.0, 486).expect("reject");
+    let (reason, ()) = tokio::join!(
+        alice.wait("rejected", |e| match e {
+            Event::Ended { call: c, reason } if *c == call => Some(*reason),
+            _ => None,
+        }),
+        bob.pump(Duration::from_millis(500))
+    );
+    assert_eq!(reason, EndReason::Rejected(486));
+
+    // Browser → trunk without a caller-id rule, then → trunk with one.
+    let mut seen: Vec<String> = Vec::new();
+    for (dialled, from) in [
+        ("+15551234567", "\"Alice Liddell\" <sip:alice@"),
+        ("+442079460000", "\"Alice Liddell\" <sip:+15550001111@"),
+    ] {
+        let call = alice.call(&format!("sip:{dialled}@127.0.0.1"));
+        let ((inv, src), ()) = tokio::join!(
+            async {
+                loop {
+                    let (inv, src) = trunk
+                        .recv_method("INVITE", Duration::from_secs(5))
+                        .await
+                        .expect("INVITE at the trunk");
+                    // Skip retransmissions of the previous call's INVITE.
+                    let cid = inv.call_id().unwrap_or("").to_string();
+                    if !seen.contains(&cid) {
+                        break (inv, src);
+                    }
+                }
+            },
+            alice.pump(Duration::from_millis(700))
+        );
+        seen.push(inv.call_id().unwrap_or("").to_string());
+        let got = inv.header("From").unwrap_or("").to_string();
+        assert!(
+            got.starts_with(from),
+            "From at the trunk for {dialled}: {got}"
+        );
+        trunk.respond(&inv, src, 486, false).await;
+        let reason = alice
+            .wait("rejected by the trunk", |e| match e {
+                Event::Ended { call: c, reason } if *c == call => Some(*reason),
+                _ => None,
+            })
+            .await;
+        assert_eq!(reason, EndReason::Rejected(486));
+    }
+    alice.close().await;
+    bob.close().await;
+    assert_clean(&gw).await;
     gw.shutdown().await;
 }

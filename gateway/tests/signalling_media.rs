@@ -305,6 +305,30 @@ a=candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host\r\n",
         assert!((1.0..=4.5).contains(&mos), "MOS {mos} out of range: {l}");
         assert!(l["jitter_ms"].as_f64().is_some_and(|j| j >= 0.0), "{l}");
     }
+    // RFC 4733 digits from the browser are relayed to the trunk, which echoes them back:
+    // each is seen on the WebRTC leg, then on the trunk leg (counted and recorded there).
+    let dtmf = |from: &str| {
+        gw.metrics().get(
+            "rvoip_dtmf_relayed_total",
+            &[("from", from), ("method", "rfc4733")],
+        )
+    };
+    for (i, digit) in ['5', '#'].into_iter().enumerate() {
+        endpoint.send_digit(digit, Duration::from_millis(100));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while dtmf("trunk") < (i + 1) as f64 {
+            assert!(
+                Instant::now() < deadline,
+                "digit {digit} not echoed: webrtc {} trunk {}",
+                dtmf("webrtc"),
+                dtmf("trunk")
+            );
+            pump(&mut ua, &mut ws, t0, Duration::from_millis(50), &mut events).await;
+        }
+        assert_eq!(dtmf("webrtc"), (i + 1) as f64);
+    }
+    let calls = api_calls(gw.http_addr()).await;
+    assert_eq!(calls[0]["dtmf"], "55##", "{calls}");
     let stats = gw.stats();
     assert_eq!(
         (stats.calls, stats.media_ports),
@@ -344,5 +368,6 @@ a=candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host\r\n",
     assert!(c.a_leg.packets_in >= 50, "{:?}", c.a_leg);
     assert!(c.b_leg.packets_in >= 50, "{:?}", c.b_leg);
     assert!(c.a_leg.mos.is_some());
+    assert_eq!(c.dtmf, "55##");
     gw.shutdown().await;
 }

@@ -174,6 +174,8 @@ pub struct CallInfo {
     pub legs: Vec<LiveLeg>,
     /// Whether the media plane transcodes between the legs (`None` until known).
     pub transcoding: Option<bool>,
+    /// DTMF digits seen so far on either leg (RFC 4733 or SIP INFO), in order.
+    pub dtmf: String,
 }
 
 /// Live media figures of one leg of a call (the media plane's `LegStats`, for

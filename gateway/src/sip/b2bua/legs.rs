@@ -79,6 +79,9 @@ impl CallTask {
                 }
             };
             let mut cfg = cfg;
+            // The caller's display name goes on (a trunk's caller-id rule replaces only
+            // the user part of From).
+            cfg.display_name.clone_from(&self.display_name);
             cfg.timers = self.sh.timers;
             cfg.max_calls = 1;
             super::session_timers(&mut cfg, &self.sh);

@@ -40,7 +40,7 @@ use crate::config::DialTarget;
 use crate::media::{LegId, MediaEvent, Peer};
 use crate::sip::registrar::{Binding, user_of};
 use crate::sip::{AuthOutcome, CallInfo, CallInput, GwRng, LiveLeg, Shared, random_token};
-use crate::store::{CallRecord, LegRecord};
+use crate::store::{CallRecord, LegRecord, MAX_DTMF_DIGITS};
 use slot::supervise;
 pub use slot::{CallSlot, spawn_panicking_call};
 
@@ -113,6 +113,7 @@ pub fn new_invite(
         tracing::info!(caller, "offer refused: {e}");
         return respond(sh, transport, source, &req, 488);
     }
+    let display_name = req.header("From").and_then(display_name_of);
     let dialled = req.uri().and_then(user_of).unwrap_or("").to_string();
     let now = sh.clock.now();
     let (target, number, direction, trunk_name) = if from_trunk.is_some() {
@@ -198,6 +199,7 @@ pub fn new_invite(
             started_ms,
             legs: Vec::new(),
             transcoding: None,
+            dtmf: String::new(),
         },
     );
     let seed = CallRecord {
@@ -242,6 +244,7 @@ pub fn new_invite(
         target,
         number,
         caller,
+        display_name,
         answered: false,
         media: MediaBridge::new(
             sh.media.clone(),
@@ -279,6 +282,25 @@ fn session_timers(cfg: &mut UaConfig, sh: &Shared) {
     cfg.min_se = sip.min_se;
 }
 
+/// The most characters of a caller's display name passed on to the B leg.
+const MAX_DISPLAY_NAME: usize = 64;
+
+/// The display name of a From header value (RFC 3261 §20.20, quoted or token form),
+/// sanitized for the B leg's From: the UA writes it between quotes without escaping, so
+/// quotes, backslashes and control characters are dropped, and it is cut to
+/// [`MAX_DISPLAY_NAME`] characters. `None` when there is none (or nothing is left).
+fn display_name_of(from: &str) -> Option<String> {
+    let na = rvoip_core::sip::NameAddr::parse(from)?;
+    let raw = na.display_name()?;
+    let clean: String = raw
+        .chars()
+        .filter(|c| !matches!(c, '"' | '\\') && !c.is_control())
+        .take(MAX_DISPLAY_NAME)
+        .collect();
+    let clean = clean.trim();
+    (!clean.is_empty()).then(|| clean.to_string())
+}
+
 fn leg_kind(t: Transport) -> &'static str {
     match t {
         Transport::Ws | Transport::Wss => "webrtc",
@@ -307,6 +329,8 @@ struct CallTask {
     target: Target,
     number: String,
     caller: String,
+    /// The caller's display name (from its From), sanitized, for the B leg's From.
+    display_name: Option<String>,
     answered: bool,
     media: MediaBridge,
     a_offer: Option<Vec<u8>>,
@@ -418,6 +442,9 @@ impl CallTask {
                     let cause = format!("media: {reason}");
                     self.hangup_both(&cause);
                     self.stop_media().await;
+                }
+                Wake::Media(Some(MediaEvent::Digit { leg, digit, .. })) => {
+                    self.dtmf_seen(leg, digit, "rfc4733");
                 }
                 Wake::Media(Some(ev)) => tracing::debug!(id = self.id, ?ev, "media"),
                 Wake::Media(None) => self.stop_media().await,
@@ -705,6 +732,7 @@ impl CallTask {
             Event::DtmfReceived {
                 digit, duration, ..
             } => {
+                self.dtmf_seen(LegId::A, digit, "info");
                 if let (Some(b), Some(bc)) = (&mut self.b, self.b_call) {
                     let _ = b.send_dtmf(now, bc, digit, duration);
                 }
@@ -811,9 +839,35 @@ impl CallTask {
             Event::DtmfReceived {
                 digit, duration, ..
             } => {
+                self.dtmf_seen(LegId::B, digit, "info");
                 let _ = self.a.send_dtmf(now, ac, digit, duration);
             }
             _ => {}
+        }
+    }
+
+    /// A DTMF digit arrived on `leg` (`method`: `rfc4733` from the media plane, `info` from
+    /// SIP INFO): counted in `rvoip_dtmf_relayed_total` and appended to the call's digits
+    /// (live in [`Shared::calls`], and in the record; at most [`MAX_DTMF_DIGITS`] kept).
+    fn dtmf_seen(&mut self, leg: LegId, digit: char, method: &'static str) {
+        let from = match leg {
+            // A call from a trunk: its A leg is plain SIP from the trunk.
+            LegId::A if self.record.direction == "inbound" => "trunk",
+            LegId::A => self.record.a_leg.kind.as_str(),
+            LegId::B => self.record.b_leg.kind.as_str(),
+        };
+        let from = if from.is_empty() { "sip" } else { from };
+        self.sh.metrics.inc(
+            "rvoip_dtmf_relayed_total",
+            &[("from", from), ("method", method)],
+        );
+        tracing::debug!(id = self.id, ?leg, %digit, method, "dtmf");
+        if self.record.dtmf.len() >= MAX_DTMF_DIGITS {
+            return;
+        }
+        self.record.dtmf.push(digit);
+        if let Some(c) = Shared::lock(&self.sh.calls).get_mut(&self.id) {
+            c.dtmf.clone_from(&self.record.dtmf);
         }
     }
 
@@ -953,6 +1007,31 @@ fn insert_header(msg: &[u8], line: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_names_of_from_headers() {
+        assert_eq!(
+            display_name_of("\"Alice\" <sip:alice@example.com>;tag=1").as_deref(),
+            Some("Alice")
+        );
+        assert_eq!(
+            display_name_of("Alice Smith <sip:alice@example.com>").as_deref(),
+            Some("Alice Smith")
+        );
+        assert_eq!(display_name_of("<sip:alice@example.com>;tag=1"), None);
+        assert_eq!(display_name_of("sip:alice@example.com;tag=1"), None);
+        assert_eq!(display_name_of("\"\" <sip:alice@example.com>"), None);
+        // An escaped quote cannot break out of the quoted string we write.
+        assert_eq!(
+            display_name_of(r#""A\"l\\ice" <sip:a@b>"#).as_deref(),
+            Some("Alice")
+        );
+        let long = format!("\"{}\" <sip:a@b>", "x".repeat(200));
+        assert_eq!(
+            display_name_of(&long).map(|n| n.len()),
+            Some(MAX_DISPLAY_NAME)
+        );
+    }
 
     #[test]
     fn header_presence() {
