@@ -58,7 +58,8 @@ pub(super) struct Leg {
     pub(super) tx: SenderStats,
     pub(super) st: LegStats,
     pub(super) dtmf_rx: DtmfReceiver,
-    pub(super) dtmf_tx: Option<DtmfSender>,
+    /// RFC 4733 sender, made on the first digit sent (most calls send none).
+    pub(super) dtmf_tx: Option<Box<DtmfSender>>,
     /// Playout buffer of what this leg receives (transcoding, echo).
     pub(super) jb: Option<Box<JitterBuffer>>,
     pub(super) relay: Option<Relay>,

@@ -10,8 +10,14 @@
 //! [`MediaSession::set_srtp_keys`].
 //!
 //! Nothing on the relay path allocates: packets are decrypted, rewritten and re-encrypted
-//! in the caller's buffer (passthrough), or decoded and re-encoded through buffers
-//! allocated when the call was set up (transcoding).
+//! in the caller's buffer (passthrough), or decoded and re-encoded through stack buffers
+//! and codec state allocated when the call was set up (transcoding).
+//!
+//! Memory per call is kept small (the `media_memory` bench counts it): what a call may never
+//! use is allocated when first needed (the jitter buffers and codecs only on the
+//! transcoding path, the resampler only between different rates, a DTMF sender on the
+//! first digit sent), the jitter buffers store packets back to back in one byte ring sized
+//! for the codec, and the per-frame PCM and packet buffers live on the stack.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -41,8 +47,17 @@ const MAX_DTLS_QUEUE: usize = 64;
 /// Default Opus encoder complexity on the transcoding path (narrow-band SILK; see the
 /// `media_bridge` bench for the cost of each setting).
 pub const DEFAULT_OPUS_COMPLEXITY: u8 = 2;
-/// SSRCs an SRTP context tracks (one audio stream per direction, plus margin).
-const SRTP_STREAMS: usize = 4;
+/// SSRCs the receiving SRTP context tracks (the peer's audio stream, plus margin for an
+/// SSRC change on renegotiation).
+const SRTP_STREAMS_IN: usize = 4;
+/// SSRCs the sending SRTP context tracks (we send one stream per leg; one spare).
+const SRTP_STREAMS_OUT: usize = 2;
+/// Jitter buffer slots: 200 ms of 20 ms frames (the largest target delay) plus margin.
+const JB_SLOTS: usize = 12;
+/// Payload bytes per jitter buffer slot on average, by codec: G.711/G.722 carry 160 bytes
+/// per 20 ms; 128 bytes is Opus at 51 kbit/s (browsers send 32–40 kbit/s for voice).
+const JB_BYTES_G711: usize = 160;
+const JB_BYTES_OPUS: usize = 128;
 const RTCP_INTERVAL: Duration = Duration::from_secs(5);
 const FRAME: Duration = Duration::from_millis(20);
 /// Packets the session writes itself (transcoded audio, DTMF, RTCP) fit in this.
@@ -85,9 +100,6 @@ pub struct MediaSession {
     events: VecDeque<MediaEvent>,
     ended: bool,
     counters: SessionCounters,
-    out: Box<[u8; BUF]>,
-    pcm: Box<[i16; FRAME_PCM]>,
-    pcm2: Box<[i16; FRAME_PCM + 64]>,
 }
 
 impl MediaSession {
@@ -117,9 +129,6 @@ impl MediaSession {
             events: VecDeque::new(),
             ended: false,
             counters: SessionCounters::default(),
-            out: Box::new([0; BUF]),
-            pcm: Box::new([0; FRAME_PCM]),
-            pcm2: Box::new([0; FRAME_PCM + 64]),
         }
     }
 
@@ -154,12 +163,8 @@ impl MediaSession {
     pub fn set_format(&mut self, id: LegId, f: MediaFormat) {
         let Some(l) = self.leg_mut(id) else { return };
         l.fmt = Some(f);
-        l.dtmf_tx = f.dtmf_pt.map(|_| {
-            DtmfSender::new(DtmfSenderConfig {
-                clock_rate: f.dtmf_clock,
-                ..DtmfSenderConfig::default()
-            })
-        });
+        // Made (at the format's clock) by the first digit sent.
+        l.dtmf_tx = None;
         if let Err(e) = self.setup_joiner() {
             self.end(id, EndReason::Codec(e.to_string()));
         }
@@ -171,8 +176,17 @@ impl MediaSession {
         }
         let jb_for = |c: Codec| {
             let mut cfg = JitterConfig::new(c.clock_rate());
-            cfg.capacity = 12;
-            cfg.max_payload = 256;
+            cfg.capacity = JB_SLOTS;
+            let avg = if c == Codec::Opus {
+                // RFC 6716 §3.4 (R5): at most 1275 bytes per Opus frame.
+                cfg.max_payload = 1275;
+                JB_BYTES_OPUS
+            } else {
+                // Up to 60 ms packets.
+                cfg.max_payload = 3 * JB_BYTES_G711;
+                JB_BYTES_G711
+            };
+            cfg.arena = JB_SLOTS * avg;
             Box::new(JitterBuffer::new(cfg))
         };
         match self.peer {
@@ -275,8 +289,8 @@ impl MediaSession {
             ..
         }) = self.leg_mut(id)
         {
-            w.srtp_out = Some(Box::new(Context::with_max_streams(local, SRTP_STREAMS)));
-            w.srtp_in = Some(Box::new(Context::with_max_streams(remote, SRTP_STREAMS)));
+            w.srtp_out = Some(Box::new(Context::with_max_streams(local, SRTP_STREAMS_OUT)));
+            w.srtp_in = Some(Box::new(Context::with_max_streams(remote, SRTP_STREAMS_IN)));
             self.events.push_back(MediaEvent::SrtpReady { leg: id });
         }
     }
@@ -284,7 +298,14 @@ impl MediaSession {
     /// A DTLS record received from the peer, for the handshake.
     pub fn poll_dtls_in(&mut self, id: LegId) -> Option<Vec<u8>> {
         match &mut self.leg_mut(id)?.t {
-            Transport::WebRtc(w) => w.dtls_in.pop_front(),
+            Transport::WebRtc(w) => {
+                let r = w.dtls_in.pop_front();
+                if r.is_none() && w.dtls_in.capacity() > 0 {
+                    // The handshake is a few flights: free the queue between them.
+                    w.dtls_in = VecDeque::new();
+                }
+                r
+            }
             Transport::Plain(_) => None,
         }
     }
@@ -318,7 +339,12 @@ impl MediaSession {
 
     /// The next event.
     pub fn poll_event(&mut self) -> Option<MediaEvent> {
-        self.events.pop_front()
+        let e = self.events.pop_front();
+        if e.is_none() && self.events.capacity() > 0 {
+            // Events are few per call: free the queue between them.
+            self.events = VecDeque::new();
+        }
+        e
     }
 
     /// Session-wide counters.
@@ -344,7 +370,16 @@ impl MediaSession {
         let ev = event_from_char(digit).ok_or(DigitError::NotDtmf)?;
         let l = self.leg_mut(id).ok_or(DigitError::NoTelephoneEvent)?;
         let ts = l.ts_at(now);
-        let tx = l.dtmf_tx.as_mut().ok_or(DigitError::NoTelephoneEvent)?;
+        let f = l
+            .fmt
+            .filter(|f| f.dtmf_pt.is_some())
+            .ok_or(DigitError::NoTelephoneEvent)?;
+        let tx = l.dtmf_tx.get_or_insert_with(|| {
+            Box::new(DtmfSender::new(DtmfSenderConfig {
+                clock_rate: f.dtmf_clock,
+                ..DtmfSenderConfig::default()
+            }))
+        });
         tx.send(now, ts, ev, duration)
             .map_err(|_| DigitError::QueueFull)?;
         self.flush_dtmf(now, id.idx(), sink);
@@ -352,12 +387,15 @@ impl MediaSession {
     }
 
     fn flush_dtmf(&mut self, now: Instant, i: usize, sink: &mut dyn Sink) {
-        let out = &mut self.out;
         let l = &mut self.legs[i];
+        if l.dtmf_tx.is_none() {
+            return;
+        }
+        let mut out = [0u8; BUF];
         let Some(pt) = l.fmt.and_then(|f| f.dtmf_pt) else {
             return;
         };
-        while let Some(p) = l.dtmf_tx.as_mut().and_then(DtmfSender::poll_transmit) {
+        while let Some(p) = l.dtmf_tx.as_deref_mut().and_then(DtmfSender::poll_transmit) {
             let seq = l.next_seq;
             l.next_seq = seq.wrapping_add(1);
             if let Ok(n) = RtpPacketBuilder::new(pt, seq, p.timestamp, l.ssrc)
@@ -385,7 +423,7 @@ impl MediaSession {
                 min(w.ice.poll_timeout());
             }
             min(l.dtmf_rx.poll_timeout());
-            min(l.dtmf_tx.as_ref().and_then(DtmfSender::poll_timeout));
+            min(l.dtmf_tx.as_deref().and_then(DtmfSender::poll_timeout));
             min(Some(l.next_rtcp));
         }
         t
@@ -408,6 +446,8 @@ impl MediaSession {
                         while let Some(r) = w.dtls_out.pop_front() {
                             sink.send(local, remote, &r);
                         }
+                        // Not used again once ICE has an address: free the queue.
+                        w.dtls_out = VecDeque::new();
                     }
                     IceEvent::ConsentLost { .. } | IceEvent::Failed => end = true,
                     _ => {}
@@ -806,12 +846,13 @@ impl MediaSession {
         let MediaSession {
             legs,
             joiner,
-            out,
-            pcm,
-            pcm2,
             counters,
             ..
         } = self;
+        // Per-frame scratch on the stack (no per-call heap for it).
+        let mut out = [0u8; BUF];
+        let mut pcm = [0i16; FRAME_PCM];
+        let mut pcm2 = [0i16; FRAME_PCM + 64];
         match joiner {
             Joiner::Transcode(dirs) => {
                 for (i, d) in dirs.iter_mut().enumerate() {
@@ -842,7 +883,7 @@ impl MediaSession {
                     d.in_ts = Some(in_ts.wrapping_add(in_frame_ts));
                     let ol = &mut legs[o];
                     let Some(f) = ol.fmt else { continue };
-                    if !ol.ready() || ol.dtmf_tx.as_ref().is_some_and(DtmfSender::is_active) {
+                    if !ol.ready() || ol.dtmf_tx.as_deref().is_some_and(DtmfSender::is_active) {
                         continue;
                     }
                     let hdr = 12;
