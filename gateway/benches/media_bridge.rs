@@ -8,7 +8,8 @@
 //! - passthrough (WebRTC PCMU ⇄ trunk PCMU): SRTP unprotect + header rewrite + RTP out, and
 //!   RTP in + header rewrite + SRTP protect.
 //!
-//! Calls per core = 20 ms / (cost of one call step). Memory per call is measured by the
+//! Calls per core = 20 ms / (cost of one call step), the cost being the thread's CPU time
+//! (so that other load on the machine does not inflate it). Memory per call is measured by the
 //! `media_memory` bench (a counting allocator).
 
 use std::time::Duration;
