@@ -16,6 +16,24 @@
 //! SRTP contexts; growth while media flows), allocations per call, and the resident-set
 //! growth per call as a cross-check. Run: `cargo bench -p rvoip-gateway --bench
 //! media_memory`.
+//!
+//! Figures (2026-11-21, x86-64, 200 calls of each kind; KiB per call):
+//!
+//! | call                         | before  | after  |
+//! |------------------------------|---------|--------|
+//! | transcoding Opus⇄PCMU, total  | 76.1    | 63.0   |
+//! | - libopus encoder + decoder  | 49.8    | 47.3 (fixed-point build; 49.9 float) |
+//! | - Rust heap                  | 26.3    | 15.8   |
+//! | -- session, legs, ICE-lite   | 5.7     | 3.1    |
+//! | -- codecs, jitter buffers    | 14.3    | 6.6    |
+//! | -- SRTP contexts             | 5.4     | 5.2    |
+//! | -- grown with media          | 0.9     | 0.9    |
+//! | passthrough PCMU⇄PCMU        | 12.1    | 9.2    |
+//!
+//! Before: jitter buffers of 12 × 256-byte slots with a 64-bit transit window, G.711 PLC
+//! with three float buffers, per-call packet/PCM buffers, DTMF sender per leg. With the
+//! float libopus build the transcoded call is 65.7 KiB (15.8 + 49.9). `ropus` instead of
+//! libopus: 122.1 KiB (its encoder + decoder take 106.4 KiB).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
