@@ -11,13 +11,10 @@
 //! Calls per core = 20 ms / (cost of one call step), the cost being the thread's CPU time
 //! (so that other load on the machine does not inflate it).
 //!
-//! Figures (2026-11-21, x86-64; calls per core, default complexity 2 in bold):
-//! passthrough 31 600 → 31 900; transcoding libopus complexity 5: 373 → 300, 3: 511 → 463,
-//! **2: 559 → 511**, 1: 880 → 760; ropus complexity 2: 447 → 437. "Before" is the float
-//! libopus build; the memory work in the session (jitter buffer, PLC, buffers) left the
-//! cost unchanged (559 calls/core with the float build after it), the fixed-point libopus
-//! build (2.3 KiB less per call, see `media_memory`) costs the rest. Memory per call is measured by the
-//! `media_memory` bench (a counting allocator).
+//! Figures (2026-11-21, x86-64; calls per core before → after the memory work of
+//! `media_memory`): passthrough 31 600 → 32 000; transcoding libopus complexity 5: 373 →
+//! 380, 3: 511 → 521, **2 (default): 559 → 565**, 1: 880 → 889; ropus complexity 2:
+//! 447 → 442 (unchanged within noise).
 
 use std::time::Duration;
 

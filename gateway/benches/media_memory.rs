@@ -19,21 +19,24 @@
 //!
 //! Figures (2026-11-21, x86-64, 200 calls of each kind; KiB per call):
 //!
-//! | call                         | before  | after  |
-//! |------------------------------|---------|--------|
-//! | transcoding Opus⇄PCMU, total  | 76.1    | 63.0   |
-//! | - libopus encoder + decoder  | 49.8    | 47.3 (fixed-point build; 49.9 float) |
-//! | - Rust heap                  | 26.3    | 15.8   |
-//! | -- session, legs, ICE-lite   | 5.7     | 3.1    |
-//! | -- codecs, jitter buffers    | 14.3    | 6.6    |
-//! | -- SRTP contexts             | 5.4     | 5.2    |
-//! | -- grown with media          | 0.9     | 0.9    |
-//! | passthrough PCMU⇄PCMU        | 12.1    | 9.2    |
+//! | call                          | before | after |
+//! |-------------------------------|--------|-------|
+//! | transcoding Opus⇄PCMU, total  | 76.1   | 63.7  |
+//! | - libopus encoder + decoder   | 49.8   | 49.8  |
+//! | - Rust heap                   | 26.3   | 13.9  |
+//! | -- session, legs, ICE-lite    | 5.7    | 1.7   |
+//! | -- codecs, jitter buffers     | 14.3   | 6.3   |
+//! | -- SRTP contexts              | 5.4    | 5.1   |
+//! | -- grown with media           | 0.9    | 0.9   |
+//! | passthrough PCMU⇄PCMU         | 12.1   | 7.6   |
 //!
-//! Before: jitter buffers of 12 × 256-byte slots with a 64-bit transit window, G.711 PLC
-//! with three float buffers, per-call packet/PCM buffers, DTMF sender per leg. With the
-//! float libopus build the transcoded call is 65.7 KiB (15.8 + 49.9). `ropus` instead of
-//! libopus: 122.1 KiB (its encoder + decoder take 106.4 KiB).
+//! Before: jitter buffers of 12 × 256-byte slots with a 64-bit transit window, a G.711 PLC
+//! with three float buffers, per-call packet/PCM buffers, a legs `Vec` grown to four
+//! entries, DTMF sender and receiver inline in every leg. A fixed-point libopus build
+//! (`opusic-sys` feature `fixed-point`) takes 47.3 KiB per pair instead of 49.8 (61.2 KiB
+//! per transcoded call) but costs ~9 % more CPU per call (`media_bridge`: 511 instead of
+//! 559 calls/core at complexity 2), so the float build is kept. `ropus` instead of libopus:
+//! 120.3 KiB per call (its encoder + decoder take 106.4 KiB).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -57,7 +57,8 @@ pub(super) struct Leg {
     pub(super) rx: Option<ReceiverStats>,
     pub(super) tx: SenderStats,
     pub(super) st: LegStats,
-    pub(super) dtmf_rx: DtmfReceiver,
+    /// RFC 4733 receiver, made on the first telephone-event packet (most calls get none).
+    pub(super) dtmf_rx: Option<Box<DtmfReceiver>>,
     /// RFC 4733 sender, made on the first digit sent (most calls send none).
     pub(super) dtmf_tx: Option<Box<DtmfSender>>,
     /// Playout buffer of what this leg receives (transcoding, echo).
@@ -106,7 +107,7 @@ impl Leg {
             rx: None,
             tx: SenderStats::new(),
             st: LegStats::default(),
-            dtmf_rx: DtmfReceiver::new(Duration::from_millis(500)),
+            dtmf_rx: None,
             dtmf_tx: None,
             jb: None,
             relay: None,

@@ -16,7 +16,7 @@
 //! Memory per call is kept small (the `media_memory` bench counts it): what a call may never
 //! use is allocated when first needed (the jitter buffers and codecs only on the
 //! transcoding path, the resampler only between different rates, a DTMF sender on the
-//! first digit sent), the jitter buffers store packets back to back in one byte ring sized
+//! first digit sent, a DTMF receiver on the first telephone-event packet), the jitter buffers store packets back to back in one byte ring sized
 //! for the codec, and the per-frame PCM and packet buffers live on the stack.
 
 use std::collections::VecDeque;
@@ -28,8 +28,8 @@ use rvoip_core::rand::Rng;
 use rvoip_core::rtp::dtmf::{event_from_char, event_to_char};
 use rvoip_core::rtp::stats::{ntp_from_unix_micros, rtt_from_report_block};
 use rvoip_core::rtp::{
-    Compound, DtmfEvent, DtmfSender, DtmfSenderConfig, JitterBuffer, JitterConfig, Pop,
-    ReceiverStats, RtcpKind, RtcpWriter, RtpPacket, RtpPacketBuilder, TelephoneEvent,
+    Compound, DtmfEvent, DtmfReceiver, DtmfSender, DtmfSenderConfig, JitterBuffer, JitterConfig,
+    Pop, ReceiverStats, RtcpKind, RtcpWriter, RtpPacket, RtpPacketBuilder, TelephoneEvent,
 };
 use rvoip_core::srtp::{self, Context, MasterKey};
 use rvoip_core::time::Instant;
@@ -47,17 +47,20 @@ const MAX_DTLS_QUEUE: usize = 64;
 /// Default Opus encoder complexity on the transcoding path (narrow-band SILK; see the
 /// `media_bridge` bench for the cost of each setting).
 pub const DEFAULT_OPUS_COMPLEXITY: u8 = 2;
-/// SSRCs the receiving SRTP context tracks (the peer's audio stream, plus margin for an
-/// SSRC change on renegotiation).
-const SRTP_STREAMS_IN: usize = 4;
+/// SSRCs the receiving SRTP context tracks (the peer's audio stream, its RTCP on the same
+/// SSRC, plus one SSRC change on renegotiation).
+const SRTP_STREAMS_IN: usize = 2;
 /// SSRCs the sending SRTP context tracks (we send one stream per leg; one spare).
 const SRTP_STREAMS_OUT: usize = 2;
 /// Jitter buffer slots: 200 ms of 20 ms frames (the largest target delay) plus margin.
 const JB_SLOTS: usize = 12;
 /// Payload bytes per jitter buffer slot on average, by codec: G.711/G.722 carry 160 bytes
-/// per 20 ms; 128 bytes is Opus at 51 kbit/s (browsers send 32–40 kbit/s for voice).
+/// per 20 ms; 106 bytes is Opus at 42 kbit/s (browsers send 32–40 kbit/s for voice; at
+/// 64 kbit/s the ring still holds 160 ms).
 const JB_BYTES_G711: usize = 160;
-const JB_BYTES_OPUS: usize = 128;
+const JB_BYTES_OPUS: usize = 106;
+/// An RFC 4733 event with no packet for this long is ended (lost end packets).
+const DTMF_END_TIMEOUT: Duration = Duration::from_millis(500);
 const RTCP_INTERVAL: Duration = Duration::from_secs(5);
 const FRAME: Duration = Duration::from_millis(20);
 /// Packets the session writes itself (transcoded audio, DTMF, RTCP) fit in this.
@@ -113,7 +116,13 @@ impl MediaSession {
         unix_micros_at_zero: u64,
         rng: &mut dyn Rng,
     ) -> MediaSession {
-        let mut legs = vec![Leg::new(a, rng)];
+        // Exactly as many legs as there will be (a `Vec` grown by a push would hold four).
+        let mut legs = Vec::with_capacity(if matches!(peer, Peer::Bridge) && b.is_some() {
+            2
+        } else {
+            1
+        });
+        legs.push(Leg::new(a, rng));
         if let (Peer::Bridge, Some(b)) = (peer, b) {
             legs.push(Leg::new(b, rng));
         }
@@ -422,7 +431,7 @@ impl MediaSession {
             if let Transport::WebRtc(w) = &l.t {
                 min(w.ice.poll_timeout());
             }
-            min(l.dtmf_rx.poll_timeout());
+            min(l.dtmf_rx.as_deref().and_then(DtmfReceiver::poll_timeout));
             min(l.dtmf_tx.as_deref().and_then(DtmfSender::poll_timeout));
             min(Some(l.next_rtcp));
         }
@@ -614,7 +623,10 @@ impl MediaSession {
             _ => l.rx = Some(ReceiverStats::new_validated(ssrc, clock, seq)),
         }
         if Some(pt) == fmt.dtmf_pt {
-            let _ = l.dtmf_rx.handle_packet(now, ts, p.payload());
+            let rx = l
+                .dtmf_rx
+                .get_or_insert_with(|| Box::new(DtmfReceiver::new(DTMF_END_TIMEOUT)));
+            let _ = rx.handle_packet(now, ts, p.payload());
             self.drain_dtmf_rx(i, fmt.dtmf_clock);
             self.relay_dtmf(now, i, buf, n, fmt.dtmf_clock, sink);
             return;
@@ -637,7 +649,11 @@ impl MediaSession {
     }
 
     fn drain_dtmf_rx(&mut self, i: usize, dtmf_clock: u32) {
-        while let Some(e) = self.legs[i].dtmf_rx.poll_event() {
+        while let Some(e) = self.legs[i]
+            .dtmf_rx
+            .as_deref_mut()
+            .and_then(DtmfReceiver::poll_event)
+        {
             if let DtmfEvent::End {
                 event, duration, ..
             } = e
@@ -772,7 +788,9 @@ impl MediaSession {
             }
             self.drain_ice(i, sink);
             let l = &mut self.legs[i];
-            l.dtmf_rx.handle_timeout(now);
+            if let Some(rx) = l.dtmf_rx.as_deref_mut() {
+                rx.handle_timeout(now);
+            }
             let dclock = l.fmt.map_or(8000, |f| f.dtmf_clock);
             self.drain_dtmf_rx(i, dclock);
             if let Some(tx) = self.legs[i].dtmf_tx.as_mut() {
