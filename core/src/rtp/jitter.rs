@@ -667,6 +667,45 @@ mod tests {
         assert_eq!(jb.stats().lost, 0);
     }
 
+    proptest::proptest! {
+        /// Whatever the arrival pattern (reordering, loss, duplicates, jitter, sizes up to
+        /// the limit), every frame played in arena mode is the payload sent with its
+        /// sequence number, and the buffer never holds more than its capacity.
+        #[test]
+        fn arena_plays_only_intact_payloads(
+            ops in proptest::collection::vec((0u16..40, 0u64..120, 0usize..=300, proptest::bool::ANY), 1..300),
+            arena in 300usize..2000,
+        ) {
+            let mut cfg = JitterConfig::new(8000);
+            cfg.capacity = 8;
+            cfg.max_payload = 300;
+            cfg.arena = arena;
+            let mut jb = JitterBuffer::new(cfg);
+            // Payload of a sequence number: its length and fill byte follow from it.
+            let payload = |seq: u16, len: usize| vec![(seq as u8) ^ 0x5A; len];
+            let mut lens = alloc::collections::BTreeMap::new();
+            let mut t = 0u64;
+            for (k, (back, jitter, len, pop)) in ops.into_iter().enumerate() {
+                let seq = (k as u16).saturating_sub(back);
+                let len = *lens.entry(seq).or_insert(len);
+                t += 20;
+                jb.insert(
+                    Instant::from_millis(t + jitter),
+                    7,
+                    seq,
+                    u32::from(seq) * 160,
+                    false,
+                    &payload(seq, len),
+                );
+                proptest::prop_assert!(jb.len() <= 8);
+                if pop && let Pop::Frame(f) = jb.pop(Instant::from_millis(t + jitter)) {
+                    let want = payload(f.seq, lens[&f.seq]);
+                    proptest::prop_assert_eq!(f.payload, &want[..]);
+                }
+            }
+        }
+    }
+
     #[test]
     fn arena_drops_packets_overwritten_before_playout() {
         let mut cfg = JitterConfig::new(8000);
