@@ -41,13 +41,14 @@ const SILENCE_AFTER: usize = 6 * STEP;
 /// G.711 Appendix I–style packet-loss concealer for 8 kHz PCM. No allocation.
 #[derive(Debug, Clone)]
 pub struct Plc {
-    /// The last `HIST_LEN` output samples, oldest first.
-    hist: [f32; HIST_LEN],
-    /// History as it was when the erasure started.
-    src: [f32; HIST_LEN],
-    /// The repeating segment (1–3 pitch periods, tail blended into the samples before
-    /// its head so that the wrap is smooth).
-    lp: [f32; HIST_LEN],
+    /// The last `HIST_LEN` output samples, oldest first (samples are 16-bit, so the
+    /// history is kept as such: half the memory of floats, same values). During an
+    /// erasure it stays as it was when the erasure started: the repeating segment (the
+    /// last 1–3 pitch periods of it, the last ¼ period blended into the samples before its
+    /// head so that the wrap is smooth) is computed from it sample by sample
+    /// ([`Plc::lp`]), and the concealed samples are added to it when the erasure ends
+    /// ([`Plc::commit_erasure`]), so no second copy is kept.
+    hist: [i16; HIST_LEN],
     /// Length of the repeating segment in use.
     lp_len: usize,
     /// Read position in `lp`.
@@ -73,9 +74,7 @@ impl Plc {
     #[must_use]
     pub const fn new() -> Self {
         Plc {
-            hist: [0.0; HIST_LEN],
-            src: [0.0; HIST_LEN],
-            lp: [0.0; HIST_LEN],
+            hist: [0; HIST_LEN],
             lp_len: PITCH_MIN,
             pos: 0,
             pitch: PITCH_MIN,
@@ -103,6 +102,7 @@ impl Plc {
     /// with the continuation of the synthetic signal.
     pub fn add_good_frame(&mut self, frame: &mut [i16]) {
         if self.erased > 0 {
+            let concealed = self.erased;
             let erased_steps = self.erased.div_ceil(STEP);
             let len = (self.pitch / 4 + 32 * (erased_steps - 1))
                 .min(END_OLA_MAX)
@@ -112,9 +112,35 @@ impl Plc {
                 let syn = self.next_synthetic();
                 *x = to_i16(w * f32::from(*x) + (1.0 - w) * syn);
             }
+            self.commit_erasure(concealed);
             self.erased = 0;
         }
-        self.push_history(frame.iter().map(|&x| f32::from(x)), frame.len());
+        self.push_history(frame.iter().copied(), frame.len());
+    }
+
+    /// Adds the `concealed` samples of the erasure that ends to the history, as
+    /// [`Plc::conceal`] returned them: the synthesis is deterministic given the history
+    /// frozen at its start and the pitch, so it is run again from there (only the samples
+    /// that can still be in the history; after 60 ms they are silence).
+    fn commit_erasure(&mut self, concealed: usize) {
+        const MAX: usize = SILENCE_AFTER + HIST_LEN;
+        if concealed >= MAX {
+            self.hist = [0; HIST_LEN];
+            return;
+        }
+        let mut g = Plc {
+            erased: 0,
+            pos: 0,
+            fade_len: 0,
+            fade_idx: 0,
+            ..self.clone()
+        };
+        g.build_segment(1);
+        let mut tmp = [0i16; MAX];
+        for t in &mut tmp[..concealed] {
+            *t = to_i16(g.next_synthetic());
+        }
+        self.push_history(tmp[..concealed].iter().copied(), concealed);
     }
 
     /// Fills `out` with concealment for lost audio (call once per lost frame, in order).
@@ -125,10 +151,9 @@ impl Plc {
         for o in out.iter_mut() {
             *o = to_i16(self.next_synthetic());
         }
-        self.push_history(out.iter().map(|&x| f32::from(x)), out.len());
     }
 
-    fn push_history(&mut self, samples: impl Iterator<Item = f32>, n: usize) {
+    fn push_history(&mut self, samples: impl Iterator<Item = i16>, n: usize) {
         let keep = HIST_LEN.saturating_sub(n);
         self.hist.copy_within(HIST_LEN - keep.., 0);
         let skip = n.saturating_sub(HIST_LEN);
@@ -140,8 +165,10 @@ impl Plc {
     /// Pitch search (normalised cross-correlation, Appendix I §I.2.2) and set-up of a
     /// one-period repeating segment.
     fn start_erasure(&mut self) {
-        self.src = self.hist;
-        let h = &self.src;
+        let mut h = [0.0f32; HIST_LEN];
+        for (f, &x) in h.iter_mut().zip(&self.hist) {
+            *f = f32::from(x);
+        }
         let seg = &h[HIST_LEN - CORR_LEN..];
         let mut best = PITCH_MIN;
         let mut best_score = f32::MIN;
@@ -165,26 +192,31 @@ impl Plc {
         self.fade_len = 0;
     }
 
-    /// Makes `lp` the last `periods` pitch periods of `src`, with the last ¼ period
-    /// blended towards the samples just before the segment, so that wrapping from its end
-    /// to its start is continuous.
+    /// Makes the repeating segment the last `periods` pitch periods of the history.
     fn build_segment(&mut self, periods: usize) {
-        let len = periods * self.pitch;
+        self.lp_len = periods * self.pitch;
+    }
+
+    /// Sample `k` of the repeating segment: the last `lp_len` samples of the history, the last
+    /// ¼ period blended towards the samples just before the segment, so that wrapping from
+    /// its end to its start is continuous.
+    fn lp(&self, k: usize) -> f32 {
+        let len = self.lp_len;
         let ov = self.pitch / 4;
         let start = HIST_LEN - len;
-        self.lp[..len].copy_from_slice(&self.src[start..]);
-        for j in 0..ov {
-            let w = (j + 1) as f32 / (ov + 1) as f32;
-            let before = self.src[start - ov + j];
-            let k = len - ov + j;
-            self.lp[k] = (1.0 - w) * self.lp[k] + w * before;
+        let x = f32::from(self.hist[start + k]);
+        if k + ov < len {
+            return x;
         }
-        self.lp_len = len;
+        let j = k + ov - len;
+        let w = (j + 1) as f32 / (ov + 1) as f32;
+        let before = f32::from(self.hist[start - ov + j]);
+        (1.0 - w) * x + w * before
     }
 
     /// Raw (unattenuated) next sample of the repeating segment.
     fn next_raw(&mut self) -> f32 {
-        let x = self.lp[self.pos];
+        let x = self.lp(self.pos);
         self.pos += 1;
         if self.pos >= self.lp_len {
             self.pos = 0;
@@ -255,4 +287,53 @@ fn to_i16(x: f32) -> i16 {
     let r = if x >= 0.0 { x + 0.5 } else { x - 0.5 };
     // `as` saturates on overflow for float → int casts.
     r as i16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    /// The history after an erasure holds exactly what was output: the samples before
+    /// it, the concealment returned, then the (cross-faded) good frame; and a loss right
+    /// after conceals from that history.
+    #[test]
+    fn history_after_erasure_is_the_output() {
+        let mut plc = Plc::new();
+        let mut all: Vec<i16> = Vec::new();
+        // A 125 Hz-ish periodic signal (period 64) with harmonics.
+        let sig = |n: usize| -> i16 {
+            let p = (n % 64) as i32;
+            ((p - 32) * 300 + if p < 8 { 4000 } else { 0 }) as i16
+        };
+        let mut n = 0;
+        for _ in 0..4 {
+            let mut f: Vec<i16> = (n..n + 160).map(sig).collect();
+            n += 160;
+            plc.add_good_frame(&mut f);
+            all.extend_from_slice(&f);
+        }
+        for frames in [1usize, 2, 7] {
+            for _ in 0..frames {
+                let mut f = [0i16; 160];
+                plc.conceal(&mut f);
+                all.extend_from_slice(&f);
+                n += 160;
+            }
+            let mut f: Vec<i16> = (n..n + 160).map(sig).collect();
+            n += 160;
+            plc.add_good_frame(&mut f);
+            all.extend_from_slice(&f);
+            assert!(!plc.in_erasure());
+            assert_eq!(plc.hist[..], all[all.len() - HIST_LEN..], "{frames} lost");
+        }
+        // Two short frames only (less than the history) after a 20 ms loss.
+        let mut f = [0i16; 160];
+        plc.conceal(&mut f);
+        all.extend_from_slice(&f);
+        let mut g = [1234i16; 40];
+        plc.add_good_frame(&mut g);
+        all.extend_from_slice(&g);
+        assert_eq!(plc.hist[..], all[all.len() - HIST_LEN..]);
+    }
 }

@@ -1,8 +1,10 @@
 //! An adaptive jitter buffer for the transcoding path (sans-IO, time injected).
 //!
 //! Inputs: received RTP packets through [`JitterBuffer::insert`] (arrival time, SSRC,
-//! sequence number, timestamp, marker, payload — copied into a slot of a ring allocated
-//! once at construction, so memory is fixed and nothing allocates per packet) and playout
+//! sequence number, timestamp, marker, payload — copied into storage allocated once at
+//! construction, so memory is fixed and nothing allocates per packet: either one
+//! `max_payload` slot per ring entry, or, with [`JitterConfig::arena`], one contiguous byte
+//! ring sized for the codec's real packets) and playout
 //! requests through [`JitterBuffer::pop`], which the driver calls once per frame time
 //! (ptime). Output per call: [`Pop::Frame`] (decode it), [`Pop::Missing`] (a frame is due
 //! but absent: run the decoder's packet-loss concealment) or [`Pop::NotReady`] (nothing due:
@@ -46,6 +48,12 @@ pub struct JitterConfig {
     pub capacity: usize,
     /// Largest payload a slot holds; larger packets are dropped and counted.
     pub max_payload: usize,
+    /// Bytes of payload storage shared by all slots, as one contiguous ring (packets are
+    /// stored back to back, so the memory follows the codec's real packet size rather
+    /// than `capacity × max_payload`); a buffered packet whose bytes get overwritten
+    /// before it plays is dropped and counted as lost. `0`: one `max_payload` region per
+    /// slot (`capacity × max_payload` bytes, never overwritten).
+    pub arena: usize,
     /// Lower bound of the target delay.
     pub min_delay: Duration,
     /// Upper bound of the target delay.
@@ -63,6 +71,7 @@ impl JitterConfig {
             frame: Duration::from_millis(20),
             capacity: 32,
             max_payload: 640,
+            arena: 0,
             min_delay: Duration::from_millis(20),
             max_delay: Duration::from_millis(200),
             max_conceal: Duration::from_millis(60),
@@ -141,6 +150,10 @@ struct Slot {
     filled: bool,
     marker: bool,
     len: u16,
+    /// Offset of the payload in `data`.
+    off: u32,
+    /// Arena mode: logical position (bytes ever written) where the payload starts.
+    at: u64,
     seq: i64,
     ts: i64,
 }
@@ -155,6 +168,9 @@ enum State {
 }
 
 const WINDOW: usize = 128;
+/// Resolution of the transits kept in the window: 0.1 ms (delays are set in 20 ms
+/// frames; 16 bits then span ±3.2 s around the window's base).
+const WINDOW_UNIT_US: i64 = 100;
 const RESYNC_US: i64 = 2_000_000;
 const MAX_SEQ_JUMP: i64 = 1000;
 
@@ -163,6 +179,8 @@ const MAX_SEQ_JUMP: i64 = 1000;
 pub struct JitterBuffer {
     cfg: JitterConfig,
     data: Vec<u8>,
+    /// Arena mode: logical write position (`head % data.len()` is the physical one).
+    head: u64,
     slots: Vec<Slot>,
     ssrc: Option<u32>,
     seqs: SeqUnwrapper,
@@ -175,7 +193,9 @@ pub struct JitterBuffer {
     frame_ts: i64,
     frame_us: i64,
     count: usize,
-    window: [i64; WINDOW],
+    /// Transits of the last packets, relative to `wbase`, in [`WINDOW_UNIT_US`].
+    window: [i16; WINDOW],
+    wbase: i64,
     wlen: usize,
     wpos: usize,
     min_transit: i64,
@@ -193,12 +213,22 @@ impl JitterBuffer {
         cfg.capacity = cfg.capacity.max(2);
         cfg.clock_rate = cfg.clock_rate.max(1);
         cfg.max_payload = cfg.max_payload.min(usize::from(u16::MAX));
+        if cfg.arena > 0 {
+            // Every packet fits, and offsets fit the slot's `u32`.
+            cfg.arena = cfg.arena.max(cfg.max_payload).min(u32::MAX as usize);
+        }
+        let bytes = if cfg.arena > 0 {
+            cfg.arena
+        } else {
+            cfg.capacity * cfg.max_payload
+        };
         cfg.frame = cfg.frame.max(Duration::from_millis(1));
         cfg.max_delay = cfg.max_delay.max(cfg.min_delay);
         let frame_ts = (cfg.frame.as_micros() * u128::from(cfg.clock_rate) / 1_000_000) as i64;
         let mut jb = JitterBuffer {
             cfg,
-            data: vec![0; cfg.capacity * cfg.max_payload],
+            data: vec![0; bytes],
+            head: 0,
             slots: vec![Slot::default(); cfg.capacity],
             ssrc: None,
             seqs: SeqUnwrapper::new(),
@@ -212,6 +242,7 @@ impl JitterBuffer {
             frame_us: cfg.frame.as_micros() as i64,
             count: 0,
             window: [0; WINDOW],
+            wbase: 0,
             wlen: 0,
             wpos: 0,
             min_transit: 0,
@@ -274,7 +305,19 @@ impl JitterBuffer {
     /// the sample falls outside [min, min + target] (the delay must grow, or the minimum
     /// moved), otherwise every 8th sample (decreases may lag by 8 packets).
     fn observe(&mut self, transit: i64) {
-        self.window[self.wpos] = transit;
+        // Stored relative to `wbase` in 16 bits (a quarter of the memory of absolute
+        // values); a transit more than 3.2 s from the base (clock drift over a long call)
+        // restarts the window there.
+        let rel = match i16::try_from((transit - self.wbase).div_euclid(WINDOW_UNIT_US)) {
+            Ok(r) if self.wlen > 0 => r,
+            _ => {
+                self.wbase = transit;
+                self.wlen = 0;
+                self.wpos = 0;
+                0
+            }
+        };
+        self.window[self.wpos] = rel;
         self.wpos = (self.wpos + 1) % WINDOW;
         self.wlen = (self.wlen + 1).min(WINDOW);
         let inside = self.wlen > 1
@@ -283,15 +326,15 @@ impl JitterBuffer {
         if inside && !self.wpos.is_multiple_of(8) {
             return;
         }
-        let mut tmp = [0i64; WINDOW];
+        let mut tmp = [0i16; WINDOW];
         let n = self.wlen;
         tmp[..n].copy_from_slice(&self.window[..n]);
         let v = &mut tmp[..n];
-        let min = v.iter().copied().min().unwrap_or(transit);
+        let min = v.iter().copied().min().unwrap_or(rel);
         let k = (n * 97 / 100).min(n - 1);
         let (_, p97, _) = v.select_nth_unstable(k);
-        let spread = *p97 - min;
-        self.min_transit = min;
+        let spread = (i64::from(*p97) - i64::from(min)) * WINDOW_UNIT_US;
+        self.min_transit = self.wbase + i64::from(min) * WINDOW_UNIT_US;
         self.target_us = spread.clamp(self.min_delay_us(), self.cfg.max_delay.as_micros() as i64);
     }
 
@@ -373,13 +416,17 @@ impl JitterBuffer {
         if !slot.filled {
             self.count += 1;
         }
-        let start = i * self.cfg.max_payload;
+        let (start, at) = self.place(payload.len(), i);
         self.data[start..start + payload.len()].copy_from_slice(payload);
         self.slots[i] = Slot {
             filled: true,
             marker,
             // ≤ max_payload ≤ u16::MAX (clamped in `new`).
             len: payload.len() as u16,
+            // < data.len() ≤ u32::MAX in arena mode (clamped in `new`); slot mode keeps
+            // `start` itself.
+            off: start as u32,
+            at,
             seq: ext_seq,
             ts: ext_ts,
         };
@@ -389,6 +436,34 @@ impl JitterBuffer {
         } else {
             Insert::Buffered
         }
+    }
+
+    /// Where a payload of `len` bytes for slot `i` goes: `(offset in data, logical
+    /// position)`. In arena mode it is appended to the byte ring (wrapping to the start
+    /// when the tail is too short, so payloads stay contiguous), and buffered packets whose
+    /// bytes it overwrites are dropped.
+    fn place(&mut self, len: usize, i: usize) -> (usize, u64) {
+        if self.cfg.arena == 0 {
+            return (i * self.cfg.max_payload, 0);
+        }
+        let size = self.data.len();
+        let mut phys = (self.head % size as u64) as usize;
+        if phys + len > size {
+            self.head += (size - phys) as u64;
+            phys = 0;
+        }
+        let at = self.head;
+        self.head += len as u64;
+        // Live payloads must start within the last `size` bytes written.
+        let oldest = self.head.saturating_sub(size as u64);
+        for (k, s) in self.slots.iter_mut().enumerate() {
+            if k != i && s.filled && s.at < oldest {
+                s.filled = false;
+                self.count -= 1;
+                self.stats.lost += 1;
+            }
+        }
+        (phys, at)
     }
 
     /// Starts a talkspurt at this packet: playout from it, offset at the target.
@@ -485,7 +560,7 @@ impl JitterBuffer {
                 self.play_ts = slot.ts + self.frame_ts;
                 self.conceal_run = 0;
                 self.stats.played += 1;
-                let start = i * self.cfg.max_payload;
+                let start = slot.off as usize;
                 return Pop::Frame(Frame {
                     payload: &self.data[start..start + usize::from(slot.len)],
                     seq: slot.seq as u16,
@@ -552,5 +627,112 @@ mod tests {
         }
         assert_eq!(jb.stats().target_delay, Duration::from_millis(20));
         assert_eq!(jb.stats().current_delay, Duration::from_millis(20));
+    }
+
+    /// Pops up to `n` frames, one per 20 ms from `t0`; returns (seq, payload) of each.
+    fn play(jb: &mut JitterBuffer, t0: u64, n: u64) -> Vec<(u16, Vec<u8>)> {
+        let mut out = Vec::new();
+        for k in 0..n {
+            if let Pop::Frame(f) = jb.pop(Instant::from_millis(t0 + 20 * k)) {
+                out.push((f.seq, f.payload.to_vec()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn arena_stores_variable_packets_contiguously() {
+        let mut cfg = JitterConfig::new(8000);
+        cfg.capacity = 8;
+        cfg.max_payload = 300;
+        cfg.arena = 400;
+        let mut jb = JitterBuffer::new(cfg);
+        // 7 packets of different sizes (sum > arena, but never more than 400 bytes live
+        // when played as they come): each comes out intact.
+        let sizes = [10usize, 300, 50, 120, 7, 299, 1];
+        let mut got = Vec::new();
+        for (i, &n) in sizes.iter().enumerate() {
+            let at = Instant::from_millis(i as u64 * 20);
+            let payload = vec![i as u8 + 1; n];
+            jb.insert(at, 9, i as u16, i as u32 * 160, false, &payload);
+            got.extend(play(&mut jb, i as u64 * 20 + 20, 1));
+        }
+        got.extend(play(&mut jb, 160, 4));
+        let want: Vec<(u16, Vec<u8>)> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| (i as u16, vec![i as u8 + 1; n]))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(jb.stats().lost, 0);
+    }
+
+    proptest::proptest! {
+        /// Whatever the arrival pattern (reordering, loss, duplicates, jitter, sizes up to
+        /// the limit), every frame played in arena mode is the payload sent with its
+        /// sequence number, and the buffer never holds more than its capacity.
+        #[test]
+        fn arena_plays_only_intact_payloads(
+            ops in proptest::collection::vec((0u16..40, 0u64..120, 0usize..=300, proptest::bool::ANY), 1..300),
+            arena in 300usize..2000,
+        ) {
+            let mut cfg = JitterConfig::new(8000);
+            cfg.capacity = 8;
+            cfg.max_payload = 300;
+            cfg.arena = arena;
+            let mut jb = JitterBuffer::new(cfg);
+            // Payload of a sequence number: its length and fill byte follow from it.
+            let payload = |seq: u16, len: usize| vec![(seq as u8) ^ 0x5A; len];
+            let mut lens = alloc::collections::BTreeMap::new();
+            let mut t = 0u64;
+            for (k, (back, jitter, len, pop)) in ops.into_iter().enumerate() {
+                let seq = (k as u16).saturating_sub(back);
+                let len = *lens.entry(seq).or_insert(len);
+                t += 20;
+                jb.insert(
+                    Instant::from_millis(t + jitter),
+                    7,
+                    seq,
+                    u32::from(seq) * 160,
+                    false,
+                    &payload(seq, len),
+                );
+                proptest::prop_assert!(jb.len() <= 8);
+                if pop && let Pop::Frame(f) = jb.pop(Instant::from_millis(t + jitter)) {
+                    let want = payload(f.seq, lens[&f.seq]);
+                    proptest::prop_assert_eq!(f.payload, &want[..]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn arena_drops_packets_overwritten_before_playout() {
+        let mut cfg = JitterConfig::new(8000);
+        cfg.capacity = 8;
+        cfg.max_payload = 100;
+        cfg.arena = 250;
+        let mut jb = JitterBuffer::new(cfg);
+        // Three 100-byte packets arrive before any plays: the third wraps to the start of
+        // the 250-byte ring and overwrites the first.
+        for i in 0..3u16 {
+            jb.insert(
+                Instant::ZERO,
+                9,
+                i,
+                u32::from(i) * 160,
+                false,
+                &[i as u8; 100],
+            );
+        }
+        assert_eq!(jb.len(), 2);
+        assert_eq!(jb.stats().lost, 1);
+        let got = play(&mut jb, 20, 5);
+        assert_eq!(got, vec![(1, vec![1; 100]), (2, vec![2; 100])]);
+        // An oversize packet is refused without touching the ring.
+        assert_eq!(
+            jb.insert(Instant::from_millis(60), 9, 3, 480, false, &[0; 101]),
+            Insert::Oversize
+        );
     }
 }

@@ -15,6 +15,16 @@ use super::session::{EndReason, LegId, MediaEvent, MediaSession, Sink};
 use super::{CallStats, Cmd, EngineCounters, MediaEngine, RemoteParams, dtls_role, srtp_keys};
 use crate::dtls::{DtlsChannels, DtlsError, DtlsHandshake, DtlsSrtpKeys};
 
+/// Size of the receive buffer: a full Ethernet-MTU datagram plus room for the SRTP tag.
+const RECV_BUF_LEN: usize = 2048;
+
+std::thread_local! {
+    /// The receive buffer of the call tasks running on this thread (shared by all of them:
+    /// a task uses it only between two awaits).
+    static RECV_BUF: std::cell::RefCell<Box<[u8; RECV_BUF_LEN]>> =
+        std::cell::RefCell::new(Box::new([0; RECV_BUF_LEN]));
+}
+
 pub(super) struct LegSockets {
     pub(super) rtp: UdpSocket,
     pub(super) rtcp: Option<UdpSocket>,
@@ -203,7 +213,6 @@ impl CallTask {
     pub(super) async fn run(mut self) {
         let start = std::time::Instant::now();
         let now = || Instant::from_micros(start.elapsed().as_micros() as u64);
-        let mut buf = vec![0u8; 2048];
         let mut dtls: Option<Dtls> = None;
         let mut hs: Option<Handshake> = None;
         let mut pushed = Pushed::default();
@@ -320,24 +329,28 @@ impl CallTask {
                 }
             };
             if let Some((leg, sock, Some(local))) = ready {
-                // Drain what is readable (bounded), then go back to select.
-                for _ in 0..64 {
-                    match sock.try_recv_from(&mut buf) {
-                        Ok((n, from)) => {
-                            let mut sink = SocketSink { socks: &self.socks };
-                            self.session.handle_datagram(
-                                now(),
-                                leg,
-                                local,
-                                from,
-                                &mut buf,
-                                n,
-                                &mut sink,
-                            );
+                // Drain what is readable (bounded), then go back to select. The receive
+                // buffer is the worker thread's, not the call's (no await while it is
+                // borrowed).
+                RECV_BUF.with_borrow_mut(|buf| {
+                    for _ in 0..64 {
+                        match sock.try_recv_from(&mut buf[..]) {
+                            Ok((n, from)) => {
+                                let mut sink = SocketSink { socks: &self.socks };
+                                self.session.handle_datagram(
+                                    now(),
+                                    leg,
+                                    local,
+                                    from,
+                                    &mut buf[..],
+                                    n,
+                                    &mut sink,
+                                );
+                            }
+                            Err(_) => break,
                         }
-                        Err(_) => break,
                     }
-                }
+                });
             }
         }
         while let Some(e) = self.session.poll_event() {

@@ -57,8 +57,10 @@ pub(super) struct Leg {
     pub(super) rx: Option<ReceiverStats>,
     pub(super) tx: SenderStats,
     pub(super) st: LegStats,
-    pub(super) dtmf_rx: DtmfReceiver,
-    pub(super) dtmf_tx: Option<DtmfSender>,
+    /// RFC 4733 receiver, made on the first telephone-event packet (most calls get none).
+    pub(super) dtmf_rx: Option<Box<DtmfReceiver>>,
+    /// RFC 4733 sender, made on the first digit sent (most calls send none).
+    pub(super) dtmf_tx: Option<Box<DtmfSender>>,
     /// Playout buffer of what this leg receives (transcoding, echo).
     pub(super) jb: Option<Box<JitterBuffer>>,
     pub(super) relay: Option<Relay>,
@@ -107,7 +109,7 @@ impl Leg {
             rx: None,
             tx: SenderStats::new(),
             st: LegStats::default(),
-            dtmf_rx: DtmfReceiver::new(Duration::from_millis(500)),
+            dtmf_rx: None,
             dtmf_tx: None,
             jb: None,
             relay: None,

@@ -10,8 +10,14 @@
 //! [`MediaSession::set_srtp_keys`].
 //!
 //! Nothing on the relay path allocates: packets are decrypted, rewritten and re-encrypted
-//! in the caller's buffer (passthrough), or decoded and re-encoded through buffers
-//! allocated when the call was set up (transcoding).
+//! in the caller's buffer (passthrough), or decoded and re-encoded through stack buffers
+//! and codec state allocated when the call was set up (transcoding).
+//!
+//! Memory per call is kept small (the `media_memory` bench counts it): what a call may never
+//! use is allocated when first needed (the jitter buffers and codecs only on the
+//! transcoding path, the resampler only between different rates, a DTMF sender on the
+//! first digit sent, a DTMF receiver on the first telephone-event packet), the jitter buffers store packets back to back in one byte ring sized
+//! for the codec, and the per-frame PCM and packet buffers live on the stack.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -22,8 +28,8 @@ use rvoip_core::rand::Rng;
 use rvoip_core::rtp::dtmf::{event_from_char, event_to_char};
 use rvoip_core::rtp::stats::{ntp_from_unix_micros, rtt_from_report_block};
 use rvoip_core::rtp::{
-    Compound, DtmfEvent, DtmfSender, DtmfSenderConfig, JitterBuffer, JitterConfig, Pop,
-    ReceiverStats, RtcpKind, RtcpWriter, RtpPacket, RtpPacketBuilder, TelephoneEvent,
+    Compound, DtmfEvent, DtmfReceiver, DtmfSender, DtmfSenderConfig, JitterBuffer, JitterConfig,
+    Pop, ReceiverStats, RtcpKind, RtcpWriter, RtpPacket, RtpPacketBuilder, TelephoneEvent,
 };
 use rvoip_core::srtp::{self, Context, MasterKey};
 use rvoip_core::time::Instant;
@@ -41,8 +47,20 @@ const MAX_DTLS_QUEUE: usize = 64;
 /// Default Opus encoder complexity on the transcoding path (narrow-band SILK; see the
 /// `media_bridge` bench for the cost of each setting).
 pub const DEFAULT_OPUS_COMPLEXITY: u8 = 2;
-/// SSRCs an SRTP context tracks (one audio stream per direction, plus margin).
-const SRTP_STREAMS: usize = 4;
+/// SSRCs the receiving SRTP context tracks (the peer's audio stream, its RTCP on the same
+/// SSRC, plus one SSRC change on renegotiation).
+const SRTP_STREAMS_IN: usize = 2;
+/// SSRCs the sending SRTP context tracks (we send one stream per leg; one spare).
+const SRTP_STREAMS_OUT: usize = 2;
+/// Jitter buffer slots: 200 ms of 20 ms frames (the largest target delay) plus margin.
+const JB_SLOTS: usize = 12;
+/// Payload bytes per jitter buffer slot on average, by codec: G.711/G.722 carry 160 bytes
+/// per 20 ms; 106 bytes is Opus at 42 kbit/s (browsers send 32–40 kbit/s for voice; at
+/// 64 kbit/s the ring still holds 160 ms).
+const JB_BYTES_G711: usize = 160;
+const JB_BYTES_OPUS: usize = 106;
+/// An RFC 4733 event with no packet for this long is ended (lost end packets).
+const DTMF_END_TIMEOUT: Duration = Duration::from_millis(500);
 const RTCP_INTERVAL: Duration = Duration::from_secs(5);
 const FRAME: Duration = Duration::from_millis(20);
 /// Packets the session writes itself (transcoded audio, DTMF, RTCP) fit in this.
@@ -85,9 +103,6 @@ pub struct MediaSession {
     events: VecDeque<MediaEvent>,
     ended: bool,
     counters: SessionCounters,
-    out: Box<[u8; BUF]>,
-    pcm: Box<[i16; FRAME_PCM]>,
-    pcm2: Box<[i16; FRAME_PCM + 64]>,
 }
 
 impl MediaSession {
@@ -101,7 +116,13 @@ impl MediaSession {
         unix_micros_at_zero: u64,
         rng: &mut dyn Rng,
     ) -> MediaSession {
-        let mut legs = vec![Leg::new(a, rng)];
+        // Exactly as many legs as there will be (a `Vec` grown by a push would hold four).
+        let mut legs = Vec::with_capacity(if matches!(peer, Peer::Bridge) && b.is_some() {
+            2
+        } else {
+            1
+        });
+        legs.push(Leg::new(a, rng));
         if let (Peer::Bridge, Some(b)) = (peer, b) {
             legs.push(Leg::new(b, rng));
         }
@@ -117,9 +138,6 @@ impl MediaSession {
             events: VecDeque::new(),
             ended: false,
             counters: SessionCounters::default(),
-            out: Box::new([0; BUF]),
-            pcm: Box::new([0; FRAME_PCM]),
-            pcm2: Box::new([0; FRAME_PCM + 64]),
         }
     }
 
@@ -154,12 +172,8 @@ impl MediaSession {
     pub fn set_format(&mut self, id: LegId, f: MediaFormat) {
         let Some(l) = self.leg_mut(id) else { return };
         l.fmt = Some(f);
-        l.dtmf_tx = f.dtmf_pt.map(|_| {
-            DtmfSender::new(DtmfSenderConfig {
-                clock_rate: f.dtmf_clock,
-                ..DtmfSenderConfig::default()
-            })
-        });
+        // Made (at the format's clock) by the first digit sent.
+        l.dtmf_tx = None;
         if let Err(e) = self.setup_joiner() {
             self.end(id, EndReason::Codec(e.to_string()));
         }
@@ -171,8 +185,17 @@ impl MediaSession {
         }
         let jb_for = |c: Codec| {
             let mut cfg = JitterConfig::new(c.clock_rate());
-            cfg.capacity = 12;
-            cfg.max_payload = 256;
+            cfg.capacity = JB_SLOTS;
+            let avg = if c == Codec::Opus {
+                // RFC 6716 §3.4 (R5): at most 1275 bytes per Opus frame.
+                cfg.max_payload = 1275;
+                JB_BYTES_OPUS
+            } else {
+                // Up to 60 ms packets.
+                cfg.max_payload = 3 * JB_BYTES_G711;
+                JB_BYTES_G711
+            };
+            cfg.arena = JB_SLOTS * avg;
             Box::new(JitterBuffer::new(cfg))
         };
         match self.peer {
@@ -283,8 +306,8 @@ impl MediaSession {
             ..
         }) = self.leg_mut(id)
         {
-            w.srtp_out = Some(Box::new(Context::with_max_streams(local, SRTP_STREAMS)));
-            w.srtp_in = Some(Box::new(Context::with_max_streams(remote, SRTP_STREAMS)));
+            w.srtp_out = Some(Box::new(Context::with_max_streams(local, SRTP_STREAMS_OUT)));
+            w.srtp_in = Some(Box::new(Context::with_max_streams(remote, SRTP_STREAMS_IN)));
             self.events.push_back(MediaEvent::SrtpReady { leg: id });
         }
     }
@@ -292,7 +315,14 @@ impl MediaSession {
     /// A DTLS record received from the peer, for the handshake.
     pub fn poll_dtls_in(&mut self, id: LegId) -> Option<Vec<u8>> {
         match &mut self.leg_mut(id)?.t {
-            Transport::WebRtc(w) => w.dtls_in.pop_front(),
+            Transport::WebRtc(w) => {
+                let r = w.dtls_in.pop_front();
+                if r.is_none() && w.dtls_in.capacity() > 0 {
+                    // The handshake is a few flights: free the queue between them.
+                    w.dtls_in = VecDeque::new();
+                }
+                r
+            }
             Transport::Plain(_) => None,
         }
     }
@@ -326,7 +356,12 @@ impl MediaSession {
 
     /// The next event.
     pub fn poll_event(&mut self) -> Option<MediaEvent> {
-        self.events.pop_front()
+        let e = self.events.pop_front();
+        if e.is_none() && self.events.capacity() > 0 {
+            // Events are few per call: free the queue between them.
+            self.events = VecDeque::new();
+        }
+        e
     }
 
     /// Session-wide counters.
@@ -352,7 +387,16 @@ impl MediaSession {
         let ev = event_from_char(digit).ok_or(DigitError::NotDtmf)?;
         let l = self.leg_mut(id).ok_or(DigitError::NoTelephoneEvent)?;
         let ts = l.ts_at(now);
-        let tx = l.dtmf_tx.as_mut().ok_or(DigitError::NoTelephoneEvent)?;
+        let f = l
+            .fmt
+            .filter(|f| f.dtmf_pt.is_some())
+            .ok_or(DigitError::NoTelephoneEvent)?;
+        let tx = l.dtmf_tx.get_or_insert_with(|| {
+            Box::new(DtmfSender::new(DtmfSenderConfig {
+                clock_rate: f.dtmf_clock,
+                ..DtmfSenderConfig::default()
+            }))
+        });
         tx.send(now, ts, ev, duration)
             .map_err(|_| DigitError::QueueFull)?;
         self.flush_dtmf(now, id.idx(), sink);
@@ -360,12 +404,15 @@ impl MediaSession {
     }
 
     fn flush_dtmf(&mut self, now: Instant, i: usize, sink: &mut dyn Sink) {
-        let out = &mut self.out;
         let l = &mut self.legs[i];
+        if l.dtmf_tx.is_none() {
+            return;
+        }
+        let mut out = [0u8; BUF];
         let Some(pt) = l.fmt.and_then(|f| f.dtmf_pt) else {
             return;
         };
-        while let Some(p) = l.dtmf_tx.as_mut().and_then(DtmfSender::poll_transmit) {
+        while let Some(p) = l.dtmf_tx.as_deref_mut().and_then(DtmfSender::poll_transmit) {
             let seq = l.next_seq;
             l.next_seq = seq.wrapping_add(1);
             if let Ok(n) = RtpPacketBuilder::new(pt, seq, p.timestamp, l.ssrc)
@@ -392,8 +439,8 @@ impl MediaSession {
             if let Transport::WebRtc(w) = &l.t {
                 min(w.ice.poll_timeout());
             }
-            min(l.dtmf_rx.poll_timeout());
-            min(l.dtmf_tx.as_ref().and_then(DtmfSender::poll_timeout));
+            min(l.dtmf_rx.as_deref().and_then(DtmfReceiver::poll_timeout));
+            min(l.dtmf_tx.as_deref().and_then(DtmfSender::poll_timeout));
             min(Some(l.next_rtcp));
         }
         t
@@ -416,6 +463,8 @@ impl MediaSession {
                         while let Some(r) = w.dtls_out.pop_front() {
                             sink.send(local, remote, &r);
                         }
+                        // Not used again once ICE has an address: free the queue.
+                        w.dtls_out = VecDeque::new();
                     }
                     IceEvent::ConsentLost { .. } | IceEvent::Failed => end = true,
                     _ => {}
@@ -582,7 +631,10 @@ impl MediaSession {
             _ => l.rx = Some(ReceiverStats::new_validated(ssrc, clock, seq)),
         }
         if Some(pt) == fmt.dtmf_pt {
-            let _ = l.dtmf_rx.handle_packet(now, ts, p.payload());
+            let rx = l
+                .dtmf_rx
+                .get_or_insert_with(|| Box::new(DtmfReceiver::new(DTMF_END_TIMEOUT)));
+            let _ = rx.handle_packet(now, ts, p.payload());
             self.drain_dtmf_rx(i, fmt.dtmf_clock);
             self.relay_dtmf(now, i, buf, n, fmt.dtmf_clock, sink);
             return;
@@ -605,7 +657,11 @@ impl MediaSession {
     }
 
     fn drain_dtmf_rx(&mut self, i: usize, dtmf_clock: u32) {
-        while let Some(e) = self.legs[i].dtmf_rx.poll_event() {
+        while let Some(e) = self.legs[i]
+            .dtmf_rx
+            .as_deref_mut()
+            .and_then(DtmfReceiver::poll_event)
+        {
             if let DtmfEvent::End {
                 event, duration, ..
             } = e
@@ -740,7 +796,9 @@ impl MediaSession {
             }
             self.drain_ice(i, sink);
             let l = &mut self.legs[i];
-            l.dtmf_rx.handle_timeout(now);
+            if let Some(rx) = l.dtmf_rx.as_deref_mut() {
+                rx.handle_timeout(now);
+            }
             let dclock = l.fmt.map_or(8000, |f| f.dtmf_clock);
             self.drain_dtmf_rx(i, dclock);
             if let Some(tx) = self.legs[i].dtmf_tx.as_mut() {
@@ -814,12 +872,13 @@ impl MediaSession {
         let MediaSession {
             legs,
             joiner,
-            out,
-            pcm,
-            pcm2,
             counters,
             ..
         } = self;
+        // Per-frame scratch on the stack (no per-call heap for it).
+        let mut out = [0u8; BUF];
+        let mut pcm = [0i16; FRAME_PCM];
+        let mut pcm2 = [0i16; FRAME_PCM + 64];
         match joiner {
             Joiner::Transcode(dirs) => {
                 for (i, d) in dirs.iter_mut().enumerate() {
@@ -850,7 +909,7 @@ impl MediaSession {
                     d.in_ts = Some(in_ts.wrapping_add(in_frame_ts));
                     let ol = &mut legs[o];
                     let Some(f) = ol.fmt else { continue };
-                    if !ol.ready() || ol.dtmf_tx.as_ref().is_some_and(DtmfSender::is_active) {
+                    if !ol.ready() || ol.dtmf_tx.as_deref().is_some_and(DtmfSender::is_active) {
                         continue;
                     }
                     let hdr = 12;
