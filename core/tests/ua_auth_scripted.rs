@@ -80,7 +80,7 @@ impl Script {
     }
 
     fn deliver(&mut self, ua: &mut UserAgent<SplitMix64>, msg: &SipMsg) {
-        self.now = self.now + Duration::from_millis(20);
+        self.now += Duration::from_millis(20);
         ua.handle_receive(
             self.now,
             Received {
