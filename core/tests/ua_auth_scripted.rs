@@ -48,6 +48,10 @@ struct Script {
     rng: SplitMix64,
     servers: Vec<DigestServer>,
     store: Ha1Store,
+    /// The values of the last challenge sent.
+    last: Vec<String>,
+    /// Challenge with the last challenge's values (same realm and nonce) again.
+    reuse_nonce: bool,
 }
 
 impl Script {
@@ -66,6 +70,8 @@ impl Script {
             rng,
             servers,
             store,
+            last: Vec::new(),
+            reuse_nonce: false,
         }
     }
 
@@ -99,8 +105,11 @@ impl Script {
         } else {
             "WWW-Authenticate"
         };
-        for v in self.servers[realm].challenge_values(self.now, &mut self.rng, false) {
-            r.push(header, v);
+        if !self.reuse_nonce || self.last.is_empty() {
+            self.last = self.servers[realm].challenge_values(self.now, &mut self.rng, false);
+        }
+        for v in &self.last {
+            r.push(header, v.clone());
         }
         r
     }
@@ -169,8 +178,14 @@ fn register(s: &mut Script, ua: &mut UserAgent<SplitMix64>) {
 
 /// Registers through a 401 of realm 0, then calls; the INVITE is challenged with `code` of
 /// realm `realm`; expects one ACKed, authenticated retry and the call established.
+/// With `reuse_nonce` the INVITE's challenge repeats the REGISTER's nonce.
 fn register_then_challenged_call(code: u16, realm: usize) {
+    register_then_challenged_call_with(code, realm, false);
+}
+
+fn register_then_challenged_call_with(code: u16, realm: usize, reuse_nonce: bool) {
     let mut s = Script::new(&[REALM, "proxy.example"]);
+    s.reuse_nonce = reuse_nonce;
     let mut ua = alice();
     register(&mut s, &mut ua);
     let call = ua.call(s.now, "sip:bob@gw.example", OFFER).unwrap();
@@ -236,4 +251,17 @@ fn invite_407_other_realm_after_register_401_is_answered() {
 #[test]
 fn invite_401_after_register_401_is_answered() {
     register_then_challenged_call(401, 0);
+}
+
+/// A server that keeps one nonce per client and realm challenges the INVITE with the nonce
+/// the REGISTER already used (nc=1): the nonce-count continues across the header kinds
+/// (RFC 7616 §3.4: one count per nonce), else the retry is a replay and is refused.
+#[test]
+fn invite_407_reusing_the_register_nonce_continues_its_nonce_count() {
+    register_then_challenged_call_with(407, 0, true);
+}
+
+#[test]
+fn invite_401_reusing_the_register_nonce_continues_its_nonce_count() {
+    register_then_challenged_call_with(401, 0, true);
 }
