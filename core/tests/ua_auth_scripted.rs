@@ -265,3 +265,89 @@ fn invite_407_reusing_the_register_nonce_continues_its_nonce_count() {
 fn invite_401_reusing_the_register_nonce_continues_its_nonce_count() {
     register_then_challenged_call_with(401, 0, true);
 }
+
+/// Registers, calls; the INVITE gets `challenges` in turn (code, realm index, stale) and
+/// each is answered with a retry carrying credentials for every realm challenged so far;
+/// the last retry is answered 200.
+fn challenged_call_rounds(challenges: &[(u16, usize, bool)]) {
+    let mut s = Script::new(&[REALM, "proxy.example"]);
+    let mut ua = alice();
+    register(&mut s, &mut ua);
+    let call = ua.call(s.now, "sip:bob@gw.example", OFFER).unwrap();
+    let mut req = only(s.sent(&mut ua), "INVITE");
+    let (cseq, _) = req.cseq().unwrap();
+    let call_id = req.call_id().unwrap().to_string();
+    let from = req.header("From").unwrap().to_string();
+    for (round, &(code, realm, stale)) in challenges.iter().enumerate() {
+        let mut c = s.challenge(&req, code, realm);
+        if stale {
+            let header = if code == 407 {
+                "Proxy-Authenticate"
+            } else {
+                "WWW-Authenticate"
+            };
+            let values: Vec<String> = c
+                .headers_named(header)
+                .map(|v| format!("{v}, stale=true"))
+                .collect();
+            c.remove(header);
+            for v in values {
+                c.push(header, v);
+            }
+        }
+        s.deliver(&mut ua, &c);
+        let out = s.sent(&mut ua);
+        let ev = events(&mut ua);
+        assert!(
+            !ev.iter().any(|e| matches!(e, Event::Ended { .. })),
+            "round {round}: the call ended: {ev:?}"
+        );
+        assert_eq!(out.len(), 2, "round {round}: ACK and retry: {out:?}");
+        req = out[1].clone();
+        assert_eq!(req.cseq(), Some((cseq + 1 + round as u32, Method::Invite)));
+        assert_eq!(req.call_id(), Some(call_id.as_str()));
+        assert_eq!(req.header("From"), Some(from.as_str()));
+    }
+    // Every realm challenged is answered, each verifiable (once: a second check would be
+    // a replay).
+    let mut checked = Vec::new();
+    for &(code, realm, _) in challenges {
+        if checked.contains(&(code, realm)) {
+            continue;
+        }
+        checked.push((code, realm));
+        let header = if code == 407 {
+            "Proxy-Authorization"
+        } else {
+            "Authorization"
+        };
+        let v = s.verify(&req, header, realm);
+        assert!(
+            matches!(v, Verification::Ok(_)),
+            "{header} for realm {realm}: {v:?}\n{req:?}"
+        );
+    }
+    let mut ok = response(&req, 200, Some("bobtag"));
+    ok.push("Contact", "<sip:bob@192.0.2.10:8080;transport=ws>");
+    s.deliver(&mut ua, &ok);
+    let ev = events(&mut ua);
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, Event::Answered { call: c, .. } if *c == call)),
+        "{ev:?}"
+    );
+}
+
+/// `stale=true` on the retry's challenge: the nonce expired, the password is right — one
+/// more retry with the fresh nonce (RFC 7616 §3.3), not `Rejected(407)`.
+#[test]
+fn invite_407_stale_on_the_retry_earns_another_retry() {
+    challenged_call_rounds(&[(407, 0, false), (407, 0, true)]);
+}
+
+/// Two proxies of a chain challenge in turn (RFC 3261 §22.3): the second retry answers
+/// both realms.
+#[test]
+fn invite_407_from_a_second_proxy_realm_is_answered_too() {
+    challenged_call_rounds(&[(407, 0, false), (407, 1, false)]);
+}
