@@ -92,8 +92,13 @@ struct RealmState {
     algorithm_explicit: bool,
     qop: Option<Qop>,
     userhash: bool,
-    /// Requests sent with `nonce` so far (the last `nc` used).
+    /// Requests sent with `nonce` so far (the last `nc` used). One count per nonce value
+    /// (RFC 7616 §3.4): when a 401 and a 407 of one realm carry the same nonce, both states
+    /// continue the same count.
     nc: u32,
+    /// The `nc` of this state's first answer (0 until it answered): a new challenge to the
+    /// request that carried it means the credentials were refused.
+    first_nc: u32,
     /// `nonce` came from a `stale=true` challenge.
     from_stale: bool,
     /// For `-sess`: the cnonce fixed for this nonce (the session key depends on it).
@@ -107,7 +112,10 @@ struct RealmState {
 ///
 /// State is kept per realm and per header kind (RFC 3261 §22.3): a registrar's 401 and a
 /// proxy's 407 for the same realm are answered with `Authorization` and
-/// `Proxy-Authorization` respectively, each with its own nonce and nonce-count.
+/// `Proxy-Authorization` respectively, each with its own nonce. The nonce-count is kept per
+/// nonce value: a challenge repeating a nonce we already used (a server with one nonce per
+/// client, answering a REGISTER's 401 and an INVITE's 407 alike) continues its count
+/// instead of restarting at 1, which the server would take for a replay.
 ///
 /// ```
 /// use rvoip_core::rand::SplitMix64;
@@ -219,9 +227,9 @@ impl DigestClient {
     ///
     /// Credentials are kept per realm and per header kind (RFC 3261 §22.3), and a realm's
     /// new challenge is judged only against the credentials the challenged request carried
-    /// for it: [`ClientError::Rejected`] when the request answered the realm's current nonce
-    /// at its first use (`nc=00000001`) and the server challenges again without
-    /// `stale=true`, [`ClientError::StaleLoop`] likewise with `stale=true` for a nonce that
+    /// for it: [`ClientError::Rejected`] when the request carried our first answer to the
+    /// realm's current nonce (`nc=00000001`, or the count continued from another request
+    /// kind's use of the same nonce) and the server challenges again without `stale=true`, [`ClientError::StaleLoop`] likewise with `stale=true` for a nonce that
     /// itself came from a stale challenge. A challenge to a request that did not use our
     /// current nonce (e.g. an INVITE sent without credentials after a REGISTER used the
     /// nonce) is simply taken as the realm's new nonce.
@@ -305,24 +313,28 @@ impl DigestClient {
                         .map(|s| s.nc.unwrap_or(st.nc)),
                 };
                 let Some(used) = used else { continue };
+                // The challenged request carried our first answer to this nonce.
+                let first = st.first_nc != 0 && used == st.first_nc;
                 if c.stale {
-                    if st.from_stale && used == 1 {
+                    if st.from_stale && first {
                         return Err(ClientError::StaleLoop {
                             realm: st.realm.clone(),
                         });
                     }
-                } else if used == 1 {
+                } else if first {
                     // Our first answer to this nonce was refused outright.
                     return Err(ClientError::Rejected {
                         realm: st.realm.clone(),
                     });
                 }
-                // nc == 0: not answered yet; nc ≥ 2: a reused nonce the server may have
-                // forgotten; either way take the new challenge.
+                // Not answered yet, or a reused nonce the server may have forgotten: either
+                // way take the new challenge.
             }
         }
         for (c, alg, qop) in best {
             let ha1 = compute::ha1(alg, &self.username, &c.realm, &self.password);
+            // A nonce we already counted (for either header kind) keeps its count.
+            let nc = self.shared_nc(&c.realm, &c.nonce);
             let st = RealmState {
                 kind,
                 realm: c.realm.clone().into_owned(),
@@ -332,7 +344,8 @@ impl DigestClient {
                 algorithm_explicit: c.algorithm.is_some(),
                 qop,
                 userhash: c.userhash,
-                nc: 0,
+                nc,
+                first_nc: 0,
                 from_stale: c.stale,
                 sess_cnonce: None,
                 ha1,
@@ -388,10 +401,31 @@ impl DigestClient {
             return Err(ClientError::InvalidInput);
         }
         let mut out = Vec::with_capacity(self.realms.len());
-        for st in &mut self.realms {
+        for i in 0..self.realms.len() {
+            // Another header kind may have counted the same nonce since (e.g. earlier in
+            // this request): continue from the highest count.
+            let shared = self
+                .realms
+                .get(i)
+                .map_or(0, |st| self.shared_nc(&st.realm, &st.nonce));
+            let Some(st) = self.realms.get_mut(i) else {
+                break;
+            };
+            st.nc = st.nc.max(shared);
             out.push(build(st, &self.username, rng, method, uri, body)?);
         }
         Ok(out)
+    }
+
+    /// The highest nonce-count used with `nonce` of `realm`, over both header kinds (0 if
+    /// unused). At most [`MAX_REALMS`] states are scanned.
+    fn shared_nc(&self, realm: &str, nonce: &str) -> u32 {
+        self.realms
+            .iter()
+            .filter(|r| r.realm == realm && r.nonce == nonce)
+            .map(|r| r.nc)
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -421,6 +455,9 @@ fn build<R: Rng + ?Sized>(
     // A nonce used 2^32 - 1 times cannot be counted further; saturate (the server then
     // sees a repeated nc and challenges again).
     st.nc = st.nc.saturating_add(1);
+    if st.first_nc == 0 {
+        st.first_nc = st.nc;
+    }
     let cnonce = match (st.qop, alg.is_session()) {
         (None, _) => None,
         (Some(_), true) => Some(
@@ -523,6 +560,39 @@ mod tests {
         // The WWW state is kept, not overwritten: its nonce continues at nc=2.
         let www = value(&creds, ChallengeKind::Www).unwrap();
         assert!(www.contains("nonce=\"n1\"") && www.contains("nc=00000002"));
+    }
+
+    #[test]
+    fn a_nonce_repeated_by_another_header_kind_continues_its_count() {
+        // REGISTER used n1 (nc=1); the INVITE's 407 repeats n1: one count per nonce, so
+        // the INVITE's two credentials use nc=2 and nc=3, never a second nc=1.
+        let (mut c, mut rng, _) = registered();
+        c.handle_challenge_to(ChallengeKind::Proxy, [ch("n1", false).as_str()], [])
+            .unwrap();
+        let creds = c
+            .authorize(&mut rng, "INVITE", "sip:bob@gw.example", b"")
+            .unwrap();
+        let www = value(&creds, ChallengeKind::Www).unwrap();
+        let proxy = value(&creds, ChallengeKind::Proxy).unwrap();
+        assert!(www.contains("nc=00000002"), "{www}");
+        assert!(proxy.contains("nc=00000003"), "{proxy}");
+        // Those credentials refused with a new 407: the proxy state's first answer (nc=3)
+        // was refused, a wrong password.
+        assert_eq!(
+            c.handle_challenge_to(ChallengeKind::Proxy, [ch("n2", false).as_str()], [proxy]),
+            Err(ClientError::Rejected {
+                realm: REALM.into()
+            })
+        );
+        // The same 401 nonce repeated to a request sent without credentials: nc goes on.
+        let (mut c, mut rng, _) = registered();
+        c.handle_challenge_to(ChallengeKind::Www, [ch("n1", false).as_str()], [])
+            .unwrap();
+        let creds = c
+            .authorize(&mut rng, "INVITE", "sip:bob@gw.example", b"")
+            .unwrap();
+        assert_eq!(creds.len(), 1);
+        assert!(creds[0].value.contains("nc=00000002"), "{}", creds[0].value);
     }
 
     #[test]

@@ -22,6 +22,12 @@ use crate::sip::dialog::{Dialog, DialogState};
 use crate::sip::transaction::TxKey;
 use crate::time::{Duration, Instant};
 
+/// The most digest challenges one initial INVITE answers (RFC 3261 §22.2–§22.3): a
+/// `stale=true` challenge to our credentials, or a second proxy of a chain asking for its
+/// own realm, earns another retry; a refusal ends the call at once (the digest client's
+/// rejection rules), and this bound stops any other loop.
+pub(crate) const MAX_INVITE_AUTH_ROUNDS: u8 = 3;
+
 /// Why a command could not be carried out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -94,7 +100,10 @@ pub(crate) struct Call {
     pub ack: Option<Vec<u8>>,
     pub retx_2xx: Option<Retx2xx>,
     pub provisional: bool,
-    pub auth_tried: bool,
+    /// Digest challenges to the initial INVITE answered so far (bounded by
+    /// [`MAX_INVITE_AUTH_ROUNDS`]; the digest client's rejection rules stop a refusal
+    /// earlier).
+    pub auth_rounds: u8,
     /// A re-INVITE/UPDATE from the peer waiting for the application's answer.
     pub pending_offer: Option<TxKey>,
     /// Our re-INVITE/UPDATE in progress.
@@ -139,7 +148,7 @@ impl Call {
             ack: None,
             retx_2xx: None,
             provisional: !uac,
-            auth_tried: false,
+            auth_rounds: 0,
             pending_offer: None,
             our_offer: None,
             glare_retry: None,
@@ -669,7 +678,7 @@ impl<R: Rng> UserAgent<R> {
             }
             200..=299 => self.invite_2xx(now, id, resp),
             401 | 407
-                if !c.auth_tried
+                if c.auth_rounds < MAX_INVITE_AUTH_ROUNDS
                     && !self.cfg.password.is_empty()
                     && c.state == CallState::Calling =>
             {
@@ -798,7 +807,7 @@ impl<R: Rng> UserAgent<R> {
         if let (Some(c), Some(invite)) = (self.calls.get_mut(&id), invite) {
             c.invite = invite;
             c.invite_key = key;
-            c.auth_tried = true;
+            c.auth_rounds = c.auth_rounds.saturating_add(1);
             c.provisional = false;
         }
     }

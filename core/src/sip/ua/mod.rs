@@ -35,6 +35,7 @@
 //! | re-INVITE and UPDATE offers (hold/unhold), glare 491 + randomized retry | 3261 §14, 3311 |
 //! | REGISTER with refresh at 50–90 %, un-REGISTER, digest 401/407 (nc, stale) | 3261 §10, §22 |
 //! | digest 401/407 on in-dialog re-INVITE, UPDATE, session refresh and BYE: resent once per challenge with the dialog's next CSeq | 3261 §12.2.1.1, §22.2 |
+//! | digest 401/407 on the initial INVITE (also after a REGISTER used the realm, one nonce-count per nonce across `Authorization`/`Proxy-Authorization`): ACK, resend with CSeq + 1, up to 3 rounds (`stale=true`, a proxy chain's realms), a refusal ends the call | 3261 §8.1.3.5, §22.2–§22.3, 7616 §3.4 |
 //! | Outbound `+sip.instance`/`reg-id`, CRLF keep-alive ping/pong | 5626 |
 //! | PRACK / 100rel (RSeq/RAck, 1xx retransmission, 5xx after 64·T1) | 3262 |
 //! | session timers (refresher, UPDATE refresh or re-INVITE when the peer lacks UPDATE, BYE on expiry, 422/Min-SE) | 4028 |

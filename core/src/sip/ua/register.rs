@@ -115,8 +115,13 @@ impl<R: Rng> UserAgent<R> {
             .authorize(&mut self.rng, method.as_str(), &uri, &req.body)
         {
             Ok(creds) => {
-                for c in creds {
+                // Replace the old credentials first, then add one header per realm: removing
+                // per credential would drop the realm added just before when two realms
+                // share a header kind (a chain of proxies, RFC 3261 §22.3).
+                for c in &creds {
                     req.remove(c.header_name());
+                }
+                for c in creds {
                     req.push(c.header_name(), c.value);
                 }
                 true
