@@ -232,11 +232,6 @@ async fn call(ctx: &Arc<Ctx>, i: usize, r: &mut ClientResult) -> Result<(), Stri
         if !matches!(st, RegistrationState::Registered { .. }) {
             return Err(format!("register: {st:?}"));
         }
-        // The call gets a UA of its own on the same WebSocket: the core UA does not answer
-        // an INVITE's 407 after its REGISTER answered a 401 of the same realm (the call
-        // ends `Rejected(407)`); the binding stays on the connection either way.
-        let cfg = sip.ua.config().clone();
-        sip.ua = UserAgent::new(cfg, SplitMix64::new(0x0ca1_0000 + i as u64));
     }
     let client = WebRtcClient::new().await.map_err(|e| e.to_string())?;
     let offer = offer_sdp(&client.offer(), ctx.cfg.transcode);
