@@ -15,11 +15,6 @@ use rvoip_core::sip::ua::Event;
 use signalling_util::*;
 use tokio::time::{Instant, timeout};
 
-fn free_tcp_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local addr").port()
-}
-
 /// Waits until sipp listens on TCP `port`. Not by connecting: sipp's `t1` mode makes the
 /// first connection it accepts its one socket, and would answer on the probe. Linux's
 /// `/proc/net/tcp` lists listening sockets (state `0A`) instead.
@@ -83,8 +78,7 @@ options_interval = 0\n[[dialplan]]\npattern = \"+44.\"\ntarget = \"trunk:tcp1\"\
     assert!(calls.contains("\"trunk\":\"tcp1\""), "{calls}");
     assert_eq!(gw.stats().flows, 2, "{:?}", gw.stats());
     alice.pump(Duration::from_millis(200)).await;
-    let now = alice.now();
-    alice.ua.hangup(now, call).expect("hangup");
+    alice.hangup(call);
     alice.pump(Duration::from_millis(300)).await;
 
     let out = timeout(Duration::from_secs(40), sipp.wait_with_output())
