@@ -39,10 +39,16 @@ fn attr<'a>(sdp: &'a str, name: &str) -> Option<&'a str> {
 /// One of the UA's ways to send a new offer in a call (`hold`, `unhold`, `update`).
 type SendOffer = fn(&mut UserAgent<SplitMix64>, TimeInstant, CallId, &[u8]) -> Result<(), UaError>;
 
-/// The browser sends the offer `sdp` in `call` with `send`; returns the outcome.
-async fn reoffer(p: &mut Phone, call: CallId, send: SendOffer, sdp: &[u8]) -> Result<String, u16> {
+/// The browser sends its offer with direction `dir` and version `v` ([`browser_sdp`]) in
+/// `call` with `send`; returns the outcome.
+async fn reoffer(
+    p: &mut Phone,
+    call: CallId,
+    send: SendOffer,
+    (dir, v): (&str, u32),
+) -> Result<String, u16> {
     let now = p.now();
-    send(&mut p.ua, now, call, sdp).expect("the UA sends the offer");
+    send(&mut p.ua, now, call, &browser_sdp(dir, v)).expect("the UA sends the offer");
     offer_outcome(p, call).await
 }
 
@@ -103,14 +109,9 @@ async fn browser_hold_reaches_the_trunk_after_glare_and_a_refused_unhold_keeps_t
     // Hold: sipp checks a=sendonly, answers 491, then takes the retry (2.1–4 s later: the
     // gateway's B leg owns the Call-ID) and answers a=recvonly.
     let sent = Instant::now();
-    let answer = reoffer(
-        &mut alice,
-        call,
-        UserAgent::hold,
-        &browser_sdp("a=sendonly", 3),
-    )
-    .await
-    .expect("the hold is accepted");
+    let answer = reoffer(&mut alice, call, UserAgent::hold, ("a=sendonly", 3))
+        .await
+        .expect("the hold is accepted");
     let waited = sent.elapsed();
     assert!(
         waited >= Duration::from_millis(2100),
@@ -121,20 +122,14 @@ async fn browser_hold_reaches_the_trunk_after_glare_and_a_refused_unhold_keeps_t
         "{answer}"
     );
     // Unhold refused by the trunk (488): the browser gets 488, the call stays up.
-    let unhold = browser_sdp("a=sendrecv", 4);
-    let outcome = reoffer(&mut alice, call, UserAgent::unhold, &unhold).await;
+    let outcome = reoffer(&mut alice, call, UserAgent::unhold, ("a=sendrecv", 4)).await;
     assert_eq!(outcome, Err(488));
     assert_eq!(gw.stats().calls, 1, "a refused re-INVITE keeps the call");
     // Unhold again, by UPDATE this time: the trunk's Allow lacks UPDATE, so it gets a
     // re-INVITE; accepted, a=sendrecv both ways.
-    let answer = reoffer(
-        &mut alice,
-        call,
-        UserAgent::update,
-        &browser_sdp("a=sendrecv", 5),
-    )
-    .await
-    .expect("the unhold is accepted");
+    let answer = reoffer(&mut alice, call, UserAgent::update, ("a=sendrecv", 5))
+        .await
+        .expect("the unhold is accepted");
     assert!(answer.contains("a=sendrecv"), "{answer}");
 
     alice.hangup(call);
@@ -146,14 +141,9 @@ async fn browser_hold_reaches_the_trunk_after_glare_and_a_refused_unhold_keeps_t
 #[tokio::test]
 async fn browser_hold_by_update_reaches_a_trunk_that_allows_update_as_update() {
     let (gw, sipp, mut alice, call) = call_to_sipp_uas("b2bua_hold_update_uas.xml", 43).await;
-    let answer = reoffer(
-        &mut alice,
-        call,
-        UserAgent::update,
-        &browser_sdp("a=sendonly", 3),
-    )
-    .await
-    .expect("the hold is accepted");
+    let answer = reoffer(&mut alice, call, UserAgent::update, ("a=sendonly", 3))
+        .await
+        .expect("the hold is accepted");
     assert!(answer.contains("a=recvonly"), "{answer}");
     alice.hangup(call);
     finish_with_sipp(&gw, &mut alice, sipp, Duration::from_millis(300)).await;
@@ -199,14 +189,9 @@ async fn browser_on_the_b_leg_holds_and_the_calling_trunk_gets_the_reinvites() {
         .into_iter()
         .enumerate()
     {
-        let answer = reoffer(
-            &mut bob,
-            call,
-            UserAgent::hold,
-            &browser_sdp(dir, 3 + v as u32),
-        )
-        .await
-        .expect("the trunk accepts");
+        let answer = reoffer(&mut bob, call, UserAgent::hold, (dir, 3 + v as u32))
+            .await
+            .expect("the trunk accepts");
         assert!(answer.contains(expect), "{answer}");
         for a in ["ice-ufrag", "fingerprint"] {
             assert_eq!(attr(&answer, a), attr(&offer, a), "{a} changed: {answer}");

@@ -8,7 +8,6 @@
 
 mod signalling_util;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use rvoip_core::sip::ua::Event;
@@ -39,19 +38,15 @@ async fn outbound_call_to_a_tcp_trunk_goes_over_tcp_and_is_recorded() {
     let port = free_tcp_port();
     let dir = tempfile::tempdir().expect("temp dir");
     let trace = dir.path().join("messages.log");
-    let sipp = tokio::process::Command::new(sipp_binary())
-        .current_dir(dir.path())
-        .args(["-sn", "uas", "-t", "t1", "-i", "127.0.0.1", "-p"])
-        .arg(port.to_string())
-        .args(["-m", "1", "-nostdin", "-timeout", "30s"])
-        .args(["-recv_timeout", "15000", "-trace_msg", "-message_file"])
-        .arg(&trace)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn sipp");
+    let sipp = spawn_sipp_command(
+        tokio::process::Command::new(sipp_binary())
+            .current_dir(dir.path())
+            .args(["-sn", "uas", "-t", "t1", "-i", "127.0.0.1", "-p"])
+            .arg(port.to_string())
+            .args(["-m", "1", "-nostdin", "-timeout", "30s"])
+            .args(["-recv_timeout", "15000", "-trace_msg", "-message_file"])
+            .arg(&trace),
+    );
     wait_listening(port).await;
 
     let extra = format!(

@@ -148,20 +148,27 @@ pub fn spawn_sipp(scenario: &str, port: u16, extra: &[String]) -> tokio::process
     let path = format!("{}/../tests/sipp/{scenario}", env!("CARGO_MANIFEST_DIR"));
     let dir = std::env::temp_dir().join(format!("rvoip-gw-sipp-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    tokio::process::Command::new(sipp_binary())
-        .current_dir(&dir)
-        .args(["-sf", &path, "-i", "127.0.0.1", "-p", &port.to_string()])
-        .args([
-            "-m",
-            "1",
-            "-nostdin",
-            "-timeout",
-            "30s",
-            "-recv_timeout",
-            "15000",
-        ])
-        .args(extra)
-        .stdin(Stdio::null())
+    spawn_sipp_command(
+        tokio::process::Command::new(sipp_binary())
+            .current_dir(&dir)
+            .args(["-sf", &path, "-i", "127.0.0.1", "-p", &port.to_string()])
+            .args([
+                "-m",
+                "1",
+                "-nostdin",
+                "-timeout",
+                "30s",
+                "-recv_timeout",
+                "15000",
+            ])
+            .args(extra),
+    )
+}
+
+/// Spawns the sipp command `cmd`: no stdin, stdout discarded, stderr kept (for
+/// [`sipp_ok`]'s verdict), killed when dropped.
+pub fn spawn_sipp_command(cmd: &mut tokio::process::Command) -> tokio::process::Child {
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
