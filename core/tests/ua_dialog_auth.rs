@@ -6,8 +6,9 @@
 
 mod sim;
 
-use rvoip_core::sip::ua::{Event, Method, SipMsg};
-use rvoip_core::time::Duration;
+use rvoip_core::rand::SplitMix64;
+use rvoip_core::sip::ua::{CallId, Event, Method, SipMsg, UaError, UserAgent};
+use rvoip_core::time::{Duration, Instant};
 use sim::{Link, Sim, addr, config};
 
 const OFFER: &[u8] = b"v=0\r\nm=audio 4000 RTP/AVP 0\r\na=sendrecv\r\n";
@@ -30,16 +31,12 @@ fn challenge_for(req: &[u8], code: u16, header: &str, value: &str) -> Vec<u8> {
 
 /// Node 0: bob (answers, no authentication). Node 1: alice with a password. Alice's call
 /// to bob is up; returns alice's call.
-fn connected(seed: u64, password: &str) -> (Sim, rvoip_core::sip::ua::CallId) {
+fn connected(seed: u64, password: &str) -> (Sim, CallId) {
     connected_with(seed, password, None)
 }
 
 /// [`connected`], alice asking for session timers of `session_expires` seconds.
-fn connected_with(
-    seed: u64,
-    password: &str,
-    session_expires: Option<u32>,
-) -> (Sim, rvoip_core::sip::ua::CallId) {
+fn connected_with(seed: u64, password: &str, session_expires: Option<u32>) -> (Sim, CallId) {
     let mut sim = Sim::new(seed, Link::PERFECT);
     sim.add(config("bob", 5070));
     let mut alice = config("alice", 5060);
@@ -54,6 +51,19 @@ fn connected_with(
 /// What alice sends next, taken off her queue (not delivered to bob).
 fn take_sent(sim: &mut Sim) -> Vec<u8> {
     sim.ua(1).poll_transmit().expect("alice sends").bytes
+}
+
+/// One of the UA's ways to send a new offer in a call (`hold`, `unhold`, `update`).
+type SendOffer = fn(&mut UserAgent<SplitMix64>, Instant, CallId, &[u8]) -> Result<(), UaError>;
+
+/// [`connected`], then alice offers `HOLD` with `send`; returns the call and what alice
+/// sent (not delivered to bob).
+fn connected_then_offered(seed: u64, password: &str, send: SendOffer) -> (Sim, CallId, Vec<u8>) {
+    let (mut sim, call) = connected(seed, password);
+    let now = sim.now;
+    send(sim.ua(1), now, call, HOLD).unwrap();
+    let first = take_sent(&mut sim);
+    (sim, call, first)
 }
 
 fn requests(out: &[String], method: &str) -> Vec<SipMsg> {
@@ -97,10 +107,7 @@ fn challenge_retried(
 
 #[test]
 fn challenged_reinvite_is_resent_once_with_credentials_in_the_same_dialog() {
-    let (mut sim, call) = connected(31, "secret");
-    let now = sim.now;
-    sim.ua(1).hold(now, call, HOLD).unwrap();
-    let first = take_sent(&mut sim);
+    let (mut sim, call, first) = connected_then_offered(31, "secret", UserAgent::hold);
     let first_msg = SipMsg::parse(&first).unwrap();
     assert_eq!(first_msg.method(), Some(Method::Invite));
     assert!(first_msg.header("Authorization").is_none());
@@ -147,10 +154,7 @@ fn challenged_reinvite_is_resent_once_with_credentials_in_the_same_dialog() {
 
 #[test]
 fn challenged_update_is_resent_with_proxy_credentials_and_completes() {
-    let (mut sim, call) = connected(32, "secret");
-    let now = sim.now;
-    sim.ua(1).update(now, call, HOLD).unwrap();
-    let first = take_sent(&mut sim);
+    let (mut sim, call, first) = connected_then_offered(32, "secret", UserAgent::update);
     let (_, retry) = challenge_retried(&mut sim, &first, 407, ("p1", false), "UPDATE");
     let (n0, _) = SipMsg::parse(&first).unwrap().cseq().unwrap();
     assert_eq!(retry.cseq(), Some((n0 + 1, Method::Update)));
@@ -174,10 +178,7 @@ fn challenged_update_is_resent_with_proxy_credentials_and_completes() {
 
 #[test]
 fn without_a_password_the_challenge_rejects_the_offer() {
-    let (mut sim, call) = connected(33, "");
-    let now = sim.now;
-    sim.ua(1).hold(now, call, HOLD).unwrap();
-    let first = take_sent(&mut sim);
+    let (mut sim, call, first) = connected_then_offered(33, "", UserAgent::hold);
     let out = sim.inject(
         1,
         addr(5070),
