@@ -27,20 +27,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
-step() { printf '\n==> %s\n' "$*"; }
-SUDO=""
-if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
 
 # --- tools ------------------------------------------------------------------------------
-missing=()
-for p in chromium iproute2 util-linux; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  step "apt-get install ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
-fi
+apt_ensure chromium iproute2 util-linux
 command -v node >/dev/null && command -v npm >/dev/null || { echo "test-browser: node/npm missing" >&2; exit 1; }
 # playwright-core (pinned in tests/browser/package-lock.json), before entering the namespace.
 if [ "$(node -p "try{require('./tests/browser/node_modules/playwright-core/package.json').version}catch{''}")" \
@@ -50,11 +41,7 @@ if [ "$(node -p "try{require('./tests/browser/node_modules/playwright-core/packa
 fi
 # Firefox ESR tests (tests/browser/firefox/): the system firefox-esr driven by puppeteer-core
 # over WebDriver BiDi (no geckodriver, no browser download), pinned in the same lockfile.
-if ! dpkg-query -W -f='${Status}' firefox-esr 2>/dev/null | grep -q "install ok installed"; then
-  step "apt-get install firefox-esr"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq firefox-esr
-fi
+apt_ensure firefox-esr
 if [ "$(node -p "try{require('./tests/browser/node_modules/puppeteer-core/package.json').version}catch{''}")" \
      != "$(node -p "require('./tests/browser/package.json').dependencies['puppeteer-core']")" ]; then
   step "npm ci (tests/browser: puppeteer-core)"

@@ -17,20 +17,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-step() { printf '\n==> %s\n' "$*"; }
-SUDO=""
-if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
 
 # --- system packages ----------------------------------------------------------------------
-missing=()
-for p in kamailio kamailio-websocket-modules chromium firefox-esr iproute2 util-linux; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  step "apt-get install ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
-fi
+apt_ensure kamailio kamailio-websocket-modules chromium firefox-esr iproute2 util-linux
 command -v npm >/dev/null || { echo "node and npm are needed (Node >= 20)"; exit 1; }
 # The Debian package installs (and on systemd hosts starts) a system-wide Kamailio on
 # 0.0.0.0:5060; the test runs its own. Stop and disable the service (no-op where absent).
@@ -46,12 +37,7 @@ fi
 
 # geckodriver (for scripts/test-wasm.sh's Firefox run; installed here too so that one
 # install serves both).
-GECKODRIVER_VERSION=0.37.1
-# (sed, not grep -q: geckodriver panics on a closed stdout.)
-if [ "$(geckodriver --version 2>/dev/null | sed -n 1p || true)" != "geckodriver $GECKODRIVER_VERSION" ]; then
-  step "cargo install geckodriver $GECKODRIVER_VERSION"
-  cargo install geckodriver --version "$GECKODRIVER_VERSION" --locked
-fi
+ensure_geckodriver 0.37.1
 
 # playwright-core and puppeteer-core (pinned in tests/interop/package-lock.json). Installed
 # before entering the network namespace (which has no route to the registry).

@@ -10,20 +10,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
-step() { printf '\n==> %s\n' "$*"; }
-SUDO=""
-if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
 
 # --- tools ------------------------------------------------------------------------------
-missing=()
-for p in chromium chromium-driver binaryen firefox-esr; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  step "apt-get install ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
-fi
+apt_ensure chromium chromium-driver binaryen firefox-esr
 rustup target list --installed | grep -q '^wasm32-unknown-unknown$' || rustup target add wasm32-unknown-unknown
 WBG_VERSION=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p' wasm/Cargo.toml)
 if ! wasm-bindgen-test-runner --version 2>/dev/null | grep -q " $WBG_VERSION\$"; then
@@ -31,12 +22,7 @@ if ! wasm-bindgen-test-runner --version 2>/dev/null | grep -q " $WBG_VERSION\$";
   cargo install wasm-bindgen-cli --version "$WBG_VERSION"
 fi
 command -v wasm-pack >/dev/null || { step "cargo install wasm-pack"; cargo install wasm-pack; }
-GECKODRIVER_VERSION=0.37.1
-# (sed, not grep -q: geckodriver panics on a closed stdout.)
-if [ "$(geckodriver --version 2>/dev/null | sed -n 1p || true)" != "geckodriver $GECKODRIVER_VERSION" ]; then
-  step "cargo install geckodriver $GECKODRIVER_VERSION"
-  cargo install geckodriver --version "$GECKODRIVER_VERSION" --locked
-fi
+ensure_geckodriver 0.37.1
 
 # --- Rust -------------------------------------------------------------------------------
 step "rvoip-wasm: clippy (native and wasm32)"

@@ -8,21 +8,12 @@ ROOT=$(pwd)
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 export CARGO_INCREMENTAL=0
 
-step() { printf '\n==> %s\n' "$*"; }
-SUDO=""
-if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
 
 # --- system packages -------------------------------------------------------------------
 APT_PKGS=(sip-tester libsrtp2-dev pkg-config cmake libasound2-dev chromium chromium-driver binaryen)
-missing=()
-for p in "${APT_PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  step "apt-get install ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
-fi
+apt_ensure "${APT_PKGS[@]}"
 
 # --- Rust targets and tools -------------------------------------------------------------
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt

@@ -6,7 +6,7 @@
 
 mod sim;
 
-use rvoip_core::sip::ua::{EndReason, Event, Method, RegistrationState, SipMsg};
+use rvoip_core::sip::ua::{CallId, EndReason, Event, Method, RegistrationState, SipMsg, UaConfig};
 use rvoip_core::time::Duration;
 use sim::{Link, Sim, addr, config};
 
@@ -22,18 +22,42 @@ fn secs(s: u64) -> Duration {
 /// proxy and registrar being node 0.
 fn gateway_sim(seed: u64, password: &str, proxy: bool) -> Sim {
     let mut sim = Sim::new(seed, Link::PERFECT);
-    let mut gw = config("gw", 5070);
-    gw.registrar = true;
-    gw.challenge_invites = true;
-    gw.proxy_auth = proxy;
-    gw.users = vec![("alice".into(), "secret".into())];
-    sim.add(gw);
+    sim.add(gw_config(proxy, "secret"));
     let mut alice = config("alice", 5060);
     alice.proxy = Some(addr(5070));
     alice.password = password.into();
     alice.register_expires = 300;
     sim.add(alice);
     sim
+}
+
+/// The gateway node: a registrar that challenges INVITEs (407 when `proxy`, else 401) and
+/// knows alice's password as `alice_password`.
+fn gw_config(proxy: bool, alice_password: &str) -> UaConfig {
+    let mut gw = config("gw", 5070);
+    gw.registrar = true;
+    gw.challenge_invites = true;
+    gw.proxy_auth = proxy;
+    gw.users = vec![("alice".into(), alice_password.into())];
+    gw
+}
+
+/// Alice calls the gateway, which answers; returns alice's call.
+fn call_gateway(sim: &mut Sim) -> CallId {
+    sim.call_answered((1, 0), "sip:gw@10.0.0.1:5070", (OFFER, ANSWER), secs(40))
+}
+
+/// The registrar's `WWW-Authenticate` challenge to alice's REGISTER, with `prefix` put in
+/// front of its nonce (a new nonce in the same realm).
+fn registrar_challenge(sim: &Sim, prefix: &str) -> String {
+    sim.nodes[0]
+        .raw
+        .iter()
+        .filter_map(|r| SipMsg::parse(r).ok())
+        .find(|m| m.code() == Some(401))
+        .and_then(|m| m.header("WWW-Authenticate").map(str::to_string))
+        .unwrap()
+        .replace("nonce=\"", &format!("nonce=\"{prefix}"))
 }
 
 fn register(sim: &mut Sim) -> Option<Event> {
@@ -60,26 +84,8 @@ fn register_then_call_is_answered(proxy: bool) {
         register(&mut sim),
         Some(Event::Registration(RegistrationState::Registered { .. }))
     ));
-    let now = sim.now;
-    let call = sim.ua(1).call(now, "sip:gw@10.0.0.1:5070", OFFER).unwrap();
-    let Some(Event::IncomingCall { call: d, .. }) =
-        sim.run_until(0, secs(40), |e| matches!(e, Event::IncomingCall { .. }))
-    else {
-        panic!(
-            "INVITE not retried after {code}: alice saw {:?}",
-            sim.events(1)
-        )
-    };
-    let now = sim.now;
-    sim.ua(0).answer(now, d, ANSWER).unwrap();
-    assert!(
-        sim.run_until(
-            1,
-            secs(40),
-            |e| matches!(e, Event::Answered { call: c, .. } if *c == call)
-        )
-        .is_some()
-    );
+    // (Not called: the INVITE was not retried after the challenge.)
+    call_gateway(&mut sim);
     let challenges = sim
         .sent_lines(0)
         .iter()
@@ -116,23 +122,7 @@ fn registered_ua_answers_401_on_invite_with_a_new_nonce() {
 fn registered_ua_refreshes_its_registration_after_a_proxy_challenged_call() {
     let mut sim = gateway_sim(22, "secret", true);
     register(&mut sim);
-    let now = sim.now;
-    let call = sim.ua(1).call(now, "sip:gw@10.0.0.1:5070", OFFER).unwrap();
-    let Some(Event::IncomingCall { call: d, .. }) =
-        sim.run_until(0, secs(40), |e| matches!(e, Event::IncomingCall { .. }))
-    else {
-        panic!("no incoming call")
-    };
-    let now = sim.now;
-    sim.ua(0).answer(now, d, ANSWER).unwrap();
-    assert!(
-        sim.run_until(
-            1,
-            secs(40),
-            |e| matches!(e, Event::Answered { call: c, .. } if *c == call)
-        )
-        .is_some()
-    );
+    call_gateway(&mut sim);
     // The refresh (at 50–90 % of 300 s) still authenticates with `Authorization` for the
     // registrar's nonce, and is accepted without a new 401.
     let refreshed = sim.run_until(1, secs(280), |e| matches!(e, Event::Registration(_)));
@@ -168,13 +158,10 @@ fn wrong_password_on_invite_after_register_ends_without_looping() {
         let mut sim = gateway_sim(23, "secret", proxy);
         register(&mut sim);
         // The gateway forgets alice's password: her credentials are now wrong.
-        let mut gw = config("gw", 5070);
-        gw.registrar = true;
-        gw.challenge_invites = true;
-        gw.proxy_auth = proxy;
-        gw.users = vec![("alice".into(), "other".into())];
-        sim.nodes[0].ua =
-            rvoip_core::sip::ua::UserAgent::new(gw, rvoip_core::rand::SplitMix64::new(99));
+        sim.nodes[0].ua = rvoip_core::sip::ua::UserAgent::new(
+            gw_config(proxy, "other"),
+            rvoip_core::rand::SplitMix64::new(99),
+        );
         let now = sim.now;
         let call = sim.ua(1).call(now, "sip:gw@10.0.0.1:5070", OFFER).unwrap();
         let ended = sim.run_until(1, secs(40), |e| matches!(e, Event::Ended { .. }));
@@ -193,19 +180,7 @@ fn wrong_password_on_invite_after_register_ends_without_looping() {
 
 /// A 401/407 answering `req` (the bytes alice sent) with `header: value`.
 fn challenge_for(req: &[u8], code: u16, header: &str, value: &str) -> Vec<u8> {
-    let m = SipMsg::parse(req).unwrap();
-    let reason = if code == 407 {
-        "Proxy Authentication Required"
-    } else {
-        "Unauthorized"
-    };
-    let mut r = format!("SIP/2.0 {code} {reason}\r\n");
-    for h in ["Via", "From", "Call-ID", "CSeq"] {
-        r += &format!("{h}: {}\r\n", m.header(h).unwrap());
-    }
-    r += &format!("To: {};tag=gw1\r\n", m.header("To").unwrap());
-    r += &format!("{header}: {value}\r\nContent-Length: 0\r\n\r\n");
-    r.into_bytes()
+    sim::challenge_for(req, code, (header, value), Some("gw1"))
 }
 
 #[test]
@@ -219,14 +194,7 @@ fn registered_ua_answers_a_challenge_to_message_and_stops_on_a_refusal() {
         let mut sim = gateway_sim(24, "secret", true);
         register(&mut sim);
         // The registrar's challenge, with a new nonce: same realm as the REGISTER's.
-        let www = sim.nodes[0]
-            .raw
-            .iter()
-            .filter_map(|r| SipMsg::parse(r).ok())
-            .find(|m| m.code() == Some(401))
-            .and_then(|m| m.header("WWW-Authenticate").map(str::to_string))
-            .unwrap();
-        let fresh = www.replace("nonce=\"", "nonce=\"m1");
+        let fresh = registrar_challenge(&sim, "m1");
         let now = sim.now;
         let id = sim
             .ua(1)
@@ -253,7 +221,7 @@ fn registered_ua_answers_a_challenge_to_message_and_stops_on_a_refusal() {
         assert_eq!(retry.call_id(), SipMsg::parse(&sent).unwrap().call_id());
         assert!(!sim.saw(1, |e| matches!(e, Event::MessageStatus { .. })));
         // A new non-stale challenge to those credentials: the password is wrong; stop.
-        let again = www.replace("nonce=\"", "nonce=\"m2");
+        let again = registrar_challenge(&sim, "m2");
         let out = sim.inject(
             1,
             addr(5070),
@@ -271,35 +239,14 @@ fn registered_ua_answers_a_challenge_to_message_and_stops_on_a_refusal() {
 fn registered_ua_answers_a_challenge_to_bye() {
     let mut sim = gateway_sim(25, "secret", true);
     register(&mut sim);
-    let now = sim.now;
-    let call = sim.ua(1).call(now, "sip:gw@10.0.0.1:5070", OFFER).unwrap();
-    let Some(Event::IncomingCall { call: d, .. }) =
-        sim.run_until(0, secs(40), |e| matches!(e, Event::IncomingCall { .. }))
-    else {
-        panic!("no incoming call")
-    };
-    let now = sim.now;
-    sim.ua(0).answer(now, d, ANSWER).unwrap();
-    sim.run_until(
-        1,
-        secs(40),
-        |e| matches!(e, Event::Answered { call: c, .. } if *c == call),
-    )
-    .unwrap();
+    let call = call_gateway(&mut sim);
     sim.run_for(secs(1));
     let now = sim.now;
     sim.ua(1).hangup(now, call).unwrap();
     sim.drain();
     let bye = sim.nodes[1].raw.last().unwrap().clone();
     assert!(bye.starts_with(b"BYE "));
-    let www = sim.nodes[0]
-        .raw
-        .iter()
-        .filter_map(|r| SipMsg::parse(r).ok())
-        .find(|m| m.code() == Some(401))
-        .and_then(|m| m.header("WWW-Authenticate").map(str::to_string))
-        .unwrap();
-    let fresh = www.replace("nonce=\"", "nonce=\"b1");
+    let fresh = registrar_challenge(&sim, "b1");
     let out = sim.inject(
         1,
         addr(5070),
@@ -316,7 +263,7 @@ fn registered_ua_answers_a_challenge_to_bye() {
     let (n0, _) = SipMsg::parse(&bye).unwrap().cseq().unwrap();
     assert_eq!(retry.cseq().map(|(n, _)| n), Some(n0 + 1));
     // Refused again: no further BYE.
-    let again = www.replace("nonce=\"", "nonce=\"b2");
+    let again = registrar_challenge(&sim, "b2");
     let out = sim.inject(
         1,
         addr(5070),

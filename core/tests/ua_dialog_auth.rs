@@ -6,8 +6,9 @@
 
 mod sim;
 
-use rvoip_core::sip::ua::{Event, Method, SipMsg};
-use rvoip_core::time::Duration;
+use rvoip_core::rand::SplitMix64;
+use rvoip_core::sip::ua::{CallId, Event, Method, SipMsg, UaError, UserAgent};
+use rvoip_core::time::{Duration, Instant};
 use sim::{Link, Sim, addr, config};
 
 const OFFER: &[u8] = b"v=0\r\nm=audio 4000 RTP/AVP 0\r\na=sendrecv\r\n";
@@ -25,53 +26,24 @@ fn challenge(nonce: &str, stale: bool) -> String {
 
 /// The 401/407 to `req` with `header: value`, from bob's dialog (his tag kept).
 fn challenge_for(req: &[u8], code: u16, header: &str, value: &str) -> Vec<u8> {
-    let m = SipMsg::parse(req).unwrap();
-    let reason = if code == 407 {
-        "Proxy Authentication Required"
-    } else {
-        "Unauthorized"
-    };
-    let mut r = format!("SIP/2.0 {code} {reason}\r\n");
-    for h in ["Via", "From", "To", "Call-ID", "CSeq"] {
-        r += &format!("{h}: {}\r\n", m.header(h).unwrap());
-    }
-    r += &format!("{header}: {value}\r\nContent-Length: 0\r\n\r\n");
-    r.into_bytes()
+    sim::challenge_for(req, code, (header, value), None)
 }
 
 /// Node 0: bob (answers, no authentication). Node 1: alice with a password. Alice's call
 /// to bob is up; returns alice's call.
-fn connected(seed: u64, password: &str) -> (Sim, rvoip_core::sip::ua::CallId) {
+fn connected(seed: u64, password: &str) -> (Sim, CallId) {
     connected_with(seed, password, None)
 }
 
 /// [`connected`], alice asking for session timers of `session_expires` seconds.
-fn connected_with(
-    seed: u64,
-    password: &str,
-    session_expires: Option<u32>,
-) -> (Sim, rvoip_core::sip::ua::CallId) {
+fn connected_with(seed: u64, password: &str, session_expires: Option<u32>) -> (Sim, CallId) {
     let mut sim = Sim::new(seed, Link::PERFECT);
     sim.add(config("bob", 5070));
     let mut alice = config("alice", 5060);
     alice.password = password.into();
     alice.session_expires = session_expires;
     sim.add(alice);
-    let now = sim.now;
-    let call = sim.ua(1).call(now, "sip:bob@10.0.0.1:5070", OFFER).unwrap();
-    let Some(Event::IncomingCall { call: b, .. }) =
-        sim.run_until(0, secs(5), |e| matches!(e, Event::IncomingCall { .. }))
-    else {
-        panic!("bob is not called")
-    };
-    let now = sim.now;
-    sim.ua(0).answer(now, b, ANSWER).unwrap();
-    sim.run_until(
-        1,
-        secs(5),
-        |e| matches!(e, Event::Answered { call: c, .. } if *c == call),
-    )
-    .expect("answered");
+    let call = sim.call_answered((1, 0), "sip:bob@10.0.0.1:5070", (OFFER, ANSWER), secs(5));
     sim.run_for(secs(1));
     (sim, call)
 }
@@ -81,6 +53,19 @@ fn take_sent(sim: &mut Sim) -> Vec<u8> {
     sim.ua(1).poll_transmit().expect("alice sends").bytes
 }
 
+/// One of the UA's ways to send a new offer in a call (`hold`, `unhold`, `update`).
+type SendOffer = fn(&mut UserAgent<SplitMix64>, Instant, CallId, &[u8]) -> Result<(), UaError>;
+
+/// [`connected`], then alice offers `HOLD` with `send`; returns the call and what alice
+/// sent (not delivered to bob).
+fn connected_then_offered(seed: u64, password: &str, send: SendOffer) -> (Sim, CallId, Vec<u8>) {
+    let (mut sim, call) = connected(seed, password);
+    let now = sim.now;
+    send(sim.ua(1), now, call, HOLD).unwrap();
+    let first = take_sent(&mut sim);
+    (sim, call, first)
+}
+
 fn requests(out: &[String], method: &str) -> Vec<SipMsg> {
     out.iter()
         .filter(|m| m.starts_with(&format!("{method} ")))
@@ -88,30 +73,49 @@ fn requests(out: &[String], method: &str) -> Vec<SipMsg> {
         .collect()
 }
 
-#[test]
-fn challenged_reinvite_is_resent_once_with_credentials_in_the_same_dialog() {
-    let (mut sim, call) = connected(31, "secret");
-    let now = sim.now;
-    sim.ua(1).hold(now, call, HOLD).unwrap();
-    let first = take_sent(&mut sim);
-    let first_msg = SipMsg::parse(&first).unwrap();
-    assert_eq!(first_msg.method(), Some(Method::Invite));
-    assert!(first_msg.header("Authorization").is_none());
+/// Answers `req` (what alice sent) with a 401 (`WWW-Authenticate`) or 407
+/// (`Proxy-Authenticate`) for `nonce`; checks that alice retries `method` once with the
+/// matching credentials for that nonce, and returns what she sent and the retry.
+fn challenge_retried(
+    sim: &mut Sim,
+    req: &[u8],
+    code: u16,
+    (nonce, stale): (&str, bool),
+    method: &str,
+) -> (Vec<String>, SipMsg) {
+    let (challenge_header, credentials) = if code == 407 {
+        ("Proxy-Authenticate", "Proxy-Authorization")
+    } else {
+        ("WWW-Authenticate", "Authorization")
+    };
     let out = sim.inject(
         1,
         addr(5070),
-        &challenge_for(&first, 401, "WWW-Authenticate", &challenge("n1", false)),
+        &challenge_for(req, code, challenge_header, &challenge(nonce, stale)),
     );
-    // The transaction ACKs the 401; the TU resends the re-INVITE with credentials.
-    assert_eq!(requests(&out, "ACK").len(), 1, "{out:?}");
-    let retry = requests(&out, "INVITE");
+    let mut retry = requests(&out, method);
     assert_eq!(retry.len(), 1, "{out:?}");
-    let retry = &retry[0];
-    let creds = retry.header("Authorization").expect("credentials");
+    let retry = retry.remove(0);
     assert!(
-        creds.contains("nonce=\"n1\"") && creds.contains("uri=\"sip:bob@"),
-        "{creds}"
+        retry
+            .header(credentials)
+            .is_some_and(|c| c.contains(&format!("nonce=\"{nonce}\""))),
+        "{out:?}"
     );
+    (out, retry)
+}
+
+#[test]
+fn challenged_reinvite_is_resent_once_with_credentials_in_the_same_dialog() {
+    let (mut sim, call, first) = connected_then_offered(31, "secret", UserAgent::hold);
+    let first_msg = SipMsg::parse(&first).unwrap();
+    assert_eq!(first_msg.method(), Some(Method::Invite));
+    assert!(first_msg.header("Authorization").is_none());
+    // The transaction ACKs the 401; the TU resends the re-INVITE with credentials.
+    let (out, retry) = challenge_retried(&mut sim, &first, 401, ("n1", false), "INVITE");
+    assert_eq!(requests(&out, "ACK").len(), 1, "{out:?}");
+    let creds = retry.header("Authorization").expect("credentials");
+    assert!(creds.contains("uri=\"sip:bob@"), "{creds}");
     let (n0, _) = first_msg.cseq().unwrap();
     assert_eq!(retry.cseq(), Some((n0 + 1, Method::Invite)));
     for h in ["Call-ID", "From", "To"] {
@@ -120,25 +124,8 @@ fn challenged_reinvite_is_resent_once_with_credentials_in_the_same_dialog() {
     assert_ne!(retry.branch(), first_msg.branch(), "a new transaction");
     assert_eq!(retry.body, HOLD);
     // `stale=true`: one more retry with the fresh nonce.
-    let out = sim.inject(
-        1,
-        addr(5070),
-        &challenge_for(
-            &retry.to_bytes(),
-            401,
-            "WWW-Authenticate",
-            &challenge("n2", true),
-        ),
-    );
-    let stale_retry = requests(&out, "INVITE");
-    assert_eq!(stale_retry.len(), 1, "{out:?}");
-    let stale_retry = &stale_retry[0];
-    assert!(
-        stale_retry
-            .header("Authorization")
-            .is_some_and(|c| c.contains("nonce=\"n2\"")),
-        "{stale_retry:?}"
-    );
+    let (_, stale_retry) =
+        challenge_retried(&mut sim, &retry.to_bytes(), 401, ("n2", true), "INVITE");
     assert_eq!(stale_retry.cseq(), Some((n0 + 2, Method::Invite)));
     // Refused (a new challenge without stale): no further INVITE, the offer is rejected,
     // the call stays up.
@@ -167,25 +154,10 @@ fn challenged_reinvite_is_resent_once_with_credentials_in_the_same_dialog() {
 
 #[test]
 fn challenged_update_is_resent_with_proxy_credentials_and_completes() {
-    let (mut sim, call) = connected(32, "secret");
-    let now = sim.now;
-    sim.ua(1).update(now, call, HOLD).unwrap();
-    let first = take_sent(&mut sim);
-    let out = sim.inject(
-        1,
-        addr(5070),
-        &challenge_for(&first, 407, "Proxy-Authenticate", &challenge("p1", false)),
-    );
-    let retry = requests(&out, "UPDATE");
-    assert_eq!(retry.len(), 1, "{out:?}");
-    assert!(
-        retry[0]
-            .header("Proxy-Authorization")
-            .is_some_and(|c| c.contains("nonce=\"p1\"")),
-        "{out:?}"
-    );
+    let (mut sim, call, first) = connected_then_offered(32, "secret", UserAgent::update);
+    let (_, retry) = challenge_retried(&mut sim, &first, 407, ("p1", false), "UPDATE");
     let (n0, _) = SipMsg::parse(&first).unwrap().cseq().unwrap();
-    assert_eq!(retry[0].cseq(), Some((n0 + 1, Method::Update)));
+    assert_eq!(retry.cseq(), Some((n0 + 1, Method::Update)));
     // The retry's retransmission reaches bob over the (now delivering) link; bob answers.
     let Some(Event::OfferReceived { call: b, .. }) =
         sim.run_until(0, secs(5), |e| matches!(e, Event::OfferReceived { .. }))
@@ -206,10 +178,7 @@ fn challenged_update_is_resent_with_proxy_credentials_and_completes() {
 
 #[test]
 fn without_a_password_the_challenge_rejects_the_offer() {
-    let (mut sim, call) = connected(33, "");
-    let now = sim.now;
-    sim.ua(1).hold(now, call, HOLD).unwrap();
-    let first = take_sent(&mut sim);
+    let (mut sim, call, first) = connected_then_offered(33, "", UserAgent::hold);
     let out = sim.inject(
         1,
         addr(5070),
@@ -249,21 +218,9 @@ fn challenged_session_refresh_is_resent_with_credentials_and_the_call_survives()
         .find(|r| r.starts_with(b"UPDATE "))
         .cloned()
         .expect("the refresh");
-    let out = sim.inject(
-        1,
-        addr(5070),
-        &challenge_for(&refresh, 401, "WWW-Authenticate", &challenge("r1", false)),
-    );
-    let retry = requests(&out, "UPDATE");
-    assert_eq!(retry.len(), 1, "{out:?}");
-    assert!(
-        retry[0]
-            .header("Authorization")
-            .is_some_and(|c| c.contains("nonce=\"r1\"")),
-        "{out:?}"
-    );
+    let (_, retry) = challenge_retried(&mut sim, &refresh, 401, ("r1", false), "UPDATE");
     assert_eq!(
-        retry[0].header("Session-Expires"),
+        retry.header("Session-Expires"),
         SipMsg::parse(&refresh).unwrap().header("Session-Expires")
     );
     // The retry (retransmitted over the link) refreshes the session: nobody hangs up.

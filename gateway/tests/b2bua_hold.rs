@@ -9,7 +9,9 @@ mod signalling_util;
 
 use std::time::Duration;
 
-use rvoip_core::sip::ua::{EndReason, Event};
+use rvoip_core::rand::SplitMix64;
+use rvoip_core::sip::ua::{CallId, EndReason, Event, UaError, UserAgent};
+use rvoip_core::time::Instant as TimeInstant;
 use signalling_util::*;
 use tokio::time::Instant;
 
@@ -34,8 +36,24 @@ fn attr<'a>(sdp: &'a str, name: &str) -> Option<&'a str> {
         .map(str::trim)
 }
 
+/// One of the UA's ways to send a new offer in a call (`hold`, `unhold`, `update`).
+type SendOffer = fn(&mut UserAgent<SplitMix64>, TimeInstant, CallId, &[u8]) -> Result<(), UaError>;
+
+/// The browser sends its offer with direction `dir` and version `v` ([`browser_sdp`]) in
+/// `call` with `send`; returns the outcome.
+async fn reoffer(
+    p: &mut Phone,
+    call: CallId,
+    send: SendOffer,
+    (dir, v): (&str, u32),
+) -> Result<String, u16> {
+    let now = p.now();
+    send(&mut p.ua, now, call, &browser_sdp(dir, v)).expect("the UA sends the offer");
+    offer_outcome(p, call).await
+}
+
 /// The outcome of the browser's pending offer: `Ok(answer)` or `Err(status)`.
-async fn offer_outcome(p: &mut Phone, call: rvoip_core::sip::ua::CallId) -> Result<String, u16> {
+async fn offer_outcome(p: &mut Phone, call: CallId) -> Result<String, u16> {
     p.wait("the re-INVITE's outcome", |e| match e {
         Event::MediaUpdated { call: c, sdp } if *c == call => Some(Ok(String::from_utf8_lossy(
             sdp.as_deref().unwrap_or_default(),
@@ -47,29 +65,51 @@ async fn offer_outcome(p: &mut Phone, call: rvoip_core::sip::ua::CallId) -> Resu
     .await
 }
 
-#[tokio::test]
-async fn browser_hold_reaches_the_trunk_after_glare_and_a_refused_unhold_keeps_the_call() {
+/// A gateway whose trunk is sipp's UAS `scenario`, and alice (WebSocket, seed `seed`) in an
+/// answered call to a number routed to it.
+async fn call_to_sipp_uas(scenario: &str, seed: u64) -> (Gw, tokio::process::Child, Phone, CallId) {
     let port = free_udp_port();
     let gw = start_gateway(&format!("127.0.0.1:{port}"), "").await;
-    let sipp = spawn_sipp("b2bua_hold_uas.xml", port, &[]);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 41).await;
-    let call = alice.call("sip:+15551234567@127.0.0.1");
-    alice
-        .wait("answer", |e| {
-            matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
-        })
-        .await;
+    let (sipp, alice, call) = alice_calls_sipp_uas(&gw, scenario, port, seed).await;
+    (gw, sipp, alice, call)
+}
+
+/// A gateway, bob (WebSocket, seed `seed`) registered, and sipp's UAC `scenario` calling
+/// bob's DID; bob answers with `a=sendrecv`. Returns the call and the offer bob received.
+async fn call_from_sipp_uac(
+    scenario: &str,
+    seed: u64,
+) -> (Gw, tokio::process::Child, Phone, CallId, String) {
+    let port = free_udp_port();
+    let gw = start_gateway(&format!("127.0.0.1:{port}"), "").await;
+    let mut bob = Phone::connect(&gw, "bob", BOB_PW, seed).await;
+    bob.register().await;
+    let sipp = spawn_sipp_to_did(&gw, scenario, port);
+    let (call, offer) = bob.incoming().await;
+    let offer = String::from_utf8_lossy(&offer.expect("an offer")).to_string();
+    let now = bob.now();
+    bob.ua
+        .answer(now, call, &browser_answer("a=sendrecv", 2))
+        .expect("answer");
+    (gw, sipp, bob, call, offer)
+}
+
+/// The trunk hangs up: `phone` gets its BYE, sipp succeeds and the gateway is clean.
+async fn trunk_hangs_up(gw: Gw, mut phone: Phone, call: CallId, sipp: tokio::process::Child) {
+    let reason = phone.ended("the trunk's BYE", call).await;
+    assert_eq!(reason, EndReason::RemoteHangup);
+    finish_with_sipp(&gw, &mut phone, sipp, Duration::from_millis(100)).await;
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn browser_hold_reaches_the_trunk_after_glare_and_a_refused_unhold_keeps_the_call() {
+    let (gw, sipp, mut alice, call) = call_to_sipp_uas("b2bua_hold_uas.xml", 41).await;
 
     // Hold: sipp checks a=sendonly, answers 491, then takes the retry (2.1–4 s later: the
     // gateway's B leg owns the Call-ID) and answers a=recvonly.
-    let now = alice.now();
     let sent = Instant::now();
-    alice
-        .ua
-        .hold(now, call, &browser_sdp("a=sendonly", 3))
-        .expect("hold");
-    let answer = offer_outcome(&mut alice, call)
+    let answer = reoffer(&mut alice, call, UserAgent::hold, ("a=sendonly", 3))
         .await
         .expect("the hold is accepted");
     let waited = sent.elapsed();
@@ -82,91 +122,37 @@ async fn browser_hold_reaches_the_trunk_after_glare_and_a_refused_unhold_keeps_t
         "{answer}"
     );
     // Unhold refused by the trunk (488): the browser gets 488, the call stays up.
-    let now = alice.now();
-    alice
-        .ua
-        .unhold(now, call, &browser_sdp("a=sendrecv", 4))
-        .expect("unhold");
-    assert_eq!(offer_outcome(&mut alice, call).await, Err(488));
+    let outcome = reoffer(&mut alice, call, UserAgent::unhold, ("a=sendrecv", 4)).await;
+    assert_eq!(outcome, Err(488));
     assert_eq!(gw.stats().calls, 1, "a refused re-INVITE keeps the call");
     // Unhold again, by UPDATE this time: the trunk's Allow lacks UPDATE, so it gets a
     // re-INVITE; accepted, a=sendrecv both ways.
-    let now = alice.now();
-    alice
-        .ua
-        .update(now, call, &browser_sdp("a=sendrecv", 5))
-        .expect("unhold again");
-    let answer = offer_outcome(&mut alice, call)
+    let answer = reoffer(&mut alice, call, UserAgent::update, ("a=sendrecv", 5))
         .await
         .expect("the unhold is accepted");
     assert!(answer.contains("a=sendrecv"), "{answer}");
 
-    let now = alice.now();
-    alice.ua.hangup(now, call).expect("hangup");
-    alice.pump(Duration::from_millis(300)).await;
-    sipp_ok(sipp).await;
-    alice.close().await;
-    assert_clean(&gw).await;
-    let cdrs = gw.store().cdrs(&Default::default()).expect("cdrs");
-    assert_eq!(cdrs.len(), 1);
-    assert_eq!(cdrs[0].cause, "normal: caller hung up");
+    alice.hangup(call);
+    finish_with_sipp(&gw, &mut alice, sipp, Duration::from_millis(300)).await;
+    assert_one_cdr(&gw, "normal: caller hung up");
     gw.shutdown().await;
 }
 
 #[tokio::test]
 async fn browser_hold_by_update_reaches_a_trunk_that_allows_update_as_update() {
-    let port = free_udp_port();
-    let gw = start_gateway(&format!("127.0.0.1:{port}"), "").await;
-    let sipp = spawn_sipp("b2bua_hold_update_uas.xml", port, &[]);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 43).await;
-    let call = alice.call("sip:+15551234567@127.0.0.1");
-    alice
-        .wait("answer", |e| {
-            matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
-        })
-        .await;
-    let now = alice.now();
-    alice
-        .ua
-        .update(now, call, &browser_sdp("a=sendonly", 3))
-        .expect("hold by UPDATE");
-    let answer = offer_outcome(&mut alice, call)
+    let (gw, sipp, mut alice, call) = call_to_sipp_uas("b2bua_hold_update_uas.xml", 43).await;
+    let answer = reoffer(&mut alice, call, UserAgent::update, ("a=sendonly", 3))
         .await
         .expect("the hold is accepted");
     assert!(answer.contains("a=recvonly"), "{answer}");
-    let now = alice.now();
-    alice.ua.hangup(now, call).expect("hangup");
-    alice.pump(Duration::from_millis(300)).await;
-    sipp_ok(sipp).await;
-    alice.close().await;
-    assert_clean(&gw).await;
+    alice.hangup(call);
+    finish_with_sipp(&gw, &mut alice, sipp, Duration::from_millis(300)).await;
     gw.shutdown().await;
 }
 
 #[tokio::test]
 async fn trunk_hold_reaches_the_browser_as_a_reinvite_with_its_ice_and_dtls_unchanged() {
-    let port = free_udp_port();
-    let gw = start_gateway(&format!("127.0.0.1:{port}"), "").await;
-    let mut bob = Phone::connect(&gw, "bob", BOB_PW, 42).await;
-    bob.register().await;
-    let target = gw.udp_addr().expect("udp").to_string();
-    let sipp = spawn_sipp(
-        "b2bua_hold_uac.xml",
-        port,
-        &["-s".into(), DID.into(), target],
-    );
-    let (call, offer) = bob
-        .wait("the incoming call", |e| match e {
-            Event::IncomingCall { call, sdp, .. } => Some((*call, sdp.clone())),
-            _ => None,
-        })
-        .await;
-    let offer = String::from_utf8_lossy(&offer.expect("an offer")).to_string();
-    let now = bob.now();
-    bob.ua
-        .answer(now, call, &browser_answer("a=sendrecv", 2))
-        .expect("answer");
+    let (gw, sipp, mut bob, call, offer) = call_from_sipp_uac("b2bua_hold_uac.xml", 42).await;
     for (v, (offered, answered)) in [("a=sendonly", "a=recvonly"), ("a=sendrecv", "a=sendrecv")]
         .into_iter()
         .enumerate()
@@ -188,43 +174,13 @@ async fn trunk_hold_reaches_the_browser_as_a_reinvite_with_its_ice_and_dtls_unch
             .answer(now, call, &browser_answer(answered, 3 + v as u32))
             .expect("answer the re-offer");
     }
-    let reason = bob
-        .wait("the trunk's BYE", |e| match e {
-            Event::Ended { call: c, reason } if *c == call => Some(*reason),
-            _ => None,
-        })
-        .await;
-    assert_eq!(reason, EndReason::RemoteHangup);
-    bob.pump(Duration::from_millis(100)).await;
-    sipp_ok(sipp).await;
-    bob.close().await;
-    assert_clean(&gw).await;
-    gw.shutdown().await;
+    trunk_hangs_up(gw, bob, call, sipp).await;
 }
 
 #[tokio::test]
 async fn browser_on_the_b_leg_holds_and_the_calling_trunk_gets_the_reinvites() {
-    let port = free_udp_port();
-    let gw = start_gateway(&format!("127.0.0.1:{port}"), "").await;
-    let mut bob = Phone::connect(&gw, "bob", BOB_PW, 44).await;
-    bob.register().await;
-    let target = gw.udp_addr().expect("udp").to_string();
-    let sipp = spawn_sipp(
-        "b2bua_held_by_browser_uac.xml",
-        port,
-        &["-s".into(), DID.into(), target],
-    );
-    let (call, offer) = bob
-        .wait("the incoming call", |e| match e {
-            Event::IncomingCall { call, sdp, .. } => Some((*call, sdp.clone())),
-            _ => None,
-        })
-        .await;
-    let offer = String::from_utf8_lossy(&offer.expect("an offer")).to_string();
-    let now = bob.now();
-    bob.ua
-        .answer(now, call, &browser_answer("a=sendrecv", 2))
-        .expect("answer");
+    let (gw, sipp, mut bob, call, offer) =
+        call_from_sipp_uac("b2bua_held_by_browser_uac.xml", 44).await;
     bob.wait("the ACK", |e| {
         matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
     })
@@ -233,11 +189,7 @@ async fn browser_on_the_b_leg_holds_and_the_calling_trunk_gets_the_reinvites() {
         .into_iter()
         .enumerate()
     {
-        let now = bob.now();
-        bob.ua
-            .hold(now, call, &browser_sdp(dir, 3 + v as u32))
-            .expect("re-INVITE");
-        let answer = offer_outcome(&mut bob, call)
+        let answer = reoffer(&mut bob, call, UserAgent::hold, (dir, 3 + v as u32))
             .await
             .expect("the trunk accepts");
         assert!(answer.contains(expect), "{answer}");
@@ -245,16 +197,5 @@ async fn browser_on_the_b_leg_holds_and_the_calling_trunk_gets_the_reinvites() {
             assert_eq!(attr(&answer, a), attr(&offer, a), "{a} changed: {answer}");
         }
     }
-    let reason = bob
-        .wait("the trunk's BYE", |e| match e {
-            Event::Ended { call: c, reason } if *c == call => Some(*reason),
-            _ => None,
-        })
-        .await;
-    assert_eq!(reason, EndReason::RemoteHangup);
-    bob.pump(Duration::from_millis(100)).await;
-    sipp_ok(sipp).await;
-    bob.close().await;
-    assert_clean(&gw).await;
-    gw.shutdown().await;
+    trunk_hangs_up(gw, bob, call, sipp).await;
 }

@@ -9,16 +9,14 @@ mod signalling_util;
 
 use std::time::Duration;
 
-use rvoip_core::sip::ua::{EndReason, Event};
+use rvoip_core::sip::ua::{CallId, EndReason, Event};
 use rvoip_gateway::config::Config;
-use rvoip_gateway::server::{Gateway, Options};
 use signalling_util::*;
 use tokio::time::Instant;
 
 /// A gateway with alice, `+1…` routed to the trunk at `trunk_host`, and session timers of
 /// 4 s (Min-SE 2 s).
-async fn start(trunk_host: &str) -> (Gateway, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("temp dir");
+async fn start(trunk_host: &str) -> Gw {
     let toml = format!(
         r#"
 [http]
@@ -43,28 +41,16 @@ pattern = "+1."
 target = "trunk:t1"
 "#
     );
-    let cfg = Config::from_toml(&toml).expect("test config is valid");
-    let gw = Gateway::start(
-        cfg,
-        Options {
-            data_dir: Some(dir.path().to_path_buf()),
-            sip_t1: Some(Duration::from_millis(100)),
-        },
-    )
-    .await
-    .expect("gateway starts");
-    (gw, dir)
+    start_gateway_toml(&toml).await
 }
 
-async fn answered_call(gw: &Gateway, seed: u64) -> (Phone, rvoip_core::sip::ua::CallId) {
-    let mut alice = Phone::connect(gw, "alice", ALICE_PW, seed).await;
-    let call = alice.call("sip:+15551234567@127.0.0.1");
-    alice
-        .wait("answer", |e| {
-            matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
-        })
-        .await;
-    (alice, call)
+/// A gateway whose trunk is sipp's UAS `scenario`, and alice (WebSocket, seed `seed`) in an
+/// answered call to a number routed to it.
+async fn call_to_sipp_uas(scenario: &str, seed: u64) -> (Gw, tokio::process::Child, Phone, CallId) {
+    let port = free_udp_port();
+    let gw = start(&format!("127.0.0.1:{port}")).await;
+    let (sipp, alice, call) = alice_calls_sipp_uas(&gw, scenario, port, seed).await;
+    (gw, sipp, alice, call)
 }
 
 #[test]
@@ -79,11 +65,7 @@ fn config_refuses_an_interval_below_min_se() {
 
 #[tokio::test]
 async fn trunk_leg_offers_session_expires_honours_422_and_refreshes_by_update() {
-    let port = free_udp_port();
-    let (gw, _dir) = start(&format!("127.0.0.1:{port}")).await;
-    let sipp = spawn_sipp("b2bua_timer_refresh_uas.xml", port, &[]);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let (mut alice, call) = answered_call(&gw, 51).await;
+    let (gw, sipp, mut alice, call) = call_to_sipp_uas("b2bua_timer_refresh_uas.xml", 51).await;
     // The gateway refreshes the 6 s session at 3 s; the browser refreshes its own leg
     // (refresher=uac there) every 2 s. The call survives both.
     alice.pump(Duration::from_millis(4000)).await;
@@ -95,32 +77,17 @@ async fn trunk_leg_offers_session_expires_honours_422_and_refreshes_by_update() 
         "{:?}",
         alice.events
     );
-    let now = alice.now();
-    alice.ua.hangup(now, call).expect("hangup");
-    alice.pump(Duration::from_millis(300)).await;
-    sipp_ok(sipp).await;
-    alice.close().await;
-    assert_clean(&gw).await;
-    let cdrs = gw.store().cdrs(&Default::default()).expect("cdrs");
-    assert_eq!(cdrs.len(), 1);
-    assert_eq!(cdrs[0].cause, "normal: caller hung up");
+    alice.hangup(call);
+    finish_with_sipp(&gw, &mut alice, sipp, Duration::from_millis(300)).await;
+    assert_one_cdr(&gw, "normal: caller hung up");
     gw.shutdown().await;
 }
 
 #[tokio::test]
 async fn an_unrefreshed_trunk_session_expires_and_ends_both_legs() {
-    let port = free_udp_port();
-    let (gw, _dir) = start(&format!("127.0.0.1:{port}")).await;
-    let sipp = spawn_sipp("b2bua_timer_expiry_uas.xml", port, &[]);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let (mut alice, call) = answered_call(&gw, 52).await;
+    let (gw, sipp, mut alice, call) = call_to_sipp_uas("b2bua_timer_expiry_uas.xml", 52).await;
     let answered = Instant::now();
-    let reason = alice
-        .wait("the BYE after the session expired", |e| match e {
-            Event::Ended { call: c, reason } if *c == call => Some(*reason),
-            _ => None,
-        })
-        .await;
+    let reason = alice.ended("the BYE after the session expired", call).await;
     let waited = answered.elapsed();
     assert_eq!(reason, EndReason::RemoteHangup);
     // RFC 4028 §10: the non-refresher ends the session at 4 − 4/3 s, not before.
@@ -128,41 +95,22 @@ async fn an_unrefreshed_trunk_session_expires_and_ends_both_legs() {
         waited >= Duration::from_millis(2500) && waited <= Duration::from_millis(4500),
         "{waited:?}"
     );
-    alice.pump(Duration::from_millis(100)).await;
-    sipp_ok(sipp).await;
-    alice.close().await;
-    assert_clean(&gw).await;
-    let cdrs = gw.store().cdrs(&Default::default()).expect("cdrs");
-    assert_eq!(cdrs.len(), 1);
-    assert_eq!(cdrs[0].cause, "session_timer_expired");
+    finish_with_sipp(&gw, &mut alice, sipp, Duration::from_millis(100)).await;
+    assert_one_cdr(&gw, "session_timer_expired");
     gw.shutdown().await;
 }
 
 #[tokio::test]
 async fn an_unrefreshed_browser_session_expires_and_ends_both_legs() {
-    let port = free_udp_port();
-    let (gw, _dir) = start(&format!("127.0.0.1:{port}")).await;
     // A trunk without session timers: only the browser leg runs one (refresher: the
     // browser, which supports timers).
-    let sipp = spawn_sipp("gateway_uas.xml", port, &[]);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let (mut alice, call) = answered_call(&gw, 53).await;
+    let (gw, sipp, mut alice, call) = call_to_sipp_uas("gateway_uas.xml", 53).await;
     // The browser stalls (no refresh at 2 s): the gateway ends its leg at 4 − 4/3 s and
     // the trunk's with it.
     tokio::time::sleep(Duration::from_millis(3600)).await;
-    let reason = alice
-        .wait("the BYE after the session expired", |e| match e {
-            Event::Ended { call: c, reason } if *c == call => Some(*reason),
-            _ => None,
-        })
-        .await;
+    let reason = alice.ended("the BYE after the session expired", call).await;
     assert_eq!(reason, EndReason::RemoteHangup);
-    alice.pump(Duration::from_millis(100)).await;
-    sipp_ok(sipp).await;
-    alice.close().await;
-    assert_clean(&gw).await;
-    let cdrs = gw.store().cdrs(&Default::default()).expect("cdrs");
-    assert_eq!(cdrs.len(), 1);
-    assert_eq!(cdrs[0].cause, "session_timer_expired");
+    finish_with_sipp(&gw, &mut alice, sipp, Duration::from_millis(100)).await;
+    assert_one_cdr(&gw, "session_timer_expired");
     gw.shutdown().await;
 }

@@ -16,7 +16,6 @@
 
 mod signalling_util;
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -130,7 +129,6 @@ impl Pki {
 /// and `trunk` (TOML of `[[trunks]]` named `t1`, then optionally `t2`, or empty) with
 /// `+1…` routed to them in that order.
 async fn start_tls_gateway(pki: &Pki, trunk: &str) -> Gw {
-    let dir = tempfile::tempdir().expect("temp dir");
     let route = if trunk.is_empty() {
         String::new()
     } else if trunk.contains("\"t2\"") {
@@ -166,17 +164,7 @@ target = "user"
         cert = pki.toml("cert.pem"),
         key = pki.toml("key.pem"),
     );
-    let cfg = Config::from_toml(&toml).expect("test config is valid");
-    let gw = Gateway::start(
-        cfg,
-        Options {
-            data_dir: Some(dir.path().to_path_buf()),
-            sip_t1: Some(Duration::from_millis(100)),
-        },
-    )
-    .await
-    .expect("gateway starts");
-    Gw { gw, _dir: dir }
+    start_gateway_toml(&toml).await
 }
 
 /// A browser over WSS: the core UA (Via transport WSS) behind tokio-tungstenite with a
@@ -207,24 +195,8 @@ async fn wss_phone(gw: &Gateway, pki: &Pki, user: &str, password: &str, seed: u6
         matches!(ws.get_ref(), tokio_tungstenite::MaybeTlsStream::Rustls(_)),
         "the connection is TLS"
     );
-    let mut cfg = UaConfig::new(
-        format!("sip:{user}@127.0.0.1"),
-        format!("192.0.2.{}:5060", seed % 200 + 1)
-            .parse()
-            .expect("addr"),
-    );
-    cfg.transport = Transport::Wss;
-    cfg.password = password.into();
-    cfg.proxy = Some(gw.http_addr());
-    cfg.instance_id = Some(format!("urn:uuid:00000000-0000-4000-8000-{seed:012}"));
-    cfg.reg_id = Some(1);
-    cfg.register_expires = 600;
-    Phone {
-        ua: UserAgent::new(cfg, SplitMix64::new(seed)),
-        ws: Some(ws),
-        t0: Instant::now(),
-        events: VecDeque::new(),
-    }
+    let cfg = phone_config(gw, user, password, seed, Transport::Wss);
+    Phone::over(ws, cfg, seed)
 }
 
 /// Opens a TLS connection to `addr` trusting the test CA; returns the stream.
@@ -538,15 +510,9 @@ async fn call_through_stream_trunk(
         (transport == "tls").then(|| pki.server()),
     ));
     let mut alice = wss_phone(&gw, &pki, "alice", ALICE_PW, 32).await;
-    let call = alice.call("sip:+15551234567@127.0.0.1");
-    alice
-        .wait("answer", |e| {
-            matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
-        })
-        .await;
+    let call = alice.call_answered("sip:+15551234567@127.0.0.1").await;
     alice.pump(Duration::from_millis(200)).await;
-    let now = alice.now();
-    alice.ua.hangup(now, call).expect("hangup");
+    alice.hangup(call);
     alice.pump(Duration::from_millis(300)).await;
     let seen = timeout(Duration::from_secs(15), uas)
         .await
@@ -607,12 +573,7 @@ async fn a_tls_trunk_with_an_untrusted_certificate_never_gets_the_invite() {
     let mut alice = wss_phone(&gw, &pki, "alice", ALICE_PW, 33).await;
     let call = alice.call("sip:+15551234567@127.0.0.1");
     let started = Instant::now();
-    let reason = alice
-        .wait("the call fails", |e| match e {
-            Event::Ended { call: c, reason } if *c == call => Some(*reason),
-            _ => None,
-        })
-        .await;
+    let reason = alice.ended("the call fails", call).await;
     assert_eq!(reason, EndReason::Rejected(503));
     // The failed handshake fails the INVITE at once (a transport error is a 503, RFC 3261
     // §8.1.3.1), not after Timer B (64·T1 = 6.4 s here).
@@ -660,19 +621,13 @@ async fn a_refused_tls_trunk_fails_over_at_once_and_skip_verify_accepts_the_cert
     let uas = tokio::spawn(stream_uas(l2, Some(pki.server())));
     let mut alice = wss_phone(&gw, &pki, "alice", ALICE_PW, 34).await;
     let started = Instant::now();
-    let call = alice.call("sip:+15551234567@127.0.0.1");
-    alice
-        .wait("answer from the second trunk", |e| {
-            matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
-        })
-        .await;
+    let call = alice.call_answered("sip:+15551234567@127.0.0.1").await;
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "failover took {:?} (Timer B is 6.4 s here)",
         started.elapsed()
     );
-    let now = alice.now();
-    alice.ua.hangup(now, call).expect("hangup");
+    alice.hangup(call);
     alice.pump(Duration::from_millis(300)).await;
     let (inv, _, _) = timeout(Duration::from_secs(10), uas)
         .await

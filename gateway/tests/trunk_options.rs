@@ -273,10 +273,7 @@ async fn keepalive_over_tcp_reuses_one_connection_and_records_the_code() {
 #[tokio::test]
 async fn a_refused_tcp_connection_marks_the_trunk_down_without_waiting_for_timer_f() {
     // A port nobody listens on: the gateway's connection is refused at once.
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr").to_string()
-    };
+    let closed = format!("127.0.0.1:{}", free_tcp_port());
     let gw = start_gateway(
         "127.0.0.1:9",
         &format!("{}transport = \"tcp\"\n", trunk_toml("gone", &closed)),

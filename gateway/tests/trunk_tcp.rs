@@ -8,17 +8,11 @@
 
 mod signalling_util;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use rvoip_core::sip::ua::Event;
 use signalling_util::*;
 use tokio::time::{Instant, timeout};
-
-fn free_tcp_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local addr").port()
-}
 
 /// Waits until sipp listens on TCP `port`. Not by connecting: sipp's `t1` mode makes the
 /// first connection it accepts its one socket, and would answer on the probe. Linux's
@@ -44,19 +38,15 @@ async fn outbound_call_to_a_tcp_trunk_goes_over_tcp_and_is_recorded() {
     let port = free_tcp_port();
     let dir = tempfile::tempdir().expect("temp dir");
     let trace = dir.path().join("messages.log");
-    let sipp = tokio::process::Command::new(sipp_binary())
-        .current_dir(dir.path())
-        .args(["-sn", "uas", "-t", "t1", "-i", "127.0.0.1", "-p"])
-        .arg(port.to_string())
-        .args(["-m", "1", "-nostdin", "-timeout", "30s"])
-        .args(["-recv_timeout", "15000", "-trace_msg", "-message_file"])
-        .arg(&trace)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn sipp");
+    let sipp = spawn_sipp_command(
+        tokio::process::Command::new(sipp_binary())
+            .current_dir(dir.path())
+            .args(["-sn", "uas", "-t", "t1", "-i", "127.0.0.1", "-p"])
+            .arg(port.to_string())
+            .args(["-m", "1", "-nostdin", "-timeout", "30s"])
+            .args(["-recv_timeout", "15000", "-trace_msg", "-message_file"])
+            .arg(&trace),
+    );
     wait_listening(port).await;
 
     let extra = format!(
@@ -83,8 +73,7 @@ options_interval = 0\n[[dialplan]]\npattern = \"+44.\"\ntarget = \"trunk:tcp1\"\
     assert!(calls.contains("\"trunk\":\"tcp1\""), "{calls}");
     assert_eq!(gw.stats().flows, 2, "{:?}", gw.stats());
     alice.pump(Duration::from_millis(200)).await;
-    let now = alice.now();
-    alice.ua.hangup(now, call).expect("hangup");
+    alice.hangup(call);
     alice.pump(Duration::from_millis(300)).await;
 
     let out = timeout(Duration::from_secs(40), sipp.wait_with_output())

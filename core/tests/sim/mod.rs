@@ -9,7 +9,7 @@ use core::net::SocketAddr;
 use std::collections::BTreeMap;
 
 use rvoip_core::rand::{Rng, SplitMix64};
-use rvoip_core::sip::ua::{Event, Received, Transport, UaConfig, UserAgent};
+use rvoip_core::sip::ua::{CallId, Event, Received, SipMsg, Transport, UaConfig, UserAgent};
 use rvoip_core::time::{Duration, Instant};
 
 /// Link impairments, in per-mille and milliseconds.
@@ -89,6 +89,32 @@ pub fn config(user: &str, port: u16) -> UaConfig {
     let mut c = UaConfig::new(format!("sip:{user}@example.com"), addr(port));
     c.transport = Transport::Udp;
     c
+}
+
+/// A 401 (or 407) answering the request `req` with `header: value` (a digest challenge),
+/// its To header given the tag `to_tag` when there is one (an out-of-dialog challenger's).
+pub fn challenge_for(
+    req: &[u8],
+    code: u16,
+    (header, value): (&str, &str),
+    to_tag: Option<&str>,
+) -> Vec<u8> {
+    let m = SipMsg::parse(req).expect("a request");
+    let reason = if code == 407 {
+        "Proxy Authentication Required"
+    } else {
+        "Unauthorized"
+    };
+    let mut r = format!("SIP/2.0 {code} {reason}\r\n");
+    for h in ["Via", "From", "To", "Call-ID", "CSeq"] {
+        r += &format!("{h}: {}", m.header(h).expect("a request's header"));
+        if let (Some(tag), "To") = (to_tag, h) {
+            r += &format!(";tag={tag}");
+        }
+        r += "\r\n";
+    }
+    r += &format!("{header}: {value}\r\nContent-Length: 0\r\n\r\n");
+    r.into_bytes()
 }
 
 impl Sim {
@@ -246,6 +272,39 @@ impl Sim {
                     .map(|(_, e)| e.clone());
             }
         }
+    }
+
+    /// Node `caller` calls `target` with `offer` and node `callee` answers its incoming call
+    /// with `answer`, each step within `within`; returns the caller's call. Panics (with the
+    /// caller's events) when the callee is never called or the caller never sees the answer.
+    pub fn call_answered(
+        &mut self,
+        (caller, callee): (usize, usize),
+        target: &str,
+        (offer, answer): (&[u8], &[u8]),
+        within: Duration,
+    ) -> CallId {
+        let now = self.now;
+        let call = self.ua(caller).call(now, target, offer).expect("call");
+        let Some(Event::IncomingCall { call: incoming, .. }) =
+            self.run_until(callee, within, |e| matches!(e, Event::IncomingCall { .. }))
+        else {
+            panic!(
+                "node {callee} is not called: node {caller} saw {:?}",
+                self.events(caller)
+            )
+        };
+        let now = self.now;
+        self.ua(callee)
+            .answer(now, incoming, answer)
+            .expect("answer");
+        self.run_until(
+            caller,
+            within,
+            |e| matches!(e, Event::Answered { call: c, .. } if *c == call),
+        )
+        .expect("answered");
+        call
     }
 
     /// All events of node `i` so far.

@@ -71,7 +71,6 @@ impl std::ops::Deref for Gw {
 /// Starts a gateway with alice and bob (bob has the DID), a trunk `t1` at `trunk_host`,
 /// `+1…` numbers routed to it, and `extra` TOML appended.
 pub async fn start_gateway(trunk_host: &str, extra: &str) -> Gw {
-    let dir = tempfile::tempdir().expect("temp dir");
     let toml = format!(
         r#"
 [http]
@@ -103,7 +102,14 @@ pattern = "*"
 target = "user"
 "#
     );
-    let cfg = Config::from_toml(&toml).expect("test config is valid");
+    start_gateway_toml(&toml).await
+}
+
+/// Starts a gateway from the complete TOML `toml`, with a temporary data directory and a
+/// short SIP T1 (100 ms).
+pub async fn start_gateway_toml(toml: &str) -> Gw {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cfg = Config::from_toml(toml).expect("test config is valid");
     let gw = Gateway::start(
         cfg,
         Options {
@@ -142,20 +148,27 @@ pub fn spawn_sipp(scenario: &str, port: u16, extra: &[String]) -> tokio::process
     let path = format!("{}/../tests/sipp/{scenario}", env!("CARGO_MANIFEST_DIR"));
     let dir = std::env::temp_dir().join(format!("rvoip-gw-sipp-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    tokio::process::Command::new(sipp_binary())
-        .current_dir(&dir)
-        .args(["-sf", &path, "-i", "127.0.0.1", "-p", &port.to_string()])
-        .args([
-            "-m",
-            "1",
-            "-nostdin",
-            "-timeout",
-            "30s",
-            "-recv_timeout",
-            "15000",
-        ])
-        .args(extra)
-        .stdin(Stdio::null())
+    spawn_sipp_command(
+        tokio::process::Command::new(sipp_binary())
+            .current_dir(&dir)
+            .args(["-sf", &path, "-i", "127.0.0.1", "-p", &port.to_string()])
+            .args([
+                "-m",
+                "1",
+                "-nostdin",
+                "-timeout",
+                "30s",
+                "-recv_timeout",
+                "15000",
+            ])
+            .args(extra),
+    )
+}
+
+/// Spawns the sipp command `cmd`: no stdin, stdout discarded, stderr kept (for
+/// [`sipp_ok`]'s verdict), killed when dropped.
+pub fn spawn_sipp_command(cmd: &mut tokio::process::Command) -> tokio::process::Child {
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -174,6 +187,60 @@ pub async fn sipp_ok(child: tokio::process::Child) {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Runs sipp as the trunk's UAS with `scenario` on `port`, and gives it 300 ms to listen.
+pub async fn spawn_sipp_uas(scenario: &str, port: u16) -> tokio::process::Child {
+    let sipp = spawn_sipp(scenario, port, &[]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    sipp
+}
+
+/// Runs sipp's UAS `scenario` on `port` as the trunk, and has alice (WebSocket, seed
+/// `seed`) call `+15551234567` through `gw`; returns sipp, alice and the answered call.
+pub async fn alice_calls_sipp_uas(
+    gw: &Gateway,
+    scenario: &str,
+    port: u16,
+    seed: u64,
+) -> (tokio::process::Child, Phone, CallId) {
+    let sipp = spawn_sipp_uas(scenario, port).await;
+    let mut alice = Phone::connect(gw, "alice", ALICE_PW, seed).await;
+    let call = alice.call_answered("sip:+15551234567@127.0.0.1").await;
+    (sipp, alice, call)
+}
+
+/// Runs sipp from `port` as a trunk calling the DID on the gateway's UDP listener.
+pub fn spawn_sipp_to_did(gw: &Gateway, scenario: &str, port: u16) -> tokio::process::Child {
+    let target = gw.udp_addr().expect("udp").to_string();
+    spawn_sipp(scenario, port, &["-s".into(), DID.into(), target])
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_tcp_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+/// Ends a call's test: pumps `phone` for `pump`, waits for sipp's success, closes the
+/// phone's WebSocket and checks that the gateway holds no state.
+pub async fn finish_with_sipp(
+    gw: &Gateway,
+    phone: &mut Phone,
+    sipp: tokio::process::Child,
+    pump: Duration,
+) {
+    phone.pump(pump).await;
+    sipp_ok(sipp).await;
+    phone.close().await;
+    assert_clean(gw).await;
+}
+
+/// Asserts that the gateway recorded exactly one call, ended with `cause`.
+pub fn assert_one_cdr(gw: &Gateway, cause: &str) {
+    let cdrs = gw.store().cdrs(&Default::default()).expect("cdrs");
+    assert_eq!(cdrs.len(), 1);
+    assert_eq!(cdrs[0].cause, cause);
 }
 
 /// GET with the console credentials; returns (status, body).
@@ -235,21 +302,15 @@ impl Phone {
             Some("sip"),
             "the gateway selects the sip subprotocol"
         );
-        let mut cfg = UaConfig::new(
-            format!("sip:{user}@127.0.0.1"),
-            format!("192.0.2.{}:5060", seed % 200 + 1)
-                .parse()
-                .expect("addr"),
-        );
-        cfg.transport = Transport::Ws;
+        let mut cfg = phone_config(gw, user, password, seed, Transport::Ws);
         // As the browser package does (RFC 7118 §5.2): the gateway must route to the
         // phone by its WebSocket connection, never by this host.
         cfg.advertised_host = Some(format!("ws{seed:06}.invalid"));
-        cfg.password = password.into();
-        cfg.proxy = Some(gw.http_addr());
-        cfg.instance_id = Some(format!("urn:uuid:00000000-0000-4000-8000-{seed:012}"));
-        cfg.reg_id = Some(1);
-        cfg.register_expires = 600;
+        Phone::over(ws, cfg, seed)
+    }
+
+    /// A phone with the UA configured by `cfg` over the connected WebSocket `ws`.
+    pub fn over(ws: Ws, cfg: UaConfig, seed: u64) -> Phone {
         Phone {
             ua: UserAgent::new(cfg, SplitMix64::new(seed)),
             ws: Some(ws),
@@ -351,11 +412,69 @@ impl Phone {
         self.ua.call(now, target, WEBRTC_OFFER).expect("call")
     }
 
+    /// Calls `target` and waits for the answer.
+    pub async fn call_answered(&mut self, target: &str) -> CallId {
+        let call = self.call(target);
+        self.wait("answer", |e| {
+            matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
+        })
+        .await;
+        call
+    }
+
+    /// Waits for an incoming call; returns it and its offer, if any.
+    pub async fn incoming(&mut self) -> (CallId, Option<Vec<u8>>) {
+        self.wait("the incoming call", |e| match e {
+            Event::IncomingCall { call, sdp, .. } => Some((*call, sdp.clone())),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Waits (`what`) for `call` to end; returns why.
+    pub async fn ended(&mut self, what: &str, call: CallId) -> EndReason {
+        self.wait(what, |e| match e {
+            Event::Ended { call: c, reason } if *c == call => Some(*reason),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Hangs up `call`.
+    pub fn hangup(&mut self, call: CallId) {
+        let now = self.now();
+        self.ua.hangup(now, call).expect("hangup");
+    }
+
     pub async fn close(&mut self) {
         if let Some(mut ws) = self.ws.take() {
             let _ = ws.close(None).await;
         }
     }
+}
+
+/// The UA configuration of a test phone: `user` at 127.0.0.1 with `password`, over
+/// `transport` to the gateway's HTTP listener, with an instance ID and reg-id from `seed`.
+pub fn phone_config(
+    gw: &Gateway,
+    user: &str,
+    password: &str,
+    seed: u64,
+    transport: Transport,
+) -> UaConfig {
+    let mut cfg = UaConfig::new(
+        format!("sip:{user}@127.0.0.1"),
+        format!("192.0.2.{}:5060", seed % 200 + 1)
+            .parse()
+            .expect("addr"),
+    );
+    cfg.transport = transport;
+    cfg.password = password.into();
+    cfg.proxy = Some(gw.http_addr());
+    cfg.instance_id = Some(format!("urn:uuid:00000000-0000-4000-8000-{seed:012}"));
+    cfg.reg_id = Some(1);
+    cfg.register_expires = 600;
+    cfg
 }
 
 // ---------------------------------------------------------------------------------------
