@@ -27,9 +27,10 @@ apt_ensure() {
 
 # ensure_geckodriver VERSION: `cargo install`s geckodriver VERSION unless it is the one on PATH.
 ensure_geckodriver() {
-  # (sed, not grep -q: geckodriver panics on a closed stdout.)
+  # (sed, not grep -q: geckodriver panics on a closed stdout. No --locked: the registry
+  # mirror can lag behind a lockfile.)
   if [ "$(geckodriver --version 2>/dev/null | sed -n 1p || true)" != "geckodriver $1" ]; then
     step "cargo install geckodriver $1"
-    cargo install geckodriver --version "$1" --locked
+    cargo install geckodriver --version "$1"
   fi
 }
