@@ -351,6 +351,7 @@ async fn media(
     let mut srtp: Option<(Context, Context)> = None;
     let mut ready_at = None;
     let (ssrc, mut seq, mut ts) = (0xa000_0000 | i as u32, 1u16, 0u32);
+    let mut dtls_open = true;
     let result = loop {
         let target = ice.may_send_to();
         if let Some(t) = target {
@@ -389,12 +390,15 @@ async fn media(
                     _ => {}
                 }
             }
-            rec = chans.from_dtls.recv() => {
-                if let Some(rec) = rec {
-                    match target {
+            rec = chans.from_dtls.recv(), if dtls_open => {
+                match rec {
+                    Some(rec) => match target {
                         Some(t) => { let _ = sock.send_to(&rec, t).await; }
                         None => pending_dtls.push(rec),
-                    }
+                    },
+                    // Closed once the handshake is over: stop selecting on it (a closed
+                    // channel is ready at every poll).
+                    None => dtls_open = false,
                 }
             }
             res = async { match hs_join.as_mut() { Some(j) => j.await, None => std::future::pending().await } } => {

@@ -289,9 +289,15 @@ impl CallTask {
                     None
                 }
                 (leg, rec) = dtls_record(&mut dtls) => {
-                    if let Some(rec) = rec {
-                        let mut sink = SocketSink { socks: &self.socks };
-                        self.session.send_dtls(leg, rec, &mut sink);
+                    match rec {
+                        Some(rec) => {
+                            let mut sink = SocketSink { socks: &self.socks };
+                            self.session.send_dtls(leg, rec, &mut sink);
+                        }
+                        // The DTLS side is gone (its connection is dropped once the keys are
+                        // exported): a closed channel is ready at every poll, so stop
+                        // selecting on it — else this task spins a core for the whole call.
+                        None => dtls = None,
                     }
                     None
                 }

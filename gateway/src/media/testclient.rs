@@ -397,6 +397,7 @@ impl WebRtcClient {
             let mut hs_join = Some(tokio::spawn(hs.run()));
             let mut pending_dtls: Vec<Vec<u8>> = Vec::new();
             let mut srtp: Option<(Context, Context)> = None;
+            let mut dtls_open = true;
             loop {
                 let target = ice.may_send_to();
                 if let Some(t) = target {
@@ -429,12 +430,16 @@ impl WebRtcClient {
                             _ => {}
                         }
                     }
-                    rec = chans.from_dtls.recv() => {
-                        if let Some(rec) = rec {
-                            match target {
+                    rec = chans.from_dtls.recv(), if dtls_open => {
+                        match rec {
+                            Some(rec) => match target {
                                 Some(t) => { let _ = sock.send_to(&rec, t).await; }
                                 None => pending_dtls.push(rec),
-                            }
+                            },
+                            // The DTLS side is gone after the handshake: a closed channel
+                            // is ready at every poll; stop selecting on it (else the client
+                            // spins a core).
+                            None => dtls_open = false,
                         }
                     }
                     res = async { match hs_join.as_mut() { Some(j) => j.await, None => std::future::pending().await } } => {
