@@ -558,60 +558,7 @@ async fn cdrs_route(
     if p.format.as_deref() != Some("csv") {
         return json_response(&rows);
     }
-    let mut out = String::from(
-        "id,call_id,direction,from,to,started_ms,answered_ms,ended_ms,cause,transcoded,a_kind,a_peer,a_codec,b_kind,b_peer,b_codec\n",
-    );
-    for c in &rows {
-        let fields = [
-            c.id.to_string(),
-            c.call_id.clone(),
-            c.direction.clone(),
-            c.from.clone(),
-            c.to.clone(),
-            c.started_ms.to_string(),
-            c.answered_ms.map(|v| v.to_string()).unwrap_or_default(),
-            c.ended_ms.to_string(),
-            c.cause.clone(),
-            c.transcoded.to_string(),
-            c.a_leg.kind.clone(),
-            c.a_leg.peer.clone(),
-            c.a_leg.codec.clone().unwrap_or_default(),
-            c.b_leg.kind.clone(),
-            c.b_leg.peer.clone(),
-            c.b_leg.codec.clone().unwrap_or_default(),
-        ];
-        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        out.push_str(&line.join(","));
-        out.push('\n');
-    }
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("attachment; filename=\"call-records.csv\""),
-            ),
-        ],
-        out,
-    )
-        .into_response()
-}
-
-/// RFC 4180 quoting; a leading `=+-@` (not a number) gets a `'` so spreadsheets do not run it.
-fn csv_field(f: &str) -> String {
-    let f = if f.starts_with(['=', '+', '-', '@']) && f.parse::<f64>().is_err() {
-        format!("'{f}")
-    } else {
-        f.to_string()
-    };
-    if f.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", f.replace('"', "\"\""))
-    } else {
-        f
-    }
+    crate::http::cdrs_csv(&rows, "call-records.csv")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -701,9 +648,6 @@ mod tests {
         );
         assert_eq!(cookie_token(&h).as_deref(), Some("tok123"));
         assert_eq!(cookie_token(&HeaderMap::new()), None);
-        assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
-        assert_eq!(csv_field("=1+1x"), "'=1+1x");
-        assert_eq!(csv_field("-5"), "-5");
         assert_eq!(random_hex(32).len(), 64);
         assert_ne!(random_hex(32), random_hex(32));
     }

@@ -273,49 +273,57 @@ async fn api_cdrs(
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     };
     if p.format.as_deref() == Some("csv") {
-        let mut out = String::from(
-            "id,call_id,direction,from,to,started_ms,answered_ms,ended_ms,cause,transcoded,a_kind,a_peer,a_codec,b_kind,b_peer,b_codec,dtmf\n",
-        );
-        for c in &rows {
-            let fields = [
-                c.id.to_string(),
-                c.call_id.clone(),
-                c.direction.clone(),
-                c.from.clone(),
-                c.to.clone(),
-                c.started_ms.to_string(),
-                c.answered_ms.map(|v| v.to_string()).unwrap_or_default(),
-                c.ended_ms.to_string(),
-                c.cause.clone(),
-                c.transcoded.to_string(),
-                c.a_leg.kind.clone(),
-                c.a_leg.peer.clone(),
-                c.a_leg.codec.clone().unwrap_or_default(),
-                c.b_leg.kind.clone(),
-                c.b_leg.peer.clone(),
-                c.b_leg.codec.clone().unwrap_or_default(),
-                c.dtmf.clone(),
-            ];
-            let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-            out.push_str(&line.join(","));
-            out.push('\n');
-        }
-        return (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/csv; charset=utf-8"),
-                ),
-                (
-                    header::CONTENT_DISPOSITION,
-                    HeaderValue::from_static("attachment; filename=\"cdrs.csv\""),
-                ),
-            ],
-            out,
-        )
-            .into_response();
+        return cdrs_csv(&rows, "cdrs.csv");
     }
     json(&rows)
+}
+
+/// Call records as a CSV download named `filename` (`/api/cdrs?format=csv` and the
+/// console's export): one header line, one line per record, every field quoted by `csv_field`.
+pub(crate) fn cdrs_csv(rows: &[crate::store::CallRecord], filename: &'static str) -> Response {
+    let mut out = String::from(
+        "id,call_id,direction,from,to,started_ms,answered_ms,ended_ms,cause,transcoded,a_kind,a_peer,a_codec,b_kind,b_peer,b_codec,dtmf\n",
+    );
+    for c in rows {
+        let fields = [
+            c.id.to_string(),
+            c.call_id.clone(),
+            c.direction.clone(),
+            c.from.clone(),
+            c.to.clone(),
+            c.started_ms.to_string(),
+            c.answered_ms.map(|v| v.to_string()).unwrap_or_default(),
+            c.ended_ms.to_string(),
+            c.cause.clone(),
+            c.transcoded.to_string(),
+            c.a_leg.kind.clone(),
+            c.a_leg.peer.clone(),
+            c.a_leg.codec.clone().unwrap_or_default(),
+            c.b_leg.kind.clone(),
+            c.b_leg.peer.clone(),
+            c.b_leg.codec.clone().unwrap_or_default(),
+            c.dtmf.clone(),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
+    }
+    let disposition = format!("attachment; filename=\"{filename}\"");
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition)
+                    .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
+            ),
+        ],
+        out,
+    )
+        .into_response()
 }
 
 /// RFC 4180 quoting; a leading `=+-@` is prefixed with `'` so spreadsheets do not run it.
@@ -443,6 +451,9 @@ mod tests {
         assert_eq!(parse_date("12345"), Some(12345));
         assert_eq!(parse_date("2026-13-01"), None);
         assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
+        assert_eq!(csv_field("=1+1x"), "'=1+1x");
+        assert_eq!(csv_field("-5"), "-5");
         assert_eq!(csv_field("=cmd()"), "'=cmd()");
         assert_eq!(csv_field("+15551234"), "+15551234");
     }
