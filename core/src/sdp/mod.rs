@@ -609,6 +609,55 @@ impl<'a> SessionDescription<'a> {
             .unwrap_or(Direction::SendRecv)
     }
 
+    /// Whether `media` is an ICE section (RFC 8839 §5.1, RFC 9429 §5.2.1), where `c=` is
+    /// only the default candidate's address and JSEP writes `c=IN IP4 0.0.0.0` before any
+    /// candidate is known: ICE credentials apply to it (media or session level), its proto
+    /// is one of JSEP's DTLS profiles (RFC 9429 §5.1.2: `UDP/TLS/RTP/SAVPF`,
+    /// `TCP/DTLS/RTP/SAVPF`, `UDP/DTLS/SCTP`…, used only over ICE, RFC 8827 §6.4), or it is
+    /// in the `a=group:BUNDLE` of a section with ICE credentials (RFC 8843 §7.1.3: a
+    /// bundled section's transport attributes may be only in the tagged section).
+    pub fn uses_ice(&self, media: &MediaDescription<'_>) -> bool {
+        let proto = media.media_line().proto;
+        if self.ice_credentials(media).is_some()
+            || ["UDP/TLS/", "TCP/DTLS/", "UDP/DTLS/", "TCP/TLS/"]
+                .iter()
+                .any(|p| proto.starts_with(p))
+        {
+            return true;
+        }
+        let (Some(group), Some(mid)) = (self.bundle(), media.mid()) else {
+            return false;
+        };
+        group.contains(mid)
+            && self.media.iter().any(|m| {
+                m.mid().is_some_and(|x| group.contains(x)) && self.ice_credentials(m).is_some()
+            })
+    }
+
+    /// Whether `media` is put on hold the RFC 2543 way (RFC 3264 §8.4, RFC 6337 §5.3): the
+    /// `c=` that applies to it (its own, else the session's) has the unspecified address
+    /// (`0.0.0.0`, or its IPv6 counterpart `::`, which carries no address either), and it is
+    /// not an ICE section (see [`Self::uses_ice`]), where that address is only JSEP's default.
+    pub fn is_old_style_hold(&self, media: &MediaDescription<'_>) -> bool {
+        self.connection_for(media)
+            .and_then(Result::ok)
+            .is_some_and(|c| c.is_unspecified())
+            && !self.uses_ice(media)
+    }
+
+    /// The direction `media` states from its writer's side, as RFC 3264 §8.4 asks a
+    /// recipient to read it: [`Self::direction`] (media attribute, else session attribute,
+    /// else `sendrecv`), with "receives" cleared when the section is on hold the RFC 2543
+    /// way ([`Self::is_old_style_hold`]): the writer gave no address to send to.
+    pub fn effective_direction(&self, media: &MediaDescription<'_>) -> Direction {
+        let d = self.direction(media);
+        if self.is_old_style_hold(media) {
+            Direction::from_flags(d.sends(), false)
+        } else {
+            d
+        }
+    }
+
     /// The attribute `name` of `media`, else of the session (for the attributes that may be
     /// given at either level: ice-ufrag, ice-pwd, ice-options, fingerprint, setup).
     pub fn inherited<'s>(

@@ -350,7 +350,6 @@ fn remote_of(
 ) -> Remote {
     let conn = sdp.connection_for(t).and_then(Result::ok);
     let port = t.media_line().port;
-    let hold = conn.as_ref().is_some_and(Connection::is_unspecified);
     let ip = conn
         .as_ref()
         .and_then(Connection::ip)
@@ -371,12 +370,11 @@ fn remote_of(
             None => ip.map(|ip| SocketAddr::new(ip, port.wrapping_add(1))),
         }
     };
+    // RFC 3264 §8.4 / RFC 6337 §5.3: c=0.0.0.0 (outside ICE, where it is only JSEP's
+    // default candidate address) means the writer will not receive.
+    let hold = sdp.is_old_style_hold(t);
     let mut direction = sdp.direction(m);
-    // An ICE section's c= is its default candidate: JSEP (RFC 9429 §5.2.1) writes
-    // `c=IN IP4 0.0.0.0` before any candidate is known, which is not a hold.
-    let hold = hold && sdp.ice_credentials(t).is_none();
     if hold {
-        // RFC 3264 §8.4 / RFC 6337 §5.3: c=0.0.0.0 means the offerer will not receive.
         direction = Direction::from_flags(direction.sends(), false);
     }
     Remote {

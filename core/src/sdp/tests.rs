@@ -2,6 +2,7 @@ use super::*;
 use alloc::format;
 use alloc::string::ToString;
 use alloc::vec;
+use alloc::vec::Vec;
 use proptest::prelude::*;
 
 const MIN: &str = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nt=0 0\r\n";
@@ -143,6 +144,88 @@ fn direction_negotiation_table() {
     assert_eq!(SendOnly.reversed(), RecvOnly);
     assert_eq!(Direction::from_name("recvonly"), Some(RecvOnly));
     assert_eq!(Direction::from_name("RECVONLY"), None);
+}
+
+/// The effective direction of each media section of `text`, in order.
+fn effective(text: &str) -> Vec<Direction> {
+    let sdp = SessionDescription::parse(text).unwrap();
+    sdp.media()
+        .iter()
+        .map(|m| sdp.effective_direction(m))
+        .collect()
+}
+
+#[test]
+fn effective_direction_reads_rfc2543_hold_per_section() {
+    use Direction::*;
+    let audio = "m=audio 4000 RTP/AVP 0\r\n";
+    // RFC 3264 §8.4: a media-level c=0.0.0.0 means the writer will not receive.
+    let held = format!("{MIN}{audio}c=IN IP4 0.0.0.0\r\n");
+    assert_eq!(effective(&held), vec![SendOnly]);
+    // …and only for its own section: a second section keeps its own address.
+    let two = format!("{held}m=audio 4002 RTP/AVP 0\r\nc=IN IP4 192.0.2.7\r\n");
+    assert_eq!(effective(&two), vec![SendOnly, SendRecv]);
+    // A session-level 0.0.0.0 applies to sections without their own c=, and a media-level
+    // address overrides it.
+    let session = MIN.replace("t=0 0", "c=IN IP4 0.0.0.0\r\nt=0 0");
+    let both = format!("{session}{audio}m=audio 4002 RTP/AVP 0\r\nc=IN IP4 192.0.2.7\r\n");
+    assert_eq!(effective(&both), vec![SendOnly, SendRecv]);
+    // …and a media-level 0.0.0.0 overrides a real session address.
+    let real = MIN.replace("t=0 0", "c=IN IP4 192.0.2.7\r\nt=0 0");
+    let over = format!("{real}{audio}c=IN IP4 0.0.0.0\r\na=sendrecv\r\n");
+    assert_eq!(effective(&over), vec![SendOnly]);
+    // IPv6: `::` is held; a real IPv6 address is not.
+    let v6 = format!("{MIN}{audio}c=IN IP6 ::\r\n");
+    assert_eq!(effective(&v6), vec![SendOnly]);
+    let v6 = format!("{MIN}{audio}c=IN IP6 2001:db8::1\r\n");
+    assert_eq!(effective(&v6), vec![SendRecv]);
+    // recvonly + 0.0.0.0 = inactive; the direction attribute still counts.
+    let ro = format!("{held}a=recvonly\r\n");
+    assert_eq!(effective(&ro), vec![Inactive]);
+    let sess_dir = MIN.replace("t=0 0", "t=0 0\r\na=inactive");
+    assert_eq!(effective(&format!("{sess_dir}{audio}")), vec![Inactive]);
+    // No c= at all: not a hold.
+    assert_eq!(effective(&format!("{MIN}{audio}")), vec![SendRecv]);
+}
+
+#[test]
+fn effective_direction_ignores_the_jsep_default_address() {
+    use Direction::*;
+    let webrtc = "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n";
+    // RFC 9429 §5.2.1: ICE sections carry c=0.0.0.0 as the default candidate address.
+    let media_ice =
+        format!("{MIN}{webrtc}a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdef01234567\r\n");
+    assert_eq!(effective(&media_ice), vec![SendRecv]);
+    let session_ice = MIN.replace(
+        "t=0 0",
+        "t=0 0\r\na=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdef01234567",
+    );
+    assert_eq!(effective(&format!("{session_ice}{webrtc}")), vec![SendRecv]);
+    // A bundled section without its own ICE attributes shares the tagged section's.
+    let bundle = MIN.replace("t=0 0", "t=0 0\r\na=group:BUNDLE 0 1");
+    let text = format!(
+        "{bundle}{webrtc}a=mid:0\r\na=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdef01234567\r\n\
+         m=audio 0 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=bundle-only\r\n"
+    );
+    assert_eq!(effective(&text), vec![SendRecv, SendRecv]);
+    // A JSEP profile means ICE even before the credentials are seen.
+    assert_eq!(effective(&format!("{MIN}{webrtc}")), vec![SendRecv]);
+    let text = format!(
+        "{bundle}m=audio 4000 RTP/AVP 0\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n\
+         m=audio 4000 RTP/AVP 0\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\n"
+    );
+    // A BUNDLE group without ICE anywhere is not ICE.
+    assert_eq!(effective(&text), vec![SendOnly, SendOnly]);
+    // ICE attributes in another, unbundled section do not make this one an ICE section.
+    let text = format!(
+        "{MIN}m=audio 4000 RTP/AVP 0\r\nc=IN IP4 0.0.0.0\r\n\
+         {webrtc}a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdef01234567\r\n"
+    );
+    assert_eq!(effective(&text), vec![SendOnly, SendRecv]);
+    let sdp = SessionDescription::parse(&text).unwrap();
+    assert!(sdp.is_old_style_hold(&sdp.media()[0]));
+    assert!(!sdp.uses_ice(&sdp.media()[0]));
+    assert!(sdp.uses_ice(&sdp.media()[1]));
 }
 
 #[test]

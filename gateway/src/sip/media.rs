@@ -121,28 +121,22 @@ pub fn other(leg: LegId) -> LegId {
     }
 }
 
-/// The direction an SDP body's first media section states, from its writer's side: its
-/// `a=sendrecv`/`sendonly`/`recvonly`/`inactive` (media, else session level), with an
-/// RFC 2543 hold (`c=0.0.0.0` outside ICE) meaning it will not receive (RFC 3264 §8.4).
+/// The direction an SDP body states for its audio stream, from its writer's side: the first
+/// audio section with a port (the one [`negotiate`] picks), else the first section, read by
+/// [`SessionDescription::effective_direction`] — `a=sendrecv`/`sendonly`/`recvonly`/
+/// `inactive` (media, else session level), with an RFC 2543 hold (the `c=` that applies to
+/// that section is `0.0.0.0`, outside ICE) meaning it will not receive (RFC 3264 §8.4).
 pub fn sdp_direction(body: &[u8]) -> Option<Direction> {
     let sdp = SessionDescription::parse_bytes(body).ok()?;
-    let m = sdp.media().first()?;
-    let d = sdp.direction(m);
-    let text = std::str::from_utf8(body).ok()?;
-    // JSEP writes `c=IN IP4 0.0.0.0` as the default of ICE sections: not a hold there.
-    let ice = text.contains("a=ice-ufrag") || text.contains("UDP/TLS/");
-    let old_hold = text.contains("c=IN IP4 0.0.0.0") && !ice;
-    Some(if old_hold {
-        Direction::from_flags(d.sends(), false)
-    } else {
-        d
-    })
-}
-
-/// The direction of a leg that mirrors the other leg's `d`: we send on one leg what we
-/// receive on the other.
-fn mirror(d: Direction) -> Direction {
-    Direction::from_flags(d.receives(), d.sends())
+    let media = sdp.media();
+    let m = media
+        .iter()
+        .find(|m| {
+            let ml = m.media_line();
+            ml.media == "audio" && ml.port != 0
+        })
+        .or_else(|| media.first())?;
+    Some(sdp.effective_direction(m))
 }
 
 impl std::fmt::Debug for MediaBridge {
@@ -409,7 +403,7 @@ impl MediaBridge {
             .as_ref()
             .is_some_and(|c| c.local(LegId::B).is_some());
         let direction = if bridged {
-            mirror(self.local_dir[ix(other(leg))])
+            self.local_dir[ix(other(leg))].reversed()
         } else {
             Direction::SendRecv
         };
@@ -501,7 +495,7 @@ m=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:111 opus/48000
 a=fingerprint:sha-256 AA:BB\r\na=setup:actpass\r\n";
 
     #[test]
-    fn direction_of_an_sdp_body_and_its_mirror() {
+    fn direction_of_an_sdp_body() {
         let plain = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n\
 m=audio 4000 RTP/AVP 0\r\n";
         let with = |extra: &str| format!("{plain}{extra}");
@@ -520,10 +514,42 @@ m=audio 4000 RTP/AVP 0\r\n";
         // …but not in a WebRTC offer (JSEP's default c= line).
         assert_eq!(sdp_direction(WEBRTC.as_bytes()), Some(Direction::SendRecv));
         assert_eq!(sdp_direction(b"junk"), None);
-        assert_eq!(mirror(Direction::SendOnly), Direction::RecvOnly);
-        assert_eq!(mirror(Direction::RecvOnly), Direction::SendOnly);
-        assert_eq!(mirror(Direction::Inactive), Direction::Inactive);
         assert_eq!(other(LegId::A), LegId::B);
+    }
+
+    #[test]
+    fn direction_reads_the_audio_section_not_the_raw_text() {
+        let head = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\n";
+        // A rejected video section's c=0.0.0.0 does not hold the audio stream.
+        let video = format!(
+            "{head}t=0 0\r\nm=audio 4000 RTP/AVP 0\r\nc=IN IP4 10.0.0.1\r\n\
+             m=video 0 RTP/AVP 31\r\nc=IN IP4 0.0.0.0\r\n"
+        );
+        assert_eq!(sdp_direction(video.as_bytes()), Some(Direction::SendRecv));
+        // A media-level address overrides a session-level 0.0.0.0…
+        let session = format!(
+            "{head}c=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\nc=IN IP4 10.0.0.1\r\n"
+        );
+        assert_eq!(sdp_direction(session.as_bytes()), Some(Direction::SendRecv));
+        // …and the audio section is the one read even when another section comes first.
+        let first = format!(
+            "{head}c=IN IP4 0.0.0.0\r\nt=0 0\r\nm=video 0 RTP/AVP 31\r\n\
+             m=audio 4000 RTP/AVP 0\r\n"
+        );
+        assert_eq!(sdp_direction(first.as_bytes()), Some(Direction::SendOnly));
+        // An IPv6 hold.
+        let v6 = format!("{head}t=0 0\r\nm=audio 4000 RTP/AVP 0\r\nc=IN IP6 ::\r\n");
+        assert_eq!(sdp_direction(v6.as_bytes()), Some(Direction::SendOnly));
+        // ICE attributes in an unrelated section do not excuse the audio section's hold.
+        let ice_elsewhere = format!(
+            "{head}t=0 0\r\nm=audio 4000 RTP/AVP 0\r\nc=IN IP4 0.0.0.0\r\n\
+             m=video 0 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:abcd\r\n\
+             a=ice-pwd:0123456789abcdef01234567\r\n"
+        );
+        assert_eq!(
+            sdp_direction(ice_elsewhere.as_bytes()),
+            Some(Direction::SendOnly)
+        );
     }
 
     #[test]
