@@ -203,7 +203,7 @@ fn session_expires_without_refresh_and_the_non_refresher_hangs_up() {
         ended,
         Some(Event::Ended {
             call: bc,
-            reason: EndReason::Timeout
+            reason: EndReason::SessionExpired
         })
     );
     // RFC 4028 §10: BYE at interval − min(32, interval/3) = 60 s.
@@ -355,7 +355,7 @@ fn refresh_against_peer(allow: &str) -> (SipMsg, SipMsg, Vec<Event>) {
     assert!(
         !events.contains(&Event::Ended {
             call,
-            reason: EndReason::Timeout
+            reason: EndReason::SessionExpired
         }),
         "{events:?}"
     );

@@ -412,7 +412,8 @@ impl<R: Rng> UserAgent<R> {
             }
             self.session_from_2xx(now, id, resp);
         } else {
-            self.end_call_with_bye(now, id, EndReason::Timeout);
+            // RFC 4028 §10: the refresher whose refresh failed ends the session.
+            self.end_call_with_bye(now, id, EndReason::SessionExpired);
         }
         true
     }
@@ -491,7 +492,7 @@ impl<R: Rng> UserAgent<R> {
         };
         if s.expire_at <= now {
             c.ext.session = None;
-            self.end_call_with_bye(now, id, EndReason::Timeout);
+            self.end_call_with_bye(now, id, EndReason::SessionExpired);
             return;
         }
         if s.refresh_at.is_some_and(|r| r <= now) && c.ext.refresh_key.is_none() {
@@ -570,4 +571,125 @@ pub(crate) fn bump_sdp_version(sdp: &[u8]) -> alloc::vec::Vec<u8> {
         out.push_str(line);
     }
     out.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec::Vec;
+
+    use super::super::{Received, Transport, UaConfig, response};
+    use super::*;
+    use crate::rand::SplitMix64;
+
+    const SDP: &[u8] = b"v=0\r\no=alice 1 7 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+
+    fn feed(ua: &mut UserAgent<SplitMix64>, now: Instant, m: &SipMsg) {
+        let source = "10.0.0.2:5060".parse().expect("literal address");
+        let bytes = m.to_bytes();
+        ua.handle_receive(
+            now,
+            Received {
+                transport: Transport::Udp,
+                source,
+                bytes: &bytes,
+            },
+        );
+    }
+
+    fn sent(ua: &mut UserAgent<SplitMix64>) -> Vec<SipMsg> {
+        core::iter::from_fn(|| ua.poll_transmit())
+            .map(|t| SipMsg::parse(&t.bytes).expect("the UA writes parseable SIP"))
+            .collect()
+    }
+
+    /// Alice calls with a 90 s session timer; the peer's 2xx names the `refresher`.
+    fn answered(refresher: &str) -> (UserAgent<SplitMix64>, CallId) {
+        let mut cfg = UaConfig::new("sip:alice@example.com", "10.0.0.1:5060".parse().unwrap());
+        cfg.session_expires = Some(90);
+        let mut ua = UserAgent::new(cfg, SplitMix64::new(11));
+        let call = ua
+            .call(Instant::ZERO, "sip:bob@10.0.0.2:5060", SDP)
+            .unwrap();
+        let invite = sent(&mut ua).remove(0);
+        let mut ok = response(&invite, 200, Some("bobtag"));
+        ok.push("Contact", "<sip:bob@10.0.0.2:5060>");
+        ok.push("Allow", "INVITE, ACK, BYE, UPDATE");
+        ok.push("Session-Expires", format!("90;refresher={refresher}"));
+        ok.push("Require", "timer");
+        feed(&mut ua, Instant::ZERO, &ok);
+        let _ack = sent(&mut ua);
+        let _answered: Vec<Event> = core::iter::from_fn(|| ua.poll_event()).collect();
+        (ua, call)
+    }
+
+    /// Runs the UA's timers up to `until`; returns what it sent and reported.
+    fn run(ua: &mut UserAgent<SplitMix64>, until: Instant) -> (Vec<SipMsg>, Vec<Event>) {
+        let (mut out, mut events) = (Vec::new(), Vec::new());
+        while let Some(t) = ua.poll_timeout().filter(|t| *t <= until) {
+            ua.handle_timeout(t);
+            out.extend(sent(ua));
+            events.extend(core::iter::from_fn(|| ua.poll_event()));
+        }
+        (out, events)
+    }
+
+    #[test]
+    fn unrefreshed_session_ends_with_bye_and_session_expired() {
+        let (mut ua, call) = answered("uas");
+        // RFC 4028 §10: the non-refresher waits interval − min(32, interval/3) = 60 s.
+        let (out, events) = run(&mut ua, Instant::ZERO + Duration::from_secs(59));
+        assert!(out.is_empty() && events.is_empty(), "{out:?} {events:?}");
+        let (out, events) = run(&mut ua, Instant::ZERO + Duration::from_secs(61));
+        assert!(
+            out.iter().any(|m| m.method() == Some(Method::Bye)),
+            "{out:?}"
+        );
+        assert_eq!(
+            events,
+            [Event::Ended {
+                call,
+                reason: EndReason::SessionExpired
+            }]
+        );
+    }
+
+    #[test]
+    fn failed_refresh_ends_with_session_expired_but_a_failed_offer_does_not() {
+        let (mut ua, call) = answered("uac");
+        let (out, _) = run(&mut ua, Instant::ZERO + Duration::from_secs(45));
+        let update = out
+            .iter()
+            .find(|m| m.method() == Some(Method::Update))
+            .expect("the refresher refreshes at half the interval");
+        let now = Instant::ZERO + Duration::from_secs(45);
+        feed(&mut ua, now, &response(update, 481, None));
+        assert!(
+            sent(&mut ua)
+                .iter()
+                .any(|m| m.method() == Some(Method::Bye))
+        );
+        let events: Vec<Event> = core::iter::from_fn(|| ua.poll_event()).collect();
+        assert_eq!(
+            events,
+            [Event::Ended {
+                call,
+                reason: EndReason::SessionExpired
+            }]
+        );
+
+        // A 481 to an application's re-offer ends the call too, but not as an expiry.
+        let (mut ua, call) = answered("uac");
+        let now = Instant::ZERO + Duration::from_secs(1);
+        ua.update(now, call, SDP).unwrap();
+        let reoffer = sent(&mut ua).remove(0);
+        feed(&mut ua, now, &response(&reoffer, 481, None));
+        let events: Vec<Event> = core::iter::from_fn(|| ua.poll_event()).collect();
+        assert_eq!(
+            events,
+            [Event::Ended {
+                call,
+                reason: EndReason::Timeout
+            }]
+        );
+    }
 }

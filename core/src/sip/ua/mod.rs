@@ -191,10 +191,15 @@ pub enum EndReason {
     Rejected(u16),
     /// The caller cancelled before the call was answered (we were called).
     Cancelled,
-    /// No answer in time: Timer B, no ACK for our 2xx (64·T1), or the session timer ran out.
+    /// No answer in time: Timer B, no ACK for our 2xx (64·T1), no answer to a ring, or a
+    /// 408/481 to a mid-call offer.
     Timeout,
     /// The call was replaced by another (attended transfer, RFC 3891).
     Replaced,
+    /// The RFC 4028 session timer ended the call, and we sent BYE (§10): the session
+    /// expired without a refresh from the peer (we were not the refresher), or our own
+    /// refresh failed (we were).
+    SessionExpired,
 }
 
 /// Registration state changes (RFC 3261 §10).

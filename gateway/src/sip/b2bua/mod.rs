@@ -275,7 +275,8 @@ pub fn new_invite(
 /// Session-Expires and retries a 422 with the peer's Min-SE; the UAS leg answers with the
 /// interval (the caller refreshes when it supports timers, else we do); the refresher sends
 /// UPDATE (re-INVITE when the peer lacks UPDATE) at half the interval; a leg whose session
-/// expires ends with BYE and [`EndReason::Timeout`], which ends the whole call.
+/// expires (or whose refresh fails) ends with BYE and [`EndReason::SessionExpired`], which
+/// ends the whole call with the cause `session_timer_expired`.
 fn session_timers(cfg: &mut UaConfig, sh: &Shared) {
     let sip = &sh.cfg.sip;
     cfg.session_expires = (sip.session_expires > 0).then_some(sip.session_expires);
@@ -541,22 +542,6 @@ impl CallTask {
         }
     }
 
-    /// Whether a [`EndReason::Timeout`] of confirmed `leg` is its RFC 4028 session
-    /// expiring (or its refresh failing): session timers are on, the dialog was confirmed,
-    /// and no relayed offer of ours was pending on it (whose 408/481 ends a call too).
-    fn session_expired(&self, leg: LegId) -> bool {
-        let confirmed = match leg {
-            LegId::A => self.a_acked,
-            LegId::B => self.answered,
-        };
-        self.sh.cfg.sip.session_expires > 0
-            && confirmed
-            && !self
-                .relay
-                .as_ref()
-                .is_some_and(|r| r.from == crate::sip::media::other(leg))
-    }
-
     fn set_cause(&mut self, cause: &str) {
         if self.record.cause.is_empty() {
             self.record.cause = cause.to_string();
@@ -687,9 +672,7 @@ impl CallTask {
                 match reason {
                     EndReason::Cancelled => self.set_cause("cancelled"),
                     EndReason::RemoteHangup => self.set_cause("normal: caller hung up"),
-                    EndReason::Timeout if self.session_expired(LegId::A) => {
-                        self.set_cause("session_timer_expired");
-                    }
+                    EndReason::SessionExpired => self.set_cause("session_timer_expired"),
                     EndReason::Timeout => self.set_cause("timeout: caller"),
                     EndReason::Rejected(c) => self.set_cause(&format!("rejected: {c}")),
                     _ => self.set_cause("normal"),
@@ -772,7 +755,7 @@ impl CallTask {
                 self.b_done = true;
                 self.slot.leg_done(&self.sh);
                 if self.answered {
-                    if reason == EndReason::Timeout && self.session_expired(LegId::B) {
+                    if reason == EndReason::SessionExpired {
                         self.set_cause("session_timer_expired");
                     } else {
                         self.set_cause("normal: callee hung up");
