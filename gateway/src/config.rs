@@ -87,6 +87,12 @@ pub struct SipConfig {
     /// RFC 4028 Min-SE in seconds: smaller intervals are refused with 422. Default 90, the
     /// RFC's floor; lower values are for tests only.
     pub min_se: u32,
+    /// Seconds a TCP/TLS connection the gateway opened (to a trunk) may carry no traffic
+    /// before it is closed, unless a call or transaction still uses it; the next request
+    /// opens a new one (0: never close). RFC 3261 §18 and RFC 5923 leave this to the
+    /// implementation; the default, 300 s (5 minutes), outlasts an OPTIONS keep-alive
+    /// interval and the pauses of a call set-up while freeing trunks we no longer talk to.
+    pub connection_idle_timeout: u32,
 }
 
 impl Default for SipConfig {
@@ -102,6 +108,7 @@ impl Default for SipConfig {
             public_address: None,
             session_expires: 1800,
             min_se: 90,
+            connection_idle_timeout: 300,
         }
     }
 }

@@ -147,6 +147,9 @@ pub struct Flow {
     pub transport: Transport,
     /// Outgoing messages (one SIP message per item).
     pub tx: mpsc::UnboundedSender<Vec<u8>>,
+    /// Whether the gateway opened the connection (to a trunk): it is reopened when a
+    /// message finds it closed, and closed when idle ([`transport`]).
+    pub outgoing: bool,
 }
 
 /// Live state of one call, for `/api/calls`.
@@ -217,6 +220,10 @@ pub struct Counters {
     pub next_call: AtomicU64,
     /// Call records written.
     pub records_written: AtomicU64,
+    /// Per peer of an outgoing TCP/TLS connection: how many tasks use it (a call with a
+    /// dialog or transaction there, a trunk's OPTIONS in flight or registration); an idle
+    /// connection is closed only when none does ([`transport::FlowUses`]).
+    pub flow_users: Mutex<HashMap<SocketAddr, usize>>,
 }
 
 /// The state every SIP task shares.
@@ -390,7 +397,13 @@ impl Shared {
                 let flow = lock(&self.flows).get(&dest).cloned();
                 match flow {
                     Some(f) => {
-                        let _ = f.tx.send(bytes);
+                        // An outgoing connection closed since the lookup (for idleness, or
+                        // by the peer) is reopened.
+                        if let Err(e) = f.tx.send(bytes)
+                            && f.outgoing
+                        {
+                            transport::reconnect_send(self, transport, dest, e.0);
+                        }
                     }
                     None if transport == Transport::Tcp => {
                         transport::connect_tcp(self.clone(), dest, bytes);

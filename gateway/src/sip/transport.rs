@@ -7,10 +7,20 @@
 //! A stream connection is a *flow* (RFC 5626): it is registered under its peer address;
 //! responses and requests to a user registered over it are sent on it, and when it closes
 //! [`Shared::flow_closed`] removes its bindings and tells the calls on it.
+//!
+//! Connections the gateway opened (to TCP/TLS trunks) are closed once idle: RFC 3261 §18
+//! and RFC 5923 leave the lifetime of a connection to the implementation, so a client
+//! connection that carried no traffic in either direction for `sip.connection_idle_timeout`
+//! (default 300 s, see [`crate::config::SipConfig`]; 0 keeps them open) is closed, unless a
+//! task still uses it ([`FlowUses`]: a call with a dialog or transaction on it, a trunk's
+//! OPTIONS in flight or its registration). Closing for idleness is not a failure: the calls
+//! are not told, and the next message to that peer opens a new connection. Connections
+//! peers opened to us are theirs to close (RFC 5626 flows, WebSocket clients).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use rvoip_core::sip::ua::Transport;
 use rvoip_core::sip::{Frame, Limits, StreamFramer};
@@ -29,14 +39,93 @@ pub fn register_flow(
     peer: SocketAddr,
     transport: Transport,
 ) -> mpsc::UnboundedReceiver<Vec<u8>> {
+    insert_flow(sh, peer, transport, false)
+}
+
+fn insert_flow(
+    sh: &Shared,
+    peer: SocketAddr,
+    transport: Transport,
+    outgoing: bool,
+) -> mpsc::UnboundedReceiver<Vec<u8>> {
     let (tx, rx) = mpsc::unbounded_channel();
-    if Shared::lock(&sh.flows)
-        .insert(peer, Flow { transport, tx })
-        .is_none()
-    {
+    let flow = Flow {
+        transport,
+        tx,
+        outgoing,
+    };
+    if Shared::lock(&sh.flows).insert(peer, flow).is_none() {
         sh.counters.flows.fetch_add(1, Ordering::SeqCst);
     }
     rx
+}
+
+/// The outgoing stream connections one task (a call, a trunk's keep-alive or registration)
+/// uses: while a task holds a use of a peer, the connection to that peer is not closed for
+/// idleness. Uses are counted per peer address in [`super::Counters::flow_users`], so they
+/// outlive a connection that the peer closed and apply to the one that replaces it; they
+/// are released when the holder is dropped.
+pub struct FlowUses {
+    sh: Arc<Shared>,
+    peers: Vec<SocketAddr>,
+}
+
+impl FlowUses {
+    /// No uses yet.
+    pub fn new(sh: Arc<Shared>) -> FlowUses {
+        FlowUses {
+            sh,
+            peers: Vec::new(),
+        }
+    }
+
+    /// Notes that the holder sends to `dest` over `transport` (TCP and TLS only: other
+    /// transports have no connection the gateway opens). Call it before sending.
+    pub fn note(&mut self, transport: Transport, dest: SocketAddr) {
+        if !matches!(transport, Transport::Tcp | Transport::Tls) || self.peers.contains(&dest) {
+            return;
+        }
+        self.peers.push(dest);
+        *Shared::lock(&self.sh.counters.flow_users)
+            .entry(dest)
+            .or_default() += 1;
+    }
+}
+
+impl std::fmt::Debug for FlowUses {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowUses")
+            .field("peers", &self.peers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for FlowUses {
+    fn drop(&mut self) {
+        let mut users = Shared::lock(&self.sh.counters.flow_users);
+        for peer in &self.peers {
+            if let Some(n) = users.get_mut(peer) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    users.remove(peer);
+                }
+            }
+        }
+    }
+}
+
+/// Whether a task uses the connection to `peer` ([`FlowUses`]).
+pub fn flow_in_use(sh: &Shared, peer: SocketAddr) -> bool {
+    Shared::lock(&sh.counters.flow_users)
+        .get(&peer)
+        .is_some_and(|n| *n > 0)
+}
+
+/// How long an outgoing connection may stay idle (`sip.connection_idle_timeout`; `None`:
+/// forever).
+fn idle_timeout(sh: &Shared) -> Option<Duration> {
+    let s = sh.cfg.sip.connection_idle_timeout;
+    (s > 0).then(|| Duration::from_secs(u64::from(s)))
 }
 
 /// Reads datagrams until shutdown.
@@ -66,7 +155,7 @@ pub async fn run_tcp(sh: Arc<Shared>, listener: TcpListener, mut stop: watch::Re
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
                     let rx = register_flow(&sh, peer, Transport::Tcp);
-                    tokio::spawn(run_stream(sh.clone(), stream, peer, Transport::Tcp, rx, stop.clone()));
+                    tokio::spawn(run_stream(sh.clone(), stream, peer, Transport::Tcp, rx, stop.clone(), None));
                 }
                 Err(e) => {
                     tracing::warn!("tcp accept: {e}");
@@ -96,6 +185,7 @@ pub async fn run_tls(
             Transport::Tls,
             rx,
             flows_stop.clone(),
+            None,
         ));
     });
     tokio::select! {
@@ -115,7 +205,7 @@ fn outgoing_flow(
     transport: Transport,
     first: Vec<u8>,
 ) -> mpsc::UnboundedReceiver<Vec<u8>> {
-    let rx = register_flow(sh, dest, transport);
+    let rx = insert_flow(sh, dest, transport, true);
     if let Some(f) = Shared::lock(&sh.flows).get(&dest) {
         let _ = f.tx.send(first);
     }
@@ -133,7 +223,8 @@ pub fn connect_tcp(sh: Arc<Shared>, dest: SocketAddr, first: Vec<u8>) {
         match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(dest)).await {
             Ok(Ok(stream)) => {
                 let _ = stream.set_nodelay(true);
-                run_stream(sh, stream, dest, Transport::Tcp, rx, stop).await;
+                let idle = idle_timeout(&sh);
+                run_stream(sh, stream, dest, Transport::Tcp, rx, stop, idle).await;
             }
             _ => {
                 tracing::warn!(%dest, "tcp connect failed");
@@ -170,7 +261,10 @@ pub fn connect_tls(sh: Arc<Shared>, dest: SocketAddr, first: Vec<u8>) {
             tls.connector.connect(tls.server_name.clone(), tcp).await
         };
         match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
-            Ok(Ok(stream)) => run_stream(sh, stream, dest, Transport::Tls, rx, stop).await,
+            Ok(Ok(stream)) => {
+                let idle = idle_timeout(&sh);
+                run_stream(sh, stream, dest, Transport::Tls, rx, stop, idle).await;
+            }
             Ok(Err(e)) => {
                 tracing::warn!(%dest, server_name = ?tls.server_name, "tls connect failed: {e}");
                 sh.flow_closed(dest);
@@ -184,7 +278,8 @@ pub fn connect_tls(sh: Arc<Shared>, dest: SocketAddr, first: Vec<u8>) {
 }
 
 /// Drives one stream flow (TCP or TLS): frames received bytes into messages, writes queued
-/// messages.
+/// messages. With `idle` (connections we opened), closes the connection once it carried no
+/// traffic for that long and no task uses it (see the module docs).
 async fn run_stream<S: AsyncRead + AsyncWrite + Unpin>(
     sh: Arc<Shared>,
     mut stream: S,
@@ -192,9 +287,14 @@ async fn run_stream<S: AsyncRead + AsyncWrite + Unpin>(
     transport: Transport,
     mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
     mut stop: watch::Receiver<bool>,
+    idle: Option<Duration>,
 ) {
     let mut framer = StreamFramer::new(Limits::default());
     let mut buf = vec![0u8; 16 * 1024];
+    let mut last_traffic = tokio::time::Instant::now();
+    // Far enough never to fire when there is no idle limit.
+    let idle_for = idle.unwrap_or(Duration::from_secs(365 * 24 * 3600));
+    let mut idle_closed = false;
     'conn: loop {
         tokio::select! {
             r = stream.read(&mut buf) => {
@@ -202,6 +302,7 @@ async fn run_stream<S: AsyncRead + AsyncWrite + Unpin>(
                     Ok(0) | Err(_) => break,
                     Ok(n) => n,
                 };
+                last_traffic = tokio::time::Instant::now();
                 if framer.push(buf.get(..n).unwrap_or(&[])).is_err() {
                     break;
                 }
@@ -226,18 +327,74 @@ async fn run_stream<S: AsyncRead + AsyncWrite + Unpin>(
             }
             m = rx.recv() => match m {
                 Some(bytes) => {
+                    last_traffic = tokio::time::Instant::now();
                     if write_msg(&mut stream, &bytes).await.is_err() {
                         break;
                     }
                 }
                 None => break,
             },
+            () = tokio::time::sleep_until(last_traffic + idle_for), if idle.is_some() => {
+                if flow_in_use(&sh, peer) {
+                    // A dialog or transaction still needs it: look again an idle period on.
+                    last_traffic = tokio::time::Instant::now();
+                } else {
+                    idle_closed = true;
+                    break;
+                }
+            }
             _ = stop.changed() => break,
         }
     }
+    if idle_closed {
+        close_idle(sh, stream, peer, transport, rx).await;
+        return;
+    }
     // A clean TLS close_notify (a no-op on TCP).
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), stream.shutdown()).await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.shutdown()).await;
     sh.flow_closed(peer);
+}
+
+/// Closes an idle outgoing connection: it leaves the flow registry first, so that the next
+/// message to `peer` opens a new connection; a message queued on it meanwhile is sent on a
+/// new one. The calls are not told (nothing failed).
+async fn close_idle<S: AsyncWrite + Unpin>(
+    sh: Arc<Shared>,
+    mut stream: S,
+    peer: SocketAddr,
+    transport: Transport,
+    mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
+) {
+    tracing::debug!(%peer, ?transport, "closing an idle connection");
+    if Shared::lock(&sh.flows).remove(&peer).is_some() {
+        sh.counters.flows.fetch_sub(1, Ordering::SeqCst);
+    }
+    Shared::lock(&sh.limiter).forget_flow(peer);
+    // From here a sender holding the old flow gets an error and reconnects
+    // (`Shared::send`); what got in before is moved to a new connection.
+    rx.close();
+    let queued: Vec<Vec<u8>> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.shutdown()).await;
+    for bytes in queued {
+        reconnect_send(&sh, transport, peer, bytes);
+    }
+}
+
+/// Sends `bytes` to `peer` on its flow, opening a new connection if there is none.
+pub fn reconnect_send(sh: &Arc<Shared>, transport: Transport, peer: SocketAddr, bytes: Vec<u8>) {
+    let flow = Shared::lock(&sh.flows).get(&peer).cloned();
+    let bytes = match flow {
+        Some(f) => match f.tx.send(bytes) {
+            Ok(()) => return,
+            Err(e) => e.0,
+        },
+        None => bytes,
+    };
+    match transport {
+        Transport::Tcp => connect_tcp(sh.clone(), peer, bytes),
+        Transport::Tls => connect_tls(sh.clone(), peer, bytes),
+        _ => tracing::debug!(%peer, "no flow to send on"),
+    }
 }
 
 /// Writes one message and flushes it: TLS buffers records until flushed.

@@ -35,6 +35,7 @@ use rvoip_core::sip::ua::{
 };
 use tokio::sync::{mpsc, watch};
 
+use super::transport::FlowUses;
 use super::{CallInput, GwRng, Shared, random_token};
 use crate::config::{TrunkConfig, TrunkTransport};
 
@@ -259,7 +260,12 @@ pub async fn run(sh: Arc<Shared>, i: usize, mut stop: watch::Receiver<bool>) {
         cfg.timers = sh.timers;
         UserAgent::new(cfg, GwRng::new())
     });
+    // A registration is a standing use of the connection to the trunk: the provider may
+    // send our incoming calls over it (RFC 5626 §3, RFC 5923), so it is never closed for
+    // idleness while the trunk task runs.
+    let mut registration = FlowUses::new(sh.clone());
     if let Some(ua) = &mut ua {
+        registration.note(transport, next_hop);
         let _ = ua.register(sh.clock.now());
     }
     let interval = Duration::from_secs(u64::from(t.cfg.options_interval));
@@ -366,10 +372,12 @@ pub async fn run(sh: Arc<Shared>, i: usize, mut stop: watch::Receiver<bool>) {
                 if next_ping.is_some_and(|n| n <= now) && ping.is_none() {
                     let (call_id, bytes) = options_request(&sh, &t, transport);
                     Shared::lock(&sh.routes).insert(call_id.clone(), tx.clone());
+                    let mut uses = FlowUses::new(sh.clone());
+                    uses.note(transport, next_hop);
                     sh.send(transport, next_hop, bytes.clone());
                     let give_up = now + (t1 * 64).min(Duration::from_secs(32));
                     let retx = if transport == Transport::Udp { now + t1 } else { give_up };
-                    ping = Some(Ping { call_id, sent: now, give_up, retx, bytes, interval: t1 });
+                    ping = Some(Ping { call_id, sent: now, give_up, retx, bytes, interval: t1, _uses: uses });
                     next_ping = Some(now + interval);
                 }
             }
@@ -406,6 +414,8 @@ struct Ping {
     bytes: Vec<u8>,
     /// Current retransmission interval (Timer E).
     interval: Duration,
+    /// Keeps the connection to the trunk open while the OPTIONS is in flight.
+    _uses: FlowUses,
 }
 
 /// Stores trunk `i`'s keep-alive outcome and the up/down verdict it implies; logs changes.

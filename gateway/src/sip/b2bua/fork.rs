@@ -26,6 +26,7 @@ impl CallTask {
     pub(super) fn b_rang(&mut self) {
         self.b_ringing = true;
         if let Some((transport, dest, bytes)) = self.held_ringing.take() {
+            self.flow_uses.note(transport, dest);
             self.sh.send(transport, dest, bytes);
         }
         self.set_state("ringing");
@@ -121,6 +122,7 @@ impl CallTask {
         self.sh.counters.legs.fetch_add(1, Ordering::SeqCst);
         for t in queued {
             let dest = b.flow.unwrap_or(t.destination);
+            self.flow_uses.note(t.transport, dest);
             self.sh.send(t.transport, dest, t.bytes);
         }
         self.forks.push(Fork {

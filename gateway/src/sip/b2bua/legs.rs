@@ -116,6 +116,7 @@ impl CallTask {
                             }
                             _ => t.bytes,
                         };
+                        self.flow_uses.note(t.transport, dest);
                         self.sh.send(t.transport, dest, bytes);
                     }
                     self.record.b_leg = LegRecord {

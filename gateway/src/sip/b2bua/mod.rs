@@ -39,6 +39,7 @@ mod slot;
 use crate::config::DialTarget;
 use crate::media::{LegId, MediaEvent, Peer};
 use crate::sip::registrar::{Binding, user_of};
+use crate::sip::transport::FlowUses;
 use crate::sip::{AuthOutcome, CallInfo, CallInput, GwRng, LiveLeg, Shared, random_token};
 use crate::store::{CallRecord, LegRecord, MAX_DTMF_DIGITS};
 use slot::supervise;
@@ -225,6 +226,7 @@ pub fn new_invite(
     session_timers(&mut a_cfg, sh);
     a_cfg.user_agent = "rvoip-gateway".into();
     let call = CallTask {
+        flow_uses: FlowUses::new(sh.clone()),
         sh: sh.clone(),
         id,
         rx,
@@ -354,6 +356,9 @@ struct CallTask {
     caps: hold::PeerCaps,
     /// The A leg's dialog is confirmed (our 2xx was ACKed).
     a_acked: bool,
+    /// The outgoing TCP/TLS connections this call's dialogs and transactions use: kept
+    /// open (not closed for idleness) until the task ends.
+    flow_uses: FlowUses,
 }
 
 impl CallTask {
@@ -590,6 +595,7 @@ impl CallTask {
                     self.held_ringing = Some((t.transport, dest, t.bytes));
                     continue;
                 }
+                self.flow_uses.note(t.transport, dest);
                 self.sh.send(t.transport, dest, t.bytes);
             }
             if let Some(b) = &mut self.b {
@@ -602,6 +608,7 @@ impl CallTask {
                         }
                         _ => t.bytes,
                     };
+                    self.flow_uses.note(t.transport, dest);
                     self.sh.send(t.transport, dest, bytes);
                 }
             }
@@ -622,6 +629,7 @@ impl CallTask {
                 while let Some(t) = f.ua.poll_transmit() {
                     progressed = true;
                     let dest = f.flow.unwrap_or(t.destination);
+                    self.flow_uses.note(t.transport, dest);
                     self.sh.send(t.transport, dest, t.bytes);
                 }
                 while let Some(e) = f.ua.poll_event() {
