@@ -619,7 +619,7 @@ impl<'a> SessionDescription<'a> {
     pub fn uses_ice(&self, media: &MediaDescription<'_>) -> bool {
         let proto = media.media_line().proto;
         if self.ice_credentials(media).is_some()
-            || ["UDP/TLS/", "TCP/DTLS/", "UDP/DTLS/", "TCP/TLS/"]
+            || ["UDP/TLS/", "TCP/DTLS/", "UDP/DTLS/"]
                 .iter()
                 .any(|p| proto.starts_with(p))
         {
