@@ -125,6 +125,13 @@ pub struct MediaConfig {
     pub port_min: u16,
     /// Highest media port (inclusive).
     pub port_max: u16,
+    /// Media threads (each runs one epoll loop over the sockets of its calls); 0 = one
+    /// per CPU.
+    pub threads: usize,
+    /// Interrupt moderation (µs): a media thread that woke for only a few packets sleeps
+    /// this long before waiting again, so it handles more packets per wake-up — less CPU
+    /// per packet, at most this much added latency. 0 = off.
+    pub batch_delay_us: u64,
 }
 
 impl Default for MediaConfig {
@@ -134,6 +141,8 @@ impl Default for MediaConfig {
             public_address: None,
             port_min: 20000,
             port_max: 29999,
+            threads: 0,
+            batch_delay_us: 0,
         }
     }
 }

@@ -196,17 +196,21 @@ async fn sampler(st: Weak<Console>) {
     loop {
         tick.tick().await;
         let Some(st) = st.upgrade() else { return };
-        let ids: Vec<u64> = Shared::lock(&st.sh.calls).keys().copied().collect();
+        // Read from the typed registry (no JSON per call: this runs five times a second
+        // whatever the load).
+        let (ids, mos): (Vec<u64>, Vec<f64>) = {
+            let calls = Shared::lock(&st.sh.calls);
+            (
+                calls.keys().copied().collect(),
+                calls
+                    .values()
+                    .flat_map(|c| c.legs.iter().filter_map(|l| l.mos))
+                    .collect(),
+            )
+        };
         let started = Shared::lock(&st.new_calls).observe(&ids);
-        let calls = calls_json(&st.sh);
-        let mos: Vec<f64> = calls
-            .iter()
-            .filter_map(|c| c.get("legs").and_then(Value::as_array))
-            .flatten()
-            .filter_map(|l| l.get("mos").and_then(Value::as_f64))
-            .collect();
         let now = epoch_ms();
-        Shared::lock(&st.history).observe(now, calls.len(), started, &mos);
+        Shared::lock(&st.history).observe(now, ids.len(), started, &mos);
         let trunks: Vec<(String, bool)> = Shared::lock(&st.sh.trunks)
             .iter()
             .map(|t| (t.cfg.name.clone(), t.up))

@@ -13,6 +13,8 @@ async fn run(calls: usize, transcode: bool) -> Report {
     cfg.transcode = transcode;
     cfg.rate = 20.0;
     cfg.baseline_streams = 2;
+    // The bare-relay floor once (it measures the machine, not the codec path).
+    cfg.relay_floor = !transcode;
     let r = loadgen::run(cfg).await.expect("the load runs");
     println!("{r}");
     r
@@ -80,6 +82,12 @@ fn check(r: &Report, calls: usize) {
 async fn passthrough_calls_carry_media_both_ways_and_release_everything() {
     let r = run(5, false).await;
     check(&r, 5);
+    // The bare relay carried as many streams, both ways, and its CPU time was read.
+    let relay = r.relay.as_ref().expect("the relay floor ran");
+    assert_eq!(relay.streams, 5, "{r}");
+    assert!(relay.packets >= 50 * 5, "{r}");
+    assert!(relay.path.received > 0 && relay.path.loss() < 0.01, "{r}");
+    assert!(relay.window_s >= 2.0, "{r}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

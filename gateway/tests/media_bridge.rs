@@ -19,6 +19,9 @@ fn engine(port_min: u16) -> MediaEngine {
         public_address: None,
         port_min,
         port_max: port_min + 99,
+        // Two media threads: calls of one test spread over both.
+        threads: 2,
+        ..MediaConfig::default()
     };
     MediaEngine::new(&cfg, DtlsIdentity::generate().unwrap())
         .with_dtls_timeout(Duration::from_secs(4))

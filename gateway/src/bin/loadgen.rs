@@ -50,6 +50,13 @@ struct Args {
     /// `RUST_LOG` of the gateway process.
     #[arg(long, default_value = "warn")]
     gateway_log: String,
+    /// TOML appended to the started gateway's configuration, e.g.
+    /// `--gateway-extra $'[media]\nthreads = 1\nbatch_delay_us = 200'`.
+    #[arg(long, default_value = "")]
+    gateway_extra: String,
+    /// Skip the bare-relay floor measured after the gateway run.
+    #[arg(long)]
+    no_relay_floor: bool,
     /// Baseline UDP stream pairs (no gateway) in the window (default: calls/4, 5..=50).
     #[arg(long)]
     baseline: Option<usize>,
@@ -104,7 +111,10 @@ fn main() -> ExitCode {
             .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
         let sink = SocketAddr::from(([127, 0, 0, 1], args.sink_port.unwrap_or(5090)));
         let sip = SocketAddr::from(([127, 0, 0, 1], http.port().wrapping_add(1)));
-        print!("{}", gwproc::config_toml(http, sip, sink, args.calls));
+        print!(
+            "{}",
+            gwproc::config_toml(http, sip, sink, args.calls, &args.gateway_extra)
+        );
         return ExitCode::SUCCESS;
     }
     let mut cfg = LoadConfig::new(args.calls, args.duration);
@@ -123,6 +133,8 @@ fn main() -> ExitCode {
     cfg.rate = args.rate;
     cfg.register = !args.no_register;
     cfg.gateway_log = args.gateway_log;
+    cfg.gateway_extra = args.gateway_extra;
+    cfg.relay_floor = !args.no_relay_floor;
     if let Some(b) = args.gateway_bin {
         cfg.gateway_bin = b;
     }

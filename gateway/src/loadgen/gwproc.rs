@@ -39,8 +39,15 @@ fn free_port_udp() -> Result<u16, LoadError> {
 }
 
 /// The gateway configuration for a run: HTTP/WebSocket on `http`, SIP UDP on `sip`, the
-/// trunk `sink` at `sink`, room for `calls` calls and a user for each.
-pub fn config_toml(http: SocketAddr, sip: SocketAddr, sink: SocketAddr, calls: usize) -> String {
+/// trunk `sink` at `sink`, room for `calls` calls and a user for each; `extra` is appended
+/// (more sections, e.g. `[media]` settings under test).
+pub fn config_toml(
+    http: SocketAddr,
+    sip: SocketAddr,
+    sink: SocketAddr,
+    calls: usize,
+    extra: &str,
+) -> String {
     let users: String = (0..calls)
         .map(|i| {
             format!(
@@ -68,7 +75,7 @@ options_interval = 0
 [[dialplan]]
 pattern = "+1555."
 target = "trunk:sink"
-"#,
+{extra}"#,
         tcp = sip.port(),
         max_calls = calls + 16,
     )
@@ -93,12 +100,13 @@ impl GatewayProcess {
         sink: SocketAddr,
         calls: usize,
         log_filter: &str,
+        extra: &str,
     ) -> Result<GatewayProcess, LoadError> {
         let dir = tempfile::tempdir().map_err(LoadError::io("temp dir"))?;
         let http = SocketAddr::from(([127, 0, 0, 1], free_port()?));
         let sip = SocketAddr::from(([127, 0, 0, 1], free_port()?));
         let cfg = dir.path().join("gateway.toml");
-        std::fs::write(&cfg, config_toml(http, sip, sink, calls))
+        std::fs::write(&cfg, config_toml(http, sip, sink, calls, extra))
             .map_err(LoadError::io("write config"))?;
         let log = dir.path().join("gateway.log");
         let log_file = std::fs::File::create(&log).map_err(LoadError::io("gateway log"))?;
@@ -224,9 +232,14 @@ Connection: close\r\n\r\n"
 /// `/proc/<pid>/stat` counts in `USER_HZ` ticks, which Linux fixes at 100 for user space
 /// on every architecture it exports it (`sysconf(_SC_CLK_TCK)`), so a tick is 10 ms.
 pub fn cpu_seconds(pid: u32) -> Option<f64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat_cpu_seconds(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// User + system CPU seconds from the text of a `/proc/…/stat` file (a process's or a
+/// thread's).
+pub fn stat_cpu_seconds(s: &str) -> Option<f64> {
     // The command name (field 2) may contain spaces: count fields after its ')'.
-    let rest = &s[s.rfind(')')? + 2..];
+    let rest = s.get(s.rfind(')')? + 2..)?;
     let f: Vec<&str> = rest.split_whitespace().collect();
     // Fields 14 and 15 (utime, stime) are the 12th and 13th after the name.
     let utime: u64 = f.get(11)?.parse().ok()?;
@@ -267,8 +280,14 @@ mod tests {
     #[test]
     fn generated_config_is_valid() {
         let a = |p| SocketAddr::from(([127, 0, 0, 1], p));
-        let c = crate::config::Config::from_toml(&config_toml(a(1), a(2), a(3), 10))
-            .expect("valid config");
+        let c = crate::config::Config::from_toml(&config_toml(
+            a(1),
+            a(2),
+            a(3),
+            10,
+            "[media]\nthreads = 1\n",
+        ))
+        .expect("valid config");
         assert_eq!(c.limits.max_calls, 26);
         assert_eq!(c.trunks[0].host, "127.0.0.1:3");
         assert_eq!(c.users.len(), 10);

@@ -23,6 +23,7 @@
 
 pub mod client;
 pub mod gwproc;
+pub mod relay;
 pub mod sink;
 pub mod stats;
 
@@ -81,6 +82,10 @@ pub struct LoadConfig {
     pub connect: Option<(SocketAddr, u32)>,
     /// The sink's SIP port (0: any; set it with `connect`).
     pub sink_port: u16,
+    /// Appended to the started gateway's configuration (e.g. `[media]` settings).
+    pub gateway_extra: String,
+    /// After the gateway run, measure a bare UDP relay ([`relay`]) with as many streams.
+    pub relay_floor: bool,
 }
 
 impl LoadConfig {
@@ -102,6 +107,8 @@ impl LoadConfig {
             baseline_streams: (calls / 4).clamp(5, 50),
             connect: None,
             sink_port: 0,
+            gateway_extra: String::new(),
+            relay_floor: true,
         }
     }
 }
@@ -241,6 +248,33 @@ pub struct Report {
     /// At the end of the window: live calls on `/api/calls` and how many it reports as
     /// transcoded (checks that the run measured the path it claims).
     pub gw_calls: (usize, usize),
+    /// The bare relay measured after the gateway run (the kernel's floor).
+    pub relay: Option<RelayReport>,
+}
+
+/// A bare UDP relay ([`relay`]) carrying as many streams as the gateway carried calls.
+#[derive(Debug, Clone, Default)]
+pub struct RelayReport {
+    /// Streams (each 50 packets/s both ways, like a call).
+    pub streams: usize,
+    /// Window (s).
+    pub window_s: f64,
+    /// Relay thread CPU time in the window (s).
+    pub cpu_s: f64,
+    /// Packets relayed in the window.
+    pub packets: u64,
+    /// Both directions through the relay.
+    pub path: DirectionReport,
+}
+
+impl RelayReport {
+    /// Relay CPU time per packet (µs).
+    pub fn cpu_per_packet_us(&self) -> f64 {
+        if self.packets == 0 {
+            return 0.0;
+        }
+        self.cpu_s * 1e6 / self.packets as f64
+    }
 }
 
 impl Report {
@@ -372,7 +406,28 @@ impl fmt::Display for Report {
             f,
             "after      counters back to zero: {} {:?}",
             self.clean, self.after
-        )
+        )?;
+        if let Some(r) = &self.relay {
+            let us = r.cpu_per_packet_us();
+            write!(
+                f,
+                "\nfloor      bare UDP relay (1 thread, recvfrom→sendto, no SRTP), {} streams, {:.1} s: \
+                 {} packets, {:.1} µs CPU per packet → {:.0} calls/core; latency µs {}; \
+                 the gateway costs {:.2}× the bare relay per packet",
+                r.streams,
+                r.window_s,
+                r.packets,
+                us,
+                if us > 0.0 { 1e6 / (us * 100.0) } else { 0.0 },
+                s(&r.path.latency_us),
+                if us > 0.0 {
+                    self.cpu_per_packet_us() / us
+                } else {
+                    0.0
+                },
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -395,9 +450,14 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
         return drive(cfg, clock, sink_sock, http, pid).await;
     }
     let sink_addr = sink_sock.local_addr().map_err(LoadError::io("sink"))?;
-    let gw =
-        gwproc::GatewayProcess::spawn(&cfg.gateway_bin, sink_addr, cfg.calls, &cfg.gateway_log)
-            .await?;
+    let gw = gwproc::GatewayProcess::spawn(
+        &cfg.gateway_bin,
+        sink_addr,
+        cfg.calls,
+        &cfg.gateway_log,
+        &cfg.gateway_extra,
+    )
+    .await?;
     let result = drive(cfg, clock, sink_sock, gw.http, gw.pid).await;
     if result.is_err() {
         eprintln!("gateway log tail:\n{}", gw.log_tail());
@@ -464,7 +524,7 @@ async fn drive(
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     // Steady window.
-    let base = baseline(ctx.clone(), ctx.cfg.baseline_streams).await?;
+    let base = baseline(ctx.clone(), ctx.cfg.baseline_streams, &ctx.phase, None).await?;
     let t1 = tokio::time::Instant::now();
     let cpu1 = gwproc::cpu_seconds(pid).unwrap_or(0.0);
     let lg1 = gwproc::cpu_seconds(std::process::id()).unwrap_or(0.0);
@@ -533,6 +593,9 @@ async fn drive(
         sink_logs.push(c.recv);
     }
     let _ = sink.join.await;
+    if ctx.cfg.relay_floor {
+        report.relay = Some(relay_floor(ctx.clone(), n).await?);
+    }
 
     // Figures.
     let mut setup: Vec<u32> = Vec::new();
@@ -589,6 +652,35 @@ fn loadavg() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Runs `streams` timed streams through a bare relay ([`relay`]) for the configured
+/// window (at most 10 s) and measures the relay thread's CPU time.
+async fn relay_floor(ctx: Arc<Ctx>, streams: usize) -> Result<RelayReport, LoadError> {
+    let mut relay = relay::Relay::start(streams).map_err(LoadError::io("relay"))?;
+    let (phase, _) = watch::channel(Phase::Run);
+    let base = baseline(ctx.clone(), streams, &phase, Some(relay.addrs())).await?;
+    // Every stream latched both ends.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let t0 = tokio::time::Instant::now();
+    let (cpu0, p0) = (relay.cpu_seconds().unwrap_or(0.0), relay.packets());
+    tokio::time::sleep(ctx.cfg.duration.min(Duration::from_secs(10))).await;
+    let (cpu1, p1) = (relay.cpu_seconds().unwrap_or(0.0), relay.packets());
+    let window_s = t0.elapsed().as_secs_f64();
+    let _ = phase.send(Phase::StopSending);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = phase.send(Phase::HangUp);
+    let (logs, sent) = base.finish().await;
+    drop(relay);
+    let mut path = DirectionReport::from_logs(&logs, sent);
+    path.packets_sent = sent;
+    Ok(RelayReport {
+        streams,
+        window_s,
+        cpu_s: cpu1 - cpu0,
+        packets: p1 - p0,
+        path,
+    })
+}
+
 /// Baseline streams running in the window.
 struct Baseline {
     tasks: Vec<tokio::task::JoinHandle<RecvLog>>,
@@ -609,8 +701,15 @@ impl Baseline {
 }
 
 /// Starts `streams` pairs of plain UDP sockets exchanging 172-byte RTP packets every
-/// 20 ms both ways: the measurement path without the gateway.
-async fn baseline(ctx: Arc<Ctx>, streams: usize) -> Result<Baseline, LoadError> {
+/// 20 ms both ways while `phase` is [`Phase::Run`]: the measurement path without the
+/// gateway, directly or `via` a relay (stream `s` enters at `via[s].0` from its first
+/// socket and at `via[s].1` from its second).
+async fn baseline(
+    ctx: Arc<Ctx>,
+    streams: usize,
+    phase: &watch::Sender<Phase>,
+    via: Option<&[(SocketAddr, SocketAddr)]>,
+) -> Result<Baseline, LoadError> {
     let flows: Arc<Vec<Flow>> = Arc::new((0..2 * streams).map(|_| Flow::default()).collect());
     let mut tasks = Vec::new();
     for s in 0..streams {
@@ -624,15 +723,16 @@ async fn baseline(ctx: Arc<Ctx>, streams: usize) -> Result<Baseline, LoadError> 
             a.local_addr().map_err(LoadError::io("baseline"))?,
             b.local_addr().map_err(LoadError::io("baseline"))?,
         );
+        let (a_peer, b_peer) = via.and_then(|v| v.get(s).copied()).unwrap_or((ba, aa));
         for (sock, peer, out_flow, in_flow) in
-            [(a, ba, 2 * s, 2 * s + 1), (b, aa, 2 * s + 1, 2 * s)]
+            [(a, a_peer, 2 * s, 2 * s + 1), (b, b_peer, 2 * s + 1, 2 * s)]
         {
             let ctx = ctx.clone();
             let flows = flows.clone();
+            let mut phase = phase.subscribe();
             tasks.push(tokio::spawn(async move {
                 let mut log = RecvLog::default();
                 let mut m = Matcher::embedded();
-                let mut phase = ctx.phase.subscribe();
                 let mut tick = tokio::time::interval(Duration::from_millis(20));
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
                 let mut buf = [0u8; 2048];

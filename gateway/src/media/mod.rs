@@ -9,9 +9,10 @@
 //! # Layers
 //! - [`session::MediaSession`]: the sans-IO per-call machine, fed with `(now, datagram,
 //!   from)` and time; tested without sockets.
-//! - [`MediaEngine`] / [`CallMedia`]: the tokio driver. One task per call owns the call's
-//!   sockets and its session; the DTLS handshake runs in a second task over channels
-//!   ([`crate::dtls`]). Ports come from [`ports::PortAllocator`] and are freed when the task
+//! - [`MediaEngine`] / [`CallMedia`]: the driver. Media threads (one per CPU by default,
+//!   `media.threads`) each run an epoll loop over the sockets of their calls and drive the
+//!   calls' sessions (`reactor`); the DTLS handshake runs as a tokio task over channels
+//!   ([`crate::dtls`]). Ports come from [`ports::PortAllocator`] and are freed when the call
 //!   ends.
 //! - [`testclient`]: a native "browser" (controlling ICE agent, DTLS client, SRTP, Opus)
 //!   and a plain RTP peer, for tests.
@@ -46,7 +47,6 @@ use std::time::Duration;
 use rvoip_core::ice::{Credentials, IceLiteAgent};
 use rvoip_core::rand::Rng;
 use rvoip_core::srtp::{MasterKey, Profile};
-use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
 pub use codec::Codec;
@@ -270,35 +270,45 @@ impl std::fmt::Display for MediaError {
 
 impl std::error::Error for MediaError {}
 
-/// The media plane of a gateway: ports, DTLS identity, counters, metrics.
+/// The media plane of a gateway: ports, media threads, DTLS identity, counters, metrics.
 #[derive(Clone)]
 pub struct MediaEngine {
     ports: PortAllocator,
-    identity: DtlsIdentity,
-    counters: Arc<EngineCounters>,
-    metrics: Option<Arc<Metrics>>,
+    shared: Arc<reactor::Shared>,
+    pool: Arc<reactor::Pool>,
     opus: OpusImpl,
     opus_complexity: u8,
-    dtls_timeout: Duration,
 }
 
 impl MediaEngine {
-    /// An engine allocating ports from `cfg`, with the DTLS `identity`.
+    /// An engine allocating ports from `cfg`, with the DTLS `identity`. Its media threads
+    /// (`cfg.threads`, 0 = one per CPU) start with the first call and stop when the last
+    /// clone of the engine is dropped.
     pub fn new(cfg: &crate::config::MediaConfig, identity: DtlsIdentity) -> MediaEngine {
+        let threads = match cfg.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
         MediaEngine {
             ports: PortAllocator::new(cfg.address, cfg.port_min, cfg.port_max),
-            identity,
-            counters: Arc::default(),
-            metrics: None,
+            shared: Arc::new(reactor::Shared {
+                identity,
+                counters: Arc::default(),
+                metrics: None,
+                dtls_timeout: Duration::from_secs(10),
+            }),
+            pool: Arc::new(reactor::Pool::new(
+                threads,
+                Duration::from_micros(cfg.batch_delay_us),
+            )),
             opus: OpusImpl::Libopus,
             opus_complexity: session::DEFAULT_OPUS_COMPLEXITY,
-            dtls_timeout: Duration::from_secs(10),
         }
     }
 
     /// Feeds the Prometheus registry (in batches, every second per call).
     pub fn with_metrics(mut self, m: Arc<Metrics>) -> MediaEngine {
-        self.metrics = Some(m);
+        Arc::make_mut(&mut self.shared).metrics = Some(m);
         self
     }
 
@@ -316,13 +326,13 @@ impl MediaEngine {
 
     /// Sets the DTLS handshake time limit (default 10 s).
     pub fn with_dtls_timeout(mut self, t: Duration) -> MediaEngine {
-        self.dtls_timeout = t;
+        Arc::make_mut(&mut self.shared).dtls_timeout = t;
         self
     }
 
     /// The shared counters.
     pub fn counters(&self) -> &EngineCounters {
-        &self.counters
+        &self.shared.counters
     }
 
     /// Ports currently in use.
@@ -332,7 +342,7 @@ impl MediaEngine {
 
     /// The DTLS identity (its fingerprint goes into every WebRTC answer).
     pub fn identity(&self) -> &DtlsIdentity {
-        &self.identity
+        &self.shared.identity
     }
 
     fn bind(&self, kind: LegKind) -> Result<BoundPorts, MediaError> {
@@ -370,7 +380,7 @@ impl MediaEngine {
                             .iter()
                             .map(|c| c.to_sdp_value())
                             .collect(),
-                        fingerprint: Some(self.identity.fingerprint_sha256().to_string()),
+                        fingerprint: Some(self.shared.identity.fingerprint_sha256().to_string()),
                     };
                     (
                         session::LegSpec::WebRtc {
@@ -410,11 +420,11 @@ impl MediaEngine {
         let mut socks = Vec::new();
         for b in legs {
             b.rtp.set_nonblocking(true).map_err(MediaError::Io)?;
-            let rtp = UdpSocket::from_std(b.rtp).map_err(MediaError::Io)?;
+            let rtp = mio::net::UdpSocket::from_std(b.rtp);
             let rtcp = match b.rtcp {
                 Some(s) => {
                     s.set_nonblocking(true).map_err(MediaError::Io)?;
-                    Some(UdpSocket::from_std(s).map_err(MediaError::Io)?)
+                    Some(mio::net::UdpSocket::from_std(s))
                 }
                 None => None,
             };
@@ -427,7 +437,7 @@ impl MediaEngine {
                 LegKind::WebRtc => "webrtc",
                 LegKind::Rtp { .. } => "trunk",
             };
-            socks.push(driver::LegSockets {
+            socks.push(reactor::LegSockets {
                 rtp,
                 rtcp,
                 rtp_addr,
@@ -436,30 +446,40 @@ impl MediaEngine {
                 _lease: b.lease,
             });
         }
-        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::channel(256);
+        let (done_tx, done_rx) = oneshot::channel();
         let nlegs = socks.len();
-        self.counters
-            .legs_active
-            .fetch_add(nlegs, Ordering::Relaxed);
-        let guard = driver::TaskGuard::new(self.counters.clone(), nlegs);
-        let task = driver::CallTask {
-            engine: self.clone(),
+        let counters = &self.shared.counters;
+        counters.legs_active.fetch_add(nlegs, Ordering::Relaxed);
+        let guard = reactor::TaskGuard::new(counters.clone(), nlegs);
+        let call = reactor::NewCall {
             session,
             socks,
-            cmds: cmd_rx,
             events: ev_tx,
             guard,
+            done: done_tx,
+            rt: tokio::runtime::Handle::current(),
+            shared: self.shared.clone(),
         };
-        let join = tokio::spawn(task.run());
+        let thread = self.pool.pick().map_err(MediaError::Io)?;
+        let id = NEXT_CALL.fetch_add(1, Ordering::Relaxed);
+        if !thread.send(reactor::Msg::Add(id, Box::new(call))) {
+            return Err(MediaError::Io(std::io::Error::other(
+                "media thread stopped",
+            )));
+        }
         Ok(CallMedia {
             local: locals,
-            cmds: cmd_tx,
+            thread,
+            id,
             events: ev_rx,
-            join: Some(join),
+            done: Some(done_rx),
         })
     }
 }
+
+/// Call ids (unique per process; a media thread finds its calls by them).
+static NEXT_CALL: AtomicU64 = AtomicU64::new(1);
 
 enum Cmd {
     Remote(LegId, Box<RemoteParams>),
@@ -472,14 +492,28 @@ enum Cmd {
     Stats(oneshot::Sender<CallStats>),
     Sending(LegId, bool),
     Hangup,
+    /// A record the DTLS handshake sends to the peer.
+    DtlsOut(LegId, Vec<u8>),
+    /// The handshake ended.
+    DtlsDone(LegId, Result<DtlsSrtpKeys, crate::dtls::DtlsError>),
+    /// The DTLS connection was closed after its linger time.
+    DtlsClosed,
 }
 
-/// The handle of a call's media (the task stops when this is dropped or hung up).
+/// The handle of a call's media (the call ends when this is dropped or hung up).
 pub struct CallMedia {
     local: [Option<LocalParams>; 2],
-    cmds: mpsc::UnboundedSender<Cmd>,
+    thread: reactor::ThreadHandle,
+    id: u64,
     events: mpsc::Receiver<MediaEvent>,
-    join: Option<tokio::task::JoinHandle<()>>,
+    /// Completes when the media thread released the call's sockets and ports.
+    done: Option<oneshot::Receiver<()>>,
+}
+
+impl Drop for CallMedia {
+    fn drop(&mut self) {
+        self.cmd(Cmd::Hangup);
+    }
 }
 
 impl CallMedia {
@@ -492,14 +526,18 @@ impl CallMedia {
         .as_ref()
     }
 
+    fn cmd(&self, c: Cmd) -> bool {
+        self.thread.send(reactor::Msg::Cmd(self.id, c))
+    }
+
     /// Applies the peer's SDP parameters to a leg (starts DTLS on a WebRTC leg).
     pub fn apply_remote(&self, leg: LegId, p: RemoteParams) {
-        let _ = self.cmds.send(Cmd::Remote(leg, Box::new(p)));
+        self.cmd(Cmd::Remote(leg, Box::new(p)));
     }
 
     /// Whether a leg sends media (hold: see [`MediaSession::set_sending`]).
     pub fn set_sending(&self, leg: LegId, sending: bool) {
-        let _ = self.cmds.send(Cmd::Sending(leg, sending));
+        self.cmd(Cmd::Sending(leg, sending));
     }
 
     /// Sends a DTMF digit on a leg as RFC 4733 (the SIP INFO → RFC 4733 hook).
@@ -510,14 +548,16 @@ impl CallMedia {
         duration: Duration,
     ) -> Result<(), DigitError> {
         let (tx, rx) = oneshot::channel();
-        let _ = self.cmds.send(Cmd::Digit(leg, digit, duration, tx));
+        self.cmd(Cmd::Digit(leg, digit, duration, tx));
         rx.await.unwrap_or(Err(DigitError::NoTelephoneEvent))
     }
 
     /// Statistics of both legs (`None` once the call ended).
     pub async fn stats(&self) -> Option<CallStats> {
         let (tx, rx) = oneshot::channel();
-        self.cmds.send(Cmd::Stats(tx)).ok()?;
+        if !self.cmd(Cmd::Stats(tx)) {
+            return None;
+        }
         rx.await.ok()
     }
 
@@ -526,18 +566,18 @@ impl CallMedia {
         self.events.recv().await
     }
 
-    /// Ends the media and waits for the task to release its sockets and ports.
+    /// Ends the media and waits until its sockets and ports are released.
     pub async fn hangup(mut self) {
-        let _ = self.cmds.send(Cmd::Hangup);
-        if let Some(j) = self.join.take() {
-            let _ = j.await;
+        self.cmd(Cmd::Hangup);
+        if let Some(d) = self.done.take() {
+            let _ = d.await;
         }
     }
 
-    /// Waits until the media task ended by itself (e.g. after a DTLS failure).
+    /// Waits until the media ended by itself (e.g. after a DTLS failure).
     pub async fn finished(&mut self) {
-        if let Some(j) = self.join.take() {
-            let _ = j.await;
+        if let Some(d) = self.done.take() {
+            let _ = d.await;
         }
     }
 }
@@ -561,4 +601,4 @@ fn dtls_role(remote: Setup) -> DtlsRole {
     }
 }
 
-mod driver;
+mod reactor;

@@ -1,0 +1,744 @@
+//! The media threads: each runs one `epoll` loop (mio) over the sockets of the calls
+//! assigned to it, and drives their [`MediaSession`]s.
+//!
+//! A relayed packet costs one readiness event (shared by every socket ready at that
+//! moment), a `recvfrom`, the session's work and a `sendto` — no async task is woken, no
+//! channel is polled and no future is rebuilt per packet. Calls go to the thread with the
+//! fewest calls; a call stays on its thread. Commands from the signalling side (remote
+//! parameters, DTMF, hold, statistics, hangup) arrive over a channel with a `mio::Waker`;
+//! events go back over each call's tokio channel (`try_send`, never blocking the thread).
+//!
+//! DTLS runs as a tokio task on the gateway's runtime (webrtc-dtls is async): records from
+//! the peer go to it over its channel, records it sends and the exported keys come back as
+//! commands. After the handshake the DTLS connection lingers ([`DTLS_LINGER`]) so a peer
+//! that lost our final flight and retransmits its own still gets an answer.
+//!
+//! With `batch_delay` set, a thread that woke for only a few packets sleeps that long before
+//! it waits again, so the packets that arrive meanwhile are handled in one wake-up: less
+//! CPU per packet under load for at most that much added latency (interrupt moderation).
+
+use std::collections::{BinaryHeap, HashMap};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc as std_mpsc};
+use std::time::{Duration, Instant as StdInstant};
+
+use mio::net::UdpSocket;
+use mio::{Events, Interest, Poll, Token, Waker};
+use rvoip_core::time::Instant;
+use tokio::sync::{mpsc, oneshot};
+
+use super::ports::PortLease;
+use super::session::{EndReason, LegId, MediaEvent, MediaSession, Sink};
+use super::{CallStats, Cmd, EngineCounters, RemoteParams, dtls_role, srtp_keys};
+use crate::dtls::{DtlsError, DtlsHandshake, DtlsIdentity, DtlsSrtpKeys};
+use crate::metrics::Metrics;
+
+/// Size of the receive buffer: a full Ethernet-MTU datagram plus room for the SRTP tag.
+const RECV_BUF_LEN: usize = 2048;
+/// Datagrams read from one socket per readiness event before the others get a turn.
+const MAX_BURST: usize = 64;
+/// How long a DTLS connection is kept after its keys were exported.
+pub(super) const DTLS_LINGER: Duration = Duration::from_secs(10);
+/// Below this many readiness events per wake-up, a thread with a batch delay sleeps.
+const BATCH_EVENTS: usize = 16;
+const WAKER: Token = Token(usize::MAX);
+/// Sockets per call: leg A RTP, leg A RTCP, leg B RTP, leg B RTCP.
+const SOCKS_PER_CALL: usize = 4;
+
+/// The sockets of one leg.
+pub(super) struct LegSockets {
+    pub(super) rtp: UdpSocket,
+    pub(super) rtcp: Option<UdpSocket>,
+    /// Local addresses of `rtp` and `rtcp` (cached: no syscall per packet).
+    pub(super) rtp_addr: SocketAddr,
+    pub(super) rtcp_addr: Option<SocketAddr>,
+    /// "webrtc" or "trunk", for metrics labels.
+    pub(super) label: &'static str,
+    /// Dropped after the sockets (field order), freeing the ports.
+    pub(super) _lease: PortLease,
+}
+
+/// Counts a task (a call or a DTLS handshake) and its legs alive; decrements on drop,
+/// however it ends.
+pub(super) struct TaskGuard {
+    counters: Arc<EngineCounters>,
+    legs: usize,
+    transcoding: bool,
+}
+
+impl TaskGuard {
+    pub(super) fn new(counters: Arc<EngineCounters>, legs: usize) -> TaskGuard {
+        counters.tasks_active.fetch_add(1, Ordering::Relaxed);
+        TaskGuard {
+            counters,
+            legs,
+            transcoding: false,
+        }
+    }
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        self.counters
+            .legs_active
+            .fetch_sub(self.legs, Ordering::Relaxed);
+        self.counters.tasks_active.fetch_sub(1, Ordering::Relaxed);
+        if self.transcoding {
+            self.counters
+                .transcoding_active
+                .fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// What every call of an engine shares (the threads hold this, not the engine).
+#[derive(Clone)]
+pub(super) struct Shared {
+    pub(super) identity: DtlsIdentity,
+    pub(super) counters: Arc<EngineCounters>,
+    pub(super) metrics: Option<Arc<Metrics>>,
+    pub(super) dtls_timeout: Duration,
+}
+
+/// A call handed to a media thread.
+pub(super) struct NewCall {
+    pub(super) session: MediaSession,
+    pub(super) socks: Vec<LegSockets>,
+    pub(super) events: mpsc::Sender<MediaEvent>,
+    pub(super) guard: TaskGuard,
+    /// Completed (dropped) when the call's sockets and ports are released.
+    pub(super) done: oneshot::Sender<()>,
+    /// The runtime DTLS handshakes are spawned on.
+    pub(super) rt: tokio::runtime::Handle,
+    pub(super) shared: Arc<Shared>,
+}
+
+/// What a media thread is told.
+pub(super) enum Msg {
+    Add(u64, Box<NewCall>),
+    Cmd(u64, Cmd),
+    Quit,
+}
+
+/// The way to a media thread.
+#[derive(Clone)]
+pub(super) struct ThreadHandle {
+    tx: std_mpsc::Sender<Msg>,
+    waker: Arc<Waker>,
+    calls: Arc<AtomicUsize>,
+}
+
+impl ThreadHandle {
+    /// Sends a message and wakes the thread; `false` when the thread is gone.
+    pub(super) fn send(&self, m: Msg) -> bool {
+        if self.tx.send(m).is_err() {
+            return false;
+        }
+        let _ = self.waker.wake();
+        true
+    }
+}
+
+/// The media threads of an engine, started with the first call; told to quit when the
+/// engine (every clone of it) is dropped.
+pub(super) struct Pool {
+    threads: usize,
+    batch_delay: Duration,
+    handles: Mutex<Vec<ThreadHandle>>,
+}
+
+impl Pool {
+    pub(super) fn new(threads: usize, batch_delay: Duration) -> Pool {
+        Pool {
+            threads: threads.max(1),
+            batch_delay,
+            handles: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The thread with the fewest calls (starting the threads on first use).
+    pub(super) fn pick(&self) -> std::io::Result<ThreadHandle> {
+        let mut hs = self.handles.lock().unwrap_or_else(|e| e.into_inner());
+        if hs.is_empty() {
+            for i in 0..self.threads {
+                hs.push(spawn(i, self.batch_delay)?);
+            }
+        }
+        let h = hs
+            .iter()
+            .min_by_key(|h| h.calls.load(Ordering::Relaxed))
+            .cloned()
+            // Invariant: `threads >= 1` handles were pushed above.
+            .expect("media threads started");
+        Ok(h)
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        let hs = self.handles.get_mut().unwrap_or_else(|e| e.into_inner());
+        for h in hs.drain(..) {
+            h.send(Msg::Quit);
+        }
+    }
+}
+
+fn spawn(i: usize, batch_delay: Duration) -> std::io::Result<ThreadHandle> {
+    let poll = Poll::new()?;
+    let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+    let (tx, rx) = std_mpsc::channel();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let handle = ThreadHandle {
+        tx,
+        waker,
+        calls: calls.clone(),
+    };
+    let own = handle.clone();
+    std::thread::Builder::new()
+        .name(format!("rvoip-media-{i}"))
+        .spawn(move || {
+            Reactor {
+                poll,
+                rx,
+                me: own,
+                calls,
+                batch_delay,
+                slots: Vec::new(),
+                free: Vec::new(),
+                ids: HashMap::new(),
+                timers: BinaryHeap::new(),
+                again: Vec::new(),
+                buf: Box::new([0; RECV_BUF_LEN]),
+            }
+            .run()
+        })?;
+    Ok(handle)
+}
+
+/// The DTLS association of a leg: records from the peer go to `to_dtls`; the task is
+/// aborted when this is dropped.
+struct DtlsLink {
+    leg: LegId,
+    to_dtls: mpsc::Sender<Vec<u8>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for DtlsLink {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Counter values already pushed to metrics, to add only deltas.
+#[derive(Default)]
+struct Pushed {
+    legs: [super::LegStats; 2],
+    counters: super::SessionCounters,
+}
+
+/// A call on a media thread.
+struct Slot {
+    id: u64,
+    session: MediaSession,
+    socks: Vec<LegSockets>,
+    events: mpsc::Sender<MediaEvent>,
+    guard: TaskGuard,
+    _done: oneshot::Sender<()>,
+    rt: tokio::runtime::Handle,
+    shared: Arc<Shared>,
+    /// The session's clock starts here.
+    start: StdInstant,
+    /// The deadline queued in the thread's timer heap, if any.
+    queued: Option<StdInstant>,
+    dtls: Option<DtlsLink>,
+    pushed: Pushed,
+}
+
+struct SocketSink<'a> {
+    socks: &'a [LegSockets],
+}
+
+impl Sink for SocketSink<'_> {
+    fn send(&mut self, from: SocketAddr, to: SocketAddr, data: &[u8]) {
+        for s in self.socks {
+            if s.rtp_addr == from {
+                let _ = s.rtp.send_to(data, to);
+                return;
+            }
+            if let Some(r) = &s.rtcp
+                && s.rtcp_addr == Some(from)
+            {
+                let _ = r.send_to(data, to);
+                return;
+            }
+        }
+    }
+}
+
+impl Slot {
+    fn now(&self) -> Instant {
+        Instant::from_micros(self.start.elapsed().as_micros() as u64)
+    }
+
+    fn socket(&self, k: usize) -> Option<(LegId, &UdpSocket, SocketAddr)> {
+        let leg = if k < 2 { LegId::A } else { LegId::B };
+        let s = self.socks.get(k / 2)?;
+        if k.is_multiple_of(2) {
+            Some((leg, &s.rtp, s.rtp_addr))
+        } else {
+            Some((leg, s.rtcp.as_ref()?, s.rtcp_addr?))
+        }
+    }
+
+    fn kind_label(&self, i: usize) -> &'static str {
+        self.socks.get(i).map_or("trunk", |s| s.label)
+    }
+
+    /// Delivers the session's events and DTLS records; `true` once the call ended.
+    fn after(&mut self) -> bool {
+        while let Some(e) = self.session.poll_event() {
+            let _ = self.events.try_send(e);
+        }
+        if self.session.is_ended() {
+            return true;
+        }
+        if !self.guard.transcoding && self.session.is_transcoding() {
+            self.guard.transcoding = true;
+            self.shared
+                .counters
+                .transcoding_active
+                .fetch_add(1, Ordering::Relaxed);
+            if let Some(m) = &self.shared.metrics {
+                m.add("rvoip_transcoding_active", &[], 1.0);
+            }
+        }
+        if let Some(d) = &self.dtls {
+            while let Some(r) = self.session.poll_dtls_in(d.leg) {
+                let _ = d.to_dtls.try_send(r);
+            }
+        }
+        false
+    }
+
+    fn deadline(&self) -> Option<StdInstant> {
+        self.session
+            .poll_timeout()
+            .map(|t| self.start + Duration::from_micros(t.as_micros()))
+    }
+
+    fn push_metrics(&mut self) {
+        let c = self.session.counters();
+        let ec = &self.shared.counters;
+        let p = &self.pushed;
+        ec.transcoded_frames.fetch_add(
+            c.transcoded_frames - p.counters.transcoded_frames,
+            Ordering::Relaxed,
+        );
+        ec.passthrough_packets.fetch_add(
+            c.passthrough_packets - p.counters.passthrough_packets,
+            Ordering::Relaxed,
+        );
+        ec.dtmf_relayed
+            .fetch_add(c.dtmf_relayed - p.counters.dtmf_relayed, Ordering::Relaxed);
+        self.pushed.counters = c;
+        for (i, id) in [LegId::A, LegId::B].into_iter().enumerate() {
+            let Some(s) = self.session.stats(id) else {
+                continue;
+            };
+            let p = self.pushed.legs[i];
+            ec.dropped_unvalidated.fetch_add(
+                s.dropped_unvalidated - p.dropped_unvalidated,
+                Ordering::Relaxed,
+            );
+            ec.srtp_replays
+                .fetch_add(s.srtp_replays - p.srtp_replays, Ordering::Relaxed);
+            if let Some(m) = &self.shared.metrics {
+                let leg = self.kind_label(i);
+                let pk = "rvoip_rtp_packets_total";
+                let by = "rvoip_rtp_bytes_total";
+                let d = |a: u64, b: u64| (a - b) as f64;
+                m.add(
+                    pk,
+                    &[("leg", leg), ("dir", "in")],
+                    d(s.packets_in, p.packets_in),
+                );
+                m.add(
+                    pk,
+                    &[("leg", leg), ("dir", "out")],
+                    d(s.packets_out, p.packets_out),
+                );
+                m.add(
+                    by,
+                    &[("leg", leg), ("dir", "in")],
+                    d(s.bytes_in, p.bytes_in),
+                );
+                m.add(
+                    by,
+                    &[("leg", leg), ("dir", "out")],
+                    d(s.bytes_out, p.bytes_out),
+                );
+                let lost = (s.lost - p.lost).max(0);
+                m.add("rvoip_rtp_lost_total", &[("leg", leg)], lost as f64);
+            }
+            self.pushed.legs[i] = s;
+        }
+    }
+
+    fn command(&mut self, c: Cmd, me: &ThreadHandle) {
+        match c {
+            Cmd::Hangup => self.session.end(LegId::A, EndReason::Hangup),
+            Cmd::Stats(tx) => {
+                let _ = tx.send(CallStats {
+                    legs: [self.session.stats(LegId::A), self.session.stats(LegId::B)],
+                    counters: self.session.counters(),
+                    transcoding: self.session.is_transcoding(),
+                });
+            }
+            Cmd::Digit(leg, d, dur, tx) => {
+                let now = self.now();
+                let mut sink = SocketSink { socks: &self.socks };
+                let _ = tx.send(self.session.send_digit(now, leg, d, dur, &mut sink));
+            }
+            Cmd::Sending(leg, on) => self.session.set_sending(leg, on),
+            Cmd::Remote(leg, p) => self.apply_remote(leg, *p, me),
+            Cmd::DtlsOut(leg, rec) => {
+                let mut sink = SocketSink { socks: &self.socks };
+                self.session.send_dtls(leg, rec, &mut sink);
+            }
+            Cmd::DtlsDone(leg, res) => self.dtls_done(leg, res),
+            Cmd::DtlsClosed => self.dtls = None,
+        }
+    }
+
+    fn dtls_done(&mut self, leg: LegId, res: Result<DtlsSrtpKeys, DtlsError>) {
+        let keys = res.and_then(|k| {
+            tracing::info!(?leg, profile = ?k.profile, "DTLS-SRTP handshake done");
+            srtp_keys(&k).ok_or(DtlsError::NoSrtpProfile)
+        });
+        match keys {
+            Ok((local, remote)) => self.session.set_srtp_keys(leg, &local, &remote),
+            Err(e) => {
+                tracing::warn!(?leg, error = %e, "DTLS-SRTP handshake failed");
+                self.shared
+                    .counters
+                    .dtls_failures
+                    .fetch_add(1, Ordering::Relaxed);
+                if let Some(m) = &self.shared.metrics {
+                    m.inc("rvoip_dtls_failures_total", &[]);
+                }
+                self.session.end(leg, EndReason::DtlsFailed(e));
+            }
+        }
+    }
+
+    fn apply_remote(&mut self, leg: LegId, p: RemoteParams, me: &ThreadHandle) {
+        match p {
+            RemoteParams::Rtp { remote, format } => {
+                self.session.set_rtp_remote(leg, remote);
+                self.session.set_format(leg, format);
+            }
+            RemoteParams::WebRtc {
+                ice,
+                fingerprint,
+                setup,
+                format,
+            } => {
+                self.session.set_ice_remote(leg, ice);
+                self.session.set_format(leg, format);
+                if self.dtls.is_some() {
+                    return;
+                }
+                let Some(local) = self.session.local_addr(leg) else {
+                    return;
+                };
+                let (handshake, chans) = DtlsHandshake::new(
+                    &self.shared.identity,
+                    dtls_role(setup),
+                    &fingerprint,
+                    local,
+                    SocketAddr::new(local.ip(), 0),
+                    self.shared.dtls_timeout,
+                );
+                let guard = TaskGuard::new(self.shared.counters.clone(), 0);
+                let (id, me) = (self.id, me.clone());
+                let mut from_dtls = chans.from_dtls;
+                let task = self.rt.spawn(async move {
+                    let _guard = guard;
+                    let send = |c| me.send(Msg::Cmd(id, c));
+                    let run = handshake.run();
+                    tokio::pin!(run);
+                    // Records the handshake writes go out as they come.
+                    let res = loop {
+                        tokio::select! {
+                            r = &mut run => break r,
+                            Some(rec) = from_dtls.recv() => { send(Cmd::DtlsOut(leg, rec)); }
+                        }
+                    };
+                    // The last flight may still be queued.
+                    while let Ok(rec) = from_dtls.try_recv() {
+                        send(Cmd::DtlsOut(leg, rec));
+                    }
+                    match res {
+                        Ok((conn, keys)) => {
+                            send(Cmd::DtlsDone(leg, Ok(keys)));
+                            // Answer a retransmitted final flight for a while.
+                            let linger = tokio::time::sleep(DTLS_LINGER);
+                            tokio::pin!(linger);
+                            loop {
+                                tokio::select! {
+                                    _ = &mut linger => break,
+                                    r = from_dtls.recv() => match r {
+                                        Some(rec) => { send(Cmd::DtlsOut(leg, rec)); }
+                                        None => break,
+                                    },
+                                }
+                            }
+                            drop(conn);
+                            send(Cmd::DtlsClosed);
+                        }
+                        Err(e) => {
+                            send(Cmd::DtlsDone(leg, Err(e)));
+                        }
+                    }
+                });
+                self.dtls = Some(DtlsLink {
+                    leg,
+                    to_dtls: chans.to_dtls,
+                    task,
+                });
+            }
+        }
+    }
+
+    /// Reads what `k` has (bounded); `true` when the bound was hit (more may be queued).
+    fn drain(&mut self, k: usize, buf: &mut [u8; RECV_BUF_LEN]) -> bool {
+        for _ in 0..MAX_BURST {
+            let Some((leg, sock, local)) = self.socket(k) else {
+                return false;
+            };
+            match sock.recv_from(&mut buf[..]) {
+                Ok((n, from)) => {
+                    let now = self.now();
+                    let mut sink = SocketSink { socks: &self.socks };
+                    self.session
+                        .handle_datagram(now, leg, local, from, &mut buf[..], n, &mut sink);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+}
+
+struct Reactor {
+    poll: Poll,
+    rx: std_mpsc::Receiver<Msg>,
+    me: ThreadHandle,
+    calls: Arc<AtomicUsize>,
+    batch_delay: Duration,
+    slots: Vec<Option<Slot>>,
+    free: Vec<usize>,
+    ids: HashMap<u64, usize>,
+    /// (deadline, slot, call id), earliest first.
+    timers: BinaryHeap<std::cmp::Reverse<(StdInstant, usize, u64)>>,
+    /// Sockets that hit the read bound: read again before waiting.
+    again: Vec<Token>,
+    buf: Box<[u8; RECV_BUF_LEN]>,
+}
+
+impl Reactor {
+    fn run(mut self) {
+        let mut events = Events::with_capacity(1024);
+        let mut again = Vec::new();
+        let mut next_metrics = StdInstant::now() + Duration::from_secs(1);
+        loop {
+            let now = StdInstant::now();
+            let timeout = if self.again.is_empty() {
+                let next = self
+                    .timers
+                    .peek()
+                    .map_or(next_metrics, |t| t.0.0.min(next_metrics));
+                Some(next.saturating_duration_since(now))
+            } else {
+                Some(Duration::ZERO)
+            };
+            if let Err(e) = self.poll.poll(&mut events, timeout)
+                && e.kind() != std::io::ErrorKind::Interrupted
+            {
+                tracing::error!(error = %e, "media thread: poll failed");
+                return;
+            }
+            std::mem::swap(&mut again, &mut self.again);
+            let mut n = again.len();
+            for t in again.drain(..) {
+                self.readable(t);
+            }
+            let mut quit = false;
+            for ev in events.iter() {
+                n += 1;
+                if ev.token() == WAKER {
+                    quit |= self.messages();
+                } else {
+                    self.readable(ev.token());
+                }
+            }
+            if quit {
+                return;
+            }
+            let now = StdInstant::now();
+            self.timers_due(now);
+            if now >= next_metrics {
+                for s in self.slots.iter_mut().flatten() {
+                    s.push_metrics();
+                }
+                next_metrics = now + Duration::from_secs(1);
+            }
+            if !self.batch_delay.is_zero() && n > 0 && n < BATCH_EVENTS && self.again.is_empty() {
+                std::thread::sleep(self.batch_delay);
+            }
+        }
+    }
+
+    /// Handles the messages queued for this thread; `true` on `Quit`.
+    fn messages(&mut self) -> bool {
+        while let Ok(m) = self.rx.try_recv() {
+            match m {
+                Msg::Quit => return true,
+                Msg::Add(id, c) => self.add(id, *c),
+                Msg::Cmd(id, c) => {
+                    let Some(&i) = self.ids.get(&id) else {
+                        continue;
+                    };
+                    if let Some(s) = self.slots.get_mut(i).and_then(Option::as_mut) {
+                        s.command(c, &self.me);
+                    }
+                    self.settle(i);
+                }
+            }
+        }
+        false
+    }
+
+    fn add(&mut self, id: u64, c: NewCall) {
+        let i = self.free.pop().unwrap_or_else(|| {
+            self.slots.push(None);
+            self.slots.len() - 1
+        });
+        let mut c = c;
+        let reg = self.poll.registry();
+        let mut ok = true;
+        for (l, s) in c.socks.iter_mut().enumerate() {
+            let t = Token(i * SOCKS_PER_CALL + 2 * l);
+            ok &= reg.register(&mut s.rtp, t, Interest::READABLE).is_ok();
+            if let Some(r) = &mut s.rtcp {
+                let t = Token(i * SOCKS_PER_CALL + 2 * l + 1);
+                ok &= reg.register(r, t, Interest::READABLE).is_ok();
+            }
+        }
+        let mut slot = Slot {
+            id,
+            session: c.session,
+            socks: c.socks,
+            events: c.events,
+            guard: c.guard,
+            _done: c.done,
+            rt: c.rt,
+            shared: c.shared,
+            start: StdInstant::now(),
+            queued: None,
+            dtls: None,
+            pushed: Pushed::default(),
+        };
+        if !ok {
+            tracing::error!("media thread: cannot register the call's sockets");
+            slot.session.end(LegId::A, EndReason::Hangup);
+        }
+        self.slots[i] = Some(slot);
+        self.ids.insert(id, i);
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.settle(i);
+    }
+
+    fn readable(&mut self, t: Token) {
+        let (i, k) = (t.0 / SOCKS_PER_CALL, t.0 % SOCKS_PER_CALL);
+        let Some(s) = self.slots.get_mut(i).and_then(Option::as_mut) else {
+            return;
+        };
+        if s.drain(k, &mut self.buf) {
+            self.again.push(t);
+        }
+        self.settle(i);
+    }
+
+    /// After the session of slot `i` was fed: deliver its output, end it or (re)arm its
+    /// timer.
+    fn settle(&mut self, i: usize) {
+        let Some(s) = self.slots.get_mut(i).and_then(Option::as_mut) else {
+            return;
+        };
+        if s.after() {
+            self.remove(i);
+            return;
+        }
+        if let Some(d) = s.deadline()
+            && s.queued.is_none_or(|q| d < q)
+        {
+            s.queued = Some(d);
+            self.timers.push(std::cmp::Reverse((d, i, s.id)));
+        }
+    }
+
+    fn timers_due(&mut self, now: StdInstant) {
+        while let Some(std::cmp::Reverse((d, i, id))) = self.timers.peek().copied() {
+            if d > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(s) = self.slots.get_mut(i).and_then(Option::as_mut) else {
+                continue;
+            };
+            // A stale entry (the slot was reused, or an earlier deadline replaced it).
+            if s.id != id || s.queued != Some(d) {
+                continue;
+            }
+            s.queued = None;
+            if s.deadline().is_some_and(|d| d <= now) {
+                let t = s.now();
+                let mut sink = SocketSink { socks: &s.socks };
+                s.session.handle_timeout(t, &mut sink);
+            }
+            self.settle(i);
+        }
+    }
+
+    fn remove(&mut self, i: usize) {
+        let Some(mut s) = self.slots.get_mut(i).and_then(Option::take) else {
+            return;
+        };
+        while let Some(e) = s.session.poll_event() {
+            let _ = s.events.try_send(e);
+        }
+        s.push_metrics();
+        if s.guard.transcoding
+            && let Some(m) = &s.shared.metrics
+        {
+            m.add("rvoip_transcoding_active", &[], -1.0);
+        }
+        let reg = self.poll.registry();
+        for l in &mut s.socks {
+            let _ = reg.deregister(&mut l.rtp);
+            if let Some(r) = &mut l.rtcp {
+                let _ = reg.deregister(r);
+            }
+        }
+        self.ids.remove(&s.id);
+        self.free.push(i);
+        self.again.retain(|t| t.0 / SOCKS_PER_CALL != i);
+        self.calls.fetch_sub(1, Ordering::Relaxed);
+        // Dropping the slot closes the sockets, frees the ports, aborts a DTLS task and
+        // completes `done`.
+        drop(s);
+    }
+}
