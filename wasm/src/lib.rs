@@ -189,6 +189,7 @@ fn ua_event(e: Event) -> PhoneEventJs {
                 EndReason::Rejected(c) => ("rejected", c),
                 EndReason::Cancelled => ("cancelled", 487),
                 EndReason::Timeout => ("timeout", 408),
+                EndReason::SessionExpired => ("session_expired", 0),
                 _ => ("replaced", 0),
             };
             PhoneEventJs {

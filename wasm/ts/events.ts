@@ -19,7 +19,15 @@ export type CallState =
   | 'ended';
 
 /** Why a call ended. */
-export type EndReason = 'local' | 'remote' | 'rejected' | 'cancelled' | 'timeout' | 'replaced' | 'failed';
+export type EndReason =
+  | 'local'
+  | 'remote'
+  | 'rejected'
+  | 'cancelled'
+  | 'timeout'
+  | 'session_expired'
+  | 'replaced'
+  | 'failed';
 
 /** `transportstatechange` on a UserAgent. */
 export class TransportStateEvent extends Event {
