@@ -448,6 +448,7 @@ impl MediaEngine {
         }
         let (ev_tx, ev_rx) = mpsc::channel(256);
         let (done_tx, done_rx) = oneshot::channel();
+        let latest = Arc::new(std::sync::Mutex::new(None));
         let nlegs = socks.len();
         let counters = &self.shared.counters;
         counters.legs_active.fetch_add(nlegs, Ordering::Relaxed);
@@ -458,6 +459,7 @@ impl MediaEngine {
             events: ev_tx,
             guard,
             done: done_tx,
+            latest: latest.clone(),
             rt: tokio::runtime::Handle::current(),
             shared: self.shared.clone(),
         };
@@ -472,6 +474,7 @@ impl MediaEngine {
             local: locals,
             thread,
             id,
+            latest,
             events: ev_rx,
             done: Some(done_rx),
         })
@@ -505,6 +508,8 @@ pub struct CallMedia {
     local: [Option<LocalParams>; 2],
     thread: reactor::ThreadHandle,
     id: u64,
+    /// The statistics the media thread publishes every second.
+    latest: Arc<std::sync::Mutex<Option<CallStats>>>,
     events: mpsc::Receiver<MediaEvent>,
     /// Completes when the media thread released the call's sockets and ports.
     done: Option<oneshot::Receiver<()>>,
@@ -552,7 +557,13 @@ impl CallMedia {
         rx.await.unwrap_or(Err(DigitError::NoTelephoneEvent))
     }
 
-    /// Statistics of both legs (`None` once the call ended).
+    /// The statistics of both legs as of the media thread's last once-a-second update
+    /// (`None` before the first): for live displays, without a round trip to the thread.
+    pub fn recent_stats(&self) -> Option<CallStats> {
+        *self.latest.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Statistics of both legs now (`None` once the call ended).
     pub async fn stats(&self) -> Option<CallStats> {
         let (tx, rx) = oneshot::channel();
         if !self.cmd(Cmd::Stats(tx)) {

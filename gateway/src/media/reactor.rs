@@ -109,6 +109,8 @@ pub(super) struct NewCall {
     pub(super) guard: TaskGuard,
     /// Completed (dropped) when the call's sockets and ports are released.
     pub(super) done: oneshot::Sender<()>,
+    /// Where the thread publishes the call's statistics every second.
+    pub(super) latest: Arc<Mutex<Option<CallStats>>>,
     /// The runtime DTLS handshakes are spawned on.
     pub(super) rt: tokio::runtime::Handle,
     pub(super) shared: Arc<Shared>,
@@ -245,6 +247,7 @@ struct Slot {
     events: mpsc::Sender<MediaEvent>,
     guard: TaskGuard,
     _done: oneshot::Sender<()>,
+    latest: Arc<Mutex<Option<CallStats>>>,
     rt: tokio::runtime::Handle,
     shared: Arc<Shared>,
     /// The session's clock starts here.
@@ -385,15 +388,19 @@ impl Slot {
         }
     }
 
+    fn stats(&self) -> CallStats {
+        CallStats {
+            legs: [self.session.stats(LegId::A), self.session.stats(LegId::B)],
+            counters: self.session.counters(),
+            transcoding: self.session.is_transcoding(),
+        }
+    }
+
     fn command(&mut self, c: Cmd, me: &ThreadHandle) {
         match c {
             Cmd::Hangup => self.session.end(LegId::A, EndReason::Hangup),
             Cmd::Stats(tx) => {
-                let _ = tx.send(CallStats {
-                    legs: [self.session.stats(LegId::A), self.session.stats(LegId::B)],
-                    counters: self.session.counters(),
-                    transcoding: self.session.is_transcoding(),
-                });
+                let _ = tx.send(self.stats());
             }
             Cmd::Digit(leg, d, dur, tx) => {
                 let now = self.now();
@@ -592,6 +599,8 @@ impl Reactor {
             if now >= next_metrics {
                 for s in self.slots.iter_mut().flatten() {
                     s.push_metrics();
+                    let st = s.stats();
+                    *s.latest.lock().unwrap_or_else(|e| e.into_inner()) = Some(st);
                 }
                 next_metrics = now + Duration::from_secs(1);
             }
@@ -644,6 +653,7 @@ impl Reactor {
             events: c.events,
             guard: c.guard,
             _done: c.done,
+            latest: c.latest,
             rt: c.rt,
             shared: c.shared,
             start: StdInstant::now(),

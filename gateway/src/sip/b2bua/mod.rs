@@ -456,7 +456,7 @@ impl CallTask {
                 Wake::Media(None) => self.stop_media().await,
                 Wake::Stats => {
                     stats_at = tokio::time::Instant::now() + STATS_INTERVAL;
-                    self.publish_stats().await;
+                    self.publish_stats();
                 }
             }
         }
@@ -869,11 +869,8 @@ impl CallTask {
     }
 
     /// Publishes the media plane's live figures of both legs into the call registry.
-    async fn publish_stats(&mut self) {
-        let Some(st) = (match self.media.call_media() {
-            Some(call) => call.stats().await,
-            None => None,
-        }) else {
+    fn publish_stats(&mut self) {
+        let Some(st) = self.media.call_media().and_then(|c| c.recent_stats()) else {
             return;
         };
         let legs: Vec<LiveLeg> = st
