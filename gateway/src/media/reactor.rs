@@ -173,6 +173,8 @@ impl Pool {
             .cloned()
             // Invariant: `threads >= 1` handles were pushed above.
             .expect("media threads started");
+        // Counted now (the thread takes the call later): a burst of new calls spreads.
+        h.calls.fetch_add(1, Ordering::Relaxed);
         Ok(h)
     }
 }
@@ -667,7 +669,6 @@ impl Reactor {
         }
         self.slots[i] = Some(slot);
         self.ids.insert(id, i);
-        self.calls.fetch_add(1, Ordering::Relaxed);
         self.settle(i);
     }
 
