@@ -360,29 +360,19 @@ impl Slot {
                 .fetch_add(s.srtp_replays - p.srtp_replays, Ordering::Relaxed);
             if let Some(m) = &self.shared.metrics {
                 let leg = self.kind_label(i);
-                let pk = "rvoip_rtp_packets_total";
-                let by = "rvoip_rtp_bytes_total";
-                let d = |a: u64, b: u64| (a - b) as f64;
-                m.add(
-                    pk,
-                    &[("leg", leg), ("dir", "in")],
-                    d(s.packets_in, p.packets_in),
-                );
-                m.add(
-                    pk,
-                    &[("leg", leg), ("dir", "out")],
-                    d(s.packets_out, p.packets_out),
-                );
-                m.add(
-                    by,
-                    &[("leg", leg), ("dir", "in")],
-                    d(s.bytes_in, p.bytes_in),
-                );
-                m.add(
-                    by,
-                    &[("leg", leg), ("dir", "out")],
-                    d(s.bytes_out, p.bytes_out),
-                );
+                for (name, dir, now, before) in [
+                    ("rvoip_rtp_packets_total", "in", s.packets_in, p.packets_in),
+                    (
+                        "rvoip_rtp_packets_total",
+                        "out",
+                        s.packets_out,
+                        p.packets_out,
+                    ),
+                    ("rvoip_rtp_bytes_total", "in", s.bytes_in, p.bytes_in),
+                    ("rvoip_rtp_bytes_total", "out", s.bytes_out, p.bytes_out),
+                ] {
+                    m.add(name, &[("leg", leg), ("dir", dir)], (now - before) as f64);
+                }
                 let lost = (s.lost - p.lost).max(0);
                 m.add("rvoip_rtp_lost_total", &[("leg", leg)], lost as f64);
             }
