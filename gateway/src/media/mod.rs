@@ -501,6 +501,9 @@ enum Cmd {
     DtlsDone(LegId, Result<DtlsSrtpKeys, crate::dtls::DtlsError>),
     /// The DTLS connection was closed after its linger time.
     DtlsClosed,
+    /// Makes the media thread panic while handling this call (tests the isolation).
+    #[cfg(test)]
+    Panic,
 }
 
 /// The handle of a call's media (the call ends when this is dropped or hung up).

@@ -407,6 +407,8 @@ impl Slot {
             }
             Cmd::DtlsDone(leg, res) => self.dtls_done(leg, res),
             Cmd::DtlsClosed => self.dtls = None,
+            #[cfg(test)]
+            Cmd::Panic => panic!("injected by a test"),
         }
     }
 
@@ -612,10 +614,7 @@ impl Reactor {
                     let Some(&i) = self.ids.get(&id) else {
                         continue;
                     };
-                    if let Some(s) = self.slots.get_mut(i).and_then(Option::as_mut) {
-                        s.command(c, &self.me);
-                    }
-                    self.settle(i);
+                    self.on_slot(i, |s, _, me| s.command(c, me));
                 }
             }
         }
@@ -659,35 +658,51 @@ impl Reactor {
         }
         self.slots[i] = Some(slot);
         self.ids.insert(id, i);
-        self.settle(i);
+        self.on_slot(i, |_, _, _| ());
     }
 
     fn readable(&mut self, t: Token) {
         let (i, k) = (t.0 / SOCKS_PER_CALL, t.0 % SOCKS_PER_CALL);
-        let Some(s) = self.slots.get_mut(i).and_then(Option::as_mut) else {
-            return;
-        };
-        if s.drain(k, &mut self.buf) {
+        if self.on_slot(i, |s, buf, _| s.drain(k, buf)) == Some(true) {
             self.again.push(t);
         }
-        self.settle(i);
     }
 
-    /// After the session of slot `i` was fed: deliver its output, end it or (re)arm its
-    /// timer.
-    fn settle(&mut self, i: usize) {
-        let Some(s) = self.slots.get_mut(i).and_then(Option::as_mut) else {
-            return;
-        };
-        if s.after() {
-            self.remove(i);
-            return;
-        }
-        if let Some(d) = s.deadline()
-            && s.queued.is_none_or(|q| d < q)
-        {
-            s.queued = Some(d);
-            self.timers.push(std::cmp::Reverse((d, i, s.id)));
+    /// Runs `f` on the call in slot `i`, then settles it: delivers its output, and ends it
+    /// or (re)arms its timer. A panic in either ends that call alone (its B2BUA gets
+    /// [`EndReason::Internal`]); the thread and its other calls go on.
+    fn on_slot<R>(
+        &mut self,
+        i: usize,
+        f: impl FnOnce(&mut Slot, &mut [u8; RECV_BUF_LEN], &ThreadHandle) -> R,
+    ) -> Option<R> {
+        let s = self.slots.get_mut(i).and_then(Option::as_mut)?;
+        let (buf, me) = (&mut *self.buf, &self.me);
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let r = f(s, buf, me);
+            let ended = s.after();
+            let deadline = if ended { None } else { s.deadline() };
+            (r, ended, deadline)
+        }));
+        match run {
+            Err(_) => {
+                self.fail(i);
+                None
+            }
+            Ok((r, true, _)) => {
+                self.remove(i);
+                Some(r)
+            }
+            Ok((r, false, deadline)) => {
+                if let Some(d) = deadline
+                    && let Some(s) = self.slots.get_mut(i).and_then(Option::as_mut)
+                    && s.queued.is_none_or(|q| d < q)
+                {
+                    s.queued = Some(d);
+                    self.timers.push(std::cmp::Reverse((d, i, s.id)));
+                }
+                Some(r)
+            }
         }
     }
 
@@ -704,24 +719,50 @@ impl Reactor {
             if s.id != id || s.queued != Some(d) {
                 continue;
             }
-            s.queued = None;
-            if s.deadline().is_some_and(|d| d <= now) {
-                let t = s.now();
-                let mut sink = SocketSink { socks: &s.socks };
-                s.session.handle_timeout(t, &mut sink);
-            }
-            self.settle(i);
+            self.on_slot(i, |s, _, _| {
+                s.queued = None;
+                if s.deadline().is_some_and(|d| d <= now) {
+                    let t = s.now();
+                    let mut sink = SocketSink { socks: &s.socks };
+                    s.session.handle_timeout(t, &mut sink);
+                }
+            });
         }
     }
 
+    /// Ends the call in slot `i` after a panic in its processing: its session may be
+    /// inconsistent, so it is not asked for anything more.
+    fn fail(&mut self, i: usize) {
+        let Some(s) = self.slots.get(i).and_then(Option::as_ref) else {
+            return;
+        };
+        tracing::error!(
+            call = s.id,
+            "media: processing the call panicked; ending it"
+        );
+        let _ = s.events.try_send(MediaEvent::Ended {
+            leg: LegId::A,
+            reason: EndReason::Internal,
+        });
+        self.release(i, false);
+    }
+
     fn remove(&mut self, i: usize) {
+        self.release(i, true);
+    }
+
+    /// Frees slot `i`: deregisters and closes the call's sockets (freeing its ports) and
+    /// completes its `done`; with `flush`, first delivers its last events and metrics.
+    fn release(&mut self, i: usize, flush: bool) {
         let Some(mut s) = self.slots.get_mut(i).and_then(Option::take) else {
             return;
         };
-        while let Some(e) = s.session.poll_event() {
-            let _ = s.events.try_send(e);
+        if flush {
+            while let Some(e) = s.session.poll_event() {
+                let _ = s.events.try_send(e);
+            }
+            s.push_metrics();
         }
-        s.push_metrics();
         if s.guard.transcoding
             && let Some(m) = &s.shared.metrics
         {
@@ -741,5 +782,57 @@ impl Reactor {
         // Dropping the slot closes the sockets, frees the ports, aborts a DTLS task and
         // completes `done`.
         drop(s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    use super::super::{CallSpec, Cmd, EndReason, MediaEngine, MediaEvent};
+    use crate::config::MediaConfig;
+    use crate::dtls::DtlsIdentity;
+
+    #[tokio::test]
+    async fn a_panicking_call_ends_alone_and_its_thread_goes_on() {
+        let cfg = MediaConfig {
+            port_min: 47100,
+            port_max: 47199,
+            threads: 1,
+            ..MediaConfig::default()
+        };
+        let engine = MediaEngine::new(&cfg, DtlsIdentity::generate().expect("identity"));
+        let mut bad = engine.create_call(CallSpec::gateway()).expect("call");
+        let good = engine.create_call(CallSpec::gateway()).expect("call");
+        assert!(bad.cmd(Cmd::Panic));
+        let limit = Duration::from_secs(5);
+        let ev = tokio::time::timeout(limit, bad.next_event())
+            .await
+            .expect("an event");
+        assert!(
+            matches!(
+                ev,
+                Some(MediaEvent::Ended {
+                    reason: EndReason::Internal,
+                    ..
+                })
+            ),
+            "{ev:?}"
+        );
+        tokio::time::timeout(limit, bad.finished())
+            .await
+            .expect("the failed call is released");
+        // The other call on the same (only) thread is alive, and new calls are served.
+        assert!(good.stats().await.is_some());
+        let third = engine.create_call(CallSpec::gateway()).expect("call");
+        assert!(third.stats().await.is_some());
+        good.hangup().await;
+        third.hangup().await;
+        drop(bad);
+        let c = engine.counters();
+        assert_eq!(c.legs_active.load(Ordering::Relaxed), 0);
+        assert_eq!(c.tasks_active.load(Ordering::Relaxed), 0);
+        assert_eq!(engine.ports_in_use(), 0);
     }
 }

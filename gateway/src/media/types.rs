@@ -109,6 +109,9 @@ pub enum EndReason {
     Hangup,
     /// A codec could not be set up.
     Codec(String),
+    /// The media plane failed internally (a bug: processing the call panicked); the
+    /// call was ended, the gateway's other calls go on.
+    Internal,
 }
 
 impl std::fmt::Display for EndReason {
@@ -118,6 +121,7 @@ impl std::fmt::Display for EndReason {
             EndReason::ConsentLost => f.write_str("ICE consent lost"),
             EndReason::Hangup => f.write_str("hangup"),
             EndReason::Codec(e) => write!(f, "codec: {e}"),
+            EndReason::Internal => f.write_str("internal media error"),
         }
     }
 }
