@@ -81,12 +81,20 @@ struct Setup3 {
 
 /// A gateway call: client in `webrtc_fmt`, peer in PCMU, both sending 1 kHz.
 async fn gateway_call(e: &MediaEngine, webrtc_fmt: MediaFormat) -> Setup3 {
+    gateway_call_with(e, webrtc_fmt, WebRtcClient::new().await.unwrap()).await
+}
+
+/// [`gateway_call`] with the given client.
+async fn gateway_call_with(
+    e: &MediaEngine,
+    webrtc_fmt: MediaFormat,
+    client: WebRtcClient,
+) -> Setup3 {
     let call = e.create_call(CallSpec::gateway()).unwrap();
     let a = call.local(LegId::A).unwrap().clone();
     let b = call.local(LegId::B).unwrap().clone();
     assert!(a.ice.is_some() && a.fingerprint.is_some() && !a.candidates.is_empty());
     assert_eq!(b.rtcp_port, Some(b.addr.port() + 1));
-    let client = WebRtcClient::new().await.unwrap();
     let offer = client.offer();
     call.apply_remote(
         LegId::A,
@@ -478,5 +486,84 @@ async fn gateway_as_dtls_client_when_the_browser_is_passive() {
     );
     call.hangup().await;
     client.stop().await;
+    assert_clean(&e).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_final_dtls_flight_is_sent_again() {
+    // The gateway is the DTLS server: its final flight (ChangeCipherSpec, Finished) is
+    // lost; the browser retransmits its own flight and the gateway, whose keys are already
+    // exported, must still answer it (its DTLS connection lingers after the handshake).
+    let e = engine(42200);
+    let client = WebRtcClient::new().await.unwrap().lose_final_flight();
+    let Setup3 { call, client, peer } =
+        gateway_call_with(&e, MediaFormat::simple(Codec::Pcmu), client).await;
+    assert!(
+        wait_for(8, || client.received(|r| r.media_ready)).await,
+        "the handshake never completed (dropped {} datagrams)",
+        client.received(|r| r.dtls_dropped)
+    );
+    assert!(client.received(|r| r.dtls_dropped) > 0, "nothing was lost");
+    assert!(
+        wait_for(5, || tone_of(&peer, 4000).1 > 0.9).await,
+        "peer: {:?}",
+        tone_of(&peer, 4000)
+    );
+    call.hangup().await;
+    client.stop().await;
+    peer.stop().await;
+    assert_clean(&e).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_offer_keeps_the_dtls_association() {
+    // A re-INVITE (hold, unhold) repeats the browser's fingerprint: the running DTLS
+    // association and its keys stay. A new handshake would wait for a ClientHello that
+    // never comes and end the call at the DTLS time limit (1 s here).
+    let e = engine(42400).with_dtls_timeout(Duration::from_secs(1));
+    let pcmu = MediaFormat::simple(Codec::Pcmu);
+    let client = WebRtcClient::new().await.unwrap();
+    let offer = client.offer();
+    let Setup3 {
+        mut call,
+        client,
+        peer,
+    } = gateway_call_with(&e, pcmu, client).await;
+    assert!(wait_for(8, || tone_of(&peer, 4000).1 > 0.9).await);
+    call.apply_remote(
+        LegId::A,
+        RemoteParams::WebRtc {
+            ice: offer.ice.clone(),
+            // The same certificate, written in lower case with its hash name.
+            fingerprint: format!("sha-256 {}", offer.fingerprint.to_lowercase()),
+            setup: Setup::ActPass,
+            format: pcmu,
+        },
+    );
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    while let Ok(Some(ev)) =
+        tokio::time::timeout(Duration::from_millis(20), call.next_event()).await
+    {
+        assert!(
+            !matches!(ev, MediaEvent::Ended { .. }),
+            "the call ended: {ev:?}"
+        );
+    }
+    // Media still flows both ways on the same keys.
+    let (n, _) = tone_of(&peer, 4000);
+    assert!(
+        wait_for(3, || {
+            let (m, p) = tone_of(&peer, 4000);
+            m > n + 4000 && p > 0.9
+        })
+        .await,
+        "peer: {:?}",
+        tone_of(&peer, 4000)
+    );
+    let (n, _) = tone_of(&client, 4000);
+    assert!(wait_for(3, || tone_of(&client, 4000).0 > n + 4000).await);
+    call.hangup().await;
+    client.stop().await;
+    peer.stop().await;
     assert_clean(&e).await;
 }

@@ -499,8 +499,6 @@ enum Cmd {
     DtlsOut(LegId, Vec<u8>),
     /// The handshake ended.
     DtlsDone(LegId, Result<DtlsSrtpKeys, crate::dtls::DtlsError>),
-    /// The DTLS connection was closed after its linger time.
-    DtlsClosed,
     /// Makes the media thread panic while handling this call (tests the isolation).
     #[cfg(test)]
     Panic,

@@ -10,8 +10,9 @@
 //!
 //! DTLS runs as a tokio task on the gateway's runtime (webrtc-dtls is async): records from
 //! the peer go to it over its channel, records it sends and the exported keys come back as
-//! commands. After the handshake the DTLS connection lingers ([`DTLS_LINGER`]) so a peer
-//! that lost our final flight and retransmits its own still gets an answer.
+//! commands. The thread keeps our last flight after the handshake ([`FLIGHT_KEEP`]): a peer
+//! that lost it retransmits its own final flight, and gets ours again (RFC 6347 §4.2.4 —
+//! webrtc-dtls stops its state machine once the keys are exported and would not answer).
 //!
 //! With `batch_delay` set, a thread that woke for only a few packets sleeps that long before
 //! it waits again, so the packets that arrive meanwhile are handled in one wake-up: less
@@ -38,8 +39,12 @@ use crate::metrics::Metrics;
 const RECV_BUF_LEN: usize = 2048;
 /// Datagrams read from one socket per readiness event before the others get a turn.
 const MAX_BURST: usize = 64;
-/// How long a DTLS connection is kept after its keys were exported.
-pub(super) const DTLS_LINGER: Duration = Duration::from_secs(10);
+/// How long our last DTLS flight is kept after the handshake, unless SRTP from the peer
+/// shows earlier that it completed too.
+const FLIGHT_KEEP: Duration = Duration::from_secs(30);
+/// Our last flight is sent again at most this often (a retransmitted flight of the peer
+/// can span several datagrams).
+const FLIGHT_RESEND_GAP: Duration = Duration::from_millis(250);
 /// Below this many readiness events per wake-up, a thread with a batch delay sleeps.
 const BATCH_EVENTS: usize = 16;
 const WAKER: Token = Token(usize::MAX);
@@ -220,12 +225,46 @@ fn spawn(i: usize, batch_delay: Duration) -> std::io::Result<ThreadHandle> {
     Ok(handle)
 }
 
-/// The DTLS association of a leg: records from the peer go to `to_dtls`; the task is
-/// aborted when this is dropped.
+/// The DTLS association of a leg: records from the peer go to `to_dtls` while the
+/// handshake runs; the task is aborted when this is dropped.
 struct DtlsLink {
     leg: LegId,
     to_dtls: mpsc::Sender<Vec<u8>>,
     task: tokio::task::JoinHandle<()>,
+    /// Our last flight: the records sent since the peer's last datagram.
+    flight: Vec<Vec<u8>>,
+    /// Whether a record sent now continues `flight` (no datagram from the peer since).
+    flight_open: bool,
+    /// When the handshake completed: what the peer sends after is a retransmission.
+    done_at: Option<StdInstant>,
+    resent_at: Option<StdInstant>,
+}
+
+/// Whether two SDP fingerprint values name the same certificate (hex case and an optional
+/// hash name aside, RFC 8122 §5).
+fn dtls_fp_eq(a: &str, b: &str) -> bool {
+    let hex = |s: &str| {
+        let v = s.trim();
+        let v = v
+            .split_once(char::is_whitespace)
+            .map_or(v, |(_, v)| v.trim());
+        v.to_ascii_uppercase()
+    };
+    hex(a) == hex(b)
+}
+
+/// Whether a DTLS datagram carries a handshake record (content type 22, RFC 6347 §4.1):
+/// after our handshake completed, the peer retransmitting its final flight.
+fn has_handshake_record(mut d: &[u8]) -> bool {
+    while let [ty, _, _, _, _, _, _, _, _, _, _, l0, l1, rest @ ..] = d {
+        if *ty == 22 {
+            return true;
+        }
+        d = rest
+            .get(usize::from(u16::from_be_bytes([*l0, *l1]))..)
+            .unwrap_or(&[]);
+    }
+    false
 }
 
 impl Drop for DtlsLink {
@@ -257,6 +296,9 @@ struct Slot {
     /// The deadline queued in the thread's timer heap, if any.
     queued: Option<StdInstant>,
     dtls: Option<DtlsLink>,
+    /// The leg and peer fingerprint of the DTLS association (running or done): the same
+    /// fingerprint again (a re-INVITE, hold) keeps it (RFC 8842 §5).
+    dtls_peer: Option<(LegId, String)>,
     pushed: Pushed,
 }
 
@@ -318,9 +360,37 @@ impl Slot {
                 m.add("rvoip_transcoding_active", &[], 1.0);
             }
         }
-        if let Some(d) = &self.dtls {
-            while let Some(r) = self.session.poll_dtls_in(d.leg) {
-                let _ = d.to_dtls.try_send(r);
+        if let Some(d) = &mut self.dtls {
+            let leg = d.leg;
+            while let Some(r) = self.session.poll_dtls_in(leg) {
+                d.flight_open = false;
+                let Some(done) = d.done_at else {
+                    let _ = d.to_dtls.try_send(r);
+                    continue;
+                };
+                let now = StdInstant::now();
+                if has_handshake_record(&r)
+                    && now.duration_since(done) < FLIGHT_KEEP
+                    && d.resent_at
+                        .is_none_or(|t| now.duration_since(t) >= FLIGHT_RESEND_GAP)
+                {
+                    d.resent_at = Some(now);
+                    tracing::debug!(
+                        ?leg,
+                        "DTLS: peer retransmitted; sending our last flight again"
+                    );
+                    let mut sink = SocketSink { socks: &self.socks };
+                    for rec in &d.flight {
+                        self.session.send_dtls(leg, rec.clone(), &mut sink);
+                    }
+                }
+            }
+            // SRTP from the peer: it completed too; or it had long enough.
+            if let Some(done) = d.done_at
+                && (done.elapsed() >= FLIGHT_KEEP
+                    || self.session.stats(leg).is_some_and(|s| s.packets_in > 0))
+            {
+                self.dtls = None;
             }
         }
         false
@@ -402,11 +472,17 @@ impl Slot {
             Cmd::Sending(leg, on) => self.session.set_sending(leg, on),
             Cmd::Remote(leg, p) => self.apply_remote(leg, *p, me),
             Cmd::DtlsOut(leg, rec) => {
+                if let Some(d) = &mut self.dtls {
+                    if !d.flight_open {
+                        d.flight.clear();
+                        d.flight_open = true;
+                    }
+                    d.flight.push(rec.clone());
+                }
                 let mut sink = SocketSink { socks: &self.socks };
                 self.session.send_dtls(leg, rec, &mut sink);
             }
             Cmd::DtlsDone(leg, res) => self.dtls_done(leg, res),
-            Cmd::DtlsClosed => self.dtls = None,
             #[cfg(test)]
             Cmd::Panic => panic!("injected by a test"),
         }
@@ -418,7 +494,12 @@ impl Slot {
             srtp_keys(&k).ok_or(DtlsError::NoSrtpProfile)
         });
         match keys {
-            Ok((local, remote)) => self.session.set_srtp_keys(leg, &local, &remote),
+            Ok((local, remote)) => {
+                self.session.set_srtp_keys(leg, &local, &remote);
+                if let Some(d) = &mut self.dtls {
+                    d.done_at = Some(StdInstant::now());
+                }
+            }
             Err(e) => {
                 tracing::warn!(?leg, error = %e, "DTLS-SRTP handshake failed");
                 self.shared
@@ -447,9 +528,17 @@ impl Slot {
             } => {
                 self.session.set_ice_remote(leg, ice);
                 self.session.set_format(leg, format);
-                if self.dtls.is_some() {
+                // RFC 8842 §5: a new association only for a new fingerprint (the peer's
+                // certificate changed) — an offer repeating it (hold, unhold, an ICE
+                // restart) keeps the running one and its keys.
+                if self
+                    .dtls_peer
+                    .as_ref()
+                    .is_some_and(|(l, fp)| *l == leg && dtls_fp_eq(fp, &fingerprint))
+                {
                     return;
                 }
+                self.dtls_peer = Some((leg, fingerprint.clone()));
                 let Some(local) = self.session.local_addr(leg) else {
                     return;
                 };
@@ -480,33 +569,18 @@ impl Slot {
                     while let Ok(rec) = from_dtls.try_recv() {
                         send(Cmd::DtlsOut(leg, rec));
                     }
-                    match res {
-                        Ok((conn, keys)) => {
-                            send(Cmd::DtlsDone(leg, Ok(keys)));
-                            // Answer a retransmitted final flight for a while.
-                            let linger = tokio::time::sleep(DTLS_LINGER);
-                            tokio::pin!(linger);
-                            loop {
-                                tokio::select! {
-                                    _ = &mut linger => break,
-                                    r = from_dtls.recv() => match r {
-                                        Some(rec) => { send(Cmd::DtlsOut(leg, rec)); }
-                                        None => break,
-                                    },
-                                }
-                            }
-                            drop(conn);
-                            send(Cmd::DtlsClosed);
-                        }
-                        Err(e) => {
-                            send(Cmd::DtlsDone(leg, Err(e)));
-                        }
-                    }
+                    // The connection is dropped here: the thread answers a retransmitted
+                    // final flight itself (see `DtlsLink::flight`).
+                    send(Cmd::DtlsDone(leg, res.map(|(_conn, keys)| keys)));
                 });
                 self.dtls = Some(DtlsLink {
                     leg,
                     to_dtls: chans.to_dtls,
                     task,
+                    flight: Vec::new(),
+                    flight_open: false,
+                    done_at: None,
+                    resent_at: None,
                 });
             }
         }
@@ -592,6 +666,13 @@ impl Reactor {
             self.timers_due(now);
             if now >= next_metrics {
                 for s in self.slots.iter_mut().flatten() {
+                    // DTLS datagrams with no association to take them (a peer's late
+                    // retransmissions): dropped, not kept.
+                    if s.dtls.is_none() {
+                        for leg in [LegId::A, LegId::B] {
+                            while s.session.poll_dtls_in(leg).is_some() {}
+                        }
+                    }
                     s.push_metrics();
                     let st = s.stats();
                     *s.latest.lock().unwrap_or_else(|e| e.into_inner()) = Some(st);
@@ -650,6 +731,7 @@ impl Reactor {
             start: StdInstant::now(),
             queued: None,
             dtls: None,
+            dtls_peer: None,
             pushed: Pushed::default(),
         };
         if !ok {

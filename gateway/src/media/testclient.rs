@@ -56,6 +56,24 @@ pub struct Received {
     pub media_ready: bool,
     /// DTLS failed (WebRTC client).
     pub dtls_failed: bool,
+    /// DTLS datagrams of the peer's final flight dropped on purpose
+    /// ([`WebRtcClient::lose_final_flight`]).
+    pub dtls_dropped: usize,
+}
+
+/// Whether a DTLS datagram carries a ChangeCipherSpec or an epoch ≥ 1 record (RFC 6347
+/// §4.1: type, version, epoch, sequence number, length — 13 bytes — then the fragment):
+/// the final flight of a handshake.
+fn final_flight(mut d: &[u8]) -> bool {
+    while let [ty, _, _, e0, e1, _, _, _, _, _, _, l0, l1, rest @ ..] = d {
+        if *ty == 20 || u16::from_be_bytes([*e0, *e1]) >= 1 {
+            return true;
+        }
+        d = rest
+            .get(usize::from(u16::from_be_bytes([*l0, *l1]))..)
+            .unwrap_or(&[]);
+    }
+    false
 }
 
 /// The audio/DTMF part shared by both endpoints.
@@ -294,6 +312,7 @@ pub struct WebRtcClient {
     sock: UdpSocket,
     identity: DtlsIdentity,
     ice: IceAgent<SplitMix64>,
+    lose_final_flight: bool,
 }
 
 /// What the gateway needs from the client's "offer".
@@ -322,7 +341,16 @@ impl WebRtcClient {
             sock,
             identity,
             ice,
+            lose_final_flight: false,
         })
+    }
+
+    /// Drops the first final flight (ChangeCipherSpec, Finished) the gateway sends, as a
+    /// lossy network would: the handshake then completes only if the gateway answers the
+    /// client's retransmitted flight (RFC 6347 §4.2.4).
+    pub fn lose_final_flight(mut self) -> WebRtcClient {
+        self.lose_final_flight = true;
+        self
     }
 
     /// Takes the client apart (its socket, DTLS identity and ICE agent) for a driver that
@@ -388,6 +416,9 @@ impl WebRtcClient {
         let (cmds, mut rx) = mpsc::unbounded_channel();
         let sock = self.sock;
         let mut ice = self.ice;
+        // Until when final-flight datagrams are dropped (set by the first one seen).
+        let mut lose = self.lose_final_flight;
+        let mut losing_until: Option<std::time::Instant> = None;
         let join = tokio::spawn(async move {
             let start = std::time::Instant::now();
             let now = || Instant::from_micros(start.elapsed().as_micros() as u64);
@@ -418,6 +449,18 @@ impl WebRtcClient {
                                 });
                             }
                             PacketKind::Dtls => {
+                                if lose && final_flight(&buf[..n]) {
+                                    // The whole flight: what arrives within 200 ms of its
+                                    // first datagram.
+                                    let until = *losing_until.get_or_insert_with(|| {
+                                        std::time::Instant::now() + Duration::from_millis(200)
+                                    });
+                                    if std::time::Instant::now() < until {
+                                        audio.lock().dtls_dropped += 1;
+                                        continue;
+                                    }
+                                    lose = false;
+                                }
                                 let _ = chans.to_dtls.try_send(buf[..n].to_vec());
                             }
                             PacketKind::Rtp => {
