@@ -23,6 +23,7 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use rvoip_core::sip::Limits;
 use rvoip_core::sip::ua::Transport;
 
 use crate::server::Credentials;
@@ -64,12 +65,27 @@ pub fn router(sh: Arc<Shared>, creds: Credentials) -> Router {
         .with_state(AppState { sh, basic })
 }
 
+/// Initial read buffer of a `/ws` connection (bytes). tungstenite's default is 128 KiB and
+/// it zero-fills the whole spare capacity before every read, so each browser connection
+/// (one per registered user, idle most of the time) held 128 KiB of resident memory — half
+/// of the gateway's per-call footprint under load. SIP messages over WebSocket are a few
+/// KiB (an INVITE with a WebRTC offer: 3–5 KiB); a larger frame grows the buffer to its
+/// announced length (bounded by the message limit below) and reads carry on in place.
+const WS_READ_BUFFER: usize = 4 * 1024;
+
 async fn ws(
     State(st): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let ws = ws.protocols(["sip"]);
+    // A SIP message is at most `Limits::max_message_size` (64 KiB; the core drops larger
+    // ones), so a larger WebSocket message or frame ends the connection instead of being
+    // buffered up to tungstenite's defaults (64 MiB / 16 MiB).
+    let ws = ws
+        .protocols(["sip"])
+        .read_buffer_size(WS_READ_BUFFER)
+        .max_message_size(Limits::default().max_message_size)
+        .max_frame_size(Limits::default().max_message_size);
     if ws.selected_protocol().is_none() {
         return (
             StatusCode::BAD_REQUEST,

@@ -21,18 +21,32 @@ pub(super) fn supervise(
     task: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
     let handle = tokio::spawn(task);
-    let sh2 = sh.clone();
+    let sh = sh.clone();
+    // The supervisor lives as long as the call: it holds the seed record boxed and builds
+    // the panic path only on a panic, so its future is ~60 bytes instead of 1.9 KiB (the
+    // 432-byte record plus the record-writing future inline).
+    let seed = Box::new(seed);
     tokio::spawn(async move {
         if let Err(e) = handle.await {
-            tracing::error!(id, "call task failed: {e}");
-            Shared::lock(&sh2.calls).remove(&id);
-            let mut rec = seed;
-            rec.ended_ms = epoch_ms();
-            rec.cause = "failed: internal".into();
-            slot.finish_call(&sh2, id, rec).await;
-            slot.release(&sh2);
+            Box::pin(task_failed(sh, id, slot, *seed, e)).await;
         }
     });
+}
+
+/// A call task panicked (or was cancelled): writes its record and releases what it held.
+async fn task_failed(
+    sh: Arc<Shared>,
+    id: u64,
+    slot: Arc<CallSlot>,
+    mut rec: CallRecord,
+    e: tokio::task::JoinError,
+) {
+    tracing::error!(id, "call task failed: {e}");
+    Shared::lock(&sh.calls).remove(&id);
+    rec.ended_ms = epoch_ms();
+    rec.cause = "failed: internal".into();
+    slot.finish_call(&sh, id, rec).await;
+    slot.release(&sh);
 }
 
 /// Fault injection for the supervision test: starts a call whose task panics once it has
