@@ -405,14 +405,18 @@ impl<R: Rng> Phone<R> {
         let lower = t.get(..5).map(str::to_ascii_lowercase).unwrap_or_default();
         if lower.starts_with("sip:") || lower.starts_with("sips:") || lower.starts_with("tel:") {
             String::from(t)
-        } else if t.contains('@') {
-            alloc::format!("sip:{t}")
         } else {
-            let user: String = t
-                .chars()
-                .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
-                .collect();
-            alloc::format!("sip:{user}@{}", self.domain)
+            // Concatenated by hand: `format!` would bring core::fmt into the package.
+            let mut uri = String::with_capacity(t.len() + self.domain.len() + 5);
+            uri.push_str("sip:");
+            if t.contains('@') {
+                uri.push_str(t);
+            } else {
+                uri.extend(t.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')));
+                uri.push('@');
+                uri.push_str(&self.domain);
+            }
+            uri
         }
     }
 

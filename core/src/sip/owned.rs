@@ -10,7 +10,6 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
-use core::fmt::Write as _;
 
 use super::message::{Entry, Headers, Message, ParseError, common_accessors};
 use super::method::{Method, StatusCode};
@@ -257,7 +256,7 @@ impl Buf {
                 // Rebuild without an existing tag, then append the new one.
                 let params_at = value.len() - na.params.as_str().len();
                 s.push_str(value.get(..params_at).unwrap_or(value).trim_end());
-                let _ = write!(s, "{}", na.params.display_without("tag"));
+                na.params.push_without(&mut s, "tag");
                 s.push_str(";tag=");
                 s.push_str(tag);
                 s
@@ -276,8 +275,7 @@ impl Buf {
                 }
             }
         }
-        let mut n = String::new();
-        let _ = write!(n, "{}", body.len());
+        let n = crate::sip::text::cat!(body.len());
         self.set(HeaderName::ContentLength, &n);
         self.body = body;
     }
@@ -392,8 +390,7 @@ macro_rules! buf_methods {
             /// Adds `Content-Length: <body length>` if the message has none.
             pub fn ensure_content_length(&mut self) -> &mut Self {
                 if !self.b.headers().contains(HeaderName::ContentLength) {
-                    let mut n = String::new();
-                    let _ = write!(n, "{}", self.b.body.len());
+                    let n = crate::sip::text::cat!(self.b.body.len());
                     self.b
                         .insert(usize::MAX, HeaderName::ContentLength, "Content-Length", &n);
                 }
@@ -527,8 +524,7 @@ impl RequestBuf {
 impl ResponseBuf {
     /// A new response `SIP/2.0 code reason` without headers.
     pub fn new(status: StatusCode, reason: &str) -> Self {
-        let mut s = String::with_capacity(reason.len() + 12);
-        let _ = write!(s, "SIP/2.0 {} {}", status.as_u16(), reason);
+        let s = crate::sip::text::cat!("SIP/2.0 ", status.as_u16(), ' ', reason);
         ResponseBuf { b: Buf::new(&s) }
     }
 
@@ -588,8 +584,7 @@ impl ResponseBuf {
     }
     /// Replaces the status line.
     pub fn set_status(&mut self, status: StatusCode, reason: &str) -> &mut Self {
-        let mut s = String::with_capacity(reason.len() + 12);
-        let _ = write!(s, "{} {} {}", self.version(), status.as_u16(), reason);
+        let s = crate::sip::text::cat!(self.version(), ' ', status.as_u16(), ' ', reason);
         self.b.set_start_line(&s);
         self
     }

@@ -509,7 +509,7 @@ fn build<R: Rng + ?Sized>(
     Ok(Authorization {
         kind: st.kind,
         realm: st.realm.clone(),
-        value: creds.to_string(),
+        value: creds.to_header_value(),
     })
 }
 

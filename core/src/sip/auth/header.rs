@@ -438,6 +438,21 @@ impl<'a> Credentials<'a> {
 impl fmt::Display for Credentials<'_> {
     /// Serializes as `Digest username="…", realm="…", …` (quoting per RFC 7616 §3.4).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_to(f)
+    }
+}
+
+impl Credentials<'_> {
+    /// The header value, as [`Display`](fmt::Display) prints it (built without the
+    /// `core::fmt` machinery, which the browser package then does not ship).
+    pub fn to_header_value(&self) -> alloc::string::String {
+        let mut s = alloc::string::String::with_capacity(256);
+        // Writing to a String cannot fail.
+        let _ = self.write_to(&mut s);
+        s
+    }
+
+    fn write_to<W: fmt::Write + ?Sized>(&self, f: &mut W) -> fmt::Result {
         let mut w = ParamWriter::new(f)?;
         match self.username_form {
             UsernameForm::Plain => w.quoted("username", &self.username)?,

@@ -104,7 +104,7 @@ impl TxKey {
                     fingerprint.push_str(part);
                     fingerprint.push('\n');
                 }
-                fingerprint.push_str(&cseq.to_string());
+                crate::sip::text::push_u64(&mut fingerprint, u64::from(cseq));
                 Ok(TxKey::Legacy {
                     fingerprint,
                     method,

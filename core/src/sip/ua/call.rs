@@ -5,7 +5,7 @@
 //! Inputs: the application's commands and the responses/requests the transaction layer
 //! routes here. Outputs: requests and responses through the transaction layer; [`Event`]s.
 
-use alloc::format;
+use crate::sip::text::{cat, dec};
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -233,7 +233,7 @@ impl<R: Rng> UserAgent<R> {
         req.push("Allow", ALLOW);
         req.push("Supported", SUPPORTED);
         if let Some(se) = self.cfg.session_expires {
-            req.push("Session-Expires", se.to_string());
+            req.push("Session-Expires", dec(se));
         }
         if !sdp.is_empty() {
             req.push("Content-Type", "application/sdp");
@@ -390,7 +390,7 @@ impl<R: Rng> UserAgent<R> {
                 ack.push(h, v.to_string());
             }
         }
-        ack.push("CSeq", format!("{n} ACK"));
+        ack.push("CSeq", cat!(n, " ACK"));
         let hop = first_hop.unwrap_or(target);
         let Some(dest) = self.cfg.proxy.or_else(|| resolve(&hop, self.cfg.transport)) else {
             return;
@@ -478,7 +478,7 @@ impl<R: Rng> UserAgent<R> {
         };
         if let Err(min_se) = self.check_session_expires(&req) {
             let mut r = response(&req, 422, Some(&local_tag));
-            r.push("Min-SE", min_se.to_string());
+            r.push("Min-SE", dec(min_se));
             self.respond(now, &key, r);
             return;
         }
@@ -790,7 +790,7 @@ impl<R: Rng> UserAgent<R> {
         let dest = c.peer;
         req.remove("Via");
         let Some((n, _)) = req.cseq() else { return };
-        req.set("CSeq", format!("{} INVITE", n.saturating_add(1)));
+        req.set("CSeq", cat!(n.saturating_add(1), " INVITE"));
         if !self.add_authorization(&mut req, challenge) {
             self.calls.remove(&id);
             let code = challenge.code().unwrap_or(401);

@@ -5,7 +5,7 @@
 //! Inputs: the INVITE/1xx/2xx/422 the call logic sees, PRACK and refresh requests, timers.
 //! Outputs: PRACK, 1xx retransmissions, UPDATE refreshes, BYE on expiry; events via the call.
 
-use alloc::format;
+use crate::sip::text::{cat, dec};
 use alloc::string::ToString;
 
 use super::call::{CallState, Retx2xx};
@@ -115,7 +115,7 @@ impl<R: Rng> UserAgent<R> {
     pub(crate) fn make_reliable(&mut self, resp: &mut SipMsg) -> u32 {
         let rseq = 1 + self.rng.below(1 << 20) as u32;
         resp.push("Require", "100rel");
-        resp.push("RSeq", rseq.to_string());
+        resp.push("RSeq", dec(rseq));
         rseq
     }
 
@@ -227,7 +227,7 @@ impl<R: Rng> UserAgent<R> {
                 return true;
             };
             let mut prack = d.request(Method::Prack, None);
-            prack.push("RAck", format!("{rseq} {cseq} INVITE"));
+            prack.push("RAck", cat!(rseq, ' ', cseq, " INVITE"));
             let dest = super::build::next_hop_addr(
                 self.cfg.proxy,
                 self.cfg.transport,
@@ -282,10 +282,7 @@ impl<R: Rng> UserAgent<R> {
             _ if uac_supports => "uac",
             _ => "uas",
         };
-        resp.push(
-            "Session-Expires",
-            format!("{interval};refresher={refresher}"),
-        );
+        resp.push("Session-Expires", cat!(interval, ";refresher=", refresher));
         if uac_supports {
             resp.push("Require", "timer");
         }
@@ -340,9 +337,9 @@ impl<R: Rng> UserAgent<R> {
         let Some((n, _)) = req.cseq() else {
             return false;
         };
-        req.set("CSeq", format!("{} INVITE", n.saturating_add(1)));
-        req.set("Session-Expires", min.to_string());
-        req.set("Min-SE", min.to_string());
+        req.set("CSeq", cat!(n.saturating_add(1), " INVITE"));
+        req.set("Session-Expires", dec(min));
+        req.set("Min-SE", dec(min));
         let Some(key) = self.send_request(now, req, dest, Owner::Call(id)) else {
             return false;
         };
@@ -370,7 +367,7 @@ impl<R: Rng> UserAgent<R> {
             (true, true) | (false, false) => "uac",
             _ => "uas",
         };
-        Some(format!("{};refresher={refresher}", s.interval))
+        Some(cat!(s.interval, ";refresher=", refresher))
     }
 
     /// The response to our refresh UPDATE.
@@ -499,7 +496,7 @@ impl<R: Rng> UserAgent<R> {
                 sess.refresh_at = None;
             }
             let role = if c.uac { "uac" } else { "uas" };
-            let value = format!("{};refresher={role}", s.interval);
+            let value = cat!(s.interval, ";refresher=", role);
             // RFC 4028 §9: UPDATE when the peer allows it, else a re-INVITE carrying the
             // same session description with a new version (RFC 3264 §8).
             let reinvite = !c.ext.peer_allows_update && !c.ext.local_sdp.is_empty();
@@ -559,7 +556,7 @@ pub(crate) fn bump_sdp_version(sdp: &[u8]) -> alloc::vec::Vec<u8> {
                 out.push(' ');
                 out.push_str(id);
                 out.push(' ');
-                out.push_str(&v.wrapping_add(1).to_string());
+                crate::sip::text::push_u64(&mut out, v.wrapping_add(1));
                 for t in tail {
                     out.push(' ');
                     out.push_str(t);

@@ -6,7 +6,7 @@
 //! Inputs: `register`/`unregister` commands, REGISTER responses, timeouts, keep-alive
 //! CRLFs. Outputs: REGISTER requests, pongs/pings, [`Event::Registration`].
 
-use alloc::format;
+use crate::sip::text::{cat, dec};
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 
@@ -68,7 +68,7 @@ impl<R: Rng> UserAgent<R> {
             Some(u) => u.clone(),
             None => {
                 let domain = self.cfg.aor.rsplit_once('@').map_or("", |(_, d)| d);
-                format!("sip:{domain}")
+                cat!("sip:", domain)
             }
         }
     }
@@ -96,7 +96,7 @@ impl<R: Rng> UserAgent<R> {
             self.registration.call_id = req.call_id().map(ToString::to_string);
         }
         req.push("Contact", self.contact());
-        req.push("Expires", self.registration.expires.to_string());
+        req.push("Expires", dec(self.registration.expires));
         if self.cfg.instance_id.is_some() {
             req.push("Supported", "outbound, path");
         }
@@ -391,7 +391,7 @@ impl<R: Rng> UserAgent<R> {
             .bindings
             .iter()
             .filter(|((a, _), _)| *a == aor)
-            .map(|((_, u), exp)| format!("<{u}>;expires={}", (*exp - now).as_secs()))
+            .map(|((_, u), exp)| cat!('<', u, ">;expires=", (*exp - now).as_secs()))
             .collect();
         for c in mine {
             r.push("Contact", c);

@@ -2,7 +2,7 @@
 //! UPDATE (RFC 3311), INFO with DTMF (RFC 6086), OPTIONS (§11), MESSAGE (RFC 3428), REFER
 //! and its NOTIFY (RFC 3515), and the 481/500/405 answers of §12.2.2 and §8.2.1.
 
-use alloc::format;
+use crate::sip::text::cat;
 use alloc::string::{String, ToString};
 
 use super::build::{ALLOW, SUPPORTED, response};
@@ -260,10 +260,7 @@ impl<R: Rng> UserAgent<R> {
         let Some((n, method)) = req.cseq() else {
             return false;
         };
-        req.set(
-            "CSeq",
-            format!("{} {}", n.saturating_add(1), method.as_str()),
-        );
+        req.set("CSeq", cat!(n.saturating_add(1), ' ', method.as_str()));
         if !self.add_authorization(&mut req, challenge) {
             return false;
         }
@@ -305,9 +302,12 @@ impl<R: Rng> UserAgent<R> {
         if c.state != super::call::CallState::Confirmed {
             return Err(UaError::InvalidState);
         }
-        let body = format!(
-            "Signal={}\r\nDuration={duration_ms}\r\n",
-            digit.to_ascii_uppercase()
+        let body = cat!(
+            "Signal=",
+            digit.to_ascii_uppercase(),
+            "\r\nDuration=",
+            duration_ms,
+            "\r\n"
         );
         self.send_in_dialog(now, call, Method::Info, |r| {
             r.push("Content-Type", "application/dtmf-relay");
@@ -353,11 +353,14 @@ impl<R: Rng> UserAgent<R> {
         let d = c.dialog.as_ref().ok_or(UaError::InvalidState)?;
         let remote = addr_uri(&d.remote_party).to_string();
         let (to_tag, from_tag) = (d.id.remote_tag.clone(), d.id.local_tag.clone());
-        let replaces = escape(&format!(
-            "{};to-tag={to_tag};from-tag={from_tag}",
-            d.id.call_id
+        let replaces = escape(&cat!(
+            d.id.call_id,
+            ";to-tag=",
+            to_tag,
+            ";from-tag=",
+            from_tag
         ));
-        self.refer(now, call, format!("{remote}?Replaces={replaces}"))
+        self.refer(now, call, cat!(remote, "?Replaces=", replaces))
     }
 
     fn refer(&mut self, now: Instant, call: CallId, refer_to: String) -> Result<(), UaError> {
@@ -368,8 +371,8 @@ impl<R: Rng> UserAgent<R> {
         let aor = self.cfg.aor.clone();
         let contact = self.contact();
         self.send_in_dialog(now, call, Method::Refer, |r| {
-            r.push("Refer-To", format!("<{refer_to}>"));
-            r.push("Referred-By", format!("<{aor}>"));
+            r.push("Refer-To", cat!('<', refer_to, '>'));
+            r.push("Referred-By", cat!('<', aor, '>'));
             r.push("Contact", contact);
         })
         .map(|_| ())
@@ -408,7 +411,7 @@ impl<R: Rng> UserAgent<R> {
             c.ext.notify_queued = Some((code, terminated));
             return;
         }
-        let body = format!("SIP/2.0 {code} {}\r\n", super::build::reason(code));
+        let body = cat!("SIP/2.0 ", code, ' ', super::build::reason(code), "\r\n");
         let state = if terminated {
             String::from("terminated;reason=noresource")
         } else {
