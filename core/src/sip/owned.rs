@@ -150,7 +150,7 @@ impl Buf {
         line.push_str(raw_name);
         line.push_str(": ");
         let vs = line.len();
-        line.extend(clean(value.trim_matches([' ', '\t'])));
+        line.extend(clean(trim_sp_ht(value)));
         let ve = line.len();
         line.push_str("\r\n");
         if self.head.get(..at).is_none() {
@@ -192,7 +192,7 @@ impl Buf {
         if self.head.get(a..b).is_none() {
             return;
         }
-        let v: String = clean(value.trim_matches([' ', '\t'])).collect();
+        let v: String = clean(trim_sp_ht(value)).collect();
         self.head.replace_range(a..b, &v);
         let delta = v.len() as i64 - (b - a) as i64;
         if let Some(e) = self.entries.get_mut(k) {
@@ -255,7 +255,7 @@ impl Buf {
                 let mut s = String::with_capacity(value.len() + tag.len() + 8);
                 // Rebuild without an existing tag, then append the new one.
                 let params_at = value.len() - na.params.as_str().len();
-                s.push_str(value.get(..params_at).unwrap_or(value).trim_end());
+                s.push_str(value.get(..params_at).unwrap_or(value).trim_ascii_end());
                 na.params.push_without(&mut s, "tag");
                 s.push_str(";tag=");
                 s.push_str(tag);
@@ -489,7 +489,7 @@ impl RequestBuf {
     }
     /// The Request-URI text.
     pub fn uri(&self) -> &str {
-        self.parts().1.trim()
+        self.parts().1.trim_ascii()
     }
     /// The SIP-Version text.
     pub fn version(&self) -> &str {
@@ -566,10 +566,7 @@ impl ResponseBuf {
 
     /// The status code.
     pub fn status(&self) -> StatusCode {
-        self.parts()
-            .1
-            .parse::<u16>()
-            .ok()
+        super::scan::parse_dec::<u16>(self.parts().1)
             .and_then(StatusCode::new)
             // Invariant: built from a valid code or parsed from a valid status line.
             .unwrap_or(StatusCode::SERVER_INTERNAL_ERROR)
@@ -614,6 +611,11 @@ impl MessageBuf {
             MessageBuf::Response(r) => r.to_bytes(),
         }
     }
+}
+
+/// `s` without SP and HTAB on both ends.
+fn trim_sp_ht(s: &str) -> &str {
+    super::scan::trim_ascii_by(s, |c| c == b' ' || c == b'\t')
 }
 
 #[cfg(test)]

@@ -220,7 +220,7 @@ impl<'a> Challenge<'a> {
             .as_deref()
             .unwrap_or("")
             .split(',')
-            .map(|t| t.trim_matches(|c: char| c.is_ascii_whitespace()))
+            .map(str::trim_ascii)
             .filter(|t| !t.is_empty())
             .map(Qop::parse)
     }

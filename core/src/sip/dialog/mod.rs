@@ -217,7 +217,8 @@ impl Dialog {
 }
 
 fn is_loose(route: &str) -> bool {
-    param(addr_uri(route), "lr").is_some() || addr_uri(route).contains(";lr")
+    param(addr_uri(route), "lr").is_some()
+        || crate::sip::scan::find_str(addr_uri(route), ";lr").is_some()
 }
 
 #[cfg(test)]

@@ -86,7 +86,7 @@ impl Ext {
 
 /// The number in a Session-Expires / Min-SE value (`90;refresher=uac` → 90).
 pub(crate) fn delta_seconds(v: &str) -> Option<u32> {
-    v.split(';').next()?.trim().parse().ok()
+    crate::sip::scan::parse_dec(v.split(';').next()?.trim_ascii())
 }
 
 impl SessionTimer {
@@ -181,8 +181,11 @@ impl<R: Rng> UserAgent<R> {
     /// UAS: a PRACK in the call's dialog (RFC 3262 §3): RAck must name our RSeq.
     pub(crate) fn incoming_prack(&mut self, now: Instant, id: CallId, key: &TxKey, req: &SipMsg) {
         let rack: Option<(u32, u32)> = req.header("RAck").and_then(|v| {
-            let mut it = v.split_whitespace();
-            Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+            let mut it = v.split_ascii_whitespace();
+            Some((
+                crate::sip::scan::parse_dec(it.next()?)?,
+                crate::sip::scan::parse_dec(it.next()?)?,
+            ))
         });
         let Some(c) = self.calls.get_mut(&id) else {
             return;
@@ -210,7 +213,7 @@ impl<R: Rng> UserAgent<R> {
         if resp.has_option("Require", "100rel")
             && let Some(rseq) = resp
                 .header("RSeq")
-                .and_then(|v| v.trim().parse::<u32>().ok())
+                .and_then(|v| crate::sip::scan::parse_dec::<u32>(v.trim_ascii()))
         {
             if c.ext.last_rseq.is_some_and(|last| rseq <= last) {
                 return false; // A retransmission: PRACK already sent.
@@ -548,7 +551,7 @@ pub(crate) fn bump_sdp_version(sdp: &[u8]) -> alloc::vec::Vec<u8> {
         if !done && let Some(rest) = line.strip_prefix("o=") {
             let fields: alloc::vec::Vec<&str> = rest.split(' ').collect();
             if let [user, id, version, tail @ ..] = fields.as_slice()
-                && let Ok(v) = version.parse::<u64>()
+                && let Some(v) = crate::sip::scan::parse_u64(version)
             {
                 done = true;
                 out.push_str("o=");
