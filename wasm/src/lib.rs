@@ -69,17 +69,9 @@ fn text(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into())
 }
 
-/// One thing to do with the WebSocket.
-#[wasm_bindgen(getter_with_clone)]
-#[derive(Debug, Clone)]
-pub struct SocketAction {
-    /// 0: open a WebSocket to `data` (subprotocol `sip`); 1: send `data`; 2: close.
-    pub kind: u8,
-    /// The URL or the message.
-    pub data: String,
-}
-
-/// One event for the application. Fields by `kind`:
+/// One event for the application; it crosses to JavaScript as one string
+/// ([`PhoneEventJs::encode`]: one call and one copy instead of a class with a getter and a
+/// setter per field). Fields by `kind`:
 ///
 /// | kind | call | code | text | body |
 /// |---|---|---|---|---|
@@ -101,8 +93,7 @@ pub struct SocketAction {
 /// | `dtmf` | call | duration ms | digit | |
 /// | `transferRequested` | call | | target | |
 /// | `transferProgress` | call | status | | |
-#[wasm_bindgen(getter_with_clone)]
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PhoneEventJs {
     /// The event's kind (see the table).
     pub kind: String,
@@ -116,6 +107,72 @@ pub struct PhoneEventJs {
     pub body: Option<String>,
     /// Content-Type of a message.
     pub extra: String,
+}
+
+/// The separator of [`PhoneEventJs::encode`] (U+001F UNIT SEPARATOR).
+const SEP: char = '\u{1f}';
+
+impl PhoneEventJs {
+    /// `kind`, `call`, `code`, `text` and `extra` separated by U+001F, then U+001F and the
+    /// body when there is one. The body comes last and may contain U+001F; in `text` and
+    /// `extra` (header values, where it has no business) it becomes U+FFFD.
+    pub fn encode(&self) -> String {
+        let body = self.body.as_deref();
+        let mut s = String::with_capacity(
+            self.kind.len() + self.text.len() + self.extra.len() + body.map_or(0, str::len) + 32,
+        );
+        s.push_str(&self.kind);
+        s.push(SEP);
+        push_int(&mut s, i64::from(self.call));
+        s.push(SEP);
+        push_int(&mut s, i64::from(self.code));
+        for f in [&self.text, &self.extra] {
+            s.push(SEP);
+            s.extend(f.chars().map(|c| if c == SEP { '\u{fffd}' } else { c }));
+        }
+        if let Some(b) = body {
+            s.push(SEP);
+            s.push_str(b);
+        }
+        s
+    }
+
+    /// Reads [`Self::encode`]'s form back (what the TypeScript wrapper does).
+    pub fn decode(s: &str) -> Option<PhoneEventJs> {
+        let mut f = s.splitn(6, SEP);
+        Some(PhoneEventJs {
+            kind: f.next()?.into(),
+            call: f.next()?.parse().ok()?,
+            code: f.next()?.parse().ok()?,
+            text: f.next()?.into(),
+            extra: f.next()?.into(),
+            body: f.next().map(String::from),
+        })
+    }
+}
+
+/// Appends `n` in decimal (without `core::fmt`, which the package does not otherwise need).
+fn push_int(s: &mut String, n: i64) {
+    if n < 0 {
+        s.push('-');
+    }
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        i -= 1;
+        // `i` stays in bounds: a u64 has at most 20 decimal digits.
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (v % 10) as u8;
+        }
+        v /= 10;
+        if v == 0 || i == 0 {
+            break;
+        }
+    }
+    for &d in digits.get(i..).unwrap_or_default() {
+        s.push(char::from(d));
+    }
 }
 
 fn ev(kind: &str, call: CallId) -> PhoneEventJs {
@@ -344,24 +401,27 @@ impl WasmPhone {
             .map_or(-1.0, |t| t.as_micros() as f64 / 1000.0)
     }
 
-    /// The next socket action.
-    pub fn poll_action(&mut self) -> Option<SocketAction> {
-        self.inner.poll_action().map(|a| match a {
-            Action::Connect(url) => SocketAction { kind: 0, data: url },
-            Action::Send(b) => SocketAction {
-                kind: 1,
-                data: text(b),
-            },
-            Action::Close => SocketAction {
-                kind: 2,
-                data: String::new(),
-            },
+    /// The next socket action: `0` + URL: open a WebSocket to it (subprotocol `sip`);
+    /// `1` + message: send it; `2`: close.
+    pub fn poll_action(&mut self) -> Option<String> {
+        self.inner.poll_action().map(|a| {
+            let (kind, data) = match a {
+                Action::Connect(url) => ('0', url),
+                Action::Send(b) => ('1', text(b)),
+                Action::Close => ('2', String::new()),
+            };
+            let mut s = String::with_capacity(data.len() + 1);
+            s.push(kind);
+            s.push_str(&data);
+            s
         })
     }
 
-    /// The next event.
-    pub fn poll_event(&mut self) -> Option<PhoneEventJs> {
-        self.inner.poll_event().map(PhoneEventJs::from)
+    /// The next event, encoded by [`PhoneEventJs::encode`].
+    pub fn poll_event(&mut self) -> Option<String> {
+        self.inner
+            .poll_event()
+            .map(|e| PhoneEventJs::from(e).encode())
     }
 
     /// Whether we hold a registration.
@@ -517,5 +577,33 @@ a=rtpmap:101 telephone-event/8000\r\n";
         assert_eq!(err_code(UaError::NoRoute), -3);
         assert_eq!(status(Ok(())), 0);
         assert_eq!(text(b"a\xffb".to_vec()), "a\u{fffd}b");
+    }
+
+    #[test]
+    fn events_encode_and_decode() {
+        let mut e = PhoneEventJs {
+            kind: "message".into(),
+            call: 7,
+            code: -1,
+            text: "<sip:a@b>".into(),
+            body: Some("x\u{1f}y\u{1f}".into()),
+            extra: "text/plain".into(),
+        };
+        assert_eq!(
+            e.encode(),
+            "message\u{1f}7\u{1f}-1\u{1f}<sip:a@b>\u{1f}text/plain\u{1f}x\u{1f}y\u{1f}"
+        );
+        assert_eq!(PhoneEventJs::decode(&e.encode()).as_ref(), Some(&e));
+        e.body = None;
+        e.code = i32::MIN;
+        e.call = u32::MAX;
+        assert_eq!(PhoneEventJs::decode(&e.encode()).as_ref(), Some(&e));
+        e.body = Some(String::new());
+        assert_eq!(PhoneEventJs::decode(&e.encode()).as_ref(), Some(&e));
+        e.text = "a\u{1f}b".into();
+        assert_eq!(
+            PhoneEventJs::decode(&e.encode()).unwrap().text,
+            "a\u{fffd}b"
+        );
     }
 }
