@@ -117,24 +117,14 @@ impl PhoneEventJs {
     /// body when there is one. The body comes last and may contain U+001F; in `text` and
     /// `extra` (header values, where it has no business) it becomes U+FFFD.
     pub fn encode(&self) -> String {
-        let body = self.body.as_deref();
-        let mut s = String::with_capacity(
-            self.kind.len() + self.text.len() + self.extra.len() + body.map_or(0, str::len) + 32,
-        );
-        s.push_str(&self.kind);
-        s.push(SEP);
-        push_int(&mut s, i64::from(self.call));
-        s.push(SEP);
-        push_int(&mut s, i64::from(self.code));
-        for f in [&self.text, &self.extra] {
-            s.push(SEP);
-            s.extend(f.chars().map(|c| if c == SEP { '\u{fffd}' } else { c }));
-        }
-        if let Some(b) = body {
-            s.push(SEP);
-            s.push_str(b);
-        }
-        s
+        enc(
+            &self.kind,
+            self.call,
+            self.code,
+            &self.text,
+            &self.extra,
+            self.body.as_deref().map(str::as_bytes),
+        )
     }
 
     /// Reads [`Self::encode`]'s form back (what the TypeScript wrapper does).
@@ -149,6 +139,29 @@ impl PhoneEventJs {
             body: f.next().map(String::from),
         })
     }
+}
+
+/// [`PhoneEventJs::encode`] of the fields, straight from the phone's event (no
+/// intermediate struct: the kinds stay static strings). A body that is not UTF-8 is
+/// decoded lossily.
+fn enc(kind: &str, call: u32, code: i32, text: &str, extra: &str, body: Option<&[u8]>) -> String {
+    let mut s = String::with_capacity(
+        kind.len() + text.len() + extra.len() + body.map_or(0, <[u8]>::len) + 32,
+    );
+    s.push_str(kind);
+    s.push(SEP);
+    push_int(&mut s, i64::from(call));
+    s.push(SEP);
+    push_int(&mut s, i64::from(code));
+    for f in [text, extra] {
+        s.push(SEP);
+        s.extend(f.chars().map(|c| if c == SEP { '\u{fffd}' } else { c }));
+    }
+    if let Some(b) = body {
+        s.push(SEP);
+        s.push_str(&String::from_utf8_lossy(b));
+    }
+    s
 }
 
 /// Appends `n` in decimal (without `core::fmt`, which the package does not otherwise need).
@@ -175,70 +188,59 @@ fn push_int(s: &mut String, n: i64) {
     }
 }
 
-fn ev(kind: &str, call: CallId) -> PhoneEventJs {
-    PhoneEventJs {
-        kind: kind.into(),
-        call: call.0 as u32,
-        ..PhoneEventJs::default()
-    }
+/// A handle as the 32-bit number JavaScript sees.
+fn handle(call: CallId) -> u32 {
+    call.0 as u32
 }
 
-fn body(sdp: Option<Vec<u8>>) -> Option<String> {
-    sdp.map(text)
+/// An event with a call handle and nothing else.
+fn ev(kind: &str, call: CallId) -> String {
+    enc(kind, handle(call), 0, "", "", None)
 }
 
-impl From<PhoneEvent> for PhoneEventJs {
-    fn from(e: PhoneEvent) -> Self {
-        let mut out = PhoneEventJs::default();
-        match e {
-            PhoneEvent::Connecting(url) => {
-                out.kind = "connecting".into();
-                out.text = url;
-            }
-            PhoneEvent::Connected(url) => {
-                out.kind = "connected".into();
-                out.text = url;
-            }
-            PhoneEvent::Disconnected { retry } => {
-                out.kind = "disconnected".into();
-                out.code = retry.map_or(-1, |d| d.as_millis().min(i32::MAX as u128) as i32);
-            }
-            PhoneEvent::Ua(e) => return ua_event(e),
-        }
-        out
-    }
+/// An event with a call handle and a status code.
+fn ev_code(kind: &str, call: CallId, code: u16) -> String {
+    enc(kind, handle(call), code.into(), "", "", None)
 }
 
-fn ua_event(e: Event) -> PhoneEventJs {
+/// An event with a call handle and an optional body.
+fn ev_body(kind: &str, call: CallId, body: Option<&[u8]>) -> String {
+    enc(kind, handle(call), 0, "", "", body)
+}
+
+/// The encoded form ([`PhoneEventJs::encode`]) of a phone event.
+pub fn encode_event(e: PhoneEvent) -> String {
     match e {
-        Event::Registration(RegistrationState::Registered { expires }) => PhoneEventJs {
-            kind: "registered".into(),
-            code: expires.min(i32::MAX as u32) as i32,
-            ..PhoneEventJs::default()
-        },
-        Event::Registration(RegistrationState::Failed { code }) => PhoneEventJs {
-            kind: "registrationFailed".into(),
-            code: code.into(),
-            ..PhoneEventJs::default()
-        },
-        Event::Registration(_) => PhoneEventJs {
-            kind: "unregistered".into(),
-            ..PhoneEventJs::default()
-        },
-        Event::IncomingCall { call, from, sdp } => PhoneEventJs {
-            text: from,
-            body: body(sdp),
-            ..ev("incoming", call)
-        },
+        PhoneEvent::Connecting(url) => enc("connecting", 0, 0, &url, "", None),
+        PhoneEvent::Connected(url) => enc("connected", 0, 0, &url, "", None),
+        PhoneEvent::Disconnected { retry } => {
+            let ms = retry.map_or(-1, |d| d.as_millis().min(i32::MAX as u128) as i32);
+            enc("disconnected", 0, ms, "", "", None)
+        }
+        PhoneEvent::Ua(e) => ua_event(e),
+    }
+}
+
+fn ua_event(e: Event) -> String {
+    match e {
+        Event::Registration(RegistrationState::Registered { expires }) => enc(
+            "registered",
+            0,
+            expires.min(i32::MAX as u32) as i32,
+            "",
+            "",
+            None,
+        ),
+        Event::Registration(RegistrationState::Failed { code }) => {
+            enc("registrationFailed", 0, code.into(), "", "", None)
+        }
+        Event::Registration(_) => enc("unregistered", 0, 0, "", "", None),
+        Event::IncomingCall { call, from, sdp } => {
+            enc("incoming", handle(call), 0, &from, "", sdp.as_deref())
+        }
         Event::Ringing { call } => ev("ringing", call),
-        Event::EarlyMedia { call, sdp } => PhoneEventJs {
-            body: Some(text(sdp)),
-            ..ev("early", call)
-        },
-        Event::Answered { call, sdp } => PhoneEventJs {
-            body: body(sdp),
-            ..ev("answered", call)
-        },
+        Event::EarlyMedia { call, sdp } => ev_body("early", call, Some(&sdp)),
+        Event::Answered { call, sdp } => ev_body("answered", call, sdp.as_deref()),
         Event::Ended { call, reason } => {
             let (why, code) = match reason {
                 EndReason::LocalHangup => ("local", 0),
@@ -248,60 +250,37 @@ fn ua_event(e: Event) -> PhoneEventJs {
                 EndReason::Timeout => ("timeout", 408),
                 _ => ("replaced", 0),
             };
-            PhoneEventJs {
-                text: why.into(),
-                code: code.into(),
-                ..ev("ended", call)
-            }
+            enc("ended", handle(call), code.into(), why, "", None)
         }
-        Event::OfferReceived { call, sdp } => PhoneEventJs {
-            body: body(sdp),
-            ..ev("offer", call)
-        },
-        Event::MediaUpdated { call, sdp } => PhoneEventJs {
-            body: body(sdp),
-            ..ev("mediaUpdated", call)
-        },
-        Event::OfferRejected { call, code } => PhoneEventJs {
-            code: code.into(),
-            ..ev("offerRejected", call)
-        },
+        Event::OfferReceived { call, sdp } => ev_body("offer", call, sdp.as_deref()),
+        Event::MediaUpdated { call, sdp } => ev_body("mediaUpdated", call, sdp.as_deref()),
+        Event::OfferRejected { call, code } => ev_code("offerRejected", call, code),
         Event::IncomingMessage {
             from,
             content_type,
             body,
-        } => PhoneEventJs {
-            kind: "message".into(),
-            text: from,
-            body: Some(text(body)),
-            extra: content_type,
-            ..PhoneEventJs::default()
-        },
-        Event::MessageStatus { id, code } => PhoneEventJs {
-            code: code.into(),
-            ..ev("messageStatus", CallId(id))
-        },
+        } => enc("message", 0, 0, &from, &content_type, Some(&body)),
+        Event::MessageStatus { id, code } => ev_code("messageStatus", CallId(id), code),
         Event::DtmfReceived {
             call,
             digit,
             duration,
-        } => PhoneEventJs {
-            text: digit.into(),
-            code: duration.min(i32::MAX as u32) as i32,
-            ..ev("dtmf", call)
-        },
-        Event::TransferRequested { call, target } => PhoneEventJs {
-            text: target,
-            ..ev("transferRequested", call)
-        },
-        Event::TransferProgress { call, code } => PhoneEventJs {
-            code: code.into(),
-            ..ev("transferProgress", call)
-        },
-        _ => PhoneEventJs {
-            kind: "unknown".into(),
-            ..PhoneEventJs::default()
-        },
+        } => {
+            let mut d = [0u8; 4];
+            enc(
+                "dtmf",
+                handle(call),
+                duration.min(i32::MAX as u32) as i32,
+                digit.encode_utf8(&mut d),
+                "",
+                None,
+            )
+        }
+        Event::TransferRequested { call, target } => {
+            enc("transferRequested", handle(call), 0, &target, "", None)
+        }
+        Event::TransferProgress { call, code } => ev_code("transferProgress", call, code),
+        _ => enc("unknown", 0, 0, "", "", None),
     }
 }
 
@@ -419,9 +398,7 @@ impl WasmPhone {
 
     /// The next event, encoded by [`PhoneEventJs::encode`].
     pub fn poll_event(&mut self) -> Option<String> {
-        self.inner
-            .poll_event()
-            .map(|e| PhoneEventJs::from(e).encode())
+        self.inner.poll_event().map(encode_event)
     }
 
     /// Whether we hold a registration.
@@ -600,6 +577,31 @@ a=rtpmap:101 telephone-event/8000\r\n";
         assert_eq!(PhoneEventJs::decode(&e.encode()).as_ref(), Some(&e));
         e.body = Some(String::new());
         assert_eq!(PhoneEventJs::decode(&e.encode()).as_ref(), Some(&e));
+        let d = |e: PhoneEvent| PhoneEventJs::decode(&encode_event(e)).unwrap();
+        let off = d(PhoneEvent::Disconnected { retry: None });
+        assert_eq!(
+            (off.kind.as_str(), off.code, off.body),
+            ("disconnected", -1, None)
+        );
+        let ended = d(PhoneEvent::Ua(Event::Ended {
+            call: CallId(3),
+            reason: EndReason::Rejected(486),
+        }));
+        assert_eq!(
+            (ended.kind.as_str(), ended.call, ended.code),
+            ("ended", 3, 486)
+        );
+        assert_eq!(ended.text, "rejected");
+        let m = d(PhoneEvent::Ua(Event::IncomingMessage {
+            from: "<sip:a@b>".into(),
+            content_type: "text/plain".into(),
+            body: b"hi\xff".to_vec(),
+        }));
+        assert_eq!(
+            (m.text.as_str(), m.extra.as_str()),
+            ("<sip:a@b>", "text/plain")
+        );
+        assert_eq!(m.body.as_deref(), Some("hi\u{fffd}"));
         e.text = "a\u{1f}b".into();
         assert_eq!(
             PhoneEventJs::decode(&e.encode()).unwrap().text,
