@@ -428,14 +428,29 @@ impl<R: Rng> UserAgent<R> {
         method: Method,
         f: impl FnOnce(&mut SipMsg),
     ) -> Option<TxKey> {
+        // Only this shim is generic: one copy of the rest for all callers.
+        let mut f = Some(f);
+        self.send_in_dialog_with(now, call, method, &mut |r| {
+            if let Some(f) = f.take() {
+                f(r);
+            }
+        })
+    }
+
+    fn send_in_dialog_with(
+        &mut self,
+        now: Instant,
+        call: CallId,
+        method: Method,
+        f: &mut dyn FnMut(&mut SipMsg),
+    ) -> Option<TxKey> {
         let c = self.calls.get_mut(&call)?;
         let d = c.dialog.as_mut()?;
         let mut req = d.request(method, None);
         let dest =
             super::build::next_hop_addr(self.cfg.proxy, self.cfg.transport, d.next_hop(), c.peer);
         f(&mut req);
-        let owner = Owner::Call(call);
-        self.send_request(now, req, dest, owner)
+        self.send_request(now, req, dest, Owner::Call(call))
     }
 
     pub(crate) fn send_bye(&mut self, now: Instant, call: CallId) {
