@@ -16,6 +16,8 @@ pub(crate) const ALLOW: &str =
 pub(crate) const SUPPORTED: &str = "replaces, timer, 100rel, outbound";
 
 /// The reason phrase of a status code.
+// Not inlined: each inlined copy became a lookup table of its own.
+#[inline(never)]
 pub fn reason(code: u16) -> &'static str {
     match code {
         100 => "Trying",
