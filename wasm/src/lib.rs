@@ -69,17 +69,9 @@ fn text(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into())
 }
 
-/// One thing to do with the WebSocket.
-#[wasm_bindgen(getter_with_clone)]
-#[derive(Debug, Clone)]
-pub struct SocketAction {
-    /// 0: open a WebSocket to `data` (subprotocol `sip`); 1: send `data`; 2: close.
-    pub kind: u8,
-    /// The URL or the message.
-    pub data: String,
-}
-
-/// One event for the application. Fields by `kind`:
+/// One event for the application; it crosses to JavaScript as one string
+/// ([`PhoneEventJs::encode`]: one call and one copy instead of a class with a getter and a
+/// setter per field). Fields by `kind`:
 ///
 /// | kind | call | code | text | body |
 /// |---|---|---|---|---|
@@ -101,8 +93,7 @@ pub struct SocketAction {
 /// | `dtmf` | call | duration ms | digit | |
 /// | `transferRequested` | call | | target | |
 /// | `transferProgress` | call | status | | |
-#[wasm_bindgen(getter_with_clone)]
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PhoneEventJs {
     /// The event's kind (see the table).
     pub kind: String,
@@ -118,70 +109,138 @@ pub struct PhoneEventJs {
     pub extra: String,
 }
 
-fn ev(kind: &str, call: CallId) -> PhoneEventJs {
-    PhoneEventJs {
-        kind: kind.into(),
-        call: call.0 as u32,
-        ..PhoneEventJs::default()
+/// The separator of [`PhoneEventJs::encode`] (U+001F UNIT SEPARATOR).
+const SEP: char = '\u{1f}';
+
+impl PhoneEventJs {
+    /// `kind`, `call`, `code`, `text` and `extra` separated by U+001F, then U+001F and the
+    /// body when there is one. The body comes last and may contain U+001F; in `text` and
+    /// `extra` (header values, where it has no business) it becomes U+FFFD.
+    pub fn encode(&self) -> String {
+        enc(
+            &self.kind,
+            self.call,
+            self.code,
+            &self.text,
+            &self.extra,
+            self.body.as_deref().map(str::as_bytes),
+        )
+    }
+
+    /// Reads [`Self::encode`]'s form back (what the TypeScript wrapper does).
+    pub fn decode(s: &str) -> Option<PhoneEventJs> {
+        let mut f = s.splitn(6, SEP);
+        Some(PhoneEventJs {
+            kind: f.next()?.into(),
+            call: f.next()?.parse().ok()?,
+            code: f.next()?.parse().ok()?,
+            text: f.next()?.into(),
+            extra: f.next()?.into(),
+            body: f.next().map(String::from),
+        })
     }
 }
 
-fn body(sdp: Option<Vec<u8>>) -> Option<String> {
-    sdp.map(text)
+/// [`PhoneEventJs::encode`] of the fields, straight from the phone's event (no
+/// intermediate struct: the kinds stay static strings). A body that is not UTF-8 is
+/// decoded lossily.
+fn enc(kind: &str, call: u32, code: i32, text: &str, extra: &str, body: Option<&[u8]>) -> String {
+    let mut s = String::with_capacity(
+        kind.len() + text.len() + extra.len() + body.map_or(0, <[u8]>::len) + 32,
+    );
+    s.push_str(kind);
+    s.push(SEP);
+    push_int(&mut s, i64::from(call));
+    s.push(SEP);
+    push_int(&mut s, i64::from(code));
+    for f in [text, extra] {
+        s.push(SEP);
+        s.extend(f.chars().map(|c| if c == SEP { '\u{fffd}' } else { c }));
+    }
+    if let Some(b) = body {
+        s.push(SEP);
+        s.push_str(&String::from_utf8_lossy(b));
+    }
+    s
 }
 
-impl From<PhoneEvent> for PhoneEventJs {
-    fn from(e: PhoneEvent) -> Self {
-        let mut out = PhoneEventJs::default();
-        match e {
-            PhoneEvent::Connecting(url) => {
-                out.kind = "connecting".into();
-                out.text = url;
-            }
-            PhoneEvent::Connected(url) => {
-                out.kind = "connected".into();
-                out.text = url;
-            }
-            PhoneEvent::Disconnected { retry } => {
-                out.kind = "disconnected".into();
-                out.code = retry.map_or(-1, |d| d.as_millis().min(i32::MAX as u128) as i32);
-            }
-            PhoneEvent::Ua(e) => return ua_event(e),
+/// Appends `n` in decimal (without `core::fmt`, which the package does not otherwise need).
+fn push_int(s: &mut String, n: i64) {
+    if n < 0 {
+        s.push('-');
+    }
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        i -= 1;
+        // `i` stays in bounds: a u64 has at most 20 decimal digits.
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (v % 10) as u8;
         }
-        out
+        v /= 10;
+        if v == 0 || i == 0 {
+            break;
+        }
+    }
+    for &d in digits.get(i..).unwrap_or_default() {
+        s.push(char::from(d));
     }
 }
 
-fn ua_event(e: Event) -> PhoneEventJs {
+/// A handle as the 32-bit number JavaScript sees.
+fn handle(call: CallId) -> u32 {
+    call.0 as u32
+}
+
+/// An event with a call handle and nothing else.
+fn ev(kind: &str, call: CallId) -> String {
+    enc(kind, handle(call), 0, "", "", None)
+}
+
+/// An event with a call handle and a status code.
+fn ev_code(kind: &str, call: CallId, code: u16) -> String {
+    enc(kind, handle(call), code.into(), "", "", None)
+}
+
+/// An event with a call handle and an optional body.
+fn ev_body(kind: &str, call: CallId, body: Option<&[u8]>) -> String {
+    enc(kind, handle(call), 0, "", "", body)
+}
+
+/// The encoded form ([`PhoneEventJs::encode`]) of a phone event.
+pub fn encode_event(e: PhoneEvent) -> String {
     match e {
-        Event::Registration(RegistrationState::Registered { expires }) => PhoneEventJs {
-            kind: "registered".into(),
-            code: expires.min(i32::MAX as u32) as i32,
-            ..PhoneEventJs::default()
-        },
-        Event::Registration(RegistrationState::Failed { code }) => PhoneEventJs {
-            kind: "registrationFailed".into(),
-            code: code.into(),
-            ..PhoneEventJs::default()
-        },
-        Event::Registration(_) => PhoneEventJs {
-            kind: "unregistered".into(),
-            ..PhoneEventJs::default()
-        },
-        Event::IncomingCall { call, from, sdp } => PhoneEventJs {
-            text: from,
-            body: body(sdp),
-            ..ev("incoming", call)
-        },
+        PhoneEvent::Connecting(url) => enc("connecting", 0, 0, &url, "", None),
+        PhoneEvent::Connected(url) => enc("connected", 0, 0, &url, "", None),
+        PhoneEvent::Disconnected { retry } => {
+            let ms = retry.map_or(-1, |d| d.as_millis().min(i32::MAX as u128) as i32);
+            enc("disconnected", 0, ms, "", "", None)
+        }
+        PhoneEvent::Ua(e) => ua_event(e),
+    }
+}
+
+fn ua_event(e: Event) -> String {
+    match e {
+        Event::Registration(RegistrationState::Registered { expires }) => enc(
+            "registered",
+            0,
+            expires.min(i32::MAX as u32) as i32,
+            "",
+            "",
+            None,
+        ),
+        Event::Registration(RegistrationState::Failed { code }) => {
+            enc("registrationFailed", 0, code.into(), "", "", None)
+        }
+        Event::Registration(_) => enc("unregistered", 0, 0, "", "", None),
+        Event::IncomingCall { call, from, sdp } => {
+            enc("incoming", handle(call), 0, &from, "", sdp.as_deref())
+        }
         Event::Ringing { call } => ev("ringing", call),
-        Event::EarlyMedia { call, sdp } => PhoneEventJs {
-            body: Some(text(sdp)),
-            ..ev("early", call)
-        },
-        Event::Answered { call, sdp } => PhoneEventJs {
-            body: body(sdp),
-            ..ev("answered", call)
-        },
+        Event::EarlyMedia { call, sdp } => ev_body("early", call, Some(&sdp)),
+        Event::Answered { call, sdp } => ev_body("answered", call, sdp.as_deref()),
         Event::Ended { call, reason } => {
             let (why, code) = match reason {
                 EndReason::LocalHangup => ("local", 0),
@@ -192,60 +251,37 @@ fn ua_event(e: Event) -> PhoneEventJs {
                 EndReason::SessionExpired => ("session_expired", 0),
                 _ => ("replaced", 0),
             };
-            PhoneEventJs {
-                text: why.into(),
-                code: code.into(),
-                ..ev("ended", call)
-            }
+            enc("ended", handle(call), code.into(), why, "", None)
         }
-        Event::OfferReceived { call, sdp } => PhoneEventJs {
-            body: body(sdp),
-            ..ev("offer", call)
-        },
-        Event::MediaUpdated { call, sdp } => PhoneEventJs {
-            body: body(sdp),
-            ..ev("mediaUpdated", call)
-        },
-        Event::OfferRejected { call, code } => PhoneEventJs {
-            code: code.into(),
-            ..ev("offerRejected", call)
-        },
+        Event::OfferReceived { call, sdp } => ev_body("offer", call, sdp.as_deref()),
+        Event::MediaUpdated { call, sdp } => ev_body("mediaUpdated", call, sdp.as_deref()),
+        Event::OfferRejected { call, code } => ev_code("offerRejected", call, code),
         Event::IncomingMessage {
             from,
             content_type,
             body,
-        } => PhoneEventJs {
-            kind: "message".into(),
-            text: from,
-            body: Some(text(body)),
-            extra: content_type,
-            ..PhoneEventJs::default()
-        },
-        Event::MessageStatus { id, code } => PhoneEventJs {
-            code: code.into(),
-            ..ev("messageStatus", CallId(id))
-        },
+        } => enc("message", 0, 0, &from, &content_type, Some(&body)),
+        Event::MessageStatus { id, code } => ev_code("messageStatus", CallId(id), code),
         Event::DtmfReceived {
             call,
             digit,
             duration,
-        } => PhoneEventJs {
-            text: digit.into(),
-            code: duration.min(i32::MAX as u32) as i32,
-            ..ev("dtmf", call)
-        },
-        Event::TransferRequested { call, target } => PhoneEventJs {
-            text: target,
-            ..ev("transferRequested", call)
-        },
-        Event::TransferProgress { call, code } => PhoneEventJs {
-            code: code.into(),
-            ..ev("transferProgress", call)
-        },
-        _ => PhoneEventJs {
-            kind: "unknown".into(),
-            ..PhoneEventJs::default()
-        },
+        } => {
+            let mut d = [0u8; 4];
+            enc(
+                "dtmf",
+                handle(call),
+                duration.min(i32::MAX as u32) as i32,
+                digit.encode_utf8(&mut d),
+                "",
+                None,
+            )
+        }
+        Event::TransferRequested { call, target } => {
+            enc("transferRequested", handle(call), 0, &target, "", None)
+        }
+        Event::TransferProgress { call, code } => ev_code("transferProgress", call, code),
+        _ => enc("unknown", 0, 0, "", "", None),
     }
 }
 
@@ -345,24 +381,25 @@ impl WasmPhone {
             .map_or(-1.0, |t| t.as_micros() as f64 / 1000.0)
     }
 
-    /// The next socket action.
-    pub fn poll_action(&mut self) -> Option<SocketAction> {
-        self.inner.poll_action().map(|a| match a {
-            Action::Connect(url) => SocketAction { kind: 0, data: url },
-            Action::Send(b) => SocketAction {
-                kind: 1,
-                data: text(b),
-            },
-            Action::Close => SocketAction {
-                kind: 2,
-                data: String::new(),
-            },
+    /// The next socket action: `0` + URL: open a WebSocket to it (subprotocol `sip`);
+    /// `1` + message: send it; `2`: close.
+    pub fn poll_action(&mut self) -> Option<String> {
+        self.inner.poll_action().map(|a| {
+            let (kind, data) = match a {
+                Action::Connect(url) => ('0', url),
+                Action::Send(b) => ('1', text(b)),
+                Action::Close => ('2', String::new()),
+            };
+            let mut s = String::with_capacity(data.len() + 1);
+            s.push(kind);
+            s.push_str(&data);
+            s
         })
     }
 
-    /// The next event.
-    pub fn poll_event(&mut self) -> Option<PhoneEventJs> {
-        self.inner.poll_event().map(PhoneEventJs::from)
+    /// The next event, encoded by [`PhoneEventJs::encode`].
+    pub fn poll_event(&mut self) -> Option<String> {
+        self.inner.poll_event().map(encode_event)
     }
 
     /// Whether we hold a registration.
@@ -518,5 +555,58 @@ a=rtpmap:101 telephone-event/8000\r\n";
         assert_eq!(err_code(UaError::NoRoute), -3);
         assert_eq!(status(Ok(())), 0);
         assert_eq!(text(b"a\xffb".to_vec()), "a\u{fffd}b");
+    }
+
+    #[test]
+    fn events_encode_and_decode() {
+        let mut e = PhoneEventJs {
+            kind: "message".into(),
+            call: 7,
+            code: -1,
+            text: "<sip:a@b>".into(),
+            body: Some("x\u{1f}y\u{1f}".into()),
+            extra: "text/plain".into(),
+        };
+        assert_eq!(
+            e.encode(),
+            "message\u{1f}7\u{1f}-1\u{1f}<sip:a@b>\u{1f}text/plain\u{1f}x\u{1f}y\u{1f}"
+        );
+        assert_eq!(PhoneEventJs::decode(&e.encode()).as_ref(), Some(&e));
+        e.body = None;
+        e.code = i32::MIN;
+        e.call = u32::MAX;
+        assert_eq!(PhoneEventJs::decode(&e.encode()).as_ref(), Some(&e));
+        e.body = Some(String::new());
+        assert_eq!(PhoneEventJs::decode(&e.encode()).as_ref(), Some(&e));
+        let d = |e: PhoneEvent| PhoneEventJs::decode(&encode_event(e)).unwrap();
+        let off = d(PhoneEvent::Disconnected { retry: None });
+        assert_eq!(
+            (off.kind.as_str(), off.code, off.body),
+            ("disconnected", -1, None)
+        );
+        let ended = d(PhoneEvent::Ua(Event::Ended {
+            call: CallId(3),
+            reason: EndReason::Rejected(486),
+        }));
+        assert_eq!(
+            (ended.kind.as_str(), ended.call, ended.code),
+            ("ended", 3, 486)
+        );
+        assert_eq!(ended.text, "rejected");
+        let m = d(PhoneEvent::Ua(Event::IncomingMessage {
+            from: "<sip:a@b>".into(),
+            content_type: "text/plain".into(),
+            body: b"hi\xff".to_vec(),
+        }));
+        assert_eq!(
+            (m.text.as_str(), m.extra.as_str()),
+            ("<sip:a@b>", "text/plain")
+        );
+        assert_eq!(m.body.as_deref(), Some("hi\u{fffd}"));
+        e.text = "a\u{1f}b".into();
+        assert_eq!(
+            PhoneEventJs::decode(&e.encode()).unwrap().text,
+            "a\u{fffd}b"
+        );
     }
 }

@@ -22,7 +22,6 @@
 //!   interval; without a CRLF pong within [`PONG_TIMEOUT`] the flow is declared dead and
 //!   the socket is replaced.
 
-use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -117,9 +116,11 @@ pub struct Phone<R: Rng> {
     rng: R,
     pool: Pool,
     domain: String,
-    queue: VecDeque<Vec<u8>>,
-    actions: VecDeque<Action>,
-    events: VecDeque<PhoneEvent>,
+    // Plain vectors as FIFOs (taken from the front): they hold a handful of entries
+    // between two drains, and VecDeque's code would be one more copy per element type.
+    queue: Vec<Vec<u8>>,
+    actions: Vec<Action>,
+    events: Vec<PhoneEvent>,
     /// The application wants to be registered (re-register after a reconnection).
     want_registered: bool,
     /// A ping is out: (deadline for its pong, pong count when it was sent).
@@ -212,9 +213,9 @@ impl<R: Rng> Phone<R> {
             rng,
             pool: Pool::new(cfg.servers),
             domain,
-            queue: VecDeque::new(),
-            actions: VecDeque::new(),
-            events: VecDeque::new(),
+            queue: Vec::new(),
+            actions: Vec::new(),
+            events: Vec::new(),
             want_registered: false,
             pong_deadline: None,
             now: Instant::ZERO,
@@ -253,9 +254,8 @@ impl<R: Rng> Phone<R> {
         self.pong_deadline = None;
         self.queue.clear();
         if was_connected {
-            self.actions.push_back(Action::Close);
-            self.events
-                .push_back(PhoneEvent::Disconnected { retry: None });
+            self.actions.push(Action::Close);
+            self.events.push(PhoneEvent::Disconnected { retry: None });
         }
     }
 
@@ -272,14 +272,12 @@ impl<R: Rng> Phone<R> {
             .get(i)
             .map(|s| s.url.clone())
             .unwrap_or_default();
-        self.events.push_back(PhoneEvent::Connected(url));
+        self.events.push(PhoneEvent::Connected(url));
         if self.want_registered {
             // The fresh REGISTER below supersedes any queued one.
             self.queue.retain(|m| !m.starts_with(b"REGISTER "));
         }
-        while let Some(m) = self.queue.pop_front() {
-            self.actions.push_back(Action::Send(m));
-        }
+        self.actions.extend(self.queue.drain(..).map(Action::Send));
         if self.want_registered {
             // RFC 5626 §4.4.1: a new flow is registered at once.
             let _ = self.ua.register(now);
@@ -293,7 +291,7 @@ impl<R: Rng> Phone<R> {
         self.pong_deadline = None;
         let retry = self.pool.closed(now, &mut self.rng);
         if retry.is_some() {
-            self.events.push_back(PhoneEvent::Disconnected { retry });
+            self.events.push(PhoneEvent::Disconnected { retry });
         }
         self.drain(now);
     }
@@ -330,9 +328,9 @@ impl<R: Rng> Phone<R> {
             // RFC 5626 §4.4.1: no pong, the flow failed; replace the socket.
             self.pong_deadline = None;
             if self.pool.is_open() {
-                self.actions.push_back(Action::Close);
+                self.actions.push(Action::Close);
                 let retry = self.pool.failed(now, &mut self.rng);
-                self.events.push_back(PhoneEvent::Disconnected { retry });
+                self.events.push(PhoneEvent::Disconnected { retry });
             }
         }
         self.pool.handle_timeout(now, &mut self.rng);
@@ -356,20 +354,20 @@ impl<R: Rng> Phone<R> {
 
     /// The next thing to do with the socket.
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions.pop_front()
+        (!self.actions.is_empty()).then(|| self.actions.remove(0))
     }
 
     /// The next event for the application.
     pub fn poll_event(&mut self) -> Option<PhoneEvent> {
-        self.events.pop_front()
+        (!self.events.is_empty()).then(|| self.events.remove(0))
     }
 
     /// Moves the UA's and the pool's output into the action and event queues.
     fn drain(&mut self, now: Instant) {
         if let Some(url) = self.pool.poll_connect() {
             let url = String::from(url);
-            self.events.push_back(PhoneEvent::Connecting(url.clone()));
-            self.actions.push_back(Action::Connect(url));
+            self.events.push(PhoneEvent::Connecting(url.clone()));
+            self.actions.push(Action::Connect(url));
         }
         let open = self.pool.is_open();
         while let Some(t) = self.ua.poll_transmit() {
@@ -382,19 +380,19 @@ impl<R: Rng> Phone<R> {
                 }
             }
             if open {
-                self.actions.push_back(Action::Send(t.bytes));
+                self.actions.push(Action::Send(t.bytes));
             } else {
                 if self.queue.len() >= MAX_QUEUED {
-                    self.queue.pop_front();
+                    self.queue.remove(0);
                 }
-                self.queue.push_back(t.bytes);
+                self.queue.push(t.bytes);
             }
         }
         while let Some(e) = self.ua.poll_event() {
             if let Event::Registration(RegistrationState::Unregistered) = e {
                 self.want_registered = false;
             }
-            self.events.push_back(PhoneEvent::Ua(e));
+            self.events.push(PhoneEvent::Ua(e));
         }
     }
 
@@ -405,14 +403,18 @@ impl<R: Rng> Phone<R> {
         let lower = t.get(..5).map(str::to_ascii_lowercase).unwrap_or_default();
         if lower.starts_with("sip:") || lower.starts_with("sips:") || lower.starts_with("tel:") {
             String::from(t)
-        } else if t.contains('@') {
-            alloc::format!("sip:{t}")
         } else {
-            let user: String = t
-                .chars()
-                .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
-                .collect();
-            alloc::format!("sip:{user}@{}", self.domain)
+            // Concatenated by hand: `format!` would bring core::fmt into the package.
+            let mut uri = String::with_capacity(t.len() + self.domain.len() + 5);
+            uri.push_str("sip:");
+            if t.contains('@') {
+                uri.push_str(t);
+            } else {
+                uri.extend(t.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')));
+                uri.push('@');
+                uri.push_str(&self.domain);
+            }
+            uri
         }
     }
 

@@ -668,26 +668,23 @@ fn wasm_phone_binding_registers() {
     );
     assert!(p.start(10.0));
     let a = p.poll_action().unwrap();
-    assert_eq!(
-        (a.kind, a.data.as_str()),
-        (0, "wss://b.example/ws"),
-        "weight 0 last"
-    );
+    assert_eq!(a, "0wss://b.example/ws", "weight 0 last");
     p.handle_open(20.0);
     assert_eq!(p.register(20.0), 0);
     let a = p.poll_action().unwrap();
-    assert_eq!(a.kind, 1);
-    let req = SipMsg::parse(a.data.as_bytes()).unwrap();
+    let data = a.strip_prefix('1').expect("a send action");
+    let req = SipMsg::parse(data.as_bytes()).unwrap();
     assert_eq!(req.method(), Some(Method::Register));
     let ch = "WWW-Authenticate: Digest realm=\"example.com\", nonce=\"q\", algorithm=SHA-256\r\n";
     p.handle_text(30.0, &reply(&req, 401, "Unauthorized", ch, ""));
     let a = p.poll_action().unwrap();
-    let req = SipMsg::parse(a.data.as_bytes()).unwrap();
+    let req = SipMsg::parse(a.strip_prefix('1').unwrap().as_bytes()).unwrap();
     assert!(req.header("Authorization").unwrap().contains("SHA-256"));
     p.handle_text(40.0, &reply(&req, 200, "OK", "Expires: 300\r\n", ""));
     let mut kinds = Vec::new();
     while let Some(e) = p.poll_event() {
-        kinds.push((e.kind.clone(), e.code));
+        let e = rvoip_wasm::PhoneEventJs::decode(&e).expect("an encoded event");
+        kinds.push((e.kind, e.code));
     }
     assert!(
         kinds.contains(&("registered".to_string(), 300)),

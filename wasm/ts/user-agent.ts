@@ -303,20 +303,23 @@ export class UserAgent extends EventTarget {
     if (!p) return;
     const events: [string, number, number, string, string | undefined, string][] = [];
     for (;;) {
+      // An action: its kind (0 open, 1 send, 2 close) then the URL or the message.
       const a = p.poll_action();
-      if (a) {
-        const { kind, data } = a;
-        a.free();
-        if (kind === 0) this.openSocket(data);
-        else if (kind === 1) {
+      if (a !== undefined) {
+        const kind = a[0];
+        const data = a.slice(1);
+        if (kind === '0') this.openSocket(data);
+        else if (kind === '1') {
           if (this.ws?.readyState === 1) this.ws.send(data);
         } else this.closeSocket();
         continue;
       }
+      // An event: kind, call, code, text, extra separated by U+001F, then the body if any
+      // (the body may itself contain U+001F).
       const e = p.poll_event();
-      if (!e) break;
-      events.push([e.kind, e.call, e.code, e.text, e.body, e.extra]);
-      e.free();
+      if (e === undefined) break;
+      const f = e.split('\x1f');
+      events.push([f[0], +f[1], +f[2], f[3], f.length > 5 ? f.slice(5).join('\x1f') : undefined, f[4]]);
     }
     clearTimeout(this.timer);
     const at = p.poll_timeout();

@@ -749,6 +749,37 @@ impl<'a> Params<'a> {
     pub fn display_without<'s>(&'s self, skip: &'s str) -> impl fmt::Display + 's {
         ParamsWithout { p: *self, skip }
     }
+
+    /// Appends the parameters in normalized form without those named `skip` to `out`
+    /// (as [`Self::display_without`] prints them, without `core::fmt`).
+    pub(crate) fn push_without(&self, out: &mut alloc::string::String, skip: &str) {
+        let _ = self.emit_without(skip, |s| {
+            out.push_str(s);
+            Ok(())
+        });
+    }
+
+    /// The normalized text without `skip`, piece by piece into `put`.
+    fn emit_without(&self, skip: &str, mut put: impl FnMut(&str) -> fmt::Result) -> fmt::Result {
+        for (n, v) in self.iter() {
+            if !skip.is_empty() && n.eq_ignore_ascii_case(skip) {
+                continue;
+            }
+            put(";")?;
+            put(n)?;
+            if let Some(v) = v {
+                if !v.is_empty() && v.bytes().all(is_pvalue) {
+                    put("=")?;
+                    put(v)?;
+                } else {
+                    put("=\"")?;
+                    put(v)?;
+                    put("\"")?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 struct ParamsWithout<'a, 's> {
@@ -758,20 +789,7 @@ struct ParamsWithout<'a, 's> {
 
 impl fmt::Display for ParamsWithout<'_, '_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (n, v) in self.p.iter() {
-            if !self.skip.is_empty() && n.eq_ignore_ascii_case(self.skip) {
-                continue;
-            }
-            write!(f, ";{n}")?;
-            if let Some(v) = v {
-                if !v.is_empty() && v.bytes().all(is_pvalue) {
-                    write!(f, "={v}")?;
-                } else {
-                    write!(f, "=\"{v}\"")?;
-                }
-            }
-        }
-        Ok(())
+        self.p.emit_without(self.skip, |s| f.write_str(s))
     }
 }
 

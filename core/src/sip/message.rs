@@ -662,7 +662,7 @@ fn parse_start(line: &str) -> Result<Start<'_>, ParseError> {
         return Err(ParseError::BadStartLine);
     }
     let uri_raw = line.get(sp1 + 1..sp2).unwrap_or("");
-    let uri = uri_raw.trim_matches([' ', '\t']);
+    let uri = super::scan::trim_ascii_by(uri_raw, |c| c == b' ' || c == b'\t');
     if uri.is_empty() {
         return Err(ParseError::BadStartLine);
     }

@@ -134,11 +134,13 @@ pub mod auth;
 mod framing;
 mod header;
 mod headers;
+mod ip;
 mod message;
 mod method;
 mod name;
 mod owned;
 pub(crate) mod scan;
+pub(crate) mod text;
 mod uri;
 pub mod validate;
 

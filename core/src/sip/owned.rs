@@ -10,7 +10,6 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
-use core::fmt::Write as _;
 
 use super::message::{Entry, Headers, Message, ParseError, common_accessors};
 use super::method::{Method, StatusCode};
@@ -151,7 +150,7 @@ impl Buf {
         line.push_str(raw_name);
         line.push_str(": ");
         let vs = line.len();
-        line.extend(clean(value.trim_matches([' ', '\t'])));
+        line.extend(clean(trim_sp_ht(value)));
         let ve = line.len();
         line.push_str("\r\n");
         if self.head.get(..at).is_none() {
@@ -193,7 +192,7 @@ impl Buf {
         if self.head.get(a..b).is_none() {
             return;
         }
-        let v: String = clean(value.trim_matches([' ', '\t'])).collect();
+        let v: String = clean(trim_sp_ht(value)).collect();
         self.head.replace_range(a..b, &v);
         let delta = v.len() as i64 - (b - a) as i64;
         if let Some(e) = self.entries.get_mut(k) {
@@ -256,8 +255,8 @@ impl Buf {
                 let mut s = String::with_capacity(value.len() + tag.len() + 8);
                 // Rebuild without an existing tag, then append the new one.
                 let params_at = value.len() - na.params.as_str().len();
-                s.push_str(value.get(..params_at).unwrap_or(value).trim_end());
-                let _ = write!(s, "{}", na.params.display_without("tag"));
+                s.push_str(value.get(..params_at).unwrap_or(value).trim_ascii_end());
+                na.params.push_without(&mut s, "tag");
                 s.push_str(";tag=");
                 s.push_str(tag);
                 s
@@ -276,8 +275,7 @@ impl Buf {
                 }
             }
         }
-        let mut n = String::new();
-        let _ = write!(n, "{}", body.len());
+        let n = crate::sip::text::cat!(body.len());
         self.set(HeaderName::ContentLength, &n);
         self.body = body;
     }
@@ -392,8 +390,7 @@ macro_rules! buf_methods {
             /// Adds `Content-Length: <body length>` if the message has none.
             pub fn ensure_content_length(&mut self) -> &mut Self {
                 if !self.b.headers().contains(HeaderName::ContentLength) {
-                    let mut n = String::new();
-                    let _ = write!(n, "{}", self.b.body.len());
+                    let n = crate::sip::text::cat!(self.b.body.len());
                     self.b
                         .insert(usize::MAX, HeaderName::ContentLength, "Content-Length", &n);
                 }
@@ -492,7 +489,7 @@ impl RequestBuf {
     }
     /// The Request-URI text.
     pub fn uri(&self) -> &str {
-        self.parts().1.trim()
+        self.parts().1.trim_ascii()
     }
     /// The SIP-Version text.
     pub fn version(&self) -> &str {
@@ -527,8 +524,7 @@ impl RequestBuf {
 impl ResponseBuf {
     /// A new response `SIP/2.0 code reason` without headers.
     pub fn new(status: StatusCode, reason: &str) -> Self {
-        let mut s = String::with_capacity(reason.len() + 12);
-        let _ = write!(s, "SIP/2.0 {} {}", status.as_u16(), reason);
+        let s = crate::sip::text::cat!("SIP/2.0 ", status.as_u16(), ' ', reason);
         ResponseBuf { b: Buf::new(&s) }
     }
 
@@ -570,10 +566,7 @@ impl ResponseBuf {
 
     /// The status code.
     pub fn status(&self) -> StatusCode {
-        self.parts()
-            .1
-            .parse::<u16>()
-            .ok()
+        super::scan::parse_dec::<u16>(self.parts().1)
             .and_then(StatusCode::new)
             // Invariant: built from a valid code or parsed from a valid status line.
             .unwrap_or(StatusCode::SERVER_INTERNAL_ERROR)
@@ -588,8 +581,7 @@ impl ResponseBuf {
     }
     /// Replaces the status line.
     pub fn set_status(&mut self, status: StatusCode, reason: &str) -> &mut Self {
-        let mut s = String::with_capacity(reason.len() + 12);
-        let _ = write!(s, "{} {} {}", self.version(), status.as_u16(), reason);
+        let s = crate::sip::text::cat!(self.version(), ' ', status.as_u16(), ' ', reason);
         self.b.set_start_line(&s);
         self
     }
@@ -619,6 +611,11 @@ impl MessageBuf {
             MessageBuf::Response(r) => r.to_bytes(),
         }
     }
+}
+
+/// `s` without SP and HTAB on both ends.
+fn trim_sp_ht(s: &str) -> &str {
+    super::scan::trim_ascii_by(s, |c| c == b' ' || c == b'\t')
 }
 
 #[cfg(test)]

@@ -258,6 +258,30 @@ pub(crate) fn parse_u32(s: &str) -> Option<u32> {
     Some(v)
 }
 
+/// Parses a run of ASCII digits into an unsigned integer type (`None` on overflow, empty
+/// input or a non-digit; unlike `str::parse`, no `+` sign: SIP numbers are `1*DIGIT`). One
+/// shared loop instead of a `FromStr` instance per type.
+#[inline]
+pub(crate) fn parse_dec<T: TryFrom<u64>>(s: &str) -> Option<T> {
+    T::try_from(parse_u64(s)?).ok()
+}
+
+/// [`parse_dec`] for `u64`.
+pub(crate) fn parse_u64(s: &str) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for b in s.bytes() {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(d))?;
+    }
+    Some(v)
+}
+
 /// Position of the first `needle` in `hay` at or after `from` (SIMD `memchr` on
 /// x86_64, aarch64 and wasm32 simd128; word-at-a-time elsewhere).
 #[inline]
@@ -265,10 +289,69 @@ pub(crate) fn find_byte(hay: &[u8], from: usize, needle: u8) -> Option<usize> {
     memchr::memchr(needle, hay.get(from..)?).map(|p| p + from)
 }
 
+/// Byte offset of the first occurrence of `needle` in `hay` (a plain scan: the needles
+/// are a few bytes long and the haystacks header values, where `str::find`'s two-way
+/// searcher is mostly code size).
+#[inline]
+pub(crate) fn find_str(hay: &str, needle: &str) -> Option<usize> {
+    let n = needle.as_bytes();
+    let first = *n.first()?;
+    let h = hay.as_bytes();
+    let mut from = 0;
+    while let Some(i) = find_byte(h, from, first) {
+        if h.get(i..i + n.len()) == Some(n) {
+            return Some(i);
+        }
+        from = i + 1;
+    }
+    None
+}
+
+/// `hay.split_once(needle)` through [`find_str`].
+#[inline]
+pub(crate) fn split_once_str<'a>(hay: &'a str, needle: &str) -> Option<(&'a str, &'a str)> {
+    let i = find_str(hay, needle)?;
+    Some((hay.get(..i)?, hay.get(i + needle.len()..)?))
+}
+
+/// Trims the bytes `strip` accepts on both ends (ASCII bytes only: the cut stays on char
+/// boundaries).
+#[inline]
+pub(crate) fn trim_ascii_by(s: &str, strip: impl Fn(u8) -> bool) -> &str {
+    let b = s.as_bytes();
+    let keep = |c: &u8| !c.is_ascii() || !strip(*c);
+    let start = b.iter().position(keep).unwrap_or(b.len());
+    let end = b.iter().rposition(keep).map_or(start, |i| i + 1);
+    s.get(start..end).unwrap_or("")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use alloc::vec::Vec;
+
+    #[test]
+    fn byte_searches_match_str_methods() {
+        for (hay, needle) in [
+            ("sip:a@b?Replaces=x", "?Replaces="),
+            ("abc", "abcd"),
+            ("aab", "ab"),
+            ("", "x"),
+            ("x;lr", ";lr"),
+            ("ééab", "ab"),
+            ("%3%3B", "%3B"),
+        ] {
+            assert_eq!(find_str(hay, needle), hay.find(needle), "{hay} {needle}");
+            assert_eq!(split_once_str(hay, needle), hay.split_once(needle));
+        }
+        for s in ["", "  ", " \ta b\t ", "\"x\"", "\"\"\"", "é\""] {
+            assert_eq!(
+                trim_ascii_by(s, |c| c == b' ' || c == b'\t'),
+                s.trim_matches([' ', '\t'])
+            );
+            assert_eq!(trim_ascii_by(s, |c| c == b'"'), s.trim_matches('"'));
+        }
+    }
 
     #[test]
     fn comma_split_respects_quotes_and_angles() {
@@ -298,5 +381,12 @@ mod tests {
         assert_eq!(parse_u32("4294967296"), None);
         assert_eq!(parse_u32(""), None);
         assert_eq!(parse_u32("1a"), None);
+        assert_eq!(parse_dec::<u8>("255"), Some(255));
+        assert_eq!(parse_dec::<u8>("256"), None);
+        assert_eq!(parse_dec::<u16>("065535"), Some(65_535));
+        assert_eq!(parse_dec::<u64>("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_dec::<u64>("18446744073709551616"), None);
+        assert_eq!(parse_dec::<u32>("+1"), None);
+        assert_eq!(parse_dec::<u32>(" 1"), None);
     }
 }

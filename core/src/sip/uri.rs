@@ -138,7 +138,7 @@ impl<'a> Host<'a> {
     pub fn parse(s: &'a str) -> Option<Self> {
         if let Some(inner) = s.strip_prefix('[') {
             let inner = inner.strip_suffix(']')?;
-            return inner.parse().ok().map(Host::Ipv6);
+            return super::ip::parse_ipv6(inner).map(Host::Ipv6);
         }
         if s.is_empty() {
             return None;
@@ -162,7 +162,7 @@ impl<'a> Host<'a> {
             prev = c;
         }
         if digits_only {
-            return s.parse().ok().map(Host::Ipv4);
+            return super::ip::parse_ipv4(s).map(Host::Ipv4);
         }
         Some(Host::Domain(s))
     }

@@ -247,12 +247,12 @@ impl DigestClient {
         // the first MAX_REALMS parsable values count.
         let sent: Vec<Sent> = sent
             .into_iter()
-            .filter_map(|v| Credentials::parse(v).ok())
+            .filter_map(super::header::sent_realm_nonce_nc)
             .take(MAX_REALMS)
-            .map(|c| Sent {
-                realm: c.realm.into_owned(),
-                nonce: c.nonce.into_owned(),
-                nc: c.nc,
+            .map(|(realm, nonce, nc)| Sent {
+                realm: realm.into_owned(),
+                nonce: nonce.into_owned(),
+                nc,
             })
             .collect();
         self.challenge(kind, values, Some(&sent))
@@ -509,7 +509,7 @@ fn build<R: Rng + ?Sized>(
     Ok(Authorization {
         kind: st.kind,
         realm: st.realm.clone(),
-        value: creds.to_string(),
+        value: creds.to_header_value(),
     })
 }
 

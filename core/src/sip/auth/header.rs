@@ -220,7 +220,7 @@ impl<'a> Challenge<'a> {
             .as_deref()
             .unwrap_or("")
             .split(',')
-            .map(|t| t.trim_matches(|c: char| c.is_ascii_whitespace()))
+            .map(str::trim_ascii)
             .filter(|t| !t.is_empty())
             .map(Qop::parse)
     }
@@ -438,6 +438,21 @@ impl<'a> Credentials<'a> {
 impl fmt::Display for Credentials<'_> {
     /// Serializes as `Digest username="…", realm="…", …` (quoting per RFC 7616 §3.4).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_to(f)
+    }
+}
+
+impl Credentials<'_> {
+    /// The header value, as [`Display`](fmt::Display) prints it (built without the
+    /// `core::fmt` machinery, which the browser package then does not ship).
+    pub fn to_header_value(&self) -> alloc::string::String {
+        let mut s = alloc::string::String::with_capacity(256);
+        // Writing to a String cannot fail.
+        let _ = self.write_to(&mut s);
+        s
+    }
+
+    fn write_to<W: fmt::Write + ?Sized>(&self, f: &mut W) -> fmt::Result {
         let mut w = ParamWriter::new(f)?;
         match self.username_form {
             UsernameForm::Plain => w.quoted("username", &self.username)?,
@@ -478,10 +493,93 @@ impl fmt::Display for Credentials<'_> {
     }
 }
 
+/// What a client needs to know about credentials it sent: their realm, nonce and nonce
+/// count. `Some` exactly when [`Credentials::parse`] accepts `s` (the same checks: syntax,
+/// duplicates, `username` xor a decodable `username*`, `realm`/`nonce`/`uri`/`response`
+/// present, a valid `qop` and `nc`, `cnonce` and `nc` with `qop`), without building the
+/// whole value.
+pub(super) fn sent_realm_nonce_nc(s: &str) -> Option<(Cow<'_, str>, Cow<'_, str>, Option<u32>)> {
+    const NAMES: [&str; 12] = [
+        "username",
+        "username*",
+        "realm",
+        "nonce",
+        "uri",
+        "response",
+        "algorithm",
+        "cnonce",
+        "opaque",
+        "qop",
+        "nc",
+        "userhash",
+    ];
+    let bit = |name: &str| NAMES.iter().position(|n| n.eq_ignore_ascii_case(name));
+    let mut it = Params::new(s).ok()?;
+    let (mut seen, mut realm, mut nonce, mut nc, mut qop) = (0u16, None, None, None, false);
+    while let Some(p) = it.next_param().ok()? {
+        let Some(i) = bit(p.name) else { continue };
+        if seen & (1 << i) != 0 {
+            return None; // a duplicate
+        }
+        seen |= 1 << i;
+        match i {
+            1 => {
+                decode_ext_value(&p.unescaped()).ok()?;
+            }
+            2 => realm = Some(p.unescaped()),
+            3 => nonce = Some(p.unescaped()),
+            9 => {
+                Qop::parse(&p.unescaped())?;
+                qop = true;
+            }
+            10 => nc = Some(parse_nc(&p.unescaped())?),
+            _ => {}
+        }
+    }
+    let has = |name: &str| bit(name).is_some_and(|i| seen & (1 << i) != 0);
+    let one_username = has("username") != has("username*");
+    let required = ["uri", "response"].iter().all(|n| has(n));
+    let qop_ok = !qop || (has("cnonce") && nc.is_some());
+    (one_username && required && qop_ok).then_some((realm?, nonce?, nc))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use alloc::string::ToString;
+
+    #[test]
+    fn sent_fields_agree_with_the_full_parse() {
+        let ok = r#"Digest username="bob", realm="r", nonce="n\"1", uri="sip:a", response="00""#;
+        for v in [
+            ok,
+            r#"Digest username="bob", realm="r", nonce="n", uri="sip:a", response="00", qop=auth, nc=0000000a, cnonce="c""#,
+            r#"Digest username="bob", realm="r", nonce="n", uri="sip:a", response="00", qop=auth, nc=0000000a"#,
+            r#"Digest username="bob", realm="r", nonce="n", uri="sip:a", response="00", qop=auth, cnonce="c""#,
+            r#"Digest username="bob", realm="r", nonce="n", uri="sip:a", response="00", qop=bogus, nc=1, cnonce="c""#,
+            r#"Digest username="bob", realm="r", nonce="n", uri="sip:a", response="00", nc=xyz"#,
+            r#"Digest username*=UTF-8''b%C3%B6b, realm="r", nonce="n", uri="sip:a", response="00""#,
+            r#"Digest username*=UTF-8''%ZZ, realm="r", nonce="n", uri="sip:a", response="00""#,
+            r#"Digest username="a", username*=UTF-8''b, realm="r", nonce="n", uri="sip:a", response="00""#,
+            r#"Digest realm="r", nonce="n", uri="sip:a", response="00""#,
+            r#"Digest username="bob", REALM="r", realm="s", nonce="n", uri="sip:a", response="00""#,
+            r#"Digest username="bob", nonce="n", uri="sip:a", response="00""#,
+            r#"Digest username="bob", realm="r", uri="sip:a", response="00""#,
+            r#"Digest username="bob", realm="r", nonce="n", response="00""#,
+            r#"Digest username="bob", realm="r", nonce="n", uri="sip:a""#,
+            r#"Digest username="bob", realm="r", nonce="n", uri="sip:a", response="00", x=1, x=2"#,
+            r#"Basic abc"#,
+            r#"Digest username="bob" realm="r""#,
+            "",
+        ] {
+            let full = Credentials::parse(v).ok();
+            let light = sent_realm_nonce_nc(v);
+            assert_eq!(light.is_some(), full.is_some(), "{v}");
+            if let (Some((realm, nonce, nc)), Some(c)) = (light, full) {
+                assert_eq!((realm, nonce, nc), (c.realm, c.nonce, c.nc), "{v}");
+            }
+        }
+    }
 
     #[test]
     fn rfc3261_register_challenge_borrows_from_input() {

@@ -9,7 +9,7 @@ use super::header::AuthParam;
 use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt::{self, Write as _};
+use core::fmt;
 
 /// The most auth-params accepted in one header value (RFC 7616 defines 15; the rest are
 /// extensions). Bounds the memory one header value can make us allocate.
@@ -333,7 +333,7 @@ pub(super) fn decode_ext_value(v: &str) -> Result<Cow<'static, str>, ParseError>
     Ok(Cow::Owned(s))
 }
 
-pub(super) fn encode_ext_value(f: &mut fmt::Formatter<'_>, v: &str) -> fmt::Result {
+pub(super) fn encode_ext_value<W: fmt::Write + ?Sized>(f: &mut W, v: &str) -> fmt::Result {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &b in v.as_bytes() {
         if is_attr_char(b) {
@@ -347,14 +347,15 @@ pub(super) fn encode_ext_value(f: &mut fmt::Formatter<'_>, v: &str) -> fmt::Resu
     Ok(())
 }
 
-/// Writes `Digest a="…", b=tok, …`.
-pub(super) struct ParamWriter<'f, 'g> {
-    pub(super) f: &'f mut fmt::Formatter<'g>,
+/// Writes `Digest a="…", b=tok, …` into a `Formatter` (Display) or straight into a
+/// `String` (header values, without the `core::fmt` machinery).
+pub(super) struct ParamWriter<'f, W: fmt::Write + ?Sized> {
+    pub(super) f: &'f mut W,
     first: bool,
 }
 
-impl<'f, 'g> ParamWriter<'f, 'g> {
-    pub(super) fn new(f: &'f mut fmt::Formatter<'g>) -> Result<Self, fmt::Error> {
+impl<'f, W: fmt::Write + ?Sized> ParamWriter<'f, W> {
+    pub(super) fn new(f: &'f mut W) -> Result<Self, fmt::Error> {
         f.write_str("Digest ")?;
         Ok(ParamWriter { f, first: true })
     }

@@ -6,6 +6,7 @@
 //! or responses ([`Dialog::refresh_target`]). Output: in-dialog requests
 //! ([`Dialog::request`]) with the Request-URI, Route set, tags and CSeq of §12.2.1.1.
 
+use crate::sip::text::cat;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
@@ -103,7 +104,7 @@ impl Dialog {
         let local_party = if param(to, "tag").is_some() {
             to.to_string()
         } else {
-            alloc::format!("{to};tag={local_tag}")
+            cat!(to, ";tag=", local_tag)
         };
         Some(Dialog {
             id: DialogId {
@@ -150,7 +151,7 @@ impl Dialog {
         m.push("From", self.local_party.clone());
         m.push("To", self.remote_party.clone());
         m.push("Call-ID", self.id.call_id.clone());
-        m.push("CSeq", alloc::format!("{seq} {method}"));
+        m.push("CSeq", cat!(seq, ' ', method.as_str()));
         m
     }
 
@@ -167,7 +168,7 @@ impl Dialog {
         match self.route_set.first() {
             Some(r) if !is_loose(r) => {
                 let mut v: Vec<String> = self.route_set.iter().skip(1).cloned().collect();
-                v.push(alloc::format!("<{}>", self.remote_target));
+                v.push(cat!('<', self.remote_target, '>'));
                 v
             }
             _ => self.route_set.clone(),
@@ -216,7 +217,8 @@ impl Dialog {
 }
 
 fn is_loose(route: &str) -> bool {
-    param(addr_uri(route), "lr").is_some() || addr_uri(route).contains(";lr")
+    param(addr_uri(route), "lr").is_some()
+        || crate::sip::scan::find_str(addr_uri(route), ";lr").is_some()
 }
 
 #[cfg(test)]

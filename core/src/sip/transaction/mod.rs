@@ -104,7 +104,7 @@ impl TxKey {
                     fingerprint.push_str(part);
                     fingerprint.push('\n');
                 }
-                fingerprint.push_str(&cseq.to_string());
+                crate::sip::text::push_u64(&mut fingerprint, u64::from(cseq));
                 Ok(TxKey::Legacy {
                     fingerprint,
                     method,
@@ -154,8 +154,8 @@ fn fnv1a(s: &str) -> u64 {
 
 /// The sent-by part of a Via value (`SIP/2.0/UDP host:port;params` → `host:port`).
 pub fn via_sent_by(via: &str) -> &str {
-    let after_proto = via.split_whitespace().nth(1).unwrap_or("");
-    after_proto.split(';').next().unwrap_or("").trim()
+    let after_proto = via.split_ascii_whitespace().nth(1).unwrap_or("");
+    after_proto.split(';').next().unwrap_or("").trim_ascii()
 }
 
 #[cfg(test)]

@@ -1,13 +1,13 @@
 //! Message construction helpers of the UA: responses (§8.2.6), Via/Contact, the ACK for a
 //! non-2xx final response (§17.1.1.3), CANCEL (§9.1), address resolution of IP-literal URIs.
 
-use alloc::format;
 use alloc::string::{String, ToString};
 use core::net::{IpAddr, SocketAddr};
 
 use super::msg::{Method, SipMsg, uri_host_port};
 use super::{Transport, UserAgent};
 use crate::rand::Rng;
+use crate::sip::text::{cat, push_u64};
 
 /// The methods we accept (Allow).
 pub(crate) const ALLOW: &str =
@@ -16,6 +16,8 @@ pub(crate) const ALLOW: &str =
 pub(crate) const SUPPORTED: &str = "replaces, timer, 100rel, outbound";
 
 /// The reason phrase of a status code.
+// Not inlined: each inlined copy became a lookup table of its own.
+#[inline(never)]
 pub fn reason(code: u16) -> &'static str {
     match code {
         100 => "Trying",
@@ -63,7 +65,7 @@ pub fn response(req: &SipMsg, code: u16, to_tag: Option<&str>) -> SipMsg {
     if let Some(t) = req.header("To") {
         match to_tag {
             Some(tag) if code != 100 && req.to_tag().is_none() => {
-                r.push("To", format!("{t};tag={tag}"));
+                r.push("To", cat!(t, ";tag=", tag));
             }
             _ => {
                 r.push("To", t.to_string());
@@ -103,7 +105,7 @@ pub fn ack_for_non_2xx(req: &SipMsg, resp: &SipMsg) -> SipMsg {
         a.push("To", t.to_string());
     }
     let n = req.cseq().map_or(1, |(n, _)| n);
-    a.push("CSeq", format!("{n} ACK"));
+    a.push("CSeq", cat!(n, " ACK"));
     a
 }
 
@@ -124,17 +126,14 @@ pub fn cancel_for(req: &SipMsg) -> SipMsg {
         }
     }
     let n = req.cseq().map_or(1, |(n, _)| n);
-    c.push("CSeq", format!("{n} CANCEL"));
+    c.push("CSeq", cat!(n, " CANCEL"));
     c
 }
 
 /// The socket address of a URI whose host is an IP literal (no DNS in the core).
 /// `host:port` of an address as it appears in Via and Contact (IPv6 in brackets).
 pub(crate) fn hostport(addr: SocketAddr) -> String {
-    match addr {
-        SocketAddr::V4(a) => a.to_string(),
-        SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
-    }
+    crate::sip::ip::hostport(addr)
 }
 
 /// Where a request goes next: the outbound proxy when one is configured (every request
@@ -154,7 +153,10 @@ pub(crate) fn next_hop_addr(
 /// The socket address of a URI whose host is an IP literal (no DNS in the core).
 pub fn resolve(uri: &str, transport: Transport) -> Option<SocketAddr> {
     let (host, port) = uri_host_port(uri)?;
-    let ip: IpAddr = host.parse().ok()?;
+    let ip = match crate::sip::ip::parse_ipv4(host) {
+        Some(v4) => IpAddr::V4(v4),
+        None => IpAddr::V6(crate::sip::ip::parse_ipv6(host)?),
+    };
     let default = if uri.starts_with("sips:") || transport == Transport::Tls {
         5061
     } else {
@@ -166,18 +168,17 @@ pub fn resolve(uri: &str, transport: Transport) -> Option<SocketAddr> {
 impl<R: Rng> UserAgent<R> {
     /// A new Via value with a fresh branch; returns (value, branch).
     pub(crate) fn new_via(&mut self) -> (String, String) {
-        let branch = format!("z9hG4bK{}", self.random_token(16));
-        let via = format!(
-            "SIP/2.0/{} {};branch={};rport",
+        let branch = cat!("z9hG4bK", self.random_token(16));
+        let via = cat!(
+            "SIP/2.0/",
             self.cfg.transport.via_token(),
-            self.local_hostport(),
-            branch
+            ' ',
+            self.hostport,
+            ";branch=",
+            branch,
+            ";rport"
         );
         (via, branch)
-    }
-
-    pub(crate) fn local_hostport(&self) -> String {
-        self.hostport.clone()
     }
 
     /// Our Contact value (with RFC 5626 parameters when configured).
@@ -189,11 +190,14 @@ impl<R: Rng> UserAgent<R> {
             Transport::Tls => ";transport=tls",
             Transport::Ws | Transport::Wss => ";transport=ws",
         };
-        let mut c = format!("<sip:{user}@{}{transport}>", self.local_hostport());
+        let mut c = cat!("<sip:", user, '@', self.hostport, transport, '>');
         if let Some(inst) = &self.cfg.instance_id {
-            c.push_str(&format!(";+sip.instance=\"<{inst}>\""));
+            c.push_str(";+sip.instance=\"<");
+            c.push_str(inst);
+            c.push_str(">\"");
             if let Some(id) = self.cfg.reg_id {
-                c.push_str(&format!(";reg-id={id}"));
+                c.push_str(";reg-id=");
+                push_u64(&mut c, u64::from(id));
             }
         }
         c
@@ -206,8 +210,8 @@ impl<R: Rng> UserAgent<R> {
 
     pub(crate) fn local_party(&self, tag: &str) -> String {
         match &self.cfg.display_name {
-            Some(n) => format!("\"{n}\" <{}>;tag={tag}", self.cfg.aor),
-            None => format!("<{}>;tag={tag}", self.cfg.aor),
+            Some(n) => cat!('"', n, "\" <", self.cfg.aor, ">;tag=", tag),
+            None => cat!('<', self.cfg.aor, ">;tag=", tag),
         }
     }
 
@@ -228,14 +232,14 @@ impl<R: Rng> UserAgent<R> {
         let tag = self.random_token(10);
         let call_id = match call_id {
             Some(c) => c.to_string(),
-            None => format!("{}@{}", self.random_token(20), self.local_hostport()),
+            None => cat!(self.random_token(20), '@', self.hostport),
         };
         let mut m = SipMsg::request(method.clone(), uri.to_string());
         m.push("Max-Forwards", "70");
         m.push("From", self.local_party(&tag));
-        m.push("To", format!("<{to}>"));
+        m.push("To", cat!('<', to, '>'));
         m.push("Call-ID", call_id);
-        m.push("CSeq", format!("{cseq} {method}"));
+        m.push("CSeq", cat!(cseq, ' ', method.as_str()));
         m.push("User-Agent", self.cfg.user_agent.clone());
         (m, tag)
     }

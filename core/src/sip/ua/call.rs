@@ -5,7 +5,7 @@
 //! Inputs: the application's commands and the responses/requests the transaction layer
 //! routes here. Outputs: requests and responses through the transaction layer; [`Event`]s.
 
-use alloc::format;
+use crate::sip::text::{cat, dec};
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -233,7 +233,7 @@ impl<R: Rng> UserAgent<R> {
         req.push("Allow", ALLOW);
         req.push("Supported", SUPPORTED);
         if let Some(se) = self.cfg.session_expires {
-            req.push("Session-Expires", se.to_string());
+            req.push("Session-Expires", dec(se));
         }
         if !sdp.is_empty() {
             req.push("Content-Type", "application/sdp");
@@ -390,7 +390,7 @@ impl<R: Rng> UserAgent<R> {
                 ack.push(h, v.to_string());
             }
         }
-        ack.push("CSeq", format!("{n} ACK"));
+        ack.push("CSeq", cat!(n, " ACK"));
         let hop = first_hop.unwrap_or(target);
         let Some(dest) = self.cfg.proxy.or_else(|| resolve(&hop, self.cfg.transport)) else {
             return;
@@ -428,14 +428,29 @@ impl<R: Rng> UserAgent<R> {
         method: Method,
         f: impl FnOnce(&mut SipMsg),
     ) -> Option<TxKey> {
+        // Only this shim is generic: one copy of the rest for all callers.
+        let mut f = Some(f);
+        self.send_in_dialog_with(now, call, method, &mut |r| {
+            if let Some(f) = f.take() {
+                f(r);
+            }
+        })
+    }
+
+    fn send_in_dialog_with(
+        &mut self,
+        now: Instant,
+        call: CallId,
+        method: Method,
+        f: &mut dyn FnMut(&mut SipMsg),
+    ) -> Option<TxKey> {
         let c = self.calls.get_mut(&call)?;
         let d = c.dialog.as_mut()?;
         let mut req = d.request(method, None);
         let dest =
             super::build::next_hop_addr(self.cfg.proxy, self.cfg.transport, d.next_hop(), c.peer);
         f(&mut req);
-        let owner = Owner::Call(call);
-        self.send_request(now, req, dest, owner)
+        self.send_request(now, req, dest, Owner::Call(call))
     }
 
     pub(crate) fn send_bye(&mut self, now: Instant, call: CallId) {
@@ -478,7 +493,7 @@ impl<R: Rng> UserAgent<R> {
         };
         if let Err(min_se) = self.check_session_expires(&req) {
             let mut r = response(&req, 422, Some(&local_tag));
-            r.push("Min-SE", min_se.to_string());
+            r.push("Min-SE", dec(min_se));
             self.respond(now, &key, r);
             return;
         }
@@ -523,7 +538,7 @@ impl<R: Rng> UserAgent<R> {
     /// The confirmed call a Replaces value (`call-id;to-tag=…;from-tag=…`) names, from our
     /// side: to-tag is our tag, from-tag the peer's (RFC 3891 §3).
     fn replaced_call(&self, value: &str) -> Option<CallId> {
-        let call_id = value.split(';').next()?.trim();
+        let call_id = value.split(';').next()?.trim_ascii();
         let to_tag = super::msg::param(value, "to-tag")?;
         let from_tag = super::msg::param(value, "from-tag")?;
         self.calls
@@ -790,7 +805,7 @@ impl<R: Rng> UserAgent<R> {
         let dest = c.peer;
         req.remove("Via");
         let Some((n, _)) = req.cseq() else { return };
-        req.set("CSeq", format!("{} INVITE", n.saturating_add(1)));
+        req.set("CSeq", cat!(n.saturating_add(1), " INVITE"));
         if !self.add_authorization(&mut req, challenge) {
             self.calls.remove(&id);
             let code = challenge.code().unwrap_or(401);

@@ -5,7 +5,7 @@
 //! Inputs: the INVITE/1xx/2xx/422 the call logic sees, PRACK and refresh requests, timers.
 //! Outputs: PRACK, 1xx retransmissions, UPDATE refreshes, BYE on expiry; events via the call.
 
-use alloc::format;
+use crate::sip::text::{cat, dec};
 use alloc::string::ToString;
 
 use super::call::{CallState, Retx2xx};
@@ -86,7 +86,7 @@ impl Ext {
 
 /// The number in a Session-Expires / Min-SE value (`90;refresher=uac` → 90).
 pub(crate) fn delta_seconds(v: &str) -> Option<u32> {
-    v.split(';').next()?.trim().parse().ok()
+    crate::sip::scan::parse_dec(v.split(';').next()?.trim_ascii())
 }
 
 impl SessionTimer {
@@ -115,7 +115,7 @@ impl<R: Rng> UserAgent<R> {
     pub(crate) fn make_reliable(&mut self, resp: &mut SipMsg) -> u32 {
         let rseq = 1 + self.rng.below(1 << 20) as u32;
         resp.push("Require", "100rel");
-        resp.push("RSeq", rseq.to_string());
+        resp.push("RSeq", dec(rseq));
         rseq
     }
 
@@ -181,8 +181,11 @@ impl<R: Rng> UserAgent<R> {
     /// UAS: a PRACK in the call's dialog (RFC 3262 §3): RAck must name our RSeq.
     pub(crate) fn incoming_prack(&mut self, now: Instant, id: CallId, key: &TxKey, req: &SipMsg) {
         let rack: Option<(u32, u32)> = req.header("RAck").and_then(|v| {
-            let mut it = v.split_whitespace();
-            Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+            let mut it = v.split_ascii_whitespace();
+            Some((
+                crate::sip::scan::parse_dec(it.next()?)?,
+                crate::sip::scan::parse_dec(it.next()?)?,
+            ))
         });
         let Some(c) = self.calls.get_mut(&id) else {
             return;
@@ -210,7 +213,7 @@ impl<R: Rng> UserAgent<R> {
         if resp.has_option("Require", "100rel")
             && let Some(rseq) = resp
                 .header("RSeq")
-                .and_then(|v| v.trim().parse::<u32>().ok())
+                .and_then(|v| crate::sip::scan::parse_dec::<u32>(v.trim_ascii()))
         {
             if c.ext.last_rseq.is_some_and(|last| rseq <= last) {
                 return false; // A retransmission: PRACK already sent.
@@ -227,7 +230,7 @@ impl<R: Rng> UserAgent<R> {
                 return true;
             };
             let mut prack = d.request(Method::Prack, None);
-            prack.push("RAck", format!("{rseq} {cseq} INVITE"));
+            prack.push("RAck", cat!(rseq, ' ', cseq, " INVITE"));
             let dest = super::build::next_hop_addr(
                 self.cfg.proxy,
                 self.cfg.transport,
@@ -282,10 +285,7 @@ impl<R: Rng> UserAgent<R> {
             _ if uac_supports => "uac",
             _ => "uas",
         };
-        resp.push(
-            "Session-Expires",
-            format!("{interval};refresher={refresher}"),
-        );
+        resp.push("Session-Expires", cat!(interval, ";refresher=", refresher));
         if uac_supports {
             resp.push("Require", "timer");
         }
@@ -340,9 +340,9 @@ impl<R: Rng> UserAgent<R> {
         let Some((n, _)) = req.cseq() else {
             return false;
         };
-        req.set("CSeq", format!("{} INVITE", n.saturating_add(1)));
-        req.set("Session-Expires", min.to_string());
-        req.set("Min-SE", min.to_string());
+        req.set("CSeq", cat!(n.saturating_add(1), " INVITE"));
+        req.set("Session-Expires", dec(min));
+        req.set("Min-SE", dec(min));
         let Some(key) = self.send_request(now, req, dest, Owner::Call(id)) else {
             return false;
         };
@@ -370,7 +370,7 @@ impl<R: Rng> UserAgent<R> {
             (true, true) | (false, false) => "uac",
             _ => "uas",
         };
-        Some(format!("{};refresher={refresher}", s.interval))
+        Some(cat!(s.interval, ";refresher=", refresher))
     }
 
     /// The response to our refresh UPDATE.
@@ -500,7 +500,7 @@ impl<R: Rng> UserAgent<R> {
                 sess.refresh_at = None;
             }
             let role = if c.uac { "uac" } else { "uas" };
-            let value = format!("{};refresher={role}", s.interval);
+            let value = cat!(s.interval, ";refresher=", role);
             // RFC 4028 §9: UPDATE when the peer allows it, else a re-INVITE carrying the
             // same session description with a new version (RFC 3264 §8).
             let reinvite = !c.ext.peer_allows_update && !c.ext.local_sdp.is_empty();
@@ -552,7 +552,7 @@ pub(crate) fn bump_sdp_version(sdp: &[u8]) -> alloc::vec::Vec<u8> {
         if !done && let Some(rest) = line.strip_prefix("o=") {
             let fields: alloc::vec::Vec<&str> = rest.split(' ').collect();
             if let [user, id, version, tail @ ..] = fields.as_slice()
-                && let Ok(v) = version.parse::<u64>()
+                && let Some(v) = crate::sip::scan::parse_u64(version)
             {
                 done = true;
                 out.push_str("o=");
@@ -560,7 +560,7 @@ pub(crate) fn bump_sdp_version(sdp: &[u8]) -> alloc::vec::Vec<u8> {
                 out.push(' ');
                 out.push_str(id);
                 out.push(' ');
-                out.push_str(&v.wrapping_add(1).to_string());
+                crate::sip::text::push_u64(&mut out, v.wrapping_add(1));
                 for t in tail {
                     out.push(' ');
                     out.push_str(t);

@@ -203,7 +203,7 @@ impl<R: Rng> UserAgent<R> {
         let cseq_ok = matches!((m.cseq(), &method), (Some((_, cm)), Some(rm)) if cm == *rm);
         let max_forwards_ok = m
             .header("Max-Forwards")
-            .is_none_or(|v| v.trim().parse::<u8>().is_ok());
+            .is_none_or(|v| crate::sip::scan::parse_dec::<u8>(v.trim_ascii()).is_some());
         if m.header("From").is_none()
             || m.header("To").is_none()
             || m.call_id().is_none()

@@ -199,13 +199,13 @@ pub fn split_list(v: &str) -> impl Iterator<Item = &str> {
             '<' if !quoted => angle = true,
             '>' if !quoted => angle = false,
             ',' if !quoted && !angle => {
-                parts.push(v.get(start..i).unwrap_or("").trim());
+                parts.push(v.get(start..i).unwrap_or("").trim_ascii());
                 start = i + 1;
             }
             _ => {}
         }
     }
-    parts.push(v.get(start..).unwrap_or("").trim());
+    parts.push(v.get(start..).unwrap_or("").trim_ascii());
     parts.into_iter().filter(|p| !p.is_empty())
 }
 
@@ -311,7 +311,7 @@ impl SipMsg {
                     .join(" ");
                 unfolded.as_str()
             } else {
-                f.value.trim()
+                f.value.trim_ascii()
             };
             if is_list(&name) && value.contains(',') {
                 for part in split_list(value) {
@@ -443,8 +443,8 @@ impl SipMsg {
     /// The CSeq number and method.
     pub fn cseq(&self) -> Option<(u32, Method)> {
         let v = self.header("CSeq")?;
-        let mut it = v.split_whitespace();
-        let n: u32 = it.next()?.parse().ok()?;
+        let mut it = v.split_ascii_whitespace();
+        let n: u32 = crate::sip::scan::parse_dec(it.next()?)?;
         let m = Method::from_token(it.next()?);
         (n < (1 << 31) && it.next().is_none()).then_some((n, m))
     }
@@ -483,7 +483,7 @@ impl SipMsg {
     pub fn has_option(&self, header: &str, tag: &str) -> bool {
         self.headers_named(header)
             .flat_map(|v| v.split(','))
-            .any(|t| t.trim().eq_ignore_ascii_case(tag))
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(tag))
     }
 }
 
@@ -522,9 +522,9 @@ pub fn param<'a>(value: &'a str, name: &str) -> Option<&'a str> {
     };
     let check = |seg: &'a str| {
         let (k, v) = seg.split_once('=').unwrap_or((seg, ""));
-        k.trim()
+        k.trim_ascii()
             .eq_ignore_ascii_case(name)
-            .then(|| v.trim().trim_matches('"'))
+            .then(|| crate::sip::scan::trim_ascii_by(v.trim_ascii(), |c| c == b'"'))
     };
     let mut quoted = false;
     let mut start: Option<usize> = None;
@@ -551,9 +551,9 @@ pub fn addr_uri(value: &str) -> &str {
     if let (Some(lt), Some(gt)) = (value.find('<'), value.find('>'))
         && lt < gt
     {
-        return value.get(lt + 1..gt).unwrap_or("").trim();
+        return value.get(lt + 1..gt).unwrap_or("").trim_ascii();
     }
-    value.split(';').next().unwrap_or("").trim()
+    value.split(';').next().unwrap_or("").trim_ascii()
 }
 
 /// The host and port of a SIP URI (`sip:user@host:port;params` → (`host`, port)).
@@ -563,11 +563,13 @@ pub fn uri_host_port(uri: &str) -> Option<(&str, Option<u16>)> {
     let hostport = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
     if let Some(v6) = hostport.strip_prefix('[') {
         let (host, after) = v6.split_once(']')?;
-        let port = after.strip_prefix(':').and_then(|p| p.parse().ok());
+        let port = after
+            .strip_prefix(':')
+            .and_then(crate::sip::scan::parse_dec);
         return Some((host, port));
     }
     match hostport.split_once(':') {
-        Some((h, p)) => Some((h, Some(p.parse().ok()?))),
+        Some((h, p)) => Some((h, Some(crate::sip::scan::parse_dec(p)?))),
         None => Some((hostport, None)),
     }
 }

@@ -189,7 +189,7 @@ impl<R: Rng> UserAgent<R> {
         d.local_seq = d.local_seq.wrapping_add(1) & 0x7fff_ffff;
         req.set(
             "CSeq",
-            alloc::format!("{} {}", d.local_seq, method.as_str()),
+            crate::sip::text::cat!(d.local_seq, ' ', method.as_str()),
         );
         req.remove("Via");
         self.send_request(now, req, dest, super::layer::Owner::Call(id))

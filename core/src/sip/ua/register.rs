@@ -6,7 +6,7 @@
 //! Inputs: `register`/`unregister` commands, REGISTER responses, timeouts, keep-alive
 //! CRLFs. Outputs: REGISTER requests, pongs/pings, [`Event::Registration`].
 
-use alloc::format;
+use crate::sip::text::{cat, dec};
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 
@@ -68,7 +68,7 @@ impl<R: Rng> UserAgent<R> {
             Some(u) => u.clone(),
             None => {
                 let domain = self.cfg.aor.rsplit_once('@').map_or("", |(_, d)| d);
-                format!("sip:{domain}")
+                cat!("sip:", domain)
             }
         }
     }
@@ -96,7 +96,7 @@ impl<R: Rng> UserAgent<R> {
             self.registration.call_id = req.call_id().map(ToString::to_string);
         }
         req.push("Contact", self.contact());
-        req.push("Expires", self.registration.expires.to_string());
+        req.push("Expires", dec(self.registration.expires));
         if self.cfg.instance_id.is_some() {
             req.push("Supported", "outbound, path");
         }
@@ -194,7 +194,7 @@ impl<R: Rng> UserAgent<R> {
                 self.registration.interval_retry = true;
                 let min = resp
                     .header("Min-Expires")
-                    .and_then(|v| v.trim().parse().ok());
+                    .and_then(|v| crate::sip::scan::parse_dec(v.trim_ascii()));
                 match min {
                     Some(m) if m > self.registration.expires => {
                         self.registration.expires = m;
@@ -223,8 +223,11 @@ impl<R: Rng> UserAgent<R> {
             .headers_named("Contact")
             .find(|c| addr_uri(c) == ours)
             .and_then(|c| param(c, "expires"))
-            .and_then(|e| e.parse::<u32>().ok())
-            .or_else(|| resp.header("Expires").and_then(|e| e.trim().parse().ok()))
+            .and_then(crate::sip::scan::parse_dec::<u32>)
+            .or_else(|| {
+                resp.header("Expires")
+                    .and_then(|e| crate::sip::scan::parse_dec(e.trim_ascii()))
+            })
             .unwrap_or(self.registration.expires);
         if granted == 0 {
             self.registration.registered = false;
@@ -363,16 +366,16 @@ impl<R: Rng> UserAgent<R> {
         let aor = addr_uri(req.header("To").unwrap_or("")).to_string();
         let default = req
             .header("Expires")
-            .and_then(|e| e.trim().parse::<u32>().ok())
+            .and_then(|e| crate::sip::scan::parse_dec::<u32>(e.trim_ascii()))
             .unwrap_or(3600);
         for c in req.headers_named("Contact") {
-            if c.trim() == "*" {
+            if c.trim_ascii() == "*" {
                 self.bindings.retain(|(a, _), _| *a != aor);
                 continue;
             }
             let uri = addr_uri(c).to_string();
             let exp = param(c, "expires")
-                .and_then(|e| e.parse::<u32>().ok())
+                .and_then(crate::sip::scan::parse_dec::<u32>)
                 .unwrap_or(default)
                 .min(86_400);
             if exp == 0 {
@@ -391,7 +394,7 @@ impl<R: Rng> UserAgent<R> {
             .bindings
             .iter()
             .filter(|((a, _), _)| *a == aor)
-            .map(|((_, u), exp)| format!("<{u}>;expires={}", (*exp - now).as_secs()))
+            .map(|((_, u), exp)| cat!('<', u, ">;expires=", (*exp - now).as_secs()))
             .collect();
         for c in mine {
             r.push("Contact", c);

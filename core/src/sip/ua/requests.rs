@@ -2,7 +2,7 @@
 //! UPDATE (RFC 3311), INFO with DTMF (RFC 6086), OPTIONS (§11), MESSAGE (RFC 3428), REFER
 //! and its NOTIFY (RFC 3515), and the 481/500/405 answers of §12.2.2 and §8.2.1.
 
-use alloc::format;
+use crate::sip::text::cat;
 use alloc::string::{String, ToString};
 
 use super::build::{ALLOW, SUPPORTED, response};
@@ -23,15 +23,9 @@ fn parse_dtmf_relay(body: &[u8]) -> Option<(char, u32)> {
         let Some((k, v)) = line.split_once('=') else {
             continue;
         };
-        match k.trim().to_ascii_lowercase().as_str() {
-            "signal" => {
-                digit = v
-                    .trim()
-                    .chars()
-                    .next()
-                    .filter(|c| "0123456789*#ABCDabcd".contains(*c))
-            }
-            "duration" => duration = v.trim().parse().unwrap_or(160),
+        match k.trim_ascii().to_ascii_lowercase().as_str() {
+            "signal" => digit = v.trim_ascii().chars().next().filter(|c| is_dtmf_digit(*c)),
+            "duration" => duration = crate::sip::scan::parse_dec(v.trim_ascii()).unwrap_or(160),
             _ => {}
         }
     }
@@ -41,7 +35,7 @@ fn parse_dtmf_relay(body: &[u8]) -> Option<(char, u32)> {
 /// The status code of a `message/sipfrag` body (`SIP/2.0 200 OK`).
 fn sipfrag_code(body: &[u8]) -> Option<u16> {
     let text = core::str::from_utf8(body).ok()?;
-    text.strip_prefix("SIP/2.0 ")?.get(..3)?.parse().ok()
+    crate::sip::scan::parse_dec(text.strip_prefix("SIP/2.0 ")?.get(..3)?)
 }
 
 impl<R: Rng> UserAgent<R> {
@@ -160,7 +154,7 @@ impl<R: Rng> UserAgent<R> {
                 self.respond_code(now, &key, 200);
                 let is_refer = req
                     .header("Event")
-                    .is_some_and(|e| e.trim().starts_with("refer"));
+                    .is_some_and(|e| e.trim_ascii().starts_with("refer"));
                 if let Some(code) = sipfrag_code(&req.body).filter(|_| is_refer) {
                     self.push_event(Event::TransferProgress { call: id, code });
                 }
@@ -260,10 +254,7 @@ impl<R: Rng> UserAgent<R> {
         let Some((n, method)) = req.cseq() else {
             return false;
         };
-        req.set(
-            "CSeq",
-            format!("{} {}", n.saturating_add(1), method.as_str()),
-        );
+        req.set("CSeq", cat!(n.saturating_add(1), ' ', method.as_str()));
         if !self.add_authorization(&mut req, challenge) {
             return false;
         }
@@ -298,16 +289,19 @@ impl<R: Rng> UserAgent<R> {
         duration_ms: u32,
     ) -> Result<(), UaError> {
         self.now = now;
-        if !"0123456789*#ABCDabcd".contains(digit) {
+        if !is_dtmf_digit(digit) {
             return Err(UaError::InvalidState);
         }
         let c = self.calls.get(&call).ok_or(UaError::UnknownCall)?;
         if c.state != super::call::CallState::Confirmed {
             return Err(UaError::InvalidState);
         }
-        let body = format!(
-            "Signal={}\r\nDuration={duration_ms}\r\n",
-            digit.to_ascii_uppercase()
+        let body = cat!(
+            "Signal=",
+            digit.to_ascii_uppercase(),
+            "\r\nDuration=",
+            duration_ms,
+            "\r\n"
         );
         self.send_in_dialog(now, call, Method::Info, |r| {
             r.push("Content-Type", "application/dtmf-relay");
@@ -353,11 +347,14 @@ impl<R: Rng> UserAgent<R> {
         let d = c.dialog.as_ref().ok_or(UaError::InvalidState)?;
         let remote = addr_uri(&d.remote_party).to_string();
         let (to_tag, from_tag) = (d.id.remote_tag.clone(), d.id.local_tag.clone());
-        let replaces = escape(&format!(
-            "{};to-tag={to_tag};from-tag={from_tag}",
-            d.id.call_id
+        let replaces = escape(&cat!(
+            d.id.call_id,
+            ";to-tag=",
+            to_tag,
+            ";from-tag=",
+            from_tag
         ));
-        self.refer(now, call, format!("{remote}?Replaces={replaces}"))
+        self.refer(now, call, cat!(remote, "?Replaces=", replaces))
     }
 
     fn refer(&mut self, now: Instant, call: CallId, refer_to: String) -> Result<(), UaError> {
@@ -368,8 +365,8 @@ impl<R: Rng> UserAgent<R> {
         let aor = self.cfg.aor.clone();
         let contact = self.contact();
         self.send_in_dialog(now, call, Method::Refer, |r| {
-            r.push("Refer-To", format!("<{refer_to}>"));
-            r.push("Referred-By", format!("<{aor}>"));
+            r.push("Refer-To", cat!('<', refer_to, '>'));
+            r.push("Referred-By", cat!('<', aor, '>'));
             r.push("Contact", contact);
         })
         .map(|_| ())
@@ -385,7 +382,7 @@ impl<R: Rng> UserAgent<R> {
         target: &str,
         sdp_offer: &[u8],
     ) -> Result<CallId, UaError> {
-        let (uri, replaces) = match target.split_once("?Replaces=") {
+        let (uri, replaces) = match crate::sip::scan::split_once_str(target, "?Replaces=") {
             Some((u, r)) => (u.to_string(), Some(unescape(r))),
             None => (target.to_string(), None),
         };
@@ -408,7 +405,7 @@ impl<R: Rng> UserAgent<R> {
             c.ext.notify_queued = Some((code, terminated));
             return;
         }
-        let body = format!("SIP/2.0 {code} {}\r\n", super::build::reason(code));
+        let body = cat!("SIP/2.0 ", code, ' ', super::build::reason(code), "\r\n");
         let state = if terminated {
             String::from("terminated;reason=noresource")
         } else {
@@ -465,11 +462,35 @@ fn escape(s: &str) -> String {
     out
 }
 
+/// Reverses [`escape`]: `%3B`, `%3D`, `%40`, `%20` (upper-case, as written by `escape`);
+/// other text is kept as it is.
 fn unescape(s: &str) -> String {
-    s.replace("%3B", ";")
-        .replace("%3D", "=")
-        .replace("%40", "@")
-        .replace("%20", " ")
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('%') {
+        out.push_str(rest.get(..i).unwrap_or(""));
+        let tail = rest.get(i..).unwrap_or("");
+        let c = match tail.as_bytes().get(1..3) {
+            Some(b"3B") => ';',
+            Some(b"3D") => '=',
+            Some(b"40") => '@',
+            Some(b"20") => ' ',
+            _ => {
+                out.push('%');
+                rest = tail.get(1..).unwrap_or("");
+                continue;
+            }
+        };
+        out.push(c);
+        rest = tail.get(3..).unwrap_or("");
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A DTMF event name of RFC 4733 / `application/dtmf-relay`: 0–9, `*`, `#`, A–D.
+fn is_dtmf_digit(c: char) -> bool {
+    matches!(c, '0'..='9' | '*' | '#' | 'A'..='D' | 'a'..='d')
 }
 
 #[cfg(test)]
@@ -488,5 +509,17 @@ mod tests {
         assert_eq!(sipfrag_code(b"SIP/2.0 200 OK"), Some(200));
         assert_eq!(sipfrag_code(b"junk"), None);
         assert_eq!(unescape(&escape("a@b;to-tag=1")), "a@b;to-tag=1");
+        // The same text as the chain of `str::replace` it replaces.
+        for s in [
+            "%3%3BD", "%%3D3B", "%3b%20%", "x%40y%2", "%", "%3", "é%3Dé", "%253B",
+        ] {
+            let chain = s
+                .replace("%3B", ";")
+                .replace("%3D", "=")
+                .replace("%40", "@")
+                .replace("%20", " ");
+            assert_eq!(unescape(s), chain, "{s}");
+        }
+        assert!(is_dtmf_digit('#') && is_dtmf_digit('d') && !is_dtmf_digit('E'));
     }
 }

@@ -1,0 +1,261 @@
+//! IP address literals in SIP text (RFC 3261 §25.1 `IPv4address` / `IPv6address`, RFC 4291
+//! §2.2 text forms, RFC 5952 §4 canonical output), parsed and printed without `core::net`'s
+//! parser and `core::fmt`: byte loops a fraction of their size in the browser package.
+//! Input: the literal's text (no brackets) or an address; output: the address or its text,
+//! appended to a `String`. Accepts exactly what `core::net`'s `FromStr` accepts (tests
+//! compare the two).
+
+use alloc::string::String;
+use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use super::text::push_u64;
+
+/// Parses a dotted-quad IPv4 address (four decimal octets, no leading zeros).
+pub(crate) fn parse_ipv4(s: &str) -> Option<Ipv4Addr> {
+    let mut o = [0u8; 4];
+    let mut parts = s.split('.');
+    for slot in &mut o {
+        *slot = octet(parts.next()?)?;
+    }
+    parts.next().is_none().then_some(Ipv4Addr::from(o))
+}
+
+/// One decimal octet: 1–3 digits, no leading zero, at most 255.
+fn octet(p: &str) -> Option<u8> {
+    let b = p.as_bytes();
+    if b.is_empty() || b.len() > 3 || (b.len() > 1 && b.first() == Some(&b'0')) {
+        return None;
+    }
+    let mut v = 0u16;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u16::from(c - b'0');
+    }
+    u8::try_from(v).ok()
+}
+
+/// Parses an IPv6 address (RFC 4291 §2.2: eight groups, one `::`, an IPv4 tail).
+pub(crate) fn parse_ipv6(s: &str) -> Option<Ipv6Addr> {
+    let mut g = [0u16; 8];
+    match s.as_bytes().windows(2).position(|w| w == b"::") {
+        None => {
+            if groups(s, &mut g)? != 8 {
+                return None;
+            }
+        }
+        Some(at) => {
+            let (head, tail) = (s.get(..at)?, s.get(at + 2..)?);
+            let mut t = [0u16; 8];
+            let h = if head.is_empty() {
+                0
+            } else {
+                groups(head, &mut g)?
+            };
+            let n = if tail.is_empty() {
+                0
+            } else {
+                groups(tail, &mut t)?
+            };
+            // `::` stands for at least one zero group; an IPv4 tail only at the end.
+            if h + n > 7 || head.contains('.') {
+                return None;
+            }
+            for (i, v) in t.iter().take(n).enumerate() {
+                *g.get_mut(8 - n + i)? = *v;
+            }
+        }
+    }
+    Some(Ipv6Addr::from(g))
+}
+
+/// Parses `h16 *(":" h16) [":" IPv4address]` into `out`; returns the groups filled.
+fn groups(s: &str, out: &mut [u16; 8]) -> Option<usize> {
+    let mut n = 0;
+    let mut parts = s.split(':').peekable();
+    while let Some(p) = parts.next() {
+        if parts.peek().is_none() && p.contains('.') {
+            let [a, b, c, d] = parse_ipv4(p)?.octets();
+            *out.get_mut(n)? = u16::from_be_bytes([a, b]);
+            *out.get_mut(n + 1)? = u16::from_be_bytes([c, d]);
+            return Some(n + 2);
+        }
+        if p.is_empty() || p.len() > 4 {
+            return None;
+        }
+        let mut v = 0u16;
+        for &c in p.as_bytes() {
+            v = (v << 4) | u16::from(char::from(c).to_digit(16)? as u8);
+        }
+        *out.get_mut(n)? = v;
+        n += 1;
+    }
+    Some(n)
+}
+
+/// Appends `a` in dotted-quad form.
+pub(crate) fn push_ipv4(out: &mut String, a: Ipv4Addr) {
+    for (i, o) in a.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        push_u64(out, u64::from(o));
+    }
+}
+
+/// Appends `a` as `core::net` prints it (RFC 5952 §4: lowercase, the longest run of two or
+/// more zero groups as `::`, IPv4-mapped addresses as `::ffff:a.b.c.d`).
+pub(crate) fn push_ipv6(out: &mut String, a: Ipv6Addr) {
+    if let Some(v4) = a.to_ipv4_mapped() {
+        out.push_str("::ffff:");
+        push_ipv4(out, v4);
+        return;
+    }
+    let g = a.segments();
+    // The longest run of zero groups (the first on a tie), if at least two long.
+    let (mut best, mut best_len, mut run) = (0, 0, 0);
+    for (i, &v) in g.iter().enumerate() {
+        run = if v == 0 { run + 1 } else { 0 };
+        if run > best_len {
+            (best, best_len) = (i + 1 - run, run);
+        }
+    }
+    let mut i = 0;
+    while i < 8 {
+        if best_len > 1 && i == best {
+            out.push_str("::");
+            i += best_len;
+            continue;
+        }
+        if i > 0 && !out.ends_with(':') {
+            out.push(':');
+        }
+        let v = g.get(i).copied().unwrap_or(0);
+        let mut started = false;
+        for shift in [12u32, 8, 4, 0] {
+            let d = (v >> shift) & 15;
+            if d != 0 || started || shift == 0 {
+                started = true;
+                out.push(char::from_digit(u32::from(d), 16).unwrap_or('0'));
+            }
+        }
+        i += 1;
+    }
+}
+
+/// `host:port` of an address as it appears in Via and Contact (IPv6 in brackets).
+pub(crate) fn hostport(addr: SocketAddr) -> String {
+    let mut s = String::with_capacity(47);
+    match addr {
+        SocketAddr::V4(a) => push_ipv4(&mut s, *a.ip()),
+        SocketAddr::V6(a) => {
+            s.push('[');
+            push_ipv6(&mut s, *a.ip());
+            s.push(']');
+        }
+    }
+    s.push(':');
+    push_u64(&mut s, u64::from(addr.port()));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+    use proptest::prelude::*;
+
+    fn v6(a: Ipv6Addr) -> String {
+        let mut s = String::new();
+        push_ipv6(&mut s, a);
+        s
+    }
+
+    #[test]
+    fn fixed_literals_parse_as_core_net_does() {
+        for s in [
+            "0.0.0.0",
+            "255.255.255.255",
+            "10.0.0.1",
+            "256.0.0.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..3.4",
+            "",
+            "a.b.c.d",
+            "1.2.3.4 ",
+            "::",
+            "::1",
+            "1::",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7::",
+            "::2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7:8:9",
+            "1:2:3:4:5:6:7",
+            "1::2::3",
+            ":::",
+            ":1::",
+            "1:",
+            "::ffff:1.2.3.4",
+            "::1.2.3.4",
+            "1:2:3:4:5:6:1.2.3.4",
+            "1:2:3:4:5:6:7:1.2.3.4",
+            "1.2.3.4::",
+            "::1.2.3.4:5",
+            "fe80::1%eth0",
+            "12345::",
+            "0000:0000::abcd",
+            "g::",
+            "2001:DB8::A",
+        ] {
+            assert_eq!(parse_ipv4(s), s.parse::<Ipv4Addr>().ok(), "{s:?}");
+            assert_eq!(parse_ipv6(s), s.parse::<Ipv6Addr>().ok(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn prints_rfc_5952_forms() {
+        assert_eq!(
+            v6("2001:db8:0:0:1:0:0:1".parse().unwrap()),
+            "2001:db8::1:0:0:1"
+        );
+        assert_eq!(v6(Ipv6Addr::UNSPECIFIED), "::");
+        assert_eq!(v6(Ipv6Addr::LOCALHOST), "::1");
+        assert_eq!(v6("1:0:2:3:4:5:6:7".parse().unwrap()), "1:0:2:3:4:5:6:7");
+        assert_eq!(hostport("[::1]:5060".parse().unwrap()), "[::1]:5060");
+        assert_eq!(hostport("10.0.0.1:0".parse().unwrap()), "10.0.0.1:0");
+    }
+
+    proptest! {
+        #[test]
+        fn ipv6_text_round_trips_like_core_net(seg in proptest::array::uniform8(
+            prop_oneof![Just(0u16), Just(0xffff), any::<u16>()])) {
+            let a = Ipv6Addr::from(seg);
+            let ours = v6(a);
+            prop_assert_eq!(&ours, &a.to_string());
+            prop_assert_eq!(parse_ipv6(&ours), Some(a));
+            // The full, uncompressed form parses too.
+            let full = seg.iter().map(|g| alloc::format!("{g:x}")).collect::<alloc::vec::Vec<_>>().join(":");
+            prop_assert_eq!(parse_ipv6(&full), Some(a));
+        }
+
+        #[test]
+        fn ipv4_and_socket_text_like_core_net(o in any::<[u8; 4]>(), port in any::<u16>()) {
+            let a = Ipv4Addr::from(o);
+            let mut s = String::new();
+            push_ipv4(&mut s, a);
+            prop_assert_eq!(&s, &a.to_string());
+            prop_assert_eq!(parse_ipv4(&s), Some(a));
+            let sa = SocketAddr::from((a, port));
+            prop_assert_eq!(hostport(sa), sa.to_string());
+        }
+
+        #[test]
+        fn arbitrary_text_parses_as_core_net_does(s in "[0-9a-fA-F:.]{0,24}") {
+            prop_assert_eq!(parse_ipv4(&s), s.parse::<Ipv4Addr>().ok());
+            prop_assert_eq!(parse_ipv6(&s), s.parse::<Ipv6Addr>().ok());
+        }
+    }
+}
