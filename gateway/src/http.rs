@@ -457,6 +457,75 @@ pub fn base64(input: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    /// A SIP message several times the WebSocket read buffer arrives whole and is answered;
+    /// one over the SIP message limit ends the connection (with tungstenite's 64 MiB
+    /// default it would be buffered, dropped by the parser, and the connection kept).
+    #[tokio::test]
+    async fn websocket_reads_past_its_buffer_and_ends_over_the_message_limit() {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::Message as WsMessage;
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cfg = crate::config::Config::from_toml(
+            "[http]\nlisten = \"127.0.0.1:0\"\n[sip]\nudp = \"127.0.0.1:0\"\n\
+             tcp = \"127.0.0.1:0\"\ndomain = \"127.0.0.1\"\n[admin]\n\
+             password = \"ws-test-admin-1\"\n",
+        )
+        .expect("test config is valid");
+        let gw = crate::server::Gateway::start(
+            cfg,
+            crate::server::Options {
+                data_dir: Some(dir.path().to_path_buf()),
+                sip_t1: None,
+            },
+        )
+        .await
+        .expect("gateway starts");
+        let mut req = format!("ws://{}/ws", gw.http_addr())
+            .into_client_request()
+            .expect("request");
+        req.headers_mut()
+            .insert("Sec-WebSocket-Protocol", HeaderValue::from_static("sip"));
+        let (mut ws, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("websocket connects");
+        // `lines` padding headers of 1,000 bytes (a SIP line may be up to 8 KiB).
+        let options = |call_id: &str, lines: usize| {
+            let pad = format!("X-Pad: {}\r\n", "a".repeat(1000)).repeat(lines);
+            format!(
+                "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/WS ws.invalid;branch=z9hG4bK{call_id}\r\n\
+                 Max-Forwards: 70\r\nFrom: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:b@127.0.0.1>\r\n\
+                 Call-ID: {call_id}\r\nCSeq: 1 OPTIONS\r\n{pad}Content-Length: 0\r\n\r\n"
+            )
+        };
+        let big = options("big-1", 5 * WS_READ_BUFFER / 1000);
+        assert!(big.len() > 4 * WS_READ_BUFFER);
+        ws.send(WsMessage::text(big)).await.expect("send");
+        let reply = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
+            .await
+            .expect("answered in time")
+            .expect("still open")
+            .expect("a frame");
+        let text = reply.into_text().expect("text frame");
+        assert!(text.starts_with("SIP/2.0 200 "), "{}", text.as_str());
+
+        let huge = options("huge-1", Limits::default().max_message_size / 1000);
+        assert!(huge.len() > Limits::default().max_message_size);
+        let _ = ws.send(WsMessage::text(huge)).await;
+        let ended = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            loop {
+                match ws.next().await {
+                    Some(Ok(WsMessage::Close(_)) | Err(_)) | None => break,
+                    Some(Ok(_)) => {}
+                }
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "the gateway ends the connection");
+        gw.shutdown().await;
+    }
+
     #[test]
     fn helpers() {
         assert_eq!(base64(b"admin:pw"), "YWRtaW46cHc=");

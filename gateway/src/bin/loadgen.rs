@@ -57,6 +57,10 @@ struct Args {
     /// Skip the bare-relay floor measured after the gateway run.
     #[arg(long)]
     no_relay_floor: bool,
+    /// Connect and register every client first, then place the calls: the memory line
+    /// splits into per connection + registration and per call.
+    #[arg(long)]
+    staged: bool,
     /// Baseline UDP stream pairs (no gateway) in the window (default: calls/4, 5..=50).
     #[arg(long)]
     baseline: Option<usize>,
@@ -135,6 +139,7 @@ fn main() -> ExitCode {
     cfg.gateway_log = args.gateway_log;
     cfg.gateway_extra = args.gateway_extra;
     cfg.relay_floor = !args.no_relay_floor;
+    cfg.staged = args.staged;
     if let Some(b) = args.gateway_bin {
         cfg.gateway_bin = b;
     }

@@ -233,6 +233,7 @@ async fn call(ctx: &Arc<Ctx>, i: usize, r: &mut ClientResult) -> Result<(), Stri
             return Err(format!("register: {st:?}"));
         }
     }
+    ctx.wait_call_turn(i).await;
     let client = WebRtcClient::new().await.map_err(|e| e.to_string())?;
     let offer = offer_sdp(&client.offer(), ctx.cfg.transcode);
     let t_invite = clock.ns();

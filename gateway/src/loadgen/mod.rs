@@ -86,6 +86,10 @@ pub struct LoadConfig {
     pub gateway_extra: String,
     /// After the gateway run, measure a bare UDP relay ([`relay`]) with as many streams.
     pub relay_floor: bool,
+    /// Connect and register every client first (paced at `rate`), sample the gateway's
+    /// RSS, then place the calls (paced at `rate`): the memory figure splits into what a
+    /// browser connection + registration holds and what a call adds.
+    pub staged: bool,
 }
 
 impl LoadConfig {
@@ -109,6 +113,7 @@ impl LoadConfig {
             sink_port: 0,
             gateway_extra: String::new(),
             relay_floor: true,
+            staged: false,
         }
     }
 }
@@ -161,6 +166,10 @@ pub struct Ctx {
     pub trace: bool,
     settled_flags: Vec<AtomicBool>,
     settled: AtomicUsize,
+    /// Clients connected and registered ([`LoadConfig::staged`]).
+    registered: AtomicUsize,
+    /// When the staged calls start (`None` until every client registered).
+    calls_from: watch::Sender<Option<tokio::time::Instant>>,
 }
 
 impl Ctx {
@@ -172,6 +181,28 @@ impl Ctx {
             self.settled.fetch_add(1, Ordering::SeqCst);
         }
     }
+
+    /// Staged runs ([`LoadConfig::staged`]): client `i` is connected and registered; waits
+    /// until every client is, then until its turn in the call ramp. Returns at once when
+    /// the run is not staged.
+    pub async fn wait_call_turn(&self, i: usize) {
+        if !self.cfg.staged {
+            return;
+        }
+        self.registered.fetch_add(1, Ordering::SeqCst);
+        let mut rx = self.calls_from.subscribe();
+        let Ok(from) = rx.wait_for(Option::is_some).await.map(|t| *t) else {
+            return;
+        };
+        if let Some(t0) = from {
+            tokio::time::sleep_until(t0 + ramp_gap(self.cfg.rate).mul_f64(i as f64)).await;
+        }
+    }
+}
+
+/// The interval between two clients' starts in a ramp at `rate` per second.
+fn ramp_gap(rate: f64) -> Duration {
+    Duration::from_secs_f64(1.0 / rate.max(0.1))
 }
 
 /// Pre-encoded 20 ms frames of `codec` at `rate`: 50 frames of a 1 kHz tone, or (`bursts`)
@@ -235,6 +266,9 @@ pub struct Report {
     pub rss_idle_kib: u64,
     /// Gateway RSS at the end of the window (KiB).
     pub rss_loaded_kib: u64,
+    /// Staged runs: gateway RSS once every client is connected and registered, before
+    /// the calls (KiB).
+    pub rss_registered_kib: Option<u64>,
     /// Gateway counters after the hang-up.
     pub after: Option<Stats>,
     /// Whether the counters returned to zero.
@@ -402,6 +436,16 @@ impl fmt::Display for Report {
             self.rss_loaded_kib,
             self.kib_per_call()
         )?;
+        if let Some(reg) = self.rss_registered_kib {
+            let n = self.ok.max(1) as f64;
+            writeln!(
+                f,
+                "           staged: {} KiB with every client registered = {:.1} KiB per connection + registration, {:.1} KiB per call on top",
+                reg,
+                reg.saturating_sub(self.rss_idle_kib) as f64 / self.calls.max(1) as f64,
+                self.rss_loaded_kib.saturating_sub(reg) as f64 / n
+            )?;
+        }
         write!(
             f,
             "after      counters back to zero: {} {:?}",
@@ -488,6 +532,8 @@ async fn drive(
         b_frames: encode_frames(Codec::Pcmu, 8_000, cfg.transcode),
         settled_flags: (0..n).map(|_| AtomicBool::new(false)).collect(),
         settled: AtomicUsize::new(0),
+        registered: AtomicUsize::new(0),
+        calls_from: watch::channel(None).0,
         trace: std::env::var_os("LOADGEN_SIPTRACE").is_some(),
         cfg,
     });
@@ -503,7 +549,7 @@ async fn drive(
     let cpu_start = gwproc::cpu_seconds(pid).unwrap_or(0.0);
 
     // Ramp.
-    let gap = Duration::from_secs_f64(1.0 / ctx.cfg.rate.max(0.1));
+    let gap = ramp_gap(ctx.cfg.rate);
     let mut clients = Vec::with_capacity(n);
     let mut next = tokio::time::Instant::now();
     for i in 0..n {
@@ -515,6 +561,18 @@ async fn drive(
             ctx2.settle(i);
             r
         }));
+    }
+    if ctx.cfg.staged {
+        // Every client registered (or failed, which settles it).
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while ctx.registered.load(Ordering::SeqCst) + ctx.settled.load(Ordering::SeqCst) < n
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        report.rss_registered_kib = gwproc::rss_kib(pid);
+        let _ = ctx.calls_from.send(Some(tokio::time::Instant::now()));
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while ctx.settled.load(Ordering::SeqCst) < n && tokio::time::Instant::now() < deadline {
