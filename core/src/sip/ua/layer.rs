@@ -3,6 +3,7 @@
 //! rejection of requests that cannot be matched (400) or do not fit (503 + Retry-After),
 //! CANCEL matching (§9.2), and the ACK for non-2xx final responses (§17.1.1.3).
 
+use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::net::SocketAddr;
@@ -114,13 +115,13 @@ impl<R: Rng> UserAgent<R> {
         self.transmit(dest, bytes);
         self.clients.insert(
             key.clone(),
-            ClientEntry {
+            Box::new(ClientEntry {
                 tx,
                 req: Arc::new(req),
                 dest,
                 owner,
                 indexed: None,
-            },
+            }),
         );
         self.reindex(false, &key);
         Some(key)
@@ -253,14 +254,14 @@ impl<R: Rng> UserAgent<R> {
         let tag = self.random_token(10);
         self.servers.insert(
             key.clone(),
-            ServerEntry {
+            Box::new(ServerEntry {
                 tx,
                 req: Arc::new(m),
                 source: rx.source,
                 transport: rx.transport,
                 tag,
                 indexed: None,
-            },
+            }),
         );
         if method == Some(Method::Cancel) {
             self.receive_cancel(now, &key);
@@ -381,7 +382,7 @@ impl<R: Rng> UserAgent<R> {
         if let Some(t) = e.indexed {
             self.tx_timers.remove(&(t, false, key.clone()));
         }
-        Some(e)
+        Some(*e)
     }
 
     /// Removes a server transaction and its timer index entry.
@@ -390,7 +391,7 @@ impl<R: Rng> UserAgent<R> {
         if let Some(t) = e.indexed {
             self.tx_timers.remove(&(t, true, key.clone()));
         }
-        Some(e)
+        Some(*e)
     }
 
     /// The earliest transaction timer (the index keeps this O(log n)).

@@ -84,6 +84,7 @@ mod register;
 mod requests;
 mod table;
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -442,10 +443,11 @@ pub struct UserAgent<R: Rng> {
     cfg: UaConfig,
     rng: R,
     now: Instant,
-    clients: Map<TxKey, ClientEntry>,
+    /// Boxed entries (~400 B each) keep the B-tree leaves small (11 entries inline).
+    clients: Map<TxKey, Box<ClientEntry>>,
     /// Transaction deadlines: (when, is server, key), so the next one is found in O(log n).
     tx_timers: Set<(Instant, bool, TxKey)>,
-    servers: Map<TxKey, ServerEntry>,
+    servers: Map<TxKey, Box<ServerEntry>>,
     calls: table::CallTable,
     next_call: u64,
     next_message: u64,

@@ -10,6 +10,7 @@
 //! and until then [`CallTable::next_timer`] reads dirty calls directly, so the answer is
 //! always exact.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -21,7 +22,9 @@ use crate::time::Instant;
 /// Calls indexed by handle, Call-ID and next timer.
 #[derive(Debug, Default)]
 pub(crate) struct CallTable {
-    calls: Map<CallId, Call>,
+    /// Boxed: a B-tree leaf holds 11 values inline, and a `Call` is ~1.1 KB — a UA with one
+    /// call would carry a 12 KB leaf (each gateway leg has its own UA).
+    calls: Map<CallId, Box<Call>>,
     /// SIP Call-ID → the calls sharing it (one, or a few forks / a replaced call).
     by_call_id: Map<String, Vec<CallId>>,
     /// (deadline, call) of every clean call with a timer.
@@ -40,7 +43,7 @@ impl CallTable {
 
     /// The call `id`.
     pub(crate) fn get(&self, id: &CallId) -> Option<&Call> {
-        self.calls.get(id)
+        self.calls.get(id).map(|c| &**c)
     }
 
     /// Whether call `id` exists.
@@ -52,7 +55,7 @@ impl CallTable {
     pub(crate) fn get_mut(&mut self, id: &CallId) -> Option<&mut Call> {
         let c = self.calls.get_mut(id)?;
         self.dirty.insert(*id);
-        Some(c)
+        Some(&mut **c)
     }
 
     /// Adds (or replaces) call `id`.
@@ -65,7 +68,7 @@ impl CallTable {
                     .insert(call.call_id.clone(), alloc::vec![id]);
             }
         }
-        self.calls.insert(id, call);
+        self.calls.insert(id, Box::new(call));
         self.dirty.insert(id);
     }
 
@@ -82,12 +85,12 @@ impl CallTable {
             self.timers.remove(&(t, *id));
         }
         self.dirty.remove(id);
-        Some(call)
+        Some(*call)
     }
 
     /// Every call (for the rare scans that have no key).
     pub(crate) fn values(&self) -> impl Iterator<Item = &Call> {
-        self.calls.values()
+        self.calls.values().map(|c| &**c)
     }
 
     /// The calls whose SIP Call-ID is `call_id`.
@@ -96,7 +99,7 @@ impl CallTable {
             .get(call_id)
             .into_iter()
             .flatten()
-            .filter_map(|id| self.calls.get(id))
+            .filter_map(|id| self.calls.get(id).map(|c| &**c))
     }
 
     /// Files the timers of the calls changed since the last call.
@@ -105,7 +108,7 @@ impl CallTable {
             if let Some(t) = self.timer_of.remove(&id) {
                 self.timers.remove(&(t, id));
             }
-            if let Some(t) = self.calls.get(&id).and_then(Call::next_timer) {
+            if let Some(t) = self.calls.get(&id).and_then(|c| c.next_timer()) {
                 self.timers.insert((t, id));
                 self.timer_of.insert(id, t);
             }
@@ -118,7 +121,7 @@ impl CallTable {
         let dirty = self
             .dirty
             .iter()
-            .filter_map(|id| self.calls.get(id).and_then(Call::next_timer));
+            .filter_map(|id| self.calls.get(id).and_then(|c| c.next_timer()));
         filed.into_iter().chain(dirty).min()
     }
 
