@@ -244,18 +244,7 @@ pub(crate) fn unquote(s: &str) -> alloc::borrow::Cow<'_, str> {
 /// a non-digit).
 #[inline]
 pub(crate) fn parse_u32(s: &str) -> Option<u32> {
-    if s.is_empty() {
-        return None;
-    }
-    let mut v: u32 = 0;
-    for b in s.bytes() {
-        let d = b.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u32::from(d))?;
-    }
-    Some(v)
+    parse_dec(s)
 }
 
 /// Parses a run of ASCII digits into an unsigned integer type (`None` on overflow, empty

@@ -90,14 +90,13 @@ impl Piece for usize {
     }
 }
 
-/// Appends `n` in decimal (no sign, no leading zeros).
-pub(crate) fn push_u64(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
+/// `n` in decimal ASCII (no sign, no leading zeros), written at the end of `buf`.
+pub(crate) fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
     loop {
         i -= 1;
         // `i` stays in bounds: a u64 has at most 20 decimal digits.
-        if let Some(d) = digits.get_mut(i) {
+        if let Some(d) = buf.get_mut(i) {
             *d = b'0' + (n % 10) as u8;
         }
         n /= 10;
@@ -105,7 +104,13 @@ pub(crate) fn push_u64(out: &mut String, mut n: u64) {
             break;
         }
     }
-    for &d in digits.get(i..).unwrap_or_default() {
+    buf.get(i..).unwrap_or_default()
+}
+
+/// Appends `n` in decimal (no sign, no leading zeros).
+pub(crate) fn push_u64(out: &mut String, n: u64) {
+    let mut buf = [0u8; 20];
+    for &d in decimal(n, &mut buf) {
         out.push(char::from(d));
     }
 }

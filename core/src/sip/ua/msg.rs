@@ -94,21 +94,8 @@ impl Method {
 
 /// Appends `n` in decimal.
 fn push_decimal(out: &mut Vec<u8>, n: usize) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        // `i` stays in bounds: a usize has at most 20 decimal digits.
-        if let Some(d) = digits.get_mut(i) {
-            *d = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 || i == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(digits.get(i..).unwrap_or_default());
+    let mut buf = [0u8; 20];
+    out.extend_from_slice(crate::sip::text::decimal(n as u64, &mut buf));
 }
 
 impl fmt::Display for Method {
