@@ -56,34 +56,13 @@ fn start_media(
     answer: &[u8],
 ) -> rvoip_gateway::media::testclient::Endpoint {
     use rvoip_core::sdp::SessionDescription;
-    use rvoip_gateway::media::{Codec, LocalParams, MediaFormat};
+    use rvoip_gateway::media::{Codec, MediaFormat};
     let o = SessionDescription::parse(offer).expect("offer");
     let a = SessionDescription::parse_bytes(answer).expect("answer");
     let n = rvoip_core::sdp::negotiate::process_answer(&o, &a).expect("a usable answer");
-    let ice = n.remote_ice.clone().expect("ICE in the answer");
-    let fp = n
-        .dtls
-        .clone()
-        .expect("DTLS in the answer")
-        .remote_fingerprints[0]
-        .to_string();
-    let gw_leg = LocalParams {
-        addr: n.remote_rtp.expect("address"),
-        rtcp_port: None,
-        ice: rvoip_core::ice::Credentials::new(&ice.ufrag, &ice.pwd),
-        candidates: ice
-            .candidate_lines
-            .iter()
-            .map(|c| {
-                if c.starts_with("candidate:") {
-                    c.clone()
-                } else {
-                    format!("candidate:{c}")
-                }
-            })
-            .collect(),
-        fingerprint: Some(fp.clone()),
-    };
+    let gw_leg =
+        rvoip_gateway::media::testclient::gateway_leg(&n).expect("ICE and DTLS in the answer");
+    let fp = gw_leg.fingerprint.clone().expect("fingerprint");
     let opus = MediaFormat {
         codec: Codec::Opus,
         pt: n.codec.payload_type,

@@ -10,14 +10,13 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use rvoip_core::ice::Credentials;
 use rvoip_core::rand::SplitMix64;
 use rvoip_core::sdp::SessionDescription;
 use rvoip_core::sdp::negotiate::process_answer;
 use rvoip_core::sip::ua::{Event, Received, Transport, UaConfig, UserAgent};
 use rvoip_gateway::config::Config;
 use rvoip_gateway::media::testclient::WebRtcClient;
-use rvoip_gateway::media::{Codec, LocalParams, MediaFormat};
+use rvoip_gateway::media::{Codec, MediaFormat};
 use rvoip_gateway::server::{Gateway, Options};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout};
@@ -202,34 +201,9 @@ a=candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host\r\n",
     let answer_sdp = SessionDescription::parse_bytes(&answer).expect("answer");
     let n = process_answer(&offer_sdp, &answer_sdp).expect("a usable answer");
     assert_eq!(n.codec.name.to_ascii_lowercase(), "opus");
-    let ice = n.remote_ice.clone().expect("ICE in the answer");
-    let fp = n
-        .dtls
-        .clone()
-        .expect("DTLS in the answer")
-        .remote_fingerprints[0]
-        .to_string();
-    let fp_hex = fp
-        .split_once(' ')
-        .map_or(fp.as_str(), |(_, h)| h)
-        .to_string();
-    let gw_leg = LocalParams {
-        addr: n.remote_rtp.expect("address"),
-        rtcp_port: None,
-        ice: Credentials::new(&ice.ufrag, &ice.pwd),
-        candidates: ice
-            .candidate_lines
-            .iter()
-            .map(|c| {
-                if c.starts_with("candidate:") {
-                    c.clone()
-                } else {
-                    format!("candidate:{c}")
-                }
-            })
-            .collect(),
-        fingerprint: Some(fp_hex.clone()),
-    };
+    let gw_leg =
+        rvoip_gateway::media::testclient::gateway_leg(&n).expect("ICE and DTLS in the answer");
+    let fp_hex = gw_leg.fingerprint.clone().expect("fingerprint");
     let opus = MediaFormat {
         codec: Codec::Opus,
         pt: n.codec.payload_type,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use rvoip_core::ice::{Credentials, PacketKind, Receive, classify};
+use rvoip_core::ice::{PacketKind, Receive, classify};
 use rvoip_core::rand::SplitMix64;
 use rvoip_core::rtp::{RtpPacket, RtpPacketBuilder};
 use rvoip_core::sdp::SessionDescription;
@@ -172,34 +172,9 @@ fn gateway_leg(offer: &str, answer: &[u8]) -> Result<(LocalParams, String, u8), 
     let o = SessionDescription::parse(offer).map_err(|e| format!("offer: {e:?}"))?;
     let a = SessionDescription::parse_bytes(answer).map_err(|e| format!("answer: {e:?}"))?;
     let n = process_answer(&o, &a).map_err(|e| format!("answer: {e:?}"))?;
-    let ice = n.remote_ice.clone().ok_or("no ICE in the answer")?;
-    let fp = n
-        .dtls
-        .as_ref()
-        .and_then(|d| d.remote_fingerprints.first())
-        .ok_or("no DTLS fingerprint in the answer")?
-        .to_string();
-    let fp = fp
-        .split_once(' ')
-        .map_or(fp.as_str(), |(_, h)| h)
-        .to_string();
-    let leg = LocalParams {
-        addr: n.remote_rtp.ok_or("no address in the answer")?,
-        rtcp_port: None,
-        ice: Credentials::new(&ice.ufrag, &ice.pwd),
-        candidates: ice
-            .candidate_lines
-            .iter()
-            .map(|c| {
-                if c.starts_with("candidate:") {
-                    c.clone()
-                } else {
-                    format!("candidate:{c}")
-                }
-            })
-            .collect(),
-        fingerprint: Some(fp.clone()),
-    };
+    let leg = crate::media::testclient::gateway_leg(&n)
+        .ok_or("no address, ICE or DTLS fingerprint in the answer")?;
+    let fp = leg.fingerprint.clone().unwrap_or_default();
     Ok((leg, fp, n.codec.payload_type))
 }
 
@@ -455,6 +430,7 @@ async fn media(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rvoip_core::ice::Credentials;
 
     #[test]
     fn offers_carry_one_codec() {

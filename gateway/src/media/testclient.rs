@@ -305,6 +305,36 @@ impl RtpPeer {
     }
 }
 
+/// The gateway's WebRTC leg as a client sees it in the gateway's SDP answer (`n`, from
+/// [`rvoip_core::sdp::negotiate::process_answer`]): address, ICE credentials and candidates,
+/// and the bare `AB:CD:…` SHA-256 fingerprint in `fingerprint` — what [`WebRtcClient::start`]
+/// takes. `None` when the answer has no address, ICE or fingerprint.
+pub fn gateway_leg(n: &rvoip_core::sdp::negotiate::Negotiated) -> Option<LocalParams> {
+    let ice = n.remote_ice.as_ref()?;
+    let fp = n.dtls.as_ref()?.remote_fingerprints.first()?.to_string();
+    let fp = fp
+        .split_once(' ')
+        .map_or(fp.as_str(), |(_, h)| h)
+        .to_string();
+    Some(LocalParams {
+        addr: n.remote_rtp?,
+        rtcp_port: None,
+        ice: Credentials::new(&ice.ufrag, &ice.pwd),
+        candidates: ice
+            .candidate_lines
+            .iter()
+            .map(|c| {
+                if c.starts_with("candidate:") {
+                    c.clone()
+                } else {
+                    format!("candidate:{c}")
+                }
+            })
+            .collect(),
+        fingerprint: Some(fp),
+    })
+}
+
 /// "The browser": a WebRTC endpoint with a controlling full ICE agent, a DTLS client,
 /// SRTP (rtcp-mux), sending a tone in `fmt` (Opus by default) and recording what it
 /// receives.
