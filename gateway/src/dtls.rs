@@ -55,6 +55,21 @@ impl DtlsIdentity {
     }
 }
 
+/// The (content type, epoch) of each record of a DTLS datagram (RFC 6347 §4.1: type,
+/// version, epoch, sequence number, length — 13 bytes — then the fragment); ends at a
+/// truncated record.
+pub(crate) fn records(mut d: &[u8]) -> impl Iterator<Item = (u8, u16)> + '_ {
+    std::iter::from_fn(move || {
+        let [ty, _, _, e0, e1, _, _, _, _, _, _, l0, l1, rest @ ..] = d else {
+            return None;
+        };
+        d = rest
+            .get(usize::from(u16::from_be_bytes([*l0, *l1]))..)
+            .unwrap_or(&[]);
+        Some((*ty, u16::from_be_bytes([*e0, *e1])))
+    })
+}
+
 /// `AB:CD:…` SHA-256 fingerprint of a DER certificate.
 pub fn fingerprint_sha256(der: &[u8]) -> String {
     let digest = Sha256::digest(der);
@@ -205,7 +220,7 @@ pub struct DtlsChannels {
 /// The `AB:CD:…` upper-case form of an SDP SHA-256 fingerprint given bare or as
 /// `<hash-func> <value>` (RFC 8122 §5: hash names and hex are case-insensitive); `None`
 /// when it names another hash function.
-fn normalize_sha256(fp: &str) -> Option<String> {
+pub(crate) fn normalize_sha256(fp: &str) -> Option<String> {
     let fp = fp.trim();
     let value = match fp.split_once(char::is_whitespace) {
         Some((hash, value)) if hash.eq_ignore_ascii_case("sha-256") => value.trim(),
@@ -331,6 +346,21 @@ impl DtlsHandshake {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_walks_the_headers_of_a_datagram() {
+        let mut d = vec![22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0xaa, 0xbb];
+        d.extend([20, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1]);
+        // A truncated third header is not a record.
+        d.extend([22, 0xfe, 0xfd, 0, 1]);
+        assert_eq!(records(&d).collect::<Vec<_>>(), [(22, 0), (20, 1)]);
+        // A length past the end ends the walk after that record.
+        assert_eq!(
+            records(&[23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1]).count(),
+            1
+        );
+        assert_eq!(records(&[]).count(), 0);
+    }
 
     /// Wires two handshakes back to back.
     async fn pair(

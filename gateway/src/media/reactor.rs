@@ -240,31 +240,17 @@ struct DtlsLink {
     resent_at: Option<StdInstant>,
 }
 
-/// Whether two SDP fingerprint values name the same certificate (hex case and an optional
+/// Whether two SDP fingerprint values name the same SHA-256 certificate (hex case and the
 /// hash name aside, RFC 8122 §5).
 fn dtls_fp_eq(a: &str, b: &str) -> bool {
-    let hex = |s: &str| {
-        let v = s.trim();
-        let v = v
-            .split_once(char::is_whitespace)
-            .map_or(v, |(_, v)| v.trim());
-        v.to_ascii_uppercase()
-    };
-    hex(a) == hex(b)
+    let a = crate::dtls::normalize_sha256(a);
+    a.is_some() && a == crate::dtls::normalize_sha256(b)
 }
 
-/// Whether a DTLS datagram carries a handshake record (content type 22, RFC 6347 §4.1):
-/// after our handshake completed, the peer retransmitting its final flight.
-fn has_handshake_record(mut d: &[u8]) -> bool {
-    while let [ty, _, _, _, _, _, _, _, _, _, _, l0, l1, rest @ ..] = d {
-        if *ty == 22 {
-            return true;
-        }
-        d = rest
-            .get(usize::from(u16::from_be_bytes([*l0, *l1]))..)
-            .unwrap_or(&[]);
-    }
-    false
+/// Whether a DTLS datagram carries a handshake record (content type 22): after our
+/// handshake completed, the peer retransmitting its final flight.
+fn has_handshake_record(d: &[u8]) -> bool {
+    crate::dtls::records(d).any(|(ty, _)| ty == 22)
 }
 
 impl Drop for DtlsLink {

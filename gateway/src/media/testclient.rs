@@ -61,19 +61,10 @@ pub struct Received {
     pub dtls_dropped: usize,
 }
 
-/// Whether a DTLS datagram carries a ChangeCipherSpec or an epoch ≥ 1 record (RFC 6347
-/// §4.1: type, version, epoch, sequence number, length — 13 bytes — then the fragment):
-/// the final flight of a handshake.
-fn final_flight(mut d: &[u8]) -> bool {
-    while let [ty, _, _, e0, e1, _, _, _, _, _, _, l0, l1, rest @ ..] = d {
-        if *ty == 20 || u16::from_be_bytes([*e0, *e1]) >= 1 {
-            return true;
-        }
-        d = rest
-            .get(usize::from(u16::from_be_bytes([*l0, *l1]))..)
-            .unwrap_or(&[]);
-    }
-    false
+/// Whether a DTLS datagram carries a ChangeCipherSpec or an epoch ≥ 1 record: the final
+/// flight of a handshake.
+fn final_flight(d: &[u8]) -> bool {
+    crate::dtls::records(d).any(|(ty, epoch)| ty == 20 || epoch >= 1)
 }
 
 /// The audio/DTMF part shared by both endpoints.
