@@ -51,6 +51,9 @@ bash scripts/test-interop.sh
 step "real-browser end to end (web demo + gateway + softphone trunk in a loopback-only netns)"
 bash scripts/test-browser.sh
 
+step "third-party browser SIP libraries (JsSIP, SIP.js) against the gateway, loopback-only netns"
+bash scripts/test-thirdparty.sh
+
 step "benches build"
 cargo bench --workspace --no-run
 

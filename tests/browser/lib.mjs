@@ -259,9 +259,11 @@ export const DID_ALICE = '+15550100001';
  * Starts the gateway binary on `http` (HTTP + WebSocket) and `sip` (UDP + TCP) with a trunk
  * `carrier` at `trunkAddr` (no OPTIONS keep-alive: always up), dial plan `9XXX` → carrier,
  * `alice`/`bob` → registered users, `600` → echo, DID `+15550100001` → alice. Resolves once `/` serves the
- * web demo.
+ * web demo. `extraConfig` is appended to the configuration (more `[[dialplan]]` rules, say);
+ * `demo: false` skips the check that the npm package is served (tests/thirdparty/ brings its
+ * own page).
  */
-export async function startGateway(dir, { http, sip, trunkAddr, mediaPorts = [30000, 30999] }) {
+export async function startGateway(dir, { http, sip, trunkAddr, mediaPorts = [30000, 30999], extraConfig = '', demo = true }) {
   const data = join(dir, 'gateway-data');
   mkdirSync(data, { recursive: true });
   const cfg = `# written by tests/browser/lib.mjs
@@ -308,7 +310,7 @@ target = "user"
 [[dialplan]]
 pattern = "600"
 target = "echo"
-`;
+${extraConfig}`;
   const path = join(dir, 'gateway.toml');
   writeFileSync(path, cfg);
   const gw = new Proc('gateway', join(BIN, 'gateway'), ['--config', path], join(dir, 'gateway.log'));
@@ -323,7 +325,7 @@ target = "echo"
     const r = await fetch(gw.url + '/');
     return r.ok && (await r.text()).includes('rvoip softphone');
   }, 'the gateway serves the web demo', 20000).then(() => (up = true))]);
-  const pkg = await fetch(gw.url + '/rvoip/index.js');
+  const pkg = demo ? await fetch(gw.url + '/rvoip/index.js') : { ok: true };
   if (!pkg.ok) throw new Error('the gateway does not serve /rvoip/index.js: build the package (scripts/build-wasm.sh) before the gateway');
   return gw;
 }

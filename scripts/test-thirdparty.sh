@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Real-browser end-to-end tests of the two most used third-party SIP-over-WebSocket browser
+# libraries against the gateway (tests/thirdparty/): JsSIP and SIP.js (pinned in
+# tests/thirdparty/package-lock.json, bundled with esbuild into one test page) in headless
+# Chromium (playwright-core, the system /usr/bin/chromium; no browser is downloaded) with fake
+# media from tone WAV files, against the real `gateway` binary. Tests: 1 JsSIP registers and
+# calls the tone and echo extensions, 2 JsSIP calls SIP.js (hold/unhold re-INVITEs, DTMF by
+# SIP INFO and RFC 4733, SIP.js hangs up), 3 SIP.js calls JsSIP (JsSIP hangs up).
+#
+# Installs what it needs first (idempotently: npm ci before entering the namespace), builds
+# the gateway binary, and runs every test inside a fresh network namespace holding only
+# loopback, so the fixed ports cannot clash with anything and WebRTC sees only 127.0.0.1
+# (hence --allow-loopback-in-peer-connection). The helpers shared with tests/browser/ (tone
+# WAVs, Goertzel, the gateway process, Chromium's fake media) are imported from
+# tests/browser/lib.mjs, so its node_modules is installed too. Prints PASS/FAIL per test;
+# exits non-zero when any fails. Artifacts (screenshots, logs): artifacts/thirdparty/<test>/.
+#
+# Usage: bash scripts/test-thirdparty.sh [test-filter…]      e.g. `bash scripts/test-thirdparty.sh 2`
+#   BROWSER_PROFILE=debug|release   gateway binary to build and use (default debug)
+#   BROWSER_NETNS=0                 run on the host's loopback instead of a namespace (the
+#                                   fallback when `unshare -n` is not permitted)
+#   SIP_DEBUG=1                     the libraries' SIP logs and every browser console line
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
+
+# --- tools ------------------------------------------------------------------------------
+apt_ensure chromium iproute2 util-linux
+command -v node >/dev/null && command -v npm >/dev/null || { echo "test-thirdparty: node/npm missing" >&2; exit 1; }
+# npm ci DIR PKG…: installs DIR's lockfile unless every PKG is already at its pinned version.
+npm_ensure() {
+  local dir=$1 p; shift
+  for p in "$@"; do
+    if [ "$(node -p "try{require('./$dir/node_modules/$p/package.json').version}catch{''}")" \
+         != "$(node -p "require('./$dir/package.json').dependencies['$p']")" ]; then
+      step "npm ci ($dir)"
+      (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund)
+      return
+    fi
+  done
+}
+npm_ensure tests/thirdparty jssip sip.js esbuild playwright-core
+npm_ensure tests/browser playwright-core
+
+# --- build ------------------------------------------------------------------------------
+PROFILE=${BROWSER_PROFILE:-debug}
+case "$PROFILE" in
+  release) step "cargo build --release (gateway)"; cargo build --release -p rvoip-gateway --bin gateway ;;
+  debug) step "cargo build (gateway)"; cargo build -p rvoip-gateway --bin gateway ;;
+  *) echo "test-thirdparty: BROWSER_PROFILE must be debug or release" >&2; exit 2 ;;
+esac
+export RVOIP_BIN="$ROOT/target/$PROFILE"
+
+# --- run, in a network namespace with only loopback ---------------------------------------
+NS=(unshare -n)
+if [ "$(id -u)" != 0 ]; then NS=(unshare -rn); fi
+if [ "${BROWSER_NETNS:-1}" != 0 ] && "${NS[@]}" sh -c 'ip link set lo up' 2>/dev/null; then
+  step "third-party SIP library tests (loopback-only network namespace)"
+  "${NS[@]}" sh -c 'ip link set lo up && exec node tests/thirdparty/run.mjs "$@"' sh "$@"
+else
+  # No namespaces here (a container without CAP_SYS_ADMIN, or BROWSER_NETNS=0): the host's
+  # loopback works too, but the fixed ports (8091-8093, 5091-5093, 31000-31999) must then be
+  # free.
+  step "third-party SIP library tests (host loopback: no network namespace available)"
+  node tests/thirdparty/run.mjs "$@"
+fi
