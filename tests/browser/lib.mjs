@@ -344,8 +344,10 @@ export function softphone(dir, name, args) {
 
 // --- Chromium ---------------------------------------------------------------------------------
 /** Headless Chromium whose fake microphone plays `wav` (looped). */
+let profiles = 0;
 export async function launchChromium(dir, wav) {
-  const profile = join(tmpdir(), `rvoip-browser-${process.pid}-${Date.now()}`);
+  // (The counter: two launches in the same millisecond must not share a profile.)
+  const profile = join(tmpdir(), `rvoip-browser-${process.pid}-${Date.now()}-${++profiles}`);
   const ctx = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,

@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import esbuild from 'esbuild';
-import { ROOT, log, startGateway, USERS } from '../browser/lib.mjs';
+import { ROOT, log, startGateway, USERS, api, until } from '../browser/lib.mjs';
 
 export * from '../browser/lib.mjs';
 
@@ -100,3 +100,16 @@ export function registerWith(page, lib, gw, user) {
 
 /** `a=` direction attribute of an SDP (the first one; `sendrecv` when absent). */
 export const sdpDirection = (sdp) => (sdp?.match(/^a=(sendrecv|sendonly|recvonly|inactive)\r?$/m) ?? [])[1] ?? 'sendrecv';
+
+/**
+ * Waits until the gateway holds no call: `/api/calls` empty and `/api/stats` counting no call,
+ * leg or media port (a finished call task and its route linger a few seconds absorbing
+ * retransmissions, by design, so they are not waited for).
+ * Resolves with the stats.
+ */
+export function gatewayIdle(gw, ms = 6000) {
+  return until(async () => {
+    const [calls, st] = await Promise.all([api(gw, '/api/calls'), api(gw, '/api/stats')]);
+    return calls.length === 0 && st.calls === 0 && st.legs === 0 && st.media_ports === 0 && st;
+  }, 'the gateway holds no call (/api/calls, /api/stats)', ms);
+}

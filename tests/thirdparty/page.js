@@ -180,6 +180,23 @@ function sipjsAnswer() {
     .catch((e) => ev('sipjs', 'accept-error', { error: String(e) }));
   return 'answering';
 }
+/** SIP.js re-INVITE putting the call on hold (`hold`: a=sendonly offered) or taking it off. */
+function sipjsHold(hold) {
+  return sipjs.session.invite({
+    sessionDescriptionHandlerOptions: { hold, constraints: { audio: true, video: false } },
+    requestDelegate: {
+      onAccept: () => ev('sipjs', hold ? 'held' : 'unheld'),
+      onReject: (r) => ev('sipjs', 'reinvite-rejected', { code: r.message.statusCode }),
+    },
+  }).then(() => 'sent');
+}
+/** SIP.js DTMF by SIP INFO (application/dtmf-relay, the de facto format JsSIP also uses). */
+function sipjsInfo(digit, duration = 100) {
+  return sipjs.session.info({
+    requestOptions: { body: { contentDisposition: 'render', contentType: 'application/dtmf-relay', content: `Signal=${digit}\r\nDuration=${duration}` } },
+    requestDelegate: { onAccept: (r) => ev('sipjs', 'info-accepted', { code: r.message.statusCode }), onReject: (r) => ev('sipjs', 'info-rejected', { code: r.message.statusCode }) },
+  }).then(() => 'sent');
+}
 function sipjsHangup() {
   const s = sipjs.session;
   if (s.state === SIP.SessionState.Established) return s.bye().then(() => 'bye');
@@ -197,6 +214,8 @@ window.T = {
   sipjsCall,
   sipjsAnswer,
   sipjsHangup,
+  sipjsHold,
+  sipjsInfo,
   /** SDP of the page's last peer connection (`currentLocalDescription`/`currentRemoteDescription`). */
   sdp: (which) => sdpOf(window.__pcs.at(-1), which),
   events: (lib, name) => window.__events.filter((e) => (!lib || e.lib === lib) && (!name || e.ev === name)),
