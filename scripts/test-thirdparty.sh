@@ -3,20 +3,22 @@
 # libraries against the gateway (tests/thirdparty/): JsSIP and SIP.js (pinned in
 # tests/thirdparty/package-lock.json, bundled with esbuild into one test page) in headless
 # Chromium (playwright-core, the system /usr/bin/chromium; no browser is downloaded) with fake
-# media from tone WAV files, against the real `gateway` binary. Tests: 1 JsSIP registers and
-# calls the tone and echo extensions, 2 JsSIP calls SIP.js (hold/unhold re-INVITEs, DTMF by
-# SIP INFO and RFC 4733, SIP.js hangs up), 3 SIP.js calls JsSIP (JsSIP hangs up).
+# media from tone WAV files, against the real `gateway` binary, with the native `softphone` as
+# the SIP trunk. Tests: 1 JsSIP registers and calls the tone and echo extensions, 2 JsSIP
+# calls SIP.js (hold/unhold re-INVITEs, DTMF by SIP INFO and RFC 4733, SIP.js hangs up),
+# 3 SIP.js calls JsSIP (486, CANCEL, answer, SIP.js hold/unhold and INFO DTMF, JsSIP hangs
+# up), 4 JsSIP and the trunk (a call out through it with DTMF and hold, a DID call in).
 #
 # Installs what it needs first (idempotently: npm ci before entering the namespace), builds
-# the gateway binary, and runs every test inside a fresh network namespace holding only
-# loopback, so the fixed ports cannot clash with anything and WebRTC sees only 127.0.0.1
+# the gateway and softphone binaries, and runs every test inside a fresh network namespace
+# holding only loopback, so the fixed ports cannot clash with anything and WebRTC sees only 127.0.0.1
 # (hence --allow-loopback-in-peer-connection). The helpers shared with tests/browser/ (tone
 # WAVs, Goertzel, the gateway process, Chromium's fake media) are imported from
 # tests/browser/lib.mjs, so its node_modules is installed too. Prints PASS/FAIL per test;
 # exits non-zero when any fails. Artifacts (screenshots, logs): artifacts/thirdparty/<test>/.
 #
 # Usage: bash scripts/test-thirdparty.sh [test-filter…]      e.g. `bash scripts/test-thirdparty.sh 2`
-#   BROWSER_PROFILE=debug|release   gateway binary to build and use (default debug)
+#   BROWSER_PROFILE=debug|release   binaries to build and use (default debug)
 #   BROWSER_NETNS=0                 run on the host's loopback instead of a namespace (the
 #                                   fallback when `unshare -n` is not permitted)
 #   SIP_DEBUG=1                     the libraries' SIP logs and every browser console line
@@ -48,8 +50,8 @@ npm_ensure tests/browser playwright-core
 # --- build ------------------------------------------------------------------------------
 PROFILE=${BROWSER_PROFILE:-debug}
 case "$PROFILE" in
-  release) step "cargo build --release (gateway)"; cargo build --release -p rvoip-gateway --bin gateway ;;
-  debug) step "cargo build (gateway)"; cargo build -p rvoip-gateway --bin gateway ;;
+  release) step "cargo build --release (gateway, softphone)"; cargo build --release -p rvoip-gateway --bin gateway --bin softphone ;;
+  debug) step "cargo build (gateway, softphone)"; cargo build -p rvoip-gateway --bin gateway --bin softphone ;;
   *) echo "test-thirdparty: BROWSER_PROFILE must be debug or release" >&2; exit 2 ;;
 esac
 export RVOIP_BIN="$ROOT/target/$PROFILE"
@@ -62,8 +64,8 @@ if [ "${BROWSER_NETNS:-1}" != 0 ] && "${NS[@]}" sh -c 'ip link set lo up' 2>/dev
   "${NS[@]}" sh -c 'ip link set lo up && exec node tests/thirdparty/run.mjs "$@"' sh "$@"
 else
   # No namespaces here (a container without CAP_SYS_ADMIN, or BROWSER_NETNS=0): the host's
-  # loopback works too, but the fixed ports (8091-8093, 5091-5093, 31000-31999) must then be
-  # free.
+  # loopback works too, but the fixed ports (8091-8094, 5091-5094, 5075, 31000-31999) must
+  # then be free.
   step "third-party SIP library tests (host loopback: no network namespace available)"
   node tests/thirdparty/run.mjs "$@"
 fi
