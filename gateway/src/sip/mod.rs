@@ -621,9 +621,9 @@ impl Shared {
     }
 }
 
-/// The methods the gateway accepts.
-pub const ALLOW: &str =
-    "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK, REGISTER, MESSAGE, NOTIFY, REFER";
+/// The methods the gateway accepts (MESSAGE, NOTIFY and REFER get 405: listing them here
+/// contradicted that 405's own Allow).
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK, REGISTER";
 
 /// A `'static` header name for the validator's extra headers.
 fn header_static(name: &str) -> &'static str {

@@ -72,6 +72,36 @@ enum Target {
     Service(Peer),
 }
 
+/// The methods a call leg takes in a dialog: what the B2BUA relays or answers itself.
+const IN_DIALOG_ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK";
+
+/// A request inside a call that the B2BUA does not carry to the other leg: REFER (RFC 3515
+/// transfer) and MESSAGE (RFC 3428). A leg's core UA would accept them (202 and a NOTIFY
+/// `100 Trying`; 200) and report them as events the B2BUA has no use for, so a browser's
+/// transfer (JsSIP's `session.refer()`, SIP.js's `session.refer()`) or in-call message was
+/// acknowledged and then silently dropped.
+fn unrelayed_request(m: &SipMsg) -> bool {
+    use rvoip_core::sip::ua::Method;
+    use rvoip_core::sip::ua::msg::StartLine;
+    matches!(
+        &m.start,
+        StartLine::Request {
+            method: Method::Refer | Method::Message,
+            ..
+        }
+    )
+}
+
+/// Refuses an [`unrelayed_request`] with 405 and the methods a call leg does take (RFC 3261
+/// §21.4.6), so the sender learns the transfer or message did not happen. Stateless: a
+/// retransmission is refused again the same way.
+fn refuse_unrelayed(sh: &Arc<Shared>, transport: Transport, source: SocketAddr, req: &SipMsg) {
+    tracing::info!(method = ?req.method(), "in-call request not supported: 405");
+    let mut r = rvoip_core::sip::ua::response(req, 405, Some(&random_token(10)));
+    r.push("Allow", IN_DIALOG_ALLOW);
+    sh.reply(transport, source, &r);
+}
+
 fn respond(sh: &Arc<Shared>, transport: Transport, source: SocketAddr, req: &SipMsg, code: u16) {
     let mut r = rvoip_core::sip::ua::response(req, code, Some(&random_token(10)));
     if code == 503 {
@@ -488,6 +518,9 @@ impl CallTask {
                 bytes,
             } => {
                 let msg = SipMsg::parse(&bytes).ok();
+                if let Some(m) = msg.as_ref().filter(|m| unrelayed_request(m)) {
+                    return refuse_unrelayed(&self.sh, transport, source, m);
+                }
                 let call_id = msg.as_ref().and_then(|m| m.call_id().map(str::to_string));
                 if let Some(m) = &msg {
                     let leg = if call_id.as_deref() == Some(self.a_call_id.as_str()) {
