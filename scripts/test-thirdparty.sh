@@ -7,7 +7,9 @@
 # the SIP trunk. Tests: 1 JsSIP registers and calls the tone and echo extensions, 2 JsSIP
 # calls SIP.js (hold/unhold re-INVITEs, DTMF by SIP INFO and RFC 4733, SIP.js hangs up),
 # 3 SIP.js calls JsSIP (486, CANCEL, answer, SIP.js hold/unhold and INFO DTMF, JsSIP hangs
-# up), 4 JsSIP and the trunk (a call out through it with DTMF and hold, a DID call in).
+# up), 4 JsSIP and the trunk (a call out through it with DTMF and hold, a DID call in),
+# 5 forking to a JsSIP and a SIP.js registration of one user, REFER from either library and
+# MESSAGE refused with 405 (not accepted and dropped).
 #
 # Installs what it needs first (idempotently: npm ci before entering the namespace), builds
 # the gateway and softphone binaries, and runs every test inside a fresh network namespace
@@ -64,7 +66,7 @@ if [ "${BROWSER_NETNS:-1}" != 0 ] && "${NS[@]}" sh -c 'ip link set lo up' 2>/dev
   "${NS[@]}" sh -c 'ip link set lo up && exec node tests/thirdparty/run.mjs "$@"' sh "$@"
 else
   # No namespaces here (a container without CAP_SYS_ADMIN, or BROWSER_NETNS=0): the host's
-  # loopback works too, but the fixed ports (8091-8094, 5091-5094, 5075, 31000-31999) must
+  # loopback works too, but the fixed ports (8091-8095, 5091-5095, 5075, 31000-31999) must
   # then be free.
   step "third-party SIP library tests (host loopback: no network namespace available)"
   node tests/thirdparty/run.mjs "$@"

@@ -84,6 +84,11 @@ function jssipSession(session) {
   on('newDTMF', (e) => ({ originator: e.originator, tone: e.dtmf.tone }));
   on('newInfo', (e) => ({ originator: e.originator, contentType: e.info.contentType, body: e.info.body }));
   on('ended', (e) => ({ originator: e.originator, cause: e.cause }));
+  // An incoming REFER (none should come through the gateway): recorded, then declined.
+  session.on('refer', (e) => {
+    ev('jssip', 'refer-received', { target: String(e.request.refer_to?.uri ?? '') });
+    e.reject();
+  });
   on('failed', (e) => ({ originator: e.originator, cause: e.cause, code: e.message?.status_code }));
 }
 function jssipCall(target) {
@@ -123,6 +128,10 @@ function sipjsSession(session) {
     },
     onBye() {
       ev('sipjs', 'bye');
+    },
+    onRefer(referral) {
+      ev('sipjs', 'refer-received', { target: String(referral.referTo?.uri ?? '') });
+      referral.reject().catch(() => {});
     },
   };
 }
@@ -197,6 +206,39 @@ function sipjsInfo(digit, duration = 100) {
     requestDelegate: { onAccept: (r) => ev('sipjs', 'info-accepted', { code: r.message.statusCode }), onReject: (r) => ev('sipjs', 'info-rejected', { code: r.message.statusCode }) },
   }).then(() => 'sent');
 }
+/** SIP.js blind transfer of the call to `target` (REFER, RFC 3515); the outcome is an event. */
+function sipjsRefer(target) {
+  return sipjs.session.refer(SIP.UserAgent.makeURI(target), {
+    requestDelegate: {
+      onAccept: (r) => ev('sipjs', 'refer-accepted', { code: r.message.statusCode }),
+      onReject: (r) => ev('sipjs', 'refer-rejected', { code: r.message.statusCode, allow: r.message.getHeader('allow') }),
+    },
+  }).then(() => 'sent');
+}
+/** JsSIP blind transfer of the call to `target`; the outcome is an event. */
+function jssipRefer(target) {
+  jssip.session.refer(target, {
+    eventHandlers: {
+      requestSucceeded: (e) => ev('jssip', 'refer-accepted', { code: e.response?.status_code }),
+      requestFailed: (e) => ev('jssip', 'refer-rejected', { code: e.response?.status_code, cause: e.cause, allow: e.response?.getHeader('allow') }),
+      trying: () => ev('jssip', 'refer-trying'),
+      accepted: () => ev('jssip', 'refer-notify-accepted'),
+      failed: () => ev('jssip', 'refer-notify-failed'),
+    },
+  });
+  return 'sent';
+}
+/** JsSIP MESSAGE (RFC 3428) to `target`, out of any dialog; resolves with its outcome. */
+function jssipMessage(target, text) {
+  return new Promise((resolve) => {
+    jssip.ua.sendMessage(target, text, {
+      eventHandlers: {
+        succeeded: (e) => resolve({ code: e.response?.status_code }),
+        failed: (e) => resolve({ code: e.response?.status_code, cause: e.cause, allow: e.response?.getHeader('allow') }),
+      },
+    });
+  });
+}
 function sipjsHangup() {
   const s = sipjs.session;
   if (s.state === SIP.SessionState.Established) return s.bye().then(() => 'bye');
@@ -216,6 +258,9 @@ window.T = {
   sipjsHangup,
   sipjsHold,
   sipjsInfo,
+  sipjsRefer,
+  jssipRefer,
+  jssipMessage,
   /** SDP of the page's last peer connection (`currentLocalDescription`/`currentRemoteDescription`). */
   sdp: (which) => sdpOf(window.__pcs.at(-1), which),
   events: (lib, name) => window.__events.filter((e) => (!lib || e.lib === lib) && (!name || e.ev === name)),
