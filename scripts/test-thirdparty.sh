@@ -9,7 +9,8 @@
 # 3 SIP.js calls JsSIP (486, CANCEL, answer, SIP.js hold/unhold and INFO DTMF, JsSIP hangs
 # up), 4 JsSIP and the trunk (a call out through it with DTMF and hold, a DID call in),
 # 5 forking to a JsSIP and a SIP.js registration of one user, REFER from either library and
-# MESSAGE refused with 405 (not accepted and dropped).
+# MESSAGE refused with 405 (not accepted and dropped), 6 early media from a trunk (sipp:
+# 183 with SDP, then 200, RTP echo) with JsSIP and with SIP.js.
 #
 # Installs what it needs first (idempotently: npm ci before entering the namespace), builds
 # the gateway and softphone binaries, and runs every test inside a fresh network namespace
@@ -32,7 +33,7 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 source "$ROOT/scripts/lib.sh"
 
 # --- tools ------------------------------------------------------------------------------
-apt_ensure chromium iproute2 util-linux
+apt_ensure chromium iproute2 util-linux sip-tester
 command -v node >/dev/null && command -v npm >/dev/null || { echo "test-thirdparty: node/npm missing" >&2; exit 1; }
 # npm ci DIR PKG…: installs DIR's lockfile unless every PKG is already at its pinned version.
 npm_ensure() {
@@ -66,7 +67,7 @@ if [ "${BROWSER_NETNS:-1}" != 0 ] && "${NS[@]}" sh -c 'ip link set lo up' 2>/dev
   "${NS[@]}" sh -c 'ip link set lo up && exec node tests/thirdparty/run.mjs "$@"' sh "$@"
 else
   # No namespaces here (a container without CAP_SYS_ADMIN, or BROWSER_NETNS=0): the host's
-  # loopback works too, but the fixed ports (8091-8095, 5091-5095, 5075, 31000-31999) must
+  # loopback works too, but the fixed ports (8091-8096, 5091-5096, 5075, 5076, 31000-32001) must
   # then be free.
   step "third-party SIP library tests (host loopback: no network namespace available)"
   node tests/thirdparty/run.mjs "$@"

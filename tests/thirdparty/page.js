@@ -171,8 +171,9 @@ async function sipjsStart({ ws, user, password, domain, displayName }) {
   });
   return done;
 }
-function sipjsCall(target) {
+function sipjsCall(target, { earlyMedia = false } = {}) {
   const inviter = new SIP.Inviter(sipjs.ua, SIP.UserAgent.makeURI(target), {
+    earlyMedia,
     sessionDescriptionHandlerOptions: { constraints: { audio: true, video: false } },
   });
   sipjsSession(inviter);
