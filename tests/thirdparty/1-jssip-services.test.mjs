@@ -1,6 +1,6 @@
 // Test 1: JsSIP (its own WebSocketInterface, REGISTER with digest auth, INVITE with a WebRTC
 // offer) against the gateway's /ws. Chromium's fake microphone plays a keyed 440 Hz tone.
-// JsSIP registers as alice (the gateway's 401 challenge answered; /api/registrations lists
+// With a wrong password JsSIP's REGISTER is refused; then JsSIP registers as alice (the gateway's 401 challenge answered; /api/registrations lists
 // her over WS), calls the tone extension 601: the page's inbound-rtp shows packets and audio
 // energy and its remote audio peaks at the gateway's 1 kHz; JsSIP hangs up (BYE); then calls
 // the echo extension 600 and hears its own 440 Hz back; hangs up. /api/calls is empty after
@@ -49,6 +49,12 @@ await runTest('1-jssip-services', async ({ dir, cleanup }) => {
   const page = await openPage(ctx, site.url, 'jssip');
   cleanup.push(async () => log(`JsSIP events: ${JSON.stringify(await events(page))}`));
 
+  // A wrong password: the gateway's challenge is answered, and refused.
+  const wrong = await registerWith(page, 'jssip', gw, 'alice', 'not-the-password').then((c) => `registered (${c})`, (e) => e.message.split('\n')[0]);
+  check(/registrationFailed/.test(wrong) && (await api(gw, '/api/registrations')).length === 0, `JsSIP with a wrong password is not registered (${wrong})`);
+  await page.evaluate(() => window.T.jssip.ua.stop());
+  await page.reload();
+  await page.waitForFunction(() => !!window.T);
   const code = await registerWith(page, 'jssip', gw, 'alice');
   check(code === 200, 'JsSIP registers as alice with digest auth (200 OK)');
   const regs = await api(gw, '/api/registrations');

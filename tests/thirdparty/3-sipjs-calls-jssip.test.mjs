@@ -130,4 +130,9 @@ await runTest('3-sipjs-calls-jssip', async ({ dir, cleanup }) => {
   check(cdr.from === 'bob' && cdr.cause.startsWith('normal') && cdr.dtmf === INFO_DIGITS, `call record bob → alice: ${cdr.cause}, DTMF ${cdr.dtmf}`);
   const st = await gatewayIdle(gw);
   check(true, `the gateway holds no call (${JSON.stringify(st)})`);
+
+  // SIP.js unregisters (REGISTER with its Contact and expires=0): only alice is left.
+  await bob.evaluate(() => window.T.sipjs.registerer.unregister());
+  await until(async () => (await api(gw, '/api/registrations')).map((r) => r.user).join() === 'alice', 'SIP.js unregisters', 5000);
+  check(true, 'SIP.js unregisters: only alice (JsSIP) is left registered');
 });

@@ -92,9 +92,12 @@ export async function waitEvent(page, lib, name, ms = 15000) {
   return (await events(page, lib, name)).at(-1);
 }
 
-/** Registers `user` with JsSIP (`lib = 'jssip'`) or SIP.js (`'sipjs'`) on the gateway `gw`. */
-export function registerWith(page, lib, gw, user) {
-  const opts = { ws: wsUrl(gw), user, password: USERS[user], domain: '127.0.0.1' };
+/**
+ * Registers `user` with JsSIP (`lib = 'jssip'`) or SIP.js (`'sipjs'`) on the gateway `gw`
+ * (with `password` instead of the user's own when given).
+ */
+export function registerWith(page, lib, gw, user, password = USERS[user]) {
+  const opts = { ws: wsUrl(gw), user, password, domain: '127.0.0.1' };
   return page.evaluate(([fn, o]) => window.T[fn](o), [lib === 'jssip' ? 'jssipStart' : 'sipjsStart', opts]);
 }
 
