@@ -10,17 +10,20 @@
 # up), 4 JsSIP and the trunk (a call out through it with DTMF and hold, a DID call in),
 # 5 forking to a JsSIP and a SIP.js registration of one user, REFER from either library and
 # MESSAGE refused with 405 (not accepted and dropped), 6 early media from a trunk (sipp:
-# 183 with SDP, then 200, RTP echo) with JsSIP and with SIP.js.
+# 183 with SDP, then 200, RTP echo) with JsSIP and with SIP.js; firefox-1: test 1's calls
+# with JsSIP in headless Firefox ESR (puppeteer-core over WebDriver BiDi, the system
+# /usr/bin/firefox-esr, tests/browser/firefox/firefox.mjs).
 #
 # Installs what it needs first (idempotently: npm ci before entering the namespace), builds
 # the gateway and softphone binaries, and runs every test inside a fresh network namespace
-# holding only loopback, so the fixed ports cannot clash with anything and WebRTC sees only 127.0.0.1
-# (hence --allow-loopback-in-peer-connection). The helpers shared with tests/browser/ (tone
+# holding only loopback, so the fixed ports cannot clash with anything and WebRTC sees only
+# 127.0.0.1 (hence --allow-loopback-in-peer-connection). The helpers shared with tests/browser/ (tone
 # WAVs, Goertzel, the gateway process, Chromium's fake media) are imported from
 # tests/browser/lib.mjs, so its node_modules is installed too. Prints PASS/FAIL per test;
 # exits non-zero when any fails. Artifacts (screenshots, logs): artifacts/thirdparty/<test>/.
 #
 # Usage: bash scripts/test-thirdparty.sh [test-filter…]      e.g. `bash scripts/test-thirdparty.sh 2`
+#   (a filter matches any part of a test's file name: `firefox`, `sipjs`, `4`)
 #   BROWSER_PROFILE=debug|release   binaries to build and use (default debug)
 #   BROWSER_NETNS=0                 run on the host's loopback instead of a namespace (the
 #                                   fallback when `unshare -n` is not permitted)
@@ -33,7 +36,7 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 source "$ROOT/scripts/lib.sh"
 
 # --- tools ------------------------------------------------------------------------------
-apt_ensure chromium iproute2 util-linux sip-tester
+apt_ensure chromium firefox-esr iproute2 util-linux sip-tester
 command -v node >/dev/null && command -v npm >/dev/null || { echo "test-thirdparty: node/npm missing" >&2; exit 1; }
 # npm ci DIR PKG…: installs DIR's lockfile unless every PKG is already at its pinned version.
 npm_ensure() {
@@ -48,7 +51,7 @@ npm_ensure() {
   done
 }
 npm_ensure tests/thirdparty jssip sip.js esbuild playwright-core
-npm_ensure tests/browser playwright-core
+npm_ensure tests/browser playwright-core puppeteer-core
 
 # --- build ------------------------------------------------------------------------------
 PROFILE=${BROWSER_PROFILE:-debug}
@@ -67,7 +70,7 @@ if [ "${BROWSER_NETNS:-1}" != 0 ] && "${NS[@]}" sh -c 'ip link set lo up' 2>/dev
   "${NS[@]}" sh -c 'ip link set lo up && exec node tests/thirdparty/run.mjs "$@"' sh "$@"
 else
   # No namespaces here (a container without CAP_SYS_ADMIN, or BROWSER_NETNS=0): the host's
-  # loopback works too, but the fixed ports (8091-8096, 5091-5096, 5075, 5076, 31000-32001) must
+  # loopback works too, but the fixed ports (8091-8097, 5091-5097, 5075, 5076, 31000-32001) must
   # then be free.
   step "third-party SIP library tests (host loopback: no network namespace available)"
   node tests/thirdparty/run.mjs "$@"
