@@ -129,7 +129,12 @@ impl Baresip {
         )
         .expect("write accounts");
         let log = std::fs::File::create(dir.path().join("baresip.log")).expect("log file");
-        let child = tokio::process::Command::new(binary)
+        let mut cmd = tokio::process::Command::new(binary);
+        if std::env::var_os("SIPTRACE").is_some() {
+            // baresip's own SIP trace into its log, as the test phone's `SIPTRACE` does.
+            cmd.arg("-s");
+        }
+        let child = cmd
             .arg("-f")
             .arg(dir.path())
             .arg("-v")
@@ -333,7 +338,8 @@ fn wav_samples(bytes: &[u8]) -> Vec<i16> {
 
 fn read_log(dir: &Path) -> String {
     let log = std::fs::read_to_string(dir.join("baresip.log")).unwrap_or_default();
-    let start = log.len().saturating_sub(6000);
+    let keep = std::env::var_os("SIPTRACE").map_or(6000, |_| 200_000);
+    let start = log.len().saturating_sub(keep);
     let start = (start..log.len())
         .find(|&i| log.is_char_boundary(i))
         .unwrap_or(0);
@@ -342,6 +348,9 @@ fn read_log(dir: &Path) -> String {
 
 impl Drop for Baresip {
     fn drop(&mut self) {
+        if std::env::var_os("SIPTRACE").is_some() {
+            eprintln!("{}", self.log());
+        }
         // kill_on_drop sends SIGKILL too; do it now and reap, so no baresip outlives the
         // test even if the runtime is already gone.
         let _ = self.child.start_kill();
