@@ -6,11 +6,13 @@
 //! (ICE, DTLS, SRTP, Opus) sending 1 kHz.
 //!
 //! - Outbound: the browser calls a number routed to the trunk; baresip answers; each side
-//!   detects the other's tone (Goertzel) after Opus ⇄ G.711 transcoding; the browser hangs
-//!   up and the BYE ends baresip's call.
+//!   detects the other's tone (Goertzel) after Opus ⇄ G.711 transcoding; the browser's
+//!   RFC 4733 digits reach baresip; the browser hangs up and the BYE ends baresip's call.
 //! - Inbound: baresip dials the DID; the browser rings and answers; tones both ways;
 //!   baresip sends RFC 4733 digits that reach the browser; baresip puts the call on hold
 //!   (re-INVITE `a=sendonly`, relayed to the browser) and resumes it; baresip hangs up.
+//! - Cancels: the browser gives up on a ringing baresip (answering by hand this time), and
+//!   baresip gives up on the ringing browser; each CANCEL ends the other leg.
 //!
 //! Each ends with one call record and a gateway holding no call, leg, task, route, flow or
 //! media port. The test FAILS (never skips) without baresip.
@@ -27,7 +29,7 @@ use rvoip_core::sdp::negotiate::{
     process_answer,
 };
 use rvoip_core::sdp::{Direction, Fingerprint, SessionDescription, Setup};
-use rvoip_core::sip::ua::{CallId, Event};
+use rvoip_core::sip::ua::{CallId, EndReason, Event};
 use rvoip_gateway::media::testclient::{ClientOffer, Endpoint, WebRtcClient, gateway_leg};
 use rvoip_gateway::media::{Codec, MediaFormat};
 use signalling_util::*;
@@ -252,6 +254,14 @@ async fn browser_calls_baresip_trunk_tones_both_ways_and_its_bye_ends_the_call()
 
     tones_both_ways(&mut alice, &media, &bs, 0).await;
 
+    // The browser's RFC 4733 digits (at the Opus clock) reach baresip at 8000 Hz, which
+    // reports each one.
+    for digit in ['7', '*'] {
+        media.send_digit(digit, Duration::from_millis(120));
+        let e = baresip_event(&mut bs, &mut alice, "CALL_DTMF_START").await;
+        assert_eq!(e["param"], digit.to_string(), "{e}");
+    }
+
     alice.hangup(call);
     alice.ended("the end of the call", call).await;
     // baresip's reason for a call the peer ended with BYE (ECONNRESET's text).
@@ -362,4 +372,53 @@ async fn baresip_trunk_calls_the_did_tones_dtmf_hold_and_its_bye_end_the_call() 
     let closed = baresip_event(&mut bs, &mut bob, "CALL_CLOSED").await;
     assert_eq!(closed["direction"], "outgoing", "{closed}");
     finish(gw, bob, media, "normal: caller hung up").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancels_either_way_end_both_legs_before_the_answer() {
+    let mut bs = Baresip::start_answering(TRUNK_NUMBER, BARESIP_HZ, "manual").await;
+    let gw = start_gateway(&format!("127.0.0.1:{}", bs.sip_port), "").await;
+
+    // The browser calls; baresip rings (it answers only when told); the browser gives up:
+    // its CANCEL is relayed and ends baresip's call.
+    let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 63).await;
+    let now = alice.now();
+    let call = alice
+        .ua
+        .call(now, &format!("sip:{TRUNK_NUMBER}@127.0.0.1"), WEBRTC_OFFER)
+        .expect("call");
+    let incoming = baresip_event(&mut bs, &mut alice, "CALL_INCOMING").await;
+    assert_eq!(incoming["direction"], "incoming", "{incoming}");
+    alice
+        .wait("the ringing", |e| {
+            matches!(e, Event::Ringing { call: c, .. } if *c == call).then_some(())
+        })
+        .await;
+    alice.hangup(call);
+    let reason = alice.ended("the cancelled call's end", call).await;
+    assert_eq!(reason, EndReason::LocalHangup, "{reason:?}");
+    let closed = baresip_event(&mut bs, &mut alice, "CALL_CLOSED").await;
+    assert_eq!(closed["direction"], "incoming", "{closed}");
+    alice.close().await;
+
+    // baresip calls the DID; the browser rings; baresip gives up: the browser's call ends.
+    let mut bob = Phone::connect(&gw, "bob", BOB_PW, 64).await;
+    bob.register().await;
+    let target = format!("sip:{DID}@{}", gw.udp_addr().expect("udp"));
+    bs.command("dial", &target).await;
+    let (call, _) = bob.incoming().await;
+    baresip_event(&mut bs, &mut bob, "CALL_RINGING").await;
+    bs.command("hangup", "").await;
+    let reason = bob.ended("the trunk's CANCEL", call).await;
+    assert_eq!(reason, EndReason::Cancelled, "{reason:?}");
+    let closed = baresip_event(&mut bs, &mut bob, "CALL_CLOSED").await;
+    assert_eq!(closed["direction"], "outgoing", "{closed}");
+    bob.close().await;
+
+    assert_clean(&gw).await;
+    let cdrs = gw.store().cdrs(&Default::default()).expect("cdrs");
+    let causes: Vec<&str> = cdrs.iter().map(|c| c.cause.as_str()).collect();
+    assert_eq!(causes, ["cancelled", "cancelled"], "{cdrs:?}");
+    assert!(cdrs.iter().all(|c| c.answered_ms.is_none()), "{cdrs:?}");
+    gw.shutdown().await;
 }

@@ -79,9 +79,15 @@ pub struct Baresip {
 }
 
 impl Baresip {
-    /// Starts baresip with the account `sip:{user}@127.0.0.1` sending a `tone_hz` sine, and
-    /// waits until its control socket accepts (it opens after the SIP listeners).
+    /// Starts baresip with the account `sip:{user}@127.0.0.1` answering calls itself and
+    /// sending a `tone_hz` sine, and waits until its control socket accepts (it opens after
+    /// the SIP listeners).
     pub async fn start(user: &str, tone_hz: u32) -> Baresip {
+        Baresip::start_answering(user, tone_hz, "auto").await
+    }
+
+    /// Like [`Baresip::start`], with the account's `answermode` (`auto`, `manual`, …).
+    pub async fn start_answering(user: &str, tone_hz: u32, answermode: &str) -> Baresip {
         let binary = baresip_binary();
         let dir = tempfile::tempdir().expect("temp dir");
         let sip_port = free_sip_port();
@@ -123,8 +129,8 @@ impl Baresip {
         std::fs::write(
             dir.path().join("accounts"),
             format!(
-                "<sip:{user}@127.0.0.1>;regint=0;answermode=auto;audio_codecs=PCMU,PCMA;\
-                 ptime=20\n"
+                "<sip:{user}@127.0.0.1>;regint=0;answermode={answermode};\
+                 audio_codecs=PCMU,PCMA;ptime=20\n"
             ),
         )
         .expect("write accounts");
