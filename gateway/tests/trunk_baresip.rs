@@ -13,6 +13,9 @@
 //!   (re-INVITE `a=sendonly`, relayed to the browser) and resumes it; baresip hangs up.
 //! - Cancels: the browser gives up on a ringing baresip (answering by hand this time), and
 //!   baresip gives up on the ringing browser; each CANCEL ends the other leg.
+//! - Session timers (RFC 4028, 2 s for the test) with a trunk that has none: called by
+//!   baresip, the gateway refreshes by re-INVITE; calling baresip (whose 2xx has no
+//!   Session-Expires), the gateway arms no timer; both calls stay up.
 //!
 //! Each ends with its call records and a gateway holding no call, leg, task, route, flow
 //! or media port. The test FAILS (never skips) without baresip.
@@ -421,5 +424,126 @@ async fn cancels_either_way_end_both_legs_before_the_answer() {
     let causes: Vec<&str> = cdrs.iter().map(|c| c.cause.as_str()).collect();
     assert_eq!(causes, ["cancelled", "cancelled"], "{cdrs:?}");
     assert!(cdrs.iter().all(|c| c.answered_ms.is_none()), "{cdrs:?}");
+    gw.shutdown().await;
+}
+
+/// Whether `phone` saw `call` end (its events are kept).
+fn ended(phone: &Phone, call: CallId) -> Option<EndReason> {
+    phone.events.iter().find_map(|e| match e {
+        Event::Ended { call: c, reason } if *c == call => Some(*reason),
+        _ => None,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_timers_keep_calls_with_a_trunk_that_has_none() {
+    // RFC 4028 with a short test interval (2 s, Min-SE 1 s). baresip 1.0 supports no
+    // session timers: called by it, the gateway (UAS) must be the refresher (§9) and
+    // refresh by re-INVITE (no UPDATE in baresip's Allow); calling it, its 2xx has no
+    // Session-Expires, so that leg has no timer (§7.4) and must not expire.
+    let mut bs = Baresip::start(TRUNK_NUMBER, BARESIP_HZ).await;
+    let toml = format!(
+        r#"
+[http]
+listen = "127.0.0.1:0"
+[sip]
+udp = "127.0.0.1:0"
+tcp = "127.0.0.1:0"
+domain = "127.0.0.1"
+session_expires = 2
+min_se = 1
+[admin]
+password = "{ADMIN_PW}"
+[[users]]
+username = "alice"
+password = "{ALICE_PW}"
+[[users]]
+username = "bob"
+password = "{BOB_PW}"
+dids = ["{DID}"]
+[[trunks]]
+name = "t1"
+host = "127.0.0.1:{port}"
+options_interval = 0
+[[dialplan]]
+pattern = "+1."
+target = "trunk:t1"
+[[dialplan]]
+pattern = "*"
+target = "user"
+"#,
+        port = bs.sip_port
+    );
+    let gw = start_gateway_toml(&toml).await;
+
+    // baresip calls bob: two refreshes (re-INVITEs with an offer) reach baresip and the
+    // call stays up.
+    let mut bob = Phone::connect(&gw, "bob", BOB_PW, 65).await;
+    bob.register().await;
+    let target = format!("sip:{DID}@{}", gw.udp_addr().expect("udp"));
+    bs.command("dial", &target).await;
+    let (call, offer) = bob.incoming().await;
+    let client = WebRtcClient::new().await.expect("client");
+    let (sdp, n) = browser_answer(
+        &offer.expect("an offer"),
+        &client.offer(),
+        Direction::SendRecv,
+        1,
+    );
+    let now = bob.now();
+    bob.ua.answer(now, call, sdp.as_bytes()).expect("answer");
+    let media = start_media(client, &n);
+    baresip_event(&mut bs, &mut bob, "CALL_ESTABLISHED").await;
+    let mut refreshes = 0;
+    while refreshes < 2 {
+        let e = baresip_event(&mut bs, &mut bob, "CALL_REMOTE_SDP").await;
+        if e["param"] == "offer" {
+            refreshes += 1;
+        }
+        assert_eq!(
+            ended(&bob, call),
+            None,
+            "the call ended after {refreshes} refreshes"
+        );
+    }
+    assert!(bs.try_event("CALL_CLOSED").is_none(), "{}", bs.log());
+    bs.command("hangup", "").await;
+    bob.ended("the trunk's hang-up", call).await;
+    baresip_event(&mut bs, &mut bob, "CALL_CLOSED").await;
+    media.stop().await;
+    bob.close().await;
+
+    // alice calls baresip: the call outlives two intervals (a wrongly armed timer would
+    // have refreshed or, as non-refresher, expired after 1.33 s).
+    let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 66).await;
+    let now = alice.now();
+    let call = alice
+        .ua
+        .call(now, &format!("sip:{TRUNK_NUMBER}@127.0.0.1"), WEBRTC_OFFER)
+        .expect("call");
+    alice
+        .wait("the answer", |e| {
+            matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
+        })
+        .await;
+    baresip_event(&mut bs, &mut alice, "CALL_ESTABLISHED").await;
+    // Nothing to poll for: no event may happen.
+    alice.pump(Duration::from_secs(4)).await;
+    assert_eq!(ended(&alice, call), None);
+    assert!(bs.try_event("CALL_CLOSED").is_none(), "{}", bs.log());
+    alice.hangup(call);
+    alice.ended("the end of the call", call).await;
+    let closed = baresip_event(&mut bs, &mut alice, "CALL_CLOSED").await;
+    assert_eq!(closed["param"], "Connection reset by peer", "{closed}");
+    alice.close().await;
+
+    assert_clean(&gw).await;
+    let cdrs = gw.store().cdrs(&Default::default()).expect("cdrs");
+    let causes: Vec<&str> = cdrs.iter().map(|c| c.cause.as_str()).collect();
+    assert_eq!(
+        causes,
+        ["normal: caller hung up", "normal: caller hung up"],
+        "{cdrs:?}"
+    );
     gw.shutdown().await;
 }
