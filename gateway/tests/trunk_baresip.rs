@@ -94,6 +94,13 @@ fn browser_answer(
     (a.sdp.to_string(), a.negotiated)
 }
 
+/// The `o=` session id and version of an SDP body.
+fn origin(sdp: &[u8]) -> (String, u64) {
+    let sdp = SessionDescription::parse_bytes(sdp).expect("SDP");
+    let o = sdp.origin().expect("o=").expect("a valid o=");
+    (o.session_id.to_string(), o.session_version)
+}
+
 /// Starts the client's media (a 1 kHz Opus tone) towards the gateway leg of `n`.
 fn start_media(client: WebRtcClient, n: &Negotiated) -> Endpoint {
     assert_eq!(n.codec.name.to_ascii_lowercase(), "opus", "{n:?}");
@@ -285,6 +292,7 @@ async fn baresip_trunk_calls_the_did_tones_dtmf_hold_and_its_bye_end_the_call() 
     bs.command("dial", &target).await;
     let (call, offer) = bob.incoming().await;
     let offer = offer.expect("the gateway's offer in the INVITE");
+    let mut last_origin = origin(&offer);
     let client = WebRtcClient::new().await.expect("client");
     let co = client.offer();
     let (sdp, n) = browser_answer(&offer, &co, Direction::SendRecv, 1);
@@ -332,6 +340,14 @@ async fn baresip_trunk_calls_the_did_tones_dtmf_hold_and_its_bye_end_the_call() 
             .await;
         let text = String::from_utf8_lossy(&reoffer).to_string();
         assert!(text.contains(offered), "{command}: {text}");
+        // RFC 3264 §8: the same o= session, its version one more than the last SDP's.
+        let (id, version) = origin(&reoffer);
+        assert_eq!(
+            (id.as_str(), version),
+            (last_origin.0.as_str(), last_origin.1 + 1),
+            "{command}: {text}"
+        );
+        last_origin = (id, version);
         let (sdp, _) = browser_answer(&reoffer, &co, answered, 2 + v as u64);
         let now = bob.now();
         bob.ua

@@ -88,7 +88,11 @@ pub struct MediaBridge {
     mode: Mode,
     call: Option<CallMedia>,
     session_id: u64,
-    version: u64,
+    /// Per leg (A, B): the `o=` version of the last SDP we made for it. Each leg is its own
+    /// SDP session to its peer, so each counts on its own: RFC 3264 §8 has every new offer
+    /// or answer increment the version by exactly one (a counter shared by both legs made
+    /// a relayed hold skip versions: 1, 3, 5 on the leg that asked for it).
+    version: [u64; 2],
     /// Our answer to the A leg's offer.
     a_answer: Option<String>,
     /// Our offer on the B leg.
@@ -182,7 +186,7 @@ impl MediaBridge {
             mode: Mode::Relay,
             call: None,
             session_id: negotiate::random_session_id(&mut rng),
-            version: 1,
+            version: [1; 2],
             a_answer: None,
             b_offer: None,
             codec: None,
@@ -210,6 +214,7 @@ impl MediaBridge {
 
     fn local_media<'a>(
         &self,
+        leg: LegId,
         local: &'a LocalParams,
         webrtc: bool,
         fingerprint: Option<Fingerprint>,
@@ -234,7 +239,7 @@ impl MediaBridge {
         };
         Some(LocalMedia {
             session_id: self.session_id,
-            session_version: self.version,
+            session_version: self.version[ix(leg)],
             address: self.address,
             port: local.addr.port(),
             direction,
@@ -261,7 +266,7 @@ impl MediaBridge {
         let local = call.local(leg).ok_or(500u16)?.clone();
         let fp = self.fingerprint(&local);
         let lm = self
-            .local_media(&local, webrtc, fp, direction)
+            .local_media(leg, &local, webrtc, fp, direction)
             .ok_or(500u16)?;
         let sdp = SessionDescription::parse_bytes(offer).map_err(|_| 488u16)?;
         let ans = negotiate::answer(&sdp, &policy(webrtc), &lm).map_err(|e| e.sip_status())?;
@@ -316,7 +321,7 @@ impl MediaBridge {
         let local = call.local(LegId::B).ok_or(500u16)?.clone();
         let fp = self.fingerprint(&local);
         let lm = self
-            .local_media(&local, self.b_webrtc, fp, Direction::SendRecv)
+            .local_media(LegId::B, &local, self.b_webrtc, fp, Direction::SendRecv)
             .ok_or(500u16)?;
         let b_offer = negotiate::offer(&policy(self.b_webrtc), &lm).to_string();
         self.b_offer = Some(b_offer.clone());
@@ -397,7 +402,7 @@ impl MediaBridge {
     /// direction mirrors what the other leg agreed (a leg held on one side stays held in
     /// the answer to the other).
     pub fn answer_reoffer(&mut self, leg: LegId, offer: &[u8]) -> Result<Vec<u8>, u16> {
-        self.version += 1;
+        self.version[ix(leg)] += 1;
         let bridged = self
             .call
             .as_ref()
@@ -407,20 +412,24 @@ impl MediaBridge {
         } else {
             Direction::SendRecv
         };
-        self.answer_leg(leg, offer, self.webrtc(leg), direction)
-            .map(String::into_bytes)
+        let answer = self.answer_leg(leg, offer, self.webrtc(leg), direction);
+        if answer.is_err() {
+            // Refused with an error status: no SDP went out, the version is not used.
+            self.version[ix(leg)] -= 1;
+        }
+        answer.map(String::into_bytes)
     }
 
     /// Our offer on `leg` with `direction` (the hold or unhold of the other leg relayed),
     /// with the leg's ICE credentials, fingerprint and address unchanged.
     pub fn reoffer(&mut self, leg: LegId, direction: Direction) -> Result<Vec<u8>, u16> {
-        self.version += 1;
+        self.version[ix(leg)] += 1;
         let webrtc = self.webrtc(leg);
         let call = self.call.as_ref().ok_or(500u16)?;
         let local = call.local(leg).ok_or(500u16)?.clone();
         let fp = self.fingerprint(&local);
         let lm = self
-            .local_media(&local, webrtc, fp, direction)
+            .local_media(leg, &local, webrtc, fp, direction)
             .ok_or(500u16)?;
         let offer = negotiate::offer(&policy(webrtc), &lm).to_string();
         self.pending = Some((leg, offer.clone()));
