@@ -12,7 +12,7 @@ export CARGO_INCREMENTAL=0
 source "$ROOT/scripts/lib.sh"
 
 # --- system packages -------------------------------------------------------------------
-APT_PKGS=(sip-tester libsrtp2-dev pkg-config cmake libasound2-dev chromium chromium-driver binaryen)
+APT_PKGS=(sip-tester baresip-core libsrtp2-dev pkg-config cmake libasound2-dev chromium chromium-driver binaryen)
 apt_ensure "${APT_PKGS[@]}"
 
 # --- Rust targets and tools -------------------------------------------------------------

@@ -88,10 +88,10 @@ pub struct MediaBridge {
     mode: Mode,
     call: Option<CallMedia>,
     session_id: u64,
-    /// Per leg (A, B): the `o=` version of the last SDP we wrote on it. Each leg is its own
-    /// offer/answer session with its own peer, so each counts on its own (RFC 3264 §8: one
-    /// more than the previous SDP *of that session*; a shared counter made a relayed hold
-    /// skip a version on every leg).
+    /// Per leg (A, B): the `o=` version of the last SDP we made for it. Each leg is its own
+    /// SDP session to its peer, so each counts on its own: RFC 3264 §8 has every new offer
+    /// or answer increment the version by exactly one (a counter shared by both legs made
+    /// a relayed hold skip versions: 1, 3, 5 on the leg that asked for it).
     version: [u64; 2],
     /// Our answer to the A leg's offer.
     a_answer: Option<String>,
@@ -412,8 +412,12 @@ impl MediaBridge {
         } else {
             Direction::SendRecv
         };
-        self.answer_leg(leg, offer, self.webrtc(leg), direction)
-            .map(String::into_bytes)
+        let answer = self.answer_leg(leg, offer, self.webrtc(leg), direction);
+        if answer.is_err() {
+            // Refused with an error status: no SDP went out, the version is not used.
+            self.version[ix(leg)] -= 1;
+        }
+        answer.map(String::into_bytes)
     }
 
     /// Our offer on `leg` with `direction` (the hold or unhold of the other leg relayed),
