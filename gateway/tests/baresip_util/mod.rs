@@ -135,12 +135,10 @@ impl Baresip {
         )
         .expect("write accounts");
         let log = std::fs::File::create(dir.path().join("baresip.log")).expect("log file");
-        let mut cmd = tokio::process::Command::new(binary);
-        if std::env::var_os("SIPTRACE").is_some() {
-            // baresip's own SIP trace into its log, as the test phone's `SIPTRACE` does.
-            cmd.arg("-s");
-        }
-        let child = cmd
+        // `-s`: baresip traces every SIP message into its log (read by
+        // [`Baresip::origins_received`]; printed with `SIPTRACE` set).
+        let child = tokio::process::Command::new(binary)
+            .arg("-s")
             .arg("-f")
             .arg(dir.path())
             .arg("-v")
@@ -279,6 +277,28 @@ impl Baresip {
         let msg = serde_json::from_slice(&self.buf[colon + 1..end]).expect("JSON from baresip");
         self.buf.drain(..=end);
         Some(msg)
+    }
+
+    /// The `o=` lines (session id, version) of the SDP bodies baresip received, in order,
+    /// from its SIP trace: each message is logged after a `UDP <from> -> <to>` line.
+    pub fn origins_received(&self) -> Vec<(String, u64)> {
+        let log = std::fs::read_to_string(self.dir.path().join("baresip.log")).unwrap_or_default();
+        let me = format!("127.0.0.1:{}", self.sip_port);
+        let mut inbound = false;
+        let mut out = Vec::new();
+        for line in log.lines() {
+            if let Some(route) = line.strip_prefix("UDP ") {
+                inbound = route.split(" -> ").nth(1) == Some(me.as_str());
+            } else if let Some(o) = line.strip_prefix("o=")
+                && inbound
+            {
+                let f: Vec<&str> = o.split_ascii_whitespace().collect();
+                if let (Some(id), Some(v)) = (f.get(1), f.get(2).and_then(|v| v.parse().ok())) {
+                    out.push((id.to_string(), v));
+                }
+            }
+        }
+        out
     }
 
     /// What baresip decoded from the far end so far (8 kHz mono; all calls, in order).
