@@ -17,6 +17,9 @@
 //!   baresip, the gateway refreshes by re-INVITE; calling baresip (whose 2xx has no
 //!   Session-Expires), the gateway arms no timer; both calls stay up.
 //!
+//! In the answered calls, the SDP the gateway sends baresip keeps one `o=` session whose
+//! version grows by one with each new SDP (RFC 3264 §8; read from baresip's SIP trace).
+//!
 //! Each ends with its call records and a gateway holding no call, leg, task, route, flow
 //! or media port. The test FAILS (never skips) without baresip.
 
@@ -291,6 +294,11 @@ async fn browser_calls_baresip_trunk_tones_both_ways_and_its_bye_ends_the_call()
 
     alice.hangup(call);
     alice.ended("the end of the call", call).await;
+    assert_eq!(
+        assert_versions_count_up(&bs),
+        1,
+        "one SDP: the INVITE's offer"
+    );
     // baresip's reason for a call the peer ended with BYE (ECONNRESET's text).
     let closed = baresip_event(&mut bs, &mut alice, "CALL_CLOSED").await;
     assert_eq!(closed["direction"], "incoming", "{closed}");

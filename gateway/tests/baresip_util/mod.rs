@@ -377,9 +377,14 @@ impl Drop for Baresip {
         if std::env::var_os("SIPTRACE").is_some() {
             eprintln!("{}", self.log());
         }
-        // kill_on_drop sends SIGKILL too; do it now and reap, so no baresip outlives the
-        // test even if the runtime is already gone.
+        // kill_on_drop sends SIGKILL too; do it now and reap it (briefly blocking), so no
+        // baresip — nor its zombie — outlives the test, panicking or not.
         let _ = self.child.start_kill();
-        let _ = self.child.try_wait();
+        for _ in 0..200 {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 }
