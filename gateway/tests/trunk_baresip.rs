@@ -17,6 +17,9 @@
 //!   baresip, the gateway refreshes by re-INVITE; calling baresip (whose 2xx has no
 //!   Session-Expires), the gateway arms no timer; both calls stay up.
 //!
+//! In the answered calls, the SDP the gateway sends baresip keeps one `o=` session whose
+//! version grows by one with each new SDP (RFC 3264 §8; read from baresip's SIP trace).
+//!
 //! Each ends with its call records and a gateway holding no call, leg, task, route, flow
 //! or media port. The test FAILS (never skips) without baresip.
 
@@ -99,6 +102,23 @@ fn origin(sdp: &[u8]) -> (String, u64) {
     let sdp = SessionDescription::parse_bytes(sdp).expect("SDP");
     let o = sdp.origin().expect("o=").expect("a valid o=");
     (o.session_id.to_string(), o.session_version)
+}
+
+/// RFC 3264 §8 on the SDP the gateway sent baresip: one session, whose version starts at
+/// 1 and grows by exactly one with each new SDP; returns how many there were.
+fn assert_versions_count_up(bs: &Baresip) -> usize {
+    let origins = bs.origins_received();
+    let versions: Vec<u64> = origins.iter().map(|(_, v)| *v).collect();
+    let expected: Vec<u64> = (1..=versions.len() as u64).collect();
+    assert_eq!(
+        versions, expected,
+        "the gateway's SDP to baresip: {origins:?}"
+    );
+    assert!(
+        origins.iter().all(|(id, _)| *id == origins[0].0),
+        "{origins:?}"
+    );
+    versions.len()
 }
 
 /// Starts the client's media (a 1 kHz Opus tone) towards the gateway leg of `n`.
@@ -274,6 +294,11 @@ async fn browser_calls_baresip_trunk_tones_both_ways_and_its_bye_ends_the_call()
 
     alice.hangup(call);
     alice.ended("the end of the call", call).await;
+    assert_eq!(
+        assert_versions_count_up(&bs),
+        1,
+        "one SDP: the INVITE's offer"
+    );
     // baresip's reason for a call the peer ended with BYE (ECONNRESET's text).
     let closed = baresip_event(&mut bs, &mut alice, "CALL_CLOSED").await;
     assert_eq!(closed["direction"], "incoming", "{closed}");
@@ -386,6 +411,9 @@ async fn baresip_trunk_calls_the_did_tones_dtmf_hold_and_its_bye_end_the_call() 
             }
         }
     }
+
+    // The answers to the INVITE, the hold and the resume.
+    assert_eq!(assert_versions_count_up(&bs), 3);
 
     bs.command("hangup", "").await;
     bob.ended("the trunk's hang-up", call).await;
@@ -500,9 +528,10 @@ target = "user"
     bs.command("dial", &target).await;
     let (call, offer) = bob.incoming().await;
     let client = WebRtcClient::new().await.expect("client");
+    let client_offer = client.offer();
     let (sdp, n) = browser_answer(
         &offer.expect("an offer"),
-        &client.offer(),
+        &client_offer,
         Direction::SendRecv,
         1,
     );
@@ -510,7 +539,7 @@ target = "user"
     bob.ua.answer(now, call, sdp.as_bytes()).expect("answer");
     let media = start_media(client, &n);
     baresip_event(&mut bs, &mut bob, "CALL_ESTABLISHED").await;
-    let mut refreshes = 0;
+    let mut refreshes = 0u64;
     while refreshes < 2 {
         let e = baresip_event(&mut bs, &mut bob, "CALL_REMOTE_SDP").await;
         if e["param"] == "offer" {
@@ -523,6 +552,22 @@ target = "user"
         );
     }
     assert!(bs.try_event("CALL_CLOSED").is_none(), "{}", bs.log());
+    // baresip holds: the gateway's answer counts on from its refreshes' versions.
+    bs.command("hold", "").await;
+    let reoffer = bob
+        .wait("the relayed hold", |e| match e {
+            Event::OfferReceived { call: c, sdp } if *c == call => sdp.clone(),
+            _ => None,
+        })
+        .await;
+    let (sdp, _) = browser_answer(&reoffer, &client_offer, Direction::RecvOnly, 2);
+    let now = bob.now();
+    bob.ua.answer(now, call, sdp.as_bytes()).expect("answer");
+    // baresip reports the answer (refreshes may come in between: their offers).
+    while baresip_event(&mut bs, &mut bob, "CALL_REMOTE_SDP").await["param"] != "answer" {}
+    // The answer to the INVITE, the refreshes, the answer to the hold (and any refresh
+    // since).
+    assert!(assert_versions_count_up(&bs) >= refreshes as usize + 2);
     bs.command("hangup", "").await;
     bob.ended("the trunk's hang-up", call).await;
     baresip_event(&mut bs, &mut bob, "CALL_CLOSED").await;

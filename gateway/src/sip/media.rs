@@ -457,6 +457,19 @@ impl MediaBridge {
         Ok(n.direction)
     }
 
+    /// A SIP message `msg` a leg's UA sends: when it carries our SDP for that leg (our
+    /// `o=` session id), its version is the leg's latest. The UA makes SDP of its own — a
+    /// session refresh by re-INVITE re-sends our last SDP with the version incremented
+    /// (RFC 4028 §9 with RFC 3264 §8) — and our next offer or answer on the leg must count
+    /// on from it, not go back (after two refreshes, a hold was answered with version 2
+    /// where the peer had last seen 3).
+    pub fn note_sent(&mut self, leg: LegId, msg: &[u8]) {
+        if let Some(v) = our_sdp_version(msg, self.session_id) {
+            let last = &mut self.version[ix(leg)];
+            *last = (*last).max(v);
+        }
+    }
+
     /// Our re-offer on a leg failed (the session is unchanged).
     pub fn reoffer_failed(&mut self) {
         self.pending = None;
@@ -476,6 +489,19 @@ impl MediaBridge {
     pub fn relay_answer(&mut self, answer: &[u8]) -> Vec<u8> {
         answer.to_vec()
     }
+}
+
+/// The `o=` version of the SDP body of the SIP message `msg`, if it is an SDP of the
+/// session `session_id` (RFC 4566 §5.2: `o=<user> <sess-id> <sess-version> …`).
+fn our_sdp_version(msg: &[u8], session_id: u64) -> Option<u64> {
+    let split = msg.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let body = msg.get(split + 4..)?;
+    let text = std::str::from_utf8(body).ok()?;
+    let origin = text.lines().find_map(|l| l.strip_prefix("o="))?;
+    let mut fields = origin.split_ascii_whitespace().skip(1);
+    let id: u64 = fields.next()?.parse().ok()?;
+    let version = fields.next()?.parse().ok()?;
+    (id == session_id).then_some(version)
 }
 
 /// The encoding name of the first payload type of the first audio section.
@@ -559,6 +585,30 @@ m=audio 4000 RTP/AVP 0\r\n";
             sdp_direction(ice_elsewhere.as_bytes()),
             Some(Direction::SendOnly)
         );
+    }
+
+    #[test]
+    fn versions_count_per_leg_from_what_the_ua_sent() {
+        let mut m = MediaBridge::new(None, IpAddr::from([127, 0, 0, 1]), false, false);
+        let id = m.session_id;
+        let msg = |id: u64, v: u64| {
+            format!(
+                "INVITE sip:a@b SIP/2.0\r\nContent-Type: application/sdp\r\n\r\n\
+                 v=0\r\no=- {id} {v} IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+            )
+            .into_bytes()
+        };
+        assert_eq!(our_sdp_version(&msg(id, 3), id), Some(3));
+        // Two session refreshes went out on the A leg (versions 2 and 3).
+        m.note_sent(LegId::A, &msg(id, 2));
+        m.note_sent(LegId::A, &msg(id, 3));
+        assert_eq!(m.version, [3, 1]);
+        // Never backwards; another session's SDP (relayed) and bodiless messages count not.
+        m.note_sent(LegId::A, &msg(id, 2));
+        m.note_sent(LegId::A, &msg(id.wrapping_add(1), 9));
+        m.note_sent(LegId::B, b"SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n");
+        m.note_sent(LegId::B, b"BYE sip:a@b SIP/2.0\r\n");
+        assert_eq!(m.version, [3, 1]);
     }
 
     #[test]

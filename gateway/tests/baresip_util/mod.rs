@@ -135,12 +135,10 @@ impl Baresip {
         )
         .expect("write accounts");
         let log = std::fs::File::create(dir.path().join("baresip.log")).expect("log file");
-        let mut cmd = tokio::process::Command::new(binary);
-        if std::env::var_os("SIPTRACE").is_some() {
-            // baresip's own SIP trace into its log, as the test phone's `SIPTRACE` does.
-            cmd.arg("-s");
-        }
-        let child = cmd
+        // `-s`: baresip traces every SIP message into its log (read by
+        // [`Baresip::origins_received`]; printed with `SIPTRACE` set).
+        let child = tokio::process::Command::new(binary)
+            .arg("-s")
             .arg("-f")
             .arg(dir.path())
             .arg("-v")
@@ -281,6 +279,28 @@ impl Baresip {
         Some(msg)
     }
 
+    /// The `o=` lines (session id, version) of the SDP bodies baresip received, in order,
+    /// from its SIP trace: each message is logged after a `UDP <from> -> <to>` line.
+    pub fn origins_received(&self) -> Vec<(String, u64)> {
+        let log = std::fs::read_to_string(self.dir.path().join("baresip.log")).unwrap_or_default();
+        let me = format!("127.0.0.1:{}", self.sip_port);
+        let mut inbound = false;
+        let mut out = Vec::new();
+        for line in log.lines() {
+            if let Some(route) = line.strip_prefix("UDP ") {
+                inbound = route.split(" -> ").nth(1) == Some(me.as_str());
+            } else if let Some(o) = line.strip_prefix("o=")
+                && inbound
+            {
+                let f: Vec<&str> = o.split_ascii_whitespace().collect();
+                if let (Some(id), Some(v)) = (f.get(1), f.get(2).and_then(|v| v.parse().ok())) {
+                    out.push((id.to_string(), v));
+                }
+            }
+        }
+        out
+    }
+
     /// What baresip decoded from the far end so far (8 kHz mono; all calls, in order).
     pub fn recording(&self) -> Vec<i16> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path().join("rec"))
@@ -357,9 +377,14 @@ impl Drop for Baresip {
         if std::env::var_os("SIPTRACE").is_some() {
             eprintln!("{}", self.log());
         }
-        // kill_on_drop sends SIGKILL too; do it now and reap, so no baresip outlives the
-        // test even if the runtime is already gone.
+        // kill_on_drop sends SIGKILL too; do it now and reap it (briefly blocking), so no
+        // baresip — nor its zombie — outlives the test, panicking or not.
         let _ = self.child.start_kill();
-        let _ = self.child.try_wait();
+        for _ in 0..200 {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 }

@@ -638,6 +638,7 @@ impl CallTask {
                     self.held_ringing = Some((t.transport, dest, t.bytes));
                     continue;
                 }
+                self.media.note_sent(LegId::A, &t.bytes);
                 self.flow_uses.note(t.transport, dest);
                 self.sh.send(t.transport, dest, t.bytes);
             }
@@ -645,6 +646,7 @@ impl CallTask {
                 while let Some(t) = b.poll_transmit() {
                     progressed = true;
                     let dest = self.b_flow.unwrap_or(t.destination);
+                    self.media.note_sent(LegId::B, &t.bytes);
                     let bytes = match &self.pai {
                         Some(pai) if t.bytes.starts_with(b"INVITE ") => {
                             insert_header(&t.bytes, &format!("P-Asserted-Identity: {pai}"))
