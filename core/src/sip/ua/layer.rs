@@ -199,6 +199,14 @@ impl<R: Rng> UserAgent<R> {
     }
 
     pub(crate) fn receive_request(&mut self, now: Instant, rx: Received<'_>, m: SipMsg) {
+        // The key is taken from the Via as sent (a retransmission arrives unstamped).
+        let key = TxKey::server(&m);
+        #[cfg(feature = "sip-server")]
+        let m = {
+            let mut m = m;
+            m.note_source_in_via(rx.source);
+            m
+        };
         // §8.2 validation: mandatory headers and a CSeq that names the request's method.
         let method = m.method();
         let cseq_ok = matches!((m.cseq(), &method), (Some((_, cm)), Some(rm)) if cm == *rm);
@@ -216,7 +224,7 @@ impl<R: Rng> UserAgent<R> {
             }
             return;
         }
-        let Ok(key) = TxKey::server(&m) else {
+        let Ok(key) = key else {
             if method != Some(Method::Ack) {
                 self.respond_stateless(&rx, &m, 400, false);
             }

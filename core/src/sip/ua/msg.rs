@@ -422,6 +422,60 @@ impl SipMsg {
         self
     }
 
+    /// The server transport's note of where a request came from, in its top Via (RFC 3261
+    /// §18.2.1, RFC 3581 §4): `received=<source IP>` when the sent-by host is not that
+    /// address or the client asked for `rport`, and the source port as the value of an
+    /// empty `rport`. Responses copy the Via, so a client behind NAT learns the address
+    /// its requests come from (and responses reach it there). Parameters already present
+    /// are left as they are.
+    #[cfg(feature = "sip-server")]
+    pub fn note_source_in_via(&mut self, source: core::net::SocketAddr) {
+        let Some((_, via)) = self
+            .headers
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case("Via"))
+        else {
+            return;
+        };
+        let rport = param(via, "rport");
+        let sent_by = crate::sip::transaction::via_sent_by(via);
+        let host = match sent_by.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(""),
+            None => sent_by.split(':').next().unwrap_or(""),
+        };
+        let same_host = match source.ip() {
+            core::net::IpAddr::V4(a) => crate::sip::ip::parse_ipv4(host) == Some(a),
+            core::net::IpAddr::V6(a) => crate::sip::ip::parse_ipv6(host) == Some(a),
+        };
+        let mut add = String::new();
+        if (!same_host || rport.is_some()) && param(via, "received").is_none() {
+            add.push_str(";received=");
+            match source.ip() {
+                core::net::IpAddr::V4(a) => crate::sip::ip::push_ipv4(&mut add, a),
+                core::net::IpAddr::V6(a) => crate::sip::ip::push_ipv6(&mut add, a),
+            }
+        }
+        if rport == Some("") {
+            // Drop the empty flag (`;rport` — no '=' and no quoting in a Via's rport) and
+            // append it with the port.
+            if let Some(at) = via.match_indices(';').map(|(i, _)| i).find(|&i| {
+                via.get(i + 1..).is_some_and(|rest| {
+                    let seg = rest.split(';').next().unwrap_or("").trim_ascii();
+                    seg.eq_ignore_ascii_case("rport")
+                })
+            }) {
+                let end = via
+                    .get(at + 1..)
+                    .and_then(|rest| rest.find(';'))
+                    .map_or(via.len(), |j| at + 1 + j);
+                via.replace_range(at..end, "");
+            }
+            add.push_str(";rport=");
+            crate::sip::text::push_u64(&mut add, u64::from(source.port()));
+        }
+        via.push_str(&add);
+    }
+
     /// Removes every value of `name`.
     pub fn remove(&mut self, name: &str) {
         self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
@@ -564,6 +618,81 @@ pub fn uri_host_port(uri: &str) -> Option<(&str, Option<u16>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The top Via of a request with `via` after it was received from `source`.
+    #[cfg(feature = "sip-server")]
+    fn stamped(via: &str, source: &str) -> String {
+        let raw = alloc::format!(
+            "OPTIONS sip:b@h SIP/2.0\r\nVia: {via}\r\nVia: SIP/2.0/UDP p;branch=z9hG4bKp\r\n\
+             From: <sip:a@h>;tag=f\r\nTo: <sip:b@h>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n"
+        );
+        let mut m = SipMsg::parse(raw.as_bytes()).unwrap();
+        m.note_source_in_via(source.parse().unwrap());
+        // Only the top Via is the server transport's to touch.
+        assert_eq!(
+            m.headers_named("Via").nth(1),
+            Some("SIP/2.0/UDP p;branch=z9hG4bKp")
+        );
+        m.top_via().unwrap().to_owned()
+    }
+
+    #[cfg(feature = "sip-server")]
+    #[test]
+    fn received_and_rport_noted_as_rfc_3581_asks() {
+        // RFC 3581 §4's example: the client's private address, an empty rport.
+        assert_eq!(
+            stamped(
+                "SIP/2.0/UDP 10.1.1.1:4540;rport;branch=z9hG4bKkjshdyff",
+                "192.0.2.1:9988"
+            ),
+            "SIP/2.0/UDP 10.1.1.1:4540;branch=z9hG4bKkjshdyff;received=192.0.2.1;rport=9988"
+        );
+        // rport last; received is added even when the host is the source (§4).
+        assert_eq!(
+            stamped(
+                "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1;RPort",
+                "192.0.2.1:40000"
+            ),
+            "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1;received=192.0.2.1;rport=40000"
+        );
+        // A WebSocket client's `.invalid` host (RFC 7118 §5.2), no rport: received only.
+        assert_eq!(
+            stamped(
+                "SIP/2.0/WSS df7jal23ls0d.invalid;branch=z9hG4bKx",
+                "127.0.0.1:50000"
+            ),
+            "SIP/2.0/WSS df7jal23ls0d.invalid;branch=z9hG4bKx;received=127.0.0.1"
+        );
+        // IPv6 source: received carries the bare address (RFC 3261 §20.42 grammar).
+        assert_eq!(
+            stamped(
+                "SIP/2.0/TCP [2001:db8::9];branch=z9hG4bK2;rport",
+                "[2001:db8::1]:5070"
+            ),
+            "SIP/2.0/TCP [2001:db8::9];branch=z9hG4bK2;received=2001:db8::1;rport=5070"
+        );
+    }
+
+    #[cfg(feature = "sip-server")]
+    #[test]
+    fn via_left_alone_when_it_already_says_it() {
+        // sent-by is the source and no rport: nothing to note (§18.2.1).
+        let via = "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK3";
+        assert_eq!(stamped(via, "192.0.2.1:5060"), via);
+        let via6 = "SIP/2.0/UDP [2001:db8::1]:5060;branch=z9hG4bK3";
+        assert_eq!(stamped(via6, "[2001:db8::1]:5060"), via6);
+        // rport with a value and received already there (a proxy's doing): untouched.
+        let done = "SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK4;received=198.51.100.7;rport=1234";
+        assert_eq!(stamped(done, "198.51.100.7:1234"), done);
+        // An rport-like parameter name is not rport.
+        assert_eq!(
+            stamped(
+                "SIP/2.0/UDP 10.0.0.1;rportx;branch=z9hG4bK5",
+                "198.51.100.7:9"
+            ),
+            "SIP/2.0/UDP 10.0.0.1;rportx;branch=z9hG4bK5;received=198.51.100.7"
+        );
+    }
 
     #[test]
     fn decimals_match_core_fmt() {
