@@ -269,7 +269,7 @@ impl<R: Rng> UserAgent<R> {
             if let Some(c) = self.calls.get_mut(&call) {
                 c.ext.prov_retx = None;
             }
-        } else if let Some(se) = self.session_refreshed(now, call) {
+        } else if let Some(se) = self.session_refreshed(now, call, &req) {
             resp.push("Session-Expires", se);
         }
         if !sdp.is_empty() {

@@ -306,8 +306,9 @@ impl<R: Rng> UserAgent<R> {
         let Some(c) = self.calls.get_mut(&id) else {
             return;
         };
-        let role = if c.uac { "uac" } else { "uas" };
-        let we_refresh = param(v, "refresher").is_none_or(|r| r.eq_ignore_ascii_case(role));
+        // `refresher` names a role in this transaction (RFC 4028 §7, §9), where we are the
+        // UAC whichever side began the call.
+        let we_refresh = param(v, "refresher").is_none_or(|r| r.eq_ignore_ascii_case("uac"));
         c.ext.session = Some(SessionTimer::new(now, interval, we_refresh));
     }
 
@@ -355,21 +356,29 @@ impl<R: Rng> UserAgent<R> {
         true
     }
 
-    /// A refresh (UPDATE without SDP, or a re-INVITE) from the peer restarts the timer;
-    /// returns the Session-Expires value for our 2xx, if a timer runs.
+    /// A refresh (UPDATE without SDP, or a re-INVITE) `req` from the peer restarts the
+    /// timer; returns the Session-Expires value for our 2xx, if a timer runs. The request
+    /// may hand the refresher role over (`refresher=uas`: us) or keep it (`uac`: the peer);
+    /// without the parameter the role stays where it was. In the 2xx, `refresher` names
+    /// the role in this transaction, where the peer is the UAC (RFC 4028 §9), whichever
+    /// side began the call.
     pub(crate) fn session_refreshed(
         &mut self,
         now: Instant,
         id: CallId,
+        req: &SipMsg,
     ) -> Option<alloc::string::String> {
-        let c = self.calls.get_mut(&id)?;
-        let uac = c.uac;
-        let s = c.ext.session.as_mut()?;
-        *s = SessionTimer::new(now, s.interval, s.we_refresh);
-        let refresher = match (s.we_refresh, uac) {
-            (true, true) | (false, false) => "uac",
-            _ => "uas",
+        let requested = req
+            .header("Session-Expires")
+            .and_then(|v| param(v, "refresher"));
+        let s = self.calls.get_mut(&id)?.ext.session.as_mut()?;
+        let we_refresh = match requested {
+            Some(r) if r.eq_ignore_ascii_case("uas") => true,
+            Some(r) if r.eq_ignore_ascii_case("uac") => false,
+            _ => s.we_refresh,
         };
+        *s = SessionTimer::new(now, s.interval, we_refresh);
+        let refresher = if we_refresh { "uas" } else { "uac" };
         Some(cat!(s.interval, ";refresher=", refresher))
     }
 
@@ -499,8 +508,8 @@ impl<R: Rng> UserAgent<R> {
             if let Some(sess) = &mut c.ext.session {
                 sess.refresh_at = None;
             }
-            let role = if c.uac { "uac" } else { "uas" };
-            let value = cat!(s.interval, ";refresher=", role);
+            // We send this refresh: its UAC, and we stay the refresher (RFC 4028 §9).
+            let value = cat!(s.interval, ";refresher=uac");
             // RFC 4028 §9: UPDATE when the peer allows it, else a re-INVITE carrying the
             // same session description with a new version (RFC 3264 §8).
             let reinvite = !c.ext.peer_allows_update && !c.ext.local_sdp.is_empty();

@@ -74,7 +74,7 @@ impl<R: Rng> UserAgent<R> {
                         .map(|e| e.tag.clone())
                         .unwrap_or_default();
                     let mut r = response(&req, 200, Some(&tag));
-                    if let Some(se) = self.session_refreshed(now, id) {
+                    if let Some(se) = self.session_refreshed(now, id, &req) {
                         r.push("Session-Expires", se);
                         r.push("Require", "timer");
                     }
