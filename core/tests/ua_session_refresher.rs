@@ -87,13 +87,11 @@ fn we_call_peer_refreshes() -> (UserAgent<SplitMix64>, String, String) {
 fn the_called_side_refreshes_as_uac_of_its_refresh() {
     let mut ua = ua();
     let now = Instant::ZERO;
-    let invite = format!(
-        "INVITE sip:us@10.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKi1\r\n\
+    let invite: &str = "INVITE sip:us@10.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKi1\r\n\
          Max-Forwards: 70\r\nFrom: <sip:peer@example.com>;tag=peertag\r\nTo: <sip:us@example.com>\r\n\
          Call-ID: called-1\r\nCSeq: 1 INVITE\r\nContact: <sip:peer@10.0.0.2:5060>\r\n\
          Allow: INVITE, ACK, BYE, CANCEL, UPDATE\r\nSupported: timer\r\n\
-         Session-Expires: 90;refresher=uas\r\nContent-Type: application/sdp\r\n\r\n"
-    );
+         Session-Expires: 90;refresher=uas\r\nContent-Type: application/sdp\r\n\r\n";
     let mut invite = SipMsg::parse(invite.as_bytes()).unwrap();
     invite.body = SDP.to_vec();
     feed(&mut ua, now, &invite);
