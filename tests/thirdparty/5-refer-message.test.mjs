@@ -1,4 +1,4 @@
-// Test 5: forking to two libraries, and what the gateway does not carry. bob is registered
+// Test 5: forking to two libraries, what the gateway does not carry, and caller privacy. bob is registered
 // twice, with JsSIP (bob1, 660 Hz) and SIP.js (bob2, 660 Hz); alice (JsSIP, 440 Hz) calls
 // bob. Checked: both of bob's pages ring (the gateway forks to both registered contacts);
 // SIP.js answers and JsSIP's ringing session is cancelled; audio flows. Then the requests
@@ -6,6 +6,8 @@
 // `session.refer()`, a blind transfer) and bob's REFER (SIP.js `session.refer()`) each get
 // 405 and never reach the other side, and the call goes on with media; a MESSAGE from
 // JsSIP (`ua.sendMessage()`) gets 405 whose Allow does not list MESSAGE. alice hangs up.
+// Last, alice calls bob with JsSIP's `anonymous: true`: both of bob's pages see Anonymous
+// (RFC 3323 privacy), the gateway's /api/calls still names alice; alice cancels.
 import { join } from 'node:path';
 import {
   runTest, log, check, sleep, until, writeToneWav, api, launchChromium, rtpStats, listen,
@@ -73,6 +75,24 @@ await runTest('5-refer-message', async ({ dir, cleanup }) => {
   check(true, 'alice hangs up; SIP.js gets the BYE');
   const cdr = await until(async () => (await api(gw, '/api/cdrs')).find((c) => c.to === 'bob'), 'the call record', 5000);
   check(cdr.from === 'alice' && cdr.answered_ms && cdr.cause.startsWith('normal'), `call record: ${cdr.cause}`);
+  await gatewayIdle(gw);
+
+  // --- an anonymous call (JsSIP `anonymous: true`: anonymous From, Privacy: id) -------------------
+  await alice.evaluate(() => {
+    const session = window.T.jssip.ua.call('sip:bob@127.0.0.1', { anonymous: true, mediaConstraints: { audio: true, video: false }, pcConfig: { iceServers: [] } });
+    window.T.jssip.session = session;
+  });
+  const [a1, a2] = await until(async () => {
+    const x = (await events(bob1, 'jssip', 'newRTCSession')).filter((e) => e.originator === 'remote')[1];
+    const y = (await events(bob2, 'sipjs', 'invite'))[1];
+    return x && y && [x, y];
+  }, "the anonymous call rings both of bob's pages", 10000);
+  check(a1.from === 'anonymous' && a2.from === 'anonymous' && a1.display === 'Anonymous',
+    `bob's pages see the caller as Anonymous, not alice (JsSIP: ${a1.display} <${a1.from}>, SIP.js: ${a2.display} <${a2.from}>)`);
+  const ringing = await api(gw, '/api/calls');
+  check(ringing[0]?.from === 'alice', 'the gateway itself still knows the caller (/api/calls: alice)');
+  await alice.evaluate(() => window.T.jssip.session.terminate());
+  await until(async () => (await api(gw, '/api/cdrs')).filter((c) => c.to === 'bob').length === 2, 'the record of the cancelled anonymous call', 5000);
   const st = await gatewayIdle(gw);
-  check(true, `the gateway holds no call (${JSON.stringify(st)})`);
+  check(true, `alice cancels; the gateway holds no call (${JSON.stringify(st)})`);
 });

@@ -91,10 +91,7 @@ impl CallTask {
         b: &Binding,
         offer: &[u8],
     ) {
-        let mut cfg = UaConfig::new(
-            format!("sip:{}@{}", self.caller, self.sh.cfg.sip.domain),
-            self.sh.local_addr(b.transport),
-        );
+        let mut cfg = UaConfig::new(self.user_leg_from(), self.sh.local_addr(b.transport));
         cfg.transport = b.transport;
         cfg.proxy = Some(b.flow.unwrap_or(b.source));
         cfg.display_name.clone_from(&self.display_name);

@@ -12,6 +12,16 @@ use crate::sip::{GwRng, Shared};
 use crate::store::LegRecord;
 
 impl CallTask {
+    /// The From of a B leg (or fork) towards a registered user: the caller, or anonymous
+    /// when the caller asked for privacy (`privacy.rs`).
+    pub(super) fn user_leg_from(&self) -> String {
+        if self.private {
+            super::privacy::ANONYMOUS_AOR.to_string()
+        } else {
+            format!("sip:{}@{}", self.caller, self.sh.cfg.sip.domain)
+        }
+    }
+
     /// Starts (or restarts, on failover) the B leg towards the next target.
     pub(super) fn start_b(&mut self) {
         let now = self.sh.clock.now();
@@ -32,6 +42,7 @@ impl CallTask {
             }
         };
         self.b_offer = offer.clone();
+        let user_from = self.user_leg_from();
         loop {
             let (cfg, target_uri, flow, peer, trunk) = match &mut self.target {
                 Target::Service(_) => break,
@@ -41,10 +52,7 @@ impl CallTask {
                     }
                     let Some(b) = list.first() else { break };
                     let transport = b.transport;
-                    let mut cfg = UaConfig::new(
-                        format!("sip:{}@{}", self.caller, self.sh.cfg.sip.domain),
-                        self.sh.local_addr(transport),
-                    );
+                    let mut cfg = UaConfig::new(user_from.clone(), self.sh.local_addr(transport));
                     cfg.transport = transport;
                     cfg.proxy = Some(b.flow.unwrap_or(b.source));
                     (cfg, b.uri.clone(), b.flow, b.source, None)
@@ -69,10 +77,18 @@ impl CallTask {
                     cfg.proxy = Some(dest);
                     cfg.auth_user = t.cfg.username.clone().unwrap_or_default();
                     cfg.password = t.cfg.password.clone().unwrap_or_default();
-                    self.pai = t
-                        .cfg
-                        .asserted_identity
-                        .then(|| format!("<sip:{caller_num}@{}>", self.sh.cfg.sip.domain));
+                    let pai = t.cfg.asserted_identity.then(|| {
+                        format!(
+                            "P-Asserted-Identity: <sip:{caller_num}@{}>",
+                            self.sh.cfg.sip.domain
+                        )
+                    });
+                    // RFC 3325 §9.3: the carrier withholds the identity it is given.
+                    let privacy = self.private.then(|| "Privacy: id".to_string());
+                    self.pai = match (pai, privacy) {
+                        (Some(a), Some(p)) => Some(format!("{a}\r\n{p}")),
+                        (a, p) => a.or(p),
+                    };
                     let host = t.cfg.host.clone();
                     let uri = format!("sip:{}@{host}", self.number);
                     (cfg, uri, None, dest, Some(t.cfg.name.clone()))
@@ -112,7 +128,7 @@ impl CallTask {
                         let dest = self.b_flow.unwrap_or(t.destination);
                         let bytes = match &self.pai {
                             Some(pai) if t.bytes.starts_with(b"INVITE ") => {
-                                insert_header(&t.bytes, &format!("P-Asserted-Identity: {pai}"))
+                                insert_header(&t.bytes, pai)
                             }
                             _ => t.bytes,
                         };

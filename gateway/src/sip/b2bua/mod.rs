@@ -35,6 +35,7 @@ use fork::Fork;
 mod fork;
 mod hold;
 mod legs;
+mod privacy;
 mod slot;
 use crate::config::DialTarget;
 use crate::media::{LegId, MediaEvent, Peer};
@@ -144,7 +145,13 @@ pub fn new_invite(
         tracing::info!(caller, "offer refused: {e}");
         return respond(sh, transport, source, &req, 488);
     }
-    let display_name = req.header("From").and_then(display_name_of);
+    // The caller's wish to stay anonymous (RFC 3323) binds the B leg: see `privacy.rs`.
+    let private = from_trunk.is_none() && privacy::requested(&req);
+    let display_name = if private {
+        Some(privacy::ANONYMOUS_NAME.to_string())
+    } else {
+        req.header("From").and_then(display_name_of)
+    };
     let dialled = req.uri().and_then(user_of).unwrap_or("").to_string();
     let now = sh.clock.now();
     let (target, number, direction, trunk_name) = if from_trunk.is_some() {
@@ -277,6 +284,7 @@ pub fn new_invite(
         number,
         caller,
         display_name,
+        private,
         answered: false,
         media: MediaBridge::new(
             sh.media.clone(),
@@ -364,6 +372,9 @@ struct CallTask {
     caller: String,
     /// The caller's display name (from its From), sanitized, for the B leg's From.
     display_name: Option<String>,
+    /// The caller asked for privacy (RFC 3323): the B leg's From is anonymous (users) or
+    /// carries `Privacy: id` (trunks).
+    private: bool,
     answered: bool,
     media: MediaBridge,
     a_offer: Option<Vec<u8>>,
@@ -375,7 +386,8 @@ struct CallTask {
     b_ringing: bool,
     /// The A leg's 180, held until the B leg rings.
     held_ringing: Option<(Transport, SocketAddr, Vec<u8>)>,
-    /// P-Asserted-Identity to add to the INVITE towards a trunk.
+    /// Identity header lines (P-Asserted-Identity, Privacy) to add to the INVITE towards a
+    /// trunk.
     pai: Option<String>,
     shutdown_at: Option<tokio::time::Instant>,
     record: CallRecord,
@@ -649,7 +661,7 @@ impl CallTask {
                     self.media.note_sent(LegId::B, &t.bytes);
                     let bytes = match &self.pai {
                         Some(pai) if t.bytes.starts_with(b"INVITE ") => {
-                            insert_header(&t.bytes, &format!("P-Asserted-Identity: {pai}"))
+                            insert_header(&t.bytes, pai)
                         }
                         _ => t.bytes,
                     };
