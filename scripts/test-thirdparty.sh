@@ -21,6 +21,8 @@
 # WAVs, Goertzel, the gateway process, Chromium's fake media) are imported from
 # tests/browser/lib.mjs, so its node_modules is installed too. Prints PASS/FAIL per test;
 # exits non-zero when any fails. Artifacts (screenshots, logs): artifacts/thirdparty/<test>/.
+# Last, when the npm package is built, its gzipped size next to JsSIP's and SIP.js's bundles
+# (tests/thirdparty/size.mjs).
 #
 # Usage: bash scripts/test-thirdparty.sh [test-filter…]      e.g. `bash scripts/test-thirdparty.sh 2`
 #   (a filter matches any part of a test's file name: `firefox`, `sipjs`, `4`)
@@ -74,4 +76,12 @@ else
   # then be free.
   step "third-party SIP library tests (host loopback: no network namespace available)"
   node tests/thirdparty/run.mjs "$@"
+fi
+
+# --- the npm package's size next to these libraries' ---------------------------------------
+# Measured the same way in the same run (esbuild bundle, minified, gzip -9); needs the
+# package built (scripts/build-wasm.sh, which scripts/test.sh runs before this script).
+if [ -f wasm/dist/.gzip-size ]; then
+  step "package size: rvoip against JsSIP and SIP.js (gzip -9)"
+  node tests/thirdparty/size.mjs
 fi
