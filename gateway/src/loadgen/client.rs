@@ -258,7 +258,7 @@ async fn call(ctx: &Arc<Ctx>, i: usize, r: &mut ClientResult) -> Result<(), Stri
             c = phase.changed() => if c.is_err() { break },
         }
     }
-    if !ended && sip.ua.hangup(clock.core_now(), id).is_ok() {
+    if !ended && !ctx.cfg.close_to_hang_up && sip.ua.hangup(clock.core_now(), id).is_ok() {
         let _ = sip
             .pump_until(Instant::now() + Duration::from_secs(5), |e| match e {
                 Event::Ended { call, .. } if *call == id => Some(()),
