@@ -104,6 +104,8 @@ pub struct Stats {
     pub flows: usize,
     /// Call-ID routes (calls and trunk transactions).
     pub routes: usize,
+    /// Entries of the flow index: (stream flow, task told when it closes) pairs.
+    pub flow_watchers: usize,
     /// Live registrations.
     pub registrations: usize,
     /// Call records written since start.
@@ -181,6 +183,7 @@ impl Gateway {
             addrs,
             flows: Mutex::default(),
             routes: Mutex::default(),
+            flow_watchers: Default::default(),
             calls: Mutex::default(),
             registrar: Mutex::new(Registrar::default()),
             trunks: Mutex::new(trunks),
@@ -379,6 +382,7 @@ pub fn stats(sh: &Shared) -> Stats {
         legs: c.legs.load(Ordering::SeqCst),
         flows: c.flows.load(Ordering::SeqCst),
         routes: Shared::lock(&sh.routes).len(),
+        flow_watchers: sh.flow_watchers.len(),
         registrations: Shared::lock(&sh.registrar).len(sh.clock.now()),
         records_written: c.records_written.load(Ordering::SeqCst),
         media_ports: sh.media.as_ref().map_or(0, |m| m.ports_in_use()),

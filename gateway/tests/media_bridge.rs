@@ -293,27 +293,42 @@ async fn strangers_and_replays_are_dropped() {
     ];
     for _ in 0..5 {
         send_from_stranger(&rtp, a).await.unwrap();
-        send_from_stranger(&rtp, b).await.unwrap();
     }
     client.replay_last();
     client.replay_last();
     assert!(
         wait_for(3, || {
             let s = futures_stats(&call);
-            s.is_some_and(|(da, db, rp)| {
-                da >= before.legs[0].unwrap().dropped_unvalidated + 5
-                    && db >= before.legs[1].unwrap().dropped_unvalidated + 5
-                    && rp >= 1
+            s.is_some_and(|(da, _, rp)| {
+                da >= before.legs[0].unwrap().dropped_unvalidated + 5 && rp >= 1
             })
         })
         .await,
         "{:?}",
         call.stats().await
     );
+    // The trunk leg's socket is connected to the trunk's address (its settled peer): the
+    // kernel drops strangers before the session sees them, so they are neither received
+    // nor counted. The peer stops first, so that any packet received would be theirs.
+    peer.stop().await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let quiet = call.stats().await.unwrap().legs[1].unwrap();
+    for _ in 0..5 {
+        send_from_stranger(&rtp, b).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let after = call.stats().await.unwrap().legs[1].unwrap();
+    assert_eq!(
+        after.packets_in, quiet.packets_in,
+        "a stranger's RTP was taken"
+    );
+    assert_eq!(
+        after.dropped_unvalidated, quiet.dropped_unvalidated,
+        "the strangers reached the session: the trunk socket is not connected"
+    );
     call.hangup().await;
     client.stop().await;
-    peer.stop().await;
-    assert!(e.counters().dropped_unvalidated.load(Ordering::Relaxed) >= 10);
+    assert!(e.counters().dropped_unvalidated.load(Ordering::Relaxed) >= 5);
     assert!(e.counters().srtp_replays.load(Ordering::Relaxed) >= 1);
     assert_clean(&e).await;
 }

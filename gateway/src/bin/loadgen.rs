@@ -61,6 +61,10 @@ struct Args {
     /// splits into per connection + registration and per call.
     #[arg(long)]
     staged: bool,
+    /// End the calls by closing every client's WebSocket at once instead of with BYE: the
+    /// teardown line measures the gateway's mass-disconnect path.
+    #[arg(long)]
+    close_to_hang_up: bool,
     /// Baseline UDP stream pairs (no gateway) in the window (default: calls/4, 5..=50).
     #[arg(long)]
     baseline: Option<usize>,
@@ -140,6 +144,7 @@ fn main() -> ExitCode {
     cfg.gateway_extra = args.gateway_extra;
     cfg.relay_floor = !args.no_relay_floor;
     cfg.staged = args.staged;
+    cfg.close_to_hang_up = args.close_to_hang_up;
     if let Some(b) = args.gateway_bin {
         cfg.gateway_bin = b;
     }

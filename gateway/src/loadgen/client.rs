@@ -1,7 +1,7 @@
 //! One load call from "the browser": SIP over WebSocket with the core [`UserAgent`]
 //! (REGISTER, then INVITE answered after a digest challenge), then the media of the
 //! native WebRTC test client ([`WebRtcClient`]: a controlling full ICE agent, a DTLS client
-//! and SRTP), sending pre-encoded 20 ms frames (Opus or PCMU) so that the load generator
+//! and SRTP, driven by the same [`WebRtcLink`] as the test client's own loop), sending pre-encoded 20 ms frames (Opus or PCMU) so that the load generator
 //! spends no CPU on encoding, and timestamping what comes back without decoding it.
 
 use std::net::SocketAddr;
@@ -9,13 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use rvoip_core::ice::{PacketKind, Receive, classify};
 use rvoip_core::rand::SplitMix64;
 use rvoip_core::rtp::{RtpPacket, RtpPacketBuilder};
 use rvoip_core::sdp::SessionDescription;
 use rvoip_core::sdp::negotiate::process_answer;
 use rvoip_core::sip::ua::{Event, Received, RegistrationState, Transport, UaConfig, UserAgent};
-use rvoip_core::srtp::Context;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::tungstenite::Message;
@@ -23,8 +21,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use super::stats::{Matcher, RecvLog, embed_index};
 use super::{Ctx, Phase, gwproc, sink};
-use crate::dtls::{DtlsHandshake, DtlsRole};
-use crate::media::testclient::{WebRtcClient, srtp_contexts};
+use crate::dtls::DtlsRole;
+use crate::media::testclient::{LinkEvent, WebRtcClient, WebRtcLink};
 use crate::media::{Codec, LocalParams};
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
@@ -258,7 +256,7 @@ async fn call(ctx: &Arc<Ctx>, i: usize, r: &mut ClientResult) -> Result<(), Stri
             c = phase.changed() => if c.is_err() { break },
         }
     }
-    if !ended && sip.ua.hangup(clock.core_now(), id).is_ok() {
+    if !ended && !ctx.cfg.close_to_hang_up && sip.ua.hangup(clock.core_now(), id).is_ok() {
         let _ = sip
             .pump_until(Instant::now() + Duration::from_secs(5), |e| match e {
                 Event::Ended { call, .. } if *call == id => Some(()),
@@ -290,24 +288,15 @@ async fn media(
     pt: u8,
 ) -> Result<(u64, RecvLog), String> {
     let clock = ctx.clock;
-    let (sock, identity, mut ice) = client.into_parts();
-    let addr = sock.local_addr().map_err(|e| e.to_string())?;
-    if let Some(c) = &gw.ice {
-        ice.set_remote_credentials(c.clone());
-    }
-    for c in &gw.candidates {
-        if let Ok(c) = rvoip_core::ice::Candidate::parse(c) {
-            let _ = ice.add_remote_candidate(c);
-        }
-    }
-    let (hs, mut chans) = DtlsHandshake::new(
-        &identity,
-        DtlsRole::Client,
+    let mut link = WebRtcLink::new(
+        client,
+        &gw,
         &fp,
-        addr,
-        gw.addr,
+        DtlsRole::Client,
         Duration::from_secs(20),
-    );
+        clock.zero(),
+    )
+    .map_err(|e| e.to_string())?;
     let flows = &ctx.flows[i];
     let transcode = ctx.cfg.transcode;
     let frames = &ctx.a_frames;
@@ -318,85 +307,32 @@ async fn media(
     };
     let mut recv = RecvLog::default();
     let mut phase = ctx.phase.subscribe();
-    let mut tick = tokio::time::interval(Duration::from_millis(20));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut buf = vec![0u8; 2048];
     let mut out = vec![0u8; 1500];
-    let mut hs_join = Some(tokio::spawn(hs.run()));
-    let mut pending_dtls: Vec<Vec<u8>> = Vec::new();
-    let mut srtp: Option<(Context, Context)> = None;
     let mut ready_at = None;
     let (ssrc, mut seq, mut ts) = (0xa000_0000 | i as u32, 1u16, 0u32);
-    let mut dtls_open = true;
-    let result = loop {
-        let target = ice.may_send_to();
-        if let Some(t) = target {
-            for rec in pending_dtls.drain(..) {
-                let _ = sock.send_to(&rec, t).await;
-            }
-        }
-        while let Some(t) = ice.poll_transmit() {
-            let _ = sock.send_to(&t.contents, t.destination).await;
-        }
-        tokio::select! {
-            res = sock.recv_from(&mut buf) => {
-                let Ok((n, from)) = res else { continue };
-                let at = clock.ns();
-                match classify(&buf[..n]) {
-                    PacketKind::Stun => {
-                        let _ = ice.handle_receive(clock.core_now(), Receive {
-                            source: from, destination: addr, contents: &buf[..n],
-                        });
+    loop {
+        match link.next(phase.changed()).await {
+            LinkEvent::Rtp(n) => {
+                let at = clock.ns_at(link.received_at());
+                if let Ok(p) = RtpPacket::new_checked(link.packet(n))
+                    && p.payload_type() == pt
+                {
+                    recv.packets += 1;
+                    if let Some(k) = matcher.index(p.payload(), at, &flows.b_to_a) {
+                        recv.on_packet(k, at, &flows.b_to_a);
                     }
-                    PacketKind::Dtls => {
-                        let _ = chans.to_dtls.try_send(buf[..n].to_vec());
-                    }
-                    PacketKind::Rtp => {
-                        if let Some((rx, _)) = srtp.as_mut()
-                            && let Ok(m) = rx.unprotect_rtp(&mut buf[..n])
-                            && let Ok(p) = RtpPacket::new_checked(&buf[..m])
-                            && p.payload_type() == pt
-                        {
-                            recv.packets += 1;
-                            if let Some(k) = matcher.index(p.payload(), at, &flows.b_to_a) {
-                                recv.on_packet(k, at, &flows.b_to_a);
-                            }
-                        }
-                    }
-                    _ => {}
                 }
             }
-            rec = chans.from_dtls.recv(), if dtls_open => {
-                match rec {
-                    Some(rec) => match target {
-                        Some(t) => { let _ = sock.send_to(&rec, t).await; }
-                        None => pending_dtls.push(rec),
-                    },
-                    // Closed once the handshake is over: stop selecting on it (a closed
-                    // channel is ready at every poll).
-                    None => dtls_open = false,
-                }
+            LinkEvent::Dtls(Ok(())) => {
+                ready_at = Some(clock.ns());
+                ctx.settle(i);
             }
-            res = async { match hs_join.as_mut() { Some(j) => j.await, None => std::future::pending().await } } => {
-                hs_join = None;
-                let keys = res.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string()));
-                match keys.map(|(_, k)| srtp_contexts(&k)) {
-                    Ok(Some(c)) => {
-                        srtp = Some(c);
-                        ready_at = Some(clock.ns());
-                        ctx.settle(i);
-                    }
-                    Ok(None) => break Err("DTLS: unusable SRTP keys".to_string()),
-                    Err(e) => break Err(format!("DTLS: {e}")),
-                }
-            }
-            _ = tick.tick() => {
-                ice.handle_timeout(clock.core_now());
-                if *phase.borrow() != Phase::Run {
+            LinkEvent::Dtls(Err(e)) => return Err(e),
+            LinkEvent::DtlsDropped => {}
+            LinkEvent::Tick => {
+                if *phase.borrow() != Phase::Run || !link.media_ready() {
                     continue;
                 }
-                let Some(t) = ice.may_send_to() else { continue };
-                let Some((_, tx)) = srtp.as_mut() else { continue };
                 let k = flows.a_to_b.log_send(clock.ns());
                 let f = &frames[k % frames.len()];
                 let n = 12 + f.len();
@@ -407,24 +343,18 @@ async fn media(
                 if !transcode {
                     embed_index(&mut out[12..n], k);
                 }
-                if let Ok(m) = tx.protect_rtp(&mut out, n) {
-                    let _ = sock.send_to(&out[..m], t).await;
-                }
+                link.send_rtp(&mut out, n).await;
             }
-            c = phase.changed() => {
+            LinkEvent::Control(c) => {
                 if c.is_err() || *phase.borrow() >= Phase::HangUp {
-                    break match ready_at {
-                        Some(t) => Ok(t),
+                    return match ready_at {
+                        Some(t) => Ok((t, recv)),
                         None => Err("media never became ready".to_string()),
                     };
                 }
             }
         }
-    };
-    if let Some(j) = hs_join {
-        j.abort();
     }
-    result.map(|t| (t, recv))
 }
 
 #[cfg(test)]

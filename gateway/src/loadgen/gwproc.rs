@@ -178,6 +178,8 @@ pub async fn stats(http: SocketAddr) -> Result<Stats, LoadError> {
         legs: n("legs"),
         flows: n("flows"),
         routes: n("routes"),
+        // Gateways before the flow index do not report it: none held.
+        flow_watchers: v["flow_watchers"].as_u64().unwrap_or(0) as usize,
         registrations: n("registrations"),
         records_written: n("records_written") as u64,
         media_ports: n("media_ports"),

@@ -90,6 +90,10 @@ pub struct LoadConfig {
     /// RSS, then place the calls (paced at `rate`): the memory figure splits into what a
     /// browser connection + registration holds and what a call adds.
     pub staged: bool,
+    /// Clients end their calls by closing their WebSockets, all at once, instead of with
+    /// BYE: the report's teardown line measures the gateway's mass-disconnect path
+    /// (`Shared::flow_closed`).
+    pub close_to_hang_up: bool,
 }
 
 impl LoadConfig {
@@ -114,6 +118,7 @@ impl LoadConfig {
             gateway_extra: String::new(),
             relay_floor: true,
             staged: false,
+            close_to_hang_up: false,
         }
     }
 }
@@ -284,6 +289,9 @@ pub struct Report {
     pub gw_calls: (usize, usize),
     /// The bare relay measured after the gateway run (the kernel's floor).
     pub relay: Option<RelayReport>,
+    /// [`LoadConfig::close_to_hang_up`] runs: from the hang-up to no live call on the
+    /// gateway (s), and the gateway's CPU time meanwhile (s).
+    pub teardown: Option<(f64, f64)>,
 }
 
 /// A bare UDP relay ([`relay`]) carrying as many streams as the gateway carried calls.
@@ -444,6 +452,16 @@ impl fmt::Display for Report {
                 reg,
                 reg.saturating_sub(self.rss_idle_kib) as f64 / self.calls.max(1) as f64,
                 self.rss_loaded_kib.saturating_sub(reg) as f64 / n
+            )?;
+        }
+        if let Some((s, cpu)) = self.teardown {
+            writeln!(
+                f,
+                "teardown   {} WebSockets closed at once: no live call after {:.0} ms, gateway CPU {:.0} ms = {:.0} µs per call",
+                self.calls,
+                s * 1000.0,
+                cpu * 1000.0,
+                cpu * 1e6 / self.calls.max(1) as f64
             )?;
         }
         write!(
@@ -609,7 +627,19 @@ async fn drive(
     // Stop sending, drain, hang up.
     let _ = ctx.phase.send(Phase::StopSending);
     tokio::time::sleep(Duration::from_millis(500)).await;
+    let hang_up = tokio::time::Instant::now();
+    let cpu_hang_up = gwproc::cpu_seconds(pid).unwrap_or(0.0);
     let _ = ctx.phase.send(Phase::HangUp);
+    if ctx.cfg.close_to_hang_up {
+        let deadline = hang_up + Duration::from_secs(30);
+        while gwproc::stats(http).await.is_ok_and(|s| s.calls > 0)
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let cpu = gwproc::cpu_seconds(pid).unwrap_or(0.0) - cpu_hang_up;
+        report.teardown = Some((hang_up.elapsed().as_secs_f64(), cpu));
+    }
     let mut results = Vec::with_capacity(n);
     for c in clients {
         match tokio::time::timeout(Duration::from_secs(30), c).await {
@@ -635,6 +665,7 @@ async fn drive(
                 && s.call_tasks == 0
                 && s.legs == 0
                 && s.routes == 0
+                && s.flow_watchers == 0
                 && s.media_ports == 0
                 && s.flows == 0
         });

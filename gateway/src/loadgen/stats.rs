@@ -28,6 +28,16 @@ impl Clock {
         self.0.elapsed().as_nanos() as u64
     }
 
+    /// Nanoseconds from the start to `t`.
+    pub fn ns_at(&self, t: std::time::Instant) -> u64 {
+        t.saturating_duration_since(self.0).as_nanos() as u64
+    }
+
+    /// The start (the core clock's zero).
+    pub fn zero(&self) -> std::time::Instant {
+        self.0
+    }
+
     /// The core's `Instant` (µs since the start), for the sans-IO machines.
     pub fn core_now(&self) -> rvoip_core::time::Instant {
         rvoip_core::time::Instant::from_micros(self.0.elapsed().as_micros() as u64)

@@ -443,6 +443,8 @@ impl MediaEngine {
                 rtp_addr,
                 rtcp_addr,
                 label,
+                rtp_peer: reactor::PeerConn::default(),
+                rtcp_peer: reactor::PeerConn::default(),
                 _lease: b.lease,
             });
         }

@@ -2,7 +2,8 @@
 //! assigned to it, and drives their [`MediaSession`]s.
 //!
 //! A relayed packet costs one readiness event (shared by every socket ready at that
-//! moment), a `recvfrom`, the session's work and a `sendto` — no async task is woken, no
+//! moment), a `recvfrom`, the session's work and a `sendto` (a `send` on a trunk leg's socket
+//! once its peer is settled: [`PeerConn`]) — no async task is woken, no
 //! channel is polled and no future is rebuilt per packet. Calls go to the thread with the
 //! fewest calls; a call stays on its thread. Commands from the signalling side (remote
 //! parameters, DTMF, hold, statistics, hangup) arrive over a channel with a `mio::Waker`;
@@ -60,8 +61,64 @@ pub(super) struct LegSockets {
     pub(super) rtcp_addr: Option<SocketAddr>,
     /// "webrtc" or "trunk", for metrics labels.
     pub(super) label: &'static str,
+    /// The peers `rtp` and `rtcp` are connected to (trunk legs, once settled).
+    pub(super) rtp_peer: PeerConn,
+    pub(super) rtcp_peer: PeerConn,
     /// Dropped after the sockets (field order), freeing the ports.
     pub(super) _lease: PortLease,
+}
+
+/// The address a plain RTP leg's socket is `connect()`ed to, once the session settled it
+/// ([`MediaSession::settled_peers`]: the SDP address, or in NAT mode the latched one).
+/// What goes there is sent with `send` instead of `sendto` (no route and address lookup
+/// per packet), and the kernel delivers only that peer's datagrams — the same ones the
+/// session accepts, so strangers are now dropped before they cost a `recvfrom`. When the
+/// settled peer changes (a re-INVITE/UPDATE with a new address) the socket is connected
+/// to the new one; when there is none any more (NAT mode, latching again) the association
+/// is dissolved (`connect(AF_UNSPEC)`), so that the first packet from any port of the
+/// signalled IP reaches the session again. (Datagrams from a new address that arrive before
+/// the thread applies it are dropped by the kernel instead of by the session.) A connected
+/// socket reports an ICMP port unreachable from its peer on the next `recvfrom`, which
+/// [`Slot::drain`] reads past.
+#[derive(Debug, Default)]
+pub(super) struct PeerConn {
+    /// The settled peer last applied (a failed `connect` is not retried per packet).
+    want: Option<SocketAddr>,
+    /// Whether the socket is connected to `want`.
+    connected: bool,
+}
+
+impl PeerConn {
+    /// Connects (or disconnects) `sock` to follow the settled peer `want`.
+    fn follow(&mut self, sock: &UdpSocket, want: Option<SocketAddr>) {
+        if want == self.want {
+            return;
+        }
+        self.want = want;
+        match want {
+            Some(a) => {
+                self.connected = match sock.connect(a) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::debug!(peer = %a, "media socket: connect: {e}");
+                        false
+                    }
+                };
+            }
+            None if self.connected => {
+                self.connected = false;
+                if let Err(e) = rustix::net::connect_unspec(sock) {
+                    tracing::warn!("media socket: dissolving its peer: {e}");
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// Whether a datagram to `to` may go with `send`.
+    fn is(&self, to: SocketAddr) -> bool {
+        self.connected && self.want == Some(to)
+    }
 }
 
 /// Counts a task (a call or a DTLS handshake) and its legs alive; decrements on drop,
@@ -296,13 +353,21 @@ impl Sink for SocketSink<'_> {
     fn send(&mut self, from: SocketAddr, to: SocketAddr, data: &[u8]) {
         for s in self.socks {
             if s.rtp_addr == from {
-                let _ = s.rtp.send_to(data, to);
+                let _ = if s.rtp_peer.is(to) {
+                    s.rtp.send(data)
+                } else {
+                    s.rtp.send_to(data, to)
+                };
                 return;
             }
             if let Some(r) = &s.rtcp
                 && s.rtcp_addr == Some(from)
             {
-                let _ = r.send_to(data, to);
+                let _ = if s.rtcp_peer.is(to) {
+                    r.send(data)
+                } else {
+                    r.send_to(data, to)
+                };
                 return;
             }
         }
@@ -312,6 +377,19 @@ impl Sink for SocketSink<'_> {
 impl Slot {
     fn now(&self) -> Instant {
         Instant::from_micros(self.start.elapsed().as_micros() as u64)
+    }
+
+    /// Connects the plain legs' sockets to their settled peers ([`PeerConn`]): after
+    /// anything that may latch or change them (a datagram, a remote from signalling).
+    fn follow_peers(&mut self) {
+        for (l, s) in self.socks.iter_mut().enumerate() {
+            let leg = if l == 0 { LegId::A } else { LegId::B };
+            let (rtp, rtcp) = self.session.settled_peers(leg);
+            s.rtp_peer.follow(&s.rtp, rtp);
+            if let Some(r) = &s.rtcp {
+                s.rtcp_peer.follow(r, rtcp);
+            }
+        }
     }
 
     fn socket(&self, k: usize) -> Option<(LegId, &UdpSocket, SocketAddr)> {
@@ -336,6 +414,7 @@ impl Slot {
         if self.session.is_ended() {
             return true;
         }
+        self.follow_peers();
         if !self.guard.transcoding && self.session.is_transcoding() {
             self.guard.transcoding = true;
             self.shared
@@ -585,7 +664,13 @@ impl Slot {
                     self.session
                         .handle_datagram(now, leg, local, from, &mut buf[..], n, &mut sink);
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                // A connected socket ([`PeerConn`]) reports an ICMP port unreachable from
+                // its peer once, here: datagrams may still be queued behind it.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::Interrupted | std::io::ErrorKind::ConnectionRefused
+                    ) => {}
                 Err(_) => return false,
             }
         }

@@ -298,6 +298,38 @@ impl MediaSession {
         }
     }
 
+    /// The one address each socket of plain RTP leg `id` exchanges packets with, once that
+    /// is settled: `(RTP socket, RTCP socket)`. The RTP socket's peer is the latched
+    /// address in NAT mode (`None` until the first packet from the signalled IP latches),
+    /// else the SDP address; the RTCP socket has one only without rtcp-mux (its latched
+    /// address, or the SDP `a=rtcp` / RTP port + 1). Each is the only source
+    /// [`handle_datagram`](Self::handle_datagram) accepts on that socket and where
+    /// everything sent from it goes, so the socket may be `connect()`ed to it. `(None,
+    /// None)` for WebRTC legs and before the remote is known.
+    pub fn settled_peers(&self, id: LegId) -> (Option<SocketAddr>, Option<SocketAddr>) {
+        let Some(Leg {
+            t: Transport::Plain(p),
+            local_rtcp,
+            ..
+        }) = self.leg(id)
+        else {
+            return (None, None);
+        };
+        let Some(r) = p.remote else {
+            return (None, None);
+        };
+        let rtp = if r.latch { p.latched } else { Some(r.addr) };
+        let rtcp = match (r.rtcp_mux, local_rtcp, r.latch) {
+            (true, _, _) | (false, None, _) => None,
+            (false, Some(_), true) => p.latched_rtcp,
+            (false, Some(_), false) => Some(
+                r.rtcp
+                    .unwrap_or_else(|| SocketAddr::new(r.addr.ip(), r.addr.port().wrapping_add(1))),
+            ),
+        };
+        (rtp, rtcp)
+    }
+
     /// Installs the DTLS-SRTP keys of a WebRTC leg: `local` protects what we send,
     /// `remote` unprotects what we receive.
     pub fn set_srtp_keys(&mut self, id: LegId, local: &MasterKey, remote: &MasterKey) {

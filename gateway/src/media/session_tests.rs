@@ -556,3 +556,79 @@ fn random_and_mutated_datagrams_never_panic() {
     // Forged packets never authenticated on the SRTP leg.
     assert!(s.stats(LegId::A).unwrap().srtp_failures > 1000);
 }
+
+#[test]
+fn settled_peers_follow_latching_and_new_remotes() {
+    let mut s = rtp_pair(true);
+    let mut out = Out::new();
+    let t = Instant::from_millis(10);
+    // Leg A (no NAT mode, RTCP port of its own, no rtcp-mux): the SDP address, and the RTCP
+    // port + 1 on the RTCP socket.
+    assert_eq!(
+        s.settled_peers(LegId::A),
+        (Some(addr("10.0.0.1:5000")), Some(addr("10.0.0.1:5001")))
+    );
+    // Leg B (NAT mode, rtcp-mux): nothing until the first packet latches; no RTCP socket.
+    assert_eq!(s.settled_peers(LegId::B), (None, None));
+    feed(
+        &mut s,
+        t,
+        LegId::B,
+        "127.0.0.1:2000",
+        "10.0.0.2:7777",
+        &rtp(1, 0, 8),
+        &mut out,
+    );
+    assert_eq!(
+        s.settled_peers(LegId::B),
+        (Some(addr("10.0.0.2:7777")), None)
+    );
+    // The same address again (a re-INVITE for hold) keeps the latch.
+    let same = RtpRemote {
+        addr: addr("10.0.0.2:6000"),
+        rtcp: None,
+        rtcp_mux: true,
+        latch: true,
+    };
+    s.set_rtp_remote(LegId::B, same);
+    assert_eq!(
+        s.settled_peers(LegId::B),
+        (Some(addr("10.0.0.2:7777")), None)
+    );
+    // A new address: unsettled until a packet from the new IP latches again.
+    s.set_rtp_remote(
+        LegId::B,
+        RtpRemote {
+            addr: addr("10.0.0.3:6000"),
+            ..same
+        },
+    );
+    assert_eq!(s.settled_peers(LegId::B), (None, None));
+    feed(
+        &mut s,
+        t,
+        LegId::B,
+        "127.0.0.1:2000",
+        "10.0.0.3:9000",
+        &rtp(2, 160, 8),
+        &mut out,
+    );
+    assert_eq!(
+        s.settled_peers(LegId::B),
+        (Some(addr("10.0.0.3:9000")), None)
+    );
+    // Without NAT mode a new remote is settled at once, with its `a=rtcp` address.
+    s.set_rtp_remote(
+        LegId::A,
+        RtpRemote {
+            addr: addr("10.0.0.4:5000"),
+            rtcp: Some(addr("10.0.0.4:5999")),
+            rtcp_mux: false,
+            latch: false,
+        },
+    );
+    assert_eq!(
+        s.settled_peers(LegId::A),
+        (Some(addr("10.0.0.4:5000")), Some(addr("10.0.0.4:5999")))
+    );
+}

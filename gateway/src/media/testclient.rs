@@ -3,6 +3,10 @@
 //! it receives), [`RtpPeer`] plays a plain RTP trunk/phone (G.711). Both record the PCM and
 //! the RFC 4733 events they receive, so tests measure `tone_power` and DTMF on them.
 //!
+//! [`WebRtcLink`] is the client's transport (ICE, DTLS, SRTP) under a media loop of its
+//! own: the test client's (tone, DTMF, decoding) and the load generator's
+//! ([`crate::loadgen`]: pre-encoded frames, timestamps).
+//!
 //! For media-only tests, hand the client the gateway leg's [`LocalParams`] directly; the
 //! signalling tests (REGISTER/INVITE over WebSocket) reuse it with the values from SDP.
 
@@ -374,12 +378,6 @@ impl WebRtcClient {
         self
     }
 
-    /// Takes the client apart (its socket, DTLS identity and ICE agent) for a driver that
-    /// runs its own media loop (the load generator, [`crate::loadgen`]).
-    pub fn into_parts(self) -> (UdpSocket, DtlsIdentity, IceAgent<SplitMix64>) {
-        (self.sock, self.identity, self.ice)
-    }
-
     /// The "offer" parameters (setup is `actpass`: the gateway will be DTLS server).
     pub fn offer(&self) -> ClientOffer {
         ClientOffer {
@@ -407,154 +405,61 @@ impl WebRtcClient {
     /// Like [`Self::start`], taking the DTLS `role` (`Server`: the client answered
     /// `a=setup:passive`, the gateway is the DTLS client).
     pub fn start_with_role(
-        mut self,
+        self,
         gw: &LocalParams,
         gw_fingerprint: &str,
         fmt: MediaFormat,
         tone_hz: Option<f64>,
         role: DtlsRole,
     ) -> std::io::Result<Endpoint> {
-        let addr = self.sock.local_addr()?;
-        if let Some(c) = &gw.ice {
-            self.ice.set_remote_credentials(c.clone());
-        }
-        for c in &gw.candidates {
-            if let Ok(c) = rvoip_core::ice::Candidate::parse(c) {
-                let _ = self.ice.add_remote_candidate(c);
-            }
-        }
-        let gw_addr = gw.addr;
         let shared = Arc::new(Mutex::new(Received::default()));
         let mut audio = Audio::new(fmt, tone_hz, shared.clone());
-        let (hs, mut chans) = DtlsHandshake::new(
-            &self.identity,
-            role,
+        let mut link = WebRtcLink::new(
+            self,
+            gw,
             gw_fingerprint,
-            addr,
-            gw_addr,
+            role,
             Duration::from_secs(10),
-        );
+            std::time::Instant::now(),
+        )?;
+        let addr = link.local_addr();
         let (cmds, mut rx) = mpsc::unbounded_channel();
-        let sock = self.sock;
-        let mut ice = self.ice;
-        // Until when final-flight datagrams are dropped (set by the first one seen).
-        let mut lose = self.lose_final_flight;
-        let mut losing_until: Option<std::time::Instant> = None;
         let join = tokio::spawn(async move {
-            let start = std::time::Instant::now();
-            let now = || Instant::from_micros(start.elapsed().as_micros() as u64);
-            let mut tick = tokio::time::interval(Duration::from_millis(20));
             let mut buf = vec![0u8; 2048];
             let mut last: Vec<u8> = Vec::new();
-            let mut hs_join = Some(tokio::spawn(hs.run()));
-            let mut pending_dtls: Vec<Vec<u8>> = Vec::new();
-            let mut srtp: Option<(Context, Context)> = None;
-            let mut dtls_open = true;
             loop {
-                let target = ice.may_send_to();
-                if let Some(t) = target {
-                    for r in pending_dtls.drain(..) {
-                        let _ = sock.send_to(&r, t).await;
-                    }
-                }
-                while let Some(t) = ice.poll_transmit() {
-                    let _ = sock.send_to(&t.contents, t.destination).await;
-                }
-                tokio::select! {
-                    r = sock.recv_from(&mut buf) => {
-                        let Ok((n, from)) = r else { continue };
-                        match classify(&buf[..n]) {
-                            PacketKind::Stun => {
-                                let _ = ice.handle_receive(now(), Receive {
-                                    source: from, destination: addr, contents: &buf[..n],
-                                });
-                            }
-                            PacketKind::Dtls => {
-                                if lose && final_flight(&buf[..n]) {
-                                    // The whole flight: what arrives within 200 ms of its
-                                    // first datagram.
-                                    let until = *losing_until.get_or_insert_with(|| {
-                                        std::time::Instant::now() + Duration::from_millis(200)
-                                    });
-                                    if std::time::Instant::now() < until {
-                                        audio.lock().dtls_dropped += 1;
-                                        continue;
-                                    }
-                                    lose = false;
-                                }
-                                let _ = chans.to_dtls.try_send(buf[..n].to_vec());
-                            }
-                            PacketKind::Rtp => {
-                                if let Some((rx_ctx, _)) = srtp.as_mut()
-                                    && let Ok(m) = rx_ctx.unprotect_rtp(&mut buf[..n])
-                                {
-                                    audio.on_rtp(&buf[..m]);
-                                }
-                            }
-                            _ => {}
+                match link.next(rx.recv()).await {
+                    LinkEvent::Rtp(n) => audio.on_rtp(link.packet(n)),
+                    LinkEvent::DtlsDropped => audio.lock().dtls_dropped += 1,
+                    LinkEvent::Dtls(Ok(())) => audio.lock().media_ready = true,
+                    LinkEvent::Dtls(Err(_)) => audio.lock().dtls_failed = true,
+                    LinkEvent::Tick => {
+                        if !link.media_ready() {
+                            continue;
                         }
-                    }
-                    rec = chans.from_dtls.recv(), if dtls_open => {
-                        match rec {
-                            Some(rec) => match target {
-                                Some(t) => { let _ = sock.send_to(&rec, t).await; }
-                                None => pending_dtls.push(rec),
-                            },
-                            // The DTLS side is gone after the handshake: a closed channel
-                            // is ready at every poll; stop selecting on it (else the client
-                            // spins a core).
-                            None => dtls_open = false,
-                        }
-                    }
-                    res = async { match hs_join.as_mut() { Some(j) => j.await, None => std::future::pending().await } } => {
-                        hs_join = None;
-                        let keys = res.ok().and_then(Result::ok).and_then(|(_, k)| super::srtp_keys(&k));
-                        let mut r = audio.lock();
-                        match keys {
-                            Some((local, remote)) => {
-                                srtp = Some((Context::new(&remote), Context::new(&local)));
-                                r.media_ready = true;
-                            }
-                            None => r.dtls_failed = true,
-                        }
-                    }
-                    _ = tick.tick() => {
-                        ice.handle_timeout(now());
-                        let Some(t) = ice.may_send_to() else { continue };
-                        let Some((_, tx_ctx)) = srtp.as_mut() else { continue };
                         let n = audio.audio(&mut buf);
-                        if n > 0 && let Ok(m) = tx_ctx.protect_rtp(&mut buf, n) {
-                            let _ = sock.send_to(&buf[..m], t).await;
+                        if n > 0
+                            && let Some(m) = link.send_rtp(&mut buf, n).await
+                        {
                             last = buf[..m].to_vec();
                         }
                         let mut out = Vec::new();
-                        audio.dtmf_packets(now(), &mut out);
+                        audio.dtmf_packets(link.now(), &mut out);
                         for mut p in out {
                             let k = p.len();
                             p.resize(k + 32, 0);
-                            if let Ok(m) = tx_ctx.protect_rtp(&mut p, k) {
-                                let _ = sock.send_to(&p[..m], t).await;
-                            }
+                            link.send_rtp(&mut p, k).await;
                         }
                     }
-                    c = rx.recv() => match c {
-                        Some(Cmd::Digit(d, dur)) => {
-                            if let Some(e) = event_from_char(d) {
-                                let ts = audio.ts;
-                                let _ = audio.dtmf.send(now(), ts, e, dur);
-                            }
+                    LinkEvent::Control(Some(Cmd::Digit(d, dur))) => {
+                        if let Some(e) = event_from_char(d) {
+                            let ts = audio.ts;
+                            let _ = audio.dtmf.send(link.now(), ts, e, dur);
                         }
-                        Some(Cmd::Replay) => {
-                            if let Some(t) = ice.may_send_to() {
-                                let _ = sock.send_to(&last, t).await;
-                            }
-                        }
-                        Some(Cmd::Stop) | None => break,
                     }
+                    LinkEvent::Control(Some(Cmd::Replay)) => link.send_raw(&last).await,
+                    LinkEvent::Control(Some(Cmd::Stop) | None) => break,
                 }
-            }
-            if let Some(j) = hs_join {
-                j.abort();
             }
         });
         Ok(Endpoint {
@@ -563,6 +468,257 @@ impl WebRtcClient {
             cmds,
             join,
         })
+    }
+}
+
+/// The transport of a WebRTC client towards the gateway's leg: its controlling ICE agent,
+/// the DTLS handshake (as `role`, checking the gateway's fingerprint), then SRTP (rtcp-mux),
+/// one 20 ms tick. The media loop of [`WebRtcClient::start`] and the load generator's
+/// clients ([`crate::loadgen`]) both run on it: each asks for the [`next`](Self::next)
+/// event and does its own media.
+pub struct WebRtcLink {
+    sock: UdpSocket,
+    addr: SocketAddr,
+    ice: IceAgent<SplitMix64>,
+    /// The core's clock for the ICE agent and DTMF starts here.
+    zero: std::time::Instant,
+    to_dtls: tokio::sync::mpsc::Sender<Vec<u8>>,
+    from_dtls: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    /// Closed once the handshake is over: not selected on any more (a closed channel is
+    /// ready at every poll, and the loop would spin a core).
+    dtls_open: bool,
+    handshake: Option<tokio::task::JoinHandle<Result<DtlsResult, crate::dtls::DtlsError>>>,
+    /// DTLS records waiting for ICE to pick the pair.
+    pending_dtls: Vec<Vec<u8>>,
+    /// `(inbound, outbound)` once the handshake is done.
+    srtp: Option<(Context, Context)>,
+    tick: tokio::time::Interval,
+    buf: Vec<u8>,
+    received_at: std::time::Instant,
+    /// Drop the gateway's first final flight ([`WebRtcClient::lose_final_flight`]), until
+    /// when (set by the first of its datagrams).
+    lose_final_flight: bool,
+    losing_until: Option<std::time::Instant>,
+}
+
+type DtlsResult = (webrtc_dtls::conn::DTLSConn, crate::dtls::DtlsSrtpKeys);
+
+/// What [`WebRtcLink::next`] returns.
+#[derive(Debug)]
+pub enum LinkEvent<C> {
+    /// An SRTP packet from the gateway, unprotected: [`WebRtcLink::packet`]`(n)`, arrived
+    /// at [`WebRtcLink::received_at`].
+    Rtp(usize),
+    /// The DTLS handshake is over: SRTP is up, or why it failed.
+    Dtls(Result<(), String>),
+    /// A datagram of the gateway's final flight dropped on purpose.
+    DtlsDropped,
+    /// 20 ms passed (the ICE agent's timers ran).
+    Tick,
+    /// The caller's own input (the `control` future completed).
+    Control(C),
+}
+
+impl WebRtcLink {
+    /// Starts connecting `client` to the gateway leg `gw` (ICE credentials and candidates),
+    /// with the DTLS handshake as `role` given up after `handshake_timeout`; the core clock
+    /// of the ICE agent starts at `zero`.
+    pub fn new(
+        client: WebRtcClient,
+        gw: &LocalParams,
+        gw_fingerprint: &str,
+        role: DtlsRole,
+        handshake_timeout: Duration,
+        zero: std::time::Instant,
+    ) -> std::io::Result<WebRtcLink> {
+        let WebRtcClient {
+            sock,
+            identity,
+            mut ice,
+            lose_final_flight,
+        } = client;
+        let addr = sock.local_addr()?;
+        if let Some(c) = &gw.ice {
+            ice.set_remote_credentials(c.clone());
+        }
+        for c in &gw.candidates {
+            if let Ok(c) = rvoip_core::ice::Candidate::parse(c) {
+                let _ = ice.add_remote_candidate(c);
+            }
+        }
+        let (hs, chans) = DtlsHandshake::new(
+            &identity,
+            role,
+            gw_fingerprint,
+            addr,
+            gw.addr,
+            handshake_timeout,
+        );
+        Ok(WebRtcLink {
+            sock,
+            addr,
+            ice,
+            zero,
+            to_dtls: chans.to_dtls,
+            from_dtls: chans.from_dtls,
+            dtls_open: true,
+            handshake: Some(tokio::spawn(hs.run())),
+            pending_dtls: Vec::new(),
+            srtp: None,
+            tick: tokio::time::interval(Duration::from_millis(20)),
+            buf: vec![0u8; 2048],
+            received_at: std::time::Instant::now(),
+            lose_final_flight,
+            losing_until: None,
+        })
+    }
+
+    /// The client's socket address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The core's clock now (µs since `zero`).
+    pub fn now(&self) -> Instant {
+        Instant::from_micros(self.zero.elapsed().as_micros() as u64)
+    }
+
+    /// Media may be sent: ICE picked a pair and SRTP is up.
+    pub fn media_ready(&self) -> bool {
+        self.srtp.is_some() && self.ice.may_send_to().is_some()
+    }
+
+    /// The unprotected RTP packet of [`LinkEvent::Rtp`]`(n)`.
+    pub fn packet(&self, n: usize) -> &[u8] {
+        self.buf.get(..n).unwrap_or(&[])
+    }
+
+    /// When the datagram of the last [`LinkEvent::Rtp`] was received.
+    pub fn received_at(&self) -> std::time::Instant {
+        self.received_at
+    }
+
+    /// Protects the RTP packet `buf[..len]` in place (`buf` has room for the tag) and sends
+    /// it; returns its protected length, `None` when media may not go yet.
+    pub async fn send_rtp(&mut self, buf: &mut [u8], len: usize) -> Option<usize> {
+        let t = self.ice.may_send_to()?;
+        let (_, tx) = self.srtp.as_mut()?;
+        let m = tx.protect_rtp(buf, len).ok()?;
+        let _ = self.sock.send_to(buf.get(..m)?, t).await;
+        Some(m)
+    }
+
+    /// Sends `data` as it is on the selected pair (a replay), if there is one.
+    pub async fn send_raw(&self, data: &[u8]) {
+        if let Some(t) = self.ice.may_send_to() {
+            let _ = self.sock.send_to(data, t).await;
+        }
+    }
+
+    /// Drives ICE and DTLS until something for the caller happens: a packet, the end of the
+    /// handshake, a tick, or `control` completing (it must be cancel safe when dropped: a
+    /// channel's `recv`, a watch's `changed`).
+    pub async fn next<C>(&mut self, control: impl Future<Output = C>) -> LinkEvent<C> {
+        tokio::pin!(control);
+        loop {
+            let target = self.ice.may_send_to();
+            if let Some(t) = target {
+                for rec in self.pending_dtls.drain(..) {
+                    let _ = self.sock.send_to(&rec, t).await;
+                }
+            }
+            while let Some(t) = self.ice.poll_transmit() {
+                let _ = self.sock.send_to(&t.contents, t.destination).await;
+            }
+            let hs = &mut self.handshake;
+            let handshake = async move {
+                match hs.as_mut() {
+                    Some(j) => j.await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                r = self.sock.recv_from(&mut self.buf) => {
+                    let Ok((n, from)) = r else { continue };
+                    self.received_at = std::time::Instant::now();
+                    if let Some(e) = self.datagram(n, from) {
+                        return e;
+                    }
+                }
+                rec = self.from_dtls.recv(), if self.dtls_open => match rec {
+                    Some(rec) => match target {
+                        Some(t) => { let _ = self.sock.send_to(&rec, t).await; }
+                        None => self.pending_dtls.push(rec),
+                    },
+                    None => self.dtls_open = false,
+                },
+                res = handshake => {
+                    self.handshake = None;
+                    let keys = res
+                        .map_err(|e| e.to_string())
+                        .and_then(|r| r.map_err(|e| e.to_string()));
+                    return LinkEvent::Dtls(match keys.map(|(_, k)| srtp_contexts(&k)) {
+                        Ok(Some(c)) => {
+                            self.srtp = Some(c);
+                            Ok(())
+                        }
+                        Ok(None) => Err("DTLS: unusable SRTP keys".to_string()),
+                        Err(e) => Err(format!("DTLS: {e}")),
+                    });
+                }
+                _ = self.tick.tick() => {
+                    let now = self.now();
+                    self.ice.handle_timeout(now);
+                    return LinkEvent::Tick;
+                }
+                c = &mut control => return LinkEvent::Control(c),
+            }
+        }
+    }
+
+    /// A datagram `buf[..n]` from `from`: STUN to the ICE agent, DTLS to the handshake,
+    /// SRTP unprotected for the caller.
+    fn datagram<C>(&mut self, n: usize, from: SocketAddr) -> Option<LinkEvent<C>> {
+        let data = self.buf.get_mut(..n)?;
+        match classify(data) {
+            PacketKind::Stun => {
+                let r = Receive {
+                    source: from,
+                    destination: self.addr,
+                    contents: data,
+                };
+                let now = Instant::from_micros(self.zero.elapsed().as_micros() as u64);
+                let _ = self.ice.handle_receive(now, r);
+            }
+            PacketKind::Dtls => {
+                if self.lose_final_flight && final_flight(data) {
+                    // The whole flight: what arrives within 200 ms of its first datagram.
+                    let until = *self.losing_until.get_or_insert_with(|| {
+                        std::time::Instant::now() + Duration::from_millis(200)
+                    });
+                    if std::time::Instant::now() < until {
+                        return Some(LinkEvent::DtlsDropped);
+                    }
+                    self.lose_final_flight = false;
+                }
+                let _ = self.to_dtls.try_send(data.to_vec());
+            }
+            PacketKind::Rtp => {
+                let (rx, _) = self.srtp.as_mut()?;
+                let m = rx.unprotect_rtp(data).ok()?;
+                return Some(LinkEvent::Rtp(m));
+            }
+            _ => {}
+        }
+        None
+    }
+}
+
+impl Drop for WebRtcLink {
+    fn drop(&mut self) {
+        if let Some(j) = self.handshake.take() {
+            j.abort();
+        }
     }
 }
 

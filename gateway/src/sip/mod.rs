@@ -132,7 +132,8 @@ pub enum CallInput {
         /// The message.
         bytes: Vec<u8>,
     },
-    /// A stream connection (WebSocket/TCP flow) closed.
+    /// A stream connection (WebSocket/TCP flow) the task uses closed (see
+    /// [`transport::FlowUses::watching`]).
     FlowClosed(SocketAddr),
     /// The gateway is shutting down: end the call after the grace period.
     Shutdown,
@@ -244,6 +245,9 @@ pub struct Shared {
     pub flows: Mutex<HashMap<SocketAddr, Flow>>,
     /// Call-ID → the task that owns it (call tasks, trunk tasks).
     pub routes: Mutex<HashMap<String, mpsc::UnboundedSender<CallInput>>>,
+    /// Stream flow → the tasks told when it closes (the calls on it, a trunk's OPTIONS in
+    /// flight).
+    pub flow_watchers: transport::FlowWatchers,
     /// Live calls.
     pub calls: Mutex<HashMap<u64, CallInfo>>,
     /// Registrar bindings.
@@ -548,7 +552,9 @@ impl Shared {
         }
     }
 
-    /// A stream flow closed: registrations over it go (RFC 5626 §5), calls on it end.
+    /// A stream flow closed: registrations over it go (RFC 5626 §5), and the tasks that
+    /// use it are told ([`transport::FlowWatchers`]; only those): a call whose caller or
+    /// callee was on it ends, requests pending on it fail at once.
     pub fn flow_closed(self: &Arc<Self>, peer: SocketAddr) {
         if lock(&self.flows).remove(&peer).is_some() {
             self.counters.flows.fetch_sub(1, Ordering::SeqCst);
@@ -558,10 +564,7 @@ impl Shared {
         if removed > 0 {
             self.update_registration_gauge();
         }
-        let routes: Vec<_> = lock(&self.routes).values().cloned().collect();
-        for tx in routes {
-            let _ = tx.send(CallInput::FlowClosed(peer));
-        }
+        self.flow_watchers.notify(peer);
     }
 
     /// Ends call `id` at once (operator hang-up): BYE on answered legs, a final response or

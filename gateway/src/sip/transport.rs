@@ -6,7 +6,8 @@
 //!
 //! A stream connection is a *flow* (RFC 5626): it is registered under its peer address;
 //! responses and requests to a user registered over it are sent on it, and when it closes
-//! [`Shared::flow_closed`] removes its bindings and tells the calls on it.
+//! [`Shared::flow_closed`] removes its bindings and tells the tasks that use it (and only
+//! those: [`FlowWatchers`] indexes the tasks by the flows they use).
 //!
 //! Connections the gateway opened (to TCP/TLS trunks) are closed once idle: RFC 3261 §18
 //! and RFC 5923 leave the lifetime of a connection to the implementation, so a client
@@ -17,9 +18,10 @@
 //! are not told, and the next message to that peer opens a new connection. Connections
 //! peers opened to us are theirs to close (RFC 5626 flows, WebSocket clients).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rvoip_core::sip::ua::Transport;
@@ -28,7 +30,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, watch};
 
-use super::{Flow, Shared};
+use super::{CallInput, Flow, Shared};
 
 /// Largest UDP datagram read.
 const MAX_DATAGRAM: usize = 65_535;
@@ -60,14 +62,24 @@ fn insert_flow(
     rx
 }
 
-/// The outgoing stream connections one task (a call, a trunk's keep-alive or registration)
-/// uses: while a task holds a use of a peer, the connection to that peer is not closed for
-/// idleness. Uses are counted per peer address in [`super::Counters::flow_users`], so they
-/// outlive a connection that the peer closed and apply to the one that replaces it; they
-/// are released when the holder is dropped.
+/// The stream flows a task uses. Outgoing connections (TCP and TLS) the task sends on are
+/// not closed for idleness while it holds a use of them: uses are counted per peer address
+/// in [`super::Counters::flow_users`], so they outlive a connection that the peer closed and
+/// apply to the one that replaces it. A holder made with [`FlowUses::watching`] is also told
+/// ([`CallInput::FlowClosed`]) when any stream flow it noted closes, through the
+/// [`FlowWatchers`] index: a closing connection reaches only the tasks that use it. Both are
+/// released when the holder is dropped.
 pub struct FlowUses {
     sh: Arc<Shared>,
     peers: Vec<SocketAddr>,
+    watch: Option<Watch>,
+}
+
+/// A holder's entries in [`FlowWatchers`].
+struct Watch {
+    id: u64,
+    tx: mpsc::UnboundedSender<CallInput>,
+    flows: Vec<SocketAddr>,
 }
 
 impl FlowUses {
@@ -76,12 +88,36 @@ impl FlowUses {
         FlowUses {
             sh,
             peers: Vec::new(),
+            watch: None,
         }
     }
 
-    /// Notes that the holder sends to `dest` over `transport` (TCP and TLS only: other
-    /// transports have no connection the gateway opens). Call it before sending.
+    /// No uses yet; the holder is told on `tx` when a stream flow it notes closes.
+    pub fn watching(sh: Arc<Shared>, tx: mpsc::UnboundedSender<CallInput>) -> FlowUses {
+        let id = sh.flow_watchers.next_id();
+        FlowUses {
+            sh,
+            peers: Vec::new(),
+            watch: Some(Watch {
+                id,
+                tx,
+                flows: Vec::new(),
+            }),
+        }
+    }
+
+    /// Notes that the holder sends to (or receives from) `dest` over `transport`: a stream
+    /// flow it is told about when it closes (if watching), and for TCP and TLS a use of the
+    /// connection (other transports have no connection the gateway opens). Call it before
+    /// sending, so that a connection failing at once is not missed.
     pub fn note(&mut self, transport: Transport, dest: SocketAddr) {
+        if let Some(w) = &mut self.watch
+            && transport.is_reliable()
+            && !w.flows.contains(&dest)
+        {
+            w.flows.push(dest);
+            self.sh.flow_watchers.watch(dest, w.id, &w.tx);
+        }
         if !matches!(transport, Transport::Tcp | Transport::Tls) || self.peers.contains(&dest) {
             return;
         }
@@ -96,12 +132,18 @@ impl std::fmt::Debug for FlowUses {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FlowUses")
             .field("peers", &self.peers)
+            .field("watched", &self.watch.as_ref().map(|w| &w.flows))
             .finish_non_exhaustive()
     }
 }
 
 impl Drop for FlowUses {
     fn drop(&mut self) {
+        if let Some(w) = &self.watch {
+            for flow in &w.flows {
+                self.sh.flow_watchers.unwatch(*flow, w.id);
+            }
+        }
         let mut users = Shared::lock(&self.sh.counters.flow_users);
         for peer in &self.peers {
             if let Some(n) = users.get_mut(peer) {
@@ -111,6 +153,67 @@ impl Drop for FlowUses {
                 }
             }
         }
+    }
+}
+
+/// The index of stream flows to the tasks told when they close: per peer address, the
+/// watching tasks by watcher id ([`FlowUses::watching`]). [`Shared::flow_closed`] notifies
+/// the watchers of one flow, O(its watchers), instead of every live call, so a mass
+/// disconnect of N calls costs O(N) messages, not O(N²). Entries outlive the connection
+/// (an outgoing connection to a trunk is reopened under the same address) and go when
+/// their holder is dropped.
+#[derive(Debug, Default)]
+pub struct FlowWatchers {
+    by_flow: Mutex<HashMap<SocketAddr, HashMap<u64, mpsc::UnboundedSender<CallInput>>>>,
+    next: AtomicU64,
+}
+
+impl FlowWatchers {
+    /// A fresh watcher id.
+    pub fn next_id(&self) -> u64 {
+        self.next.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Watcher `id` is told on `tx` when the flow to `peer` closes.
+    pub fn watch(&self, peer: SocketAddr, id: u64, tx: &mpsc::UnboundedSender<CallInput>) {
+        Shared::lock(&self.by_flow)
+            .entry(peer)
+            .or_default()
+            .insert(id, tx.clone());
+    }
+
+    /// Watcher `id` no longer watches `peer`.
+    pub fn unwatch(&self, peer: SocketAddr, id: u64) {
+        let mut by_flow = Shared::lock(&self.by_flow);
+        if let Some(w) = by_flow.get_mut(&peer) {
+            w.remove(&id);
+            if w.is_empty() {
+                by_flow.remove(&peer);
+            }
+        }
+    }
+
+    /// Tells the watchers of `peer` that its flow closed; returns how many were told.
+    pub fn notify(&self, peer: SocketAddr) -> usize {
+        // Senders are cloned out so that no task's channel is fed under the lock.
+        let txs: Vec<_> = Shared::lock(&self.by_flow)
+            .get(&peer)
+            .map(|w| w.values().cloned().collect())
+            .unwrap_or_default();
+        for tx in &txs {
+            let _ = tx.send(CallInput::FlowClosed(peer));
+        }
+        txs.len()
+    }
+
+    /// Entries (flow, watcher) held: zero when no task watches a flow.
+    pub fn len(&self) -> usize {
+        Shared::lock(&self.by_flow).values().map(HashMap::len).sum()
+    }
+
+    /// Whether no task watches a flow.
+    pub fn is_empty(&self) -> bool {
+        Shared::lock(&self.by_flow).is_empty()
     }
 }
 
@@ -401,4 +504,65 @@ pub fn reconnect_send(sh: &Arc<Shared>, transport: Transport, peer: SocketAddr, 
 async fn write_msg<S: AsyncWrite + Unpin>(stream: &mut S, bytes: &[u8]) -> std::io::Result<()> {
     stream.write_all(bytes).await?;
     stream.flush().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flow_closed(rx: &mut mpsc::UnboundedReceiver<CallInput>) -> Vec<SocketAddr> {
+        std::iter::from_fn(|| rx.try_recv().ok())
+            .map(|i| match i {
+                CallInput::FlowClosed(peer) => peer,
+                other => panic!("unexpected input {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_closing_flow_tells_only_its_watchers() {
+        let w = FlowWatchers::default();
+        let ws_a: SocketAddr = "127.0.0.1:40001".parse().unwrap();
+        let ws_b: SocketAddr = "127.0.0.1:40002".parse().unwrap();
+        let trunk: SocketAddr = "127.0.0.1:5061".parse().unwrap();
+        // Call 1 on A's WebSocket and the TCP trunk, call 2 on B's WebSocket and the trunk.
+        let (tx1, mut rx1) = mpsc::unbounded_channel();
+        let (tx2, mut rx2) = mpsc::unbounded_channel();
+        let (id1, id2) = (w.next_id(), w.next_id());
+        assert_ne!(id1, id2);
+        w.watch(ws_a, id1, &tx1);
+        w.watch(trunk, id1, &tx1);
+        w.watch(ws_b, id2, &tx2);
+        w.watch(trunk, id2, &tx2);
+        // Watching twice is one entry.
+        w.watch(ws_b, id2, &tx2);
+        assert_eq!(w.len(), 4);
+
+        assert_eq!(w.notify(ws_a), 1);
+        assert_eq!(flow_closed(&mut rx1), [ws_a]);
+        assert!(
+            flow_closed(&mut rx2).is_empty(),
+            "call 2 is not on A's flow"
+        );
+
+        assert_eq!(w.notify(trunk), 2);
+        assert_eq!(flow_closed(&mut rx1), [trunk]);
+        assert_eq!(flow_closed(&mut rx2), [trunk]);
+
+        // A flow nobody watches tells nobody; entries stay until unwatched (a trunk
+        // connection reopens under the same address).
+        assert_eq!(w.notify("127.0.0.1:9".parse().unwrap()), 0);
+        assert_eq!(w.len(), 4);
+
+        for (peer, id) in [(ws_a, id1), (trunk, id1), (ws_b, id2)] {
+            w.unwatch(peer, id);
+        }
+        assert_eq!(w.len(), 1);
+        assert_eq!(w.notify(ws_b), 0);
+        assert_eq!(w.notify(trunk), 1);
+        assert!(flow_closed(&mut rx1).is_empty());
+        w.unwatch(trunk, id2);
+        assert!(w.is_empty(), "no empty per-flow maps are left behind");
+        assert_eq!(w.len(), 0);
+    }
 }

@@ -372,7 +372,8 @@ pub async fn run(sh: Arc<Shared>, i: usize, mut stop: watch::Receiver<bool>) {
                 if next_ping.is_some_and(|n| n <= now) && ping.is_none() {
                     let (call_id, bytes) = options_request(&sh, &t, transport);
                     Shared::lock(&sh.routes).insert(call_id.clone(), tx.clone());
-                    let mut uses = FlowUses::new(sh.clone());
+                    // Told when the connection closes (to give up at once, above).
+                    let mut uses = FlowUses::watching(sh.clone(), tx.clone());
                     uses.note(transport, next_hop);
                     sh.send(transport, next_hop, bytes.clone());
                     let give_up = now + (t1 * 64).min(Duration::from_secs(32));
@@ -414,7 +415,8 @@ struct Ping {
     bytes: Vec<u8>,
     /// Current retransmission interval (Timer E).
     interval: Duration,
-    /// Keeps the connection to the trunk open while the OPTIONS is in flight.
+    /// Keeps the connection to the trunk open while the OPTIONS is in flight, and has the
+    /// task told when it closes.
     _uses: FlowUses,
 }
 

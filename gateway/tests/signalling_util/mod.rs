@@ -131,6 +131,7 @@ pub async fn assert_clean(gw: &Gateway) {
             && s.call_tasks == 0
             && s.legs == 0
             && s.routes == 0
+            && s.flow_watchers == 0
             && s.flows == 0
             && s.media_ports == 0
         {

@@ -262,8 +262,12 @@ pub fn new_invite(
     a_cfg.max_calls = 1;
     session_timers(&mut a_cfg, sh);
     a_cfg.user_agent = "rvoip-gateway".into();
+    // The call is told when the caller's flow closes, and when any stream flow it sends on
+    // does (`FlowUses::note`).
+    let mut flow_uses = FlowUses::watching(sh.clone(), tx.clone());
+    flow_uses.note(transport, source);
     let call = CallTask {
-        flow_uses: FlowUses::new(sh.clone()),
+        flow_uses,
         sh: sh.clone(),
         id,
         rx,
@@ -398,8 +402,9 @@ struct CallTask {
     caps: hold::PeerCaps,
     /// The A leg's dialog is confirmed (our 2xx was ACKed).
     a_acked: bool,
-    /// The outgoing TCP/TLS connections this call's dialogs and transactions use: kept
-    /// open (not closed for idleness) until the task ends.
+    /// The stream flows this call's dialogs and transactions use: the task is told when one
+    /// closes, and outgoing TCP/TLS connections are kept open (not closed for idleness)
+    /// until the task ends.
     flow_uses: FlowUses,
 }
 
