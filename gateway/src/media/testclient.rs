@@ -176,6 +176,8 @@ impl Audio {
 enum Cmd {
     Digit(char, Duration),
     Replay,
+    /// ICE restart: (our new credentials, the gateway's new credentials).
+    RestartIce(Box<(Credentials, Credentials)>),
     Stop,
 }
 
@@ -213,6 +215,14 @@ impl Endpoint {
     /// Sends the last media packet again, byte for byte (an SRTP replay).
     pub fn replay_last(&self) {
         let _ = self.cmds.send(Cmd::Replay);
+    }
+
+    /// ICE restart after the offer/answer exchange that restarted ICE (RFC 8445 §9): the
+    /// client's ICE agent goes on with its new `local` credentials (those of its offer) and
+    /// the gateway's new `remote` ones (from the answer), so its consent checks use them.
+    /// Plain RTP peers ignore it.
+    pub fn restart_ice(&self, local: Credentials, remote: Credentials) {
+        let _ = self.cmds.send(Cmd::RestartIce(Box::new((local, remote))));
     }
 
     /// Stops the task (and closes the socket).
@@ -282,6 +292,7 @@ impl RtpPeer {
                         Some(Cmd::Replay) => {
                             let _ = sock.send_to(&last, remote).await;
                         }
+                        Some(Cmd::RestartIce(_)) => {}
                         Some(Cmd::Stop) | None => break,
                     }
                 }
@@ -548,6 +559,11 @@ impl WebRtcClient {
                             if let Some(t) = ice.may_send_to() {
                                 let _ = sock.send_to(&last, t).await;
                             }
+                        }
+                        Some(Cmd::RestartIce(c)) => {
+                            let (local, remote) = *c;
+                            ice.set_local_credentials(local);
+                            ice.set_remote_credentials(remote);
                         }
                         Some(Cmd::Stop) | None => break,
                     }
