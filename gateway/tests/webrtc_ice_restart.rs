@@ -4,12 +4,12 @@
 //!
 //! - A re-INVITE that keeps the client's ICE credentials (hold, unhold) is answered with the
 //!   gateway's credentials unchanged.
-//! - A re-INVITE with new `a=ice-ufrag`/`a=ice-pwd` (`restartIce()`) is answered with new
-//!   gateway credentials; DTLS is kept (same fingerprint) and media goes on over the old
-//!   pair. A check with the new credentials from a new address (the network change the
-//!   restart is for) gets a success response and, with USE-CANDIDATE, moves the media there;
-//!   a check with the old credentials now gets 401 (RFC 8445 §7.3, RFC 8489 §9.1.3), where
-//!   before the restart it got a success.
+//! - A re-INVITE (and then an UPDATE) with new `a=ice-ufrag`/`a=ice-pwd` (`restartIce()`)
+//!   is answered with new gateway credentials; DTLS is kept (same fingerprint) and media
+//!   goes on over the old pair. A check with the new credentials from a new address (the
+//!   network change the restart is for) gets a success response and, with USE-CANDIDATE,
+//!   moves the media there; a check with the old credentials now gets 401 (RFC 8445 §7.3,
+//!   RFC 8489 §9.1.3), where before the restart it got a success.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -159,16 +159,22 @@ async fn media_on(sock: &UdpSocket, dur: Duration) -> usize {
     }
 }
 
-/// Sends a re-INVITE with `sdp` and returns the gateway's answer.
-async fn reinvite(
+/// Sends `sdp` as an offer in the call (UPDATE when `update`, else re-INVITE) and returns
+/// the gateway's answer.
+async fn reoffer(
     ua: &mut UserAgent<SplitMix64>,
     ws: &mut Ws,
     t0: Instant,
     call: CallId,
     sdp: &str,
+    update: bool,
 ) -> Vec<u8> {
     let now = rvoip_core::time::Instant::from_micros(t0.elapsed().as_micros() as u64);
-    ua.hold(now, call, sdp.as_bytes()).expect("re-INVITE");
+    if update {
+        ua.update(now, call, sdp.as_bytes()).expect("UPDATE");
+    } else {
+        ua.hold(now, call, sdp.as_bytes()).expect("re-INVITE");
+    }
     let mut events = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
@@ -289,7 +295,7 @@ port_max = 47199\n[[users]]\nusername = \"alice\"\npassword = \"pw-alice\"\n\
     // Hold and unhold with the same ICE credentials: the gateway keeps its own.
     for (version, dir) in [(2, "sendonly"), (3, "sendrecv")] {
         let sdp = offer(port, &co.ice, &co.fingerprint, version, dir);
-        let ans = reinvite(&mut ua, &mut ws, t0, call, &sdp).await;
+        let ans = reoffer(&mut ua, &mut ws, t0, call, &sdp, false).await;
         let leg = leg_of(&sdp, &ans);
         assert_eq!(
             leg.ice.as_ref(),
@@ -302,7 +308,7 @@ port_max = 47199\n[[users]]\nusername = \"alice\"\npassword = \"pw-alice\"\n\
     // restartIce(): new client credentials in the re-offer.
     let fresh = Credentials::random(&mut OsRng);
     let sdp = offer(port, &fresh, &co.fingerprint, 4, "sendrecv");
-    let ans = reinvite(&mut ua, &mut ws, t0, call, &sdp).await;
+    let ans = reoffer(&mut ua, &mut ws, t0, call, &sdp, false).await;
     let leg = leg_of(&sdp, &ans);
     let new = leg
         .ice
@@ -380,6 +386,33 @@ port_max = 47199\n[[users]]\nusername = \"alice\"\npassword = \"pw-alice\"\n\
     let got = media_on(&moved, Duration::from_millis(600)).await;
     assert!(got >= 10, "media to the newly nominated address: {got}");
     assert_eq!(media_on(&stale, Duration::from_millis(100)).await, 0);
+
+    // A second restart, by UPDATE (RFC 3311): newer credentials again, and the first
+    // restart's are stale in turn.
+    let fresh2 = Credentials::random(&mut OsRng);
+    let sdp = offer(port, &fresh2, &co.fingerprint, 5, "sendrecv");
+    let ans = reoffer(&mut ua, &mut ws, t0, call, &sdp, true).await;
+    let new2 = leg_of(&sdp, &ans).ice.expect("ICE credentials");
+    assert!(new2 != new && new2 != old, "{new2:?}");
+    let r = stun(
+        &moved,
+        gw0.addr,
+        &check(&new.ufrag, &fresh.ufrag, &new.pwd, false, 5),
+        &new.pwd,
+    )
+    .await;
+    assert_eq!(
+        r.map(|(c, e, _)| (c, e)),
+        Some((Class::ErrorResponse, Some(401)))
+    );
+    let r = stun(
+        &moved,
+        gw0.addr,
+        &check(&new2.ufrag, &fresh2.ufrag, &new2.pwd, false, 6),
+        &new2.pwd,
+    )
+    .await;
+    assert_eq!(r, Some((Class::SuccessResponse, None, true)));
 
     let now = rvoip_core::time::Instant::from_micros(t0.elapsed().as_micros() as u64);
     ua.hangup(now, call).expect("hangup");

@@ -280,7 +280,7 @@ impl MediaBridge {
             .local_media(leg, &local, webrtc, fp, direction)
             .ok_or(500u16)?;
         let mut ans = negotiate::answer(&sdp, &policy(webrtc), &lm).map_err(|e| e.sip_status())?;
-        let mut remote = match RemoteParams::from_negotiated(&ans.negotiated, !webrtc) {
+        let remote = match RemoteParams::from_negotiated(&ans.negotiated, !webrtc) {
             Some(r) => Some(r),
             // An RFC 2543 hold (`c=0.0.0.0`) of a leg already running keeps its transport.
             None if ans.negotiated.old_style_hold => None,
@@ -301,8 +301,8 @@ impl MediaBridge {
             let lm = self
                 .local_media(leg, &local, webrtc, fp, direction)
                 .ok_or(500u16)?;
+            // The same offer against the same policy: only our credentials in it change.
             ans = negotiate::answer(&sdp, &policy(webrtc), &lm).map_err(|e| e.sip_status())?;
-            remote = RemoteParams::from_negotiated(&ans.negotiated, !webrtc);
             Some(fresh)
         } else {
             None
