@@ -27,6 +27,9 @@
 //!    credentials, fingerprint, setup and the negotiated format; later
 //!    `call.apply_remote(LegId::B, RemoteParams::Rtp{..})` with the trunk's answer. Both
 //!    come from SDP with [`RemoteParams::from_negotiated`]`(&negotiated, nat_latching)`.
+//!    A re-offer that restarts ICE (new ufrag/pwd from the browser, RFC 8839 §4.4.1.1.2):
+//!    `call.restart_ice(LegId::A, new_local, new_remote)` before its `apply_remote`, with
+//!    the fresh local credentials that went into the answer.
 //! 4. `call.next_event().await` — [`MediaEvent`]: ICE/SRTP up, DTMF digits (for SIP
 //!    INFO), `Ended` with an [`EndReason`] (DTLS failure, consent lost).
 //! 5. `call.send_digit(leg, '5', dur)` (SIP INFO → RFC 4733), `call.stats().await`.
