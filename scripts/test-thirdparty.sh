@@ -10,7 +10,9 @@
 # up), 4 JsSIP and the trunk (a call out through it with DTMF and hold, a DID call in),
 # 5 forking to a JsSIP and a SIP.js registration of one user, REFER from either library and
 # MESSAGE refused with 405 (not accepted and dropped), 6 early media from a trunk (sipp:
-# 183 with SDP, then 200, RTP echo) with JsSIP and with SIP.js; firefox-1: test 1's calls
+# 183 with SDP, then 200, RTP echo) with JsSIP and with SIP.js; 7 ICE restart: JsSIP
+# re-INVITEs an echo call plainly (credentials kept) and with iceRestart (the gateway answers
+# with new ufrag/pwd, Chromium reconnects on them, the echo goes on); firefox-1: test 1's calls
 # with JsSIP in headless Firefox ESR (puppeteer-core over WebDriver BiDi, the system
 # /usr/bin/firefox-esr, tests/browser/firefox/firefox.mjs).
 #
@@ -72,7 +74,7 @@ if [ "${BROWSER_NETNS:-1}" != 0 ] && "${NS[@]}" sh -c 'ip link set lo up' 2>/dev
   "${NS[@]}" sh -c 'ip link set lo up && exec node tests/thirdparty/run.mjs "$@"' sh "$@"
 else
   # No namespaces here (a container without CAP_SYS_ADMIN, or BROWSER_NETNS=0): the host's
-  # loopback works too, but the fixed ports (8091-8097, 5091-5097, 5075, 5076, 31000-32001) must
+  # loopback works too, but the fixed ports (8091-8098, 5091-5098, 5075, 5076, 31000-32001) must
   # then be free.
   step "third-party SIP library tests (host loopback: no network namespace available)"
   node tests/thirdparty/run.mjs "$@"

@@ -565,3 +565,97 @@ fn after_consent_loss_any_valid_check_reselects() {
         })
     );
 }
+
+#[test]
+fn restart_swaps_credentials_and_keeps_media_on_the_selected_pair() {
+    let mut a = agent();
+    let other = "192.0.2.10:6001";
+    // Before the restart: a nominated pair and another validated one.
+    let nominate = Req {
+        use_candidate: true,
+        ..Req::valid(&a)
+    };
+    let old_check = nominate.build(&a);
+    feed(&mut a, Instant::ZERO, PEER, &old_check).unwrap();
+    response(&mut a, PEER);
+    let plain = Req {
+        tid: 2,
+        ..Req::valid(&a)
+    }
+    .build(&a);
+    feed(&mut a, Instant::ZERO, other, &plain).unwrap();
+    response(&mut a, other);
+    while a.poll_event().is_some() {}
+    assert!(a.is_validated(addr(LOCAL), addr(other)));
+    let old_local = a.local_credentials().clone();
+
+    let mut rng = SplitMix64::new(77);
+    let new_local = Credentials::random(&mut rng);
+    let new_remote = Credentials::new("newpeer", "newpeerpasswordnewpeerpw").unwrap();
+    assert_ne!(new_local, old_local);
+    a.restart(new_local.clone(), new_remote.clone());
+    assert_eq!(a.local_credentials(), &new_local);
+    assert_eq!(a.remote_credentials(), Some(&new_remote));
+    // Media continues on the old selected pair; the other old validation is gone.
+    assert_eq!(a.may_send_to(), Some(addr(PEER)));
+    assert!(a.is_validated(addr(LOCAL), addr(PEER)));
+    assert!(!a.is_validated(addr(LOCAL), addr(other)));
+    assert_eq!(a.state(), IceState::Connected);
+
+    // A check with the old credentials (old ufrag, old password): 401, no state change.
+    let mut stale = Vec::new();
+    {
+        let mut b = MessageBuilder::new_vec(
+            &mut stale,
+            MessageType::BINDING_REQUEST,
+            TransactionId([9; 12]),
+        );
+        let u = format!("{}:peerufrag", old_local.ufrag);
+        b.add(&Attribute::Username(&u)).unwrap();
+        b.add(&Attribute::Priority(1)).unwrap();
+        b.add(&Attribute::UseCandidate).unwrap();
+        b.add(&Attribute::IceControlling(42)).unwrap();
+        b.add_message_integrity(old_local.pwd.as_bytes()).unwrap();
+        b.add_fingerprint().unwrap();
+    }
+    assert_eq!(
+        feed(&mut a, Instant::from_millis(5), other, &stale),
+        Err(IceError::Unauthenticated)
+    );
+    assert_eq!(response(&mut a, other).1, Some(401));
+    assert!(!a.is_validated(addr(LOCAL), addr(other)));
+    // The new local ufrag with the peer's old ufrag: 401 too.
+    let half = Req {
+        tid: 3,
+        ..Req::valid(&a)
+    }
+    .build(&a);
+    assert_eq!(
+        feed(&mut a, Instant::from_millis(6), other, &half),
+        Err(IceError::Unauthenticated)
+    );
+    assert_eq!(response(&mut a, other).1, Some(401));
+
+    // A check with the new credentials nominating a new pair moves the media there.
+    let fresh = Req {
+        username: Some(format!("{}:newpeer", new_local.ufrag)),
+        use_candidate: true,
+        tid: 4,
+        ..Req::valid(&a)
+    }
+    .build(&a);
+    assert_eq!(
+        feed(&mut a, Instant::from_millis(10), other, &fresh),
+        Ok(())
+    );
+    let (class, code, mi, _) = response(&mut a, other);
+    assert_eq!((class, code, mi), (Class::SuccessResponse, None, true));
+    assert_eq!(
+        a.poll_event(),
+        Some(IceEvent::SelectedPairChanged {
+            local: addr(LOCAL),
+            remote: addr(other)
+        })
+    );
+    assert_eq!(a.may_send_to(), Some(addr(other)));
+}

@@ -17,6 +17,10 @@
 //!   [`IceEvent::ConsentLost`], and [`IceLiteAgent::may_send_to`] returns `None` until a
 //!   check arrives again ([`IceEvent::Connected`] re-establishes).
 //!
+//! - ICE restart (RFC 8445 §9): [`IceLiteAgent::restart`] swaps both sides' credentials;
+//!   checks with the old ones get 401 while media stays on the selected pair until a check
+//!   with the new ones nominates a pair.
+//!
 //! Inputs: `handle_receive(now, Receive)` for STUN datagrams (see [`super::classify`]),
 //! `handle_timeout(now)`. Outputs: `poll_transmit` (responses), `poll_event`,
 //! `poll_timeout`.
@@ -119,6 +123,30 @@ impl IceLiteAgent {
     /// the local half of USERNAME and the local password only (RFC 8445 §7.3).
     pub fn set_remote_credentials(&mut self, remote: Credentials) {
         self.remote = Some(remote);
+    }
+
+    /// ICE restart (RFC 8445 §9, RFC 8839 §4.4.1.1): the offer/answer exchange that
+    /// restarted ICE gave both sides new credentials — `local` (freshly drawn, for our
+    /// answer or offer) and the peer's new `remote` ones. From now on a check is
+    /// authenticated only with the new credentials: one with the old ufrag or password gets
+    /// 401 (RFC 8445 §7.3, RFC 8489 §9.1.3).
+    ///
+    /// The pairs validated under the old credentials are forgotten, except the selected
+    /// one: media keeps flowing on it (both ways, and consent keeps its clock) until a check
+    /// with the new credentials nominates a pair (RFC 8445 §9: the previously selected pair
+    /// stays in use until ICE completes again). A check with the new credentials on the
+    /// selected pair refreshes consent as before.
+    pub fn restart(&mut self, local: Credentials, remote: Credentials) {
+        self.local = local;
+        self.remote = Some(remote);
+        let selected = self.selected;
+        self.validated
+            .retain(|v| Some((v.local, v.remote)) == selected);
+    }
+
+    /// The peer's credentials, once set.
+    pub fn remote_credentials(&self) -> Option<&Credentials> {
+        self.remote.as_ref()
     }
 
     /// The host candidates, for `a=candidate` lines (the session level of the SDP also

@@ -27,6 +27,9 @@
 //!    credentials, fingerprint, setup and the negotiated format; later
 //!    `call.apply_remote(LegId::B, RemoteParams::Rtp{..})` with the trunk's answer. Both
 //!    come from SDP with [`RemoteParams::from_negotiated`]`(&negotiated, nat_latching)`.
+//!    A re-offer that restarts ICE (new ufrag/pwd from the browser, RFC 8839 §4.4.1.1.2):
+//!    `call.restart_ice(LegId::A, new_local, new_remote)` before its `apply_remote`, with
+//!    the fresh local credentials that went into the answer.
 //! 4. `call.next_event().await` — [`MediaEvent`]: ICE/SRTP up, DTMF digits (for SIP
 //!    INFO), `Ended` with an [`EndReason`] (DTLS failure, consent lost).
 //! 5. `call.send_digit(leg, '5', dur)` (SIP INFO → RFC 4733), `call.stats().await`.
@@ -488,6 +491,8 @@ static NEXT_CALL: AtomicU64 = AtomicU64::new(1);
 
 enum Cmd {
     Remote(LegId, Box<RemoteParams>),
+    /// ICE restart: (our new credentials, the peer's new credentials).
+    IceRestart(LegId, Box<(Credentials, Credentials)>),
     Digit(
         LegId,
         char,
@@ -541,6 +546,23 @@ impl CallMedia {
     /// Applies the peer's SDP parameters to a leg (starts DTLS on a WebRTC leg).
     pub fn apply_remote(&self, leg: LegId, p: RemoteParams) {
         self.cmd(Cmd::Remote(leg, Box::new(p)));
+    }
+
+    /// ICE restart on a WebRTC leg (RFC 8445 §9, RFC 8839 §4.4.1.1): our new `local`
+    /// credentials (drawn like at call start, [`Credentials::random`]) become the leg's
+    /// [`LocalParams::ice`] for later SDP, and go with the peer's new `remote` credentials
+    /// to the media thread's ICE-lite agent. No-op on a leg without ICE.
+    pub fn restart_ice(&mut self, leg: LegId, local: Credentials, remote: Credentials) {
+        let Some(ice) = self.local[match leg {
+            LegId::A => 0,
+            LegId::B => 1,
+        }]
+        .as_mut()
+        .and_then(|l| l.ice.as_mut()) else {
+            return;
+        };
+        *ice = local.clone();
+        self.cmd(Cmd::IceRestart(leg, Box::new((local, remote))));
     }
 
     /// Whether a leg sends media (hold: see [`MediaSession::set_sending`]).

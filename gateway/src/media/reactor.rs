@@ -536,6 +536,10 @@ impl Slot {
             }
             Cmd::Sending(leg, on) => self.session.set_sending(leg, on),
             Cmd::Remote(leg, p) => self.apply_remote(leg, *p, me),
+            Cmd::IceRestart(leg, creds) => {
+                let (local, remote) = *creds;
+                self.session.restart_ice(leg, local, remote);
+            }
             Cmd::DtlsOut(leg, rec) => {
                 if let Some(d) = &mut self.dtls {
                     if !d.flight_open {

@@ -283,6 +283,20 @@ impl MediaSession {
         }
     }
 
+    /// ICE restart on a WebRTC leg (RFC 8445 §9): our new `local` credentials (sent in the
+    /// answer) and the peer's new `remote` ones (from its offer) replace the old ones; media
+    /// stays on the selected pair until a check with the new credentials nominates one
+    /// ([`IceLiteAgent::restart`]). DTLS and SRTP are untouched.
+    pub fn restart_ice(&mut self, id: LegId, local: Credentials, remote: Credentials) {
+        if let Some(Leg {
+            t: Transport::WebRtc(w),
+            ..
+        }) = self.leg_mut(id)
+        {
+            w.ice.restart(local, remote);
+        }
+    }
+
     /// Sets the remote transport of a plain RTP leg.
     pub fn set_rtp_remote(&mut self, id: LegId, r: RtpRemote) {
         if let Some(Leg {

@@ -180,6 +180,8 @@ impl Audio {
 enum Cmd {
     Digit(char, Duration),
     Replay,
+    /// ICE restart: (our new credentials, the gateway's new credentials).
+    RestartIce(Box<(Credentials, Credentials)>),
     Stop,
 }
 
@@ -217,6 +219,14 @@ impl Endpoint {
     /// Sends the last media packet again, byte for byte (an SRTP replay).
     pub fn replay_last(&self) {
         let _ = self.cmds.send(Cmd::Replay);
+    }
+
+    /// ICE restart after the offer/answer exchange that restarted ICE (RFC 8445 §9): the
+    /// client's ICE agent goes on with its new `local` credentials (those of its offer) and
+    /// the gateway's new `remote` ones (from the answer), so its consent checks use them.
+    /// Plain RTP peers ignore it.
+    pub fn restart_ice(&self, local: Credentials, remote: Credentials) {
+        let _ = self.cmds.send(Cmd::RestartIce(Box::new((local, remote))));
     }
 
     /// Stops the task (and closes the socket).
@@ -286,6 +296,7 @@ impl RtpPeer {
                         Some(Cmd::Replay) => {
                             let _ = sock.send_to(&last, remote).await;
                         }
+                        Some(Cmd::RestartIce(_)) => {}
                         Some(Cmd::Stop) | None => break,
                     }
                 }
@@ -458,6 +469,10 @@ impl WebRtcClient {
                         }
                     }
                     LinkEvent::Control(Some(Cmd::Replay)) => link.send_raw(&last).await,
+                    LinkEvent::Control(Some(Cmd::RestartIce(c))) => {
+                        let (local, remote) = *c;
+                        link.restart_ice(local, remote);
+                    }
                     LinkEvent::Control(Some(Cmd::Stop) | None) => break,
                 }
             }
@@ -606,6 +621,13 @@ impl WebRtcLink {
         let m = tx.protect_rtp(buf, len).ok()?;
         let _ = self.sock.send_to(buf.get(..m)?, t).await;
         Some(m)
+    }
+
+    /// ICE restart (RFC 8445 §9): the agent goes on with its new `local` credentials and
+    /// the gateway's new `remote` ones, so its consent checks use them.
+    pub fn restart_ice(&mut self, local: Credentials, remote: Credentials) {
+        self.ice.set_local_credentials(local);
+        self.ice.set_remote_credentials(remote);
     }
 
     /// Sends `data` as it is on the selected pair (a replay), if there is one.

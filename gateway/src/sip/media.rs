@@ -16,7 +16,11 @@
 //! leg's answer ([`MediaBridge::reoffer_answered`]) decides our answer to the first leg
 //! ([`MediaBridge::answer_reoffer`] mirrors it). Each leg's agreed direction gates the media
 //! plane: a leg we may not send on gets no RTP ([`CallMedia::set_sending`]). ICE and DTLS
-//! state of a WebRTC leg is kept across re-offers (same credentials and fingerprint).
+//! state of a WebRTC leg is kept across re-offers (same credentials and fingerprint),
+//! except that an offer restarting ICE (new `a=ice-ufrag`/`a=ice-pwd`, RFC 8839
+//! §4.4.1.1.2) is answered with new credentials of ours, which the ICE-lite agent then
+//! checks against ([`CallMedia::restart_ice`]); DTLS carries on unless the fingerprint
+//! changed (RFC 8842 §5).
 
 use std::net::IpAddr;
 
@@ -25,8 +29,10 @@ use rvoip_core::sdp::negotiate::{
 };
 use rvoip_core::sdp::{Direction, Fingerprint, SessionDescription, Setup};
 
+use rvoip_core::ice::Credentials;
+
 use crate::media::{
-    CallMedia, CallSpec, LegId, LegKind, LocalParams, MediaEngine, Peer, RemoteParams,
+    CallMedia, CallSpec, LegId, LegKind, LocalParams, MediaEngine, OsRng, Peer, RemoteParams,
 };
 
 /// Why an SDP body is refused (the call gets 488).
@@ -107,6 +113,9 @@ pub struct MediaBridge {
     remote_dir: [Direction; 2],
     /// Our re-offer in progress on a leg (hold/unhold relay).
     pending: Option<(LegId, String)>,
+    /// Per leg: the ICE credentials its peer last gave (WebRTC legs), to tell an ICE
+    /// restart (RFC 8839 §4.4.1.1.2) from a re-offer that keeps ICE as it is.
+    remote_ice: [Option<Credentials>; 2],
 }
 
 /// The index of a leg in the per-leg arrays.
@@ -194,6 +203,7 @@ impl MediaBridge {
             local_dir: [Direction::SendRecv; 2],
             remote_dir: [Direction::SendRecv; 2],
             pending: None,
+            remote_ice: [None, None],
         }
     }
 
@@ -263,20 +273,41 @@ impl MediaBridge {
         direction: Direction,
     ) -> Result<String, u16> {
         let call = self.call.as_ref().ok_or(500u16)?;
-        let local = call.local(leg).ok_or(500u16)?.clone();
+        let mut local = call.local(leg).ok_or(500u16)?.clone();
         let fp = self.fingerprint(&local);
+        let sdp = SessionDescription::parse_bytes(offer).map_err(|_| 488u16)?;
         let lm = self
             .local_media(leg, &local, webrtc, fp, direction)
             .ok_or(500u16)?;
-        let sdp = SessionDescription::parse_bytes(offer).map_err(|_| 488u16)?;
-        let ans = negotiate::answer(&sdp, &policy(webrtc), &lm).map_err(|e| e.sip_status())?;
-        let agreed = ans.negotiated.direction;
+        let mut ans = negotiate::answer(&sdp, &policy(webrtc), &lm).map_err(|e| e.sip_status())?;
         let remote = match RemoteParams::from_negotiated(&ans.negotiated, !webrtc) {
             Some(r) => Some(r),
             // An RFC 2543 hold (`c=0.0.0.0`) of a leg already running keeps its transport.
             None if ans.negotiated.old_style_hold => None,
             None => return Err(488),
         };
+        // ICE restart (RFC 8839 §4.4.1.1.2): the offer's ufrag or pwd differs from what the
+        // peer last gave for this stream. The answerer then draws new credentials of its own
+        // (§4.4.1.1.1, RFC 8829 §5.3.1) — the same form as at call start — and the ICE-lite
+        // agent checks against both new pairs from now on. A re-offer repeating the peer's
+        // credentials (hold, unhold, a refresh) keeps ours.
+        let restart = match (&remote, &self.remote_ice[ix(leg)]) {
+            (Some(RemoteParams::WebRtc { ice, .. }), Some(prev)) => ice != prev,
+            _ => false,
+        };
+        let fresh = if restart {
+            let fresh = Credentials::random(&mut OsRng);
+            local.ice = Some(fresh.clone());
+            let lm = self
+                .local_media(leg, &local, webrtc, fp, direction)
+                .ok_or(500u16)?;
+            // The same offer against the same policy: only our credentials in it change.
+            ans = negotiate::answer(&sdp, &policy(webrtc), &lm).map_err(|e| e.sip_status())?;
+            Some(fresh)
+        } else {
+            None
+        };
+        let agreed = ans.negotiated.direction;
         self.local_dir[ix(leg)] = agreed;
         self.remote_dir[ix(leg)] = sdp_direction(offer).unwrap_or(Direction::SendRecv);
         let name = ans.negotiated.codec.name.to_string();
@@ -285,8 +316,15 @@ impl MediaBridge {
         } else {
             self.b_codec = Some(name);
         }
-        if let Some(c) = self.call.as_ref() {
+        if let Some(c) = self.call.as_mut() {
+            if let (Some(fresh), Some(RemoteParams::WebRtc { ice, .. })) = (fresh, &remote) {
+                tracing::debug!(?leg, "media: ICE restart, new local credentials");
+                c.restart_ice(leg, fresh, ice.clone());
+            }
             if let Some(remote) = remote {
+                if let RemoteParams::WebRtc { ice, .. } = &remote {
+                    self.remote_ice[ix(leg)] = Some(ice.clone());
+                }
                 c.apply_remote(leg, remote);
             }
             c.set_sending(leg, agreed.sends());
@@ -349,6 +387,9 @@ impl MediaBridge {
                     self.remote_dir[1] = sdp_direction(answer).unwrap_or(Direction::SendRecv);
                     match RemoteParams::from_negotiated(&n, !self.b_webrtc) {
                         Some(p) => {
+                            if let RemoteParams::WebRtc { ice, .. } = &p {
+                                self.remote_ice[1] = Some(ice.clone());
+                            }
                             if let Some(c) = &self.call {
                                 c.apply_remote(LegId::B, p);
                             }
@@ -450,6 +491,9 @@ impl MediaBridge {
         self.remote_dir[ix(leg)] = sdp_direction(answer).unwrap_or(Direction::SendRecv);
         if let Some(c) = &self.call {
             if let Some(p) = RemoteParams::from_negotiated(&n, !self.webrtc(leg)) {
+                if let RemoteParams::WebRtc { ice, .. } = &p {
+                    self.remote_ice[ix(leg)] = Some(ice.clone());
+                }
                 c.apply_remote(leg, p);
             }
             c.set_sending(leg, n.direction.sends());
