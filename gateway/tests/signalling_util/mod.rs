@@ -283,6 +283,9 @@ pub struct Phone {
     pub ws: Option<Ws>,
     pub t0: Instant,
     pub events: VecDeque<Event>,
+    /// The code of the Close frame the gateway sent (RFC 6455 §5.5.1), once it did: the
+    /// phone then no longer reads or sends.
+    pub closed: Option<u16>,
 }
 
 impl Phone {
@@ -316,6 +319,7 @@ impl Phone {
             ws: Some(ws),
             t0: Instant::now(),
             events: VecDeque::new(),
+            closed: None,
         }
     }
 
@@ -327,6 +331,15 @@ impl Phone {
     pub async fn pump(&mut self, dur: Duration) {
         let end = Instant::now() + dur;
         loop {
+            if self.closed.is_some() {
+                // The gateway closed the connection: nothing more comes or goes.
+                while self.ua.poll_transmit().is_some() {}
+                while let Some(e) = self.ua.poll_event() {
+                    self.events.push_back(e);
+                }
+                tokio::time::sleep_until(end).await;
+                return;
+            }
             while let Some(t) = self.ua.poll_transmit() {
                 let ws = self.ws.as_mut().expect("connected");
                 let text = String::from_utf8(t.bytes).expect("SIP is text");
@@ -352,6 +365,11 @@ impl Phone {
                     let bytes = match m {
                         Message::Text(t) => t.as_bytes().to_vec(),
                         Message::Binary(b) => b.to_vec(),
+                        Message::Close(f) => {
+                            // 1005 (RFC 6455 §7.4.1): a Close frame without a code.
+                            self.closed = Some(f.map_or(1005, |f| u16::from(f.code)));
+                            continue;
+                        }
                         _ => continue,
                     };
                     if std::env::var_os("SIPTRACE").is_some() {
@@ -367,7 +385,7 @@ impl Phone {
                         },
                     );
                 }
-                Ok(_) => panic!("websocket closed by the gateway"),
+                Ok(_) => panic!("websocket closed by the gateway without a Close frame"),
                 Err(_) => {
                     let now = self.now();
                     self.ua.handle_timeout(now);
