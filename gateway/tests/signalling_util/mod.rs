@@ -286,6 +286,8 @@ pub struct Phone {
     /// The code of the Close frame the gateway sent (RFC 6455 §5.5.1), once it did: the
     /// phone then no longer reads or sends.
     pub closed: Option<u16>,
+    /// Every SIP message received from the gateway, in order.
+    pub received: Vec<Vec<u8>>,
 }
 
 impl Phone {
@@ -320,6 +322,7 @@ impl Phone {
             t0: Instant::now(),
             events: VecDeque::new(),
             closed: None,
+            received: Vec::new(),
         }
     }
 
@@ -375,6 +378,7 @@ impl Phone {
                     if std::env::var_os("SIPTRACE").is_some() {
                         eprintln!("<<< {}", String::from_utf8_lossy(&bytes));
                     }
+                    self.received.push(bytes.clone());
                     let now = self.now();
                     self.ua.handle_receive(
                         now,
