@@ -6,7 +6,11 @@
 //!   registered over it; Via transport `WS`, or `WSS` when the listener serves TLS
 //!   (`http.tls_cert`, [`crate::tls::TlsListener`]). Per RFC 7118 §5.2 the SIP URI
 //!   transport parameter is `ws` for both (there is no `transport=wss`); the core writes
-//!   the Contact from the leg's transport.
+//!   the Contact from the leg's transport. When the gateway ends a connection it sends a
+//!   Close frame (RFC 6455 §7.4.1) and waits briefly for the peer's: 1001 (Going Away) on
+//!   shutdown, after the BYEs of the calls on it; 1009 for a message over the size limit;
+//!   1002 / 1007 for a protocol violation / a text frame that is not UTF-8 (a browser
+//!   otherwise reports 1006, an abnormal close).
 //! - `/metrics`: Prometheus text exposition.
 //! - `/api/calls`, `/api/registrations`, `/api/trunks`, `/api/stats`, `/api/cdrs`
 //!   (`?number=…&since=…&until=…&limit=…&format=csv`; dates as `YYYY-MM-DD` or ms since
@@ -16,15 +20,18 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use rvoip_core::sip::Limits;
 use rvoip_core::sip::ua::Transport;
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite;
 
 use crate::server::Credentials;
 use crate::sip::Shared;
@@ -40,10 +47,14 @@ struct AppState {
     sh: Arc<Shared>,
     /// `Basic base64(user:password)` expected on `/api`.
     basic: String,
+    /// Turns true when the gateway shuts down: every `/ws` connection then closes with
+    /// 1001 (Going Away).
+    stop: watch::Receiver<bool>,
 }
 
-/// The router.
-pub fn router(sh: Arc<Shared>, creds: Credentials) -> Router {
+/// The router. `stop` turns true when the gateway shuts down (after the calls' BYEs were
+/// sent): the WebSocket connections then close with 1001 (Going Away).
+pub fn router(sh: Arc<Shared>, creds: Credentials, stop: watch::Receiver<bool>) -> Router {
     let basic = format!(
         "Basic {}",
         base64(format!("{}:{}", creds.admin_user, creds.admin_password).as_bytes())
@@ -62,7 +73,7 @@ pub fn router(sh: Arc<Shared>, creds: Credentials) -> Router {
         .route("/console/{*path}", get(console_file))
         .route("/", get(demo_index))
         .route("/{*path}", get(demo_file))
-        .with_state(AppState { sh, basic })
+        .with_state(AppState { sh, basic, stop })
 }
 
 /// Initial read buffer of a `/ws` connection (bytes). tungstenite's default is 128 KiB and
@@ -94,10 +105,21 @@ async fn ws(
             .into_response();
     }
     let sh = st.sh.clone();
-    ws.on_upgrade(move |socket| ws_flow(sh, socket, peer))
+    let stop = st.stop.clone();
+    ws.on_upgrade(move |socket| ws_flow(sh, socket, peer, stop))
 }
 
-async fn ws_flow(sh: Arc<Shared>, mut socket: WebSocket, peer: SocketAddr) {
+/// How long a `/ws` connection the gateway closes waits for the peer's Close frame before
+/// dropping the TCP connection (RFC 6455 §7.1.1: the server closes it after the closing
+/// handshake). Bounded so a shutdown stays within [`crate::server::HTTP_DRAIN`].
+const CLOSE_WAIT: Duration = Duration::from_millis(300);
+
+async fn ws_flow(
+    sh: Arc<Shared>,
+    mut socket: WebSocket,
+    peer: SocketAddr,
+    mut stop: watch::Receiver<bool>,
+) {
     // The whole listener is TLS or not (see `server.rs`): the flow's transport follows it.
     let transport = if sh.cfg.http.tls_cert.is_some() {
         Transport::Wss
@@ -106,30 +128,93 @@ async fn ws_flow(sh: Arc<Shared>, mut socket: WebSocket, peer: SocketAddr) {
     };
     let mut rx = crate::sip::transport::register_flow(&sh, peer, transport);
     tracing::debug!(%peer, transport = transport.via_token(), "websocket open");
-    loop {
+    // `Some` when the gateway ends the connection: the Close frame's code and reason.
+    let close: Option<(u16, &'static str)> = loop {
         tokio::select! {
             m = socket.recv() => match m {
                 Some(Ok(Message::Text(t))) => sh.on_message(transport, peer, t.as_str().as_bytes()),
                 Some(Ok(Message::Binary(b))) => sh.on_message(transport, peer, &b),
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+                // tungstenite answers the peer's Close itself.
+                Some(Ok(Message::Close(_))) | None => break None,
+                Some(Err(e)) => break error_close(&e),
             },
             out = rx.recv() => match out {
                 Some(bytes) => {
-                    let msg = match String::from_utf8(bytes) {
-                        Ok(s) => Message::Text(s.into()),
-                        Err(e) => Message::Binary(e.into_bytes().into()),
-                    };
-                    if socket.send(msg).await.is_err() {
+                    if socket.send(ws_message(bytes)).await.is_err() {
+                        break None;
+                    }
+                }
+                // The flow was replaced or dropped by the gateway.
+                None => break Some((close_code::AWAY, "flow closed")),
+            },
+            () = stopped(&mut stop) => {
+                // What the calls queued before the shutdown (their BYEs) goes out first.
+                let mut ok = true;
+                while let Ok(bytes) = rx.try_recv() {
+                    if socket.send(ws_message(bytes)).await.is_err() {
+                        ok = false;
                         break;
                     }
                 }
-                None => break,
-            },
+                break ok.then_some((close_code::AWAY, "gateway shutting down"));
+            }
+        }
+    };
+    if let Some((code, reason)) = close {
+        tracing::debug!(%peer, code, reason, "closing websocket");
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        if socket.send(Message::Close(Some(frame))).await.is_ok() {
+            // The closing handshake: wait (bounded) for the peer's Close, then drop.
+            let _ = tokio::time::timeout(CLOSE_WAIT, async {
+                while let Some(Ok(m)) = socket.recv().await {
+                    if matches!(m, Message::Close(_)) {
+                        break;
+                    }
+                }
+            })
+            .await;
         }
     }
     tracing::debug!(%peer, "websocket closed");
     sh.flow_closed(peer);
+}
+
+/// Resolves once `stop` is true (or its sender is gone: the gateway is dropped).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// A SIP message for the WebSocket: text when it is UTF-8 (it always is from the core),
+/// else binary (RFC 7118 §4.2 allows both).
+fn ws_message(bytes: Vec<u8>) -> Message {
+    match String::from_utf8(bytes) {
+        Ok(s) => Message::Text(s.into()),
+        Err(e) => Message::Binary(e.into_bytes().into()),
+    }
+}
+
+/// The Close frame (RFC 6455 §7.4.1) for a read error of a `/ws` connection that is still
+/// writable: 1009 for a message over the size limit, 1002 for a protocol violation, 1007
+/// for a text frame that is not UTF-8; `None` when the connection is gone (I/O error,
+/// reset, already closed).
+fn error_close(e: &axum::Error) -> Option<(u16, &'static str)> {
+    use std::error::Error as _;
+    let e = e.source()?.downcast_ref::<tungstenite::Error>()?;
+    match e {
+        tungstenite::Error::Capacity(_) => Some((close_code::SIZE, "message too big")),
+        tungstenite::Error::Protocol(
+            tungstenite::error::ProtocolError::ResetWithoutClosingHandshake
+            | tungstenite::error::ProtocolError::SendAfterClosing
+            | tungstenite::error::ProtocolError::ReceivedAfterClosing,
+        ) => None,
+        tungstenite::Error::Protocol(_) => Some((close_code::PROTOCOL, "protocol error")),
+        tungstenite::Error::Utf8(_) => Some((close_code::INVALID, "text frame is not UTF-8")),
+        _ => None,
+    }
 }
 
 async fn metrics(State(st): State<AppState>) -> Response {
@@ -458,7 +543,7 @@ mod tests {
     use super::*;
 
     /// A SIP message several times the WebSocket read buffer arrives whole and is answered;
-    /// one over the SIP message limit ends the connection (with tungstenite's 64 MiB
+    /// one over the SIP message limit ends the connection with a Close frame 1009 (with tungstenite's 64 MiB
     /// default it would be buffered, dropped by the parser, and the connection kept).
     #[tokio::test]
     async fn websocket_reads_past_its_buffer_and_ends_over_the_message_limit() {
@@ -516,13 +601,18 @@ mod tests {
         let ended = tokio::time::timeout(std::time::Duration::from_secs(5), async {
             loop {
                 match ws.next().await {
-                    Some(Ok(WsMessage::Close(_)) | Err(_)) | None => break,
+                    Some(Ok(WsMessage::Close(f))) => break f.map(|f| u16::from(f.code)),
+                    Some(Err(_)) | None => break None,
                     Some(Ok(_)) => {}
                 }
             }
         })
         .await;
-        assert!(ended.is_ok(), "the gateway ends the connection");
+        assert_eq!(
+            ended.expect("the gateway ends the connection"),
+            Some(close_code::SIZE),
+            "with a Close frame 1009 (Message Too Big, RFC 6455 §7.4.1)"
+        );
         gw.shutdown().await;
     }
 

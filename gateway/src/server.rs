@@ -225,7 +225,7 @@ impl Gateway {
             )));
         }
         tasks.push(tokio::spawn(housekeeping(shared.clone(), stop_rx.clone())));
-        let app = crate::http::router(shared.clone(), credentials.clone());
+        let app = crate::http::router(shared.clone(), credentials.clone(), stop_rx.clone());
         let mut http_stop = stop_rx.clone();
         let https = tls.http.is_some();
         tasks.push(tokio::spawn(async move {
@@ -319,7 +319,9 @@ impl Gateway {
     }
 
     /// Graceful shutdown: new calls get 503; unanswered calls end now, answered calls after
-    /// `limits.shutdown_grace_seconds` (BYE on both legs); then the listeners stop.
+    /// `limits.shutdown_grace_seconds` (BYE on both legs); then the listeners stop and every
+    /// browser WebSocket gets a Close frame with 1001 (Going Away) after what was queued on
+    /// it (the BYEs), so a browser sees a clean close.
     ///
     /// It returns about [`SETTLE`] after the last call record is written (so within the
     /// grace period plus about half a second when calls are up, at once when idle): a
@@ -356,6 +358,12 @@ impl Gateway {
             if tokio::time::timeout_at(drained, &mut t).await.is_err() {
                 t.abort();
             }
+        }
+        // The connections close on the stop signal (a browser's WebSocket with its closing
+        // handshake, 1001 Going Away): the process may exit once they are gone.
+        while sh.counters.flows.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < drained
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
         tracing::info!(
             ms = started.elapsed().as_millis() as u64,

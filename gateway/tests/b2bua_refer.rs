@@ -4,7 +4,9 @@
 //! sees it, and the call goes on. Before, the leg's UA answered 202 and a NOTIFY
 //! `100 Trying`, then the transfer silently never happened (found by the JsSIP test,
 //! tests/thirdparty/5-refer-message.test.mjs). Out of a dialog, a MESSAGE gets 405 whose
-//! Allow no longer lists MESSAGE.
+//! Allow no longer lists MESSAGE. Nor do the call legs advertise what they refuse: the
+//! INVITE to a trunk and the 2xx to the browser carry the gateway's Allow, without REFER,
+//! MESSAGE and NOTIFY (the legs' core UA lists them by default).
 
 mod signalling_util;
 
@@ -101,5 +103,66 @@ async fn a_message_out_of_a_dialog_gets_405_without_message_in_allow() {
         allow.contains("INVITE") && !allow.contains("MESSAGE") && !allow.contains("REFER"),
         "{allow}"
     );
+    gw.shutdown().await;
+}
+
+/// The Allow header of a message: its methods, upper-case.
+fn allow_of(m: &rvoip_core::sip::ua::SipMsg) -> Vec<String> {
+    let allow = m.header("Allow").expect("the message carries Allow");
+    allow
+        .split(',')
+        .map(|t| t.trim().to_ascii_uppercase())
+        .collect()
+}
+
+fn assert_no_refused_methods(what: &str, allow: &[String]) {
+    for method in ["INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "UPDATE"] {
+        assert!(
+            allow.iter().any(|m| m == method),
+            "{what}: {method} in {allow:?}"
+        );
+    }
+    for method in ["REFER", "MESSAGE", "NOTIFY"] {
+        assert!(
+            !allow.iter().any(|m| m == method),
+            "{what} advertises {method}, which the gateway refuses: {allow:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn call_legs_do_not_advertise_refer_message_or_notify() {
+    let trunk = RawTrunk::bind().await;
+    let gw = start_gateway(&trunk.host(), "").await;
+    let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 33).await;
+    let call = alice.call("sip:+15551234567@127.0.0.1");
+    let trunk_side = async {
+        let (inv, src) = trunk
+            .recv_method("INVITE", Duration::from_secs(5))
+            .await
+            .expect("INVITE at the trunk");
+        trunk.respond(&inv, src, 200, true).await;
+        inv
+    };
+    let ((), inv) = tokio::join!(
+        alice.wait("answer", |e| {
+            matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
+        }),
+        trunk_side
+    );
+    assert_no_refused_methods("the trunk leg's INVITE", &allow_of(&inv));
+    let ok = alice
+        .received
+        .iter()
+        .filter_map(|b| rvoip_core::sip::ua::SipMsg::parse(b).ok())
+        .find(|m| m.code() == Some(200) && m.header("CSeq").is_some_and(|c| c.ends_with("INVITE")))
+        .expect("alice got the 200 to her INVITE");
+    assert_no_refused_methods("the browser leg's 200", &allow_of(&ok));
+    alice.hangup(call);
+    alice.pump(Duration::from_millis(100)).await;
+    if let Some((bye, src)) = trunk.recv_method("BYE", Duration::from_secs(3)).await {
+        trunk.respond(&bye, src, 200, false).await;
+    }
+    alice.close().await;
     gw.shutdown().await;
 }

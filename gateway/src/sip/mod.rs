@@ -625,7 +625,9 @@ impl Shared {
 }
 
 /// The methods the gateway accepts (MESSAGE, NOTIFY and REFER get 405: listing them here
-/// contradicted that 405's own Allow).
+/// contradicted that 405's own Allow): the Allow of its OPTIONS and 405 responses, of the
+/// 405 to a REFER or MESSAGE inside a call, and of every call leg's INVITE and 2xx (the
+/// legs' [`rvoip_core::sip::ua::UaConfig::allow`]).
 pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK, REGISTER";
 
 /// A `'static` header name for the validator's extra headers.

@@ -284,6 +284,11 @@ pub struct Phone {
     pub ws: Option<Ws>,
     pub t0: Instant,
     pub events: VecDeque<Event>,
+    /// The code of the Close frame the gateway sent (RFC 6455 §5.5.1), once it did: the
+    /// phone then no longer reads or sends.
+    pub closed: Option<u16>,
+    /// Every SIP message received from the gateway, in order.
+    pub received: Vec<Vec<u8>>,
 }
 
 impl Phone {
@@ -317,6 +322,8 @@ impl Phone {
             ws: Some(ws),
             t0: Instant::now(),
             events: VecDeque::new(),
+            closed: None,
+            received: Vec::new(),
         }
     }
 
@@ -328,6 +335,15 @@ impl Phone {
     pub async fn pump(&mut self, dur: Duration) {
         let end = Instant::now() + dur;
         loop {
+            if self.closed.is_some() {
+                // The gateway closed the connection: nothing more comes or goes.
+                while self.ua.poll_transmit().is_some() {}
+                while let Some(e) = self.ua.poll_event() {
+                    self.events.push_back(e);
+                }
+                tokio::time::sleep_until(end).await;
+                return;
+            }
             while let Some(t) = self.ua.poll_transmit() {
                 let ws = self.ws.as_mut().expect("connected");
                 let text = String::from_utf8(t.bytes).expect("SIP is text");
@@ -353,11 +369,17 @@ impl Phone {
                     let bytes = match m {
                         Message::Text(t) => t.as_bytes().to_vec(),
                         Message::Binary(b) => b.to_vec(),
+                        Message::Close(f) => {
+                            // 1005 (RFC 6455 §7.4.1): a Close frame without a code.
+                            self.closed = Some(f.map_or(1005, |f| u16::from(f.code)));
+                            continue;
+                        }
                         _ => continue,
                     };
                     if std::env::var_os("SIPTRACE").is_some() {
                         eprintln!("<<< {}", String::from_utf8_lossy(&bytes));
                     }
+                    self.received.push(bytes.clone());
                     let now = self.now();
                     self.ua.handle_receive(
                         now,
@@ -368,7 +390,7 @@ impl Phone {
                         },
                     );
                 }
-                Ok(_) => panic!("websocket closed by the gateway"),
+                Ok(_) => panic!("websocket closed by the gateway without a Close frame"),
                 Err(_) => {
                     let now = self.now();
                     self.ua.handle_timeout(now);

@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::net::SocketAddr;
 
-use super::build::{ALLOW, SUPPORTED, cancel_for, resolve, response};
+use super::build::{SUPPORTED, cancel_for, resolve, response};
 use super::extensions::{Ext, MAX_EARLY_DIALOGS};
 use super::layer::Owner;
 use super::msg::{Method, SipMsg};
@@ -230,7 +230,7 @@ impl<R: Rng> UserAgent<R> {
 
     fn decorate_invite(&self, req: &mut SipMsg, sdp: &[u8]) {
         req.push("Contact", self.contact());
-        req.push("Allow", ALLOW);
+        req.push("Allow", self.cfg.allow());
         req.push("Supported", SUPPORTED);
         if let Some(se) = self.cfg.session_expires {
             req.push("Session-Expires", dec(se));
@@ -262,7 +262,7 @@ impl<R: Rng> UserAgent<R> {
         if is_invite || req.method() == Some(Method::Update) {
             resp.push("Contact", self.contact());
         }
-        resp.push("Allow", ALLOW);
+        resp.push("Allow", self.cfg.allow());
         resp.push("Supported", SUPPORTED);
         if initial {
             self.answer_session(now, call, &req, &mut resp);

@@ -522,6 +522,7 @@ impl<R: Rng> UserAgent<R> {
             }
             let sdp = reinvite.then(|| bump_sdp_version(&c.ext.local_sdp));
             let contact = self.contact();
+            let allow = alloc::string::String::from(self.cfg.allow());
             let method = if reinvite {
                 Method::Invite
             } else {
@@ -533,7 +534,7 @@ impl<R: Rng> UserAgent<R> {
                 r.push("Supported", "timer");
                 if let Some(body) = body {
                     r.push("Contact", contact);
-                    r.push("Allow", super::build::ALLOW);
+                    r.push("Allow", allow);
                     r.push("Content-Type", "application/sdp");
                     r.body = body;
                 }

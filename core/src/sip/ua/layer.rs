@@ -156,7 +156,7 @@ impl<R: Rng> UserAgent<R> {
         };
         let mut r = response(&entry.req, code, Some(&entry.tag));
         if code == 405 || code == 501 {
-            r.push("Allow", super::build::ALLOW);
+            r.push("Allow", self.cfg.allow());
         }
         self.respond(now, key, r)
     }

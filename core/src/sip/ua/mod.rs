@@ -399,6 +399,13 @@ pub struct UaConfig {
     pub users: Vec<(String, String)>,
     /// The User-Agent header value.
     pub user_agent: String,
+    /// The Allow header value (RFC 3261 §20.5) written in our INVITEs, re-INVITEs and
+    /// UPDATEs with an offer, 2xx answers, OPTIONS responses and 405/501 responses.
+    /// `None` (the default): every method this UA handles, including MESSAGE, REFER and
+    /// NOTIFY ([`UaConfig::DEFAULT_ALLOW`]). A user of the UA that refuses some of them
+    /// itself (a B2BUA that does not relay transfers) names only what it takes, so a peer
+    /// does not try a method that then gets 405.
+    pub allow: Option<String>,
 }
 
 impl UaConfig {
@@ -434,7 +441,17 @@ impl UaConfig {
             #[cfg(feature = "sip-server")]
             users: Vec::new(),
             user_agent: String::from("rvoip"),
+            allow: None,
         }
+    }
+
+    /// The Allow value used when [`UaConfig::allow`] is `None`: every method the UA
+    /// handles.
+    pub const DEFAULT_ALLOW: &'static str = build::ALLOW;
+
+    /// The Allow header value we write: [`UaConfig::allow`] or [`UaConfig::DEFAULT_ALLOW`].
+    pub fn allow(&self) -> &str {
+        self.allow.as_deref().unwrap_or(Self::DEFAULT_ALLOW)
     }
 }
 

@@ -6,7 +6,7 @@
 //! the responses to ours. Outputs: requests, ACK for the 2xx, [`Event::OfferReceived`],
 //! [`Event::MediaUpdated`], [`Event::OfferRejected`].
 
-use super::build::{ALLOW, SUPPORTED, response};
+use super::build::{SUPPORTED, response};
 use super::call::{CallState, UaError};
 use super::msg::{Method, SipMsg};
 use super::{CallId, EndReason, Event, UserAgent};
@@ -47,11 +47,12 @@ impl<R: Rng> UserAgent<R> {
             return Err(UaError::InvalidState);
         }
         let contact = self.contact();
+        let allow = alloc::string::String::from(self.cfg.allow());
         let body = sdp.to_vec();
         let key = self
             .send_in_dialog(now, call, method, |r| {
                 r.push("Contact", contact);
-                r.push("Allow", ALLOW);
+                r.push("Allow", allow);
                 r.push("Supported", SUPPORTED);
                 if !body.is_empty() {
                     r.push("Content-Type", "application/sdp");

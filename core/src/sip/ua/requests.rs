@@ -5,7 +5,7 @@
 use crate::sip::text::cat;
 use alloc::string::{String, ToString};
 
-use super::build::{ALLOW, SUPPORTED, response};
+use super::build::{SUPPORTED, response};
 use super::call::UaError;
 use super::layer::Owner;
 use super::msg::{Method, SipMsg, addr_uri};
@@ -120,7 +120,7 @@ impl<R: Rng> UserAgent<R> {
             }
             (Method::Options, _) => {
                 let mut r = response(&req, 200, Some(&self.random_token(10)));
-                r.push("Allow", ALLOW);
+                r.push("Allow", self.cfg.allow());
                 r.push(
                     "Accept",
                     "application/sdp, application/dtmf-relay, message/sipfrag, text/plain",

@@ -95,10 +95,7 @@ impl CallTask {
         cfg.transport = b.transport;
         cfg.proxy = Some(b.flow.unwrap_or(b.source));
         cfg.display_name.clone_from(&self.display_name);
-        cfg.timers = self.sh.timers;
-        cfg.max_calls = 1;
-        super::session_timers(&mut cfg, &self.sh);
-        cfg.user_agent = "rvoip-gateway".into();
+        super::leg_config(&mut cfg, &self.sh);
         let mut ua = UserAgent::new(cfg, GwRng::new());
         let Ok(call) = ua.call(now, &b.uri, offer) else {
             return;

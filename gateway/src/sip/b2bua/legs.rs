@@ -98,10 +98,7 @@ impl CallTask {
             // The caller's display name goes on (a trunk's caller-id rule replaces only
             // the user part of From).
             cfg.display_name.clone_from(&self.display_name);
-            cfg.timers = self.sh.timers;
-            cfg.max_calls = 1;
-            super::session_timers(&mut cfg, &self.sh);
-            cfg.user_agent = "rvoip-gateway".into();
+            super::leg_config(&mut cfg, &self.sh);
             let mut ua = UserAgent::new(cfg, GwRng::new());
             match ua.call(now, &target_uri, &offer) {
                 Ok(c) => {

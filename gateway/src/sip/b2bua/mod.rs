@@ -73,9 +73,6 @@ enum Target {
     Service(Peer),
 }
 
-/// The methods a call leg takes in a dialog: what the B2BUA relays or answers itself.
-const IN_DIALOG_ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK";
-
 /// A request inside a call that the B2BUA does not carry to the other leg: REFER (RFC 3515
 /// transfer) and MESSAGE (RFC 3428). A leg's core UA would accept them (202 and a NOTIFY
 /// `100 Trying`; 200) and report them as events the B2BUA has no use for, so a browser's
@@ -99,7 +96,7 @@ fn unrelayed_request(m: &SipMsg) -> bool {
 fn refuse_unrelayed(sh: &Arc<Shared>, transport: Transport, source: SocketAddr, req: &SipMsg) {
     tracing::info!(method = ?req.method(), "in-call request not supported: 405");
     let mut r = rvoip_core::sip::ua::response(req, 405, Some(&random_token(10)));
-    r.push("Allow", IN_DIALOG_ALLOW);
+    r.push("Allow", crate::sip::ALLOW);
     sh.reply(transport, source, &r);
 }
 
@@ -258,10 +255,7 @@ pub fn new_invite(
         sh.local_addr(transport),
     );
     a_cfg.transport = transport;
-    a_cfg.timers = sh.timers;
-    a_cfg.max_calls = 1;
-    session_timers(&mut a_cfg, sh);
-    a_cfg.user_agent = "rvoip-gateway".into();
+    leg_config(&mut a_cfg, sh);
     // The call is told when the caller's flow closes, and when any stream flow it sends on
     // does (`FlowUses::note`).
     let mut flow_uses = FlowUses::watching(sh.clone(), tx.clone());
@@ -313,6 +307,19 @@ pub fn new_invite(
     slot.legs.fetch_add(1, Ordering::SeqCst);
     sh.counters.legs.fetch_add(1, Ordering::SeqCst);
     supervise(sh, id, slot, seed, call.run());
+}
+
+/// What every call leg's UA has in common: the gateway's SIP timers, one call, session
+/// timers ([`session_timers`]), the User-Agent, and the Allow header of its INVITEs and 2xx
+/// answers: the gateway's [`crate::sip::ALLOW`], without the MESSAGE, REFER and NOTIFY the
+/// core UA lists by default (the B2BUA refuses them, see [`unrelayed_request`]), so a peer
+/// is not told it may transfer the call and then gets 405.
+fn leg_config(cfg: &mut UaConfig, sh: &Shared) {
+    cfg.timers = sh.timers;
+    cfg.max_calls = 1;
+    session_timers(cfg, sh);
+    cfg.user_agent = "rvoip-gateway".into();
+    cfg.allow = Some(crate::sip::ALLOW.into());
 }
 
 /// RFC 4028 on a leg's UA (`sip.session_expires`, `sip.min_se`): the UAC leg offers
