@@ -34,3 +34,34 @@ ensure_geckodriver() {
     cargo install geckodriver --version "$1"
   fi
 }
+
+# build_peer_binaries NAME: builds the `gateway` and `softphone` binaries in the profile
+# BROWSER_PROFILE names (debug, the default, or release) and exports RVOIP_BIN, their folder,
+# for the browser tests. NAME is the calling script, for its error message.
+build_peer_binaries() {
+  PROFILE=${BROWSER_PROFILE:-debug}
+  case "$PROFILE" in
+    release) step "cargo build --release (gateway, softphone)"; cargo build --release -p rvoip-gateway --bin gateway --bin softphone ;;
+    debug) step "cargo build (gateway, softphone)"; cargo build -p rvoip-gateway --bin gateway --bin softphone ;;
+    *) echo "$1: BROWSER_PROFILE must be debug or release" >&2; exit 2 ;;
+  esac
+  export RVOIP_BIN="$ROOT/target/$PROFILE"
+}
+
+# run_in_loopback_netns WHAT PORTS SCRIPT [ARGS…]: runs `node SCRIPT ARGS…` inside a fresh
+# network namespace holding only loopback (root: unshare -n; otherwise a user namespace,
+# unshare -rn), so fixed ports cannot clash and WebRTC sees only 127.0.0.1. Where namespaces
+# are not permitted, or BROWSER_NETNS=0, it runs on the host's loopback, where PORTS (a
+# description, for the heading) must then be free.
+run_in_loopback_netns() {
+  local what=$1 ports=$2 script=$3 ns=(unshare -n)
+  shift 3
+  if [ "$(id -u)" != 0 ]; then ns=(unshare -rn); fi
+  if [ "${BROWSER_NETNS:-1}" != 0 ] && "${ns[@]}" sh -c 'ip link set lo up' 2>/dev/null; then
+    step "$what (loopback-only network namespace)"
+    "${ns[@]}" sh -c 'ip link set lo up && exec node "$@"' sh "$script" "$@"
+  else
+    step "$what (host loopback, no network namespace: ports $ports must be free)"
+    node "$script" "$@"
+  fi
+}

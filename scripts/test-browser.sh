@@ -53,24 +53,7 @@ if [ "${REBUILD_WASM:-0}" = 1 ] || [ ! -f web-demo/rvoip/index.js ]; then
   step "npm package into web-demo/rvoip/ (scripts/build-wasm.sh)"
   bash scripts/build-wasm.sh
 fi
-PROFILE=${BROWSER_PROFILE:-debug}
-case "$PROFILE" in
-  release) step "cargo build --release (gateway, softphone)"; cargo build --release -p rvoip-gateway --bin gateway --bin softphone ;;
-  debug) step "cargo build (gateway, softphone)"; cargo build -p rvoip-gateway --bin gateway --bin softphone ;;
-  *) echo "test-browser: BROWSER_PROFILE must be debug or release" >&2; exit 2 ;;
-esac
-export RVOIP_BIN="$ROOT/target/$PROFILE"
+build_peer_binaries test-browser
 
 # --- run, in a network namespace with only loopback ---------------------------------------
-NS=(unshare -n)
-if [ "$(id -u)" != 0 ]; then NS=(unshare -rn); fi
-if [ "${BROWSER_NETNS:-1}" != 0 ] && "${NS[@]}" sh -c 'ip link set lo up' 2>/dev/null; then
-  step "browser end-to-end tests (loopback-only network namespace)"
-  "${NS[@]}" sh -c 'ip link set lo up && exec node tests/browser/run.mjs "$@"' sh "$@"
-else
-  # No namespaces here (a container without CAP_SYS_ADMIN, or BROWSER_NETNS=0): the host's
-  # loopback works too, but the fixed ports (8081-8084, 8190, 5061-5064, 5070, 30000-30999)
-  # must then be free.
-  step "browser end-to-end tests (host loopback: no network namespace available)"
-  node tests/browser/run.mjs "$@"
-fi
+run_in_loopback_netns "browser end-to-end tests" "8081-8084, 8190, 5061-5064, 5070, 30000-30999" tests/browser/run.mjs "$@"

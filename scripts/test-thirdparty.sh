@@ -58,27 +58,10 @@ npm_ensure tests/thirdparty jssip sip.js esbuild playwright-core
 npm_ensure tests/browser playwright-core puppeteer-core
 
 # --- build ------------------------------------------------------------------------------
-PROFILE=${BROWSER_PROFILE:-debug}
-case "$PROFILE" in
-  release) step "cargo build --release (gateway, softphone)"; cargo build --release -p rvoip-gateway --bin gateway --bin softphone ;;
-  debug) step "cargo build (gateway, softphone)"; cargo build -p rvoip-gateway --bin gateway --bin softphone ;;
-  *) echo "test-thirdparty: BROWSER_PROFILE must be debug or release" >&2; exit 2 ;;
-esac
-export RVOIP_BIN="$ROOT/target/$PROFILE"
+build_peer_binaries test-thirdparty
 
 # --- run, in a network namespace with only loopback ---------------------------------------
-NS=(unshare -n)
-if [ "$(id -u)" != 0 ]; then NS=(unshare -rn); fi
-if [ "${BROWSER_NETNS:-1}" != 0 ] && "${NS[@]}" sh -c 'ip link set lo up' 2>/dev/null; then
-  step "third-party SIP library tests (loopback-only network namespace)"
-  "${NS[@]}" sh -c 'ip link set lo up && exec node tests/thirdparty/run.mjs "$@"' sh "$@"
-else
-  # No namespaces here (a container without CAP_SYS_ADMIN, or BROWSER_NETNS=0): the host's
-  # loopback works too, but the fixed ports (8091-8098, 5091-5098, 5075, 5076, 31000-32001) must
-  # then be free.
-  step "third-party SIP library tests (host loopback: no network namespace available)"
-  node tests/thirdparty/run.mjs "$@"
-fi
+run_in_loopback_netns "third-party SIP library tests" "8091-8098, 5091-5098, 5075, 5076, 31000-32001" tests/thirdparty/run.mjs "$@"
 
 # --- the npm package's size next to these libraries' ---------------------------------------
 # Measured the same way in the same run (esbuild bundle, minified, gzip -9); needs the
