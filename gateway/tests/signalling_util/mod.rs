@@ -572,3 +572,122 @@ pub async fn raw_sip(gw: &Gateway, msg: &str) -> Option<SipMsg> {
         .ok()?;
     SipMsg::parse(&buf[..n]).ok()
 }
+
+// ---------------------------------------------------------------------------------------
+// A bare UA over a WebSocket, driven by hand (the native WebRTC client's signalling).
+
+/// Connects a WebSocket (subprotocol `sip`) to `gw` and makes alice's UA (password
+/// `password`, randomness from `seed`) for it; returns the socket, the UA and its start.
+pub async fn alice_ws_ua(
+    gw: &Gateway,
+    password: &str,
+    seed: u64,
+) -> (Ws, UserAgent<SplitMix64>, Instant) {
+    let mut req = format!("ws://{}/ws", gw.http_addr())
+        .into_client_request()
+        .expect("request");
+    req.headers_mut()
+        .insert("Sec-WebSocket-Protocol", "sip".parse().expect("header"));
+    let (ws, _) = tokio_tungstenite::connect_async(req).await.expect("ws");
+    let mut cfg = UaConfig::new(
+        "sip:alice@127.0.0.1",
+        "192.0.2.50:5060".parse().expect("addr"),
+    );
+    cfg.transport = Transport::Ws;
+    cfg.password = password.into();
+    cfg.proxy = Some(gw.http_addr());
+    (
+        ws,
+        UserAgent::new(cfg, SplitMix64::new(seed)),
+        Instant::now(),
+    )
+}
+
+/// Runs `ua` (started at `t0`) over `ws` for `dur`, collecting its events.
+pub async fn pump_ua(
+    ua: &mut UserAgent<SplitMix64>,
+    ws: &mut Ws,
+    t0: Instant,
+    dur: Duration,
+    events: &mut Vec<Event>,
+) {
+    let end = Instant::now() + dur;
+    let now = || rvoip_core::time::Instant::from_micros(t0.elapsed().as_micros() as u64);
+    loop {
+        while let Some(t) = ua.poll_transmit() {
+            let text = String::from_utf8(t.bytes).expect("text");
+            ws.send(Message::text(text)).await.expect("send");
+        }
+        while let Some(e) = ua.poll_event() {
+            events.push(e);
+        }
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        match timeout(left.min(Duration::from_millis(50)), ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => ua.handle_receive(
+                now(),
+                Received {
+                    transport: Transport::Ws,
+                    source: "127.0.0.1:1".parse().expect("addr"),
+                    bytes: t.as_bytes(),
+                },
+            ),
+            Ok(Some(Ok(_))) => {}
+            Ok(_) => panic!("websocket closed"),
+            Err(_) => ua.handle_timeout(now()),
+        }
+    }
+}
+
+/// Has `ua` call `target` with `offer` and pumps (collecting into `events`) until the
+/// answer, within 10 s; returns the call and the answer's SDP.
+pub async fn ua_call_answered(
+    ua: &mut UserAgent<SplitMix64>,
+    ws: &mut Ws,
+    t0: Instant,
+    target: &str,
+    offer: &str,
+    events: &mut Vec<Event>,
+) -> (CallId, Vec<u8>) {
+    let call = ua
+        .call(
+            rvoip_core::time::Instant::from_micros(t0.elapsed().as_micros() as u64),
+            target,
+            offer.as_bytes(),
+        )
+        .expect("call");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        pump_ua(ua, ws, t0, Duration::from_millis(50), events).await;
+        if let Some(sdp) = events.iter().find_map(|e| match e {
+            Event::Answered { call: c, sdp } if *c == call => sdp.clone(),
+            _ => None,
+        }) {
+            return (call, sdp);
+        }
+        assert!(Instant::now() < deadline, "no answer: {events:?}");
+    }
+}
+
+/// The native WebRTC test client's offer (opus, PCMU, telephone-event; one host
+/// candidate at `port`): ICE credentials `ice`, fingerprint `fp`, `o=` version `version`, direction `dir`.
+pub fn client_offer(
+    port: u16,
+    ice: &rvoip_core::ice::Credentials,
+    fp: &str,
+    version: u32,
+    dir: &str,
+) -> String {
+    format!(
+        "v=0\r\no=- 1 {version} IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n\
+m=audio {port} UDP/TLS/RTP/SAVPF 111 0 110\r\nc=IN IP4 127.0.0.1\r\na=mid:0\r\n\
+a=ice-ufrag:{ufrag}\r\na=ice-pwd:{pwd}\r\na=fingerprint:sha-256 {fp}\r\na=setup:actpass\r\n\
+a=rtcp-mux\r\na={dir}\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\n\
+a=rtpmap:110 telephone-event/48000\r\n\
+a=candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host\r\n",
+        ufrag = ice.ufrag,
+        pwd = ice.pwd,
+    )
+}
