@@ -691,3 +691,25 @@ a=candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host\r\n",
         pwd = ice.pwd,
     )
 }
+
+/// Has `phone` call `+15551234567` (routed to `trunk`), has the trunk answer the INVITE
+/// (within 5 s) with 200 and an SDP, and waits for the phone's answer; returns the call
+/// and the INVITE the trunk got.
+pub async fn call_raw_trunk_answered(phone: &mut Phone, trunk: &RawTrunk) -> (CallId, SipMsg) {
+    let call = phone.call("sip:+15551234567@127.0.0.1");
+    let trunk_side = async {
+        let (inv, src) = trunk
+            .recv_method("INVITE", Duration::from_secs(5))
+            .await
+            .expect("INVITE at the trunk");
+        trunk.respond(&inv, src, 200, true).await;
+        inv
+    };
+    let ((), inv) = tokio::join!(
+        phone.wait("answer", |e| {
+            matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
+        }),
+        trunk_side
+    );
+    (call, inv)
+}
