@@ -15,9 +15,10 @@ use rvoip_core::sdp::SessionDescription;
 use rvoip_core::sdp::negotiate::process_answer;
 use rvoip_gateway::config::Config;
 use rvoip_gateway::media::testclient::WebRtcClient;
-use rvoip_gateway::media::{Codec, MediaFormat};
 use rvoip_gateway::server::{Gateway, Options};
-use signalling_util::{alice_ws_ua, client_offer, free_udp_port, pump_ua, ua_call_answered};
+use signalling_util::{
+    alice_ws_ua, client_offer, free_udp_port, pump_ua, start_client_media, ua_call_answered,
+};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout};
 
@@ -121,18 +122,7 @@ async fn webrtc_client_to_sipp_echo_trunk_carries_transcoded_audio_both_ways() {
     let answer_sdp = SessionDescription::parse_bytes(&answer).expect("answer");
     let n = process_answer(&offer_sdp, &answer_sdp).expect("a usable answer");
     assert_eq!(n.codec.name.to_ascii_lowercase(), "opus");
-    let gw_leg =
-        rvoip_gateway::media::testclient::gateway_leg(&n).expect("ICE and DTLS in the answer");
-    let fp_hex = gw_leg.fingerprint.clone().expect("fingerprint");
-    let opus = MediaFormat {
-        codec: Codec::Opus,
-        pt: n.codec.payload_type,
-        dtmf_pt: n.telephone_event.map(|t| t.payload_type),
-        dtmf_clock: 48_000,
-    };
-    let endpoint = client
-        .start(&gw_leg, &fp_hex, opus, Some(1000.0))
-        .expect("media starts");
+    let endpoint = start_client_media(client, &n, 1000.0);
     // Audio goes browser → gateway (Opus → PCMU) → sipp echo → gateway (PCMU → Opus) → browser.
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {

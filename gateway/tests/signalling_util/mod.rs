@@ -713,3 +713,47 @@ pub async fn call_raw_trunk_answered(phone: &mut Phone, trunk: &RawTrunk) -> (Ca
     );
     (call, inv)
 }
+
+/// A browser's WebRTC offer for the test client `c` (ICE, DTLS, opus/PCMU/PCMA; one host
+/// candidate), with telephone-event at payload type `te_pt` and clock rate `te_clock`.
+pub fn browser_offer(
+    c: &rvoip_gateway::media::testclient::ClientOffer,
+    te_pt: u8,
+    te_clock: u32,
+) -> String {
+    format!(
+        "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+a=group:BUNDLE 0\r\na=msid-semantic: WMS\r\n\
+m=audio {port} UDP/TLS/RTP/SAVPF 111 0 8 {te_pt}\r\nc=IN IP4 127.0.0.1\r\n\
+a=ice-ufrag:{ufrag}\r\na=ice-pwd:{pwd}\r\na=fingerprint:sha-256 {fp}\r\n\
+a=setup:actpass\r\na=mid:0\r\na=sendrecv\r\na=rtcp-mux\r\n\
+a=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
+a=rtpmap:{te_pt} telephone-event/{te_clock}\r\n\
+a=candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host\r\n",
+        port = c.addr.port(),
+        ufrag = c.ice.ufrag,
+        pwd = c.ice.pwd,
+        fp = c.fingerprint,
+    )
+}
+
+/// Starts the test client's media towards the gateway leg negotiated in `n`: Opus at the
+/// negotiated payload type (DTMF at the negotiated telephone-event), a tone at `hz`.
+pub fn start_client_media(
+    client: rvoip_gateway::media::testclient::WebRtcClient,
+    n: &rvoip_core::sdp::negotiate::Negotiated,
+    hz: f64,
+) -> rvoip_gateway::media::testclient::Endpoint {
+    use rvoip_gateway::media::{Codec, MediaFormat};
+    let leg = rvoip_gateway::media::testclient::gateway_leg(n).expect("ICE and DTLS in the answer");
+    let fp = leg.fingerprint.clone().expect("fingerprint");
+    let fmt = MediaFormat {
+        codec: Codec::Opus,
+        pt: n.codec.payload_type,
+        dtmf_pt: n.telephone_event.map(|t| t.payload_type),
+        dtmf_clock: 48_000,
+    };
+    client
+        .start(&leg, &fp, fmt, Some(hz))
+        .expect("media starts")
+}
