@@ -457,39 +457,13 @@ async fn session_timers_keep_calls_with_a_trunk_that_has_none() {
     // refresh by re-INVITE (no UPDATE in baresip's Allow); calling it, its 2xx has no
     // Session-Expires, so that leg has no timer (§7.4) and must not expire.
     let mut bs = Baresip::start(TRUNK_NUMBER, BARESIP_HZ).await;
-    let toml = format!(
-        r#"
-[http]
-listen = "127.0.0.1:0"
-[sip]
-udp = "127.0.0.1:0"
-tcp = "127.0.0.1:0"
-domain = "127.0.0.1"
-session_expires = 2
-min_se = 1
-[admin]
-password = "{ADMIN_PW}"
-[[users]]
-username = "alice"
-password = "{ALICE_PW}"
-[[users]]
-username = "bob"
-password = "{BOB_PW}"
-dids = ["{DID}"]
-[[trunks]]
-name = "t1"
-host = "127.0.0.1:{port}"
-options_interval = 0
-[[dialplan]]
-pattern = "+1."
-target = "trunk:t1"
-[[dialplan]]
-pattern = "*"
-target = "user"
-"#,
-        port = bs.sip_port
-    );
-    let gw = start_gateway_toml(&toml).await;
+    let gw = start_gateway_with(
+        &format!("127.0.0.1:{}", bs.sip_port),
+        "session_expires = 2\nmin_se = 1\n",
+        "",
+        "",
+    )
+    .await;
 
     // baresip calls bob: two refreshes (re-INVITEs with an offer) reach baresip and the
     // call stays up.

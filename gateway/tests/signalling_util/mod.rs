@@ -68,9 +68,20 @@ impl std::ops::Deref for Gw {
     }
 }
 
-/// Starts a gateway with alice and bob (bob has the DID), a trunk `t1` at `trunk_host`,
-/// `+1…` numbers routed to it, and `extra` TOML appended.
+/// Starts a gateway with alice and bob (bob has the DID), a trunk `t1` at `trunk_host`
+/// (asserting the caller's identity), `+1…` numbers routed to it, and `extra` TOML appended.
 pub async fn start_gateway(trunk_host: &str, extra: &str) -> Gw {
+    start_gateway_with(trunk_host, "", "asserted_identity = true\n", extra).await
+}
+
+/// [`start_gateway`]'s gateway with `sip_extra` added to `[sip]`, `trunk_extra` (instead of
+/// `asserted_identity = true`) to the trunk, and `extra` TOML appended.
+pub async fn start_gateway_with(
+    trunk_host: &str,
+    sip_extra: &str,
+    trunk_extra: &str,
+    extra: &str,
+) -> Gw {
     let toml = format!(
         r#"
 [http]
@@ -79,7 +90,7 @@ listen = "127.0.0.1:0"
 udp = "127.0.0.1:0"
 tcp = "127.0.0.1:0"
 domain = "127.0.0.1"
-[admin]
+{sip_extra}[admin]
 password = "{ADMIN_PW}"
 [[users]]
 username = "alice"
@@ -92,8 +103,7 @@ dids = ["{DID}"]
 name = "t1"
 host = "{trunk_host}"
 options_interval = 0
-asserted_identity = true
-[[dialplan]]
+{trunk_extra}[[dialplan]]
 pattern = "+1."
 target = "trunk:t1"
 {extra}
