@@ -135,21 +135,7 @@ async fn call_legs_do_not_advertise_refer_message_or_notify() {
     let trunk = RawTrunk::bind().await;
     let gw = start_gateway(&trunk.host(), "").await;
     let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 33).await;
-    let call = alice.call("sip:+15551234567@127.0.0.1");
-    let trunk_side = async {
-        let (inv, src) = trunk
-            .recv_method("INVITE", Duration::from_secs(5))
-            .await
-            .expect("INVITE at the trunk");
-        trunk.respond(&inv, src, 200, true).await;
-        inv
-    };
-    let ((), inv) = tokio::join!(
-        alice.wait("answer", |e| {
-            matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
-        }),
-        trunk_side
-    );
+    let (call, inv) = call_raw_trunk_answered(&mut alice, &trunk).await;
     assert_no_refused_methods("the trunk leg's INVITE", &allow_of(&inv));
     let ok = alice
         .received

@@ -11,6 +11,8 @@
 //! sipp got its BYE, the caller its end, and the gateway holds nothing. Screenshots go to
 //! `artifacts/console/`. The test FAILS (never skips) without Chromium, Node or sipp.
 
+mod signalling_util;
+
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -21,6 +23,7 @@ use rvoip_core::rand::SplitMix64;
 use rvoip_core::sip::ua::{CallId, Event, Received, Transport, UaConfig, UserAgent};
 use rvoip_gateway::config::Config;
 use rvoip_gateway::server::{Gateway, Options};
+use signalling_util::{browser_offer, free_udp_port, start_client_media};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::tungstenite::Message;
@@ -31,24 +34,6 @@ const BOB_PW: &str = "bob-secret";
 const ADMIN_PW: &str = "console-secret-7";
 const NUMBER: &str = "+15557654321";
 
-/// A browser's WebRTC offer for the media test client `c` (ICE, DTLS, opus/PCMU).
-fn webrtc_offer(c: &rvoip_gateway::media::testclient::ClientOffer) -> String {
-    format!(
-        "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
-a=group:BUNDLE 0\r\na=msid-semantic: WMS\r\n\
-m=audio {port} UDP/TLS/RTP/SAVPF 111 0 8 126\r\nc=IN IP4 127.0.0.1\r\n\
-a=ice-ufrag:{ufrag}\r\na=ice-pwd:{pwd}\r\na=fingerprint:sha-256 {fp}\r\n\
-a=setup:actpass\r\na=mid:0\r\na=sendrecv\r\na=rtcp-mux\r\n\
-a=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
-a=rtpmap:126 telephone-event/8000\r\n\
-a=candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host\r\n",
-        port = c.addr.port(),
-        ufrag = c.ice.ufrag,
-        pwd = c.ice.pwd,
-        fp = c.fingerprint,
-    )
-}
-
 /// Starts the test client's media towards the gateway's answer (a 1 kHz opus tone).
 fn start_media(
     client: rvoip_gateway::media::testclient::WebRtcClient,
@@ -56,22 +41,10 @@ fn start_media(
     answer: &[u8],
 ) -> rvoip_gateway::media::testclient::Endpoint {
     use rvoip_core::sdp::SessionDescription;
-    use rvoip_gateway::media::{Codec, MediaFormat};
     let o = SessionDescription::parse(offer).expect("offer");
     let a = SessionDescription::parse_bytes(answer).expect("answer");
     let n = rvoip_core::sdp::negotiate::process_answer(&o, &a).expect("a usable answer");
-    let gw_leg =
-        rvoip_gateway::media::testclient::gateway_leg(&n).expect("ICE and DTLS in the answer");
-    let fp = gw_leg.fingerprint.clone().expect("fingerprint");
-    let opus = MediaFormat {
-        codec: Codec::Opus,
-        pt: n.codec.payload_type,
-        dtmf_pt: n.telephone_event.map(|t| t.payload_type),
-        dtmf_clock: 48_000,
-    };
-    client
-        .start(&gw_leg, &fp, opus, Some(1000.0))
-        .expect("media starts")
+    start_client_media(client, &n, 1000.0)
 }
 
 fn need(path: &str, what: &str) -> PathBuf {
@@ -80,11 +53,6 @@ fn need(path: &str, what: &str) -> PathBuf {
         "{what} is not installed at {path}: the console test needs it. Refusing to skip."
     );
     PathBuf::from(path)
-}
-
-fn free_udp_port() -> u16 {
-    let s = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    s.local_addr().expect("local addr").port()
 }
 
 fn repo() -> PathBuf {
@@ -302,7 +270,7 @@ target = "trunk:t1"
     let media = rvoip_gateway::media::testclient::WebRtcClient::new()
         .await
         .expect("media test client");
-    let offer = webrtc_offer(&media.offer());
+    let offer = browser_offer(&media.offer(), 126, 8000);
     let now = alice.now();
     let call: CallId = alice
         .ua

@@ -1,11 +1,12 @@
 //! Media plane end to end on 127.0.0.1: the native WebRTC test client ⇄ WebRTC leg
 //! (ICE-lite, DTLS-SRTP) ⇄ bridge ⇄ trunk leg ⇄ a plain RTP peer.
 
+mod media_util;
+
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use rvoip_core::codec::tone_power;
-use rvoip_gateway::config::MediaConfig;
 use rvoip_gateway::dtls::DtlsIdentity;
 use rvoip_gateway::media::testclient::{Endpoint, RtpPeer, WebRtcClient, send_from_stranger};
 use rvoip_gateway::media::{
@@ -14,17 +15,8 @@ use rvoip_gateway::media::{
 };
 
 fn engine(port_min: u16) -> MediaEngine {
-    let cfg = MediaConfig {
-        address: "127.0.0.1".parse().unwrap(),
-        public_address: None,
-        port_min,
-        port_max: port_min + 99,
-        // Two media threads: calls of one test spread over both.
-        threads: 2,
-        ..MediaConfig::default()
-    };
-    MediaEngine::new(&cfg, DtlsIdentity::generate().unwrap())
-        .with_dtls_timeout(Duration::from_secs(4))
+    // Two media threads: calls of one test spread over both.
+    media_util::engine(port_min, port_min + 99, 2).with_dtls_timeout(Duration::from_secs(4))
 }
 
 /// Waits (up to `secs`) until `f` holds.

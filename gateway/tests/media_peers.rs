@@ -5,12 +5,12 @@
 //! the session — connected to the new address, or dissolved to latch again — and that RTCP
 //! on a separate port keeps arriving.
 
+mod media_util;
+
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use rvoip_gateway::config::MediaConfig;
-use rvoip_gateway::dtls::DtlsIdentity;
 use rvoip_gateway::media::{
     CallMedia, CallSpec, Codec, LegId, LegKind, LegStats, MediaEngine, MediaFormat, Peer,
     RemoteParams, RtpRemote,
@@ -18,15 +18,7 @@ use rvoip_gateway::media::{
 use tokio::net::UdpSocket;
 
 fn engine(port_min: u16) -> MediaEngine {
-    let cfg = MediaConfig {
-        address: "127.0.0.1".parse().unwrap(),
-        public_address: None,
-        port_min,
-        port_max: port_min + 99,
-        threads: 1,
-        ..MediaConfig::default()
-    };
-    MediaEngine::new(&cfg, DtlsIdentity::generate().unwrap())
+    media_util::engine(port_min, port_min + 99, 1)
 }
 
 async fn bind() -> UdpSocket {

@@ -5,27 +5,18 @@
 //! on B, then our answer on A) is version 2 on both, not 2 on B and 3 on A. Found by the
 //! JsSIP test (tests/thirdparty/4-jssip-trunk.test.mjs): the browser saw versions 1, 3, 5.
 
+mod media_util;
+
 use std::time::Duration;
 
 use rvoip_core::sdp::{Direction, SessionDescription};
-use rvoip_gateway::config::MediaConfig;
-use rvoip_gateway::dtls::DtlsIdentity;
 use rvoip_gateway::media::{LegId, MediaEngine};
 use rvoip_gateway::sip::media::MediaBridge;
 
 const FP: &str = "sha-256 8F:3B:0A:F4:2B:67:18:8A:A4:25:9C:91:3E:DF:4F:6C:1B:0D:B1:5F:4C:20:7A:3D:6E:2E:B4:9C:5A:11:7E:03";
 
 fn engine(port_min: u16) -> MediaEngine {
-    let cfg = MediaConfig {
-        address: "127.0.0.1".parse().unwrap(),
-        public_address: None,
-        port_min,
-        port_max: port_min + 19,
-        threads: 1,
-        ..MediaConfig::default()
-    };
-    MediaEngine::new(&cfg, DtlsIdentity::generate().unwrap())
-        .with_dtls_timeout(Duration::from_secs(4))
+    media_util::engine(port_min, port_min + 19, 1).with_dtls_timeout(Duration::from_secs(4))
 }
 
 /// A browser's offer (JsSIP's hold sends the same with `a=sendonly`), `o=` version `v`.

@@ -334,20 +334,7 @@ async fn graceful_shutdown_refuses_new_calls_and_byes_both_legs_after_the_grace(
     let trunk = RawTrunk::bind().await;
     let gw = start_gateway(&trunk.host(), "[limits]\nshutdown_grace_seconds = 1\n").await;
     let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 13).await;
-    let call = alice.call("sip:+15551234567@127.0.0.1");
-    let trunk_side = async {
-        let (inv, src) = trunk
-            .recv_method("INVITE", Duration::from_secs(5))
-            .await
-            .expect("INVITE at the trunk");
-        trunk.respond(&inv, src, 200, true).await;
-    };
-    tokio::join!(
-        alice.wait("answer", |e| {
-            matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
-        }),
-        trunk_side
-    );
+    let (call, _) = call_raw_trunk_answered(&mut alice, &trunk).await;
     assert!(
         trunk
             .recv_method("ACK", Duration::from_secs(2))
@@ -580,20 +567,7 @@ async fn browser_hold_and_unhold_are_relayed_to_the_anchored_trunk_leg() {
     let trunk = RawTrunk::bind().await;
     let gw = start_gateway(&trunk.host(), "").await;
     let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 17).await;
-    let call = alice.call("sip:+15551234567@127.0.0.1");
-    let trunk_side = async {
-        let (inv, src) = trunk
-            .recv_method("INVITE", Duration::from_secs(5))
-            .await
-            .expect("INVITE at the trunk");
-        trunk.respond(&inv, src, 200, true).await;
-    };
-    tokio::join!(
-        alice.wait("answer", |e| {
-            matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
-        }),
-        trunk_side
-    );
+    let (call, _) = call_raw_trunk_answered(&mut alice, &trunk).await;
     assert!(
         trunk
             .recv_method("ACK", Duration::from_secs(2))
@@ -703,20 +677,7 @@ async fn operator_hangup_ends_both_legs_at_once() {
     let trunk = RawTrunk::bind().await;
     let gw = start_gateway(&trunk.host(), "").await;
     let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 24).await;
-    let call = alice.call("sip:+15551234567@127.0.0.1");
-    let trunk_side = async {
-        let (inv, src) = trunk
-            .recv_method("INVITE", Duration::from_secs(5))
-            .await
-            .expect("INVITE at the trunk");
-        trunk.respond(&inv, src, 200, true).await;
-    };
-    tokio::join!(
-        alice.wait("answer", |e| {
-            matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
-        }),
-        trunk_side
-    );
+    let (call, _) = call_raw_trunk_answered(&mut alice, &trunk).await;
     assert!(
         trunk
             .recv_method("ACK", Duration::from_secs(2))

@@ -5,23 +5,22 @@
 //! is hung up, sipp sees the BYE, one call record is written with media statistics, and
 //! every port and task is released.
 
+mod signalling_util;
+
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use rvoip_core::rand::SplitMix64;
 use rvoip_core::sdp::SessionDescription;
 use rvoip_core::sdp::negotiate::process_answer;
-use rvoip_core::sip::ua::{Event, Received, Transport, UaConfig, UserAgent};
 use rvoip_gateway::config::Config;
 use rvoip_gateway::media::testclient::WebRtcClient;
-use rvoip_gateway::media::{Codec, MediaFormat};
 use rvoip_gateway::server::{Gateway, Options};
+use signalling_util::{
+    alice_ws_ua, client_offer, free_udp_port, pump_ua, start_client_media, ua_call_answered,
+};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const ADMIN_PW: &str = "console-pw-123";
 
@@ -44,50 +43,6 @@ Connection: close\r\n\r\n"
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
-}
-
-fn free_udp_port() -> u16 {
-    let s = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
-    s.local_addr().expect("addr").port()
-}
-
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
-
-async fn pump(
-    ua: &mut UserAgent<SplitMix64>,
-    ws: &mut Ws,
-    t0: Instant,
-    dur: Duration,
-    events: &mut Vec<Event>,
-) {
-    let end = Instant::now() + dur;
-    let now = || rvoip_core::time::Instant::from_micros(t0.elapsed().as_micros() as u64);
-    loop {
-        while let Some(t) = ua.poll_transmit() {
-            let text = String::from_utf8(t.bytes).expect("text");
-            ws.send(Message::text(text)).await.expect("send");
-        }
-        while let Some(e) = ua.poll_event() {
-            events.push(e);
-        }
-        let left = end.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return;
-        }
-        match timeout(left.min(Duration::from_millis(50)), ws.next()).await {
-            Ok(Some(Ok(Message::Text(t)))) => ua.handle_receive(
-                now(),
-                Received {
-                    transport: Transport::Ws,
-                    source: "127.0.0.1:1".parse().expect("addr"),
-                    bytes: t.as_bytes(),
-                },
-            ),
-            Ok(Some(Ok(_))) => {}
-            Ok(_) => panic!("websocket closed"),
-            Err(_) => ua.handle_timeout(now()),
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,73 +105,28 @@ async fn webrtc_client_to_sipp_echo_trunk_carries_transcoded_audio_both_ways() {
     // The browser: a WebRTC media endpoint and a SIP UA over WebSocket.
     let client = WebRtcClient::new().await.expect("client");
     let co = client.offer();
-    let offer = format!(
-        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n\
-m=audio {port} UDP/TLS/RTP/SAVPF 111 0 110\r\nc=IN IP4 127.0.0.1\r\na=mid:0\r\n\
-a=ice-ufrag:{ufrag}\r\na=ice-pwd:{pwd}\r\na=fingerprint:sha-256 {fp}\r\na=setup:actpass\r\n\
-a=rtcp-mux\r\na=sendrecv\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\n\
-a=rtpmap:110 telephone-event/48000\r\n\
-a=candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host\r\n",
-        port = co.addr.port(),
-        ufrag = co.ice.ufrag,
-        pwd = co.ice.pwd,
-        fp = co.fingerprint,
-    );
-    let mut req = format!("ws://{}/ws", gw.http_addr())
-        .into_client_request()
-        .expect("request");
-    req.headers_mut()
-        .insert("Sec-WebSocket-Protocol", "sip".parse().expect("header"));
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("ws");
-    let mut cfg = UaConfig::new(
-        "sip:alice@127.0.0.1",
-        "192.0.2.50:5060".parse().expect("addr"),
-    );
-    cfg.transport = Transport::Ws;
-    cfg.password = "pw-alice".into();
-    cfg.proxy = Some(gw.http_addr());
-    let mut ua = UserAgent::new(cfg, SplitMix64::new(50));
-    let t0 = Instant::now();
-    let call = ua
-        .call(
-            rvoip_core::time::Instant::from_micros(t0.elapsed().as_micros() as u64),
-            "sip:+15551234567@127.0.0.1",
-            offer.as_bytes(),
-        )
-        .expect("call");
+    let offer = client_offer(co.addr.port(), &co.ice, &co.fingerprint, 1, "sendrecv");
+    let (mut ws, mut ua, t0) = alice_ws_ua(&gw, "pw-alice", 50).await;
     let mut events = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let answer = loop {
-        pump(&mut ua, &mut ws, t0, Duration::from_millis(50), &mut events).await;
-        if let Some(sdp) = events.iter().find_map(|e| match e {
-            Event::Answered { call: c, sdp } if *c == call => sdp.clone(),
-            _ => None,
-        }) {
-            break sdp;
-        }
-        assert!(Instant::now() < deadline, "no answer: {events:?}");
-    };
+    let (call, answer) = ua_call_answered(
+        &mut ua,
+        &mut ws,
+        t0,
+        "sip:+15551234567@127.0.0.1",
+        &offer,
+        &mut events,
+    )
+    .await;
     // The gateway's answer describes its ICE-lite DTLS leg.
     let offer_sdp = SessionDescription::parse(&offer).expect("offer");
     let answer_sdp = SessionDescription::parse_bytes(&answer).expect("answer");
     let n = process_answer(&offer_sdp, &answer_sdp).expect("a usable answer");
     assert_eq!(n.codec.name.to_ascii_lowercase(), "opus");
-    let gw_leg =
-        rvoip_gateway::media::testclient::gateway_leg(&n).expect("ICE and DTLS in the answer");
-    let fp_hex = gw_leg.fingerprint.clone().expect("fingerprint");
-    let opus = MediaFormat {
-        codec: Codec::Opus,
-        pt: n.codec.payload_type,
-        dtmf_pt: n.telephone_event.map(|t| t.payload_type),
-        dtmf_clock: 48_000,
-    };
-    let endpoint = client
-        .start(&gw_leg, &fp_hex, opus, Some(1000.0))
-        .expect("media starts");
+    let endpoint = start_client_media(client, &n, 1000.0);
     // Audio goes browser → gateway (Opus → PCMU) → sipp echo → gateway (PCMU → Opus) → browser.
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        pump(
+        pump_ua(
             &mut ua,
             &mut ws,
             t0,
@@ -240,7 +150,7 @@ a=candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host\r\n",
     // The call's live per-leg figures reach /api/calls (published about once a second).
     let deadline = Instant::now() + Duration::from_secs(5);
     let legs = loop {
-        pump(
+        pump_ua(
             &mut ua,
             &mut ws,
             t0,
@@ -297,7 +207,7 @@ a=candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host\r\n",
                 dtmf("webrtc"),
                 dtmf("trunk")
             );
-            pump(&mut ua, &mut ws, t0, Duration::from_millis(50), &mut events).await;
+            pump_ua(&mut ua, &mut ws, t0, Duration::from_millis(50), &mut events).await;
         }
         assert_eq!(dtmf("webrtc"), (i + 1) as f64);
     }
@@ -311,7 +221,7 @@ a=candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host\r\n",
     );
     let now = rvoip_core::time::Instant::from_micros(t0.elapsed().as_micros() as u64);
     ua.hangup(now, call).expect("hangup");
-    pump(
+    pump_ua(
         &mut ua,
         &mut ws,
         t0,

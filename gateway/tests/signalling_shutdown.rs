@@ -7,7 +7,7 @@ mod signalling_util;
 
 use std::time::Duration;
 
-use rvoip_core::sip::ua::{EndReason, Event};
+use rvoip_core::sip::ua::EndReason;
 use signalling_util::*;
 use tokio::time::Instant;
 
@@ -29,20 +29,7 @@ async fn shutdown_sends_bye_then_close_1001_on_every_websocket() {
     bob.register().await;
     // alice: in an answered call to the trunk.
     let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 42).await;
-    let call = alice.call("sip:+15551234567@127.0.0.1");
-    let trunk_side = async {
-        let (inv, src) = trunk
-            .recv_method("INVITE", Duration::from_secs(5))
-            .await
-            .expect("INVITE at the trunk");
-        trunk.respond(&inv, src, 200, true).await;
-    };
-    tokio::join!(
-        alice.wait("answer", |e| {
-            matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
-        }),
-        trunk_side
-    );
+    let (call, _) = call_raw_trunk_answered(&mut alice, &trunk).await;
     let shutdown = gw.shutdown();
     let checks = async {
         let (bye, src) = trunk

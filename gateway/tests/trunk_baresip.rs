@@ -36,8 +36,7 @@ use rvoip_core::sdp::negotiate::{
 };
 use rvoip_core::sdp::{Direction, Fingerprint, SessionDescription, Setup};
 use rvoip_core::sip::ua::{CallId, EndReason, Event};
-use rvoip_gateway::media::testclient::{ClientOffer, Endpoint, WebRtcClient, gateway_leg};
-use rvoip_gateway::media::{Codec, MediaFormat};
+use rvoip_gateway::media::testclient::{ClientOffer, Endpoint, WebRtcClient};
 use signalling_util::*;
 use tokio::time::Instant;
 
@@ -48,24 +47,6 @@ const BARESIP_HZ: u32 = 440;
 /// The number the browser dials (routed to the trunk by `+1.`); baresip's account user,
 /// since baresip 1.0 takes only requests addressed to its account.
 const TRUNK_NUMBER: &str = "+15551234567";
-
-/// A browser's WebRTC offer for the test client `c` (ICE, DTLS, opus/PCMU/PCMA, DTMF).
-fn webrtc_offer(c: &ClientOffer) -> String {
-    format!(
-        "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
-a=group:BUNDLE 0\r\na=msid-semantic: WMS\r\n\
-m=audio {port} UDP/TLS/RTP/SAVPF 111 0 8 110\r\nc=IN IP4 127.0.0.1\r\n\
-a=ice-ufrag:{ufrag}\r\na=ice-pwd:{pwd}\r\na=fingerprint:sha-256 {fp}\r\n\
-a=setup:actpass\r\na=mid:0\r\na=sendrecv\r\na=rtcp-mux\r\n\
-a=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
-a=rtpmap:110 telephone-event/48000\r\n\
-a=candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host\r\n",
-        port = c.addr.port(),
-        ufrag = c.ice.ufrag,
-        pwd = c.ice.pwd,
-        fp = c.fingerprint,
-    )
-}
 
 /// The browser's answer (DTLS client, `a=setup:active`) to the gateway's `offer`, with
 /// direction `dir` and `o=` version `version`; and what was negotiated.
@@ -124,17 +105,7 @@ fn assert_versions_count_up(bs: &Baresip) -> usize {
 /// Starts the client's media (a 1 kHz Opus tone) towards the gateway leg of `n`.
 fn start_media(client: WebRtcClient, n: &Negotiated) -> Endpoint {
     assert_eq!(n.codec.name.to_ascii_lowercase(), "opus", "{n:?}");
-    let leg = gateway_leg(n).expect("ICE and DTLS in the gateway's SDP");
-    let fp = leg.fingerprint.clone().expect("fingerprint");
-    let fmt = MediaFormat {
-        codec: Codec::Opus,
-        pt: n.codec.payload_type,
-        dtmf_pt: n.telephone_event.map(|t| t.payload_type),
-        dtmf_clock: 48_000,
-    };
-    client
-        .start(&leg, &fp, fmt, Some(BROWSER_HZ))
-        .expect("media starts")
+    start_client_media(client, n, BROWSER_HZ)
 }
 
 /// What the browser heard at `hz` (see [`tone_share`]).
@@ -256,7 +227,7 @@ async fn browser_calls_baresip_trunk_tones_both_ways_and_its_bye_ends_the_call()
     let gw = start_gateway(&format!("127.0.0.1:{}", bs.sip_port), "").await;
     let mut alice = Phone::connect(&gw, "alice", ALICE_PW, 61).await;
     let client = WebRtcClient::new().await.expect("client");
-    let offer = webrtc_offer(&client.offer());
+    let offer = browser_offer(&client.offer(), 110, 48_000);
     let now = alice.now();
     let call: CallId = alice
         .ua
@@ -486,39 +457,13 @@ async fn session_timers_keep_calls_with_a_trunk_that_has_none() {
     // refresh by re-INVITE (no UPDATE in baresip's Allow); calling it, its 2xx has no
     // Session-Expires, so that leg has no timer (§7.4) and must not expire.
     let mut bs = Baresip::start(TRUNK_NUMBER, BARESIP_HZ).await;
-    let toml = format!(
-        r#"
-[http]
-listen = "127.0.0.1:0"
-[sip]
-udp = "127.0.0.1:0"
-tcp = "127.0.0.1:0"
-domain = "127.0.0.1"
-session_expires = 2
-min_se = 1
-[admin]
-password = "{ADMIN_PW}"
-[[users]]
-username = "alice"
-password = "{ALICE_PW}"
-[[users]]
-username = "bob"
-password = "{BOB_PW}"
-dids = ["{DID}"]
-[[trunks]]
-name = "t1"
-host = "127.0.0.1:{port}"
-options_interval = 0
-[[dialplan]]
-pattern = "+1."
-target = "trunk:t1"
-[[dialplan]]
-pattern = "*"
-target = "user"
-"#,
-        port = bs.sip_port
-    );
-    let gw = start_gateway_toml(&toml).await;
+    let gw = start_gateway_with(
+        &format!("127.0.0.1:{}", bs.sip_port),
+        "session_expires = 2\nmin_se = 1\n",
+        "",
+        "",
+    )
+    .await;
 
     // baresip calls bob: two refreshes (re-INVITEs with an offer) reach baresip and the
     // call stays up.

@@ -11,78 +11,24 @@
 //!   moves the media there; a check with the old credentials now gets 401 (RFC 8445 §7.3,
 //!   RFC 8489 §9.1.3), where before the restart it got a success.
 
+mod signalling_util;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use rvoip_core::ice::{Credentials, PacketKind, classify};
 use rvoip_core::rand::SplitMix64;
 use rvoip_core::sdp::SessionDescription;
 use rvoip_core::sdp::negotiate::process_answer;
-use rvoip_core::sip::ua::{CallId, Event, Received, Transport, UaConfig, UserAgent};
+use rvoip_core::sip::ua::{CallId, Event, UserAgent};
 use rvoip_core::stun::{Attribute, Class, Message, MessageBuilder, MessageType, TransactionId};
 use rvoip_gateway::config::Config;
 use rvoip_gateway::media::testclient::{WebRtcClient, gateway_leg};
 use rvoip_gateway::media::{Codec, LocalParams, MediaFormat, OsRng};
 use rvoip_gateway::server::{Gateway, Options};
-use tokio::net::{TcpStream, UdpSocket};
+use signalling_util::{Ws, alice_ws_ua, client_offer, pump_ua, ua_call_answered};
+use tokio::net::UdpSocket;
 use tokio::time::{Instant, timeout};
-use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
-
-/// Runs the UA over the WebSocket for `dur`, collecting its events.
-async fn pump(
-    ua: &mut UserAgent<SplitMix64>,
-    ws: &mut Ws,
-    t0: Instant,
-    dur: Duration,
-    events: &mut Vec<Event>,
-) {
-    let end = Instant::now() + dur;
-    let now = || rvoip_core::time::Instant::from_micros(t0.elapsed().as_micros() as u64);
-    loop {
-        while let Some(t) = ua.poll_transmit() {
-            let text = String::from_utf8(t.bytes).expect("text");
-            ws.send(WsMessage::text(text)).await.expect("send");
-        }
-        while let Some(e) = ua.poll_event() {
-            events.push(e);
-        }
-        let left = end.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return;
-        }
-        match timeout(left.min(Duration::from_millis(50)), ws.next()).await {
-            Ok(Some(Ok(WsMessage::Text(t)))) => ua.handle_receive(
-                now(),
-                Received {
-                    transport: Transport::Ws,
-                    source: "127.0.0.1:1".parse().expect("addr"),
-                    bytes: t.as_bytes(),
-                },
-            ),
-            Ok(Some(Ok(_))) => {}
-            Ok(_) => panic!("websocket closed"),
-            Err(_) => ua.handle_timeout(now()),
-        }
-    }
-}
-
-/// The client's offer: ICE credentials `ice`, `o=` version `version`, direction `dir`.
-fn offer(port: u16, ice: &Credentials, fp: &str, version: u32, dir: &str) -> String {
-    format!(
-        "v=0\r\no=- 1 {version} IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n\
-m=audio {port} UDP/TLS/RTP/SAVPF 111 0 110\r\nc=IN IP4 127.0.0.1\r\na=mid:0\r\n\
-a=ice-ufrag:{ufrag}\r\na=ice-pwd:{pwd}\r\na=fingerprint:sha-256 {fp}\r\na=setup:actpass\r\n\
-a=rtcp-mux\r\na={dir}\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\n\
-a=rtpmap:110 telephone-event/48000\r\n\
-a=candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host\r\n",
-        ufrag = ice.ufrag,
-        pwd = ice.pwd,
-    )
-}
 
 /// The gateway's leg (ICE credentials, address, fingerprint) as its answer describes it.
 fn leg_of(offer: &str, answer: &[u8]) -> LocalParams {
@@ -178,7 +124,7 @@ async fn reoffer(
     let mut events = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        pump(ua, ws, t0, Duration::from_millis(50), &mut events).await;
+        pump_ua(ua, ws, t0, Duration::from_millis(50), &mut events).await;
         for e in &events {
             match e {
                 Event::MediaUpdated { call: c, sdp } if *c == call => {
@@ -213,41 +159,18 @@ port_max = 47199\n[[users]]\nusername = \"alice\"\npassword = \"pw-alice\"\n\
     let client = WebRtcClient::new().await.expect("client");
     let co = client.offer();
     let port = co.addr.port();
-    let first = offer(port, &co.ice, &co.fingerprint, 1, "sendrecv");
-    let mut req = format!("ws://{}/ws", gw.http_addr())
-        .into_client_request()
-        .expect("request");
-    req.headers_mut()
-        .insert("Sec-WebSocket-Protocol", "sip".parse().expect("header"));
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("ws");
-    let mut cfg = UaConfig::new(
-        "sip:alice@127.0.0.1",
-        "192.0.2.50:5060".parse().expect("addr"),
-    );
-    cfg.transport = Transport::Ws;
-    cfg.password = "pw-alice".into();
-    cfg.proxy = Some(gw.http_addr());
-    let mut ua = UserAgent::new(cfg, SplitMix64::new(51));
-    let t0 = Instant::now();
-    let call = ua
-        .call(
-            rvoip_core::time::Instant::from_micros(t0.elapsed().as_micros() as u64),
-            "sip:600@127.0.0.1",
-            first.as_bytes(),
-        )
-        .expect("call");
+    let first = client_offer(port, &co.ice, &co.fingerprint, 1, "sendrecv");
+    let (mut ws, mut ua, t0) = alice_ws_ua(&gw, "pw-alice", 51).await;
     let mut events = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let answer = loop {
-        pump(&mut ua, &mut ws, t0, Duration::from_millis(50), &mut events).await;
-        if let Some(sdp) = events.iter().find_map(|e| match e {
-            Event::Answered { call: c, sdp } if *c == call => sdp.clone(),
-            _ => None,
-        }) {
-            break sdp;
-        }
-        assert!(Instant::now() < deadline, "no answer: {events:?}");
-    };
+    let (call, answer) = ua_call_answered(
+        &mut ua,
+        &mut ws,
+        t0,
+        "sip:600@127.0.0.1",
+        &first,
+        &mut events,
+    )
+    .await;
     let gw0 = leg_of(&first, &answer);
     let old = gw0.ice.clone().expect("gateway ICE credentials");
     let fp = gw0.fingerprint.clone().expect("fingerprint");
@@ -262,7 +185,7 @@ port_max = 47199\n[[users]]\nusername = \"alice\"\npassword = \"pw-alice\"\n\
         .expect("media starts");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        pump(
+        pump_ua(
             &mut ua,
             &mut ws,
             t0,
@@ -294,7 +217,7 @@ port_max = 47199\n[[users]]\nusername = \"alice\"\npassword = \"pw-alice\"\n\
 
     // Hold and unhold with the same ICE credentials: the gateway keeps its own.
     for (version, dir) in [(2, "sendonly"), (3, "sendrecv")] {
-        let sdp = offer(port, &co.ice, &co.fingerprint, version, dir);
+        let sdp = client_offer(port, &co.ice, &co.fingerprint, version, dir);
         let ans = reoffer(&mut ua, &mut ws, t0, call, &sdp, false).await;
         let leg = leg_of(&sdp, &ans);
         assert_eq!(
@@ -307,7 +230,7 @@ port_max = 47199\n[[users]]\nusername = \"alice\"\npassword = \"pw-alice\"\n\
 
     // restartIce(): new client credentials in the re-offer.
     let fresh = Credentials::random(&mut OsRng);
-    let sdp = offer(port, &fresh, &co.fingerprint, 4, "sendrecv");
+    let sdp = client_offer(port, &fresh, &co.fingerprint, 4, "sendrecv");
     let ans = reoffer(&mut ua, &mut ws, t0, call, &sdp, false).await;
     let leg = leg_of(&sdp, &ans);
     let new = leg
@@ -332,7 +255,7 @@ port_max = 47199\n[[users]]\nusername = \"alice\"\npassword = \"pw-alice\"\n\
 
     // Media goes on over the old pair (and the DTLS-SRTP association it had).
     let before = endpoint.received(|r| r.packets);
-    pump(
+    pump_ua(
         &mut ua,
         &mut ws,
         t0,
@@ -390,7 +313,7 @@ port_max = 47199\n[[users]]\nusername = \"alice\"\npassword = \"pw-alice\"\n\
     // A second restart, by UPDATE (RFC 3311): newer credentials again, and the first
     // restart's are stale in turn.
     let fresh2 = Credentials::random(&mut OsRng);
-    let sdp = offer(port, &fresh2, &co.fingerprint, 5, "sendrecv");
+    let sdp = client_offer(port, &fresh2, &co.fingerprint, 5, "sendrecv");
     let ans = reoffer(&mut ua, &mut ws, t0, call, &sdp, true).await;
     let new2 = leg_of(&sdp, &ans).ice.expect("ICE credentials");
     assert!(new2 != new && new2 != old, "{new2:?}");
@@ -416,7 +339,7 @@ port_max = 47199\n[[users]]\nusername = \"alice\"\npassword = \"pw-alice\"\n\
 
     let now = rvoip_core::time::Instant::from_micros(t0.elapsed().as_micros() as u64);
     ua.hangup(now, call).expect("hangup");
-    pump(
+    pump_ua(
         &mut ua,
         &mut ws,
         t0,

@@ -68,9 +68,20 @@ impl std::ops::Deref for Gw {
     }
 }
 
-/// Starts a gateway with alice and bob (bob has the DID), a trunk `t1` at `trunk_host`,
-/// `+1…` numbers routed to it, and `extra` TOML appended.
+/// Starts a gateway with alice and bob (bob has the DID), a trunk `t1` at `trunk_host`
+/// (asserting the caller's identity), `+1…` numbers routed to it, and `extra` TOML appended.
 pub async fn start_gateway(trunk_host: &str, extra: &str) -> Gw {
+    start_gateway_with(trunk_host, "", "asserted_identity = true\n", extra).await
+}
+
+/// [`start_gateway`]'s gateway with `sip_extra` added to `[sip]`, `trunk_extra` (instead of
+/// `asserted_identity = true`) to the trunk, and `extra` TOML appended.
+pub async fn start_gateway_with(
+    trunk_host: &str,
+    sip_extra: &str,
+    trunk_extra: &str,
+    extra: &str,
+) -> Gw {
     let toml = format!(
         r#"
 [http]
@@ -79,7 +90,7 @@ listen = "127.0.0.1:0"
 udp = "127.0.0.1:0"
 tcp = "127.0.0.1:0"
 domain = "127.0.0.1"
-[admin]
+{sip_extra}[admin]
 password = "{ADMIN_PW}"
 [[users]]
 username = "alice"
@@ -92,8 +103,7 @@ dids = ["{DID}"]
 name = "t1"
 host = "{trunk_host}"
 options_interval = 0
-asserted_identity = true
-[[dialplan]]
+{trunk_extra}[[dialplan]]
 pattern = "+1."
 target = "trunk:t1"
 {extra}
@@ -571,4 +581,189 @@ pub async fn raw_sip(gw: &Gateway, msg: &str) -> Option<SipMsg> {
         .ok()?
         .ok()?;
     SipMsg::parse(&buf[..n]).ok()
+}
+
+// ---------------------------------------------------------------------------------------
+// A bare UA over a WebSocket, driven by hand (the native WebRTC client's signalling).
+
+/// Connects a WebSocket (subprotocol `sip`) to `gw` and makes alice's UA (password
+/// `password`, randomness from `seed`) for it; returns the socket, the UA and its start.
+pub async fn alice_ws_ua(
+    gw: &Gateway,
+    password: &str,
+    seed: u64,
+) -> (Ws, UserAgent<SplitMix64>, Instant) {
+    let mut req = format!("ws://{}/ws", gw.http_addr())
+        .into_client_request()
+        .expect("request");
+    req.headers_mut()
+        .insert("Sec-WebSocket-Protocol", "sip".parse().expect("header"));
+    let (ws, _) = tokio_tungstenite::connect_async(req).await.expect("ws");
+    let mut cfg = UaConfig::new(
+        "sip:alice@127.0.0.1",
+        "192.0.2.50:5060".parse().expect("addr"),
+    );
+    cfg.transport = Transport::Ws;
+    cfg.password = password.into();
+    cfg.proxy = Some(gw.http_addr());
+    (
+        ws,
+        UserAgent::new(cfg, SplitMix64::new(seed)),
+        Instant::now(),
+    )
+}
+
+/// Runs `ua` (started at `t0`) over `ws` for `dur`, collecting its events.
+pub async fn pump_ua(
+    ua: &mut UserAgent<SplitMix64>,
+    ws: &mut Ws,
+    t0: Instant,
+    dur: Duration,
+    events: &mut Vec<Event>,
+) {
+    let end = Instant::now() + dur;
+    let now = || rvoip_core::time::Instant::from_micros(t0.elapsed().as_micros() as u64);
+    loop {
+        while let Some(t) = ua.poll_transmit() {
+            let text = String::from_utf8(t.bytes).expect("text");
+            ws.send(Message::text(text)).await.expect("send");
+        }
+        while let Some(e) = ua.poll_event() {
+            events.push(e);
+        }
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        match timeout(left.min(Duration::from_millis(50)), ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => ua.handle_receive(
+                now(),
+                Received {
+                    transport: Transport::Ws,
+                    source: "127.0.0.1:1".parse().expect("addr"),
+                    bytes: t.as_bytes(),
+                },
+            ),
+            Ok(Some(Ok(_))) => {}
+            Ok(_) => panic!("websocket closed"),
+            Err(_) => ua.handle_timeout(now()),
+        }
+    }
+}
+
+/// Has `ua` call `target` with `offer` and pumps (collecting into `events`) until the
+/// answer, within 10 s; returns the call and the answer's SDP.
+pub async fn ua_call_answered(
+    ua: &mut UserAgent<SplitMix64>,
+    ws: &mut Ws,
+    t0: Instant,
+    target: &str,
+    offer: &str,
+    events: &mut Vec<Event>,
+) -> (CallId, Vec<u8>) {
+    let call = ua
+        .call(
+            rvoip_core::time::Instant::from_micros(t0.elapsed().as_micros() as u64),
+            target,
+            offer.as_bytes(),
+        )
+        .expect("call");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        pump_ua(ua, ws, t0, Duration::from_millis(50), events).await;
+        if let Some(sdp) = events.iter().find_map(|e| match e {
+            Event::Answered { call: c, sdp } if *c == call => sdp.clone(),
+            _ => None,
+        }) {
+            return (call, sdp);
+        }
+        assert!(Instant::now() < deadline, "no answer: {events:?}");
+    }
+}
+
+/// The native WebRTC test client's offer (opus, PCMU, telephone-event; one host
+/// candidate at `port`): ICE credentials `ice`, fingerprint `fp`, `o=` version `version`, direction `dir`.
+pub fn client_offer(
+    port: u16,
+    ice: &rvoip_core::ice::Credentials,
+    fp: &str,
+    version: u32,
+    dir: &str,
+) -> String {
+    format!(
+        "v=0\r\no=- 1 {version} IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n\
+m=audio {port} UDP/TLS/RTP/SAVPF 111 0 110\r\nc=IN IP4 127.0.0.1\r\na=mid:0\r\n\
+a=ice-ufrag:{ufrag}\r\na=ice-pwd:{pwd}\r\na=fingerprint:sha-256 {fp}\r\na=setup:actpass\r\n\
+a=rtcp-mux\r\na={dir}\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\n\
+a=rtpmap:110 telephone-event/48000\r\n\
+a=candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host\r\n",
+        ufrag = ice.ufrag,
+        pwd = ice.pwd,
+    )
+}
+
+/// Has `phone` call `+15551234567` (routed to `trunk`), has the trunk answer the INVITE
+/// (within 5 s) with 200 and an SDP, and waits for the phone's answer; returns the call
+/// and the INVITE the trunk got.
+pub async fn call_raw_trunk_answered(phone: &mut Phone, trunk: &RawTrunk) -> (CallId, SipMsg) {
+    let call = phone.call("sip:+15551234567@127.0.0.1");
+    let trunk_side = async {
+        let (inv, src) = trunk
+            .recv_method("INVITE", Duration::from_secs(5))
+            .await
+            .expect("INVITE at the trunk");
+        trunk.respond(&inv, src, 200, true).await;
+        inv
+    };
+    let ((), inv) = tokio::join!(
+        phone.wait("answer", |e| {
+            matches!(e, Event::Answered { call: c, .. } if *c == call).then_some(())
+        }),
+        trunk_side
+    );
+    (call, inv)
+}
+
+/// A browser's WebRTC offer for the test client `c` (ICE, DTLS, opus/PCMU/PCMA; one host
+/// candidate), with telephone-event at payload type `te_pt` and clock rate `te_clock`.
+pub fn browser_offer(
+    c: &rvoip_gateway::media::testclient::ClientOffer,
+    te_pt: u8,
+    te_clock: u32,
+) -> String {
+    format!(
+        "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+a=group:BUNDLE 0\r\na=msid-semantic: WMS\r\n\
+m=audio {port} UDP/TLS/RTP/SAVPF 111 0 8 {te_pt}\r\nc=IN IP4 127.0.0.1\r\n\
+a=ice-ufrag:{ufrag}\r\na=ice-pwd:{pwd}\r\na=fingerprint:sha-256 {fp}\r\n\
+a=setup:actpass\r\na=mid:0\r\na=sendrecv\r\na=rtcp-mux\r\n\
+a=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
+a=rtpmap:{te_pt} telephone-event/{te_clock}\r\n\
+a=candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host\r\n",
+        port = c.addr.port(),
+        ufrag = c.ice.ufrag,
+        pwd = c.ice.pwd,
+        fp = c.fingerprint,
+    )
+}
+
+/// Starts the test client's media towards the gateway leg negotiated in `n`: Opus at the
+/// negotiated payload type (DTMF at the negotiated telephone-event), a tone at `hz`.
+pub fn start_client_media(
+    client: rvoip_gateway::media::testclient::WebRtcClient,
+    n: &rvoip_core::sdp::negotiate::Negotiated,
+    hz: f64,
+) -> rvoip_gateway::media::testclient::Endpoint {
+    use rvoip_gateway::media::{Codec, MediaFormat};
+    let leg = rvoip_gateway::media::testclient::gateway_leg(n).expect("ICE and DTLS in the answer");
+    let fp = leg.fingerprint.clone().expect("fingerprint");
+    let fmt = MediaFormat {
+        codec: Codec::Opus,
+        pt: n.codec.payload_type,
+        dtmf_pt: n.telephone_event.map(|t| t.payload_type),
+        dtmf_clock: 48_000,
+    };
+    client
+        .start(&leg, &fp, fmt, Some(hz))
+        .expect("media starts")
 }
