@@ -338,6 +338,9 @@ pub fn gateway_leg(n: &rvoip_core::sdp::negotiate::Negotiated) -> Option<LocalPa
             })
             .collect(),
         fingerprint: Some(fp),
+        ssrc: None,
+        cname: None,
+        msid: None,
     })
 }
 
