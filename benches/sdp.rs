@@ -22,6 +22,7 @@ fn webrtc_local() -> LocalMedia<'static> {
         port: 40000,
         direction: Direction::SendRecv,
         ssrc: Some((1, "gw")),
+        msid: None,
         transport: Transport::WebRtc(WebRtcTransport {
             ice_ufrag: "gwUF",
             ice_pwd: "gatewaypasswordgatewaypw",
@@ -41,6 +42,7 @@ fn trunk_local() -> LocalMedia<'static> {
         port: 20000,
         direction: Direction::SendRecv,
         ssrc: None,
+        msid: None,
         transport: Transport::Rtp(RtpTransport {
             rtcp_port: None,
             rtcp_mux: false,

@@ -22,6 +22,7 @@ fn gateway() -> LocalMedia<'static> {
         port: 40000,
         direction: Direction::SendRecv,
         ssrc: Some((0x0bad_cafe, "rvoip")),
+        msid: None,
         transport: Transport::WebRtc(WebRtcTransport {
             ice_ufrag: "rvUF",
             ice_pwd: "rvoippasswordrvoippassword",

@@ -34,6 +34,7 @@ fn webrtc_local() -> LocalMedia<'static> {
         port: 40000,
         direction: Direction::SendRecv,
         ssrc: Some((0x1234_5678, "gw")),
+        msid: None,
         transport: Transport::WebRtc(WebRtcTransport {
             ice_ufrag: "gwUF",
             ice_pwd: "gatewaypasswordgatewaypw",
@@ -58,6 +59,7 @@ fn trunk_local(sdes_key: Option<&'static [u8]>) -> LocalMedia<'static> {
         port: 20000,
         direction: Direction::SendRecv,
         ssrc: None,
+        msid: None,
         transport: Transport::Rtp(RtpTransport {
             rtcp_port: None,
             rtcp_mux: false,

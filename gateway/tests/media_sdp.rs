@@ -47,6 +47,7 @@ fn browser_offer_gives_webrtc_params() {
         port: 40000,
         direction: Direction::SendRecv,
         ssrc: None,
+        msid: None,
         transport: Transport::WebRtc(WebRtcTransport {
             ice_ufrag: "gw12",
             ice_pwd: "gatewaypassword0123456789",
@@ -104,6 +105,7 @@ fn trunk_offer_gives_rtp_params() {
         port: 40002,
         direction: Direction::SendRecv,
         ssrc: None,
+        msid: None,
         transport: Transport::Rtp(RtpTransport {
             rtcp_port: None,
             rtcp_mux: true,

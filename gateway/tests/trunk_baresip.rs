@@ -64,6 +64,7 @@ fn browser_answer(
         port: c.addr.port(),
         direction: dir,
         ssrc: None,
+        msid: None,
         transport: SdpTransport::WebRtc(WebRtcTransport {
             ice_ufrag: &c.ice.ufrag,
             ice_pwd: &c.ice.pwd,

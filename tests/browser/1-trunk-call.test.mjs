@@ -1,8 +1,9 @@
 // Test 1: the web demo registers as alice and calls 9123, which the dial plan routes to the
 // trunk `carrier`: the native softphone answering at 127.0.0.1:5070, playing a 1 kHz tone and
 // recording what it hears. Chromium's fake microphone plays a keyed 440 Hz tone.
-// Checked: the call is up in the page and in /api/calls; the browser's inbound-rtp shows
-// packets and audio energy and its remote audio peaks at 1 kHz (WebAudio analyser); a DTMF
+// Checked: the call is up in the page and in /api/calls; the browser takes the stream the
+// gateway signals (its ontrack stream id is the a=msid one, inbound-rtp comes with the a=ssrc
+// SSRC); its inbound-rtp shows packets and audio energy and its remote audio peaks at 1 kHz (WebAudio analyser); a DTMF
 // digit from the dial pad reaches the trunk as RFC 4733; a digit the trunk sends by SIP INFO
 // reaches the page (the package's `dtmf` event, shown in Messages); the hang-up from the page ends the
 // softphone's call; the softphone's recording carries the 440 Hz tone (Goertzel) and not its
@@ -10,7 +11,7 @@
 import { join } from 'node:path';
 import {
   runTest, log, check, sleep, until, writeToneWav, readWav, toneWindows, startGateway, api,
-  softphone, launchChromium, openDemo, register, waitState, rtpStats, listen,
+  softphone, launchChromium, openDemo, register, waitState, rtpStats, remoteStream, listen,
 } from './lib.mjs';
 
 const BROWSER_HZ = 440;
@@ -58,6 +59,14 @@ await runTest('1-trunk-call', async ({ dir, cleanup }) => {
   check(s2.inbound.totalAudioEnergy > s1.inbound.totalAudioEnergy + 0.01 && s2.inbound.audioLevel > 0.05,
     `inbound-rtp carries audio energy (audioLevel ${s2.inbound.audioLevel.toFixed(3)}, totalAudioEnergy ${s1.inbound.totalAudioEnergy.toFixed(3)} → ${s2.inbound.totalAudioEnergy.toFixed(3)})`);
   check(s2.outbound.packetsSent > 100, `outbound-rtp: ${s2.outbound.packetsSent} packets sent`);
+  // The gateway signals its stream (a=msid, a=ssrc … cname:, RFC 8830/5576): Chromium takes
+  // the signalled stream id, and the SSRC announced is the one the packets come with.
+  const rs = await remoteStream(page);
+  log(`remote stream: ${JSON.stringify(rs)}`);
+  check(rs.msid && rs.streams.flat().includes(rs.msid.stream),
+    `the remote track belongs to the stream the gateway's a=msid names (${rs.msid?.stream}; ontrack streams ${JSON.stringify(rs.streams)})`);
+  check(rs.ssrc && rs.ssrc.ssrc === rs.inboundSsrc,
+    `inbound-rtp's SSRC ${rs.inboundSsrc} is the one of the gateway's a=ssrc (${JSON.stringify(rs.ssrc)})`);
   const spec = await listen(page, 2000, [TRUNK_HZ, BROWSER_HZ]);
   log(`remote audio spectrum: ${JSON.stringify(spec)}`);
   check(Math.abs(spec.peakHz - TRUNK_HZ) <= 15 && spec.share[0] > 0.8,

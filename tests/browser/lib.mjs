@@ -379,11 +379,15 @@ export async function openDemo(ctx, gw, who) {
   const page = await ctx.newPage();
   await page.addInitScript(() => {
     window.__pcs = [];
+    // The stream ids of every remote track (`ontrack`): the signalled `a=msid` stream id,
+    // or a default one when the stream is "unsignaled".
+    window.__streams = [];
     const Native = window.RTCPeerConnection;
     window.RTCPeerConnection = class extends Native {
       constructor(...a) {
         super(...a);
         window.__pcs.push(this);
+        this.addEventListener('track', (e) => window.__streams.push(e.streams.map((x) => x.id)));
       }
     };
   });
@@ -421,6 +425,31 @@ export const callState = (page) => page.locator('#state').innerText();
 export async function waitState(page, re, ms = 15000) {
   await page.waitForFunction((src) => new RegExp(src).test(document.getElementById('state').textContent), re.source, { timeout: ms });
   return callState(page);
+}
+
+/**
+ * How the page's last peer connection sees the remote stream: the `a=msid` and
+ * `a=ssrc:… cname:` of its remote description, the stream ids its `track` events gave, and
+ * the SSRC of its audio inbound-rtp.
+ */
+export function remoteStream(page) {
+  return page.evaluate(async () => {
+    const pc = window.__pcs.at(-1);
+    if (!pc) return null;
+    const sdp = pc.remoteDescription?.sdp ?? '';
+    const msid = sdp.match(/^a=msid:(\S+) (\S+)\r?$/m);
+    const ssrc = sdp.match(/^a=ssrc:(\d+) cname:(\S+)\r?$/m);
+    let inboundSsrc = null;
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'audio') inboundSsrc = s.ssrc;
+    });
+    return {
+      msid: msid && { stream: msid[1], track: msid[2] },
+      ssrc: ssrc && { ssrc: Number(ssrc[1]), cname: ssrc[2] },
+      streams: window.__streams,
+      inboundSsrc,
+    };
+  });
 }
 
 /** The audio inbound-rtp and outbound-rtp of the page's last peer connection. */

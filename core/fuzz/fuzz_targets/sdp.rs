@@ -18,6 +18,7 @@ fn locals() -> [LocalMedia<'static>; 2] {
         port: 40000,
         direction: Direction::SendRecv,
         ssrc: Some((1, "c")),
+        msid: Some(("s", "t")),
         transport: Transport::WebRtc(WebRtcTransport {
             ice_ufrag: "abcd",
             ice_pwd: "abcdefghijklmnopqrstuv",
@@ -34,6 +35,7 @@ fn locals() -> [LocalMedia<'static>; 2] {
         port: 20000,
         direction: Direction::SendOnly,
         ssrc: None,
+        msid: Some(("s", "t")),
         transport: Transport::Rtp(RtpTransport {
             rtcp_port: Some(20001),
             rtcp_mux: true,

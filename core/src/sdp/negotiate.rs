@@ -34,6 +34,7 @@
 //!     port: 20000,
 //!     direction: Direction::SendRecv,
 //!     ssrc: None,
+//!     msid: None,
 //!     transport: Transport::Rtp(RtpTransport { rtcp_port: None, rtcp_mux: false, sdes_key: None }),
 //! };
 //! match answer(&offer, &CodecPolicy::trunk(), &local) {
@@ -53,7 +54,7 @@ use super::crypto::base64_encode;
 use super::policy::rtpmap_text;
 pub use super::policy::{
     Codec, CodecPolicy, LocalMedia, RtpTransport, TelephoneEvent, Transport, WebRtcTransport,
-    random_ice_credentials, random_session_id,
+    random_cname, random_ice_credentials, random_msid_id, random_session_id,
 };
 use super::{
     Candidate, Connection, CryptoSuite, Direction, Fingerprint, MediaDescription, Mki, Origin,
@@ -458,6 +459,9 @@ fn push_tail(m: &mut MediaDescription<'static>, local: &LocalMedia<'_>) {
             m.push_attribute(format!("candidate:{c}"));
         }
         m.push_attribute("end-of-candidates");
+    }
+    if let Some((stream, track)) = local.msid {
+        m.push_attribute(format!("msid:{stream} {track}"));
     }
     if let Some((ssrc, cname)) = local.ssrc {
         m.push_attribute(format!("ssrc:{ssrc} cname:{cname}"));

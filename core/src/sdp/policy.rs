@@ -28,6 +28,28 @@ pub fn random_ice_credentials(rng: &mut impl crate::rand::Rng) -> (String, Strin
     (ufrag, draw(24))
 }
 
+/// A random `a=msid` identifier (RFC 8830 §2 `msid-id`, at most 64 token-chars) for a
+/// MediaStream or track id: 22 alphanumeric characters (130 bits), so that stream ids of
+/// different calls never collide in one browser.
+pub fn random_msid_id(rng: &mut impl crate::rand::Rng) -> String {
+    (0..22)
+        .map(|_| {
+            // `ICE_CHARS[..62]` are the alphanumerics ('+' and '/' are not all token-chars).
+            let i = usize::try_from(rng.below(62)).unwrap_or(0);
+            char::from(ICE_CHARS.get(i).copied().unwrap_or(b'A'))
+        })
+        .collect()
+}
+
+/// A random RTCP CNAME (RFC 7022 §4.2 short-term persistent: 96 random bits, base64-encoded
+/// to 16 characters) for `a=ssrc:<ssrc> cname:` (RFC 5576 §6.1) and the RTCP SDES CNAME item
+/// of the same source.
+pub fn random_cname(rng: &mut impl crate::rand::Rng) -> String {
+    let mut bits = [0u8; 12];
+    rng.fill_bytes(&mut bits);
+    super::crypto::base64_encode(&bits)
+}
+
 /// A random `o=` session id below 2^63 (RFC 9429 §5.2.1 asks for 62+ random bits kept
 /// below 2^63).
 pub fn random_session_id(rng: &mut impl crate::rand::Rng) -> u64 {
@@ -220,8 +242,13 @@ pub struct LocalMedia<'a> {
     pub port: u16,
     /// What the local side is willing to do (`SendOnly` to put the peer on hold).
     pub direction: Direction,
-    /// An SSRC and CNAME to announce (`a=ssrc:<ssrc> cname:<cname>`), if any.
+    /// An SSRC and CNAME to announce (`a=ssrc:<ssrc> cname:<cname>`, RFC 5576 §4.1, §6.1),
+    /// if any: the SSRC the local side sends with, and the CNAME of its RTCP SDES.
     pub ssrc: Option<(u32, &'a str)>,
+    /// A MediaStream id and track id to announce (`a=msid:<stream> <track>`, RFC 8830 §2;
+    /// JSEP, RFC 8829 §5.2.1 and §5.3.1), if any; each 1 to 64 token-chars (see
+    /// [`random_msid_id`]). Keep them for the session so that re-offers repeat them.
+    pub msid: Option<(&'a str, &'a str)>,
     /// The transport parameters.
     pub transport: Transport<'a>,
 }

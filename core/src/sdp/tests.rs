@@ -532,3 +532,92 @@ fn base64_round_trip_in_crypto() {
     assert_eq!(&out[..n], &key[..]);
     assert_eq!(vec![c.to_string()], vec![text]);
 }
+
+/// The `a=msid` and `a=ssrc … cname:` lines of the writer (RFC 8830 §2, RFC 5576 §4.1):
+/// present exactly when [`negotiate::LocalMedia`] sets them, in offers and answers, and
+/// read back by the parser; without them the output is what it was.
+#[test]
+fn writer_announces_msid_and_ssrc_only_when_set() {
+    use negotiate::{CodecPolicy, LocalMedia, RtpTransport, Transport, WebRtcTransport};
+    let mut rng = crate::rand::SplitMix64::new(7);
+    let (stream, track) = (
+        negotiate::random_msid_id(&mut rng),
+        negotiate::random_msid_id(&mut rng),
+    );
+    let cname = negotiate::random_cname(&mut rng);
+    assert_ne!(stream, track);
+    assert_eq!(cname.len(), 16, "96 bits in base64 (RFC 7022 §4.2)");
+    let webrtc = Transport::WebRtc(WebRtcTransport {
+        ice_ufrag: "abcd",
+        ice_pwd: "abcdefghijklmnopqrstuv",
+        fingerprint: Fingerprint::new(HashFunction::Sha256, &[7; 32]).unwrap(),
+        ice_lite: true,
+        answer_setup: Setup::Passive,
+        candidates: &[],
+    });
+    let trunk = Transport::Rtp(RtpTransport {
+        rtcp_port: None,
+        rtcp_mux: false,
+        sdes_key: None,
+    });
+    for (transport, policy) in [
+        (webrtc, CodecPolicy::webrtc()),
+        (trunk, CodecPolicy::trunk()),
+    ] {
+        let plain = LocalMedia {
+            session_id: 1,
+            session_version: 1,
+            address: "192.0.2.1".parse().unwrap(),
+            port: 40000,
+            direction: Direction::SendRecv,
+            ssrc: None,
+            msid: None,
+            transport,
+        };
+        let signalled = LocalMedia {
+            ssrc: Some((0xdead_beef, &cname)),
+            msid: Some((&stream, &track)),
+            ..plain.clone()
+        };
+        let offer = negotiate::offer(&policy, &plain).to_string();
+        let peer = SessionDescription::parse(&offer).unwrap();
+        let answer = |local: &LocalMedia<'_>| {
+            negotiate::answer(&peer, &policy, local)
+                .unwrap()
+                .sdp
+                .to_string()
+        };
+        let texts = [
+            (
+                offer.clone(),
+                negotiate::offer(&policy, &signalled).to_string(),
+            ),
+            (answer(&plain), answer(&signalled)),
+        ];
+        let msid_line = format!("a=msid:{stream} {track}\r\n");
+        let ssrc_line = format!("a=ssrc:3735928559 cname:{cname}\r\n");
+        for (without, with) in texts {
+            assert!(!without.contains("a=msid") && !without.contains("a=ssrc"));
+            // The two lines, and nothing else, are added.
+            assert_eq!(
+                with.replace(&msid_line, "").replace(&ssrc_line, ""),
+                without
+            );
+            let sdp = SessionDescription::parse(&with).unwrap();
+            let attrs: Vec<Attribute<'_>> = sdp.media()[0]
+                .typed_attributes()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let msid = attrs.iter().find_map(|a| match a {
+                Attribute::Msid(m) => Some((m.stream, m.appdata)),
+                _ => None,
+            });
+            assert_eq!(msid, Some((stream.as_str(), Some(track.as_str()))));
+            let ssrc = attrs.iter().find_map(|a| match a {
+                Attribute::Ssrc(s) => Some((s.ssrc, s.attribute, s.value)),
+                _ => None,
+            });
+            assert_eq!(ssrc, Some((0xdead_beef, "cname", Some(cname.as_str()))));
+        }
+    }
+}

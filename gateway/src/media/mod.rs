@@ -150,6 +150,14 @@ pub struct LocalParams {
     pub candidates: Vec<String>,
     /// `a=fingerprint:sha-256` value (WebRTC legs).
     pub fingerprint: Option<String>,
+    /// The SSRC the media session sends with on this leg ([`MediaSession::local_ssrc`];
+    /// relayed packets are rewritten to it), for `a=ssrc` (RFC 5576).
+    pub ssrc: Option<u32>,
+    /// The CNAME of the call's RTCP SDES ([`MediaSession::cname`]), for `a=ssrc:… cname:`.
+    pub cname: Option<String>,
+    /// The MediaStream and track ids of our stream on a WebRTC leg, for `a=msid` (RFC 8830;
+    /// random, kept for the call so that re-offers repeat them).
+    pub msid: Option<(String, String)>,
 }
 
 /// DTLS `a=setup` of the remote side.
@@ -384,6 +392,12 @@ impl MediaEngine {
                             .map(|c| c.to_sdp_value())
                             .collect(),
                         fingerprint: Some(self.shared.identity.fingerprint_sha256().to_string()),
+                        ssrc: None,
+                        cname: None,
+                        msid: Some((
+                            rvoip_core::sdp::negotiate::random_msid_id(&mut rng),
+                            rvoip_core::sdp::negotiate::random_msid_id(&mut rng),
+                        )),
                     };
                     (
                         session::LegSpec::WebRtc {
@@ -404,6 +418,9 @@ impl MediaEngine {
                         ice: None,
                         candidates: Vec::new(),
                         fingerprint: None,
+                        ssrc: None,
+                        cname: None,
+                        msid: None,
                     },
                 ),
             };
@@ -420,6 +437,13 @@ impl MediaEngine {
             .map_or(0, |d| d.as_micros() as u64);
         let mut session = MediaSession::new(spec.peer, a, b, self.opus, unix, &mut rng);
         session.set_opus_complexity(self.opus_complexity);
+        // The SSRC each leg sends with and the SDES CNAME go into the legs' SDP.
+        for (i, lp) in locals.iter_mut().enumerate() {
+            if let Some(lp) = lp {
+                lp.ssrc = session.local_ssrc(LegId::from_idx(i));
+                lp.cname = Some(session.cname().to_string());
+            }
+        }
         let mut socks = Vec::new();
         for b in legs {
             b.rtp.set_nonblocking(true).map_err(MediaError::Io)?;

@@ -126,6 +126,9 @@ impl MediaSession {
         if let (Peer::Bridge, Some(b)) = (peer, b) {
             legs.push(Leg::new(b, rng));
         }
+        // RFC 7022 §4.2: a random short-term persistent CNAME per call, the same in the
+        // RTCP SDES of every leg and in the `a=ssrc:… cname:` of the leg's SDP.
+        let cname = rvoip_core::sdp::negotiate::random_cname(&mut &mut *rng).into_bytes();
         MediaSession {
             legs,
             peer,
@@ -133,7 +136,7 @@ impl MediaSession {
             opus,
             opus_complexity: DEFAULT_OPUS_COMPLEXITY,
             unix_at_zero: unix_micros_at_zero,
-            cname: b"rvoip-gateway".to_vec(),
+            cname,
             next_tick: None,
             events: VecDeque::new(),
             ended: false,
@@ -157,6 +160,13 @@ impl MediaSession {
     /// Our SSRC on a leg.
     pub fn local_ssrc(&self, id: LegId) -> Option<u32> {
         self.leg(id).map(|l| l.ssrc)
+    }
+
+    /// The CNAME of the call's RTCP SDES (RFC 3550 §6.5.1; random per call, RFC 7022 §4.2),
+    /// to announce with [`MediaSession::local_ssrc`] in SDP (`a=ssrc:… cname:`, RFC 5576).
+    pub fn cname(&self) -> &str {
+        // Invariant: made from a `String` in `new` (base64 text).
+        std::str::from_utf8(&self.cname).unwrap_or_default()
     }
 
     /// The ICE-lite agent of a WebRTC leg.

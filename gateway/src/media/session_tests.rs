@@ -118,6 +118,25 @@ fn transcodes_g711_and_sends_rtcp_on_the_rtcp_port() {
         .filter(|o| o.0 == addr("127.0.0.1:2000") && o.2[1] == 200)
         .collect();
     assert_eq!(rtcp_b.len(), 1, "SR for leg B (rtcp-mux)");
+    // The SDES CNAME is the one the SDP announces with the leg's SSRC (`a=ssrc:… cname:`,
+    // RFC 5576 §6.1): `cname()`, random per call (RFC 7022 §4.2).
+    let sdes = |pkt: &[u8]| {
+        let c = rvoip_core::rtp::Compound::new_checked(pkt, false).expect("compound RTCP");
+        c.iter().find_map(|p| match p.parse() {
+            Ok(rvoip_core::rtp::RtcpKind::Sdes(d)) => d.cname().map(|(x, v)| (x, v.to_vec())),
+            _ => None,
+        })
+    };
+    let cname = s.cname().as_bytes().to_vec();
+    assert_eq!(cname.len(), 16, "96 random bits in base64");
+    assert_eq!(
+        sdes(&rtcp_b[0].2),
+        Some((s.local_ssrc(LegId::B).unwrap(), cname.clone()))
+    );
+    assert_eq!(
+        sdes(&rtcp_a[0].2),
+        Some((s.local_ssrc(LegId::A).unwrap(), cname))
+    );
     assert!(s.counters().transcoded_frames >= 10);
 }
 

@@ -54,6 +54,8 @@ pub struct Received {
     pub pcm: Vec<i16>,
     /// Audio packets received.
     pub packets: u64,
+    /// The distinct SSRCs of the RTP packets received (audio and events; at most 16 kept).
+    pub ssrcs: Vec<u32>,
     /// RFC 4733 packets received.
     pub events: Vec<ReceivedEvent>,
     /// SRTP ready (WebRTC client) / always true (RTP peer).
@@ -151,6 +153,12 @@ impl Audio {
         let Ok(p) = RtpPacket::new_checked(data) else {
             return;
         };
+        {
+            let mut r = self.lock();
+            if r.ssrcs.len() < 16 && !r.ssrcs.contains(&p.ssrc()) {
+                r.ssrcs.push(p.ssrc());
+            }
+        }
         if Some(p.payload_type()) == self.fmt.dtmf_pt {
             if let Ok(ev) = TelephoneEvent::decode(p.payload()) {
                 let digit = event_to_char(ev.event).unwrap_or('?');
@@ -338,6 +346,9 @@ pub fn gateway_leg(n: &rvoip_core::sdp::negotiate::Negotiated) -> Option<LocalPa
             })
             .collect(),
         fingerprint: Some(fp),
+        ssrc: None,
+        cname: None,
+        msid: None,
     })
 }
 

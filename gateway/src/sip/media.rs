@@ -253,7 +253,16 @@ impl MediaBridge {
             address: self.address,
             port: local.addr.port(),
             direction,
-            ssrc: None,
+            // Browsers take a stream without them as "unsignaled" (a default stream id, stats
+            // lost across renegotiation): WebRTC legs announce the SSRC the media session
+            // sends with, its RTCP CNAME and a per-leg msid (RFC 5576, RFC 8830); the same in
+            // every offer and answer of the call. Trunk legs stay plain RTP/AVP.
+            ssrc: local.ssrc.zip(local.cname.as_deref()).filter(|_| webrtc),
+            msid: local
+                .msid
+                .as_ref()
+                .filter(|_| webrtc)
+                .map(|(s, t)| (s.as_str(), t.as_str())),
             transport,
         })
     }

@@ -197,6 +197,7 @@ impl Phone {
             port,
             direction: Direction::SendRecv,
             ssrc: None,
+            msid: None,
             transport: MediaTransport::Rtp(RtpTransport {
                 rtcp_port: None,
                 rtcp_mux: false,
@@ -979,6 +980,7 @@ mod tests {
                 port,
                 direction: Direction::SendRecv,
                 ssrc: None,
+                msid: None,
                 transport: MediaTransport::Rtp(RtpTransport {
                     rtcp_port: None,
                     rtcp_mux: false,
