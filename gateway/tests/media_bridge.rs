@@ -2,6 +2,7 @@
 //! (ICE-lite, DTLS-SRTP) ⇄ bridge ⇄ trunk leg ⇄ a plain RTP peer.
 
 mod media_util;
+use media_util::wait_for;
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -17,17 +18,6 @@ use rvoip_gateway::media::{
 fn engine(port_min: u16) -> MediaEngine {
     // Two media threads: calls of one test spread over both.
     media_util::engine(port_min, port_min + 99, 2).with_dtls_timeout(Duration::from_secs(4))
-}
-
-/// Waits (up to `secs`) until `f` holds.
-async fn wait_for(secs: u64, mut f: impl FnMut() -> bool) -> bool {
-    for _ in 0..secs * 20 {
-        if f() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    f()
 }
 
 /// After hangup: no leg, task or port left.

@@ -5,37 +5,20 @@
 //! renegotiation). They stay the same for the whole call (re-offers on hold repeat them);
 //! trunk legs (plain RTP/AVP) carry neither.
 
+mod media_util;
+
 use std::time::Duration;
+
+use media_util::wait_for;
 
 use rvoip_core::sdp::negotiate::process_answer;
 use rvoip_core::sdp::{Attribute, Direction, SessionDescription};
-use rvoip_gateway::config::MediaConfig;
-use rvoip_gateway::dtls::DtlsIdentity;
 use rvoip_gateway::media::testclient::{ClientOffer, RtpPeer, WebRtcClient, gateway_leg};
 use rvoip_gateway::media::{Codec, LegId, MediaEngine, MediaFormat};
 use rvoip_gateway::sip::media::MediaBridge;
 
 fn engine(port_min: u16) -> MediaEngine {
-    let cfg = MediaConfig {
-        address: "127.0.0.1".parse().unwrap(),
-        public_address: None,
-        port_min,
-        port_max: port_min + 19,
-        threads: 1,
-        ..MediaConfig::default()
-    };
-    MediaEngine::new(&cfg, DtlsIdentity::generate().unwrap())
-        .with_dtls_timeout(Duration::from_secs(4))
-}
-
-async fn wait_for(secs: u64, mut f: impl FnMut() -> bool) -> bool {
-    for _ in 0..secs * 20 {
-        if f() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    f()
+    media_util::engine(port_min, port_min + 19, 1).with_dtls_timeout(Duration::from_secs(4))
 }
 
 /// A browser's offer for the test client `c`, direction `dir`, `o=` version `v`.

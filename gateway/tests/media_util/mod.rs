@@ -18,3 +18,14 @@ pub fn engine(port_min: u16, port_max: u16, threads: usize) -> MediaEngine {
     };
     MediaEngine::new(&cfg, DtlsIdentity::generate().unwrap())
 }
+
+/// Waits (up to `secs`) until `f` holds; whether it did.
+pub async fn wait_for(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    for _ in 0..secs * 20 {
+        if f() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    f()
+}
