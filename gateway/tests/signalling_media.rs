@@ -17,7 +17,8 @@ use rvoip_gateway::config::Config;
 use rvoip_gateway::media::testclient::WebRtcClient;
 use rvoip_gateway::server::{Gateway, Options};
 use signalling_util::{
-    alice_ws_ua, client_offer, free_udp_port, pump_ua, start_client_media, ua_call_answered,
+    alice_ws_ua, client_offer, free_udp_port, pump_ua, pump_until, start_client_media,
+    ua_call_answered,
 };
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout};
@@ -124,29 +125,24 @@ async fn webrtc_client_to_sipp_echo_trunk_carries_transcoded_audio_both_ways() {
     assert_eq!(n.codec.name.to_ascii_lowercase(), "opus");
     let endpoint = start_client_media(client, &n, 1000.0);
     // Audio goes browser → gateway (Opus → PCMU) → sipp echo → gateway (PCMU → Opus) → browser.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        pump_ua(
-            &mut ua,
-            &mut ws,
-            t0,
-            Duration::from_millis(100),
-            &mut events,
-        )
-        .await;
-        let (ready, packets) = endpoint.received(|r| (r.media_ready, r.packets));
-        if ready && packets >= 50 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no echoed audio: ready={ready} packets={packets} {:?} {:?}",
-            gw.stats(),
-            gw.store()
-                .cdrs(&Default::default())
-                .map(|c| c.iter().map(|c| c.cause.clone()).collect::<Vec<_>>())
-        );
-    }
+    let echoed = pump_until(
+        &mut ua,
+        &mut ws,
+        t0,
+        &mut events,
+        Duration::from_secs(15),
+        || endpoint.received(|r| r.media_ready && r.packets >= 50),
+    )
+    .await;
+    let (ready, packets) = endpoint.received(|r| (r.media_ready, r.packets));
+    assert!(
+        echoed,
+        "no echoed audio: ready={ready} packets={packets} {:?} {:?}",
+        gw.stats(),
+        gw.store()
+            .cdrs(&Default::default())
+            .map(|c| c.iter().map(|c| c.cause.clone()).collect::<Vec<_>>())
+    );
     // The call's live per-leg figures reach /api/calls (published about once a second).
     let deadline = Instant::now() + Duration::from_secs(5);
     let legs = loop {

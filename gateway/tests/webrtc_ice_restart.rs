@@ -26,7 +26,7 @@ use rvoip_gateway::config::Config;
 use rvoip_gateway::media::testclient::{WebRtcClient, gateway_leg};
 use rvoip_gateway::media::{Codec, LocalParams, MediaFormat, OsRng};
 use rvoip_gateway::server::{Gateway, Options};
-use signalling_util::{Ws, alice_ws_ua, client_offer, pump_ua, ua_call_answered};
+use signalling_util::{Ws, alice_ws_ua, client_offer, pump_ua, pump_until, ua_call_answered};
 use tokio::net::UdpSocket;
 use tokio::time::{Instant, timeout};
 
@@ -183,25 +183,17 @@ port_max = 47199\n[[users]]\nusername = \"alice\"\npassword = \"pw-alice\"\n\
     let endpoint = client
         .start(&gw0, &fp, opus, Some(1000.0))
         .expect("media starts");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        pump_ua(
-            &mut ua,
-            &mut ws,
-            t0,
-            Duration::from_millis(100),
-            &mut events,
-        )
-        .await;
-        let (ready, packets) = endpoint.received(|r| (r.media_ready, r.packets));
-        if ready && packets >= 25 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no echo: ready={ready} packets={packets}"
-        );
-    }
+    let echoed = pump_until(
+        &mut ua,
+        &mut ws,
+        t0,
+        &mut events,
+        Duration::from_secs(10),
+        || endpoint.received(|r| r.media_ready && r.packets >= 25),
+    )
+    .await;
+    let (ready, packets) = endpoint.received(|r| (r.media_ready, r.packets));
+    assert!(echoed, "no echo: ready={ready} packets={packets}");
 
     // Before any restart, a check with the call's credentials from another address passes
     // (without USE-CANDIDATE: the media stays where it is).

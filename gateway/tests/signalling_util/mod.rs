@@ -613,6 +613,27 @@ pub async fn alice_ws_ua(
     )
 }
 
+/// Pumps `ua` (100 ms at a time) until `done` holds or `within` has passed; whether it held.
+pub async fn pump_until(
+    ua: &mut UserAgent<SplitMix64>,
+    ws: &mut Ws,
+    t0: Instant,
+    events: &mut Vec<Event>,
+    within: Duration,
+    mut done: impl FnMut() -> bool,
+) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        pump_ua(ua, ws, t0, Duration::from_millis(100), events).await;
+        if done() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+    }
+}
+
 /// Runs `ua` (started at `t0`) over `ws` for `dur`, collecting its events.
 pub async fn pump_ua(
     ua: &mut UserAgent<SplitMix64>,
