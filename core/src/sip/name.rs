@@ -18,39 +18,13 @@ macro_rules! header_names {
             Other,
         }
 
+        /// The canonical long forms, in declaration order (index = discriminant).
+        const NAMES: &[&str] = &[ $( $canon, )* ];
+
+        /// The compact forms (lowercase) and their names.
+        const COMPACT: &[(u8, HeaderName)] = &[ $( $( ($compact, HeaderName::$var), )? )* ];
+
         impl HeaderName {
-            /// The canonical long form (`"Via"`); `""` for [`HeaderName::Other`].
-            pub const fn as_str(self) -> &'static str {
-                match self {
-                    $( HeaderName::$var => $canon, )*
-                    HeaderName::Other => "",
-                }
-            }
-
-            /// The compact form (`'v'` for Via), if the header has one.
-            pub const fn compact(self) -> Option<char> {
-                match self {
-                    $( $( HeaderName::$var => Some($compact), )? )*
-                    _ => None,
-                }
-            }
-
-            /// Recognises a header name (case-insensitive, long or compact form).
-            pub fn parse(name: &str) -> HeaderName {
-                Self::parse_bytes(name.as_bytes())
-            }
-
-            /// [`HeaderName::parse`] on bytes. A known name matches only its exact
-            /// spelling (any letter case), so a match implies a valid token.
-            pub(crate) fn parse_bytes(b: &[u8]) -> HeaderName {
-                if b.len() == 1 {
-                    let c = b[0].to_ascii_lowercase() as char;
-                    $( $( if c == $compact { return HeaderName::$var; } )? )*
-                    return HeaderName::Other;
-                }
-                lookup_long(b)
-            }
-
             /// Every known name (for tests and tables).
             pub const ALL: &'static [HeaderName] = &[ $( HeaderName::$var, )* ];
         }
@@ -59,31 +33,31 @@ macro_rules! header_names {
 
 header_names! {
     Accept = "Accept";
-    AcceptContact = "Accept-Contact", 'a';
+    AcceptContact = "Accept-Contact", b'a';
     AcceptEncoding = "Accept-Encoding";
     AcceptLanguage = "Accept-Language";
     AlertInfo = "Alert-Info";
     Allow = "Allow";
-    AllowEvents = "Allow-Events", 'u';
+    AllowEvents = "Allow-Events", b'u';
     AuthenticationInfo = "Authentication-Info";
     Authorization = "Authorization";
-    CallId = "Call-ID", 'i';
+    CallId = "Call-ID", b'i';
     CallInfo = "Call-Info";
-    Contact = "Contact", 'm';
+    Contact = "Contact", b'm';
     ContentDisposition = "Content-Disposition";
-    ContentEncoding = "Content-Encoding", 'e';
+    ContentEncoding = "Content-Encoding", b'e';
     ContentLanguage = "Content-Language";
-    ContentLength = "Content-Length", 'l';
-    ContentType = "Content-Type", 'c';
+    ContentLength = "Content-Length", b'l';
+    ContentType = "Content-Type", b'c';
     CSeq = "CSeq";
     Date = "Date";
     Diversion = "Diversion";
     ErrorInfo = "Error-Info";
-    Event = "Event", 'o';
+    Event = "Event", b'o';
     Expires = "Expires";
-    From = "From", 'f';
-    Identity = "Identity", 'y';
-    IdentityInfo = "Identity-Info", 'n';
+    From = "From", b'f';
+    Identity = "Identity", b'y';
+    IdentityInfo = "Identity-Info", b'n';
     InReplyTo = "In-Reply-To";
     MaxForwards = "Max-Forwards";
     MimeVersion = "MIME-Version";
@@ -99,152 +73,74 @@ header_names! {
     RAck = "RAck";
     Reason = "Reason";
     RecordRoute = "Record-Route";
-    ReferTo = "Refer-To", 'r';
-    ReferredBy = "Referred-By", 'b';
-    RejectContact = "Reject-Contact", 'j';
+    ReferTo = "Refer-To", b'r';
+    ReferredBy = "Referred-By", b'b';
+    RejectContact = "Reject-Contact", b'j';
     Replaces = "Replaces";
     ReplyTo = "Reply-To";
-    RequestDisposition = "Request-Disposition", 'd';
+    RequestDisposition = "Request-Disposition", b'd';
     Require = "Require";
     RetryAfter = "Retry-After";
     Route = "Route";
     RSeq = "RSeq";
     Server = "Server";
-    SessionExpires = "Session-Expires", 'x';
-    Subject = "Subject", 's';
+    SessionExpires = "Session-Expires", b'x';
+    Subject = "Subject", b's';
     SubscriptionState = "Subscription-State";
-    Supported = "Supported", 'k';
+    Supported = "Supported", b'k';
     Timestamp = "Timestamp";
-    To = "To", 't';
+    To = "To", b't';
     Unsupported = "Unsupported";
     UserAgent = "User-Agent";
-    Via = "Via", 'v';
+    Via = "Via", b'v';
     Warning = "Warning";
     WwwAuthenticate = "WWW-Authenticate";
 }
 
-/// `name` equals `lower` (an all-lowercase name of letters and `-`) ignoring ASCII
-/// case, exactly: letters are compared with bit 0x20 folded, every other byte as is (so
-/// no other byte can alias a letter or `-`).
-#[inline]
-fn eq_lower(name: &[u8], lower: &[u8]) -> bool {
-    if name.len() != lower.len() {
-        return false;
-    }
-    let mut a = name.chunks_exact(8);
-    let mut b = lower.chunks_exact(8);
-    for (x, y) in a.by_ref().zip(b.by_ref()) {
-        let mut w = [0u8; 8];
-        let mut v = [0u8; 8];
-        w.copy_from_slice(x);
-        v.copy_from_slice(y);
-        let y = u64::from_le_bytes(v);
-        // 0x20 where `lower` has a letter (letters have bit 0x40 set, `-` does not).
-        let fold = (y & 0x4040_4040_4040_4040) >> 1;
-        if u64::from_le_bytes(w) | fold != y {
-            return false;
-        }
-    }
-    a.remainder()
-        .iter()
-        .zip(b.remainder())
-        .all(|(x, y)| x | ((y & 0x40) >> 1) == *y)
-}
-
-/// Fast lookup of a long-form name: dispatch on length and first letter, then one
-/// case-insensitive compare (generated from the table above).
-fn lookup_long(b: &[u8]) -> HeaderName {
-    let Some(&first) = b.first() else {
-        return HeaderName::Other;
-    };
-    let cand: &[(HeaderName, &str)] = match (b.len(), first.to_ascii_lowercase()) {
-        (2, b't') => &[(HeaderName::To, "to")],
-        (3, b'v') => &[(HeaderName::Via, "via")],
-        (4, b'c') => &[(HeaderName::CSeq, "cseq")],
-        (4, b'd') => &[(HeaderName::Date, "date")],
-        (4, b'f') => &[(HeaderName::From, "from")],
-        (4, b'r') => &[(HeaderName::RAck, "rack"), (HeaderName::RSeq, "rseq")],
-        (5, b'a') => &[(HeaderName::Allow, "allow")],
-        (5, b'e') => &[(HeaderName::Event, "event")],
-        (5, b'r') => &[(HeaderName::Route, "route")],
-        (6, b'a') => &[(HeaderName::Accept, "accept")],
-        (6, b'm') => &[(HeaderName::MinSe, "min-se")],
-        (6, b'r') => &[(HeaderName::Reason, "reason")],
-        (6, b's') => &[(HeaderName::Server, "server")],
-        (7, b'c') => &[
-            (HeaderName::CallId, "call-id"),
-            (HeaderName::Contact, "contact"),
-        ],
-        (7, b'e') => &[(HeaderName::Expires, "expires")],
-        (7, b'r') => &[(HeaderName::Require, "require")],
-        (7, b's') => &[(HeaderName::Subject, "subject")],
-        (7, b'w') => &[(HeaderName::Warning, "warning")],
-        (8, b'i') => &[(HeaderName::Identity, "identity")],
-        (8, b'p') => &[(HeaderName::Priority, "priority")],
-        (8, b'r') => &[
-            (HeaderName::ReferTo, "refer-to"),
-            (HeaderName::Replaces, "replaces"),
-            (HeaderName::ReplyTo, "reply-to"),
-        ],
-        (9, b'c') => &[(HeaderName::CallInfo, "call-info")],
-        (9, b'd') => &[(HeaderName::Diversion, "diversion")],
-        (9, b's') => &[(HeaderName::Supported, "supported")],
-        (9, b't') => &[(HeaderName::Timestamp, "timestamp")],
-        (10, b'a') => &[(HeaderName::AlertInfo, "alert-info")],
-        (10, b'e') => &[(HeaderName::ErrorInfo, "error-info")],
-        (10, b'u') => &[(HeaderName::UserAgent, "user-agent")],
-        (11, b'i') => &[(HeaderName::InReplyTo, "in-reply-to")],
-        (11, b'm') => &[(HeaderName::MinExpires, "min-expires")],
-        (11, b'r') => &[
-            (HeaderName::ReferredBy, "referred-by"),
-            (HeaderName::RetryAfter, "retry-after"),
-        ],
-        (11, b'u') => &[(HeaderName::Unsupported, "unsupported")],
-        (12, b'a') => &[(HeaderName::AllowEvents, "allow-events")],
-        (12, b'c') => &[(HeaderName::ContentType, "content-type")],
-        (12, b'm') => &[
-            (HeaderName::MaxForwards, "max-forwards"),
-            (HeaderName::MimeVersion, "mime-version"),
-        ],
-        (12, b'o') => &[(HeaderName::Organization, "organization")],
-        (12, b'r') => &[(HeaderName::RecordRoute, "record-route")],
-        (13, b'a') => &[(HeaderName::Authorization, "authorization")],
-        (13, b'i') => &[(HeaderName::IdentityInfo, "identity-info")],
-        (13, b'p') => &[(HeaderName::ProxyRequire, "proxy-require")],
-        (14, b'a') => &[(HeaderName::AcceptContact, "accept-contact")],
-        (14, b'c') => &[(HeaderName::ContentLength, "content-length")],
-        (14, b'r') => &[(HeaderName::RejectContact, "reject-contact")],
-        (15, b'a') => &[
-            (HeaderName::AcceptEncoding, "accept-encoding"),
-            (HeaderName::AcceptLanguage, "accept-language"),
-        ],
-        (15, b's') => &[(HeaderName::SessionExpires, "session-expires")],
-        (16, b'c') => &[
-            (HeaderName::ContentEncoding, "content-encoding"),
-            (HeaderName::ContentLanguage, "content-language"),
-        ],
-        (16, b'w') => &[(HeaderName::WwwAuthenticate, "www-authenticate")],
-        (18, b'p') => &[(HeaderName::ProxyAuthenticate, "proxy-authenticate")],
-        (18, b's') => &[(HeaderName::SubscriptionState, "subscription-state")],
-        (19, b'a') => &[(HeaderName::AuthenticationInfo, "authentication-info")],
-        (19, b'c') => &[(HeaderName::ContentDisposition, "content-disposition")],
-        (19, b'p') => &[
-            (HeaderName::PAssertedIdentity, "p-asserted-identity"),
-            (HeaderName::ProxyAuthorization, "proxy-authorization"),
-        ],
-        (19, b'r') => &[(HeaderName::RequestDisposition, "request-disposition")],
-        (20, b'p') => &[(HeaderName::PPreferredIdentity, "p-preferred-identity")],
-        _ => &[],
-    };
-    for &(n, c) in cand {
-        if eq_lower(b, c.as_bytes()) {
-            return n;
-        }
-    }
-    HeaderName::Other
-}
-
 impl HeaderName {
+    /// The canonical long form (`"Via"`); `""` for [`HeaderName::Other`].
+    pub const fn as_str(self) -> &'static str {
+        let i = self as usize;
+        if i < NAMES.len() { NAMES[i] } else { "" }
+    }
+
+    /// The compact form (`'v'` for Via), if the header has one.
+    pub const fn compact(self) -> Option<char> {
+        let mut i = 0;
+        while i < COMPACT.len() {
+            if COMPACT[i].1 as u8 == self as u8 {
+                return Some(COMPACT[i].0 as char);
+            }
+            i += 1;
+        }
+        None
+    }
+
+    /// Recognises a header name (case-insensitive, long or compact form).
+    pub fn parse(name: &str) -> HeaderName {
+        Self::parse_bytes(name.as_bytes())
+    }
+
+    /// [`HeaderName::parse`] on bytes. A known name matches only its exact spelling
+    /// (ASCII letters in any case, every other byte as is), so a match implies a valid
+    /// token. One table serves both directions (see [`HeaderName::as_str`]).
+    pub(crate) fn parse_bytes(b: &[u8]) -> HeaderName {
+        if let [c] = b {
+            let c = c.to_ascii_lowercase();
+            for &(k, n) in COMPACT {
+                if k == c {
+                    return n;
+                }
+            }
+        } else {
+            for (i, n) in NAMES.iter().enumerate() {
+                if n.len() == b.len() && n.as_bytes().eq_ignore_ascii_case(b) {
+                    return Self::ALL.get(i).copied().unwrap_or(HeaderName::Other);
+                }
+            }
+        }
+        HeaderName::Other
+    }
     /// `true` for headers whose value is a comma-separated list that may be split over
     /// several header lines (RFC 3261 §7.3.1). Single-valued headers (From, To, Call-ID,
     /// CSeq, Max-Forwards, Content-Length, Content-Type, Expires…) return `false`.
