@@ -10,11 +10,12 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use super::header::HeaderError;
-use super::message::{Request, Response};
+use super::header::{HeaderError, MediaType, NameAddr, Via};
+use super::message::{Headers, Request, Response};
 use super::method::{Method, StatusCode};
 use super::name::HeaderName;
 use super::owned::{HasHeaders, ResponseBuf};
+use super::scan::{CommaSplit, is_token_str};
 use super::uri::Uri;
 
 /// What the validating element supports.
@@ -160,15 +161,44 @@ const SINGLE: &[HeaderName] = &[
     HeaderName::Expires,
 ];
 
-fn join<'x>(it: impl Iterator<Item = &'x str>) -> String {
-    let mut s = String::new();
-    for t in it {
-        if !s.is_empty() {
-            s.push_str(", ");
-        }
-        s.push_str(t);
+/// Appends `t` to a comma-separated list.
+fn push_item(s: &mut String, t: &str) {
+    if !s.is_empty() {
+        s.push_str(", ");
     }
-    s
+    s.push_str(t);
+}
+
+/// `list` names `t` (ASCII case-insensitive).
+fn has(list: &[&str], t: &str) -> bool {
+    list.iter().any(|s| s.eq_ignore_ascii_case(t))
+}
+
+/// The first comma-separated element of the `name` header lines that `ok` rejects (one
+/// non-generic walk for every list check).
+fn first_bad<'h>(h: Headers<'h>, name: HeaderName, ok: fn(&str) -> bool) -> Option<&'h str> {
+    for v in h.get_all(name) {
+        for e in CommaSplit::new(v) {
+            if !ok(e) {
+                return Some(e);
+            }
+        }
+    }
+    None
+}
+
+/// A name-addr whose URI parses (Contact, Route, Record-Route elements).
+fn addr_ok(v: &str) -> bool {
+    NameAddr::parse(v).is_some_and(|a| a.uri().is_ok())
+}
+
+/// An Accept element that admits `application/sdp`.
+fn accepts_sdp(a: &str) -> bool {
+    MediaType::parse(a).is_some_and(|m| {
+        (m.mtype == "*" && m.subtype == "*")
+            || (m.mtype.eq_ignore_ascii_case("application")
+                && (m.subtype == "*" || m.subtype.eq_ignore_ascii_case("sdp")))
+    })
 }
 
 /// Checks a request in the order RFC 3261 §8.2 and RFC 4475 imply: version (505),
@@ -207,8 +237,9 @@ pub fn validate(req: &Request<'_>, cfg: &ValidateConfig<'_>) -> Result<(), Rejec
             }));
         }
     }
-    for (n, v) in [(HeaderName::To, h.to()), (HeaderName::From, h.from())] {
-        if v.map_err(hdr)?.uri().is_err() {
+    for n in [HeaderName::To, HeaderName::From] {
+        let v = h.get(n).ok_or_else(|| bad(missing_reason(n)))?;
+        if !addr_ok(v) {
             return Err(bad(invalid_reason(n)));
         }
     }
@@ -217,25 +248,28 @@ pub fn validate(req: &Request<'_>, cfg: &ValidateConfig<'_>) -> Result<(), Rejec
     if !h.contains(HeaderName::Via) {
         return Err(bad("Missing Via"));
     }
-    for v in h.vias() {
-        v.map_err(hdr)?;
+    if first_bad(h, HeaderName::Via, |v| Via::parse(v).is_some()).is_some() {
+        return Err(bad(invalid_reason(HeaderName::Via)));
     }
     let max_forwards = match h.max_forwards() {
         Ok(m) => Some(m),
         Err(HeaderError::Missing(_)) if cfg.rfc2543_compat => None,
         Err(e) => return Err(hdr(e)),
     };
-    if !h.is_contact_star() {
-        for c in h.contacts() {
-            if c.map_err(hdr)?.uri().is_err() {
-                return Err(bad(invalid_reason(HeaderName::Contact)));
-            }
-        }
+    if !h.is_contact_star() && first_bad(h, HeaderName::Contact, addr_ok).is_some() {
+        return Err(bad(invalid_reason(HeaderName::Contact)));
     }
-    for r in h.routes().chain(h.record_routes()) {
-        if r.map_err(hdr)?.uri().is_err() {
-            return Err(bad(invalid_reason(HeaderName::Route)));
-        }
+    if first_bad(h, HeaderName::Route, addr_ok).is_some() {
+        return Err(bad(invalid_reason(HeaderName::Route)));
+    }
+    if let Some(r) = first_bad(h, HeaderName::RecordRoute, addr_ok) {
+        // A Record-Route element that is no name-addr names its header; a bad URI in
+        // one is reported as a bad route.
+        let n = match NameAddr::parse(r) {
+            None => HeaderName::RecordRoute,
+            Some(_) => HeaderName::Route,
+        };
+        return Err(bad(invalid_reason(n)));
     }
     if h.contains(HeaderName::Expires) {
         h.expires().map_err(hdr)?;
@@ -257,11 +291,7 @@ pub fn validate(req: &Request<'_>, cfg: &ValidateConfig<'_>) -> Result<(), Rejec
         return Err(bad("Malformed Request-URI"));
     }
     let scheme = uri.scheme();
-    if !cfg
-        .uri_schemes
-        .iter()
-        .any(|s| s.eq_ignore_ascii_case(scheme))
-    {
+    if !has(cfg.uri_schemes, scheme) {
         return Err(Rejection::new(
             StatusCode::UNSUPPORTED_URI_SCHEME,
             "Unsupported URI Scheme",
@@ -272,10 +302,11 @@ pub fn validate(req: &Request<'_>, cfg: &ValidateConfig<'_>) -> Result<(), Rejec
     let method = req.method();
     if !cfg.allowed_methods.contains(&method) {
         let mut r = Rejection::new(StatusCode::NOT_IMPLEMENTED, "Not Implemented");
-        r.headers.push((
-            HeaderName::Allow,
-            join(cfg.allowed_methods.iter().map(|m| m.as_str())),
-        ));
+        let mut allow = String::new();
+        for m in cfg.allowed_methods {
+            push_item(&mut allow, m.as_str());
+        }
+        r.headers.push((HeaderName::Allow, allow));
         return Err(r);
     }
     if cseq.method != method {
@@ -295,26 +326,27 @@ pub fn validate(req: &Request<'_>, cfg: &ValidateConfig<'_>) -> Result<(), Rejec
 
     // Extensions (not for ACK/CANCEL, §8.2.2.3).
     if method != Method::Ack && method != Method::Cancel {
-        let proxy = cfg
-            .forwarding
-            .then(|| h.proxy_require())
-            .into_iter()
-            .flatten();
-        let mut unsupported = Vec::new();
-        for t in h.require().chain(proxy) {
-            let t = t.map_err(|_| bad("Invalid Require"))?;
-            if !cfg
-                .supported_extensions
-                .iter()
-                .any(|s| s.eq_ignore_ascii_case(t))
-            {
-                unsupported.push(t);
+        let names: &[HeaderName] = if cfg.forwarding {
+            &[HeaderName::Require, HeaderName::ProxyRequire]
+        } else {
+            &[HeaderName::Require]
+        };
+        let mut unsupported = String::new();
+        for &n in names {
+            for v in h.get_all(n) {
+                for t in CommaSplit::new(v) {
+                    if !is_token_str(t) {
+                        return Err(bad("Invalid Require"));
+                    }
+                    if !has(cfg.supported_extensions, t) {
+                        push_item(&mut unsupported, t);
+                    }
+                }
             }
         }
         if !unsupported.is_empty() {
             let mut r = Rejection::new(StatusCode::BAD_EXTENSION, "Bad Extension");
-            r.headers
-                .push((HeaderName::Unsupported, join(unsupported.into_iter())));
+            r.headers.push((HeaderName::Unsupported, unsupported));
             return Err(r);
         }
     }
@@ -331,22 +363,17 @@ pub fn validate(req: &Request<'_>, cfg: &ValidateConfig<'_>) -> Result<(), Rejec
         if !ok {
             let mut r =
                 Rejection::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type");
-            r.headers.push((
-                HeaderName::Accept,
-                join(cfg.accepted_content_types.iter().copied()),
-            ));
+            let mut accept = String::new();
+            for t in cfg.accepted_content_types {
+                push_item(&mut accept, t);
+            }
+            r.headers.push((HeaderName::Accept, accept));
             return Err(r);
         }
     }
     if method == Method::Invite && h.contains(HeaderName::Accept) {
         // We answer with SDP; RFC 4475 `sdp01` (406 when SDP is not acceptable).
-        let accepts_sdp = h.elements(HeaderName::Accept).any(|a| {
-            super::header::MediaType::parse(a).is_some_and(|m| {
-                (m.mtype == "*" && m.subtype == "*")
-                    || (m.mtype.eq_ignore_ascii_case("application")
-                        && (m.subtype == "*" || m.subtype.eq_ignore_ascii_case("sdp")))
-            })
-        });
+        let accepts_sdp = first_bad(h, HeaderName::Accept, |a| !accepts_sdp(a)).is_some();
         let empty = h.get(HeaderName::Accept) == Some("");
         if !accepts_sdp && !empty {
             let mut r = Rejection::new(StatusCode::NOT_ACCEPTABLE, "Not Acceptable");
