@@ -68,7 +68,7 @@ impl<'a> Uri<'a> {
     /// Parses a URI. Leading/trailing whitespace is an error (the caller trims where the
     /// grammar allows LWS).
     pub fn parse(s: &'a str) -> Result<Self, UriError> {
-        let colon = s.find(':').ok_or(UriError::Scheme)?;
+        let colon = find(s, b':').ok_or(UriError::Scheme)?;
         let scheme = &s[..colon];
         if !is_scheme(scheme) {
             return Err(UriError::Scheme);
@@ -202,59 +202,39 @@ impl<'a> SipUri<'a> {
     }
 
     fn parse_parts(raw: &'a str, secure: bool, rest: &'a str) -> Result<Self, UriError> {
-        let (user, password, hp) = match rest.find('@') {
+        let (user, password, hp) = match find(rest, b'@') {
             Some(at) => {
                 let ui = &rest[..at];
-                let (u, p) = match ui.find(':') {
-                    Some(c) => (&ui[..c], Some(&ui[c + 1..])),
-                    None => (ui, None),
-                };
-                if u.is_empty() || !valid_escaped(u, is_user_char) {
+                let (u, p) = split_at_byte(ui, b':');
+                if u.is_empty() || !valid_escaped(u, USER) {
                     return Err(UriError::UserInfo);
                 }
-                if p.is_some_and(|p| !valid_escaped(p, is_password_char)) {
+                if p.is_some_and(|p| !valid_escaped(p, PASSWORD)) {
                     return Err(UriError::UserInfo);
                 }
                 (Some(u), p, &rest[at + 1..])
             }
             None => (None, None, rest),
         };
-        let hp_end = hp.find([';', '?']).unwrap_or(hp.len());
+        let hp_end = hp
+            .bytes()
+            .position(|c| c == b';' || c == b'?')
+            .unwrap_or(hp.len());
         let hostport = &hp[..hp_end];
         let (host_raw, port) = split_hostport(hostport)?;
         let host = Host::parse(host_raw).ok_or(UriError::Host)?;
         let tail = &hp[hp_end..];
-        let (params, headers) = match tail.find('?') {
-            Some(q) => (&tail[..q], &tail[q + 1..]),
-            None => (tail, ""),
-        };
+        let (params, headers) = split_at_byte(tail, b'?');
         // params is "" or ";p1;p2=v"
-        if !params.is_empty() {
-            for p in params[1..].split(';') {
-                let (n, v) = split_eq(p);
-                if n.is_empty() || !valid_escaped(n, is_param_char) {
-                    return Err(UriError::Param);
-                }
-                if v.is_some_and(|v| v.is_empty() || !valid_escaped(v, is_param_char)) {
-                    return Err(UriError::Param);
-                }
-            }
+        if !params.is_empty() && !items_ok(&params[1..], b';', PARAM, PARAM, VALUE_NONEMPTY) {
+            return Err(UriError::Param);
         }
-        if tail.contains('?') {
-            if headers.is_empty() {
-                return Err(UriError::Headers);
-            }
-            for h in headers.split('&') {
-                let (n, v) = split_eq(h);
-                let v = v.ok_or(UriError::Headers)?;
-                if n.is_empty()
-                    || !valid_escaped(n, is_header_char)
-                    || !valid_escaped(v, is_header_char)
-                {
-                    return Err(UriError::Headers);
-                }
-            }
+        if let Some(headers) = headers
+            && (headers.is_empty() || !items_ok(headers, b'&', HEADER, HEADER, VALUE_REQUIRED))
+        {
+            return Err(UriError::Headers);
         }
+        let headers = headers.unwrap_or("");
         Ok(SipUri {
             raw,
             secure,
@@ -374,7 +354,7 @@ pub struct TelUri<'a> {
 
 impl<'a> TelUri<'a> {
     fn parse_parts(raw: &'a str, rest: &'a str) -> Result<Self, UriError> {
-        let end = rest.find(';').unwrap_or(rest.len());
+        let end = find(rest, b';').unwrap_or(rest.len());
         let number = &rest[..end];
         let digits = number.strip_prefix('+').unwrap_or(number);
         let global = number.starts_with('+');
@@ -390,18 +370,8 @@ impl<'a> TelUri<'a> {
             return Err(UriError::Tel);
         }
         let params = rest.get(end + 1..).unwrap_or("");
-        if end < rest.len() {
-            for p in params.split(';') {
-                let (n, v) = split_eq(p);
-                if n.is_empty() || !valid_escaped(n, is_param_char) {
-                    return Err(UriError::Param);
-                }
-                if v.is_some_and(|v| {
-                    !valid_escaped(v, |c| is_param_char(c) || c == b'?' || c == b'@')
-                }) {
-                    return Err(UriError::Param);
-                }
-            }
+        if end < rest.len() && !items_ok(params, b';', PARAM, TEL_VALUE, 0) {
+            return Err(UriError::Param);
         }
         Ok(TelUri {
             raw,
@@ -463,7 +433,7 @@ fn is_opaque_char(c: u8) -> bool {
 
 fn split_hostport(hp: &str) -> Result<(&str, Option<u16>), UriError> {
     let (host, port) = if hp.starts_with('[') {
-        let close = hp.find(']').ok_or(UriError::Host)?;
+        let close = find(hp, b']').ok_or(UriError::Host)?;
         let after = &hp[close + 1..];
         match after.strip_prefix(':') {
             Some(p) => (&hp[..=close], Some(p)),
@@ -471,10 +441,7 @@ fn split_hostport(hp: &str) -> Result<(&str, Option<u16>), UriError> {
             None => return Err(UriError::Host),
         }
     } else {
-        match hp.find(':') {
-            Some(c) => (&hp[..c], Some(&hp[c + 1..])),
-            None => (hp, None),
-        }
+        split_at_byte(hp, b':')
     };
     let port = match port {
         Some(p) => {
@@ -487,9 +454,51 @@ fn split_hostport(hp: &str) -> Result<(&str, Option<u16>), UriError> {
 }
 
 fn split_eq(p: &str) -> (&str, Option<&str>) {
-    match p.find('=') {
-        Some(e) => (&p[..e], Some(&p[e + 1..])),
-        None => (p, None),
+    split_at_byte(p, b'=')
+}
+
+/// Position of the first `c` in `s`.
+fn find(s: &str, c: u8) -> Option<usize> {
+    crate::sip::scan::find_byte(s.as_bytes(), 0, c)
+}
+
+/// `s` split at its first `c` (the byte dropped), or all of `s` and `None`.
+fn split_at_byte(s: &str, c: u8) -> (&str, Option<&str>) {
+    match find(s, c) {
+        Some(i) => (s.get(..i).unwrap_or(""), s.get(i + 1..)),
+        None => (s, None),
+    }
+}
+
+/// [`items_ok`]: every item has a value.
+const VALUE_REQUIRED: u8 = 1;
+/// [`items_ok`]: a value, if present, is not empty.
+const VALUE_NONEMPTY: u8 = 2;
+
+/// Checks every `sep`-separated `name[=value]` item of `s` (at least one, possibly
+/// empty): the name is non-empty and made of class `name` (see [`CLASS`]) or escapes,
+/// the value of class `value`; `rules` adds [`VALUE_REQUIRED`] / [`VALUE_NONEMPTY`].
+fn items_ok(s: &str, sep: u8, name: u8, value: u8, rules: u8) -> bool {
+    let mut rest = s;
+    loop {
+        let (item, next) = split_at_byte(rest, sep);
+        let (n, v) = split_eq(item);
+        if n.is_empty() || !valid_escaped(n, name) {
+            return false;
+        }
+        match v {
+            None if rules & VALUE_REQUIRED != 0 => return false,
+            Some(v)
+                if (v.is_empty() && rules & VALUE_NONEMPTY != 0) || !valid_escaped(v, value) =>
+            {
+                return false;
+            }
+            _ => {}
+        }
+        match next {
+            Some(r) => rest = r,
+            None => return true,
+        }
     }
 }
 
@@ -513,7 +522,48 @@ const fn is_header_char(c: u8) -> bool {
     is_unreserved(c) || matches!(c, b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$')
 }
 
-fn valid_escaped(s: &str, ok: impl Fn(u8) -> bool) -> bool {
+/// Character classes of URI parts (bits of [`CLASS`]).
+const USER: u8 = 1;
+const PASSWORD: u8 = 2;
+const PARAM: u8 = 4;
+const HEADER: u8 = 8;
+/// A tel URI parameter value (RFC 3966 `pvalue`-ish: param chars, `?`, `@`).
+const TEL_VALUE: u8 = 16;
+
+const fn class_table() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        let mut m = 0;
+        if is_user_char(c) {
+            m |= USER;
+        }
+        if is_password_char(c) {
+            m |= PASSWORD;
+        }
+        if is_param_char(c) {
+            m |= PARAM | TEL_VALUE;
+        }
+        if is_header_char(c) {
+            m |= HEADER;
+        }
+        if c == b'?' || c == b'@' {
+            m |= TEL_VALUE;
+        }
+        t[i] = m;
+        i += 1;
+    }
+    t
+}
+
+/// The URI character classes of every byte (one table instead of a check function per
+/// class).
+const CLASS: [u8; 256] = class_table();
+
+/// `s` is made of bytes of `class` (bits of [`CLASS`]) and `%HH` escapes.
+fn valid_escaped(s: &str, class: u8) -> bool {
+    let ok = |c: u8| CLASS[c as usize] & class != 0;
     let b = s.as_bytes();
     let mut i = 0;
     while let Some(&c) = b.get(i) {
