@@ -186,6 +186,11 @@ impl<'a> Iterator for ParamIter<'a> {
     }
 }
 
+/// `DIGIT` (a function for [`Cursor::take_while`]).
+fn is_digit(b: u8) -> bool {
+    b.is_ascii_digit()
+}
+
 /// A Via element (RFC 3261 §20.42, §18.2.1; `rport` RFC 3581).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Via<'a> {
@@ -229,7 +234,7 @@ impl<'a> Via<'a> {
         let (host_str, host) = parse_host(&mut c)?;
         let port = if c.eat(b':') {
             c.ws();
-            let p = c.take_while(|b| b.is_ascii_digit());
+            let p = c.take_while(is_digit);
             Some(u16::try_from(super::scan::parse_u32(p)?).ok()?)
         } else {
             None
@@ -282,7 +287,7 @@ fn parse_host<'a>(c: &mut Cursor<'a>) -> Option<(&'a str, Host<'a>)> {
     let start = c.pos;
     if c.peek() == Some(b'[') {
         let rest = c.rest();
-        let close = rest.find(']')?;
+        let close = memchr::memchr(b']', rest.as_bytes())?;
         c.pos += close + 1;
     } else {
         c.take_while(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
@@ -328,7 +333,11 @@ impl<'a> NameAddr<'a> {
                 // Either `*(token LWS) <uri>` or a bare addr-spec.
                 let rest = c.rest();
                 match memchr::memchr(b'<', rest.as_bytes()) {
-                    Some(lt) if memchr::memchr2(b';', b':', &rest.as_bytes()[..lt]).is_none() => {
+                    Some(lt)
+                        if !rest.as_bytes()[..lt]
+                            .iter()
+                            .any(|&b| b == b';' || b == b':') =>
+                    {
                         let d = trim_lws(&rest[..lt]);
                         if !d.bytes().all(|b| is_token(b) || is_lws(b)) {
                             return None;
@@ -348,7 +357,7 @@ impl<'a> NameAddr<'a> {
             &rest[..gt]
         } else {
             let u = c.take_while(|b| b != b';' && !is_lws(b));
-            if u.contains(['?', ',']) {
+            if u.bytes().any(|b| b == b'?' || b == b',') {
                 return None;
             }
             u
@@ -424,7 +433,7 @@ impl<'a> CSeq<'a> {
     pub fn parse(s: &'a str) -> Option<Self> {
         let mut c = Cursor::new(s);
         c.ws();
-        let n = c.take_while(|b| b.is_ascii_digit());
+        let n = c.take_while(is_digit);
         let seq = super::scan::parse_u32(n)?;
         if !c.peek().is_some_and(is_lws) {
             return None;
@@ -550,7 +559,7 @@ impl<'a> RAck<'a> {
     pub fn parse(s: &'a str) -> Option<Self> {
         let mut c = Cursor::new(s);
         c.ws();
-        let rseq = super::scan::parse_u32(c.take_while(|b| b.is_ascii_digit()))?;
+        let rseq = super::scan::parse_u32(c.take_while(is_digit))?;
         if !c.peek().is_some_and(is_lws) {
             return None;
         }
