@@ -111,41 +111,82 @@ fn bad(reason: &'static str) -> Rejection {
     Rejection::new(StatusCode::BAD_REQUEST, reason)
 }
 
-fn missing_reason(n: HeaderName) -> &'static str {
-    match n {
-        HeaderName::To => "Missing To",
-        HeaderName::From => "Missing From",
-        HeaderName::CallId => "Missing Call-ID",
-        HeaderName::CSeq => "Missing CSeq",
-        HeaderName::Via => "Missing Via",
-        HeaderName::MaxForwards => "Missing Max-Forwards",
-        _ => "Missing Header",
+/// Reason phrases per header: `[missing, invalid, repeated]` (`""`: the generic one).
+const REASONS: &[(HeaderName, [&str; 3])] = &[
+    (HeaderName::To, ["Missing To", "Invalid To", "Multiple To"]),
+    (
+        HeaderName::From,
+        ["Missing From", "Invalid From", "Multiple From"],
+    ),
+    (
+        HeaderName::CallId,
+        ["Missing Call-ID", "Invalid Call-ID", "Multiple Call-ID"],
+    ),
+    (
+        HeaderName::CSeq,
+        ["Missing CSeq", "Invalid CSeq", "Multiple CSeq"],
+    ),
+    (HeaderName::Via, ["Missing Via", "Invalid Via", ""]),
+    (
+        HeaderName::MaxForwards,
+        [
+            "Missing Max-Forwards",
+            "Invalid Max-Forwards",
+            "Multiple Max-Forwards",
+        ],
+    ),
+    (HeaderName::Contact, ["", "Invalid Contact", ""]),
+    (HeaderName::ContentType, ["", "Invalid Content-Type", ""]),
+    (HeaderName::Expires, ["", "Invalid Expires", ""]),
+    (HeaderName::Route, ["", "Invalid Route", ""]),
+    (HeaderName::RecordRoute, ["", "Invalid Record-Route", ""]),
+    (HeaderName::Date, ["", "Invalid Date", ""]),
+    (
+        HeaderName::ContentLength,
+        ["", "Invalid Content-Length", ""],
+    ),
+];
+
+/// The generic phrases, in the order of [`REASONS`]' columns.
+const GENERIC: [&str; 3] = [
+    "Missing Header",
+    "Invalid Header",
+    "Multiple Single-Valued Headers",
+];
+
+/// Which phrase of [`REASONS`].
+const MISSING: usize = 0;
+const INVALID: usize = 1;
+const MULTIPLE: usize = 2;
+
+/// The 400 for header `n` with problem `kind` ([`MISSING`], [`INVALID`], [`MULTIPLE`]).
+fn bad_header(n: HeaderName, kind: usize) -> Rejection {
+    let mut reason = "";
+    for (h, r) in REASONS {
+        if *h == n {
+            reason = r.get(kind).copied().unwrap_or("");
+        }
     }
+    if reason.is_empty() {
+        reason = GENERIC.get(kind).copied().unwrap_or("Bad Request");
+    }
+    bad(reason)
 }
 
-fn invalid_reason(n: HeaderName) -> &'static str {
-    match n {
-        HeaderName::To => "Invalid To",
-        HeaderName::From => "Invalid From",
-        HeaderName::CallId => "Invalid Call-ID",
-        HeaderName::CSeq => "Invalid CSeq",
-        HeaderName::Via => "Invalid Via",
-        HeaderName::MaxForwards => "Invalid Max-Forwards",
-        HeaderName::Contact => "Invalid Contact",
-        HeaderName::ContentType => "Invalid Content-Type",
-        HeaderName::Expires => "Invalid Expires",
-        HeaderName::Route => "Invalid Route",
-        HeaderName::RecordRoute => "Invalid Record-Route",
-        HeaderName::Date => "Invalid Date",
-        HeaderName::ContentLength => "Invalid Content-Length",
-        _ => "Invalid Header",
-    }
+/// The 400 for a missing header.
+fn missing(n: HeaderName) -> Rejection {
+    bad_header(n, MISSING)
+}
+
+/// The 400 for an invalid header.
+fn invalid(n: HeaderName) -> Rejection {
+    bad_header(n, INVALID)
 }
 
 fn hdr(e: HeaderError) -> Rejection {
     match e {
-        HeaderError::Missing(n) => bad(missing_reason(n)),
-        HeaderError::Invalid(n) => bad(invalid_reason(n)),
+        HeaderError::Missing(n) => missing(n),
+        HeaderError::Invalid(n) => invalid(n),
     }
 }
 
@@ -227,20 +268,13 @@ pub fn validate(req: &Request<'_>, cfg: &ValidateConfig<'_>) -> Result<(), Rejec
     let h = req.headers();
     for &n in SINGLE {
         if h.count(n) > 1 {
-            return Err(bad(match n {
-                HeaderName::To => "Multiple To",
-                HeaderName::From => "Multiple From",
-                HeaderName::CallId => "Multiple Call-ID",
-                HeaderName::CSeq => "Multiple CSeq",
-                HeaderName::MaxForwards => "Multiple Max-Forwards",
-                _ => "Multiple Single-Valued Headers",
-            }));
+            return Err(bad_header(n, MULTIPLE));
         }
     }
     for n in [HeaderName::To, HeaderName::From] {
-        let v = h.get(n).ok_or_else(|| bad(missing_reason(n)))?;
+        let v = h.get(n).ok_or_else(|| missing(n))?;
         if !addr_ok(v) {
-            return Err(bad(invalid_reason(n)));
+            return Err(invalid(n));
         }
     }
     h.call_id().map_err(hdr)?;
@@ -249,7 +283,7 @@ pub fn validate(req: &Request<'_>, cfg: &ValidateConfig<'_>) -> Result<(), Rejec
         return Err(bad("Missing Via"));
     }
     if first_bad(h, HeaderName::Via, |v| Via::parse(v).is_some()).is_some() {
-        return Err(bad(invalid_reason(HeaderName::Via)));
+        return Err(invalid(HeaderName::Via));
     }
     let max_forwards = match h.max_forwards() {
         Ok(m) => Some(m),
@@ -257,10 +291,10 @@ pub fn validate(req: &Request<'_>, cfg: &ValidateConfig<'_>) -> Result<(), Rejec
         Err(e) => return Err(hdr(e)),
     };
     if !h.is_contact_star() && first_bad(h, HeaderName::Contact, addr_ok).is_some() {
-        return Err(bad(invalid_reason(HeaderName::Contact)));
+        return Err(invalid(HeaderName::Contact));
     }
     if first_bad(h, HeaderName::Route, addr_ok).is_some() {
-        return Err(bad(invalid_reason(HeaderName::Route)));
+        return Err(invalid(HeaderName::Route));
     }
     if let Some(r) = first_bad(h, HeaderName::RecordRoute, addr_ok) {
         // A Record-Route element that is no name-addr names its header; a bad URI in
@@ -269,7 +303,7 @@ pub fn validate(req: &Request<'_>, cfg: &ValidateConfig<'_>) -> Result<(), Rejec
             None => HeaderName::RecordRoute,
             Some(_) => HeaderName::Route,
         };
-        return Err(bad(invalid_reason(n)));
+        return Err(invalid(n));
     }
     if h.contains(HeaderName::Expires) {
         h.expires().map_err(hdr)?;
@@ -280,7 +314,7 @@ pub fn validate(req: &Request<'_>, cfg: &ValidateConfig<'_>) -> Result<(), Rejec
     if let Some(date) = h.get(HeaderName::Date) {
         // rfc1123-date ends in "GMT" (§20.17); RFC 4475 §3.1.2.14 `baddate`.
         if !date.ends_with(" GMT") {
-            return Err(bad(invalid_reason(HeaderName::Date)));
+            return Err(invalid(HeaderName::Date));
         }
     }
 
@@ -504,6 +538,40 @@ mod tests {
         assert_eq!(
             validate(&req(&zero), &proxy).unwrap_err().status,
             StatusCode::TOO_MANY_HOPS
+        );
+    }
+
+    #[test]
+    fn reason_phrases_name_the_header() {
+        let cfg = ValidateConfig::default();
+        let reason = |m: &str| validate(&req(m), &cfg).unwrap_err().reason;
+        let end = "Content-Length: 0\r\n\r\n";
+        assert_eq!(reason(&with("CSeq: 2 OPTIONS\r\n")), "Multiple CSeq");
+        assert_eq!(reason(&with("To: <sip:c@d>\r\n")), "Multiple To");
+        assert_eq!(
+            reason(&with("Expires: 1\r\nExpires: 2\r\n")),
+            "Multiple Single-Valued Headers"
+        );
+        let no_call_id = BASE.replace("Call-ID: c1\r\n", "") + end;
+        assert_eq!(reason(&no_call_id), "Missing Call-ID");
+        let no_to = BASE.replace("To: <sip:bob@example.com>\r\n", "") + end;
+        assert_eq!(reason(&no_to), "Missing To");
+        let bad_mf = BASE.replace("Max-Forwards: 70", "Max-Forwards: x") + end;
+        assert_eq!(reason(&bad_mf), "Invalid Max-Forwards");
+        assert_eq!(reason(&with("Via: bogus\r\n")), "Invalid Via");
+        assert_eq!(reason(&with("Contact: <sip:a@>\r\n")), "Invalid Contact");
+        assert_eq!(reason(&with("Route: <sip:a@>\r\n")), "Invalid Route");
+        // A Record-Route that is no name-addr names its header; a bad URI in one is a
+        // bad route.
+        assert_eq!(
+            reason(&with("Record-Route: <sip:a@h\r\n")),
+            "Invalid Record-Route"
+        );
+        assert_eq!(reason(&with("Record-Route: <sip:a@>\r\n")), "Invalid Route");
+        assert_eq!(reason(&with("Expires: soon\r\n")), "Invalid Expires");
+        assert_eq!(
+            reason(&with("Date: Sat, 13 Nov 2010 23:29:00 PST\r\n")),
+            "Invalid Date"
         );
     }
 
