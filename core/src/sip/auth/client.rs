@@ -7,13 +7,12 @@
 //! cannot be answered or the credentials were refused.
 
 use super::compute::{self, HexDigest, QopInputs};
-use super::header::{AlgorithmParam, Credentials, UsernameForm, qop_offered, sent_realm_nonce_nc};
+use super::header::{CredentialFields, UsernameForm, qop_offered, sent_realm_nonce_nc};
 use super::wire::{
     ALGORITHM, CHALLENGE, NONCE, OPAQUE, QOP, REALM, STALE, USERHASH, is_true, scan,
 };
 use super::{Algorithm, ChallengeKind, Qop};
 use crate::rand::Rng;
-use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -492,25 +491,26 @@ fn build<R: Rng + ?Sized>(
         }
         None => (username, UsernameForm::Plain),
     };
-    let creds = Credentials {
-        username: Cow::Borrowed(user),
+    let value = CredentialFields {
+        username: user,
         username_form: form,
-        realm: Cow::Borrowed(&st.realm),
-        nonce: Cow::Borrowed(&st.nonce),
-        uri: Cow::Borrowed(uri),
-        response: Cow::Borrowed(response.as_str()),
-        algorithm: st.algorithm_explicit.then_some(AlgorithmParam::Known(alg)),
-        cnonce: cnonce.as_ref().map(|c| Cow::Borrowed(c.as_str())),
-        opaque: st.opaque.as_deref().map(Cow::Borrowed),
+        realm: &st.realm,
+        nonce: &st.nonce,
+        uri,
+        response: response.as_str(),
+        algorithm: st.algorithm_explicit.then_some(alg.as_str()),
+        cnonce: cnonce.as_ref().map(HexDigest::as_str),
+        opaque: st.opaque.as_deref(),
         qop: st.qop,
         nc: st.qop.map(|_| st.nc),
         userhash: st.userhash,
-        params: Vec::new(),
-    };
+    }
+    .write()
+    .finish();
     Ok(Authorization {
         kind: st.kind,
         realm: st.realm.clone(),
-        value: creds.to_header_value(),
+        value,
     })
 }
 

@@ -343,22 +343,64 @@ impl Credentials<'_> {
     /// The header value, as [`Display`](fmt::Display) prints it (built without the
     /// `core::fmt` machinery, which the browser package then does not ship).
     pub fn to_header_value(&self) -> alloc::string::String {
+        let mut w = CredentialFields {
+            username: &self.username,
+            username_form: self.username_form,
+            realm: &self.realm,
+            nonce: &self.nonce,
+            uri: &self.uri,
+            response: &self.response,
+            algorithm: self.algorithm.as_ref().map(AlgorithmParam::as_str),
+            cnonce: self.cnonce.as_deref(),
+            opaque: self.opaque.as_deref(),
+            qop: self.qop,
+            nc: self.nc,
+            userhash: self.userhash,
+        }
+        .write();
+        for p in &self.params {
+            w.param(p);
+        }
+        w.finish()
+    }
+}
+
+/// The interpreted parameters of credentials, borrowed: what [`Credentials`] serializes and
+/// what a client answers with, written in one place (quoting per RFC 7616 §3.4).
+pub(super) struct CredentialFields<'s> {
+    pub(super) username: &'s str,
+    pub(super) username_form: UsernameForm,
+    pub(super) realm: &'s str,
+    pub(super) nonce: &'s str,
+    pub(super) uri: &'s str,
+    pub(super) response: &'s str,
+    pub(super) algorithm: Option<&'s str>,
+    pub(super) cnonce: Option<&'s str>,
+    pub(super) opaque: Option<&'s str>,
+    pub(super) qop: Option<Qop>,
+    pub(super) nc: Option<u32>,
+    pub(super) userhash: bool,
+}
+
+impl CredentialFields<'_> {
+    /// `Digest username="…", realm="…", …`; extension parameters may follow.
+    pub(super) fn write(&self) -> ParamWriter {
         let mut w = ParamWriter::new();
         match self.username_form {
-            UsernameForm::Plain => w.quoted("username", &self.username),
-            UsernameForm::Extended => w.ext_value("username*", &self.username),
+            UsernameForm::Plain => w.quoted("username", self.username),
+            UsernameForm::Extended => w.ext_value("username*", self.username),
         }
-        w.quoted("realm", &self.realm);
-        w.quoted("nonce", &self.nonce);
-        w.quoted("uri", &self.uri);
-        w.quoted("response", &self.response);
-        if let Some(a) = &self.algorithm {
-            w.token("algorithm", a.as_str());
+        w.quoted("realm", self.realm);
+        w.quoted("nonce", self.nonce);
+        w.quoted("uri", self.uri);
+        w.quoted("response", self.response);
+        if let Some(a) = self.algorithm {
+            w.token("algorithm", a);
         }
-        if let Some(c) = &self.cnonce {
+        if let Some(c) = self.cnonce {
             w.quoted("cnonce", c);
         }
-        if let Some(o) = &self.opaque {
+        if let Some(o) = self.opaque {
             w.quoted("opaque", o);
         }
         if let Some(q) = self.qop {
@@ -372,10 +414,7 @@ impl Credentials<'_> {
         if self.userhash {
             w.token("userhash", "true");
         }
-        for p in &self.params {
-            w.param(p);
-        }
-        w.finish()
+        w
     }
 }
 

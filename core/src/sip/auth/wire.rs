@@ -76,25 +76,34 @@ impl<'a> RawParam<'a> {
         if !self.escaped {
             return Cow::Borrowed(self.value);
         }
-        let mut out = String::with_capacity(self.value.len());
-        let mut chars = self.value.chars().peekable();
-        while let Some(c) = chars.next() {
+        let b = self.value.as_bytes();
+        let mut out = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while let Some(&c) = b.get(i) {
+            i += 1;
             match c {
-                '\\' => {
-                    if let Some(n) = chars.next() {
+                b'\\' => {
+                    // The parser only lets ASCII be escaped.
+                    if let Some(&n) = b.get(i) {
                         out.push(n);
+                        i += 1;
                     }
                 }
-                '\r' => {
+                b'\r' => {
                     // The parser only lets CR in as part of CRLF 1*WSP.
-                    chars.next_if_eq(&'\n');
-                    while chars.next_if(|&w| w == ' ' || w == '\t').is_some() {}
-                    out.push(' ');
+                    if b.get(i) == Some(&b'\n') {
+                        i += 1;
+                    }
+                    while matches!(b.get(i), Some(b' ' | b'\t')) {
+                        i += 1;
+                    }
+                    out.push(b' ');
                 }
                 _ => out.push(c),
             }
         }
-        Cow::Owned(out)
+        // Only ASCII bytes were removed or replaced by ASCII: still UTF-8, never the default.
+        Cow::Owned(String::from_utf8(out).unwrap_or_default())
     }
 }
 
@@ -380,14 +389,20 @@ pub(super) fn is_attr_char(b: u8) -> bool {
 /// Decodes an RFC 5987 `ext-value` (`UTF-8'lang'pct-encoded`); only UTF-8 is accepted.
 pub(super) fn decode_ext_value(v: &str) -> Result<Cow<'static, str>, ParseError> {
     const E: ParseError = ParseError::InvalidParam("username*");
-    let mut parts = v.splitn(3, '\'');
-    let charset = parts.next().ok_or(E)?;
-    let _language = parts.next().ok_or(E)?;
-    let encoded = parts.next().ok_or(E)?;
-    if !charset.eq_ignore_ascii_case("UTF-8") {
+    // charset "'" [ language ] "'" value-chars
+    let quote = |from: usize| {
+        let rest = v.as_bytes().get(from..)?;
+        Some(from + rest.iter().position(|&c| c == b'\'')?)
+    };
+    let first = quote(0).ok_or(E)?;
+    let second = quote(first + 1).ok_or(E)?;
+    let (Some(charset), Some(b)) = (v.as_bytes().get(..first), v.as_bytes().get(second + 1..))
+    else {
+        return Err(E);
+    };
+    if !charset.eq_ignore_ascii_case(b"UTF-8") {
         return Err(E);
     }
-    let b = encoded.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while let Some(&c) = b.get(i) {
