@@ -9,7 +9,7 @@
 use super::compute::{self, HexDigest, QopInputs};
 use super::header::{CredentialFields, UsernameForm, qop_offered, sent_realm_nonce_nc};
 use super::wire::{
-    ALGORITHM, CHALLENGE, NONCE, OPAQUE, QOP, REALM, STALE, USERHASH, is_true, scan,
+    ALGORITHM, CHALLENGE, NONCE, OPAQUE, QOP, REALM, RawParam, STALE, USERHASH, is_true, scan,
 };
 use super::{Algorithm, ChallengeKind, Qop};
 use crate::rand::Rng;
@@ -383,9 +383,9 @@ impl DigestClient {
         }
         Some(RealmState {
             kind,
-            realm: realm.unescaped().into_owned(),
-            nonce: nonce.unescaped().into_owned(),
-            opaque: f[OPAQUE].map(|o| o.unescaped().into_owned()),
+            realm: realm.to_owned_value(),
+            nonce: nonce.to_owned_value(),
+            opaque: f[OPAQUE].map(RawParam::to_owned_value),
             algorithm,
             algorithm_explicit: f[ALGORITHM].is_some(),
             qop,

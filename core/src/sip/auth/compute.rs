@@ -26,10 +26,15 @@ impl HexDigest {
             len: 0,
         };
         for &b in bytes.iter().take(32) {
-            d.push(b >> 4);
-            d.push(b & 0x0f);
+            d.push_byte(b);
         }
         d
+    }
+
+    /// Appends the two hex digits of `b`; at most 32 bytes are ever pushed.
+    fn push_byte(&mut self, b: u8) {
+        self.push(b >> 4);
+        self.push(b & 0x0f);
     }
 
     /// Appends the hex digit of `nibble` (< 16); at most 64 are ever pushed (32 bytes).
@@ -271,16 +276,22 @@ impl Md {
         } else {
             bits.to_le_bytes()
         });
-        let mut out = [0u8; 32];
+        let mut d = HexDigest {
+            buf: [0; 64],
+            len: 0,
+        };
         let words = if self.sha256 { 8 } else { 4 };
-        for (o, w) in out.chunks_exact_mut(4).zip(&self.state).take(words) {
-            o.copy_from_slice(&if self.sha256 {
+        for w in self.state.iter().take(words) {
+            let bytes = if self.sha256 {
                 w.to_be_bytes()
             } else {
                 w.to_le_bytes()
-            });
+            };
+            for b in bytes {
+                d.push_byte(b);
+            }
         }
-        HexDigest::from_bytes(&out[..words * 4])
+        d
     }
 }
 

@@ -72,6 +72,11 @@ pub(super) struct RawParam<'a> {
 impl<'a> RawParam<'a> {
     /// The unescaped value: borrowed unless it held quoted-pairs or line folds. A fold
     /// (CRLF followed by whitespace) inside a quoted-string reads as one SP (RFC 3261 §7.3.1).
+    /// The unescaped value as an owned `String`.
+    pub(super) fn to_owned_value(self) -> String {
+        self.unescaped().into_owned()
+    }
+
     pub(super) fn unescaped(&self) -> Cow<'a, str> {
         if !self.escaped {
             return Cow::Borrowed(self.value);
@@ -371,10 +376,17 @@ pub(super) fn is_true(p: Option<RawParam<'_>>) -> bool {
 
 /// `nc`: exactly 8 hex digits (RFC 7616 `nc-value = 8LHEX`; uppercase tolerated).
 pub(super) fn parse_nc(v: &str) -> Option<u32> {
-    if v.len() != 8 || !v.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if v.len() != 8 {
         return None;
     }
-    u32::from_str_radix(v, 16).ok()
+    // Eight digits: at most u32::MAX, no overflow.
+    v.bytes()
+        .try_fold(0u32, |n, b| Some(n << 4 | hex_digit(b)?))
+}
+
+/// The value of one hex digit, either case.
+pub(super) fn hex_digit(b: u8) -> Option<u32> {
+    char::from(b).to_digit(16)
 }
 
 /// RFC 5987 `attr-char`.
@@ -407,14 +419,8 @@ pub(super) fn decode_ext_value(v: &str) -> Result<Cow<'static, str>, ParseError>
     let mut i = 0;
     while let Some(&c) = b.get(i) {
         if c == b'%' {
-            let hi = b
-                .get(i + 1)
-                .and_then(|&d| (d as char).to_digit(16))
-                .ok_or(E)?;
-            let lo = b
-                .get(i + 2)
-                .and_then(|&d| (d as char).to_digit(16))
-                .ok_or(E)?;
+            let digit = |at: usize| b.get(at).copied().and_then(hex_digit).ok_or(E);
+            let (hi, lo) = (digit(i + 1)?, digit(i + 2)?);
             // Two hex digits: at most 0xff.
             out.push((hi * 16 + lo) as u8);
             i += 3;
