@@ -7,11 +7,13 @@
 //! cannot be answered or the credentials were refused.
 
 use super::compute::{self, HexDigest, QopInputs};
-use super::header::{AlgorithmParam, Challenge, Credentials, UsernameForm};
+use super::header::{CredentialFields, UsernameForm, qop_offered, sent_realm_nonce_nc};
+use super::wire::{
+    ALGORITHM, CHALLENGE, NONCE, OPAQUE, QOP, REALM, RawParam, STALE, USERHASH, is_true, scan,
+};
 use super::{Algorithm, ChallengeKind, Qop};
 use crate::rand::Rng;
-use alloc::borrow::Cow;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -102,7 +104,7 @@ struct RealmState {
     /// `nonce` came from a `stale=true` challenge.
     from_stale: bool,
     /// For `-sess`: the cnonce fixed for this nonce (the session key depends on it).
-    sess_cnonce: Option<String>,
+    sess_cnonce: Option<HexDigest>,
     /// Cached `H(username:realm:password)`.
     ha1: HexDigest,
 }
@@ -218,7 +220,8 @@ impl DigestClient {
     where
         I: IntoIterator<Item = &'a str>,
     {
-        self.challenge(kind, values, None)
+        let values: Vec<&str> = values.into_iter().collect();
+        self.challenge(kind, &values, None)
     }
 
     /// Feeds the challenges of a 401/407 answering a request that carried `sent`: the
@@ -243,51 +246,46 @@ impl DigestClient {
         I: IntoIterator<Item = &'a str>,
         S: IntoIterator<Item = &'b str>,
     {
-        // What the request told the server, per realm: (realm, nonce, nc). Bounded: only
-        // the first MAX_REALMS parsable values count.
-        let sent: Vec<Sent> = sent
-            .into_iter()
-            .filter_map(super::header::sent_realm_nonce_nc)
-            .take(MAX_REALMS)
-            .map(|(realm, nonce, nc)| Sent {
-                realm: realm.into_owned(),
-                nonce: nonce.into_owned(),
-                nc,
-            })
-            .collect();
-        self.challenge(kind, values, Some(&sent))
+        let values: Vec<&str> = values.into_iter().collect();
+        let sent: Vec<&str> = sent.into_iter().collect();
+        self.challenge(kind, &values, Some(&sent))
     }
 
-    fn challenge<'a, I>(
+    /// The one (non-generic) body of [`handle_challenge`](Self::handle_challenge) and
+    /// [`handle_challenge_to`](Self::handle_challenge_to).
+    fn challenge(
         &mut self,
         kind: ChallengeKind,
-        values: I,
-        sent: Option<&[Sent]>,
-    ) -> Result<(), ClientError>
-    where
-        I: IntoIterator<Item = &'a str>,
-    {
+        values: &[&str],
+        sent: Option<&[&str]>,
+    ) -> Result<(), ClientError> {
+        // What the request told the server, per realm: (realm, nonce, nc). Bounded: only
+        // the first MAX_REALMS parsable values count.
+        let sent = sent.map(|sent| {
+            let mut out = Vec::new();
+            for v in sent {
+                if out.len() == MAX_REALMS {
+                    break;
+                }
+                out.extend(sent_realm_nonce_nc(v));
+            }
+            out
+        });
         // Best usable challenge per realm, in order of first appearance.
-        let mut best: Vec<(Challenge<'a>, Algorithm, Option<Qop>)> = Vec::new();
+        let mut best: Vec<RealmState> = Vec::new();
         for v in values {
-            let Ok(c) = Challenge::parse(v) else { continue };
-            let Some(alg) = c.algorithm() else { continue };
-            let Some(qop) = self.choose_qop(&c) else {
+            let Some(c) = self.usable(kind, v) else {
                 continue;
             };
-            if alg.is_session() && qop.is_none() {
-                // -sess needs a cnonce, which RFC 2069 mode cannot carry.
-                continue;
-            }
-            match best.iter_mut().find(|(b, _, _)| b.realm == c.realm) {
+            match best.iter_mut().find(|b| b.realm == c.realm) {
                 Some(slot) => {
-                    if alg.strength() > slot.1.strength() {
-                        *slot = (c, alg, qop);
+                    if c.algorithm.strength() > slot.algorithm.strength() {
+                        *slot = c;
                     }
                 }
                 None => {
                     if best.len() < MAX_REALMS {
-                        best.push((c, alg, qop));
+                        best.push(c);
                     }
                 }
             }
@@ -296,26 +294,26 @@ impl DigestClient {
             return Err(ClientError::NoUsableChallenge);
         }
         // Check every realm before changing anything.
-        for (c, _, _) in &best {
+        for c in &best {
             if let Some(st) = self
                 .realms
                 .iter()
-                .find(|r| r.kind == kind && r.realm == *c.realm)
+                .find(|r| r.kind == kind && r.realm == c.realm)
             {
                 // The nonce-count the challenged request used with our current nonce, or
                 // None when it did not answer that nonce at all (then there is nothing to
                 // judge: the challenge just brings the realm a new nonce).
-                let used = match sent {
+                let used = match &sent {
                     None => Some(st.nc),
                     Some(sent) => sent
                         .iter()
-                        .find(|s| s.realm == st.realm && s.nonce == st.nonce)
-                        .map(|s| s.nc.unwrap_or(st.nc)),
+                        .find(|s| s.0 == st.realm && s.1 == st.nonce)
+                        .map(|s| s.2.unwrap_or(st.nc)),
                 };
                 let Some(used) = used else { continue };
                 // The challenged request carried our first answer to this nonce.
                 let first = st.first_nc != 0 && used == st.first_nc;
-                if c.stale {
+                if c.from_stale {
                     if st.from_stale && first {
                         return Err(ClientError::StaleLoop {
                             realm: st.realm.clone(),
@@ -331,25 +329,10 @@ impl DigestClient {
                 // way take the new challenge.
             }
         }
-        for (c, alg, qop) in best {
-            let ha1 = compute::ha1(alg, &self.username, &c.realm, &self.password);
+        for mut st in best {
+            st.ha1 = compute::ha1(st.algorithm, &self.username, &st.realm, &self.password);
             // A nonce we already counted (for either header kind) keeps its count.
-            let nc = self.shared_nc(&c.realm, &c.nonce);
-            let st = RealmState {
-                kind,
-                realm: c.realm.clone().into_owned(),
-                nonce: c.nonce.clone().into_owned(),
-                opaque: c.opaque.clone().map(Cow::into_owned),
-                algorithm: alg,
-                algorithm_explicit: c.algorithm.is_some(),
-                qop,
-                userhash: c.userhash,
-                nc,
-                first_nc: 0,
-                from_stale: c.stale,
-                sess_cnonce: None,
-                ha1,
-            };
+            st.nc = self.shared_nc(&st.realm, &st.nonce);
             match self
                 .realms
                 .iter_mut()
@@ -367,20 +350,52 @@ impl DigestClient {
         Ok(())
     }
 
-    /// `Some(qop)` to use, `Some(None)` for RFC 2069 mode, `None` if no offered qop is known.
-    #[allow(clippy::option_option)]
-    fn choose_qop(&self, c: &Challenge<'_>) -> Option<Option<Qop>> {
-        if c.qop.is_none() {
-            return Some(None);
+    /// The state a challenge value would give its realm (its HA1 and nonce-count still to
+    /// fill in), or `None` when the value does not parse as a `Digest` challenge
+    /// ([`Challenge::parse`](super::Challenge::parse)'s rules), names an algorithm or only
+    /// qops we do not know, or asks for `-sess` without qop (RFC 2069 mode cannot carry
+    /// the cnonce).
+    fn usable(&self, kind: ChallengeKind, v: &str) -> Option<RealmState> {
+        let f = scan(v, CHALLENGE, None).ok()?;
+        let (realm, nonce) = (f[REALM]?, f[NONCE]?);
+        let algorithm = match f[ALGORITHM] {
+            None => Algorithm::Md5,
+            Some(a) => Algorithm::parse(&a.unescaped())?,
+        };
+        // auth is preferred unless told otherwise; auth-int when it is the only one known.
+        let qop = match f[QOP] {
+            None => None,
+            Some(q) => {
+                let q = q.unescaped();
+                let auth = qop_offered(&q, Qop::Auth);
+                let auth_int = qop_offered(&q, Qop::AuthInt);
+                if auth_int && (self.prefer_auth_int || !auth) {
+                    Some(Qop::AuthInt)
+                } else if auth {
+                    Some(Qop::Auth)
+                } else {
+                    return None;
+                }
+            }
+        };
+        if algorithm.is_session() && qop.is_none() {
+            return None;
         }
-        let auth = c.offers(Qop::Auth);
-        let auth_int = c.offers(Qop::AuthInt);
-        match (auth, auth_int) {
-            (true, true) if self.prefer_auth_int => Some(Some(Qop::AuthInt)),
-            (true, _) => Some(Some(Qop::Auth)),
-            (false, true) => Some(Some(Qop::AuthInt)),
-            (false, false) => None,
-        }
+        Some(RealmState {
+            kind,
+            realm: realm.to_owned_value(),
+            nonce: nonce.to_owned_value(),
+            opaque: f[OPAQUE].map(RawParam::to_owned_value),
+            algorithm,
+            algorithm_explicit: f[ALGORITHM].is_some(),
+            qop,
+            userhash: is_true(f[USERHASH]),
+            nc: 0,
+            first_nc: 0,
+            from_stale: is_true(f[STALE]),
+            sess_cnonce: None,
+            ha1: HexDigest::from_bytes(&[]),
+        })
     }
 
     /// Builds the credentials for a request: one [`Authorization`] per realm challenged so
@@ -420,27 +435,21 @@ impl DigestClient {
     /// The highest nonce-count used with `nonce` of `realm`, over both header kinds (0 if
     /// unused). At most [`MAX_REALMS`] states are scanned.
     fn shared_nc(&self, realm: &str, nonce: &str) -> u32 {
-        self.realms
-            .iter()
-            .filter(|r| r.realm == realm && r.nonce == nonce)
-            .map(|r| r.nc)
-            .max()
-            .unwrap_or(0)
+        let mut nc = 0;
+        for r in &self.realms {
+            if r.realm == realm && r.nonce == nonce {
+                nc = nc.max(r.nc);
+            }
+        }
+        nc
     }
 }
 
-/// The credentials a challenged request carried for one realm.
-struct Sent {
-    realm: String,
-    nonce: String,
-    /// Absent in RFC 2069 mode (no qop).
-    nc: Option<u32>,
-}
-
-fn random_cnonce<R: Rng + ?Sized>(rng: &mut R) -> String {
+/// A fresh client nonce: 128 random bits in hex.
+fn random_cnonce<R: Rng + ?Sized>(rng: &mut R) -> HexDigest {
     let mut raw = [0u8; 16];
     rng.fill_bytes(&mut raw);
-    HexDigest::from_bytes(&raw).as_str().to_string()
+    HexDigest::from_bytes(&raw)
 }
 
 fn build<R: Rng + ?Sized>(
@@ -460,14 +469,10 @@ fn build<R: Rng + ?Sized>(
     }
     let cnonce = match (st.qop, alg.is_session()) {
         (None, _) => None,
-        (Some(_), true) => Some(
-            st.sess_cnonce
-                .get_or_insert_with(|| random_cnonce(rng))
-                .clone(),
-        ),
+        (Some(_), true) => Some(*st.sess_cnonce.get_or_insert_with(|| random_cnonce(rng))),
         (Some(_), false) => Some(random_cnonce(rng)),
     };
-    let cn = cnonce.as_deref().unwrap_or("");
+    let cn = cnonce.as_ref().map_or("", HexDigest::as_str);
     let ha1 = compute::session_ha1(alg, &st.ha1, &st.nonce, cn);
     let ha2 = compute::ha2(alg, method, uri, st.qop, body);
     let qop_inputs = st.qop.map(|qop| QopInputs {
@@ -476,40 +481,36 @@ fn build<R: Rng + ?Sized>(
         qop,
     });
     let response = compute::response(alg, &ha1, &st.nonce, qop_inputs, &ha2);
-    let has_ctl = username.bytes().any(|b| b < 0x20 || b == 0x7f);
-    let (user, form): (Cow<'_, str>, UsernameForm) = if st.userhash {
-        (
-            Cow::Owned(
-                compute::userhash(alg, username, &st.realm)
-                    .as_str()
-                    .to_string(),
-            ),
-            UsernameForm::Plain,
-        )
-    } else if has_ctl {
-        (Cow::Borrowed(username), UsernameForm::Extended)
-    } else {
-        (Cow::Borrowed(username), UsernameForm::Plain)
+    let userhash = st
+        .userhash
+        .then(|| compute::userhash(alg, username, &st.realm));
+    let (user, form) = match &userhash {
+        Some(h) => (h.as_str(), UsernameForm::Plain),
+        None if username.bytes().any(|b| b < 0x20 || b == 0x7f) => {
+            (username, UsernameForm::Extended)
+        }
+        None => (username, UsernameForm::Plain),
     };
-    let creds = Credentials {
+    let value = CredentialFields {
         username: user,
         username_form: form,
-        realm: Cow::Borrowed(&st.realm),
-        nonce: Cow::Borrowed(&st.nonce),
-        uri: Cow::Borrowed(uri),
-        response: Cow::Borrowed(response.as_str()),
-        algorithm: st.algorithm_explicit.then_some(AlgorithmParam::Known(alg)),
-        cnonce: cnonce.as_deref().map(Cow::Borrowed),
-        opaque: st.opaque.as_deref().map(Cow::Borrowed),
+        realm: &st.realm,
+        nonce: &st.nonce,
+        uri,
+        response: response.as_str(),
+        algorithm: st.algorithm_explicit.then_some(alg.as_str()),
+        cnonce: cnonce.as_ref().map(HexDigest::as_str),
+        opaque: st.opaque.as_deref(),
         qop: st.qop,
         nc: st.qop.map(|_| st.nc),
         userhash: st.userhash,
-        params: Vec::new(),
-    };
+    }
+    .write()
+    .finish();
     Ok(Authorization {
         kind: st.kind,
         realm: st.realm.clone(),
-        value: creds.to_header_value(),
+        value,
     })
 }
 

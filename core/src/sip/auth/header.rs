@@ -8,8 +8,12 @@
 //! in order. Values borrow from the input unless a quoted-string holds `\` escapes.
 //! Work is linear in the input; at most [`MAX_PARAMS`] parameters are accepted.
 
+use super::wire::{
+    ALGORITHM, CHALLENGE, CHARSET, CNONCE, CREDENTIALS, DOMAIN, Found, NC, NONCE, OPAQUE,
+    ParamWriter, QOP, REALM, RESPONSE, STALE, URI, USERHASH, USERNAME, USERNAME_EXT,
+    decode_ext_value, is_true, parse_nc, scan,
+};
 pub use super::wire::{MAX_PARAMS, ParseError};
-use super::wire::{ParamWriter, Params, RawParam, decode_ext_value, encode_ext_value, parse_nc};
 use super::{Algorithm, Qop};
 use alloc::borrow::Cow;
 use alloc::vec::Vec;
@@ -90,20 +94,9 @@ fn opt_owned(c: Option<Cow<'_, str>>) -> Option<Cow<'static, str>> {
     c.map(cow_owned)
 }
 
-fn set_once<'a>(
-    slot: &mut Option<Cow<'a, str>>,
-    p: &RawParam<'a>,
-    name: &'static str,
-) -> Result<(), ParseError> {
-    if slot.is_some() {
-        return Err(ParseError::DuplicateParam(name));
-    }
-    *slot = Some(p.unescaped());
-    Ok(())
-}
-
-fn parse_bool(v: &str) -> bool {
-    v.eq_ignore_ascii_case("true")
+/// The unescaped value of a parameter found by [`scan`].
+fn value<'a>(f: &Found<'a>, i: usize) -> Option<Cow<'a, str>> {
+    f[i].map(|p| p.unescaped())
 }
 
 /// A `Digest` challenge: the value of a `WWW-Authenticate` or `Proxy-Authenticate` header
@@ -151,55 +144,18 @@ impl<'a> Challenge<'a> {
 
     /// Parses a challenge header value (`Digest realm="…", nonce="…", …`).
     pub fn parse(s: &'a str) -> Result<Challenge<'a>, ParseError> {
-        let mut it = Params::new(s)?;
-        let mut realm = None;
-        let mut nonce = None;
-        let mut domain = None;
-        let mut opaque = None;
-        let mut stale = None;
-        let mut algorithm = None;
-        let mut qop = None;
-        let mut charset = None;
-        let mut userhash = None;
         let mut params = Vec::new();
-        while let Some(p) = it.next_param()? {
-            let n = p.name;
-            if n.eq_ignore_ascii_case("realm") {
-                set_once(&mut realm, &p, "realm")?;
-            } else if n.eq_ignore_ascii_case("nonce") {
-                set_once(&mut nonce, &p, "nonce")?;
-            } else if n.eq_ignore_ascii_case("domain") {
-                set_once(&mut domain, &p, "domain")?;
-            } else if n.eq_ignore_ascii_case("opaque") {
-                set_once(&mut opaque, &p, "opaque")?;
-            } else if n.eq_ignore_ascii_case("stale") {
-                set_once(&mut stale, &p, "stale")?;
-            } else if n.eq_ignore_ascii_case("algorithm") {
-                set_once(&mut algorithm, &p, "algorithm")?;
-            } else if n.eq_ignore_ascii_case("qop") {
-                set_once(&mut qop, &p, "qop")?;
-            } else if n.eq_ignore_ascii_case("charset") {
-                set_once(&mut charset, &p, "charset")?;
-            } else if n.eq_ignore_ascii_case("userhash") {
-                set_once(&mut userhash, &p, "userhash")?;
-            } else {
-                params.push(AuthParam {
-                    name: Cow::Borrowed(n),
-                    value: p.unescaped(),
-                    quoted: p.quoted,
-                });
-            }
-        }
+        let f = scan(s, CHALLENGE, Some(&mut params))?;
         Ok(Challenge {
-            realm: realm.ok_or(ParseError::MissingParam("realm"))?,
-            nonce: nonce.ok_or(ParseError::MissingParam("nonce"))?,
-            domain,
-            opaque,
-            stale: stale.is_some_and(|v| parse_bool(&v)),
-            algorithm: algorithm.map(AlgorithmParam::parse),
-            qop,
-            charset,
-            userhash: userhash.is_some_and(|v| parse_bool(&v)),
+            realm: value(&f, REALM).ok_or(ParseError::MissingParam("realm"))?,
+            nonce: value(&f, NONCE).ok_or(ParseError::MissingParam("nonce"))?,
+            domain: value(&f, DOMAIN),
+            opaque: value(&f, OPAQUE),
+            stale: is_true(f[STALE]),
+            algorithm: value(&f, ALGORITHM).map(AlgorithmParam::parse),
+            qop: value(&f, QOP),
+            charset: value(&f, CHARSET),
+            userhash: is_true(f[USERHASH]),
             params,
         })
     }
@@ -211,7 +167,7 @@ impl<'a> Challenge<'a> {
 
     /// Whether the qop options list contains `qop`.
     pub fn offers(&self, qop: Qop) -> bool {
-        self.qop_options().any(|q| q == Some(qop))
+        qop_offered(self.qop.as_deref().unwrap_or(""), qop)
     }
 
     /// The qop options, parsed (`None` for an unknown token); empty if no `qop` parameter.
@@ -245,35 +201,41 @@ impl<'a> Challenge<'a> {
 impl fmt::Display for Challenge<'_> {
     /// Serializes as `Digest realm="…", nonce="…", …` (quoting per RFC 7616 §3.3).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut w = ParamWriter::new(f)?;
-        w.quoted("realm", &self.realm)?;
+        let mut w = ParamWriter::new();
+        w.quoted("realm", &self.realm);
         if let Some(d) = &self.domain {
-            w.quoted("domain", d)?;
+            w.quoted("domain", d);
         }
-        w.quoted("nonce", &self.nonce)?;
+        w.quoted("nonce", &self.nonce);
         if let Some(o) = &self.opaque {
-            w.quoted("opaque", o)?;
+            w.quoted("opaque", o);
         }
         if self.stale {
-            w.token("stale", "true")?;
+            w.token("stale", "true");
         }
         if let Some(a) = &self.algorithm {
-            w.token("algorithm", a.as_str())?;
+            w.token("algorithm", a.as_str());
         }
         if let Some(q) = &self.qop {
-            w.quoted("qop", q)?;
+            w.quoted("qop", q);
         }
         if let Some(c) = &self.charset {
-            w.token("charset", c)?;
+            w.token("charset", c);
         }
         if self.userhash {
-            w.token("userhash", "true")?;
+            w.token("userhash", "true");
         }
         for p in &self.params {
-            w.param(p)?;
+            w.param(p);
         }
-        Ok(())
+        f.write_str(&w.finish())
     }
+}
+
+/// Whether the qop options list `list` (comma-separated tokens, RFC 7616 §3.3) holds `qop`.
+pub(super) fn qop_offered(list: &str, qop: Qop) -> bool {
+    list.split(',')
+        .any(|t| Qop::parse(t.trim_ascii()) == Some(qop))
 }
 
 /// How the user name is carried in credentials (RFC 7616 §3.4.4).
@@ -323,89 +285,24 @@ pub struct Credentials<'a> {
 impl<'a> Credentials<'a> {
     /// Parses a credentials header value (`Digest username="…", realm="…", …`).
     pub fn parse(s: &'a str) -> Result<Credentials<'a>, ParseError> {
-        let mut it = Params::new(s)?;
-        let mut username = None;
-        let mut username_ext = None;
-        let mut realm = None;
-        let mut nonce = None;
-        let mut uri = None;
-        let mut response = None;
-        let mut algorithm = None;
-        let mut cnonce = None;
-        let mut opaque = None;
-        let mut qop = None;
-        let mut nc = None;
-        let mut userhash = None;
         let mut params = Vec::new();
-        while let Some(p) = it.next_param()? {
-            let n = p.name;
-            if n.eq_ignore_ascii_case("username") {
-                set_once(&mut username, &p, "username")?;
-            } else if n.eq_ignore_ascii_case("username*") {
-                set_once(&mut username_ext, &p, "username*")?;
-            } else if n.eq_ignore_ascii_case("realm") {
-                set_once(&mut realm, &p, "realm")?;
-            } else if n.eq_ignore_ascii_case("nonce") {
-                set_once(&mut nonce, &p, "nonce")?;
-            } else if n.eq_ignore_ascii_case("uri") {
-                set_once(&mut uri, &p, "uri")?;
-            } else if n.eq_ignore_ascii_case("response") {
-                set_once(&mut response, &p, "response")?;
-            } else if n.eq_ignore_ascii_case("algorithm") {
-                set_once(&mut algorithm, &p, "algorithm")?;
-            } else if n.eq_ignore_ascii_case("cnonce") {
-                set_once(&mut cnonce, &p, "cnonce")?;
-            } else if n.eq_ignore_ascii_case("opaque") {
-                set_once(&mut opaque, &p, "opaque")?;
-            } else if n.eq_ignore_ascii_case("qop") {
-                set_once(&mut qop, &p, "qop")?;
-            } else if n.eq_ignore_ascii_case("nc") {
-                set_once(&mut nc, &p, "nc")?;
-            } else if n.eq_ignore_ascii_case("userhash") {
-                set_once(&mut userhash, &p, "userhash")?;
-            } else {
-                params.push(AuthParam {
-                    name: Cow::Borrowed(n),
-                    value: p.unescaped(),
-                    quoted: p.quoted,
-                });
-            }
-        }
-        let (username, username_form) = match (username, username_ext) {
-            (Some(u), None) => (u, UsernameForm::Plain),
-            (None, Some(x)) => (decode_ext_value(&x)?, UsernameForm::Extended),
-            (Some(_), Some(_)) => return Err(ParseError::InvalidParam("username*")),
-            (None, None) => return Err(ParseError::MissingParam("username")),
-        };
-        let qop = match qop {
-            None => None,
-            Some(q) => Some(Qop::parse(&q).ok_or(ParseError::InvalidParam("qop"))?),
-        };
-        let nc = match nc {
-            None => None,
-            Some(v) => Some(parse_nc(&v).ok_or(ParseError::InvalidParam("nc"))?),
-        };
-        if qop.is_some() {
-            if cnonce.is_none() {
-                return Err(ParseError::MissingParam("cnonce"));
-            }
-            if nc.is_none() {
-                return Err(ParseError::MissingParam("nc"));
-            }
-        }
+        let f = scan(s, CREDENTIALS, Some(&mut params))?;
+        let (username, username_form, qop, nc) = check_credentials(&f)?;
+        // `check_credentials` made sure of realm, nonce, uri and response.
+        let v = |i| value(&f, i).unwrap_or_default();
         Ok(Credentials {
             username,
             username_form,
-            realm: realm.ok_or(ParseError::MissingParam("realm"))?,
-            nonce: nonce.ok_or(ParseError::MissingParam("nonce"))?,
-            uri: uri.ok_or(ParseError::MissingParam("uri"))?,
-            response: response.ok_or(ParseError::MissingParam("response"))?,
-            algorithm: algorithm.map(AlgorithmParam::parse),
-            cnonce,
-            opaque,
+            realm: v(REALM),
+            nonce: v(NONCE),
+            uri: v(URI),
+            response: v(RESPONSE),
+            algorithm: value(&f, ALGORITHM).map(AlgorithmParam::parse),
+            cnonce: value(&f, CNONCE),
+            opaque: value(&f, OPAQUE),
             qop,
             nc,
-            userhash: userhash.is_some_and(|v| parse_bool(&v)),
+            userhash: is_true(f[USERHASH]),
             params,
         })
     }
@@ -438,7 +335,7 @@ impl<'a> Credentials<'a> {
 impl fmt::Display for Credentials<'_> {
     /// Serializes as `Digest username="…", realm="…", …` (quoting per RFC 7616 §3.4).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.write_to(f)
+        f.write_str(&self.to_header_value())
     }
 }
 
@@ -446,51 +343,122 @@ impl Credentials<'_> {
     /// The header value, as [`Display`](fmt::Display) prints it (built without the
     /// `core::fmt` machinery, which the browser package then does not ship).
     pub fn to_header_value(&self) -> alloc::string::String {
-        let mut s = alloc::string::String::with_capacity(256);
-        // Writing to a String cannot fail.
-        let _ = self.write_to(&mut s);
-        s
+        let mut w = CredentialFields {
+            username: &self.username,
+            username_form: self.username_form,
+            realm: &self.realm,
+            nonce: &self.nonce,
+            uri: &self.uri,
+            response: &self.response,
+            algorithm: self.algorithm.as_ref().map(AlgorithmParam::as_str),
+            cnonce: self.cnonce.as_deref(),
+            opaque: self.opaque.as_deref(),
+            qop: self.qop,
+            nc: self.nc,
+            userhash: self.userhash,
+        }
+        .write();
+        for p in &self.params {
+            w.param(p);
+        }
+        w.finish()
     }
+}
 
-    fn write_to<W: fmt::Write + ?Sized>(&self, f: &mut W) -> fmt::Result {
-        let mut w = ParamWriter::new(f)?;
+/// The interpreted parameters of credentials, borrowed: what [`Credentials`] serializes and
+/// what a client answers with, written in one place (quoting per RFC 7616 §3.4).
+pub(super) struct CredentialFields<'s> {
+    pub(super) username: &'s str,
+    pub(super) username_form: UsernameForm,
+    pub(super) realm: &'s str,
+    pub(super) nonce: &'s str,
+    pub(super) uri: &'s str,
+    pub(super) response: &'s str,
+    pub(super) algorithm: Option<&'s str>,
+    pub(super) cnonce: Option<&'s str>,
+    pub(super) opaque: Option<&'s str>,
+    pub(super) qop: Option<Qop>,
+    pub(super) nc: Option<u32>,
+    pub(super) userhash: bool,
+}
+
+impl CredentialFields<'_> {
+    /// `Digest username="…", realm="…", …`; extension parameters may follow.
+    pub(super) fn write(&self) -> ParamWriter {
+        let mut w = ParamWriter::new();
         match self.username_form {
-            UsernameForm::Plain => w.quoted("username", &self.username)?,
-            UsernameForm::Extended => {
-                w.sep()?;
-                w.f.write_str("username*=UTF-8''")?;
-                encode_ext_value(w.f, &self.username)?;
-            }
+            UsernameForm::Plain => w.quoted("username", self.username),
+            UsernameForm::Extended => w.ext_value("username*", self.username),
         }
-        w.quoted("realm", &self.realm)?;
-        w.quoted("nonce", &self.nonce)?;
-        w.quoted("uri", &self.uri)?;
-        w.quoted("response", &self.response)?;
-        if let Some(a) = &self.algorithm {
-            w.token("algorithm", a.as_str())?;
+        w.quoted("realm", self.realm);
+        w.quoted("nonce", self.nonce);
+        w.quoted("uri", self.uri);
+        w.quoted("response", self.response);
+        if let Some(a) = self.algorithm {
+            w.token("algorithm", a);
         }
-        if let Some(c) = &self.cnonce {
-            w.quoted("cnonce", c)?;
+        if let Some(c) = self.cnonce {
+            w.quoted("cnonce", c);
         }
-        if let Some(o) = &self.opaque {
-            w.quoted("opaque", o)?;
+        if let Some(o) = self.opaque {
+            w.quoted("opaque", o);
         }
         if let Some(q) = self.qop {
-            w.token("qop", q.as_str())?;
+            w.token("qop", q.as_str());
         }
         if let Some(nc) = self.nc {
             let digits = super::compute::format_nc(nc);
             // ASCII hex digits only.
-            w.token("nc", core::str::from_utf8(&digits).unwrap_or("00000000"))?;
+            w.token("nc", core::str::from_utf8(&digits).unwrap_or("00000000"));
         }
         if self.userhash {
-            w.token("userhash", "true")?;
+            w.token("userhash", "true");
         }
-        for p in &self.params {
-            w.param(p)?;
-        }
-        Ok(())
+        w
     }
+}
+
+/// The checks [`Credentials::parse`] makes once the value is lexed, in its order: `username`
+/// xor a decodable `username*`, a valid `qop` and `nc`, `cnonce` and `nc` with `qop`, then
+/// `realm`, `nonce`, `uri` and `response` present. Gives the user name and its form, the
+/// qop and the nonce-count.
+#[allow(clippy::type_complexity)]
+fn check_credentials<'a>(
+    f: &Found<'a>,
+) -> Result<(Cow<'a, str>, UsernameForm, Option<Qop>, Option<u32>), ParseError> {
+    let (username, form) = match (value(f, USERNAME), f[USERNAME_EXT]) {
+        (Some(u), None) => (u, UsernameForm::Plain),
+        (None, Some(x)) => (decode_ext_value(&x.unescaped())?, UsernameForm::Extended),
+        (Some(_), Some(_)) => return Err(ParseError::InvalidParam("username*")),
+        (None, None) => return Err(ParseError::MissingParam("username")),
+    };
+    let qop = match value(f, QOP) {
+        None => None,
+        Some(q) => Some(Qop::parse(&q).ok_or(ParseError::InvalidParam("qop"))?),
+    };
+    let nc = match value(f, NC) {
+        None => None,
+        Some(v) => Some(parse_nc(&v).ok_or(ParseError::InvalidParam("nc"))?),
+    };
+    if qop.is_some() {
+        if f[CNONCE].is_none() {
+            return Err(ParseError::MissingParam("cnonce"));
+        }
+        if nc.is_none() {
+            return Err(ParseError::MissingParam("nc"));
+        }
+    }
+    for (i, name) in [
+        (REALM, "realm"),
+        (NONCE, "nonce"),
+        (URI, "uri"),
+        (RESPONSE, "response"),
+    ] {
+        if f[i].is_none() {
+            return Err(ParseError::MissingParam(name));
+        }
+    }
+    Ok((username, form, qop, nc))
 }
 
 /// What a client needs to know about credentials it sent: their realm, nonce and nonce
@@ -499,48 +467,9 @@ impl Credentials<'_> {
 /// present, a valid `qop` and `nc`, `cnonce` and `nc` with `qop`), without building the
 /// whole value.
 pub(super) fn sent_realm_nonce_nc(s: &str) -> Option<(Cow<'_, str>, Cow<'_, str>, Option<u32>)> {
-    const NAMES: [&str; 12] = [
-        "username",
-        "username*",
-        "realm",
-        "nonce",
-        "uri",
-        "response",
-        "algorithm",
-        "cnonce",
-        "opaque",
-        "qop",
-        "nc",
-        "userhash",
-    ];
-    let bit = |name: &str| NAMES.iter().position(|n| n.eq_ignore_ascii_case(name));
-    let mut it = Params::new(s).ok()?;
-    let (mut seen, mut realm, mut nonce, mut nc, mut qop) = (0u16, None, None, None, false);
-    while let Some(p) = it.next_param().ok()? {
-        let Some(i) = bit(p.name) else { continue };
-        if seen & (1 << i) != 0 {
-            return None; // a duplicate
-        }
-        seen |= 1 << i;
-        match i {
-            1 => {
-                decode_ext_value(&p.unescaped()).ok()?;
-            }
-            2 => realm = Some(p.unescaped()),
-            3 => nonce = Some(p.unescaped()),
-            9 => {
-                Qop::parse(&p.unescaped())?;
-                qop = true;
-            }
-            10 => nc = Some(parse_nc(&p.unescaped())?),
-            _ => {}
-        }
-    }
-    let has = |name: &str| bit(name).is_some_and(|i| seen & (1 << i) != 0);
-    let one_username = has("username") != has("username*");
-    let required = ["uri", "response"].iter().all(|n| has(n));
-    let qop_ok = !qop || (has("cnonce") && nc.is_some());
-    (one_username && required && qop_ok).then_some((realm?, nonce?, nc))
+    let f = scan(s, CREDENTIALS, None).ok()?;
+    let (_, _, _, nc) = check_credentials(&f).ok()?;
+    Some((value(&f, REALM)?, value(&f, NONCE)?, nc))
 }
 
 #[cfg(test)]

@@ -72,29 +72,43 @@ pub(super) struct RawParam<'a> {
 impl<'a> RawParam<'a> {
     /// The unescaped value: borrowed unless it held quoted-pairs or line folds. A fold
     /// (CRLF followed by whitespace) inside a quoted-string reads as one SP (RFC 3261 §7.3.1).
+    /// The unescaped value as an owned `String`.
+    pub(super) fn to_owned_value(self) -> String {
+        self.unescaped().into_owned()
+    }
+
     pub(super) fn unescaped(&self) -> Cow<'a, str> {
         if !self.escaped {
             return Cow::Borrowed(self.value);
         }
-        let mut out = String::with_capacity(self.value.len());
-        let mut chars = self.value.chars().peekable();
-        while let Some(c) = chars.next() {
+        let b = self.value.as_bytes();
+        let mut out = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while let Some(&c) = b.get(i) {
+            i += 1;
             match c {
-                '\\' => {
-                    if let Some(n) = chars.next() {
+                b'\\' => {
+                    // The parser only lets ASCII be escaped.
+                    if let Some(&n) = b.get(i) {
                         out.push(n);
+                        i += 1;
                     }
                 }
-                '\r' => {
+                b'\r' => {
                     // The parser only lets CR in as part of CRLF 1*WSP.
-                    chars.next_if_eq(&'\n');
-                    while chars.next_if(|&w| w == ' ' || w == '\t').is_some() {}
-                    out.push(' ');
+                    if b.get(i) == Some(&b'\n') {
+                        i += 1;
+                    }
+                    while matches!(b.get(i), Some(b' ' | b'\t')) {
+                        i += 1;
+                    }
+                    out.push(b' ');
                 }
                 _ => out.push(c),
             }
         }
-        Cow::Owned(out)
+        // Only ASCII bytes were removed or replaced by ASCII: still UTF-8, never the default.
+        Cow::Owned(String::from_utf8(out).unwrap_or_default())
     }
 }
 
@@ -276,12 +290,103 @@ impl<'a> Params<'a> {
     }
 }
 
+/// The auth-param names the parsers interpret, challenge and credentials together (RFC 7616
+/// §3.3, §3.4); each direction picks its own with a bit mask ([`CHALLENGE`],
+/// [`CREDENTIALS`]), and [`scan`] files each known parameter under its index here.
+pub(super) const NAMES: [&str; 15] = [
+    "realm",
+    "nonce",
+    "opaque",
+    "algorithm",
+    "qop",
+    "userhash",
+    "stale",
+    "domain",
+    "charset",
+    "username",
+    "username*",
+    "uri",
+    "response",
+    "cnonce",
+    "nc",
+];
+pub(super) const REALM: usize = 0;
+pub(super) const NONCE: usize = 1;
+pub(super) const OPAQUE: usize = 2;
+pub(super) const ALGORITHM: usize = 3;
+pub(super) const QOP: usize = 4;
+pub(super) const USERHASH: usize = 5;
+pub(super) const STALE: usize = 6;
+pub(super) const DOMAIN: usize = 7;
+pub(super) const CHARSET: usize = 8;
+pub(super) const USERNAME: usize = 9;
+pub(super) const USERNAME_EXT: usize = 10;
+pub(super) const URI: usize = 11;
+pub(super) const RESPONSE: usize = 12;
+pub(super) const CNONCE: usize = 13;
+pub(super) const NC: usize = 14;
+/// The parameters of a challenge: `realm` … `charset`.
+pub(super) const CHALLENGE: u16 = 0x01ff;
+/// The parameters of credentials: `realm` … `userhash`, `username` … `nc`.
+pub(super) const CREDENTIALS: u16 = 0x7e3f;
+
+/// The known parameters of one header value, by their index in [`NAMES`].
+pub(super) type Found<'a> = [Option<RawParam<'a>>; NAMES.len()];
+
+/// Lexes a `Digest` header value once: each parameter whose name is in `known` (a bit mask
+/// over [`NAMES`], matched case-insensitively) goes to `found`, a second one being a
+/// [`ParseError::DuplicateParam`]; the others go to `other` in order (when given). The one
+/// parameter scanner of both directions.
+pub(super) fn scan<'a>(
+    s: &'a str,
+    known: u16,
+    other: Option<&mut Vec<AuthParam<'a>>>,
+) -> Result<Found<'a>, ParseError> {
+    let mut found: Found<'a> = [None; NAMES.len()];
+    let mut it = Params::new(s)?;
+    let mut other = other;
+    while let Some(p) = it.next_param()? {
+        let i = NAMES
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(p.name))
+            .filter(|&i| known & (1 << i) != 0);
+        match (i, other.as_deref_mut()) {
+            (Some(i), _) => {
+                if found[i].is_some() {
+                    return Err(ParseError::DuplicateParam(NAMES[i]));
+                }
+                found[i] = Some(p);
+            }
+            (None, Some(o)) => o.push(AuthParam {
+                name: Cow::Borrowed(p.name),
+                value: p.unescaped(),
+                quoted: p.quoted,
+            }),
+            (None, None) => {}
+        }
+    }
+    Ok(found)
+}
+
+/// Whether a parameter is present with the value `true` (any case, as `stale` and
+/// `userhash` are read).
+pub(super) fn is_true(p: Option<RawParam<'_>>) -> bool {
+    p.is_some_and(|p| p.unescaped().eq_ignore_ascii_case("true"))
+}
+
 /// `nc`: exactly 8 hex digits (RFC 7616 `nc-value = 8LHEX`; uppercase tolerated).
 pub(super) fn parse_nc(v: &str) -> Option<u32> {
-    if v.len() != 8 || !v.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if v.len() != 8 {
         return None;
     }
-    u32::from_str_radix(v, 16).ok()
+    // Eight digits: at most u32::MAX, no overflow.
+    v.bytes()
+        .try_fold(0u32, |n, b| Some(n << 4 | hex_digit(b)?))
+}
+
+/// The value of one hex digit, either case.
+pub(super) fn hex_digit(b: u8) -> Option<u32> {
+    char::from(b).to_digit(16)
 }
 
 /// RFC 5987 `attr-char`.
@@ -296,26 +401,26 @@ pub(super) fn is_attr_char(b: u8) -> bool {
 /// Decodes an RFC 5987 `ext-value` (`UTF-8'lang'pct-encoded`); only UTF-8 is accepted.
 pub(super) fn decode_ext_value(v: &str) -> Result<Cow<'static, str>, ParseError> {
     const E: ParseError = ParseError::InvalidParam("username*");
-    let mut parts = v.splitn(3, '\'');
-    let charset = parts.next().ok_or(E)?;
-    let _language = parts.next().ok_or(E)?;
-    let encoded = parts.next().ok_or(E)?;
-    if !charset.eq_ignore_ascii_case("UTF-8") {
+    // charset "'" [ language ] "'" value-chars
+    let quote = |from: usize| {
+        let rest = v.as_bytes().get(from..)?;
+        Some(from + rest.iter().position(|&c| c == b'\'')?)
+    };
+    let first = quote(0).ok_or(E)?;
+    let second = quote(first + 1).ok_or(E)?;
+    let (Some(charset), Some(b)) = (v.as_bytes().get(..first), v.as_bytes().get(second + 1..))
+    else {
+        return Err(E);
+    };
+    if !charset.eq_ignore_ascii_case(b"UTF-8") {
         return Err(E);
     }
-    let b = encoded.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while let Some(&c) = b.get(i) {
         if c == b'%' {
-            let hi = b
-                .get(i + 1)
-                .and_then(|&d| (d as char).to_digit(16))
-                .ok_or(E)?;
-            let lo = b
-                .get(i + 2)
-                .and_then(|&d| (d as char).to_digit(16))
-                .ok_or(E)?;
+            let digit = |at: usize| b.get(at).copied().and_then(hex_digit).ok_or(E);
+            let (hi, lo) = (digit(i + 1)?, digit(i + 2)?);
             // Two hex digits: at most 0xff.
             out.push((hi * 16 + lo) as u8);
             i += 3;
@@ -333,80 +438,80 @@ pub(super) fn decode_ext_value(v: &str) -> Result<Cow<'static, str>, ParseError>
     Ok(Cow::Owned(s))
 }
 
-pub(super) fn encode_ext_value<W: fmt::Write + ?Sized>(f: &mut W, v: &str) -> fmt::Result {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in v.as_bytes() {
-        if is_attr_char(b) {
-            f.write_char(char::from(b))?;
-        } else {
-            f.write_char('%')?;
-            f.write_char(char::from(HEX[usize::from(b >> 4)]))?;
-            f.write_char(char::from(HEX[usize::from(b & 0xf)]))?;
-        }
-    }
-    Ok(())
+/// Writes `Digest a="…", b=tok, …` into a byte buffer that only ever holds UTF-8: values
+/// are copied whole, with ASCII bytes added (`\` escapes, separators) or dropped (control
+/// characters) only.
+pub(super) struct ParamWriter {
+    out: Vec<u8>,
 }
 
-/// Writes `Digest a="…", b=tok, …` into a `Formatter` (Display) or straight into a
-/// `String` (header values, without the `core::fmt` machinery).
-pub(super) struct ParamWriter<'f, W: fmt::Write + ?Sized> {
-    pub(super) f: &'f mut W,
-    first: bool,
-}
-
-impl<'f, W: fmt::Write + ?Sized> ParamWriter<'f, W> {
-    pub(super) fn new(f: &'f mut W) -> Result<Self, fmt::Error> {
-        f.write_str("Digest ")?;
-        Ok(ParamWriter { f, first: true })
+impl ParamWriter {
+    pub(super) fn new() -> ParamWriter {
+        ParamWriter {
+            out: Vec::from(*b"Digest "),
+        }
     }
 
-    pub(super) fn sep(&mut self) -> fmt::Result {
-        if !self.first {
-            self.f.write_str(", ")?;
+    /// The header value.
+    pub(super) fn finish(self) -> String {
+        // Valid UTF-8 by construction (see the type's doc): never the default.
+        String::from_utf8(self.out).unwrap_or_default()
+    }
+
+    /// `, name=` (no comma before the first parameter).
+    fn name(&mut self, name: &str) {
+        if self.out.len() > "Digest ".len() {
+            self.out.extend_from_slice(b", ");
         }
-        self.first = false;
-        Ok(())
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.push(b'=');
     }
 
     /// `name="value"`, escaping `"` and `\`. Control characters other than HTAB cannot be
     /// represented in a quoted-string and are dropped (the parser never produces them).
-    pub(super) fn quoted(&mut self, name: &str, value: &str) -> fmt::Result {
-        self.sep()?;
-        self.f.write_str(name)?;
-        self.f.write_str("=\"")?;
-        let mut rest = value;
-        while let Some(i) = rest
-            .bytes()
-            .position(|b| b == b'"' || b == b'\\' || is_ctl(b))
-        {
-            // `i` is the position of an ASCII byte, so it is a char boundary and `tail`
-            // starts with that one-byte char.
-            let (head, tail) = rest.split_at(i);
-            self.f.write_str(head)?;
-            let c = tail.as_bytes().first().copied().unwrap_or(b' ');
-            if c == b'"' || c == b'\\' {
-                self.f.write_char('\\')?;
-                self.f.write_char(char::from(c))?;
+    pub(super) fn quoted(&mut self, name: &str, value: &str) {
+        self.name(name);
+        self.out.push(b'"');
+        for &b in value.as_bytes() {
+            if b == b'"' || b == b'\\' {
+                self.out.push(b'\\');
             }
-            rest = tail.get(1..).unwrap_or("");
+            if !is_ctl(b) {
+                self.out.push(b);
+            }
         }
-        self.f.write_str(rest)?;
-        self.f.write_char('"')
+        self.out.push(b'"');
     }
 
     /// `name=value` for a token value; falls back to a quoted-string if `value` is not a
     /// valid bare value.
-    pub(super) fn token(&mut self, name: &str, value: &str) -> fmt::Result {
+    pub(super) fn token(&mut self, name: &str, value: &str) {
         if value.is_empty() || !value.bytes().all(is_bare_value_char) {
             return self.quoted(name, value);
         }
-        self.sep()?;
-        self.f.write_str(name)?;
-        self.f.write_char('=')?;
-        self.f.write_str(value)
+        self.name(name);
+        self.out.extend_from_slice(value.as_bytes());
     }
 
-    pub(super) fn param(&mut self, p: &AuthParam<'_>) -> fmt::Result {
+    /// `name=UTF-8''pct-encoded` (RFC 5987 `ext-value`, for `username*`).
+    pub(super) fn ext_value(&mut self, name: &str, value: &str) {
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        self.name(name);
+        self.out.extend_from_slice(b"UTF-8''");
+        for &b in value.as_bytes() {
+            if is_attr_char(b) {
+                self.out.push(b);
+            } else {
+                self.out.extend_from_slice(&[
+                    b'%',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 0xf)],
+                ]);
+            }
+        }
+    }
+
+    pub(super) fn param(&mut self, p: &AuthParam<'_>) {
         // A name that is not a token cannot be written; such a param cannot come from the
         // parser, only from a caller building one by hand.
         let ok_name = !p.name.is_empty()
@@ -415,7 +520,7 @@ impl<'f, W: fmt::Write + ?Sized> ParamWriter<'f, W> {
                 .enumerate()
                 .all(|(i, b)| is_token_char(b) || (b == b'*' && i + 1 == p.name.len()));
         if !ok_name {
-            return Ok(());
+            return;
         }
         if p.quoted {
             self.quoted(&p.name, &p.value)

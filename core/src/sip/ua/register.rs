@@ -107,12 +107,12 @@ impl<R: Rng> UserAgent<R> {
 
     /// Adds credentials for every realm challenged so far (nc continues across requests).
     fn authorize(&mut self, req: &mut SipMsg) -> bool {
-        let (Some(method), Some(uri)) = (req.method(), req.uri().map(ToString::to_string)) else {
+        let (Some(method), Some(uri)) = (req.method(), req.uri()) else {
             return false;
         };
         match self
             .digest
-            .authorize(&mut self.rng, method.as_str(), &uri, &req.body)
+            .authorize(&mut self.rng, method.as_str(), uri, &req.body)
         {
             Ok(creds) => {
                 // Replace the old credentials first, then add one header per realm: removing
