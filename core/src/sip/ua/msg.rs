@@ -287,15 +287,17 @@ impl SipMsg {
                 n => Cow::Borrowed(n.as_str()),
             };
             // §7.3.1: a folded value is one line; each fold becomes a single space.
-            let unfolded: String;
+            let mut unfolded = String::new();
             let value = if f.value.contains(['\r', '\n']) {
-                unfolded = f
-                    .value
-                    .split(['\r', '\n'])
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                for l in f.value.split(['\r', '\n']) {
+                    let l = l.trim();
+                    if !l.is_empty() {
+                        if !unfolded.is_empty() {
+                            unfolded.push(' ');
+                        }
+                        unfolded.push_str(l);
+                    }
+                }
                 unfolded.as_str()
             } else {
                 f.value.trim_ascii()
@@ -394,8 +396,27 @@ impl SipMsg {
 
     /// Appends a header.
     pub fn push(&mut self, name: &'static str, value: impl Into<String>) -> &mut Self {
-        self.headers.push((Cow::Borrowed(name), value.into()));
+        self.push_owned(name, value.into())
+    }
+
+    /// [`SipMsg::push`] without the generic conversion (one copy of the code).
+    #[inline(never)]
+    fn push_owned(&mut self, name: &'static str, value: String) -> &mut Self {
+        self.headers.push((Cow::Borrowed(name), value));
         self
+    }
+
+    /// Appends a copy of the first value of `name` in `from` (every value when `all`).
+    #[inline(never)]
+    pub(crate) fn copy_from(&mut self, from: &SipMsg, name: &'static str, all: bool) {
+        for (n, v) in &from.headers {
+            if n.eq_ignore_ascii_case(name) {
+                self.push_owned(name, v.clone());
+                if !all {
+                    return;
+                }
+            }
+        }
     }
 
     /// Inserts a header before all others (a new top Via).
