@@ -102,7 +102,9 @@ pub use call::UaError;
 pub use msg::{Method, SipMsg};
 
 use layer::{ClientEntry, ServerEntry};
-use map::{Map, Set};
+use map::Map;
+#[cfg(feature = "btree-tables")]
+use map::Set;
 use register::Registration;
 
 /// What the UA accepts (methods, extensions, body types) for request validation.
@@ -463,6 +465,9 @@ pub struct UserAgent<R: Rng> {
     /// Boxed entries (~400 B each) keep the B-tree leaves small (11 entries inline).
     clients: Map<TxKey, Box<ClientEntry>>,
     /// Transaction deadlines: (when, is server, key), so the next one is found in O(log n).
+    /// Without `btree-tables` (a browser UA's few transactions) the entries' `indexed`
+    /// deadlines are scanned instead.
+    #[cfg(feature = "btree-tables")]
     tx_timers: Set<(Instant, bool, TxKey)>,
     servers: Map<TxKey, Box<ServerEntry>>,
     calls: table::CallTable,
@@ -526,6 +531,7 @@ impl<R: Rng> UserAgent<R> {
             rng,
             now: Instant::ZERO,
             clients: Map::new(),
+            #[cfg(feature = "btree-tables")]
             tx_timers: Set::new(),
             servers: Map::new(),
             calls: table::CallTable::default(),
