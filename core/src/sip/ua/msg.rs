@@ -543,9 +543,14 @@ impl SipMsg {
 
     /// Whether a comma-separated option-tag header (Supported/Require) lists `tag`.
     pub fn has_option(&self, header: &str, tag: &str) -> bool {
-        self.headers_named(header)
-            .flat_map(|v| v.split(','))
-            .any(|t| t.trim_ascii().eq_ignore_ascii_case(tag))
+        for v in self.headers_named(header) {
+            for t in v.split(',') {
+                if t.trim_ascii().eq_ignore_ascii_case(tag) {
+                    return true;
+                }
+            }
+        }
+        false
     }
 }
 
