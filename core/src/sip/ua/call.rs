@@ -164,10 +164,11 @@ impl Call {
             .retx_2xx
             .as_ref()
             .map(|r| r.next.map_or(r.give_up, |n| n.min(r.give_up)));
-        r.into_iter()
-            .chain(self.glare_retry.as_ref().map(|g| g.0))
-            .chain(self.ext.next_timer())
-            .min()
+        super::earliest(&[
+            r,
+            self.glare_retry.as_ref().map(|g| g.0),
+            self.ext.next_timer(),
+        ])
     }
 }
 

@@ -107,6 +107,19 @@ use map::Map;
 use map::Set;
 use register::Registration;
 
+/// The earliest of some optional deadlines (one loop for every timer question).
+pub(crate) fn earliest(ts: &[Option<Instant>]) -> Option<Instant> {
+    let mut min: Option<Instant> = None;
+    for &t in ts {
+        if let Some(t) = t
+            && min.is_none_or(|m| t < m)
+        {
+            min = Some(t);
+        }
+    }
+    min
+}
+
 /// What the UA accepts (methods, extensions, body types) for request validation.
 const VALIDATE: crate::sip::validate::ValidateConfig<'static> =
     crate::sip::validate::ValidateConfig {
@@ -581,13 +594,13 @@ impl<R: Rng> UserAgent<R> {
 
     /// The next instant at which [`UserAgent::handle_timeout`] must be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let tx = self.next_transaction_timer();
-        tx.into_iter()
-            .chain(self.calls.next_timer())
-            .chain(self.registration.refresh_at)
-            .chain(self.keepalive_at)
-            .chain(self.pong_deadline)
-            .min()
+        earliest(&[
+            self.next_transaction_timer(),
+            self.calls.next_timer(),
+            self.registration.refresh_at,
+            self.keepalive_at,
+            self.pong_deadline,
+        ])
     }
 
     /// Processes every timer due at `now`.

@@ -199,11 +199,7 @@ impl CallTable {
     pub(crate) fn next_timer(&self) -> Option<Instant> {
         let mut min: Option<Instant> = None;
         for c in self.values() {
-            if let Some(t) = c.next_timer()
-                && min.is_none_or(|m| t < m)
-            {
-                min = Some(t);
-            }
+            min = super::earliest(&[min, c.next_timer()]);
         }
         min
     }
