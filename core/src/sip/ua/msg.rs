@@ -176,6 +176,11 @@ fn is_list(name: &str) -> bool {
 
 /// Splits `v` at commas outside quotes and angle brackets.
 pub fn split_list(v: &str) -> impl Iterator<Item = &str> {
+    list_parts(v).into_iter()
+}
+
+/// The non-empty trimmed parts of `v` between commas outside quotes and angle brackets.
+fn list_parts(v: &str) -> Vec<&str> {
     let mut parts = Vec::new();
     let (mut quoted, mut angle, mut escaped, mut start) = (false, false, false, 0);
     for (i, c) in v.char_indices() {
@@ -186,14 +191,22 @@ pub fn split_list(v: &str) -> impl Iterator<Item = &str> {
             '<' if !quoted => angle = true,
             '>' if !quoted => angle = false,
             ',' if !quoted && !angle => {
-                parts.push(v.get(start..i).unwrap_or("").trim_ascii());
+                push_part(&mut parts, v.get(start..i));
                 start = i + 1;
             }
             _ => {}
         }
     }
-    parts.push(v.get(start..).unwrap_or("").trim_ascii());
-    parts.into_iter().filter(|p| !p.is_empty())
+    push_part(&mut parts, v.get(start..));
+    parts
+}
+
+/// Appends `part` trimmed, unless it is empty.
+fn push_part<'a>(parts: &mut Vec<&'a str>, part: Option<&'a str>) {
+    let p = part.unwrap_or("").trim_ascii();
+    if !p.is_empty() {
+        parts.push(p);
+    }
 }
 
 impl SipMsg {
@@ -303,7 +316,7 @@ impl SipMsg {
                 f.value.trim_ascii()
             };
             if is_list(&name) && value.contains(',') {
-                for part in split_list(value) {
+                for part in list_parts(value) {
                     out.push((name.clone(), part.to_owned()));
                 }
             } else {
@@ -388,10 +401,10 @@ impl SipMsg {
 
     /// All values of header `name`, in order.
     pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers
-            .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        Named {
+            headers: &self.headers,
+            name,
+        }
     }
 
     /// Appends a header.
@@ -551,6 +564,27 @@ impl SipMsg {
             }
         }
         false
+    }
+}
+
+/// The values of one header name ([`SipMsg::headers_named`]): one plain `next` rather
+/// than a filter/map chain that each consumer would instantiate anew.
+struct Named<'a> {
+    headers: &'a [(HeaderName, String)],
+    name: &'a str,
+}
+
+impl<'a> Iterator for Named<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        while let Some(((n, v), rest)) = self.headers.split_first() {
+            self.headers = rest;
+            if n.eq_ignore_ascii_case(self.name) {
+                return Some(v);
+            }
+        }
+        None
     }
 }
 
