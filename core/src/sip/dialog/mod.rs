@@ -69,10 +69,7 @@ impl Dialog {
     pub fn uac(req: &SipMsg, resp: &SipMsg) -> Option<Dialog> {
         let remote_tag = resp.to_tag()?.to_string();
         let code = resp.code()?;
-        let mut route_set: Vec<String> = resp
-            .headers_named("Record-Route")
-            .map(ToString::to_string)
-            .collect();
+        let mut route_set = record_routes(resp);
         route_set.reverse();
         Some(Dialog {
             id: DialogId {
@@ -118,10 +115,7 @@ impl Dialog {
             local_party,
             remote_party: req.header("From")?.to_string(),
             remote_target: req.contact_uri()?.to_string(),
-            route_set: req
-                .headers_named("Record-Route")
-                .map(ToString::to_string)
-                .collect(),
+            route_set: record_routes(req),
             secure: req.uri().is_some_and(|u| u.starts_with("sips:")),
         })
     }
@@ -143,9 +137,16 @@ impl Dialog {
                 self.local_seq
             }
         };
-        let mut m = SipMsg::request(method.clone(), self.request_uri().to_string());
-        for r in self.routes() {
-            m.push("Route", r.to_string());
+        // Strict routing (§12.2.1.1): the first route (no `lr`) is the Request-URI and the
+        // remote target goes last in the Route set.
+        let strict = self.route_set.first().filter(|r| !is_loose(r));
+        let uri = strict.map_or(self.remote_target.as_str(), |r| addr_uri(r));
+        let mut m = SipMsg::request(method.clone(), uri.to_string());
+        for r in self.route_set.iter().skip(usize::from(strict.is_some())) {
+            m.push("Route", r.clone());
+        }
+        if strict.is_some() {
+            m.push("Route", cat!('<', self.remote_target, '>'));
         }
         m.push("Max-Forwards", "70");
         m.push("From", self.local_party.clone());
@@ -153,26 +154,6 @@ impl Dialog {
         m.push("Call-ID", self.id.call_id.clone());
         m.push("CSeq", cat!(seq, ' ', method.as_str()));
         m
-    }
-
-    /// The Request-URI for in-dialog requests: the remote target, or (strict routing,
-    /// §12.2.1.1) the first route's URI when it lacks `lr`.
-    fn request_uri(&self) -> &str {
-        match self.route_set.first() {
-            Some(r) if !is_loose(r) => addr_uri(r),
-            _ => &self.remote_target,
-        }
-    }
-
-    fn routes(&self) -> Vec<String> {
-        match self.route_set.first() {
-            Some(r) if !is_loose(r) => {
-                let mut v: Vec<String> = self.route_set.iter().skip(1).cloned().collect();
-                v.push(cat!('<', self.remote_target, '>'));
-                v
-            }
-            _ => self.route_set.clone(),
-        }
     }
 
     /// Where in-dialog requests go first: the first route's URI, else the remote target.
@@ -214,6 +195,17 @@ impl Dialog {
             && msg.to_tag() == Some(self.id.local_tag.as_str())
             && msg.from_tag().unwrap_or("") == self.id.remote_tag
     }
+}
+
+/// The Record-Route values of `m`, in order.
+fn record_routes(m: &SipMsg) -> Vec<String> {
+    let mut v = Vec::new();
+    for (n, r) in &m.headers {
+        if n.eq_ignore_ascii_case("Record-Route") {
+            v.push(r.clone());
+        }
+    }
+    v
 }
 
 fn is_loose(route: &str) -> bool {

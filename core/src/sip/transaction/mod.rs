@@ -116,13 +116,7 @@ impl TxKey {
     /// The client transaction key of a response (§17.1.3): top Via branch and CSeq method.
     pub fn client(resp: &SipMsg) -> Option<TxKey> {
         let (_, method) = resp.cseq()?;
-        let branch = resp.branch()?;
-        Some(TxKey::Branch {
-            hash: fnv1a(branch),
-            branch: branch.to_string(),
-            sent_by: String::new(),
-            method,
-        })
+        Some(TxKey::for_request(resp.branch()?, method))
     }
 
     /// The client key of a request we send with `branch`.

@@ -56,78 +56,52 @@ pub fn reason(code: u16) -> &'static str {
 /// is not 100), Call-ID, CSeq copied; Record-Route copied on dialog-creating responses.
 pub fn response(req: &SipMsg, code: u16, to_tag: Option<&str>) -> SipMsg {
     let mut r = SipMsg::response(code, reason(code));
-    for v in req.headers_named("Via") {
-        r.push("Via", v.to_string());
-    }
-    if let Some(f) = req.header("From") {
-        r.push("From", f.to_string());
-    }
-    if let Some(t) = req.header("To") {
-        match to_tag {
-            Some(tag) if code != 100 && req.to_tag().is_none() => {
-                r.push("To", cat!(t, ";tag=", tag));
-            }
-            _ => {
-                r.push("To", t.to_string());
-            }
+    r.copy_from(req, "Via", true);
+    r.copy_from(req, "From", false);
+    match (req.header("To"), to_tag) {
+        (Some(t), Some(tag)) if code != 100 && req.to_tag().is_none() => {
+            r.push("To", cat!(t, ";tag=", tag));
         }
+        _ => r.copy_from(req, "To", false),
     }
-    if let Some(c) = req.header("Call-ID") {
-        r.push("Call-ID", c.to_string());
-    }
-    if let Some(c) = req.header("CSeq") {
-        r.push("CSeq", c.to_string());
-    }
+    r.copy_from(req, "Call-ID", false);
+    r.copy_from(req, "CSeq", false);
     if code > 100 && code < 300 && matches!(req.method(), Some(Method::Invite)) {
-        for rr in req.headers_named("Record-Route") {
-            r.push("Record-Route", rr.to_string());
-        }
+        r.copy_from(req, "Record-Route", true);
     }
     r
 }
 
-/// The ACK for a non-2xx final response `resp` to INVITE `req` (§17.1.1.3).
-pub fn ack_for_non_2xx(req: &SipMsg, resp: &SipMsg) -> SipMsg {
-    let mut a = SipMsg::request(Method::Ack, req.uri().unwrap_or("").to_string());
-    if let Some(v) = req.top_via() {
-        a.push("Via", v.to_string());
-    }
-    for r in req.headers_named("Route") {
-        a.push("Route", r.to_string());
-    }
+/// The ACK (§17.1.1.3) or CANCEL (§9.1) for INVITE `req`: same Request-URI, top Via,
+/// Route, From, Call-ID and CSeq number; the To of `to` (the response for an ACK, the
+/// INVITE for a CANCEL).
+fn ack_or_cancel(req: &SipMsg, to: &SipMsg, method: Method) -> SipMsg {
+    let mut a = SipMsg::request(method.clone(), req.uri().unwrap_or("").to_string());
+    a.copy_from(req, "Via", false);
+    a.copy_from(req, "Route", true);
     a.push("Max-Forwards", "70");
-    for h in ["From", "Call-ID"] {
-        if let Some(v) = req.header(h) {
-            a.push(h, v.to_string());
-        }
+    a.copy_from(req, "From", false);
+    if method == Method::Cancel {
+        a.copy_from(to, "To", false);
     }
-    if let Some(t) = resp.header("To") {
-        a.push("To", t.to_string());
+    a.copy_from(req, "Call-ID", false);
+    if method == Method::Ack {
+        a.copy_from(to, "To", false);
     }
     let n = req.cseq().map_or(1, |(n, _)| n);
-    a.push("CSeq", cat!(n, " ACK"));
+    a.push("CSeq", cat!(n, ' ', method.as_str()));
     a
+}
+
+/// The ACK for a non-2xx final response `resp` to INVITE `req` (§17.1.1.3).
+pub fn ack_for_non_2xx(req: &SipMsg, resp: &SipMsg) -> SipMsg {
+    ack_or_cancel(req, resp, Method::Ack)
 }
 
 /// The CANCEL for INVITE `req` (§9.1): same Request-URI, top Via, Call-ID, From, To, Route
 /// and CSeq number.
 pub fn cancel_for(req: &SipMsg) -> SipMsg {
-    let mut c = SipMsg::request(Method::Cancel, req.uri().unwrap_or("").to_string());
-    if let Some(v) = req.top_via() {
-        c.push("Via", v.to_string());
-    }
-    for r in req.headers_named("Route") {
-        c.push("Route", r.to_string());
-    }
-    c.push("Max-Forwards", "70");
-    for h in ["From", "To", "Call-ID"] {
-        if let Some(v) = req.header(h) {
-            c.push(h, v.to_string());
-        }
-    }
-    let n = req.cseq().map_or(1, |(n, _)| n);
-    c.push("CSeq", cat!(n, " CANCEL"));
-    c
+    ack_or_cancel(req, req, Method::Cancel)
 }
 
 /// The socket address of a URI whose host is an IP literal (no DNS in the core).

@@ -164,10 +164,11 @@ impl Call {
             .retx_2xx
             .as_ref()
             .map(|r| r.next.map_or(r.give_up, |n| n.min(r.give_up)));
-        r.into_iter()
-            .chain(self.glare_retry.as_ref().map(|g| g.0))
-            .chain(self.ext.next_timer())
-            .min()
+        super::earliest(&[
+            r,
+            self.glare_retry.as_ref().map(|g| g.0),
+            self.ext.next_timer(),
+        ])
     }
 }
 
@@ -378,18 +379,19 @@ impl<R: Rng> UserAgent<R> {
         };
         let Some((n, _)) = resp.cseq() else { return };
         let mut ack = SipMsg::request(Method::Ack, target.clone());
-        let mut routes: Vec<&str> = resp.headers_named("Record-Route").collect();
-        routes.reverse();
-        let first_hop = routes.first().map(|r| super::msg::addr_uri(r).to_string());
-        for r in routes {
-            ack.push("Route", r.to_string());
-        }
-        ack.push("Max-Forwards", "70");
-        for h in ["From", "To", "Call-ID"] {
-            if let Some(v) = resp.header(h) {
-                ack.push(h, v.to_string());
+        let mut first_hop = None;
+        for (name, r) in resp.headers.iter().rev() {
+            if name.eq_ignore_ascii_case("Record-Route") {
+                if first_hop.is_none() {
+                    first_hop = Some(super::msg::addr_uri(r).to_string());
+                }
+                ack.push("Route", r.clone());
             }
         }
+        ack.push("Max-Forwards", "70");
+        ack.copy_from(resp, "From", false);
+        ack.copy_from(resp, "To", false);
+        ack.copy_from(resp, "Call-ID", false);
         ack.push("CSeq", cat!(n, " ACK"));
         let hop = first_hop.unwrap_or(target);
         let Some(dest) = self.cfg.proxy.or_else(|| resolve(&hop, self.cfg.transport)) else {

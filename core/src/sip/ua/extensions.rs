@@ -80,7 +80,7 @@ impl Ext {
             .session
             .as_ref()
             .map(|s| s.refresh_at.map_or(s.expire_at, |r| r.min(s.expire_at)));
-        prov.into_iter().chain(sess).chain(self.ring_deadline).min()
+        super::earliest(&[prov, sess, self.ring_deadline])
     }
 }
 

@@ -373,20 +373,26 @@ impl<R: Rng> UserAgent<R> {
         };
         let Some((indexed, next)) = slot else { return };
         let old = core::mem::replace(indexed, next);
-        if old == next {
-            return;
+        #[cfg(feature = "btree-tables")]
+        {
+            if old == next {
+                return;
+            }
+            if let Some(t) = old {
+                self.tx_timers.remove(&(t, server, key.clone()));
+            }
+            if let Some(t) = next {
+                self.tx_timers.insert((t, server, key.clone()));
+            }
         }
-        if let Some(t) = old {
-            self.tx_timers.remove(&(t, server, key.clone()));
-        }
-        if let Some(t) = next {
-            self.tx_timers.insert((t, server, key.clone()));
-        }
+        #[cfg(not(feature = "btree-tables"))]
+        let _ = (old, server, key);
     }
 
     /// Removes a client transaction and its timer index entry.
     pub(crate) fn remove_client(&mut self, key: &TxKey) -> Option<ClientEntry> {
         let e = self.clients.remove(key)?;
+        #[cfg(feature = "btree-tables")]
         if let Some(t) = e.indexed {
             self.tx_timers.remove(&(t, false, key.clone()));
         }
@@ -396,6 +402,7 @@ impl<R: Rng> UserAgent<R> {
     /// Removes a server transaction and its timer index entry.
     pub(crate) fn remove_server(&mut self, key: &TxKey) -> Option<ServerEntry> {
         let e = self.servers.remove(key)?;
+        #[cfg(feature = "btree-tables")]
         if let Some(t) = e.indexed {
             self.tx_timers.remove(&(t, true, key.clone()));
         }
@@ -403,17 +410,52 @@ impl<R: Rng> UserAgent<R> {
     }
 
     /// The earliest transaction timer (the index keeps this O(log n)).
+    #[cfg(feature = "btree-tables")]
     pub(crate) fn next_transaction_timer(&self) -> Option<Instant> {
         self.tx_timers.first().map(|(t, _, _)| *t)
     }
 
+    /// The earliest filed transaction timer: (when, is server, key), the smallest such
+    /// triple (clients before servers, keys ascending at equal times), as the index orders
+    /// them.
+    #[cfg(not(feature = "btree-tables"))]
+    fn first_transaction_timer(&self) -> Option<(Instant, bool, &TxKey)> {
+        let mut first: Option<(Instant, bool, &TxKey)> = None;
+        let clients = self.clients.iter().map(|(k, e)| (e.indexed, false, k));
+        let servers = self.servers.iter().map(|(k, e)| (e.indexed, true, k));
+        for (t, server, k) in clients.chain(servers) {
+            if let Some(t) = t
+                && first.is_none_or(|(f, _, _)| t < f)
+            {
+                first = Some((t, server, k));
+            }
+        }
+        first
+    }
+
+    /// The earliest transaction timer.
+    #[cfg(not(feature = "btree-tables"))]
+    pub(crate) fn next_transaction_timer(&self) -> Option<Instant> {
+        self.first_transaction_timer().map(|(t, _, _)| t)
+    }
+
+    /// The earliest filed transaction timer.
+    fn first_tx_timer(&self) -> Option<(Instant, bool, TxKey)> {
+        #[cfg(feature = "btree-tables")]
+        return self.tx_timers.first().cloned();
+        #[cfg(not(feature = "btree-tables"))]
+        self.first_transaction_timer()
+            .map(|(t, server, k)| (t, server, k.clone()))
+    }
+
     /// Fires the due transaction timers, earliest first.
     pub(crate) fn layer_timeouts(&mut self, now: Instant) {
-        while let Some(first) = self.tx_timers.first().cloned() {
+        while let Some(first) = self.first_tx_timer() {
             if first.0 > now {
                 break;
             }
             let (_, server, key) = first;
+            #[cfg(feature = "btree-tables")]
             self.tx_timers.remove(&(first.0, server, key.clone()));
             if server {
                 if let Some(e) = self.servers.get_mut(&key) {

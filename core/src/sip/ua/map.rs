@@ -2,9 +2,10 @@
 //!
 //! With the feature `btree-tables` (part of `full`, what the gateway builds) they are the
 //! B-trees of `alloc`: O(log n) for a gateway's thousands of transactions and calls.
-//! Without it they are [`VecMap`] / [`VecSet`]: `Vec`s kept sorted, found by binary search,
-//! with the same interface and the same (ascending) iteration order as the B-trees but a
-//! fraction of their code per key/value type. That suits a browser UA (the wasm package),
+//! Without it the maps are [`VecMap`]s: `Vec`s kept sorted, found by binary search, with
+//! the same interface and the same (ascending) iteration order as the B-trees but a
+//! fraction of their code per key/value type, and the sets (timer indexes) are not used:
+//! the tables scan their few entries instead. That suits a browser UA (the wasm package),
 //! which holds a handful of entries and pays for every byte of code in its download.
 //!
 //! Inputs: keys and values. Outputs: lookups and ascending iteration. Nothing here reads
@@ -18,7 +19,7 @@ use core::borrow::Borrow;
 pub(crate) use alloc::collections::{BTreeMap as Map, BTreeSet as Set};
 
 #[cfg(not(feature = "btree-tables"))]
-pub(crate) use self::{VecMap as Map, VecSet as Set};
+pub(crate) use self::VecMap as Map;
 
 /// A map kept as a `Vec` of entries sorted by key (a B-tree map's interface, the subset the
 /// UA uses).
@@ -139,94 +140,20 @@ impl<K: Ord, V> VecMap<K, V> {
     }
 }
 
-/// A set kept as a sorted `Vec` (a B-tree set's interface, the subset the UA uses).
-#[derive(Debug, Clone)]
-#[cfg_attr(feature = "btree-tables", allow(dead_code))]
-pub(crate) struct VecSet<T> {
-    items: Vec<T>,
-}
-
-impl<T> Default for VecSet<T> {
-    fn default() -> Self {
-        VecSet { items: Vec::new() }
-    }
-}
-
-#[allow(dead_code)]
-impl<T: Ord> VecSet<T> {
-    /// An empty set.
-    pub(crate) const fn new() -> Self {
-        VecSet { items: Vec::new() }
-    }
-
-    /// How many items.
-    pub(crate) fn len(&self) -> usize {
-        self.items.len()
-    }
-
-    /// Whether the set is empty.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-
-    /// Whether `item` is in the set.
-    pub(crate) fn contains(&self, item: &T) -> bool {
-        self.items.binary_search(item).is_ok()
-    }
-
-    /// Adds `item`; false when it was there already.
-    pub(crate) fn insert(&mut self, item: T) -> bool {
-        match self.items.binary_search(&item) {
-            Ok(_) => false,
-            Err(i) => {
-                self.items.insert(i, item);
-                true
-            }
-        }
-    }
-
-    /// Removes `item`; false when it was not there.
-    pub(crate) fn remove(&mut self, item: &T) -> bool {
-        match self.items.binary_search(item) {
-            Ok(i) => {
-                self.items.remove(i);
-                true
-            }
-            Err(_) => false,
-        }
-    }
-
-    /// The smallest item.
-    pub(crate) fn first(&self) -> Option<&T> {
-        self.items.first()
-    }
-
-    /// Removes and returns the smallest item.
-    pub(crate) fn pop_first(&mut self) -> Option<T> {
-        (!self.items.is_empty()).then(|| self.items.remove(0))
-    }
-
-    /// The items in ascending order.
-    pub(crate) fn iter(&self) -> core::slice::Iter<'_, T> {
-        self.items.iter()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::collections::{BTreeMap, BTreeSet};
+    use alloc::collections::BTreeMap;
     use alloc::string::String;
     use proptest::prelude::*;
 
-    /// One operation on a map and a set of small keys (so that they collide).
+    /// One operation on a map of small keys (so that they collide).
     #[derive(Debug, Clone)]
     enum Op {
         Insert(u8, u16),
         Remove(u8),
         GetMut(u8, u16),
         Retain(u8),
-        PopFirst,
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -235,26 +162,22 @@ mod tests {
             (0u8..16).prop_map(Op::Remove),
             (0u8..16, any::<u16>()).prop_map(|(k, v)| Op::GetMut(k, v)),
             (1u8..4).prop_map(Op::Retain),
-            Just(Op::PopFirst),
         ]
     }
 
     proptest! {
-        /// Every operation gives the B-trees' results, and the contents and their order stay
-        /// the B-trees' after each step.
+        /// Every operation gives the B-tree's results, and the contents and their order stay
+        /// the B-tree's after each step.
         #[test]
-        fn vec_map_and_set_behave_as_btrees(ops in proptest::collection::vec(op(), 0..200)) {
+        fn vec_map_behaves_as_a_btree(ops in proptest::collection::vec(op(), 0..200)) {
             let (mut m, mut bm) = (VecMap::new(), BTreeMap::new());
-            let (mut s, mut bs) = (VecSet::new(), BTreeSet::new());
             for o in ops {
                 match o {
                     Op::Insert(k, v) => {
                         prop_assert_eq!(m.insert(k, v), bm.insert(k, v));
-                        prop_assert_eq!(s.insert(k), bs.insert(k));
                     }
                     Op::Remove(k) => {
                         prop_assert_eq!(m.remove(&k), bm.remove(&k));
-                        prop_assert_eq!(s.remove(&k), bs.remove(&k));
                     }
                     Op::GetMut(k, v) => {
                         if let Some(x) = m.get_mut(&k) {
@@ -268,17 +191,12 @@ mod tests {
                         m.retain(|k, v| (*k % d == 0) != (*v % 2 == 0));
                         bm.retain(|k, v| (*k % d == 0) != (*v % 2 == 0));
                     }
-                    Op::PopFirst => prop_assert_eq!(s.pop_first(), bs.pop_first()),
                 }
                 prop_assert!(m.iter().eq(bm.iter()));
-                prop_assert!(s.iter().eq(bs.iter()));
                 prop_assert_eq!((m.len(), m.is_empty()), (bm.len(), bm.is_empty()));
-                prop_assert_eq!((s.len(), s.is_empty()), (bs.len(), bs.is_empty()));
-                prop_assert_eq!(s.first(), bs.first());
                 for k in 0u8..16 {
                     prop_assert_eq!(m.get(&k), bm.get(&k));
                     prop_assert_eq!(m.contains_key(&k), bm.contains_key(&k));
-                    prop_assert_eq!(s.contains(&k), bs.contains(&k));
                 }
             }
         }

@@ -102,8 +102,23 @@ pub use call::UaError;
 pub use msg::{Method, SipMsg};
 
 use layer::{ClientEntry, ServerEntry};
-use map::{Map, Set};
+use map::Map;
+#[cfg(feature = "btree-tables")]
+use map::Set;
 use register::Registration;
+
+/// The earliest of some optional deadlines (one loop for every timer question).
+pub(crate) fn earliest(ts: &[Option<Instant>]) -> Option<Instant> {
+    let mut min: Option<Instant> = None;
+    for &t in ts {
+        if let Some(t) = t
+            && min.is_none_or(|m| t < m)
+        {
+            min = Some(t);
+        }
+    }
+    min
+}
 
 /// What the UA accepts (methods, extensions, body types) for request validation.
 const VALIDATE: crate::sip::validate::ValidateConfig<'static> =
@@ -463,6 +478,9 @@ pub struct UserAgent<R: Rng> {
     /// Boxed entries (~400 B each) keep the B-tree leaves small (11 entries inline).
     clients: Map<TxKey, Box<ClientEntry>>,
     /// Transaction deadlines: (when, is server, key), so the next one is found in O(log n).
+    /// Without `btree-tables` (a browser UA's few transactions) the entries' `indexed`
+    /// deadlines are scanned instead.
+    #[cfg(feature = "btree-tables")]
     tx_timers: Set<(Instant, bool, TxKey)>,
     servers: Map<TxKey, Box<ServerEntry>>,
     calls: table::CallTable,
@@ -526,6 +544,7 @@ impl<R: Rng> UserAgent<R> {
             rng,
             now: Instant::ZERO,
             clients: Map::new(),
+            #[cfg(feature = "btree-tables")]
             tx_timers: Set::new(),
             servers: Map::new(),
             calls: table::CallTable::default(),
@@ -575,13 +594,13 @@ impl<R: Rng> UserAgent<R> {
 
     /// The next instant at which [`UserAgent::handle_timeout`] must be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let tx = self.next_transaction_timer();
-        tx.into_iter()
-            .chain(self.calls.next_timer())
-            .chain(self.registration.refresh_at)
-            .chain(self.keepalive_at)
-            .chain(self.pong_deadline)
-            .min()
+        earliest(&[
+            self.next_transaction_timer(),
+            self.calls.next_timer(),
+            self.registration.refresh_at,
+            self.keepalive_at,
+            self.pong_deadline,
+        ])
     }
 
     /// Processes every timer due at `now`.

@@ -176,6 +176,11 @@ fn is_list(name: &str) -> bool {
 
 /// Splits `v` at commas outside quotes and angle brackets.
 pub fn split_list(v: &str) -> impl Iterator<Item = &str> {
+    list_parts(v).into_iter()
+}
+
+/// The non-empty trimmed parts of `v` between commas outside quotes and angle brackets.
+fn list_parts(v: &str) -> Vec<&str> {
     let mut parts = Vec::new();
     let (mut quoted, mut angle, mut escaped, mut start) = (false, false, false, 0);
     for (i, c) in v.char_indices() {
@@ -186,14 +191,22 @@ pub fn split_list(v: &str) -> impl Iterator<Item = &str> {
             '<' if !quoted => angle = true,
             '>' if !quoted => angle = false,
             ',' if !quoted && !angle => {
-                parts.push(v.get(start..i).unwrap_or("").trim_ascii());
+                push_part(&mut parts, v.get(start..i));
                 start = i + 1;
             }
             _ => {}
         }
     }
-    parts.push(v.get(start..).unwrap_or("").trim_ascii());
-    parts.into_iter().filter(|p| !p.is_empty())
+    push_part(&mut parts, v.get(start..));
+    parts
+}
+
+/// Appends `part` trimmed, unless it is empty.
+fn push_part<'a>(parts: &mut Vec<&'a str>, part: Option<&'a str>) {
+    let p = part.unwrap_or("").trim_ascii();
+    if !p.is_empty() {
+        parts.push(p);
+    }
 }
 
 impl SipMsg {
@@ -287,21 +300,23 @@ impl SipMsg {
                 n => Cow::Borrowed(n.as_str()),
             };
             // §7.3.1: a folded value is one line; each fold becomes a single space.
-            let unfolded: String;
+            let mut unfolded = String::new();
             let value = if f.value.contains(['\r', '\n']) {
-                unfolded = f
-                    .value
-                    .split(['\r', '\n'])
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                for l in f.value.split(['\r', '\n']) {
+                    let l = l.trim();
+                    if !l.is_empty() {
+                        if !unfolded.is_empty() {
+                            unfolded.push(' ');
+                        }
+                        unfolded.push_str(l);
+                    }
+                }
                 unfolded.as_str()
             } else {
                 f.value.trim_ascii()
             };
             if is_list(&name) && value.contains(',') {
-                for part in split_list(value) {
+                for part in list_parts(value) {
                     out.push((name.clone(), part.to_owned()));
                 }
             } else {
@@ -386,16 +401,35 @@ impl SipMsg {
 
     /// All values of header `name`, in order.
     pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers
-            .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        Named {
+            headers: &self.headers,
+            name,
+        }
     }
 
     /// Appends a header.
     pub fn push(&mut self, name: &'static str, value: impl Into<String>) -> &mut Self {
-        self.headers.push((Cow::Borrowed(name), value.into()));
+        self.push_owned(name, value.into())
+    }
+
+    /// [`SipMsg::push`] without the generic conversion (one copy of the code).
+    #[inline(never)]
+    fn push_owned(&mut self, name: &'static str, value: String) -> &mut Self {
+        self.headers.push((Cow::Borrowed(name), value));
         self
+    }
+
+    /// Appends a copy of the first value of `name` in `from` (every value when `all`).
+    #[inline(never)]
+    pub(crate) fn copy_from(&mut self, from: &SipMsg, name: &'static str, all: bool) {
+        for (n, v) in &from.headers {
+            if n.eq_ignore_ascii_case(name) {
+                self.push_owned(name, v.clone());
+                if !all {
+                    return;
+                }
+            }
+        }
     }
 
     /// Inserts a header before all others (a new top Via).
@@ -522,9 +556,35 @@ impl SipMsg {
 
     /// Whether a comma-separated option-tag header (Supported/Require) lists `tag`.
     pub fn has_option(&self, header: &str, tag: &str) -> bool {
-        self.headers_named(header)
-            .flat_map(|v| v.split(','))
-            .any(|t| t.trim_ascii().eq_ignore_ascii_case(tag))
+        for v in self.headers_named(header) {
+            for t in v.split(',') {
+                if t.trim_ascii().eq_ignore_ascii_case(tag) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+}
+
+/// The values of one header name ([`SipMsg::headers_named`]): one plain `next` rather
+/// than a filter/map chain that each consumer would instantiate anew.
+struct Named<'a> {
+    headers: &'a [(HeaderName, String)],
+    name: &'a str,
+}
+
+impl<'a> Iterator for Named<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        while let Some(((n, v), rest)) = self.headers.split_first() {
+            self.headers = rest;
+            if n.eq_ignore_ascii_case(self.name) {
+                return Some(v);
+            }
+        }
+        None
     }
 }
 

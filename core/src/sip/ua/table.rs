@@ -11,15 +11,19 @@
 //! always exact.
 
 use alloc::boxed::Box;
+#[cfg(feature = "btree-tables")]
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::CallId;
 use super::call::Call;
-use super::map::{Map, Set};
+use super::map::Map;
+#[cfg(feature = "btree-tables")]
+use super::map::Set;
 use crate::time::Instant;
 
 /// Calls indexed by handle, Call-ID and next timer.
+#[cfg(feature = "btree-tables")]
 #[derive(Debug, Default)]
 pub(crate) struct CallTable {
     /// Boxed: a B-tree leaf holds 11 values inline, and a `Call` is ~1.1 KB — a UA with one
@@ -35,6 +39,7 @@ pub(crate) struct CallTable {
     dirty: Set<CallId>,
 }
 
+#[cfg(feature = "btree-tables")]
 impl CallTable {
     /// How many calls.
     pub(crate) fn len(&self) -> usize {
@@ -136,11 +141,90 @@ impl CallTable {
     }
 }
 
+/// Calls by handle only (the browser build, without `btree-tables`): a browser UA holds a
+/// handful of calls, so the Call-ID and timer lookups scan them; the answers are the
+/// indexed table's (same order: calls by ascending handle, due timers earliest first).
+#[cfg(not(feature = "btree-tables"))]
+#[derive(Debug, Default)]
+pub(crate) struct CallTable {
+    calls: Map<CallId, Box<Call>>,
+}
+
+#[cfg(not(feature = "btree-tables"))]
+impl CallTable {
+    /// How many calls.
+    pub(crate) fn len(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// The call `id`.
+    pub(crate) fn get(&self, id: &CallId) -> Option<&Call> {
+        self.calls.get(id).map(|c| &**c)
+    }
+
+    /// Whether call `id` exists.
+    pub(crate) fn contains_key(&self, id: &CallId) -> bool {
+        self.calls.contains_key(id)
+    }
+
+    /// The call `id`, for modification.
+    pub(crate) fn get_mut(&mut self, id: &CallId) -> Option<&mut Call> {
+        self.calls.get_mut(id).map(|c| &mut **c)
+    }
+
+    /// Adds (or replaces) call `id`.
+    pub(crate) fn insert(&mut self, id: CallId, call: Call) {
+        self.calls.insert(id, Box::new(call));
+    }
+
+    /// Removes call `id`.
+    pub(crate) fn remove(&mut self, id: &CallId) -> Option<Call> {
+        self.calls.remove(id).map(|c| *c)
+    }
+
+    /// Every call.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &Call> {
+        self.calls.values().map(|c| &**c)
+    }
+
+    /// The calls whose SIP Call-ID is `call_id`.
+    pub(crate) fn with_call_id<'a>(&'a self, call_id: &'a str) -> impl Iterator<Item = &'a Call> {
+        self.values().filter(move |c| c.call_id == call_id)
+    }
+
+    /// Nothing to file: timers are read from the calls.
+    pub(crate) fn reschedule(&mut self) {}
+
+    /// The earliest call timer.
+    pub(crate) fn next_timer(&self) -> Option<Instant> {
+        let mut min: Option<Instant> = None;
+        for c in self.values() {
+            min = super::earliest(&[min, c.next_timer()]);
+        }
+        min
+    }
+
+    /// The calls with a timer due at `now`, earliest first (ties by handle).
+    pub(crate) fn due(&mut self, now: Instant) -> Vec<CallId> {
+        let mut due: Vec<(Instant, CallId)> = Vec::new();
+        for c in self.values() {
+            if let Some(t) = c.next_timer()
+                && t <= now
+            {
+                let i = due.partition_point(|&(u, _)| u <= t);
+                due.insert(i, (t, c.id));
+            }
+        }
+        due.into_iter().map(|(_, id)| id).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sip::transaction::TxKey;
     use crate::sip::ua::msg::{Method, SipMsg};
+    use alloc::string::String;
     use alloc::sync::Arc;
 
     fn call(id: u64, call_id: &str, ring_until: u64) -> Call {
@@ -177,11 +261,13 @@ mod tests {
         );
         assert!(t.remove(&CallId(3)).is_some());
         assert_eq!(t.with_call_id("b").count(), 0);
+        #[cfg(feature = "btree-tables")]
         assert!(!t.by_call_id.contains_key("b"));
         assert_eq!(t.next_timer(), Some(Instant::from_millis(300)));
         t.remove(&CallId(2));
         t.remove(&CallId(1));
-        assert_eq!((t.len(), t.next_timer(), t.timers.len()), (0, None, 0));
-        assert!(t.timer_of.is_empty() && t.by_call_id.is_empty());
+        assert_eq!((t.len(), t.next_timer()), (0, None));
+        #[cfg(feature = "btree-tables")]
+        assert!(t.timers.is_empty() && t.timer_of.is_empty() && t.by_call_id.is_empty());
     }
 }
