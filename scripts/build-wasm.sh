@@ -80,12 +80,17 @@ if [ "${WASM_OPT:-1}" != 0 ]; then
   mv "$WASM.opt" "$WASM"
   echo "wasm: $before -> $(stat -c %s "$WASM") bytes"
 fi
-# Smoke check: the optimized module instantiates and runs (Node has WebAssembly + crypto).
+# Smoke check: the optimized module instantiates and runs (Node has WebAssembly + crypto):
+# a phone (operation 0) starts (1) and asks to open its server's socket (poll, 8).
 (cd "$PKG/ts/pkg" && node --input-type=module -e "
 import { readFileSync } from 'node:fs';
-import { initSync, mos } from './rvoip_wasm.js';
+import { initSync, cmd } from './rvoip_wasm.js';
 initSync({ module: readFileSync('rvoip_wasm_bg.wasm') });
-if (!(mos(20, 2, 0, 'opus') > 4)) throw new Error('wasm smoke check failed');
+const b = (s) => new TextEncoder().encode(s);
+const h = +cmd(0, 0, 0, 0, 0, b('sip:a@b\x1f\x1f\x1f\x1f\x1f\x1f\x1f\x1fwss://s/ws\x1f1'));
+const none = new Uint8Array();
+if (cmd(h, 1, 1, 0, 0, none) !== '1' || cmd(h, 8, 1, 0, 0, none) !== '0wss://s/ws')
+  throw new Error('wasm smoke check failed');
 ")
 
 # --- TypeScript -------------------------------------------------------------------------
@@ -94,6 +99,7 @@ cd "$PKG"
 # JS without comments (smaller); declarations with their doc comments.
 npx --no-install tsc -p tsconfig.json --removeComments
 npx --no-install tsc -p tsconfig.json --emitDeclarationOnly
+node tests/unit.mjs
 mkdir -p dist/pkg
 cp ts/pkg/rvoip_wasm.js ts/pkg/rvoip_wasm.d.ts ts/pkg/rvoip_wasm_bg.wasm dist/pkg/
 # The glue's type of the wasm exports is only for wasm-bindgen's own init signature.
@@ -113,7 +119,7 @@ npx --no-install esbuild dist/pkg/rvoip_wasm.js --minify --format=esm --target=e
 step "size (gzip -9)"
 # The budget: the size reached so far, so that it cannot grow unnoticed (issue 6 asks for
 # <= 45 KB; JsSIP is ~55 KB). Raise it only with a reason in the commit message.
-MAX_GZIP=${MAX_GZIP:-88950}
+MAX_GZIP=${MAX_GZIP:-82959}
 gz() { gzip -9 -c "$1" | wc -c; }
 kb() { printf '%d.%d KB' $(($1 / 1000)) $((($1 % 1000) / 100)); }
 wasm_gz=0 js_gz=0
