@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the npm package `rvoip` (wasm/): the rvoip-wasm crate with wasm-pack (--target web,
-# the `wasm-release` cargo profile: opt-level z, LTO, panic=abort), wasm-opt, then the
-# TypeScript wrapper with tsc, bundled and minified with esbuild. Output: wasm/dist/. Prints
+# Builds the npm package `rvoip` (wasm/): the rvoip-wasm crate with cargo (the
+# `wasm-release` profile: opt-level z, LTO, panic=abort) and wasm-bindgen (--target web),
+# wasm-opt, then the TypeScript wrapper with tsc, bundled with the wasm-bindgen glue and
+# minified by esbuild. Output: wasm/dist/. Prints
 # the gzipped size of wasm + JS and fails above the size budget (MAX_GZIP, bytes).
 # Installs what it needs first, idempotently (sudo only when not root).
 # Usage: bash scripts/build-wasm.sh
@@ -28,10 +29,6 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $WBG_VERSION\$"; then
   step "cargo install wasm-bindgen-cli $WBG_VERSION"
   cargo install wasm-bindgen-cli --version "$WBG_VERSION"
 fi
-if ! command -v wasm-pack >/dev/null; then
-  step "cargo install wasm-pack"
-  cargo install wasm-pack
-fi
 # wasm-opt: binaryen from npm (devDependency). Debian's binaryen 108 (apt) mis-numbers the
 # externref table export of wasm-bindgen output with reference types (the module then fails
 # at init: "WebAssembly.Table.set(): … function-typed object"), so it is not used.
@@ -42,23 +39,29 @@ if [ ! -x "$PKG/node_modules/.bin/tsc" ] || [ ! -x "$PKG/node_modules/.bin/wasm-
 fi
 
 # --- wasm -------------------------------------------------------------------------------
-step "wasm-pack build (profile wasm-release, target web)"
+step "cargo build (profile wasm-release) + wasm-bindgen (target web)"
 rm -rf "$PKG/ts/pkg" "$PKG/dist"
-# --mode no-install: use the wasm-bindgen-cli installed above (no download); --no-opt: the
-# wasm-opt step below instead.
 # sha2's compact SHA-256 (the rounds in a loop, not unrolled): ~6 KB less wasm; digest
 # auth hashes a few hundred bytes per challenged request. (--target is passed, so RUSTFLAGS
 # reach only the wasm crates, not build scripts.)
 export RUSTFLAGS="${RUSTFLAGS:-} --cfg sha2_backend_soft=\"compact\""
 EXTRA=()
+TARGET_DIR="$ROOT/target"
 if [ "${BUILD_STD:-1}" = 1 ]; then
   rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
-  export RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$ROOT/target/build-std"
+  TARGET_DIR="$ROOT/target/build-std"
+  export RUSTC_BOOTSTRAP=1
   export RUSTFLAGS="${RUSTFLAGS:-} -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none"
-  EXTRA=(-- -Zbuild-std=std,panic_abort)
+  EXTRA=(-Zbuild-std=std,panic_abort)
 fi
-wasm-pack --log-level warn build "$PKG" --target web --mode no-install --no-pack --no-opt \
-  --out-dir ts/pkg --out-name rvoip_wasm --profile wasm-release "${EXTRA[@]}"
+export CARGO_TARGET_DIR="$TARGET_DIR"
+cargo build -p rvoip-wasm --lib --target wasm32-unknown-unknown --profile wasm-release "${EXTRA[@]}"
+# (wasm-pack build would run the same two steps; it cannot pass wasm-bindgen's options.)
+# --omit-default-module-path: the wrapper always tells init where the wasm is, and without
+# the glue's own `new URL('rvoip_wasm_bg.wasm', import.meta.url)` the glue can be bundled
+# into dist/index.js (where bundlers would look for the wasm next to it).
+wasm-bindgen --target web --omit-default-module-path --out-dir "$PKG/ts/pkg" --out-name rvoip_wasm \
+  "$TARGET_DIR/wasm32-unknown-unknown/wasm-release/rvoip_wasm.wasm"
 WASM="$PKG/ts/pkg/rvoip_wasm_bg.wasm"
 before=$(stat -c %s "$WASM")
 if [ "${WASM_OPT:-1}" != 0 ]; then
@@ -101,19 +104,15 @@ npx --no-install tsc -p tsconfig.json --removeComments
 npx --no-install tsc -p tsconfig.json --emitDeclarationOnly
 node tests/unit.mjs
 mkdir -p dist/pkg
-cp ts/pkg/rvoip_wasm.js ts/pkg/rvoip_wasm.d.ts ts/pkg/rvoip_wasm_bg.wasm dist/pkg/
-# The glue's type of the wasm exports is only for wasm-bindgen's own init signature.
-[ -f ts/pkg/rvoip_wasm_bg.wasm.d.ts ] && cp ts/pkg/rvoip_wasm_bg.wasm.d.ts dist/pkg/
+cp ts/pkg/rvoip_wasm.js ts/pkg/rvoip_wasm_bg.wasm dist/pkg/
 
-step "esbuild: the wrapper bundled into dist/index.js, all JS minified"
-# One minified module for the wrapper (index.d.ts still re-exports the per-module .d.ts files,
-# which keep the doc comments); the wasm-bindgen glue stays in pkg/ next to the .wasm it
-# finds through import.meta.url, minified in place.
+step "esbuild: the wrapper and the wasm-bindgen glue bundled into dist/index.js, minified"
+# One minified module (index.d.ts still re-exports the per-module .d.ts files, which keep
+# the doc comments); the wasm stays in pkg/, where the wrapper fetches it through
+# import.meta.url (the glue's unused parts, e.g. initSync, are left out).
 npx --no-install esbuild dist/index.js --bundle --minify --format=esm --target=es2022 \
-  --external:'./pkg/*' --outfile=dist/index.js --allow-overwrite --log-level=warning
-find dist -maxdepth 1 -name '*.js' ! -name index.js -delete
-npx --no-install esbuild dist/pkg/rvoip_wasm.js --minify --format=esm --target=es2022 \
-  --outfile=dist/pkg/rvoip_wasm.js --allow-overwrite --log-level=warning
+  --outfile=dist/index.js --allow-overwrite --log-level=warning
+find dist -name '*.js' ! -name index.js -delete
 
 # --- size -------------------------------------------------------------------------------
 step "size (gzip -9)"
