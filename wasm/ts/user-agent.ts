@@ -2,7 +2,7 @@
 // the sans-IO way: it feeds WebSocket events and timeouts in, and carries out what comes
 // out (open/send/close a socket, events, the next timeout). No SIP logic lives here.
 
-import init, { cmd } from './pkg/rvoip_wasm.js';
+import { cmd, initSync } from './pkg/rvoip_wasm.js';
 import { Call, type CallHost, type CallOptions } from './call.js';
 import {
   IncomingCallEvent,
@@ -72,7 +72,16 @@ async function packagedWasm(): Promise<Response> {
 
 /** Loads the wasm core once (called by `start()`; call it early to preload). */
 export function initWasm(input?: WasmSource | Promise<WasmSource>): Promise<unknown> {
-  loaded ??= init({ module_or_path: input ?? packagedWasm() });
+  loaded ??= (async () => {
+    let m = await (input ?? packagedWasm());
+    if (typeof m === 'string' || m instanceof URL || m instanceof Request) m = await fetch(m);
+    if (m instanceof Response) {
+      if (!m.ok) throw new Error(`failed to fetch the wasm: ${m.status} ${m.url}`);
+      m = await m.arrayBuffer();
+    }
+    // Compiled off the main thread, then instantiated by the glue.
+    return initSync({ module: m instanceof WebAssembly.Module ? m : await WebAssembly.compile(m) });
+  })();
   return loaded;
 }
 
