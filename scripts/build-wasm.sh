@@ -45,6 +45,10 @@ rm -rf "$PKG/ts/pkg" "$PKG/dist"
 # auth hashes a few hundred bytes per challenged request. (--target is passed, so RUSTFLAGS
 # reach only the wasm crates, not build scripts.)
 export RUSTFLAGS="${RUSTFLAGS:-} --cfg sha2_backend_soft=\"compact\""
+# Without reference types and multi-value (on by default for wasm32): the bindings pass
+# no JS objects, so wasm-bindgen needs no externref table, and a returned String comes back
+# through the stack instead of a multi-value shim (~260 bytes less gzipped in all).
+export RUSTFLAGS="$RUSTFLAGS -Ctarget-feature=-reference-types,-multivalue"
 EXTRA=()
 TARGET_DIR="$ROOT/target"
 if [ "${BUILD_STD:-1}" = 1 ]; then
@@ -118,7 +122,7 @@ find dist -name '*.js' ! -name index.js -delete
 step "size (gzip -9)"
 # The budget: the size reached so far, so that it cannot grow unnoticed (issue 6 asks for
 # <= 45 KB; JsSIP is ~55 KB). Raise it only with a reason in the commit message.
-MAX_GZIP=${MAX_GZIP:-82415}
+MAX_GZIP=${MAX_GZIP:-82157}
 gz() { gzip -9 -c "$1" | wc -c; }
 kb() { printf '%d.%d KB' $(($1 / 1000)) $((($1 % 1000) / 100)); }
 wasm_gz=0 js_gz=0
