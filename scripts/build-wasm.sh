@@ -77,12 +77,12 @@ if [ "${WASM_OPT:-1}" != 0 ]; then
   # --low-memory-unused lets it fold small constant offsets into loads and stores: rustc
   # links the stack first (memory 0..1 MiB, growing down from 1 MiB), so the low 1 KiB is
   # only reached by a stack about to overflow. --gufa: whole-program type flow. The --enable
-  # flags: the features rustc enables by default for wasm32-unknown-unknown.
+  # flags: the features the module is built with.
   "$PKG/node_modules/.bin/wasm-opt" --low-memory-unused --gufa -Os --converge \
     --flatten --rereloop -Os --converge --flatten --rereloop -Os --converge \
     --merge-similar-functions -Os --strip-debug --strip-producers \
     --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int \
-    --enable-sign-ext --enable-reference-types --enable-multivalue --strip-target-features \
+    --enable-sign-ext --strip-target-features \
     "$WASM" -o "$WASM.opt"
   mv "$WASM.opt" "$WASM"
   echo "wasm: $before -> $(stat -c %s "$WASM") bytes"
