@@ -6,19 +6,16 @@
 //!   (MD5, SHA-256), calls, re-INVITE hold, INFO DTMF, REFER, MESSAGE — in rvoip-core's
 //!   [`UserAgent`](rvoip_core::sip::ua::UserAgent); the choice of WebSocket server, the
 //!   reconnection backoff, re-registration and keep-alive supervision in [`phone::Phone`];
-//!   the E-model MOS in [`quality`];
 //! - **JavaScript** (`ts/`): the WebSocket, one timer, RTCPeerConnection and
-//!   getUserMedia, and the public promise/event API.
+//!   getUserMedia, the E-model MOS, and the public promise/event API.
 //!
-//! The exported class [`WasmPhone`] is driven like every sans-IO machine of the core:
-//! call `handle_*`/a command, then drain `poll_action()` and `poll_event()` until they
-//! return `undefined`, then arm one timer for `poll_timeout()` (milliseconds on the same
-//! clock as the `now` arguments, `-1` for none).
+//! The one export [`cmd`] drives the phones like every sans-IO machine of the core: run
+//! an operation ([`op`]: a socket event, the timers, a command), then poll ([`op::POLL`])
+//! the actions and events until the poll returns when to run the timers next.
 #![warn(missing_docs)]
 
 pub mod phone;
 pub mod pool;
-pub mod quality;
 pub mod rng;
 
 use alloc::string::String;
@@ -59,10 +56,6 @@ fn err_code(e: UaError) -> i32 {
         UaError::NoRoute => -3,
         _ => -4,
     }
-}
-
-fn status(r: Result<(), UaError>) -> i32 {
-    r.map_or_else(err_code, |()| 0)
 }
 
 fn text(bytes: Vec<u8>) -> String {
@@ -285,247 +278,247 @@ fn ua_event(e: Event) -> String {
     }
 }
 
-/// The browser phone: the SIP UA of rvoip-core over WebSocket servers, driven by
-/// JavaScript (see the crate docs). Times are milliseconds (`performance.now()`).
-#[wasm_bindgen]
-pub struct WasmPhone {
-    inner: Phone<CryptoRng>,
-}
-
-#[wasm_bindgen]
-impl WasmPhone {
-    /// A phone for `uri` (`sip:alice@example.com`). `servers` is the newline-separated
-    /// list of WebSocket URLs, `weights` their weights (missing ones are 1);
-    /// `keepalive_s` 0 disables keep-alives; empty strings mean "default".
-    #[wasm_bindgen(constructor)]
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        uri: String,
-        password: String,
-        auth_user: String,
-        display_name: String,
-        servers: &str,
-        weights: &[u32],
-        expires: u32,
-        keepalive_s: u32,
-        instance_id: String,
-        user_agent: String,
-    ) -> WasmPhone {
-        let servers = servers
-            .split('\n')
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
-            .enumerate()
-            .map(|(i, url)| Server {
-                url: url.into(),
-                weight: weights.get(i).copied().unwrap_or(1),
-            })
-            .collect();
-        let mut cfg = PhoneConfig::new(uri, servers);
-        cfg.password = password;
-        cfg.auth_user = auth_user;
-        cfg.display_name = Some(display_name);
-        if expires > 0 {
-            cfg.register_expires = expires;
-        }
-        cfg.keepalive =
-            (keepalive_s > 0).then(|| rvoip_core::time::Duration::from_secs(keepalive_s.into()));
-        cfg.instance_id = (!instance_id.is_empty()).then_some(instance_id);
-        if !user_agent.is_empty() {
-            cfg.user_agent = user_agent;
-        }
-        WasmPhone {
-            inner: Phone::new(cfg, CryptoRng::new(), CryptoRng::new()),
-        }
-    }
-
-    /// Starts connecting; `false` without servers.
-    pub fn start(&mut self, now: f64) -> bool {
-        self.inner.start(instant(now))
-    }
-
+/// The operations of [`cmd`] (the TypeScript wrapper passes the numbers).
+///
+/// | op | name | arguments | result |
+/// |---|---|---|---|
+/// | 0 | new | `data`: [`config`] | the phone's handle |
+/// | 1 | start | | `1`, or `0` without servers |
+/// | 2 | stop | | |
+/// | 3 | free | | |
+/// | 4 | socket opened | | |
+/// | 5 | socket closed | | |
+/// | 6 | WebSocket message | `data`: the message (text as UTF-8) | |
+/// | 7 | timers due | | |
+/// | 8 | poll | | [`poll`]'s output |
+/// | 9 | register | | status |
+/// | 10 | unregister | | status |
+/// | 11 | call | `data`: target U+001F SDP | call handle or error |
+/// | 12 | answer | `call`, `data`: SDP | status |
+/// | 13 | reject | `call`, `n`: SIP status | status |
+/// | 14 | hang up | `call` | status |
+/// | 15 | re-INVITE | `call`, `data`: SDP | status |
+/// | 16 | INFO DTMF | `call`, `data`: digit, `n`: duration ms | status |
+/// | 17 | transfer (REFER) | `call`, `data`: target | status |
+/// | 18 | accept a transfer | `call`, `data`: target U+001F SDP | call handle or error |
+/// | 19 | MESSAGE | `data`: target U+001F text | message handle or error |
+/// | 20 | target URI | `data`: dial string | the SIP URI |
+///
+/// A status is `0` or a negative error code ([`err_code`]); handles are positive.
+pub mod op {
+    /// Creates a phone.
+    pub const NEW: u32 = 0;
+    /// Starts connecting.
+    pub const START: u32 = 1;
     /// Closes the socket and stops reconnecting.
-    pub fn stop(&mut self, now: f64) {
-        self.inner.stop(instant(now));
-    }
-
+    pub const STOP: u32 = 2;
+    /// Drops the phone.
+    pub const FREE: u32 = 3;
     /// The socket opened.
-    pub fn handle_open(&mut self, now: f64) {
-        self.inner.handle_open(instant(now));
-    }
-
+    pub const OPEN: u32 = 4;
     /// The socket closed (or failed to open).
-    pub fn handle_close(&mut self, now: f64) {
-        self.inner.handle_close(instant(now));
-    }
-
-    /// A text WebSocket message.
-    pub fn handle_text(&mut self, now: f64, msg: &str) {
-        self.inner.handle_message(instant(now), msg.as_bytes());
-    }
-
-    /// A binary WebSocket message.
-    pub fn handle_binary(&mut self, now: f64, msg: &[u8]) {
-        self.inner.handle_message(instant(now), msg);
-    }
-
-    /// Timers due at `now`.
-    pub fn handle_timeout(&mut self, now: f64) {
-        self.inner.handle_timeout(instant(now));
-    }
-
-    /// When to call `handle_timeout` (ms), `-1` for never.
-    pub fn poll_timeout(&self) -> f64 {
-        self.inner
-            .poll_timeout()
-            .map_or(-1.0, |t| t.as_micros() as f64 / 1000.0)
-    }
-
-    /// The next socket action: `0` + URL: open a WebSocket to it (subprotocol `sip`);
-    /// `1` + message: send it; `2`: close.
-    pub fn poll_action(&mut self) -> Option<String> {
-        self.inner.poll_action().map(|a| {
-            let (kind, data) = match a {
-                Action::Connect(url) => ('0', url),
-                Action::Send(b) => ('1', text(b)),
-                Action::Close => ('2', String::new()),
-            };
-            let mut s = String::with_capacity(data.len() + 1);
-            s.push(kind);
-            s.push_str(&data);
-            s
-        })
-    }
-
-    /// The next event, encoded by [`PhoneEventJs::encode`].
-    pub fn poll_event(&mut self) -> Option<String> {
-        self.inner.poll_event().map(encode_event)
-    }
-
-    /// Whether we hold a registration.
-    pub fn is_registered(&self) -> bool {
-        self.inner.is_registered()
-    }
-
-    /// The SIP URI a dial string stands for.
-    pub fn target_uri(&self, target: &str) -> String {
-        self.inner.target_uri(target)
-    }
-
-    /// REGISTER (kept up, and renewed after reconnections). 0 or a negative error code.
-    pub fn register(&mut self, now: f64) -> i32 {
-        status(self.inner.register(instant(now)))
-    }
-
+    pub const CLOSE: u32 = 5;
+    /// A WebSocket message.
+    pub const RECEIVE: u32 = 6;
+    /// Timers due.
+    pub const TIMEOUT: u32 = 7;
+    /// The next action, event or timeout.
+    pub const POLL: u32 = 8;
+    /// REGISTER (kept up, renewed after reconnections).
+    pub const REGISTER: u32 = 9;
     /// REGISTER with Expires 0.
-    pub fn unregister(&mut self, now: f64) -> i32 {
-        status(self.inner.unregister(instant(now)))
-    }
-
-    /// INVITE `target` with `sdp`; the call handle (> 0) or a negative error code.
-    pub fn call(&mut self, now: f64, target: &str, sdp: &str) -> i32 {
-        self.inner
-            .call(instant(now), target, sdp.as_bytes())
-            .map_or_else(err_code, |c| c.0 as i32)
-    }
-
-    /// Answers an incoming call or a pending offer with `sdp`.
-    pub fn answer(&mut self, now: f64, call: u32, sdp: &str) -> i32 {
-        let id = CallId(call.into());
-        status(
-            self.inner
-                .with_ua(instant(now), |ua, t| ua.answer(t, id, sdp.as_bytes())),
-        )
-    }
-
-    /// Rejects an incoming call or a pending offer with `code`.
-    pub fn reject(&mut self, now: f64, call: u32, code: u16) -> i32 {
-        let id = CallId(call.into());
-        status(
-            self.inner
-                .with_ua(instant(now), |ua, t| ua.reject(t, id, code)),
-        )
-    }
-
+    pub const UNREGISTER: u32 = 10;
+    /// INVITE.
+    pub const CALL: u32 = 11;
+    /// Answers an incoming call or a pending offer.
+    pub const ANSWER: u32 = 12;
+    /// Rejects an incoming call or a pending offer.
+    pub const REJECT: u32 = 13;
     /// CANCEL, decline or BYE.
-    pub fn hangup(&mut self, now: f64, call: u32) -> i32 {
-        let id = CallId(call.into());
-        status(self.inner.with_ua(instant(now), |ua, t| ua.hangup(t, id)))
-    }
-
-    /// re-INVITE with `sdp` (hold: `a=sendonly`; unhold: `a=sendrecv`).
-    pub fn reinvite(&mut self, now: f64, call: u32, sdp: &str) -> i32 {
-        let id = CallId(call.into());
-        status(
-            self.inner
-                .with_ua(instant(now), |ua, t| ua.hold(t, id, sdp.as_bytes())),
-        )
-    }
-
+    pub const HANGUP: u32 = 14;
+    /// re-INVITE (hold: `a=sendonly`; unhold: `a=sendrecv`).
+    pub const REINVITE: u32 = 15;
     /// One DTMF digit by SIP INFO (`application/dtmf-relay`).
-    pub fn send_dtmf_info(&mut self, now: f64, call: u32, digit: &str, duration_ms: u32) -> i32 {
-        let id = CallId(call.into());
-        let Some(d) = digit.chars().next() else {
-            return -2;
+    pub const DTMF: u32 = 16;
+    /// Blind transfer (REFER) to a dial string.
+    pub const TRANSFER: u32 = 17;
+    /// Accepts a transfer request: calls its target.
+    pub const ACCEPT_TRANSFER: u32 = 18;
+    /// MESSAGE (text/plain) to a dial string.
+    pub const MESSAGE: u32 = 19;
+    /// The SIP URI a dial string stands for.
+    pub const TARGET_URI: u32 = 20;
+}
+
+/// The configuration of [`op::NEW`]: fields separated by U+001F — URI, password,
+/// authorization user, display name, registration expires (s, 0: default), keep-alive
+/// interval (s, 0: none), instance id, User-Agent (empty strings: default), then the
+/// servers as URL and weight pairs.
+pub fn config(s: &str) -> PhoneConfig {
+    let mut f = s.split(SEP);
+    let mut field = || String::from(f.next().unwrap_or_default());
+    let num = |v: String| v.parse::<u32>().unwrap_or(0);
+    let uri = field();
+    let password = field();
+    let auth_user = field();
+    let display_name = field();
+    let expires = num(field());
+    let keepalive_s = num(field());
+    let instance_id = field();
+    let user_agent = field();
+    let mut servers = Vec::new();
+    while let Some(url) = f.next() {
+        servers.push(Server {
+            url: url.trim().into(),
+            weight: f.next().and_then(|w| w.parse().ok()).unwrap_or(1),
+        });
+    }
+    let mut cfg = PhoneConfig::new(uri, servers);
+    cfg.password = password;
+    cfg.auth_user = auth_user;
+    cfg.display_name = Some(display_name);
+    if expires > 0 {
+        cfg.register_expires = expires;
+    }
+    cfg.keepalive =
+        (keepalive_s > 0).then(|| rvoip_core::time::Duration::from_secs(keepalive_s.into()));
+    cfg.instance_id = (!instance_id.is_empty()).then_some(instance_id);
+    if !user_agent.is_empty() {
+        cfg.user_agent = user_agent;
+    }
+    cfg
+}
+
+/// A number as [`cmd`] returns it.
+fn num(n: i64) -> String {
+    let mut s = String::new();
+    push_int(&mut s, n);
+    s
+}
+
+/// The next output of a phone: an action — `0` + URL: open a WebSocket to it (subprotocol
+/// `sip`); `1` + message: send it; `2`: close — else an event ([`PhoneEventJs::encode`],
+/// starting with a lowercase letter), else `=` and when to run the timers (ms on the clock
+/// of `now`, rounded up; `-1`: never).
+pub fn poll<R: rvoip_core::rand::Rng>(p: &mut Phone<R>) -> String {
+    if let Some(a) = p.poll_action() {
+        let (kind, data) = match a {
+            Action::Connect(url) => ('0', url),
+            Action::Send(b) => ('1', text(b)),
+            Action::Close => ('2', String::new()),
         };
-        status(
-            self.inner
-                .with_ua(instant(now), |ua, t| ua.send_dtmf(t, id, d, duration_ms)),
-        )
-    }
-
-    /// Blind transfer (REFER) of `call` to `target` (a dial string).
-    pub fn transfer(&mut self, now: f64, call: u32, target: &str) -> i32 {
-        let id = CallId(call.into());
-        let uri = self.inner.target_uri(target);
-        status(
-            self.inner
-                .with_ua(instant(now), |ua, t| ua.transfer(t, id, &uri)),
-        )
-    }
-
-    /// Accepts a transfer request of `call`: calls `target` with `sdp`; the new call's
-    /// handle or a negative error code.
-    pub fn accept_transfer(&mut self, now: f64, call: u32, target: &str, sdp: &str) -> i32 {
-        let id = CallId(call.into());
-        self.inner
-            .with_ua(instant(now), |ua, t| {
-                ua.accept_transfer(t, id, target, sdp.as_bytes())
-            })
-            .map_or_else(err_code, |c| c.0 as i32)
-    }
-
-    /// MESSAGE (text/plain) to `target`; the message handle or a negative error code.
-    pub fn message(&mut self, now: f64, target: &str, body: &str) -> i32 {
-        let uri = self.inner.target_uri(target);
-        self.inner
-            .with_ua(instant(now), |ua, t| ua.send_message(t, &uri, body))
-            .map_or_else(err_code, |id| id.min(i32::MAX as u64) as i32)
+        let mut s = String::with_capacity(data.len() + 1);
+        s.push(kind);
+        s.push_str(&data);
+        s
+    } else if let Some(e) = p.poll_event() {
+        encode_event(e)
+    } else {
+        let mut s = String::from("=");
+        let ms = p.poll_timeout().map_or(-1, |t| {
+            t.as_micros().div_ceil(1000).min(i64::MAX as u64) as i64
+        });
+        push_int(&mut s, ms);
+        s
     }
 }
 
-/// The MOS (1.0–4.5) of a simplified E-model for round-trip time and jitter in ms, loss
-/// in percent and a codec name (`opus`, `pcmu`, …).
-#[wasm_bindgen]
-pub fn mos(rtt_ms: f64, jitter_ms: f64, loss_percent: f64, codec: &str) -> f64 {
-    quality::mos(
-        rtt_ms,
-        jitter_ms,
-        loss_percent,
-        quality::CodecImpairment::for_name(codec),
-    )
+/// Runs operation `op` (see [`op`], except `NEW` and `FREE`) on a phone at `now` (ms, as
+/// `performance.now()`); the result as a string.
+pub fn exec<R: rvoip_core::rand::Rng>(
+    p: &mut Phone<R>,
+    op: u32,
+    now: f64,
+    call: u32,
+    n: u32,
+    data: &[u8],
+) -> String {
+    let t = instant(now);
+    let id = CallId(call.into());
+    let s = core::str::from_utf8(data).unwrap_or_default();
+    // Two strings: the first (a target) cannot hold U+001F; the second (SDP, a text) may.
+    let (a, b) = s.split_once(SEP).unwrap_or((s, ""));
+    let r: Result<u64, UaError> = match op {
+        op::START => Ok(p.start(t).into()),
+        op::STOP => {
+            p.stop(t);
+            Ok(0)
+        }
+        op::OPEN => {
+            p.handle_open(t);
+            Ok(0)
+        }
+        op::CLOSE => {
+            p.handle_close(t);
+            Ok(0)
+        }
+        op::RECEIVE => {
+            p.handle_message(t, data);
+            Ok(0)
+        }
+        op::TIMEOUT => {
+            p.handle_timeout(t);
+            Ok(0)
+        }
+        op::POLL => return poll(p),
+        op::TARGET_URI => return p.target_uri(s),
+        op::REGISTER => p.register(t).map(|()| 0),
+        op::UNREGISTER => p.unregister(t).map(|()| 0),
+        op::CALL => p.call(t, a, b.as_bytes()).map(|c| c.0),
+        op::ANSWER => p.with_ua(t, |ua, t| ua.answer(t, id, data)).map(|()| 0),
+        op::REJECT => p.with_ua(t, |ua, t| ua.reject(t, id, n as u16)).map(|()| 0),
+        op::HANGUP => p.with_ua(t, |ua, t| ua.hangup(t, id)).map(|()| 0),
+        op::REINVITE => p.with_ua(t, |ua, t| ua.hold(t, id, data)).map(|()| 0),
+        op::DTMF => match s.chars().next() {
+            Some(d) => p.with_ua(t, |ua, t| ua.send_dtmf(t, id, d, n)).map(|()| 0),
+            None => Err(UaError::InvalidState),
+        },
+        op::TRANSFER => {
+            let uri = p.target_uri(s);
+            p.with_ua(t, |ua, t| ua.transfer(t, id, &uri)).map(|()| 0)
+        }
+        op::ACCEPT_TRANSFER => p
+            .with_ua(t, |ua, t| ua.accept_transfer(t, id, a, b.as_bytes()))
+            .map(|c| c.0),
+        op::MESSAGE => {
+            let uri = p.target_uri(a);
+            p.with_ua(t, |ua, t| ua.send_message(t, &uri, b))
+        }
+        _ => Err(UaError::InvalidState),
+    };
+    num(r.map_or_else(|e| err_code(e).into(), |v| v.min(i32::MAX as u64) as i64))
 }
 
-/// Whether an SDP offers RFC 4733 `telephone-event` (then DTMF goes in RTP, else INFO).
+std::thread_local! {
+    /// The phones by handle (a freed one leaves `None`).
+    static PHONES: core::cell::RefCell<Vec<Option<Phone<CryptoRng>>>> =
+        const { core::cell::RefCell::new(Vec::new()) };
+}
+
+/// The browser phone's one entry point: runs operation `op` ([`op`]) on phone `h` at `now`
+/// (ms, `performance.now()`) with a call handle, a number and a byte string, and returns
+/// the result as a string. One function instead of a class with a method per command: the
+/// bindings (and their JavaScript glue) exist once. Driven like every sans-IO machine of
+/// the core: run an operation, then [`op::POLL`] until it returns the timeout (`=…`).
 #[wasm_bindgen]
-pub fn sdp_has_telephone_event(sdp: &str) -> bool {
-    sdp.lines().any(|l| {
-        l.strip_prefix("a=rtpmap:").is_some_and(|rest| {
-            rest.split_once(' ').is_some_and(|(_, enc)| {
-                enc.get(..16)
-                    .is_some_and(|e| e.eq_ignore_ascii_case("telephone-event/"))
-            })
-        })
+pub fn cmd(h: u32, op: u32, now: f64, call: u32, n: u32, data: &[u8]) -> String {
+    PHONES.with_borrow_mut(|phones| {
+        if op == op::NEW {
+            let cfg = config(core::str::from_utf8(data).unwrap_or_default());
+            phones.push(Some(Phone::new(cfg, CryptoRng::new(), CryptoRng::new())));
+            return num(phones.len() as i64 - 1);
+        }
+        let slot = phones.get_mut(h as usize);
+        if op == op::FREE {
+            if let Some(p) = slot {
+                *p = None;
+            }
+            return String::new();
+        }
+        match slot.and_then(Option::as_mut) {
+            Some(p) => exec(p, op, now, call, n, data),
+            None => num(err_code(UaError::InvalidState).into()),
+        }
     })
 }
 
@@ -534,26 +527,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn telephone_event_detection() {
-        let sdp = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111 101\r\na=rtpmap:111 opus/48000/2\r\n\
-a=rtpmap:101 telephone-event/8000\r\n";
-        assert!(sdp_has_telephone_event(sdp));
-        assert!(sdp_has_telephone_event(
-            "a=rtpmap:126 TELEPHONE-EVENT/48000\n"
-        ));
-        assert!(!sdp_has_telephone_event(
-            "v=0\r\na=rtpmap:0 PCMU/8000\r\na=fmtp:101 0-15\r\n"
-        ));
-        assert!(!sdp_has_telephone_event("a=rtpmap:101 telephone-even"));
-    }
-
-    #[test]
     fn times_and_codes() {
         assert_eq!(instant(1.5).as_micros(), 1500);
         assert_eq!(instant(-3.0), Instant::ZERO);
         assert_eq!(instant(f64::NAN), Instant::ZERO);
         assert_eq!(err_code(UaError::NoRoute), -3);
-        assert_eq!(status(Ok(())), 0);
+        assert_eq!(num(-3), "-3");
+        assert_eq!(num(i64::from(u32::MAX)), "4294967295");
         assert_eq!(text(b"a\xffb".to_vec()), "a\u{fffd}b");
     }
 
@@ -608,5 +588,99 @@ a=rtpmap:101 telephone-event/8000\r\n";
             PhoneEventJs::decode(&e.encode()).unwrap().text,
             "a\u{fffd}b"
         );
+    }
+
+    #[test]
+    fn config_fields_and_servers() {
+        let c = config(
+            "sip:a@b.c\u{1f}pw\u{1f}au\u{1f}Al\u{1f}90\u{1f}0\u{1f}urn:x\u{1f}ua/1\u{1f} wss://s1 \u{1f}3\u{1f}ws://s2\u{1f}x\u{1f}wss://s3",
+        );
+        assert_eq!(c.uri, "sip:a@b.c");
+        assert_eq!((c.password.as_str(), c.auth_user.as_str()), ("pw", "au"));
+        assert_eq!(c.display_name.as_deref(), Some("Al"));
+        assert_eq!(c.register_expires, 90);
+        assert_eq!(c.keepalive, None, "0: no keep-alives");
+        assert_eq!(c.instance_id.as_deref(), Some("urn:x"));
+        assert_eq!(c.user_agent, "ua/1");
+        let s: Vec<_> = c
+            .servers
+            .iter()
+            .map(|s| (s.url.as_str(), s.weight))
+            .collect();
+        assert_eq!(s, [("wss://s1", 3), ("ws://s2", 1), ("wss://s3", 1)]);
+        // Empty fields: the defaults.
+        let d = config("sip:a@b.c\u{1f}\u{1f}\u{1f}\u{1f}0\u{1f}25\u{1f}\u{1f}");
+        let def = PhoneConfig::new("sip:a@b.c", Vec::new());
+        assert_eq!(d.register_expires, def.register_expires);
+        assert_eq!(d.keepalive, Some(rvoip_core::time::Duration::from_secs(25)));
+        assert_eq!((d.instance_id, d.user_agent), (None, def.user_agent));
+        assert!(d.servers.is_empty());
+        assert_eq!(config("").uri, "");
+    }
+
+    #[test]
+    fn operations_and_poll() {
+        use rvoip_core::rand::SplitMix64;
+        let cfg = config(
+            "sip:alice@example.com\u{1f}pw\u{1f}\u{1f}\u{1f}0\u{1f}30\u{1f}\u{1f}\u{1f}wss://a.example/ws\u{1f}1",
+        );
+        let mut p = Phone::new(cfg, SplitMix64::new(1), SplitMix64::new(2));
+        let mut run = |o: u32, now: f64, call: u32, n: u32, data: &str| {
+            exec(&mut p, o, now, call, n, data.as_bytes())
+        };
+        assert_eq!(
+            run(op::POLL, 0.0, 0, 0, ""),
+            "=-1",
+            "nothing to do before start"
+        );
+        assert_eq!(run(op::START, 1.0, 0, 0, ""), "1");
+        assert_eq!(run(op::POLL, 0.0, 0, 0, ""), "0wss://a.example/ws");
+        let ev = PhoneEventJs::decode(&run(op::POLL, 0.0, 0, 0, "")).unwrap();
+        assert_eq!(
+            (ev.kind.as_str(), ev.text.as_str()),
+            ("connecting", "wss://a.example/ws")
+        );
+        assert_eq!(run(op::OPEN, 2.0, 0, 0, ""), "0");
+        assert_eq!(
+            run(op::POLL, 0.0, 0, 0, "").split(SEP).next(),
+            Some("connected")
+        );
+        assert_eq!(run(op::REGISTER, 2.5, 0, 0, ""), "0");
+        assert!(run(op::POLL, 0.0, 0, 0, "").starts_with("1REGISTER sip:example.com "));
+        // A reliable transport: no retransmissions, the REGISTER's transaction timeout
+        // (Timer F, 64·T1 = 32 s) from 2.5 ms, rounded up to whole ms.
+        assert_eq!(run(op::POLL, 0.0, 0, 0, ""), "=32003");
+        assert_eq!(run(op::HANGUP, 3.0, 9, 0, ""), "-1", "unknown call");
+        assert_eq!(run(op::DTMF, 3.0, 9, 100, ""), "-2", "no digit");
+        assert_eq!(
+            run(op::FREE + 100, 3.0, 0, 0, ""),
+            "-2",
+            "unknown operation"
+        );
+        assert_eq!(
+            run(op::TARGET_URI, 0.0, 0, 0, " 1000 "),
+            "sip:1000@example.com"
+        );
+        let offer = "v=0\r\na=x\u{1f}y\r\n";
+        let mut data = String::from("bob");
+        data.push(SEP);
+        data.push_str(offer);
+        assert_eq!(run(op::CALL, 4.0, 0, 0, &data), "1");
+        let inv = run(op::POLL, 0.0, 0, 0, "");
+        assert!(
+            inv.starts_with("1INVITE sip:bob@example.com SIP/2.0\r\n"),
+            "{inv}"
+        );
+        assert!(inv.ends_with(offer), "the SDP whole: {inv}");
+        assert_eq!(run(op::HANGUP, 5.0, 1, 0, ""), "0");
+        assert_eq!(run(op::MESSAGE, 6.0, 0, 0, "carol\u{1f}hi\u{1f}!"), "1");
+        assert!(
+            core::iter::from_fn(|| Some(run(op::POLL, 0.0, 0, 0, "")))
+                .take_while(|a| !a.starts_with('='))
+                .any(|a| a.starts_with("1MESSAGE sip:carol@example.com ")
+                    && a.ends_with("\r\n\r\nhi\u{1f}!"))
+        );
+        assert_eq!(run(op::STOP, 7.0, 0, 0, ""), "0");
+        assert_eq!(run(op::POLL, 0.0, 0, 0, ""), "2");
     }
 }

@@ -3,9 +3,9 @@
 //! fake time — REGISTER → 401 → REGISTER with digest (MD5 and SHA-256, checked against an
 //! independent digest computation) → 200; INVITE → 100/180 → 200 → ACK → BYE; an incoming
 //! call; MESSAGE both ways; reconnection with backoff and re-registration; keep-alive
-//! supervision; weighted fail-over — and the exported `WasmPhone` class end to end.
-//! They also run natively with `cargo test -p rvoip-wasm` (except the `WasmPhone` test,
-//! which needs the browser's `crypto`).
+//! supervision; weighted fail-over — and the exported entry point `cmd` end to end.
+//! They also run natively with `cargo test -p rvoip-wasm` (except the `cmd` test, which
+//! needs the browser's `crypto`).
 
 use md5::Md5;
 use rvoip_core::rand::SplitMix64;
@@ -649,51 +649,62 @@ fn fails_over_to_the_other_server() {
     );
 }
 
-/// The exported class, as the TypeScript wrapper drives it (crypto randomness, ms times).
+/// The exported entry point, as the TypeScript wrapper drives it (crypto randomness, ms
+/// times, operations by number).
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen_test]
 fn wasm_phone_binding_registers() {
-    use rvoip_wasm::WasmPhone;
-    let mut p = WasmPhone::new(
-        "sip:alice@example.com".into(),
-        "s3cret".into(),
-        String::new(),
-        "Alice".into(),
-        "wss://a.example/ws\nwss://b.example/ws",
-        &[0, 5],
-        300,
-        30,
-        String::new(),
-        String::new(),
-    );
-    assert!(p.start(10.0));
-    let a = p.poll_action().unwrap();
-    assert_eq!(a, "0wss://b.example/ws", "weight 0 last");
-    p.handle_open(20.0);
-    assert_eq!(p.register(20.0), 0);
-    let a = p.poll_action().unwrap();
+    use rvoip_wasm::{cmd, op};
+    let cfg = "sip:alice@example.com\u{1f}s3cret\u{1f}\u{1f}Alice\u{1f}300\u{1f}30\u{1f}\u{1f}\u{1f}\
+wss://a.example/ws\u{1f}0\u{1f}wss://b.example/ws\u{1f}5";
+    let h: u32 = cmd(0, op::NEW, 0.0, 0, 0, cfg.as_bytes()).parse().unwrap();
+    let run =
+        |o: u32, now: f64, call: u32, n: u32, data: &str| cmd(h, o, now, call, n, data.as_bytes());
+    let poll = || run(op::POLL, 0.0, 0, 0, "");
+    assert_eq!(run(op::START, 10.0, 0, 0, ""), "1");
+    assert_eq!(poll(), "0wss://b.example/ws", "weight 0 last");
+    run(op::OPEN, 20.0, 0, 0, "");
+    assert_eq!(run(op::REGISTER, 20.0, 0, 0, ""), "0");
+    let a = poll();
     let data = a.strip_prefix('1').expect("a send action");
     let req = SipMsg::parse(data.as_bytes()).unwrap();
     assert_eq!(req.method(), Some(Method::Register));
     let ch = "WWW-Authenticate: Digest realm=\"example.com\", nonce=\"q\", algorithm=SHA-256\r\n";
-    p.handle_text(30.0, &reply(&req, 401, "Unauthorized", ch, ""));
-    let a = p.poll_action().unwrap();
+    run(
+        op::RECEIVE,
+        30.0,
+        0,
+        0,
+        &reply(&req, 401, "Unauthorized", ch, ""),
+    );
+    let a = poll();
     let req = SipMsg::parse(a.strip_prefix('1').unwrap().as_bytes()).unwrap();
     assert!(req.header("Authorization").unwrap().contains("SHA-256"));
-    p.handle_text(40.0, &reply(&req, 200, "OK", "Expires: 300\r\n", ""));
+    run(
+        op::RECEIVE,
+        40.0,
+        0,
+        0,
+        &reply(&req, 200, "OK", "Expires: 300\r\n", ""),
+    );
     let mut kinds = Vec::new();
-    while let Some(e) = p.poll_event() {
+    let next = loop {
+        let e = poll();
+        if e.starts_with('=') {
+            break e;
+        }
         let e = rvoip_wasm::PhoneEventJs::decode(&e).expect("an encoded event");
         kinds.push((e.kind, e.code));
-    }
+    };
     assert!(
         kinds.contains(&("registered".to_string(), 300)),
         "{kinds:?}"
     );
-    assert!(p.is_registered());
-    assert!(p.poll_timeout() > 40.0);
-    assert_eq!(p.call(50.0, "bob", OFFER), 1);
-    assert_eq!(p.hangup(60.0, 7), -1, "unknown call");
-    assert!(rvoip_wasm::mos(20.0, 5.0, 0.0, "opus") > 4.0);
-    assert!(rvoip_wasm::sdp_has_telephone_event(OFFER));
+    assert!(next[1..].parse::<i64>().unwrap() > 40, "{next}");
+    let target = format!("bob\u{1f}{OFFER}");
+    assert_eq!(run(op::CALL, 50.0, 0, 0, &target), "1");
+    assert_eq!(run(op::HANGUP, 60.0, 7, 0, ""), "-1", "unknown call");
+    assert_eq!(run(op::TARGET_URI, 0.0, 0, 0, "bob"), "sip:bob@example.com");
+    assert_eq!(cmd(h, op::FREE, 0.0, 0, 0, &[]), "");
+    assert_eq!(run(op::REGISTER, 70.0, 0, 0, ""), "-2", "freed");
 }

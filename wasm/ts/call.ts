@@ -2,20 +2,17 @@
 // this class owns the RTCPeerConnection and the local microphone track, and turns the
 // core's events into call states.
 
-import type { WasmPhone } from './pkg/rvoip_wasm.js';
-import { sdp_has_telephone_event } from './pkg/rvoip_wasm.js';
 import {
   CallStateEvent,
   DtmfEvent,
   ReferEvent,
   SipError,
   TransferProgressEvent,
-  check,
   type CallEventMap,
   type CallState,
   type EndReason,
 } from './events.js';
-import { iceGathered, readStats, sleep, type CallStats, type StatsCursor } from './media.js';
+import { hasTelephoneEvent, iceGathered, readStats, sleep, type CallStats, type StatsCursor } from './media.js';
 
 /** Media options of a call. */
 export interface CallOptions {
@@ -25,9 +22,9 @@ export interface CallOptions {
 
 /** @internal What a Call needs from its UserAgent. */
 export interface CallHost {
-  core(): WasmPhone;
+  /** Runs operation `op` of the core (wasm/src/lib.rs `op`); its checked number result. */
+  cmd(op: number, call?: number, n?: number, data?: string): number;
   pump(): void;
-  now(): number;
   readonly iceServers: RTCIceServer[];
   readonly iceGatheringTimeout: number;
   adopt(id: number, call: Call): void;
@@ -153,13 +150,10 @@ export class Call extends EventTarget {
     try {
       const sdp = await this.media(opts);
       if (this.state === 'ended') throw new SipError('call ended', 'ended');
-      const core = this.host.core();
-      const now = this.host.now();
-      // A transfer target is called by the core on behalf of the REFER, which then reports
-      // progress to the transferor (NOTIFY with sipfrag, RFC 3515).
-      this.id = check(
-        referredBy ? core.accept_transfer(now, referredBy.id, target, sdp) : core.call(now, target, sdp),
-      );
+      // A transfer target is called by the core on behalf of the REFER (operation 18), which
+      // then reports progress to the transferor (NOTIFY with sipfrag, RFC 3515); else a call
+      // (11). The target, U+001F, the SDP.
+      this.id = this.host.cmd(referredBy ? 18 : 11, referredBy?.id, 0, target + '\x1f' + sdp);
       this.host.adopt(this.id, this);
     } catch (e) {
       this.setState('ended', 'failed');
@@ -175,7 +169,7 @@ export class Call extends EventTarget {
     this.state = 'answering';
     try {
       const sdp = await this.media(opts, this.offer);
-      check(this.host.core().answer(this.host.now(), this.id, sdp));
+      this.host.cmd(12, this.id, 0, sdp);
       this.dispatchEvent(new CallStateEvent('answering'));
     } catch (e) {
       if ((this.state as CallState) !== 'ended') {
@@ -190,7 +184,7 @@ export class Call extends EventTarget {
 
   /** Rejects an incoming call with a SIP status (default 486 Busy Here). */
   reject(code = 486): void {
-    this.run((c, now) => c.reject(now, this.id, code));
+    this.run(13, code);
   }
 
   /** Hangs up (CANCEL, decline or BYE, as the state requires). */
@@ -201,12 +195,13 @@ export class Call extends EventTarget {
       this.setState('ended', 'local');
       return;
     }
-    this.run((c, now) => c.hangup(now, this.id));
+    this.run(14);
   }
 
-  private run(f: (c: WasmPhone, now: number) => number): void {
+  /** Runs operation `op` of the core for this call (then pumps it). */
+  private run(op: number, n = 0, data = ''): void {
     try {
-      check(f(this.host.core(), this.host.now()));
+      this.host.cmd(op, this.id, n, data);
     } finally {
       this.host.pump();
     }
@@ -239,7 +234,7 @@ export class Call extends EventTarget {
         const answer = await new Promise<string | undefined>((resolve, reject) => {
           this.pending = { resolve, reject };
           try {
-            this.run((c, now) => c.reinvite(now, this.id, pc.localDescription?.sdp ?? ''));
+            this.run(15, 0, pc.localDescription?.sdp);
           } catch (e) {
             this.pending = undefined;
             reject(e);
@@ -285,7 +280,7 @@ export class Call extends EventTarget {
     gap = Math.max(gap, 30);
     const sender = this.pc?.getSenders().find((s) => s.track?.kind === 'audio');
     const dtmf = sender?.dtmf;
-    if (dtmf && dtmf.canInsertDTMF && sdp_has_telephone_event(this.remoteSdp)) {
+    if (dtmf && dtmf.canInsertDTMF && hasTelephoneEvent(this.remoteSdp)) {
       await new Promise<void>((resolve) => {
         const onTone = (e: RTCDTMFToneChangeEvent): void => {
           if (e.tone === '') {
@@ -303,7 +298,7 @@ export class Call extends EventTarget {
         await sleep(2000);
         continue;
       }
-      this.run((c, now) => c.send_dtmf_info(now, this.id, d, duration));
+      this.run(16, duration, d);
       await sleep(duration + gap);
     }
   }
@@ -322,7 +317,7 @@ export class Call extends EventTarget {
       };
       this.addEventListener('transferprogress', onProgress);
       try {
-        this.run((c, now) => c.transfer(now, this.id, target));
+        this.run(17, 0, target);
       } catch (e) {
         this.removeEventListener('transferprogress', onProgress);
         reject(e);
@@ -428,9 +423,9 @@ export class Call extends EventTarget {
           // Offerless re-INVITE: offer our current session again.
           sdp = pc.localDescription?.sdp ?? '';
         }
-        this.run((c, now) => c.answer(now, this.id, sdp));
+        this.run(12, 0, sdp);
       } catch {
-        this.run((c, now) => c.reject(now, this.id, 488));
+        this.run(13, 488);
       }
     });
     this.chain = job.catch(() => undefined);

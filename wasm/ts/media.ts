@@ -1,7 +1,5 @@
 // WebRTC helpers: ICE gathering with a deadline and the call-quality statistics.
 
-import { mos as coreMos } from './pkg/rvoip_wasm.js';
-
 /**
  * Resolves when ICE gathering of `pc` completes, or after `timeoutMs` — whichever comes
  * first — so that a call never waits for slow STUN/TURN servers (browsers can take 10 s+).
@@ -109,13 +107,26 @@ export async function readStats(pc: RTCPeerConnection, cursor: StatsCursor): Pro
   };
 }
 
+/** @internal Whether an SDP offers RFC 4733 `telephone-event` (then DTMF goes in RTP, else INFO). */
+export const hasTelephoneEvent = (sdp: string): boolean => /^a=rtpmap:[^ \r\n]* telephone-event\//im.test(sdp);
+
 /** Waits `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * MOS (1–4.5) of a simplified ITU-T G.107 E-model for round-trip time and jitter in ms, loss
- * in percent and a codec name (`opus`, `PCMU`…); computed by the wasm core.
+ * in percent and a codec name (`opus`, `PCMU`…).
  */
 export function mos(rtt: number, jitter: number, lossPercent: number, codec: string): number {
-  return coreMos(rtt, jitter, lossPercent, codec);
+  // Cole & Rosenbluth (2001) with the G.113 Appendix I factors: one-way delay d = RTT/2 + a
+  // jitter buffer of 2 × jitter + frame and look-ahead (Opus 20 + 6.5 ms, else G.711's 20
+  // ms); Id = 0.024·d + 0.11·(d − 177.3) past 177.3 ms; Ie,eff = 95·Ppl / (Ppl + Bpl)
+  // (Ie 0; Bpl 30 for Opus, 25.1 for G.711 with PLC, also for unknown codecs); R = 93.2 −
+  // Id − Ie,eff; MOS by G.107 Annex B. Negative or non-finite inputs count as 0.
+  const clean = (v: number): number => (v > 0 && v < Infinity ? v : 0);
+  const opus = codec.toLowerCase() === 'opus';
+  const d = clean(rtt) / 2 + 2 * clean(jitter) + (opus ? 26.5 : 20);
+  const ppl = Math.min(clean(lossPercent), 100);
+  const r = 93.2 - 0.024 * d - (d > 177.3 ? 0.11 * (d - 177.3) : 0) - (95 * ppl) / (ppl + (opus ? 30 : 25.1));
+  return r >= 100 ? 4.5 : r > 0 ? Math.min(Math.max(1 + 0.035 * r + 7e-6 * r * (r - 60) * (100 - r), 1), 4.5) : 1;
 }

@@ -2,7 +2,7 @@
 // the sans-IO way: it feeds WebSocket events and timeouts in, and carries out what comes
 // out (open/send/close a socket, events, the next timeout). No SIP logic lives here.
 
-import init, { WasmPhone } from './pkg/rvoip_wasm.js';
+import { cmd, initSync } from './pkg/rvoip_wasm.js';
 import { Call, type CallHost, type CallOptions } from './call.js';
 import {
   IncomingCallEvent,
@@ -53,6 +53,8 @@ export type WasmSource = string | URL | Request | Response | BufferSource | WebA
 
 let loaded: Promise<unknown> | undefined;
 
+const utf8 = new TextEncoder();
+
 const isWasm = (r: Response): boolean => r.ok && /wasm/.test(r.headers.get('content-type') ?? '');
 
 /** Fetches the wasm shipped next to this module. */
@@ -70,7 +72,16 @@ async function packagedWasm(): Promise<Response> {
 
 /** Loads the wasm core once (called by `start()`; call it early to preload). */
 export function initWasm(input?: WasmSource | Promise<WasmSource>): Promise<unknown> {
-  loaded ??= init({ module_or_path: input ?? packagedWasm() });
+  loaded ??= (async () => {
+    let m = await (input ?? packagedWasm());
+    if (typeof m === 'string' || m instanceof URL || m instanceof Request) m = await fetch(m);
+    if (m instanceof Response) {
+      if (!m.ok) throw new Error(`failed to fetch the wasm: ${m.status} ${m.url}`);
+      m = await m.arrayBuffer();
+    }
+    // Compiled off the main thread, then instantiated by the glue.
+    return initSync({ module: m instanceof WebAssembly.Module ? m : await WebAssembly.compile(m) });
+  })();
   return loaded;
 }
 
@@ -108,7 +119,8 @@ export class UserAgent extends EventTarget {
   registrationState: RegistrationState = 'unregistered';
   /** Calls in progress by core handle. */
   readonly calls = new Map<number, Call>();
-  private phone?: WasmPhone;
+  /** The core's phone handle (-1: not started). */
+  private h = -1;
   private ws?: WebSocket;
   private timer?: ReturnType<typeof setTimeout>;
   private starting?: Waiter & { promise: Promise<void> };
@@ -121,9 +133,8 @@ export class UserAgent extends EventTarget {
     super();
     const ua = this;
     this.host = {
-      core: () => ua.core(),
+      cmd: (op, call, n, data) => check(+ua.cmd(op, call, n, data)),
       pump: () => ua.pump(),
-      now: () => performance.now(),
       iceServers: options.iceServers ?? [],
       iceGatheringTimeout: options.iceGatheringTimeout ?? 2000,
       adopt: (id, call) => ua.calls.set(id, call),
@@ -141,9 +152,10 @@ export class UserAgent extends EventTarget {
     };
   }
 
-  private core(): WasmPhone {
-    if (!this.phone) throw new SipError('user agent not started', 'not-started');
-    return this.phone;
+  /** Runs operation `op` of the core (see `cmd` in wasm/src/lib.rs) now. */
+  private cmd(op: number, call = 0, n = 0, data: string | Uint8Array = ''): string {
+    if (this.h < 0) throw new SipError('user agent not started', 'not-started');
+    return cmd(this.h, op, performance.now(), call, n, typeof data === 'string' ? utf8.encode(data) : data);
   }
 
   /** Connects to a server. Resolves once connected; rejects if every server failed (it keeps retrying). */
@@ -154,20 +166,23 @@ export class UserAgent extends EventTarget {
     this.starting = { ...waiter, promise };
     await initWasm(this.options.wasm);
     const o = this.options;
-    const servers = o.servers.map((s) => (typeof s === 'string' ? { url: s, weight: 1 } : s));
-    this.phone = new WasmPhone(
+    // The configuration: fields separated by U+001F, then URL and weight per server.
+    const cfg: unknown[] = [
       o.uri,
-      o.password ?? '',
-      o.authorizationUser ?? '',
-      o.displayName ?? '',
-      servers.map((s) => s.url).join('\n'),
-      new Uint32Array(servers.map((s) => s.weight ?? 1)),
-      o.registerExpires ?? 0,
+      o.password,
+      o.authorizationUser,
+      o.displayName,
+      o.registerExpires,
       o.keepAliveInterval ?? 30,
-      o.instanceId ?? '',
-      o.userAgentString ?? '',
-    );
-    if (!this.phone.start(performance.now())) {
+      o.instanceId,
+      o.userAgentString,
+    ];
+    for (const s of o.servers) {
+      const { url, weight = 1 } = typeof s === 'string' ? { url: s } : s;
+      cfg.push(url, weight >>> 0);
+    }
+    this.h = +cmd(0, 0, 0, 0, 0, utf8.encode(cfg.join('\x1f')));
+    if (this.cmd(1) !== '1') {
       this.starting = undefined;
       throw new SipError('no server configured', 'no-server');
     }
@@ -177,7 +192,7 @@ export class UserAgent extends EventTarget {
 
   /** Unregisters (if registered), hangs up every call and closes the connection. */
   async stop(): Promise<void> {
-    if (!this.phone) return;
+    if (this.h < 0) return;
     for (const call of [...this.calls.values()]) {
       try {
         call.hangup();
@@ -188,14 +203,13 @@ export class UserAgent extends EventTarget {
     if (this.registrationState === 'registered' && this.transportState === 'connected') {
       await Promise.race([this.unregister().catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
     }
-    const phone = this.phone;
-    phone.stop(performance.now());
+    this.cmd(2);
     this.pump();
     clearTimeout(this.timer);
-    this.phone = undefined;
+    this.cmd(3);
+    this.h = -1;
     this.starting?.reject(new SipError('stopped', 'stopped'));
     this.starting = undefined;
-    phone.free();
     this.setRegistration('unregistered', 0, 0);
   }
 
@@ -205,7 +219,7 @@ export class UserAgent extends EventTarget {
     return new Promise((resolve, reject) => {
       this.registering.push({ resolve, reject });
       this.setRegistration('registering', 0, 0);
-      this.run(() => this.core().register(performance.now()));
+      this.run(9);
     });
   }
 
@@ -214,14 +228,14 @@ export class UserAgent extends EventTarget {
     await this.start();
     return new Promise((resolve, reject) => {
       this.unregistering.push({ resolve, reject });
-      this.run(() => this.core().unregister(performance.now()));
+      this.run(10);
     });
   }
 
   /** Calls `target` (a SIP URI, `user@host`, or a number/user in our domain). */
   async call(target: string, options: CallOptions = {}): Promise<Call> {
     await this.start();
-    const call = new Call(this.host, 'outgoing', this.core().target_uri(target));
+    const call = new Call(this.host, 'outgoing', this.cmd(20, 0, 0, target));
     await call.dial(target, options);
     return call;
   }
@@ -231,8 +245,7 @@ export class UserAgent extends EventTarget {
     await this.start();
     return new Promise((resolve, reject) => {
       try {
-        const id = check(this.core().message(performance.now(), target, text));
-        this.messages.set(id, { resolve, reject });
+        this.messages.set(this.host.cmd(19, 0, 0, target + '\x1f' + text), { resolve, reject });
       } catch (e) {
         reject(e);
       } finally {
@@ -241,14 +254,13 @@ export class UserAgent extends EventTarget {
     });
   }
 
-  private run(f: () => number): void {
+  /** REGISTER or un-REGISTER; a refusal rejects every registration waiter. */
+  private run(op: number): void {
     try {
-      check(f());
+      this.host.cmd(op);
     } catch (e) {
-      const w = [...this.registering, ...this.unregistering];
-      this.registering = [];
-      this.unregistering = [];
-      w.forEach((x) => x.reject(e as Error));
+      this.settle(this.registering, e as Error);
+      this.settle(this.unregistering, e as Error);
     } finally {
       this.pump();
     }
@@ -271,21 +283,16 @@ export class UserAgent extends EventTarget {
     const ws = new Ws(url, 'sip');
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
-    const feed = (f: (p: WasmPhone, now: number) => void): void => {
-      if (this.ws !== ws || !this.phone) return;
-      f(this.phone, performance.now());
+    // Operations 4, 5, 6: the socket opened, closed, brought a message.
+    const feed = (op: number, data?: string | Uint8Array): void => {
+      if (this.ws !== ws || this.h < 0) return;
+      if (op === 5) this.ws = undefined;
+      this.cmd(op, 0, 0, data);
       this.pump();
     };
-    ws.onopen = () => feed((p, now) => p.handle_open(now));
-    ws.onclose = () =>
-      feed((p, now) => {
-        this.ws = undefined;
-        p.handle_close(now);
-      });
-    ws.onmessage = (m: MessageEvent) =>
-      feed((p, now) =>
-        typeof m.data === 'string' ? p.handle_text(now, m.data) : p.handle_binary(now, new Uint8Array(m.data)),
-      );
+    ws.onopen = () => feed(4);
+    ws.onclose = () => feed(5);
+    ws.onmessage = (m: MessageEvent) => feed(6, typeof m.data === 'string' ? m.data : new Uint8Array(m.data));
   }
 
   private closeSocket(): void {
@@ -299,34 +306,31 @@ export class UserAgent extends EventTarget {
 
   /** Carries out the core's actions, dispatches its events and arms the timer. */
   private pump(): void {
-    const p = this.phone;
-    if (!p) return;
+    const h = this.h;
+    if (h < 0) return;
     const events: [string, number, number, string, string | undefined, string][] = [];
-    for (;;) {
+    let a: string;
+    // Polls (operation 8) until the core returns `=` and when to run the timers.
+    while ((a = this.cmd(8))[0] !== '=') {
       // An action: its kind (0 open, 1 send, 2 close) then the URL or the message.
-      const a = p.poll_action();
-      if (a !== undefined) {
-        const kind = a[0];
-        const data = a.slice(1);
-        if (kind === '0') this.openSocket(data);
-        else if (kind === '1') {
-          if (this.ws?.readyState === 1) this.ws.send(data);
-        } else this.closeSocket();
-        continue;
+      const data = a.slice(1);
+      if (a[0] === '0') this.openSocket(data);
+      else if (a[0] === '1') {
+        if (this.ws?.readyState === 1) this.ws.send(data);
+      } else if (a[0] === '2') this.closeSocket();
+      else {
+        // An event: kind, call, code, text, extra separated by U+001F, then the body if
+        // any (the body may itself contain U+001F).
+        const f = a.split('\x1f');
+        events.push([f[0], +f[1], +f[2], f[3], f.length > 5 ? f.slice(5).join('\x1f') : undefined, f[4]]);
       }
-      // An event: kind, call, code, text, extra separated by U+001F, then the body if any
-      // (the body may itself contain U+001F).
-      const e = p.poll_event();
-      if (e === undefined) break;
-      const f = e.split('\x1f');
-      events.push([f[0], +f[1], +f[2], f[3], f.length > 5 ? f.slice(5).join('\x1f') : undefined, f[4]]);
     }
     clearTimeout(this.timer);
-    const at = p.poll_timeout();
+    const at = +a.slice(1);
     if (at >= 0) {
       this.timer = setTimeout(() => {
-        if (this.phone !== p) return;
-        p.handle_timeout(performance.now());
+        if (this.h !== h) return;
+        this.cmd(7);
         this.pump();
       }, Math.max(0, at - performance.now()));
     }
