@@ -411,8 +411,7 @@ impl DigestClient {
         if self.realms.is_empty() {
             return Err(ClientError::NoChallenge);
         }
-        let bad = |s: &str| s.bytes().any(|b| b < 0x20 || b == 0x7f);
-        if bad(method) || bad(uri) || method.is_empty() {
+        if has_ctl(method) || has_ctl(uri) || method.is_empty() {
             return Err(ClientError::InvalidInput);
         }
         let mut out = Vec::with_capacity(self.realms.len());
@@ -443,6 +442,11 @@ impl DigestClient {
         }
         nc
     }
+}
+
+/// Whether `s` holds a control character (HTAB included), which no header value may carry.
+fn has_ctl(s: &str) -> bool {
+    s.bytes().any(|b| b < 0x20 || b == 0x7f)
 }
 
 /// A fresh client nonce: 128 random bits in hex.
@@ -486,9 +490,7 @@ fn build<R: Rng + ?Sized>(
         .then(|| compute::userhash(alg, username, &st.realm));
     let (user, form) = match &userhash {
         Some(h) => (h.as_str(), UsernameForm::Plain),
-        None if username.bytes().any(|b| b < 0x20 || b == 0x7f) => {
-            (username, UsernameForm::Extended)
-        }
+        None if has_ctl(username) => (username, UsernameForm::Extended),
         None => (username, UsernameForm::Plain),
     };
     let value = CredentialFields {

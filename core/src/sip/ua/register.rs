@@ -133,27 +133,33 @@ impl<R: Rng> UserAgent<R> {
     /// Feeds the challenges of a 401/407 to the digest client and adds credentials to
     /// `req`; `false` if they cannot be answered (wrong password, unsupported, …).
     pub(crate) fn add_authorization(&mut self, req: &mut SipMsg, challenge: &SipMsg) -> bool {
+        // `req` is a copy of the challenged request: judge the challenge against the
+        // credentials it carried (none for a first INVITE after a REGISTER used the realm's
+        // nonce), never against what other requests did with the nonce.
+        self.take_challenge(challenge, Some(req)) && self.authorize(req)
+    }
+
+    /// Feeds the challenges of a 401/407 to the digest client, judged against the
+    /// credentials of the same kind that `sent` (the challenged request) carried, or as
+    /// answering the latest credentials when the request is not known any more; `false` if
+    /// they cannot be answered (no password, wrong password, unsupported, …).
+    fn take_challenge(&mut self, challenge: &SipMsg, sent: Option<&SipMsg>) -> bool {
         let Some(kind) = challenge.code().and_then(ChallengeKind::from_status) else {
             return false;
         };
         if self.cfg.password.is_empty() {
             return false;
         }
-        // `req` is a copy of the challenged request: judge the challenge against the
-        // credentials it carried (none for a first INVITE after a REGISTER used the realm's
-        // nonce), never against what other requests did with the nonce.
-        if self
-            .digest
-            .handle_challenge_to(
+        let values = challenge.headers_named(kind.challenge_header());
+        match sent {
+            Some(r) => self.digest.handle_challenge_to(
                 kind,
-                challenge.headers_named(kind.challenge_header()),
-                req.headers_named(kind.credentials_header()),
-            )
-            .is_err()
-        {
-            return false;
+                values,
+                r.headers_named(kind.credentials_header()),
+            ),
+            None => self.digest.handle_challenge(kind, values),
         }
-        self.authorize(req)
+        .is_ok()
     }
 
     pub(crate) fn register_response(&mut self, now: Instant, key: &TxKey, resp: SipMsg) {
@@ -169,22 +175,9 @@ impl<R: Rng> UserAgent<R> {
             200..=299 => self.registered(now, &resp),
             401 | 407 if self.registration.auth_rounds < MAX_AUTH_ROUNDS => {
                 self.registration.auth_rounds += 1;
-                let kind = ChallengeKind::from_status(code);
                 // The REGISTER this answers (its transaction is still in the table).
                 let sent = self.clients.get(key).map(|e| Arc::clone(&e.req));
-                let ok = !self.cfg.password.is_empty()
-                    && kind.is_some_and(|k| {
-                        let challenges = resp.headers_named(k.challenge_header());
-                        match sent.as_deref() {
-                            Some(r) => self.digest.handle_challenge_to(
-                                k,
-                                challenges,
-                                r.headers_named(k.credentials_header()),
-                            ),
-                            None => self.digest.handle_challenge(k, challenges),
-                        }
-                        .is_ok()
-                    });
+                let ok = self.take_challenge(&resp, sent.as_deref());
                 if !ok || self.send_register(now).is_err() {
                     self.register_failed(now, code);
                 }
