@@ -432,6 +432,11 @@ impl<R: Rng> UserAgent<R> {
             c.state = CallState::Confirmed;
         }
         self.send_bye(now, id);
+        self.end_call(id, reason);
+    }
+
+    /// Removes call `id` and reports it ended for `reason`.
+    pub(crate) fn end_call(&mut self, id: CallId, reason: EndReason) {
         self.calls.remove(&id);
         self.push_event(Event::Ended { call: id, reason });
     }
@@ -457,11 +462,7 @@ impl<R: Rng> UserAgent<R> {
                 CallState::Incoming => {
                     let key = c.invite_key.clone();
                     self.respond_code(now, &key, 480);
-                    self.calls.remove(&id);
-                    self.push_event(Event::Ended {
-                        call: id,
-                        reason: EndReason::Timeout,
-                    });
+                    self.end_call(id, EndReason::Timeout);
                     return;
                 }
                 _ => {}
@@ -478,11 +479,7 @@ impl<R: Rng> UserAgent<R> {
                 let incoming = c.state == CallState::Incoming;
                 if incoming {
                     self.respond_code(now, &key, 504);
-                    self.calls.remove(&id);
-                    self.push_event(Event::Ended {
-                        call: id,
-                        reason: EndReason::Timeout,
-                    });
+                    self.end_call(id, EndReason::Timeout);
                 }
                 return;
             }

@@ -149,11 +149,7 @@ impl<R: Rng> UserAgent<R> {
             }
         } else if code == 481 || code == 408 {
             self.send_bye(now, id);
-            self.calls.remove(&id);
-            self.push_event(Event::Ended {
-                call: id,
-                reason: EndReason::Timeout,
-            });
+            self.end_call(id, EndReason::Timeout);
         } else {
             self.push_event(Event::OfferRejected { call: id, code });
         }
