@@ -422,41 +422,36 @@ impl<R: Rng> UserAgent<R> {
         self.send_prepared(now, cancel, dest, Owner::Nobody);
     }
 
-    /// Sends an in-dialog request built by `f` on the call's dialog.
-    pub(crate) fn send_in_dialog(
+    /// The next in-dialog request `method` of call `call` (§12.2.1.1, CSeq advanced) and
+    /// where it goes; the caller adds its headers and body and sends it with
+    /// [`UserAgent::send_in_call`].
+    pub(crate) fn in_dialog(
         &mut self,
-        now: Instant,
         call: CallId,
         method: Method,
-        f: impl FnOnce(&mut SipMsg),
-    ) -> Option<TxKey> {
-        // Only this shim is generic: one copy of the rest for all callers.
-        let mut f = Some(f);
-        self.send_in_dialog_with(now, call, method, &mut |r| {
-            if let Some(f) = f.take() {
-                f(r);
-            }
-        })
-    }
-
-    fn send_in_dialog_with(
-        &mut self,
-        now: Instant,
-        call: CallId,
-        method: Method,
-        f: &mut dyn FnMut(&mut SipMsg),
-    ) -> Option<TxKey> {
+    ) -> Option<(SipMsg, SocketAddr)> {
         let c = self.calls.get_mut(&call)?;
         let d = c.dialog.as_mut()?;
-        let mut req = d.request(method, None);
+        let req = d.request(method, None);
         let dest =
             super::build::next_hop_addr(self.cfg.proxy, self.cfg.transport, d.next_hop(), c.peer);
-        f(&mut req);
+        Some((req, dest))
+    }
+
+    /// Sends an in-dialog request of call `call` made by [`UserAgent::in_dialog`].
+    pub(crate) fn send_in_call(
+        &mut self,
+        now: Instant,
+        call: CallId,
+        req: Option<(SipMsg, SocketAddr)>,
+    ) -> Option<TxKey> {
+        let (req, dest) = req?;
         self.send_request(now, req, dest, Owner::Call(call))
     }
 
     pub(crate) fn send_bye(&mut self, now: Instant, call: CallId) {
-        if let Some(key) = self.send_in_dialog(now, call, Method::Bye, |_| {})
+        let bye = self.in_dialog(call, Method::Bye);
+        if let Some(key) = self.send_in_call(now, call, bye)
             && let Some(e) = self.clients.get_mut(&key)
         {
             e.owner = Owner::Nobody;

@@ -432,6 +432,11 @@ impl<R: Rng> UserAgent<R> {
             c.state = CallState::Confirmed;
         }
         self.send_bye(now, id);
+        self.end_call(id, reason);
+    }
+
+    /// Removes call `id` and reports it ended for `reason`.
+    pub(crate) fn end_call(&mut self, id: CallId, reason: EndReason) {
         self.calls.remove(&id);
         self.push_event(Event::Ended { call: id, reason });
     }
@@ -457,11 +462,7 @@ impl<R: Rng> UserAgent<R> {
                 CallState::Incoming => {
                     let key = c.invite_key.clone();
                     self.respond_code(now, &key, 480);
-                    self.calls.remove(&id);
-                    self.push_event(Event::Ended {
-                        call: id,
-                        reason: EndReason::Timeout,
-                    });
+                    self.end_call(id, EndReason::Timeout);
                     return;
                 }
                 _ => {}
@@ -478,11 +479,7 @@ impl<R: Rng> UserAgent<R> {
                 let incoming = c.state == CallState::Incoming;
                 if incoming {
                     self.respond_code(now, &key, 504);
-                    self.calls.remove(&id);
-                    self.push_event(Event::Ended {
-                        call: id,
-                        reason: EndReason::Timeout,
-                    });
+                    self.end_call(id, EndReason::Timeout);
                 }
                 return;
             }
@@ -521,24 +518,23 @@ impl<R: Rng> UserAgent<R> {
                 return;
             }
             let sdp = reinvite.then(|| bump_sdp_version(&c.ext.local_sdp));
-            let contact = self.contact();
-            let allow = alloc::string::String::from(self.cfg.allow());
             let method = if reinvite {
                 Method::Invite
             } else {
                 Method::Update
             };
-            let body = sdp.clone();
-            let key = self.send_in_dialog(now, id, method, |r| {
+            let mut r = self.in_dialog(id, method);
+            if let Some((r, _)) = &mut r {
                 r.push("Session-Expires", value);
                 r.push("Supported", "timer");
-                if let Some(body) = body {
-                    r.push("Contact", contact);
-                    r.push("Allow", allow);
+                if let Some(body) = &sdp {
+                    r.push("Contact", self.contact());
+                    r.push("Allow", self.cfg.allow());
                     r.push("Content-Type", "application/sdp");
-                    r.body = body;
+                    r.body = body.clone();
                 }
-            });
+            }
+            let key = self.send_in_call(now, id, r);
             if let Some(c) = self.calls.get_mut(&id) {
                 c.ext.refresh_key = key;
                 if let Some(sdp) = sdp {

@@ -53,21 +53,27 @@ pub enum Method {
 impl Method {
     /// Parses a method token (case-sensitive, §7.1).
     pub fn from_token(s: &str) -> Method {
-        match s {
-            "INVITE" => Method::Invite,
-            "ACK" => Method::Ack,
-            "BYE" => Method::Bye,
-            "CANCEL" => Method::Cancel,
-            "REGISTER" => Method::Register,
-            "OPTIONS" => Method::Options,
-            "INFO" => Method::Info,
-            "UPDATE" => Method::Update,
-            "PRACK" => Method::Prack,
-            "MESSAGE" => Method::Message,
-            "REFER" => Method::Refer,
-            "NOTIFY" => Method::Notify,
-            "SUBSCRIBE" => Method::Subscribe,
-            other => Method::Other(other.to_owned()),
+        Method::from_parsed(crate::sip::Method::from_str_exact(s))
+    }
+
+    /// The owned form of the message layer's method (one table of method names).
+    fn from_parsed(m: crate::sip::Method<'_>) -> Method {
+        use crate::sip::Method as P;
+        match m {
+            P::Invite => Method::Invite,
+            P::Ack => Method::Ack,
+            P::Bye => Method::Bye,
+            P::Cancel => Method::Cancel,
+            P::Register => Method::Register,
+            P::Options => Method::Options,
+            P::Info => Method::Info,
+            P::Update => Method::Update,
+            P::Prack => Method::Prack,
+            P::Message => Method::Message,
+            P::Refer => Method::Refer,
+            P::Notify => Method::Notify,
+            P::Subscribe => Method::Subscribe,
+            other => Method::Other(other.as_str().to_owned()),
         }
     }
 
@@ -279,7 +285,7 @@ impl SipMsg {
     pub fn from_message(m: &crate::sip::Message<'_>) -> SipMsg {
         let start = match (m.as_request(), m.as_response()) {
             (Some(r), _) => StartLine::Request {
-                method: Method::from_token(r.method().as_str()),
+                method: Method::from_parsed(r.method()),
                 uri: r.uri().to_owned(),
             },
             (None, Some(r)) => StartLine::Response {

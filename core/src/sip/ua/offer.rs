@@ -46,19 +46,18 @@ impl<R: Rng> UserAgent<R> {
         if c.state != CallState::Confirmed || c.our_offer.is_some() || c.pending_offer.is_some() {
             return Err(UaError::InvalidState);
         }
-        let contact = self.contact();
-        let allow = alloc::string::String::from(self.cfg.allow());
-        let body = sdp.to_vec();
+        let mut r = self.in_dialog(call, method);
+        if let Some((r, _)) = &mut r {
+            r.push("Contact", self.contact());
+            r.push("Allow", self.cfg.allow());
+            r.push("Supported", SUPPORTED);
+            if !sdp.is_empty() {
+                r.push("Content-Type", "application/sdp");
+                r.body = sdp.to_vec();
+            }
+        }
         let key = self
-            .send_in_dialog(now, call, method, |r| {
-                r.push("Contact", contact);
-                r.push("Allow", allow);
-                r.push("Supported", SUPPORTED);
-                if !body.is_empty() {
-                    r.push("Content-Type", "application/sdp");
-                    r.body = body;
-                }
-            })
+            .send_in_call(now, call, r)
             .ok_or(UaError::InvalidState)?;
         if let Some(c) = self.calls.get_mut(&call) {
             c.our_offer = Some(key);
@@ -149,11 +148,7 @@ impl<R: Rng> UserAgent<R> {
             }
         } else if code == 481 || code == 408 {
             self.send_bye(now, id);
-            self.calls.remove(&id);
-            self.push_event(Event::Ended {
-                call: id,
-                reason: EndReason::Timeout,
-            });
+            self.end_call(id, EndReason::Timeout);
         } else {
             self.push_event(Event::OfferRejected { call: id, code });
         }

@@ -23,10 +23,11 @@ fn parse_dtmf_relay(body: &[u8]) -> Option<(char, u32)> {
         let Some((k, v)) = line.split_once('=') else {
             continue;
         };
-        match k.trim_ascii().to_ascii_lowercase().as_str() {
-            "signal" => digit = v.trim_ascii().chars().next().filter(|c| is_dtmf_digit(*c)),
-            "duration" => duration = crate::sip::scan::parse_dec(v.trim_ascii()).unwrap_or(160),
-            _ => {}
+        let (k, v) = (k.trim_ascii(), v.trim_ascii());
+        if k.eq_ignore_ascii_case("signal") {
+            digit = v.chars().next().filter(|c| is_dtmf_digit(*c));
+        } else if k.eq_ignore_ascii_case("duration") {
+            duration = crate::sip::scan::parse_dec(v).unwrap_or(160);
         }
     }
     Some((digit?.to_ascii_uppercase(), duration))
@@ -303,12 +304,14 @@ impl<R: Rng> UserAgent<R> {
             duration_ms,
             "\r\n"
         );
-        self.send_in_dialog(now, call, Method::Info, |r| {
+        let mut r = self.in_dialog(call, Method::Info);
+        if let Some((r, _)) = &mut r {
             r.push("Content-Type", "application/dtmf-relay");
             r.body = body.into_bytes();
-        })
-        .map(|_| ())
-        .ok_or(UaError::InvalidState)
+        }
+        self.send_in_call(now, call, r)
+            .map(|_| ())
+            .ok_or(UaError::InvalidState)
     }
 
     /// Sends a MESSAGE (RFC 3428) with `text` (text/plain) to `target`; returns a handle
@@ -362,15 +365,15 @@ impl<R: Rng> UserAgent<R> {
         if c.state != super::call::CallState::Confirmed {
             return Err(UaError::InvalidState);
         }
-        let aor = self.cfg.aor.clone();
-        let contact = self.contact();
-        self.send_in_dialog(now, call, Method::Refer, |r| {
+        let mut r = self.in_dialog(call, Method::Refer);
+        if let Some((r, _)) = &mut r {
             r.push("Refer-To", cat!('<', refer_to, '>'));
-            r.push("Referred-By", cat!('<', aor, '>'));
-            r.push("Contact", contact);
-        })
-        .map(|_| ())
-        .ok_or(UaError::InvalidState)
+            r.push("Referred-By", cat!('<', self.cfg.aor, '>'));
+            r.push("Contact", self.contact());
+        }
+        self.send_in_call(now, call, r)
+            .map(|_| ())
+            .ok_or(UaError::InvalidState)
     }
 
     /// Accepts a transfer request: calls `target` (from [`Event::TransferRequested`]) with
@@ -411,14 +414,15 @@ impl<R: Rng> UserAgent<R> {
         } else {
             String::from("active;expires=60")
         };
-        let contact = self.contact();
-        let key = self.send_in_dialog(now, call, Method::Notify, |r| {
+        let mut r = self.in_dialog(call, Method::Notify);
+        if let Some((r, _)) = &mut r {
             r.push("Event", "refer");
             r.push("Subscription-State", state);
-            r.push("Contact", contact);
+            r.push("Contact", self.contact());
             r.push("Content-Type", "message/sipfrag;version=2.0");
             r.body = body.into_bytes();
-        });
+        }
+        let key = self.send_in_call(now, call, r);
         if let Some(c) = self.calls.get_mut(&call) {
             c.ext.notify_pending = key;
         }
