@@ -8,16 +8,19 @@
 use alloc::string::String;
 use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
+use super::scan::{find_str, split_byte};
 use super::text::push_u64;
 
 /// Parses a dotted-quad IPv4 address (four decimal octets, no leading zeros).
 pub(crate) fn parse_ipv4(s: &str) -> Option<Ipv4Addr> {
     let mut o = [0u8; 4];
-    let mut parts = s.split('.');
+    let mut rest = Some(s);
     for slot in &mut o {
-        *slot = octet(parts.next()?)?;
+        let (p, next) = split_byte(rest?, b'.');
+        *slot = octet(p)?;
+        rest = next;
     }
-    parts.next().is_none().then_some(Ipv4Addr::from(o))
+    rest.is_none().then_some(Ipv4Addr::from(o))
 }
 
 /// One decimal octet: 1–3 digits, no leading zero, at most 255.
@@ -39,7 +42,7 @@ fn octet(p: &str) -> Option<u8> {
 /// Parses an IPv6 address (RFC 4291 §2.2: eight groups, one `::`, an IPv4 tail).
 pub(crate) fn parse_ipv6(s: &str) -> Option<Ipv6Addr> {
     let mut g = [0u16; 8];
-    match s.as_bytes().windows(2).position(|w| w == b"::") {
+    match find_str(s, "::") {
         None => {
             if groups(s, &mut g)? != 8 {
                 return None;
@@ -59,7 +62,7 @@ pub(crate) fn parse_ipv6(s: &str) -> Option<Ipv6Addr> {
                 groups(tail, &mut t)?
             };
             // `::` stands for at least one zero group; an IPv4 tail only at the end.
-            if h + n > 7 || head.contains('.') {
+            if h + n > 7 || head.bytes().any(|c| c == b'.') {
                 return None;
             }
             for (i, v) in t.iter().take(n).enumerate() {
@@ -73,9 +76,11 @@ pub(crate) fn parse_ipv6(s: &str) -> Option<Ipv6Addr> {
 /// Parses `h16 *(":" h16) [":" IPv4address]` into `out`; returns the groups filled.
 fn groups(s: &str, out: &mut [u16; 8]) -> Option<usize> {
     let mut n = 0;
-    let mut parts = s.split(':').peekable();
-    while let Some(p) = parts.next() {
-        if parts.peek().is_none() && p.contains('.') {
+    let mut rest = Some(s);
+    while let Some(r) = rest {
+        let (p, next) = split_byte(r, b':');
+        rest = next;
+        if next.is_none() && p.bytes().any(|c| c == b'.') {
             let [a, b, c, d] = parse_ipv4(p)?.octets();
             *out.get_mut(n)? = u16::from_be_bytes([a, b]);
             *out.get_mut(n + 1)? = u16::from_be_bytes([c, d]);

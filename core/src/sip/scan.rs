@@ -296,6 +296,15 @@ pub(crate) fn find_str(hay: &str, needle: &str) -> Option<usize> {
     None
 }
 
+/// `s` split at its first `c` (the byte dropped), or all of `s` and `None` (an ASCII `c`
+/// keeps both parts on char boundaries).
+pub(crate) fn split_byte(s: &str, c: u8) -> (&str, Option<&str>) {
+    match find_byte(s.as_bytes(), 0, c) {
+        Some(i) => (s.get(..i).unwrap_or(""), s.get(i + 1..)),
+        None => (s, None),
+    }
+}
+
 /// `hay.split_once(needle)` through [`find_str`].
 #[inline]
 pub(crate) fn split_once_str<'a>(hay: &'a str, needle: &str) -> Option<(&'a str, &'a str)> {

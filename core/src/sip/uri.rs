@@ -10,6 +10,8 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::net::{Ipv4Addr, Ipv6Addr};
 
+use super::scan::split_byte;
+
 /// Why a URI was rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -205,7 +207,7 @@ impl<'a> SipUri<'a> {
         let (user, password, hp) = match find(rest, b'@') {
             Some(at) => {
                 let ui = &rest[..at];
-                let (u, p) = split_at_byte(ui, b':');
+                let (u, p) = split_byte(ui, b':');
                 if u.is_empty() || !valid_escaped(u, USER) {
                     return Err(UriError::UserInfo);
                 }
@@ -224,7 +226,7 @@ impl<'a> SipUri<'a> {
         let (host_raw, port) = split_hostport(hostport)?;
         let host = Host::parse(host_raw).ok_or(UriError::Host)?;
         let tail = &hp[hp_end..];
-        let (params, headers) = split_at_byte(tail, b'?');
+        let (params, headers) = split_byte(tail, b'?');
         // params is "" or ";p1;p2=v"
         if !params.is_empty() && !items_ok(&params[1..], b';', PARAM, PARAM, VALUE_NONEMPTY) {
             return Err(UriError::Param);
@@ -441,7 +443,7 @@ fn split_hostport(hp: &str) -> Result<(&str, Option<u16>), UriError> {
             None => return Err(UriError::Host),
         }
     } else {
-        split_at_byte(hp, b':')
+        split_byte(hp, b':')
     };
     let port = match port {
         Some(p) => {
@@ -454,20 +456,12 @@ fn split_hostport(hp: &str) -> Result<(&str, Option<u16>), UriError> {
 }
 
 fn split_eq(p: &str) -> (&str, Option<&str>) {
-    split_at_byte(p, b'=')
+    split_byte(p, b'=')
 }
 
 /// Position of the first `c` in `s`.
 fn find(s: &str, c: u8) -> Option<usize> {
     crate::sip::scan::find_byte(s.as_bytes(), 0, c)
-}
-
-/// `s` split at its first `c` (the byte dropped), or all of `s` and `None`.
-fn split_at_byte(s: &str, c: u8) -> (&str, Option<&str>) {
-    match find(s, c) {
-        Some(i) => (s.get(..i).unwrap_or(""), s.get(i + 1..)),
-        None => (s, None),
-    }
 }
 
 /// [`items_ok`]: every item has a value.
@@ -481,7 +475,7 @@ const VALUE_NONEMPTY: u8 = 2;
 fn items_ok(s: &str, sep: u8, name: u8, value: u8, rules: u8) -> bool {
     let mut rest = s;
     loop {
-        let (item, next) = split_at_byte(rest, sep);
+        let (item, next) = split_byte(rest, sep);
         let (n, v) = split_eq(item);
         if n.is_empty() || !valid_escaped(n, name) {
             return false;

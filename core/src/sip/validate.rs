@@ -456,11 +456,23 @@ pub fn validate_response(resp: &Response<'_>) -> Result<(), ResponseDrop> {
         return Err(ResponseDrop::Framing);
     }
     let h = resp.headers();
-    let mut vias = h.vias();
-    match (vias.next(), vias.next()) {
-        (Some(Ok(_)), None) => {}
-        (Some(Ok(_)), Some(_)) => return Err(ResponseDrop::MultipleVia),
-        _ => return Err(ResponseDrop::BadHeader(HeaderName::Via)),
+    // The first Via element must parse, and be the only one.
+    let (mut vias, mut top_ok) = (0, false);
+    'lines: for v in h.get_all(HeaderName::Via) {
+        for e in CommaSplit::new(v) {
+            if vias == 0 {
+                top_ok = Via::parse(e).is_some();
+            }
+            vias += 1;
+            if vias > 1 {
+                break 'lines;
+            }
+        }
+    }
+    match (top_ok, vias) {
+        (true, 1) => {}
+        (true, _) => return Err(ResponseDrop::MultipleVia),
+        (false, _) => return Err(ResponseDrop::BadHeader(HeaderName::Via)),
     }
     for n in [
         HeaderName::From,
@@ -573,6 +585,30 @@ mod tests {
             reason(&with("Date: Sat, 13 Nov 2010 23:29:00 PST\r\n")),
             "Invalid Date"
         );
+    }
+
+    #[test]
+    fn response_vias() {
+        let resp = |vias: &str| {
+            alloc::format!(
+                "SIP/2.0 200 OK\r\n{vias}To: <sip:b@h>;tag=2\r\nFrom: <sip:a@h>;tag=1\r\n\
+                 Call-ID: c1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+            )
+        };
+        let check =
+            |vias: &str| validate_response(&Response::parse(resp(vias).as_bytes()).unwrap());
+        let via = "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n";
+        assert_eq!(check(via), Ok(()));
+        let two_lines = alloc::format!("{via}{via}");
+        assert_eq!(check(&two_lines), Err(ResponseDrop::MultipleVia));
+        let one_line = "Via: SIP/2.0/UDP h;branch=z9hG4bK1, bogus\r\n";
+        assert_eq!(check(one_line), Err(ResponseDrop::MultipleVia));
+        let bad_top = alloc::format!("Via: bogus\r\n{via}");
+        assert_eq!(
+            check(&bad_top),
+            Err(ResponseDrop::BadHeader(HeaderName::Via))
+        );
+        assert_eq!(check(""), Err(ResponseDrop::BadHeader(HeaderName::Via)));
     }
 
     #[test]
