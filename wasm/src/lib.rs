@@ -58,10 +58,6 @@ fn err_code(e: UaError) -> i32 {
     }
 }
 
-fn text(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into())
-}
-
 /// One event for the application; it crosses to JavaScript as one string
 /// ([`PhoneEventJs::encode`]: one call and one copy instead of a class with a getter and a
 /// setter per field). Fields by `kind`:
@@ -110,14 +106,16 @@ impl PhoneEventJs {
     /// body when there is one. The body comes last and may contain U+001F; in `text` and
     /// `extra` (header values, where it has no business) it becomes U+FFFD.
     pub fn encode(&self) -> String {
-        enc(
+        let b = enc(
             &self.kind,
             self.call,
             self.code,
             &self.text,
             &self.extra,
             self.body.as_deref().map(str::as_bytes),
-        )
+        );
+        // UTF-8 fields in, UTF-8 out (a U+001F byte is never part of a longer sequence).
+        String::from_utf8(b).unwrap_or_default()
     }
 
     /// Reads [`Self::encode`]'s form back (what the TypeScript wrapper does).
@@ -135,32 +133,38 @@ impl PhoneEventJs {
 }
 
 /// [`PhoneEventJs::encode`] of the fields, straight from the phone's event (no
-/// intermediate struct: the kinds stay static strings). A body that is not UTF-8 is
-/// decoded lossily.
-fn enc(kind: &str, call: u32, code: i32, text: &str, extra: &str, body: Option<&[u8]>) -> String {
-    let mut s = String::with_capacity(
+/// intermediate struct: the kinds stay static strings), as bytes: a body that is not UTF-8
+/// crosses as it is, and JavaScript's `TextDecoder` decodes it lossily (U+FFFD).
+fn enc(kind: &str, call: u32, code: i32, text: &str, extra: &str, body: Option<&[u8]>) -> Vec<u8> {
+    let mut s = Vec::with_capacity(
         kind.len() + text.len() + extra.len() + body.map_or(0, <[u8]>::len) + 32,
     );
-    s.push_str(kind);
-    s.push(SEP);
+    s.extend_from_slice(kind.as_bytes());
+    s.push(SEP as u8);
     push_int(&mut s, i64::from(call));
-    s.push(SEP);
+    s.push(SEP as u8);
     push_int(&mut s, i64::from(code));
     for f in [text, extra] {
-        s.push(SEP);
-        s.extend(f.chars().map(|c| if c == SEP { '\u{fffd}' } else { c }));
+        s.push(SEP as u8);
+        for &b in f.as_bytes() {
+            if b == SEP as u8 {
+                s.extend_from_slice("\u{fffd}".as_bytes());
+            } else {
+                s.push(b);
+            }
+        }
     }
     if let Some(b) = body {
-        s.push(SEP);
-        s.push_str(&String::from_utf8_lossy(b));
+        s.push(SEP as u8);
+        s.extend_from_slice(b);
     }
     s
 }
 
 /// Appends `n` in decimal (without `core::fmt`, which the package does not otherwise need).
-fn push_int(s: &mut String, n: i64) {
+fn push_int(s: &mut Vec<u8>, n: i64) {
     if n < 0 {
-        s.push('-');
+        s.push(b'-');
     }
     let mut digits = [0u8; 20];
     let mut i = digits.len();
@@ -176,9 +180,7 @@ fn push_int(s: &mut String, n: i64) {
             break;
         }
     }
-    for &d in digits.get(i..).unwrap_or_default() {
-        s.push(char::from(d));
-    }
+    s.extend_from_slice(digits.get(i..).unwrap_or_default());
 }
 
 /// A handle as the 32-bit number JavaScript sees.
@@ -187,22 +189,22 @@ fn handle(call: CallId) -> u32 {
 }
 
 /// An event with a call handle and nothing else.
-fn ev(kind: &str, call: CallId) -> String {
+fn ev(kind: &str, call: CallId) -> Vec<u8> {
     enc(kind, handle(call), 0, "", "", None)
 }
 
 /// An event with a call handle and a status code.
-fn ev_code(kind: &str, call: CallId, code: u16) -> String {
+fn ev_code(kind: &str, call: CallId, code: u16) -> Vec<u8> {
     enc(kind, handle(call), code.into(), "", "", None)
 }
 
 /// An event with a call handle and an optional body.
-fn ev_body(kind: &str, call: CallId, body: Option<&[u8]>) -> String {
+fn ev_body(kind: &str, call: CallId, body: Option<&[u8]>) -> Vec<u8> {
     enc(kind, handle(call), 0, "", "", body)
 }
 
 /// The encoded form ([`PhoneEventJs::encode`]) of a phone event.
-pub fn encode_event(e: PhoneEvent) -> String {
+pub fn encode_event(e: PhoneEvent) -> Vec<u8> {
     match e {
         PhoneEvent::Connecting(url) => enc("connecting", 0, 0, &url, "", None),
         PhoneEvent::Connected(url) => enc("connected", 0, 0, &url, "", None),
@@ -214,7 +216,7 @@ pub fn encode_event(e: PhoneEvent) -> String {
     }
 }
 
-fn ua_event(e: Event) -> String {
+fn ua_event(e: Event) -> Vec<u8> {
     match e {
         Event::Registration(RegistrationState::Registered { expires }) => enc(
             "registered",
@@ -390,31 +392,30 @@ pub fn config(s: &str) -> PhoneConfig {
 }
 
 /// A number as [`cmd`] returns it.
-fn num(n: i64) -> String {
-    let mut s = String::new();
+fn num(n: i64) -> Vec<u8> {
+    let mut s = Vec::new();
     push_int(&mut s, n);
     s
 }
 
-/// The next output of a phone: an action — `0` + URL: open a WebSocket to it (subprotocol
+/// The next output of a phone (UTF-8 text, except a message received as binary that is
+/// not): an action — `0` + URL: open a WebSocket to it (subprotocol
 /// `sip`); `1` + message: send it; `2`: close — else an event ([`PhoneEventJs::encode`],
 /// starting with a lowercase letter), else `=` and when to run the timers (ms on the clock
 /// of `now`, rounded up; `-1`: never).
-pub fn poll<R: rvoip_core::rand::Rng>(p: &mut Phone<R>) -> String {
+pub fn poll<R: rvoip_core::rand::Rng>(p: &mut Phone<R>) -> Vec<u8> {
     if let Some(a) = p.poll_action() {
-        let (kind, data) = match a {
-            Action::Connect(url) => ('0', url),
-            Action::Send(b) => ('1', text(b)),
-            Action::Close => ('2', String::new()),
+        let (kind, mut data) = match a {
+            Action::Connect(url) => (b'0', url.into_bytes()),
+            Action::Send(b) => (b'1', b),
+            Action::Close => (b'2', Vec::new()),
         };
-        let mut s = String::with_capacity(data.len() + 1);
-        s.push(kind);
-        s.push_str(&data);
-        s
+        data.insert(0, kind);
+        data
     } else if let Some(e) = p.poll_event() {
         encode_event(e)
     } else {
-        let mut s = String::from("=");
+        let mut s = alloc::vec![b'='];
         let ms = p.poll_timeout().map_or(-1, |t| {
             t.as_micros().div_ceil(1000).min(i64::MAX as u64) as i64
         });
@@ -424,7 +425,7 @@ pub fn poll<R: rvoip_core::rand::Rng>(p: &mut Phone<R>) -> String {
 }
 
 /// Runs operation `op` (see [`op`], except `NEW` and `FREE`) on a phone at `now` (ms, as
-/// `performance.now()`); the result as a string.
+/// `performance.now()`); the result as UTF-8 text.
 pub fn exec<R: rvoip_core::rand::Rng>(
     p: &mut Phone<R>,
     op: u32,
@@ -432,7 +433,7 @@ pub fn exec<R: rvoip_core::rand::Rng>(
     call: u32,
     n: u32,
     data: &[u8],
-) -> String {
+) -> Vec<u8> {
     let t = instant(now);
     let id = CallId(call.into());
     let s = core::str::from_utf8(data).unwrap_or_default();
@@ -461,7 +462,7 @@ pub fn exec<R: rvoip_core::rand::Rng>(
             Ok(0)
         }
         op::POLL => return poll(p),
-        op::TARGET_URI => return p.target_uri(s),
+        op::TARGET_URI => return p.target_uri(s).into_bytes(),
         op::REGISTER => p.register(t).map(|()| 0),
         op::UNREGISTER => p.unregister(t).map(|()| 0),
         op::CALL => p.call(t, a, b.as_bytes()).map(|c| c.0),
@@ -497,11 +498,11 @@ std::thread_local! {
 
 /// The browser phone's one entry point: runs operation `op` ([`op`]) on phone `h` at `now`
 /// (ms, `performance.now()`) with a call handle, a number and a byte string, and returns
-/// the result as a string. One function instead of a class with a method per command: the
+/// the result as bytes (text, decoded by the wrapper's `TextDecoder`). One function instead of a class with a method per command: the
 /// bindings (and their JavaScript glue) exist once. Driven like every sans-IO machine of
 /// the core: run an operation, then [`op::POLL`] until it returns the timeout (`=…`).
 #[wasm_bindgen]
-pub fn cmd(h: u32, op: u32, now: f64, call: u32, n: u32, data: &[u8]) -> String {
+pub fn cmd(h: u32, op: u32, now: f64, call: u32, n: u32, data: &[u8]) -> Vec<u8> {
     PHONES.with_borrow_mut(|phones| {
         if op == op::NEW {
             let cfg = config(core::str::from_utf8(data).unwrap_or_default());
@@ -513,7 +514,7 @@ pub fn cmd(h: u32, op: u32, now: f64, call: u32, n: u32, data: &[u8]) -> String 
             if let Some(p) = slot {
                 *p = None;
             }
-            return String::new();
+            return Vec::new();
         }
         match slot.and_then(Option::as_mut) {
             Some(p) => exec(p, op, now, call, n, data),
@@ -532,9 +533,8 @@ mod tests {
         assert_eq!(instant(-3.0), Instant::ZERO);
         assert_eq!(instant(f64::NAN), Instant::ZERO);
         assert_eq!(err_code(UaError::NoRoute), -3);
-        assert_eq!(num(-3), "-3");
-        assert_eq!(num(i64::from(u32::MAX)), "4294967295");
-        assert_eq!(text(b"a\xffb".to_vec()), "a\u{fffd}b");
+        assert_eq!(num(-3), b"-3");
+        assert_eq!(num(i64::from(u32::MAX)), b"4294967295");
     }
 
     #[test]
@@ -558,7 +558,10 @@ mod tests {
         assert_eq!(PhoneEventJs::decode(&e.encode()).as_ref(), Some(&e));
         e.body = Some(String::new());
         assert_eq!(PhoneEventJs::decode(&e.encode()).as_ref(), Some(&e));
-        let d = |e: PhoneEvent| PhoneEventJs::decode(&encode_event(e)).unwrap();
+        // As the wrapper reads it: TextDecoder (lossy UTF-8), then split.
+        let d = |e: PhoneEvent| {
+            PhoneEventJs::decode(&String::from_utf8_lossy(&encode_event(e))).unwrap()
+        };
         let off = d(PhoneEvent::Disconnected { retry: None });
         assert_eq!(
             (off.kind.as_str(), off.code, off.body),
@@ -625,8 +628,9 @@ mod tests {
             "sip:alice@example.com\u{1f}pw\u{1f}\u{1f}\u{1f}0\u{1f}30\u{1f}\u{1f}\u{1f}wss://a.example/ws\u{1f}1",
         );
         let mut p = Phone::new(cfg, SplitMix64::new(1), SplitMix64::new(2));
+        // The result as the wrapper reads it (TextDecoder: lossy UTF-8).
         let mut run = |o: u32, now: f64, call: u32, n: u32, data: &str| {
-            exec(&mut p, o, now, call, n, data.as_bytes())
+            String::from_utf8_lossy(&exec(&mut p, o, now, call, n, data.as_bytes())).into_owned()
         };
         assert_eq!(
             run(op::POLL, 0.0, 0, 0, ""),

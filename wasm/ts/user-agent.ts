@@ -55,6 +55,14 @@ let loaded: Promise<unknown> | undefined;
 
 const utf8 = new TextEncoder();
 
+/**
+ * Runs operation `op` of the core on phone `h` now; its result as text. (A fresh
+ * TextDecoder each time: Safari's stops working after 2 GiB; and a result never starts with
+ * a BOM, which the default decoder would drop.)
+ */
+const core = (h: number, op: number, call: number, n: number, data: string | Uint8Array): string =>
+  new TextDecoder().decode(cmd(h, op, performance.now(), call, n, typeof data === 'string' ? utf8.encode(data) : data));
+
 const isWasm = (r: Response): boolean => r.ok && /wasm/.test(r.headers.get('content-type') ?? '');
 
 /** Fetches the wasm shipped next to this module. */
@@ -155,7 +163,7 @@ export class UserAgent extends EventTarget {
   /** Runs operation `op` of the core (see `cmd` in wasm/src/lib.rs) now. */
   private cmd(op: number, call = 0, n = 0, data: string | Uint8Array = ''): string {
     if (this.h < 0) throw new SipError('user agent not started', 'not-started');
-    return cmd(this.h, op, performance.now(), call, n, typeof data === 'string' ? utf8.encode(data) : data);
+    return core(this.h, op, call, n, data);
   }
 
   /** Connects to a server. Resolves once connected; rejects if every server failed (it keeps retrying). */
@@ -181,7 +189,7 @@ export class UserAgent extends EventTarget {
       const { url, weight = 1 } = typeof s === 'string' ? { url: s } : s;
       cfg.push(url, weight >>> 0);
     }
-    this.h = +cmd(0, 0, 0, 0, 0, utf8.encode(cfg.join('\x1f')));
+    this.h = +core(0, 0, 0, 0, cfg.join('\x1f'));
     if (this.cmd(1) !== '1') {
       this.starting = undefined;
       throw new SipError('no server configured', 'no-server');
