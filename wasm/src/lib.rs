@@ -60,28 +60,29 @@ fn err_code(e: UaError) -> i32 {
 
 /// One event for the application; it crosses to JavaScript as one string
 /// ([`PhoneEventJs::encode`]: one call and one copy instead of a class with a getter and a
-/// setter per field). Fields by `kind`:
+/// setter per field). The kind is one letter (the wrapper's `dispatch` and `Call.handle`
+/// switch on it); fields by kind:
 ///
 /// | kind | call | code | text | body |
 /// |---|---|---|---|---|
-/// | `connecting`, `connected` | | | URL | |
-/// | `disconnected` | | retry delay ms (`-1`: none) | | |
-/// | `registered` | | expires s | | |
-/// | `unregistered` | | | | |
-/// | `registrationFailed` | | status | | |
-/// | `incoming` | call | | From | SDP offer |
-/// | `ringing` | call | | | |
-/// | `early` | call | | | SDP |
-/// | `answered` | call | | | SDP |
-/// | `ended` | call | status (rejected) | `local`, `remote`, `rejected`, `cancelled`, `timeout`, `replaced` | |
-/// | `offer` | call | | | SDP (re-INVITE/UPDATE from the peer) |
-/// | `mediaUpdated` | call | | | SDP answer |
-/// | `offerRejected` | call | status | | |
-/// | `message` | | | From | text; `extra`: Content-Type |
-/// | `messageStatus` | message id | status | | |
-/// | `dtmf` | call | duration ms | digit | |
-/// | `transferRequested` | call | | target | |
-/// | `transferProgress` | call | status | | |
+/// | `c` (connecting), `C` (connected) | | | URL | |
+/// | `d` (disconnected) | | retry delay ms (`-1`: none) | | |
+/// | `r` (registered) | | expires s | | |
+/// | `u` (unregistered) | | | | |
+/// | `f` (registrationFailed) | | status | | |
+/// | `i` (incoming) | call | | From | SDP offer |
+/// | `g` (ringing) | call | | | |
+/// | `e` (early) | call | | | SDP |
+/// | `a` (answered) | call | | | SDP |
+/// | `E` (ended) | call | status (rejected) | `local`, `remote`, `rejected`, `cancelled`, `timeout`, `replaced` | |
+/// | `o` (offer) | call | | | SDP (re-INVITE/UPDATE from the peer) |
+/// | `m` (mediaUpdated) | call | | | SDP answer |
+/// | `O` (offerRejected) | call | status | | |
+/// | `M` (message) | | | From | text; `extra`: Content-Type |
+/// | `s` (messageStatus) | message id | status | | |
+/// | `D` (dtmf) | call | duration ms | digit | |
+/// | `t` (transferRequested) | call | | target | |
+/// | `T` (transferProgress) | call | status | | |
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PhoneEventJs {
     /// The event's kind (see the table).
@@ -206,11 +207,11 @@ fn ev_body(kind: &str, call: CallId, body: Option<&[u8]>) -> Vec<u8> {
 /// The encoded form ([`PhoneEventJs::encode`]) of a phone event.
 pub fn encode_event(e: PhoneEvent) -> Vec<u8> {
     match e {
-        PhoneEvent::Connecting(url) => enc("connecting", 0, 0, &url, "", None),
-        PhoneEvent::Connected(url) => enc("connected", 0, 0, &url, "", None),
+        PhoneEvent::Connecting(url) => enc("c", 0, 0, &url, "", None),
+        PhoneEvent::Connected(url) => enc("C", 0, 0, &url, "", None),
         PhoneEvent::Disconnected { retry } => {
             let ms = retry.map_or(-1, |d| d.as_millis().min(i32::MAX as u128) as i32);
-            enc("disconnected", 0, ms, "", "", None)
+            enc("d", 0, ms, "", "", None)
         }
         PhoneEvent::Ua(e) => ua_event(e),
     }
@@ -218,24 +219,19 @@ pub fn encode_event(e: PhoneEvent) -> Vec<u8> {
 
 fn ua_event(e: Event) -> Vec<u8> {
     match e {
-        Event::Registration(RegistrationState::Registered { expires }) => enc(
-            "registered",
-            0,
-            expires.min(i32::MAX as u32) as i32,
-            "",
-            "",
-            None,
-        ),
+        Event::Registration(RegistrationState::Registered { expires }) => {
+            enc("r", 0, expires.min(i32::MAX as u32) as i32, "", "", None)
+        }
         Event::Registration(RegistrationState::Failed { code }) => {
-            enc("registrationFailed", 0, code.into(), "", "", None)
+            enc("f", 0, code.into(), "", "", None)
         }
-        Event::Registration(_) => enc("unregistered", 0, 0, "", "", None),
+        Event::Registration(_) => enc("u", 0, 0, "", "", None),
         Event::IncomingCall { call, from, sdp } => {
-            enc("incoming", handle(call), 0, &from, "", sdp.as_deref())
+            enc("i", handle(call), 0, &from, "", sdp.as_deref())
         }
-        Event::Ringing { call } => ev("ringing", call),
-        Event::EarlyMedia { call, sdp } => ev_body("early", call, Some(&sdp)),
-        Event::Answered { call, sdp } => ev_body("answered", call, sdp.as_deref()),
+        Event::Ringing { call } => ev("g", call),
+        Event::EarlyMedia { call, sdp } => ev_body("e", call, Some(&sdp)),
+        Event::Answered { call, sdp } => ev_body("a", call, sdp.as_deref()),
         Event::Ended { call, reason } => {
             let (why, code) = match reason {
                 EndReason::LocalHangup => ("local", 0),
@@ -246,17 +242,17 @@ fn ua_event(e: Event) -> Vec<u8> {
                 EndReason::SessionExpired => ("session_expired", 0),
                 _ => ("replaced", 0),
             };
-            enc("ended", handle(call), code.into(), why, "", None)
+            enc("E", handle(call), code.into(), why, "", None)
         }
-        Event::OfferReceived { call, sdp } => ev_body("offer", call, sdp.as_deref()),
-        Event::MediaUpdated { call, sdp } => ev_body("mediaUpdated", call, sdp.as_deref()),
-        Event::OfferRejected { call, code } => ev_code("offerRejected", call, code),
+        Event::OfferReceived { call, sdp } => ev_body("o", call, sdp.as_deref()),
+        Event::MediaUpdated { call, sdp } => ev_body("m", call, sdp.as_deref()),
+        Event::OfferRejected { call, code } => ev_code("O", call, code),
         Event::IncomingMessage {
             from,
             content_type,
             body,
-        } => enc("message", 0, 0, &from, &content_type, Some(&body)),
-        Event::MessageStatus { id, code } => ev_code("messageStatus", CallId(id), code),
+        } => enc("M", 0, 0, &from, &content_type, Some(&body)),
+        Event::MessageStatus { id, code } => ev_code("s", CallId(id), code),
         Event::DtmfReceived {
             call,
             digit,
@@ -264,7 +260,7 @@ fn ua_event(e: Event) -> Vec<u8> {
         } => {
             let mut d = [0u8; 4];
             enc(
-                "dtmf",
+                "D",
                 handle(call),
                 duration.min(i32::MAX as u32) as i32,
                 digit.encode_utf8(&mut d),
@@ -272,11 +268,9 @@ fn ua_event(e: Event) -> Vec<u8> {
                 None,
             )
         }
-        Event::TransferRequested { call, target } => {
-            enc("transferRequested", handle(call), 0, &target, "", None)
-        }
-        Event::TransferProgress { call, code } => ev_code("transferProgress", call, code),
-        _ => enc("unknown", 0, 0, "", "", None),
+        Event::TransferRequested { call, target } => enc("t", handle(call), 0, &target, "", None),
+        Event::TransferProgress { call, code } => ev_code("T", call, code),
+        _ => enc("?", 0, 0, "", "", None),
     }
 }
 
@@ -563,18 +557,12 @@ mod tests {
             PhoneEventJs::decode(&String::from_utf8_lossy(&encode_event(e))).unwrap()
         };
         let off = d(PhoneEvent::Disconnected { retry: None });
-        assert_eq!(
-            (off.kind.as_str(), off.code, off.body),
-            ("disconnected", -1, None)
-        );
+        assert_eq!((off.kind.as_str(), off.code, off.body), ("d", -1, None));
         let ended = d(PhoneEvent::Ua(Event::Ended {
             call: CallId(3),
             reason: EndReason::Rejected(486),
         }));
-        assert_eq!(
-            (ended.kind.as_str(), ended.call, ended.code),
-            ("ended", 3, 486)
-        );
+        assert_eq!((ended.kind.as_str(), ended.call, ended.code), ("E", 3, 486));
         assert_eq!(ended.text, "rejected");
         let m = d(PhoneEvent::Ua(Event::IncomingMessage {
             from: "<sip:a@b>".into(),
@@ -642,13 +630,10 @@ mod tests {
         let ev = PhoneEventJs::decode(&run(op::POLL, 0.0, 0, 0, "")).unwrap();
         assert_eq!(
             (ev.kind.as_str(), ev.text.as_str()),
-            ("connecting", "wss://a.example/ws")
+            ("c", "wss://a.example/ws")
         );
         assert_eq!(run(op::OPEN, 2.0, 0, 0, ""), "0");
-        assert_eq!(
-            run(op::POLL, 0.0, 0, 0, "").split(SEP).next(),
-            Some("connected")
-        );
+        assert_eq!(run(op::POLL, 0.0, 0, 0, "").split(SEP).next(), Some("C"));
         assert_eq!(run(op::REGISTER, 2.5, 0, 0, ""), "0");
         assert!(run(op::POLL, 0.0, 0, 0, "").starts_with("1REGISTER sip:example.com "));
         // A reliable transport: no retransmissions, the REGISTER's transaction timeout

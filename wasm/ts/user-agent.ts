@@ -349,42 +349,43 @@ export class UserAgent extends EventTarget {
     for (const w of list.splice(0)) err ? w.reject(err) : w.resolve();
   }
 
+  /** An event of the core (one-letter kinds: wasm/src/lib.rs `PhoneEventJs`). */
   private dispatch(kind: string, id: number, code: number, text: string, body: string | undefined, extra: string): void {
     switch (kind) {
-      case 'connecting':
+      case 'c': // connecting
         return this.setTransport('connecting', text, -1);
-      case 'connected':
+      case 'C': // connected
         this.starting?.resolve();
         return this.setTransport('connected', text, -1);
-      case 'disconnected':
+      case 'd': // disconnected
         if (code > 0 && this.transportState !== 'connected') {
           // A whole round of servers failed before the first connection.
           this.starting?.reject(new SipError('no server reachable', 'unreachable'));
         }
         return this.setTransport('disconnected', '', code);
-      case 'registered':
+      case 'r': // registered
         this.settle(this.registering);
         return this.setRegistration('registered', 0, code);
-      case 'unregistered':
+      case 'u': // unregistered
         this.settle(this.unregistering);
         return this.setRegistration('unregistered', 0, 0);
-      case 'registrationFailed': {
+      case 'f': { // registrationFailed
         const err = new SipError('registration failed', code);
         this.settle(this.registering, err);
         this.settle(this.unregistering, err);
         return this.setRegistration('failed', code, 0);
       }
-      case 'incoming': {
+      case 'i': { // incoming
         const call = new Call(this.host, 'incoming', text, body);
         call.id = id;
         this.calls.set(id, call);
         this.dispatchEvent(new IncomingCallEvent(call));
         return;
       }
-      case 'message':
+      case 'M': // message
         this.dispatchEvent(new SipMessageEvent(text, body ?? '', extra));
         return;
-      case 'messageStatus': {
+      case 's': { // messageStatus
         const w = this.messages.get(id);
         this.messages.delete(id);
         if (code < 300) w?.resolve();
