@@ -460,26 +460,31 @@ pub fn exec<R: rvoip_core::rand::Rng>(
         op::REGISTER => p.register(t).map(|()| 0),
         op::UNREGISTER => p.unregister(t).map(|()| 0),
         op::CALL => p.call(t, a, b.as_bytes()).map(|c| c.0),
-        op::ANSWER => p.with_ua(t, |ua, t| ua.answer(t, id, data)).map(|()| 0),
-        op::REJECT => p.with_ua(t, |ua, t| ua.reject(t, id, n as u16)).map(|()| 0),
-        op::HANGUP => p.with_ua(t, |ua, t| ua.hangup(t, id)).map(|()| 0),
-        op::REINVITE => p.with_ua(t, |ua, t| ua.hold(t, id, data)).map(|()| 0),
-        op::DTMF => match s.chars().next() {
-            Some(d) => p.with_ua(t, |ua, t| ua.send_dtmf(t, id, d, n)).map(|()| 0),
-            None => Err(UaError::InvalidState),
-        },
-        op::TRANSFER => {
-            let uri = p.target_uri(s);
-            p.with_ua(t, |ua, t| ua.transfer(t, id, &uri)).map(|()| 0)
+        _ => {
+            // The UA's own commands, then one drain of its output.
+            let uri = match op {
+                op::TRANSFER => p.target_uri(s),
+                op::MESSAGE => p.target_uri(a),
+                _ => String::new(),
+            };
+            let ua = p.ua();
+            let r = match op {
+                op::ANSWER => ua.answer(t, id, data).map(|()| 0),
+                op::REJECT => ua.reject(t, id, n as u16).map(|()| 0),
+                op::HANGUP => ua.hangup(t, id).map(|()| 0),
+                op::REINVITE => ua.hold(t, id, data).map(|()| 0),
+                op::DTMF => match s.chars().next() {
+                    Some(d) => ua.send_dtmf(t, id, d, n).map(|()| 0),
+                    None => Err(UaError::InvalidState),
+                },
+                op::TRANSFER => ua.transfer(t, id, &uri).map(|()| 0),
+                op::ACCEPT_TRANSFER => ua.accept_transfer(t, id, a, b.as_bytes()).map(|c| c.0),
+                op::MESSAGE => ua.send_message(t, &uri, b),
+                _ => Err(UaError::InvalidState),
+            };
+            p.flush(t);
+            r
         }
-        op::ACCEPT_TRANSFER => p
-            .with_ua(t, |ua, t| ua.accept_transfer(t, id, a, b.as_bytes()))
-            .map(|c| c.0),
-        op::MESSAGE => {
-            let uri = p.target_uri(a);
-            p.with_ua(t, |ua, t| ua.send_message(t, &uri, b))
-        }
-        _ => Err(UaError::InvalidState),
     };
     num(r.map_or_else(|e| err_code(e).into(), |v| v.min(i32::MAX as u64) as i64))
 }

@@ -448,10 +448,15 @@ impl<R: Rng> Phone<R> {
         now: Instant,
         f: impl FnOnce(&mut UserAgent<R>, Instant) -> T,
     ) -> T {
-        self.now = now;
         let r = f(&mut self.ua, now);
-        self.drain(now);
+        self.flush(now);
         r
+    }
+
+    /// Drains the output of UA commands run at `now` through [`Phone::ua`].
+    pub fn flush(&mut self, now: Instant) {
+        self.now = now;
+        self.drain(now);
     }
 }
 
