@@ -400,22 +400,24 @@ impl<R: Rng> Phone<R> {
     /// gets `sip:`, a bare user or number gets `sip:…@` + our domain.
     pub fn target_uri(&self, target: &str) -> String {
         let t = target.trim();
-        let lower = t.get(..5).map(str::to_ascii_lowercase).unwrap_or_default();
-        if lower.starts_with("sip:") || lower.starts_with("sips:") || lower.starts_with("tel:") {
-            String::from(t)
-        } else {
-            // Concatenated by hand: `format!` would bring core::fmt into the package.
-            let mut uri = String::with_capacity(t.len() + self.domain.len() + 5);
-            uri.push_str("sip:");
-            if t.contains('@') {
-                uri.push_str(t);
-            } else {
-                uri.extend(t.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')));
-                uri.push('@');
-                uri.push_str(&self.domain);
-            }
-            uri
+        let has = |scheme: &str| {
+            t.get(..scheme.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(scheme))
+        };
+        if has("sip:") || has("sips:") || has("tel:") {
+            return String::from(t);
         }
+        // Concatenated by hand: `format!` would bring core::fmt into the package.
+        let mut uri = String::with_capacity(t.len() + self.domain.len() + 5);
+        uri.push_str("sip:");
+        if t.contains('@') {
+            uri.push_str(t);
+        } else {
+            uri.extend(t.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')));
+            uri.push('@');
+            uri.push_str(&self.domain);
+        }
+        uri
     }
 
     /// Registers (and keeps re-registering after reconnections until `unregister`).
@@ -487,6 +489,12 @@ mod tests {
         assert_eq!(p.target_uri("sips:bob@b.org"), "sips:bob@b.org");
         assert_eq!(p.target_uri("tel:+1555"), "tel:+1555");
         assert_eq!(p.target_uri("SIP:x@y"), "SIP:x@y");
+        assert_eq!(p.target_uri("tel:"), "tel:", "a bare scheme is a URI too");
+        assert_eq!(
+            p.target_uri("sip:é@x"),
+            "sip:é@x",
+            "non-ASCII after the scheme"
+        );
     }
 
     #[test]
