@@ -110,7 +110,7 @@ impl PhoneEventJs {
         let b = enc(
             &self.kind,
             self.call,
-            self.code,
+            self.code.into(),
             &self.text,
             &self.extra,
             self.body.as_deref().map(str::as_bytes),
@@ -136,7 +136,7 @@ impl PhoneEventJs {
 /// [`PhoneEventJs::encode`] of the fields, straight from the phone's event (no
 /// intermediate struct: the kinds stay static strings), as bytes: a body that is not UTF-8
 /// crosses as it is, and JavaScript's `TextDecoder` decodes it lossily (U+FFFD).
-fn enc(kind: &str, call: u32, code: i32, text: &str, extra: &str, body: Option<&[u8]>) -> Vec<u8> {
+fn enc(kind: &str, call: u32, code: i64, text: &str, extra: &str, body: Option<&[u8]>) -> Vec<u8> {
     let mut s = Vec::with_capacity(
         kind.len() + text.len() + extra.len() + body.map_or(0, <[u8]>::len) + 32,
     );
@@ -144,7 +144,7 @@ fn enc(kind: &str, call: u32, code: i32, text: &str, extra: &str, body: Option<&
     s.push(SEP as u8);
     push_int(&mut s, i64::from(call));
     s.push(SEP as u8);
-    push_int(&mut s, i64::from(code));
+    push_int(&mut s, code);
     for f in [text, extra] {
         s.push(SEP as u8);
         for &b in f.as_bytes() {
@@ -184,94 +184,76 @@ fn push_int(s: &mut Vec<u8>, n: i64) {
     s.extend_from_slice(digits.get(i..).unwrap_or_default());
 }
 
-/// A handle as the 32-bit number JavaScript sees.
-fn handle(call: CallId) -> u32 {
-    call.0 as u32
-}
-
-/// An event with a call handle and nothing else.
-fn ev(kind: &str, call: CallId) -> Vec<u8> {
-    enc(kind, handle(call), 0, "", "", None)
-}
-
-/// An event with a call handle and a status code.
-fn ev_code(kind: &str, call: CallId, code: u16) -> Vec<u8> {
-    enc(kind, handle(call), code.into(), "", "", None)
-}
-
-/// An event with a call handle and an optional body.
-fn ev_body(kind: &str, call: CallId, body: Option<&[u8]>) -> Vec<u8> {
-    enc(kind, handle(call), 0, "", "", body)
-}
-
-/// The encoded form ([`PhoneEventJs::encode`]) of a phone event.
+/// The encoded form ([`PhoneEventJs::encode`]) of a phone event: its fields picked by one
+/// match, then encoded by one call.
 pub fn encode_event(e: PhoneEvent) -> Vec<u8> {
-    match e {
-        PhoneEvent::Connecting(url) => enc("c", 0, 0, &url, "", None),
-        PhoneEvent::Connected(url) => enc("C", 0, 0, &url, "", None),
-        PhoneEvent::Disconnected { retry } => {
-            let ms = retry.map_or(-1, |d| d.as_millis().min(i32::MAX as u128) as i32);
-            enc("d", 0, ms, "", "", None)
-        }
-        PhoneEvent::Ua(e) => ua_event(e),
-    }
-}
-
-fn ua_event(e: Event) -> Vec<u8> {
-    match e {
-        Event::Registration(RegistrationState::Registered { expires }) => {
-            enc("r", 0, expires.min(i32::MAX as u32) as i32, "", "", None)
-        }
-        Event::Registration(RegistrationState::Failed { code }) => {
-            enc("f", 0, code.into(), "", "", None)
-        }
-        Event::Registration(_) => enc("u", 0, 0, "", "", None),
-        Event::IncomingCall { call, from, sdp } => {
-            enc("i", handle(call), 0, &from, "", sdp.as_deref())
-        }
-        Event::Ringing { call } => ev("g", call),
-        Event::EarlyMedia { call, sdp } => ev_body("e", call, Some(&sdp)),
-        Event::Answered { call, sdp } => ev_body("a", call, sdp.as_deref()),
-        Event::Ended { call, reason } => {
-            let (why, code) = match reason {
-                EndReason::LocalHangup => ("local", 0),
-                EndReason::RemoteHangup => ("remote", 0),
-                EndReason::Rejected(c) => ("rejected", c),
-                EndReason::Cancelled => ("cancelled", 487),
-                EndReason::Timeout => ("timeout", 408),
-                EndReason::SessionExpired => ("session_expired", 0),
-                _ => ("replaced", 0),
-            };
-            enc("E", handle(call), code.into(), why, "", None)
-        }
-        Event::OfferReceived { call, sdp } => ev_body("o", call, sdp.as_deref()),
-        Event::MediaUpdated { call, sdp } => ev_body("m", call, sdp.as_deref()),
-        Event::OfferRejected { call, code } => ev_code("O", call, code),
-        Event::IncomingMessage {
-            from,
-            content_type,
-            body,
-        } => enc("M", 0, 0, &from, &content_type, Some(&body)),
-        Event::MessageStatus { id, code } => ev_code("s", CallId(id), code),
-        Event::DtmfReceived {
-            call,
-            digit,
-            duration,
-        } => {
-            let mut d = [0u8; 4];
-            enc(
-                "D",
-                handle(call),
-                duration.min(i32::MAX as u32) as i32,
-                digit.encode_utf8(&mut d),
-                "",
-                None,
-            )
-        }
-        Event::TransferRequested { call, target } => enc("t", handle(call), 0, &target, "", None),
-        Event::TransferProgress { call, code } => ev_code("T", call, code),
-        _ => enc("?", 0, 0, "", "", None),
-    }
+    let mut d = [0u8; 4];
+    let none = None;
+    // (kind, call or message handle, code, text, extra, body)
+    let (kind, call, code, text, extra, body): (&str, u64, i64, &str, &str, &Option<Vec<u8>>) =
+        match &e {
+            PhoneEvent::Connecting(url) => ("c", 0, 0, url, "", &none),
+            PhoneEvent::Connected(url) => ("C", 0, 0, url, "", &none),
+            PhoneEvent::Disconnected { retry } => {
+                let ms = retry.map_or(-1, |d| d.as_millis().min(i32::MAX as u128) as i64);
+                ("d", 0, ms, "", "", &none)
+            }
+            PhoneEvent::Ua(e) => match e {
+                Event::Registration(RegistrationState::Registered { expires }) => {
+                    ("r", 0, (*expires).into(), "", "", &none)
+                }
+                Event::Registration(RegistrationState::Failed { code }) => {
+                    ("f", 0, (*code).into(), "", "", &none)
+                }
+                Event::Registration(_) => ("u", 0, 0, "", "", &none),
+                Event::IncomingCall { call, from, sdp } => ("i", call.0, 0, from, "", sdp),
+                Event::Ringing { call } => ("g", call.0, 0, "", "", &none),
+                Event::EarlyMedia { call, sdp } => {
+                    return enc("e", call.0 as u32, 0, "", "", Some(sdp));
+                }
+                Event::Answered { call, sdp } => ("a", call.0, 0, "", "", sdp),
+                Event::Ended { call, reason } => {
+                    let (why, code) = match reason {
+                        EndReason::LocalHangup => ("local", 0),
+                        EndReason::RemoteHangup => ("remote", 0),
+                        EndReason::Rejected(c) => ("rejected", *c),
+                        EndReason::Cancelled => ("cancelled", 487),
+                        EndReason::Timeout => ("timeout", 408),
+                        EndReason::SessionExpired => ("session_expired", 0),
+                        _ => ("replaced", 0),
+                    };
+                    ("E", call.0, code.into(), why, "", &none)
+                }
+                Event::OfferReceived { call, sdp } => ("o", call.0, 0, "", "", sdp),
+                Event::MediaUpdated { call, sdp } => ("m", call.0, 0, "", "", sdp),
+                Event::OfferRejected { call, code } => ("O", call.0, (*code).into(), "", "", &none),
+                Event::IncomingMessage {
+                    from,
+                    content_type,
+                    body,
+                } => return enc("M", 0, 0, from, content_type, Some(body)),
+                Event::MessageStatus { id, code } => ("s", *id, (*code).into(), "", "", &none),
+                Event::DtmfReceived {
+                    call,
+                    digit,
+                    duration,
+                } => (
+                    "D",
+                    call.0,
+                    (*duration).into(),
+                    digit.encode_utf8(&mut d),
+                    "",
+                    &none,
+                ),
+                Event::TransferRequested { call, target } => ("t", call.0, 0, target, "", &none),
+                Event::TransferProgress { call, code } => {
+                    ("T", call.0, (*code).into(), "", "", &none)
+                }
+                _ => ("?", 0, 0, "", "", &none),
+            },
+        };
+    // Handles are 32-bit numbers in JavaScript.
+    enc(kind, call as u32, code, text, extra, body.as_deref())
 }
 
 /// The operations of [`cmd`] (the TypeScript wrapper passes the numbers).
