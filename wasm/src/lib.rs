@@ -334,35 +334,31 @@ pub mod op {
 /// servers as URL and weight pairs.
 pub fn config(s: &str) -> PhoneConfig {
     let mut f = s.split(SEP);
-    let mut field = || String::from(f.next().unwrap_or_default());
-    let num = |v: String| v.parse::<u32>().unwrap_or(0);
-    let uri = field();
-    let password = field();
-    let auth_user = field();
-    let display_name = field();
-    let expires = num(field());
-    let keepalive_s = num(field());
-    let instance_id = field();
-    let user_agent = field();
-    let mut servers = Vec::new();
-    while let Some(url) = f.next() {
-        servers.push(Server {
-            url: url.trim().into(),
-            weight: f.next().and_then(|w| w.parse().ok()).unwrap_or(1),
-        });
-    }
-    let mut cfg = PhoneConfig::new(uri, servers);
-    cfg.password = password;
-    cfg.auth_user = auth_user;
-    cfg.display_name = Some(display_name);
+    let mut field = || f.next().unwrap_or_default();
+    let mut cfg = PhoneConfig::new(field(), Vec::new());
+    cfg.password = field().into();
+    cfg.auth_user = field().into();
+    cfg.display_name = Some(field().into());
+    let expires = field().parse().unwrap_or(0);
     if expires > 0 {
         cfg.register_expires = expires;
     }
+    let keepalive_s: u32 = field().parse().unwrap_or(0);
     cfg.keepalive =
         (keepalive_s > 0).then(|| rvoip_core::time::Duration::from_secs(keepalive_s.into()));
-    cfg.instance_id = (!instance_id.is_empty()).then_some(instance_id);
+    let instance_id = field();
+    if !instance_id.is_empty() {
+        cfg.instance_id = Some(instance_id.into());
+    }
+    let user_agent = field();
     if !user_agent.is_empty() {
-        cfg.user_agent = user_agent;
+        cfg.user_agent = user_agent.into();
+    }
+    while let Some(url) = f.next() {
+        cfg.servers.push(Server {
+            url: url.trim().into(),
+            weight: f.next().and_then(|w| w.parse().ok()).unwrap_or(1),
+        });
     }
     cfg
 }
