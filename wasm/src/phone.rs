@@ -200,14 +200,13 @@ impl<R: Rng> Phone<R> {
         ua_cfg.user_agent = cfg.user_agent;
         ua_cfg.max_calls = 16;
         ua_cfg.max_transactions = 256;
-        let domain = cfg
-            .uri
-            .rsplit_once('@')
-            .map_or("", |(_, d)| d)
-            .split([';', '?', '>'])
-            .next()
-            .unwrap_or("")
-            .into();
+        let domain = cfg.uri.rsplit_once('@').map_or("", |(_, d)| d);
+        let end = domain
+            .bytes()
+            .position(|b| matches!(b, b';' | b'?' | b'>'))
+            .unwrap_or(domain.len());
+        // `end` is at an ASCII byte or the end: a char boundary.
+        let domain = domain.get(..end).unwrap_or_default().into();
         Phone {
             ua: UserAgent::new(ua_cfg, ua_rng),
             rng,
@@ -490,6 +489,19 @@ mod tests {
         assert_eq!(p.target_uri("tel:+1555"), "tel:+1555");
         assert_eq!(p.target_uri("SIP:x@y"), "SIP:x@y");
         assert_eq!(p.target_uri("tel:"), "tel:", "a bare scheme is a URI too");
+        // Our domain: after the last `@`, before URI parameters, headers or `>`.
+        for aor in [
+            "sip:al@x@b.org;transport=ws",
+            "sip:al@b.org?h=1",
+            "<sip:al@b.org>",
+        ] {
+            let q = Phone::new(
+                PhoneConfig::new(aor, alloc::vec![]),
+                SplitMix64::new(1),
+                SplitMix64::new(2),
+            );
+            assert_eq!(q.target_uri("1"), "sip:1@b.org", "{aor}");
+        }
         assert_eq!(
             p.target_uri("sip:é@x"),
             "sip:é@x",
