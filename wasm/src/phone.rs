@@ -489,6 +489,7 @@ mod tests {
         assert_eq!(p.target_uri("tel:+1555"), "tel:+1555");
         assert_eq!(p.target_uri("SIP:x@y"), "SIP:x@y");
         assert_eq!(p.target_uri("tel:"), "tel:", "a bare scheme is a URI too");
+        assert_eq!(p.target_uri("(é) 1-2"), "sip:é12@example.com");
         // Our domain: after the last `@`, before URI parameters, headers or `>`.
         for aor in [
             "sip:al@x@b.org;transport=ws",
