@@ -93,10 +93,10 @@ fi
 import { readFileSync } from 'node:fs';
 import { initSync, cmd } from './rvoip_wasm.js';
 initSync({ module: readFileSync('rvoip_wasm_bg.wasm') });
-const b = (s) => new TextEncoder().encode(s);
-const h = +cmd(0, 0, 0, 0, 0, b('sip:a@b\x1f\x1f\x1f\x1f\x1f\x1f\x1f\x1fwss://s/ws\x1f1'));
-const none = new Uint8Array();
-if (cmd(h, 1, 1, 0, 0, none) !== '1' || cmd(h, 8, 1, 0, 0, none) !== '0wss://s/ws')
+const run = (h, op, s = '') =>
+  new TextDecoder().decode(cmd(h, op, 1, 0, 0, new TextEncoder().encode(s)));
+const h = +run(0, 0, 'sip:a@b\x1f\x1f\x1f\x1f\x1f\x1f\x1f\x1fwss://s/ws\x1f1');
+if (run(h, 1) !== '1' || run(h, 8) !== '0wss://s/ws')
   throw new Error('wasm smoke check failed');
 ")
 
@@ -122,7 +122,7 @@ find dist -name '*.js' ! -name index.js -delete
 step "size (gzip -9)"
 # The budget: the size reached so far, so that it cannot grow unnoticed (issue 6 asks for
 # <= 45 KB; JsSIP is ~55 KB). Raise it only with a reason in the commit message.
-MAX_GZIP=${MAX_GZIP:-82157}
+MAX_GZIP=${MAX_GZIP:-81111}
 gz() { gzip -9 -c "$1" | wc -c; }
 kb() { printf '%d.%d KB' $(($1 / 1000)) $((($1 % 1000) / 100)); }
 wasm_gz=0 js_gz=0

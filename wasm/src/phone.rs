@@ -200,14 +200,13 @@ impl<R: Rng> Phone<R> {
         ua_cfg.user_agent = cfg.user_agent;
         ua_cfg.max_calls = 16;
         ua_cfg.max_transactions = 256;
-        let domain = cfg
-            .uri
-            .rsplit_once('@')
-            .map_or("", |(_, d)| d)
-            .split([';', '?', '>'])
-            .next()
-            .unwrap_or("")
-            .into();
+        let domain = cfg.uri.rsplit_once('@').map_or("", |(_, d)| d);
+        let end = domain
+            .bytes()
+            .position(|b| matches!(b, b';' | b'?' | b'>'))
+            .unwrap_or(domain.len());
+        // `end` is at an ASCII byte or the end: a char boundary.
+        let domain = domain.get(..end).unwrap_or_default().into();
         Phone {
             ua: UserAgent::new(ua_cfg, ua_rng),
             rng,
@@ -400,22 +399,24 @@ impl<R: Rng> Phone<R> {
     /// gets `sip:`, a bare user or number gets `sip:…@` + our domain.
     pub fn target_uri(&self, target: &str) -> String {
         let t = target.trim();
-        let lower = t.get(..5).map(str::to_ascii_lowercase).unwrap_or_default();
-        if lower.starts_with("sip:") || lower.starts_with("sips:") || lower.starts_with("tel:") {
-            String::from(t)
-        } else {
-            // Concatenated by hand: `format!` would bring core::fmt into the package.
-            let mut uri = String::with_capacity(t.len() + self.domain.len() + 5);
-            uri.push_str("sip:");
-            if t.contains('@') {
-                uri.push_str(t);
-            } else {
-                uri.extend(t.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')));
-                uri.push('@');
-                uri.push_str(&self.domain);
-            }
-            uri
+        let has = |scheme: &str| {
+            t.get(..scheme.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(scheme))
+        };
+        if has("sip:") || has("sips:") || has("tel:") {
+            return String::from(t);
         }
+        // Concatenated by hand: `format!` would bring core::fmt into the package.
+        let mut uri = String::with_capacity(t.len() + self.domain.len() + 5);
+        uri.push_str("sip:");
+        if t.contains('@') {
+            uri.push_str(t);
+        } else {
+            uri.extend(t.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')));
+            uri.push('@');
+            uri.push_str(&self.domain);
+        }
+        uri
     }
 
     /// Registers (and keeps re-registering after reconnections until `unregister`).
@@ -448,10 +449,15 @@ impl<R: Rng> Phone<R> {
         now: Instant,
         f: impl FnOnce(&mut UserAgent<R>, Instant) -> T,
     ) -> T {
-        self.now = now;
         let r = f(&mut self.ua, now);
-        self.drain(now);
+        self.flush(now);
         r
+    }
+
+    /// Drains the output of UA commands run at `now` through [`Phone::ua`].
+    pub fn flush(&mut self, now: Instant) {
+        self.now = now;
+        self.drain(now);
     }
 }
 
@@ -482,6 +488,26 @@ mod tests {
         assert_eq!(p.target_uri("sips:bob@b.org"), "sips:bob@b.org");
         assert_eq!(p.target_uri("tel:+1555"), "tel:+1555");
         assert_eq!(p.target_uri("SIP:x@y"), "SIP:x@y");
+        assert_eq!(p.target_uri("tel:"), "tel:", "a bare scheme is a URI too");
+        assert_eq!(p.target_uri("(é) 1-2"), "sip:é12@example.com");
+        // Our domain: after the last `@`, before URI parameters, headers or `>`.
+        for aor in [
+            "sip:al@x@b.org;transport=ws",
+            "sip:al@b.org?h=1",
+            "<sip:al@b.org>",
+        ] {
+            let q = Phone::new(
+                PhoneConfig::new(aor, alloc::vec![]),
+                SplitMix64::new(1),
+                SplitMix64::new(2),
+            );
+            assert_eq!(q.target_uri("1"), "sip:1@b.org", "{aor}");
+        }
+        assert_eq!(
+            p.target_uri("sip:é@x"),
+            "sip:é@x",
+            "non-ASCII after the scheme"
+        );
     }
 
     #[test]

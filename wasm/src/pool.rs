@@ -166,19 +166,26 @@ impl Pool {
 
     /// Picks the next server to try (weighted among the untried ones).
     fn try_next(&mut self, rng: &mut impl Rng) {
-        let untried = || self.servers.iter().zip(&self.tried).filter(|(_, t)| !**t);
-        let total: u64 = untried().map(|(s, _)| u64::from(s.weight)).sum();
+        // The total weight and the first of the untried servers (one pass, no closures).
+        let mut total = 0u64;
+        let mut first = None;
+        for (i, (s, t)) in self.servers.iter().zip(&self.tried).enumerate() {
+            if !*t {
+                total += u64::from(s.weight);
+                first = first.or(Some(i));
+            }
+        }
         let pick = if total == 0 {
             // Only zero-weight servers left: the first of them (RFC 2782 order).
-            self.tried.iter().position(|t| !*t)
+            first
         } else {
             let mut r = rng.below(total);
             let mut found = None;
             for (i, (s, t)) in self.servers.iter().zip(&self.tried).enumerate() {
-                if *t || s.weight == 0 {
+                let w = u64::from(s.weight);
+                if *t || w == 0 {
                     continue;
                 }
-                let w = u64::from(s.weight);
                 if r < w {
                     found = Some(i);
                     break;

@@ -350,21 +350,21 @@ export class Call extends EventTarget {
     return readStats(this.pc, this.cursor);
   }
 
-  /** @internal An event of the core for this call. */
+  /** @internal An event of the core for this call (kinds: wasm/src/lib.rs `PhoneEventJs`). */
   async handle(kind: string, code: number, text: string, body?: string): Promise<void> {
     const pc = this.pc;
     switch (kind) {
-      case 'ringing':
+      case 'g': // ringing
         this.setState('ringing');
         break;
-      case 'early':
+      case 'e': // early
         if (pc && body && pc.signalingState === 'have-local-offer') {
           await pc.setRemoteDescription({ type: 'pranswer', sdp: body }).catch(() => undefined);
           this.remoteSdp = body;
         }
         this.setState('ringing');
         break;
-      case 'answered':
+      case 'a': // answered
         if (pc && this.direction === 'outgoing') {
           const sdp = body ?? this.remoteSdp;
           if (pc.signalingState !== 'stable' && sdp) {
@@ -378,27 +378,27 @@ export class Call extends EventTarget {
         }
         this.setState('established');
         break;
-      case 'ended':
+      case 'E': // ended
         this.setState('ended', text as EndReason, code || undefined);
         break;
-      case 'offer':
+      case 'o': // offer
         await this.answerOffer(body);
         break;
-      case 'mediaUpdated':
+      case 'm': // mediaUpdated
         this.pending?.resolve(body);
         this.pending = undefined;
         break;
-      case 'offerRejected':
+      case 'O': // offerRejected
         this.pending?.reject(new SipError('re-INVITE rejected', code));
         this.pending = undefined;
         break;
-      case 'dtmf':
+      case 'D': // dtmf
         this.dispatchEvent(new DtmfEvent(text, code));
         break;
-      case 'transferProgress':
+      case 'T': // transferProgress
         this.dispatchEvent(new TransferProgressEvent(code));
         break;
-      case 'transferRequested':
+      case 't': // transferRequested
         this.dispatchEvent(
           new ReferEvent(text, () => this.host.transferTo(this, text, this.options)),
         );

@@ -55,6 +55,14 @@ let loaded: Promise<unknown> | undefined;
 
 const utf8 = new TextEncoder();
 
+/**
+ * Runs operation `op` of the core on phone `h` now; its result as text. (A fresh
+ * TextDecoder each time: Safari's stops working after 2 GiB; and a result never starts with
+ * a BOM, which the default decoder would drop.)
+ */
+const core = (h: number, op: number, call: number, n: number, data: string | Uint8Array): string =>
+  new TextDecoder().decode(cmd(h, op, performance.now(), call, n, typeof data === 'string' ? utf8.encode(data) : data));
+
 const isWasm = (r: Response): boolean => r.ok && /wasm/.test(r.headers.get('content-type') ?? '');
 
 /** Fetches the wasm shipped next to this module. */
@@ -155,7 +163,7 @@ export class UserAgent extends EventTarget {
   /** Runs operation `op` of the core (see `cmd` in wasm/src/lib.rs) now. */
   private cmd(op: number, call = 0, n = 0, data: string | Uint8Array = ''): string {
     if (this.h < 0) throw new SipError('user agent not started', 'not-started');
-    return cmd(this.h, op, performance.now(), call, n, typeof data === 'string' ? utf8.encode(data) : data);
+    return core(this.h, op, call, n, data);
   }
 
   /** Connects to a server. Resolves once connected; rejects if every server failed (it keeps retrying). */
@@ -181,7 +189,7 @@ export class UserAgent extends EventTarget {
       const { url, weight = 1 } = typeof s === 'string' ? { url: s } : s;
       cfg.push(url, weight >>> 0);
     }
-    this.h = +cmd(0, 0, 0, 0, 0, utf8.encode(cfg.join('\x1f')));
+    this.h = +core(0, 0, 0, 0, cfg.join('\x1f'));
     if (this.cmd(1) !== '1') {
       this.starting = undefined;
       throw new SipError('no server configured', 'no-server');
@@ -341,42 +349,43 @@ export class UserAgent extends EventTarget {
     for (const w of list.splice(0)) err ? w.reject(err) : w.resolve();
   }
 
+  /** An event of the core (one-letter kinds: wasm/src/lib.rs `PhoneEventJs`). */
   private dispatch(kind: string, id: number, code: number, text: string, body: string | undefined, extra: string): void {
     switch (kind) {
-      case 'connecting':
+      case 'c': // connecting
         return this.setTransport('connecting', text, -1);
-      case 'connected':
+      case 'C': // connected
         this.starting?.resolve();
         return this.setTransport('connected', text, -1);
-      case 'disconnected':
+      case 'd': // disconnected
         if (code > 0 && this.transportState !== 'connected') {
           // A whole round of servers failed before the first connection.
           this.starting?.reject(new SipError('no server reachable', 'unreachable'));
         }
         return this.setTransport('disconnected', '', code);
-      case 'registered':
+      case 'r': // registered
         this.settle(this.registering);
         return this.setRegistration('registered', 0, code);
-      case 'unregistered':
+      case 'u': // unregistered
         this.settle(this.unregistering);
         return this.setRegistration('unregistered', 0, 0);
-      case 'registrationFailed': {
+      case 'f': { // registrationFailed
         const err = new SipError('registration failed', code);
         this.settle(this.registering, err);
         this.settle(this.unregistering, err);
         return this.setRegistration('failed', code, 0);
       }
-      case 'incoming': {
+      case 'i': { // incoming
         const call = new Call(this.host, 'incoming', text, body);
         call.id = id;
         this.calls.set(id, call);
         this.dispatchEvent(new IncomingCallEvent(call));
         return;
       }
-      case 'message':
+      case 'M': // message
         this.dispatchEvent(new SipMessageEvent(text, body ?? '', extra));
         return;
-      case 'messageStatus': {
+      case 's': { // messageStatus
         const w = this.messages.get(id);
         this.messages.delete(id);
         if (code < 300) w?.resolve();
