@@ -798,12 +798,9 @@ impl<R: Rng> UserAgent<R> {
 
     fn retry_invite_with_auth(&mut self, now: Instant, id: CallId, challenge: &SipMsg) {
         let Some(c) = self.calls.get(&id) else { return };
-        let mut req = (*c.invite).clone();
-        let dest = c.peer;
-        req.remove("Via");
-        let Some((n, _)) = req.cseq() else { return };
-        req.set("CSeq", cat!(n.saturating_add(1), " INVITE"));
-        if !self.add_authorization(&mut req, challenge) {
+        let (sent, dest) = (c.invite.clone(), c.peer);
+        let Some((n, _)) = sent.cseq() else { return };
+        let Some(req) = self.authorized_retry(&sent, challenge, n.saturating_add(1)) else {
             self.calls.remove(&id);
             let code = challenge.code().unwrap_or(401);
             self.push_event(Event::Ended {
@@ -811,7 +808,7 @@ impl<R: Rng> UserAgent<R> {
                 reason: EndReason::Rejected(code),
             });
             return;
-        }
+        };
         let Some(key) = self.send_request(now, req, dest, Owner::Call(id)) else {
             return;
         };

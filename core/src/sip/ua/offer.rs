@@ -170,24 +170,15 @@ impl<R: Rng> UserAgent<R> {
         key: &TxKey,
         challenge: &SipMsg,
     ) -> Option<TxKey> {
-        if self.cfg.password.is_empty() {
-            return None;
-        }
         let e = self.clients.get(key)?;
-        let mut req = (*e.req).clone();
-        let dest = e.dest;
-        let method = req.method()?;
-        if !self.add_authorization(&mut req, challenge) {
-            return None;
-        }
-        let d = self.calls.get_mut(&id)?.dialog.as_mut()?;
+        let (sent, dest) = (e.req.clone(), e.dest);
+        let d = self.calls.get(&id)?.dialog.as_ref()?;
         // §12.2.1.1: every new request in the dialog takes the next local CSeq.
-        d.local_seq = d.local_seq.wrapping_add(1) & 0x7fff_ffff;
-        req.set(
-            "CSeq",
-            crate::sip::text::cat!(d.local_seq, ' ', method.as_str()),
-        );
-        req.remove("Via");
+        let seq = d.local_seq.wrapping_add(1) & 0x7fff_ffff;
+        let req = self.authorized_retry(&sent, challenge, seq)?;
+        if let Some(d) = self.calls.get_mut(&id).and_then(|c| c.dialog.as_mut()) {
+            d.local_seq = seq;
+        }
         self.send_request(now, req, dest, super::layer::Owner::Call(id))
     }
 
