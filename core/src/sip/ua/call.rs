@@ -373,7 +373,7 @@ impl<R: Rng> UserAgent<R> {
 
     /// ACK for a 2xx whose call is gone, built from the response alone: Request-URI =
     /// Contact, Route = Record-Route reversed, same Call-ID/From/To, CSeq number.
-    fn ack_orphan_2xx(&mut self, resp: &SipMsg) {
+    fn ack_orphan_2xx(&mut self, now: Instant, resp: &SipMsg) {
         let Some(target) = resp.contact_uri().map(ToString::to_string) else {
             return;
         };
@@ -397,9 +397,8 @@ impl<R: Rng> UserAgent<R> {
         let Some(dest) = self.cfg.proxy.or_else(|| resolve(&hop, self.cfg.transport)) else {
             return;
         };
-        let (via, _) = self.new_via();
-        ack.push_front("Via", via);
-        self.transmit(dest, ack.to_bytes());
+        // An ACK gets a Via and goes out without a transaction.
+        self.send_request(now, ack, dest, Owner::Nobody);
     }
 
     /// UAC: gives up an unanswered call (CANCEL now, or once a provisional arrives).
@@ -641,7 +640,7 @@ impl<R: Rng> UserAgent<R> {
             // The call is gone (we hung up and sent BYE): a retransmitted 2xx still gets
             // its ACK so that the peer stops retransmitting (§13.2.2.4).
             if resp.code().is_some_and(|c| (200..300).contains(&c)) {
-                self.ack_orphan_2xx(&resp);
+                self.ack_orphan_2xx(now, &resp);
             }
             return;
         };
@@ -769,10 +768,8 @@ impl<R: Rng> UserAgent<R> {
         };
         if forked {
             // A second 2xx from another fork: ACK it, then BYE it (§13.2.2.4).
-            let mut bye = dialog.request(Method::Bye, None);
-            let (via, _) = self.new_via();
-            bye.push_front("Via", via);
-            self.send_prepared(now, bye, dest, Owner::Nobody);
+            let bye = dialog.request(Method::Bye, None);
+            self.send_request(now, bye, dest, Owner::Nobody);
             return;
         }
         let cancelling = c.state == CallState::Cancelling;
