@@ -749,9 +749,7 @@ impl<R: Rng> UserAgent<R> {
         }
         let forked = c.state == CallState::Confirmed;
         let invite_cseq = c.invite.cseq().map_or(1, |(n, _)| n);
-        let mut ack = dialog.request(Method::Ack, Some(invite_cseq));
-        let (via, _) = self.new_via();
-        ack.push_front("Via", via);
+        let ack = dialog.request(Method::Ack, Some(invite_cseq));
         let Some(peer) = self.calls.get(&id).map(|c| c.peer) else {
             return;
         };
@@ -761,8 +759,7 @@ impl<R: Rng> UserAgent<R> {
             dialog.next_hop(),
             peer,
         );
-        let ack_bytes = ack.to_bytes();
-        self.transmit(dest, ack_bytes.clone());
+        let ack_bytes = self.send_ack(ack, dest);
         let Some(c) = self.calls.get_mut(&id) else {
             return;
         };

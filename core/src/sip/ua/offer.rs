@@ -71,7 +71,6 @@ impl<R: Rng> UserAgent<R> {
     /// ACK for a 2xx to our re-INVITE (§13.2.2.4), kept for 2xx retransmissions.
     pub(crate) fn ack_reinvite_2xx(&mut self, id: CallId, resp: &SipMsg) {
         let cseq = resp.cseq().map_or(1, |(n, _)| n);
-        let (via, _) = self.new_via();
         let Some(c) = self.calls.get_mut(&id) else {
             return;
         };
@@ -79,13 +78,27 @@ impl<R: Rng> UserAgent<R> {
         let Some(d) = &mut c.dialog else {
             return;
         };
-        let mut ack = d.request(Method::Ack, Some(cseq));
+        let ack = d.request(Method::Ack, Some(cseq));
         let dest =
             super::build::next_hop_addr(self.cfg.proxy, self.cfg.transport, d.next_hop(), peer);
+        let bytes = self.send_ack(ack, dest);
+        if let Some(c) = self.calls.get_mut(&id) {
+            c.ack = Some(bytes);
+        }
+    }
+
+    /// Sends `ack`, the ACK for a 2xx (§13.2.2.4), to `dest` with a new Via; returns its
+    /// bytes, kept to answer retransmissions of the 2xx.
+    pub(crate) fn send_ack(
+        &mut self,
+        mut ack: SipMsg,
+        dest: core::net::SocketAddr,
+    ) -> alloc::vec::Vec<u8> {
+        let (via, _) = self.new_via();
         ack.push_front("Via", via);
         let bytes = ack.to_bytes();
-        c.ack = Some(bytes.clone());
-        self.transmit(dest, bytes);
+        self.transmit(dest, bytes.clone());
+        bytes
     }
 
     pub(crate) fn offer_response(&mut self, now: Instant, id: CallId, resp: SipMsg, code: u16) {
