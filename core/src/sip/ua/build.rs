@@ -175,7 +175,7 @@ impl<R: Rng> UserAgent<R> {
 
     /// Our Contact value (with RFC 5626 parameters when configured).
     pub(crate) fn contact(&self) -> String {
-        let user = self.aor_user().to_string();
+        let user = self.aor_user();
         let transport = match self.cfg.transport {
             Transport::Udp => "",
             Transport::Tcp => ";transport=tcp",
