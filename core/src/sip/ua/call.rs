@@ -259,8 +259,9 @@ impl<R: Rng> UserAgent<R> {
             .ok_or(UaError::InvalidState)?;
         let local_tag = c.local_tag.clone();
         let mut resp = response(&req, 200, Some(&local_tag));
-        let is_invite = req.method() == Some(Method::Invite);
-        if is_invite || req.method() == Some(Method::Update) {
+        let method = req.method();
+        let is_invite = method == Some(Method::Invite);
+        if is_invite || method == Some(Method::Update) {
             resp.push("Contact", self.contact());
         }
         resp.push("Allow", self.cfg.allow());
