@@ -158,19 +158,18 @@ pub fn resolve(uri: &str, transport: Transport) -> Option<SocketAddr> {
 }
 
 impl<R: Rng> UserAgent<R> {
-    /// A new Via value with a fresh branch; returns (value, branch).
-    pub(crate) fn new_via(&mut self) -> (String, String) {
-        let branch = cat!("z9hG4bK", self.random_token(16));
-        let via = cat!(
+    /// A new Via value with a fresh branch (`z9hG4bK` + 16 random characters, §8.1.1.7).
+    pub(crate) fn new_via(&mut self) -> String {
+        let token = self.random_token(16);
+        cat!(
             "SIP/2.0/",
             self.cfg.transport.via_token(),
             ' ',
             self.hostport,
-            ";branch=",
-            branch,
+            ";branch=z9hG4bK",
+            token,
             ";rport"
-        );
-        (via, branch)
+        )
     }
 
     /// Our Contact value (with RFC 5626 parameters when configured).

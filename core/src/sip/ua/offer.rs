@@ -94,7 +94,7 @@ impl<R: Rng> UserAgent<R> {
         mut ack: SipMsg,
         dest: core::net::SocketAddr,
     ) -> alloc::vec::Vec<u8> {
-        let (via, _) = self.new_via();
+        let via = self.new_via();
         ack.push_front("Via", via);
         let bytes = ack.to_bytes();
         self.transmit(dest, bytes.clone());
