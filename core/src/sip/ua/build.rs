@@ -15,41 +15,59 @@ pub(crate) const ALLOW: &str =
 /// The extensions we support (Supported).
 pub(crate) const SUPPORTED: &str = "replaces, timer, 100rel, outbound";
 
-/// The reason phrase of a status code.
-// Not inlined: each inlined copy became a lookup table of its own.
+// Every phrase back to back, and each code with the length of its phrase there, in order:
+// a few bytes per code where a `match` compiled to code per arm.
+macro_rules! reasons {
+    ($($code:literal $phrase:literal,)*) => {
+        const PHRASES: &str = concat!($($phrase),*);
+        const CODES: &[(u16, u8)] = &[$(($code, $phrase.len() as u8)),*];
+    };
+}
+
+reasons! {
+    100 "Trying",
+    180 "Ringing",
+    181 "Call Is Being Forwarded",
+    183 "Session Progress",
+    200 "OK",
+    202 "Accepted",
+    400 "Bad Request",
+    401 "Unauthorized",
+    403 "Forbidden",
+    404 "Not Found",
+    405 "Method Not Allowed",
+    407 "Proxy Authentication Required",
+    408 "Request Timeout",
+    415 "Unsupported Media Type",
+    420 "Bad Extension",
+    422 "Session Interval Too Small",
+    423 "Interval Too Brief",
+    480 "Temporarily Unavailable",
+    481 "Call/Transaction Does Not Exist",
+    486 "Busy Here",
+    487 "Request Terminated",
+    488 "Not Acceptable Here",
+    491 "Request Pending",
+    500 "Server Internal Error",
+    501 "Not Implemented",
+    503 "Service Unavailable",
+    505 "Version Not Supported",
+    603 "Decline",
+}
+
+/// The reason phrase of a status code ("Unknown" for a code without one here).
+// Not inlined: each inlined copy would carry the search loop.
 #[inline(never)]
 pub fn reason(code: u16) -> &'static str {
-    match code {
-        100 => "Trying",
-        180 => "Ringing",
-        181 => "Call Is Being Forwarded",
-        183 => "Session Progress",
-        200 => "OK",
-        202 => "Accepted",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        407 => "Proxy Authentication Required",
-        408 => "Request Timeout",
-        415 => "Unsupported Media Type",
-        420 => "Bad Extension",
-        422 => "Session Interval Too Small",
-        423 => "Interval Too Brief",
-        480 => "Temporarily Unavailable",
-        481 => "Call/Transaction Does Not Exist",
-        486 => "Busy Here",
-        487 => "Request Terminated",
-        488 => "Not Acceptable Here",
-        491 => "Request Pending",
-        500 => "Server Internal Error",
-        501 => "Not Implemented",
-        503 => "Service Unavailable",
-        505 => "Version Not Supported",
-        603 => "Decline",
-        _ => "Unknown",
+    let mut at = 0;
+    for &(c, len) in CODES {
+        let end = at + usize::from(len);
+        if c == code {
+            return PHRASES.get(at..end).unwrap_or("Unknown");
+        }
+        at = end;
     }
+    "Unknown"
 }
 
 /// A response to `req` (§8.2.6.2): Via, From, To (+ `to_tag` if it has none and the code
@@ -140,24 +158,23 @@ pub fn resolve(uri: &str, transport: Transport) -> Option<SocketAddr> {
 }
 
 impl<R: Rng> UserAgent<R> {
-    /// A new Via value with a fresh branch; returns (value, branch).
-    pub(crate) fn new_via(&mut self) -> (String, String) {
-        let branch = cat!("z9hG4bK", self.random_token(16));
-        let via = cat!(
+    /// A new Via value with a fresh branch (`z9hG4bK` + 16 random characters, §8.1.1.7).
+    pub(crate) fn new_via(&mut self) -> String {
+        let token = self.random_token(16);
+        cat!(
             "SIP/2.0/",
             self.cfg.transport.via_token(),
             ' ',
             self.hostport,
-            ";branch=",
-            branch,
+            ";branch=z9hG4bK",
+            token,
             ";rport"
-        );
-        (via, branch)
+        )
     }
 
     /// Our Contact value (with RFC 5626 parameters when configured).
     pub(crate) fn contact(&self) -> String {
-        let user = self.aor_user().to_string();
+        let user = self.aor_user();
         let transport = match self.cfg.transport {
             Transport::Udp => "",
             Transport::Tcp => ";transport=tcp",
@@ -227,6 +244,30 @@ impl<R: Rng> UserAgent<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reason_phrases_are_the_rfc_ones() {
+        for (code, phrase) in [
+            (100, "Trying"),
+            (180, "Ringing"),
+            (181, "Call Is Being Forwarded"),
+            (200, "OK"),
+            (401, "Unauthorized"),
+            (407, "Proxy Authentication Required"),
+            (422, "Session Interval Too Small"),
+            (481, "Call/Transaction Does Not Exist"),
+            (486, "Busy Here"),
+            (491, "Request Pending"),
+            (505, "Version Not Supported"),
+            (603, "Decline"),
+            (0, "Unknown"),
+            (302, "Unknown"),
+            (604, "Unknown"),
+            (u16::MAX, "Unknown"),
+        ] {
+            assert_eq!(reason(code), phrase, "{code}");
+        }
+    }
 
     #[test]
     fn ack_and_cancel_follow_the_rfc() {

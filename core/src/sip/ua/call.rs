@@ -259,8 +259,9 @@ impl<R: Rng> UserAgent<R> {
             .ok_or(UaError::InvalidState)?;
         let local_tag = c.local_tag.clone();
         let mut resp = response(&req, 200, Some(&local_tag));
-        let is_invite = req.method() == Some(Method::Invite);
-        if is_invite || req.method() == Some(Method::Update) {
+        let method = req.method();
+        let is_invite = method == Some(Method::Invite);
+        if is_invite || method == Some(Method::Update) {
             resp.push("Contact", self.contact());
         }
         resp.push("Allow", self.cfg.allow());
@@ -373,7 +374,7 @@ impl<R: Rng> UserAgent<R> {
 
     /// ACK for a 2xx whose call is gone, built from the response alone: Request-URI =
     /// Contact, Route = Record-Route reversed, same Call-ID/From/To, CSeq number.
-    fn ack_orphan_2xx(&mut self, resp: &SipMsg) {
+    fn ack_orphan_2xx(&mut self, now: Instant, resp: &SipMsg) {
         let Some(target) = resp.contact_uri().map(ToString::to_string) else {
             return;
         };
@@ -397,9 +398,8 @@ impl<R: Rng> UserAgent<R> {
         let Some(dest) = self.cfg.proxy.or_else(|| resolve(&hop, self.cfg.transport)) else {
             return;
         };
-        let (via, _) = self.new_via();
-        ack.push_front("Via", via);
-        self.transmit(dest, ack.to_bytes());
+        // An ACK gets a Via and goes out without a transaction.
+        self.send_request(now, ack, dest, Owner::Nobody);
     }
 
     /// UAC: gives up an unanswered call (CANCEL now, or once a provisional arrives).
@@ -641,7 +641,7 @@ impl<R: Rng> UserAgent<R> {
             // The call is gone (we hung up and sent BYE): a retransmitted 2xx still gets
             // its ACK so that the peer stops retransmitting (§13.2.2.4).
             if resp.code().is_some_and(|c| (200..300).contains(&c)) {
-                self.ack_orphan_2xx(&resp);
+                self.ack_orphan_2xx(now, &resp);
             }
             return;
         };
@@ -750,9 +750,7 @@ impl<R: Rng> UserAgent<R> {
         }
         let forked = c.state == CallState::Confirmed;
         let invite_cseq = c.invite.cseq().map_or(1, |(n, _)| n);
-        let mut ack = dialog.request(Method::Ack, Some(invite_cseq));
-        let (via, _) = self.new_via();
-        ack.push_front("Via", via);
+        let ack = dialog.request(Method::Ack, Some(invite_cseq));
         let Some(peer) = self.calls.get(&id).map(|c| c.peer) else {
             return;
         };
@@ -762,17 +760,14 @@ impl<R: Rng> UserAgent<R> {
             dialog.next_hop(),
             peer,
         );
-        let ack_bytes = ack.to_bytes();
-        self.transmit(dest, ack_bytes.clone());
+        let ack_bytes = self.send_ack(ack, dest);
         let Some(c) = self.calls.get_mut(&id) else {
             return;
         };
         if forked {
             // A second 2xx from another fork: ACK it, then BYE it (§13.2.2.4).
-            let mut bye = dialog.request(Method::Bye, None);
-            let (via, _) = self.new_via();
-            bye.push_front("Via", via);
-            self.send_prepared(now, bye, dest, Owner::Nobody);
+            let bye = dialog.request(Method::Bye, None);
+            self.send_request(now, bye, dest, Owner::Nobody);
             return;
         }
         let cancelling = c.state == CallState::Cancelling;
@@ -798,12 +793,9 @@ impl<R: Rng> UserAgent<R> {
 
     fn retry_invite_with_auth(&mut self, now: Instant, id: CallId, challenge: &SipMsg) {
         let Some(c) = self.calls.get(&id) else { return };
-        let mut req = (*c.invite).clone();
-        let dest = c.peer;
-        req.remove("Via");
-        let Some((n, _)) = req.cseq() else { return };
-        req.set("CSeq", cat!(n.saturating_add(1), " INVITE"));
-        if !self.add_authorization(&mut req, challenge) {
+        let (sent, dest) = (c.invite.clone(), c.peer);
+        let Some((n, _)) = sent.cseq() else { return };
+        let Some(req) = self.authorized_retry(&sent, challenge, n.saturating_add(1)) else {
             self.calls.remove(&id);
             let code = challenge.code().unwrap_or(401);
             self.push_event(Event::Ended {
@@ -811,7 +803,7 @@ impl<R: Rng> UserAgent<R> {
                 reason: EndReason::Rejected(code),
             });
             return;
-        }
+        };
         let Some(key) = self.send_request(now, req, dest, Owner::Call(id)) else {
             return;
         };

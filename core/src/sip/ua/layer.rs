@@ -85,7 +85,7 @@ impl<R: Rng> UserAgent<R> {
         dest: SocketAddr,
         owner: Owner,
     ) -> Option<TxKey> {
-        let (via, _) = self.new_via();
+        let via = self.new_via();
         req.push_front("Via", via);
         self.send_prepared(now, req, dest, owner)
     }

@@ -71,7 +71,6 @@ impl<R: Rng> UserAgent<R> {
     /// ACK for a 2xx to our re-INVITE (§13.2.2.4), kept for 2xx retransmissions.
     pub(crate) fn ack_reinvite_2xx(&mut self, id: CallId, resp: &SipMsg) {
         let cseq = resp.cseq().map_or(1, |(n, _)| n);
-        let (via, _) = self.new_via();
         let Some(c) = self.calls.get_mut(&id) else {
             return;
         };
@@ -79,13 +78,27 @@ impl<R: Rng> UserAgent<R> {
         let Some(d) = &mut c.dialog else {
             return;
         };
-        let mut ack = d.request(Method::Ack, Some(cseq));
+        let ack = d.request(Method::Ack, Some(cseq));
         let dest =
             super::build::next_hop_addr(self.cfg.proxy, self.cfg.transport, d.next_hop(), peer);
+        let bytes = self.send_ack(ack, dest);
+        if let Some(c) = self.calls.get_mut(&id) {
+            c.ack = Some(bytes);
+        }
+    }
+
+    /// Sends `ack`, the ACK for a 2xx (§13.2.2.4), to `dest` with a new Via; returns its
+    /// bytes, kept to answer retransmissions of the 2xx.
+    pub(crate) fn send_ack(
+        &mut self,
+        mut ack: SipMsg,
+        dest: core::net::SocketAddr,
+    ) -> alloc::vec::Vec<u8> {
+        let via = self.new_via();
         ack.push_front("Via", via);
         let bytes = ack.to_bytes();
-        c.ack = Some(bytes.clone());
-        self.transmit(dest, bytes);
+        self.transmit(dest, bytes.clone());
+        bytes
     }
 
     pub(crate) fn offer_response(&mut self, now: Instant, id: CallId, resp: SipMsg, code: u16) {
@@ -170,24 +183,15 @@ impl<R: Rng> UserAgent<R> {
         key: &TxKey,
         challenge: &SipMsg,
     ) -> Option<TxKey> {
-        if self.cfg.password.is_empty() {
-            return None;
-        }
         let e = self.clients.get(key)?;
-        let mut req = (*e.req).clone();
-        let dest = e.dest;
-        let method = req.method()?;
-        if !self.add_authorization(&mut req, challenge) {
-            return None;
-        }
-        let d = self.calls.get_mut(&id)?.dialog.as_mut()?;
+        let (sent, dest) = (e.req.clone(), e.dest);
+        let d = self.calls.get(&id)?.dialog.as_ref()?;
         // §12.2.1.1: every new request in the dialog takes the next local CSeq.
-        d.local_seq = d.local_seq.wrapping_add(1) & 0x7fff_ffff;
-        req.set(
-            "CSeq",
-            crate::sip::text::cat!(d.local_seq, ' ', method.as_str()),
-        );
-        req.remove("Via");
+        let seq = d.local_seq.wrapping_add(1) & 0x7fff_ffff;
+        let req = self.authorized_retry(&sent, challenge, seq)?;
+        if let Some(d) = self.calls.get_mut(&id).and_then(|c| c.dialog.as_mut()) {
+            d.local_seq = seq;
+        }
         self.send_request(now, req, dest, super::layer::Owner::Call(id))
     }
 

@@ -139,6 +139,23 @@ impl<R: Rng> UserAgent<R> {
         self.take_challenge(challenge, Some(req)) && self.authorize(req)
     }
 
+    /// A copy of `sent`, the request `challenge` (a 401/407) refused, for its retry with
+    /// credentials (RFC 3261 §22.2, §8.1.3.5): without Via (sending adds one with a new
+    /// branch) and with `CSeq: cseq METHOD`. `None` if the challenge cannot be answered
+    /// (see [`Self::add_authorization`]: no password, unsupported, credentials refused).
+    pub(crate) fn authorized_retry(
+        &mut self,
+        sent: &SipMsg,
+        challenge: &SipMsg,
+        cseq: u32,
+    ) -> Option<SipMsg> {
+        let mut req = sent.clone();
+        let method = req.method()?;
+        req.remove("Via");
+        req.set("CSeq", cat!(cseq, ' ', method.as_str()));
+        self.add_authorization(&mut req, challenge).then_some(req)
+    }
+
     /// Feeds the challenges of a 401/407 to the digest client, judged against the
     /// credentials of the same kind that `sent` (the challenged request) carried, or as
     /// answering the latest credentials when the request is not known any more; `false` if

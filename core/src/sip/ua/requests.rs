@@ -243,22 +243,16 @@ impl<R: Rng> UserAgent<R> {
         challenge: &SipMsg,
         owner: Owner,
     ) -> bool {
-        if self.cfg.password.is_empty() {
-            return false;
-        }
         let Some(e) = self.clients.get(key) else {
             return false;
         };
-        let mut req = (*e.req).clone();
-        let dest = e.dest;
-        req.remove("Via");
-        let Some((n, method)) = req.cseq() else {
+        let (sent, dest) = (e.req.clone(), e.dest);
+        let Some((n, _)) = sent.cseq() else {
             return false;
         };
-        req.set("CSeq", cat!(n.saturating_add(1), ' ', method.as_str()));
-        if !self.add_authorization(&mut req, challenge) {
+        let Some(req) = self.authorized_retry(&sent, challenge, n.saturating_add(1)) else {
             return false;
-        }
+        };
         self.send_request(now, req, dest, owner).is_some()
     }
 
