@@ -39,7 +39,7 @@ pub(crate) struct CallTable {
     dirty: Set<CallId>,
 }
 
-#[cfg(feature = "btree-tables")]
+/// Read access, the same in both builds (each keeps its calls in `calls`).
 impl CallTable {
     /// How many calls.
     pub(crate) fn len(&self) -> usize {
@@ -55,7 +55,10 @@ impl CallTable {
     pub(crate) fn contains_key(&self, id: &CallId) -> bool {
         self.calls.contains_key(id)
     }
+}
 
+#[cfg(feature = "btree-tables")]
+impl CallTable {
     /// The call `id`, for modification (its timer is recomputed at the next reschedule).
     pub(crate) fn get_mut(&mut self, id: &CallId) -> Option<&mut Call> {
         let c = self.calls.get_mut(id)?;
@@ -152,21 +155,6 @@ pub(crate) struct CallTable {
 
 #[cfg(not(feature = "btree-tables"))]
 impl CallTable {
-    /// How many calls.
-    pub(crate) fn len(&self) -> usize {
-        self.calls.len()
-    }
-
-    /// The call `id`.
-    pub(crate) fn get(&self, id: &CallId) -> Option<&Call> {
-        self.calls.get(id).map(|c| &**c)
-    }
-
-    /// Whether call `id` exists.
-    pub(crate) fn contains_key(&self, id: &CallId) -> bool {
-        self.calls.contains_key(id)
-    }
-
     /// The call `id`, for modification.
     pub(crate) fn get_mut(&mut self, id: &CallId) -> Option<&mut Call> {
         self.calls.get_mut(id).map(|c| &mut **c)
