@@ -99,8 +99,9 @@ impl fmt::Debug for HexDigest {
 
 /// MD5 (RFC 1321) and SHA-256 (FIPS 180-4) share their framing: 64-byte blocks, padding
 /// with `0x80`, zeros and the 64-bit message length in bits (little-endian for MD5,
-/// big-endian for SHA-256). One buffer and one padding routine serve both; only the
-/// compression function and the byte order differ. Bytes are buffered one at a time: digest
+/// big-endian for SHA-256), the block read as sixteen 32-bit words. One buffer, one padding
+/// routine and one word loader serve both; only the compression function and the byte
+/// order differ (both written here: the browser package carries no hash crate). Bytes are buffered one at a time: digest
 /// inputs are a few hundred bytes (a body for `auth-int`), and the loop is the smallest code.
 #[derive(Clone)]
 struct Md {
@@ -207,12 +208,76 @@ const MD5_T: [u32; 64] = [
 /// MD5's per-round rotation amounts (RFC 1321 §3.4), four per round.
 const MD5_S: [u8; 16] = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
 
-/// The MD5 compression of one block (RFC 1321 §3.4), its 64 steps in a loop.
-fn md5_compress(state: &mut [u32; 8], block: &[u8; 64]) {
-    let mut x = [0u32; 16];
-    for (w, c) in x.iter_mut().zip(block.chunks_exact(4)) {
-        *w = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-    }
+/// SHA-256's round constants `K` (FIPS 180-4 §4.2.2).
+const SHA256_K: [u32; 64] = [
+    0x428a_2f98,
+    0x7137_4491,
+    0xb5c0_fbcf,
+    0xe9b5_dba5,
+    0x3956_c25b,
+    0x59f1_11f1,
+    0x923f_82a4,
+    0xab1c_5ed5,
+    0xd807_aa98,
+    0x1283_5b01,
+    0x2431_85be,
+    0x550c_7dc3,
+    0x72be_5d74,
+    0x80de_b1fe,
+    0x9bdc_06a7,
+    0xc19b_f174,
+    0xe49b_69c1,
+    0xefbe_4786,
+    0x0fc1_9dc6,
+    0x240c_a1cc,
+    0x2de9_2c6f,
+    0x4a74_84aa,
+    0x5cb0_a9dc,
+    0x76f9_88da,
+    0x983e_5152,
+    0xa831_c66d,
+    0xb003_27c8,
+    0xbf59_7fc7,
+    0xc6e0_0bf3,
+    0xd5a7_9147,
+    0x06ca_6351,
+    0x1429_2967,
+    0x27b7_0a85,
+    0x2e1b_2138,
+    0x4d2c_6dfc,
+    0x5338_0d13,
+    0x650a_7354,
+    0x766a_0abb,
+    0x81c2_c92e,
+    0x9272_2c85,
+    0xa2bf_e8a1,
+    0xa81a_664b,
+    0xc24b_8b70,
+    0xc76c_51a3,
+    0xd192_e819,
+    0xd699_0624,
+    0xf40e_3585,
+    0x106a_a070,
+    0x19a4_c116,
+    0x1e37_6c08,
+    0x2748_774c,
+    0x34b0_bcb5,
+    0x391c_0cb3,
+    0x4ed8_aa4a,
+    0x5b9c_ca4f,
+    0x682e_6ff3,
+    0x748f_82ee,
+    0x78a5_636f,
+    0x84c8_7814,
+    0x8cc7_0208,
+    0x90be_fffa,
+    0xa450_6ceb,
+    0xbef9_a3f7,
+    0xc671_78f2,
+];
+
+/// The MD5 compression (RFC 1321 §3.4) of the message words `x`, its 64 steps in a loop.
+fn md5_compress(state: &mut [u32; 8], x: &[u32; 64]) {
     let [mut a, mut b, mut c, mut d, ..] = *state;
     for (i, t) in MD5_T.iter().enumerate() {
         let round = i / 16;
@@ -236,6 +301,35 @@ fn md5_compress(state: &mut [u32; 8], block: &[u8; 64]) {
     }
 }
 
+/// The SHA-256 compression (FIPS 180-4 §6.2.2) of the first 16 words of `w`, which it
+/// extends to the 64-word message schedule; the rounds in a loop.
+fn sha256_compress(state: &mut [u32; 8], w: &mut [u32; 64]) {
+    for i in 16..64 {
+        let (a, b) = (w[i - 15], w[i - 2]);
+        let s0 = a.rotate_right(7) ^ a.rotate_right(18) ^ (a >> 3);
+        let s1 = b.rotate_right(17) ^ b.rotate_right(19) ^ (b >> 10);
+        w[i] = w[i - 16]
+            .wrapping_add(s0)
+            .wrapping_add(w[i - 7])
+            .wrapping_add(s1);
+    }
+    let mut v = *state;
+    for (k, w) in SHA256_K.iter().zip(w.iter()) {
+        let [a, b, c, d, e, f, g, h] = v;
+        let t1 = h
+            .wrapping_add(e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25))
+            .wrapping_add((e & f) ^ (!e & g))
+            .wrapping_add(*k)
+            .wrapping_add(*w);
+        let t2 = (a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22))
+            .wrapping_add((a & b) ^ (a & c) ^ (b & c));
+        v = [t1.wrapping_add(t2), a, b, c, d.wrapping_add(t1), e, f, g];
+    }
+    for (s, x) in state.iter_mut().zip(v) {
+        *s = s.wrapping_add(x);
+    }
+}
+
 impl Md {
     fn new(sha256: bool) -> Md {
         Md {
@@ -251,10 +345,20 @@ impl Md {
         self.block[(self.len % 64) as usize] = b;
         self.len = self.len.wrapping_add(1);
         if self.len.is_multiple_of(64) {
+            // The block as 32-bit words, in each hash's byte order; SHA-256 extends them.
+            let mut w = [0u32; 64];
+            for (i, c) in self.block.chunks_exact(4).enumerate() {
+                let c = [c[0], c[1], c[2], c[3]];
+                w[i] = if self.sha256 {
+                    u32::from_be_bytes(c)
+                } else {
+                    u32::from_le_bytes(c)
+                };
+            }
             if self.sha256 {
-                sha2::block_api::compress256(&mut self.state, core::slice::from_ref(&self.block));
+                sha256_compress(&mut self.state, &mut w);
             } else {
-                md5_compress(&mut self.state, &self.block);
+                md5_compress(&mut self.state, &w);
             }
         }
     }
@@ -526,6 +630,25 @@ mod tests {
             )
             .as_str(),
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+        );
+    }
+
+    #[test]
+    fn sha256_fips_180_2_long_message() {
+        // FIPS 180-2 appendix B.3: one million "a" (15,625 blocks, schedule and carries
+        // exercised far beyond the short vectors).
+        let mut hasher = Hasher::new(Algorithm::Sha256);
+        for _ in 0..1000 {
+            hasher.update(&[b'a'; 1000]);
+        }
+        assert_eq!(
+            hasher.finish().as_str(),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
+        );
+        // FIPS 180-2 appendix B.1, and the empty message.
+        assert_eq!(
+            h(Algorithm::Sha256, b"").as_str(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
     }
 
