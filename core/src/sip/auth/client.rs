@@ -7,9 +7,9 @@
 //! cannot be answered or the credentials were refused.
 
 use super::compute::{self, HexDigest, QopInputs};
-use super::header::{CredentialFields, UsernameForm, qop_offered, sent_realm_nonce_nc};
+use super::header::{CredentialFields, UsernameForm, qop_bit, qop_mask, sent_realm_nonce_nc};
 use super::wire::{
-    ALGORITHM, CHALLENGE, NONCE, OPAQUE, QOP, REALM, RawParam, STALE, USERHASH, is_true, scan,
+    ALGORITHM, CHALLENGE, NONCE, OPAQUE, QOP, REALM, STALE, USERHASH, is_true, scan,
 };
 use super::{Algorithm, ChallengeKind, Qop};
 use crate::rand::Rng;
@@ -360,15 +360,15 @@ impl DigestClient {
         let (realm, nonce) = (f[REALM]?, f[NONCE]?);
         let algorithm = match f[ALGORITHM] {
             None => Algorithm::Md5,
-            Some(a) => Algorithm::parse(&a.unescaped())?,
+            Some(a) => Algorithm::parse(&a.string())?,
         };
         // auth is preferred unless told otherwise; auth-int when it is the only one known.
         let qop = match f[QOP] {
             None => None,
             Some(q) => {
-                let q = q.unescaped();
-                let auth = qop_offered(&q, Qop::Auth);
-                let auth_int = qop_offered(&q, Qop::AuthInt);
+                let m = qop_mask(&q.string());
+                let auth = m & qop_bit(Qop::Auth) != 0;
+                let auth_int = m & qop_bit(Qop::AuthInt) != 0;
                 if auth_int && (self.prefer_auth_int || !auth) {
                     Some(Qop::AuthInt)
                 } else if auth {
@@ -383,9 +383,9 @@ impl DigestClient {
         }
         Some(RealmState {
             kind,
-            realm: realm.to_owned_value(),
-            nonce: nonce.to_owned_value(),
-            opaque: f[OPAQUE].map(RawParam::to_owned_value),
+            realm: realm.string(),
+            nonce: nonce.string(),
+            opaque: f[OPAQUE].map(|p| p.string()),
             algorithm,
             algorithm_explicit: f[ALGORITHM].is_some(),
             qop,

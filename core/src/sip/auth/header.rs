@@ -9,13 +9,14 @@
 //! Work is linear in the input; at most [`MAX_PARAMS`] parameters are accepted.
 
 use super::wire::{
-    ALGORITHM, CHALLENGE, CHARSET, CNONCE, CREDENTIALS, DOMAIN, Found, NC, NONCE, OPAQUE,
-    ParamWriter, QOP, REALM, RESPONSE, STALE, URI, USERHASH, USERNAME, USERNAME_EXT,
+    ALGORITHM, CHALLENGE, CHARSET, CNONCE, CREDENTIALS, DOMAIN, Found, NAMES, NC, NONCE, OPAQUE,
+    ParamWriter, QOP, REALM, RESPONSE, RawParam, STALE, URI, USERHASH, USERNAME, USERNAME_EXT,
     decode_ext_value, is_true, parse_nc, scan,
 };
 pub use super::wire::{MAX_PARAMS, ParseError};
 use super::{Algorithm, Qop};
 use alloc::borrow::Cow;
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -99,6 +100,17 @@ fn value<'a>(f: &Found<'a>, i: usize) -> Option<Cow<'a, str>> {
     f[i].map(|p| p.unescaped())
 }
 
+/// The parameters [`scan`] did not interpret, unescaped, in order.
+fn other_params(raw: Vec<RawParam<'_>>) -> Vec<AuthParam<'_>> {
+    raw.into_iter()
+        .map(|p| AuthParam {
+            name: Cow::Borrowed(p.name),
+            value: p.unescaped(),
+            quoted: p.quoted,
+        })
+        .collect()
+}
+
 /// A `Digest` challenge: the value of a `WWW-Authenticate` or `Proxy-Authenticate` header
 /// (RFC 7616 §3.3). `Challenge<'static>` is the owned form.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,8 +156,8 @@ impl<'a> Challenge<'a> {
 
     /// Parses a challenge header value (`Digest realm="…", nonce="…", …`).
     pub fn parse(s: &'a str) -> Result<Challenge<'a>, ParseError> {
-        let mut params = Vec::new();
-        let f = scan(s, CHALLENGE, Some(&mut params))?;
+        let mut raw = Vec::new();
+        let f = scan(s, CHALLENGE, Some(&mut raw))?;
         Ok(Challenge {
             realm: value(&f, REALM).ok_or(ParseError::MissingParam("realm"))?,
             nonce: value(&f, NONCE).ok_or(ParseError::MissingParam("nonce"))?,
@@ -156,7 +168,7 @@ impl<'a> Challenge<'a> {
             qop: value(&f, QOP),
             charset: value(&f, CHARSET),
             userhash: is_true(f[USERHASH]),
-            params,
+            params: other_params(raw),
         })
     }
 
@@ -167,7 +179,7 @@ impl<'a> Challenge<'a> {
 
     /// Whether the qop options list contains `qop`.
     pub fn offers(&self, qop: Qop) -> bool {
-        qop_offered(self.qop.as_deref().unwrap_or(""), qop)
+        qop_mask(self.qop.as_deref().unwrap_or("")) & qop_bit(qop) != 0
     }
 
     /// The qop options, parsed (`None` for an unknown token); empty if no `qop` parameter.
@@ -232,10 +244,17 @@ impl fmt::Display for Challenge<'_> {
     }
 }
 
-/// Whether the qop options list `list` (comma-separated tokens, RFC 7616 §3.3) holds `qop`.
-pub(super) fn qop_offered(list: &str, qop: Qop) -> bool {
+/// The qops a qop options list (comma-separated tokens, RFC 7616 §3.3) holds, as a bit
+/// mask of [`qop_bit`]s.
+pub(super) fn qop_mask(list: &str) -> u8 {
     list.split(',')
-        .any(|t| Qop::parse(t.trim_ascii()) == Some(qop))
+        .filter_map(|t| Qop::parse(t.trim_ascii()))
+        .fold(0, |m, q| m | qop_bit(q))
+}
+
+/// The bit of `qop` in a [`qop_mask`].
+pub(super) const fn qop_bit(qop: Qop) -> u8 {
+    1 << qop as u8
 }
 
 /// How the user name is carried in credentials (RFC 7616 §3.4.4).
@@ -285,11 +304,16 @@ pub struct Credentials<'a> {
 impl<'a> Credentials<'a> {
     /// Parses a credentials header value (`Digest username="…", realm="…", …`).
     pub fn parse(s: &'a str) -> Result<Credentials<'a>, ParseError> {
-        let mut params = Vec::new();
-        let f = scan(s, CREDENTIALS, Some(&mut params))?;
-        let (username, username_form, qop, nc) = check_credentials(&f)?;
-        // `check_credentials` made sure of realm, nonce, uri and response.
+        let mut raw = Vec::new();
+        let f = scan(s, CREDENTIALS, Some(&mut raw))?;
+        let (extended, qop, nc) = check_credentials(&f)?;
+        // `check_credentials` made sure of username (or username*), realm, nonce, uri and
+        // response.
         let v = |i| value(&f, i).unwrap_or_default();
+        let (username, username_form) = match extended {
+            Some(u) => (Cow::Owned(u), UsernameForm::Extended),
+            None => (v(USERNAME), UsernameForm::Plain),
+        };
         Ok(Credentials {
             username,
             username_form,
@@ -303,7 +327,7 @@ impl<'a> Credentials<'a> {
             qop,
             nc,
             userhash: is_true(f[USERHASH]),
-            params,
+            params: other_params(raw),
         })
     }
 
@@ -420,25 +444,25 @@ impl CredentialFields<'_> {
 
 /// The checks [`Credentials::parse`] makes once the value is lexed, in its order: `username`
 /// xor a decodable `username*`, a valid `qop` and `nc`, `cnonce` and `nc` with `qop`, then
-/// `realm`, `nonce`, `uri` and `response` present. Gives the user name and its form, the
-/// qop and the nonce-count.
+/// `realm`, `nonce`, `uri` and `response` present. Gives the decoded `username*` (`None`
+/// for a plain `username`), the qop and the nonce-count.
 #[allow(clippy::type_complexity)]
-fn check_credentials<'a>(
-    f: &Found<'a>,
-) -> Result<(Cow<'a, str>, UsernameForm, Option<Qop>, Option<u32>), ParseError> {
-    let (username, form) = match (value(f, USERNAME), f[USERNAME_EXT]) {
-        (Some(u), None) => (u, UsernameForm::Plain),
-        (None, Some(x)) => (decode_ext_value(&x.unescaped())?, UsernameForm::Extended),
+fn check_credentials(
+    f: &Found<'_>,
+) -> Result<(Option<String>, Option<Qop>, Option<u32>), ParseError> {
+    let extended = match (f[USERNAME], f[USERNAME_EXT]) {
+        (Some(_), None) => None,
+        (None, Some(x)) => Some(decode_ext_value(&x.string())?),
         (Some(_), Some(_)) => return Err(ParseError::InvalidParam("username*")),
         (None, None) => return Err(ParseError::MissingParam("username")),
     };
-    let qop = match value(f, QOP) {
+    let qop = match f[QOP] {
         None => None,
-        Some(q) => Some(Qop::parse(&q).ok_or(ParseError::InvalidParam("qop"))?),
+        Some(q) => Some(Qop::parse(&q.string()).ok_or(ParseError::InvalidParam("qop"))?),
     };
-    let nc = match value(f, NC) {
+    let nc = match f[NC] {
         None => None,
-        Some(v) => Some(parse_nc(&v).ok_or(ParseError::InvalidParam("nc"))?),
+        Some(v) => Some(parse_nc(&v.string()).ok_or(ParseError::InvalidParam("nc"))?),
     };
     if qop.is_some() {
         if f[CNONCE].is_none() {
@@ -448,17 +472,12 @@ fn check_credentials<'a>(
             return Err(ParseError::MissingParam("nc"));
         }
     }
-    for (i, name) in [
-        (REALM, "realm"),
-        (NONCE, "nonce"),
-        (URI, "uri"),
-        (RESPONSE, "response"),
-    ] {
+    for i in [REALM, NONCE, URI, RESPONSE] {
         if f[i].is_none() {
-            return Err(ParseError::MissingParam(name));
+            return Err(ParseError::MissingParam(NAMES[i]));
         }
     }
-    Ok((username, form, qop, nc))
+    Ok((extended, qop, nc))
 }
 
 /// What a client needs to know about credentials it sent: their realm, nonce and nonce
@@ -466,10 +485,10 @@ fn check_credentials<'a>(
 /// duplicates, `username` xor a decodable `username*`, `realm`/`nonce`/`uri`/`response`
 /// present, a valid `qop` and `nc`, `cnonce` and `nc` with `qop`), without building the
 /// whole value.
-pub(super) fn sent_realm_nonce_nc(s: &str) -> Option<(Cow<'_, str>, Cow<'_, str>, Option<u32>)> {
+pub(super) fn sent_realm_nonce_nc(s: &str) -> Option<(String, String, Option<u32>)> {
     let f = scan(s, CREDENTIALS, None).ok()?;
-    let (_, _, _, nc) = check_credentials(&f).ok()?;
-    Some((value(&f, REALM)?, value(&f, NONCE)?, nc))
+    let (_, _, nc) = check_credentials(&f).ok()?;
+    Some((f[REALM]?.string(), f[NONCE]?.string(), nc))
 }
 
 #[cfg(test)]
@@ -505,7 +524,7 @@ mod tests {
             let light = sent_realm_nonce_nc(v);
             assert_eq!(light.is_some(), full.is_some(), "{v}");
             if let (Some((realm, nonce, nc)), Some(c)) = (light, full) {
-                assert_eq!((realm, nonce, nc), (c.realm, c.nonce, c.nc), "{v}");
+                assert_eq!((&*realm, &*nonce, nc), (&*c.realm, &*c.nonce, c.nc), "{v}");
             }
         }
     }

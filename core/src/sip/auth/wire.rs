@@ -70,36 +70,26 @@ pub(super) struct RawParam<'a> {
 }
 
 impl<'a> RawParam<'a> {
-    /// The unescaped value: borrowed unless it held quoted-pairs or line folds. A fold
-    /// (CRLF followed by whitespace) inside a quoted-string reads as one SP (RFC 3261 §7.3.1).
-    /// The unescaped value as an owned `String`.
-    pub(super) fn to_owned_value(self) -> String {
-        self.unescaped().into_owned()
-    }
-
-    pub(super) fn unescaped(&self) -> Cow<'a, str> {
-        if !self.escaped {
-            return Cow::Borrowed(self.value);
-        }
+    /// The unescaped value, owned: quoted-pairs resolved, and a line fold (CRLF followed
+    /// by whitespace) inside a quoted-string read as one SP (RFC 3261 §7.3.1).
+    pub(super) fn string(&self) -> String {
         let b = self.value.as_bytes();
         let mut out = Vec::with_capacity(b.len());
         let mut i = 0;
         while let Some(&c) = b.get(i) {
             i += 1;
+            // Only quoted values are ever `escaped`; a bare value is copied as it is.
             match c {
-                b'\\' => {
+                b'\\' if self.escaped => {
                     // The parser only lets ASCII be escaped.
                     if let Some(&n) = b.get(i) {
                         out.push(n);
                         i += 1;
                     }
                 }
-                b'\r' => {
+                b'\r' if self.escaped => {
                     // The parser only lets CR in as part of CRLF 1*WSP.
-                    if b.get(i) == Some(&b'\n') {
-                        i += 1;
-                    }
-                    while matches!(b.get(i), Some(b' ' | b'\t')) {
+                    while matches!(b.get(i), Some(b'\n' | b' ' | b'\t')) {
                         i += 1;
                     }
                     out.push(b' ');
@@ -108,7 +98,16 @@ impl<'a> RawParam<'a> {
             }
         }
         // Only ASCII bytes were removed or replaced by ASCII: still UTF-8, never the default.
-        Cow::Owned(String::from_utf8(out).unwrap_or_default())
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// The unescaped value, borrowed unless it held quoted-pairs or line folds.
+    pub(super) fn unescaped(&self) -> Cow<'a, str> {
+        if self.escaped {
+            Cow::Owned(self.string())
+        } else {
+            Cow::Borrowed(self.value)
+        }
     }
 }
 
@@ -340,29 +339,23 @@ pub(super) type Found<'a> = [Option<RawParam<'a>>; NAMES.len()];
 pub(super) fn scan<'a>(
     s: &'a str,
     known: u16,
-    other: Option<&mut Vec<AuthParam<'a>>>,
+    mut other: Option<&mut Vec<RawParam<'a>>>,
 ) -> Result<Found<'a>, ParseError> {
     let mut found: Found<'a> = [None; NAMES.len()];
     let mut it = Params::new(s)?;
-    let mut other = other;
     while let Some(p) = it.next_param()? {
         let i = NAMES
             .iter()
             .position(|n| n.eq_ignore_ascii_case(p.name))
             .filter(|&i| known & (1 << i) != 0);
-        match (i, other.as_deref_mut()) {
-            (Some(i), _) => {
-                if found[i].is_some() {
-                    return Err(ParseError::DuplicateParam(NAMES[i]));
-                }
-                found[i] = Some(p);
+        if let Some(i) = i {
+            let slot = &mut found[i];
+            if slot.is_some() {
+                return Err(ParseError::DuplicateParam(NAMES[i]));
             }
-            (None, Some(o)) => o.push(AuthParam {
-                name: Cow::Borrowed(p.name),
-                value: p.unescaped(),
-                quoted: p.quoted,
-            }),
-            (None, None) => {}
+            *slot = Some(p);
+        } else if let Some(o) = other.as_deref_mut() {
+            o.push(p);
         }
     }
     Ok(found)
@@ -371,7 +364,7 @@ pub(super) fn scan<'a>(
 /// Whether a parameter is present with the value `true` (any case, as `stale` and
 /// `userhash` are read).
 pub(super) fn is_true(p: Option<RawParam<'_>>) -> bool {
-    p.is_some_and(|p| p.unescaped().eq_ignore_ascii_case("true"))
+    p.is_some_and(|p| p.string().eq_ignore_ascii_case("true"))
 }
 
 /// `nc`: exactly 8 hex digits (RFC 7616 `nc-value = 8LHEX`; uppercase tolerated).
@@ -399,43 +392,39 @@ pub(super) fn is_attr_char(b: u8) -> bool {
 }
 
 /// Decodes an RFC 5987 `ext-value` (`UTF-8'lang'pct-encoded`); only UTF-8 is accepted.
-pub(super) fn decode_ext_value(v: &str) -> Result<Cow<'static, str>, ParseError> {
+pub(super) fn decode_ext_value(v: &str) -> Result<String, ParseError> {
     const E: ParseError = ParseError::InvalidParam("username*");
     // charset "'" [ language ] "'" value-chars
-    let quote = |from: usize| {
-        let rest = v.as_bytes().get(from..)?;
-        Some(from + rest.iter().position(|&c| c == b'\'')?)
-    };
-    let first = quote(0).ok_or(E)?;
-    let second = quote(first + 1).ok_or(E)?;
-    let (Some(charset), Some(b)) = (v.as_bytes().get(..first), v.as_bytes().get(second + 1..))
-    else {
-        return Err(E);
-    };
-    if !charset.eq_ignore_ascii_case(b"UTF-8") {
+    let (charset, rest) = v.split_once('\'').ok_or(E)?;
+    let (_, value) = rest.split_once('\'').ok_or(E)?;
+    if !charset.eq_ignore_ascii_case("UTF-8") {
         return Err(E);
     }
+    let b = value.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while let Some(&c) = b.get(i) {
-        if c == b'%' {
-            let digit = |at: usize| b.get(at).copied().and_then(hex_digit).ok_or(E);
-            let (hi, lo) = (digit(i + 1)?, digit(i + 2)?);
+        i += 1;
+        let c = if c == b'%' {
+            let digit = |at: usize| b.get(at).copied().and_then(hex_digit);
+            let (Some(hi), Some(lo)) = (digit(i), digit(i + 1)) else {
+                return Err(E);
+            };
+            i += 2;
             // Two hex digits: at most 0xff.
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
+            (hi * 16 + lo) as u8
         } else if is_attr_char(c) {
-            out.push(c);
-            i += 1;
+            c
         } else {
             return Err(E);
-        }
+        };
+        out.push(c);
     }
     let s = String::from_utf8(out).map_err(|_| E)?;
     if s.bytes().any(is_ctl) {
         return Err(ParseError::ControlCharacter);
     }
-    Ok(Cow::Owned(s))
+    Ok(s)
 }
 
 /// Writes `Digest a="…", b=tok, …` into a byte buffer that only ever holds UTF-8: values
