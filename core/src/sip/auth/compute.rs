@@ -347,13 +347,8 @@ impl Md {
         if self.len.is_multiple_of(64) {
             // The block as 32-bit words, in each hash's byte order; SHA-256 extends them.
             let mut w = [0u32; 64];
-            for (i, c) in self.block.chunks_exact(4).enumerate() {
-                let c = [c[0], c[1], c[2], c[3]];
-                w[i] = if self.sha256 {
-                    u32::from_be_bytes(c)
-                } else {
-                    u32::from_le_bytes(c)
-                };
+            for (i, b) in (0u32..).zip(self.block) {
+                w[(i / 4) as usize] |= u32::from(b) << self.shift(i % 4, 3);
             }
             if self.sha256 {
                 sha256_compress(&mut self.state, &mut w);
@@ -375,27 +370,22 @@ impl Md {
         while self.len % 64 != 56 {
             self.byte(0);
         }
-        self.update(&if self.sha256 {
-            bits.to_be_bytes()
-        } else {
-            bits.to_le_bytes()
-        });
-        let mut d = HexDigest {
-            buf: [0; 64],
-            len: 0,
-        };
-        let words = if self.sha256 { 8 } else { 4 };
-        for w in self.state.iter().take(words) {
-            let bytes = if self.sha256 {
-                w.to_be_bytes()
-            } else {
-                w.to_le_bytes()
-            };
-            for b in bytes {
-                d.push_byte(b);
-            }
+        for i in 0..8 {
+            self.byte((bits >> self.shift(i, 7)) as u8);
+        }
+        let mut d = HexDigest::from_bytes(&[]);
+        let bytes = if self.sha256 { 32 } else { 16 };
+        for i in 0..bytes {
+            // `i / 4` < 8.
+            d.push_byte((self.state[(i / 4) as usize] >> self.shift(i % 4, 3)) as u8);
         }
         d
+    }
+
+    /// The bit shift of byte `i` of a value whose last byte is `last`: big-endian for
+    /// SHA-256, little-endian for MD5.
+    fn shift(&self, i: u32, last: u32) -> u32 {
+        8 * if self.sha256 { last - i } else { i }
     }
 }
 
