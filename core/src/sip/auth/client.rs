@@ -103,10 +103,9 @@ struct RealmState {
     first_nc: u32,
     /// `nonce` came from a `stale=true` challenge.
     from_stale: bool,
-    /// For `-sess`: the cnonce fixed for this nonce (the session key depends on it).
-    sess_cnonce: Option<HexDigest>,
-    /// Cached `H(username:realm:password)`.
-    ha1: HexDigest,
+    /// For `-sess`: the random bits of the cnonce fixed for this nonce (the session key
+    /// depends on it).
+    sess_cnonce: Option<[u8; 16]>,
 }
 
 /// The client side of digest authentication: answers 401/407 challenges and keeps
@@ -259,18 +258,6 @@ impl DigestClient {
         values: &[&str],
         sent: Option<&[&str]>,
     ) -> Result<(), ClientError> {
-        // What the request told the server, per realm: (realm, nonce, nc). Bounded: only
-        // the first MAX_REALMS parsable values count.
-        let sent = sent.map(|sent| {
-            let mut out = Vec::new();
-            for v in sent {
-                if out.len() == MAX_REALMS {
-                    break;
-                }
-                out.extend(sent_realm_nonce_nc(v));
-            }
-            out
-        });
         // Best usable challenge per realm, in order of first appearance.
         let mut best: Vec<RealmState> = Vec::new();
         for v in values {
@@ -303,12 +290,9 @@ impl DigestClient {
                 // The nonce-count the challenged request used with our current nonce, or
                 // None when it did not answer that nonce at all (then there is nothing to
                 // judge: the challenge just brings the realm a new nonce).
-                let used = match &sent {
+                let used = match sent {
                     None => Some(st.nc),
-                    Some(sent) => sent
-                        .iter()
-                        .find(|s| s.0 == st.realm && s.1 == st.nonce)
-                        .map(|s| s.2.unwrap_or(st.nc)),
+                    Some(sent) => sent_nc(sent, &st.realm, &st.nonce).map(|nc| nc.unwrap_or(st.nc)),
                 };
                 let Some(used) = used else { continue };
                 // The challenged request carried our first answer to this nonce.
@@ -330,7 +314,6 @@ impl DigestClient {
             }
         }
         for mut st in best {
-            st.ha1 = compute::ha1(st.algorithm, &self.username, &st.realm, &self.password);
             // A nonce we already counted (for either header kind) keeps its count.
             st.nc = self.shared_nc(&st.realm, &st.nonce);
             match self
@@ -394,7 +377,6 @@ impl DigestClient {
             first_nc: 0,
             from_stale: is_true(f[STALE]),
             sess_cnonce: None,
-            ha1: HexDigest::from_bytes(&[]),
         })
     }
 
@@ -426,7 +408,15 @@ impl DigestClient {
                 break;
             };
             st.nc = st.nc.max(shared);
-            out.push(build(st, &self.username, rng, method, uri, body)?);
+            out.push(build(
+                st,
+                &self.username,
+                &self.password,
+                rng,
+                method,
+                uri,
+                body,
+            )?);
         }
         Ok(out)
     }
@@ -444,21 +434,41 @@ impl DigestClient {
     }
 }
 
+/// What the challenged request told the server about `nonce` of `realm`: `Some(nc)` for
+/// the first of its credential values `sent` naming them (`nc` absent without qop), `None`
+/// when none does. Bounded: only the first [`MAX_REALMS`] parsable values count.
+fn sent_nc(sent: &[&str], realm: &str, nonce: &str) -> Option<Option<u32>> {
+    let mut parsed = 0;
+    for v in sent {
+        if parsed == MAX_REALMS {
+            break;
+        }
+        if let Some((r, n, nc)) = sent_realm_nonce_nc(v) {
+            parsed += 1;
+            if r == realm && n == nonce {
+                return Some(nc);
+            }
+        }
+    }
+    None
+}
+
 /// Whether `s` holds a control character (HTAB included), which no header value may carry.
 fn has_ctl(s: &str) -> bool {
     s.bytes().any(|b| b < 0x20 || b == 0x7f)
 }
 
-/// A fresh client nonce: 128 random bits in hex.
-fn random_cnonce<R: Rng + ?Sized>(rng: &mut R) -> HexDigest {
+/// 128 random bits for a client nonce.
+fn random_cnonce<R: Rng + ?Sized>(rng: &mut R) -> [u8; 16] {
     let mut raw = [0u8; 16];
     rng.fill_bytes(&mut raw);
-    HexDigest::from_bytes(&raw)
+    raw
 }
 
 fn build<R: Rng + ?Sized>(
     st: &mut RealmState,
     username: &str,
+    password: &str,
     rng: &mut R,
     method: &str,
     uri: &str,
@@ -475,9 +485,11 @@ fn build<R: Rng + ?Sized>(
         (None, _) => None,
         (Some(_), true) => Some(*st.sess_cnonce.get_or_insert_with(|| random_cnonce(rng))),
         (Some(_), false) => Some(random_cnonce(rng)),
-    };
+    }
+    .map(|raw| HexDigest::from_bytes(&raw));
     let cn = cnonce.as_ref().map_or("", HexDigest::as_str);
-    let ha1 = compute::session_ha1(alg, &st.ha1, &st.nonce, cn);
+    let ha1 = compute::ha1(alg, username, &st.realm, password);
+    let ha1 = compute::session_ha1(alg, &ha1, &st.nonce, cn);
     let ha2 = compute::ha2(alg, method, uri, st.qop, body);
     let qop_inputs = st.qop.map(|qop| QopInputs {
         nc: st.nc,
