@@ -13,6 +13,7 @@ use super::wire::{
 };
 use super::{Algorithm, ChallengeKind, Qop};
 use crate::rand::Rng;
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -137,7 +138,9 @@ pub struct DigestClient {
     username: String,
     password: String,
     prefer_auth_int: bool,
-    realms: Vec<RealmState>,
+    /// Boxed: choosing and installing a state moves a pointer, not the state (less code).
+    #[allow(clippy::vec_box)]
+    realms: Vec<Box<RealmState>>,
 }
 
 impl fmt::Debug for DigestClient {
@@ -259,7 +262,8 @@ impl DigestClient {
         sent: Option<&[&str]>,
     ) -> Result<(), ClientError> {
         // Best usable challenge per realm, in order of first appearance.
-        let mut best: Vec<RealmState> = Vec::new();
+        #[allow(clippy::vec_box)]
+        let mut best: Vec<Box<RealmState>> = Vec::new();
         for v in values {
             let Some(c) = self.usable(kind, v) else {
                 continue;
@@ -338,7 +342,7 @@ impl DigestClient {
     /// ([`Challenge::parse`](super::Challenge::parse)'s rules), names an algorithm or only
     /// qops we do not know, or asks for `-sess` without qop (RFC 2069 mode cannot carry
     /// the cnonce).
-    fn usable(&self, kind: ChallengeKind, v: &str) -> Option<RealmState> {
+    fn usable(&self, kind: ChallengeKind, v: &str) -> Option<Box<RealmState>> {
         let f = scan(v, CHALLENGE, None).ok()?;
         let (realm, nonce) = (f[REALM]?, f[NONCE]?);
         let algorithm = match f[ALGORITHM] {
@@ -364,7 +368,7 @@ impl DigestClient {
         if algorithm.is_session() && qop.is_none() {
             return None;
         }
-        Some(RealmState {
+        Some(Box::new(RealmState {
             kind,
             realm: realm.string(),
             nonce: nonce.string(),
@@ -377,7 +381,7 @@ impl DigestClient {
             first_nc: 0,
             from_stale: is_true(f[STALE]),
             sess_cnonce: None,
-        })
+        }))
     }
 
     /// Builds the credentials for a request: one [`Authorization`] per realm challenged so
