@@ -111,17 +111,14 @@ impl<'a> RawParam<'a> {
     }
 }
 
+/// LWS bytes: SP, HTAB and the CR/LF of a fold (the SIP parsers' own test).
 pub(super) fn is_ws(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+    crate::sip::scan::is_lws(b)
 }
 
-/// RFC 3261 `token` characters.
+/// RFC 3261 `token` characters (the SIP parsers' table).
 pub(super) fn is_token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-        )
+    crate::sip::scan::is_token(b)
 }
 
 /// Characters allowed in an unquoted value. Lenient: any visible character except the
