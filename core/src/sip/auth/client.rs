@@ -485,12 +485,15 @@ fn build<R: Rng + ?Sized>(
     if st.first_nc == 0 {
         st.first_nc = st.nc;
     }
-    let cnonce = match (st.qop, alg.is_session()) {
-        (None, _) => None,
-        (Some(_), true) => Some(*st.sess_cnonce.get_or_insert_with(|| random_cnonce(rng))),
-        (Some(_), false) => Some(random_cnonce(rng)),
-    }
-    .map(|raw| HexDigest::from_bytes(&raw));
+    // A fresh cnonce per request, but one per nonce for `-sess` (the session key depends
+    // on it; `sess_cnonce` is only ever set for `-sess`).
+    let cnonce = st.qop.map(|_| {
+        let raw = st.sess_cnonce.unwrap_or_else(|| random_cnonce(rng));
+        if alg.is_session() {
+            st.sess_cnonce = Some(raw);
+        }
+        HexDigest::from_bytes(&raw)
+    });
     let cn = cnonce.as_ref().map_or("", HexDigest::as_str);
     let ha1 = compute::ha1(alg, username, &st.realm, password);
     let ha1 = compute::session_ha1(alg, &ha1, &st.nonce, cn);
