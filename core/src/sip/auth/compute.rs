@@ -480,11 +480,13 @@ pub fn ha2(alg: Algorithm, method: &str, uri: &str, qop: Option<Qop>, body: &[u8
 /// The 8 lowercase hex digits of a nonce-count (`nc=00000001`).
 pub fn format_nc(nc: u32) -> [u8; 8] {
     let mut out = [0u8; 8];
-    for (i, o) in out.iter_mut().enumerate() {
-        let shift = 28 - 4 * i;
-        *o = HEX[((nc >> shift) & 0xf) as usize];
-    }
+    out.copy_from_slice(nc_hex(nc).as_bytes());
     out
+}
+
+/// The nonce-count as its 8 hex digits: the hex of its four big-endian bytes.
+pub(super) fn nc_hex(nc: u32) -> HexDigest {
+    HexDigest::from_bytes(&nc.to_be_bytes())
 }
 
 /// The qop part of a response computation: nonce-count, client nonce and qop.
@@ -510,13 +512,13 @@ pub fn response(
 ) -> HexDigest {
     match qop {
         Some(q) => {
-            let nc = format_nc(q.nc);
+            let nc = nc_hex(q.nc);
             h_joined(
                 alg,
                 &[
                     ha1.as_bytes(),
                     nonce.as_bytes(),
-                    &nc,
+                    nc.as_bytes(),
                     q.cnonce.as_bytes(),
                     q.qop.as_str().as_bytes(),
                     ha2.as_bytes(),

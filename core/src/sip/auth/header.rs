@@ -431,9 +431,7 @@ impl CredentialFields<'_> {
             w.token("qop", q.as_str());
         }
         if let Some(nc) = self.nc {
-            let digits = super::compute::format_nc(nc);
-            // ASCII hex digits only.
-            w.token("nc", core::str::from_utf8(&digits).unwrap_or("00000000"));
+            w.token("nc", super::compute::nc_hex(nc).as_str());
         }
         if self.userhash {
             w.token("userhash", "true");
