@@ -420,7 +420,7 @@ impl DigestClient {
                 method,
                 uri,
                 body,
-            )?);
+            ));
         }
         Ok(out)
     }
@@ -477,7 +477,7 @@ fn build<R: Rng + ?Sized>(
     method: &str,
     uri: &str,
     body: &[u8],
-) -> Result<Authorization, ClientError> {
+) -> Authorization {
     let alg = st.algorithm;
     // A nonce used 2^32 - 1 times cannot be counted further; saturate (the server then
     // sees a repeated nc and challenges again).
@@ -528,11 +528,11 @@ fn build<R: Rng + ?Sized>(
     }
     .write()
     .finish();
-    Ok(Authorization {
+    Authorization {
         kind: st.kind,
         realm: st.realm.clone(),
         value,
-    })
+    }
 }
 
 #[cfg(test)]
