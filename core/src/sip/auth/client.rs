@@ -299,18 +299,15 @@ impl DigestClient {
                     Some(sent) => sent_nc(sent, &st.realm, &st.nonce).map(|nc| nc.unwrap_or(st.nc)),
                 };
                 let Some(used) = used else { continue };
-                // The challenged request carried our first answer to this nonce.
-                let first = st.first_nc != 0 && used == st.first_nc;
-                if c.from_stale {
-                    if st.from_stale && first {
-                        return Err(ClientError::StaleLoop {
-                            realm: st.realm.clone(),
-                        });
-                    }
-                } else if first {
-                    // Our first answer to this nonce was refused outright.
-                    return Err(ClientError::Rejected {
-                        realm: st.realm.clone(),
+                // The challenged request carried our first answer to this nonce, and the
+                // server refused it outright, or declared stale again a nonce that itself
+                // came from a stale challenge.
+                if st.first_nc != 0 && used == st.first_nc && (!c.from_stale || st.from_stale) {
+                    let realm = st.realm.clone();
+                    return Err(if c.from_stale {
+                        ClientError::StaleLoop { realm }
+                    } else {
+                        ClientError::Rejected { realm }
                     });
                 }
                 // Not answered yet, or a reused nonce the server may have forgotten: either
