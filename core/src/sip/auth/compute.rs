@@ -347,8 +347,8 @@ impl Md {
         if self.len.is_multiple_of(64) {
             // The block as 32-bit words, in each hash's byte order; SHA-256 extends them.
             let mut w = [0u32; 64];
-            for (i, b) in (0u32..).zip(self.block) {
-                w[(i / 4) as usize] |= u32::from(b) << self.shift(i % 4, 3);
+            for (i, &b) in self.block.iter().enumerate() {
+                w[i / 4] |= u32::from(b) << self.shift(i as u32 % 4, 3);
             }
             if self.sha256 {
                 sha256_compress(&mut self.state, &mut w);

@@ -399,6 +399,7 @@ pub(super) fn decode_ext_value(v: &str) -> Result<String, ParseError> {
     }
     let b = value.as_bytes();
     let mut out = Vec::with_capacity(b.len());
+    let mut ctl = false;
     let mut i = 0;
     while let Some(&c) = b.get(i) {
         i += 1;
@@ -415,10 +416,12 @@ pub(super) fn decode_ext_value(v: &str) -> Result<String, ParseError> {
         } else {
             return Err(E);
         };
+        ctl |= is_ctl(c);
         out.push(c);
     }
+    // Errors in this order: encoding, then UTF-8, then control characters.
     let s = String::from_utf8(out).map_err(|_| E)?;
-    if s.bytes().any(is_ctl) {
+    if ctl {
         return Err(ParseError::ControlCharacter);
     }
     Ok(s)
