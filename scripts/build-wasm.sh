@@ -40,14 +40,11 @@ fi
 # --- wasm -------------------------------------------------------------------------------
 step "cargo build (profile wasm-release) + wasm-bindgen (target web)"
 rm -rf "$PKG/ts/pkg" "$PKG/dist"
-# sha2's compact SHA-256 (the rounds in a loop, not unrolled): ~6 KB less wasm; digest
-# auth hashes a few hundred bytes per challenged request. (--target is passed, so RUSTFLAGS
-# reach only the wasm crates, not build scripts.)
-export RUSTFLAGS="${RUSTFLAGS:-} --cfg sha2_backend_soft=\"compact\""
+# (--target is passed, so RUSTFLAGS reach only the wasm crates, not build scripts.)
 # Without reference types and multi-value (on by default for wasm32): the bindings pass
 # no JS objects, so wasm-bindgen needs no externref table, and a returned String comes back
 # through the stack instead of a multi-value shim (~260 bytes less gzipped in all).
-export RUSTFLAGS="$RUSTFLAGS -Ctarget-feature=-reference-types,-multivalue"
+export RUSTFLAGS="${RUSTFLAGS:-} -Ctarget-feature=-reference-types,-multivalue"
 EXTRA=()
 if [ "${BUILD_STD:-1}" = 1 ]; then
   rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
