@@ -11,7 +11,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use super::message::{Entry, Headers, Message, ParseError, common_accessors};
+use super::message::{
+    Entry, Headers, Limits, Message, ParseError, common_accessors, index_message,
+};
 use super::method::{Method, StatusCode};
 use super::name::HeaderName;
 use super::scan::is_token_str;
@@ -431,6 +433,74 @@ buf_methods!(ResponseBuf);
 common_accessors!(RequestBuf);
 common_accessors!(ResponseBuf);
 
+/// [`ResponseBuf::for_request`] with `extra` headers before the Content-Length (the
+/// rejection responses of [`super::validate`]). The head is written in one pass and
+/// indexed once by the message tokenizer, as if each header had been pushed: lines
+/// `Name: value` (CR and LF of the value turned into spaces, SP/HT trimmed), no edit
+/// and no index shifting per header.
+pub(crate) fn response_for(
+    req: Headers<'_>,
+    status: StatusCode,
+    reason: &str,
+    extra: &[(HeaderName, String)],
+) -> ResponseBuf {
+    let mut text = String::with_capacity(512);
+    text.push_str("SIP/2.0 ");
+    crate::sip::text::push_u64(&mut text, u64::from(status.as_u16()));
+    text.push(' ');
+    text.extend(clean(reason));
+    text.push_str("\r\n");
+    let mut line = |name: HeaderName, value: &str| {
+        if name != HeaderName::Other {
+            text.push_str(name.as_str());
+            text.push_str(": ");
+            text.extend(clean(trim_sp_ht(value)));
+            text.push_str("\r\n");
+        }
+    };
+    for f in req.iter() {
+        let copy = match f.name {
+            HeaderName::Via
+            | HeaderName::From
+            | HeaderName::To
+            | HeaderName::CallId
+            | HeaderName::CSeq => true,
+            HeaderName::Timestamp => status.as_u16() == 100,
+            _ => false,
+        };
+        if copy {
+            line(f.name, f.value);
+        }
+    }
+    for (n, v) in extra {
+        line(*n, v);
+    }
+    line(HeaderName::ContentLength, "0");
+    let head_len = text.len();
+    text.push_str("\r\n");
+    let unlimited = Limits {
+        max_message_size: usize::MAX,
+        max_headers: usize::MAX,
+        max_line_len: usize::MAX,
+    };
+    // Invariant: the text ends with an empty line and every line is `token: value`, so
+    // the index is complete and flags nothing; the fallback keeps the start line only.
+    let (hstart, entries) = match index_message(text.as_bytes(), &unlimited) {
+        Ok(Some((scan, entries))) => (o(scan.hstart), entries),
+        _ => (o(head_len), Vec::new()),
+    };
+    text.truncate(head_len);
+    ResponseBuf {
+        b: Buf {
+            head: text,
+            hstart,
+            entries,
+            blank: "\r\n",
+            body: Vec::new(),
+        },
+    }
+}
+
 pub(crate) fn request_from_parts(
     head: &str,
     hstart: u32,
@@ -538,23 +608,7 @@ impl ResponseBuf {
     /// `Content-Length: 0`. Add the To tag with [`Self::set_to_tag`] (§8.2.6.2) and a
     /// body with [`Self::set_body`].
     pub fn for_request(req: &impl HasHeaders, status: StatusCode, reason: &str) -> Self {
-        let mut r = ResponseBuf::new(status, reason);
-        for f in req.headers().iter() {
-            let copy = match f.name {
-                HeaderName::Via
-                | HeaderName::From
-                | HeaderName::To
-                | HeaderName::CallId
-                | HeaderName::CSeq => true,
-                HeaderName::Timestamp => status.as_u16() == 100,
-                _ => false,
-            };
-            if copy {
-                r.b.insert(usize::MAX, f.name, f.name.as_str(), f.value);
-            }
-        }
-        r.b.insert(usize::MAX, HeaderName::ContentLength, "Content-Length", "0");
-        r
+        response_for(req.headers(), status, reason, &[])
     }
 
     fn parts(&self) -> (&str, &str, &str) {
@@ -622,7 +676,78 @@ fn trim_sp_ht(s: &str) -> &str {
 mod tests {
     use super::*;
     use crate::sip::Request;
-    use crate::sip::message::{Limits, index_message};
+
+    /// The response built header by header with the editing API (what `response_for`
+    /// replaced): start line, the copied headers pushed in order, `extra` inserted
+    /// before the final Content-Length.
+    fn pushed(
+        req: &Request<'_>,
+        status: StatusCode,
+        reason: &str,
+        extra: &[(HeaderName, String)],
+    ) -> ResponseBuf {
+        let mut r = ResponseBuf::new(status, reason);
+        for f in req.headers().iter() {
+            let copy = matches!(
+                f.name,
+                HeaderName::Via
+                    | HeaderName::From
+                    | HeaderName::To
+                    | HeaderName::CallId
+                    | HeaderName::CSeq
+            ) || (f.name == HeaderName::Timestamp && status.as_u16() == 100);
+            if copy {
+                r.push(f.name, f.value);
+            }
+        }
+        r.push(HeaderName::ContentLength, "0");
+        for (n, v) in extra {
+            let k = r.headers().len() - 1;
+            r.insert(k, *n, v);
+        }
+        r
+    }
+
+    #[test]
+    fn response_for_matches_pushing_each_header() {
+        let raw = "INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\n\
+                   v: SIP/2.0/TCP b\r\n  ;rport\r\nTo: <sip:b@h>\r\nFrom:\t<sip:a@h>;tag=1 \r\n\
+                   Call-ID: c\r\nCSeq: 1 INVITE\r\nTimestamp: 54\r\nSubject: x\r\n\
+                   Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+        let req = Request::parse(raw.as_bytes()).unwrap();
+        let extra = [
+            (HeaderName::Unsupported, String::from("foo, bar")),
+            (HeaderName::Other, String::from("dropped")),
+            (HeaderName::Accept, String::from(" application/sdp\r\n")),
+        ];
+        for (code, reason) in [(100, "Trying"), (400, "Bad\r\nReason"), (420, "")] {
+            let st = StatusCode::new(code).unwrap();
+            let got = ResponseBuf::for_request(&req, st, reason);
+            assert_eq!(got, pushed(&req, st, reason, &[]), "{code}");
+            assert_eq!(got.headers().len(), 7 + usize::from(code == 100));
+            let got = response_for(req.headers(), st, reason, &extra[..2]);
+            assert_eq!(got, pushed(&req, st, reason, &extra[..2]), "{code}");
+            // A value ending in CR LF: the same bytes and header values (an inserted line
+            // kept the cleaned spaces inside its value range, the index trims them).
+            let got = response_for(req.headers(), st, reason, &extra);
+            let want = pushed(&req, st, reason, &extra);
+            assert_eq!(got.head(), want.head());
+            assert!(got.headers().iter().eq(want.headers().iter()));
+            assert_eq!(got.head(), reindexed_head(&got));
+        }
+        let empty = Request::parse(b"OPTIONS sip:h SIP/2.0\r\nTo:\r\n\r\n").unwrap();
+        let st = StatusCode::BAD_REQUEST;
+        assert_eq!(
+            ResponseBuf::for_request(&empty, st, "x"),
+            pushed(&empty, st, "x", &[])
+        );
+    }
+
+    /// The head of `r`, checked against a fresh index of its text.
+    fn reindexed_head(r: &ResponseBuf) -> &str {
+        assert_eq!(reindex(r.head()), r.b.entries);
+        r.head()
+    }
 
     fn reindex(head: &str) -> Vec<Entry> {
         let complete = alloc::format!("{head}\r\n");

@@ -90,12 +90,8 @@ impl Rejection {
     /// The response to send: [`ResponseBuf::for_request`] plus the extra headers. The
     /// caller adds a To tag if the request had none (§8.2.6.2).
     pub fn to_response(&self, req: &impl HasHeaders) -> ResponseBuf {
-        let mut r = ResponseBuf::for_request(req, self.status, self.reason);
-        for (n, v) in &self.headers {
-            let k = r.headers().len().saturating_sub(1); // before Content-Length
-            r.insert(k, *n, v);
-        }
-        r
+        // The extra headers go before Content-Length; the head is built in one pass.
+        super::owned::response_for(req.headers(), self.status, self.reason, &self.headers)
     }
 }
 
