@@ -149,13 +149,14 @@ impl<'h> Headers<'h> {
         let first = self
             .get(HeaderName::Via)
             .ok_or(HeaderError::Missing(HeaderName::Via))?;
-        // Common case: one Via per line, no comma at all (skips the list splitter).
-        if !first.contains(',') {
-            return Via::parse(first).ok_or(HeaderError::Invalid(HeaderName::Via));
-        }
-        self.vias()
-            .next()
-            .unwrap_or(Err(HeaderError::Missing(HeaderName::Via)))
+        // Common case: one Via per line, no comma at all (skips the list splitter). A line
+        // with a comma has a first element (possibly empty, then invalid).
+        let top = if first.contains(',') {
+            CommaSplit::new(first).next().unwrap_or(first)
+        } else {
+            first
+        };
+        Via::parse(top).ok_or(HeaderError::Invalid(HeaderName::Via))
     }
     /// From (RFC 3261 §20.20).
     pub fn from(self) -> Result<NameAddr<'h>, HeaderError> {
@@ -342,5 +343,48 @@ impl<'h> Headers<'h> {
     /// Diversion elements (RFC 5806 §2).
     pub fn diversions(self) -> impl Iterator<Item = Result<NameAddr<'h>, HeaderError>> + 'h {
         self.list(HeaderName::Diversion, NameAddr::parse)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sip::Request;
+
+    #[test]
+    fn via_top_is_the_first_via_element() {
+        let msg = |vias: &str| {
+            alloc::format!("OPTIONS sip:h SIP/2.0\r\n{vias}Call-ID: c\r\nContent-Length: 0\r\n\r\n")
+        };
+        let top = |vias: &str| {
+            let m = msg(vias);
+            let r = Request::parse(m.as_bytes()).unwrap();
+            let h = r.headers();
+            // The general definition: the first element of the list over all lines,
+            // and an empty first line is an invalid Via.
+            let general = match h.get(HeaderName::Via) {
+                None => Err(HeaderError::Missing(HeaderName::Via)),
+                Some("") => Err(HeaderError::Invalid(HeaderName::Via)),
+                Some(_) => h.vias().next().unwrap(),
+            };
+            let fast = h.via_top();
+            assert_eq!(fast, general, "{vias:?}");
+            fast.map(|v| alloc::string::String::from(v.host_str))
+        };
+        let a = "SIP/2.0/UDP a;branch=z9hG4bK1";
+        let b = "SIP/2.0/TCP b";
+        assert_eq!(
+            top(&alloc::format!("Via: {a}\r\nVia: {b}\r\n")).as_deref(),
+            Ok("a")
+        );
+        assert_eq!(
+            top(&alloc::format!("Via: {a} , {b}\r\n")).as_deref(),
+            Ok("a")
+        );
+        assert_eq!(top(&alloc::format!("v: \"x,y\" {a}, {b}\r\n")).ok(), None);
+        assert_eq!(top(&alloc::format!("Via: , {b}\r\n")).ok(), None);
+        assert_eq!(top(&alloc::format!("Via:\r\nVia: {b}\r\n")).ok(), None);
+        assert_eq!(top(&alloc::format!("Via: bogus, {b}\r\n")).ok(), None);
+        assert_eq!(top(""), Err(HeaderError::Missing(HeaderName::Via)));
     }
 }

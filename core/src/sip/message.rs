@@ -602,18 +602,21 @@ enum Start<'a> {
     },
 }
 
+/// `s` starts with `SIP/` (any case).
+fn sip_prefix(s: &str) -> bool {
+    s.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("SIP/"))
+}
+
+/// A SIP-Version: `SIP/` and one or more digits and dots (one function for both start
+/// lines).
+fn is_version(v: &str) -> bool {
+    sip_prefix(v) && v.len() > 4 && v.bytes().skip(4).all(|c| c.is_ascii_digit() || c == b'.')
+}
+
 fn parse_start(line: &str) -> Result<Start<'_>, ParseError> {
     let line = line.strip_suffix('\n').unwrap_or(line);
     let line = line.strip_suffix('\r').unwrap_or(line);
-    let is_version = |v: &str| {
-        v.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("SIP/"))
-            && v.len() > 4
-            && v.bytes().skip(4).all(|c| c.is_ascii_digit() || c == b'.')
-    };
-    if line
-        .get(..4)
-        .is_some_and(|p| p.eq_ignore_ascii_case("SIP/"))
-    {
+    if sip_prefix(line) {
         let (version, rest) = line.split_once(' ').ok_or(ParseError::BadStartLine)?;
         if !is_version(version) {
             return Err(ParseError::BadStartLine);

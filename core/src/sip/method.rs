@@ -37,26 +37,53 @@ pub enum Method<'a> {
     Other(&'a str),
 }
 
+/// The names of the standard methods, in the order of [`Method`]'s variants: one table
+/// shared by [`Method::from_str_exact`] and [`Method::as_str`] (two `match`es on string
+/// literals kept two copies of the names, and a `const` table would be emitted per use).
+static NAMES: [&str; 14] = [
+    "INVITE",
+    "ACK",
+    "BYE",
+    "CANCEL",
+    "OPTIONS",
+    "REGISTER",
+    "PRACK",
+    "UPDATE",
+    "INFO",
+    "MESSAGE",
+    "REFER",
+    "NOTIFY",
+    "SUBSCRIBE",
+    "PUBLISH",
+];
+
 impl<'a> Method<'a> {
+    /// The standard method at index `i` of [`NAMES`] (`i` < 14).
+    fn known(i: usize) -> Self {
+        match i {
+            0 => Method::Invite,
+            1 => Method::Ack,
+            2 => Method::Bye,
+            3 => Method::Cancel,
+            4 => Method::Options,
+            5 => Method::Register,
+            6 => Method::Prack,
+            7 => Method::Update,
+            8 => Method::Info,
+            9 => Method::Message,
+            10 => Method::Refer,
+            11 => Method::Notify,
+            12 => Method::Subscribe,
+            _ => Method::Publish,
+        }
+    }
+
     /// Recognises a method name (exact, case-sensitive). Does not check that `s` is a
     /// token; see [`Method::parse`].
     pub fn from_str_exact(s: &'a str) -> Self {
-        match s {
-            "INVITE" => Method::Invite,
-            "ACK" => Method::Ack,
-            "BYE" => Method::Bye,
-            "CANCEL" => Method::Cancel,
-            "OPTIONS" => Method::Options,
-            "REGISTER" => Method::Register,
-            "PRACK" => Method::Prack,
-            "UPDATE" => Method::Update,
-            "INFO" => Method::Info,
-            "MESSAGE" => Method::Message,
-            "REFER" => Method::Refer,
-            "NOTIFY" => Method::Notify,
-            "SUBSCRIBE" => Method::Subscribe,
-            "PUBLISH" => Method::Publish,
-            other => Method::Other(other),
+        match NAMES.iter().position(|n| *n == s) {
+            Some(i) => Self::known(i),
+            None => Method::Other(s),
         }
     }
 
@@ -67,23 +94,24 @@ impl<'a> Method<'a> {
 
     /// The method name.
     pub fn as_str(&self) -> &'a str {
-        match self {
-            Method::Invite => "INVITE",
-            Method::Ack => "ACK",
-            Method::Bye => "BYE",
-            Method::Cancel => "CANCEL",
-            Method::Options => "OPTIONS",
-            Method::Register => "REGISTER",
-            Method::Prack => "PRACK",
-            Method::Update => "UPDATE",
-            Method::Info => "INFO",
-            Method::Message => "MESSAGE",
-            Method::Refer => "REFER",
-            Method::Notify => "NOTIFY",
-            Method::Subscribe => "SUBSCRIBE",
-            Method::Publish => "PUBLISH",
-            Method::Other(s) => s,
-        }
+        let i = match self {
+            Method::Invite => 0,
+            Method::Ack => 1,
+            Method::Bye => 2,
+            Method::Cancel => 3,
+            Method::Options => 4,
+            Method::Register => 5,
+            Method::Prack => 6,
+            Method::Update => 7,
+            Method::Info => 8,
+            Method::Message => 9,
+            Method::Refer => 10,
+            Method::Notify => 11,
+            Method::Subscribe => 12,
+            Method::Publish => 13,
+            Method::Other(s) => return s,
+        };
+        NAMES.get(i).copied().unwrap_or("")
     }
 }
 
@@ -212,6 +240,34 @@ impl fmt::Display for StatusCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_standard_method_round_trips() {
+        let all = [
+            Method::Invite,
+            Method::Ack,
+            Method::Bye,
+            Method::Cancel,
+            Method::Options,
+            Method::Register,
+            Method::Prack,
+            Method::Update,
+            Method::Info,
+            Method::Message,
+            Method::Refer,
+            Method::Notify,
+            Method::Subscribe,
+            Method::Publish,
+        ];
+        for m in all {
+            assert_eq!(Method::from_str_exact(m.as_str()), m);
+            assert!(!matches!(m, Method::Other(_)));
+        }
+        assert_eq!(Method::Publish.as_str(), "PUBLISH");
+        assert_eq!(Method::Other("FOO").as_str(), "FOO");
+        assert_eq!(Method::from_str_exact("INVITEX"), Method::Other("INVITEX"));
+        assert_eq!(Method::from_str_exact("INVIT"), Method::Other("INVIT"));
+    }
 
     #[test]
     fn methods_are_case_sensitive() {

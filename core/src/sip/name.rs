@@ -19,7 +19,10 @@ macro_rules! header_names {
         }
 
         /// The canonical long forms, in declaration order (index = discriminant).
-        const NAMES: &[&str] = &[ $( $canon, )* ];
+        /// The canonical names, indexed by discriminant. A `static`, not a `const`: a
+        /// `const` table is emitted again wherever it is used (here by `as_str` and
+        /// `parse_bytes`), and the wasm held two copies of the names.
+        static NAMES: &[&str] = &[ $( $canon, )* ];
 
         /// The compact forms (lowercase) and their names.
         const COMPACT: &[(u8, HeaderName)] = &[ $( $( ($compact, HeaderName::$var), )? )* ];

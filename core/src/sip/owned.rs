@@ -5,13 +5,16 @@
 //! or nothing ([`RequestBuf::new`], [`ResponseBuf::new`],
 //! [`ResponseBuf::for_request`]). Output: `Vec<u8>` wire bytes. An owned message keeps
 //! its head as text plus the same header index as the borrowed view, so every typed
-//! accessor works on it, and a parsed message serializes back byte for byte. Edits
-//! re-index only the lines after the edit.
+//! accessor works on it, and a parsed message serializes back byte for byte. An edit
+//! rewrites the text and re-indexes it with the message tokenizer (one indexing routine;
+//! owned messages are built for the occasional response, not on the parse hot path).
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use super::message::{Entry, Headers, Message, ParseError, common_accessors};
+use super::message::{
+    Entry, Headers, Limits, Message, ParseError, common_accessors, index_message,
+};
 use super::method::{Method, StatusCode};
 use super::name::HeaderName;
 use super::scan::is_token_str;
@@ -81,10 +84,6 @@ fn o(x: usize) -> u32 {
     u32::try_from(x).unwrap_or(u32::MAX)
 }
 
-fn shift(v: u32, delta: i64) -> u32 {
-    o(usize::try_from(i64::from(v) + delta).unwrap_or(0))
-}
-
 /// Removes CR and LF from application-supplied text (no header injection).
 fn clean(s: &str) -> impl Iterator<Item = char> + '_ {
     s.chars()
@@ -119,14 +118,25 @@ impl Buf {
         Headers::new(&self.head, &self.entries)
     }
 
-    fn shift_from(&mut self, k: usize, delta: i64) {
-        for e in self.entries.iter_mut().skip(k) {
-            e.ns = shift(e.ns, delta);
-            e.ne = shift(e.ne, delta);
-            e.vs = shift(e.vs, delta);
-            e.ve = shift(e.ve, delta);
-            e.le = shift(e.le, delta);
-        }
+    /// Rebuilds the header index from the head text with the message tokenizer (one
+    /// indexing routine for parsed and edited messages; every edit ends here).
+    fn reindex(&mut self) {
+        let len = self.head.len();
+        self.head.push_str("\r\n");
+        let unlimited = Limits {
+            max_message_size: usize::MAX,
+            max_headers: usize::MAX,
+            max_line_len: usize::MAX,
+        };
+        // Invariant: the head now ends with an empty line and no limit can be reached, so
+        // the index is complete; the fallback keeps an empty index.
+        let (hstart, entries) = match index_message(self.head.as_bytes(), &unlimited) {
+            Ok(Some((scan, entries))) => (o(scan.hstart), entries),
+            _ => (o(len), Vec::new()),
+        };
+        self.head.truncate(len);
+        self.hstart = hstart;
+        self.entries = entries;
     }
 
     /// Where an appended header goes: the end, or before a trailing Content-Length.
@@ -143,32 +153,18 @@ impl Buf {
             .map_or(self.head.len(), |e| e.ns as usize)
     }
 
-    fn insert(&mut self, k: usize, name: HeaderName, raw_name: &str, value: &str) {
-        let k = k.min(self.entries.len());
-        let at = self.line_start(k);
+    fn insert(&mut self, k: usize, raw_name: &str, value: &str) {
+        let at = self.line_start(k.min(self.entries.len()));
         let mut line = String::with_capacity(raw_name.len() + value.len() + 4);
         line.push_str(raw_name);
         line.push_str(": ");
-        let vs = line.len();
         line.extend(clean(trim_sp_ht(value)));
-        let ve = line.len();
         line.push_str("\r\n");
         if self.head.get(..at).is_none() {
             return; // Invariant: `at` is a line start, always a char boundary.
         }
         self.head.insert_str(at, &line);
-        self.shift_from(k, line.len() as i64);
-        self.entries.insert(
-            k,
-            Entry {
-                name,
-                ns: o(at),
-                ne: o(at + raw_name.len()),
-                vs: o(at + vs),
-                ve: o(at + ve),
-                le: o(at + line.len()),
-            },
-        );
+        self.reindex();
     }
 
     fn remove_at(&mut self, k: usize) {
@@ -180,8 +176,7 @@ impl Buf {
             return;
         }
         self.head.replace_range(a..b, "");
-        self.entries.remove(k);
-        self.shift_from(k, -((b - a) as i64));
+        self.reindex();
     }
 
     fn set_value_at(&mut self, k: usize, value: &str) {
@@ -194,12 +189,7 @@ impl Buf {
         }
         let v: String = clean(trim_sp_ht(value)).collect();
         self.head.replace_range(a..b, &v);
-        let delta = v.len() as i64 - (b - a) as i64;
-        if let Some(e) = self.entries.get_mut(k) {
-            e.ve = o(a + v.len());
-            e.le = shift(e.le, delta);
-        }
-        self.shift_from(k + 1, delta);
+        self.reindex();
     }
 
     fn set(&mut self, name: HeaderName, value: &str) {
@@ -214,7 +204,7 @@ impl Buf {
                     }
                 }
             }
-            None => self.insert(usize::MAX, name, name.as_str(), value),
+            None => self.insert(usize::MAX, name.as_str(), value),
         }
     }
 
@@ -239,8 +229,7 @@ impl Buf {
             return;
         }
         self.head.replace_range(..old, &s);
-        self.hstart = o(s.len());
-        self.shift_from(0, s.len() as i64 - old as i64);
+        self.reindex();
     }
 
     fn set_tag(&mut self, name: HeaderName, tag: &str) {
@@ -312,7 +301,7 @@ macro_rules! buf_methods {
             pub fn push(&mut self, name: HeaderName, value: &str) -> &mut Self {
                 if name != HeaderName::Other {
                     let k = self.b.append_index();
-                    self.b.insert(k, name, name.as_str(), value);
+                    self.b.insert(k, name.as_str(), value);
                 }
                 self
             }
@@ -324,14 +313,14 @@ macro_rules! buf_methods {
             /// Inserts a header line above all others (e.g. a new top Via, §8.1.1.7).
             pub fn push_front(&mut self, name: HeaderName, value: &str) -> &mut Self {
                 if name != HeaderName::Other {
-                    self.b.insert(0, name, name.as_str(), value);
+                    self.b.insert(0, name.as_str(), value);
                 }
                 self
             }
             /// Inserts a header line at position `index` (clamped to the end).
             pub fn insert(&mut self, index: usize, name: HeaderName, value: &str) -> &mut Self {
                 if name != HeaderName::Other {
-                    self.b.insert(index, name, name.as_str(), value);
+                    self.b.insert(index, name.as_str(), value);
                 }
                 self
             }
@@ -343,7 +332,7 @@ macro_rules! buf_methods {
                     return Err(BuildError::InvalidName);
                 }
                 let k = self.b.append_index();
-                self.b.insert(k, HeaderName::parse(name), name, value);
+                self.b.insert(k, name, value);
                 Ok(self)
             }
             /// Sets a header: replaces the value of the first line with this name and
@@ -391,8 +380,7 @@ macro_rules! buf_methods {
             pub fn ensure_content_length(&mut self) -> &mut Self {
                 if !self.b.headers().contains(HeaderName::ContentLength) {
                     let n = crate::sip::text::cat!(self.b.body.len());
-                    self.b
-                        .insert(usize::MAX, HeaderName::ContentLength, "Content-Length", &n);
+                    self.b.insert(usize::MAX, "Content-Length", &n);
                 }
                 self
             }
@@ -430,6 +418,60 @@ buf_methods!(RequestBuf);
 buf_methods!(ResponseBuf);
 common_accessors!(RequestBuf);
 common_accessors!(ResponseBuf);
+
+/// [`ResponseBuf::for_request`] with `extra` headers before the Content-Length (the
+/// rejection responses of [`super::validate`]). The head is written in one pass and
+/// indexed once by the message tokenizer, as if each header had been pushed: lines
+/// `Name: value` (CR and LF of the value turned into spaces, SP/HT trimmed), no edit
+/// and no index shifting per header.
+pub(crate) fn response_for(
+    req: Headers<'_>,
+    status: StatusCode,
+    reason: &str,
+    extra: &[(HeaderName, String)],
+) -> ResponseBuf {
+    let mut text = String::with_capacity(512);
+    text.push_str("SIP/2.0 ");
+    crate::sip::text::push_u64(&mut text, u64::from(status.as_u16()));
+    text.push(' ');
+    text.extend(clean(reason));
+    text.push_str("\r\n");
+    let mut line = |name: HeaderName, value: &str| {
+        if name != HeaderName::Other {
+            text.push_str(name.as_str());
+            text.push_str(": ");
+            text.extend(clean(trim_sp_ht(value)));
+            text.push_str("\r\n");
+        }
+    };
+    for f in req.iter() {
+        let copy = match f.name {
+            HeaderName::Via
+            | HeaderName::From
+            | HeaderName::To
+            | HeaderName::CallId
+            | HeaderName::CSeq => true,
+            HeaderName::Timestamp => status.as_u16() == 100,
+            _ => false,
+        };
+        if copy {
+            line(f.name, f.value);
+        }
+    }
+    for (n, v) in extra {
+        line(*n, v);
+    }
+    line(HeaderName::ContentLength, "0");
+    let mut b = Buf {
+        head: text,
+        hstart: 0,
+        entries: Vec::new(),
+        blank: "\r\n",
+        body: Vec::new(),
+    };
+    b.reindex();
+    ResponseBuf { b }
+}
 
 pub(crate) fn request_from_parts(
     head: &str,
@@ -538,23 +580,7 @@ impl ResponseBuf {
     /// `Content-Length: 0`. Add the To tag with [`Self::set_to_tag`] (§8.2.6.2) and a
     /// body with [`Self::set_body`].
     pub fn for_request(req: &impl HasHeaders, status: StatusCode, reason: &str) -> Self {
-        let mut r = ResponseBuf::new(status, reason);
-        for f in req.headers().iter() {
-            let copy = match f.name {
-                HeaderName::Via
-                | HeaderName::From
-                | HeaderName::To
-                | HeaderName::CallId
-                | HeaderName::CSeq => true,
-                HeaderName::Timestamp => status.as_u16() == 100,
-                _ => false,
-            };
-            if copy {
-                r.b.insert(usize::MAX, f.name, f.name.as_str(), f.value);
-            }
-        }
-        r.b.insert(usize::MAX, HeaderName::ContentLength, "Content-Length", "0");
-        r
+        response_for(req.headers(), status, reason, &[])
     }
 
     fn parts(&self) -> (&str, &str, &str) {
@@ -622,7 +648,78 @@ fn trim_sp_ht(s: &str) -> &str {
 mod tests {
     use super::*;
     use crate::sip::Request;
-    use crate::sip::message::{Limits, index_message};
+
+    /// The response built header by header with the editing API (what `response_for`
+    /// replaced): start line, the copied headers pushed in order, `extra` inserted
+    /// before the final Content-Length.
+    fn pushed(
+        req: &Request<'_>,
+        status: StatusCode,
+        reason: &str,
+        extra: &[(HeaderName, String)],
+    ) -> ResponseBuf {
+        let mut r = ResponseBuf::new(status, reason);
+        for f in req.headers().iter() {
+            let copy = matches!(
+                f.name,
+                HeaderName::Via
+                    | HeaderName::From
+                    | HeaderName::To
+                    | HeaderName::CallId
+                    | HeaderName::CSeq
+            ) || (f.name == HeaderName::Timestamp && status.as_u16() == 100);
+            if copy {
+                r.push(f.name, f.value);
+            }
+        }
+        r.push(HeaderName::ContentLength, "0");
+        for (n, v) in extra {
+            let k = r.headers().len() - 1;
+            r.insert(k, *n, v);
+        }
+        r
+    }
+
+    #[test]
+    fn response_for_matches_pushing_each_header() {
+        let raw = "INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\n\
+                   v: SIP/2.0/TCP b\r\n  ;rport\r\nTo: <sip:b@h>\r\nFrom:\t<sip:a@h>;tag=1 \r\n\
+                   Call-ID: c\r\nCSeq: 1 INVITE\r\nTimestamp: 54\r\nSubject: x\r\n\
+                   Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+        let req = Request::parse(raw.as_bytes()).unwrap();
+        let extra = [
+            (HeaderName::Unsupported, String::from("foo, bar")),
+            (HeaderName::Other, String::from("dropped")),
+            (HeaderName::Accept, String::from(" application/sdp\r\n")),
+        ];
+        for (code, reason) in [(100, "Trying"), (400, "Bad\r\nReason"), (420, "")] {
+            let st = StatusCode::new(code).unwrap();
+            let got = ResponseBuf::for_request(&req, st, reason);
+            assert_eq!(got, pushed(&req, st, reason, &[]), "{code}");
+            assert_eq!(got.headers().len(), 7 + usize::from(code == 100));
+            let got = response_for(req.headers(), st, reason, &extra[..2]);
+            assert_eq!(got, pushed(&req, st, reason, &extra[..2]), "{code}");
+            // A value ending in CR LF: the same bytes and header values (an inserted line
+            // kept the cleaned spaces inside its value range, the index trims them).
+            let got = response_for(req.headers(), st, reason, &extra);
+            let want = pushed(&req, st, reason, &extra);
+            assert_eq!(got.head(), want.head());
+            assert!(got.headers().iter().eq(want.headers().iter()));
+            assert_eq!(got.head(), reindexed_head(&got));
+        }
+        let empty = Request::parse(b"OPTIONS sip:h SIP/2.0\r\nTo:\r\n\r\n").unwrap();
+        let st = StatusCode::BAD_REQUEST;
+        assert_eq!(
+            ResponseBuf::for_request(&empty, st, "x"),
+            pushed(&empty, st, "x", &[])
+        );
+    }
+
+    /// The head of `r`, checked against a fresh index of its text.
+    fn reindexed_head(r: &ResponseBuf) -> &str {
+        assert_eq!(reindex(r.head()), r.b.entries);
+        r.head()
+    }
 
     fn reindex(head: &str) -> Vec<Entry> {
         let complete = alloc::format!("{head}\r\n");
@@ -651,6 +748,68 @@ Content-Length: 0\r\n\r\n";
             "index out of sync:\n{}",
             b.head
         );
+    }
+
+    /// The header fields as a list of `(name, value)`.
+    fn fields(b: &RequestBuf) -> Vec<(HeaderName, String)> {
+        b.headers()
+            .iter()
+            .map(|f| (f.name, String::from(f.value)))
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// Edits on a parsed message with folded and malformed lines, against a model
+        /// list of fields: every edit changes exactly the fields it names, and the
+        /// bytes parse back to the same fields.
+        #[test]
+        fn edits_match_a_model(ops in proptest::collection::vec(
+            (0u8..6, 0usize..12, "[a-z \t\r\n;=]{0,8}"), 0..12)
+        ) {
+            let raw = "OPTIONS sip:h SIP/2.0\r\nVia: SIP/2.0/UDP a\r\n  ;branch=z9hG4bK1\r\n\
+                       no colon here\r\n ;folded-into-nothing\r\nTo: <sip:b@h>\r\n\
+                       Subject: one,\r\n\ttwo\r\nCall-ID: c\r\n\r\n";
+            let mut b = Request::parse(raw.as_bytes()).unwrap().to_buf();
+            let mut model = fields(&b);
+            let clean = |v: &str| -> String {
+                let v: String = v.chars().map(|c| if c == '\r' || c == '\n' { ' ' } else { c }).collect();
+                String::from(crate::sip::scan::trim_lws(&v))
+            };
+            for (op, k, v) in ops {
+                let k = k % (model.len() + 1);
+                match op {
+                    0 => {
+                        b.push(HeaderName::Subject, &v);
+                        model.push((HeaderName::Subject, clean(&v)));
+                    }
+                    1 => {
+                        b.push_front(HeaderName::Route, &v);
+                        model.insert(0, (HeaderName::Route, clean(&v)));
+                    }
+                    2 => {
+                        b.insert(k, HeaderName::Warning, &v);
+                        model.insert(k, (HeaderName::Warning, clean(&v)));
+                    }
+                    3 if k < model.len() => {
+                        b.remove_at(k);
+                        model.remove(k);
+                    }
+                    4 if k < model.len() => {
+                        b.set_value_at(k, &v);
+                        model[k].1 = clean(&v);
+                    }
+                    _ => {
+                        b.push_raw("X-Raw", &v).unwrap();
+                        model.push((HeaderName::Other, clean(&v)));
+                    }
+                }
+                proptest::prop_assert_eq!(fields(&b), model.clone());
+                let bytes = b.to_bytes();
+                let again = Request::parse(&bytes).unwrap().to_buf();
+                proptest::prop_assert_eq!(fields(&again), model.clone());
+                check_index(&b.b);
+            }
+        }
     }
 
     #[test]

@@ -106,7 +106,7 @@ impl<'a> Uri<'a> {
     /// The scheme as written (`sip`, `SIPS`, `tel`, `mailto`…).
     pub fn scheme(&self) -> &'a str {
         let raw = self.as_str();
-        raw.split(':').next().unwrap_or(raw)
+        split_byte(raw, b':').0
     }
 
     /// The SIP/SIPS view, if this is one.

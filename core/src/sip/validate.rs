@@ -90,12 +90,8 @@ impl Rejection {
     /// The response to send: [`ResponseBuf::for_request`] plus the extra headers. The
     /// caller adds a To tag if the request had none (§8.2.6.2).
     pub fn to_response(&self, req: &impl HasHeaders) -> ResponseBuf {
-        let mut r = ResponseBuf::for_request(req, self.status, self.reason);
-        for (n, v) in &self.headers {
-            let k = r.headers().len().saturating_sub(1); // before Content-Length
-            r.insert(k, *n, v);
-        }
-        r
+        // The extra headers go before Content-Length; the head is built in one pass.
+        super::owned::response_for(req.headers(), self.status, self.reason, &self.headers)
     }
 }
 
@@ -271,10 +267,14 @@ pub fn validate(req: &Request<'_>, cfg: &ValidateConfig<'_>) -> Result<(), Rejec
             return Err(bad_header(n, MULTIPLE));
         }
     }
-    for n in [HeaderName::To, HeaderName::From] {
+    // To and From parse once: a name-addr with a valid URI; whether both are SIP/SIPS
+    // URIs is kept for REGISTER below.
+    let mut sip_aor = true;
+    for &n in &[HeaderName::To, HeaderName::From] {
         let v = h.get(n).ok_or_else(|| missing(n))?;
-        if !addr_ok(v) {
-            return Err(invalid(n));
+        match NameAddr::parse(v).map(|a| a.uri()) {
+            Some(Ok(u)) => sip_aor &= matches!(u, Uri::Sip(_)),
+            _ => return Err(invalid(n)),
         }
     }
     h.call_id().map_err(hdr)?;
@@ -348,10 +348,8 @@ pub fn validate(req: &Request<'_>, cfg: &ValidateConfig<'_>) -> Result<(), Rejec
     }
     if method == Method::Register {
         // §10.3: the address of record must be a SIP/SIPS URI (RFC 4475 `unksm2`).
-        for n in [h.to(), h.from()].into_iter().flatten() {
-            if !matches!(n.uri(), Ok(Uri::Sip(_))) {
-                return Err(bad("Invalid Address-of-Record"));
-            }
+        if !sip_aor {
+            return Err(bad("Invalid Address-of-Record"));
         }
     }
     if cfg.forwarding && max_forwards == Some(0) {
@@ -474,7 +472,7 @@ pub fn validate_response(resp: &Response<'_>) -> Result<(), ResponseDrop> {
         (true, _) => return Err(ResponseDrop::MultipleVia),
         (false, _) => return Err(ResponseDrop::BadHeader(HeaderName::Via)),
     }
-    for n in [
+    for &n in &[
         HeaderName::From,
         HeaderName::To,
         HeaderName::CallId,
@@ -585,6 +583,34 @@ mod tests {
             reason(&with("Date: Sat, 13 Nov 2010 23:29:00 PST\r\n")),
             "Invalid Date"
         );
+    }
+
+    #[test]
+    fn register_needs_sip_addresses_of_record() {
+        let cfg = ValidateConfig::default();
+        let register = BASE
+            .replace("OPTIONS sip", "REGISTER sip")
+            .replace("1 OPTIONS", "1 REGISTER");
+        let end = "Content-Length: 0\r\n\r\n";
+        let ok = alloc::format!("{register}{end}");
+        assert_eq!(validate(&req(&ok), &cfg), Ok(()));
+        for (from, to) in [
+            ("<sip:a@example.com>", "<tel:+15550100>"),
+            ("<tel:+15550100>", "<sip:bob@example.com>"),
+            ("<sip:a@example.com>", "<mailto:bob@example.com>"),
+        ] {
+            let m = register
+                .replace("To: <sip:bob@example.com>", &alloc::format!("To: {to}"))
+                .replace("From: <sip:a@example.com>", &alloc::format!("From: {from}"))
+                + end;
+            let e = validate(&req(&m), &cfg).unwrap_err();
+            assert_eq!(e.reason, "Invalid Address-of-Record", "{from} {to}");
+            // Outside REGISTER, a tel: or other URI is a valid To / From.
+            let opts = m
+                .replace("REGISTER sip", "OPTIONS sip")
+                .replace("1 REGISTER", "1 OPTIONS");
+            assert_eq!(validate(&req(&opts), &cfg), Ok(()), "{from} {to}");
+        }
     }
 
     #[test]

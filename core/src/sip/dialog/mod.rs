@@ -90,7 +90,7 @@ impl Dialog {
                 .contact_uri()
                 .map_or_else(|| req.uri().unwrap_or("").to_string(), ToString::to_string),
             route_set,
-            secure: req.uri().is_some_and(|u| u.starts_with("sips:")),
+            secure: sips(req),
         })
     }
 
@@ -116,7 +116,7 @@ impl Dialog {
             remote_party: req.header("From")?.to_string(),
             remote_target: req.contact_uri()?.to_string(),
             route_set: record_routes(req),
-            secure: req.uri().is_some_and(|u| u.starts_with("sips:")),
+            secure: sips(req),
         })
     }
 
@@ -198,6 +198,11 @@ impl Dialog {
 }
 
 /// The Record-Route values of `m`, in order.
+/// The request was sent to a SIPS URI (§12.1.1, §12.1.2: the dialog is secure).
+fn sips(req: &SipMsg) -> bool {
+    req.uri().is_some_and(|u| u.starts_with("sips:"))
+}
+
 fn record_routes(m: &SipMsg) -> Vec<String> {
     let mut v = Vec::new();
     for (n, r) in &m.headers {

@@ -79,20 +79,12 @@ impl ClientTransaction {
         reliable: bool,
         request: Vec<u8>,
     ) -> Self {
-        let mut timers = TimerTable::default();
         let (retx, timeout) = if invite {
             (Timer::A, Timer::B)
         } else {
             (Timer::E, Timer::F)
         };
-        let interval = cfg.initial(retx, reliable).unwrap_or(cfg.t1);
-        if let Some(d) = cfg.initial(retx, reliable) {
-            timers.set(retx, now + d);
-        }
-        if let Some(d) = cfg.initial(timeout, reliable) {
-            timers.set(timeout, now + d);
-        }
-        ClientTransaction {
+        let mut t = ClientTransaction {
             invite,
             reliable,
             state: if invite {
@@ -101,12 +93,15 @@ impl ClientTransaction {
                 ClientState::Trying
             },
             cfg,
-            timers,
-            interval,
+            timers: TimerTable::default(),
+            interval: cfg.initial(retx, reliable).unwrap_or(cfg.t1),
             request,
             ack: None,
             retransmissions: 0,
-        }
+        };
+        t.arm(now, retx);
+        t.arm(now, timeout);
+        t
     }
 
     /// The current state.
