@@ -356,7 +356,7 @@ pub fn config(s: &str) -> PhoneConfig {
     }
     while let Some(url) = f.next() {
         cfg.servers.push(Server {
-            url: url.trim().into(),
+            url: url.trim_ascii().into(),
             weight: f.next().and_then(|w| w.parse().ok()).unwrap_or(1),
         });
     }
