@@ -18,7 +18,7 @@ use core::fmt;
 pub const MAX_HEADERS: usize = 128;
 
 /// A SIP method (RFC 3261 §7.1 and the extension RFCs the UA implements).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Method {
     /// INVITE (RFC 3261).
     Invite,
@@ -101,6 +101,14 @@ impl Method {
             Method::Subscribe => P::Subscribe,
             Method::Other(s) => P::Other(s),
         }
+    }
+}
+
+impl Clone for Method {
+    /// Through the message layer's form and back (two conversions the crate has anyway,
+    /// rather than a third match): `Other` stays `Other`, with a copy of its token.
+    fn clone(&self) -> Method {
+        Method::from_parsed(self.as_parsed())
     }
 }
 
@@ -437,7 +445,7 @@ impl SipMsg {
     }
 
     /// Puts `new` (name and value) in place of the first value of `name` and drops the
-    /// others ([`SipMsg::set`]; [`SipMsg::remove`] with `None`): one retain loop for both.
+    /// others ([`SipMsg::set`]; [`SipMsg::remove`] with `None`): one loop for both.
     /// Returns `new` when `name` is absent.
     #[inline(never)]
     fn replace(
@@ -445,14 +453,17 @@ impl SipMsg {
         name: &str,
         mut new: Option<(&'static str, String)>,
     ) -> Option<(&'static str, String)> {
-        self.headers.retain_mut(|(n, v)| {
-            if !n.eq_ignore_ascii_case(name) {
-                return true;
+        let mut i = 0;
+        while let Some((n, v)) = self.headers.get_mut(i) {
+            if n.eq_ignore_ascii_case(name) {
+                let Some((k, x)) = new.take() else {
+                    self.headers.remove(i);
+                    continue;
+                };
+                (*n, *v) = (Cow::Borrowed(k), x);
             }
-            new.take()
-                .map(|(k, x)| (*n, *v) = (Cow::Borrowed(k), x))
-                .is_some()
-        });
+            i += 1;
+        }
         new
     }
 
@@ -515,13 +526,11 @@ impl SipMsg {
         self.replace(name, None);
     }
 
-    /// The CSeq number and method.
+    /// The CSeq number (below 2^31, §8.1.1.5) and method, read by the message layer's
+    /// CSeq parser (the one the UA validates received messages with).
     pub fn cseq(&self) -> Option<(u32, Method)> {
-        let v = self.header("CSeq")?;
-        let mut it = v.split_ascii_whitespace();
-        let n: u32 = crate::sip::scan::parse_dec(it.next()?)?;
-        let m = Method::from_token(it.next()?);
-        (n < (1 << 31) && it.next().is_none()).then_some((n, m))
+        let c = crate::sip::header::CSeq::parse(self.header("CSeq")?)?;
+        (c.seq < (1 << 31)).then(|| (c.seq, Method::from_parsed(c.method)))
     }
 
     /// The Call-ID.
@@ -790,6 +799,27 @@ mod tests {
         }
         assert_eq!(Method::from_token("REGISTER"), Method::Register);
         assert_eq!(Method::from_token("PRACK"), Method::Prack);
+    }
+
+    #[test]
+    fn cseq_number_and_method() {
+        let cseq = |v: &'static str| {
+            let mut m = SipMsg::response(200, "OK");
+            m.push("CSeq", v);
+            m.cseq()
+        };
+        assert_eq!(cseq("7 REGISTER"), Some((7, Method::Register)));
+        assert_eq!(
+            cseq(" 0009\t  FOO "),
+            Some((9, Method::Other("FOO".into())))
+        );
+        assert_eq!(cseq("2147483647 BYE"), Some((2_147_483_647, Method::Bye)));
+        for bad in ["2147483648 BYE", "1", "1 BYE x", "x BYE", "1BYE", ""] {
+            assert_eq!(cseq(bad), None, "{bad:?}");
+        }
+        let m = Method::Other("PUBLISH".into());
+        assert_eq!(m.clone(), m);
+        assert_eq!(Method::Info.clone(), Method::Info);
     }
 
     #[test]
