@@ -162,26 +162,13 @@ fn enc(kind: &str, call: u32, code: i64, text: &str, extra: &str, body: Option<&
     s
 }
 
-/// Appends `n` in decimal (without `core::fmt`, which the package does not otherwise need).
+/// Appends `n` in decimal (without `core::fmt`, which the package does not otherwise need;
+/// the digits by the core's serializer).
 fn push_int(s: &mut Vec<u8>, n: i64) {
     if n < 0 {
         s.push(b'-');
     }
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut v = n.unsigned_abs();
-    loop {
-        i -= 1;
-        // `i` stays in bounds: a u64 has at most 20 decimal digits.
-        if let Some(d) = digits.get_mut(i) {
-            *d = b'0' + (v % 10) as u8;
-        }
-        v /= 10;
-        if v == 0 || i == 0 {
-            break;
-        }
-    }
-    s.extend_from_slice(digits.get(i..).unwrap_or_default());
+    rvoip_core::sip::ua::msg::push_decimal(s, n.unsigned_abs());
 }
 
 /// The encoded form ([`PhoneEventJs::encode`]) of a phone event: its fields picked by one

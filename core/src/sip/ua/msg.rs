@@ -112,10 +112,11 @@ impl Clone for Method {
     }
 }
 
-/// Appends `n` in decimal.
-fn push_decimal(out: &mut Vec<u8>, n: usize) {
+/// Appends `n` in decimal, without `core::fmt` (the serializer's, shared with the browser
+/// bindings so that the package holds one copy).
+pub fn push_decimal(out: &mut Vec<u8>, n: u64) {
     let mut buf = [0u8; 20];
-    out.extend_from_slice(crate::sip::text::decimal(n as u64, &mut buf));
+    out.extend_from_slice(crate::sip::text::decimal(n, &mut buf));
 }
 
 impl fmt::Display for Method {
@@ -341,7 +342,7 @@ impl SipMsg {
             }
             StartLine::Response { code, reason } => {
                 out.extend_from_slice(b"SIP/2.0 ");
-                push_decimal(&mut out, usize::from(*code));
+                push_decimal(&mut out, u64::from(*code));
                 out.push(b' ');
                 out.extend_from_slice(reason.as_bytes());
                 out.extend_from_slice(b"\r\n");
@@ -354,7 +355,7 @@ impl SipMsg {
             out.extend_from_slice(b"\r\n");
         }
         out.extend_from_slice(b"Content-Length: ");
-        push_decimal(&mut out, self.body.len());
+        push_decimal(&mut out, self.body.len() as u64);
         out.extend_from_slice(b"\r\n\r\n");
         out.extend_from_slice(&self.body);
         out
@@ -765,7 +766,7 @@ mod tests {
 
     #[test]
     fn decimals_match_core_fmt() {
-        for n in [0usize, 7, 10, 200, 65_535, 1_000_000, usize::MAX] {
+        for n in [0u64, 7, 10, 200, 65_535, 1_000_000, u64::MAX] {
             let mut out = Vec::new();
             push_decimal(&mut out, n);
             assert_eq!(out, alloc::format!("{n}").into_bytes());
