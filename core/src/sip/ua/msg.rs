@@ -219,11 +219,18 @@ fn unfold(v: &str) -> String {
 impl SipMsg {
     /// A request with no headers.
     pub fn request(method: Method, uri: impl Into<String>) -> SipMsg {
+        SipMsg::with_start(StartLine::Request {
+            method,
+            uri: uri.into(),
+        })
+    }
+
+    /// A message with `start` and no headers (the non-generic part of
+    /// [`SipMsg::request`] and [`SipMsg::response`]).
+    #[inline(never)]
+    fn with_start(start: StartLine) -> SipMsg {
         SipMsg {
-            start: StartLine::Request {
-                method,
-                uri: uri.into(),
-            },
+            start,
             headers: Vec::new(),
             body: Vec::new(),
         }
@@ -231,14 +238,10 @@ impl SipMsg {
 
     /// A response with no headers.
     pub fn response(code: u16, reason: impl Into<String>) -> SipMsg {
-        SipMsg {
-            start: StartLine::Response {
-                code,
-                reason: reason.into(),
-            },
-            headers: Vec::new(),
-            body: Vec::new(),
-        }
+        SipMsg::with_start(StartLine::Response {
+            code,
+            reason: reason.into(),
+        })
     }
 
     /// Parses one message with the shared message layer ([`crate::sip::Message`]) and
@@ -433,7 +436,13 @@ impl SipMsg {
 
     /// Inserts a header before all others (a new top Via).
     pub fn push_front(&mut self, name: &'static str, value: impl Into<String>) -> &mut Self {
-        self.headers.insert(0, (Cow::Borrowed(name), value.into()));
+        self.push_front_owned(name, value.into())
+    }
+
+    /// [`SipMsg::push_front`] without the generic conversion.
+    #[inline(never)]
+    fn push_front_owned(&mut self, name: &'static str, value: String) -> &mut Self {
+        self.headers.insert(0, (Cow::Borrowed(name), value));
         self
     }
 
