@@ -395,10 +395,11 @@ impl SipMsg {
 
     /// The first value of header `name` (canonical name, case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        Named {
+            headers: &self.headers,
+            name,
+        }
+        .next()
     }
 
     /// All values of header `name`, in order.
@@ -424,12 +425,10 @@ impl SipMsg {
     /// Appends a copy of the first value of `name` in `from` (every value when `all`).
     #[inline(never)]
     pub(crate) fn copy_from(&mut self, from: &SipMsg, name: &'static str, all: bool) {
-        for (n, v) in &from.headers {
-            if n.eq_ignore_ascii_case(name) {
-                self.push_owned(name, v.clone());
-                if !all {
-                    return;
-                }
+        for v in from.headers_named(name) {
+            self.push_owned(name, v.into());
+            if !all {
+                return;
             }
         }
     }
@@ -588,12 +587,12 @@ impl SipMsg {
 
 /// The values of one header name ([`SipMsg::headers_named`]): one plain `next` rather
 /// than a filter/map chain that each consumer would instantiate anew.
-struct Named<'a> {
+struct Named<'a, 'n> {
     headers: &'a [(HeaderName, String)],
-    name: &'a str,
+    name: &'n str,
 }
 
-impl<'a> Iterator for Named<'a> {
+impl<'a> Iterator for Named<'a, '_> {
     type Item = &'a str;
 
     fn next(&mut self) -> Option<&'a str> {
