@@ -326,11 +326,11 @@ pub fn config(s: &str) -> PhoneConfig {
     cfg.password = field().into();
     cfg.auth_user = field().into();
     cfg.display_name = Some(field().into());
-    let expires = field().parse().unwrap_or(0);
+    let expires = dec(field()).unwrap_or(0);
     if expires > 0 {
         cfg.register_expires = expires;
     }
-    let keepalive_s: u32 = field().parse().unwrap_or(0);
+    let keepalive_s = dec(field()).unwrap_or(0);
     cfg.keepalive =
         (keepalive_s > 0).then(|| rvoip_core::time::Duration::from_secs(keepalive_s.into()));
     let instance_id = field();
@@ -344,10 +344,28 @@ pub fn config(s: &str) -> PhoneConfig {
     while let Some(url) = f.next() {
         cfg.servers.push(Server {
             url: url.trim_ascii().into(),
-            weight: f.next().and_then(|w| w.parse().ok()).unwrap_or(1),
+            weight: f.next().and_then(dec).unwrap_or(1),
         });
     }
     cfg
+}
+
+/// A decimal number of the configuration (digits, as JavaScript writes a non-negative
+/// integer); `None` for anything else or above `u32::MAX`. (`str::parse` would bring its
+/// sign and radix handling into the package for three fields.)
+fn dec(s: &str) -> Option<u32> {
+    if s.is_empty() {
+        return None;
+    }
+    let mut v: u32 = 0;
+    for b in s.bytes() {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(d.into())?;
+    }
+    Some(v)
 }
 
 /// A number as [`cmd`] returns it.
@@ -499,6 +517,21 @@ mod tests {
         assert_eq!(err_code(UaError::NoRoute), -3);
         assert_eq!(num(-3), b"-3");
         assert_eq!(num(i64::from(u32::MAX)), b"4294967295");
+        assert_eq!(dec("600"), Some(600));
+        assert_eq!(dec("007"), Some(7));
+        assert_eq!(dec("4294967295"), Some(u32::MAX));
+        for bad in [
+            "",
+            "4294967296",
+            "1.5",
+            "-1",
+            "+5",
+            " 5",
+            "undefined",
+            "1e3",
+        ] {
+            assert_eq!(dec(bad), None, "{bad:?}");
+        }
     }
 
     #[test]
