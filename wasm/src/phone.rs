@@ -341,14 +341,14 @@ impl<R: Rng> Phone<R> {
 
     /// The next instant at which [`Phone::handle_timeout`] must be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        [
-            self.ua.poll_timeout(),
-            self.pool.poll_timeout(),
-            self.pong_deadline.map(|(t, _)| t),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        let mut next = self.ua.poll_timeout();
+        for t in [self.pool.poll_timeout(), self.pong_deadline.map(|(t, _)| t)] {
+            // `None` is never the earlier one.
+            if t.is_some() && (next.is_none() || t < next) {
+                next = t;
+            }
+        }
+        next
     }
 
     /// The next thing to do with the socket.
