@@ -162,26 +162,13 @@ fn enc(kind: &str, call: u32, code: i64, text: &str, extra: &str, body: Option<&
     s
 }
 
-/// Appends `n` in decimal (without `core::fmt`, which the package does not otherwise need).
+/// Appends `n` in decimal (without `core::fmt`, which the package does not otherwise need;
+/// the digits by the core's serializer).
 fn push_int(s: &mut Vec<u8>, n: i64) {
     if n < 0 {
         s.push(b'-');
     }
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut v = n.unsigned_abs();
-    loop {
-        i -= 1;
-        // `i` stays in bounds: a u64 has at most 20 decimal digits.
-        if let Some(d) = digits.get_mut(i) {
-            *d = b'0' + (v % 10) as u8;
-        }
-        v /= 10;
-        if v == 0 || i == 0 {
-            break;
-        }
-    }
-    s.extend_from_slice(digits.get(i..).unwrap_or_default());
+    rvoip_core::sip::ua::msg::push_decimal(s, n.unsigned_abs());
 }
 
 /// The encoded form ([`PhoneEventJs::encode`]) of a phone event: its fields picked by one
@@ -339,11 +326,11 @@ pub fn config(s: &str) -> PhoneConfig {
     cfg.password = field().into();
     cfg.auth_user = field().into();
     cfg.display_name = Some(field().into());
-    let expires = field().parse().unwrap_or(0);
+    let expires = dec(field()).unwrap_or(0);
     if expires > 0 {
         cfg.register_expires = expires;
     }
-    let keepalive_s: u32 = field().parse().unwrap_or(0);
+    let keepalive_s = dec(field()).unwrap_or(0);
     cfg.keepalive =
         (keepalive_s > 0).then(|| rvoip_core::time::Duration::from_secs(keepalive_s.into()));
     let instance_id = field();
@@ -356,11 +343,29 @@ pub fn config(s: &str) -> PhoneConfig {
     }
     while let Some(url) = f.next() {
         cfg.servers.push(Server {
-            url: url.trim().into(),
-            weight: f.next().and_then(|w| w.parse().ok()).unwrap_or(1),
+            url: url.trim_ascii().into(),
+            weight: f.next().and_then(dec).unwrap_or(1),
         });
     }
     cfg
+}
+
+/// A decimal number of the configuration (digits, as JavaScript writes a non-negative
+/// integer); `None` for anything else or above `u32::MAX`. (`str::parse` would bring its
+/// sign and radix handling into the package for three fields.)
+fn dec(s: &str) -> Option<u32> {
+    if s.is_empty() {
+        return None;
+    }
+    let mut v: u32 = 0;
+    for b in s.bytes() {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(d.into())?;
+    }
+    Some(v)
 }
 
 /// A number as [`cmd`] returns it.
@@ -512,6 +517,21 @@ mod tests {
         assert_eq!(err_code(UaError::NoRoute), -3);
         assert_eq!(num(-3), b"-3");
         assert_eq!(num(i64::from(u32::MAX)), b"4294967295");
+        assert_eq!(dec("600"), Some(600));
+        assert_eq!(dec("007"), Some(7));
+        assert_eq!(dec("4294967295"), Some(u32::MAX));
+        for bad in [
+            "",
+            "4294967296",
+            "1.5",
+            "-1",
+            "+5",
+            " 5",
+            "undefined",
+            "1e3",
+        ] {
+            assert_eq!(dec(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -341,14 +341,14 @@ impl<R: Rng> Phone<R> {
 
     /// The next instant at which [`Phone::handle_timeout`] must be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        [
-            self.ua.poll_timeout(),
-            self.pool.poll_timeout(),
-            self.pong_deadline.map(|(t, _)| t),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        let mut next = self.ua.poll_timeout();
+        for t in [self.pool.poll_timeout(), self.pong_deadline.map(|(t, _)| t)] {
+            // `None` is never the earlier one.
+            if t.is_some() && (next.is_none() || t < next) {
+                next = t;
+            }
+        }
+        next
     }
 
     /// The next thing to do with the socket.
@@ -398,7 +398,8 @@ impl<R: Rng> Phone<R> {
     /// Turns a dial string into a SIP URI: `sip:`/`sips:`/`tel:` URIs are kept, `user@host`
     /// gets `sip:`, a bare user or number gets `sip:…@` + our domain.
     pub fn target_uri(&self, target: &str) -> String {
-        let t = target.trim();
+        // ASCII whitespace (the wrapper trims what else JavaScript calls whitespace).
+        let t = target.trim_ascii();
         let has = |scheme: &str| {
             t.get(..scheme.len())
                 .is_some_and(|p| p.eq_ignore_ascii_case(scheme))
@@ -412,7 +413,14 @@ impl<R: Rng> Phone<R> {
         if t.contains('@') {
             uri.push_str(t);
         } else {
-            uri.extend(t.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')));
+            // The visual separators are ASCII: cutting at them keeps char boundaries.
+            let mut start = 0;
+            for i in 0..=t.len() {
+                if matches!(t.as_bytes().get(i), None | Some(b' ' | b'-' | b'(' | b')')) {
+                    uri.push_str(t.get(start..i).unwrap_or_default());
+                    start = i + 1;
+                }
+            }
             uri.push('@');
             uri.push_str(&self.domain);
         }

@@ -317,7 +317,7 @@ export class Call extends EventTarget {
       };
       this.addEventListener('transferprogress', onProgress);
       try {
-        this.run(17, 0, target);
+        this.run(17, 0, target.trim());
       } catch (e) {
         this.removeEventListener('transferprogress', onProgress);
         reject(e);

@@ -187,7 +187,7 @@ export class UserAgent extends EventTarget {
     ];
     for (const s of o.servers) {
       const { url, weight = 1 } = typeof s === 'string' ? { url: s } : s;
-      cfg.push(url, weight >>> 0);
+      cfg.push(url.trim(), weight >>> 0);
     }
     this.h = +core(0, 0, 0, 0, cfg.join('\x1f'));
     if (this.cmd(1) !== '1') {
@@ -243,6 +243,8 @@ export class UserAgent extends EventTarget {
   /** Calls `target` (a SIP URI, `user@host`, or a number/user in our domain). */
   async call(target: string, options: CallOptions = {}): Promise<Call> {
     await this.start();
+    // Trimmed here (Unicode whitespace); the wasm trims ASCII whitespace only.
+    target = target.trim();
     const call = new Call(this.host, 'outgoing', this.cmd(20, 0, 0, target));
     await call.dial(target, options);
     return call;
@@ -253,7 +255,7 @@ export class UserAgent extends EventTarget {
     await this.start();
     return new Promise((resolve, reject) => {
       try {
-        this.messages.set(this.host.cmd(19, 0, 0, target + '\x1f' + text), { resolve, reject });
+        this.messages.set(this.host.cmd(19, 0, 0, target.trim() + '\x1f' + text), { resolve, reject });
       } catch (e) {
         reject(e);
       } finally {

@@ -18,7 +18,7 @@ use core::fmt;
 pub const MAX_HEADERS: usize = 128;
 
 /// A SIP method (RFC 3261 §7.1 and the extension RFCs the UA implements).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Method {
     /// INVITE (RFC 3261).
     Invite,
@@ -28,16 +28,16 @@ pub enum Method {
     Bye,
     /// CANCEL (RFC 3261).
     Cancel,
-    /// REGISTER (RFC 3261).
-    Register,
     /// OPTIONS (RFC 3261).
     Options,
-    /// INFO (RFC 6086).
-    Info,
-    /// UPDATE (RFC 3311).
-    Update,
+    /// REGISTER (RFC 3261).
+    Register,
     /// PRACK (RFC 3262).
     Prack,
+    /// UPDATE (RFC 3311).
+    Update,
+    /// INFO (RFC 6086).
+    Info,
     /// MESSAGE (RFC 3428).
     Message,
     /// REFER (RFC 3515).
@@ -64,11 +64,11 @@ impl Method {
             P::Ack => Method::Ack,
             P::Bye => Method::Bye,
             P::Cancel => Method::Cancel,
-            P::Register => Method::Register,
             P::Options => Method::Options,
-            P::Info => Method::Info,
-            P::Update => Method::Update,
+            P::Register => Method::Register,
             P::Prack => Method::Prack,
+            P::Update => Method::Update,
+            P::Info => Method::Info,
             P::Message => Method::Message,
             P::Refer => Method::Refer,
             P::Notify => Method::Notify,
@@ -77,31 +77,46 @@ impl Method {
         }
     }
 
-    /// The method token.
+    /// The method token (the message layer's table of method names).
     pub fn as_str(&self) -> &str {
+        self.as_parsed().as_str()
+    }
+
+    /// The message layer's form of the method.
+    fn as_parsed(&self) -> crate::sip::Method<'_> {
+        use crate::sip::Method as P;
         match self {
-            Method::Invite => "INVITE",
-            Method::Ack => "ACK",
-            Method::Bye => "BYE",
-            Method::Cancel => "CANCEL",
-            Method::Register => "REGISTER",
-            Method::Options => "OPTIONS",
-            Method::Info => "INFO",
-            Method::Update => "UPDATE",
-            Method::Prack => "PRACK",
-            Method::Message => "MESSAGE",
-            Method::Refer => "REFER",
-            Method::Notify => "NOTIFY",
-            Method::Subscribe => "SUBSCRIBE",
-            Method::Other(s) => s,
+            Method::Invite => P::Invite,
+            Method::Ack => P::Ack,
+            Method::Bye => P::Bye,
+            Method::Cancel => P::Cancel,
+            Method::Options => P::Options,
+            Method::Register => P::Register,
+            Method::Prack => P::Prack,
+            Method::Update => P::Update,
+            Method::Info => P::Info,
+            Method::Message => P::Message,
+            Method::Refer => P::Refer,
+            Method::Notify => P::Notify,
+            Method::Subscribe => P::Subscribe,
+            Method::Other(s) => P::Other(s),
         }
     }
 }
 
-/// Appends `n` in decimal.
-fn push_decimal(out: &mut Vec<u8>, n: usize) {
+impl Clone for Method {
+    /// Through the message layer's form and back (two conversions the crate has anyway,
+    /// rather than a third match): `Other` stays `Other`, with a copy of its token.
+    fn clone(&self) -> Method {
+        Method::from_parsed(self.as_parsed())
+    }
+}
+
+/// Appends `n` in decimal, without `core::fmt` (the serializer's, shared with the browser
+/// bindings so that the package holds one copy).
+pub fn push_decimal(out: &mut Vec<u8>, n: u64) {
     let mut buf = [0u8; 20];
-    out.extend_from_slice(crate::sip::text::decimal(n as u64, &mut buf));
+    out.extend_from_slice(crate::sip::text::decimal(n, &mut buf));
 }
 
 impl fmt::Display for Method {
@@ -174,55 +189,48 @@ pub struct SipMsg {
 /// A header name: `'static` for the names the UA knows, owned for others.
 pub type HeaderName = Cow<'static, str>;
 
-/// Whether several values of `name` may share one line separated by commas and must be
-/// split (the UA reads the top Via and the Route/Record-Route/Contact lists).
-fn is_list(name: &str) -> bool {
-    matches!(name, "Via" | "Route" | "Record-Route" | "Contact")
-}
-
-/// Splits `v` at commas outside quotes and angle brackets.
+/// Splits `v` at commas outside quotes and angle brackets: the non-empty trimmed parts
+/// (the message layer's list splitter).
 pub fn split_list(v: &str) -> impl Iterator<Item = &str> {
-    list_parts(v).into_iter()
+    crate::sip::scan::CommaSplit::new(v).filter(|p| !p.is_empty())
 }
 
-/// The non-empty trimmed parts of `v` between commas outside quotes and angle brackets.
-fn list_parts(v: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let (mut quoted, mut angle, mut escaped, mut start) = (false, false, false, 0);
-    for (i, c) in v.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            '<' if !quoted => angle = true,
-            '>' if !quoted => angle = false,
-            ',' if !quoted && !angle => {
-                push_part(&mut parts, v.get(start..i));
-                start = i + 1;
+/// `v` with each line trimmed and the non-empty lines joined by one space: a folded value
+/// as one line (§7.3.1), a single-line value trimmed.
+fn unfold(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    let mut start = 0;
+    for i in 0..=v.len() {
+        if matches!(v.as_bytes().get(i), None | Some(b'\r' | b'\n')) {
+            // CR and LF are ASCII: `start..i` lies on char boundaries.
+            let line = v.get(start..i).unwrap_or("").trim_ascii();
+            if !line.is_empty() {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(line);
             }
-            _ => {}
+            start = i + 1;
         }
     }
-    push_part(&mut parts, v.get(start..));
-    parts
-}
-
-/// Appends `part` trimmed, unless it is empty.
-fn push_part<'a>(parts: &mut Vec<&'a str>, part: Option<&'a str>) {
-    let p = part.unwrap_or("").trim_ascii();
-    if !p.is_empty() {
-        parts.push(p);
-    }
+    out
 }
 
 impl SipMsg {
     /// A request with no headers.
     pub fn request(method: Method, uri: impl Into<String>) -> SipMsg {
+        SipMsg::with_start(StartLine::Request {
+            method,
+            uri: uri.into(),
+        })
+    }
+
+    /// A message with `start` and no headers (the non-generic part of
+    /// [`SipMsg::request`] and [`SipMsg::response`]).
+    #[inline(never)]
+    fn with_start(start: StartLine) -> SipMsg {
         SipMsg {
-            start: StartLine::Request {
-                method,
-                uri: uri.into(),
-            },
+            start,
             headers: Vec::new(),
             body: Vec::new(),
         }
@@ -230,14 +238,10 @@ impl SipMsg {
 
     /// A response with no headers.
     pub fn response(code: u16, reason: impl Into<String>) -> SipMsg {
-        SipMsg {
-            start: StartLine::Response {
-                code,
-                reason: reason.into(),
-            },
-            headers: Vec::new(),
-            body: Vec::new(),
-        }
+        SipMsg::with_start(StartLine::Response {
+            code,
+            reason: reason.into(),
+        })
     }
 
     /// Parses one message with the shared message layer ([`crate::sip::Message`]) and
@@ -305,28 +309,20 @@ impl SipMsg {
                 crate::sip::HeaderName::ContentLength => continue,
                 n => Cow::Borrowed(n.as_str()),
             };
-            // §7.3.1: a folded value is one line; each fold becomes a single space.
-            let mut unfolded = String::new();
-            let value = if f.value.contains(['\r', '\n']) {
-                for l in f.value.split(['\r', '\n']) {
-                    let l = l.trim();
-                    if !l.is_empty() {
-                        if !unfolded.is_empty() {
-                            unfolded.push(' ');
-                        }
-                        unfolded.push_str(l);
+            let value = unfold(f.value);
+            // The values of a list header, one per entry (the UA reads the top Via and the
+            // Route/Record-Route/Contact lists).
+            use crate::sip::HeaderName as H;
+            if matches!(f.name, H::Via | H::Route | H::RecordRoute | H::Contact)
+                && value.contains(',')
+            {
+                for part in crate::sip::scan::CommaSplit::new(&value) {
+                    if !part.is_empty() {
+                        out.push((name.clone(), part.to_owned()));
                     }
                 }
-                unfolded.as_str()
             } else {
-                f.value.trim_ascii()
-            };
-            if is_list(&name) && value.contains(',') {
-                for part in list_parts(value) {
-                    out.push((name.clone(), part.to_owned()));
-                }
-            } else {
-                out.push((name, value.to_owned()));
+                out.push((name, value));
             }
         }
         SipMsg {
@@ -349,7 +345,7 @@ impl SipMsg {
             }
             StartLine::Response { code, reason } => {
                 out.extend_from_slice(b"SIP/2.0 ");
-                push_decimal(&mut out, usize::from(*code));
+                push_decimal(&mut out, u64::from(*code));
                 out.push(b' ');
                 out.extend_from_slice(reason.as_bytes());
                 out.extend_from_slice(b"\r\n");
@@ -362,7 +358,7 @@ impl SipMsg {
             out.extend_from_slice(b"\r\n");
         }
         out.extend_from_slice(b"Content-Length: ");
-        push_decimal(&mut out, self.body.len());
+        push_decimal(&mut out, self.body.len() as u64);
         out.extend_from_slice(b"\r\n\r\n");
         out.extend_from_slice(&self.body);
         out
@@ -399,10 +395,11 @@ impl SipMsg {
 
     /// The first value of header `name` (canonical name, case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        Named {
+            headers: &self.headers,
+            name,
+        }
+        .next()
     }
 
     /// All values of header `name`, in order.
@@ -428,38 +425,55 @@ impl SipMsg {
     /// Appends a copy of the first value of `name` in `from` (every value when `all`).
     #[inline(never)]
     pub(crate) fn copy_from(&mut self, from: &SipMsg, name: &'static str, all: bool) {
-        for (n, v) in &from.headers {
-            if n.eq_ignore_ascii_case(name) {
-                self.push_owned(name, v.clone());
-                if !all {
-                    return;
-                }
+        for v in from.headers_named(name) {
+            self.push_owned(name, v.into());
+            if !all {
+                return;
             }
         }
     }
 
     /// Inserts a header before all others (a new top Via).
     pub fn push_front(&mut self, name: &'static str, value: impl Into<String>) -> &mut Self {
-        self.headers.insert(0, (Cow::Borrowed(name), value.into()));
+        self.push_front_owned(name, value.into())
+    }
+
+    /// [`SipMsg::push_front`] without the generic conversion.
+    #[inline(never)]
+    fn push_front_owned(&mut self, name: &'static str, value: String) -> &mut Self {
+        self.headers.insert(0, (Cow::Borrowed(name), value));
         self
     }
 
     /// Replaces every value of `name` by one value (appended if absent).
     pub fn set(&mut self, name: &'static str, value: impl Into<String>) -> &mut Self {
-        let value = value.into();
-        match self
-            .headers
-            .iter()
-            .position(|(n, _)| n.eq_ignore_ascii_case(name))
-        {
-            Some(pos) => {
-                self.remove(name);
-                let pos = pos.min(self.headers.len());
-                self.headers.insert(pos, (Cow::Borrowed(name), value));
-            }
-            None => self.headers.push((Cow::Borrowed(name), value)),
+        if let Some((name, value)) = self.replace(name, Some((name, value.into()))) {
+            self.push_owned(name, value);
         }
         self
+    }
+
+    /// Puts `new` (name and value) in place of the first value of `name` and drops the
+    /// others ([`SipMsg::set`]; [`SipMsg::remove`] with `None`): one loop for both.
+    /// Returns `new` when `name` is absent.
+    #[inline(never)]
+    fn replace(
+        &mut self,
+        name: &str,
+        mut new: Option<(&'static str, String)>,
+    ) -> Option<(&'static str, String)> {
+        let mut i = 0;
+        while let Some((n, v)) = self.headers.get_mut(i) {
+            if n.eq_ignore_ascii_case(name) {
+                let Some((k, x)) = new.take() else {
+                    self.headers.remove(i);
+                    continue;
+                };
+                (*n, *v) = (Cow::Borrowed(k), x);
+            }
+            i += 1;
+        }
+        new
     }
 
     /// The server transport's note of where a request came from, in its top Via (RFC 3261
@@ -518,16 +532,14 @@ impl SipMsg {
 
     /// Removes every value of `name`.
     pub fn remove(&mut self, name: &str) {
-        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.replace(name, None);
     }
 
-    /// The CSeq number and method.
+    /// The CSeq number (below 2^31, §8.1.1.5) and method, read by the message layer's
+    /// CSeq parser (the one the UA validates received messages with).
     pub fn cseq(&self) -> Option<(u32, Method)> {
-        let v = self.header("CSeq")?;
-        let mut it = v.split_ascii_whitespace();
-        let n: u32 = crate::sip::scan::parse_dec(it.next()?)?;
-        let m = Method::from_token(it.next()?);
-        (n < (1 << 31) && it.next().is_none()).then_some((n, m))
+        let c = crate::sip::header::CSeq::parse(self.header("CSeq")?)?;
+        (c.seq < (1 << 31)).then(|| (c.seq, Method::from_parsed(c.method)))
     }
 
     /// The Call-ID.
@@ -575,12 +587,12 @@ impl SipMsg {
 
 /// The values of one header name ([`SipMsg::headers_named`]): one plain `next` rather
 /// than a filter/map chain that each consumer would instantiate anew.
-struct Named<'a> {
+struct Named<'a, 'n> {
     headers: &'a [(HeaderName, String)],
-    name: &'a str,
+    name: &'n str,
 }
 
-impl<'a> Iterator for Named<'a> {
+impl<'a> Iterator for Named<'a, '_> {
     type Item = &'a str;
 
     fn next(&mut self) -> Option<&'a str> {
@@ -597,21 +609,22 @@ impl<'a> Iterator for Named<'a> {
 /// Index of the `>` closing the addr-spec of a name-addr, skipping a quoted display name.
 fn name_addr_end(value: &str) -> Option<usize> {
     let (mut quoted, mut escaped, mut open) = (false, false, false);
-    for (i, c) in value.char_indices() {
+    // Byte positions: every delimiter is ASCII.
+    for (i, &c) in value.as_bytes().iter().enumerate() {
         if quoted {
             match c {
                 _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => quoted = false,
+                b'\\' => escaped = true,
+                b'"' => quoted = false,
                 _ => {}
             }
             continue;
         }
         match c {
-            '"' if !open => quoted = true,
-            '<' if !open => open = true,
-            '>' if open => return Some(i),
-            ';' | ',' if !open => return None,
+            b'"' if !open => quoted = true,
+            b'<' if !open => open = true,
+            b'>' if open => return Some(i),
+            b';' | b',' if !open => return None,
             _ => {}
         }
     }
@@ -627,30 +640,29 @@ pub fn param<'a>(value: &'a str, name: &str) -> Option<&'a str> {
         Some(gt) => value.get(gt + 1..)?,
         None => value,
     };
-    let check = |seg: &'a str| {
-        let (k, v) = seg.split_once('=').unwrap_or((seg, ""));
-        k.trim_ascii()
-            .eq_ignore_ascii_case(name)
-            .then(|| crate::sip::scan::trim_ascii_by(v.trim_ascii(), |c| c == b'"'))
-    };
-    let mut quoted = false;
-    let mut start: Option<usize> = None;
-    for (i, c) in tail.char_indices() {
-        match c {
-            '"' => quoted = !quoted,
-            ';' | ',' if !quoted => {
-                if let Some(found) = start.and_then(|s| tail.get(s..i)).and_then(check) {
-                    return Some(found);
+    // One byte loop over the parameters (delimiters are ASCII); the end of `tail` closes
+    // the last one.
+    let (mut quoted, mut start) = (false, None);
+    for i in 0..=tail.len() {
+        let c = tail.as_bytes().get(i).copied();
+        if c == Some(b'"') {
+            quoted = !quoted;
+        } else if c.is_none() || (!quoted && matches!(c, Some(b';' | b','))) {
+            if let Some(seg) = start.and_then(|s| tail.get(s..i)) {
+                let (k, v) = seg.split_once('=').unwrap_or((seg, ""));
+                if k.trim_ascii().eq_ignore_ascii_case(name) {
+                    return Some(crate::sip::scan::trim_ascii_by(v.trim_ascii(), |c| {
+                        c == b'"'
+                    }));
                 }
-                if c == ',' {
-                    return None;
-                }
-                start = Some(i + 1);
             }
-            _ => {}
+            if c != Some(b';') {
+                return None;
+            }
+            start = Some(i + 1);
         }
     }
-    start.and_then(|s| tail.get(s..)).and_then(check)
+    None
 }
 
 /// The URI of a name-addr or addr-spec header value (`"A" <sip:a@b>;tag=1` → `sip:a@b`).
@@ -762,11 +774,109 @@ mod tests {
 
     #[test]
     fn decimals_match_core_fmt() {
-        for n in [0usize, 7, 10, 200, 65_535, 1_000_000, usize::MAX] {
+        for n in [0u64, 7, 10, 200, 65_535, 1_000_000, u64::MAX] {
             let mut out = Vec::new();
             push_decimal(&mut out, n);
             assert_eq!(out, alloc::format!("{n}").into_bytes());
         }
+    }
+
+    #[test]
+    fn methods_round_trip_through_the_message_layer_table() {
+        for t in [
+            "INVITE",
+            "ACK",
+            "BYE",
+            "CANCEL",
+            "OPTIONS",
+            "REGISTER",
+            "PRACK",
+            "UPDATE",
+            "INFO",
+            "MESSAGE",
+            "REFER",
+            "NOTIFY",
+            "SUBSCRIBE",
+            "PUBLISH",
+            "FOO",
+            "invite",
+        ] {
+            let m = Method::from_token(t);
+            assert_eq!(m.as_str(), t);
+            let known = !matches!(m, Method::Other(_));
+            assert_eq!(known, !matches!(t, "PUBLISH" | "FOO" | "invite"), "{t}");
+        }
+        assert_eq!(Method::from_token("REGISTER"), Method::Register);
+        assert_eq!(Method::from_token("PRACK"), Method::Prack);
+    }
+
+    #[test]
+    fn cseq_number_and_method() {
+        let cseq = |v: &'static str| {
+            let mut m = SipMsg::response(200, "OK");
+            m.push("CSeq", v);
+            m.cseq()
+        };
+        assert_eq!(cseq("7 REGISTER"), Some((7, Method::Register)));
+        assert_eq!(
+            cseq(" 0009\t  FOO "),
+            Some((9, Method::Other("FOO".into())))
+        );
+        assert_eq!(cseq("2147483647 BYE"), Some((2_147_483_647, Method::Bye)));
+        for bad in ["2147483648 BYE", "1", "1 BYE x", "x BYE", "1BYE", ""] {
+            assert_eq!(cseq(bad), None, "{bad:?}");
+        }
+        let m = Method::Other("PUBLISH".into());
+        assert_eq!(m.clone(), m);
+        assert_eq!(Method::Info.clone(), Method::Info);
+    }
+
+    #[test]
+    fn set_replaces_the_first_value_in_place_and_remove_drops_all() {
+        let mut m = SipMsg::request(Method::Options, "sip:a@b");
+        m.push("Via", "1")
+            .push("X-A", "a")
+            .push("via", "2")
+            .push("To", "t");
+        m.set("Via", "new");
+        let names = |m: &SipMsg| {
+            m.headers
+                .iter()
+                .map(|(n, v)| alloc::format!("{n}={v}"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&m), ["Via=new", "X-A=a", "To=t"]);
+        m.set("Route", "r");
+        m.remove("x-a");
+        m.set("TO", "u");
+        assert_eq!(names(&m), ["Via=new", "TO=u", "Route=r"]);
+        m.remove("Via");
+        assert_eq!(names(&m), ["TO=u", "Route=r"]);
+    }
+
+    #[test]
+    fn folds_joined_and_lists_split() {
+        let m = SipMsg::parse(
+            b"OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1 ,\r\n \
+              SIP/2.0/UDP b;branch=z9hG4bK2,,\r\nContact: \"x, y\" <sip:c@h;a=1,2>;q=1, <sip:d@h>\r\n\
+              Route: <sip:r@h;lr>\r\nSubject:  a \r\n\t b\r\n   c \r\nX-List: 1, 2\r\n\r\n",
+        )
+        .unwrap();
+        let via: Vec<_> = m.headers_named("Via").collect();
+        assert_eq!(
+            via,
+            [
+                "SIP/2.0/UDP a;branch=z9hG4bK1",
+                "SIP/2.0/UDP b;branch=z9hG4bK2"
+            ]
+        );
+        let contact: Vec<_> = m.headers_named("Contact").collect();
+        assert_eq!(contact, ["\"x, y\" <sip:c@h;a=1,2>;q=1", "<sip:d@h>"]);
+        assert_eq!(m.header("Route"), Some("<sip:r@h;lr>"));
+        assert_eq!(m.header("Subject"), Some("a b c"));
+        assert_eq!(m.header("X-List"), Some("1, 2"));
+        let parts: Vec<_> = split_list(" <sip:a@h;x=\",\">, ,b ,").collect();
+        assert_eq!(parts, ["<sip:a@h;x=\",\">", "b"]);
     }
 
     #[test]
