@@ -538,25 +538,21 @@ impl<R: Rng> UserAgent<R> {
         let call_id = value.split(';').next()?.trim_ascii();
         let to_tag = super::msg::param(value, "to-tag")?;
         let from_tag = super::msg::param(value, "from-tag")?;
-        self.calls
-            .with_call_id(call_id)
-            .find(|c| {
-                c.state == CallState::Confirmed
-                    && c.dialog.as_ref().is_some_and(|d| {
-                        d.id.call_id == call_id
-                            && d.id.local_tag == to_tag
-                            && d.id.remote_tag == from_tag
-                    })
-            })
-            .map(|c| c.id)
+        self.calls.find(Some(call_id), &|c| {
+            c.state == CallState::Confirmed
+                && c.dialog.as_ref().is_some_and(|d| {
+                    d.id.call_id == call_id
+                        && d.id.local_tag == to_tag
+                        && d.id.remote_tag == from_tag
+                })
+        })
     }
 
     /// The call whose dialog `req` (from the peer) belongs to.
     pub(crate) fn call_for_request(&self, req: &SipMsg) -> Option<CallId> {
-        self.calls
-            .with_call_id(req.call_id()?)
-            .find(|c| c.dialog.as_ref().is_some_and(|d| d.matches_request(req)))
-            .map(|c| c.id)
+        self.calls.find(Some(req.call_id()?), &|c| {
+            c.dialog.as_ref().is_some_and(|d| d.matches_request(req))
+        })
     }
 
     /// ACK for a 2xx (§13.3.1.4): stops the retransmission; the call is up.
@@ -605,11 +601,9 @@ impl<R: Rng> UserAgent<R> {
             .get(invite_key)
             .and_then(|e| e.req.call_id().map(String::from));
         self.respond_code(now, invite_key, 487);
-        let is_it = |c: &&Call| !c.uac && &c.invite_key == invite_key;
-        let id = match &call_id {
-            Some(cid) => self.calls.with_call_id(cid).find(is_it).map(|c| c.id),
-            None => self.calls.values().find(is_it).map(|c| c.id),
-        };
+        let id = self.calls.find(call_id.as_deref(), &|c| {
+            !c.uac && &c.invite_key == invite_key
+        });
         if let Some(id) = id {
             self.calls.remove(&id);
             self.push_event(Event::Ended {
@@ -624,12 +618,13 @@ impl<R: Rng> UserAgent<R> {
         let Some(call_id) = resp.call_id() else {
             return;
         };
-        let found = self.calls.with_call_id(call_id).find(|c| {
+        let found = self.calls.find(Some(call_id), &|c| {
             c.uac
                 && c.dialog
                     .as_ref()
                     .is_some_and(|d| Some(d.id.remote_tag.as_str()) == resp.to_tag())
         });
+        let found = found.and_then(|id| self.calls.get(&id));
         if let Some((ack, dest)) = found.and_then(|c| c.ack.clone().map(|a| (a, c.peer))) {
             self.transmit(dest, ack);
         }

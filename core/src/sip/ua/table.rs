@@ -110,6 +110,19 @@ impl CallTable {
             .filter_map(|id| self.calls.get(id).map(|c| &**c))
     }
 
+    /// The first call with SIP Call-ID `call_id` (any call when `None`) that `pred`
+    /// accepts, in ascending handle order.
+    pub(crate) fn find(
+        &self,
+        call_id: Option<&str>,
+        pred: &dyn Fn(&Call) -> bool,
+    ) -> Option<CallId> {
+        match call_id {
+            Some(cid) => self.with_call_id(cid).find(|c| pred(c)).map(|c| c.id),
+            None => self.values().find(|c| pred(c)).map(|c| c.id),
+        }
+    }
+
     /// Files the timers of the calls changed since the last call.
     pub(crate) fn reschedule(&mut self) {
         while let Some(id) = self.dirty.pop_first() {
@@ -176,8 +189,25 @@ impl CallTable {
     }
 
     /// The calls whose SIP Call-ID is `call_id`.
+    #[cfg(test)]
     pub(crate) fn with_call_id<'a>(&'a self, call_id: &'a str) -> impl Iterator<Item = &'a Call> {
         self.values().filter(move |c| c.call_id == call_id)
+    }
+
+    /// The first call with SIP Call-ID `call_id` (any call when `None`) that `pred`
+    /// accepts, in ascending handle order: one loop for every search (a generic iterator
+    /// chain per caller was code per caller).
+    pub(crate) fn find(
+        &self,
+        call_id: Option<&str>,
+        pred: &dyn Fn(&Call) -> bool,
+    ) -> Option<CallId> {
+        for c in self.values() {
+            if call_id.is_none_or(|cid| c.call_id == cid) && pred(c) {
+                return Some(c.id);
+            }
+        }
+        None
     }
 
     /// Nothing to file: timers are read from the calls.
