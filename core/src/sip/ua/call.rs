@@ -689,11 +689,11 @@ impl<R: Rng> UserAgent<R> {
                     && !self.cfg.password.is_empty()
                     && c.state == CallState::Calling =>
             {
-                self.retry_invite_with_auth(now, id, &resp);
+                self.retry_invite_with_auth(now, id, key, &resp);
             }
             _ => {
                 let cancelling = c.state == CallState::Cancelling;
-                if code == 422 && !cancelling && self.retry_after_422(now, id, &resp) {
+                if code == 422 && !cancelling && self.retry_after_422(now, id, key, &resp) {
                     return;
                 }
                 self.notify_transfer_progress(now, id, code);
@@ -786,27 +786,35 @@ impl<R: Rng> UserAgent<R> {
         self.notify_transfer_progress(now, id, 200);
     }
 
-    fn retry_invite_with_auth(&mut self, now: Instant, id: CallId, challenge: &SipMsg) {
-        let Some(c) = self.calls.get(&id) else { return };
-        let (sent, dest) = (c.invite.clone(), c.peer);
-        let Some((n, _)) = sent.cseq() else { return };
-        let Some(req) = self.authorized_retry(&sent, challenge, n.saturating_add(1)) else {
-            self.calls.remove(&id);
-            let code = challenge.code().unwrap_or(401);
-            self.push_event(Event::Ended {
-                call: id,
-                reason: EndReason::Rejected(code),
-            });
-            return;
-        };
-        let Some(key) = self.send_request(now, req, dest, Owner::Call(id)) else {
-            return;
-        };
+    /// Our INVITE `key` was challenged: resend it with credentials (CSeq + 1), or end the
+    /// call when the challenge cannot be answered.
+    fn retry_invite_with_auth(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        key: &TxKey,
+        challenge: &SipMsg,
+    ) {
+        match self.retry_with_auth(now, key, challenge, Owner::Call(id), None) {
+            Some(key) => {
+                self.adopt_invite(id, key);
+                if let Some(c) = self.calls.get_mut(&id) {
+                    c.auth_rounds = c.auth_rounds.saturating_add(1);
+                }
+            }
+            None => {
+                let code = challenge.code().unwrap_or(401);
+                self.end_call(id, EndReason::Rejected(code));
+            }
+        }
+    }
+
+    /// The INVITE of client transaction `key` (a retry) becomes call `id`'s INVITE.
+    pub(crate) fn adopt_invite(&mut self, id: CallId, key: TxKey) {
         let invite = self.clients.get(&key).map(|e| e.req.clone());
         if let (Some(c), Some(invite)) = (self.calls.get_mut(&id), invite) {
             c.invite = invite;
             c.invite_key = key;
-            c.auth_rounds = c.auth_rounds.saturating_add(1);
             c.provisional = false;
         }
     }

@@ -324,7 +324,13 @@ impl<R: Rng> UserAgent<R> {
     }
 
     /// UAC: a 422 (Session Interval Too Small): retry once with the peer's Min-SE.
-    pub(crate) fn retry_after_422(&mut self, now: Instant, id: CallId, resp: &SipMsg) -> bool {
+    pub(crate) fn retry_after_422(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        key: &TxKey,
+        resp: &SipMsg,
+    ) -> bool {
         let Some(min) = resp.header("Min-SE").and_then(delta_seconds) else {
             return false;
         };
@@ -335,24 +341,15 @@ impl<R: Rng> UserAgent<R> {
             return false;
         }
         c.ext.min_se_retried = true;
-        let mut req = (*c.invite).clone();
-        let dest = c.peer;
-        req.remove("Via");
-        let Some((n, _)) = req.cseq() else {
+        let Some((mut req, dest)) = self.resend_copy(key, None) else {
             return false;
         };
-        req.set("CSeq", cat!(n.saturating_add(1), " INVITE"));
         req.set("Session-Expires", dec(min));
         req.set("Min-SE", dec(min));
         let Some(key) = self.send_request(now, req, dest, Owner::Call(id)) else {
             return false;
         };
-        let invite = self.clients.get(&key).map(|e| e.req.clone());
-        if let (Some(c), Some(invite)) = (self.calls.get_mut(&id), invite) {
-            c.invite = invite;
-            c.invite_key = key;
-            c.provisional = false;
-        }
+        self.adopt_invite(id, key);
         true
     }
 

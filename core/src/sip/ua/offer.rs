@@ -183,16 +183,20 @@ impl<R: Rng> UserAgent<R> {
         key: &TxKey,
         challenge: &SipMsg,
     ) -> Option<TxKey> {
-        let e = self.clients.get(key)?;
-        let (sent, dest) = (e.req.clone(), e.dest);
         let d = self.calls.get(&id)?.dialog.as_ref()?;
         // §12.2.1.1: every new request in the dialog takes the next local CSeq.
         let seq = d.local_seq.wrapping_add(1) & 0x7fff_ffff;
-        let req = self.authorized_retry(&sent, challenge, seq)?;
+        let retry = self.retry_with_auth(
+            now,
+            key,
+            challenge,
+            super::layer::Owner::Call(id),
+            Some(seq),
+        )?;
         if let Some(d) = self.calls.get_mut(&id).and_then(|c| c.dialog.as_mut()) {
             d.local_seq = seq;
         }
-        self.send_request(now, req, dest, super::layer::Owner::Call(id))
+        Some(retry)
     }
 
     /// The peer's INVITE with a To tag: a re-INVITE (§14.2).

@@ -211,7 +211,9 @@ impl<R: Rng> UserAgent<R> {
             Owner::Register => self.register_response(now, key, resp),
             Owner::Message(id) => {
                 if let Some(code) = resp.code().filter(|c| *c >= 200) {
-                    if matches!(code, 401 | 407) && self.retry_with_auth(now, key, &resp, owner) {
+                    if matches!(code, 401 | 407)
+                        && self.retry_with_auth(now, key, &resp, owner, None).is_some()
+                    {
                         return;
                     }
                     self.push_event(Event::MessageStatus { id, code });
@@ -223,37 +225,10 @@ impl<R: Rng> UserAgent<R> {
                 if resp.cseq().is_some_and(|(_, m)| m == Method::Bye)
                     && matches!(resp.code(), Some(401 | 407))
                 {
-                    self.retry_with_auth(now, key, &resp, owner);
+                    self.retry_with_auth(now, key, &resp, owner, None);
                 }
             }
         }
-    }
-
-    /// Resends the out-of-dialog request of the client transaction `key` with credentials
-    /// answering `challenge` (a 401/407; RFC 3261 §22.2, §8.1.3.5: same Call-ID, CSeq + 1,
-    /// new branch), owned by `owner`. `false` when it cannot be answered (no password,
-    /// unsupported challenge, or the credentials were refused: [`DigestClient`]'s
-    /// rejection and stale-loop rules bound the retries).
-    ///
-    /// [`DigestClient`]: crate::sip::auth::DigestClient
-    fn retry_with_auth(
-        &mut self,
-        now: Instant,
-        key: &TxKey,
-        challenge: &SipMsg,
-        owner: Owner,
-    ) -> bool {
-        let Some(e) = self.clients.get(key) else {
-            return false;
-        };
-        let (sent, dest) = (e.req.clone(), e.dest);
-        let Some((n, _)) = sent.cseq() else {
-            return false;
-        };
-        let Some(req) = self.authorized_retry(&sent, challenge, n.saturating_add(1)) else {
-            return false;
-        };
-        self.send_request(now, req, dest, owner).is_some()
     }
 
     /// A client transaction timed out (Timer B or F): the TU sees a 408.
