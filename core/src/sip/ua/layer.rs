@@ -207,28 +207,18 @@ impl<R: Rng> UserAgent<R> {
             m.note_source_in_via(rx.source);
             m
         };
-        // §8.2 validation: mandatory headers and a CSeq that names the request's method.
+        // §8.2: the shared validator (run before) checked From, To, Call-ID, Max-Forwards
+        // and the CSeq method; a CSeq number the UA cannot use (2^31 or more, §8.1.1.5)
+        // and a Via without a usable branch get a 400 here (never for ACK).
         let method = m.method();
-        let cseq_ok = matches!((m.cseq(), &method), (Some((_, cm)), Some(rm)) if cm == *rm);
-        let max_forwards_ok = m
-            .header("Max-Forwards")
-            .is_none_or(|v| crate::sip::scan::parse_dec::<u8>(v.trim_ascii()).is_some());
-        if m.header("From").is_none()
-            || m.header("To").is_none()
-            || m.call_id().is_none()
-            || !cseq_ok
-            || !max_forwards_ok
-        {
-            if method != Some(Method::Ack) {
-                self.respond_stateless(&rx, &m, 400, false);
+        let key = match key {
+            Ok(key) if m.cseq().is_some() => key,
+            _ => {
+                if method != Some(Method::Ack) {
+                    self.respond_stateless(&rx, &m, 400, false);
+                }
+                return;
             }
-            return;
-        }
-        let Ok(key) = key else {
-            if method != Some(Method::Ack) {
-                self.respond_stateless(&rx, &m, 400, false);
-            }
-            return;
         };
         if method == Some(Method::Ack) {
             if let Some(e) = self.servers.get_mut(&key)
