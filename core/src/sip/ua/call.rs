@@ -321,11 +321,7 @@ impl<R: Rng> UserAgent<R> {
             (CallState::Incoming, _) => {
                 let key = c.invite_key.clone();
                 self.respond_code(now, &key, code);
-                self.calls.remove(&call);
-                self.push_event(Event::Ended {
-                    call,
-                    reason: EndReason::Rejected(code),
-                });
+                self.end_call(call, EndReason::Rejected(code));
                 Ok(())
             }
             (_, Some(key)) => {
@@ -584,11 +580,7 @@ impl<R: Rng> UserAgent<R> {
                 && self.calls.contains_key(&old)
             {
                 self.send_bye(now, old);
-                self.calls.remove(&old);
-                self.push_event(Event::Ended {
-                    call: old,
-                    reason: EndReason::Replaced,
-                });
+                self.end_call(old, EndReason::Replaced);
             }
         }
     }
@@ -605,11 +597,7 @@ impl<R: Rng> UserAgent<R> {
             !c.uac && &c.invite_key == invite_key
         });
         if let Some(id) = id {
-            self.calls.remove(&id);
-            self.push_event(Event::Ended {
-                call: id,
-                reason: EndReason::Cancelled,
-            });
+            self.end_call(id, EndReason::Cancelled);
         }
     }
 
@@ -697,15 +685,12 @@ impl<R: Rng> UserAgent<R> {
                     return;
                 }
                 self.notify_transfer_progress(now, id, code);
-                self.calls.remove(&id);
-                if !cancelling {
-                    let reason = if code == 408 {
-                        EndReason::Timeout
-                    } else {
-                        EndReason::Rejected(code)
-                    };
-                    self.push_event(Event::Ended { call: id, reason });
-                }
+                let reason = if code == 408 {
+                    EndReason::Timeout
+                } else {
+                    EndReason::Rejected(code)
+                };
+                self.end_call(id, reason);
             }
         }
     }
@@ -823,14 +808,7 @@ impl<R: Rng> UserAgent<R> {
     pub(crate) fn call_client_timeout(&mut self, now: Instant, id: CallId, key: &TxKey) {
         let Some(c) = self.calls.get(&id) else { return };
         if &c.invite_key == key {
-            let cancelling = c.state == CallState::Cancelling;
-            self.calls.remove(&id);
-            if !cancelling {
-                self.push_event(Event::Ended {
-                    call: id,
-                    reason: EndReason::Timeout,
-                });
-            }
+            self.end_call(id, EndReason::Timeout);
         } else if c.our_offer.as_ref() == Some(key) {
             self.end_call_with_bye(now, id, EndReason::Timeout);
         }

@@ -432,10 +432,16 @@ impl<R: Rng> UserAgent<R> {
         self.end_call(id, reason);
     }
 
-    /// Removes call `id` and reports it ended for `reason`.
+    /// Removes call `id` and reports it ended for `reason`, unless we were cancelling it
+    /// (the application heard [`EndReason::LocalHangup`] then).
     pub(crate) fn end_call(&mut self, id: CallId, reason: EndReason) {
-        self.calls.remove(&id);
-        self.push_event(Event::Ended { call: id, reason });
+        if self
+            .calls
+            .remove(&id)
+            .is_some_and(|c| c.state != CallState::Cancelling)
+        {
+            self.push_event(Event::Ended { call: id, reason });
+        }
     }
 
     /// Extension timers of call `id` due at `now`.
