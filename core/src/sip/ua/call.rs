@@ -724,9 +724,11 @@ impl<R: Rng> UserAgent<R> {
         let Some(mut dialog) = Dialog::uac(&c.invite, &resp) else {
             return;
         };
-        // Requests sent in the early dialog (PRACK) advanced our CSeq.
-        if let Some(early) = c.ext.early.iter().find(|d| d.id == dialog.id) {
-            dialog.local_seq = dialog.local_seq.max(early.local_seq);
+        // Requests sent in the early dialog (PRACK) advanced our CSeq. (Early dialogs
+        // differ in their remote tag: one at most is this one.)
+        let early = c.ext.early.iter().position(|d| d.id == dialog.id);
+        if let Some(e) = early.and_then(|i| c.ext.early.get(i)) {
+            dialog.local_seq = dialog.local_seq.max(e.local_seq);
         }
         let forked = c.state == CallState::Confirmed;
         let invite_cseq = c.invite.cseq().map_or(1, |(n, _)| n);
@@ -751,7 +753,10 @@ impl<R: Rng> UserAgent<R> {
             return;
         }
         let cancelling = c.state == CallState::Cancelling;
-        c.ext.early.retain(|d| d.id != dialog.id);
+        // Invariant: `early` was found above and nothing changed the list since.
+        if let Some(i) = early {
+            c.ext.early.remove(i);
+        }
         c.ext.ring_deadline = None;
         c.peer = dest;
         c.ack = Some(ack_bytes);
