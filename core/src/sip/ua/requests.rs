@@ -2,6 +2,7 @@
 //! UPDATE (RFC 3311), INFO with DTMF (RFC 6086), OPTIONS (§11), MESSAGE (RFC 3428), REFER
 //! and its NOTIFY (RFC 3515), and the 481/500/405 answers of §12.2.2 and §8.2.1.
 
+use crate::sip::scan::split_byte;
 use crate::sip::text::cat;
 use alloc::string::{String, ToString};
 
@@ -19,13 +20,21 @@ fn parse_dtmf_relay(body: &[u8]) -> Option<(char, u32)> {
     let text = core::str::from_utf8(body).ok()?;
     let mut digit = None;
     let mut duration = 160;
-    for line in text.lines() {
-        let Some((k, v)) = line.split_once('=') else {
+    let mut rest = text;
+    while !rest.is_empty() {
+        // One line (its `\r` is trimmed with the value), then `key=value`.
+        let (line, next) = split_byte(rest, b'\n');
+        rest = next.unwrap_or("");
+        let (k, Some(v)) = split_byte(line, b'=') else {
             continue;
         };
         let (k, v) = (k.trim_ascii(), v.trim_ascii());
         if k.eq_ignore_ascii_case("signal") {
-            digit = v.chars().next().filter(|c| is_dtmf_digit(*c));
+            digit = v
+                .bytes()
+                .next()
+                .map(char::from)
+                .filter(|c| is_dtmf_digit(*c));
         } else if k.eq_ignore_ascii_case("duration") {
             duration = crate::sip::scan::parse_dec(v).unwrap_or(160);
         }
@@ -423,15 +432,21 @@ impl<R: Rng> UserAgent<R> {
 
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            ';' => out.push_str("%3B"),
-            '=' => out.push_str("%3D"),
-            '@' => out.push_str("%40"),
-            ' ' => out.push_str("%20"),
-            c => out.push(c),
-        }
+    let mut run = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let code = match b {
+            b';' => "%3B",
+            b'=' => "%3D",
+            b'@' => "%40",
+            b' ' => "%20",
+            _ => continue,
+        };
+        // ASCII delimiters: `run..i` is on char boundaries.
+        out.push_str(s.get(run..i).unwrap_or(""));
+        out.push_str(code);
+        run = i + 1;
     }
+    out.push_str(s.get(run..).unwrap_or(""));
     out
 }
 
@@ -478,6 +493,13 @@ mod tests {
         );
         assert_eq!(parse_dtmf_relay(b"Signal=#\r\n"), Some(('#', 160)));
         assert_eq!(parse_dtmf_relay(b"Signal=x\r\n"), None);
+        assert_eq!(
+            parse_dtmf_relay(b"junk\n Duration = 250 \r\nsignal= d\r\n"),
+            Some(('D', 250))
+        );
+        assert_eq!(parse_dtmf_relay(b"Signal=\xc3\xa9\r\n"), None);
+        assert_eq!(parse_dtmf_relay(b"Duration=100"), None);
+        assert_eq!(escape("a b;c=d@\u{e9}"), "a%20b%3Bc%3Dd%40\u{e9}");
         assert_eq!(sipfrag_code(b"SIP/2.0 100 Trying\r\n"), Some(100));
         assert_eq!(sipfrag_code(b"SIP/2.0 200 OK"), Some(200));
         assert_eq!(sipfrag_code(b"junk"), None);
