@@ -531,7 +531,7 @@ impl<R: Rng> UserAgent<R> {
     /// The confirmed call a Replaces value (`call-id;to-tag=…;from-tag=…`) names, from our
     /// side: to-tag is our tag, from-tag the peer's (RFC 3891 §3).
     fn replaced_call(&self, value: &str) -> Option<CallId> {
-        let call_id = value.split(';').next()?.trim_ascii();
+        let call_id = crate::sip::scan::split_byte(value, b';').0.trim_ascii();
         let to_tag = super::msg::param(value, "to-tag")?;
         let from_tag = super::msg::param(value, "from-tag")?;
         self.calls.find(Some(call_id), &|c| {

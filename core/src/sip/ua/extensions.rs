@@ -86,7 +86,7 @@ impl Ext {
 
 /// The number in a Session-Expires / Min-SE value (`90;refresher=uac` → 90).
 pub(crate) fn delta_seconds(v: &str) -> Option<u32> {
-    crate::sip::scan::parse_dec(v.split(';').next()?.trim_ascii())
+    crate::sip::scan::parse_dec(crate::sip::scan::split_byte(v, b';').0.trim_ascii())
 }
 
 impl SessionTimer {
