@@ -208,7 +208,7 @@ impl<R: Rng> UserAgent<R> {
         let dest = self.destination(target).ok_or(UaError::NoRoute)?;
         let cseq = self.first_cseq();
         let (mut req, tag) = self.new_request(Method::Invite, target, target, None, cseq);
-        self.decorate_invite(&mut req, sdp_offer);
+        self.decorate_offer(&mut req, sdp_offer, self.cfg.session_expires);
         if let Some(r) = replaces {
             req.push("Replaces", r);
             req.push("Require", "replaces");
@@ -229,11 +229,13 @@ impl<R: Rng> UserAgent<R> {
         Ok(id)
     }
 
-    fn decorate_invite(&self, req: &mut SipMsg, sdp: &[u8]) {
+    /// The headers of an offer (INVITE, re-INVITE, UPDATE): Contact, Allow, Supported,
+    /// Session-Expires `se` when given, and the SDP body when not empty.
+    pub(crate) fn decorate_offer(&self, req: &mut SipMsg, sdp: &[u8], se: Option<u32>) {
         req.push("Contact", self.contact());
         req.push("Allow", self.cfg.allow());
         req.push("Supported", SUPPORTED);
-        if let Some(se) = self.cfg.session_expires {
+        if let Some(se) = se {
             req.push("Session-Expires", dec(se));
         }
         if !sdp.is_empty() {

@@ -6,7 +6,7 @@
 //! the responses to ours. Outputs: requests, ACK for the 2xx, [`Event::OfferReceived`],
 //! [`Event::MediaUpdated`], [`Event::OfferRejected`].
 
-use super::build::{SUPPORTED, response};
+use super::build::response;
 use super::call::{CallState, UaError};
 use super::msg::{Method, SipMsg};
 use super::{CallId, EndReason, Event, UserAgent};
@@ -48,13 +48,7 @@ impl<R: Rng> UserAgent<R> {
         }
         let mut r = self.in_dialog(call, method);
         if let Some((r, _)) = &mut r {
-            r.push("Contact", self.contact());
-            r.push("Allow", self.cfg.allow());
-            r.push("Supported", SUPPORTED);
-            if !sdp.is_empty() {
-                r.push("Content-Type", "application/sdp");
-                r.body = sdp.to_vec();
-            }
+            self.decorate_offer(r, sdp, None);
         }
         let key = self
             .send_in_call(now, call, r)
