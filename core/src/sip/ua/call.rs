@@ -89,7 +89,6 @@ pub(crate) struct Call {
     pub uac: bool,
     pub state: CallState,
     pub call_id: String,
-    pub local_tag: String,
     /// Our INVITE (with its Via) or the INVITE we received (shared with its transaction).
     pub invite: Arc<SipMsg>,
     pub invite_key: TxKey,
@@ -125,7 +124,6 @@ impl Call {
     pub(crate) fn new(
         id: CallId,
         uac: bool,
-        local_tag: String,
         invite: Arc<SipMsg>,
         invite_key: TxKey,
         peer: SocketAddr,
@@ -140,7 +138,6 @@ impl Call {
                 CallState::Incoming
             },
             call_id: invite.call_id().unwrap_or("").to_string(),
-            local_tag,
             invite,
             invite_key,
             dialog: None,
@@ -207,7 +204,7 @@ impl<R: Rng> UserAgent<R> {
         }
         let dest = self.destination(target).ok_or(UaError::NoRoute)?;
         let cseq = self.first_cseq();
-        let (mut req, tag) = self.new_request(Method::Invite, target, target, None, cseq);
+        let (mut req, _) = self.new_request(Method::Invite, target, target, None, cseq);
         self.decorate_offer(&mut req, sdp_offer, self.cfg.session_expires);
         if let Some(r) = replaces {
             req.push("Replaces", r);
@@ -223,7 +220,7 @@ impl<R: Rng> UserAgent<R> {
             .map(|e| e.req.clone())
             .ok_or(UaError::NoRoute)?;
         let ring_until = now + self.cfg.no_answer_timeout;
-        let mut call = Call::new(id, true, tag, invite, key, dest, ring_until);
+        let mut call = Call::new(id, true, invite, key, dest, ring_until);
         call.ext.local_sdp = sdp_offer.to_vec();
         self.calls.insert(id, call);
         Ok(id)
@@ -254,13 +251,10 @@ impl<R: Rng> UserAgent<R> {
             (_, Some(k)) => (k.clone(), false),
             _ => return Err(UaError::InvalidState),
         };
-        let req = self
-            .servers
-            .get(&key)
-            .map(|e| e.req.clone())
+        // The INVITE's transaction has the call's tag; a re-INVITE or UPDATE has its To tag.
+        let (req, mut resp) = self
+            .server_response(&key, 200)
             .ok_or(UaError::InvalidState)?;
-        let local_tag = c.local_tag.clone();
-        let mut resp = response(&req, 200, Some(&local_tag));
         let method = req.method();
         let is_invite = method == Some(Method::Invite);
         if is_invite || method == Some(Method::Update) {
@@ -511,7 +505,6 @@ impl<R: Rng> UserAgent<R> {
         let mut call = Call::new(
             id,
             false,
-            local_tag,
             req.clone(),
             key,
             source,

@@ -157,13 +157,9 @@ impl<R: Rng> UserAgent<R> {
             return Err(super::UaError::InvalidState);
         }
         let key = c.invite_key.clone();
-        let tag = c.local_tag.clone();
-        let req = self
-            .servers
-            .get(&key)
-            .map(|e| e.req.clone())
+        let (req, mut r) = self
+            .server_response(&key, 183)
             .ok_or(super::UaError::InvalidState)?;
-        let mut r = super::build::response(&req, 183, Some(&tag));
         r.push("Contact", self.contact());
         let rseq = self.wants_100rel(&req).then(|| self.make_reliable(&mut r));
         r.push("Content-Type", "application/sdp");

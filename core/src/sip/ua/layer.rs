@@ -151,14 +151,20 @@ impl<R: Rng> UserAgent<R> {
 
     /// Responds with just `code` (plus our tag) through the server transaction `key`.
     pub(crate) fn respond_code(&mut self, now: Instant, key: &TxKey, code: u16) -> bool {
-        let Some(entry) = self.servers.get(key) else {
+        let Some((_, mut r)) = self.server_response(key, code) else {
             return false;
         };
-        let mut r = response(&entry.req, code, Some(&entry.tag));
         if code == 405 || code == 501 {
             r.push("Allow", self.cfg.allow());
         }
         self.respond(now, key, r)
+    }
+
+    /// The request of server transaction `key` and a `code` response to it (§8.2.6.2) with
+    /// the transaction's To tag (the call's tag, for an INVITE that made one).
+    pub(crate) fn server_response(&self, key: &TxKey, code: u16) -> Option<(Arc<SipMsg>, SipMsg)> {
+        let e = self.servers.get(key)?;
+        Some((e.req.clone(), response(&e.req, code, Some(&e.tag))))
     }
 
     /// A response sent without a transaction (§8.2.6 / §16.11-style stateless).

@@ -6,7 +6,6 @@
 //! the responses to ours. Outputs: requests, ACK for the 2xx, [`Event::OfferReceived`],
 //! [`Event::MediaUpdated`], [`Event::OfferRejected`].
 
-use super::build::response;
 use super::call::{CallState, UaError};
 use super::msg::{Method, SipMsg};
 use super::{CallId, EndReason, Event, UserAgent};
@@ -207,10 +206,10 @@ impl<R: Rng> UserAgent<R> {
             return;
         }
         if c.pending_offer.is_some() || c.state != CallState::Confirmed {
-            let tag = c.local_tag.clone();
-            let mut r = response(&req, 500, Some(&tag));
-            r.push("Retry-After", "1");
-            self.respond(now, &key, r);
+            if let Some((_, mut r)) = self.server_response(&key, 500) {
+                r.push("Retry-After", "1");
+                self.respond(now, &key, r);
+            }
             return;
         }
         if let Some(d) = &mut c.dialog {

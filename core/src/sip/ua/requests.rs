@@ -78,12 +78,9 @@ impl<R: Rng> UserAgent<R> {
             (Method::Invite | Method::Update, Some(id)) => {
                 if req.method() == Some(Method::Update) && req.body.is_empty() {
                     // A session refresh (RFC 4028) or a plain UPDATE without offer.
-                    let tag = self
-                        .servers
-                        .get(&key)
-                        .map(|e| e.tag.clone())
-                        .unwrap_or_default();
-                    let mut r = response(&req, 200, Some(&tag));
+                    let Some((_, mut r)) = self.server_response(&key, 200) else {
+                        return;
+                    };
                     if let Some(se) = self.session_refreshed(now, id, &req) {
                         r.push("Session-Expires", se);
                         r.push("Require", "timer");

@@ -242,7 +242,6 @@ mod tests {
     use super::*;
     use crate::sip::transaction::TxKey;
     use crate::sip::ua::msg::{Method, SipMsg};
-    use alloc::string::String;
     use alloc::sync::Arc;
 
     fn call(id: u64, call_id: &str, ring_until: u64) -> Call {
@@ -251,7 +250,6 @@ mod tests {
         Call::new(
             CallId(id),
             true,
-            String::from("t"),
             Arc::new(invite),
             TxKey::for_request("z9hG4bKx", Method::Invite),
             "10.0.0.2:5060".parse().unwrap(),
