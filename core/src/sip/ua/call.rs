@@ -817,7 +817,7 @@ impl<R: Rng> UserAgent<R> {
     pub(crate) fn call_timeouts(&mut self, now: Instant) {
         let ids = self.calls.due(now);
         let t2 = self.cfg.timers.t2;
-        for id in ids {
+        for (_, id) in ids {
             let Some(c) = self.calls.get_mut(&id) else {
                 continue;
             };

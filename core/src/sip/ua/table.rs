@@ -146,13 +146,13 @@ impl CallTable {
         filed.into_iter().chain(dirty).min()
     }
 
-    /// The calls with a timer due at `now`, earliest first.
-    pub(crate) fn due(&mut self, now: Instant) -> Vec<CallId> {
+    /// The calls with a timer due at `now` and their deadlines, earliest first.
+    pub(crate) fn due(&mut self, now: Instant) -> Vec<(Instant, CallId)> {
         self.reschedule();
         self.timers
             .iter()
             .take_while(|(t, _)| *t <= now)
-            .map(|(_, id)| *id)
+            .copied()
             .collect()
     }
 }
@@ -222,8 +222,9 @@ impl CallTable {
         min
     }
 
-    /// The calls with a timer due at `now`, earliest first (ties by handle).
-    pub(crate) fn due(&mut self, now: Instant) -> Vec<CallId> {
+    /// The calls with a timer due at `now` and their deadlines, earliest first (ties by
+    /// handle).
+    pub(crate) fn due(&mut self, now: Instant) -> Vec<(Instant, CallId)> {
         let mut due: Vec<(Instant, CallId)> = Vec::new();
         for c in self.values() {
             if let Some(t) = c.next_timer()
@@ -233,7 +234,7 @@ impl CallTable {
                 due.insert(i, (t, c.id));
             }
         }
-        due.into_iter().map(|(_, id)| id).collect()
+        due
     }
 }
 
@@ -265,16 +266,19 @@ mod tests {
         t.insert(CallId(3), call(3, "b", 900));
         assert_eq!(t.with_call_id("a").count(), 2);
         assert_eq!(t.next_timer(), Some(Instant::from_millis(300)));
-        assert_eq!(t.due(Instant::from_millis(499)), [CallId(2)]);
+        let due = |t: &mut CallTable, ms| -> Vec<CallId> {
+            t.due(Instant::from_millis(ms))
+                .iter()
+                .map(|d| d.1)
+                .collect()
+        };
+        assert_eq!(due(&mut t, 499), [CallId(2)]);
         // A mutation is seen before and after the reschedule.
         t.get_mut(&CallId(3)).unwrap().ext.ring_deadline = Some(Instant::from_millis(100));
         assert_eq!(t.next_timer(), Some(Instant::from_millis(100)));
         t.reschedule();
         assert_eq!(t.next_timer(), Some(Instant::from_millis(100)));
-        assert_eq!(
-            t.due(Instant::from_millis(500)),
-            [CallId(3), CallId(2), CallId(1)]
-        );
+        assert_eq!(due(&mut t, 500), [CallId(3), CallId(2), CallId(1)]);
         assert!(t.remove(&CallId(3)).is_some());
         assert_eq!(t.with_call_id("b").count(), 0);
         #[cfg(feature = "btree-tables")]
