@@ -385,9 +385,9 @@ impl<R: Rng> UserAgent<R> {
         }
         let body = cat!("SIP/2.0 ", code, ' ', super::build::reason(code), "\r\n");
         let state = if terminated {
-            String::from("terminated;reason=noresource")
+            "terminated;reason=noresource"
         } else {
-            String::from("active;expires=60")
+            "active;expires=60"
         };
         let mut r = self.in_dialog(call, Method::Notify);
         if let Some((r, _)) = &mut r {
