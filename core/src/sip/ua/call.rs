@@ -338,12 +338,7 @@ impl<R: Rng> UserAgent<R> {
         let c = self.calls.get_mut(&call).ok_or(UaError::UnknownCall)?;
         match c.state {
             CallState::Cancelling => return Err(UaError::InvalidState),
-            CallState::Calling => {
-                c.state = CallState::Cancelling;
-                if c.provisional {
-                    self.send_cancel(now, call);
-                }
-            }
+            CallState::Calling => self.hangup_unanswered(now, call),
             CallState::Incoming => {
                 let key = c.invite_key.clone();
                 self.respond_code(now, &key, 603);
