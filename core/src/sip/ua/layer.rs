@@ -484,7 +484,7 @@ impl<R: Rng> UserAgent<R> {
                 }
                 ClientTimerAction::Timeout => {
                     if let Some(e) = self.remove_client(key) {
-                        self.tu_client_timeout(now, e.owner, key, e.req);
+                        self.tu_client_timeout(now, e.owner, key);
                     }
                     return;
                 }

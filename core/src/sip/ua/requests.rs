@@ -238,13 +238,7 @@ impl<R: Rng> UserAgent<R> {
     }
 
     /// A client transaction timed out (Timer B or F): the TU sees a 408.
-    pub(crate) fn tu_client_timeout(
-        &mut self,
-        now: Instant,
-        owner: Owner,
-        key: &TxKey,
-        _req: alloc::sync::Arc<SipMsg>,
-    ) {
+    pub(crate) fn tu_client_timeout(&mut self, now: Instant, owner: Owner, key: &TxKey) {
         match owner {
             Owner::Call(id) => {
                 self.notify_done(now, id, key);
