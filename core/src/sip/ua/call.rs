@@ -169,6 +169,14 @@ impl Call {
     }
 }
 
+/// Adds `sdp` (when not empty) as the body of `m`, with its Content-Type.
+pub(crate) fn push_sdp(m: &mut SipMsg, sdp: &[u8]) {
+    if !sdp.is_empty() {
+        m.push("Content-Type", "application/sdp");
+        m.body = sdp.to_vec();
+    }
+}
+
 fn body_of(m: &SipMsg) -> Option<Vec<u8>> {
     (!m.body.is_empty()).then(|| m.body.clone())
 }
@@ -235,10 +243,7 @@ impl<R: Rng> UserAgent<R> {
         if let Some(se) = se {
             req.push("Session-Expires", dec(se));
         }
-        if !sdp.is_empty() {
-            req.push("Content-Type", "application/sdp");
-            req.body = sdp.to_vec();
-        }
+        push_sdp(req, sdp);
     }
 
     /// Answers an incoming call (200 with `sdp`), or answers a pending re-INVITE/UPDATE
@@ -270,10 +275,7 @@ impl<R: Rng> UserAgent<R> {
         } else if let Some(se) = self.session_refreshed(now, call, &req) {
             resp.push("Session-Expires", se);
         }
-        if !sdp.is_empty() {
-            resp.push("Content-Type", "application/sdp");
-            resp.body = sdp.to_vec();
-        }
+        push_sdp(&mut resp, sdp);
         let bytes = resp.to_bytes();
         let dest = self.servers.get(&key).map(|e| e.source);
         self.respond(now, &key, resp);

@@ -529,8 +529,7 @@ impl<R: Rng> UserAgent<R> {
                 if let Some(body) = &sdp {
                     r.push("Contact", self.contact());
                     r.push("Allow", self.cfg.allow());
-                    r.push("Content-Type", "application/sdp");
-                    r.body = body.clone();
+                    super::call::push_sdp(r, body);
                 }
             }
             let key = self.send_in_call(now, id, r);
