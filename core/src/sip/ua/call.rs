@@ -483,9 +483,8 @@ impl<R: Rng> UserAgent<R> {
             self.respond(now, &key, r);
             return;
         }
-        let mut trying = response(&req, 100, None);
-        trying.remove("Record-Route");
-        self.respond(now, &key, trying);
+        // (`response` copies Record-Route into 101–299 only.)
+        self.respond(now, &key, response(&req, 100, None));
         let Some(mut dialog) = Dialog::uas(&req, &local_tag, DialogState::Early) else {
             self.respond_code(now, &key, 400);
             return;
