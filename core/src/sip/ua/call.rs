@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::net::SocketAddr;
 
-use super::build::{SUPPORTED, cancel_for, resolve, response};
+use super::build::{SUPPORTED, cancel_for, response};
 use super::extensions::{Ext, MAX_EARLY_DIALOGS};
 use super::layer::Owner;
 use super::msg::{Method, SipMsg};
@@ -384,7 +384,7 @@ impl<R: Rng> UserAgent<R> {
         ack.copy_from(resp, "Call-ID", false);
         ack.push("CSeq", cat!(n, " ACK"));
         let hop = first_hop.unwrap_or(target);
-        let Some(dest) = self.cfg.proxy.or_else(|| resolve(&hop, self.cfg.transport)) else {
+        let Some(dest) = self.destination(&hop) else {
             return;
         };
         // An ACK gets a Via and goes out without a transaction.

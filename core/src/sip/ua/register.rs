@@ -10,7 +10,6 @@ use crate::sip::text::{cat, dec};
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 
-use super::build::resolve;
 use super::call::UaError;
 use super::layer::Owner;
 use super::msg::{Method, SipMsg, addr_uri, param};
@@ -78,11 +77,7 @@ impl<R: Rng> UserAgent<R> {
             self.remove_client(&k);
         }
         let uri = self.registrar_uri();
-        let dest = self
-            .cfg
-            .proxy
-            .or_else(|| resolve(&uri, self.cfg.transport))
-            .ok_or(UaError::NoRoute)?;
+        let dest = self.destination(&uri).ok_or(UaError::NoRoute)?;
         if self.registration.cseq == 0 {
             self.registration.cseq = self.first_cseq();
         } else {
