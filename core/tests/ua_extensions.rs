@@ -123,6 +123,13 @@ fn reliable_180_without_prack_is_retransmitted_then_504() {
         .collect();
     // T1 doubling (capped at T2), 64·T1 without PRACK → 5xx.
     assert_eq!(&sends[..5], [0, 500, 1500, 3500, 7500]);
+    // RFC 3261 §21.5.5's phrase.
+    assert!(
+        sim.nodes[b]
+            .sent
+            .iter()
+            .any(|(_, _, l)| l == "SIP/2.0 504 Server Time-out")
+    );
     let a_end = sim.run_until(a, secs(5), |e| matches!(e, Event::Ended { .. }));
     assert_eq!(
         a_end,

@@ -16,7 +16,9 @@ pub(crate) const ALLOW: &str =
 pub(crate) const SUPPORTED: &str = "replaces, timer, 100rel, outbound";
 
 // Every phrase back to back, and each code with the length of its phrase there, in order:
-// a few bytes per code where a `match` compiled to code per arm.
+// a few bytes per code where a `match` compiled to code per arm. The phrases are the
+// message layer's (`StatusCode::reason_phrase`, RFC 3261 §21; a test checks every entry),
+// whose `match` costs ~500 bytes more gzipped in the browser package than this table.
 macro_rules! reasons {
     ($($code:literal $phrase:literal,)*) => {
         const PHRASES: &str = concat!($($phrase),*);
@@ -51,6 +53,7 @@ reasons! {
     500 "Server Internal Error",
     501 "Not Implemented",
     503 "Service Unavailable",
+    504 "Server Time-out",
     505 "Version Not Supported",
     603 "Decline",
 }
@@ -258,6 +261,7 @@ mod tests {
             (481, "Call/Transaction Does Not Exist"),
             (486, "Busy Here"),
             (491, "Request Pending"),
+            (504, "Server Time-out"),
             (505, "Version Not Supported"),
             (603, "Decline"),
             (0, "Unknown"),
@@ -266,6 +270,16 @@ mod tests {
             (u16::MAX, "Unknown"),
         ] {
             assert_eq!(reason(code), phrase, "{code}");
+        }
+    }
+
+    /// One set of phrases: every code of the UA's table has the message layer's phrase.
+    #[test]
+    fn reason_phrases_are_the_message_layers() {
+        assert!(CODES.len() > 20);
+        for &(code, _) in CODES {
+            let status = crate::sip::StatusCode::new(code).expect("the table holds valid codes");
+            assert_eq!(reason(code), status.reason_phrase(), "{code}");
         }
     }
 

@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::net::SocketAddr;
 
-use super::build::{SUPPORTED, cancel_for, resolve, response};
+use super::build::{SUPPORTED, cancel_for, response};
 use super::extensions::{Ext, MAX_EARLY_DIALOGS};
 use super::layer::Owner;
 use super::msg::{Method, SipMsg};
@@ -89,7 +89,6 @@ pub(crate) struct Call {
     pub uac: bool,
     pub state: CallState,
     pub call_id: String,
-    pub local_tag: String,
     /// Our INVITE (with its Via) or the INVITE we received (shared with its transaction).
     pub invite: Arc<SipMsg>,
     pub invite_key: TxKey,
@@ -125,7 +124,6 @@ impl Call {
     pub(crate) fn new(
         id: CallId,
         uac: bool,
-        local_tag: String,
         invite: Arc<SipMsg>,
         invite_key: TxKey,
         peer: SocketAddr,
@@ -140,7 +138,6 @@ impl Call {
                 CallState::Incoming
             },
             call_id: invite.call_id().unwrap_or("").to_string(),
-            local_tag,
             invite,
             invite_key,
             dialog: None,
@@ -169,6 +166,14 @@ impl Call {
             self.glare_retry.as_ref().map(|g| g.0),
             self.ext.next_timer(),
         ])
+    }
+}
+
+/// Adds `sdp` (when not empty) as the body of `m`, with its Content-Type.
+pub(crate) fn push_sdp(m: &mut SipMsg, sdp: &[u8]) {
+    if !sdp.is_empty() {
+        m.push("Content-Type", "application/sdp");
+        m.body = sdp.to_vec();
     }
 }
 
@@ -207,8 +212,8 @@ impl<R: Rng> UserAgent<R> {
         }
         let dest = self.destination(target).ok_or(UaError::NoRoute)?;
         let cseq = self.first_cseq();
-        let (mut req, tag) = self.new_request(Method::Invite, target, target, None, cseq);
-        self.decorate_invite(&mut req, sdp_offer);
+        let (mut req, _) = self.new_request(Method::Invite, target, target, None, cseq);
+        self.decorate_offer(&mut req, sdp_offer, self.cfg.session_expires);
         if let Some(r) = replaces {
             req.push("Replaces", r);
             req.push("Require", "replaces");
@@ -223,23 +228,22 @@ impl<R: Rng> UserAgent<R> {
             .map(|e| e.req.clone())
             .ok_or(UaError::NoRoute)?;
         let ring_until = now + self.cfg.no_answer_timeout;
-        let mut call = Call::new(id, true, tag, invite, key, dest, ring_until);
+        let mut call = Call::new(id, true, invite, key, dest, ring_until);
         call.ext.local_sdp = sdp_offer.to_vec();
         self.calls.insert(id, call);
         Ok(id)
     }
 
-    fn decorate_invite(&self, req: &mut SipMsg, sdp: &[u8]) {
+    /// The headers of an offer (INVITE, re-INVITE, UPDATE): Contact, Allow, Supported,
+    /// Session-Expires `se` when given, and the SDP body when not empty.
+    pub(crate) fn decorate_offer(&self, req: &mut SipMsg, sdp: &[u8], se: Option<u32>) {
         req.push("Contact", self.contact());
         req.push("Allow", self.cfg.allow());
         req.push("Supported", SUPPORTED);
-        if let Some(se) = self.cfg.session_expires {
+        if let Some(se) = se {
             req.push("Session-Expires", dec(se));
         }
-        if !sdp.is_empty() {
-            req.push("Content-Type", "application/sdp");
-            req.body = sdp.to_vec();
-        }
+        push_sdp(req, sdp);
     }
 
     /// Answers an incoming call (200 with `sdp`), or answers a pending re-INVITE/UPDATE
@@ -252,13 +256,10 @@ impl<R: Rng> UserAgent<R> {
             (_, Some(k)) => (k.clone(), false),
             _ => return Err(UaError::InvalidState),
         };
-        let req = self
-            .servers
-            .get(&key)
-            .map(|e| e.req.clone())
+        // The INVITE's transaction has the call's tag; a re-INVITE or UPDATE has its To tag.
+        let (req, mut resp) = self
+            .server_response(&key, 200)
             .ok_or(UaError::InvalidState)?;
-        let local_tag = c.local_tag.clone();
-        let mut resp = response(&req, 200, Some(&local_tag));
         let method = req.method();
         let is_invite = method == Some(Method::Invite);
         if is_invite || method == Some(Method::Update) {
@@ -274,10 +275,7 @@ impl<R: Rng> UserAgent<R> {
         } else if let Some(se) = self.session_refreshed(now, call, &req) {
             resp.push("Session-Expires", se);
         }
-        if !sdp.is_empty() {
-            resp.push("Content-Type", "application/sdp");
-            resp.body = sdp.to_vec();
-        }
+        push_sdp(&mut resp, sdp);
         let bytes = resp.to_bytes();
         let dest = self.servers.get(&key).map(|e| e.source);
         self.respond(now, &key, resp);
@@ -321,11 +319,7 @@ impl<R: Rng> UserAgent<R> {
             (CallState::Incoming, _) => {
                 let key = c.invite_key.clone();
                 self.respond_code(now, &key, code);
-                self.calls.remove(&call);
-                self.push_event(Event::Ended {
-                    call,
-                    reason: EndReason::Rejected(code),
-                });
+                self.end_call(call, EndReason::Rejected(code));
                 Ok(())
             }
             (_, Some(key)) => {
@@ -346,12 +340,7 @@ impl<R: Rng> UserAgent<R> {
         let c = self.calls.get_mut(&call).ok_or(UaError::UnknownCall)?;
         match c.state {
             CallState::Cancelling => return Err(UaError::InvalidState),
-            CallState::Calling => {
-                c.state = CallState::Cancelling;
-                if c.provisional {
-                    self.send_cancel(now, call);
-                }
-            }
+            CallState::Calling => self.hangup_unanswered(now, call),
             CallState::Incoming => {
                 let key = c.invite_key.clone();
                 self.respond_code(now, &key, 603);
@@ -395,7 +384,7 @@ impl<R: Rng> UserAgent<R> {
         ack.copy_from(resp, "Call-ID", false);
         ack.push("CSeq", cat!(n, " ACK"));
         let hop = first_hop.unwrap_or(target);
-        let Some(dest) = self.cfg.proxy.or_else(|| resolve(&hop, self.cfg.transport)) else {
+        let Some(dest) = self.destination(&hop) else {
             return;
         };
         // An ACK gets a Via and goes out without a transaction.
@@ -494,9 +483,8 @@ impl<R: Rng> UserAgent<R> {
             self.respond(now, &key, r);
             return;
         }
-        let mut trying = response(&req, 100, None);
-        trying.remove("Record-Route");
-        self.respond(now, &key, trying);
+        // (`response` copies Record-Route into 101–299 only.)
+        self.respond(now, &key, response(&req, 100, None));
         let Some(mut dialog) = Dialog::uas(&req, &local_tag, DialogState::Early) else {
             self.respond_code(now, &key, 400);
             return;
@@ -513,7 +501,6 @@ impl<R: Rng> UserAgent<R> {
         let mut call = Call::new(
             id,
             false,
-            local_tag,
             req.clone(),
             key,
             source,
@@ -535,28 +522,24 @@ impl<R: Rng> UserAgent<R> {
     /// The confirmed call a Replaces value (`call-id;to-tag=…;from-tag=…`) names, from our
     /// side: to-tag is our tag, from-tag the peer's (RFC 3891 §3).
     fn replaced_call(&self, value: &str) -> Option<CallId> {
-        let call_id = value.split(';').next()?.trim_ascii();
+        let call_id = crate::sip::scan::split_byte(value, b';').0.trim_ascii();
         let to_tag = super::msg::param(value, "to-tag")?;
         let from_tag = super::msg::param(value, "from-tag")?;
-        self.calls
-            .with_call_id(call_id)
-            .find(|c| {
-                c.state == CallState::Confirmed
-                    && c.dialog.as_ref().is_some_and(|d| {
-                        d.id.call_id == call_id
-                            && d.id.local_tag == to_tag
-                            && d.id.remote_tag == from_tag
-                    })
-            })
-            .map(|c| c.id)
+        self.calls.find(Some(call_id), &|c| {
+            c.state == CallState::Confirmed
+                && c.dialog.as_ref().is_some_and(|d| {
+                    d.id.call_id == call_id
+                        && d.id.local_tag == to_tag
+                        && d.id.remote_tag == from_tag
+                })
+        })
     }
 
     /// The call whose dialog `req` (from the peer) belongs to.
     pub(crate) fn call_for_request(&self, req: &SipMsg) -> Option<CallId> {
-        self.calls
-            .with_call_id(req.call_id()?)
-            .find(|c| c.dialog.as_ref().is_some_and(|d| d.matches_request(req)))
-            .map(|c| c.id)
+        self.calls.find(Some(req.call_id()?), &|c| {
+            c.dialog.as_ref().is_some_and(|d| d.matches_request(req))
+        })
     }
 
     /// ACK for a 2xx (§13.3.1.4): stops the retransmission; the call is up.
@@ -588,11 +571,7 @@ impl<R: Rng> UserAgent<R> {
                 && self.calls.contains_key(&old)
             {
                 self.send_bye(now, old);
-                self.calls.remove(&old);
-                self.push_event(Event::Ended {
-                    call: old,
-                    reason: EndReason::Replaced,
-                });
+                self.end_call(old, EndReason::Replaced);
             }
         }
     }
@@ -605,17 +584,11 @@ impl<R: Rng> UserAgent<R> {
             .get(invite_key)
             .and_then(|e| e.req.call_id().map(String::from));
         self.respond_code(now, invite_key, 487);
-        let is_it = |c: &&Call| !c.uac && &c.invite_key == invite_key;
-        let id = match &call_id {
-            Some(cid) => self.calls.with_call_id(cid).find(is_it).map(|c| c.id),
-            None => self.calls.values().find(is_it).map(|c| c.id),
-        };
+        let id = self.calls.find(call_id.as_deref(), &|c| {
+            !c.uac && &c.invite_key == invite_key
+        });
         if let Some(id) = id {
-            self.calls.remove(&id);
-            self.push_event(Event::Ended {
-                call: id,
-                reason: EndReason::Cancelled,
-            });
+            self.end_call(id, EndReason::Cancelled);
         }
     }
 
@@ -624,12 +597,13 @@ impl<R: Rng> UserAgent<R> {
         let Some(call_id) = resp.call_id() else {
             return;
         };
-        let found = self.calls.with_call_id(call_id).find(|c| {
+        let found = self.calls.find(Some(call_id), &|c| {
             c.uac
                 && c.dialog
                     .as_ref()
                     .is_some_and(|d| Some(d.id.remote_tag.as_str()) == resp.to_tag())
         });
+        let found = found.and_then(|id| self.calls.get(&id));
         if let Some((ack, dest)) = found.and_then(|c| c.ack.clone().map(|a| (a, c.peer))) {
             self.transmit(dest, ack);
         }
@@ -694,23 +668,20 @@ impl<R: Rng> UserAgent<R> {
                     && !self.cfg.password.is_empty()
                     && c.state == CallState::Calling =>
             {
-                self.retry_invite_with_auth(now, id, &resp);
+                self.retry_invite_with_auth(now, id, key, &resp);
             }
             _ => {
                 let cancelling = c.state == CallState::Cancelling;
-                if code == 422 && !cancelling && self.retry_after_422(now, id, &resp) {
+                if code == 422 && !cancelling && self.retry_after_422(now, id, key, &resp) {
                     return;
                 }
                 self.notify_transfer_progress(now, id, code);
-                self.calls.remove(&id);
-                if !cancelling {
-                    let reason = if code == 408 {
-                        EndReason::Timeout
-                    } else {
-                        EndReason::Rejected(code)
-                    };
-                    self.push_event(Event::Ended { call: id, reason });
-                }
+                let reason = if code == 408 {
+                    EndReason::Timeout
+                } else {
+                    EndReason::Rejected(code)
+                };
+                self.end_call(id, reason);
             }
         }
     }
@@ -744,9 +715,11 @@ impl<R: Rng> UserAgent<R> {
         let Some(mut dialog) = Dialog::uac(&c.invite, &resp) else {
             return;
         };
-        // Requests sent in the early dialog (PRACK) advanced our CSeq.
-        if let Some(early) = c.ext.early.iter().find(|d| d.id == dialog.id) {
-            dialog.local_seq = dialog.local_seq.max(early.local_seq);
+        // Requests sent in the early dialog (PRACK) advanced our CSeq. (Early dialogs
+        // differ in their remote tag: one at most is this one.)
+        let early = c.ext.early.iter().position(|d| d.id == dialog.id);
+        if let Some(e) = early.and_then(|i| c.ext.early.get(i)) {
+            dialog.local_seq = dialog.local_seq.max(e.local_seq);
         }
         let forked = c.state == CallState::Confirmed;
         let invite_cseq = c.invite.cseq().map_or(1, |(n, _)| n);
@@ -771,7 +744,10 @@ impl<R: Rng> UserAgent<R> {
             return;
         }
         let cancelling = c.state == CallState::Cancelling;
-        c.ext.early.retain(|d| d.id != dialog.id);
+        // Invariant: `early` was found above and nothing changed the list since.
+        if let Some(i) = early {
+            c.ext.early.remove(i);
+        }
         c.ext.ring_deadline = None;
         c.peer = dest;
         c.ack = Some(ack_bytes);
@@ -791,27 +767,35 @@ impl<R: Rng> UserAgent<R> {
         self.notify_transfer_progress(now, id, 200);
     }
 
-    fn retry_invite_with_auth(&mut self, now: Instant, id: CallId, challenge: &SipMsg) {
-        let Some(c) = self.calls.get(&id) else { return };
-        let (sent, dest) = (c.invite.clone(), c.peer);
-        let Some((n, _)) = sent.cseq() else { return };
-        let Some(req) = self.authorized_retry(&sent, challenge, n.saturating_add(1)) else {
-            self.calls.remove(&id);
-            let code = challenge.code().unwrap_or(401);
-            self.push_event(Event::Ended {
-                call: id,
-                reason: EndReason::Rejected(code),
-            });
-            return;
-        };
-        let Some(key) = self.send_request(now, req, dest, Owner::Call(id)) else {
-            return;
-        };
+    /// Our INVITE `key` was challenged: resend it with credentials (CSeq + 1), or end the
+    /// call when the challenge cannot be answered.
+    fn retry_invite_with_auth(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        key: &TxKey,
+        challenge: &SipMsg,
+    ) {
+        match self.retry_with_auth(now, key, challenge, Owner::Call(id), None) {
+            Some(key) => {
+                self.adopt_invite(id, key);
+                if let Some(c) = self.calls.get_mut(&id) {
+                    c.auth_rounds = c.auth_rounds.saturating_add(1);
+                }
+            }
+            None => {
+                let code = challenge.code().unwrap_or(401);
+                self.end_call(id, EndReason::Rejected(code));
+            }
+        }
+    }
+
+    /// The INVITE of client transaction `key` (a retry) becomes call `id`'s INVITE.
+    pub(crate) fn adopt_invite(&mut self, id: CallId, key: TxKey) {
         let invite = self.clients.get(&key).map(|e| e.req.clone());
         if let (Some(c), Some(invite)) = (self.calls.get_mut(&id), invite) {
             c.invite = invite;
             c.invite_key = key;
-            c.auth_rounds = c.auth_rounds.saturating_add(1);
             c.provisional = false;
         }
     }
@@ -820,14 +804,7 @@ impl<R: Rng> UserAgent<R> {
     pub(crate) fn call_client_timeout(&mut self, now: Instant, id: CallId, key: &TxKey) {
         let Some(c) = self.calls.get(&id) else { return };
         if &c.invite_key == key {
-            let cancelling = c.state == CallState::Cancelling;
-            self.calls.remove(&id);
-            if !cancelling {
-                self.push_event(Event::Ended {
-                    call: id,
-                    reason: EndReason::Timeout,
-                });
-            }
+            self.end_call(id, EndReason::Timeout);
         } else if c.our_offer.as_ref() == Some(key) {
             self.end_call_with_bye(now, id, EndReason::Timeout);
         }
@@ -836,7 +813,7 @@ impl<R: Rng> UserAgent<R> {
     pub(crate) fn call_timeouts(&mut self, now: Instant) {
         let ids = self.calls.due(now);
         let t2 = self.cfg.timers.t2;
-        for id in ids {
+        for (_, id) in ids {
             let Some(c) = self.calls.get_mut(&id) else {
                 continue;
             };

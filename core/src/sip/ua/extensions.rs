@@ -86,7 +86,7 @@ impl Ext {
 
 /// The number in a Session-Expires / Min-SE value (`90;refresher=uac` → 90).
 pub(crate) fn delta_seconds(v: &str) -> Option<u32> {
-    crate::sip::scan::parse_dec(v.split(';').next()?.trim_ascii())
+    crate::sip::scan::parse_dec(crate::sip::scan::split_byte(v, b';').0.trim_ascii())
 }
 
 impl SessionTimer {
@@ -157,13 +157,9 @@ impl<R: Rng> UserAgent<R> {
             return Err(super::UaError::InvalidState);
         }
         let key = c.invite_key.clone();
-        let tag = c.local_tag.clone();
-        let req = self
-            .servers
-            .get(&key)
-            .map(|e| e.req.clone())
+        let (req, mut r) = self
+            .server_response(&key, 183)
             .ok_or(super::UaError::InvalidState)?;
-        let mut r = super::build::response(&req, 183, Some(&tag));
         r.push("Contact", self.contact());
         let rseq = self.wants_100rel(&req).then(|| self.make_reliable(&mut r));
         r.push("Content-Type", "application/sdp");
@@ -324,7 +320,13 @@ impl<R: Rng> UserAgent<R> {
     }
 
     /// UAC: a 422 (Session Interval Too Small): retry once with the peer's Min-SE.
-    pub(crate) fn retry_after_422(&mut self, now: Instant, id: CallId, resp: &SipMsg) -> bool {
+    pub(crate) fn retry_after_422(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        key: &TxKey,
+        resp: &SipMsg,
+    ) -> bool {
         let Some(min) = resp.header("Min-SE").and_then(delta_seconds) else {
             return false;
         };
@@ -335,24 +337,15 @@ impl<R: Rng> UserAgent<R> {
             return false;
         }
         c.ext.min_se_retried = true;
-        let mut req = (*c.invite).clone();
-        let dest = c.peer;
-        req.remove("Via");
-        let Some((n, _)) = req.cseq() else {
+        let Some((mut req, dest)) = self.resend_copy(key, None) else {
             return false;
         };
-        req.set("CSeq", cat!(n.saturating_add(1), " INVITE"));
         req.set("Session-Expires", dec(min));
         req.set("Min-SE", dec(min));
         let Some(key) = self.send_request(now, req, dest, Owner::Call(id)) else {
             return false;
         };
-        let invite = self.clients.get(&key).map(|e| e.req.clone());
-        if let (Some(c), Some(invite)) = (self.calls.get_mut(&id), invite) {
-            c.invite = invite;
-            c.invite_key = key;
-            c.provisional = false;
-        }
+        self.adopt_invite(id, key);
         true
     }
 
@@ -435,10 +428,16 @@ impl<R: Rng> UserAgent<R> {
         self.end_call(id, reason);
     }
 
-    /// Removes call `id` and reports it ended for `reason`.
+    /// Removes call `id` and reports it ended for `reason`, unless we were cancelling it
+    /// (the application heard [`EndReason::LocalHangup`] then).
     pub(crate) fn end_call(&mut self, id: CallId, reason: EndReason) {
-        self.calls.remove(&id);
-        self.push_event(Event::Ended { call: id, reason });
+        if self
+            .calls
+            .remove(&id)
+            .is_some_and(|c| c.state != CallState::Cancelling)
+        {
+            self.push_event(Event::Ended { call: id, reason });
+        }
     }
 
     /// Extension timers of call `id` due at `now`.
@@ -530,8 +529,7 @@ impl<R: Rng> UserAgent<R> {
                 if let Some(body) = &sdp {
                     r.push("Contact", self.contact());
                     r.push("Allow", self.cfg.allow());
-                    r.push("Content-Type", "application/sdp");
-                    r.body = body.clone();
+                    super::call::push_sdp(r, body);
                 }
             }
             let key = self.send_in_call(now, id, r);
@@ -549,34 +547,36 @@ impl<R: Rng> UserAgent<R> {
 /// a changed or re-sent offer carries version + 1). Unchanged when there is no usable
 /// `o=` line.
 pub(crate) fn bump_sdp_version(sdp: &[u8]) -> alloc::vec::Vec<u8> {
+    use crate::sip::scan::find_byte;
     let Ok(text) = core::str::from_utf8(sdp) else {
         return sdp.to_vec();
     };
-    let mut out = alloc::string::String::with_capacity(text.len() + 2);
-    let mut done = false;
-    for line in text.split_inclusive('\n') {
-        if !done && let Some(rest) = line.strip_prefix("o=") {
-            let fields: alloc::vec::Vec<&str> = rest.split(' ').collect();
-            if let [user, id, version, tail @ ..] = fields.as_slice()
-                && let Some(v) = crate::sip::scan::parse_u64(version)
-            {
-                done = true;
-                out.push_str("o=");
-                out.push_str(user);
-                out.push(' ');
-                out.push_str(id);
-                out.push(' ');
+    let b = text.as_bytes();
+    // A space of the line that ends at `end`, from `from` on.
+    let space = |from: usize, end: usize| find_byte(b, from, b' ').filter(|&i| i < end);
+    let mut line = 0;
+    while line < b.len() {
+        let end = find_byte(b, line, b'\n').map_or(b.len(), |i| i + 1);
+        // `o=<username> <sess-id> <sess-version> …`: the third space-separated field.
+        if b.get(line..line + 2) == Some(b"o=")
+            && let Some(v0) = space(line, end).and_then(|i| space(i + 1, end))
+        {
+            let v1 = space(v0 + 1, end).unwrap_or(end);
+            if let (Some(head), Some(v), Some(tail)) = (
+                text.get(..v0 + 1),
+                text.get(v0 + 1..v1).and_then(crate::sip::scan::parse_u64),
+                text.get(v1..),
+            ) {
+                let mut out = alloc::string::String::with_capacity(text.len() + 2);
+                out.push_str(head);
                 crate::sip::text::push_u64(&mut out, v.wrapping_add(1));
-                for t in tail {
-                    out.push(' ');
-                    out.push_str(t);
-                }
-                continue;
+                out.push_str(tail);
+                return out.into_bytes();
             }
         }
-        out.push_str(line);
+        line = end;
     }
-    out.into_bytes()
+    sdp.to_vec()
 }
 
 #[cfg(test)]
@@ -638,6 +638,63 @@ mod tests {
             events.extend(core::iter::from_fn(|| ua.poll_event()));
         }
         (out, events)
+    }
+
+    /// The version bump of the line scan gives what the split-and-join version it
+    /// replaced gave.
+    #[test]
+    fn bump_sdp_version_matches_the_split_version() {
+        for sdp in [
+            &b"v=0\r\no=alice 1 7 IN IP4 10.0.0.1\r\ns=-\r\n"[..],
+            b"o=a b 7",
+            b"o=a b 7\r\n",
+            b"o= 1 2 IN\n",
+            b"v=0\no=x 1 notanumber IN\no=y 2 3 IN\n",
+            b"o=a b 18446744073709551615 IN",
+            b"o=a b\n",
+            b"o=a b \n",
+            b"o=",
+            b"",
+            b"\xff o=a b 1",
+            b"x\no=a  1 2\n",
+        ] {
+            assert_eq!(bump_sdp_version(sdp), bump_reference(sdp), "{sdp:?}");
+        }
+        assert_eq!(
+            bump_sdp_version(b"o=alice 1 7 IN IP4 h\r\n"),
+            b"o=alice 1 8 IN IP4 h\r\n"
+        );
+    }
+
+    fn bump_reference(sdp: &[u8]) -> alloc::vec::Vec<u8> {
+        let Ok(text) = core::str::from_utf8(sdp) else {
+            return sdp.to_vec();
+        };
+        let mut out = alloc::string::String::with_capacity(text.len() + 2);
+        let mut done = false;
+        for line in text.split_inclusive('\n') {
+            if !done && let Some(rest) = line.strip_prefix("o=") {
+                let fields: alloc::vec::Vec<&str> = rest.split(' ').collect();
+                if let [user, id, version, tail @ ..] = fields.as_slice()
+                    && let Some(v) = crate::sip::scan::parse_u64(version)
+                {
+                    done = true;
+                    out.push_str("o=");
+                    out.push_str(user);
+                    out.push(' ');
+                    out.push_str(id);
+                    out.push(' ');
+                    crate::sip::text::push_u64(&mut out, v.wrapping_add(1));
+                    for t in tail {
+                        out.push(' ');
+                        out.push_str(t);
+                    }
+                    continue;
+                }
+            }
+            out.push_str(line);
+        }
+        out.into_bytes()
     }
 
     #[test]

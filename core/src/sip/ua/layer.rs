@@ -151,14 +151,20 @@ impl<R: Rng> UserAgent<R> {
 
     /// Responds with just `code` (plus our tag) through the server transaction `key`.
     pub(crate) fn respond_code(&mut self, now: Instant, key: &TxKey, code: u16) -> bool {
-        let Some(entry) = self.servers.get(key) else {
+        let Some((_, mut r)) = self.server_response(key, code) else {
             return false;
         };
-        let mut r = response(&entry.req, code, Some(&entry.tag));
         if code == 405 || code == 501 {
             r.push("Allow", self.cfg.allow());
         }
         self.respond(now, key, r)
+    }
+
+    /// The request of server transaction `key` and a `code` response to it (§8.2.6.2) with
+    /// the transaction's To tag (the call's tag, for an INVITE that made one).
+    pub(crate) fn server_response(&self, key: &TxKey, code: u16) -> Option<(Arc<SipMsg>, SipMsg)> {
+        let e = self.servers.get(key)?;
+        Some((e.req.clone(), response(&e.req, code, Some(&e.tag))))
     }
 
     /// A response sent without a transaction (§8.2.6 / §16.11-style stateless).
@@ -207,28 +213,18 @@ impl<R: Rng> UserAgent<R> {
             m.note_source_in_via(rx.source);
             m
         };
-        // §8.2 validation: mandatory headers and a CSeq that names the request's method.
+        // §8.2: the shared validator (run before) checked From, To, Call-ID, Max-Forwards
+        // and the CSeq method; a CSeq number the UA cannot use (2^31 or more, §8.1.1.5)
+        // and a Via without a usable branch get a 400 here (never for ACK).
         let method = m.method();
-        let cseq_ok = matches!((m.cseq(), &method), (Some((_, cm)), Some(rm)) if cm == *rm);
-        let max_forwards_ok = m
-            .header("Max-Forwards")
-            .is_none_or(|v| crate::sip::scan::parse_dec::<u8>(v.trim_ascii()).is_some());
-        if m.header("From").is_none()
-            || m.header("To").is_none()
-            || m.call_id().is_none()
-            || !cseq_ok
-            || !max_forwards_ok
-        {
-            if method != Some(Method::Ack) {
-                self.respond_stateless(&rx, &m, 400, false);
+        let key = match key {
+            Ok(key) if m.cseq().is_some() => key,
+            _ => {
+                if method != Some(Method::Ack) {
+                    self.respond_stateless(&rx, &m, 400, false);
+                }
+                return;
             }
-            return;
-        }
-        let Ok(key) = key else {
-            if method != Some(Method::Ack) {
-                self.respond_stateless(&rx, &m, 400, false);
-            }
-            return;
         };
         if method == Some(Method::Ack) {
             if let Some(e) = self.servers.get_mut(&key)
@@ -488,7 +484,7 @@ impl<R: Rng> UserAgent<R> {
                 }
                 ClientTimerAction::Timeout => {
                     if let Some(e) = self.remove_client(key) {
-                        self.tu_client_timeout(now, e.owner, key, e.req);
+                        self.tu_client_timeout(now, e.owner, key);
                     }
                     return;
                 }

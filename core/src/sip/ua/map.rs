@@ -21,6 +21,35 @@ pub(crate) use alloc::collections::{BTreeMap as Map, BTreeSet as Set};
 #[cfg(not(feature = "btree-tables"))]
 pub(crate) use self::VecMap as Map;
 
+/// The UA's output queues (transmits, events): first in, first out.
+#[cfg(feature = "btree-tables")]
+pub(crate) type Queue<T> = alloc::collections::VecDeque<T>;
+
+/// The UA's output queues (transmits, events) without `btree-tables`: a `Vec` taken from
+/// the front. A browser UA's queues hold a few entries, drained after each input, so the
+/// shift costs nothing, and a `Vec` needs none of a ring buffer's growth code per type.
+#[cfg(not(feature = "btree-tables"))]
+#[derive(Debug)]
+pub(crate) struct Queue<T>(Vec<T>);
+
+#[cfg(not(feature = "btree-tables"))]
+impl<T> Queue<T> {
+    /// An empty queue.
+    pub(crate) const fn new() -> Self {
+        Queue(Vec::new())
+    }
+
+    /// Appends `t`.
+    pub(crate) fn push_back(&mut self, t: T) {
+        self.0.push(t);
+    }
+
+    /// Takes the oldest entry.
+    pub(crate) fn pop_front(&mut self) -> Option<T> {
+        (!self.0.is_empty()).then(|| self.0.remove(0))
+    }
+}
+
 /// A map kept as a `Vec` of entries sorted by key (a B-tree map's interface, the subset the
 /// UA uses).
 #[derive(Debug, Clone)]

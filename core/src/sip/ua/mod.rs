@@ -85,7 +85,6 @@ mod requests;
 mod table;
 
 use alloc::boxed::Box;
-use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::SocketAddr;
@@ -498,8 +497,8 @@ pub struct UserAgent<R: Rng> {
     hostport: String,
     keepalive_at: Option<Instant>,
     pong_deadline: Option<Instant>,
-    transmits: VecDeque<Transmit>,
-    events: VecDeque<Event>,
+    transmits: map::Queue<Transmit>,
+    events: map::Queue<Event>,
 }
 
 impl<R: Rng> core::fmt::Debug for UserAgent<R> {
@@ -562,8 +561,8 @@ impl<R: Rng> UserAgent<R> {
             hostport,
             keepalive_at: None,
             pong_deadline: None,
-            transmits: VecDeque::new(),
-            events: VecDeque::new(),
+            transmits: map::Queue::new(),
+            events: map::Queue::new(),
         }
     }
 

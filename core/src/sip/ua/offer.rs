@@ -6,7 +6,6 @@
 //! the responses to ours. Outputs: requests, ACK for the 2xx, [`Event::OfferReceived`],
 //! [`Event::MediaUpdated`], [`Event::OfferRejected`].
 
-use super::build::{SUPPORTED, response};
 use super::call::{CallState, UaError};
 use super::msg::{Method, SipMsg};
 use super::{CallId, EndReason, Event, UserAgent};
@@ -48,13 +47,7 @@ impl<R: Rng> UserAgent<R> {
         }
         let mut r = self.in_dialog(call, method);
         if let Some((r, _)) = &mut r {
-            r.push("Contact", self.contact());
-            r.push("Allow", self.cfg.allow());
-            r.push("Supported", SUPPORTED);
-            if !sdp.is_empty() {
-                r.push("Content-Type", "application/sdp");
-                r.body = sdp.to_vec();
-            }
+            self.decorate_offer(r, sdp, None);
         }
         let key = self
             .send_in_call(now, call, r)
@@ -183,16 +176,20 @@ impl<R: Rng> UserAgent<R> {
         key: &TxKey,
         challenge: &SipMsg,
     ) -> Option<TxKey> {
-        let e = self.clients.get(key)?;
-        let (sent, dest) = (e.req.clone(), e.dest);
         let d = self.calls.get(&id)?.dialog.as_ref()?;
         // §12.2.1.1: every new request in the dialog takes the next local CSeq.
         let seq = d.local_seq.wrapping_add(1) & 0x7fff_ffff;
-        let req = self.authorized_retry(&sent, challenge, seq)?;
+        let retry = self.retry_with_auth(
+            now,
+            key,
+            challenge,
+            super::layer::Owner::Call(id),
+            Some(seq),
+        )?;
         if let Some(d) = self.calls.get_mut(&id).and_then(|c| c.dialog.as_mut()) {
             d.local_seq = seq;
         }
-        self.send_request(now, req, dest, super::layer::Owner::Call(id))
+        Some(retry)
     }
 
     /// The peer's INVITE with a To tag: a re-INVITE (§14.2).
@@ -209,10 +206,10 @@ impl<R: Rng> UserAgent<R> {
             return;
         }
         if c.pending_offer.is_some() || c.state != CallState::Confirmed {
-            let tag = c.local_tag.clone();
-            let mut r = response(&req, 500, Some(&tag));
-            r.push("Retry-After", "1");
-            self.respond(now, &key, r);
+            if let Some((_, mut r)) = self.server_response(&key, 500) {
+                r.push("Retry-After", "1");
+                self.respond(now, &key, r);
+            }
             return;
         }
         if let Some(d) = &mut c.dialog {

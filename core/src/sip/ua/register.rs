@@ -10,7 +10,6 @@ use crate::sip::text::{cat, dec};
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 
-use super::build::resolve;
 use super::call::UaError;
 use super::layer::Owner;
 use super::msg::{Method, SipMsg, addr_uri, param};
@@ -78,11 +77,7 @@ impl<R: Rng> UserAgent<R> {
             self.remove_client(&k);
         }
         let uri = self.registrar_uri();
-        let dest = self
-            .cfg
-            .proxy
-            .or_else(|| resolve(&uri, self.cfg.transport))
-            .ok_or(UaError::NoRoute)?;
+        let dest = self.destination(&uri).ok_or(UaError::NoRoute)?;
         if self.registration.cseq == 0 {
             self.registration.cseq = self.first_cseq();
         } else {
@@ -139,21 +134,47 @@ impl<R: Rng> UserAgent<R> {
         self.take_challenge(challenge, Some(req)) && self.authorize(req)
     }
 
-    /// A copy of `sent`, the request `challenge` (a 401/407) refused, for its retry with
-    /// credentials (RFC 3261 §22.2, §8.1.3.5): without Via (sending adds one with a new
-    /// branch) and with `CSeq: cseq METHOD`. `None` if the challenge cannot be answered
-    /// (see [`Self::add_authorization`]: no password, unsupported, credentials refused).
-    pub(crate) fn authorized_retry(
-        &mut self,
-        sent: &SipMsg,
-        challenge: &SipMsg,
-        cseq: u32,
-    ) -> Option<SipMsg> {
-        let mut req = sent.clone();
+    /// The request of client transaction `key` made ready to be sent again in a new
+    /// transaction (RFC 3261 §8.1.3.5, §22.2, RFC 4028 §7.4), and where it went: without
+    /// Via (sending adds one with a new branch) and with `CSeq: cseq METHOD` (`None`: the
+    /// sent number + 1).
+    pub(crate) fn resend_copy(
+        &self,
+        key: &TxKey,
+        cseq: Option<u32>,
+    ) -> Option<(SipMsg, core::net::SocketAddr)> {
+        let e = self.clients.get(key)?;
+        let mut req = (*e.req).clone();
         let method = req.method()?;
+        let n = match cseq {
+            Some(n) => n,
+            None => req.cseq()?.0.saturating_add(1),
+        };
         req.remove("Via");
-        req.set("CSeq", cat!(cseq, ' ', method.as_str()));
-        self.add_authorization(&mut req, challenge).then_some(req)
+        req.set("CSeq", cat!(n, ' ', method.as_str()));
+        Some((req, e.dest))
+    }
+
+    /// Resends the request of client transaction `key`, refused by `challenge` (a
+    /// 401/407), with credentials answering it and `CSeq: cseq` (see
+    /// [`Self::resend_copy`]), in a new transaction owned by `owner`. `None` when it
+    /// cannot be answered: no password, an unsupported challenge, or the credentials were
+    /// refused ([`DigestClient`]'s rejection and stale-loop rules bound the retries).
+    ///
+    /// [`DigestClient`]: crate::sip::auth::DigestClient
+    pub(crate) fn retry_with_auth(
+        &mut self,
+        now: Instant,
+        key: &TxKey,
+        challenge: &SipMsg,
+        owner: Owner,
+        cseq: Option<u32>,
+    ) -> Option<TxKey> {
+        let (mut req, dest) = self.resend_copy(key, cseq)?;
+        if !self.add_authorization(&mut req, challenge) {
+            return None;
+        }
+        self.send_request(now, req, dest, owner)
     }
 
     /// Feeds the challenges of a 401/407 to the digest client, judged against the

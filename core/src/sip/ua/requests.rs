@@ -2,6 +2,7 @@
 //! UPDATE (RFC 3311), INFO with DTMF (RFC 6086), OPTIONS (§11), MESSAGE (RFC 3428), REFER
 //! and its NOTIFY (RFC 3515), and the 481/500/405 answers of §12.2.2 and §8.2.1.
 
+use crate::sip::scan::split_byte;
 use crate::sip::text::cat;
 use alloc::string::{String, ToString};
 
@@ -19,13 +20,21 @@ fn parse_dtmf_relay(body: &[u8]) -> Option<(char, u32)> {
     let text = core::str::from_utf8(body).ok()?;
     let mut digit = None;
     let mut duration = 160;
-    for line in text.lines() {
-        let Some((k, v)) = line.split_once('=') else {
+    let mut rest = text;
+    while !rest.is_empty() {
+        // One line (its `\r` is trimmed with the value), then `key=value`.
+        let (line, next) = split_byte(rest, b'\n');
+        rest = next.unwrap_or("");
+        let (k, Some(v)) = split_byte(line, b'=') else {
             continue;
         };
         let (k, v) = (k.trim_ascii(), v.trim_ascii());
         if k.eq_ignore_ascii_case("signal") {
-            digit = v.chars().next().filter(|c| is_dtmf_digit(*c));
+            digit = v
+                .bytes()
+                .next()
+                .map(char::from)
+                .filter(|c| is_dtmf_digit(*c));
         } else if k.eq_ignore_ascii_case("duration") {
             duration = crate::sip::scan::parse_dec(v).unwrap_or(160);
         }
@@ -69,12 +78,9 @@ impl<R: Rng> UserAgent<R> {
             (Method::Invite | Method::Update, Some(id)) => {
                 if req.method() == Some(Method::Update) && req.body.is_empty() {
                     // A session refresh (RFC 4028) or a plain UPDATE without offer.
-                    let tag = self
-                        .servers
-                        .get(&key)
-                        .map(|e| e.tag.clone())
-                        .unwrap_or_default();
-                    let mut r = response(&req, 200, Some(&tag));
+                    let Some((_, mut r)) = self.server_response(&key, 200) else {
+                        return;
+                    };
                     if let Some(se) = self.session_refreshed(now, id, &req) {
                         r.push("Session-Expires", se);
                         r.push("Require", "timer");
@@ -211,7 +217,9 @@ impl<R: Rng> UserAgent<R> {
             Owner::Register => self.register_response(now, key, resp),
             Owner::Message(id) => {
                 if let Some(code) = resp.code().filter(|c| *c >= 200) {
-                    if matches!(code, 401 | 407) && self.retry_with_auth(now, key, &resp, owner) {
+                    if matches!(code, 401 | 407)
+                        && self.retry_with_auth(now, key, &resp, owner, None).is_some()
+                    {
                         return;
                     }
                     self.push_event(Event::MessageStatus { id, code });
@@ -223,47 +231,14 @@ impl<R: Rng> UserAgent<R> {
                 if resp.cseq().is_some_and(|(_, m)| m == Method::Bye)
                     && matches!(resp.code(), Some(401 | 407))
                 {
-                    self.retry_with_auth(now, key, &resp, owner);
+                    self.retry_with_auth(now, key, &resp, owner, None);
                 }
             }
         }
     }
 
-    /// Resends the out-of-dialog request of the client transaction `key` with credentials
-    /// answering `challenge` (a 401/407; RFC 3261 §22.2, §8.1.3.5: same Call-ID, CSeq + 1,
-    /// new branch), owned by `owner`. `false` when it cannot be answered (no password,
-    /// unsupported challenge, or the credentials were refused: [`DigestClient`]'s
-    /// rejection and stale-loop rules bound the retries).
-    ///
-    /// [`DigestClient`]: crate::sip::auth::DigestClient
-    fn retry_with_auth(
-        &mut self,
-        now: Instant,
-        key: &TxKey,
-        challenge: &SipMsg,
-        owner: Owner,
-    ) -> bool {
-        let Some(e) = self.clients.get(key) else {
-            return false;
-        };
-        let (sent, dest) = (e.req.clone(), e.dest);
-        let Some((n, _)) = sent.cseq() else {
-            return false;
-        };
-        let Some(req) = self.authorized_retry(&sent, challenge, n.saturating_add(1)) else {
-            return false;
-        };
-        self.send_request(now, req, dest, owner).is_some()
-    }
-
     /// A client transaction timed out (Timer B or F): the TU sees a 408.
-    pub(crate) fn tu_client_timeout(
-        &mut self,
-        now: Instant,
-        owner: Owner,
-        key: &TxKey,
-        _req: alloc::sync::Arc<SipMsg>,
-    ) {
+    pub(crate) fn tu_client_timeout(&mut self, now: Instant, owner: Owner, key: &TxKey) {
         match owner {
             Owner::Call(id) => {
                 self.notify_done(now, id, key);
@@ -404,9 +379,9 @@ impl<R: Rng> UserAgent<R> {
         }
         let body = cat!("SIP/2.0 ", code, ' ', super::build::reason(code), "\r\n");
         let state = if terminated {
-            String::from("terminated;reason=noresource")
+            "terminated;reason=noresource"
         } else {
-            String::from("active;expires=60")
+            "active;expires=60"
         };
         let mut r = self.in_dialog(call, Method::Notify);
         if let Some((r, _)) = &mut r {
@@ -448,15 +423,21 @@ impl<R: Rng> UserAgent<R> {
 
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            ';' => out.push_str("%3B"),
-            '=' => out.push_str("%3D"),
-            '@' => out.push_str("%40"),
-            ' ' => out.push_str("%20"),
-            c => out.push(c),
-        }
+    let mut run = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let code = match b {
+            b';' => "%3B",
+            b'=' => "%3D",
+            b'@' => "%40",
+            b' ' => "%20",
+            _ => continue,
+        };
+        // ASCII delimiters: `run..i` is on char boundaries.
+        out.push_str(s.get(run..i).unwrap_or(""));
+        out.push_str(code);
+        run = i + 1;
     }
+    out.push_str(s.get(run..).unwrap_or(""));
     out
 }
 
@@ -503,6 +484,13 @@ mod tests {
         );
         assert_eq!(parse_dtmf_relay(b"Signal=#\r\n"), Some(('#', 160)));
         assert_eq!(parse_dtmf_relay(b"Signal=x\r\n"), None);
+        assert_eq!(
+            parse_dtmf_relay(b"junk\n Duration = 250 \r\nsignal= d\r\n"),
+            Some(('D', 250))
+        );
+        assert_eq!(parse_dtmf_relay(b"Signal=\xc3\xa9\r\n"), None);
+        assert_eq!(parse_dtmf_relay(b"Duration=100"), None);
+        assert_eq!(escape("a b;c=d@\u{e9}"), "a%20b%3Bc%3Dd%40\u{e9}");
         assert_eq!(sipfrag_code(b"SIP/2.0 100 Trying\r\n"), Some(100));
         assert_eq!(sipfrag_code(b"SIP/2.0 200 OK"), Some(200));
         assert_eq!(sipfrag_code(b"junk"), None);

@@ -110,6 +110,19 @@ impl CallTable {
             .filter_map(|id| self.calls.get(id).map(|c| &**c))
     }
 
+    /// The first call with SIP Call-ID `call_id` (any call when `None`) that `pred`
+    /// accepts, in ascending handle order.
+    pub(crate) fn find(
+        &self,
+        call_id: Option<&str>,
+        pred: &dyn Fn(&Call) -> bool,
+    ) -> Option<CallId> {
+        match call_id {
+            Some(cid) => self.with_call_id(cid).find(|c| pred(c)).map(|c| c.id),
+            None => self.values().find(|c| pred(c)).map(|c| c.id),
+        }
+    }
+
     /// Files the timers of the calls changed since the last call.
     pub(crate) fn reschedule(&mut self) {
         while let Some(id) = self.dirty.pop_first() {
@@ -133,13 +146,13 @@ impl CallTable {
         filed.into_iter().chain(dirty).min()
     }
 
-    /// The calls with a timer due at `now`, earliest first.
-    pub(crate) fn due(&mut self, now: Instant) -> Vec<CallId> {
+    /// The calls with a timer due at `now` and their deadlines, earliest first.
+    pub(crate) fn due(&mut self, now: Instant) -> Vec<(Instant, CallId)> {
         self.reschedule();
         self.timers
             .iter()
             .take_while(|(t, _)| *t <= now)
-            .map(|(_, id)| *id)
+            .copied()
             .collect()
     }
 }
@@ -176,8 +189,25 @@ impl CallTable {
     }
 
     /// The calls whose SIP Call-ID is `call_id`.
+    #[cfg(test)]
     pub(crate) fn with_call_id<'a>(&'a self, call_id: &'a str) -> impl Iterator<Item = &'a Call> {
         self.values().filter(move |c| c.call_id == call_id)
+    }
+
+    /// The first call with SIP Call-ID `call_id` (any call when `None`) that `pred`
+    /// accepts, in ascending handle order: one loop for every search (a generic iterator
+    /// chain per caller was code per caller).
+    pub(crate) fn find(
+        &self,
+        call_id: Option<&str>,
+        pred: &dyn Fn(&Call) -> bool,
+    ) -> Option<CallId> {
+        for c in self.values() {
+            if call_id.is_none_or(|cid| c.call_id == cid) && pred(c) {
+                return Some(c.id);
+            }
+        }
+        None
     }
 
     /// Nothing to file: timers are read from the calls.
@@ -192,8 +222,9 @@ impl CallTable {
         min
     }
 
-    /// The calls with a timer due at `now`, earliest first (ties by handle).
-    pub(crate) fn due(&mut self, now: Instant) -> Vec<CallId> {
+    /// The calls with a timer due at `now` and their deadlines, earliest first (ties by
+    /// handle).
+    pub(crate) fn due(&mut self, now: Instant) -> Vec<(Instant, CallId)> {
         let mut due: Vec<(Instant, CallId)> = Vec::new();
         for c in self.values() {
             if let Some(t) = c.next_timer()
@@ -203,7 +234,7 @@ impl CallTable {
                 due.insert(i, (t, c.id));
             }
         }
-        due.into_iter().map(|(_, id)| id).collect()
+        due
     }
 }
 
@@ -212,7 +243,6 @@ mod tests {
     use super::*;
     use crate::sip::transaction::TxKey;
     use crate::sip::ua::msg::{Method, SipMsg};
-    use alloc::string::String;
     use alloc::sync::Arc;
 
     fn call(id: u64, call_id: &str, ring_until: u64) -> Call {
@@ -221,7 +251,6 @@ mod tests {
         Call::new(
             CallId(id),
             true,
-            String::from("t"),
             Arc::new(invite),
             TxKey::for_request("z9hG4bKx", Method::Invite),
             "10.0.0.2:5060".parse().unwrap(),
@@ -237,16 +266,19 @@ mod tests {
         t.insert(CallId(3), call(3, "b", 900));
         assert_eq!(t.with_call_id("a").count(), 2);
         assert_eq!(t.next_timer(), Some(Instant::from_millis(300)));
-        assert_eq!(t.due(Instant::from_millis(499)), [CallId(2)]);
+        let due = |t: &mut CallTable, ms| -> Vec<CallId> {
+            t.due(Instant::from_millis(ms))
+                .iter()
+                .map(|d| d.1)
+                .collect()
+        };
+        assert_eq!(due(&mut t, 499), [CallId(2)]);
         // A mutation is seen before and after the reschedule.
         t.get_mut(&CallId(3)).unwrap().ext.ring_deadline = Some(Instant::from_millis(100));
         assert_eq!(t.next_timer(), Some(Instant::from_millis(100)));
         t.reschedule();
         assert_eq!(t.next_timer(), Some(Instant::from_millis(100)));
-        assert_eq!(
-            t.due(Instant::from_millis(500)),
-            [CallId(3), CallId(2), CallId(1)]
-        );
+        assert_eq!(due(&mut t, 500), [CallId(3), CallId(2), CallId(1)]);
         assert!(t.remove(&CallId(3)).is_some());
         assert_eq!(t.with_call_id("b").count(), 0);
         #[cfg(feature = "btree-tables")]
