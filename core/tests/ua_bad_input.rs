@@ -325,3 +325,47 @@ fn rfc2543_request_without_magic_cookie_is_matched_by_the_fallback() {
     assert_eq!(sim.ua(b).transaction_count(), 1);
     assert_eq!(sim.ua(b).call_count(), 1);
 }
+
+/// A request the validator refuses is answered like any UA response (§8.2.6.2): the Vias,
+/// From, To with a new tag, Call-ID and CSeq of the request, the specific reason, and the
+/// header the status asks for (420 names the unsupported extension, §8.2.2.3).
+#[test]
+fn rejection_copies_the_request_and_names_the_extension() {
+    let mut sim = Sim::new(3, Link::PERFECT);
+    let b = sim.add(config("bob", 5070));
+    let raw = String::from_utf8(req("OPTIONS", "z9hG4bKreq", ""))
+        .unwrap()
+        .replace(
+            "Max-Forwards: 70\r\n",
+            "Max-Forwards: 70\r\nVia: SIP/2.0/UDP 10.0.0.9;branch=z9hG4bKp\r\nRequire: foo, timer\r\n",
+        );
+    let out = sim.inject(b, addr(5999), raw.as_bytes());
+    assert_eq!(out.len(), 1);
+    let resp = SipMsg::parse(out[0].as_bytes()).expect("the rejection parses");
+    assert_eq!(resp.code(), Some(420));
+    assert_eq!(
+        resp.headers_named("Via").collect::<Vec<_>>(),
+        [
+            "SIP/2.0/UDP 10.0.0.1:5999;branch=z9hG4bKreq",
+            "SIP/2.0/UDP 10.0.0.9;branch=z9hG4bKp"
+        ]
+    );
+    assert_eq!(resp.header("From"), Some("<sip:m@h>;tag=ft"));
+    assert_eq!(resp.header("Call-ID"), Some("cid-z9hG4bKreq"));
+    assert_eq!(resp.header("CSeq"), Some("5 OPTIONS"));
+    assert!(resp.header("To").unwrap().starts_with("<sip:bob@h>;tag="));
+    assert!(resp.to_tag().is_some_and(|t| !t.is_empty()));
+    assert_eq!(resp.header("Unsupported"), Some("foo"));
+    assert!(resp.header("Contact").is_none() && resp.header("Require").is_none());
+    // A To tag already present is kept, not replaced.
+    let raw = String::from_utf8(req("OPTIONS", "z9hG4bKreq2", ";tag=t1"))
+        .unwrap()
+        .replace(
+            "Max-Forwards: 70\r\n",
+            "Max-Forwards: 70\r\nRequire: foo\r\n",
+        );
+    let out = sim.inject(b, addr(5999), raw.as_bytes());
+    let resp = SipMsg::parse(out[0].as_bytes()).expect("the rejection parses");
+    assert_eq!(resp.code(), Some(420));
+    assert_eq!(resp.header("To"), Some("<sip:bob@h>;tag=t1"));
+}

@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use core::net::SocketAddr;
 
 use super::build::{ack_for_non_2xx, response};
-use super::msg::{Method, SipMsg};
+use super::msg::{Method, SipMsg, StartLine};
 use super::{CallId, Received, Transmit, Transport, UserAgent};
 use crate::rand::Rng;
 use crate::sip::transaction::{
@@ -182,19 +182,30 @@ impl<R: Rng> UserAgent<R> {
     }
 
     /// A request the shared validator refused: its response, statelessly (never for ACK).
+    /// Built like every other UA response ([`response`]: the request's Vias, From, To with
+    /// a new tag if it had none, Call-ID and CSeq, §8.2.6.2), with the rejection's status,
+    /// reason and extra headers.
     pub(crate) fn reject_invalid(
         &mut self,
         rx: Received<'_>,
+        m: &crate::sip::Message<'_>,
         req: &crate::sip::Request<'_>,
         rejection: &crate::sip::validate::Rejection,
     ) {
         if req.method().as_str() == "ACK" || req.headers().via_top().is_err() {
             return; // ACK is never answered; without Via no response can be routed.
         }
-        let mut resp = rejection.to_response(req);
-        if req.headers().to().is_ok_and(|t| t.tag().is_none()) {
-            let tag = self.random_token(10);
-            resp.set_to_tag(&tag);
+        let req = SipMsg::from_message(m);
+        let tag = self.random_token(10);
+        let mut resp = response(&req, rejection.status.as_u16(), Some(&tag));
+        resp.start = StartLine::Response {
+            code: rejection.status.as_u16(),
+            reason: rejection.reason.into(),
+        };
+        for (n, v) in &rejection.headers {
+            if *n != crate::sip::HeaderName::Other {
+                resp.push(n.as_str(), v.as_str());
+            }
         }
         self.transmit_on(rx.transport, rx.source, resp.to_bytes());
     }
