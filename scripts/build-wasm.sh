@@ -59,6 +59,18 @@ fi
 # be bundled into dist/index.js (where bundlers would look for the wasm next to it).
 wasm-pack --log-level warn build "$PKG" --target web --mode no-install --no-pack --no-opt \
   --out-dir ts/pkg --out-name rvoip_wasm --profile wasm-release "${EXTRA[@]}"
+# The glue's initSync, trimmed to how the wrapper calls it (always `{ module }` holding a
+# compiled WebAssembly.Module): without the deprecated-parameters warning (its string and
+# branch) and the compile of raw bytes. Fails when a new wasm-bindgen changes the text.
+node --input-type=module -e "
+import { readFileSync, writeFileSync } from 'node:fs';
+const f = '$PKG/ts/pkg/rvoip_wasm.js';
+const s = readFileSync(f, 'utf8');
+const t = s.replace(/(function initSync\(module\) \{\n.*\n)\s*if \(module !== undefined\) \{[^]*?deprecated parameters[^]*?\n    \}\n[^]*?(const imports = __wbg_get_imports\(\);\n)\s*if \(!\(module instanceof WebAssembly.Module\)\) \{\n.*\n    \}\n/,
+  '\$1    ({ module } = module);\n    \$2');
+if (t === s) throw new Error('build-wasm.sh: the glue\'s initSync changed; update its trimming');
+writeFileSync(f, t);
+"
 WASM="$PKG/ts/pkg/rvoip_wasm_bg.wasm"
 before=$(stat -c %s "$WASM")
 if [ "${WASM_OPT:-1}" != 0 ]; then
@@ -85,7 +97,7 @@ fi
 (cd "$PKG/ts/pkg" && node --input-type=module -e "
 import { readFileSync } from 'node:fs';
 import { initSync, cmd } from './rvoip_wasm.js';
-initSync({ module: readFileSync('rvoip_wasm_bg.wasm') });
+initSync({ module: new WebAssembly.Module(readFileSync('rvoip_wasm_bg.wasm')) });
 const run = (h, op, s = '') =>
   new TextDecoder().decode(cmd(h, op, 1, 0, 0, new TextEncoder().encode(s)));
 const h = +run(0, 0, 'sip:a@b\x1f\x1f\x1f\x1f\x1f\x1f\x1f\x1fwss://s/ws\x1f1');
@@ -107,7 +119,15 @@ step "esbuild: the wrapper and the wasm-bindgen glue bundled into dist/index.js,
 # One minified module (index.d.ts still re-exports the per-module .d.ts files, which keep
 # the doc comments); the wasm stays in pkg/, where the wrapper fetches it through
 # import.meta.url (the glue's unused parts, e.g. initSync, are left out).
+# --mangle-props: the wrapper's private members (TypeScript `private`, and the internal
+# CallHost interface) get short names; the list names them exactly (the sources and .d.ts
+# keep their names), and a name in it must be no property of anything else in the bundle
+# (DOM objects, options, events): those keep theirs.
+PRIVATE='remoteSdp|pending|cursor|chain|setState|answerOffer|direction_|registering|unregistering'
+PRIVATE+='|messages|starting|setTransport|setRegistration|openSocket|closeSocket|settle|dispatch'
+PRIVATE+='|pump|adopt|forget|transferTo|timer|media'
 npx --no-install esbuild dist/index.js --bundle --minify --format=esm --target=es2022 \
+  --mangle-props="^($PRIVATE)\$" \
   --outfile=dist/index.js --allow-overwrite --log-level=warning
 find dist -name '*.js' ! -name index.js -delete
 
