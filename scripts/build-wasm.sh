@@ -125,7 +125,7 @@ step "esbuild: the wrapper and the wasm-bindgen glue bundled into dist/index.js,
 # (DOM objects, options, events): those keep theirs.
 PRIVATE='remoteSdp|pending|cursor|chain|setState|answerOffer|direction_|registering|unregistering'
 PRIVATE+='|messages|starting|setTransport|setRegistration|openSocket|closeSocket|settle|dispatch'
-PRIVATE+='|pump|adopt|forget|transferTo|timer|media'
+PRIVATE+='|pump|adopt|forget|transferTo|timer|media|host|run|ws|offer'
 npx --no-install esbuild dist/index.js --bundle --minify --format=esm --target=es2022 \
   --mangle-props="^($PRIVATE)\$" \
   --outfile=dist/index.js --allow-overwrite --log-level=warning
