@@ -222,8 +222,7 @@ impl DigestClient {
     where
         I: IntoIterator<Item = &'a str>,
     {
-        let values: Vec<&str> = values.into_iter().collect();
-        self.challenge(kind, &values, None)
+        self.challenge(kind, &mut values.into_iter(), None)
     }
 
     /// Feeds the challenges of a 401/407 answering a request that carried `sent`: the
@@ -248,9 +247,7 @@ impl DigestClient {
         I: IntoIterator<Item = &'a str>,
         S: IntoIterator<Item = &'b str>,
     {
-        let values: Vec<&str> = values.into_iter().collect();
-        let sent: Vec<&str> = sent.into_iter().collect();
-        self.challenge(kind, &values, Some(&sent))
+        self.challenge(kind, &mut values.into_iter(), Some(&mut sent.into_iter()))
     }
 
     /// The one (non-generic) body of [`handle_challenge`](Self::handle_challenge) and
@@ -258,8 +255,8 @@ impl DigestClient {
     fn challenge(
         &mut self,
         kind: ChallengeKind,
-        values: &[&str],
-        sent: Option<&[&str]>,
+        values: &mut dyn Iterator<Item = &str>,
+        sent: Option<&mut dyn Iterator<Item = &str>>,
     ) -> Result<(), ClientError> {
         // Best usable challenge per realm, in order of first appearance.
         #[allow(clippy::vec_box)]
@@ -284,25 +281,52 @@ impl DigestClient {
         if best.is_empty() {
             return Err(ClientError::NoUsableChallenge);
         }
+        // Per state (same index in `self.realms`, at most MAX_REALMS of them): the
+        // nonce-count the challenged request used with the state's current nonce, or None
+        // when it did not answer that nonce at all (then there is nothing to judge: the
+        // challenge just brings the realm a new nonce). Without `sent`, the latest count.
+        let mut used: [Option<u32>; MAX_REALMS] = [None; MAX_REALMS];
+        match sent {
+            None => {
+                for (u, st) in used.iter_mut().zip(&self.realms) {
+                    *u = Some(st.nc);
+                }
+            }
+            Some(sent) => {
+                // One pass over what the request carried: the first of its parsable
+                // credential values naming a state's realm and nonce counts for it (`nc`
+                // absent without qop). Bounded: only the first MAX_REALMS parsable ones.
+                let mut parsed = 0;
+                for v in sent {
+                    if parsed == MAX_REALMS {
+                        break;
+                    }
+                    let Some((r, n, nc)) = sent_realm_nonce_nc(v) else {
+                        continue;
+                    };
+                    parsed += 1;
+                    for (u, st) in used.iter_mut().zip(&self.realms) {
+                        if u.is_none() && st.realm == r && st.nonce == n {
+                            *u = Some(nc.unwrap_or(st.nc));
+                        }
+                    }
+                }
+            }
+        }
         // Check every realm before changing anything.
         for c in &best {
-            if let Some(st) = self
-                .realms
-                .iter()
-                .find(|r| r.kind == kind && r.realm == c.realm)
-            {
-                // The nonce-count the challenged request used with our current nonce, or
-                // None when it did not answer that nonce at all (then there is nothing to
-                // judge: the challenge just brings the realm a new nonce).
-                let used = match sent {
-                    None => Some(st.nc),
-                    Some(sent) => sent_nc(sent, &st.realm, &st.nonce).map(|nc| nc.unwrap_or(st.nc)),
-                };
-                let Some(used) = used else { continue };
+            for (u, st) in used.iter().zip(&self.realms) {
+                let Some(used) = *u else { continue };
                 // The challenged request carried our first answer to this nonce, and the
                 // server refused it outright, or declared stale again a nonce that itself
-                // came from a stale challenge.
-                if st.first_nc != 0 && used == st.first_nc && (!c.from_stale || st.from_stale) {
+                // came from a stale challenge. (Otherwise: not answered yet, or a reused
+                // nonce the server may have forgotten: either way take the new challenge.)
+                if st.kind == kind
+                    && st.realm == c.realm
+                    && st.first_nc != 0
+                    && used == st.first_nc
+                    && (!c.from_stale || st.from_stale)
+                {
                     let realm = st.realm.clone();
                     return Err(if c.from_stale {
                         ClientError::StaleLoop { realm }
@@ -310,8 +334,6 @@ impl DigestClient {
                         ClientError::Rejected { realm }
                     });
                 }
-                // Not answered yet, or a reused nonce the server may have forgotten: either
-                // way take the new challenge.
             }
         }
         for mut st in best {
@@ -433,25 +455,6 @@ impl DigestClient {
         }
         nc
     }
-}
-
-/// What the challenged request told the server about `nonce` of `realm`: `Some(nc)` for
-/// the first of its credential values `sent` naming them (`nc` absent without qop), `None`
-/// when none does. Bounded: only the first [`MAX_REALMS`] parsable values count.
-fn sent_nc(sent: &[&str], realm: &str, nonce: &str) -> Option<Option<u32>> {
-    let mut parsed = 0;
-    for v in sent {
-        if parsed == MAX_REALMS {
-            break;
-        }
-        if let Some((r, n, nc)) = sent_realm_nonce_nc(v) {
-            parsed += 1;
-            if r == realm && n == nonce {
-                return Some(nc);
-            }
-        }
-    }
-    None
 }
 
 /// Whether `s` holds a control character (HTAB included), which no header value may carry.
