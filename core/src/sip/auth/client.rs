@@ -7,7 +7,7 @@
 //! cannot be answered or the credentials were refused.
 
 use super::compute::{self, HexDigest, QopInputs};
-use super::header::{CredentialFields, UsernameForm, qop_bit, qop_mask, sent_realm_nonce_nc};
+use super::header::{CredentialFields, UsernameForm, qop_bit, qop_mask};
 use super::wire::{
     ALGORITHM, CHALLENGE, NONCE, OPAQUE, QOP, REALM, STALE, USERHASH, is_true, scan,
 };
@@ -102,6 +102,9 @@ struct RealmState {
     /// The `nc` of this state's first answer (0 until it answered): a new challenge to the
     /// request that carried it means the credentials were refused.
     first_nc: u32,
+    /// The credentials value of this state's first answer (empty until it answered): the
+    /// challenged request carried that answer when it carried this exact value.
+    first: String,
     /// `nonce` came from a `stale=true` challenge.
     from_stale: bool,
     /// For `-sess`: the random bits of the cnonce fixed for this nonce (the session key
@@ -222,8 +225,7 @@ impl DigestClient {
     where
         I: IntoIterator<Item = &'a str>,
     {
-        let values: Vec<&str> = values.into_iter().collect();
-        self.challenge(kind, &values, None)
+        self.challenge(kind, &mut values.into_iter(), None)
     }
 
     /// Feeds the challenges of a 401/407 answering a request that carried `sent`: the
@@ -234,8 +236,11 @@ impl DigestClient {
     /// new challenge is judged only against the credentials the challenged request carried
     /// for it: [`ClientError::Rejected`] when the request carried our first answer to the
     /// realm's current nonce (`nc=00000001`, or the count continued from another request
-    /// kind's use of the same nonce) and the server challenges again without `stale=true`, [`ClientError::StaleLoop`] likewise with `stale=true` for a nonce that
-    /// itself came from a stale challenge. A challenge to a request that did not use our
+    /// kind's use of the same nonce) and the server challenges again without `stale=true`,
+    /// [`ClientError::StaleLoop`] likewise with `stale=true` for a nonce that itself came
+    /// from a stale challenge. The client remembers that first answer: the request carried
+    /// it when one of `sent` is that exact value (values written by others are not our
+    /// credentials and judge nothing). A challenge to a request that did not use our
     /// current nonce (e.g. an INVITE sent without credentials after a REGISTER used the
     /// nonce) is simply taken as the realm's new nonce.
     pub fn handle_challenge_to<'a, 'b, I, S>(
@@ -248,9 +253,7 @@ impl DigestClient {
         I: IntoIterator<Item = &'a str>,
         S: IntoIterator<Item = &'b str>,
     {
-        let values: Vec<&str> = values.into_iter().collect();
-        let sent: Vec<&str> = sent.into_iter().collect();
-        self.challenge(kind, &values, Some(&sent))
+        self.challenge(kind, &mut values.into_iter(), Some(&mut sent.into_iter()))
     }
 
     /// The one (non-generic) body of [`handle_challenge`](Self::handle_challenge) and
@@ -258,8 +261,8 @@ impl DigestClient {
     fn challenge(
         &mut self,
         kind: ChallengeKind,
-        values: &[&str],
-        sent: Option<&[&str]>,
+        values: &mut dyn Iterator<Item = &str>,
+        sent: Option<&mut dyn Iterator<Item = &str>>,
     ) -> Result<(), ClientError> {
         // Best usable challenge per realm, in order of first appearance.
         #[allow(clippy::vec_box)]
@@ -284,25 +287,44 @@ impl DigestClient {
         if best.is_empty() {
             return Err(ClientError::NoUsableChallenge);
         }
+        // Per state (same index in `self.realms`, at most MAX_REALMS of them): whether the
+        // challenged request carried the state's first answer to its current nonce. Only
+        // that answer can be refused as wrong credentials: a later answer (a higher nc) to
+        // a nonce the server accepted once is a reused nonce it may have forgotten, and a
+        // request that did not answer the nonce at all just brings the realm a new one.
+        // Without `sent`: the latest answer was the first one. With `sent`: one of its
+        // values is the first answer byte for byte (no qop: any answer to the nonce, which
+        // is the first one while only one was made).
+        let mut carried = [false; MAX_REALMS];
+        match sent {
+            None => {
+                for (c, st) in carried.iter_mut().zip(&self.realms) {
+                    *c = st.nc == st.first_nc;
+                }
+            }
+            Some(sent) => {
+                for v in sent {
+                    for (c, st) in carried.iter_mut().zip(&self.realms) {
+                        if v == st.first && (st.qop.is_some() || st.nc == st.first_nc) {
+                            *c = true;
+                        }
+                    }
+                }
+            }
+        }
         // Check every realm before changing anything.
         for c in &best {
-            if let Some(st) = self
-                .realms
-                .iter()
-                .find(|r| r.kind == kind && r.realm == c.realm)
-            {
-                // The nonce-count the challenged request used with our current nonce, or
-                // None when it did not answer that nonce at all (then there is nothing to
-                // judge: the challenge just brings the realm a new nonce).
-                let used = match sent {
-                    None => Some(st.nc),
-                    Some(sent) => sent_nc(sent, &st.realm, &st.nonce).map(|nc| nc.unwrap_or(st.nc)),
-                };
-                let Some(used) = used else { continue };
+            for (&carried, st) in carried.iter().zip(&self.realms) {
                 // The challenged request carried our first answer to this nonce, and the
                 // server refused it outright, or declared stale again a nonce that itself
-                // came from a stale challenge.
-                if st.first_nc != 0 && used == st.first_nc && (!c.from_stale || st.from_stale) {
+                // came from a stale challenge. (Otherwise: not answered yet, or a reused
+                // nonce the server may have forgotten: either way take the new challenge.)
+                if st.kind == kind
+                    && st.realm == c.realm
+                    && st.first_nc != 0
+                    && carried
+                    && (!c.from_stale || st.from_stale)
+                {
                     let realm = st.realm.clone();
                     return Err(if c.from_stale {
                         ClientError::StaleLoop { realm }
@@ -310,8 +332,6 @@ impl DigestClient {
                         ClientError::Rejected { realm }
                     });
                 }
-                // Not answered yet, or a reused nonce the server may have forgotten: either
-                // way take the new challenge.
             }
         }
         for mut st in best {
@@ -376,6 +396,7 @@ impl DigestClient {
             userhash: is_true(f[USERHASH]),
             nc: 0,
             first_nc: 0,
+            first: String::new(),
             from_stale: is_true(f[STALE]),
             sess_cnonce: None,
         }))
@@ -433,25 +454,6 @@ impl DigestClient {
         }
         nc
     }
-}
-
-/// What the challenged request told the server about `nonce` of `realm`: `Some(nc)` for
-/// the first of its credential values `sent` naming them (`nc` absent without qop), `None`
-/// when none does. Bounded: only the first [`MAX_REALMS`] parsable values count.
-fn sent_nc(sent: &[&str], realm: &str, nonce: &str) -> Option<Option<u32>> {
-    let mut parsed = 0;
-    for v in sent {
-        if parsed == MAX_REALMS {
-            break;
-        }
-        if let Some((r, n, nc)) = sent_realm_nonce_nc(v) {
-            parsed += 1;
-            if r == realm && n == nonce {
-                return Some(nc);
-            }
-        }
-    }
-    None
 }
 
 /// Whether `s` holds a control character (HTAB included), which no header value may carry.
@@ -525,6 +527,9 @@ fn build<R: Rng + ?Sized>(
     }
     .write()
     .finish();
+    if st.first.is_empty() {
+        st.first = value.clone();
+    }
     Authorization {
         kind: st.kind,
         realm: st.realm.clone(),
@@ -679,6 +684,36 @@ mod tests {
             .unwrap();
         let proxy_only = value(&both, ChallengeKind::Proxy).unwrap();
         c.handle_challenge_to(ChallengeKind::Www, [ch("n5", false).as_str()], [proxy_only])
+            .unwrap();
+    }
+
+    #[test]
+    fn without_qop_only_the_first_answer_to_a_nonce_is_judged() {
+        // RFC 2069 mode (no qop, no nc): a re-REGISTER repeats the first answer byte for
+        // byte, but answers a nonce the server already accepted once.
+        let first = || {
+            let mut rng = SplitMix64::new(3);
+            let mut c = DigestClient::new("alice", "secret");
+            c.handle_challenge(ChallengeKind::Www, ["Digest realm=\"r\", nonce=\"n\""])
+                .unwrap();
+            let a = c.authorize(&mut rng, "REGISTER", "sip:r", b"").unwrap();
+            (c, rng, a[0].value.clone())
+        };
+        let next = ["Digest realm=\"r\", nonce=\"m\""];
+        let (mut c, _, v1) = first();
+        assert_eq!(
+            c.handle_challenge_to(ChallengeKind::Www, next, [v1.as_str()]),
+            Err(ClientError::Rejected { realm: "r".into() })
+        );
+        let (mut c, mut rng, v1) = first();
+        let v2 = c.authorize(&mut rng, "REGISTER", "sip:r", b"").unwrap();
+        assert_eq!(v2[0].value, v1);
+        c.handle_challenge_to(ChallengeKind::Www, next, [v1.as_str()])
+            .unwrap();
+        // A value that names our realm and nonce but is not ours judges nothing.
+        let (mut c, _, v1) = first();
+        let forged = v1.replace("response=\"", "response=\"0");
+        c.handle_challenge_to(ChallengeKind::Www, next, [forged.as_str()])
             .unwrap();
     }
 
