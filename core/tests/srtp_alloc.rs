@@ -2,7 +2,10 @@
 //! only) sees zero allocations, reallocations and deallocations while 4 × 20,000 RTP
 //! packets (crossing a sequence-number wrap) and 4 × 1,000 RTCP packets are protected and
 //! unprotected, replays and forgeries included. Only one test lives in this file, so no
-//! other test thread allocates meanwhile.
+//! other test thread allocates meanwhile; the counter is still process-wide (the test
+//! harness's own thread can allocate while the machine is loaded), so the measurement is
+//! taken up to three times on fresh contexts and one clean run must be seen. The packet
+//! path is deterministic: if it allocated, every run would count it.
 
 use rvoip_core::srtp::{Context, Error, MasterKey, Profile};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
@@ -13,6 +16,24 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 #[test]
 fn packet_path_never_allocates() {
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let change = measure();
+        if (
+            change.allocations,
+            change.reallocations,
+            change.deallocations,
+        ) == (0, 0, 0)
+        {
+            return;
+        }
+        seen.push(change);
+    }
+    panic!("the packet path allocated in every run: {seen:?}");
+}
+
+/// One measured run over fresh contexts: the allocator's counts meanwhile.
+fn measure() -> stats_alloc::Stats {
     let profiles = [
         Profile::Aes128CmHmacSha1_80,
         Profile::Aes128CmHmacSha1_32,
@@ -71,13 +92,5 @@ fn packet_path_never_allocates() {
     let change = region.change();
     assert_eq!(rejected, 4 * 40 * 2);
     assert_eq!(pairs[0].1.rx_roc(0xabcd_0001), Some(1), "crossed a wrap");
-    assert_eq!(
-        (
-            change.allocations,
-            change.reallocations,
-            change.deallocations
-        ),
-        (0, 0, 0),
-        "{change:?}"
-    );
+    change
 }
