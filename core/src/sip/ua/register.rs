@@ -213,10 +213,12 @@ impl<R: Rng> UserAgent<R> {
             Owner::Nobody if challenge.cseq().is_some_and(|(_, m)| m == Method::Bye) => {}
             Owner::Register | Owner::Nobody => return false,
         }
-        let retry = self.resend_copy(key, seq).and_then(|(mut req, dest)| {
-            self.add_authorization(&mut req, challenge)
-                .then(|| self.send_request(now, req, dest, owner))?
-        });
+        let mut retry = None;
+        if let Some((mut req, dest)) = self.resend_copy(key, seq)
+            && self.add_authorization(&mut req, challenge)
+        {
+            retry = self.send_request(now, req, dest, owner);
+        }
         let Owner::Call(id) = owner else {
             return retry.is_some();
         };
