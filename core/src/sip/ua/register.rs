@@ -145,11 +145,9 @@ impl<R: Rng> UserAgent<R> {
     ) -> Option<(SipMsg, core::net::SocketAddr)> {
         let e = self.clients.get(key)?;
         let mut req = (*e.req).clone();
-        let method = req.method()?;
-        let n = match cseq {
-            Some(n) => n,
-            None => req.cseq()?.0.saturating_add(1),
-        };
+        // Our own request: its CSeq names its method.
+        let (sent, method) = req.cseq()?;
+        let n = cseq.unwrap_or(sent.saturating_add(1));
         req.remove("Via");
         req.set("CSeq", cat!(n, ' ', method.as_str()));
         Some((req, e.dest))
