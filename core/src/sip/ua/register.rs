@@ -102,7 +102,7 @@ impl<R: Rng> UserAgent<R> {
 
     /// Adds credentials for every realm challenged so far (nc continues across requests).
     fn authorize(&mut self, req: &mut SipMsg) -> bool {
-        let (Some(method), Some(uri)) = (req.method(), req.uri()) else {
+        let super::msg::StartLine::Request { method, uri } = &req.start else {
             return false;
         };
         match self
