@@ -663,13 +663,6 @@ impl<R: Rng> UserAgent<R> {
                 }
             }
             200..=299 => self.invite_2xx(now, id, resp),
-            401 | 407
-                if c.auth_rounds < MAX_INVITE_AUTH_ROUNDS
-                    && !self.cfg.password.is_empty()
-                    && c.state == CallState::Calling =>
-            {
-                self.retry_invite_with_auth(now, id, key, &resp);
-            }
             _ => {
                 let cancelling = c.state == CallState::Cancelling;
                 if code == 422 && !cancelling && self.retry_after_422(now, id, key, &resp) {
@@ -765,29 +758,6 @@ impl<R: Rng> UserAgent<R> {
             sdp: body_of(&resp),
         });
         self.notify_transfer_progress(now, id, 200);
-    }
-
-    /// Our INVITE `key` was challenged: resend it with credentials (CSeq + 1), or end the
-    /// call when the challenge cannot be answered.
-    fn retry_invite_with_auth(
-        &mut self,
-        now: Instant,
-        id: CallId,
-        key: &TxKey,
-        challenge: &SipMsg,
-    ) {
-        match self.retry_with_auth(now, key, challenge, Owner::Call(id), None) {
-            Some(key) => {
-                self.adopt_invite(id, key);
-                if let Some(c) = self.calls.get_mut(&id) {
-                    c.auth_rounds = c.auth_rounds.saturating_add(1);
-                }
-            }
-            None => {
-                let code = challenge.code().unwrap_or(401);
-                self.end_call(id, EndReason::Rejected(code));
-            }
-        }
     }
 
     /// The INVITE of client transaction `key` (a retry) becomes call `id`'s INVITE.

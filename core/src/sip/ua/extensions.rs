@@ -393,17 +393,7 @@ impl<R: Rng> UserAgent<R> {
         if code < 200 {
             return true;
         }
-        // A challenged refresh is resent once with credentials (RFC 3261 §22.2).
-        if matches!(code, 401 | 407)
-            && let Some(retry) = self.retry_in_dialog_with_auth(now, id, key, resp)
-            && let Some(c) = self.calls.get_mut(&id)
-        {
-            c.ext.refresh_key = Some(retry);
-            return true;
-        }
-        let Some(c) = self.calls.get_mut(&id) else {
-            return false;
-        };
+        // (A challenge answered with credentials never comes here: `auth_retry`.)
         c.ext.refresh_key = None;
         if (200..300).contains(&code) {
             if let Some(s) = &mut c.ext.session {

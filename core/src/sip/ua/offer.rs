@@ -98,15 +98,6 @@ impl<R: Rng> UserAgent<R> {
         if code < 200 {
             return;
         }
-        if matches!(code, 401 | 407)
-            && let Some(key) = self.calls.get(&id).and_then(|c| c.our_offer.clone())
-            && let Some(retry) = self.retry_in_dialog_with_auth(now, id, &key, &resp)
-        {
-            if let Some(c) = self.calls.get_mut(&id) {
-                c.our_offer = Some(retry);
-            }
-            return;
-        }
         let Some(c) = self.calls.get_mut(&id) else {
             return;
         };
@@ -158,38 +149,6 @@ impl<R: Rng> UserAgent<R> {
         } else {
             self.push_event(Event::OfferRejected { call: id, code });
         }
-    }
-
-    /// Resends our in-dialog request of client transaction `key` (a re-INVITE, UPDATE or
-    /// session refresh of call `id`) with credentials answering `challenge`, a 401/407
-    /// (RFC 3261 §22.2, §14.1): same dialog, the dialog's next CSeq, a new branch, the
-    /// same body. `None` when it cannot be answered: no password, an unsupported
-    /// challenge, or credentials refused — a new challenge with the nonce the request
-    /// already answered and without `stale=true` ([`DigestClient`]'s rules), so a server
-    /// that keeps refusing gets one retry per challenge and no loop.
-    ///
-    /// [`DigestClient`]: crate::sip::auth::DigestClient
-    pub(crate) fn retry_in_dialog_with_auth(
-        &mut self,
-        now: Instant,
-        id: CallId,
-        key: &TxKey,
-        challenge: &SipMsg,
-    ) -> Option<TxKey> {
-        let d = self.calls.get(&id)?.dialog.as_ref()?;
-        // §12.2.1.1: every new request in the dialog takes the next local CSeq.
-        let seq = d.local_seq.wrapping_add(1) & 0x7fff_ffff;
-        let retry = self.retry_with_auth(
-            now,
-            key,
-            challenge,
-            super::layer::Owner::Call(id),
-            Some(seq),
-        )?;
-        if let Some(d) = self.calls.get_mut(&id).and_then(|c| c.dialog.as_mut()) {
-            d.local_seq = seq;
-        }
-        Some(retry)
     }
 
     /// The peer's INVITE with a To tag: a re-INVITE (§14.2).

@@ -102,7 +102,7 @@ impl<R: Rng> UserAgent<R> {
 
     /// Adds credentials for every realm challenged so far (nc continues across requests).
     fn authorize(&mut self, req: &mut SipMsg) -> bool {
-        let (Some(method), Some(uri)) = (req.method(), req.uri()) else {
+        let super::msg::StartLine::Request { method, uri } = &req.start else {
             return false;
         };
         match self
@@ -145,36 +145,107 @@ impl<R: Rng> UserAgent<R> {
     ) -> Option<(SipMsg, core::net::SocketAddr)> {
         let e = self.clients.get(key)?;
         let mut req = (*e.req).clone();
-        let method = req.method()?;
-        let n = match cseq {
-            Some(n) => n,
-            None => req.cseq()?.0.saturating_add(1),
-        };
+        // Our own request: its CSeq names its method.
+        let (sent, method) = req.cseq()?;
+        let n = cseq.unwrap_or(sent.saturating_add(1));
         req.remove("Via");
         req.set("CSeq", cat!(n, ' ', method.as_str()));
         Some((req, e.dest))
     }
 
-    /// Resends the request of client transaction `key`, refused by `challenge` (a
-    /// 401/407), with credentials answering it and `CSeq: cseq` (see
-    /// [`Self::resend_copy`]), in a new transaction owned by `owner`. `None` when it
-    /// cannot be answered: no password, an unsupported challenge, or the credentials were
-    /// refused ([`DigestClient`]'s rejection and stale-loop rules bound the retries).
+    /// A 401/407 to one of our requests (RFC 3261 §22.2, §14.1): one step for every owner.
+    /// Resends the request of client transaction `key` with credentials answering
+    /// `challenge` in a new transaction of the same owner and re-points whatever kept
+    /// `key`: a call's session refresh or offer (re-INVITE/UPDATE: same dialog, the
+    /// dialog's next CSeq, §12.2.1.1), the call's INVITE while calling (CSeq + 1, at most
+    /// [`MAX_INVITE_AUTH_ROUNDS`] rounds; when it cannot be answered the call ends as
+    /// rejected, without a transfer NOTIFY), a MESSAGE, or a BYE sent after its call ended
+    /// (CSeq + 1). `true` when the response is dealt with; `false` leaves it to the owner
+    /// as a failure: the registration (which builds a new REGISTER), requests never
+    /// resent (REFER, NOTIFY, INFO…), and challenges that cannot be answered — no
+    /// password, unsupported, or credentials refused ([`DigestClient`]'s rejection and
+    /// stale-loop rules bound the retries).
     ///
+    /// [`MAX_INVITE_AUTH_ROUNDS`]: super::call::MAX_INVITE_AUTH_ROUNDS
     /// [`DigestClient`]: crate::sip::auth::DigestClient
-    pub(crate) fn retry_with_auth(
+    pub(crate) fn auth_retry(
         &mut self,
         now: Instant,
+        owner: Owner,
         key: &TxKey,
         challenge: &SipMsg,
-        owner: Owner,
-        cseq: Option<u32>,
-    ) -> Option<TxKey> {
-        let (mut req, dest) = self.resend_copy(key, cseq)?;
-        if !self.add_authorization(&mut req, challenge) {
-            return None;
+    ) -> bool {
+        // What kept `key` in its call: the session refresh, the offer, or the INVITE.
+        #[derive(PartialEq)]
+        enum Kept {
+            Refresh,
+            Offer,
+            Invite,
         }
-        self.send_request(now, req, dest, owner)
+        let mut kept = None;
+        let mut seq = None;
+        match owner {
+            Owner::Call(id) => {
+                let Some(c) = self.calls.get(&id) else {
+                    return false;
+                };
+                if c.ext.refresh_key.as_ref() == Some(key) || c.our_offer.as_ref() == Some(key) {
+                    let Some(d) = &c.dialog else { return false };
+                    seq = Some(d.local_seq.wrapping_add(1) & 0x7fff_ffff);
+                    kept = Some(if c.our_offer.as_ref() == Some(key) {
+                        Kept::Offer
+                    } else {
+                        Kept::Refresh
+                    });
+                } else if &c.invite_key == key
+                    && c.auth_rounds < super::call::MAX_INVITE_AUTH_ROUNDS
+                    && !self.cfg.password.is_empty()
+                    && c.state == super::call::CallState::Calling
+                {
+                    kept = Some(Kept::Invite);
+                } else {
+                    return false;
+                }
+            }
+            Owner::Message(_) => {}
+            Owner::Nobody if challenge.cseq().is_some_and(|(_, m)| m == Method::Bye) => {}
+            Owner::Register | Owner::Nobody => return false,
+        }
+        let mut retry = None;
+        if let Some((mut req, dest)) = self.resend_copy(key, seq)
+            && self.add_authorization(&mut req, challenge)
+        {
+            retry = self.send_request(now, req, dest, owner);
+        }
+        let Owner::Call(id) = owner else {
+            return retry.is_some();
+        };
+        let Some(retry) = retry else {
+            if kept == Some(Kept::Invite) {
+                let code = challenge.code().unwrap_or(401);
+                self.end_call(id, super::EndReason::Rejected(code));
+                return true;
+            }
+            return false;
+        };
+        if kept == Some(Kept::Invite) {
+            self.adopt_invite(id, retry);
+            if let Some(c) = self.calls.get_mut(&id) {
+                c.auth_rounds = c.auth_rounds.saturating_add(1);
+            }
+            return true;
+        }
+        if let Some(c) = self.calls.get_mut(&id) {
+            if let (Some(d), Some(seq)) = (c.dialog.as_mut(), seq) {
+                d.local_seq = seq;
+            }
+            if kept == Some(Kept::Offer) {
+                c.our_offer = Some(retry);
+            } else {
+                c.ext.refresh_key = Some(retry);
+            }
+        }
+        true
     }
 
     /// Feeds the challenges of a 401/407 to the digest client, judged against the

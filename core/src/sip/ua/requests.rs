@@ -196,6 +196,9 @@ impl<R: Rng> UserAgent<R> {
 
     /// A response delivered by a client transaction.
     pub(crate) fn tu_response(&mut self, now: Instant, owner: Owner, key: &TxKey, resp: SipMsg) {
+        if matches!(resp.code(), Some(401 | 407)) && self.auth_retry(now, owner, key, &resp) {
+            return;
+        }
         match owner {
             Owner::Call(id) => {
                 let method = resp.cseq().map(|(_, m)| m);
@@ -217,23 +220,11 @@ impl<R: Rng> UserAgent<R> {
             Owner::Register => self.register_response(now, key, resp),
             Owner::Message(id) => {
                 if let Some(code) = resp.code().filter(|c| *c >= 200) {
-                    if matches!(code, 401 | 407)
-                        && self.retry_with_auth(now, key, &resp, owner, None).is_some()
-                    {
-                        return;
-                    }
                     self.push_event(Event::MessageStatus { id, code });
                 }
             }
-            Owner::Nobody => {
-                // A BYE challenged by a proxy or the peer: the call is over on our side,
-                // but the dialog ends for the peer only when a BYE is accepted.
-                if resp.cseq().is_some_and(|(_, m)| m == Method::Bye)
-                    && matches!(resp.code(), Some(401 | 407))
-                {
-                    self.retry_with_auth(now, key, &resp, owner, None);
-                }
-            }
+            // A BYE after the call ended: only its challenge matters (above).
+            Owner::Nobody => {}
         }
     }
 
