@@ -351,21 +351,10 @@ pub fn config(s: &str) -> PhoneConfig {
 }
 
 /// A decimal number of the configuration (digits, as JavaScript writes a non-negative
-/// integer); `None` for anything else or above `u32::MAX`. (`str::parse` would bring its
-/// sign and radix handling into the package for three fields.)
+/// integer); `None` for anything else or above `u32::MAX`: the core's SIP number parser
+/// (`str::parse` would bring its sign and radix handling into the package).
 fn dec(s: &str) -> Option<u32> {
-    if s.is_empty() {
-        return None;
-    }
-    let mut v: u32 = 0;
-    for b in s.bytes() {
-        let d = b.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(d.into())?;
-    }
-    Some(v)
+    u32::try_from(rvoip_core::sip::parse_digits(s)?).ok()
 }
 
 /// A number as [`cmd`] returns it.

@@ -156,6 +156,7 @@ pub use message::{
 pub use method::{Method, StatusCode};
 pub use name::HeaderName;
 pub use owned::{BuildError, HasHeaders, MessageBuf, RequestBuf, ResponseBuf};
+pub use scan::parse_u64 as parse_digits;
 pub use uri::{
     AbsoluteUri, Host, SipUri, TelUri, Uri, UriError, UriParams, sip_uri_eq, unescape, uri_eq,
 };

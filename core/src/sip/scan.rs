@@ -255,8 +255,9 @@ pub(crate) fn parse_dec<T: TryFrom<u64>>(s: &str) -> Option<T> {
     T::try_from(parse_u64(s)?).ok()
 }
 
-/// [`parse_dec`] for `u64`.
-pub(crate) fn parse_u64(s: &str) -> Option<u64> {
+/// A run of ASCII digits (`1*DIGIT`) as a `u64`: `None` on overflow, empty input, a sign
+/// or any other byte (the loop under `parse_dec`; public as `sip::parse_digits`).
+pub fn parse_u64(s: &str) -> Option<u64> {
     if s.is_empty() {
         return None;
     }
