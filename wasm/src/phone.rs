@@ -272,11 +272,15 @@ impl<R: Rng> Phone<R> {
             .map(|s| s.url.clone())
             .unwrap_or_default();
         self.events.push(PhoneEvent::Connected(url));
-        if self.want_registered {
+        // Oldest first (one element type's `remove`, as in `drain`: no retain or drain
+        // adapters; at most MAX_QUEUED).
+        while !self.queue.is_empty() {
+            let m = self.queue.remove(0);
             // The fresh REGISTER below supersedes any queued one.
-            self.queue.retain(|m| !m.starts_with(b"REGISTER "));
+            if !(self.want_registered && m.starts_with(b"REGISTER ")) {
+                self.actions.push(Action::Send(m));
+            }
         }
-        self.actions.extend(self.queue.drain(..).map(Action::Send));
         if self.want_registered {
             // RFC 5626 §4.4.1: a new flow is registered at once.
             let _ = self.ua.register(now);
