@@ -342,10 +342,12 @@ pub fn config(s: &str) -> PhoneConfig {
         cfg.user_agent = user_agent.into();
     }
     while let Some(url) = f.next() {
-        cfg.servers.push(Server {
-            url: url.trim_ascii().into(),
-            weight: f.next().and_then(dec).unwrap_or(1),
-        });
+        let weight = f.next().and_then(dec).unwrap_or(1);
+        let url = url.trim_ascii();
+        // Empty URLs are left out (no server: the phone does not start).
+        if !url.is_empty() {
+            cfg.servers.push(Server::new(url.into(), weight));
+        }
     }
     cfg
 }
@@ -576,7 +578,7 @@ mod tests {
     #[test]
     fn config_fields_and_servers() {
         let c = config(
-            "sip:a@b.c\u{1f}pw\u{1f}au\u{1f}Al\u{1f}90\u{1f}0\u{1f}urn:x\u{1f}ua/1\u{1f} wss://s1 \u{1f}3\u{1f}ws://s2\u{1f}x\u{1f}wss://s3",
+            "sip:a@b.c\u{1f}pw\u{1f}au\u{1f}Al\u{1f}90\u{1f}0\u{1f}urn:x\u{1f}ua/1\u{1f} wss://s1 \u{1f}3\u{1f} \u{1f}2\u{1f}ws://s2\u{1f}x\u{1f}wss://s3",
         );
         assert_eq!(c.uri, "sip:a@b.c");
         assert_eq!((c.password.as_str(), c.auth_user.as_str()), ("pw", "au"));
@@ -590,7 +592,11 @@ mod tests {
             .iter()
             .map(|s| (s.url.as_str(), s.weight))
             .collect();
-        assert_eq!(s, [("wss://s1", 3), ("ws://s2", 1), ("wss://s3", 1)]);
+        assert_eq!(
+            s,
+            [("wss://s1", 3), ("ws://s2", 1), ("wss://s3", 1)],
+            "a blank URL is left out"
+        );
         // Empty fields: the defaults.
         let d = config("sip:a@b.c\u{1f}\u{1f}\u{1f}\u{1f}0\u{1f}25\u{1f}\u{1f}");
         let def = PhoneConfig::new("sip:a@b.c", Vec::new());

@@ -42,7 +42,7 @@ pub const PONG_TIMEOUT: Duration = Duration::from_secs(10);
 /// What the phone is configured with.
 #[derive(Debug, Clone)]
 pub struct PhoneConfig {
-    /// WebSocket servers (`wss://…`) with weights.
+    /// WebSocket servers (`wss://…`) with weights (non-empty URLs).
     pub servers: Vec<Server>,
     /// Address of record, e.g. `sip:alice@example.com`.
     pub uri: String,
@@ -479,10 +479,7 @@ mod tests {
     use rvoip_core::rand::SplitMix64;
 
     fn phone() -> Phone<SplitMix64> {
-        let servers = alloc::vec![Server {
-            url: "wss://a.example/ws".into(),
-            weight: 1
-        }];
+        let servers = alloc::vec![Server::new("wss://a.example/ws".into(), 1)];
         let mut cfg = PhoneConfig::new("sip:alice@example.com", servers);
         cfg.password = "pw".into();
         Phone::new(cfg, SplitMix64::new(1), SplitMix64::new(2))

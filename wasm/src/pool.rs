@@ -35,6 +35,20 @@ pub struct Server {
     pub url: String,
     /// Relative weight (0 = only when every weighted server failed).
     pub weight: u32,
+    /// Tried in the current round (the pool's state, kept with the server: no second
+    /// vector to allocate, zip and reset).
+    tried: bool,
+}
+
+impl Server {
+    /// A server at `url` with `weight`.
+    pub fn new(url: String, weight: u32) -> Server {
+        Server {
+            url,
+            weight,
+            tried: false,
+        }
+    }
 }
 
 /// Where the pool is.
@@ -54,7 +68,6 @@ pub enum PoolState {
 #[derive(Debug, Clone)]
 pub struct Pool {
     servers: Vec<Server>,
-    tried: Vec<bool>,
     state: PoolState,
     /// Consecutive rounds without a successful connection (the backoff exponent).
     failures: u32,
@@ -62,13 +75,10 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// A pool of `servers` (empty URLs are dropped).
-    pub fn new(mut servers: Vec<Server>) -> Pool {
-        servers.retain(|s| !s.url.is_empty());
-        let n = servers.len();
+    /// A pool of `servers` (URLs as given: the configuration leaves out empty ones).
+    pub fn new(servers: Vec<Server>) -> Pool {
         Pool {
             servers,
-            tried: alloc::vec![false; n],
             state: PoolState::Idle,
             failures: 0,
             connect: None,
@@ -97,7 +107,7 @@ impl Pool {
         }
         if self.state == PoolState::Idle {
             self.failures = 0;
-            self.tried.iter_mut().for_each(|t| *t = false);
+            self.untry();
             self.try_next(rng);
         }
         true
@@ -114,7 +124,7 @@ impl Pool {
         if let PoolState::Connecting(i) = self.state {
             self.state = PoolState::Open(i);
             self.failures = 0;
-            self.tried.iter_mut().for_each(|t| *t = false);
+            self.untry();
         }
     }
 
@@ -128,10 +138,10 @@ impl Pool {
                 Some(self.wait(now, rng))
             }
             PoolState::Connecting(i) => {
-                if let Some(t) = self.tried.get_mut(i) {
-                    *t = true;
+                if let Some(s) = self.servers.get_mut(i) {
+                    s.tried = true;
                 }
-                if self.tried.iter().all(|t| *t) {
+                if self.servers.iter().all(|s| s.tried) {
                     self.failures = self.failures.saturating_add(1);
                     Some(self.wait(now, rng))
                 } else {
@@ -159,9 +169,16 @@ impl Pool {
 
     fn wait(&mut self, now: Instant, rng: &mut impl Rng) -> Duration {
         let d = Pool::backoff(self.failures.saturating_sub(1), rng);
-        self.tried.iter_mut().for_each(|t| *t = false);
+        self.untry();
         self.state = PoolState::Waiting(now + d);
         d
+    }
+
+    /// A new round: no server tried.
+    fn untry(&mut self) {
+        for s in &mut self.servers {
+            s.tried = false;
+        }
     }
 
     /// Picks the next server to try (weighted among the untried ones).
@@ -169,8 +186,8 @@ impl Pool {
         // The total weight and the first of the untried servers (one pass, no closures).
         let mut total = 0u64;
         let mut first = None;
-        for (i, (s, t)) in self.servers.iter().zip(&self.tried).enumerate() {
-            if !*t {
+        for (i, s) in self.servers.iter().enumerate() {
+            if !s.tried {
                 total += u64::from(s.weight);
                 first = first.or(Some(i));
             }
@@ -181,9 +198,9 @@ impl Pool {
         } else {
             let mut r = rng.below(total);
             let mut found = None;
-            for (i, (s, t)) in self.servers.iter().zip(&self.tried).enumerate() {
+            for (i, s) in self.servers.iter().enumerate() {
                 let w = u64::from(s.weight);
-                if *t || w == 0 {
+                if s.tried || w == 0 {
                     continue;
                 }
                 if r < w {
@@ -238,10 +255,7 @@ mod tests {
             weights
                 .iter()
                 .enumerate()
-                .map(|(i, w)| Server {
-                    url: alloc::format!("wss://s{i}"),
-                    weight: *w,
-                })
+                .map(|(i, w)| Server::new(alloc::format!("wss://s{i}"), *w))
                 .collect(),
         )
     }
@@ -325,10 +339,7 @@ mod tests {
     #[test]
     fn empty_pool_does_not_start() {
         let mut rng = SplitMix64::new(3);
-        let mut p = Pool::new(alloc::vec![Server {
-            url: String::new(),
-            weight: 1
-        }]);
+        let mut p = Pool::new(Vec::new());
         assert!(!p.start(&mut rng));
         assert_eq!(p.state(), PoolState::Idle);
     }

@@ -42,10 +42,7 @@ impl Net {
     fn new(servers: &[(&str, u32)], password: &str) -> Net {
         let servers = servers
             .iter()
-            .map(|(u, w)| Server {
-                url: (*u).into(),
-                weight: *w,
-            })
+            .map(|(u, w)| Server::new((*u).into(), *w))
             .collect();
         let mut cfg = PhoneConfig::new("sip:alice@example.com", servers);
         cfg.password = password.into();
