@@ -322,34 +322,47 @@ pub mod op {
 pub fn config(s: &str) -> PhoneConfig {
     let mut f = s.split(SEP);
     let mut field = || f.next().unwrap_or_default();
-    let mut cfg = PhoneConfig::new(field(), Vec::new());
-    cfg.password = field().into();
-    cfg.auth_user = field().into();
-    cfg.display_name = Some(field().into());
-    let expires = dec(field()).unwrap_or(0);
-    if expires > 0 {
-        cfg.register_expires = expires;
-    }
-    let keepalive_s = dec(field()).unwrap_or(0);
-    cfg.keepalive =
-        (keepalive_s > 0).then(|| rvoip_core::time::Duration::from_secs(keepalive_s.into()));
+    // Every field read once, in order, into one literal (no defaults built and replaced).
+    let uri = field().into();
+    let password = field().into();
+    let auth_user = field().into();
+    let display_name = Some(field().into());
+    let register_expires = match dec(field()) {
+        Some(e) if e > 0 => e,
+        _ => PhoneConfig::REGISTER_EXPIRES,
+    };
+    let keepalive = match dec(field()) {
+        Some(k) if k > 0 => Some(rvoip_core::time::Duration::from_secs(k.into())),
+        _ => None,
+    };
     let instance_id = field();
-    if !instance_id.is_empty() {
-        cfg.instance_id = Some(instance_id.into());
+    let instance_id = (!instance_id.is_empty()).then(|| instance_id.into());
+    let user_agent = match field() {
+        "" => PhoneConfig::USER_AGENT,
+        ua => ua,
     }
-    let user_agent = field();
-    if !user_agent.is_empty() {
-        cfg.user_agent = user_agent.into();
-    }
+    .into();
+    let mut servers = Vec::new();
     while let Some(url) = f.next() {
         let weight = f.next().and_then(dec).unwrap_or(1);
         let url = url.trim_ascii();
         // Empty URLs are left out (no server: the phone does not start).
         if !url.is_empty() {
-            cfg.servers.push(Server::new(url.into(), weight));
+            servers.push(Server::new(url.into(), weight));
         }
     }
-    cfg
+    PhoneConfig {
+        servers,
+        uri,
+        password,
+        auth_user,
+        display_name,
+        registrar_uri: None,
+        register_expires,
+        keepalive,
+        instance_id,
+        user_agent,
+    }
 }
 
 /// A decimal number of the configuration (digits, as JavaScript writes a non-negative

@@ -65,6 +65,11 @@ pub struct PhoneConfig {
 }
 
 impl PhoneConfig {
+    /// The default registration lifetime, s.
+    pub const REGISTER_EXPIRES: u32 = 600;
+    /// The default User-Agent.
+    pub const USER_AGENT: &str = "rvoip-wasm";
+
     /// A configuration for `uri` over `servers` with defaults: 600 s registrations,
     /// keep-alive every 30 s.
     pub fn new(uri: impl Into<String>, servers: Vec<Server>) -> PhoneConfig {
@@ -75,10 +80,10 @@ impl PhoneConfig {
             auth_user: String::new(),
             display_name: None,
             registrar_uri: None,
-            register_expires: 600,
+            register_expires: Self::REGISTER_EXPIRES,
             keepalive: Some(Duration::from_secs(30)),
             instance_id: None,
-            user_agent: String::from("rvoip-wasm"),
+            user_agent: String::from(Self::USER_AGENT),
         }
     }
 }
