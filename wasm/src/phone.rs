@@ -120,7 +120,6 @@ pub struct Phone<R: Rng> {
     ua: UserAgent<R>,
     rng: R,
     pool: Pool,
-    domain: String,
     // Plain vectors as FIFOs (taken from the front): they hold a handful of entries
     // between two drains, and VecDeque's code would be one more copy per element type.
     queue: Vec<Vec<u8>>,
@@ -186,7 +185,7 @@ impl<R: Rng> Phone<R> {
     pub fn new(cfg: PhoneConfig, ua_rng: R, mut rng: R) -> Phone<R> {
         let secure = cfg.servers.iter().any(|s| s.url.starts_with("wss:"));
         let local = placeholder(&mut rng);
-        let mut ua_cfg = UaConfig::new(cfg.uri.clone(), local);
+        let mut ua_cfg = UaConfig::new(cfg.uri, local);
         ua_cfg.advertised_host = Some(invalid_host(&mut rng));
         ua_cfg.transport = if secure {
             Transport::Wss
@@ -205,18 +204,10 @@ impl<R: Rng> Phone<R> {
         ua_cfg.user_agent = cfg.user_agent;
         ua_cfg.max_calls = 16;
         ua_cfg.max_transactions = 256;
-        let domain = cfg.uri.rsplit_once('@').map_or("", |(_, d)| d);
-        let end = domain
-            .bytes()
-            .position(|b| matches!(b, b';' | b'?' | b'>'))
-            .unwrap_or(domain.len());
-        // `end` is at an ASCII byte or the end: a char boundary.
-        let domain = domain.get(..end).unwrap_or_default().into();
         Phone {
             ua: UserAgent::new(ua_cfg, ua_rng),
             rng,
             pool: Pool::new(cfg.servers),
-            domain,
             queue: Vec::new(),
             actions: Vec::new(),
             events: Vec::new(),
@@ -416,8 +407,17 @@ impl<R: Rng> Phone<R> {
         if has("sip:") || has("sips:") || has("tel:") {
             return String::from(t);
         }
+        // Our domain: the AOR's after its last `@`, before URI parameters, headers or `>`
+        // (read here, when needed, rather than kept as a second copy).
+        let domain = self.ua.config().aor.rsplit_once('@').map_or("", |(_, d)| d);
+        let mut end = 0;
+        while end < domain.len() && !matches!(domain.as_bytes()[end], b';' | b'?' | b'>') {
+            end += 1;
+        }
+        // `end` is at an ASCII byte or the end: a char boundary.
+        let domain = domain.get(..end).unwrap_or_default();
         // Concatenated by hand: `format!` would bring core::fmt into the package.
-        let mut uri = String::with_capacity(t.len() + self.domain.len() + 5);
+        let mut uri = String::with_capacity(t.len() + domain.len() + 5);
         uri.push_str("sip:");
         if t.contains('@') {
             uri.push_str(t);
@@ -431,7 +431,7 @@ impl<R: Rng> Phone<R> {
                 }
             }
             uri.push('@');
-            uri.push_str(&self.domain);
+            uri.push_str(domain);
         }
         uri
     }
