@@ -123,13 +123,13 @@ step "esbuild: the wrapper and the wasm-bindgen glue bundled into dist/index.js,
 # One minified module (index.d.ts still re-exports the per-module .d.ts files, which keep
 # the doc comments); the wasm stays in pkg/, where the wrapper fetches it through
 # import.meta.url (the glue's unused parts, e.g. initSync, are left out).
-# --mangle-props: the wrapper's private members (TypeScript `private`, and the internal
-# CallHost interface) get short names; the list names them exactly (the sources and .d.ts
+# --mangle-props: the wrapper's private members (TypeScript `private`, the `@internal`
+# Call.dial/Call.handle, and the internal CallHost interface) get short names; the list names them exactly (the sources and .d.ts
 # keep their names), and a name in it must be no property of anything else in the bundle
 # (DOM objects, options, events): those keep theirs.
 PRIVATE='remoteSdp|pending|cursor|chain|setState|answerOffer|direction_|registering|unregistering'
 PRIVATE+='|messages|starting|setTransport|setRegistration|openSocket|closeSocket|settle|dispatch'
-PRIVATE+='|pump|adopt|forget|transferTo|timer|media|host|run|ws|offer'
+PRIVATE+='|pump|adopt|forget|transferTo|timer|media|host|run|ws|offer|dial|handle'
 npx --no-install esbuild dist/index.js --bundle --minify --format=esm --target=es2022 \
   --mangle-props="^($PRIVATE)\$" \
   --outfile=dist/index.js --allow-overwrite --log-level=warning
