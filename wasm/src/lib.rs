@@ -446,16 +446,17 @@ pub fn exec<R: rvoip_core::rand::Rng>(
         op::TARGET_URI => return p.target_uri(s).into_bytes(),
         op::REGISTER => p.register(t).map(|()| 0),
         op::UNREGISTER => p.unregister(t).map(|()| 0),
-        op::CALL => p.call(t, a, b.as_bytes()).map(|c| c.0),
         _ => {
             // The UA's own commands, then one drain of its output.
             let uri = match op {
                 op::TRANSFER => p.target_uri(s),
-                op::MESSAGE => p.target_uri(a),
+                op::CALL | op::MESSAGE => p.target_uri(a),
                 _ => String::new(),
             };
             let ua = p.ua();
             let r = match op {
+                // As Phone::call: the target's URI called with the SDP.
+                op::CALL => ua.call(t, &uri, b.as_bytes()).map(|c| c.0),
                 op::ANSWER => ua.answer(t, id, data).map(|()| 0),
                 op::REJECT => ua.reject(t, id, n as u16).map(|()| 0),
                 op::HANGUP => ua.hangup(t, id).map(|()| 0),
