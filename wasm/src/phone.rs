@@ -129,7 +129,6 @@ pub struct Phone<R: Rng> {
     want_registered: bool,
     /// A ping is out: (deadline for its pong, pong count when it was sent).
     pong_deadline: Option<(Instant, u64)>,
-    now: Instant,
 }
 
 impl<R: Rng> core::fmt::Debug for Phone<R> {
@@ -213,7 +212,6 @@ impl<R: Rng> Phone<R> {
             events: Vec::new(),
             want_registered: false,
             pong_deadline: None,
-            now: Instant::ZERO,
         }
     }
 
@@ -234,15 +232,14 @@ impl<R: Rng> Phone<R> {
 
     /// Starts connecting to the servers. `false` if no server is configured.
     pub fn start(&mut self, now: Instant) -> bool {
-        self.now = now;
         let ok = self.pool.start(&mut self.rng);
         self.drain(now);
         ok
     }
 
     /// Stops: closes the socket, no reconnection. (Unregister first to remove the binding.)
-    pub fn stop(&mut self, now: Instant) {
-        self.now = now;
+    /// The time is taken like every input's, though stopping needs none.
+    pub fn stop(&mut self, _now: Instant) {
         let was_connected = self.pool.state() != crate::pool::PoolState::Idle;
         self.pool.stop();
         self.want_registered = false;
@@ -256,7 +253,6 @@ impl<R: Rng> Phone<R> {
 
     /// The socket opened.
     pub fn handle_open(&mut self, now: Instant) {
-        self.now = now;
         let PoolState::Connecting(i) = self.pool.state() else {
             return;
         };
@@ -286,7 +282,6 @@ impl<R: Rng> Phone<R> {
 
     /// The socket closed or failed to open.
     pub fn handle_close(&mut self, now: Instant) {
-        self.now = now;
         self.pong_deadline = None;
         let retry = self.pool.closed(now, &mut self.rng);
         if retry.is_some() {
@@ -297,7 +292,6 @@ impl<R: Rng> Phone<R> {
 
     /// One WebSocket message (a SIP message or a keep-alive CRLF) arrived.
     pub fn handle_message(&mut self, now: Instant, bytes: &[u8]) {
-        self.now = now;
         let source = self
             .ua
             .config()
@@ -322,7 +316,6 @@ impl<R: Rng> Phone<R> {
 
     /// Processes every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.now = now;
         if self.pong_deadline.is_some_and(|(t, _)| t <= now) {
             // RFC 5626 §4.4.1: no pong, the flow failed; replace the socket.
             self.pong_deadline = None;
@@ -473,7 +466,6 @@ impl<R: Rng> Phone<R> {
 
     /// Drains the output of UA commands run at `now` through [`Phone::ua`].
     pub fn flush(&mut self, now: Instant) {
-        self.now = now;
         self.drain(now);
     }
 }
