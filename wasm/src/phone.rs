@@ -148,33 +148,39 @@ fn placeholder(rng: &mut impl Rng) -> SocketAddr {
     SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, host), port))
 }
 
+/// Lowercase hex digits, then the rest of the lowercase alphanumerics: the random
+/// characters of [`invalid_host`] (all 36) and [`uuid_urn`] (the first 16).
+const CHARS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+
+/// A random character of `CHARS[from..from + n]`.
+fn random_char(rng: &mut impl Rng, from: usize, n: u64) -> char {
+    // `below(n)` < n, and every caller's `from + n` <= 36: in range of CHARS.
+    char::from(CHARS[from + rng.below(n) as usize])
+}
+
 /// A random `<8 alphanumerics>.invalid` host for Via and Contact (RFC 7118 §5.2: a
 /// WebSocket client has no reachable address; RFC 6761 §6.4: `.invalid` never resolves).
 fn invalid_host(rng: &mut impl Rng) -> String {
-    const ALNUM: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut s = String::with_capacity(16);
     for _ in 0..8 {
-        // `below(36)` < 36: in range of ALNUM.
-        s.push(char::from(ALNUM[rng.below(36) as usize]));
+        s.push(random_char(rng, 0, 36));
     }
     s.push_str(".invalid");
     s
 }
 
-/// A random RFC 4122 version-4 UUID URN.
+/// A random RFC 4122 version-4 UUID URN (§4.4: 122 random bits, version `4`, variant
+/// `10xx`), digit by digit.
 fn uuid_urn(rng: &mut impl Rng) -> String {
-    let mut b = [0u8; 16];
-    rng.fill_bytes(&mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::from("urn:uuid:");
-    for (i, byte) in b.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            s.push('-');
-        }
-        s.push(char::from(HEX[usize::from(byte >> 4)]));
-        s.push(char::from(HEX[usize::from(byte & 15)]));
+    for i in 0..36 {
+        s.push(match i {
+            8 | 13 | 18 | 23 => '-',
+            14 => '4',
+            // The variant's two high bits 10: `8`, `9`, `a` or `b`.
+            19 => random_char(rng, 8, 4),
+            _ => random_char(rng, 0, 16),
+        });
     }
     s
 }
@@ -557,8 +563,26 @@ mod tests {
     fn uuid_is_v4() {
         let u = uuid_urn(&mut SplitMix64::new(5));
         assert_eq!(u.len(), 9 + 36);
+        assert!(u.starts_with("urn:uuid:"));
+        for (i, c) in u[9..].bytes().enumerate() {
+            match i {
+                8 | 13 | 18 | 23 => assert_eq!(c, b'-', "{u}"),
+                _ => assert!(matches!(c, b'0'..=b'9' | b'a'..=b'f'), "{u}"),
+            }
+        }
         assert_eq!(&u[9 + 14..9 + 15], "4");
         assert!(matches!(&u[9 + 19..9 + 20], "8" | "9" | "a" | "b"));
+        // Random: every hex digit shows up at the variant's and the other positions.
+        let mut rng = SplitMix64::new(6);
+        let (mut variants, mut digits) = (0u32, 0u32);
+        for _ in 0..200 {
+            let u = uuid_urn(&mut rng);
+            let hex = |c: u8| char::from(c).to_digit(16).unwrap();
+            variants |= 1 << hex(u.as_bytes()[9 + 19]);
+            digits |= 1 << hex(u.as_bytes()[9]);
+        }
+        assert_eq!(variants, 0x0f00, "8, 9, a, b");
+        assert_eq!(digits, 0xffff);
     }
 
     #[test]
