@@ -20,6 +20,7 @@ pub mod rng;
 
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::cell::Cell;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use rvoip_core::sip::ua::{CallId, EndReason, Event, RegistrationState, UaError};
@@ -481,15 +482,46 @@ std::thread_local! {
     /// The phones by handle (a freed one leaves `None`).
     static PHONES: core::cell::RefCell<Vec<Option<Phone<CryptoRng>>>> =
         const { core::cell::RefCell::new(Vec::new()) };
+    /// The result of the last [`cmd`], until the next one, and where its bytes are.
+    static OUT: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+    static OUT_AT: Cell<usize> = const { Cell::new(0) };
 }
 
 /// The browser phone's one entry point: runs operation `op` ([`op`]) on phone `h` at `now`
-/// (ms, `performance.now()`) with a call handle, a number and a byte string, and returns
-/// the result as bytes (text, decoded by the wrapper's `TextDecoder`). One function instead of a class with a method per command: the
-/// bindings (and their JavaScript glue) exist once. Driven like every sans-IO machine of
-/// the core: run an operation, then [`op::POLL`] until it returns the timeout (`=…`).
+/// (ms, `performance.now()`) with a call handle, a number and a byte string; the result
+/// (bytes: text, decoded by the wrapper's `TextDecoder`) stays in the module's memory at
+/// [`out`] until the next call, and its length is returned. (Read in place: the glue of a
+/// returned `Vec` would allocate a return slot on the shadow stack, read it through a
+/// `DataView`, copy the bytes and free them.) One function instead of a class with a
+/// method per command: the bindings (and their JavaScript glue) exist once. Driven like
+/// every sans-IO machine of the core: run an operation, then [`op::POLL`] until it returns
+/// the timeout (`=…`).
 #[wasm_bindgen]
-pub fn cmd(h: u32, op: u32, now: f64, call: u32, n: u32, data: &[u8]) -> Vec<u8> {
+pub fn cmd(h: u32, op: u32, now: f64, call: u32, n: u32, data: &[u8]) -> usize {
+    let r = run(h, op, now, call, n, data);
+    let len = r.len();
+    OUT_AT.with(|at| at.set(r.as_ptr() as usize));
+    OUT.with(|o| o.set(r));
+    len
+}
+
+/// Where the result of the last [`cmd`] is in the module's memory.
+#[wasm_bindgen]
+pub fn out() -> *const u8 {
+    OUT_AT.with(Cell::get) as *const u8
+}
+
+/// A copy of the result of the last [`cmd`] (what JavaScript reads at [`out`]).
+pub fn output() -> Vec<u8> {
+    OUT.with(|o| {
+        let b = o.take();
+        o.set(b.clone());
+        b
+    })
+}
+
+/// [`cmd`]'s work: the result as bytes.
+fn run(h: u32, op: u32, now: f64, call: u32, n: u32, data: &[u8]) -> Vec<u8> {
     PHONES.with_borrow_mut(|phones| {
         if op == op::NEW {
             let cfg = config(core::str::from_utf8(data).unwrap_or_default());

@@ -651,7 +651,14 @@ fn fails_over_to_the_other_server() {
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen_test]
 fn wasm_phone_binding_registers() {
-    use rvoip_wasm::{cmd, op};
+    use rvoip_wasm::{cmd, op, output};
+    // The result as JavaScript reads it: `cmd`'s length of the bytes at `out`.
+    let cmd = |h: u32, o: u32, now: f64, call: u32, n: u32, data: &[u8]| {
+        let len = cmd(h, o, now, call, n, data);
+        let b = output();
+        assert_eq!(len, b.len());
+        b
+    };
     let cfg = "sip:alice@example.com\u{1f}s3cret\u{1f}\u{1f}Alice\u{1f}300\u{1f}30\u{1f}\u{1f}\u{1f}\
 wss://a.example/ws\u{1f}0\u{1f}wss://b.example/ws\u{1f}5";
     // Results as the wrapper reads them (TextDecoder: lossy UTF-8).

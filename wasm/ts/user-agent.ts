@@ -2,7 +2,7 @@
 // the sans-IO way: it feeds WebSocket events and timeouts in, and carries out what comes
 // out (open/send/close a socket, events, the next timeout). No SIP logic lives here.
 
-import { cmd, initSync } from './pkg/rvoip_wasm.js';
+import { cmd, initSync, out } from './pkg/rvoip_wasm.js';
 import { Call, type CallHost, type CallOptions } from './call.js';
 import {
   IncomingCallEvent,
@@ -52,16 +52,21 @@ export interface UserAgentOptions {
 export type WasmSource = string | URL | Request | Response | BufferSource | WebAssembly.Module;
 
 let loaded: Promise<unknown> | undefined;
+/** The wasm core's memory (set once it is loaded). */
+let memory: WebAssembly.Memory;
 
 const utf8 = new TextEncoder();
 
 /**
- * Runs operation `op` of the core on phone `h` now; its result as text. (A fresh
- * TextDecoder each time: Safari's stops working after 2 GiB; and a result never starts with
- * a BOM, which the default decoder would drop.)
+ * Runs operation `op` of the core on phone `h` now; its result as text, read where the core
+ * left it (`out()`, `cmd`'s length; the memory's buffer is taken after the call, which may
+ * have grown it). (A fresh TextDecoder each time: Safari's stops working after 2 GiB; and a
+ * result never starts with a BOM, which the default decoder would drop.)
  */
-const core = (h: number, op: number, call: number, n: number, data: string | Uint8Array): string =>
-  new TextDecoder().decode(cmd(h, op, performance.now(), call, n, typeof data === 'string' ? utf8.encode(data) : data));
+const core = (h: number, op: number, call: number, n: number, data: string | Uint8Array): string => {
+  const len = cmd(h, op, performance.now(), call, n, typeof data === 'string' ? utf8.encode(data) : data);
+  return new TextDecoder().decode(new Uint8Array(memory.buffer, out(), len));
+};
 
 const isWasm = (r: Response): boolean => r.ok && /wasm/.test(r.headers.get('content-type') ?? '');
 
@@ -88,7 +93,9 @@ export function initWasm(input?: WasmSource | Promise<WasmSource>): Promise<unkn
       m = await m.arrayBuffer();
     }
     // Compiled off the main thread, then instantiated by the glue.
-    return initSync({ module: m instanceof WebAssembly.Module ? m : await WebAssembly.compile(m) });
+    const exports = initSync({ module: m instanceof WebAssembly.Module ? m : await WebAssembly.compile(m) });
+    memory = exports.memory;
+    return exports;
   })();
   return loaded;
 }
