@@ -122,7 +122,8 @@ pub struct Phone<R: Rng> {
     pool: Pool,
     // Plain vectors as FIFOs (taken from the front): they hold a handful of entries
     // between two drains, and VecDeque's code would be one more copy per element type.
-    queue: Vec<Vec<u8>>,
+    // The queue holds `Action::Send`s (the actions' element type: one vector code).
+    queue: Vec<Action>,
     actions: Vec<Action>,
     events: Vec<PhoneEvent>,
     /// The application wants to be registered (re-register after a reconnection).
@@ -273,11 +274,15 @@ impl<R: Rng> Phone<R> {
         // Oldest first (one element type's `remove`, as in `drain`: no retain or drain
         // adapters; at most MAX_QUEUED).
         while !self.queue.is_empty() {
-            let m = self.queue.remove(0);
+            let a = self.queue.remove(0);
             // The fresh REGISTER below supersedes any queued one.
-            if !(self.want_registered && m.starts_with(b"REGISTER ")) {
-                self.actions.push(Action::Send(m));
+            if let Action::Send(m) = &a
+                && self.want_registered
+                && m.starts_with(b"REGISTER ")
+            {
+                continue;
             }
+            self.actions.push(a);
         }
         if self.want_registered {
             // RFC 5626 §4.4.1: a new flow is registered at once.
@@ -377,13 +382,14 @@ impl<R: Rng> Phone<R> {
                     self.pong_deadline = Some((now + PONG_TIMEOUT, self.ua.keepalive_pongs()));
                 }
             }
+            let a = Action::Send(t.bytes);
             if open {
-                self.actions.push(Action::Send(t.bytes));
+                self.actions.push(a);
             } else {
                 if self.queue.len() >= MAX_QUEUED {
                     self.queue.remove(0);
                 }
-                self.queue.push(t.bytes);
+                self.queue.push(a);
             }
         }
         while let Some(e) = self.ua.poll_event() {
