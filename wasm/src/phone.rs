@@ -412,33 +412,31 @@ impl<R: Rng> Phone<R> {
         if has("sip:") || has("sips:") || has("tel:") {
             return String::from(t);
         }
-        // Our domain: the AOR's after its last `@`, before URI parameters, headers or `>`
-        // (read here, when needed, rather than kept as a second copy).
+        // Concatenated by hand (`format!` would bring core::fmt into the package), as bytes:
+        // only ASCII bytes are left out or added, so the result stays UTF-8.
         let domain = self.ua.config().aor.rsplit_once('@').map_or("", |(_, d)| d);
-        let mut end = 0;
-        while end < domain.len() && !matches!(domain.as_bytes()[end], b';' | b'?' | b'>') {
-            end += 1;
-        }
-        // `end` is at an ASCII byte or the end: a char boundary.
-        let domain = domain.get(..end).unwrap_or_default();
-        // Concatenated by hand: `format!` would bring core::fmt into the package.
-        let mut uri = String::with_capacity(t.len() + domain.len() + 5);
-        uri.push_str("sip:");
-        if t.contains('@') {
-            uri.push_str(t);
+        let mut uri = Vec::with_capacity(t.len() + domain.len() + 5);
+        uri.extend_from_slice(b"sip:");
+        if t.as_bytes().contains(&b'@') {
+            uri.extend_from_slice(t.as_bytes());
         } else {
-            // The visual separators are ASCII: cutting at them keeps char boundaries.
-            let mut start = 0;
-            for i in 0..=t.len() {
-                if matches!(t.as_bytes().get(i), None | Some(b' ' | b'-' | b'(' | b')')) {
-                    uri.push_str(t.get(start..i).unwrap_or_default());
-                    start = i + 1;
+            // Without the visual separators.
+            for &b in t.as_bytes() {
+                if !matches!(b, b' ' | b'-' | b'(' | b')') {
+                    uri.push(b);
                 }
             }
-            uri.push('@');
-            uri.push_str(domain);
+            uri.push(b'@');
+            // Our domain: the AOR's after its last `@`, before URI parameters, headers or
+            // `>` (read here, when needed, rather than kept as a second copy).
+            for &b in domain.as_bytes() {
+                if matches!(b, b';' | b'?' | b'>') {
+                    break;
+                }
+                uri.push(b);
+            }
         }
-        uri
+        String::from_utf8(uri).unwrap_or_default()
     }
 
     /// Registers (and keeps re-registering after reconnections until `unregister`).
