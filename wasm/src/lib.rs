@@ -387,13 +387,15 @@ fn num(n: i64) -> Vec<u8> {
 /// of `now`, rounded up; `-1`: never).
 pub fn poll<R: rvoip_core::rand::Rng>(p: &mut Phone<R>) -> Vec<u8> {
     if let Some(a) = p.poll_action() {
-        let (kind, mut data) = match a {
-            Action::Connect(url) => (b'0', url.into_bytes()),
-            Action::Send(b) => (b'1', b),
-            Action::Close => (b'2', Vec::new()),
+        let (kind, data) = match &a {
+            Action::Connect(url) => (b'0', url.as_bytes()),
+            Action::Send(b) => (b'1', &b[..]),
+            Action::Close => (b'2', &[][..]),
         };
-        data.insert(0, kind);
-        data
+        let mut s = Vec::with_capacity(data.len() + 1);
+        s.push(kind);
+        s.extend_from_slice(data);
+        s
     } else if let Some(e) = p.poll_event() {
         encode_event(e)
     } else {
