@@ -100,10 +100,13 @@ fi
 # a phone (operation 0) starts (1) and asks to open its server's socket (poll, 8).
 (cd "$PKG/ts/pkg" && node --input-type=module -e "
 import { readFileSync } from 'node:fs';
-import { initSync, cmd, out } from './rvoip_wasm.js';
+import { initSync, cmd, input, out } from './rvoip_wasm.js';
 const { memory } = initSync({ module: new WebAssembly.Module(readFileSync('rvoip_wasm_bg.wasm')) });
 const run = (h, op, s = '') => {
-  const len = cmd(h, op, 1, 0, 0, new TextEncoder().encode(s));
+  const b = new TextEncoder().encode(s);
+  const at = input(b.length); // first: it may grow the memory
+  new Uint8Array(memory.buffer, at, b.length).set(b);
+  const len = cmd(h, op, 1, 0, 0);
   return new TextDecoder().decode(new Uint8Array(memory.buffer, out(), len));
 };
 const h = +run(0, 0, 'sip:a@b\x1f\x1f\x1f\x1f\x1f\x1f\x1f\x1fwss://s/ws\x1f1');
@@ -141,7 +144,7 @@ find dist -name '*.js' ! -name index.js -delete
 step "size (gzip -9)"
 # The budget: the size reached so far, so that it cannot grow unnoticed (issue 6 asks for
 # <= 45 KB; JsSIP is ~55 KB). Raise it only with a reason in the commit message.
-MAX_GZIP=${MAX_GZIP:-61140}
+MAX_GZIP=${MAX_GZIP:-61029}
 gz() { gzip -9 -c "$1" | wc -c; }
 kb() { printf '%d.%d KB' $(($1 / 1000)) $((($1 % 1000) / 100)); }
 wasm_gz=0 js_gz=0

@@ -9,9 +9,11 @@
 //! - **JavaScript** (`ts/`): the WebSocket, one timer, RTCPeerConnection and
 //!   getUserMedia, the E-model MOS, and the public promise/event API.
 //!
-//! The one export [`cmd`] drives the phones like every sans-IO machine of the core: run
-//! an operation ([`op`]: a socket event, the timers, a command), then poll ([`op::POLL`])
-//! the actions and events until the poll returns when to run the timers next.
+//! The one entry point [`cmd`] drives the phones like every sans-IO machine of the core:
+//! run an operation ([`op`]: a socket event, the timers, a command), then poll
+//! ([`op::POLL`]) the actions and events until the poll returns when to run the timers
+//! next. Its byte string and its result cross in place in the module's memory ([`input`],
+//! [`out`]): the only other exports.
 #![warn(missing_docs)]
 
 pub mod phone;
@@ -270,7 +272,7 @@ pub fn encode_event(e: PhoneEvent) -> Vec<u8> {
 /// | 19 | MESSAGE | `data`: target U+001F text | message handle or error |
 /// | 20 | target URI | `data`: dial string | the SIP URI |
 ///
-/// A status is `0` or a negative error code ([`err_code`]); handles are positive.
+/// A status is `0` or a negative error code (`err_code`); handles are positive.
 pub mod op {
     /// Creates a phone.
     pub const NEW: u32 = 0;
@@ -484,23 +486,42 @@ std::thread_local! {
     /// The phones by handle (a freed one leaves `None`).
     static PHONES: core::cell::RefCell<Vec<Option<Phone<CryptoRng>>>> =
         const { core::cell::RefCell::new(Vec::new()) };
+    /// The byte string of the next [`cmd`] ([`input`]).
+    static IN: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
     /// The result of the last [`cmd`], until the next one, and where its bytes are.
     static OUT: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
     static OUT_AT: Cell<usize> = const { Cell::new(0) };
 }
 
-/// The browser phone's one entry point: runs operation `op` ([`op`]) on phone `h` at `now`
-/// (ms, `performance.now()`) with a call handle, a number and a byte string; the result
-/// (bytes: text, decoded by the wrapper's `TextDecoder`) stays in the module's memory at
-/// [`out`] until the next call, and its length is returned. (Read in place: the glue of a
-/// returned `Vec` would allocate a return slot on the shadow stack, read it through a
-/// `DataView`, copy the bytes and free them.) One function instead of a class with a
-/// method per command: the bindings (and their JavaScript glue) exist once. Driven like
-/// every sans-IO machine of the core: run an operation, then [`op::POLL`] until it returns
-/// the timeout (`=…`).
+/// Room for the byte string of the next [`cmd`]: `len` bytes (zeroed) at the returned
+/// address in the module's memory, which JavaScript fills in place (no copy through the
+/// glue's allocator call and boxed slice).
 #[wasm_bindgen]
-pub fn cmd(h: u32, op: u32, now: f64, call: u32, n: u32, data: &[u8]) -> usize {
-    let r = run(h, op, now, call, n, data);
+pub fn input(len: usize) -> *mut u8 {
+    let mut b = alloc::vec![0; len];
+    let at = b.as_mut_ptr();
+    IN.with(|i| i.set(b));
+    at
+}
+
+/// Sets the byte string of the next [`cmd`] (what JavaScript writes at [`input`]).
+pub fn set_input(data: &[u8]) {
+    IN.with(|i| i.set(data.to_vec()));
+}
+
+/// The browser phone's one entry point: runs operation `op` ([`op`]) on phone `h` at `now`
+/// (ms, `performance.now()`) with a call handle, a number and the byte string written at
+/// [`input`] (taken: empty unless written again); the result (bytes: text, decoded by the
+/// wrapper's `TextDecoder`) stays in the module's memory at [`out`] until the next call,
+/// and its length is returned. (Read in place: the glue of a returned `Vec` would allocate
+/// a return slot on the shadow stack, read it through a `DataView`, copy the bytes and
+/// free them.) One function instead of a class with a method per command: the bindings
+/// (and their JavaScript glue) exist once. Driven like every sans-IO machine of the core:
+/// run an operation, then [`op::POLL`] until it returns the timeout (`=…`).
+#[wasm_bindgen]
+pub fn cmd(h: u32, op: u32, now: f64, call: u32, n: u32) -> usize {
+    let data = IN.with(Cell::take);
+    let r = run(h, op, now, call, n, &data);
     let len = r.len();
     OUT_AT.with(|at| at.set(r.as_ptr() as usize));
     OUT.with(|o| o.set(r));

@@ -651,10 +651,12 @@ fn fails_over_to_the_other_server() {
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen_test]
 fn wasm_phone_binding_registers() {
-    use rvoip_wasm::{cmd, op, output};
-    // The result as JavaScript reads it: `cmd`'s length of the bytes at `out`.
+    use rvoip_wasm::{cmd, op, output, set_input};
+    // As JavaScript drives it: the data written at `input`, the result `cmd`'s length of
+    // the bytes at `out`.
     let cmd = |h: u32, o: u32, now: f64, call: u32, n: u32, data: &[u8]| {
-        let len = cmd(h, o, now, call, n, data);
+        set_input(data);
+        let len = cmd(h, o, now, call, n);
         let b = output();
         assert_eq!(len, b.len());
         b
