@@ -5,7 +5,7 @@
 //! Inputs: the application's commands and the responses/requests the transaction layer
 //! routes here. Outputs: requests and responses through the transaction layer; [`Event`]s.
 
-use crate::sip::text::{cat, dec};
+use crate::sip::text::dec;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -361,34 +361,24 @@ impl<R: Rng> UserAgent<R> {
         Ok(())
     }
 
-    /// ACK for a 2xx whose call is gone, built from the response alone: Request-URI =
-    /// Contact, Route = Record-Route reversed, same Call-ID/From/To, CSeq number.
-    fn ack_orphan_2xx(&mut self, now: Instant, resp: &SipMsg) {
-        let Some(target) = resp.contact_uri().map(ToString::to_string) else {
+    /// ACK for a 2xx to client transaction `key` (an INVITE or re-INVITE) whose call is
+    /// gone (§13.2.2.4): built as the call's own ACK is, by the dialog the 2xx would make
+    /// with the request ([`Dialog::uac`]: Request-URI = Contact, Route = Record-Route
+    /// reversed, From/To/Call-ID, the 2xx's CSeq number), sent with a new Via to the first
+    /// hop. Nothing is sent without a Contact or an address for the first hop.
+    fn ack_orphan_2xx(&mut self, key: &TxKey, resp: &SipMsg) {
+        let Some(req) = self.clients.get(key).map(|e| e.req.clone()) else {
             return;
         };
-        let Some((n, _)) = resp.cseq() else { return };
-        let mut ack = SipMsg::request(Method::Ack, target.clone());
-        let mut first_hop = None;
-        for (name, r) in resp.headers.iter().rev() {
-            if name.eq_ignore_ascii_case("Record-Route") {
-                if first_hop.is_none() {
-                    first_hop = Some(super::msg::addr_uri(r).to_string());
-                }
-                ack.push("Route", r.clone());
-            }
+        let (Some(_), Some((n, _)), Some(mut d)) =
+            (resp.contact_uri(), resp.cseq(), Dialog::uac(&req, resp))
+        else {
+            return;
+        };
+        let ack = d.request(Method::Ack, Some(n));
+        if let Some(dest) = self.destination(d.next_hop()) {
+            self.send_ack(ack, dest);
         }
-        ack.push("Max-Forwards", "70");
-        ack.copy_from(resp, "From", false);
-        ack.copy_from(resp, "To", false);
-        ack.copy_from(resp, "Call-ID", false);
-        ack.push("CSeq", cat!(n, " ACK"));
-        let hop = first_hop.unwrap_or(target);
-        let Some(dest) = self.destination(&hop) else {
-            return;
-        };
-        // An ACK gets a Via and goes out without a transaction.
-        self.send_request(now, ack, dest, Owner::Nobody);
     }
 
     /// UAC: gives up an unanswered call (CANCEL now, or once a provisional arrives).
@@ -615,7 +605,7 @@ impl<R: Rng> UserAgent<R> {
             // The call is gone (we hung up and sent BYE): a retransmitted 2xx still gets
             // its ACK so that the peer stops retransmitting (§13.2.2.4).
             if resp.code().is_some_and(|c| (200..300).contains(&c)) {
-                self.ack_orphan_2xx(now, &resp);
+                self.ack_orphan_2xx(key, &resp);
             }
             return;
         };
