@@ -82,6 +82,38 @@ pub(crate) struct Retx2xx {
     pub cseq: u32,
 }
 
+/// What a [`Retx2xx`] asks for at a timeout.
+pub(crate) enum RetxStep {
+    /// Nothing due.
+    Wait,
+    /// 64·T1 passed without the acknowledgement.
+    GiveUp,
+    /// Send these bytes to this address again.
+    Resend(SocketAddr, Vec<u8>),
+}
+
+impl Retx2xx {
+    /// When it next needs attention: the next resend, or giving up.
+    pub(crate) fn deadline(&self) -> Instant {
+        self.next.map_or(self.give_up, |n| n.min(self.give_up))
+    }
+
+    /// The step due at `now`: give up at 64·T1, else resend with the interval doubled
+    /// up to `t2` (one schedule for the 2xx of §13.3.1.4 and the reliable 1xx of RFC 3262
+    /// §3).
+    pub(crate) fn step(&mut self, now: Instant, t2: Duration) -> RetxStep {
+        if self.give_up <= now {
+            return RetxStep::GiveUp;
+        }
+        if self.next.is_some_and(|n| n <= now) {
+            self.interval = (self.interval * 2).min(t2);
+            self.next = Some(now + self.interval);
+            return RetxStep::Resend(self.dest, self.bytes.clone());
+        }
+        RetxStep::Wait
+    }
+}
+
 /// One call (INVITE dialog usage).
 #[derive(Debug)]
 pub(crate) struct Call {
@@ -157,12 +189,8 @@ impl Call {
     }
 
     pub(crate) fn next_timer(&self) -> Option<Instant> {
-        let r = self
-            .retx_2xx
-            .as_ref()
-            .map(|r| r.next.map_or(r.give_up, |n| n.min(r.give_up)));
         super::earliest(&[
-            r,
+            self.retx_2xx.as_ref().map(Retx2xx::deadline),
             self.glare_retry.as_ref().map(|g| g.0),
             self.ext.next_timer(),
         ])
@@ -279,9 +307,8 @@ impl<R: Rng> UserAgent<R> {
         let bytes = resp.to_bytes();
         let dest = self.servers.get(&key).map(|e| e.source);
         self.respond(now, &key, resp);
-        let t1 = self.cfg.timers.t1;
-        let give_up = now + self.cfg.timers.t1x64();
-        let reliable = self.cfg.transport.is_reliable();
+        let cseq = req.cseq().map_or(0, |(n, _)| n);
+        let retx = dest.map(|dest| self.retx(now, bytes, dest, cseq));
         let Some(c) = self.calls.get_mut(&call) else {
             return Ok(());
         };
@@ -297,15 +324,8 @@ impl<R: Rng> UserAgent<R> {
         if !sdp.is_empty() {
             c.ext.local_sdp = sdp.to_vec();
         }
-        if is_invite && let Some(dest) = dest {
-            c.retx_2xx = Some(Retx2xx {
-                bytes,
-                dest,
-                interval: t1,
-                next: (!reliable).then_some(now + t1),
-                give_up,
-                cseq: req.cseq().map_or(0, |(n, _)| n),
-            });
+        if is_invite {
+            c.retx_2xx = retx;
         }
         Ok(())
     }
@@ -777,19 +797,15 @@ impl<R: Rng> UserAgent<R> {
             let Some(c) = self.calls.get_mut(&id) else {
                 continue;
             };
-            if let Some(r) = &mut c.retx_2xx {
-                if r.give_up <= now {
+            match c.retx_2xx.as_mut().map(|r| r.step(now, t2)) {
+                Some(RetxStep::GiveUp) => {
                     // §13.3.1.4: no ACK within 64·T1: the session ends with BYE.
                     c.retx_2xx = None;
                     self.end_call_with_bye(now, id, EndReason::Timeout);
                     continue;
                 }
-                if r.next.is_some_and(|n| n <= now) {
-                    r.interval = (r.interval * 2).min(t2);
-                    r.next = Some(now + r.interval);
-                    let (dest, bytes) = (r.dest, r.bytes.clone());
-                    self.transmit(dest, bytes);
-                }
+                Some(RetxStep::Resend(dest, bytes)) => self.transmit(dest, bytes),
+                _ => {}
             }
             let Some(c) = self.calls.get_mut(&id) else {
                 continue;

@@ -8,7 +8,7 @@
 use crate::sip::text::{cat, dec};
 use alloc::string::ToString;
 
-use super::call::{CallState, Retx2xx};
+use super::call::{CallState, Retx2xx, RetxStep};
 use super::layer::Owner;
 use super::msg::{Method, SipMsg, param};
 use super::{CallId, EndReason, Event, UserAgent};
@@ -72,10 +72,7 @@ impl Ext {
     }
 
     pub(crate) fn next_timer(&self) -> Option<Instant> {
-        let prov = self
-            .prov_retx
-            .as_ref()
-            .map(|r| r.next.map_or(r.give_up, |n| n.min(r.give_up)));
+        let prov = self.prov_retx.as_ref().map(Retx2xx::deadline);
         let sess = self
             .session
             .as_ref()
@@ -127,18 +124,33 @@ impl<R: Rng> UserAgent<R> {
         bytes: alloc::vec::Vec<u8>,
         rseq: u32,
     ) {
-        let t1 = self.cfg.timers.t1;
-        let reliable = self.cfg.transport.is_reliable();
-        let give_up = now + self.cfg.timers.t1x64();
+        let Some(dest) = self.calls.get(&id).map(|c| c.peer) else {
+            return;
+        };
+        let retx = self.retx(now, bytes, dest, rseq);
         if let Some(c) = self.calls.get_mut(&id) {
-            c.ext.prov_retx = Some(Retx2xx {
-                bytes,
-                dest: c.peer,
-                interval: t1,
-                next: (!reliable).then_some(now + t1),
-                give_up,
-                cseq: rseq,
-            });
+            c.ext.prov_retx = Some(retx);
+        }
+    }
+
+    /// The retransmission of `bytes` to `dest` from `now` (T1 doubling to T2 on an
+    /// unreliable transport, giving up at 64·T1), acknowledged by `cseq` (a 2xx's CSeq, a
+    /// reliable 1xx's RSeq).
+    pub(crate) fn retx(
+        &self,
+        now: Instant,
+        bytes: alloc::vec::Vec<u8>,
+        dest: core::net::SocketAddr,
+        cseq: u32,
+    ) -> Retx2xx {
+        let t1 = self.cfg.timers.t1;
+        Retx2xx {
+            bytes,
+            dest,
+            interval: t1,
+            next: (!self.cfg.transport.is_reliable()).then_some(now + t1),
+            give_up: now + self.cfg.timers.t1x64(),
+            cseq,
         }
     }
 
@@ -460,8 +472,8 @@ impl<R: Rng> UserAgent<R> {
         let Some(c) = self.calls.get_mut(&id) else {
             return;
         };
-        if let Some(p) = &mut c.ext.prov_retx {
-            if p.give_up <= now {
+        match c.ext.prov_retx.as_mut().map(|p| p.step(now, t2)) {
+            Some(RetxStep::GiveUp) => {
                 // RFC 3262 §3: no PRACK within 64·T1: reject the INVITE with a 5xx.
                 c.ext.prov_retx = None;
                 let key = c.invite_key.clone();
@@ -472,12 +484,8 @@ impl<R: Rng> UserAgent<R> {
                 }
                 return;
             }
-            if p.next.is_some_and(|n| n <= now) {
-                p.interval = (p.interval * 2).min(t2);
-                p.next = Some(now + p.interval);
-                let (dest, bytes) = (p.dest, p.bytes.clone());
-                self.transmit(dest, bytes);
-            }
+            Some(RetxStep::Resend(dest, bytes)) => self.transmit(dest, bytes),
+            _ => {}
         }
         let Some(c) = self.calls.get_mut(&id) else {
             return;
