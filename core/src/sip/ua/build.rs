@@ -145,6 +145,24 @@ pub(crate) fn next_hop_addr(
         .unwrap_or(fallback)
 }
 
+/// The in-dialog request `method` of dialog `d` (§12.2.1.1: CSeq `cseq`, or the dialog's
+/// next one when `None`) and where it goes: the proxy, else the IP-literal address of the
+/// dialog's first hop, else `peer`. One builder for BYE, re-INVITE, UPDATE, INFO, REFER,
+/// NOTIFY, PRACK and the ACK of a 2xx.
+pub(crate) fn dialog_request(
+    cfg: &super::UaConfig,
+    d: &mut crate::sip::dialog::Dialog,
+    method: Method,
+    cseq: Option<u32>,
+    peer: SocketAddr,
+) -> (SipMsg, SocketAddr) {
+    let req = d.request(method, cseq);
+    (
+        req,
+        next_hop_addr(cfg.proxy, cfg.transport, d.next_hop(), peer),
+    )
+}
+
 /// The socket address of a URI whose host is an IP literal (no DNS in the core), read by
 /// the message layer's URI parser ([`crate::sip::uri::SipUri`]; one URI grammar in the
 /// crate): `None` for a domain name, a non-SIP URI or one that does not parse.

@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::net::SocketAddr;
 
-use super::build::{SUPPORTED, cancel_for, response};
+use super::build::{SUPPORTED, cancel_for, dialog_request, response};
 use super::extensions::{Ext, MAX_EARLY_DIALOGS};
 use super::layer::Owner;
 use super::msg::{Method, SipMsg};
@@ -431,10 +431,7 @@ impl<R: Rng> UserAgent<R> {
     ) -> Option<(SipMsg, SocketAddr)> {
         let c = self.calls.get_mut(&call)?;
         let d = c.dialog.as_mut()?;
-        let req = d.request(method, None);
-        let dest =
-            super::build::next_hop_addr(self.cfg.proxy, self.cfg.transport, d.next_hop(), c.peer);
-        Some((req, dest))
+        Some(dialog_request(&self.cfg, d, method, None, c.peer))
     }
 
     /// Sends an in-dialog request of call `call` made by [`UserAgent::in_dialog`].
@@ -726,15 +723,12 @@ impl<R: Rng> UserAgent<R> {
         }
         let forked = c.state == CallState::Confirmed;
         let invite_cseq = c.invite.cseq().map_or(1, |(n, _)| n);
-        let ack = dialog.request(Method::Ack, Some(invite_cseq));
-        let Some(peer) = self.calls.get(&id).map(|c| c.peer) else {
-            return;
-        };
-        let dest = super::build::next_hop_addr(
-            self.cfg.proxy,
-            self.cfg.transport,
-            dialog.next_hop(),
-            peer,
+        let (ack, dest) = dialog_request(
+            &self.cfg,
+            &mut dialog,
+            Method::Ack,
+            Some(invite_cseq),
+            c.peer,
         );
         let ack_bytes = self.send_ack(ack, dest);
         let Some(c) = self.calls.get_mut(&id) else {

@@ -237,14 +237,9 @@ impl<R: Rng> UserAgent<R> {
             else {
                 return true;
             };
-            let mut prack = d.request(Method::Prack, None);
+            let (mut prack, dest) =
+                super::build::dialog_request(&self.cfg, d, Method::Prack, None, c.peer);
             prack.push("RAck", cat!(rseq, ' ', cseq, " INVITE"));
-            let dest = super::build::next_hop_addr(
-                self.cfg.proxy,
-                self.cfg.transport,
-                d.next_hop(),
-                c.peer,
-            );
             self.send_request(now, prack, dest, Owner::Call(id));
             return true;
         }
