@@ -81,6 +81,11 @@ impl Ext {
     }
 }
 
+/// The `refresher` parameter of the Session-Expires of `m`.
+fn refresher(m: &SipMsg) -> Option<&str> {
+    param(m.header("Session-Expires")?, "refresher")
+}
+
 /// The number in a Session-Expires / Min-SE value (`90;refresher=uac` → 90).
 pub(crate) fn delta_seconds(v: &str) -> Option<u32> {
     crate::sip::scan::parse_dec(crate::sip::scan::split_byte(v, b';').0.trim_ascii())
@@ -279,22 +284,31 @@ impl<R: Rng> UserAgent<R> {
         };
         let interval = interval.max(self.cfg.min_se);
         let uac_supports = req.has_option("Supported", "timer");
-        let refresher = match req
-            .header("Session-Expires")
-            .and_then(|v| param(v, "refresher"))
-        {
-            Some(r) if r.eq_ignore_ascii_case("uas") => "uas",
-            Some(_) if uac_supports => "uac",
-            _ if uac_supports => "uac",
-            _ => "uas",
-        };
-        resp.push("Session-Expires", cat!(interval, ";refresher=", refresher));
+        // We refresh when the caller asks us to, or cannot (no `timer` support).
+        let we_refresh =
+            !uac_supports || refresher(req).is_some_and(|r| r.eq_ignore_ascii_case("uas"));
+        if let Some(se) = self.start_session(now, id, interval, we_refresh) {
+            resp.push("Session-Expires", se);
+        }
         if uac_supports {
             resp.push("Require", "timer");
         }
-        if let Some(c) = self.calls.get_mut(&id) {
-            c.ext.session = Some(SessionTimer::new(now, interval, refresher == "uas"));
-        }
+    }
+
+    /// Starts (or restarts) call `id`'s session timer with `interval`, us refreshing or
+    /// not; returns the Session-Expires value of our 2xx, where the peer is the UAC (RFC
+    /// 4028 §9: `refresher=uas` when we refresh).
+    fn start_session(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        interval: u32,
+        we_refresh: bool,
+    ) -> Option<alloc::string::String> {
+        let c = self.calls.get_mut(&id)?;
+        c.ext.session = Some(SessionTimer::new(now, interval, we_refresh));
+        let refresher = if we_refresh { "uas" } else { "uac" };
+        Some(cat!(interval, ";refresher=", refresher))
     }
 
     /// UAC: the 2xx to our INVITE (or to a refresh) carries the negotiated timer.
@@ -368,18 +382,13 @@ impl<R: Rng> UserAgent<R> {
         id: CallId,
         req: &SipMsg,
     ) -> Option<alloc::string::String> {
-        let requested = req
-            .header("Session-Expires")
-            .and_then(|v| param(v, "refresher"));
-        let s = self.calls.get_mut(&id)?.ext.session.as_mut()?;
-        let we_refresh = match requested {
+        let s = self.calls.get(&id)?.ext.session.as_ref()?;
+        let we_refresh = match refresher(req) {
             Some(r) if r.eq_ignore_ascii_case("uas") => true,
             Some(r) if r.eq_ignore_ascii_case("uac") => false,
             _ => s.we_refresh,
         };
-        *s = SessionTimer::new(now, s.interval, we_refresh);
-        let refresher = if we_refresh { "uas" } else { "uac" };
-        Some(cat!(s.interval, ";refresher=", refresher))
+        self.start_session(now, id, s.interval, we_refresh)
     }
 
     /// The response to our refresh UPDATE.
