@@ -197,6 +197,48 @@ impl Call {
     }
 }
 
+/// Which call a search of the call table wants (plain data rather than a closure per
+/// search: one matching routine, [`Call::is`]).
+pub(crate) enum Want<'a> {
+    /// The call whose dialog has these local and remote tags (`confirmed`: and is
+    /// confirmed).
+    Dialog {
+        /// Our tag (`None` never matches: every dialog has one).
+        local: Option<&'a str>,
+        /// The peer's tag.
+        remote: &'a str,
+        /// Whether the call must be confirmed.
+        confirmed: bool,
+    },
+    /// The incoming call of this INVITE server transaction.
+    Incoming(&'a TxKey),
+    /// The outgoing call whose dialog has this remote tag.
+    Outgoing(Option<&'a str>),
+}
+
+impl Call {
+    /// Whether this is the call `want` describes.
+    pub(crate) fn is(&self, want: &Want<'_>) -> bool {
+        let d = self.dialog.as_ref();
+        match *want {
+            Want::Dialog {
+                local,
+                remote,
+                confirmed,
+            } => {
+                (!confirmed || self.state == CallState::Confirmed)
+                    && d.is_some_and(|d| {
+                        Some(d.id.local_tag.as_str()) == local && d.id.remote_tag == remote
+                    })
+            }
+            Want::Incoming(key) => !self.uac && self.invite_key == *key,
+            Want::Outgoing(remote) => {
+                self.uac && d.is_some_and(|d| Some(d.id.remote_tag.as_str()) == remote)
+            }
+        }
+    }
+}
+
 /// Adds `sdp` (when not empty) as the body of `m`, with its Content-Type.
 pub(crate) fn push_sdp(m: &mut SipMsg, sdp: &[u8]) {
     if !sdp.is_empty() {
@@ -532,21 +574,27 @@ impl<R: Rng> UserAgent<R> {
         let call_id = crate::sip::scan::split_byte(value, b';').0.trim_ascii();
         let to_tag = super::msg::param(value, "to-tag")?;
         let from_tag = super::msg::param(value, "from-tag")?;
-        self.calls.find(Some(call_id), &|c| {
-            c.state == CallState::Confirmed
-                && c.dialog.as_ref().is_some_and(|d| {
-                    d.id.call_id == call_id
-                        && d.id.local_tag == to_tag
-                        && d.id.remote_tag == from_tag
-                })
-        })
+        self.calls.find(
+            Some(call_id),
+            &Want::Dialog {
+                local: Some(to_tag),
+                remote: from_tag,
+                confirmed: true,
+            },
+        )
     }
 
     /// The call whose dialog `req` (from the peer) belongs to.
     pub(crate) fn call_for_request(&self, req: &SipMsg) -> Option<CallId> {
-        self.calls.find(Some(req.call_id()?), &|c| {
-            c.dialog.as_ref().is_some_and(|d| d.matches_request(req))
-        })
+        // §12.2.2: Call-ID, To tag (ours) and From tag (theirs).
+        self.calls.find(
+            Some(req.call_id()?),
+            &Want::Dialog {
+                local: req.to_tag(),
+                remote: req.from_tag().unwrap_or(""),
+                confirmed: false,
+            },
+        )
     }
 
     /// ACK for a 2xx (§13.3.1.4): stops the retransmission; the call is up.
@@ -591,9 +639,9 @@ impl<R: Rng> UserAgent<R> {
             .get(invite_key)
             .and_then(|e| e.req.call_id().map(String::from));
         self.respond_code(now, invite_key, 487);
-        let id = self.calls.find(call_id.as_deref(), &|c| {
-            !c.uac && &c.invite_key == invite_key
-        });
+        let id = self
+            .calls
+            .find(call_id.as_deref(), &Want::Incoming(invite_key));
         if let Some(id) = id {
             self.end_call(id, EndReason::Cancelled);
         }
@@ -604,12 +652,9 @@ impl<R: Rng> UserAgent<R> {
         let Some(call_id) = resp.call_id() else {
             return;
         };
-        let found = self.calls.find(Some(call_id), &|c| {
-            c.uac
-                && c.dialog
-                    .as_ref()
-                    .is_some_and(|d| Some(d.id.remote_tag.as_str()) == resp.to_tag())
-        });
+        let found = self
+            .calls
+            .find(Some(call_id), &Want::Outgoing(resp.to_tag()));
         let found = found.and_then(|id| self.calls.get(&id));
         if let Some((ack, dest)) = found.and_then(|c| c.ack.clone().map(|a| (a, c.peer))) {
             self.transmit(dest, ack);

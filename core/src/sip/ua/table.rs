@@ -16,7 +16,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::CallId;
-use super::call::Call;
+use super::call::{Call, Want};
 use super::map::Map;
 #[cfg(feature = "btree-tables")]
 use super::map::Set;
@@ -110,16 +110,12 @@ impl CallTable {
             .filter_map(|id| self.calls.get(id).map(|c| &**c))
     }
 
-    /// The first call with SIP Call-ID `call_id` (any call when `None`) that `pred`
-    /// accepts, in ascending handle order.
-    pub(crate) fn find(
-        &self,
-        call_id: Option<&str>,
-        pred: &dyn Fn(&Call) -> bool,
-    ) -> Option<CallId> {
+    /// The first call with SIP Call-ID `call_id` (any call when `None`) that `want`
+    /// describes, in ascending handle order.
+    pub(crate) fn find(&self, call_id: Option<&str>, want: &Want<'_>) -> Option<CallId> {
         match call_id {
-            Some(cid) => self.with_call_id(cid).find(|c| pred(c)).map(|c| c.id),
-            None => self.values().find(|c| pred(c)).map(|c| c.id),
+            Some(cid) => self.with_call_id(cid).find(|c| c.is(want)).map(|c| c.id),
+            None => self.values().find(|c| c.is(want)).map(|c| c.id),
         }
     }
 
@@ -194,16 +190,12 @@ impl CallTable {
         self.values().filter(move |c| c.call_id == call_id)
     }
 
-    /// The first call with SIP Call-ID `call_id` (any call when `None`) that `pred`
-    /// accepts, in ascending handle order: one loop for every search (a generic iterator
+    /// The first call with SIP Call-ID `call_id` (any call when `None`) that `want`
+    /// describes, in ascending handle order: one loop for every search (a generic iterator
     /// chain per caller was code per caller).
-    pub(crate) fn find(
-        &self,
-        call_id: Option<&str>,
-        pred: &dyn Fn(&Call) -> bool,
-    ) -> Option<CallId> {
+    pub(crate) fn find(&self, call_id: Option<&str>, want: &Want<'_>) -> Option<CallId> {
         for c in self.values() {
-            if call_id.is_none_or(|cid| c.call_id == cid) && pred(c) {
+            if call_id.is_none_or(|cid| c.call_id == cid) && c.is(want) {
                 return Some(c.id);
             }
         }
