@@ -120,7 +120,6 @@ pub(crate) struct Call {
     pub id: CallId,
     pub uac: bool,
     pub state: CallState,
-    pub call_id: String,
     /// Our INVITE (with its Via) or the INVITE we received (shared with its transaction).
     pub invite: Arc<SipMsg>,
     pub invite_key: TxKey,
@@ -169,7 +168,6 @@ impl Call {
             } else {
                 CallState::Incoming
             },
-            call_id: invite.call_id().unwrap_or("").to_string(),
             invite,
             invite_key,
             dialog: None,
@@ -186,6 +184,11 @@ impl Call {
             replaces: None,
             ext: Ext::ringing_until(ring_until),
         }
+    }
+
+    /// The SIP Call-ID (its INVITE's: a retried INVITE keeps it).
+    pub(crate) fn call_id(&self) -> &str {
+        self.invite.call_id().unwrap_or("")
     }
 
     pub(crate) fn next_timer(&self) -> Option<Instant> {
