@@ -191,11 +191,20 @@ impl Call {
         self.invite.call_id().unwrap_or("")
     }
 
+    /// The call's next deadline: 2xx or reliable-1xx retransmission, glare retry, session
+    /// refresh or expiry, end of ringing (one list of every call timer).
     pub(crate) fn next_timer(&self) -> Option<Instant> {
+        let e = &self.ext;
+        let sess = e
+            .session
+            .as_ref()
+            .map(|s| s.refresh_at.map_or(s.expire_at, |r| r.min(s.expire_at)));
         super::earliest(&[
             self.retx_2xx.as_ref().map(Retx2xx::deadline),
             self.glare_retry.as_ref().map(|g| g.0),
-            self.ext.next_timer(),
+            e.prov_retx.as_ref().map(Retx2xx::deadline),
+            sess,
+            e.ring_deadline,
         ])
     }
 }

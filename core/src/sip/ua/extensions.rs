@@ -70,15 +70,6 @@ impl Ext {
             ..Ext::default()
         }
     }
-
-    pub(crate) fn next_timer(&self) -> Option<Instant> {
-        let prov = self.prov_retx.as_ref().map(Retx2xx::deadline);
-        let sess = self
-            .session
-            .as_ref()
-            .map(|s| s.refresh_at.map_or(s.expire_at, |r| r.min(s.expire_at)));
-        super::earliest(&[prov, sess, self.ring_deadline])
-    }
 }
 
 /// The `refresher` parameter of the Session-Expires of `m`.
