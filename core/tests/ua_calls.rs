@@ -386,6 +386,19 @@ fn a_2xx_retransmitted_after_hangup_is_still_acked() {
         "{}",
         out[0]
     );
+    // §13.2.2.4: the 2xx's dialog (From, To with its tag, Call-ID) and CSeq number.
+    let (ok, ack) = (
+        SipMsg::parse(&ok).unwrap(),
+        SipMsg::parse(out[0].as_bytes()).unwrap(),
+    );
+    for h in ["From", "To", "Call-ID"] {
+        assert_eq!(ack.header(h), ok.header(h), "{h}");
+    }
+    assert_eq!(
+        ack.cseq(),
+        Some((ok.cseq().unwrap().0, rvoip_core::sip::ua::Method::Ack))
+    );
+    assert!(ack.branch().is_some_and(|b| b != ok.branch().unwrap()));
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use alloc::string::{String, ToString};
 use core::net::{IpAddr, SocketAddr};
 
-use super::msg::{Method, SipMsg, uri_host_port};
+use super::msg::{Method, SipMsg};
 use super::{Transport, UserAgent};
 use crate::rand::Rng;
 use crate::sip::text::{cat, push_u64};
@@ -145,19 +145,41 @@ pub(crate) fn next_hop_addr(
         .unwrap_or(fallback)
 }
 
-/// The socket address of a URI whose host is an IP literal (no DNS in the core).
+/// The in-dialog request `method` of dialog `d` (§12.2.1.1: CSeq `cseq`, or the dialog's
+/// next one when `None`) and where it goes: the proxy, else the IP-literal address of the
+/// dialog's first hop, else `peer`. One builder for BYE, re-INVITE, UPDATE, INFO, REFER,
+/// NOTIFY, PRACK and the ACK of a 2xx.
+pub(crate) fn dialog_request(
+    cfg: &super::UaConfig,
+    d: &mut crate::sip::dialog::Dialog,
+    method: Method,
+    cseq: Option<u32>,
+    peer: SocketAddr,
+) -> (SipMsg, SocketAddr) {
+    let req = d.request(method, cseq);
+    (
+        req,
+        next_hop_addr(cfg.proxy, cfg.transport, d.next_hop(), peer),
+    )
+}
+
+/// The socket address of a URI whose host is an IP literal (no DNS in the core), read by
+/// the message layer's URI parser ([`crate::sip::uri::SipUri`]; one URI grammar in the
+/// crate): `None` for a domain name, a non-SIP URI or one that does not parse.
 pub fn resolve(uri: &str, transport: Transport) -> Option<SocketAddr> {
-    let (host, port) = uri_host_port(uri)?;
-    let ip = match crate::sip::ip::parse_ipv4(host) {
-        Some(v4) => IpAddr::V4(v4),
-        None => IpAddr::V6(crate::sip::ip::parse_ipv6(host)?),
+    use crate::sip::uri::{Host, SipUri};
+    let u = SipUri::parse(uri).ok()?;
+    let ip = match u.host() {
+        Host::Ipv4(v4) => IpAddr::V4(v4),
+        Host::Ipv6(v6) => IpAddr::V6(v6),
+        Host::Domain(_) => return None,
     };
-    let default = if uri.starts_with("sips:") || transport == Transport::Tls {
+    let default = if u.is_secure() || transport == Transport::Tls {
         5061
     } else {
         5060
     };
-    Some(SocketAddr::new(ip, port.unwrap_or(default)))
+    Some(SocketAddr::new(ip, u.port().unwrap_or(default)))
 }
 
 impl<R: Rng> UserAgent<R> {
@@ -306,5 +328,38 @@ Route: <sip:p;lr>\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: c\r\nCSe
             Some("10.0.0.2:5070".parse().unwrap())
         );
         assert_eq!(resolve("sip:b@example.com", Transport::Udp), None);
+    }
+
+    /// IP-literal URIs resolve to their address and port, or the scheme's and transport's
+    /// default port (RFC 3261 §19.1.2); names and other schemes do not resolve.
+    #[test]
+    fn resolve_reads_ip_literal_uris() {
+        let addr = |s: &str| Some(s.parse::<SocketAddr>().unwrap());
+        assert_eq!(
+            resolve("sip:10.0.0.2", Transport::Udp),
+            addr("10.0.0.2:5060")
+        );
+        assert_eq!(
+            resolve("sip:10.0.0.2", Transport::Tls),
+            addr("10.0.0.2:5061")
+        );
+        assert_eq!(
+            resolve("sips:b@10.0.0.2;transport=tcp", Transport::Tcp),
+            addr("10.0.0.2:5061")
+        );
+        assert_eq!(
+            resolve("sip:b@[2001:db8::1]:5080;lr?x=y", Transport::Udp),
+            addr("[2001:db8::1]:5080")
+        );
+        assert_eq!(resolve("sip:[::1]", Transport::Ws), addr("[::1]:5060"));
+        for bad in [
+            "tel:+15551234",
+            "sip:b@",
+            "sip:b@10.0.0.2:99999",
+            "10.0.0.2",
+            "",
+        ] {
+            assert_eq!(resolve(bad, Transport::Udp), None, "{bad}");
+        }
     }
 }

@@ -5,14 +5,14 @@
 //! Inputs: the application's commands and the responses/requests the transaction layer
 //! routes here. Outputs: requests and responses through the transaction layer; [`Event`]s.
 
-use crate::sip::text::{cat, dec};
+use crate::sip::text::dec;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 use core::net::SocketAddr;
 
-use super::build::{SUPPORTED, cancel_for, response};
+use super::build::{SUPPORTED, cancel_for, dialog_request, response};
 use super::extensions::{Ext, MAX_EARLY_DIALOGS};
 use super::layer::Owner;
 use super::msg::{Method, SipMsg};
@@ -82,13 +82,44 @@ pub(crate) struct Retx2xx {
     pub cseq: u32,
 }
 
+/// What a [`Retx2xx`] asks for at a timeout.
+pub(crate) enum RetxStep {
+    /// Nothing due.
+    Wait,
+    /// 64·T1 passed without the acknowledgement.
+    GiveUp,
+    /// Send these bytes to this address again.
+    Resend(SocketAddr, Vec<u8>),
+}
+
+impl Retx2xx {
+    /// When it next needs attention: the next resend, or giving up.
+    pub(crate) fn deadline(&self) -> Instant {
+        self.next.map_or(self.give_up, |n| n.min(self.give_up))
+    }
+
+    /// The step due at `now`: give up at 64·T1, else resend with the interval doubled
+    /// up to `t2` (one schedule for the 2xx of §13.3.1.4 and the reliable 1xx of RFC 3262
+    /// §3).
+    pub(crate) fn step(&mut self, now: Instant, t2: Duration) -> RetxStep {
+        if self.give_up <= now {
+            return RetxStep::GiveUp;
+        }
+        if self.next.is_some_and(|n| n <= now) {
+            self.interval = (self.interval * 2).min(t2);
+            self.next = Some(now + self.interval);
+            return RetxStep::Resend(self.dest, self.bytes.clone());
+        }
+        RetxStep::Wait
+    }
+}
+
 /// One call (INVITE dialog usage).
 #[derive(Debug)]
 pub(crate) struct Call {
     pub id: CallId,
     pub uac: bool,
     pub state: CallState,
-    pub call_id: String,
     /// Our INVITE (with its Via) or the INVITE we received (shared with its transaction).
     pub invite: Arc<SipMsg>,
     pub invite_key: TxKey,
@@ -137,7 +168,6 @@ impl Call {
             } else {
                 CallState::Incoming
             },
-            call_id: invite.call_id().unwrap_or("").to_string(),
             invite,
             invite_key,
             dialog: None,
@@ -156,16 +186,68 @@ impl Call {
         }
     }
 
+    /// The SIP Call-ID (its INVITE's: a retried INVITE keeps it).
+    pub(crate) fn call_id(&self) -> &str {
+        self.invite.call_id().unwrap_or("")
+    }
+
+    /// The call's next deadline: 2xx or reliable-1xx retransmission, glare retry, session
+    /// refresh or expiry, end of ringing (one list of every call timer).
     pub(crate) fn next_timer(&self) -> Option<Instant> {
-        let r = self
-            .retx_2xx
+        let e = &self.ext;
+        let sess = e
+            .session
             .as_ref()
-            .map(|r| r.next.map_or(r.give_up, |n| n.min(r.give_up)));
+            .map(|s| s.refresh_at.map_or(s.expire_at, |r| r.min(s.expire_at)));
         super::earliest(&[
-            r,
+            self.retx_2xx.as_ref().map(Retx2xx::deadline),
             self.glare_retry.as_ref().map(|g| g.0),
-            self.ext.next_timer(),
+            e.prov_retx.as_ref().map(Retx2xx::deadline),
+            sess,
+            e.ring_deadline,
         ])
+    }
+}
+
+/// Which call a search of the call table wants (plain data rather than a closure per
+/// search: one matching routine, [`Call::is`]).
+pub(crate) enum Want<'a> {
+    /// The call whose dialog has these local and remote tags (`confirmed`: and is
+    /// confirmed).
+    Dialog {
+        /// Our tag (`None` never matches: every dialog has one).
+        local: Option<&'a str>,
+        /// The peer's tag.
+        remote: &'a str,
+        /// Whether the call must be confirmed.
+        confirmed: bool,
+    },
+    /// The incoming call of this INVITE server transaction.
+    Incoming(&'a TxKey),
+    /// The outgoing call whose dialog has this remote tag.
+    Outgoing(Option<&'a str>),
+}
+
+impl Call {
+    /// Whether this is the call `want` describes.
+    pub(crate) fn is(&self, want: &Want<'_>) -> bool {
+        let d = self.dialog.as_ref();
+        match *want {
+            Want::Dialog {
+                local,
+                remote,
+                confirmed,
+            } => {
+                (!confirmed || self.state == CallState::Confirmed)
+                    && d.is_some_and(|d| {
+                        Some(d.id.local_tag.as_str()) == local && d.id.remote_tag == remote
+                    })
+            }
+            Want::Incoming(key) => !self.uac && self.invite_key == *key,
+            Want::Outgoing(remote) => {
+                self.uac && d.is_some_and(|d| Some(d.id.remote_tag.as_str()) == remote)
+            }
+        }
     }
 }
 
@@ -279,9 +361,8 @@ impl<R: Rng> UserAgent<R> {
         let bytes = resp.to_bytes();
         let dest = self.servers.get(&key).map(|e| e.source);
         self.respond(now, &key, resp);
-        let t1 = self.cfg.timers.t1;
-        let give_up = now + self.cfg.timers.t1x64();
-        let reliable = self.cfg.transport.is_reliable();
+        let cseq = req.cseq().map_or(0, |(n, _)| n);
+        let retx = dest.map(|dest| self.retx(now, bytes, dest, cseq));
         let Some(c) = self.calls.get_mut(&call) else {
             return Ok(());
         };
@@ -297,15 +378,8 @@ impl<R: Rng> UserAgent<R> {
         if !sdp.is_empty() {
             c.ext.local_sdp = sdp.to_vec();
         }
-        if is_invite && let Some(dest) = dest {
-            c.retx_2xx = Some(Retx2xx {
-                bytes,
-                dest,
-                interval: t1,
-                next: (!reliable).then_some(now + t1),
-                give_up,
-                cseq: req.cseq().map_or(0, |(n, _)| n),
-            });
+        if is_invite {
+            c.retx_2xx = retx;
         }
         Ok(())
     }
@@ -361,34 +435,24 @@ impl<R: Rng> UserAgent<R> {
         Ok(())
     }
 
-    /// ACK for a 2xx whose call is gone, built from the response alone: Request-URI =
-    /// Contact, Route = Record-Route reversed, same Call-ID/From/To, CSeq number.
-    fn ack_orphan_2xx(&mut self, now: Instant, resp: &SipMsg) {
-        let Some(target) = resp.contact_uri().map(ToString::to_string) else {
+    /// ACK for a 2xx to client transaction `key` (an INVITE or re-INVITE) whose call is
+    /// gone (§13.2.2.4): built as the call's own ACK is, by the dialog the 2xx would make
+    /// with the request ([`Dialog::uac`]: Request-URI = Contact, Route = Record-Route
+    /// reversed, From/To/Call-ID, the 2xx's CSeq number), sent with a new Via to the first
+    /// hop. Nothing is sent without a Contact or an address for the first hop.
+    fn ack_orphan_2xx(&mut self, key: &TxKey, resp: &SipMsg) {
+        let Some(req) = self.clients.get(key).map(|e| e.req.clone()) else {
             return;
         };
-        let Some((n, _)) = resp.cseq() else { return };
-        let mut ack = SipMsg::request(Method::Ack, target.clone());
-        let mut first_hop = None;
-        for (name, r) in resp.headers.iter().rev() {
-            if name.eq_ignore_ascii_case("Record-Route") {
-                if first_hop.is_none() {
-                    first_hop = Some(super::msg::addr_uri(r).to_string());
-                }
-                ack.push("Route", r.clone());
-            }
+        let (Some(_), Some((n, _)), Some(mut d)) =
+            (resp.contact_uri(), resp.cseq(), Dialog::uac(&req, resp))
+        else {
+            return;
+        };
+        let ack = d.request(Method::Ack, Some(n));
+        if let Some(dest) = self.destination(d.next_hop()) {
+            self.send_ack(ack, dest);
         }
-        ack.push("Max-Forwards", "70");
-        ack.copy_from(resp, "From", false);
-        ack.copy_from(resp, "To", false);
-        ack.copy_from(resp, "Call-ID", false);
-        ack.push("CSeq", cat!(n, " ACK"));
-        let hop = first_hop.unwrap_or(target);
-        let Some(dest) = self.destination(&hop) else {
-            return;
-        };
-        // An ACK gets a Via and goes out without a transaction.
-        self.send_request(now, ack, dest, Owner::Nobody);
     }
 
     /// UAC: gives up an unanswered call (CANCEL now, or once a provisional arrives).
@@ -421,10 +485,7 @@ impl<R: Rng> UserAgent<R> {
     ) -> Option<(SipMsg, SocketAddr)> {
         let c = self.calls.get_mut(&call)?;
         let d = c.dialog.as_mut()?;
-        let req = d.request(method, None);
-        let dest =
-            super::build::next_hop_addr(self.cfg.proxy, self.cfg.transport, d.next_hop(), c.peer);
-        Some((req, dest))
+        Some(dialog_request(&self.cfg, d, method, None, c.peer))
     }
 
     /// Sends an in-dialog request of call `call` made by [`UserAgent::in_dialog`].
@@ -525,21 +586,27 @@ impl<R: Rng> UserAgent<R> {
         let call_id = crate::sip::scan::split_byte(value, b';').0.trim_ascii();
         let to_tag = super::msg::param(value, "to-tag")?;
         let from_tag = super::msg::param(value, "from-tag")?;
-        self.calls.find(Some(call_id), &|c| {
-            c.state == CallState::Confirmed
-                && c.dialog.as_ref().is_some_and(|d| {
-                    d.id.call_id == call_id
-                        && d.id.local_tag == to_tag
-                        && d.id.remote_tag == from_tag
-                })
-        })
+        self.calls.find(
+            Some(call_id),
+            &Want::Dialog {
+                local: Some(to_tag),
+                remote: from_tag,
+                confirmed: true,
+            },
+        )
     }
 
     /// The call whose dialog `req` (from the peer) belongs to.
     pub(crate) fn call_for_request(&self, req: &SipMsg) -> Option<CallId> {
-        self.calls.find(Some(req.call_id()?), &|c| {
-            c.dialog.as_ref().is_some_and(|d| d.matches_request(req))
-        })
+        // §12.2.2: Call-ID, To tag (ours) and From tag (theirs).
+        self.calls.find(
+            Some(req.call_id()?),
+            &Want::Dialog {
+                local: req.to_tag(),
+                remote: req.from_tag().unwrap_or(""),
+                confirmed: false,
+            },
+        )
     }
 
     /// ACK for a 2xx (§13.3.1.4): stops the retransmission; the call is up.
@@ -584,9 +651,9 @@ impl<R: Rng> UserAgent<R> {
             .get(invite_key)
             .and_then(|e| e.req.call_id().map(String::from));
         self.respond_code(now, invite_key, 487);
-        let id = self.calls.find(call_id.as_deref(), &|c| {
-            !c.uac && &c.invite_key == invite_key
-        });
+        let id = self
+            .calls
+            .find(call_id.as_deref(), &Want::Incoming(invite_key));
         if let Some(id) = id {
             self.end_call(id, EndReason::Cancelled);
         }
@@ -597,12 +664,9 @@ impl<R: Rng> UserAgent<R> {
         let Some(call_id) = resp.call_id() else {
             return;
         };
-        let found = self.calls.find(Some(call_id), &|c| {
-            c.uac
-                && c.dialog
-                    .as_ref()
-                    .is_some_and(|d| Some(d.id.remote_tag.as_str()) == resp.to_tag())
-        });
+        let found = self
+            .calls
+            .find(Some(call_id), &Want::Outgoing(resp.to_tag()));
         let found = found.and_then(|id| self.calls.get(&id));
         if let Some((ack, dest)) = found.and_then(|c| c.ack.clone().map(|a| (a, c.peer))) {
             self.transmit(dest, ack);
@@ -615,7 +679,7 @@ impl<R: Rng> UserAgent<R> {
             // The call is gone (we hung up and sent BYE): a retransmitted 2xx still gets
             // its ACK so that the peer stops retransmitting (§13.2.2.4).
             if resp.code().is_some_and(|c| (200..300).contains(&c)) {
-                self.ack_orphan_2xx(now, &resp);
+                self.ack_orphan_2xx(key, &resp);
             }
             return;
         };
@@ -716,15 +780,12 @@ impl<R: Rng> UserAgent<R> {
         }
         let forked = c.state == CallState::Confirmed;
         let invite_cseq = c.invite.cseq().map_or(1, |(n, _)| n);
-        let ack = dialog.request(Method::Ack, Some(invite_cseq));
-        let Some(peer) = self.calls.get(&id).map(|c| c.peer) else {
-            return;
-        };
-        let dest = super::build::next_hop_addr(
-            self.cfg.proxy,
-            self.cfg.transport,
-            dialog.next_hop(),
-            peer,
+        let (ack, dest) = dialog_request(
+            &self.cfg,
+            &mut dialog,
+            Method::Ack,
+            Some(invite_cseq),
+            c.peer,
         );
         let ack_bytes = self.send_ack(ack, dest);
         let Some(c) = self.calls.get_mut(&id) else {
@@ -787,19 +848,15 @@ impl<R: Rng> UserAgent<R> {
             let Some(c) = self.calls.get_mut(&id) else {
                 continue;
             };
-            if let Some(r) = &mut c.retx_2xx {
-                if r.give_up <= now {
+            match c.retx_2xx.as_mut().map(|r| r.step(now, t2)) {
+                Some(RetxStep::GiveUp) => {
                     // §13.3.1.4: no ACK within 64·T1: the session ends with BYE.
                     c.retx_2xx = None;
                     self.end_call_with_bye(now, id, EndReason::Timeout);
                     continue;
                 }
-                if r.next.is_some_and(|n| n <= now) {
-                    r.interval = (r.interval * 2).min(t2);
-                    r.next = Some(now + r.interval);
-                    let (dest, bytes) = (r.dest, r.bytes.clone());
-                    self.transmit(dest, bytes);
-                }
+                Some(RetxStep::Resend(dest, bytes)) => self.transmit(dest, bytes),
+                _ => {}
             }
             let Some(c) = self.calls.get_mut(&id) else {
                 continue;

@@ -8,7 +8,7 @@
 use crate::sip::text::{cat, dec};
 use alloc::string::ToString;
 
-use super::call::{CallState, Retx2xx};
+use super::call::{CallState, Retx2xx, RetxStep};
 use super::layer::Owner;
 use super::msg::{Method, SipMsg, param};
 use super::{CallId, EndReason, Event, UserAgent};
@@ -70,18 +70,11 @@ impl Ext {
             ..Ext::default()
         }
     }
+}
 
-    pub(crate) fn next_timer(&self) -> Option<Instant> {
-        let prov = self
-            .prov_retx
-            .as_ref()
-            .map(|r| r.next.map_or(r.give_up, |n| n.min(r.give_up)));
-        let sess = self
-            .session
-            .as_ref()
-            .map(|s| s.refresh_at.map_or(s.expire_at, |r| r.min(s.expire_at)));
-        super::earliest(&[prov, sess, self.ring_deadline])
-    }
+/// The `refresher` parameter of the Session-Expires of `m`.
+fn refresher(m: &SipMsg) -> Option<&str> {
+    param(m.header("Session-Expires")?, "refresher")
 }
 
 /// The number in a Session-Expires / Min-SE value (`90;refresher=uac` → 90).
@@ -127,18 +120,33 @@ impl<R: Rng> UserAgent<R> {
         bytes: alloc::vec::Vec<u8>,
         rseq: u32,
     ) {
-        let t1 = self.cfg.timers.t1;
-        let reliable = self.cfg.transport.is_reliable();
-        let give_up = now + self.cfg.timers.t1x64();
+        let Some(dest) = self.calls.get(&id).map(|c| c.peer) else {
+            return;
+        };
+        let retx = self.retx(now, bytes, dest, rseq);
         if let Some(c) = self.calls.get_mut(&id) {
-            c.ext.prov_retx = Some(Retx2xx {
-                bytes,
-                dest: c.peer,
-                interval: t1,
-                next: (!reliable).then_some(now + t1),
-                give_up,
-                cseq: rseq,
-            });
+            c.ext.prov_retx = Some(retx);
+        }
+    }
+
+    /// The retransmission of `bytes` to `dest` from `now` (T1 doubling to T2 on an
+    /// unreliable transport, giving up at 64·T1), acknowledged by `cseq` (a 2xx's CSeq, a
+    /// reliable 1xx's RSeq).
+    pub(crate) fn retx(
+        &self,
+        now: Instant,
+        bytes: alloc::vec::Vec<u8>,
+        dest: core::net::SocketAddr,
+        cseq: u32,
+    ) -> Retx2xx {
+        let t1 = self.cfg.timers.t1;
+        Retx2xx {
+            bytes,
+            dest,
+            interval: t1,
+            next: (!self.cfg.transport.is_reliable()).then_some(now + t1),
+            give_up: now + self.cfg.timers.t1x64(),
+            cseq,
         }
     }
 
@@ -225,14 +233,9 @@ impl<R: Rng> UserAgent<R> {
             else {
                 return true;
             };
-            let mut prack = d.request(Method::Prack, None);
+            let (mut prack, dest) =
+                super::build::dialog_request(&self.cfg, d, Method::Prack, None, c.peer);
             prack.push("RAck", cat!(rseq, ' ', cseq, " INVITE"));
-            let dest = super::build::next_hop_addr(
-                self.cfg.proxy,
-                self.cfg.transport,
-                d.next_hop(),
-                c.peer,
-            );
             self.send_request(now, prack, dest, Owner::Call(id));
             return true;
         }
@@ -272,22 +275,31 @@ impl<R: Rng> UserAgent<R> {
         };
         let interval = interval.max(self.cfg.min_se);
         let uac_supports = req.has_option("Supported", "timer");
-        let refresher = match req
-            .header("Session-Expires")
-            .and_then(|v| param(v, "refresher"))
-        {
-            Some(r) if r.eq_ignore_ascii_case("uas") => "uas",
-            Some(_) if uac_supports => "uac",
-            _ if uac_supports => "uac",
-            _ => "uas",
-        };
-        resp.push("Session-Expires", cat!(interval, ";refresher=", refresher));
+        // We refresh when the caller asks us to, or cannot (no `timer` support).
+        let we_refresh =
+            !uac_supports || refresher(req).is_some_and(|r| r.eq_ignore_ascii_case("uas"));
+        if let Some(se) = self.start_session(now, id, interval, we_refresh) {
+            resp.push("Session-Expires", se);
+        }
         if uac_supports {
             resp.push("Require", "timer");
         }
-        if let Some(c) = self.calls.get_mut(&id) {
-            c.ext.session = Some(SessionTimer::new(now, interval, refresher == "uas"));
-        }
+    }
+
+    /// Starts (or restarts) call `id`'s session timer with `interval`, us refreshing or
+    /// not; returns the Session-Expires value of our 2xx, where the peer is the UAC (RFC
+    /// 4028 §9: `refresher=uas` when we refresh).
+    fn start_session(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        interval: u32,
+        we_refresh: bool,
+    ) -> Option<alloc::string::String> {
+        let c = self.calls.get_mut(&id)?;
+        c.ext.session = Some(SessionTimer::new(now, interval, we_refresh));
+        let refresher = if we_refresh { "uas" } else { "uac" };
+        Some(cat!(interval, ";refresher=", refresher))
     }
 
     /// UAC: the 2xx to our INVITE (or to a refresh) carries the negotiated timer.
@@ -361,18 +373,13 @@ impl<R: Rng> UserAgent<R> {
         id: CallId,
         req: &SipMsg,
     ) -> Option<alloc::string::String> {
-        let requested = req
-            .header("Session-Expires")
-            .and_then(|v| param(v, "refresher"));
-        let s = self.calls.get_mut(&id)?.ext.session.as_mut()?;
-        let we_refresh = match requested {
+        let s = self.calls.get(&id)?.ext.session.as_ref()?;
+        let we_refresh = match refresher(req) {
             Some(r) if r.eq_ignore_ascii_case("uas") => true,
             Some(r) if r.eq_ignore_ascii_case("uac") => false,
             _ => s.we_refresh,
         };
-        *s = SessionTimer::new(now, s.interval, we_refresh);
-        let refresher = if we_refresh { "uas" } else { "uac" };
-        Some(cat!(s.interval, ";refresher=", refresher))
+        self.start_session(now, id, s.interval, we_refresh)
     }
 
     /// The response to our refresh UPDATE.
@@ -460,8 +467,8 @@ impl<R: Rng> UserAgent<R> {
         let Some(c) = self.calls.get_mut(&id) else {
             return;
         };
-        if let Some(p) = &mut c.ext.prov_retx {
-            if p.give_up <= now {
+        match c.ext.prov_retx.as_mut().map(|p| p.step(now, t2)) {
+            Some(RetxStep::GiveUp) => {
                 // RFC 3262 §3: no PRACK within 64·T1: reject the INVITE with a 5xx.
                 c.ext.prov_retx = None;
                 let key = c.invite_key.clone();
@@ -472,12 +479,8 @@ impl<R: Rng> UserAgent<R> {
                 }
                 return;
             }
-            if p.next.is_some_and(|n| n <= now) {
-                p.interval = (p.interval * 2).min(t2);
-                p.next = Some(now + p.interval);
-                let (dest, bytes) = (p.dest, p.bytes.clone());
-                self.transmit(dest, bytes);
-            }
+            Some(RetxStep::Resend(dest, bytes)) => self.transmit(dest, bytes),
+            _ => {}
         }
         let Some(c) = self.calls.get_mut(&id) else {
             return;

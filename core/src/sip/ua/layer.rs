@@ -422,9 +422,9 @@ impl<R: Rng> UserAgent<R> {
         self.tx_timers.first().map(|(t, _, _)| *t)
     }
 
-    /// The earliest filed transaction timer: (when, is server, key), the smallest such
-    /// triple (clients before servers, keys ascending at equal times), as the index orders
-    /// them.
+    /// The earliest filed transaction timer: (when, is server, key); at equal times clients
+    /// before servers, then the older transaction (the index orders those by key, a random
+    /// branch: either order is arbitrary).
     #[cfg(not(feature = "btree-tables"))]
     fn first_transaction_timer(&self) -> Option<(Instant, bool, &TxKey)> {
         let mut first: Option<(Instant, bool, &TxKey)> = None;

@@ -1,16 +1,20 @@
-//! The ordered maps and sets of the UA's transaction and call tables.
+//! The maps and sets of the UA's transaction and call tables.
 //!
 //! With the feature `btree-tables` (part of `full`, what the gateway builds) they are the
-//! B-trees of `alloc`: O(log n) for a gateway's thousands of transactions and calls.
-//! Without it the maps are [`VecMap`]s: `Vec`s kept sorted, found by binary search, with
-//! the same interface and the same (ascending) iteration order as the B-trees but a
-//! fraction of their code per key/value type, and the sets (timer indexes) are not used:
-//! the tables scan their few entries instead. That suits a browser UA (the wasm package),
-//! which holds a handful of entries and pays for every byte of code in its download.
+//! B-trees of `alloc`: O(log n) for a gateway's thousands of transactions and calls,
+//! iterated in ascending key order.
+//! Without it the maps are [`VecMap`]s: `Vec`s in insertion order, found by a scan that
+//! compares keys for equality, with the B-trees' interface but a fraction of their code
+//! per key/value type (and no ordering code for the key types at all), and the sets (timer
+//! indexes) are not used: the tables scan their few entries instead. That suits a browser
+//! UA (the wasm package), which holds a handful of entries and pays for every byte of code
+//! in its download. The UA's call handles are handed out in ascending order, so its call
+//! table iterates by ascending handle in both builds; transactions iterate in the order
+//! they were created (the B-trees: by key, i.e. by random branch), which only orders
+//! timers due at the same instant.
 //!
-//! Inputs: keys and values. Outputs: lookups and ascending iteration. Nothing here reads
-//! peer data itself; the tables that use these bound their sizes (`max_transactions`,
-//! `max_calls`).
+//! Inputs: keys and values. Outputs: lookups and iteration. Nothing here reads peer data
+//! itself; the tables that use these bound their sizes (`max_transactions`, `max_calls`).
 
 use alloc::vec::Vec;
 use core::borrow::Borrow;
@@ -50,8 +54,8 @@ impl<T> Queue<T> {
     }
 }
 
-/// A map kept as a `Vec` of entries sorted by key (a B-tree map's interface, the subset the
-/// UA uses).
+/// A map kept as a `Vec` of entries in insertion order (a B-tree map's interface, the
+/// subset the UA uses; a replaced value keeps its entry's place).
 #[derive(Debug, Clone)]
 #[cfg_attr(feature = "btree-tables", allow(dead_code))]
 pub(crate) struct VecMap<K, V> {
@@ -68,7 +72,7 @@ impl<K, V> Default for VecMap<K, V> {
 
 // Not every method is used by every build (the registrar's `bindings` is `sip-server`).
 #[allow(dead_code)]
-impl<K: Ord, V> VecMap<K, V> {
+impl<K: Eq, V> VecMap<K, V> {
     /// An empty map.
     pub(crate) const fn new() -> Self {
         VecMap {
@@ -76,13 +80,14 @@ impl<K: Ord, V> VecMap<K, V> {
         }
     }
 
-    /// Where `key` is (`Ok`) or would be inserted (`Err`).
-    fn find<Q>(&self, key: &Q) -> Result<usize, usize>
+    /// Where `key` is: a scan comparing keys for equality (a handful of entries; no
+    /// ordering code per key type).
+    fn find<Q>(&self, key: &Q) -> Option<usize>
     where
         K: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: Eq + ?Sized,
     {
-        self.entries.binary_search_by(|(k, _)| k.borrow().cmp(key))
+        self.entries.iter().position(|(k, _)| k.borrow() == key)
     }
 
     /// How many entries.
@@ -99,9 +104,9 @@ impl<K: Ord, V> VecMap<K, V> {
     pub(crate) fn get<Q>(&self, key: &Q) -> Option<&V>
     where
         K: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: Eq + ?Sized,
     {
-        let i = self.find(key).ok()?;
+        let i = self.find(key)?;
         self.entries.get(i).map(|(_, v)| v)
     }
 
@@ -109,9 +114,9 @@ impl<K: Ord, V> VecMap<K, V> {
     pub(crate) fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
     where
         K: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: Eq + ?Sized,
     {
-        let i = self.find(key).ok()?;
+        let i = self.find(key)?;
         self.entries.get_mut(i).map(|(_, v)| v)
     }
 
@@ -119,20 +124,20 @@ impl<K: Ord, V> VecMap<K, V> {
     pub(crate) fn contains_key<Q>(&self, key: &Q) -> bool
     where
         K: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: Eq + ?Sized,
     {
-        self.find(key).is_ok()
+        self.find(key).is_some()
     }
 
     /// Sets the value of `key`; returns the value it replaces.
     pub(crate) fn insert(&mut self, key: K, value: V) -> Option<V> {
         match self.find(&key) {
-            Ok(i) => self
+            Some(i) => self
                 .entries
                 .get_mut(i)
                 .map(|(_, v)| core::mem::replace(v, value)),
-            Err(i) => {
-                self.entries.insert(i, (key, value));
+            None => {
+                self.entries.push((key, value));
                 None
             }
         }
@@ -142,9 +147,9 @@ impl<K: Ord, V> VecMap<K, V> {
     pub(crate) fn remove<Q>(&mut self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: Eq + ?Sized,
     {
-        let i = self.find(key).ok()?;
+        let i = self.find(key)?;
         Some(self.entries.remove(i).1)
     }
 
@@ -153,17 +158,17 @@ impl<K: Ord, V> VecMap<K, V> {
         self.entries.retain_mut(|(k, v)| keep(k, v));
     }
 
-    /// The entries in ascending key order.
+    /// The entries in insertion order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
         self.entries.iter().map(|(k, v)| (k, v))
     }
 
-    /// The keys in ascending order.
+    /// The keys in insertion order.
     pub(crate) fn keys(&self) -> impl Iterator<Item = &K> {
         self.entries.iter().map(|(k, _)| k)
     }
 
-    /// The values in ascending key order.
+    /// The values in insertion order.
     pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
         self.entries.iter().map(|(_, v)| v)
     }
@@ -195,18 +200,24 @@ mod tests {
     }
 
     proptest! {
-        /// Every operation gives the B-tree's results, and the contents and their order stay
-        /// the B-tree's after each step.
+        /// Every operation gives the B-tree's results, and the contents stay the B-tree's
+        /// after each step, in insertion order.
         #[test]
         fn vec_map_behaves_as_a_btree(ops in proptest::collection::vec(op(), 0..200)) {
             let (mut m, mut bm) = (VecMap::new(), BTreeMap::new());
+            // The keys in the order they were first inserted (and not removed since).
+            let mut order: alloc::vec::Vec<u8> = alloc::vec::Vec::new();
             for o in ops {
                 match o {
                     Op::Insert(k, v) => {
                         prop_assert_eq!(m.insert(k, v), bm.insert(k, v));
+                        if !order.contains(&k) {
+                            order.push(k);
+                        }
                     }
                     Op::Remove(k) => {
                         prop_assert_eq!(m.remove(&k), bm.remove(&k));
+                        order.retain(|&o| o != k);
                     }
                     Op::GetMut(k, v) => {
                         if let Some(x) = m.get_mut(&k) {
@@ -219,9 +230,13 @@ mod tests {
                     Op::Retain(d) => {
                         m.retain(|k, v| (*k % d == 0) != (*v % 2 == 0));
                         bm.retain(|k, v| (*k % d == 0) != (*v % 2 == 0));
+                        order.retain(|k| bm.contains_key(k));
                     }
                 }
-                prop_assert!(m.iter().eq(bm.iter()));
+                prop_assert!(m.keys().eq(order.iter()));
+                let mut sorted: alloc::vec::Vec<(&u8, &u16)> = m.iter().collect();
+                sorted.sort();
+                prop_assert!(sorted.into_iter().eq(bm.iter()));
                 prop_assert_eq!((m.len(), m.is_empty()), (bm.len(), bm.is_empty()));
                 for k in 0u8..16 {
                     prop_assert_eq!(m.get(&k), bm.get(&k));

@@ -304,25 +304,28 @@ impl SipMsg {
         let headers = m.headers();
         let mut out: Vec<(HeaderName, String)> = Vec::with_capacity(headers.len());
         for f in headers.iter() {
-            let name: HeaderName = match f.name {
-                crate::sip::HeaderName::Other => Cow::Owned(f.raw_name.to_owned()),
-                crate::sip::HeaderName::ContentLength => continue,
-                n => Cow::Borrowed(n.as_str()),
-            };
+            use crate::sip::HeaderName as H;
             let value = unfold(f.value);
+            let name = match f.name {
+                H::Other => {
+                    out.push((Cow::Owned(f.raw_name.to_owned()), value));
+                    continue;
+                }
+                H::ContentLength => continue,
+                n => n.as_str(),
+            };
             // The values of a list header, one per entry (the UA reads the top Via and the
             // Route/Record-Route/Contact lists).
-            use crate::sip::HeaderName as H;
             if matches!(f.name, H::Via | H::Route | H::RecordRoute | H::Contact)
                 && value.contains(',')
             {
                 for part in crate::sip::scan::CommaSplit::new(&value) {
                     if !part.is_empty() {
-                        out.push((name.clone(), part.to_owned()));
+                        out.push((Cow::Borrowed(name), part.to_owned()));
                     }
                 }
             } else {
-                out.push((name, value));
+                out.push((Cow::Borrowed(name), value));
             }
         }
         SipMsg {

@@ -71,9 +71,7 @@ impl<R: Rng> UserAgent<R> {
         let Some(d) = &mut c.dialog else {
             return;
         };
-        let ack = d.request(Method::Ack, Some(cseq));
-        let dest =
-            super::build::next_hop_addr(self.cfg.proxy, self.cfg.transport, d.next_hop(), peer);
+        let (ack, dest) = super::build::dialog_request(&self.cfg, d, Method::Ack, Some(cseq), peer);
         let bytes = self.send_ack(ack, dest);
         if let Some(c) = self.calls.get_mut(&id) {
             c.ack = Some(bytes);

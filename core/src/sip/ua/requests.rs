@@ -6,7 +6,7 @@ use crate::sip::scan::split_byte;
 use crate::sip::text::cat;
 use alloc::string::{String, ToString};
 
-use super::build::{SUPPORTED, response};
+use super::build::SUPPORTED;
 use super::call::UaError;
 use super::layer::Owner;
 use super::msg::{Method, SipMsg, addr_uri};
@@ -126,7 +126,10 @@ impl<R: Rng> UserAgent<R> {
                 }
             }
             (Method::Options, _) => {
-                let mut r = response(&req, 200, Some(&self.random_token(10)));
+                // (With the transaction's To tag, as every response of the UA.)
+                let Some((_, mut r)) = self.server_response(&key, 200) else {
+                    return;
+                };
                 r.push("Allow", self.cfg.allow());
                 r.push(
                     "Accept",
@@ -269,9 +272,10 @@ impl<R: Rng> UserAgent<R> {
             r.push("Content-Type", "application/dtmf-relay");
             r.body = body.into_bytes();
         }
-        self.send_in_call(now, call, r)
-            .map(|_| ())
-            .ok_or(UaError::InvalidState)
+        match self.send_in_call(now, call, r) {
+            Some(_) => Ok(()),
+            None => Err(UaError::InvalidState),
+        }
     }
 
     /// Sends a MESSAGE (RFC 3428) with `text` (text/plain) to `target`; returns a handle
@@ -331,9 +335,10 @@ impl<R: Rng> UserAgent<R> {
             r.push("Referred-By", cat!('<', self.cfg.aor, '>'));
             r.push("Contact", self.contact());
         }
-        self.send_in_call(now, call, r)
-            .map(|_| ())
-            .ok_or(UaError::InvalidState)
+        match self.send_in_call(now, call, r) {
+            Some(_) => Ok(()),
+            None => Err(UaError::InvalidState),
+        }
     }
 
     /// Accepts a transfer request: calls `target` (from [`Event::TransferRequested`]) with

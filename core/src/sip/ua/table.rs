@@ -16,7 +16,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::CallId;
-use super::call::Call;
+use super::call::{Call, Want};
 use super::map::Map;
 #[cfg(feature = "btree-tables")]
 use super::map::Set;
@@ -69,11 +69,11 @@ impl CallTable {
     /// Adds (or replaces) call `id`.
     pub(crate) fn insert(&mut self, id: CallId, call: Call) {
         self.remove(&id);
-        match self.by_call_id.get_mut(call.call_id.as_str()) {
+        match self.by_call_id.get_mut(call.call_id()) {
             Some(ids) => ids.push(id),
             None => {
                 self.by_call_id
-                    .insert(call.call_id.clone(), alloc::vec![id]);
+                    .insert(String::from(call.call_id()), alloc::vec![id]);
             }
         }
         self.calls.insert(id, Box::new(call));
@@ -83,10 +83,10 @@ impl CallTable {
     /// Removes call `id` from every index.
     pub(crate) fn remove(&mut self, id: &CallId) -> Option<Call> {
         let call = self.calls.remove(id)?;
-        if let Some(ids) = self.by_call_id.get_mut(call.call_id.as_str()) {
+        if let Some(ids) = self.by_call_id.get_mut(call.call_id()) {
             ids.retain(|i| i != id);
             if ids.is_empty() {
-                self.by_call_id.remove(call.call_id.as_str());
+                self.by_call_id.remove(call.call_id());
             }
         }
         if let Some(t) = self.timer_of.remove(id) {
@@ -110,16 +110,12 @@ impl CallTable {
             .filter_map(|id| self.calls.get(id).map(|c| &**c))
     }
 
-    /// The first call with SIP Call-ID `call_id` (any call when `None`) that `pred`
-    /// accepts, in ascending handle order.
-    pub(crate) fn find(
-        &self,
-        call_id: Option<&str>,
-        pred: &dyn Fn(&Call) -> bool,
-    ) -> Option<CallId> {
+    /// The first call with SIP Call-ID `call_id` (any call when `None`) that `want`
+    /// describes, in ascending handle order.
+    pub(crate) fn find(&self, call_id: Option<&str>, want: &Want<'_>) -> Option<CallId> {
         match call_id {
-            Some(cid) => self.with_call_id(cid).find(|c| pred(c)).map(|c| c.id),
-            None => self.values().find(|c| pred(c)).map(|c| c.id),
+            Some(cid) => self.with_call_id(cid).find(|c| c.is(want)).map(|c| c.id),
+            None => self.values().find(|c| c.is(want)).map(|c| c.id),
         }
     }
 
@@ -191,19 +187,15 @@ impl CallTable {
     /// The calls whose SIP Call-ID is `call_id`.
     #[cfg(test)]
     pub(crate) fn with_call_id<'a>(&'a self, call_id: &'a str) -> impl Iterator<Item = &'a Call> {
-        self.values().filter(move |c| c.call_id == call_id)
+        self.values().filter(move |c| c.call_id() == call_id)
     }
 
-    /// The first call with SIP Call-ID `call_id` (any call when `None`) that `pred`
-    /// accepts, in ascending handle order: one loop for every search (a generic iterator
+    /// The first call with SIP Call-ID `call_id` (any call when `None`) that `want`
+    /// describes, in ascending handle order: one loop for every search (a generic iterator
     /// chain per caller was code per caller).
-    pub(crate) fn find(
-        &self,
-        call_id: Option<&str>,
-        pred: &dyn Fn(&Call) -> bool,
-    ) -> Option<CallId> {
+    pub(crate) fn find(&self, call_id: Option<&str>, want: &Want<'_>) -> Option<CallId> {
         for c in self.values() {
-            if call_id.is_none_or(|cid| c.call_id == cid) && pred(c) {
+            if call_id.is_none_or(|cid| c.call_id() == cid) && c.is(want) {
                 return Some(c.id);
             }
         }
