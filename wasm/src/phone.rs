@@ -414,7 +414,7 @@ impl<R: Rng> Phone<R> {
         }
         // Concatenated by hand (`format!` would bring core::fmt into the package), as bytes:
         // only ASCII bytes are left out or added, so the result stays UTF-8.
-        let domain = self.ua.config().aor.rsplit_once('@').map_or("", |(_, d)| d);
+        let domain = self.ua.config().aor_domain();
         let mut uri = Vec::with_capacity(t.len() + domain.len() + 5);
         uri.extend_from_slice(b"sip:");
         if t.as_bytes().contains(&b'@') {

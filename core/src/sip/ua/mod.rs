@@ -467,6 +467,22 @@ impl UaConfig {
     pub fn allow(&self) -> &str {
         self.allow.as_deref().unwrap_or(Self::DEFAULT_ALLOW)
     }
+
+    /// The domain of the address-of-record: what follows its last `@` (`""` without one),
+    /// e.g. `example.com` for `sip:alice@example.com`. The default registrar is
+    /// `sip:` + this, and a dialed number without a host is sent to it.
+    pub fn aor_domain(&self) -> &str {
+        let a = self.aor.as_bytes();
+        // A byte scan (`rsplit_once` would bring std's reverse char search into the package).
+        let mut i = a.len();
+        while i > 0 {
+            i -= 1;
+            if a[i] == b'@' {
+                return self.aor.get(i + 1..).unwrap_or_default();
+            }
+        }
+        ""
+    }
 }
 
 /// A SIP user agent: UAC and UAS for calls, registration client, MESSAGE/INFO/REFER.
@@ -530,7 +546,7 @@ impl<R: Rng> UserAgent<R> {
         #[cfg(feature = "sip-server")]
         let (credential_store, digest_server) = {
             let mut store = Ha1Store::new();
-            let realm = String::from(cfg.aor.rsplit_once('@').map_or("", |(_, d)| d));
+            let realm = String::from(cfg.aor_domain());
             for (u, p) in &cfg.users {
                 store.insert_password(&realm, u, p);
             }
@@ -668,5 +684,30 @@ mod send_tests {
     fn user_agent_is_send() {
         fn assert_send<T: Send>() {}
         assert_send::<super::UserAgent<crate::rand::SplitMix64>>();
+    }
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::UaConfig;
+
+    /// The AOR's domain is what follows its last `@`, as `rsplit_once('@')` finds it.
+    #[test]
+    fn aor_domain_is_after_the_last_at() {
+        let addr = "127.0.0.1:5060".parse().unwrap();
+        for (aor, domain) in [
+            ("sip:alice@example.com", "example.com"),
+            ("sips:bob@[2001:db8::1]:5061", "[2001:db8::1]:5061"),
+            ("sip:a%40b@c@d.example", "d.example"),
+            ("sip:example.com", ""),
+            ("sip:alice@", ""),
+            ("@x", "x"),
+            ("", ""),
+            ("sip:ü@dömain", "dömain"),
+        ] {
+            let cfg = UaConfig::new(aor, addr);
+            assert_eq!(cfg.aor_domain(), domain, "{aor}");
+            assert_eq!(domain, aor.rsplit_once('@').map_or("", |(_, d)| d), "{aor}");
+        }
     }
 }

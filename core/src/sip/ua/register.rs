@@ -66,8 +66,7 @@ impl<R: Rng> UserAgent<R> {
         match &self.cfg.registrar_uri {
             Some(u) => u.clone(),
             None => {
-                let domain = self.cfg.aor.rsplit_once('@').map_or("", |(_, d)| d);
-                cat!("sip:", domain)
+                cat!("sip:", self.cfg.aor_domain())
             }
         }
     }
