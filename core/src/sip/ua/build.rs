@@ -220,8 +220,7 @@ impl<R: Rng> UserAgent<R> {
     }
 
     pub(crate) fn aor_user(&self) -> &str {
-        let rest = self.cfg.aor.split_once(':').map_or("", |(_, r)| r);
-        rest.split_once('@').map_or("", |(u, _)| u)
+        self.cfg.aor_user()
     }
 
     pub(crate) fn local_party(&self, tag: &str) -> String {

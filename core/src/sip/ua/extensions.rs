@@ -184,12 +184,18 @@ impl<R: Rng> UserAgent<R> {
 
     /// UAS: a PRACK in the call's dialog (RFC 3262 §3): RAck must name our RSeq.
     pub(crate) fn incoming_prack(&mut self, now: Instant, id: CallId, key: &TxKey, req: &SipMsg) {
+        // `response-num LWS CSeq-num LWS Method` (RFC 3262 §7.2): the two numbers.
         let rack: Option<(u32, u32)> = req.header("RAck").and_then(|v| {
-            let mut it = v.split_ascii_whitespace();
-            Some((
-                crate::sip::scan::parse_dec(it.next()?)?,
-                crate::sip::scan::parse_dec(it.next()?)?,
-            ))
+            let mut c = crate::sip::scan::Cursor::new(v);
+            c.ws();
+            let rseq = crate::sip::scan::parse_dec(c.take_while(|b| b.is_ascii_digit()))?;
+            let before = c.pos;
+            c.ws();
+            let cseq = crate::sip::scan::parse_dec(c.take_while(|b| b.is_ascii_digit()))?;
+            // Each number ends at LWS (or, for the second, at the end).
+            let after = c.pos;
+            c.ws();
+            (c.pos > before && (c.pos > after || c.at_end())).then_some((rseq, cseq))
         });
         let Some(c) = self.calls.get_mut(&id) else {
             return;

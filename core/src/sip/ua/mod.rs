@@ -468,6 +468,17 @@ impl UaConfig {
         self.allow.as_deref().unwrap_or(Self::DEFAULT_ALLOW)
     }
 
+    /// The user part of the address-of-record: between its first `:` and the next `@`
+    /// (`""` without them), e.g. `alice` for `sip:alice@example.com`; the digest user name
+    /// when [`UaConfig::auth_user`] is empty.
+    pub fn aor_user(&self) -> &str {
+        use crate::sip::scan::split_byte;
+        match split_byte(split_byte(&self.aor, b':').1.unwrap_or(""), b'@') {
+            (user, Some(_)) => user,
+            _ => "",
+        }
+    }
+
     /// The domain of the address-of-record: what follows its last `@` (`""` without one),
     /// e.g. `example.com` for `sip:alice@example.com`. The default registrar is
     /// `sip:` + this, and a dialed number without a host is sent to it.
@@ -531,8 +542,7 @@ impl<R: Rng> UserAgent<R> {
     /// A user agent with configuration `cfg` drawing randomness from `rng`.
     pub fn new(cfg: UaConfig, rng: R) -> Self {
         let user = if cfg.auth_user.is_empty() {
-            let rest = cfg.aor.split_once(':').map_or("", |(_, r)| r);
-            String::from(rest.split_once('@').map_or("", |(u, _)| u))
+            String::from(cfg.aor_user())
         } else {
             cfg.auth_user.clone()
         };
@@ -690,6 +700,22 @@ mod send_tests {
 #[cfg(test)]
 mod config_tests {
     use super::UaConfig;
+
+    /// The AOR's user is between its first `:` and the next `@`.
+    #[test]
+    fn aor_user_is_between_the_scheme_and_the_at() {
+        let addr = "127.0.0.1:5060".parse().unwrap();
+        for (aor, user) in [
+            ("sip:alice@example.com", "alice"),
+            ("sip:alice:secret@example.com", "alice:secret"),
+            ("sip:example.com", ""),
+            ("alice@example.com", ""),
+            ("sip:@example.com", ""),
+            ("", ""),
+        ] {
+            assert_eq!(UaConfig::new(aor, addr).aor_user(), user, "{aor}");
+        }
+    }
 
     /// The AOR's domain is what follows its last `@`, as `rsplit_once('@')` finds it.
     #[test]
