@@ -10,7 +10,7 @@ use core::fmt;
 
 use super::method::Method;
 use super::name::HeaderName;
-use super::scan::{Cursor, is_lws, is_token, trim_lws, unquote};
+use super::scan::{Cursor, find_byte, is_lws, is_token, trim_lws, unquote};
 use super::uri::{Host, Uri, UriError};
 
 /// Error from a typed header accessor.
@@ -333,7 +333,7 @@ fn parse_host<'a>(c: &mut Cursor<'a>) -> Option<(&'a str, Host<'a>)> {
     let start = c.pos;
     if c.peek() == Some(b'[') {
         let rest = c.rest();
-        let close = memchr::memchr(b']', rest.as_bytes())?;
+        let close = find_byte(rest.as_bytes(), 0, b']')?;
         c.pos += close + 1;
     } else {
         c.take_while(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
@@ -378,7 +378,7 @@ impl<'a> NameAddr<'a> {
             _ => {
                 // Either `*(token LWS) <uri>` or a bare addr-spec.
                 let rest = c.rest();
-                match memchr::memchr(b'<', rest.as_bytes()) {
+                match find_byte(rest.as_bytes(), 0, b'<') {
                     Some(lt)
                         if !rest.as_bytes()[..lt]
                             .iter()
@@ -398,7 +398,7 @@ impl<'a> NameAddr<'a> {
         let uri = if angle {
             c.pos += 1; // the `<` seen above
             let rest = c.rest();
-            let gt = memchr::memchr(b'>', rest.as_bytes())?;
+            let gt = find_byte(rest.as_bytes(), 0, b'>')?;
             c.pos += gt + 1;
             &rest[..gt]
         } else {

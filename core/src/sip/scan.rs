@@ -272,11 +272,18 @@ pub fn parse_u64(s: &str) -> Option<u64> {
     Some(v)
 }
 
-/// Position of the first `needle` in `hay` at or after `from` (SIMD `memchr` on
-/// x86_64, aarch64 and wasm32 simd128; word-at-a-time elsewhere).
+/// Position of the first `needle` in `hay` at or after `from`. With the `full` feature
+/// (native builds: the gateway) the `memchr` crate's SIMD search (x86_64, aarch64);
+/// without it (the browser package) a byte loop: the heads it scans are a few hundred
+/// bytes, and the crate's portable word-at-a-time search is ~350 bytes of wasm.
 #[inline]
 pub(crate) fn find_byte(hay: &[u8], from: usize, needle: u8) -> Option<usize> {
-    memchr::memchr(needle, hay.get(from..)?).map(|p| p + from)
+    let hay = hay.get(from..)?;
+    #[cfg(feature = "full")]
+    let at = memchr::memchr(needle, hay);
+    #[cfg(not(feature = "full"))]
+    let at = hay.iter().position(|&b| b == needle);
+    at.map(|p| p + from)
 }
 
 /// Byte offset of the first occurrence of `needle` in `hay` (a plain scan: the needles
