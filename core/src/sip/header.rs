@@ -10,7 +10,9 @@ use core::fmt;
 
 use super::method::Method;
 use super::name::HeaderName;
-use super::scan::{Cursor, find_byte, is_lws, is_token, trim_lws, unquote};
+use super::scan::{
+    Cursor, DIGIT, LWS, TOKEN, all_class, find_byte, is_lws, is_token, trim_lws, unquote,
+};
 use super::uri::{Host, Uri, UriError};
 
 /// Error from a typed header accessor.
@@ -385,7 +387,7 @@ impl<'a> NameAddr<'a> {
                             .any(|&b| b == b';' || b == b':') =>
                     {
                         let d = trim_lws(&rest[..lt]);
-                        if !d.bytes().all(|b| is_token(b) || is_lws(b)) {
+                        if !all_class(d.as_bytes(), TOKEN | LWS) {
                             return None;
                         }
                         c.pos += lt;
@@ -448,7 +450,7 @@ impl<'a> NameAddr<'a> {
     pub fn q(&self) -> Option<u16> {
         let v = self.params.get("q").flatten()?;
         let (i, f) = v.split_once('.').unwrap_or((v, ""));
-        if f.len() > 3 || !f.bytes().all(|b| b.is_ascii_digit()) {
+        if f.len() > 3 || !all_class(f.as_bytes(), DIGIT) {
             return None;
         }
         let mut thousandths: u16 = match i {

@@ -8,7 +8,7 @@ use super::header::{
     Via,
 };
 use super::name::HeaderName;
-use super::scan::{CommaSplit, is_token, parse_u32, trim_lws};
+use super::scan::{CTL, CommaSplit, WSP, count_class, is_token_str, parse_u32, trim_lws};
 
 /// One header line in the index: byte offsets into the message head.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -169,11 +169,7 @@ impl<'h> Headers<'h> {
     /// Call-ID (RFC 3261 §20.8): `word [ "@" word ]`, trimmed.
     pub fn call_id(self) -> Result<&'h str, HeaderError> {
         self.single(HeaderName::CallId, |v| {
-            (!v.is_empty()
-                && !v
-                    .bytes()
-                    .any(|b| b.is_ascii_whitespace() || b.is_ascii_control()))
-            .then_some(v)
+            (!v.is_empty() && count_class(v.as_bytes(), WSP | CTL) == 0).then_some(v)
         })
     }
     /// CSeq (RFC 3261 §20.16).
@@ -224,9 +220,7 @@ impl<'h> Headers<'h> {
         self,
         name: HeaderName,
     ) -> impl Iterator<Item = Result<&'h str, HeaderError>> + 'h {
-        self.list(name, |t| {
-            (!t.is_empty() && t.bytes().all(is_token)).then_some(t)
-        })
+        self.list(name, |t| is_token_str(t).then_some(t))
     }
     /// Allow (RFC 3261 §20.5).
     pub fn allow(self) -> impl Iterator<Item = Result<&'h str, HeaderError>> + 'h {
