@@ -85,17 +85,7 @@ pub(crate) const fn is_lws(b: u8) -> bool {
 /// Trims LWS (including folds) on both ends.
 #[inline]
 pub(crate) fn trim_lws(s: &str) -> &str {
-    let b = s.as_bytes();
-    let mut a = 0;
-    let mut e = b.len();
-    while a < e && b.get(a).is_some_and(|&c| is_lws(c)) {
-        a += 1;
-    }
-    while e > a && b.get(e - 1).is_some_and(|&c| is_lws(c)) {
-        e -= 1;
-    }
-    // ASCII positions are char boundaries.
-    s.get(a..e).unwrap_or("")
+    trim_class(s, LWS)
 }
 
 /// `true` if `s` is a non-empty token.
