@@ -151,7 +151,7 @@ impl<'h> Headers<'h> {
             .ok_or(HeaderError::Missing(HeaderName::Via))?;
         // Common case: one Via per line, no comma at all (skips the list splitter). A line
         // with a comma has a first element (possibly empty, then invalid).
-        let top = if first.contains(',') {
+        let top = if super::scan::find_byte(first.as_bytes(), 0, b',').is_some() {
             CommaSplit::new(first).next().unwrap_or(first)
         } else {
             first

@@ -617,7 +617,8 @@ fn parse_start(line: &str) -> Result<Start<'_>, ParseError> {
     let line = line.strip_suffix('\n').unwrap_or(line);
     let line = line.strip_suffix('\r').unwrap_or(line);
     if sip_prefix(line) {
-        let (version, rest) = line.split_once(' ').ok_or(ParseError::BadStartLine)?;
+        let (version, rest) = super::scan::split_byte(line, b' ');
+        let rest = rest.ok_or(ParseError::BadStartLine)?;
         if !is_version(version) {
             return Err(ParseError::BadStartLine);
         }

@@ -15,7 +15,7 @@ use super::message::{Headers, Request, Response};
 use super::method::{Method, StatusCode};
 use super::name::HeaderName;
 use super::owned::{HasHeaders, ResponseBuf};
-use super::scan::{CommaSplit, is_token_str};
+use super::scan::{CommaSplit, is_token_str, split_byte};
 use super::uri::Uri;
 
 /// What the validating element supports.
@@ -387,8 +387,8 @@ pub fn validate(req: &Request<'_>, cfg: &ValidateConfig<'_>) -> Result<(), Rejec
     if !req.body().is_empty() || h.contains(HeaderName::ContentType) {
         let ok = match h.content_type() {
             Ok(ct) => cfg.accepted_content_types.iter().any(|a| {
-                let (t, s) = a.split_once('/').unwrap_or((a, ""));
-                ct.is(t, s)
+                let (t, s) = split_byte(a, b'/');
+                ct.is(t, s.unwrap_or(""))
             }),
             Err(_) => req.body().is_empty(),
         };
