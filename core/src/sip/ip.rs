@@ -55,8 +55,14 @@ pub(crate) fn parse_ipv6(s: &str) -> Option<Ipv6Addr> {
     while i < b.len() {
         let start = i;
         let mut v = 0u32;
-        while let Some(d) = b.get(i).and_then(|&c| char::from(c).to_digit(16)) {
-            v = (v << 4) | d;
+        while let Some(&c) = b.get(i) {
+            let d = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => break,
+            };
+            v = (v << 4) | u32::from(d);
             i += 1;
         }
         if b.get(i) == Some(&b'.') {
