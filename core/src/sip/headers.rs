@@ -78,17 +78,15 @@ impl<'h> Headers<'h> {
     /// [`HeaderName::Other`] this matches any unknown header; look unknown headers up by
     /// text with [`Headers::named`].)
     pub fn get(self, name: HeaderName) -> Option<&'h str> {
-        self.entries
-            .iter()
-            .find(|e| e.name == name)
-            .map(|e| self.field(e).value)
+        self.get_all(name).next()
     }
     /// The values of every header line with this (known) name, in order.
     pub fn get_all(self, name: HeaderName) -> impl Iterator<Item = &'h str> + 'h {
-        self.entries
-            .iter()
-            .filter(move |e| e.name == name)
-            .map(move |e| self.field(e).value)
+        Values {
+            h: self,
+            name,
+            i: 0,
+        }
     }
     /// The values of every header line with this name as text (case-insensitive; long
     /// and compact forms of known names are equivalent; unknown names match exactly
@@ -110,11 +108,11 @@ impl<'h> Headers<'h> {
     }
     /// Number of header lines with this name.
     pub fn count(self, name: HeaderName) -> usize {
-        self.entries.iter().filter(|e| e.name == name).count()
+        self.get_all(name).count()
     }
     /// `true` if a header with this name is present.
     pub fn contains(self, name: HeaderName) -> bool {
-        self.entries.iter().any(|e| e.name == name)
+        self.get(name).is_some()
     }
     /// The comma-separated elements of every line with this name (RFC 3261 §7.3.1),
     /// in order. Empty elements are yielded (and make typed parsing fail).
@@ -337,6 +335,27 @@ impl<'h> Headers<'h> {
     /// Diversion elements (RFC 5806 §2).
     pub fn diversions(self) -> impl Iterator<Item = Result<NameAddr<'h>, HeaderError>> + 'h {
         self.list(HeaderName::Diversion, NameAddr::parse)
+    }
+}
+
+/// The values of the lines named `name`, in order: the one search behind
+/// [`Headers::get`], [`Headers::get_all`], [`Headers::count`] and [`Headers::contains`].
+struct Values<'h> {
+    h: Headers<'h>,
+    name: HeaderName,
+    i: usize,
+}
+
+impl<'h> Iterator for Values<'h> {
+    type Item = &'h str;
+    fn next(&mut self) -> Option<&'h str> {
+        while let Some(e) = self.h.entries.get(self.i) {
+            self.i += 1;
+            if e.name == self.name {
+                return Some(self.h.field(e).value);
+            }
+        }
+        None
     }
 }
 
