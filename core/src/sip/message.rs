@@ -15,12 +15,12 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-pub(crate) use super::headers::{Entry, sub};
+pub(crate) use super::headers::Entry;
 pub use super::headers::{HeaderField, Headers};
 use super::method::{Method, StatusCode};
 use super::name::HeaderName;
 use super::scan::{
-    CRLF, CTL, DIGIT, TOKEN, VERSION, WSP, all_class, count_class, find_byte, parse_u32, trim_lws,
+    CRLF, CTL, DIGIT, TOKEN, VERSION, WSP, all_class, count_class, find_byte, parse_u32,
 };
 use super::uri::{Uri, UriError};
 
@@ -646,10 +646,7 @@ fn parse_start(line: &str) -> Result<Start<'_>, ParseError> {
     }
     let b = line.as_bytes();
     let is_sp = |c: &u8| *c == b' ' || *c == b'\t';
-    let sp1 = b
-        .iter()
-        .position(|&c| c == b' ')
-        .ok_or(ParseError::BadStartLine)?;
+    let sp1 = find_byte(b, 0, b' ').ok_or(ParseError::BadStartLine)?;
     let method = Method::parse(line.get(..sp1).unwrap_or("")).ok_or(ParseError::BadStartLine)?;
     let mut end = b.len();
     while end > sp1 + 1 && b.get(end - 1).is_some_and(is_sp) {
@@ -722,11 +719,8 @@ fn tokenize<'a>(
         defects.bits |= Defects::MALFORMED_HEADER;
     }
     let mut cl: Option<Option<usize>> = None;
-    for e in entries
-        .iter()
-        .filter(|e| e.name == HeaderName::ContentLength)
-    {
-        let v = parse_u32(trim_lws(sub(head, e.vs, e.ve))).map(|v| v as usize);
+    for v in Headers::new(head, &entries).get_all(HeaderName::ContentLength) {
+        let v = parse_u32(v).map(|v| v as usize);
         match (cl, v) {
             (None, v) => cl = Some(v),
             (Some(Some(a)), Some(b)) if a == b => {}
