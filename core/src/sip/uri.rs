@@ -218,10 +218,9 @@ impl<'a> SipUri<'a> {
             }
             None => (None, None, rest),
         };
-        let hp_end = hp
-            .bytes()
-            .position(|c| c == b';' || c == b'?')
-            .unwrap_or(hp.len());
+        // The host-port ends at the first `;` or `?`.
+        let semi = find(hp, b';').unwrap_or(hp.len());
+        let hp_end = find(&hp[..semi], b'?').unwrap_or(semi);
         let hostport = &hp[..hp_end];
         let (host_raw, port) = split_hostport(hostport)?;
         let host = Host::parse(host_raw).ok_or(UriError::Host)?;
