@@ -54,7 +54,7 @@ const fn class_table() -> [u8; 256] {
 }
 
 /// The [`TOKEN`]… class bits of every byte.
-const CLASS: [u8; 256] = class_table();
+static CLASS: [u8; 256] = class_table();
 
 /// How many bytes of `s` have one of the `class` bits (e.g. `count_class(s, TOKEN) ==
 /// s.len()`: all token characters; `> 0`: some).

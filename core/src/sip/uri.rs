@@ -562,7 +562,7 @@ const fn class_table() -> [u8; 256] {
 
 /// The URI character classes of every byte (one table instead of a check function per
 /// class).
-const CLASS: [u8; 256] = class_table();
+static CLASS: [u8; 256] = class_table();
 
 /// How many bytes of `s` are of `class` (bits of [`CLASS`]): one loop for the all-of and
 /// any-of checks of the tel and opaque forms.
