@@ -235,7 +235,7 @@ pub enum Datagram<'a> {
 /// after Content-Length are ignored; without Content-Length the body is the rest of the
 /// datagram (RFC 3261 §18.3).
 pub fn parse_datagram<'a>(buf: &'a [u8], limits: &Limits) -> Result<Datagram<'a>, ParseError> {
-    if !buf.is_empty() && buf.iter().all(|&b| b == b'\r' || b == b'\n') {
+    if !buf.is_empty() && super::scan::all_class(buf, super::scan::CRLF) {
         return Ok(Datagram::KeepAlive);
     }
     Message::parse_with(buf, limits, Framing::Datagram).map(Datagram::Message)

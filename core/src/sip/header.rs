@@ -10,7 +10,9 @@ use core::fmt;
 
 use super::method::Method;
 use super::name::HeaderName;
-use super::scan::{Cursor, is_lws, is_token, trim_lws, unquote};
+use super::scan::{
+    Cursor, DIGIT, LWS, TOKEN, all_class, find_byte, is_lws, is_token, trim_lws, unquote,
+};
 use super::uri::{Host, Uri, UriError};
 
 /// Error from a typed header accessor.
@@ -60,10 +62,7 @@ impl<'a> Params<'a> {
         if cur.at_end() {
             return Some((Params { raw: "" }, None));
         }
-        let mut it = ParamIter {
-            cur: Cursor::new(cur.rest()),
-            bad: false,
-        };
+        let mut it = ParamIter::new(cur.rest(), false);
         let mut found = None;
         let mut seen = key.is_empty();
         for (n, v) in it.by_ref() {
@@ -87,10 +86,7 @@ impl<'a> Params<'a> {
 
     /// Iterates `(name, value)`.
     pub fn iter(&self) -> impl Iterator<Item = (&'a str, Option<&'a str>)> + 'a {
-        ParamIter {
-            cur: Cursor::new(self.raw),
-            bad: false,
-        }
+        ParamIter::new(self.raw, false)
     }
 
     /// A parameter by name (case-insensitive): `Some(None)` for a flag.
@@ -127,62 +123,114 @@ impl<'a> Params<'a> {
     }
 }
 
+/// The value of header parameter `name` in `tail` (case-insensitive), read leniently:
+/// the text before the first `;` is skipped, a malformed parameter is skipped up to the
+/// next `;` outside quotes, and a `,` outside quotes ends the header element. A flag (or
+/// an empty value) gives `Some("")`; a quoted value comes without its quotes. This is the
+/// user agent's reader for the parameters of header values it keeps as text (Via
+/// branch, tags, `expires`, `refresher`…): the same scanner as [`Params`].
+pub fn lenient_param<'a>(tail: &'a str, name: &str) -> Option<&'a str> {
+    ParamIter::new(tail, true)
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.unwrap_or(""))
+}
+
+/// The parameter scanner. Strict (`lenient == false`): `*( SEMI generic-param )` up to
+/// the end, stopping with `bad` set at the first malformed byte. Lenient: see
+/// [`lenient_param`].
 struct ParamIter<'a> {
     cur: Cursor<'a>,
     bad: bool,
+    lenient: bool,
 }
 
 const fn is_pvalue(b: u8) -> bool {
     is_token(b) || matches!(b, b':' | b'[' | b']')
 }
 
-impl<'a> Iterator for ParamIter<'a> {
-    type Item = (&'a str, Option<&'a str>);
-    fn next(&mut self) -> Option<Self::Item> {
-        let c = &mut self.cur;
-        c.ws();
-        if c.at_end() || self.bad {
-            return None;
+impl<'a> ParamIter<'a> {
+    fn new(s: &'a str, lenient: bool) -> Self {
+        ParamIter {
+            cur: Cursor::new(s),
+            bad: false,
+            lenient,
         }
+    }
+
+    /// One `; name [= value]` at the cursor (LWS allowed around the delimiters), or
+    /// `None` if the text there is no parameter.
+    fn param(&mut self) -> Option<(&'a str, Option<&'a str>)> {
+        let c = &mut self.cur;
         if !c.eat(b';') {
-            self.bad = true;
             return None;
         }
         c.ws();
         let name = c.token();
         if name.is_empty() {
-            self.bad = true;
             return None;
         }
-        let value = if c.eat(b'=') {
-            c.ws();
-            if c.peek() == Some(b'"') {
-                match c.quoted() {
-                    Some(q) => Some(q.get(1..q.len() - 1).unwrap_or("")),
-                    None => {
-                        self.bad = true;
-                        return None;
-                    }
-                }
-            } else {
-                let v = c.take_while(is_pvalue);
-                if v.is_empty() {
-                    self.bad = true;
-                    return None;
-                }
-                Some(v)
-            }
-        } else {
-            None
-        };
-        // Next must be end or `;` (after LWS).
-        let save = c.pos;
-        c.ws();
-        if !c.at_end() && c.peek() != Some(b';') {
-            self.bad = true;
+        if !c.eat(b'=') {
+            return Some((name, None));
         }
-        c.pos = save;
-        Some((name, value))
+        c.ws();
+        let v = if c.peek() == Some(b'"') {
+            let q = c.quoted()?;
+            q.get(1..q.len() - 1).unwrap_or("")
+        } else {
+            let v = c.take_while(is_pvalue);
+            if v.is_empty() && !self.lenient {
+                return None;
+            }
+            v
+        };
+        Some((name, Some(v)))
+    }
+}
+
+impl<'a> Iterator for ParamIter<'a> {
+    type Item = (&'a str, Option<&'a str>);
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            self.cur.ws();
+            if self.cur.at_end() || self.bad {
+                return None;
+            }
+            if let Some(p) = self.param() {
+                // Next must be end or `;` (after LWS); the lenient reader resynchronises
+                // at the next call instead.
+                let c = &mut self.cur;
+                let save = c.pos;
+                c.ws();
+                if !self.lenient && !c.at_end() && c.peek() != Some(b';') {
+                    self.bad = true;
+                }
+                c.pos = save;
+                return Some(p);
+            }
+            if !self.lenient {
+                self.bad = true;
+                return None;
+            }
+            // Lenient: skip to the next `;` outside quotes; a `,` ends the element. Every
+            // turn of the loop consumes a byte (a failed parameter consumed its `;`, or
+            // stands on another byte, skipped here), so it ends.
+            let c = &mut self.cur;
+            while let Some(b) = c.peek() {
+                match b {
+                    b';' => break,
+                    b',' => self.bad = true,
+                    b'"' => match super::scan::quoted_end(c.s.as_bytes(), c.pos) {
+                        Some(e) => c.pos = e - 1,
+                        None => self.bad = true,
+                    },
+                    _ => {}
+                }
+                if self.bad {
+                    break;
+                }
+                c.pos += 1;
+            }
+        }
     }
 }
 
@@ -287,7 +335,7 @@ fn parse_host<'a>(c: &mut Cursor<'a>) -> Option<(&'a str, Host<'a>)> {
     let start = c.pos;
     if c.peek() == Some(b'[') {
         let rest = c.rest();
-        let close = memchr::memchr(b']', rest.as_bytes())?;
+        let close = find_byte(rest.as_bytes(), 0, b']')?;
         c.pos += close + 1;
     } else {
         c.take_while(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
@@ -332,14 +380,14 @@ impl<'a> NameAddr<'a> {
             _ => {
                 // Either `*(token LWS) <uri>` or a bare addr-spec.
                 let rest = c.rest();
-                match memchr::memchr(b'<', rest.as_bytes()) {
+                match find_byte(rest.as_bytes(), 0, b'<') {
                     Some(lt)
                         if !rest.as_bytes()[..lt]
                             .iter()
                             .any(|&b| b == b';' || b == b':') =>
                     {
                         let d = trim_lws(&rest[..lt]);
-                        if !d.bytes().all(|b| is_token(b) || is_lws(b)) {
+                        if !all_class(d.as_bytes(), TOKEN | LWS) {
                             return None;
                         }
                         c.pos += lt;
@@ -352,7 +400,7 @@ impl<'a> NameAddr<'a> {
         let uri = if angle {
             c.pos += 1; // the `<` seen above
             let rest = c.rest();
-            let gt = memchr::memchr(b'>', rest.as_bytes())?;
+            let gt = find_byte(rest.as_bytes(), 0, b'>')?;
             c.pos += gt + 1;
             &rest[..gt]
         } else {
@@ -402,7 +450,7 @@ impl<'a> NameAddr<'a> {
     pub fn q(&self) -> Option<u16> {
         let v = self.params.get("q").flatten()?;
         let (i, f) = v.split_once('.').unwrap_or((v, ""));
-        if f.len() > 3 || !f.bytes().all(|b| b.is_ascii_digit()) {
+        if f.len() > 3 || !all_class(f.as_bytes(), DIGIT) {
             return None;
         }
         let mut thousandths: u16 = match i {
@@ -646,6 +694,71 @@ impl<'a> AuthValue<'a> {
 mod tests {
     use super::*;
     use alloc::vec::Vec;
+
+    #[test]
+    fn lenient_params() {
+        let via = "SIP/2.0/UDP h:5060;branch=z9hG4bK1 ;rport; received = [2001:db8::1]";
+        assert_eq!(lenient_param(via, "BRANCH"), Some("z9hG4bK1"));
+        assert_eq!(lenient_param(via, "rport"), Some(""));
+        assert_eq!(lenient_param(via, "received"), Some("[2001:db8::1]"));
+        assert_eq!(lenient_param(via, "maddr"), None);
+        // The text before the first `;` is no parameter, even when it looks like one.
+        assert_eq!(lenient_param("tag=a;x=1", "tag"), None);
+        // A malformed parameter is skipped; the ones after it are still found.
+        assert_eq!(lenient_param(";a=b c;tag=x", "tag"), Some("x"));
+        assert_eq!(lenient_param(";=;;tag=y", "tag"), Some("y"));
+        assert_eq!(lenient_param(";a=b c;tag=x", "a"), Some("b"));
+        // An empty value is a flag; a quoted value loses its quotes, and `;`/`,` inside
+        // it do not count.
+        assert_eq!(lenient_param(";tag=", "tag"), Some(""));
+        assert_eq!(
+            lenient_param(";x=\"a;tag=no, b\";tag=yes", "tag"),
+            Some("yes")
+        );
+        assert_eq!(
+            lenient_param(";x=\"a;tag=no, b\";tag=yes", "x"),
+            Some("a;tag=no, b")
+        );
+        assert_eq!(lenient_param("\"q;tag=no\" x;tag=ok", "tag"), Some("ok"));
+        // A `,` ends the element; an unterminated quote hides the rest.
+        assert_eq!(lenient_param(";a=1, <sip:b>;tag=z", "tag"), None);
+        assert_eq!(
+            lenient_param("SIP/2.0/UDP a, SIP/2.0/UDP b;branch=1", "branch"),
+            None
+        );
+        assert_eq!(lenient_param(";x=\"abc;tag=1", "tag"), None);
+        // The strict reader of the same scanner rejects what the lenient one skips.
+        assert!(NameAddr::parse("<sip:a@b>;a=b c;tag=x").is_none());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn lenient_param_agrees_with_params_on_valid_input(
+            ps in proptest::collection::vec(("[a-z]{1,4}", proptest::option::of("[a-z0-9.]{1,4}")), 0..5),
+            key in "[a-z]{1,4}",
+        ) {
+            let mut s = alloc::string::String::from("<sip:a@b;lr>");
+            for (n, v) in &ps {
+                s.push(';');
+                s.push_str(n);
+                if let Some(v) = v {
+                    s.push('=');
+                    s.push_str(v);
+                }
+            }
+            let a = NameAddr::parse(&s).unwrap();
+            let tail = &s[s.find('>').unwrap() + 1..];
+            proptest::prop_assert_eq!(
+                lenient_param(tail, &key),
+                a.params.get(&key).map(|v| v.unwrap_or(""))
+            );
+        }
+
+        #[test]
+        fn lenient_param_never_panics(s in "[;=,\" a-z\\\\\r\n\t]{0,40}", key in "[a-z]{1,2}") {
+            let _ = lenient_param(&s, &key);
+        }
+    }
 
     #[test]
     fn via_with_folding_and_lws() {

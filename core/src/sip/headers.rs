@@ -8,7 +8,7 @@ use super::header::{
     Via,
 };
 use super::name::HeaderName;
-use super::scan::{CommaSplit, is_token, parse_u32, trim_lws};
+use super::scan::{CTL, CommaSplit, WSP, count_class, is_token_str, parse_u32, trim_lws};
 
 /// One header line in the index: byte offsets into the message head.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,17 +78,15 @@ impl<'h> Headers<'h> {
     /// [`HeaderName::Other`] this matches any unknown header; look unknown headers up by
     /// text with [`Headers::named`].)
     pub fn get(self, name: HeaderName) -> Option<&'h str> {
-        self.entries
-            .iter()
-            .find(|e| e.name == name)
-            .map(|e| self.field(e).value)
+        self.get_all(name).next()
     }
     /// The values of every header line with this (known) name, in order.
     pub fn get_all(self, name: HeaderName) -> impl Iterator<Item = &'h str> + 'h {
-        self.entries
-            .iter()
-            .filter(move |e| e.name == name)
-            .map(move |e| self.field(e).value)
+        Values {
+            h: self,
+            name,
+            i: 0,
+        }
     }
     /// The values of every header line with this name as text (case-insensitive; long
     /// and compact forms of known names are equivalent; unknown names match exactly
@@ -110,11 +108,11 @@ impl<'h> Headers<'h> {
     }
     /// Number of header lines with this name.
     pub fn count(self, name: HeaderName) -> usize {
-        self.entries.iter().filter(|e| e.name == name).count()
+        self.get_all(name).count()
     }
     /// `true` if a header with this name is present.
     pub fn contains(self, name: HeaderName) -> bool {
-        self.entries.iter().any(|e| e.name == name)
+        self.get(name).is_some()
     }
     /// The comma-separated elements of every line with this name (RFC 3261 §7.3.1),
     /// in order. Empty elements are yielded (and make typed parsing fail).
@@ -151,7 +149,7 @@ impl<'h> Headers<'h> {
             .ok_or(HeaderError::Missing(HeaderName::Via))?;
         // Common case: one Via per line, no comma at all (skips the list splitter). A line
         // with a comma has a first element (possibly empty, then invalid).
-        let top = if first.contains(',') {
+        let top = if super::scan::find_byte(first.as_bytes(), 0, b',').is_some() {
             CommaSplit::new(first).next().unwrap_or(first)
         } else {
             first
@@ -169,11 +167,7 @@ impl<'h> Headers<'h> {
     /// Call-ID (RFC 3261 §20.8): `word [ "@" word ]`, trimmed.
     pub fn call_id(self) -> Result<&'h str, HeaderError> {
         self.single(HeaderName::CallId, |v| {
-            (!v.is_empty()
-                && !v
-                    .bytes()
-                    .any(|b| b.is_ascii_whitespace() || b.is_ascii_control()))
-            .then_some(v)
+            (!v.is_empty() && count_class(v.as_bytes(), WSP | CTL) == 0).then_some(v)
         })
     }
     /// CSeq (RFC 3261 §20.16).
@@ -224,9 +218,7 @@ impl<'h> Headers<'h> {
         self,
         name: HeaderName,
     ) -> impl Iterator<Item = Result<&'h str, HeaderError>> + 'h {
-        self.list(name, |t| {
-            (!t.is_empty() && t.bytes().all(is_token)).then_some(t)
-        })
+        self.list(name, |t| is_token_str(t).then_some(t))
     }
     /// Allow (RFC 3261 §20.5).
     pub fn allow(self) -> impl Iterator<Item = Result<&'h str, HeaderError>> + 'h {
@@ -343,6 +335,27 @@ impl<'h> Headers<'h> {
     /// Diversion elements (RFC 5806 §2).
     pub fn diversions(self) -> impl Iterator<Item = Result<NameAddr<'h>, HeaderError>> + 'h {
         self.list(HeaderName::Diversion, NameAddr::parse)
+    }
+}
+
+/// The values of the lines named `name`, in order: the one search behind
+/// [`Headers::get`], [`Headers::get_all`], [`Headers::count`] and [`Headers::contains`].
+struct Values<'h> {
+    h: Headers<'h>,
+    name: HeaderName,
+    i: usize,
+}
+
+impl<'h> Iterator for Values<'h> {
+    type Item = &'h str;
+    fn next(&mut self) -> Option<&'h str> {
+        while let Some(e) = self.h.entries.get(self.i) {
+            self.i += 1;
+            if e.name == self.name {
+                return Some(self.h.field(e).value);
+            }
+        }
+        None
     }
 }
 

@@ -8,7 +8,7 @@
 use alloc::string::String;
 use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use super::scan::{find_str, split_byte};
+use super::scan::split_byte;
 use super::text::push_u64;
 
 /// Parses a dotted-quad IPv4 address (four decimal octets, no leading zeros).
@@ -39,64 +39,69 @@ fn octet(p: &str) -> Option<u8> {
     u8::try_from(v).ok()
 }
 
-/// Parses an IPv6 address (RFC 4291 §2.2: eight groups, one `::`, an IPv4 tail).
+/// Parses an IPv6 address (RFC 4291 §2.2: eight groups, one `::`, an IPv4 tail) in one
+/// pass over the bytes: groups are filled in order, and the ones after `::` are moved to
+/// the end.
 pub(crate) fn parse_ipv6(s: &str) -> Option<Ipv6Addr> {
+    let b = s.as_bytes();
     let mut g = [0u16; 8];
-    match find_str(s, "::") {
-        None => {
-            if groups(s, &mut g)? != 8 {
-                return None;
-            }
-        }
-        Some(at) => {
-            let (head, tail) = (s.get(..at)?, s.get(at + 2..)?);
-            let mut t = [0u16; 8];
-            let h = if head.is_empty() {
-                0
-            } else {
-                groups(head, &mut g)?
-            };
-            let n = if tail.is_empty() {
-                0
-            } else {
-                groups(tail, &mut t)?
-            };
-            // `::` stands for at least one zero group; an IPv4 tail only at the end.
-            if h + n > 7 || head.bytes().any(|c| c == b'.') {
-                return None;
-            }
-            for (i, v) in t.iter().take(n).enumerate() {
-                *g.get_mut(8 - n + i)? = *v;
-            }
-        }
+    // Groups read so far; where the `::` stands (groups before it).
+    let (mut n, mut gap) = (0usize, None);
+    let mut i = 0;
+    if b.starts_with(b"::") {
+        gap = Some(0);
+        i = 2;
     }
-    Some(Ipv6Addr::from(g))
-}
-
-/// Parses `h16 *(":" h16) [":" IPv4address]` into `out`; returns the groups filled.
-fn groups(s: &str, out: &mut [u16; 8]) -> Option<usize> {
-    let mut n = 0;
-    let mut rest = Some(s);
-    while let Some(r) = rest {
-        let (p, next) = split_byte(r, b':');
-        rest = next;
-        if next.is_none() && p.bytes().any(|c| c == b'.') {
-            let [a, b, c, d] = parse_ipv4(p)?.octets();
-            *out.get_mut(n)? = u16::from_be_bytes([a, b]);
-            *out.get_mut(n + 1)? = u16::from_be_bytes([c, d]);
-            return Some(n + 2);
+    while i < b.len() {
+        let start = i;
+        let mut v = 0u32;
+        while let Some(&c) = b.get(i) {
+            let d = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => break,
+            };
+            v = (v << 4) | u32::from(d);
+            i += 1;
         }
-        if p.is_empty() || p.len() > 4 {
+        if b.get(i) == Some(&b'.') {
+            // An IPv4 tail: the rest of the text, two groups.
+            let [w, x, y, z] = parse_ipv4(s.get(start..)?)?.octets();
+            *g.get_mut(n)? = u16::from_be_bytes([w, x]);
+            *g.get_mut(n + 1)? = u16::from_be_bytes([y, z]);
+            n += 2;
+            break;
+        }
+        if i == start || i - start > 4 {
             return None;
         }
-        let mut v = 0u16;
-        for &c in p.as_bytes() {
-            v = (v << 4) | u16::from(char::from(c).to_digit(16)? as u8);
-        }
-        *out.get_mut(n)? = v;
+        // Invariant: at most 4 hex digits, so `v` fits 16 bits.
+        *g.get_mut(n)? = v as u16;
         n += 1;
+        match (b.get(i), b.get(i + 1)) {
+            (None, _) => {}
+            (Some(b':'), Some(b':')) if gap.is_none() => {
+                gap = Some(n);
+                i += 2;
+            }
+            (Some(b':'), Some(_)) => i += 1,
+            _ => return None,
+        }
     }
-    Some(n)
+    match gap {
+        None if n == 8 => {}
+        // `::` stands for at least one zero group.
+        Some(p) if n < 8 => {
+            let tail = g.get(p..n)?.len();
+            g.copy_within(p..n, 8 - tail);
+            for z in g.get_mut(p..8 - tail)? {
+                *z = 0;
+            }
+        }
+        _ => return None,
+    }
+    Some(Ipv6Addr::from(g))
 }
 
 /// Appends `a` in dotted-quad form.

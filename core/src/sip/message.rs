@@ -15,11 +15,13 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-pub(crate) use super::headers::{Entry, sub};
+pub(crate) use super::headers::Entry;
 pub use super::headers::{HeaderField, Headers};
 use super::method::{Method, StatusCode};
 use super::name::HeaderName;
-use super::scan::{find_byte, is_token, parse_u32, trim_lws};
+use super::scan::{
+    CRLF, CTL, DIGIT, TOKEN, VERSION, WSP, all_class, count_class, find_byte, parse_u32,
+};
 use super::uri::{Uri, UriError};
 
 /// Limits against abusive input; every breach is a typed [`ParseError`].
@@ -550,9 +552,7 @@ pub(crate) fn index_message(
             let raw_name = line.get(..ne).unwrap_or(&[]);
             let name = HeaderName::parse_bytes(raw_name);
             // Known names matched exactly; check the others are tokens.
-            if raw_name.is_empty()
-                || (name == HeaderName::Other && !raw_name.iter().all(|&c| is_token(c)))
-            {
+            if raw_name.is_empty() || (name == HeaderName::Other && !all_class(raw_name, TOKEN)) {
                 (malformed, skipping) = (true, true);
                 pos = le;
                 continue;
@@ -610,19 +610,20 @@ fn sip_prefix(s: &str) -> bool {
 /// A SIP-Version: `SIP/` and one or more digits and dots (one function for both start
 /// lines).
 fn is_version(v: &str) -> bool {
-    sip_prefix(v) && v.len() > 4 && v.bytes().skip(4).all(|c| c.is_ascii_digit() || c == b'.')
+    sip_prefix(v) && v.len() > 4 && all_class(v.as_bytes().get(4..).unwrap_or(b""), VERSION)
 }
 
 fn parse_start(line: &str) -> Result<Start<'_>, ParseError> {
     let line = line.strip_suffix('\n').unwrap_or(line);
     let line = line.strip_suffix('\r').unwrap_or(line);
     if sip_prefix(line) {
-        let (version, rest) = line.split_once(' ').ok_or(ParseError::BadStartLine)?;
+        let (version, rest) = super::scan::split_byte(line, b' ');
+        let rest = rest.ok_or(ParseError::BadStartLine)?;
         if !is_version(version) {
             return Err(ParseError::BadStartLine);
         }
         let rb = rest.as_bytes();
-        if rb.len() < 4 || rb.get(3) != Some(&b' ') || !rb[..3].iter().all(u8::is_ascii_digit) {
+        if rb.len() < 4 || rb.get(3) != Some(&b' ') || !all_class(&rb[..3], DIGIT) {
             // Covers "4294967301 …" and a missing SP after the code.
             return Err(if rb.first().is_some_and(u8::is_ascii_digit) {
                 ParseError::BadStatusCode
@@ -634,7 +635,7 @@ fn parse_start(line: &str) -> Result<Start<'_>, ParseError> {
             u16::from(rb[0] - b'0') * 100 + u16::from(rb[1] - b'0') * 10 + u16::from(rb[2] - b'0');
         let status = StatusCode::new(code).ok_or(ParseError::BadStatusCode)?;
         let reason = rest.get(4..).unwrap_or("");
-        if reason.bytes().any(|c| c.is_ascii_control() && c != b'\t') {
+        if count_class(reason.as_bytes(), CTL) > 0 {
             return Err(ParseError::BadStartLine);
         }
         return Ok(Start::Resp {
@@ -645,10 +646,7 @@ fn parse_start(line: &str) -> Result<Start<'_>, ParseError> {
     }
     let b = line.as_bytes();
     let is_sp = |c: &u8| *c == b' ' || *c == b'\t';
-    let sp1 = b
-        .iter()
-        .position(|&c| c == b' ')
-        .ok_or(ParseError::BadStartLine)?;
+    let sp1 = find_byte(b, 0, b' ').ok_or(ParseError::BadStartLine)?;
     let method = Method::parse(line.get(..sp1).unwrap_or("")).ok_or(ParseError::BadStartLine)?;
     let mut end = b.len();
     while end > sp1 + 1 && b.get(end - 1).is_some_and(is_sp) {
@@ -665,14 +663,13 @@ fn parse_start(line: &str) -> Result<Start<'_>, ParseError> {
         return Err(ParseError::BadStartLine);
     }
     let uri_raw = line.get(sp1 + 1..sp2).unwrap_or("");
-    let uri = super::scan::trim_ascii_by(uri_raw, |c| c == b' ' || c == b'\t');
+    let uri = super::scan::trim_class(uri_raw, WSP);
     if uri.is_empty() {
         return Err(ParseError::BadStartLine);
     }
     // RFC 3261 §7.1: exactly one SP between the elements, none at the end.
-    let irregular = end != b.len()
-        || uri.len() != uri_raw.len()
-        || uri.bytes().any(|c| c == b' ' || c == b'\t');
+    let irregular =
+        end != b.len() || uri.len() != uri_raw.len() || count_class(uri.as_bytes(), WSP) > 0;
     Ok(Start::Req {
         method,
         uri,
@@ -697,7 +694,7 @@ fn tokenize<'a>(
     let (scan, entries) = match index_message(buf, &lim)? {
         Some(s) => s,
         None => {
-            return Err(if buf.iter().all(|&c| c == b'\r' || c == b'\n') {
+            return Err(if all_class(buf, CRLF) {
                 ParseError::Empty
             } else {
                 ParseError::Incomplete
@@ -722,11 +719,8 @@ fn tokenize<'a>(
         defects.bits |= Defects::MALFORMED_HEADER;
     }
     let mut cl: Option<Option<usize>> = None;
-    for e in entries
-        .iter()
-        .filter(|e| e.name == HeaderName::ContentLength)
-    {
-        let v = parse_u32(trim_lws(sub(head, e.vs, e.ve))).map(|v| v as usize);
+    for v in Headers::new(head, &entries).get_all(HeaderName::ContentLength) {
+        let v = parse_u32(v).map(|v| v as usize);
         match (cl, v) {
             (None, v) => cl = Some(v),
             (Some(Some(a)), Some(b)) if a == b => {}

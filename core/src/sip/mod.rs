@@ -147,7 +147,7 @@ pub mod validate;
 pub use framing::{Datagram, Frame, StreamFramer, parse_datagram};
 pub use header::{
     AuthValue, CSeq, HeaderError, MediaType, NameAddr, Params, RAck, Replaces, SessionExpires,
-    TokenParams, Via,
+    TokenParams, Via, lenient_param,
 };
 pub use message::{
     Defects, Framing, HeaderField, Headers, Limits, Message, ParseAction, ParseError, Request,

@@ -18,11 +18,13 @@ macro_rules! header_names {
             Other,
         }
 
-        /// The canonical long forms, in declaration order (index = discriminant).
-        /// The canonical names, indexed by discriminant. A `static`, not a `const`: a
-        /// `const` table is emitted again wherever it is used (here by `as_str` and
-        /// `parse_bytes`), and the wasm held two copies of the names.
-        static NAMES: &[&str] = &[ $( $canon, )* ];
+        /// The canonical long forms, concatenated in declaration order (index =
+        /// discriminant), cut by [`ENDS`]: one string and 2 bytes per name rather than
+        /// a table of 8-byte `&str`s. Statics, not consts: a `const` table is emitted
+        /// again wherever it is used (here by `as_str` and `parse_bytes`).
+        static TEXT: &str = concat!( $( $canon, )* );
+        /// The end of each name in [`TEXT`].
+        static ENDS: [u16; [ $( $canon, )* ].len()] = ends([ $( $canon.len(), )* ]);
 
         /// The compact forms (lowercase) and their names.
         const COMPACT: &[(u8, HeaderName)] = &[ $( $( ($compact, HeaderName::$var), )? )* ];
@@ -100,11 +102,36 @@ header_names! {
     WwwAuthenticate = "WWW-Authenticate";
 }
 
+/// The running sums of `lens` (the offsets [`ENDS`] holds; the names total well under
+/// 64 KiB).
+const fn ends<const N: usize>(lens: [usize; N]) -> [u16; N] {
+    let mut out = [0u16; N];
+    let mut sum = 0;
+    let mut i = 0;
+    while i < N {
+        sum += lens[i];
+        out[i] = sum as u16;
+        i += 1;
+    }
+    out
+}
+
+/// The `i`-th canonical name (`""` past the end).
+const fn name_at(i: usize) -> &'static str {
+    if i >= ENDS.len() {
+        return "";
+    }
+    let start = if i == 0 { 0 } else { ENDS[i - 1] as usize };
+    // Invariant: the ends are the running sums of the names' lengths, so both cuts lie
+    // on name (ASCII) boundaries inside TEXT.
+    let (head, _) = TEXT.split_at(ENDS[i] as usize);
+    head.split_at(start).1
+}
+
 impl HeaderName {
     /// The canonical long form (`"Via"`); `""` for [`HeaderName::Other`].
     pub const fn as_str(self) -> &'static str {
-        let i = self as usize;
-        if i < NAMES.len() { NAMES[i] } else { "" }
+        name_at(self as usize)
     }
 
     /// The compact form (`'v'` for Via), if the header has one.
@@ -136,7 +163,8 @@ impl HeaderName {
                 }
             }
         } else {
-            for (i, n) in NAMES.iter().enumerate() {
+            for i in 0..ENDS.len() {
+                let n = name_at(i);
                 if n.len() == b.len() && n.as_bytes().eq_ignore_ascii_case(b) {
                     return Self::ALL.get(i).copied().unwrap_or(HeaderName::Other);
                 }
@@ -187,6 +215,7 @@ impl fmt::Display for HeaderName {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sip::scan::is_token_str;
 
     #[test]
     fn long_compact_and_case() {
@@ -212,4 +241,18 @@ mod tests {
     }
 
     use alloc::string::ToString;
+
+    #[test]
+    fn canonical_names_are_cut_from_the_text_exactly() {
+        assert_eq!(HeaderName::Accept.as_str(), "Accept");
+        assert_eq!(HeaderName::AcceptContact.as_str(), "Accept-Contact");
+        assert_eq!(HeaderName::CallId.as_str(), "Call-ID");
+        assert_eq!(HeaderName::CSeq.as_str(), "CSeq");
+        assert_eq!(HeaderName::Via.as_str(), "Via");
+        assert_eq!(HeaderName::WwwAuthenticate.as_str(), "WWW-Authenticate");
+        assert_eq!(HeaderName::Other.as_str(), "");
+        let total: usize = HeaderName::ALL.iter().map(|n| n.as_str().len()).sum();
+        assert_eq!(total, TEXT.len());
+        assert!(HeaderName::ALL.iter().all(|n| is_token_str(n.as_str())));
+    }
 }

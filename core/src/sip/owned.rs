@@ -641,7 +641,7 @@ impl MessageBuf {
 
 /// `s` without SP and HTAB on both ends.
 fn trim_sp_ht(s: &str) -> &str {
-    super::scan::trim_ascii_by(s, |c| c == b' ' || c == b'\t')
+    super::scan::trim_class(s, super::scan::WSP)
 }
 
 #[cfg(test)]

@@ -3,25 +3,77 @@
 //! Input: `&str` slices of a message head (already checked to be UTF-8). Output: byte
 //! offsets and sub-slices; nothing here allocates and every access is bounds-checked.
 
-const fn token_table() -> [bool; 256] {
-    let mut t = [false; 256];
+/// Byte classes of the SIP grammar (bits of [`CLASS`]); checks over a whole slice use
+/// [`count_class`] (one loop for every all-of / any-of test, not one per predicate).
+/// `token` characters (RFC 3261 §25.1): alphanum / `-.!%*_+`'~`.
+pub(crate) const TOKEN: u8 = 1;
+/// SP and HT.
+pub(crate) const WSP: u8 = 2;
+/// LWS inside a header value: SP, HT and the CR/LF of a fold.
+pub(crate) const LWS: u8 = 4;
+/// CR and LF.
+pub(crate) const CRLF: u8 = 8;
+/// `DIGIT`.
+pub(crate) const DIGIT: u8 = 16;
+/// A control character other than HT (0x00–0x1f, 0x7f).
+pub(crate) const CTL: u8 = 32;
+/// A SIP-Version number byte: a digit or `.`.
+pub(crate) const VERSION: u8 = 64;
+
+const fn class_table() -> [u8; 256] {
+    let mut t = [0u8; 256];
     let mut i = 0;
     while i < 256 {
         let b = i as u8;
-        t[i] = matches!(b,
+        let mut m = 0;
+        if matches!(b,
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9'
-            | b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~');
+            | b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~')
+        {
+            m |= TOKEN;
+        }
+        if matches!(b, b' ' | b'\t') {
+            m |= WSP | LWS;
+        }
+        if matches!(b, b'\r' | b'\n') {
+            m |= LWS | CRLF;
+        }
+        if b.is_ascii_digit() {
+            m |= DIGIT | VERSION;
+        }
+        if b == b'.' {
+            m |= VERSION;
+        }
+        if b.is_ascii_control() && b != b'\t' {
+            m |= CTL;
+        }
+        t[i] = m;
         i += 1;
     }
     t
 }
 
-const TOKEN: [bool; 256] = token_table();
+/// The [`TOKEN`]… class bits of every byte.
+static CLASS: [u8; 256] = class_table();
+
+/// How many bytes of `s` have one of the `class` bits (e.g. `count_class(s, TOKEN) ==
+/// s.len()`: all token characters; `> 0`: some).
+pub(crate) fn count_class(s: &[u8], class: u8) -> usize {
+    s.iter()
+        .filter(|&&c| CLASS[c as usize] & class != 0)
+        .count()
+}
+
+/// `s` is made of bytes of `class` only (`true` when empty).
+#[inline]
+pub(crate) fn all_class(s: &[u8], class: u8) -> bool {
+    count_class(s, class) == s.len()
+}
 
 /// `token` characters (RFC 3261 §25.1): alphanum / `-.!%*_+`'~`.
 #[inline]
 pub(crate) const fn is_token(b: u8) -> bool {
-    TOKEN[b as usize]
+    CLASS[b as usize] & TOKEN != 0
 }
 
 /// Linear white space inside a header value: SP, HT and the CR/LF of a fold.
@@ -33,23 +85,13 @@ pub(crate) const fn is_lws(b: u8) -> bool {
 /// Trims LWS (including folds) on both ends.
 #[inline]
 pub(crate) fn trim_lws(s: &str) -> &str {
-    let b = s.as_bytes();
-    let mut a = 0;
-    let mut e = b.len();
-    while a < e && b.get(a).is_some_and(|&c| is_lws(c)) {
-        a += 1;
-    }
-    while e > a && b.get(e - 1).is_some_and(|&c| is_lws(c)) {
-        e -= 1;
-    }
-    // ASCII positions are char boundaries.
-    s.get(a..e).unwrap_or("")
+    trim_class(s, LWS)
 }
 
 /// `true` if `s` is a non-empty token.
 #[inline]
 pub(crate) fn is_token_str(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(is_token)
+    !s.is_empty() && all_class(s.as_bytes(), TOKEN)
 }
 
 /// A forward cursor over a header value.
@@ -272,11 +314,18 @@ pub fn parse_u64(s: &str) -> Option<u64> {
     Some(v)
 }
 
-/// Position of the first `needle` in `hay` at or after `from` (SIMD `memchr` on
-/// x86_64, aarch64 and wasm32 simd128; word-at-a-time elsewhere).
+/// Position of the first `needle` in `hay` at or after `from`. With the `full` feature
+/// (native builds: the gateway) the `memchr` crate's SIMD search (x86_64, aarch64);
+/// without it (the browser package) a byte loop: the heads it scans are a few hundred
+/// bytes, and the crate's portable word-at-a-time search is ~350 bytes of wasm.
 #[inline]
 pub(crate) fn find_byte(hay: &[u8], from: usize, needle: u8) -> Option<usize> {
-    memchr::memchr(needle, hay.get(from..)?).map(|p| p + from)
+    let hay = hay.get(from..)?;
+    #[cfg(feature = "full")]
+    let at = memchr::memchr(needle, hay);
+    #[cfg(not(feature = "full"))]
+    let at = hay.iter().position(|&b| b == needle);
+    at.map(|p| p + from)
 }
 
 /// Byte offset of the first occurrence of `needle` in `hay` (a plain scan: the needles
@@ -313,12 +362,11 @@ pub(crate) fn split_once_str<'a>(hay: &'a str, needle: &str) -> Option<(&'a str,
     Some((hay.get(..i)?, hay.get(i + needle.len()..)?))
 }
 
-/// Trims the bytes `strip` accepts on both ends (ASCII bytes only: the cut stays on char
-/// boundaries).
-#[inline]
-pub(crate) fn trim_ascii_by(s: &str, strip: impl Fn(u8) -> bool) -> &str {
+/// Trims the bytes of `class` (bits of [`CLASS`], ASCII bytes only: the cut stays on
+/// char boundaries) on both ends.
+pub(crate) fn trim_class(s: &str, class: u8) -> &str {
     let b = s.as_bytes();
-    let keep = |c: &u8| !c.is_ascii() || !strip(*c);
+    let keep = |c: &u8| CLASS[*c as usize] & class == 0;
     let start = b.iter().position(keep).unwrap_or(b.len());
     let end = b.iter().rposition(keep).map_or(start, |i| i + 1);
     s.get(start..end).unwrap_or("")
@@ -344,12 +392,33 @@ mod tests {
             assert_eq!(split_once_str(hay, needle), hay.split_once(needle));
         }
         for s in ["", "  ", " \ta b\t ", "\"x\"", "\"\"\"", "é\""] {
+            assert_eq!(trim_class(s, WSP), s.trim_matches([' ', '\t']));
             assert_eq!(
-                trim_ascii_by(s, |c| c == b' ' || c == b'\t'),
-                s.trim_matches([' ', '\t'])
+                trim_class(s, CRLF | WSP),
+                s.trim_matches([' ', '\t', '\r', '\n'])
             );
-            assert_eq!(trim_ascii_by(s, |c| c == b'"'), s.trim_matches('"'));
         }
+    }
+
+    #[test]
+    fn class_table_matches_the_predicates() {
+        for c in 0..=255u8 {
+            let one = [c];
+            let has = |class| count_class(&one, class) == 1;
+            let token = c.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&c);
+            assert_eq!(has(TOKEN), token, "{c}");
+            assert_eq!(is_token(c), token, "{c}");
+            assert_eq!(has(WSP), c == b' ' || c == b'\t', "{c}");
+            assert_eq!(has(LWS), is_lws(c), "{c}");
+            assert_eq!(has(CRLF), c == b'\r' || c == b'\n', "{c}");
+            assert_eq!(has(DIGIT), c.is_ascii_digit(), "{c}");
+            assert_eq!(has(CTL), c.is_ascii_control() && c != b'\t', "{c}");
+            assert_eq!(has(VERSION), c.is_ascii_digit() || c == b'.', "{c}");
+        }
+        assert_eq!(count_class(b"a b\tc", WSP), 2);
+        assert!(all_class(b"", TOKEN));
+        assert!(!all_class(b"a b", TOKEN));
+        assert!(is_token_str("INVITE") && !is_token_str("") && !is_token_str("a,b"));
     }
 
     #[test]

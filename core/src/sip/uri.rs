@@ -83,7 +83,7 @@ impl<'a> Uri<'a> {
         } else if scheme.eq_ignore_ascii_case("tel") {
             TelUri::parse_parts(s, rest).map(Uri::Tel)
         } else {
-            if rest.is_empty() || !rest.bytes().all(is_opaque_char) {
+            if rest.is_empty() || in_class(rest, OPAQUE) != rest.len() {
                 return Err(UriError::Opaque);
             }
             Ok(Uri::Absolute(AbsoluteUri {
@@ -218,10 +218,9 @@ impl<'a> SipUri<'a> {
             }
             None => (None, None, rest),
         };
-        let hp_end = hp
-            .bytes()
-            .position(|c| c == b';' || c == b'?')
-            .unwrap_or(hp.len());
+        // The host-port ends at the first `;` or `?`.
+        let semi = find(hp, b';').unwrap_or(hp.len());
+        let hp_end = find(&hp[..semi], b'?').unwrap_or(semi);
         let hostport = &hp[..hp_end];
         let (host_raw, port) = split_hostport(hostport)?;
         let host = Host::parse(host_raw).ok_or(UriError::Host)?;
@@ -359,16 +358,14 @@ impl<'a> TelUri<'a> {
         let end = find(rest, b';').unwrap_or(rest.len());
         let number = &rest[..end];
         let digits = number.strip_prefix('+').unwrap_or(number);
-        let global = number.starts_with('+');
-        let ok_char = |c: u8| {
-            matches!(c, b'0'..=b'9' | b'-' | b'.' | b'(' | b')')
-                || (!global && matches!(c, b'a'..=b'f' | b'A'..=b'F' | b'*' | b'#'))
+        // A global number: digits and visual separators; a local one also hex digits,
+        // `*` and `#`. Either has at least one digit (`*`, `#` or a hex digit locally).
+        let ok = if number.starts_with('+') {
+            TEL_SEP
+        } else {
+            TEL_SEP | TEL_LOCAL
         };
-        if !digits
-            .bytes()
-            .any(|c| c.is_ascii_hexdigit() || c == b'*' || c == b'#')
-            || !digits.bytes().all(ok_char)
-        {
+        if in_class(digits, TEL_LOCAL) == 0 || in_class(digits, ok) != digits.len() {
             return Err(UriError::Tel);
         }
         let params = rest.get(end + 1..).unwrap_or("");
@@ -427,10 +424,6 @@ fn is_scheme(s: &str) -> bool {
     b.first().is_some_and(u8::is_ascii_alphabetic)
         && b.iter()
             .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
-}
-
-fn is_opaque_char(c: u8) -> bool {
-    c > b' ' && c != 0x7f && !matches!(c, b'<' | b'>' | b'"')
 }
 
 fn split_hostport(hp: &str) -> Result<(&str, Option<u16>), UriError> {
@@ -523,6 +516,13 @@ const PARAM: u8 = 4;
 const HEADER: u8 = 8;
 /// A tel URI parameter value (RFC 3966 `pvalue`-ish: param chars, `?`, `@`).
 const TEL_VALUE: u8 = 16;
+/// A digit or visual separator of a tel URI number (RFC 3966 `phonedigit`).
+const TEL_SEP: u8 = 32;
+/// A digit of a local tel URI number besides the separators (RFC 3966
+/// `phonedigit-hex`: hex digits, `*`, `#`).
+const TEL_LOCAL: u8 = 64;
+/// A byte of an opaque absolute URI body (not SP, a control, `<`, `>` or `"`).
+const OPAQUE: u8 = 128;
 
 const fn class_table() -> [u8; 256] {
     let mut t = [0u8; 256];
@@ -545,6 +545,15 @@ const fn class_table() -> [u8; 256] {
         if c == b'?' || c == b'@' {
             m |= TEL_VALUE;
         }
+        if matches!(c, b'0'..=b'9' | b'-' | b'.' | b'(' | b')') {
+            m |= TEL_SEP;
+        }
+        if c.is_ascii_hexdigit() || c == b'*' || c == b'#' {
+            m |= TEL_LOCAL;
+        }
+        if c > b' ' && c != 0x7f && !matches!(c, b'<' | b'>' | b'"') {
+            m |= OPAQUE;
+        }
         t[i] = m;
         i += 1;
     }
@@ -553,7 +562,15 @@ const fn class_table() -> [u8; 256] {
 
 /// The URI character classes of every byte (one table instead of a check function per
 /// class).
-const CLASS: [u8; 256] = class_table();
+static CLASS: [u8; 256] = class_table();
+
+/// How many bytes of `s` are of `class` (bits of [`CLASS`]): one loop for the all-of and
+/// any-of checks of the tel and opaque forms.
+fn in_class(s: &str, class: u8) -> usize {
+    s.bytes()
+        .filter(|&c| CLASS[c as usize] & class != 0)
+        .count()
+}
 
 /// `s` is made of bytes of `class` (bits of [`CLASS`]) and `%HH` escapes.
 fn valid_escaped(s: &str, class: u8) -> bool {
@@ -781,6 +798,36 @@ mod tests {
             "mailto:",
         ] {
             assert!(Uri::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tel_and_opaque_character_classes() {
+        for ok in [
+            "tel:+1-555-0100",
+            "tel:(555)0100",
+            "tel:1a*#",
+            "tel:*",
+            "tel:+1.2",
+            "x:\u{e9}",
+        ] {
+            assert!(Uri::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "tel:+1a", "tel:+*", "tel:-", "tel:+", "tel:1 2", "tel:1%32", "x:a b", "x:<", "x:\"",
+            "x:\x7f",
+        ] {
+            assert!(Uri::parse(bad).is_err(), "{bad}");
+        }
+        // The table's bits are the RFC 3966 / RFC 3986 predicates, for every byte.
+        for c in 0..=255u8 {
+            let bits = CLASS[usize::from(c)];
+            let sep = matches!(c, b'0'..=b'9' | b'-' | b'.' | b'(' | b')');
+            let local = c.is_ascii_hexdigit() || c == b'*' || c == b'#';
+            let opaque = c > b' ' && c != 0x7f && !matches!(c, b'<' | b'>' | b'"');
+            assert_eq!(bits & TEL_SEP != 0, sep, "{c}");
+            assert_eq!(bits & TEL_LOCAL != 0, local, "{c}");
+            assert_eq!(bits & OPAQUE != 0, opaque, "{c}");
         }
     }
 

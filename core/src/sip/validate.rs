@@ -15,7 +15,7 @@ use super::message::{Headers, Request, Response};
 use super::method::{Method, StatusCode};
 use super::name::HeaderName;
 use super::owned::{HasHeaders, ResponseBuf};
-use super::scan::{CommaSplit, is_token_str};
+use super::scan::{CommaSplit, is_token_str, split_byte};
 use super::uri::Uri;
 
 /// What the validating element supports.
@@ -107,40 +107,51 @@ fn bad(reason: &'static str) -> Rejection {
     Rejection::new(StatusCode::BAD_REQUEST, reason)
 }
 
-/// Reason phrases per header: `[missing, invalid, repeated]` (`""`: the generic one).
-const REASONS: &[(HeaderName, [&str; 3])] = &[
-    (HeaderName::To, ["Missing To", "Invalid To", "Multiple To"]),
-    (
-        HeaderName::From,
-        ["Missing From", "Invalid From", "Multiple From"],
-    ),
-    (
-        HeaderName::CallId,
-        ["Missing Call-ID", "Invalid Call-ID", "Multiple Call-ID"],
-    ),
-    (
-        HeaderName::CSeq,
-        ["Missing CSeq", "Invalid CSeq", "Multiple CSeq"],
-    ),
-    (HeaderName::Via, ["Missing Via", "Invalid Via", ""]),
-    (
-        HeaderName::MaxForwards,
-        [
-            "Missing Max-Forwards",
-            "Invalid Max-Forwards",
-            "Multiple Max-Forwards",
-        ],
-    ),
-    (HeaderName::Contact, ["", "Invalid Contact", ""]),
-    (HeaderName::ContentType, ["", "Invalid Content-Type", ""]),
-    (HeaderName::Expires, ["", "Invalid Expires", ""]),
-    (HeaderName::Route, ["", "Invalid Route", ""]),
-    (HeaderName::RecordRoute, ["", "Invalid Record-Route", ""]),
-    (HeaderName::Date, ["", "Invalid Date", ""]),
-    (
-        HeaderName::ContentLength,
-        ["", "Invalid Content-Length", ""],
-    ),
+/// The reason phrases that name their header, concatenated (cut by [`REASONS`]: a few
+/// bytes per phrase instead of a table of `&str`s).
+static PHRASES: &str = concat!(
+    "Missing To",
+    "Invalid To",
+    "Multiple To",
+    "Missing From",
+    "Invalid From",
+    "Multiple From",
+    "Missing Call-ID",
+    "Invalid Call-ID",
+    "Multiple Call-ID",
+    "Missing CSeq",
+    "Invalid CSeq",
+    "Multiple CSeq",
+    "Missing Via",
+    "Invalid Via",
+    "Missing Max-Forwards",
+    "Invalid Max-Forwards",
+    "Multiple Max-Forwards",
+    "Invalid Contact",
+    "Invalid Content-Type",
+    "Invalid Expires",
+    "Invalid Route",
+    "Invalid Record-Route",
+    "Invalid Date",
+    "Invalid Content-Length",
+);
+
+/// Per header, the lengths of its `[missing, invalid, repeated]` phrases in [`PHRASES`],
+/// in order (0: the generic phrase of [`GENERIC`]).
+const REASONS: &[(HeaderName, [u8; 3])] = &[
+    (HeaderName::To, [10, 10, 11]),
+    (HeaderName::From, [12, 12, 13]),
+    (HeaderName::CallId, [15, 15, 16]),
+    (HeaderName::CSeq, [12, 12, 13]),
+    (HeaderName::Via, [11, 11, 0]),
+    (HeaderName::MaxForwards, [20, 20, 21]),
+    (HeaderName::Contact, [0, 15, 0]),
+    (HeaderName::ContentType, [0, 20, 0]),
+    (HeaderName::Expires, [0, 15, 0]),
+    (HeaderName::Route, [0, 13, 0]),
+    (HeaderName::RecordRoute, [0, 20, 0]),
+    (HeaderName::Date, [0, 12, 0]),
+    (HeaderName::ContentLength, [0, 22, 0]),
 ];
 
 /// The generic phrases, in the order of [`REASONS`]' columns.
@@ -157,16 +168,17 @@ const MULTIPLE: usize = 2;
 
 /// The 400 for header `n` with problem `kind` ([`MISSING`], [`INVALID`], [`MULTIPLE`]).
 fn bad_header(n: HeaderName, kind: usize) -> Rejection {
-    let mut reason = "";
-    for (h, r) in REASONS {
-        if *h == n {
-            reason = r.get(kind).copied().unwrap_or("");
+    let mut at = 0;
+    for (h, lens) in REASONS {
+        for (k, &len) in lens.iter().enumerate() {
+            let end = at + usize::from(len);
+            if *h == n && k == kind && len > 0 {
+                return bad(PHRASES.get(at..end).unwrap_or("Bad Request"));
+            }
+            at = end;
         }
     }
-    if reason.is_empty() {
-        reason = GENERIC.get(kind).copied().unwrap_or("Bad Request");
-    }
-    bad(reason)
+    bad(GENERIC.get(kind).copied().unwrap_or("Bad Request"))
 }
 
 /// The 400 for a missing header.
@@ -387,8 +399,8 @@ pub fn validate(req: &Request<'_>, cfg: &ValidateConfig<'_>) -> Result<(), Rejec
     if !req.body().is_empty() || h.contains(HeaderName::ContentType) {
         let ok = match h.content_type() {
             Ok(ct) => cfg.accepted_content_types.iter().any(|a| {
-                let (t, s) = a.split_once('/').unwrap_or((a, ""));
-                ct.is(t, s)
+                let (t, s) = split_byte(a, b'/');
+                ct.is(t, s.unwrap_or(""))
             }),
             Err(_) => req.body().is_empty(),
         };
@@ -582,6 +594,28 @@ mod tests {
         assert_eq!(
             reason(&with("Date: Sat, 13 Nov 2010 23:29:00 PST\r\n")),
             "Invalid Date"
+        );
+    }
+
+    #[test]
+    fn every_phrase_names_its_header() {
+        let words = ["Missing", "Invalid", "Multiple"];
+        let mut total = 0;
+        for &(n, lens) in REASONS {
+            for (k, &len) in lens.iter().enumerate() {
+                let want = if len > 0 {
+                    alloc::format!("{} {}", words[k], n.as_str())
+                } else {
+                    GENERIC[k].into()
+                };
+                assert_eq!(bad_header(n, k).reason, want, "{n:?} {k}");
+                total += usize::from(len);
+            }
+        }
+        assert_eq!(total, PHRASES.len());
+        assert_eq!(
+            bad_header(HeaderName::Allow, INVALID).reason,
+            "Invalid Header"
         );
     }
 

@@ -214,8 +214,8 @@ fn record_routes(m: &SipMsg) -> Vec<String> {
 }
 
 fn is_loose(route: &str) -> bool {
-    param(addr_uri(route), "lr").is_some()
-        || crate::sip::scan::find_str(addr_uri(route), ";lr").is_some()
+    let uri = addr_uri(route);
+    param(uri, "lr").is_some() || crate::sip::scan::find_str(uri, ";lr").is_some()
 }
 
 #[cfg(test)]

@@ -148,8 +148,23 @@ fn fnv1a(s: &str) -> u64 {
 
 /// The sent-by part of a Via value (`SIP/2.0/UDP host:port;params` → `host:port`).
 pub fn via_sent_by(via: &str) -> &str {
-    let after_proto = via.split_ascii_whitespace().nth(1).unwrap_or("");
-    after_proto.split(';').next().unwrap_or("").trim_ascii()
+    // The second word (ASCII whitespace between words), up to its first `;`: one byte
+    // loop (a word holds no whitespace, so nothing is left to trim).
+    let b = via.as_bytes();
+    let mut i = 0;
+    for word in 0..2 {
+        while b.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        let start = i;
+        while b.get(i).is_some_and(|c| !c.is_ascii_whitespace()) {
+            i += 1;
+        }
+        if word == 1 {
+            return crate::sip::scan::split_byte(via.get(start..i).unwrap_or(""), b';').0;
+        }
+    }
+    ""
 }
 
 #[cfg(test)]
@@ -175,6 +190,24 @@ mod tests {
         // Same branch, other sent-by: another transaction.
         let other = TxKey::server(&req("SIP/2.0/UDP x:5060;branch=z9hG4bKabc", "INVITE")).unwrap();
         assert_ne!(other, inv);
+    }
+
+    #[test]
+    fn sent_by_is_the_second_word_up_to_its_parameters() {
+        for via in [
+            "SIP/2.0/UDP h:5060;branch=z9hG4bK1",
+            "SIP/2.0/UDP  [::1]:5060 ;branch=z9hG4bK1",
+            "\tSIP/2.0/TCP\r\n h;rport",
+            "SIP/2.0/UDP h",
+            "SIP/2.0/UDP",
+            "",
+            "SIP/2.0/UDP ;x h",
+            "SIP/2.0/WSS é.example;branch=1",
+        ] {
+            let naive = via.split_ascii_whitespace().nth(1).unwrap_or("");
+            let naive = naive.split(';').next().unwrap_or("").trim_ascii();
+            assert_eq!(via_sent_by(via), naive, "{via:?}");
+        }
     }
 
     #[test]

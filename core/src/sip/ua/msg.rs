@@ -646,29 +646,8 @@ pub fn param<'a>(value: &'a str, name: &str) -> Option<&'a str> {
         Some(gt) => value.get(gt + 1..)?,
         None => value,
     };
-    // One byte loop over the parameters (delimiters are ASCII); the end of `tail` closes
-    // the last one.
-    let (mut quoted, mut start) = (false, None);
-    for i in 0..=tail.len() {
-        let c = tail.as_bytes().get(i).copied();
-        if c == Some(b'"') {
-            quoted = !quoted;
-        } else if c.is_none() || (!quoted && matches!(c, Some(b';' | b','))) {
-            if let Some(seg) = start.and_then(|s| tail.get(s..i)) {
-                let (k, v) = seg.split_once('=').unwrap_or((seg, ""));
-                if k.trim_ascii().eq_ignore_ascii_case(name) {
-                    return Some(crate::sip::scan::trim_ascii_by(v.trim_ascii(), |c| {
-                        c == b'"'
-                    }));
-                }
-            }
-            if c != Some(b';') {
-                return None;
-            }
-            start = Some(i + 1);
-        }
-    }
-    None
+    // The message layer's parameter scanner, in its lenient mode.
+    crate::sip::lenient_param(tail, name)
 }
 
 /// The URI of a name-addr or addr-spec header value (`"A" <sip:a@b>;tag=1` → `sip:a@b`).
