@@ -318,12 +318,34 @@ pub mod op {
     pub const TARGET_URI: u32 = 20;
 }
 
+/// The fields of a string separated by [`SEP`], as `str::split(SEP)` gives them; what is
+/// left after the last field read is in `.0` (a byte scan: the package has no char-pattern
+/// search code).
+struct Fields<'a>(Option<&'a str>);
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let s = self.0?;
+        // U+001F is one byte, never inside a longer UTF-8 sequence: the slices are on
+        // char boundaries.
+        match s.as_bytes().iter().position(|&b| b == SEP as u8) {
+            Some(i) => {
+                self.0 = s.get(i + 1..);
+                s.get(..i)
+            }
+            None => self.0.take(),
+        }
+    }
+}
+
 /// The configuration of [`op::NEW`]: fields separated by U+001F — URI, password,
 /// authorization user, display name, registration expires (s, 0: default), keep-alive
 /// interval (s, 0: none), instance id, User-Agent (empty strings: default), then the
 /// servers as URL and weight pairs.
 pub fn config(s: &str) -> PhoneConfig {
-    let mut f = s.split(SEP);
+    let mut f = Fields(Some(s));
     let mut field = || f.next().unwrap_or_default();
     // Every field read once, in order, into one literal (no defaults built and replaced).
     let uri = field().into();
@@ -424,7 +446,10 @@ pub fn exec<R: rvoip_core::rand::Rng>(
     let id = CallId(call.into());
     let s = core::str::from_utf8(data).unwrap_or_default();
     // Two strings: the first (a target) cannot hold U+001F; the second (SDP, a text) may.
-    let (a, b) = s.split_once(SEP).unwrap_or((s, ""));
+    // The first field and the rest (`s.split_once(SEP)`, or `s` and "").
+    let mut f = Fields(Some(s));
+    let a = f.next().unwrap_or_default();
+    let b = f.0.unwrap_or_default();
     let r: Result<u64, UaError> = match op {
         op::START => Ok(p.start(t).into()),
         op::STOP => {
@@ -642,6 +667,24 @@ mod tests {
             PhoneEventJs::decode(&e.encode()).unwrap().text,
             "a\u{fffd}b"
         );
+    }
+
+    #[test]
+    fn fields_split_like_str_split() {
+        for s in [
+            "",
+            "a",
+            "\u{1f}",
+            "a\u{1f}b",
+            "a\u{1f}\u{1f}b\u{1f}",
+            "ü\u{1f}é\u{1f}",
+        ] {
+            let split: Vec<&str> = s.split(SEP).collect();
+            assert_eq!(Fields(Some(s)).collect::<Vec<_>>(), split, "{s:?}");
+            let mut f = Fields(Some(s));
+            let first = (f.next().unwrap_or_default(), f.0.unwrap_or_default());
+            assert_eq!(first, s.split_once(SEP).unwrap_or((s, "")), "{s:?}");
+        }
     }
 
     #[test]

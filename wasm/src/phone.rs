@@ -417,7 +417,8 @@ impl<R: Rng> Phone<R> {
         let domain = self.ua.config().aor_domain();
         let mut uri = Vec::with_capacity(t.len() + domain.len() + 5);
         uri.extend_from_slice(b"sip:");
-        if t.as_bytes().contains(&b'@') {
+        // (An iterator search: `<[u8]>::contains` would bring core's memchr.)
+        if t.as_bytes().iter().any(|&b| b == b'@') {
             uri.extend_from_slice(t.as_bytes());
         } else {
             // Without the visual separators.

@@ -442,7 +442,7 @@ fn escape(s: &str) -> String {
 fn unescape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
-    while let Some(i) = rest.find('%') {
+    while let Some(i) = crate::sip::scan::find_byte(rest.as_bytes(), 0, b'%') {
         out.push_str(rest.get(..i).unwrap_or(""));
         let tail = rest.get(i..).unwrap_or("");
         let c = match tail.as_bytes().get(1..3) {
