@@ -417,8 +417,12 @@ impl<R: Rng> Phone<R> {
         let domain = self.ua.config().aor_domain();
         let mut uri = Vec::with_capacity(t.len() + domain.len() + 5);
         uri.extend_from_slice(b"sip:");
-        // (An iterator search: `<[u8]>::contains` would bring core's memchr.)
-        if t.as_bytes().iter().any(|&b| b == b'@') {
+        #[allow(
+            clippy::manual_contains,
+            reason = "an iterator search: `<[u8]>::contains` would bring core's memchr into the package"
+        )]
+        let user_at_host = t.as_bytes().iter().any(|&b| b == b'@');
+        if user_at_host {
             uri.extend_from_slice(t.as_bytes());
         } else {
             // Without the visual separators.
