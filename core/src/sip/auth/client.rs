@@ -334,7 +334,10 @@ impl DigestClient {
                 }
             }
         }
-        for mut st in best {
+        // Popped from the reversed list: in order of first appearance, without an iterator
+        // and its drop guard.
+        best.reverse();
+        while let Some(mut st) = best.pop() {
             // A nonce we already counted (for either header kind) keeps its count.
             st.nc = self.shared_nc(&st.realm, &st.nonce);
             match self
