@@ -296,8 +296,10 @@ fn md5_compress(state: &mut [u32; 8], x: &[u32; 64]) {
         (a, d, c) = (d, c, b);
         b = b.wrapping_add(sum);
     }
-    for (s, v) in state.iter_mut().zip([a, b, c, d]) {
-        *s = s.wrapping_add(v);
+    // Index loops here and below: no array iterator in the browser build.
+    let v = [a, b, c, d];
+    for i in 0..4 {
+        state[i] = state[i].wrapping_add(v[i]);
     }
 }
 
@@ -314,19 +316,19 @@ fn sha256_compress(state: &mut [u32; 8], w: &mut [u32; 64]) {
             .wrapping_add(s1);
     }
     let mut v = *state;
-    for (k, w) in SHA256_K.iter().zip(w.iter()) {
+    for (i, k) in SHA256_K.iter().enumerate() {
         let [a, b, c, d, e, f, g, h] = v;
         let t1 = h
             .wrapping_add(e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25))
             .wrapping_add((e & f) ^ (!e & g))
             .wrapping_add(*k)
-            .wrapping_add(*w);
+            .wrapping_add(w[i]);
         let t2 = (a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22))
             .wrapping_add((a & b) ^ (a & c) ^ (b & c));
         v = [t1.wrapping_add(t2), a, b, c, d.wrapping_add(t1), e, f, g];
     }
-    for (s, x) in state.iter_mut().zip(v) {
-        *s = s.wrapping_add(x);
+    for i in 0..8 {
+        state[i] = state[i].wrapping_add(v[i]);
     }
 }
 
