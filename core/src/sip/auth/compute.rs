@@ -25,7 +25,7 @@ impl HexDigest {
             buf: [0u8; 64],
             len: 0,
         };
-        for &b in bytes.iter().take(32) {
+        for &b in bytes.get(..32).unwrap_or(bytes) {
             d.push_byte(b);
         }
         d
