@@ -9,7 +9,7 @@
 use super::compute::{self, HexDigest, QopInputs};
 use super::header::{CredentialFields, UsernameForm, qop_bit, qop_mask};
 use super::wire::{
-    ALGORITHM, CHALLENGE, NONCE, OPAQUE, QOP, REALM, STALE, USERHASH, is_true, scan,
+    ALGORITHM, CHALLENGE, Found, NAMES, NONCE, OPAQUE, QOP, REALM, STALE, USERHASH, is_true, scan,
 };
 use super::{Algorithm, ChallengeKind, Qop};
 use crate::rand::Rng;
@@ -363,7 +363,8 @@ impl DigestClient {
     /// qops we do not know, or asks for `-sess` without qop (RFC 2069 mode cannot carry
     /// the cnonce).
     fn usable(&self, kind: ChallengeKind, v: &str) -> Option<Box<RealmState>> {
-        let f = scan(v, CHALLENGE, None).ok()?;
+        let mut f: Found<'_> = [None; NAMES.len()];
+        scan(v, CHALLENGE, &mut f, None).ok()?;
         let (realm, nonce) = (f[REALM]?, f[NONCE]?);
         let algorithm = match f[ALGORITHM] {
             None => Algorithm::Md5,

@@ -157,7 +157,8 @@ impl<'a> Challenge<'a> {
     /// Parses a challenge header value (`Digest realm="…", nonce="…", …`).
     pub fn parse(s: &'a str) -> Result<Challenge<'a>, ParseError> {
         let mut raw = Vec::new();
-        let f = scan(s, CHALLENGE, Some(&mut raw))?;
+        let mut f: Found<'a> = [None; NAMES.len()];
+        scan(s, CHALLENGE, &mut f, Some(&mut raw))?;
         Ok(Challenge {
             realm: value(&f, REALM).ok_or(ParseError::MissingParam("realm"))?,
             nonce: value(&f, NONCE).ok_or(ParseError::MissingParam("nonce"))?,
@@ -305,7 +306,8 @@ impl<'a> Credentials<'a> {
     /// Parses a credentials header value (`Digest username="…", realm="…", …`).
     pub fn parse(s: &'a str) -> Result<Credentials<'a>, ParseError> {
         let mut raw = Vec::new();
-        let f = scan(s, CREDENTIALS, Some(&mut raw))?;
+        let mut f: Found<'a> = [None; NAMES.len()];
+        scan(s, CREDENTIALS, &mut f, Some(&mut raw))?;
         let (extended, qop, nc) = check_credentials(&f)?;
         // `check_credentials` made sure of username (or username*), realm, nonce, uri and
         // response.

@@ -330,15 +330,16 @@ pub(super) const CREDENTIALS: u16 = 0x7e3f;
 pub(super) type Found<'a> = [Option<RawParam<'a>>; NAMES.len()];
 
 /// Lexes a `Digest` header value once: each parameter whose name is in `known` (a bit mask
-/// over [`NAMES`], matched case-insensitively) goes to `found`, a second one being a
-/// [`ParseError::DuplicateParam`]; the others go to `other` in order (when given). The one
-/// parameter scanner of both directions.
+/// over [`NAMES`], matched case-insensitively) goes to `found` (all `None` on entry), a
+/// second one being a [`ParseError::DuplicateParam`]; the others go to `other` in order
+/// (when given). The one parameter scanner of both directions. `found` is the caller's, so
+/// that the parameters are read where they were filed, not moved out of a returned array.
 pub(super) fn scan<'a>(
     s: &'a str,
     known: u16,
+    found: &mut Found<'a>,
     mut other: Option<&mut Vec<RawParam<'a>>>,
-) -> Result<Found<'a>, ParseError> {
-    let mut found: Found<'a> = [None; NAMES.len()];
+) -> Result<(), ParseError> {
     let mut it = Params::new(s)?;
     while let Some(p) = it.next_param()? {
         let i = NAMES
@@ -355,7 +356,7 @@ pub(super) fn scan<'a>(
             o.push(p);
         }
     }
-    Ok(found)
+    Ok(())
 }
 
 /// Whether a parameter is present with the value `true` (any case, as `stale` and
