@@ -6,7 +6,7 @@
 //! values ([`Authorization`]) to add to the request, or a [`ClientError`] when the challenge
 //! cannot be answered or the credentials were refused.
 
-use super::compute::{self, HexDigest, QopInputs};
+use super::compute::{self, HexDigest};
 use super::header::{CredentialFields, UsernameForm, qop_bit, qop_mask};
 use super::wire::{
     ALGORITHM, CHALLENGE, Found, NAMES, NONCE, OPAQUE, QOP, REALM, STALE, USERHASH, is_true, scan,
@@ -503,23 +503,29 @@ fn build<R: Rng + ?Sized>(
         }
         HexDigest::from_bytes(&raw)
     });
-    let cn = cnonce.as_ref().map_or("", HexDigest::as_str);
-    let ha1 = compute::ha1(alg, username, &st.realm, password);
-    let ha1 = compute::session_ha1(alg, &ha1, &st.nonce, cn);
-    let ha2 = compute::ha2(alg, method, uri, st.qop, body);
-    let qop_inputs = st.qop.map(|qop| QopInputs {
-        nc: st.nc,
-        cnonce: cn,
-        qop,
-    });
-    let response = compute::response(alg, &ha1, &st.nonce, qop_inputs, &ha2);
-    let userhash = st
-        .userhash
-        .then(|| compute::userhash(alg, username, &st.realm));
-    let (user, form) = match &userhash {
-        Some(h) => (h.as_str(), UsernameForm::Plain),
-        None if has_ctl(username) => (username, UsernameForm::Extended),
-        None => (username, UsernameForm::Plain),
+    let cn = cnonce.as_ref().map_or(&[][..], HexDigest::as_bytes);
+    // In the order of the `compute::IN_*` indices.
+    let inputs = [
+        username.as_bytes(),
+        st.realm.as_bytes(),
+        password.as_bytes(),
+        st.nonce.as_bytes(),
+        cn,
+        method.as_bytes(),
+        uri.as_bytes(),
+        body,
+    ];
+    let digests = compute::answer(alg, inputs, st.nc, st.qop, st.userhash);
+    let (response, userhash) = (
+        &digests[compute::OUT_RESPONSE],
+        &digests[compute::OUT_USERHASH],
+    );
+    let (user, form) = if st.userhash {
+        (userhash.as_str(), UsernameForm::Plain)
+    } else if has_ctl(username) {
+        (username, UsernameForm::Extended)
+    } else {
+        (username, UsernameForm::Plain)
     };
     let value = CredentialFields {
         username: user,

@@ -19,6 +19,12 @@ pub struct HexDigest {
 }
 
 impl HexDigest {
+    /// No digits (a digest not computed).
+    const EMPTY: HexDigest = HexDigest {
+        buf: [0; 64],
+        len: 0,
+    };
+
     /// Hex-encodes up to 32 bytes (longer input is truncated to 32 bytes).
     pub fn from_bytes(bytes: &[u8]) -> HexDigest {
         let mut d = HexDigest {
@@ -531,6 +537,111 @@ pub fn response(
     }
 }
 
+/// The inputs of [`answer`], by their index in its `inputs` (a part index below 16).
+pub(super) const IN_USER: usize = 0;
+pub(super) const IN_REALM: usize = 1;
+pub(super) const IN_PASSWORD: usize = 2;
+pub(super) const IN_NONCE: usize = 3;
+pub(super) const IN_CNONCE: usize = 4;
+pub(super) const IN_METHOD: usize = 5;
+pub(super) const IN_URI: usize = 6;
+pub(super) const IN_BODY: usize = 7;
+/// Number of inputs of [`answer`]; the nonce-count and qop token follow them.
+pub(super) const INPUTS: usize = 8;
+const IN_NC: u8 = 8;
+const IN_QOP: u8 = 9;
+// The digests [`answer`] computes, by part index (16 + their index in its result).
+const A1: u8 = 16;
+const HB: u8 = 17;
+const A2: u8 = 18;
+/// [`answer`]'s result index of the request-digest.
+pub(super) const OUT_RESPONSE: usize = 3;
+/// [`answer`]'s result index of the userhash (empty unless asked for).
+pub(super) const OUT_USERHASH: usize = 4;
+// When a step runs (a bit mask of the cases it serves).
+const ALWAYS: u8 = 1;
+const SESS: u8 = 2;
+const INT: u8 = 4;
+const NOT_INT: u8 = 8;
+const WITH_QOP: u8 = 16;
+const NO_QOP: u8 = 32;
+const USERHASH: u8 = 64;
+
+/// The digest computations of a client's answer as data (RFC 7616 §3.4.1–§3.4.4, the same
+/// as [`ha1`], [`session_ha1`], [`ha2`], [`response`] and [`userhash`]): when the step
+/// runs, which digest it gives, and the parts joined by `:` (an input below 16, an earlier
+/// digest from 16 on).
+const STEPS: [(u8, u8, &[u8]); 8] = [
+    (
+        ALWAYS,
+        A1,
+        &[IN_USER as u8, IN_REALM as u8, IN_PASSWORD as u8],
+    ),
+    (SESS, A1, &[A1, IN_NONCE as u8, IN_CNONCE as u8]),
+    (INT, HB, &[IN_BODY as u8]),
+    (INT, A2, &[IN_METHOD as u8, IN_URI as u8, HB]),
+    (NOT_INT, A2, &[IN_METHOD as u8, IN_URI as u8]),
+    (
+        WITH_QOP,
+        16 + OUT_RESPONSE as u8,
+        &[A1, IN_NONCE as u8, IN_NC, IN_CNONCE as u8, IN_QOP, A2],
+    ),
+    (NO_QOP, 16 + OUT_RESPONSE as u8, &[A1, IN_NONCE as u8, A2]),
+    (
+        USERHASH,
+        16 + OUT_USERHASH as u8,
+        &[IN_USER as u8, IN_REALM as u8],
+    ),
+];
+
+/// A client's answer in one pass over [`STEPS`]: the session HA1 for `-sess`, HA2 (with
+/// `H(body)` for `auth-int`), the request-digest (with or without qop) and, when
+/// `userhash`, `H(username ":" realm)`. `inputs` by the `IN_*` indices (the cnonce empty
+/// without qop). One loop instead of a hash call per formula: the browser build carries
+/// the formulas as a few bytes of data.
+pub(super) fn answer(
+    alg: Algorithm,
+    inputs: [&[u8]; INPUTS],
+    nc: u32,
+    qop: Option<Qop>,
+    userhash: bool,
+) -> [HexDigest; 5] {
+    let nc = nc_hex(nc);
+    let qop_token = qop.map_or("", Qop::as_str);
+    let int = qop == Some(Qop::AuthInt);
+    let flags = ALWAYS
+        | if alg.is_session() { SESS } else { 0 }
+        | if int { INT } else { NOT_INT }
+        | if qop.is_some() { WITH_QOP } else { NO_QOP }
+        | if userhash { USERHASH } else { 0 };
+    let mut out = [HexDigest::EMPTY; 5];
+    for &(when, dst, parts) in &STEPS {
+        if flags & when == 0 {
+            continue;
+        }
+        let mut h = Hasher::new(alg);
+        for (n, &i) in parts.iter().enumerate() {
+            if n > 0 {
+                h.update(b":");
+            }
+            let part: &[u8] = match i {
+                IN_NC => nc.as_bytes(),
+                IN_QOP => qop_token.as_bytes(),
+                16.. => out
+                    .get(usize::from(i - 16))
+                    .map_or(&[], HexDigest::as_bytes),
+                _ => inputs.get(usize::from(i)).copied().unwrap_or(&[]),
+            };
+            h.update(part);
+        }
+        // `dst` is 16 + an index of `out` (the table above).
+        if let Some(slot) = out.get_mut(usize::from(dst - 16)) {
+            *slot = h.finish();
+        }
+    }
+    out
+}
+
 /// The hashed user name (RFC 7616 §3.4.4): `H(username ":" realm)`.
 pub fn userhash(alg: Algorithm, username: &str, realm: &str) -> HexDigest {
     h_joined(alg, &[username.as_bytes(), realm.as_bytes()])
@@ -688,6 +799,60 @@ mod tests {
             &a2,
         );
         assert_eq!(r.as_str(), "6629fae49393a05397450978507c4ef1");
+    }
+
+    #[test]
+    fn answer_steps_agree_with_the_formulas() {
+        // Every algorithm, qop (none, auth, auth-int) and userhash choice: the table-driven
+        // answer against the public one-formula functions (the server's).
+        let (user, realm, pass) = ("Mufasa", "testrealm@host.com", "Circle Of Life");
+        let (nonce, method, uri, body) = ("dcd98b71", "INVITE", "sip:bob@b.example", b"v=0\r\n");
+        for alg in Algorithm::ALL {
+            for qop in [None, Some(Qop::Auth), Some(Qop::AuthInt)] {
+                for userhash_asked in [false, true] {
+                    let cnonce = if qop.is_some() { "0a4f113b" } else { "" };
+                    let nc = 0x1234_abcd;
+                    let inputs = [
+                        user.as_bytes(),
+                        realm.as_bytes(),
+                        pass.as_bytes(),
+                        nonce.as_bytes(),
+                        cnonce.as_bytes(),
+                        method.as_bytes(),
+                        uri.as_bytes(),
+                        &body[..],
+                    ];
+                    let out = answer(alg, inputs, nc, qop, userhash_asked);
+                    let a1 = session_ha1(alg, &ha1(alg, user, realm, pass), nonce, cnonce);
+                    let a2 = ha2(alg, method, uri, qop, body);
+                    let q = qop.map(|qop| QopInputs { nc, cnonce, qop });
+                    let want = response(alg, &a1, nonce, q, &a2);
+                    assert_eq!(out[OUT_RESPONSE], want, "{alg} {qop:?}");
+                    assert_eq!(out[OUT_RESPONSE].len(), alg.hex_len());
+                    if userhash_asked {
+                        assert_eq!(out[OUT_USERHASH], userhash(alg, user, realm));
+                    } else {
+                        assert!(out[OUT_USERHASH].is_empty());
+                    }
+                }
+            }
+        }
+        // And one fixed vector through the table: RFC 2617 §3.5 (MD5, qop=auth, GET).
+        let inputs: [&[u8]; INPUTS] = [
+            b"Mufasa",
+            b"testrealm@host.com",
+            b"Circle Of Life",
+            b"dcd98b7102dd2f0e8b11d0f600bfb0c093",
+            b"0a4f113b",
+            b"GET",
+            b"/dir/index.html",
+            b"",
+        ];
+        let out = answer(Algorithm::Md5, inputs, 1, Some(Qop::Auth), false);
+        assert_eq!(
+            out[OUT_RESPONSE].as_str(),
+            "6629fae49393a05397450978507c4ef1"
+        );
     }
 
     #[test]
