@@ -342,7 +342,8 @@ impl Md {
     fn new(sha256: bool) -> Md {
         Md {
             sha256,
-            state: if sha256 { SHA256_IV } else { MD5_IV },
+            // Indexed, not chosen by a branch: one copy of the initialisation.
+            state: [MD5_IV, SHA256_IV][usize::from(sha256)],
             block: [0; 64],
             len: 0,
         }
@@ -381,7 +382,7 @@ impl Md {
         for i in 0..8 {
             self.byte((bits >> self.shift(i, 7)) as u8);
         }
-        let mut d = HexDigest::from_bytes(&[]);
+        let mut d = HexDigest::EMPTY;
         let bytes = if self.sha256 { 32 } else { 16 };
         for i in 0..bytes {
             // `i / 4` < 8.
