@@ -410,6 +410,8 @@ pub(super) struct CredentialFields<'s> {
 
 impl CredentialFields<'_> {
     /// `Digest username="…", realm="…", …`; extension parameters may follow.
+    // Inlined: the client's fields then go straight to the writer, not through a struct.
+    #[inline(always)]
     pub(super) fn write(&self) -> ParamWriter {
         let mut w = ParamWriter::new();
         match self.username_form {
