@@ -599,7 +599,9 @@ const STEPS: [(u8, u8, &[u8]); 8] = [
 /// `H(body)` for `auth-int`), the request-digest (with or without qop) and, when
 /// `userhash`, `H(username ":" realm)`. `inputs` by the `IN_*` indices (the cnonce empty
 /// without qop). One loop instead of a hash call per formula: the browser build carries
-/// the formulas as a few bytes of data.
+/// the formulas as a few bytes of data. Inlined into its one caller (the inputs then need
+/// not be stored as an array first).
+#[inline(always)]
 pub(super) fn answer(
     alg: Algorithm,
     inputs: [&[u8]; INPUTS],
