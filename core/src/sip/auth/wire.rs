@@ -382,12 +382,27 @@ pub(super) fn hex_digit(b: u8) -> Option<u32> {
 
 /// RFC 5987 `attr-char`.
 pub(super) fn is_attr_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'!' | b'#' | b'$' | b'&' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
-        )
+    // A bit per ASCII byte (two 64-bit halves) instead of range and list comparisons.
+    b < 0x80 && ATTR_CHARS[usize::from(b >> 6)] >> (b & 63) & 1 != 0
 }
+
+/// [`is_attr_char`] as a bit mask over the ASCII bytes, built from the grammar's ranges.
+const ATTR_CHARS: [u64; 2] = {
+    let mut m = [0u64; 2];
+    let mut b = 0u8;
+    while b < 0x80 {
+        if b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#' | b'$' | b'&' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
+            )
+        {
+            m[(b >> 6) as usize] |= 1 << (b & 63);
+        }
+        b += 1;
+    }
+    m
+};
 
 /// Decodes an RFC 5987 `ext-value` (`UTF-8'lang'pct-encoded`); only UTF-8 is accepted.
 pub(super) fn decode_ext_value(v: &str) -> Result<String, ParseError> {
@@ -516,6 +531,22 @@ impl ParamWriter {
             self.quoted(&p.name, &p.value)
         } else {
             self.token(&p.name, &p.value)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attr_char_mask_is_the_rfc5987_set() {
+        // RFC 5987 §3.2.1: attr-char = ALPHA / DIGIT / "!" / "#" / "$" / "&" / "+" / "-" /
+        // "." / "^" / "_" / "`" / "|" / "~".
+        let listed = b"!#$&+-.^_`|~";
+        for b in 0..=255u8 {
+            let want = b.is_ascii_alphanumeric() || listed.contains(&b);
+            assert_eq!(is_attr_char(b), want, "byte {b:#04x}");
         }
     }
 }
