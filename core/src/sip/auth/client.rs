@@ -521,11 +521,11 @@ fn build<R: Rng + ?Sized>(
         &digests[compute::OUT_USERHASH],
     );
     let (user, form) = if st.userhash {
-        (userhash.as_str(), UsernameForm::Plain)
+        (userhash.as_bytes(), UsernameForm::Plain)
     } else if has_ctl(username) {
-        (username, UsernameForm::Extended)
+        (username.as_bytes(), UsernameForm::Extended)
     } else {
-        (username, UsernameForm::Plain)
+        (username.as_bytes(), UsernameForm::Plain)
     };
     let value = CredentialFields {
         username: user,
@@ -533,9 +533,9 @@ fn build<R: Rng + ?Sized>(
         realm: &st.realm,
         nonce: &st.nonce,
         uri,
-        response: response.as_str(),
+        response: response.as_bytes(),
         algorithm: st.algorithm_explicit.then_some(alg.as_str()),
-        cnonce: cnonce.as_ref().map(HexDigest::as_str),
+        cnonce: cnonce.as_ref().map(HexDigest::as_bytes),
         opaque: st.opaque.as_deref(),
         qop: st.qop,
         nc: st.qop.map(|_| st.nc),

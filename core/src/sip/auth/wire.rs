@@ -474,10 +474,12 @@ impl ParamWriter {
 
     /// `name="value"`, escaping `"` and `\`. Control characters other than HTAB cannot be
     /// represented in a quoted-string and are dropped (the parser never produces them).
-    pub(super) fn quoted(&mut self, name: &str, value: &str) {
+    /// Values here and below are the bytes of a `&str` (or hex digits: ASCII), so that
+    /// digests need no UTF-8 check to be written.
+    pub(super) fn quoted(&mut self, name: &str, value: &[u8]) {
         self.name(name);
         self.out.push(b'"');
-        for &b in value.as_bytes() {
+        for &b in value {
             if b == b'"' || b == b'\\' {
                 self.out.push(b'\\');
             }
@@ -490,20 +492,20 @@ impl ParamWriter {
 
     /// `name=value` for a token value; falls back to a quoted-string if `value` is not a
     /// valid bare value.
-    pub(super) fn token(&mut self, name: &str, value: &str) {
-        if value.is_empty() || !value.bytes().all(is_bare_value_char) {
+    pub(super) fn token(&mut self, name: &str, value: &[u8]) {
+        if value.is_empty() || !value.iter().copied().all(is_bare_value_char) {
             return self.quoted(name, value);
         }
         self.name(name);
-        self.out.extend_from_slice(value.as_bytes());
+        self.out.extend_from_slice(value);
     }
 
     /// `name=UTF-8''pct-encoded` (RFC 5987 `ext-value`, for `username*`).
-    pub(super) fn ext_value(&mut self, name: &str, value: &str) {
+    pub(super) fn ext_value(&mut self, name: &str, value: &[u8]) {
         const HEX: &[u8; 16] = b"0123456789ABCDEF";
         self.name(name);
         self.out.extend_from_slice(b"UTF-8''");
-        for &b in value.as_bytes() {
+        for &b in value {
             if is_attr_char(b) {
                 self.out.push(b);
             } else {
@@ -528,9 +530,9 @@ impl ParamWriter {
             return;
         }
         if p.quoted {
-            self.quoted(&p.name, &p.value)
+            self.quoted(&p.name, p.value.as_bytes())
         } else {
-            self.token(&p.name, &p.value)
+            self.token(&p.name, p.value.as_bytes())
         }
     }
 }
