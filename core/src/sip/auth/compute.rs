@@ -27,26 +27,19 @@ impl HexDigest {
 
     /// Hex-encodes up to 32 bytes (longer input is truncated to 32 bytes).
     pub fn from_bytes(bytes: &[u8]) -> HexDigest {
-        let mut d = HexDigest {
-            buf: [0u8; 64],
-            len: 0,
-        };
-        for &b in bytes.get(..32).unwrap_or(bytes) {
-            d.push_byte(b);
+        let mut d = HexDigest::EMPTY;
+        // The one hex encoder (the hashes' output goes through it too).
+        let n = bytes.len().min(32);
+        // Index loops, here and in `Md::finish`: smaller than iterator adapters in the
+        // browser build.
+        #[allow(clippy::needless_range_loop)]
+        for i in 0..n {
+            let b = bytes[i];
+            d.buf[2 * i] = HEX[usize::from(b >> 4)];
+            d.buf[2 * i + 1] = HEX[usize::from(b & 0x0f)];
         }
+        d.len = (2 * n) as u8;
         d
-    }
-
-    /// Appends the two hex digits of `b`; at most 32 bytes are ever pushed.
-    fn push_byte(&mut self, b: u8) {
-        self.push(b >> 4);
-        self.push(b & 0x0f);
-    }
-
-    /// Appends the hex digit of `nibble` (< 16); at most 64 are ever pushed (32 bytes).
-    fn push(&mut self, nibble: u8) {
-        self.buf[usize::from(self.len)] = HEX[usize::from(nibble)];
-        self.len += 1;
     }
 
     /// Parses a stored hex digest (e.g. a precomputed HA1) of 32 or 64 hex digits, either
@@ -382,13 +375,13 @@ impl Md {
         for i in 0..8 {
             self.byte((bits >> self.shift(i, 7)) as u8);
         }
-        let mut d = HexDigest::EMPTY;
-        let bytes = if self.sha256 { 32 } else { 16 };
-        for i in 0..bytes {
+        let mut out = [0u8; 32];
+        #[allow(clippy::needless_range_loop)]
+        for i in 0..32 {
             // `i / 4` < 8.
-            d.push_byte((self.state[(i / 4) as usize] >> self.shift(i % 4, 3)) as u8);
+            out[i] = (self.state[i / 4] >> self.shift(i as u32 % 4, 3)) as u8;
         }
-        d
+        HexDigest::from_bytes(out.get(..if self.sha256 { 32 } else { 16 }).unwrap_or(&out))
     }
 
     /// The bit shift of byte `i` of a value whose last byte is `last`: big-endian for
