@@ -425,7 +425,7 @@ impl DigestClient {
         let mut out = Vec::with_capacity(self.realms.len());
         for i in 0..self.realms.len() {
             // Another header kind may have counted the same nonce since (e.g. earlier in
-            // this request): continue from the highest count.
+            // this request): continue from the highest count (this state's own among them).
             let shared = self
                 .realms
                 .get(i)
@@ -433,7 +433,7 @@ impl DigestClient {
             let Some(st) = self.realms.get_mut(i) else {
                 break;
             };
-            st.nc = st.nc.max(shared);
+            st.nc = shared;
             out.push(build(
                 st,
                 &self.username,

@@ -452,9 +452,9 @@ pub(super) struct ParamWriter {
 
 impl ParamWriter {
     pub(super) fn new() -> ParamWriter {
-        ParamWriter {
-            out: Vec::from(*b"Digest "),
-        }
+        let mut out = Vec::new();
+        out.extend_from_slice(b"Digest ");
+        ParamWriter { out }
     }
 
     /// The header value.
