@@ -6,10 +6,10 @@
 //! values ([`Authorization`]) to add to the request, or a [`ClientError`] when the challenge
 //! cannot be answered or the credentials were refused.
 
-use super::compute::{self, HexDigest, QopInputs};
+use super::compute::{self, HexDigest};
 use super::header::{CredentialFields, UsernameForm, qop_bit, qop_mask};
 use super::wire::{
-    ALGORITHM, CHALLENGE, NONCE, OPAQUE, QOP, REALM, STALE, USERHASH, is_true, scan,
+    ALGORITHM, CHALLENGE, Found, NAMES, NONCE, OPAQUE, QOP, REALM, STALE, USERHASH, is_true, scan,
 };
 use super::{Algorithm, ChallengeKind, Qop};
 use crate::rand::Rng;
@@ -334,7 +334,10 @@ impl DigestClient {
                 }
             }
         }
-        for mut st in best {
+        // Popped from the reversed list: in order of first appearance, without an iterator
+        // and its drop guard.
+        best.reverse();
+        while let Some(mut st) = best.pop() {
             // A nonce we already counted (for either header kind) keeps its count.
             st.nc = self.shared_nc(&st.realm, &st.nonce);
             match self
@@ -360,7 +363,8 @@ impl DigestClient {
     /// qops we do not know, or asks for `-sess` without qop (RFC 2069 mode cannot carry
     /// the cnonce).
     fn usable(&self, kind: ChallengeKind, v: &str) -> Option<Box<RealmState>> {
-        let f = scan(v, CHALLENGE, None).ok()?;
+        let mut f: Found<'_> = [None; NAMES.len()];
+        scan(v, CHALLENGE, &mut f, None).ok()?;
         let (realm, nonce) = (f[REALM]?, f[NONCE]?);
         let algorithm = match f[ALGORITHM] {
             None => Algorithm::Md5,
@@ -421,7 +425,7 @@ impl DigestClient {
         let mut out = Vec::with_capacity(self.realms.len());
         for i in 0..self.realms.len() {
             // Another header kind may have counted the same nonce since (e.g. earlier in
-            // this request): continue from the highest count.
+            // this request): continue from the highest count (this state's own among them).
             let shared = self
                 .realms
                 .get(i)
@@ -429,7 +433,7 @@ impl DigestClient {
             let Some(st) = self.realms.get_mut(i) else {
                 break;
             };
-            st.nc = st.nc.max(shared);
+            st.nc = shared;
             out.push(build(
                 st,
                 &self.username,
@@ -458,7 +462,13 @@ impl DigestClient {
 
 /// Whether `s` holds a control character (HTAB included), which no header value may carry.
 fn has_ctl(s: &str) -> bool {
-    s.bytes().any(|b| b < 0x20 || b == 0x7f)
+    // A byte loop: smaller than an iterator adapter in the browser build.
+    for &b in s.as_bytes() {
+        if b < 0x20 || b == 0x7f {
+            return true;
+        }
+    }
+    false
 }
 
 /// 128 random bits for a client nonce.
@@ -493,23 +503,29 @@ fn build<R: Rng + ?Sized>(
         }
         HexDigest::from_bytes(&raw)
     });
-    let cn = cnonce.as_ref().map_or("", HexDigest::as_str);
-    let ha1 = compute::ha1(alg, username, &st.realm, password);
-    let ha1 = compute::session_ha1(alg, &ha1, &st.nonce, cn);
-    let ha2 = compute::ha2(alg, method, uri, st.qop, body);
-    let qop_inputs = st.qop.map(|qop| QopInputs {
-        nc: st.nc,
-        cnonce: cn,
-        qop,
-    });
-    let response = compute::response(alg, &ha1, &st.nonce, qop_inputs, &ha2);
-    let userhash = st
-        .userhash
-        .then(|| compute::userhash(alg, username, &st.realm));
-    let (user, form) = match &userhash {
-        Some(h) => (h.as_str(), UsernameForm::Plain),
-        None if has_ctl(username) => (username, UsernameForm::Extended),
-        None => (username, UsernameForm::Plain),
+    let cn = cnonce.as_ref().map_or(&[][..], HexDigest::as_bytes);
+    // In the order of the `compute::IN_*` indices.
+    let inputs = [
+        username.as_bytes(),
+        st.realm.as_bytes(),
+        password.as_bytes(),
+        st.nonce.as_bytes(),
+        cn,
+        method.as_bytes(),
+        uri.as_bytes(),
+        body,
+    ];
+    let digests = compute::answer(alg, inputs, st.nc, st.qop, st.userhash);
+    let (response, userhash) = (
+        &digests[compute::OUT_RESPONSE],
+        &digests[compute::OUT_USERHASH],
+    );
+    let (user, form) = if st.userhash {
+        (userhash.as_bytes(), UsernameForm::Plain)
+    } else if has_ctl(username) {
+        (username.as_bytes(), UsernameForm::Extended)
+    } else {
+        (username.as_bytes(), UsernameForm::Plain)
     };
     let value = CredentialFields {
         username: user,
@@ -517,9 +533,9 @@ fn build<R: Rng + ?Sized>(
         realm: &st.realm,
         nonce: &st.nonce,
         uri,
-        response: response.as_str(),
+        response: response.as_bytes(),
         algorithm: st.algorithm_explicit.then_some(alg.as_str()),
-        cnonce: cnonce.as_ref().map(HexDigest::as_str),
+        cnonce: cnonce.as_ref().map(HexDigest::as_bytes),
         opaque: st.opaque.as_deref(),
         qop: st.qop,
         nc: st.qop.map(|_| st.nc),

@@ -19,28 +19,27 @@ pub struct HexDigest {
 }
 
 impl HexDigest {
+    /// No digits (a digest not computed).
+    const EMPTY: HexDigest = HexDigest {
+        buf: [0; 64],
+        len: 0,
+    };
+
     /// Hex-encodes up to 32 bytes (longer input is truncated to 32 bytes).
     pub fn from_bytes(bytes: &[u8]) -> HexDigest {
-        let mut d = HexDigest {
-            buf: [0u8; 64],
-            len: 0,
-        };
-        for &b in bytes.iter().take(32) {
-            d.push_byte(b);
+        let mut d = HexDigest::EMPTY;
+        // The one hex encoder (the hashes' output goes through it too).
+        let n = bytes.len().min(32);
+        // Index loops, here and in `Md::finish`: smaller than iterator adapters in the
+        // browser build.
+        #[allow(clippy::needless_range_loop)]
+        for i in 0..n {
+            let b = bytes[i];
+            d.buf[2 * i] = HEX[usize::from(b >> 4)];
+            d.buf[2 * i + 1] = HEX[usize::from(b & 0x0f)];
         }
+        d.len = (2 * n) as u8;
         d
-    }
-
-    /// Appends the two hex digits of `b`; at most 32 bytes are ever pushed.
-    fn push_byte(&mut self, b: u8) {
-        self.push(b >> 4);
-        self.push(b & 0x0f);
-    }
-
-    /// Appends the hex digit of `nibble` (< 16); at most 64 are ever pushed (32 bytes).
-    fn push(&mut self, nibble: u8) {
-        self.buf[usize::from(self.len)] = HEX[usize::from(nibble)];
-        self.len += 1;
     }
 
     /// Parses a stored hex digest (e.g. a precomputed HA1) of 32 or 64 hex digits, either
@@ -296,8 +295,10 @@ fn md5_compress(state: &mut [u32; 8], x: &[u32; 64]) {
         (a, d, c) = (d, c, b);
         b = b.wrapping_add(sum);
     }
-    for (s, v) in state.iter_mut().zip([a, b, c, d]) {
-        *s = s.wrapping_add(v);
+    // Index loops here and below: no array iterator in the browser build.
+    let v = [a, b, c, d];
+    for i in 0..4 {
+        state[i] = state[i].wrapping_add(v[i]);
     }
 }
 
@@ -314,19 +315,19 @@ fn sha256_compress(state: &mut [u32; 8], w: &mut [u32; 64]) {
             .wrapping_add(s1);
     }
     let mut v = *state;
-    for (k, w) in SHA256_K.iter().zip(w.iter()) {
+    for (i, k) in SHA256_K.iter().enumerate() {
         let [a, b, c, d, e, f, g, h] = v;
         let t1 = h
             .wrapping_add(e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25))
             .wrapping_add((e & f) ^ (!e & g))
             .wrapping_add(*k)
-            .wrapping_add(*w);
+            .wrapping_add(w[i]);
         let t2 = (a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22))
             .wrapping_add((a & b) ^ (a & c) ^ (b & c));
         v = [t1.wrapping_add(t2), a, b, c, d.wrapping_add(t1), e, f, g];
     }
-    for (s, x) in state.iter_mut().zip(v) {
-        *s = s.wrapping_add(x);
+    for i in 0..8 {
+        state[i] = state[i].wrapping_add(v[i]);
     }
 }
 
@@ -334,7 +335,8 @@ impl Md {
     fn new(sha256: bool) -> Md {
         Md {
             sha256,
-            state: if sha256 { SHA256_IV } else { MD5_IV },
+            // Indexed, not chosen by a branch: one copy of the initialisation.
+            state: [MD5_IV, SHA256_IV][usize::from(sha256)],
             block: [0; 64],
             len: 0,
         }
@@ -373,13 +375,13 @@ impl Md {
         for i in 0..8 {
             self.byte((bits >> self.shift(i, 7)) as u8);
         }
-        let mut d = HexDigest::from_bytes(&[]);
-        let bytes = if self.sha256 { 32 } else { 16 };
-        for i in 0..bytes {
+        let mut out = [0u8; 32];
+        #[allow(clippy::needless_range_loop)]
+        for i in 0..32 {
             // `i / 4` < 8.
-            d.push_byte((self.state[(i / 4) as usize] >> self.shift(i % 4, 3)) as u8);
+            out[i] = (self.state[i / 4] >> self.shift(i as u32 % 4, 3)) as u8;
         }
-        d
+        HexDigest::from_bytes(out.get(..if self.sha256 { 32 } else { 16 }).unwrap_or(&out))
     }
 
     /// The bit shift of byte `i` of a value whose last byte is `last`: big-endian for
@@ -527,6 +529,113 @@ pub fn response(
         }
         None => h_joined(alg, &[ha1.as_bytes(), nonce.as_bytes(), ha2.as_bytes()]),
     }
+}
+
+/// The inputs of [`answer`], by their index in its `inputs` (a part index below 16).
+pub(super) const IN_USER: usize = 0;
+pub(super) const IN_REALM: usize = 1;
+pub(super) const IN_PASSWORD: usize = 2;
+pub(super) const IN_NONCE: usize = 3;
+pub(super) const IN_CNONCE: usize = 4;
+pub(super) const IN_METHOD: usize = 5;
+pub(super) const IN_URI: usize = 6;
+pub(super) const IN_BODY: usize = 7;
+/// Number of inputs of [`answer`]; the nonce-count and qop token follow them.
+pub(super) const INPUTS: usize = 8;
+const IN_NC: u8 = 8;
+const IN_QOP: u8 = 9;
+// The digests [`answer`] computes, by part index (16 + their index in its result).
+const A1: u8 = 16;
+const HB: u8 = 17;
+const A2: u8 = 18;
+/// [`answer`]'s result index of the request-digest.
+pub(super) const OUT_RESPONSE: usize = 3;
+/// [`answer`]'s result index of the userhash (empty unless asked for).
+pub(super) const OUT_USERHASH: usize = 4;
+// When a step runs (a bit mask of the cases it serves).
+const ALWAYS: u8 = 1;
+const SESS: u8 = 2;
+const INT: u8 = 4;
+const NOT_INT: u8 = 8;
+const WITH_QOP: u8 = 16;
+const NO_QOP: u8 = 32;
+const USERHASH: u8 = 64;
+
+/// The digest computations of a client's answer as data (RFC 7616 §3.4.1–§3.4.4, the same
+/// as [`ha1`], [`session_ha1`], [`ha2`], [`response`] and [`userhash`]): when the step
+/// runs, which digest it gives, and the parts joined by `:` (an input below 16, an earlier
+/// digest from 16 on).
+const STEPS: [(u8, u8, &[u8]); 8] = [
+    (
+        ALWAYS,
+        A1,
+        &[IN_USER as u8, IN_REALM as u8, IN_PASSWORD as u8],
+    ),
+    (SESS, A1, &[A1, IN_NONCE as u8, IN_CNONCE as u8]),
+    (INT, HB, &[IN_BODY as u8]),
+    (INT, A2, &[IN_METHOD as u8, IN_URI as u8, HB]),
+    (NOT_INT, A2, &[IN_METHOD as u8, IN_URI as u8]),
+    (
+        WITH_QOP,
+        16 + OUT_RESPONSE as u8,
+        &[A1, IN_NONCE as u8, IN_NC, IN_CNONCE as u8, IN_QOP, A2],
+    ),
+    (NO_QOP, 16 + OUT_RESPONSE as u8, &[A1, IN_NONCE as u8, A2]),
+    (
+        USERHASH,
+        16 + OUT_USERHASH as u8,
+        &[IN_USER as u8, IN_REALM as u8],
+    ),
+];
+
+/// A client's answer in one pass over [`STEPS`]: the session HA1 for `-sess`, HA2 (with
+/// `H(body)` for `auth-int`), the request-digest (with or without qop) and, when
+/// `userhash`, `H(username ":" realm)`. `inputs` by the `IN_*` indices (the cnonce empty
+/// without qop). One loop instead of a hash call per formula: the browser build carries
+/// the formulas as a few bytes of data. Inlined into its one caller (the inputs then need
+/// not be stored as an array first).
+#[inline(always)]
+pub(super) fn answer(
+    alg: Algorithm,
+    inputs: [&[u8]; INPUTS],
+    nc: u32,
+    qop: Option<Qop>,
+    userhash: bool,
+) -> [HexDigest; 5] {
+    let nc = nc_hex(nc);
+    let qop_token = qop.map_or("", Qop::as_str);
+    let int = qop == Some(Qop::AuthInt);
+    let flags = ALWAYS
+        | if alg.is_session() { SESS } else { 0 }
+        | if int { INT } else { NOT_INT }
+        | if qop.is_some() { WITH_QOP } else { NO_QOP }
+        | if userhash { USERHASH } else { 0 };
+    let mut out = [HexDigest::EMPTY; 5];
+    for &(when, dst, parts) in &STEPS {
+        if flags & when == 0 {
+            continue;
+        }
+        let mut h = Hasher::new(alg);
+        for (n, &i) in parts.iter().enumerate() {
+            if n > 0 {
+                h.update(b":");
+            }
+            let part: &[u8] = match i {
+                IN_NC => nc.as_bytes(),
+                IN_QOP => qop_token.as_bytes(),
+                16.. => out
+                    .get(usize::from(i - 16))
+                    .map_or(&[], HexDigest::as_bytes),
+                _ => inputs.get(usize::from(i)).copied().unwrap_or(&[]),
+            };
+            h.update(part);
+        }
+        // `dst` is 16 + an index of `out` (the table above).
+        if let Some(slot) = out.get_mut(usize::from(dst - 16)) {
+            *slot = h.finish();
+        }
+    }
+    out
 }
 
 /// The hashed user name (RFC 7616 §3.4.4): `H(username ":" realm)`.
@@ -686,6 +795,60 @@ mod tests {
             &a2,
         );
         assert_eq!(r.as_str(), "6629fae49393a05397450978507c4ef1");
+    }
+
+    #[test]
+    fn answer_steps_agree_with_the_formulas() {
+        // Every algorithm, qop (none, auth, auth-int) and userhash choice: the table-driven
+        // answer against the public one-formula functions (the server's).
+        let (user, realm, pass) = ("Mufasa", "testrealm@host.com", "Circle Of Life");
+        let (nonce, method, uri, body) = ("dcd98b71", "INVITE", "sip:bob@b.example", b"v=0\r\n");
+        for alg in Algorithm::ALL {
+            for qop in [None, Some(Qop::Auth), Some(Qop::AuthInt)] {
+                for userhash_asked in [false, true] {
+                    let cnonce = if qop.is_some() { "0a4f113b" } else { "" };
+                    let nc = 0x1234_abcd;
+                    let inputs = [
+                        user.as_bytes(),
+                        realm.as_bytes(),
+                        pass.as_bytes(),
+                        nonce.as_bytes(),
+                        cnonce.as_bytes(),
+                        method.as_bytes(),
+                        uri.as_bytes(),
+                        &body[..],
+                    ];
+                    let out = answer(alg, inputs, nc, qop, userhash_asked);
+                    let a1 = session_ha1(alg, &ha1(alg, user, realm, pass), nonce, cnonce);
+                    let a2 = ha2(alg, method, uri, qop, body);
+                    let q = qop.map(|qop| QopInputs { nc, cnonce, qop });
+                    let want = response(alg, &a1, nonce, q, &a2);
+                    assert_eq!(out[OUT_RESPONSE], want, "{alg} {qop:?}");
+                    assert_eq!(out[OUT_RESPONSE].len(), alg.hex_len());
+                    if userhash_asked {
+                        assert_eq!(out[OUT_USERHASH], userhash(alg, user, realm));
+                    } else {
+                        assert!(out[OUT_USERHASH].is_empty());
+                    }
+                }
+            }
+        }
+        // And one fixed vector through the table: RFC 2617 §3.5 (MD5, qop=auth, GET).
+        let inputs: [&[u8]; INPUTS] = [
+            b"Mufasa",
+            b"testrealm@host.com",
+            b"Circle Of Life",
+            b"dcd98b7102dd2f0e8b11d0f600bfb0c093",
+            b"0a4f113b",
+            b"GET",
+            b"/dir/index.html",
+            b"",
+        ];
+        let out = answer(Algorithm::Md5, inputs, 1, Some(Qop::Auth), false);
+        assert_eq!(
+            out[OUT_RESPONSE].as_str(),
+            "6629fae49393a05397450978507c4ef1"
+        );
     }
 
     #[test]

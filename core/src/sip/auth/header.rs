@@ -157,7 +157,8 @@ impl<'a> Challenge<'a> {
     /// Parses a challenge header value (`Digest realm="…", nonce="…", …`).
     pub fn parse(s: &'a str) -> Result<Challenge<'a>, ParseError> {
         let mut raw = Vec::new();
-        let f = scan(s, CHALLENGE, Some(&mut raw))?;
+        let mut f: Found<'a> = [None; NAMES.len()];
+        scan(s, CHALLENGE, &mut f, Some(&mut raw))?;
         Ok(Challenge {
             realm: value(&f, REALM).ok_or(ParseError::MissingParam("realm"))?,
             nonce: value(&f, NONCE).ok_or(ParseError::MissingParam("nonce"))?,
@@ -214,28 +215,28 @@ impl fmt::Display for Challenge<'_> {
     /// Serializes as `Digest realm="…", nonce="…", …` (quoting per RFC 7616 §3.3).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut w = ParamWriter::new();
-        w.quoted("realm", &self.realm);
+        w.quoted("realm", self.realm.as_bytes());
         if let Some(d) = &self.domain {
-            w.quoted("domain", d);
+            w.quoted("domain", d.as_bytes());
         }
-        w.quoted("nonce", &self.nonce);
+        w.quoted("nonce", self.nonce.as_bytes());
         if let Some(o) = &self.opaque {
-            w.quoted("opaque", o);
+            w.quoted("opaque", o.as_bytes());
         }
         if self.stale {
-            w.token("stale", "true");
+            w.token("stale", b"true");
         }
         if let Some(a) = &self.algorithm {
-            w.token("algorithm", a.as_str());
+            w.token("algorithm", a.as_str().as_bytes());
         }
         if let Some(q) = &self.qop {
-            w.quoted("qop", q);
+            w.quoted("qop", q.as_bytes());
         }
         if let Some(c) = &self.charset {
-            w.token("charset", c);
+            w.token("charset", c.as_bytes());
         }
         if self.userhash {
-            w.token("userhash", "true");
+            w.token("userhash", b"true");
         }
         for p in &self.params {
             w.param(p);
@@ -305,7 +306,8 @@ impl<'a> Credentials<'a> {
     /// Parses a credentials header value (`Digest username="…", realm="…", …`).
     pub fn parse(s: &'a str) -> Result<Credentials<'a>, ParseError> {
         let mut raw = Vec::new();
-        let f = scan(s, CREDENTIALS, Some(&mut raw))?;
+        let mut f: Found<'a> = [None; NAMES.len()];
+        scan(s, CREDENTIALS, &mut f, Some(&mut raw))?;
         let (extended, qop, nc) = check_credentials(&f)?;
         // `check_credentials` made sure of username (or username*), realm, nonce, uri and
         // response.
@@ -368,14 +370,14 @@ impl Credentials<'_> {
     /// `core::fmt` machinery, which the browser package then does not ship).
     pub fn to_header_value(&self) -> alloc::string::String {
         let mut w = CredentialFields {
-            username: &self.username,
+            username: self.username.as_bytes(),
             username_form: self.username_form,
             realm: &self.realm,
             nonce: &self.nonce,
             uri: &self.uri,
-            response: &self.response,
+            response: self.response.as_bytes(),
             algorithm: self.algorithm.as_ref().map(AlgorithmParam::as_str),
-            cnonce: self.cnonce.as_deref(),
+            cnonce: self.cnonce.as_deref().map(str::as_bytes),
             opaque: self.opaque.as_deref(),
             qop: self.qop,
             nc: self.nc,
@@ -392,14 +394,14 @@ impl Credentials<'_> {
 /// The interpreted parameters of credentials, borrowed: what [`Credentials`] serializes and
 /// what a client answers with, written in one place (quoting per RFC 7616 §3.4).
 pub(super) struct CredentialFields<'s> {
-    pub(super) username: &'s str,
+    pub(super) username: &'s [u8],
     pub(super) username_form: UsernameForm,
     pub(super) realm: &'s str,
     pub(super) nonce: &'s str,
     pub(super) uri: &'s str,
-    pub(super) response: &'s str,
+    pub(super) response: &'s [u8],
     pub(super) algorithm: Option<&'s str>,
-    pub(super) cnonce: Option<&'s str>,
+    pub(super) cnonce: Option<&'s [u8]>,
     pub(super) opaque: Option<&'s str>,
     pub(super) qop: Option<Qop>,
     pub(super) nc: Option<u32>,
@@ -408,33 +410,35 @@ pub(super) struct CredentialFields<'s> {
 
 impl CredentialFields<'_> {
     /// `Digest username="…", realm="…", …`; extension parameters may follow.
+    // Inlined: the client's fields then go straight to the writer, not through a struct.
+    #[inline(always)]
     pub(super) fn write(&self) -> ParamWriter {
         let mut w = ParamWriter::new();
         match self.username_form {
             UsernameForm::Plain => w.quoted("username", self.username),
             UsernameForm::Extended => w.ext_value("username*", self.username),
         }
-        w.quoted("realm", self.realm);
-        w.quoted("nonce", self.nonce);
-        w.quoted("uri", self.uri);
+        w.quoted("realm", self.realm.as_bytes());
+        w.quoted("nonce", self.nonce.as_bytes());
+        w.quoted("uri", self.uri.as_bytes());
         w.quoted("response", self.response);
         if let Some(a) = self.algorithm {
-            w.token("algorithm", a);
+            w.token("algorithm", a.as_bytes());
         }
         if let Some(c) = self.cnonce {
             w.quoted("cnonce", c);
         }
         if let Some(o) = self.opaque {
-            w.quoted("opaque", o);
+            w.quoted("opaque", o.as_bytes());
         }
         if let Some(q) = self.qop {
-            w.token("qop", q.as_str());
+            w.token("qop", q.as_str().as_bytes());
         }
         if let Some(nc) = self.nc {
-            w.token("nc", super::compute::nc_hex(nc).as_str());
+            w.token("nc", super::compute::nc_hex(nc).as_bytes());
         }
         if self.userhash {
-            w.token("userhash", "true");
+            w.token("userhash", b"true");
         }
         w
     }

@@ -330,15 +330,16 @@ pub(super) const CREDENTIALS: u16 = 0x7e3f;
 pub(super) type Found<'a> = [Option<RawParam<'a>>; NAMES.len()];
 
 /// Lexes a `Digest` header value once: each parameter whose name is in `known` (a bit mask
-/// over [`NAMES`], matched case-insensitively) goes to `found`, a second one being a
-/// [`ParseError::DuplicateParam`]; the others go to `other` in order (when given). The one
-/// parameter scanner of both directions.
+/// over [`NAMES`], matched case-insensitively) goes to `found` (all `None` on entry), a
+/// second one being a [`ParseError::DuplicateParam`]; the others go to `other` in order
+/// (when given). The one parameter scanner of both directions. `found` is the caller's, so
+/// that the parameters are read where they were filed, not moved out of a returned array.
 pub(super) fn scan<'a>(
     s: &'a str,
     known: u16,
+    found: &mut Found<'a>,
     mut other: Option<&mut Vec<RawParam<'a>>>,
-) -> Result<Found<'a>, ParseError> {
-    let mut found: Found<'a> = [None; NAMES.len()];
+) -> Result<(), ParseError> {
     let mut it = Params::new(s)?;
     while let Some(p) = it.next_param()? {
         let i = NAMES
@@ -355,7 +356,7 @@ pub(super) fn scan<'a>(
             o.push(p);
         }
     }
-    Ok(found)
+    Ok(())
 }
 
 /// Whether a parameter is present with the value `true` (any case, as `stale` and
@@ -381,12 +382,27 @@ pub(super) fn hex_digit(b: u8) -> Option<u32> {
 
 /// RFC 5987 `attr-char`.
 pub(super) fn is_attr_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'!' | b'#' | b'$' | b'&' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
-        )
+    // A bit per ASCII byte (two 64-bit halves) instead of range and list comparisons.
+    b < 0x80 && ATTR_CHARS[usize::from(b >> 6)] >> (b & 63) & 1 != 0
 }
+
+/// [`is_attr_char`] as a bit mask over the ASCII bytes, built from the grammar's ranges.
+const ATTR_CHARS: [u64; 2] = {
+    let mut m = [0u64; 2];
+    let mut b = 0u8;
+    while b < 0x80 {
+        if b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#' | b'$' | b'&' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
+            )
+        {
+            m[(b >> 6) as usize] |= 1 << (b & 63);
+        }
+        b += 1;
+    }
+    m
+};
 
 /// Decodes an RFC 5987 `ext-value` (`UTF-8'lang'pct-encoded`); only UTF-8 is accepted.
 pub(super) fn decode_ext_value(v: &str) -> Result<String, ParseError> {
@@ -436,9 +452,9 @@ pub(super) struct ParamWriter {
 
 impl ParamWriter {
     pub(super) fn new() -> ParamWriter {
-        ParamWriter {
-            out: Vec::from(*b"Digest "),
-        }
+        let mut out = Vec::new();
+        out.extend_from_slice(b"Digest ");
+        ParamWriter { out }
     }
 
     /// The header value.
@@ -458,10 +474,12 @@ impl ParamWriter {
 
     /// `name="value"`, escaping `"` and `\`. Control characters other than HTAB cannot be
     /// represented in a quoted-string and are dropped (the parser never produces them).
-    pub(super) fn quoted(&mut self, name: &str, value: &str) {
+    /// Values here and below are the bytes of a `&str` (or hex digits: ASCII), so that
+    /// digests need no UTF-8 check to be written.
+    pub(super) fn quoted(&mut self, name: &str, value: &[u8]) {
         self.name(name);
         self.out.push(b'"');
-        for &b in value.as_bytes() {
+        for &b in value {
             if b == b'"' || b == b'\\' {
                 self.out.push(b'\\');
             }
@@ -474,20 +492,20 @@ impl ParamWriter {
 
     /// `name=value` for a token value; falls back to a quoted-string if `value` is not a
     /// valid bare value.
-    pub(super) fn token(&mut self, name: &str, value: &str) {
-        if value.is_empty() || !value.bytes().all(is_bare_value_char) {
+    pub(super) fn token(&mut self, name: &str, value: &[u8]) {
+        if value.is_empty() || !value.iter().copied().all(is_bare_value_char) {
             return self.quoted(name, value);
         }
         self.name(name);
-        self.out.extend_from_slice(value.as_bytes());
+        self.out.extend_from_slice(value);
     }
 
     /// `name=UTF-8''pct-encoded` (RFC 5987 `ext-value`, for `username*`).
-    pub(super) fn ext_value(&mut self, name: &str, value: &str) {
+    pub(super) fn ext_value(&mut self, name: &str, value: &[u8]) {
         const HEX: &[u8; 16] = b"0123456789ABCDEF";
         self.name(name);
         self.out.extend_from_slice(b"UTF-8''");
-        for &b in value.as_bytes() {
+        for &b in value {
             if is_attr_char(b) {
                 self.out.push(b);
             } else {
@@ -512,9 +530,25 @@ impl ParamWriter {
             return;
         }
         if p.quoted {
-            self.quoted(&p.name, &p.value)
+            self.quoted(&p.name, p.value.as_bytes())
         } else {
-            self.token(&p.name, &p.value)
+            self.token(&p.name, p.value.as_bytes())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attr_char_mask_is_the_rfc5987_set() {
+        // RFC 5987 §3.2.1: attr-char = ALPHA / DIGIT / "!" / "#" / "$" / "&" / "+" / "-" /
+        // "." / "^" / "_" / "`" / "|" / "~".
+        let listed = b"!#$&+-.^_`|~";
+        for b in 0..=255u8 {
+            let want = b.is_ascii_alphanumeric() || listed.contains(&b);
+            assert_eq!(is_attr_char(b), want, "byte {b:#04x}");
         }
     }
 }
