@@ -248,9 +248,17 @@ impl fmt::Display for Challenge<'_> {
 /// The qops a qop options list (comma-separated tokens, RFC 7616 §3.3) holds, as a bit
 /// mask of [`qop_bit`]s.
 pub(super) fn qop_mask(list: &str) -> u8 {
-    list.split(',')
-        .filter_map(|t| Qop::parse(t.trim_ascii()))
-        .fold(0, |m, q| m | qop_bit(q))
+    // A byte split (`str::split(',')` would bring std's char search into the package).
+    let mut mask = 0;
+    let mut rest = Some(list);
+    while let Some(r) = rest {
+        let (t, more) = crate::sip::scan::split_byte(r, b',');
+        if let Some(q) = Qop::parse(t.trim_ascii()) {
+            mask |= qop_bit(q);
+        }
+        rest = more;
+    }
+    mask
 }
 
 /// The bit of `qop` in a [`qop_mask`].
@@ -484,6 +492,34 @@ fn check_credentials(
 
 #[cfg(test)]
 mod tests {
+
+    /// The qop list is read as `str::split(',')` + trim + `Qop::parse` would read it.
+    #[test]
+    fn qop_mask_reads_the_list_as_split_would() {
+        for list in [
+            "",
+            "auth",
+            "auth-int",
+            "auth,auth-int",
+            " auth-int , AUTH ",
+            "auth,,x",
+            ",",
+            "auth-intx",
+            "x,auth-int,",
+            "\tauth\t",
+        ] {
+            let split = list
+                .split(',')
+                .filter_map(|t| Qop::parse(t.trim_ascii()))
+                .fold(0, |m, q| m | qop_bit(q));
+            assert_eq!(qop_mask(list), split, "{list:?}");
+        }
+        assert_eq!(
+            qop_mask("auth, auth-int"),
+            qop_bit(Qop::Auth) | qop_bit(Qop::AuthInt)
+        );
+    }
+
     use super::*;
     use alloc::string::ToString;
 
