@@ -10,68 +10,57 @@
 
 use alloc::string::String;
 
-/// Something [`cat!`] can append: a string slice or a decimal integer.
+/// One piece of a [`cat!`] concatenation, as the non-generic [`cat_parts`] reads it.
+#[derive(Clone, Copy)]
+pub(crate) enum Part<'a> {
+    /// A string slice, appended as is.
+    S(&'a str),
+    /// A character.
+    C(char),
+    /// An unsigned integer, appended in decimal.
+    N(u64),
+}
+
+/// Something [`cat!`] can append: a string slice, a char or a decimal integer.
 pub(crate) trait Piece {
-    /// An upper bound of the bytes [`put`](Piece::put) appends (for the capacity).
-    fn size(&self) -> usize;
-    /// Appends the text to `out`.
-    fn put(&self, out: &mut String);
+    /// The piece as a [`Part`].
+    fn part(&self) -> Part<'_>;
 }
 
 impl Piece for str {
-    #[inline]
-    fn size(&self) -> usize {
-        self.len()
-    }
-    #[inline]
-    fn put(&self, out: &mut String) {
-        out.push_str(self);
+    #[inline(always)]
+    fn part(&self) -> Part<'_> {
+        Part::S(self)
     }
 }
 
 impl Piece for String {
-    #[inline]
-    fn size(&self) -> usize {
-        self.len()
-    }
-    #[inline]
-    fn put(&self, out: &mut String) {
-        out.push_str(self);
+    #[inline(always)]
+    fn part(&self) -> Part<'_> {
+        Part::S(self)
     }
 }
 
 impl<T: Piece + ?Sized> Piece for &T {
-    #[inline]
-    fn size(&self) -> usize {
-        (**self).size()
-    }
-    #[inline]
-    fn put(&self, out: &mut String) {
-        (**self).put(out);
+    #[inline(always)]
+    fn part(&self) -> Part<'_> {
+        (**self).part()
     }
 }
 
 impl Piece for char {
-    #[inline]
-    fn size(&self) -> usize {
-        self.len_utf8()
-    }
-    #[inline]
-    fn put(&self, out: &mut String) {
-        out.push(*self);
+    #[inline(always)]
+    fn part(&self) -> Part<'_> {
+        Part::C(*self)
     }
 }
 
 macro_rules! decimal_piece {
     ($($t:ty),*) => {$(
         impl Piece for $t {
-            #[inline]
-            fn size(&self) -> usize {
-                20
-            }
-            #[inline]
-            fn put(&self, out: &mut String) {
-                push_u64(out, u64::from(*self));
+            #[inline(always)]
+            fn part(&self) -> Part<'_> {
+                Part::N(u64::from(*self))
             }
         }
     )*};
@@ -79,15 +68,33 @@ macro_rules! decimal_piece {
 decimal_piece!(u8, u16, u32, u64);
 
 impl Piece for usize {
-    #[inline]
-    fn size(&self) -> usize {
-        20
-    }
-    #[inline]
-    fn put(&self, out: &mut String) {
+    #[inline(always)]
+    fn part(&self) -> Part<'_> {
         // usize is at most 64 bits on every target the crate builds for.
-        push_u64(out, *self as u64);
+        Part::N(*self as u64)
     }
+}
+
+/// Concatenates `parts` into a new `String` sized up front (the one body every [`cat!`]
+/// shares).
+pub(crate) fn cat_parts(parts: &[Part<'_>]) -> String {
+    let mut n = 0;
+    for p in parts {
+        n += match p {
+            Part::S(s) => s.len(),
+            Part::C(c) => c.len_utf8(),
+            Part::N(_) => 20,
+        };
+    }
+    let mut out = String::with_capacity(n);
+    for p in parts {
+        match *p {
+            Part::S(s) => out.push_str(s),
+            Part::C(c) => out.push(c),
+            Part::N(v) => push_u64(&mut out, v),
+        }
+    }
+    out
 }
 
 /// `n` in decimal ASCII (no sign, no leading zeros), written at the end of `buf`.
@@ -125,13 +132,9 @@ pub(crate) fn dec(n: impl Into<u64>) -> String {
 /// Concatenates the pieces (string slices, `String`s, chars, unsigned integers in decimal)
 /// into a new `String`: `cat!(n, " INVITE")` is `format!("{n} INVITE")`.
 macro_rules! cat {
-    ($($p:expr),+ $(,)?) => {{
-        let mut s = alloc::string::String::with_capacity(
-            0 $(+ $crate::sip::text::Piece::size(&$p))+
-        );
-        $($crate::sip::text::Piece::put(&$p, &mut s);)+
-        s
-    }};
+    ($($p:expr),+ $(,)?) => {
+        $crate::sip::text::cat_parts(&[$($crate::sip::text::Piece::part(&$p)),+])
+    };
 }
 pub(crate) use cat;
 
