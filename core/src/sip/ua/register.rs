@@ -108,15 +108,17 @@ impl<R: Rng> UserAgent<R> {
             .digest
             .authorize(&mut self.rng, method.as_str(), uri, &req.body)
         {
-            Ok(creds) => {
+            Ok(mut creds) => {
                 // Replace the old credentials first, then add one header per realm: removing
                 // per credential would drop the realm added just before when two realms
                 // share a header kind (a chain of proxies, RFC 3261 §22.3).
                 for c in &creds {
                     req.remove(c.header_name());
                 }
-                for c in creds {
-                    req.push(c.header_name(), c.value);
+                // By reference, taking each value out: no by-value iterator (and its drop
+                // guard) for the browser build to ship.
+                for c in &mut creds {
+                    req.push(c.header_name(), core::mem::take(&mut c.value));
                 }
                 true
             }
