@@ -111,7 +111,7 @@ impl PhoneEventJs {
     /// `extra` (header values, where it has no business) it becomes U+FFFD.
     pub fn encode(&self) -> String {
         let b = enc(
-            &self.kind,
+            self.kind.as_bytes(),
             self.call,
             self.code.into(),
             &self.text,
@@ -137,13 +137,13 @@ impl PhoneEventJs {
 }
 
 /// [`PhoneEventJs::encode`] of the fields, straight from the phone's event (no
-/// intermediate struct: the kinds stay static strings), as bytes: a body that is not UTF-8
-/// crosses as it is, and JavaScript's `TextDecoder` decodes it lossily (U+FFFD).
-fn enc(kind: &str, call: u32, code: i64, text: &str, extra: &str, body: Option<&[u8]>) -> Vec<u8> {
+/// intermediate struct), as bytes: a body that is not UTF-8 crosses as it is, and
+/// JavaScript's `TextDecoder` decodes it lossily (U+FFFD).
+fn enc(kind: &[u8], call: u32, code: i64, text: &str, extra: &str, body: Option<&[u8]>) -> Vec<u8> {
     let mut s = Vec::with_capacity(
         kind.len() + text.len() + extra.len() + body.map_or(0, <[u8]>::len) + 32,
     );
-    s.extend_from_slice(kind.as_bytes());
+    s.extend_from_slice(kind);
     s.push(SEP as u8);
     push_int(&mut s, i64::from(call));
     s.push(SEP as u8);
@@ -174,76 +174,111 @@ fn push_int(s: &mut Vec<u8>, n: i64) {
     rvoip_core::sip::ua::msg::push_decimal(s, n.unsigned_abs());
 }
 
-/// The encoded form ([`PhoneEventJs::encode`]) of a phone event: its fields picked by one
-/// match, then encoded by one call.
+/// The encoded form ([`PhoneEventJs::encode`]) of a phone event: the fields start empty
+/// (zero, `""`, no body) and one match sets the kind and the fields the event has, then
+/// one call encodes them.
 pub fn encode_event(e: PhoneEvent) -> Vec<u8> {
     let mut d = [0u8; 4];
-    let none = None;
-    // (kind, call or message handle, code, text, extra, body)
-    let (kind, call, code, text, extra, body): (&str, u64, i64, &str, &str, &Option<Vec<u8>>) =
-        match &e {
-            PhoneEvent::Connecting(url) => ("c", 0, 0, url, "", &none),
-            PhoneEvent::Connected(url) => ("C", 0, 0, url, "", &none),
-            PhoneEvent::Disconnected { retry } => {
-                let ms = retry.map_or(-1, |d| d.as_millis().min(i32::MAX as u128) as i64);
-                ("d", 0, ms, "", "", &none)
+    let (mut call, mut code, mut text, mut extra, mut body) = (0u64, 0i64, "", "", None);
+    let kind = match &e {
+        PhoneEvent::Connecting(url) => {
+            text = url;
+            b'c'
+        }
+        PhoneEvent::Connected(url) => {
+            text = url;
+            b'C'
+        }
+        PhoneEvent::Disconnected { retry } => {
+            code = retry.map_or(-1, |d| d.as_millis().min(i32::MAX as u128) as i64);
+            b'd'
+        }
+        PhoneEvent::Ua(e) => match e {
+            Event::Registration(RegistrationState::Registered { expires }) => {
+                code = (*expires).into();
+                b'r'
             }
-            PhoneEvent::Ua(e) => match e {
-                Event::Registration(RegistrationState::Registered { expires }) => {
-                    ("r", 0, (*expires).into(), "", "", &none)
-                }
-                Event::Registration(RegistrationState::Failed { code }) => {
-                    ("f", 0, (*code).into(), "", "", &none)
-                }
-                Event::Registration(_) => ("u", 0, 0, "", "", &none),
-                Event::IncomingCall { call, from, sdp } => ("i", call.0, 0, from, "", sdp),
-                Event::Ringing { call } => ("g", call.0, 0, "", "", &none),
-                Event::EarlyMedia { call, sdp } => {
-                    return enc("e", call.0 as u32, 0, "", "", Some(sdp));
-                }
-                Event::Answered { call, sdp } => ("a", call.0, 0, "", "", sdp),
-                Event::Ended { call, reason } => {
-                    let (why, code) = match reason {
-                        EndReason::LocalHangup => ("local", 0),
-                        EndReason::RemoteHangup => ("remote", 0),
-                        EndReason::Rejected(c) => ("rejected", *c),
-                        EndReason::Cancelled => ("cancelled", 487),
-                        EndReason::Timeout => ("timeout", 408),
-                        EndReason::SessionExpired => ("session_expired", 0),
-                        _ => ("replaced", 0),
-                    };
-                    ("E", call.0, code.into(), why, "", &none)
-                }
-                Event::OfferReceived { call, sdp } => ("o", call.0, 0, "", "", sdp),
-                Event::MediaUpdated { call, sdp } => ("m", call.0, 0, "", "", sdp),
-                Event::OfferRejected { call, code } => ("O", call.0, (*code).into(), "", "", &none),
-                Event::IncomingMessage {
-                    from,
-                    content_type,
-                    body,
-                } => return enc("M", 0, 0, from, content_type, Some(body)),
-                Event::MessageStatus { id, code } => ("s", *id, (*code).into(), "", "", &none),
-                Event::DtmfReceived {
-                    call,
-                    digit,
-                    duration,
-                } => (
-                    "D",
-                    call.0,
-                    (*duration).into(),
-                    digit.encode_utf8(&mut d),
-                    "",
-                    &none,
-                ),
-                Event::TransferRequested { call, target } => ("t", call.0, 0, target, "", &none),
-                Event::TransferProgress { call, code } => {
-                    ("T", call.0, (*code).into(), "", "", &none)
-                }
-                _ => ("?", 0, 0, "", "", &none),
-            },
-        };
+            Event::Registration(RegistrationState::Failed { code: c }) => {
+                code = (*c).into();
+                b'f'
+            }
+            Event::Registration(_) => b'u',
+            Event::IncomingCall { call: c, from, sdp } => {
+                (call, text, body) = (c.0, from, sdp.as_deref());
+                b'i'
+            }
+            Event::Ringing { call: c } => {
+                call = c.0;
+                b'g'
+            }
+            Event::EarlyMedia { call: c, sdp } => {
+                (call, body) = (c.0, Some(&sdp[..]));
+                b'e'
+            }
+            Event::Answered { call: c, sdp } => {
+                (call, body) = (c.0, sdp.as_deref());
+                b'a'
+            }
+            Event::Ended { call: c, reason } => {
+                call = c.0;
+                let c;
+                (text, c) = match reason {
+                    EndReason::LocalHangup => ("local", 0),
+                    EndReason::RemoteHangup => ("remote", 0),
+                    EndReason::Rejected(c) => ("rejected", *c),
+                    EndReason::Cancelled => ("cancelled", 487),
+                    EndReason::Timeout => ("timeout", 408),
+                    EndReason::SessionExpired => ("session_expired", 0),
+                    _ => ("replaced", 0),
+                };
+                code = c.into();
+                b'E'
+            }
+            Event::OfferReceived { call: c, sdp } => {
+                (call, body) = (c.0, sdp.as_deref());
+                b'o'
+            }
+            Event::MediaUpdated { call: c, sdp } => {
+                (call, body) = (c.0, sdp.as_deref());
+                b'm'
+            }
+            Event::OfferRejected { call: c, code: k } => {
+                (call, code) = (c.0, (*k).into());
+                b'O'
+            }
+            Event::IncomingMessage {
+                from,
+                content_type,
+                body: b,
+            } => {
+                (text, extra, body) = (from, content_type, Some(&b[..]));
+                b'M'
+            }
+            Event::MessageStatus { id, code: k } => {
+                (call, code) = (*id, (*k).into());
+                b's'
+            }
+            Event::DtmfReceived {
+                call: c,
+                digit,
+                duration,
+            } => {
+                (call, code, text) = (c.0, (*duration).into(), digit.encode_utf8(&mut d));
+                b'D'
+            }
+            Event::TransferRequested { call: c, target } => {
+                (call, text) = (c.0, target);
+                b't'
+            }
+            Event::TransferProgress { call: c, code: k } => {
+                (call, code) = (c.0, (*k).into());
+                b'T'
+            }
+            _ => b'?',
+        },
+    };
     // Handles are 32-bit numbers in JavaScript.
-    enc(kind, call as u32, code, text, extra, body.as_deref())
+    enc(&[kind], call as u32, code, text, extra, body)
 }
 
 /// The operations of [`cmd`] (the TypeScript wrapper passes the numbers).
