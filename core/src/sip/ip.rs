@@ -40,12 +40,13 @@ fn octet(p: &str) -> Option<u8> {
 }
 
 /// Parses an IPv6 address (RFC 4291 §2.2: eight groups, one `::`, an IPv4 tail) in one
-/// pass over the bytes: groups are filled in order, and the ones after `::` are moved to
-/// the end.
+/// pass over the bytes: the address's 16 bytes are filled in order, and the ones after
+/// `::` are moved to the end (bytes, not `u16` groups: no per-group byte swap to build the
+/// address).
 pub(crate) fn parse_ipv6(s: &str) -> Option<Ipv6Addr> {
     let b = s.as_bytes();
-    let mut g = [0u16; 8];
-    // Groups read so far; where the `::` stands (groups before it).
+    let mut o = [0u8; 16];
+    // Bytes filled so far (two per group); where the `::` stands (bytes before it).
     let (mut n, mut gap) = (0usize, None);
     let mut i = 0;
     if b.starts_with(b"::") {
@@ -67,18 +68,18 @@ pub(crate) fn parse_ipv6(s: &str) -> Option<Ipv6Addr> {
         }
         if b.get(i) == Some(&b'.') {
             // An IPv4 tail: the rest of the text, two groups.
-            let [w, x, y, z] = parse_ipv4(s.get(start..)?)?.octets();
-            *g.get_mut(n)? = u16::from_be_bytes([w, x]);
-            *g.get_mut(n + 1)? = u16::from_be_bytes([y, z]);
-            n += 2;
+            let v4 = parse_ipv4(s.get(start..)?)?.octets();
+            o.get_mut(n..n + 4)?.copy_from_slice(&v4);
+            n += 4;
             break;
         }
         if i == start || i - start > 4 {
             return None;
         }
         // Invariant: at most 4 hex digits, so `v` fits 16 bits.
-        *g.get_mut(n)? = v as u16;
-        n += 1;
+        o.get_mut(n..n + 2)?
+            .copy_from_slice(&(v as u16).to_be_bytes());
+        n += 2;
         match (b.get(i), b.get(i + 1)) {
             (None, _) => {}
             (Some(b':'), Some(b':')) if gap.is_none() => {
@@ -90,23 +91,22 @@ pub(crate) fn parse_ipv6(s: &str) -> Option<Ipv6Addr> {
         }
     }
     match gap {
-        None if n == 8 => {}
+        None if n == 16 => {}
         // `::` stands for at least one zero group.
-        Some(p) if n < 8 => {
-            let tail = g.get(p..n)?.len();
-            g.copy_within(p..n, 8 - tail);
-            for z in g.get_mut(p..8 - tail)? {
-                *z = 0;
-            }
+        Some(p) if n < 16 => {
+            let tail = o.get(p..n)?.len();
+            o.copy_within(p..n, 16 - tail);
+            o.get_mut(p..16 - tail)?.fill(0);
         }
         _ => return None,
     }
-    Some(Ipv6Addr::from(g))
+    Some(Ipv6Addr::from(o))
 }
 
 /// Appends `a` in dotted-quad form.
 pub(crate) fn push_ipv4(out: &mut String, a: Ipv4Addr) {
-    for (i, o) in a.octets().into_iter().enumerate() {
+    // A slice iterator (an array's by-value iterator links more code).
+    for (i, &o) in a.octets().iter().enumerate() {
         if i > 0 {
             out.push('.');
         }
@@ -143,7 +143,10 @@ pub(crate) fn push_ipv6(out: &mut String, a: Ipv6Addr) {
         }
         let v = g.get(i).copied().unwrap_or(0);
         let mut started = false;
-        for shift in [12u32, 8, 4, 0] {
+        // Nibbles from the top (a counted loop: no array iterator linked).
+        let mut shift = 16u32;
+        while shift > 0 {
+            shift -= 4;
             let d = (v >> shift) & 15;
             if d != 0 || started || shift == 0 {
                 started = true;
