@@ -199,7 +199,7 @@ impl<R: Rng> UserAgent<R> {
 
     /// Our Contact value (with RFC 5626 parameters when configured).
     pub(crate) fn contact(&self) -> String {
-        let user = self.aor_user();
+        let user = self.cfg.aor_user();
         let transport = match self.cfg.transport {
             Transport::Udp => "",
             Transport::Tcp => ";transport=tcp",
@@ -217,10 +217,6 @@ impl<R: Rng> UserAgent<R> {
             }
         }
         c
-    }
-
-    pub(crate) fn aor_user(&self) -> &str {
-        self.cfg.aor_user()
     }
 
     pub(crate) fn local_party(&self, tag: &str) -> String {
