@@ -6,6 +6,7 @@
 //! break or other control character (header injection is impossible by construction).
 
 use super::header::AuthParam;
+use crate::sip::scan::Cursor;
 use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -131,158 +132,114 @@ pub(super) fn is_ctl(b: u8) -> bool {
     (b < 0x20 && b != b'\t') || b == 0x7f
 }
 
-/// A cursor over the auth-params following the scheme.
+/// A cursor over the auth-params following the scheme (the SIP parsers' [`Cursor`]: its
+/// LWS, token and byte-class loops serve both scanners).
 pub(super) struct Params<'a> {
-    s: &'a str,
-    pos: usize,
+    c: Cursor<'a>,
     count: usize,
 }
 
 impl<'a> Params<'a> {
     /// Splits off the scheme; `Err(UnsupportedScheme)` unless it is `Digest`.
     pub(super) fn new(s: &'a str) -> Result<Params<'a>, ParseError> {
-        let b = s.as_bytes();
-        let mut i = 0;
-        while i < b.len() && is_ws(b[i]) {
-            i += 1;
-        }
-        let start = i;
-        while i < b.len() && is_token_char(b[i]) {
-            i += 1;
-        }
-        if i == start {
+        let mut c = Cursor::new(s);
+        c.ws();
+        let scheme = c.token();
+        if scheme.is_empty() {
             return Err(ParseError::MissingScheme);
         }
-        let scheme = s.get(start..i).ok_or(ParseError::Syntax(start))?;
         if !scheme.eq_ignore_ascii_case("Digest") {
             return Err(ParseError::UnsupportedScheme);
         }
-        if i < b.len() && !is_ws(b[i]) {
-            return Err(ParseError::Syntax(i));
+        if c.peek().is_some_and(|b| !is_ws(b)) {
+            return Err(ParseError::Syntax(c.pos));
         }
-        Ok(Params {
-            s,
-            pos: i,
-            count: 0,
-        })
-    }
-
-    pub(super) fn skip_ws(&mut self) {
-        let b = self.s.as_bytes();
-        while self.pos < b.len() && is_ws(b[self.pos]) {
-            self.pos += 1;
-        }
+        Ok(Params { c, count: 0 })
     }
 
     /// The next parameter, `Ok(None)` at the end.
     pub(super) fn next_param(&mut self) -> Result<Option<RawParam<'a>>, ParseError> {
-        let b = self.s.as_bytes();
+        let c = &mut self.c;
         // Skip whitespace and empty list elements.
-        loop {
-            self.skip_ws();
-            if self.pos < b.len() && b[self.pos] == b',' {
-                self.pos += 1;
-            } else {
-                break;
-            }
-        }
-        if self.pos >= b.len() {
+        while c.eat(b',') {}
+        c.ws();
+        if c.at_end() {
             return Ok(None);
         }
         self.count += 1;
         if self.count > MAX_PARAMS {
             return Err(ParseError::TooManyParams);
         }
-        let name_start = self.pos;
-        while self.pos < b.len() && is_token_char(b[self.pos]) {
-            self.pos += 1;
-        }
+        let name_start = c.pos;
+        c.token();
         // RFC 7616 `username*` (RFC 5987 extended parameter).
-        if self.pos < b.len() && b[self.pos] == b'*' {
-            self.pos += 1;
+        if c.peek() == Some(b'*') {
+            c.pos += 1;
         }
-        if self.pos == name_start {
+        if c.pos == name_start {
             return Err(ParseError::Syntax(name_start));
         }
-        let name = self
-            .s
-            .get(name_start..self.pos)
-            .ok_or(ParseError::Syntax(name_start))?;
-        self.skip_ws();
-        if self.pos >= b.len() || b[self.pos] != b'=' {
-            return Err(ParseError::Syntax(self.pos));
+        let name = c.slice(name_start, c.pos);
+        c.ws();
+        if c.peek() != Some(b'=') {
+            return Err(ParseError::Syntax(c.pos));
         }
-        self.pos += 1;
-        self.skip_ws();
-        let param = if self.pos < b.len() && b[self.pos] == b'"' {
-            self.pos += 1;
-            let start = self.pos;
+        c.pos += 1;
+        c.ws();
+        let b = c.s.as_bytes();
+        let start = c.pos;
+        let (value, quoted, escaped) = if c.peek() == Some(b'"') {
+            let mut i = start + 1;
             let mut escaped = false;
             loop {
-                let Some(&c) = b.get(self.pos) else {
+                let Some(&ch) = b.get(i) else {
                     return Err(ParseError::UnterminatedQuote);
                 };
-                match c {
+                match ch {
                     b'"' => break,
                     b'\\' => {
                         // quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F); we also refuse
                         // escaped control characters, which no digest value needs.
-                        let Some(&n) = b.get(self.pos + 1) else {
+                        let Some(&n) = b.get(i + 1) else {
                             return Err(ParseError::UnterminatedQuote);
                         };
                         if n >= 0x80 || is_ctl(n) {
                             return Err(ParseError::ControlCharacter);
                         }
                         escaped = true;
-                        self.pos += 2;
+                        i += 2;
                     }
                     b'\r'
-                        if b.get(self.pos + 1) == Some(&b'\n')
-                            && matches!(b.get(self.pos + 2), Some(b' ' | b'\t')) =>
+                        if b.get(i + 1) == Some(&b'\n')
+                            && matches!(b.get(i + 2), Some(b' ' | b'\t')) =>
                     {
                         // A line fold inside the quoted-string (LWS in qdtext).
                         escaped = true;
-                        self.pos += 3;
+                        i += 3;
                     }
-                    c if is_ctl(c) => return Err(ParseError::ControlCharacter),
-                    _ => self.pos += 1,
+                    ch if is_ctl(ch) => return Err(ParseError::ControlCharacter),
+                    _ => i += 1,
                 }
             }
-            let value = self
-                .s
-                .get(start..self.pos)
-                .ok_or(ParseError::Syntax(start))?;
-            self.pos += 1; // closing quote
-            RawParam {
-                name,
-                value,
-                quoted: true,
-                escaped,
-            }
+            c.pos = i + 1; // past the closing quote
+            (c.slice(start + 1, i), true, escaped)
         } else {
-            let start = self.pos;
-            while self.pos < b.len() && is_bare_value_char(b[self.pos]) {
-                self.pos += 1;
-            }
-            if self.pos == start {
+            let v = c.take_while(is_bare_value_char);
+            if v.is_empty() {
                 return Err(ParseError::Syntax(start));
             }
-            let value = self
-                .s
-                .get(start..self.pos)
-                .ok_or(ParseError::Syntax(start))?;
-            RawParam {
-                name,
-                value,
-                quoted: false,
-                escaped: false,
-            }
+            (v, false, false)
         };
-        self.skip_ws();
-        if self.pos < b.len() && b[self.pos] != b',' {
-            return Err(ParseError::Syntax(self.pos));
+        c.ws();
+        if c.peek().is_some_and(|b| b != b',') {
+            return Err(ParseError::Syntax(c.pos));
         }
-        Ok(Some(param))
+        Ok(Some(RawParam {
+            name,
+            value,
+            quoted,
+            escaped,
+        }))
     }
 }
 
