@@ -257,8 +257,9 @@ impl DigestClient {
     }
 
     /// The one (non-generic) body of [`handle_challenge`](Self::handle_challenge) and
-    /// [`handle_challenge_to`](Self::handle_challenge_to).
-    fn challenge(
+    /// [`handle_challenge_to`](Self::handle_challenge_to) (`sent` `None` for the former),
+    /// which the user agent calls directly.
+    pub(crate) fn challenge(
         &mut self,
         kind: ChallengeKind,
         values: &mut dyn Iterator<Item = &str>,

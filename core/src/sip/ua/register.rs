@@ -260,16 +260,15 @@ impl<R: Rng> UserAgent<R> {
         if self.cfg.password.is_empty() {
             return false;
         }
-        let values = challenge.headers_named(kind.challenge_header());
-        match sent {
-            Some(r) => self.digest.handle_challenge_to(
+        // The client's one non-generic body, not an instance of its generic front ends.
+        let mut sent = sent.map(|r| r.headers_named(kind.credentials_header()));
+        self.digest
+            .challenge(
                 kind,
-                values,
-                r.headers_named(kind.credentials_header()),
-            ),
-            None => self.digest.handle_challenge(kind, values),
-        }
-        .is_ok()
+                &mut challenge.headers_named(kind.challenge_header()),
+                sent.as_mut().map(|s| s as &mut dyn Iterator<Item = &str>),
+            )
+            .is_ok()
     }
 
     pub(crate) fn register_response(&mut self, now: Instant, key: &TxKey, resp: SipMsg) {
