@@ -107,7 +107,9 @@ struct Md {
     sha256: bool,
     /// MD5 uses the first four words.
     state: [u32; 8],
-    block: [u8; 64],
+    /// The block being filled, as the sixteen 32-bit words both hashes read (each byte
+    /// or-ed into place in the hash's byte order), then SHA-256's message schedule.
+    w: [u32; 64],
     /// Bytes hashed so far.
     len: u64,
 }
@@ -337,26 +339,24 @@ impl Md {
             sha256,
             // Indexed, not chosen by a branch: one copy of the initialisation.
             state: [MD5_IV, SHA256_IV][usize::from(sha256)],
-            block: [0; 64],
+            w: [0; 64],
             len: 0,
         }
     }
 
     fn byte(&mut self, b: u8) {
-        // `len % 64` < 64.
-        self.block[(self.len % 64) as usize] = b;
+        // `len % 64` < 64, so the word index is below 16.
+        let i = (self.len % 64) as u32;
+        self.w[(i / 4) as usize] |= u32::from(b) << self.shift(i % 4, 3);
         self.len = self.len.wrapping_add(1);
         if self.len.is_multiple_of(64) {
-            // The block as 32-bit words, in each hash's byte order; SHA-256 extends them.
-            let mut w = [0u32; 64];
-            for (i, &b) in self.block.iter().enumerate() {
-                w[i / 4] |= u32::from(b) << self.shift(i as u32 % 4, 3);
-            }
+            // SHA-256 extends the words in place; both read the first sixteen.
             if self.sha256 {
-                sha256_compress(&mut self.state, &mut w);
+                sha256_compress(&mut self.state, &mut self.w);
             } else {
-                md5_compress(&mut self.state, &w);
+                md5_compress(&mut self.state, &self.w);
             }
+            self.w = [0; 64];
         }
     }
 
