@@ -318,8 +318,8 @@ impl<R: Rng> UserAgent<R> {
             self.push_event(Event::Registration(RegistrationState::Unregistered));
             return;
         }
-        let ours = self.contact();
-        let ours = addr_uri(&ours).to_string();
+        let contact = self.contact();
+        let ours = addr_uri(&contact);
         // Our binding among possibly several contacts (other devices of the AOR).
         let granted = resp
             .headers_named("Contact")
