@@ -409,9 +409,9 @@ pub(super) struct ParamWriter {
 
 impl ParamWriter {
     pub(super) fn new() -> ParamWriter {
-        let mut out = Vec::new();
-        out.extend_from_slice(b"Digest ");
-        ParamWriter { out }
+        ParamWriter {
+            out: b"Digest ".to_vec(),
+        }
     }
 
     /// The header value.
@@ -450,7 +450,12 @@ impl ParamWriter {
     /// `name=value` for a token value; falls back to a quoted-string if `value` is not a
     /// valid bare value.
     pub(super) fn token(&mut self, name: &str, value: &[u8]) {
-        if value.is_empty() || !value.iter().copied().all(is_bare_value_char) {
+        // A byte loop: no iterator adapter instance in the browser build.
+        let mut bare = !value.is_empty();
+        for &b in value {
+            bare &= is_bare_value_char(b);
+        }
+        if !bare {
             return self.quoted(name, value);
         }
         self.name(name);
