@@ -8,16 +8,15 @@
 
 use crate::sip::text::{cat, dec};
 use alloc::string::{String, ToString};
-use alloc::sync::Arc;
 
 use super::call::UaError;
 use super::layer::Owner;
 use super::msg::{Method, SipMsg, addr_uri, param};
 use super::{Event, Received, RegistrationState, UserAgent};
 use crate::rand::Rng;
-use crate::sip::auth::ChallengeKind;
 #[cfg(feature = "sip-server")]
 use crate::sip::auth::DigestRequest;
+use crate::sip::auth::{ChallengeKind, DigestClient};
 use crate::sip::transaction::TxKey;
 use crate::time::{Duration, Instant};
 
@@ -132,7 +131,8 @@ impl<R: Rng> UserAgent<R> {
         // `req` is a copy of the challenged request: judge the challenge against the
         // credentials it carried (none for a first INVITE after a REGISTER used the realm's
         // nonce), never against what other requests did with the nonce.
-        self.take_challenge(challenge, Some(req)) && self.authorize(req)
+        take_challenge(&mut self.digest, &self.cfg.password, challenge, Some(req))
+            && self.authorize(req)
     }
 
     /// The request of client transaction `key` made ready to be sent again in a new
@@ -190,14 +190,11 @@ impl<R: Rng> UserAgent<R> {
                 let Some(c) = self.calls.get(&id) else {
                     return false;
                 };
-                if c.ext.refresh_key.as_ref() == Some(key) || c.our_offer.as_ref() == Some(key) {
+                let offer = c.our_offer.as_ref() == Some(key);
+                if offer || c.ext.refresh_key.as_ref() == Some(key) {
                     let Some(d) = &c.dialog else { return false };
                     seq = Some(d.local_seq.wrapping_add(1) & 0x7fff_ffff);
-                    kept = Some(if c.our_offer.as_ref() == Some(key) {
-                        Kept::Offer
-                    } else {
-                        Kept::Refresh
-                    });
+                    kept = Some(if offer { Kept::Offer } else { Kept::Refresh });
                 } else if &c.invite_key == key
                     && c.auth_rounds < super::call::MAX_INVITE_AUTH_ROUNDS
                     && !self.cfg.password.is_empty()
@@ -249,28 +246,6 @@ impl<R: Rng> UserAgent<R> {
         true
     }
 
-    /// Feeds the challenges of a 401/407 to the digest client, judged against the
-    /// credentials of the same kind that `sent` (the challenged request) carried, or as
-    /// answering the latest credentials when the request is not known any more; `false` if
-    /// they cannot be answered (no password, wrong password, unsupported, …).
-    fn take_challenge(&mut self, challenge: &SipMsg, sent: Option<&SipMsg>) -> bool {
-        let Some(kind) = challenge.code().and_then(ChallengeKind::from_status) else {
-            return false;
-        };
-        if self.cfg.password.is_empty() {
-            return false;
-        }
-        // The client's one non-generic body, not an instance of its generic front ends.
-        let mut sent = sent.map(|r| r.headers_named(kind.credentials_header()));
-        self.digest
-            .challenge(
-                kind,
-                &mut challenge.headers_named(kind.challenge_header()),
-                sent.as_mut().map(|s| s as &mut dyn Iterator<Item = &str>),
-            )
-            .is_ok()
-    }
-
     pub(crate) fn register_response(&mut self, now: Instant, key: &TxKey, resp: SipMsg) {
         if self.registration.key.as_ref() != Some(key) {
             return;
@@ -285,8 +260,8 @@ impl<R: Rng> UserAgent<R> {
             401 | 407 if self.registration.auth_rounds < MAX_AUTH_ROUNDS => {
                 self.registration.auth_rounds += 1;
                 // The REGISTER this answers (its transaction is still in the table).
-                let sent = self.clients.get(key).map(|e| Arc::clone(&e.req));
-                let ok = self.take_challenge(&resp, sent.as_deref());
+                let sent = self.clients.get(key).map(|e| &*e.req);
+                let ok = take_challenge(&mut self.digest, &self.cfg.password, &resp, sent);
                 if !ok || self.send_register(now).is_err() {
                     self.register_failed(now, code);
                 }
@@ -512,4 +487,32 @@ impl<R: Rng> UserAgent<R> {
             .filter(move |(a, _)| a == aor)
             .map(|(_, u)| u.as_str())
     }
+}
+
+/// Feeds the challenges of a 401/407 to the digest client, judged against the credentials
+/// of the same kind that `sent` (the challenged request) carried, or as answering the
+/// latest credentials when the request is not known any more; `false` if they cannot be
+/// answered (no password, wrong password, unsupported, …). A function of the parts it
+/// uses: the challenged request can stay borrowed from the transaction table.
+fn take_challenge(
+    digest: &mut DigestClient,
+    password: &str,
+    challenge: &SipMsg,
+    sent: Option<&SipMsg>,
+) -> bool {
+    let Some(kind) = challenge.code().and_then(ChallengeKind::from_status) else {
+        return false;
+    };
+    if password.is_empty() {
+        return false;
+    }
+    // The client's one non-generic body, not an instance of its generic front ends.
+    let mut sent = sent.map(|r| r.headers_named(kind.credentials_header()));
+    digest
+        .challenge(
+            kind,
+            &mut challenge.headers_named(kind.challenge_header()),
+            sent.as_mut().map(|s| s as &mut dyn Iterator<Item = &str>),
+        )
+        .is_ok()
 }
