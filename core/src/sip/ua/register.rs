@@ -255,16 +255,15 @@ impl<R: Rng> UserAgent<R> {
             return;
         }
         self.registration.key = None;
-        match code {
-            200..=299 => self.registered(now, &resp),
+        // Whether to send a new REGISTER; failing that (or its sending), the registration
+        // fails with this response's code.
+        let again = match code {
+            200..=299 => return self.registered(now, &resp),
             401 | 407 if self.registration.auth_rounds < MAX_AUTH_ROUNDS => {
                 self.registration.auth_rounds += 1;
                 // The REGISTER this answers (its transaction is still in the table).
                 let sent = self.clients.get(key).map(|e| &*e.req);
-                let ok = take_challenge(&mut self.digest, &self.cfg.password, &resp, sent);
-                if !ok || self.send_register(now).is_err() {
-                    self.register_failed(now, code);
-                }
+                take_challenge(&mut self.digest, &self.cfg.password, &resp, sent)
             }
             423 if !self.registration.interval_retry => {
                 // §10.2.8: retry with the registrar's Min-Expires.
@@ -275,14 +274,15 @@ impl<R: Rng> UserAgent<R> {
                 match min {
                     Some(m) if m > self.registration.expires => {
                         self.registration.expires = m;
-                        if self.send_register(now).is_err() {
-                            self.register_failed(now, code);
-                        }
+                        true
                     }
-                    _ => self.register_failed(now, code),
+                    _ => false,
                 }
             }
-            _ => self.register_failed(now, code),
+            _ => false,
+        };
+        if !again || self.send_register(now).is_err() {
+            self.register_failed(now, code);
         }
     }
 
