@@ -108,16 +108,19 @@ impl<R: Rng> UserAgent<R> {
             .authorize(&mut self.rng, method.as_str(), uri, &req.body)
         {
             Ok(mut creds) => {
-                // Replace the old credentials first, then add one header per realm: removing
-                // per credential would drop the realm added just before when two realms
-                // share a header kind (a chain of proxies, RFC 3261 §22.3).
-                for c in &creds {
-                    req.remove(c.header_name());
-                }
+                // Replace the old credentials of a kind before adding its first new one, not
+                // per credential: that would drop the realm added just before when two
+                // realms share a header kind (a chain of proxies, RFC 3261 §22.3).
+                let mut replaced = 0u8;
                 // By reference, taking each value out: no by-value iterator (and its drop
                 // guard) for the browser build to ship.
                 for c in &mut creds {
-                    req.push(c.header_name(), core::mem::take(&mut c.value));
+                    let name = c.header_name();
+                    if replaced & 1 << c.kind as u8 == 0 {
+                        replaced |= 1 << c.kind as u8;
+                        req.remove(name);
+                    }
+                    req.push(name, core::mem::take(&mut c.value));
                 }
                 true
             }
