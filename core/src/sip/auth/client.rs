@@ -417,6 +417,28 @@ impl DigestClient {
         uri: &str,
         body: &[u8],
     ) -> Result<Vec<Authorization>, ClientError> {
+        let values = self.answers(rng, method, uri, body)?;
+        // One value per state, in order.
+        let mut out = Vec::with_capacity(values.len());
+        for ((kind, value), st) in values.into_iter().zip(&self.realms) {
+            out.push(Authorization {
+                kind,
+                realm: st.realm.clone(),
+                value,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The body of [`authorize`](Self::authorize), which the user agent calls directly:
+    /// each realm's header kind and credentials value, in the order of the realms.
+    pub(crate) fn answers<R: Rng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        method: &str,
+        uri: &str,
+        body: &[u8],
+    ) -> Result<Vec<(ChallengeKind, String)>, ClientError> {
         if self.realms.is_empty() {
             return Err(ClientError::NoChallenge);
         }
@@ -435,15 +457,8 @@ impl DigestClient {
                 break;
             };
             st.nc = shared;
-            out.push(build(
-                st,
-                &self.username,
-                &self.password,
-                rng,
-                method,
-                uri,
-                body,
-            ));
+            let value = build(st, &self.username, &self.password, rng, method, uri, body);
+            out.push((st.kind, value));
         }
         Ok(out)
     }
@@ -487,7 +502,7 @@ fn build<R: Rng + ?Sized>(
     method: &str,
     uri: &str,
     body: &[u8],
-) -> Authorization {
+) -> String {
     let alg = st.algorithm;
     // A nonce used 2^32 - 1 times cannot be counted further; saturate (the server then
     // sees a repeated nc and challenges again).
@@ -547,11 +562,7 @@ fn build<R: Rng + ?Sized>(
     if st.first.is_empty() {
         st.first = value.clone();
     }
-    Authorization {
-        kind: st.kind,
-        realm: st.realm.clone(),
-        value,
-    }
+    value
 }
 
 #[cfg(test)]

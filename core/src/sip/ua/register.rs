@@ -105,7 +105,7 @@ impl<R: Rng> UserAgent<R> {
         };
         match self
             .digest
-            .authorize(&mut self.rng, method.as_str(), uri, &req.body)
+            .answers(&mut self.rng, method.as_str(), uri, &req.body)
         {
             Ok(mut creds) => {
                 // Replace the old credentials of a kind before adding its first new one, not
@@ -114,13 +114,13 @@ impl<R: Rng> UserAgent<R> {
                 let mut replaced = 0u8;
                 // By reference, taking each value out: no by-value iterator (and its drop
                 // guard) for the browser build to ship.
-                for c in &mut creds {
-                    let name = c.header_name();
-                    if replaced & 1 << c.kind as u8 == 0 {
-                        replaced |= 1 << c.kind as u8;
+                for (kind, value) in &mut creds {
+                    let name = kind.credentials_header();
+                    if replaced & 1 << *kind as u8 == 0 {
+                        replaced |= 1 << *kind as u8;
                         req.remove(name);
                     }
-                    req.push(name, core::mem::take(&mut c.value));
+                    req.push(name, core::mem::take(value));
                 }
                 true
             }
