@@ -9,7 +9,8 @@
 use super::compute::{self, HexDigest};
 use super::header::{CredentialFields, UsernameForm, qop_bit, qop_mask};
 use super::wire::{
-    ALGORITHM, CHALLENGE, Found, NAMES, NONCE, OPAQUE, QOP, REALM, STALE, USERHASH, is_true, scan,
+    ALGORITHM, CHALLENGE, CHARSET, DOMAIN, NONCE, OPAQUE, Params, QOP, REALM, STALE, USERHASH,
+    known,
 };
 use super::{Algorithm, ChallengeKind, Qop};
 use crate::rand::Rng;
@@ -364,47 +365,72 @@ impl DigestClient {
     /// qops we do not know, or asks for `-sess` without qop (RFC 2069 mode cannot carry
     /// the cnonce).
     fn usable(&self, kind: ChallengeKind, v: &str) -> Option<Box<RealmState>> {
-        let mut f: Found<'_> = [None; NAMES.len()];
-        scan(v, CHALLENGE, &mut f, None).ok()?;
-        let (realm, nonce) = (f[REALM]?, f[NONCE]?);
-        let algorithm = match f[ALGORITHM] {
-            None => Algorithm::Md5,
-            Some(a) => Algorithm::parse(&a.string())?,
-        };
-        // auth is preferred unless told otherwise; auth-int when it is the only one known.
-        let qop = match f[QOP] {
-            None => None,
-            Some(q) => {
-                let m = qop_mask(&q.string());
-                let auth = m & qop_bit(Qop::Auth) != 0;
-                let auth_int = m & qop_bit(Qop::AuthInt) != 0;
-                if auth_int && (self.prefer_auth_int || !auth) {
-                    Some(Qop::AuthInt)
-                } else if auth {
-                    Some(Qop::Auth)
-                } else {
-                    return None;
-                }
-            }
-        };
-        if algorithm.is_session() && qop.is_none() {
-            return None;
-        }
-        Some(Box::new(RealmState {
+        let mut st = Box::new(RealmState {
             kind,
-            realm: realm.string(),
-            nonce: nonce.string(),
-            opaque: f[OPAQUE].map(|p| p.string()),
-            algorithm,
-            algorithm_explicit: f[ALGORITHM].is_some(),
-            qop,
-            userhash: is_true(f[USERHASH]),
+            realm: String::new(),
+            nonce: String::new(),
+            opaque: None,
+            algorithm: Algorithm::Md5,
+            algorithm_explicit: false,
+            qop: None,
+            userhash: false,
             nc: 0,
             first_nc: 0,
             first: String::new(),
-            from_stale: is_true(f[STALE]),
+            from_stale: false,
             sess_cnonce: None,
-        }))
+        });
+        // Each parameter read into the state as it is lexed (no table of found parameters
+        // first). A bit per challenge parameter seen: a second one makes the value unusable,
+        // as `Challenge::parse` refuses it.
+        let mut seen = 0u16;
+        let mut qops = None;
+        let mut it = Params::new(v).ok()?;
+        while let Some(p) = it.next_param().ok()? {
+            let Some(i) = known(p.name, CHALLENGE) else {
+                continue;
+            };
+            if seen & 1 << i != 0 {
+                return None;
+            }
+            seen |= 1 << i;
+            if i == DOMAIN || i == CHARSET {
+                continue;
+            }
+            let s = p.string();
+            match i {
+                REALM => st.realm = s,
+                NONCE => st.nonce = s,
+                OPAQUE => st.opaque = Some(s),
+                ALGORITHM => {
+                    st.algorithm = Algorithm::parse(&s)?;
+                    st.algorithm_explicit = true;
+                }
+                QOP => qops = Some(qop_mask(&s)),
+                USERHASH => st.userhash = s.eq_ignore_ascii_case("true"),
+                STALE => st.from_stale = s.eq_ignore_ascii_case("true"),
+                _ => {}
+            }
+        }
+        if seen & (1 << REALM | 1 << NONCE) != 1 << REALM | 1 << NONCE {
+            return None;
+        }
+        // auth is preferred unless told otherwise; auth-int when it is the only one known.
+        if let Some(m) = qops {
+            let auth = m & qop_bit(Qop::Auth) != 0;
+            let auth_int = m & qop_bit(Qop::AuthInt) != 0;
+            st.qop = if auth_int && (self.prefer_auth_int || !auth) {
+                Some(Qop::AuthInt)
+            } else if auth {
+                Some(Qop::Auth)
+            } else {
+                return None;
+            };
+        }
+        if st.algorithm.is_session() && st.qop.is_none() {
+            return None;
+        }
+        Some(st)
     }
 
     /// Builds the credentials for a request: one [`Authorization`] per realm challenged so
@@ -596,6 +622,66 @@ mod tests {
             .iter()
             .find(|a| a.kind == kind)
             .map(|a| a.value.as_str())
+    }
+
+    #[test]
+    fn usable_reads_a_challenge_as_challenge_parse_does() {
+        // The client reads each parameter as it is lexed; what it keeps must be what the
+        // public parser gives, and it must refuse what that parser refuses.
+        let c = DigestClient::new("u", "p");
+        let mut usable = 0;
+        for v in [
+            "Digest realm=\"r\", nonce=\"n\"",
+            "digest REALM=r,NONCE=n , opaque=\"\", stale=TRUE, userhash=true",
+            "Digest realm=\"a\\\"b\", nonce=\"x\r\n y\", algorithm=\"SHA-256\", qop=\"auth-int\"",
+            "Digest realm=r, nonce=n, qop=\"auth,auth-int\", stale=\"tr\\ue\", username=u",
+            "Digest realm=r, nonce=n, algorithm=MD5-sess, qop=auth",
+            "Digest realm=r, nonce=n, domain=\"sip:a\", charset=UTF-8, x=\"y\",, ",
+            "Digest realm=r, nonce=n, algorithm=MD5-sess",
+            "Digest realm=r, nonce=n, algorithm=AKAv1-MD5",
+            "Digest realm=r, nonce=n, qop=auth-conf",
+            "Digest realm=r, nonce=n, domain=a, domain=b",
+            "Digest realm=r, realm=s, nonce=n",
+            "Digest realm=r",
+            "Digest nonce=n",
+            "Digest realm=r, nonce=n, bad",
+            "Digest realm=\"r, nonce=n",
+            "Basic realm=r, nonce=n",
+        ] {
+            let got = c.usable(ChallengeKind::Proxy, v);
+            let want = super::super::Challenge::parse(v).ok().and_then(|ch| {
+                let algorithm = ch.algorithm()?;
+                let qop = match &ch.qop {
+                    None => None,
+                    Some(_) if ch.offers(Qop::Auth) => Some(Qop::Auth),
+                    Some(_) if ch.offers(Qop::AuthInt) => Some(Qop::AuthInt),
+                    Some(_) => return None,
+                };
+                if algorithm.is_session() && qop.is_none() {
+                    return None;
+                }
+                Some((ch, algorithm, qop))
+            });
+            match (got, want) {
+                (None, None) => {}
+                (Some(st), Some((ch, algorithm, qop))) => {
+                    assert_eq!(st.kind, ChallengeKind::Proxy);
+                    assert_eq!(st.realm, ch.realm, "{v}");
+                    assert_eq!(st.nonce, ch.nonce, "{v}");
+                    assert_eq!(st.opaque.as_deref(), ch.opaque.as_deref(), "{v}");
+                    assert_eq!(st.algorithm, algorithm, "{v}");
+                    assert_eq!(st.algorithm_explicit, ch.algorithm.is_some(), "{v}");
+                    assert_eq!(st.qop, qop, "{v}");
+                    assert_eq!(st.userhash, ch.userhash, "{v}");
+                    assert_eq!(st.from_stale, ch.stale, "{v}");
+                    assert_eq!((st.nc, st.first_nc, st.first.as_str()), (0, 0, ""));
+                    usable += 1;
+                }
+                (got, want) => panic!("{v}: client {:?}, parser {:?}", got.is_some(), want),
+            }
+        }
+        // The first six values are usable, the others not.
+        assert_eq!(usable, 6);
     }
 
     #[test]

@@ -299,11 +299,7 @@ pub(super) fn scan<'a>(
 ) -> Result<(), ParseError> {
     let mut it = Params::new(s)?;
     while let Some(p) = it.next_param()? {
-        let i = NAMES
-            .iter()
-            .position(|n| n.eq_ignore_ascii_case(p.name))
-            .filter(|&i| known & (1 << i) != 0);
-        if let Some(i) = i {
+        if let Some(i) = self::known(p.name, known) {
             let slot = &mut found[i];
             if slot.is_some() {
                 return Err(ParseError::DuplicateParam(NAMES[i]));
@@ -314,6 +310,15 @@ pub(super) fn scan<'a>(
         }
     }
     Ok(())
+}
+
+/// The index in [`NAMES`] of parameter `name` (matched case-insensitively) when its bit is
+/// set in the mask `known` ([`CHALLENGE`], [`CREDENTIALS`]).
+pub(super) fn known(name: &str, known: u16) -> Option<usize> {
+    NAMES
+        .iter()
+        .position(|n| n.eq_ignore_ascii_case(name))
+        .filter(|&i| known & (1 << i) != 0)
 }
 
 /// Whether a parameter is present with the value `true` (any case, as `stale` and
@@ -502,6 +507,18 @@ impl ParamWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn known_names_are_matched_case_insensitively_within_the_mask() {
+        assert_eq!(known("REALM", CHALLENGE), Some(REALM));
+        assert_eq!(known("Stale", CHALLENGE), Some(STALE));
+        assert_eq!(known("stale", CREDENTIALS), None);
+        assert_eq!(known("username*", CREDENTIALS), Some(USERNAME_EXT));
+        assert_eq!(known("username*", CHALLENGE), None);
+        assert_eq!(known("nc", CREDENTIALS), Some(NC));
+        assert_eq!(known("realmx", CHALLENGE), None);
+        assert_eq!(known("", CREDENTIALS), None);
+    }
 
     #[test]
     fn attr_char_mask_is_the_rfc5987_set() {
