@@ -545,7 +545,10 @@ fn build<R: Rng + ?Sized>(
         }
         HexDigest::from_bytes(&raw)
     });
-    let cn = cnonce.as_ref().map_or(&[][..], HexDigest::as_bytes);
+    let cn: &[u8] = match &cnonce {
+        Some(c) => c.as_bytes(),
+        None => &[],
+    };
     // In the order of the `compute::IN_*` indices.
     let inputs = [
         username.as_bytes(),

@@ -623,9 +623,10 @@ pub(super) fn answer(
             let part: &[u8] = match i {
                 IN_NC => nc.as_bytes(),
                 IN_QOP => qop_token.as_bytes(),
-                16.. => out
-                    .get(usize::from(i - 16))
-                    .map_or(&[], HexDigest::as_bytes),
+                16.. => match out.get(usize::from(i - 16)) {
+                    Some(d) => d.as_bytes(),
+                    None => &[],
+                },
                 _ => inputs.get(usize::from(i)).copied().unwrap_or(&[]),
             };
             h.update(part);
