@@ -209,7 +209,7 @@ impl<R: Rng> UserAgent<R> {
                 }
             }
             Owner::Message(_) => {}
-            Owner::Nobody if challenge.cseq().is_some_and(|(_, m)| m == Method::Bye) => {}
+            Owner::Nobody if matches!(challenge.cseq(), Some((_, Method::Bye))) => {}
             Owner::Register | Owner::Nobody => return false,
         }
         let mut retry = None;
