@@ -145,11 +145,12 @@ impl<'a> Params<'a> {
         let mut c = Cursor::new(s);
         c.ws();
         let scheme = c.token();
-        if scheme.is_empty() {
-            return Err(ParseError::MissingScheme);
-        }
         if !scheme.eq_ignore_ascii_case("Digest") {
-            return Err(ParseError::UnsupportedScheme);
+            return Err(if scheme.is_empty() {
+                ParseError::MissingScheme
+            } else {
+                ParseError::UnsupportedScheme
+            });
         }
         if c.peek().is_some_and(|b| !is_ws(b)) {
             return Err(ParseError::Syntax(c.pos));
