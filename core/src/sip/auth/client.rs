@@ -9,8 +9,7 @@
 use super::compute::{self, HexDigest};
 use super::header::{CredentialFields, UsernameForm, qop_bit, qop_mask};
 use super::wire::{
-    ALGORITHM, CHALLENGE, CHARSET, DOMAIN, NONCE, OPAQUE, Params, QOP, REALM, STALE, USERHASH,
-    known,
+    ALGORITHM, CHALLENGE, NONCE, OPAQUE, Params, QOP, REALM, STALE, USERHASH, known,
 };
 use super::{Algorithm, ChallengeKind, Qop};
 use crate::rand::Rng;
@@ -394,9 +393,7 @@ impl DigestClient {
                 return None;
             }
             seen |= 1 << i;
-            if i == DOMAIN || i == CHARSET {
-                continue;
-            }
+            // (`domain` and `charset` are read for their duplicates only.)
             let s = p.string();
             match i {
                 REALM => st.realm = s,
