@@ -82,15 +82,23 @@ impl TxKey {
             Method::Ack => Method::Invite,
             m => m,
         };
-        match crate::sip::ua::msg::param(via, "branch") {
+        // The message layer's Via reader (the validator's): the UA keys only requests it
+        // validated, whose every Via parses.
+        let parsed = crate::sip::header::Via::parse(via).ok_or(KeyError::MissingHeader)?;
+        match parsed.branch() {
             Some(b) if b.starts_with(MAGIC_COOKIE) => {
                 if b.len() == MAGIC_COOKIE.len() {
                     return Err(KeyError::BadBranch);
                 }
+                let mut sent_by = parsed.host_str.to_ascii_lowercase();
+                if let Some(p) = parsed.port {
+                    sent_by.push(':');
+                    crate::sip::text::push_u64(&mut sent_by, u64::from(p));
+                }
                 Ok(TxKey::Branch {
                     hash: fnv1a(b),
                     branch: b.to_string(),
-                    sent_by: via_sent_by(via).to_ascii_lowercase(),
+                    sent_by,
                     method,
                 })
             }
