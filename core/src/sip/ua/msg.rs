@@ -577,14 +577,12 @@ impl SipMsg {
 
     /// Whether a comma-separated option-tag header (Supported/Require) lists `tag`.
     pub fn has_option(&self, header: &str, tag: &str) -> bool {
+        // The message layer's list splitter (option tags are tokens: no quotes to skip).
         for v in self.headers_named(header) {
-            let mut rest = Some(v);
-            while let Some(r) = rest {
-                let (t, more) = split_byte(r, b',');
-                if t.trim_ascii().eq_ignore_ascii_case(tag) {
+            for t in crate::sip::scan::CommaSplit::new(v) {
+                if t.eq_ignore_ascii_case(tag) {
                     return true;
                 }
-                rest = more;
             }
         }
         false
@@ -822,6 +820,20 @@ mod tests {
         assert_eq!(m.header("X-List"), Some("1, 2"));
         let parts: Vec<_> = split_list(" <sip:a@h;x=\",\">, ,b ,").collect();
         assert_eq!(parts, ["<sip:a@h;x=\",\">", "b"]);
+    }
+
+    #[test]
+    fn option_tags_found_in_any_line_and_position() {
+        let mut m = SipMsg::response(200, "OK");
+        m.push("Supported", "timer ,  100REL")
+            .push("Require", "")
+            .push("supported", "replaces");
+        assert!(m.has_option("Supported", "100rel"));
+        assert!(m.has_option("Supported", "timer"));
+        assert!(m.has_option("SUPPORTED", "replaces"));
+        assert!(!m.has_option("Supported", "100"));
+        assert!(!m.has_option("Require", "timer"));
+        assert!(!m.has_option("Require", ""));
     }
 
     #[test]
