@@ -199,6 +199,7 @@ pub fn split_list(v: &str) -> impl Iterator<Item = &str> {
 
 /// `v` with each line trimmed and the non-empty lines joined by one space: a folded value
 /// as one line (§7.3.1), a single-line value trimmed.
+#[inline(never)]
 fn unfold(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
     let mut start = 0;
