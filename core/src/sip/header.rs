@@ -382,9 +382,8 @@ impl<'a> NameAddr<'a> {
                 let rest = c.rest();
                 match find_byte(rest.as_bytes(), 0, b'<') {
                     Some(lt)
-                        if !rest.as_bytes()[..lt]
-                            .iter()
-                            .any(|&b| b == b';' || b == b':') =>
+                        if find_byte(&rest.as_bytes()[..lt], 0, b';').is_none()
+                            && find_byte(&rest.as_bytes()[..lt], 0, b':').is_none() =>
                     {
                         let d = trim_lws(&rest[..lt]);
                         if !all_class(d.as_bytes(), TOKEN | LWS) {
@@ -405,7 +404,9 @@ impl<'a> NameAddr<'a> {
             &rest[..gt]
         } else {
             let u = c.take_while(|b| b != b';' && !is_lws(b));
-            if u.bytes().any(|b| b == b'?' || b == b',') {
+            if find_byte(u.as_bytes(), 0, b'?').is_some()
+                || find_byte(u.as_bytes(), 0, b',').is_some()
+            {
                 return None;
             }
             u

@@ -494,10 +494,12 @@ pub fn validate_response(resp: &Response<'_>) -> Result<(), ResponseDrop> {
             return Err(ResponseDrop::BadHeader(n));
         }
     }
-    h.from()
-        .map_err(|_| ResponseDrop::BadHeader(HeaderName::From))?;
-    h.to()
-        .map_err(|_| ResponseDrop::BadHeader(HeaderName::To))?;
+    // From and To: a name-addr (the one line counted above).
+    for &n in &[HeaderName::From, HeaderName::To] {
+        if h.get(n).and_then(NameAddr::parse).is_none() {
+            return Err(ResponseDrop::BadHeader(n));
+        }
+    }
     h.call_id()
         .map_err(|_| ResponseDrop::BadHeader(HeaderName::CallId))?;
     h.cseq()

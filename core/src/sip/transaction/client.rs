@@ -150,9 +150,7 @@ impl ClientTransaction {
     }
 
     fn arm(&mut self, now: Instant, t: Timer) {
-        if let Some(d) = self.cfg.initial(t, self.reliable) {
-            self.timers.set(t, now + d);
-        }
+        self.timers.arm(&self.cfg, self.reliable, now, t);
     }
 
     /// A response with status `code` matched this transaction (§17.1.1.2, §17.1.2.2).

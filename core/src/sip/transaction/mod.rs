@@ -31,7 +31,8 @@ pub const MAGIC_COOKIE: &str = "z9hG4bK";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KeyError {
-    /// No Via, no Call-ID, no CSeq or no From tag where the RFC 2543 fallback needs it.
+    /// No Via (or a top Via that does not parse), no Call-ID, no CSeq or no From tag where
+    /// the RFC 2543 fallback needs it.
     MissingHeader,
     /// The branch is the bare magic cookie or otherwise unusable (RFC 4475 `badbranch`).
     BadBranch,
@@ -75,22 +76,32 @@ pub enum TxKey {
 }
 
 impl TxKey {
-    /// The server transaction key of a request.
+    /// The server transaction key of a request. The top Via is read by the message
+    /// layer's [`crate::sip::Via`] parser (the validator's); the sent-by of the key is its
+    /// host, lower-cased, and port.
     pub fn server(req: &SipMsg) -> Result<TxKey, KeyError> {
         let via = req.top_via().ok_or(KeyError::MissingHeader)?;
         let method = match req.method().ok_or(KeyError::MissingHeader)? {
             Method::Ack => Method::Invite,
             m => m,
         };
-        match crate::sip::ua::msg::param(via, "branch") {
+        // The message layer's Via reader (the validator's): the UA keys only requests it
+        // validated, whose every Via parses.
+        let parsed = crate::sip::header::Via::parse(via).ok_or(KeyError::MissingHeader)?;
+        match parsed.branch() {
             Some(b) if b.starts_with(MAGIC_COOKIE) => {
                 if b.len() == MAGIC_COOKIE.len() {
                     return Err(KeyError::BadBranch);
                 }
+                let mut sent_by = parsed.host_str.to_ascii_lowercase();
+                if let Some(p) = parsed.port {
+                    sent_by.push(':');
+                    crate::sip::text::push_u64(&mut sent_by, u64::from(p));
+                }
                 Ok(TxKey::Branch {
                     hash: fnv1a(b),
                     branch: b.to_string(),
-                    sent_by: via_sent_by(via).to_ascii_lowercase(),
+                    sent_by,
                     method,
                 })
             }
@@ -190,6 +201,30 @@ mod tests {
         // Same branch, other sent-by: another transaction.
         let other = TxKey::server(&req("SIP/2.0/UDP x:5060;branch=z9hG4bKabc", "INVITE")).unwrap();
         assert_ne!(other, inv);
+    }
+
+    #[test]
+    fn server_key_sent_by_is_host_and_port_of_the_parsed_via() {
+        let key = |via: &str| TxKey::server(&req(via, "OPTIONS"));
+        let k = key("SIP/2.0/UDP h.example:5060;branch=z9hG4bKk").unwrap();
+        let TxKey::Branch { sent_by, .. } = &k else {
+            panic!("{k:?}")
+        };
+        assert_eq!(sent_by, "h.example:5060");
+        // Case of the host does not matter; the port does, and so does its absence.
+        assert_eq!(
+            key("SIP/2.0/UDP H.Example:5060;branch=z9hG4bKk"),
+            Ok(k.clone())
+        );
+        assert_ne!(
+            key("SIP/2.0/UDP h.example:5070;branch=z9hG4bKk"),
+            Ok(k.clone())
+        );
+        assert_ne!(key("SIP/2.0/UDP h.example;branch=z9hG4bKk"), Ok(k));
+        let v6 = key("SIP/2.0/TCP [2001:DB8::1]:5061;branch=z9hG4bKk").unwrap();
+        assert!(matches!(&v6, TxKey::Branch { sent_by, .. } if sent_by == "[2001:db8::1]:5061"));
+        // A top Via the message layer cannot read gives no key.
+        assert_eq!(key("bogus;branch=z9hG4bKk"), Err(KeyError::MissingHeader));
     }
 
     #[test]

@@ -106,9 +106,7 @@ impl ServerTransaction {
     }
 
     fn arm(&mut self, now: Instant, t: Timer) {
-        if let Some(d) = self.cfg.initial(t, self.reliable) {
-            self.timers.set(t, now + d);
-        }
+        self.timers.arm(&self.cfg, self.reliable, now, t);
     }
 
     fn end_if_zero(&mut self, now: Instant, t: Timer) {

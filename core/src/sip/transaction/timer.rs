@@ -128,6 +128,15 @@ impl TimerTable {
         self.deadlines[timer as usize] = Some(at);
     }
 
+    /// Arms `timer` at `now` plus its initial interval ([`TimerConfig::initial`]), unless
+    /// it is not started on this transport (one body for both kinds of transaction).
+    #[inline(never)]
+    pub fn arm(&mut self, cfg: &TimerConfig, reliable: bool, now: Instant, timer: Timer) {
+        if let Some(d) = cfg.initial(timer, reliable) {
+            self.set(timer, now + d);
+        }
+    }
+
     /// Disarms `timer`.
     pub fn stop(&mut self, timer: Timer) {
         self.deadlines[timer as usize] = None;
@@ -223,5 +232,22 @@ mod tests {
         assert_eq!(t.expired(Instant::from_millis(500)), Some(Timer::A));
         assert_eq!(t.expired(Instant::from_millis(500)), None);
         assert_eq!(t.next(), Some(Instant::from_millis(32_000)));
+    }
+
+    #[test]
+    fn arm_uses_the_initial_interval_and_skips_unstarted_timers() {
+        let c = TimerConfig::default();
+        let now = Instant::from_millis(1_000);
+        let mut t = TimerTable::default();
+        // Timer A is not started over a reliable transport; Timer D fires at once there.
+        t.arm(&c, true, now, Timer::A);
+        assert_eq!(t.get(Timer::A), None);
+        t.arm(&c, true, now, Timer::D);
+        assert_eq!(t.get(Timer::D), Some(now));
+        // Over UDP: A after T1, D after 32 s.
+        t.arm(&c, false, now, Timer::A);
+        assert_eq!(t.get(Timer::A), Some(Instant::from_millis(1_500)));
+        t.arm(&c, false, now, Timer::D);
+        assert_eq!(t.get(Timer::D), Some(Instant::from_millis(33_000)));
     }
 }

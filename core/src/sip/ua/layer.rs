@@ -189,13 +189,20 @@ impl<R: Rng> UserAgent<R> {
         &mut self,
         rx: Received<'_>,
         m: &crate::sip::Message<'_>,
-        req: &crate::sip::Request<'_>,
         rejection: &crate::sip::validate::Rejection,
     ) {
-        if req.method().as_str() == "ACK" || req.headers().via_top().is_err() {
+        let req = SipMsg::from_message(m);
+        // The top Via element as received (an empty one, which the owned form drops, is
+        // no Via to answer to).
+        let top = m.headers().get(crate::sip::HeaderName::Via);
+        if req.method() == Some(Method::Ack)
+            || top
+                .and_then(|v| crate::sip::scan::CommaSplit::new(v).next())
+                .and_then(crate::sip::header::Via::parse)
+                .is_none()
+        {
             return; // ACK is never answered; without Via no response can be routed.
         }
-        let req = SipMsg::from_message(m);
         let tag = self.random_token(10);
         let mut resp = response(&req, rejection.status.as_u16(), Some(&tag));
         resp.start = StartLine::Response {

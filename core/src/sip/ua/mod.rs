@@ -653,7 +653,7 @@ impl<R: Rng> UserAgent<R> {
                     // RFC 3261 §8.2 / RFC 4475: the shared validator names the response a
                     // bad request deserves (400, 416, 420, 501, 505…).
                     if let Err(rejection) = crate::sip::validate::validate(req, &VALIDATE) {
-                        self.reject_invalid(rx, &m, req, &rejection);
+                        self.reject_invalid(rx, &m, &rejection);
                         return;
                     }
                     self.receive_request(now, rx, SipMsg::from_message(&m));

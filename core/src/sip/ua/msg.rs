@@ -199,6 +199,7 @@ pub fn split_list(v: &str) -> impl Iterator<Item = &str> {
 
 /// `v` with each line trimmed and the non-empty lines joined by one space: a folded value
 /// as one line (§7.3.1), a single-line value trimmed.
+#[inline(never)]
 fn unfold(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
     let mut start = 0;
@@ -577,14 +578,12 @@ impl SipMsg {
 
     /// Whether a comma-separated option-tag header (Supported/Require) lists `tag`.
     pub fn has_option(&self, header: &str, tag: &str) -> bool {
+        // The message layer's list splitter (option tags are tokens: no quotes to skip).
         for v in self.headers_named(header) {
-            let mut rest = Some(v);
-            while let Some(r) = rest {
-                let (t, more) = split_byte(r, b',');
-                if t.trim_ascii().eq_ignore_ascii_case(tag) {
+            for t in crate::sip::scan::CommaSplit::new(v) {
+                if t.eq_ignore_ascii_case(tag) {
                     return true;
                 }
-                rest = more;
             }
         }
         false
@@ -612,38 +611,15 @@ impl<'a> Iterator for Named<'a, '_> {
     }
 }
 
-/// Index of the `>` closing the addr-spec of a name-addr, skipping a quoted display name.
-fn name_addr_end(value: &str) -> Option<usize> {
-    let (mut quoted, mut escaped, mut open) = (false, false, false);
-    // Byte positions: every delimiter is ASCII.
-    for (i, &c) in value.as_bytes().iter().enumerate() {
-        if quoted {
-            match c {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => quoted = false,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            b'"' if !open => quoted = true,
-            b'<' if !open => open = true,
-            b'>' if open => return Some(i),
-            b';' | b',' if !open => return None,
-            _ => {}
-        }
-    }
-    None
-}
-
 /// The value of parameter `name` in a header value (`;name=value`, outside `<…>` and
 /// quotes); `Some("")` for a flag parameter.
 pub fn param<'a>(value: &'a str, name: &str) -> Option<&'a str> {
-    // Parameters of a name-addr follow the '>' that closes its addr-spec; a '>' inside a
-    // quoted parameter value (`+sip.instance="<urn:…>"`) or display name does not count.
-    let tail = match name_addr_end(value) {
-        Some(gt) => value.get(gt + 1..)?,
+    // The parameters of a name-addr (To, From, Contact, Route…) follow its addr-spec: the
+    // message layer's name-addr reader (the validator's) finds them, past a quoted display
+    // name or a `>` in a quoted parameter value (`+sip.instance="<urn:…>"`). Other values
+    // (Via, Session-Expires…, or a name-addr that does not parse) are read whole.
+    let tail = match crate::sip::header::NameAddr::parse(value) {
+        Some(a) => a.params.as_str(),
         None => value,
     };
     // The message layer's parameter scanner, in its lenient mode.
@@ -848,6 +824,20 @@ mod tests {
     }
 
     #[test]
+    fn option_tags_found_in_any_line_and_position() {
+        let mut m = SipMsg::response(200, "OK");
+        m.push("Supported", "timer ,  100REL")
+            .push("Require", "")
+            .push("supported", "replaces");
+        assert!(m.has_option("Supported", "100rel"));
+        assert!(m.has_option("Supported", "timer"));
+        assert!(m.has_option("SUPPORTED", "replaces"));
+        assert!(!m.has_option("Supported", "100"));
+        assert!(!m.has_option("Require", "timer"));
+        assert!(!m.has_option("Require", ""));
+    }
+
+    #[test]
     fn serializes_start_lines_and_content_length() {
         let mut r = SipMsg::response(486, "Busy Here");
         r.push("CSeq", "1 INVITE");
@@ -926,6 +916,13 @@ Content-Length: 4\r\n\r\nv=0\nEXTRA";
         );
         assert_eq!(param("\"A <b> \\\" c\" <sip:a@b;x=1>;tag=t", "x"), None);
         assert_eq!(param("sip:a@b;lr", "lr"), Some(""));
+        // Values that are no name-addr are read whole: Via, Replaces, Session-Expires.
+        let via = "SIP/2.0/UDP h:5060;branch=z9hG4bK1;rport";
+        assert_eq!(param(via, "branch"), Some("z9hG4bK1"));
+        assert_eq!(param(via, "rport"), Some(""));
+        assert_eq!(param("c1@h;to-tag=a;from-tag=b", "from-tag"), Some("b"));
+        assert_eq!(param("1800;refresher=uac", "refresher"), Some("uac"));
+        assert_eq!(param("1800", "refresher"), None);
         assert_eq!(
             addr_uri("\"A\" <sip:a@b:5070;transport=udp>;tag=1"),
             "sip:a@b:5070;transport=udp"
