@@ -128,7 +128,10 @@ pub(crate) struct Call {
     pub peer: SocketAddr,
     /// UAC: the ACK for the 2xx, resent on 2xx retransmissions.
     pub ack: Option<Vec<u8>>,
-    pub retx_2xx: Option<Retx2xx>,
+    /// UAS: the response retransmitted until acknowledged: while [`CallState::Incoming`],
+    /// the reliable provisional until PRACK (`cseq` = RSeq, RFC 3262 §3); after, the 2xx
+    /// until ACK (§13.3.1.4). One at a time: the answer replaces the provisional.
+    pub retx: Option<Retx2xx>,
     pub provisional: bool,
     /// Digest challenges to the initial INVITE answered so far (bounded by
     /// [`MAX_INVITE_AUTH_ROUNDS`]; the digest client's rejection rules stop a refusal
@@ -173,7 +176,7 @@ impl Call {
             dialog: None,
             peer,
             ack: None,
-            retx_2xx: None,
+            retx: None,
             provisional: !uac,
             auth_rounds: 0,
             pending_offer: None,
@@ -192,7 +195,8 @@ impl Call {
     }
 
     /// The call's next deadline: 2xx or reliable-1xx retransmission, glare retry, session
-    /// refresh or expiry, end of ringing (one list of every call timer).
+    /// refresh or expiry, end of ringing (one list of every call timer, fired by
+    /// [`UserAgent::call_timeouts`]).
     pub(crate) fn next_timer(&self) -> Option<Instant> {
         let e = &self.ext;
         let sess = e
@@ -200,9 +204,8 @@ impl Call {
             .as_ref()
             .map(|s| s.refresh_at.map_or(s.expire_at, |r| r.min(s.expire_at)));
         super::earliest(&[
-            self.retx_2xx.as_ref().map(Retx2xx::deadline),
+            self.retx.as_ref().map(Retx2xx::deadline),
             self.glare_retry.as_ref().map(|g| g.0),
-            e.prov_retx.as_ref().map(Retx2xx::deadline),
             sess,
             e.ring_deadline,
         ])
@@ -351,9 +354,6 @@ impl<R: Rng> UserAgent<R> {
         resp.push("Supported", SUPPORTED);
         if initial {
             self.answer_session(now, call, &req, &mut resp);
-            if let Some(c) = self.calls.get_mut(&call) {
-                c.ext.prov_retx = None;
-            }
         } else if let Some(se) = self.session_refreshed(now, call, &req) {
             resp.push("Session-Expires", se);
         }
@@ -379,7 +379,8 @@ impl<R: Rng> UserAgent<R> {
             c.ext.local_sdp = sdp.to_vec();
         }
         if is_invite {
-            c.retx_2xx = retx;
+            // (For the initial INVITE this ends the reliable provisional's retransmission.)
+            c.retx = retx;
         }
         Ok(())
     }
@@ -618,8 +619,10 @@ impl<R: Rng> UserAgent<R> {
             return;
         };
         let acked = ack.cseq().map(|(n, _)| n);
-        if c.retx_2xx.as_ref().is_some_and(|r| Some(r.cseq) == acked) {
-            c.retx_2xx = None;
+        // (While ringing, `retx` is the reliable provisional: no ACK stops that.)
+        if c.state != CallState::Incoming && c.retx.as_ref().is_some_and(|r| Some(r.cseq) == acked)
+        {
+            c.retx = None;
         }
         if c.state == CallState::Answering {
             c.state = CallState::Confirmed;
@@ -841,6 +844,9 @@ impl<R: Rng> UserAgent<R> {
         }
     }
 
+    /// Every call timer due at `now`, in one walk per due call: end of ringing, the
+    /// retransmission of a reliable provisional or a 2xx, the glare retry, then the session
+    /// timer ([`UserAgent::session_timeouts`]).
     pub(crate) fn call_timeouts(&mut self, now: Instant) {
         let ids = self.calls.due(now);
         let t2 = self.cfg.timers.t2;
@@ -848,15 +854,45 @@ impl<R: Rng> UserAgent<R> {
             let Some(c) = self.calls.get_mut(&id) else {
                 continue;
             };
-            match c.retx_2xx.as_mut().map(|r| r.step(now, t2)) {
-                Some(RetxStep::GiveUp) => {
-                    // §13.3.1.4: no ACK within 64·T1: the session ends with BYE.
-                    c.retx_2xx = None;
-                    self.end_call_with_bye(now, id, EndReason::Timeout);
+            let incoming = c.state == CallState::Incoming;
+            // An incoming call that ends here: the status its INVITE gets.
+            let mut reject = None;
+            if c.ext.ring_deadline.is_some_and(|d| d <= now) {
+                c.ext.ring_deadline = None;
+                if c.state == CallState::Calling {
+                    // No answer in time: our call is cancelled.
+                    self.hangup_unanswered(now, id);
+                    self.push_event(Event::Ended {
+                        call: id,
+                        reason: EndReason::Timeout,
+                    });
                     continue;
                 }
-                Some(RetxStep::Resend(dest, bytes)) => self.transmit(dest, bytes),
-                _ => {}
+                // Theirs gets 480.
+                reject = incoming.then_some(480);
+            }
+            if reject.is_none() {
+                match c.retx.as_mut().map(|r| r.step(now, t2)) {
+                    Some(RetxStep::GiveUp) => {
+                        c.retx = None;
+                        if !incoming {
+                            // §13.3.1.4: no ACK within 64·T1: the session ends with BYE.
+                            self.end_call_with_bye(now, id, EndReason::Timeout);
+                            continue;
+                        }
+                        // RFC 3262 §3: no PRACK within 64·T1: reject the INVITE with a 5xx.
+                        reject = Some(504);
+                    }
+                    Some(RetxStep::Resend(dest, bytes)) => self.transmit(dest, bytes),
+                    _ => {}
+                }
+            }
+            if let Some(code) = reject {
+                if let Some(key) = self.calls.get(&id).map(|c| c.invite_key.clone()) {
+                    self.respond_code(now, &key, code);
+                }
+                self.end_call(id, EndReason::Timeout);
+                continue;
             }
             let Some(c) = self.calls.get_mut(&id) else {
                 continue;
@@ -870,7 +906,7 @@ impl<R: Rng> UserAgent<R> {
                     code: 491,
                 });
             }
-            self.ext_timeouts(now, id);
+            self.session_timeouts(now, id);
         }
     }
 }

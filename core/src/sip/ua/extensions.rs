@@ -8,7 +8,7 @@
 use crate::sip::text::{cat, dec};
 use alloc::string::ToString;
 
-use super::call::{CallState, Retx2xx, RetxStep};
+use super::call::{CallState, Retx2xx};
 use super::layer::Owner;
 use super::msg::{Method, SipMsg, param};
 use super::{CallId, EndReason, Event, UserAgent};
@@ -32,8 +32,6 @@ pub(crate) struct SessionTimer {
 /// Per-call state of the extensions.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Ext {
-    /// UAS: the reliable provisional being retransmitted until PRACK (`cseq` = RSeq).
-    pub prov_retx: Option<Retx2xx>,
     /// UAC: the highest RSeq acknowledged.
     pub last_rseq: Option<u32>,
     /// UAC: the provisional statuses and To tags reported (suppress duplicate events).
@@ -125,7 +123,7 @@ impl<R: Rng> UserAgent<R> {
         };
         let retx = self.retx(now, bytes, dest, rseq);
         if let Some(c) = self.calls.get_mut(&id) {
-            c.ext.prov_retx = Some(retx);
+            c.retx = Some(retx);
         }
     }
 
@@ -161,7 +159,7 @@ impl<R: Rng> UserAgent<R> {
     ) -> Result<(), super::UaError> {
         self.now = now;
         let c = self.calls.get(&call).ok_or(super::UaError::UnknownCall)?;
-        if c.state != CallState::Incoming || c.ext.prov_retx.is_some() {
+        if c.state != CallState::Incoming || c.retx.is_some() {
             return Err(super::UaError::InvalidState);
         }
         let key = c.invite_key.clone();
@@ -201,9 +199,11 @@ impl<R: Rng> UserAgent<R> {
             return;
         };
         let invite_cseq = c.invite.cseq().map(|(n, _)| n);
-        match (rack, &c.ext.prov_retx) {
+        // (Once answered, `retx` is the 2xx: no PRACK acknowledges that.)
+        let prov = c.retx.as_ref().filter(|_| c.state == CallState::Incoming);
+        match (rack, prov) {
             (Some((rseq, cseq)), Some(p)) if p.cseq == rseq && Some(cseq) == invite_cseq => {
-                c.ext.prov_retx = None;
+                c.retx = None;
                 self.respond_code(now, key, 200);
             }
             _ => {
@@ -443,51 +443,9 @@ impl<R: Rng> UserAgent<R> {
         }
     }
 
-    /// Extension timers of call `id` due at `now`.
-    pub(crate) fn ext_timeouts(&mut self, now: Instant, id: CallId) {
-        let t2 = self.cfg.timers.t2;
-        let Some(c) = self.calls.get_mut(&id) else {
-            return;
-        };
-        if c.ext.ring_deadline.is_some_and(|d| d <= now) {
-            c.ext.ring_deadline = None;
-            match c.state {
-                // No answer in time: our call is cancelled, theirs gets 480.
-                CallState::Calling => {
-                    self.hangup_unanswered(now, id);
-                    self.push_event(Event::Ended {
-                        call: id,
-                        reason: EndReason::Timeout,
-                    });
-                    return;
-                }
-                CallState::Incoming => {
-                    let key = c.invite_key.clone();
-                    self.respond_code(now, &key, 480);
-                    self.end_call(id, EndReason::Timeout);
-                    return;
-                }
-                _ => {}
-            }
-        }
-        let Some(c) = self.calls.get_mut(&id) else {
-            return;
-        };
-        match c.ext.prov_retx.as_mut().map(|p| p.step(now, t2)) {
-            Some(RetxStep::GiveUp) => {
-                // RFC 3262 §3: no PRACK within 64·T1: reject the INVITE with a 5xx.
-                c.ext.prov_retx = None;
-                let key = c.invite_key.clone();
-                let incoming = c.state == CallState::Incoming;
-                if incoming {
-                    self.respond_code(now, &key, 504);
-                    self.end_call(id, EndReason::Timeout);
-                }
-                return;
-            }
-            Some(RetxStep::Resend(dest, bytes)) => self.transmit(dest, bytes),
-            _ => {}
-        }
+    /// The session timer of call `id` at `now` (RFC 4028 §10): BYE at expiry, the
+    /// refresh when due.
+    pub(crate) fn session_timeouts(&mut self, now: Instant, id: CallId) {
         let Some(c) = self.calls.get_mut(&id) else {
             return;
         };
