@@ -713,7 +713,8 @@ impl<R: Rng> UserAgent<R> {
                     && let Some(d) = Dialog::uac(&c.invite, &resp)
                 {
                     if c.dialog.is_none() {
-                        c.dialog = Some(d.clone());
+                        // The same dialog again (built, not cloned: one less copy routine).
+                        c.dialog = Dialog::uac(&c.invite, &resp);
                     }
                     c.ext.early.push(d);
                 }
