@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::net::SocketAddr;
 
-use super::build::{SUPPORTED, cancel_for, dialog_request, response};
+use super::build::{SUPPORTED, cancel_for, cseq_num, dialog_request, response};
 use super::extensions::{Ext, MAX_EARLY_DIALOGS};
 use super::layer::Owner;
 use super::msg::{Method, SipMsg};
@@ -361,7 +361,7 @@ impl<R: Rng> UserAgent<R> {
         let bytes = resp.to_bytes();
         let dest = self.servers.get(&key).map(|e| e.source);
         self.respond(now, &key, resp);
-        let cseq = req.cseq().map_or(0, |(n, _)| n);
+        let cseq = cseq_num(&req).unwrap_or(0);
         let retx = dest.map(|dest| self.retx(now, bytes, dest, cseq));
         let Some(c) = self.calls.get_mut(&call) else {
             return Ok(());
@@ -445,8 +445,8 @@ impl<R: Rng> UserAgent<R> {
         let Some(req) = self.clients.get(key).map(|e| e.req.clone()) else {
             return;
         };
-        let (Some(_), Some((n, _)), Some(mut d)) =
-            (resp.contact_uri(), resp.cseq(), Dialog::uac(&req, resp))
+        let (Some(_), Some(n), Some(mut d)) =
+            (resp.contact_uri(), cseq_num(resp), Dialog::uac(&req, resp))
         else {
             return;
         };
@@ -618,7 +618,7 @@ impl<R: Rng> UserAgent<R> {
         let Some(c) = self.calls.get_mut(&id) else {
             return;
         };
-        let acked = ack.cseq().map(|(n, _)| n);
+        let acked = cseq_num(&ack);
         // (While ringing, `retx` is the reliable provisional: no ACK stops that.)
         if c.state != CallState::Incoming && c.retx.as_ref().is_some_and(|r| Some(r.cseq) == acked)
         {
@@ -783,7 +783,7 @@ impl<R: Rng> UserAgent<R> {
             dialog.local_seq = dialog.local_seq.max(e.local_seq);
         }
         let forked = c.state == CallState::Confirmed;
-        let invite_cseq = c.invite.cseq().map_or(1, |(n, _)| n);
+        let invite_cseq = cseq_num(&c.invite).unwrap_or(1);
         let (ack, dest) = dialog_request(
             &self.cfg,
             &mut dialog,

@@ -198,7 +198,7 @@ impl<R: Rng> UserAgent<R> {
         let Some(c) = self.calls.get_mut(&id) else {
             return;
         };
-        let invite_cseq = c.invite.cseq().map(|(n, _)| n);
+        let invite_cseq = super::build::cseq_num(&c.invite);
         // (Once answered, `retx` is the 2xx: no PRACK acknowledges that.)
         let prov = c.retx.as_ref().filter(|_| c.state == CallState::Incoming);
         match (rack, prov) {
@@ -229,7 +229,7 @@ impl<R: Rng> UserAgent<R> {
                 return false; // A retransmission: PRACK already sent.
             }
             c.ext.last_rseq = Some(rseq);
-            let cseq = c.invite.cseq().map_or(0, |(n, _)| n);
+            let cseq = super::build::cseq_num(&c.invite).unwrap_or(0);
             // PRACK goes in the early dialog of the fork that sent this 1xx.
             let Some(d) = c
                 .ext
@@ -412,7 +412,7 @@ impl<R: Rng> UserAgent<R> {
             if let Some(s) = &mut c.ext.session {
                 *s = SessionTimer::new(now, s.interval, s.we_refresh);
             }
-            if resp.method() == Some(Method::Invite) {
+            if *super::build::key_method(key) == Method::Invite {
                 self.ack_reinvite_2xx(id, resp);
             }
             self.session_from_2xx(now, id, resp);

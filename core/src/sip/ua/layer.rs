@@ -229,7 +229,7 @@ impl<R: Rng> UserAgent<R> {
         // and a Via without a usable branch get a 400 here (never for ACK).
         let method = m.method();
         let key = match key {
-            Ok(key) if m.cseq().is_some() => key,
+            Ok(key) if super::build::cseq_num(&m).is_some() => key,
             _ => {
                 if method != Some(Method::Ack) {
                     self.respond_stateless(&rx, &m, 400, false);
@@ -309,7 +309,7 @@ impl<R: Rng> UserAgent<R> {
         let Some(key) = TxKey::client(&m) else { return };
         let Some(code) = m.code() else { return };
         let Some(entry) = self.clients.get_mut(&key) else {
-            if (200..300).contains(&code) && m.cseq().is_some_and(|(_, me)| me == Method::Invite) {
+            if (200..300).contains(&code) && *super::build::key_method(&key) == Method::Invite {
                 self.tu_stray_2xx(now, &m);
             }
             return;

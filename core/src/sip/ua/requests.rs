@@ -6,7 +6,7 @@ use crate::sip::scan::split_byte;
 use crate::sip::text::cat;
 use alloc::string::{String, ToString};
 
-use super::build::SUPPORTED;
+use super::build::{SUPPORTED, key_method};
 use super::call::UaError;
 use super::layer::Owner;
 use super::msg::{Method, SipMsg, addr_uri};
@@ -203,23 +203,19 @@ impl<R: Rng> UserAgent<R> {
             return;
         }
         match owner {
-            Owner::Call(id) => {
-                let method = resp.cseq().map(|(_, m)| m);
-                match method {
-                    Some(Method::Update | Method::Invite)
-                        if self.refresh_response(now, id, key, &resp) => {}
-                    Some(Method::Invite | Method::Update) => self.call_response(now, id, key, resp),
-                    Some(Method::Refer) => {
-                        if let Some(code) = resp.code().filter(|c| *c >= 300) {
-                            self.push_event(Event::TransferProgress { call: id, code });
-                        }
+            Owner::Call(id) => match key_method(key) {
+                Method::Update | Method::Invite if self.refresh_response(now, id, key, &resp) => {}
+                Method::Invite | Method::Update => self.call_response(now, id, key, resp),
+                Method::Refer => {
+                    if let Some(code) = resp.code().filter(|c| *c >= 300) {
+                        self.push_event(Event::TransferProgress { call: id, code });
                     }
-                    Some(Method::Notify) if resp.code().is_some_and(|c| c >= 200) => {
-                        self.notify_done(now, id, key);
-                    }
-                    _ => {}
                 }
-            }
+                Method::Notify if resp.code().is_some_and(|c| c >= 200) => {
+                    self.notify_done(now, id, key);
+                }
+                _ => {}
+            },
             Owner::Register => self.register_response(now, key, resp),
             Owner::Message(id) => {
                 if let Some(code) = resp.code().filter(|c| *c >= 200) {
