@@ -135,6 +135,14 @@ pub(crate) fn cseq_num(m: &SipMsg) -> Option<u32> {
         .filter(|&n| n < 1 << 31)
 }
 
+/// The method of request `m`, by reference (`None` for a response).
+pub(crate) fn request_method(m: &SipMsg) -> Option<&Method> {
+    match &m.start {
+        super::msg::StartLine::Request { method, .. } => Some(method),
+        super::msg::StartLine::Response { .. } => None,
+    }
+}
+
 /// The method of client or server transaction `key` (a response's CSeq method, by
 /// §17.1.3 matching), by reference.
 pub(crate) fn key_method(key: &TxKey) -> &Method {

@@ -345,9 +345,9 @@ impl<R: Rng> UserAgent<R> {
         let (req, mut resp) = self
             .server_response(&key, 200)
             .ok_or(UaError::InvalidState)?;
-        let method = req.method();
-        let is_invite = method == Some(Method::Invite);
-        if is_invite || method == Some(Method::Update) {
+        let method = super::build::request_method(&req);
+        let is_invite = method == Some(&Method::Invite);
+        if is_invite || method == Some(&Method::Update) {
             resp.push("Contact", self.contact());
         }
         resp.push("Allow", self.cfg.allow());

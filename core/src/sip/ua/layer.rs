@@ -227,17 +227,17 @@ impl<R: Rng> UserAgent<R> {
         // §8.2: the shared validator (run before) checked From, To, Call-ID, Max-Forwards
         // and the CSeq method; a CSeq number the UA cannot use (2^31 or more, §8.1.1.5)
         // and a Via without a usable branch get a 400 here (never for ACK).
-        let method = m.method();
+        let ack = super::build::request_method(&m) == Some(&Method::Ack);
         let key = match key {
             Ok(key) if super::build::cseq_num(&m).is_some() => key,
             _ => {
-                if method != Some(Method::Ack) {
+                if !ack {
                     self.respond_stateless(&rx, &m, 400, false);
                 }
                 return;
             }
         };
-        if method == Some(Method::Ack) {
+        if ack {
             if let Some(e) = self.servers.get_mut(&key)
                 && e.tx.handle_ack(now)
             {
@@ -264,7 +264,9 @@ impl<R: Rng> UserAgent<R> {
             self.respond_stateless(&rx, &m, 503, true);
             return;
         }
-        let invite = method == Some(Method::Invite);
+        // (The key's method: the request's, ACK aside, which went above.)
+        let method = super::build::key_method(&key);
+        let (invite, cancel) = (*method == Method::Invite, *method == Method::Cancel);
         let tx = ServerTransaction::new(self.cfg.timers, invite, rx.transport.is_reliable());
         let tag = self.random_token(10);
         self.servers.insert(
@@ -278,7 +280,7 @@ impl<R: Rng> UserAgent<R> {
                 indexed: None,
             }),
         );
-        if method == Some(Method::Cancel) {
+        if cancel {
             self.receive_cancel(now, &key);
         } else {
             self.tu_request(now, key);

@@ -6,7 +6,7 @@ use crate::sip::scan::split_byte;
 use crate::sip::text::cat;
 use alloc::string::{String, ToString};
 
-use super::build::{SUPPORTED, key_method};
+use super::build::{SUPPORTED, key_method, request_method};
 use super::call::UaError;
 use super::layer::Owner;
 use super::msg::{Method, SipMsg, addr_uri};
@@ -54,7 +54,9 @@ impl<R: Rng> UserAgent<R> {
         let Some(req) = self.servers.get(&key).map(|e| e.req.clone()) else {
             return;
         };
-        let Some(method) = req.method() else { return };
+        let Some(method) = request_method(&req) else {
+            return;
+        };
         let in_dialog = req.to_tag().is_some();
         let call = if in_dialog {
             self.call_for_request(&req)
@@ -76,7 +78,7 @@ impl<R: Rng> UserAgent<R> {
         match (method, call) {
             (Method::Invite, None) if !in_dialog => self.incoming_invite(now, key),
             (Method::Invite | Method::Update, Some(id)) => {
-                if req.method() == Some(Method::Update) && req.body.is_empty() {
+                if *method == Method::Update && req.body.is_empty() {
                     // A session refresh (RFC 4028) or a plain UPDATE without offer.
                     let Some((_, mut r)) = self.server_response(&key, 200) else {
                         return;
