@@ -143,6 +143,12 @@ impl<K: Eq, V> VecMap<K, V> {
         }
     }
 
+    /// Adds `key`, which the caller knows is not in the map (no search, no replacement).
+    pub(crate) fn push_new(&mut self, key: K, value: V) {
+        debug_assert!(self.find(&key).is_none());
+        self.entries.push((key, value));
+    }
+
     /// Removes `key`; returns its value.
     pub(crate) fn remove<Q>(&mut self, key: &Q) -> Option<V>
     where

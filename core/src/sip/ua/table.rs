@@ -169,9 +169,10 @@ impl CallTable {
         self.calls.get_mut(id).map(|c| &mut **c)
     }
 
-    /// Adds (or replaces) call `id`.
+    /// Adds call `id`, a new handle (the UA hands handles out once, in ascending order:
+    /// nothing to replace, so no search).
     pub(crate) fn insert(&mut self, id: CallId, call: Call) {
-        self.calls.insert(id, Box::new(call));
+        self.calls.push_new(id, Box::new(call));
     }
 
     /// Removes call `id`.
