@@ -80,8 +80,8 @@ impl CallTable {
         self.dirty.insert(id);
     }
 
-    /// Removes call `id` from every index.
-    pub(crate) fn remove(&mut self, id: &CallId) -> Option<Call> {
+    /// Removes call `id` from every index (boxed: not moved out to be dropped).
+    pub(crate) fn remove(&mut self, id: &CallId) -> Option<Box<Call>> {
         let call = self.calls.remove(id)?;
         if let Some(ids) = self.by_call_id.get_mut(call.call_id()) {
             ids.retain(|i| i != id);
@@ -93,7 +93,7 @@ impl CallTable {
             self.timers.remove(&(t, *id));
         }
         self.dirty.remove(id);
-        Some(*call)
+        Some(call)
     }
 
     /// Every call (for the rare scans that have no key).
@@ -175,9 +175,9 @@ impl CallTable {
         self.calls.push_new(id, Box::new(call));
     }
 
-    /// Removes call `id`.
-    pub(crate) fn remove(&mut self, id: &CallId) -> Option<Call> {
-        self.calls.remove(id).map(|c| *c)
+    /// Removes call `id` (boxed: not moved out to be dropped).
+    pub(crate) fn remove(&mut self, id: &CallId) -> Option<Box<Call>> {
+        self.calls.remove(id)
     }
 
     /// Every call.
