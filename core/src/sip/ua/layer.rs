@@ -398,24 +398,24 @@ impl<R: Rng> UserAgent<R> {
         let _ = (old, server, key);
     }
 
-    /// Removes a client transaction and its timer index entry.
-    pub(crate) fn remove_client(&mut self, key: &TxKey) -> Option<ClientEntry> {
+    /// Removes a client transaction and its timer index entry (boxed: not moved out).
+    pub(crate) fn remove_client(&mut self, key: &TxKey) -> Option<Box<ClientEntry>> {
         let e = self.clients.remove(key)?;
         #[cfg(feature = "btree-tables")]
         if let Some(t) = e.indexed {
             self.tx_timers.remove(&(t, false, key.clone()));
         }
-        Some(*e)
+        Some(e)
     }
 
-    /// Removes a server transaction and its timer index entry.
-    pub(crate) fn remove_server(&mut self, key: &TxKey) -> Option<ServerEntry> {
+    /// Removes a server transaction and its timer index entry (boxed: not moved out).
+    pub(crate) fn remove_server(&mut self, key: &TxKey) -> Option<Box<ServerEntry>> {
         let e = self.servers.remove(key)?;
         #[cfg(feature = "btree-tables")]
         if let Some(t) = e.indexed {
             self.tx_timers.remove(&(t, true, key.clone()));
         }
-        Some(*e)
+        Some(e)
     }
 
     /// The earliest transaction timer (the index keeps this O(log n)).
