@@ -6,6 +6,7 @@
 //! routes here. Outputs: requests and responses through the transaction layer; [`Event`]s.
 
 use crate::sip::text::dec;
+use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -154,7 +155,8 @@ pub(crate) struct Call {
 
 impl Call {
     /// A call in its first state (UAC: Calling; UAS: Incoming, a provisional sent),
-    /// ringing until `ring_until`.
+    /// ringing until `ring_until`; boxed as the call table keeps it (built in place, not
+    /// moved into the box).
     pub(crate) fn new(
         id: CallId,
         uac: bool,
@@ -162,8 +164,8 @@ impl Call {
         invite_key: TxKey,
         peer: SocketAddr,
         ring_until: Instant,
-    ) -> Call {
-        Call {
+    ) -> Box<Call> {
+        Box::new(Call {
             id,
             uac,
             state: if uac {
@@ -186,7 +188,7 @@ impl Call {
             notify_to: None,
             replaces: None,
             ext: Ext::ringing_until(ring_until),
-        }
+        })
     }
 
     /// The SIP Call-ID (its INVITE's: a retried INVITE keeps it).

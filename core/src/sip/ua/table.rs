@@ -67,7 +67,7 @@ impl CallTable {
     }
 
     /// Adds (or replaces) call `id`.
-    pub(crate) fn insert(&mut self, id: CallId, call: Call) {
+    pub(crate) fn insert(&mut self, id: CallId, call: Box<Call>) {
         self.remove(&id);
         match self.by_call_id.get_mut(call.call_id()) {
             Some(ids) => ids.push(id),
@@ -76,7 +76,7 @@ impl CallTable {
                     .insert(String::from(call.call_id()), alloc::vec![id]);
             }
         }
-        self.calls.insert(id, Box::new(call));
+        self.calls.insert(id, call);
         self.dirty.insert(id);
     }
 
@@ -171,8 +171,8 @@ impl CallTable {
 
     /// Adds call `id`, a new handle (the UA hands handles out once, in ascending order:
     /// nothing to replace, so no search).
-    pub(crate) fn insert(&mut self, id: CallId, call: Call) {
-        self.calls.push_new(id, Box::new(call));
+    pub(crate) fn insert(&mut self, id: CallId, call: Box<Call>) {
+        self.calls.push_new(id, call);
     }
 
     /// Removes call `id` (boxed: not moved out to be dropped).
@@ -238,7 +238,7 @@ mod tests {
     use crate::sip::ua::msg::{Method, SipMsg};
     use alloc::sync::Arc;
 
-    fn call(id: u64, call_id: &str, ring_until: u64) -> Call {
+    fn call(id: u64, call_id: &str, ring_until: u64) -> Box<Call> {
         let mut invite = SipMsg::request(Method::Invite, "sip:b@10.0.0.2");
         invite.push("Call-ID", call_id);
         Call::new(
