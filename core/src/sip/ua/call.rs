@@ -394,9 +394,7 @@ impl<R: Rng> UserAgent<R> {
         let c = self.calls.get(&call).ok_or(UaError::UnknownCall)?;
         match (c.state, c.pending_offer.clone()) {
             (CallState::Incoming, _) => {
-                let key = c.invite_key.clone();
-                self.respond_code(now, &key, code);
-                self.end_call(call, EndReason::Rejected(code));
+                self.end_incoming(now, call, code, EndReason::Rejected(code));
                 Ok(())
             }
             (_, Some(key)) => {
@@ -419,9 +417,8 @@ impl<R: Rng> UserAgent<R> {
             CallState::Cancelling => return Err(UaError::InvalidState),
             CallState::Calling => self.hangup_unanswered(now, call),
             CallState::Incoming => {
-                let key = c.invite_key.clone();
-                self.respond_code(now, &key, 603);
-                self.calls.remove(&call);
+                self.end_incoming(now, call, 603, EndReason::LocalHangup);
+                return Ok(());
             }
             CallState::Answering => {
                 c.bye_after_ack = true;
@@ -455,6 +452,15 @@ impl<R: Rng> UserAgent<R> {
         let ack = d.request(Method::Ack, Some(n));
         if let Some(dest) = self.destination(d.next_hop()) {
             self.send_ack(ack, dest);
+        }
+    }
+
+    /// UAS: ends the unanswered incoming call `id`: its INVITE gets final status `code`,
+    /// the application hears `reason` (reject, hang-up, no answer in time, no PRACK).
+    fn end_incoming(&mut self, now: Instant, id: CallId, code: u16, reason: EndReason) {
+        if let Some(c) = self.calls.remove(&id) {
+            self.respond_code(now, &c.invite_key, code);
+            self.push_event(Event::Ended { call: id, reason });
         }
     }
 
@@ -572,10 +578,8 @@ impl<R: Rng> UserAgent<R> {
         );
         call.dialog = Some(dialog);
         call.replaces = replaces;
+        call.retx = rseq.map(|rseq| self.retx(now, ringing_bytes, source, rseq));
         self.calls.insert(id, call);
-        if let Some(rseq) = rseq {
-            self.start_prov_retx(now, id, ringing_bytes, rseq);
-        }
         self.push_event(Event::IncomingCall {
             call: id,
             from: req.header("From").unwrap_or("").to_string(),
@@ -891,10 +895,7 @@ impl<R: Rng> UserAgent<R> {
                 }
             }
             if let Some(code) = reject {
-                if let Some(key) = self.calls.get(&id).map(|c| c.invite_key.clone()) {
-                    self.respond_code(now, &key, code);
-                }
-                self.end_call(id, EndReason::Timeout);
+                self.end_incoming(now, id, code, EndReason::Timeout);
                 continue;
             }
             let Some(c) = self.calls.get_mut(&id) else {
