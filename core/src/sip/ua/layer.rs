@@ -113,7 +113,9 @@ impl<R: Rng> UserAgent<R> {
             bytes.clone(),
         );
         self.transmit(dest, bytes);
-        self.clients.insert(
+        // (A fresh branch: 16 random characters, so a new key.)
+        super::map::insert_new(
+            &mut self.clients,
             key.clone(),
             Box::new(ClientEntry {
                 tx,
@@ -269,7 +271,9 @@ impl<R: Rng> UserAgent<R> {
         let (invite, cancel) = (*method == Method::Invite, *method == Method::Cancel);
         let tx = ServerTransaction::new(self.cfg.timers, invite, rx.transport.is_reliable());
         let tag = self.random_token(10);
-        self.servers.insert(
+        // (Absent: a retransmission went above.)
+        super::map::insert_new(
+            &mut self.servers,
             key.clone(),
             Box::new(ServerEntry {
                 tx,
