@@ -227,8 +227,9 @@ pub(crate) enum Want<'a> {
         /// Whether the call must be confirmed.
         confirmed: bool,
     },
-    /// The incoming call of this INVITE server transaction.
-    Incoming(&'a TxKey),
+    /// The incoming call of this INVITE (its server transaction's request, which the call
+    /// shares: the same allocation, so no key comparison).
+    Incoming(&'a Arc<SipMsg>),
     /// The outgoing call whose dialog has this remote tag.
     Outgoing(Option<&'a str>),
 }
@@ -248,7 +249,7 @@ impl Call {
                         Some(d.id.local_tag.as_str()) == local && d.id.remote_tag == remote
                     })
             }
-            Want::Incoming(key) => !self.uac && self.invite_key == *key,
+            Want::Incoming(invite) => !self.uac && Arc::ptr_eq(&self.invite, invite),
             Want::Outgoing(remote) => {
                 self.uac && d.is_some_and(|d| Some(d.id.remote_tag.as_str()) == remote)
             }
@@ -654,15 +655,10 @@ impl<R: Rng> UserAgent<R> {
 
     /// CANCEL matched a pending INVITE server transaction (§9.2).
     pub(crate) fn tu_cancelled(&mut self, now: Instant, invite_key: &TxKey) {
-        // The INVITE's Call-ID narrows the search to its calls (§9.2: same Call-ID).
-        let call_id = self
-            .servers
-            .get(invite_key)
-            .and_then(|e| e.req.call_id().map(String::from));
+        let invite = self.servers.get(invite_key).map(|e| e.req.clone());
         self.respond_code(now, invite_key, 487);
-        let id = self
-            .calls
-            .find(call_id.as_deref(), &Want::Incoming(invite_key));
+        // The INVITE's Call-ID narrows the search to its calls (§9.2: same Call-ID).
+        let id = invite.and_then(|inv| self.calls.find(inv.call_id(), &Want::Incoming(&inv)));
         if let Some(id) = id {
             self.end_call(id, EndReason::Cancelled);
         }
