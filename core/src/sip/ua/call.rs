@@ -706,11 +706,7 @@ impl<R: Rng> UserAgent<R> {
                 if let Some(c) = self.calls.get_mut(&id)
                     && c.state == CallState::Calling
                     && resp.to_tag().is_some()
-                    && !c
-                        .ext
-                        .early
-                        .iter()
-                        .any(|d| Some(d.id.remote_tag.as_str()) == resp.to_tag())
+                    && c.ext.early_with(resp.to_tag()).is_none()
                     && c.ext.early.len() < MAX_EARLY_DIALOGS
                     && let Some(d) = Dialog::uac(&c.invite, &resp)
                 {
@@ -778,9 +774,10 @@ impl<R: Rng> UserAgent<R> {
         let Some(mut dialog) = Dialog::uac(&c.invite, &resp) else {
             return;
         };
-        // Requests sent in the early dialog (PRACK) advanced our CSeq. (Early dialogs
-        // differ in their remote tag: one at most is this one.)
-        let early = c.ext.early.iter().position(|d| d.id == dialog.id);
+        // Requests sent in the early dialog (PRACK) advanced our CSeq. (The call's early
+        // dialogs share its Call-ID and our tag, and differ in their remote tag: the one
+        // with the 2xx's is this one.)
+        let early = c.ext.early_with(resp.to_tag());
         if let Some(e) = early.and_then(|i| c.ext.early.get(i)) {
             dialog.local_seq = dialog.local_seq.max(e.local_seq);
         }

@@ -68,6 +68,15 @@ impl Ext {
             ..Ext::default()
         }
     }
+
+    /// Where the early dialog whose remote tag is `tag` is in [`Ext::early`] (one search
+    /// for the 1xx that opens it, the PRACK sent in it, and the 2xx that confirms it).
+    #[inline(never)]
+    pub(crate) fn early_with(&self, tag: Option<&str>) -> Option<usize> {
+        self.early
+            .iter()
+            .position(|d| Some(d.id.remote_tag.as_str()) == tag)
+    }
 }
 
 /// The `refresher` parameter of the Session-Expires of `m`.
@@ -233,9 +242,8 @@ impl<R: Rng> UserAgent<R> {
             // PRACK goes in the early dialog of the fork that sent this 1xx.
             let Some(d) = c
                 .ext
-                .early
-                .iter_mut()
-                .find(|d| Some(d.id.remote_tag.as_str()) == resp.to_tag())
+                .early_with(resp.to_tag())
+                .and_then(|i| c.ext.early.get_mut(i))
             else {
                 return true;
             };
