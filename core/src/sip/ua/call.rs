@@ -426,7 +426,6 @@ impl<R: Rng> UserAgent<R> {
             }
             CallState::Confirmed => {
                 self.send_bye(now, call);
-                self.calls.remove(&call);
             }
         }
         self.push_event(Event::Ended {
@@ -509,13 +508,16 @@ impl<R: Rng> UserAgent<R> {
         self.send_request(now, req, dest, Owner::Call(call))
     }
 
-    pub(crate) fn send_bye(&mut self, now: Instant, call: CallId) {
+    /// Sends BYE in call `call`'s dialog and removes the call (the BYE's responses go to
+    /// nobody: only a challenge to it matters); returns the call, if there was one.
+    pub(crate) fn send_bye(&mut self, now: Instant, call: CallId) -> Option<Box<Call>> {
         let bye = self.in_dialog(call, Method::Bye);
         if let Some(key) = self.send_in_call(now, call, bye)
             && let Some(e) = self.clients.get_mut(&key)
         {
             e.owner = Owner::Nobody;
         }
+        self.calls.remove(&call)
     }
 
     /// A new INVITE outside any dialog (we are the UAS).
@@ -637,18 +639,15 @@ impl<R: Rng> UserAgent<R> {
             let replaced = c.replaces.take();
             if bye {
                 self.send_bye(now, id);
-                self.calls.remove(&id);
             } else {
                 self.push_event(Event::Answered {
                     call: id,
                     sdp: body_of(&ack),
                 });
             }
-            if let Some(old) = replaced
-                && self.calls.contains_key(&old)
-            {
-                self.send_bye(now, old);
-                self.end_call(old, EndReason::Replaced);
+            // (A replaced call is confirmed: it ends with BYE, reported.)
+            if let Some(old) = replaced {
+                self.end_call_with_bye(now, old, EndReason::Replaced);
             }
         }
     }
@@ -813,7 +812,6 @@ impl<R: Rng> UserAgent<R> {
         if cancelling {
             // The 2xx won the race with our CANCEL: end the call with BYE.
             self.send_bye(now, id);
-            self.calls.remove(&id);
             return;
         }
         self.session_from_2xx(now, id, &resp);

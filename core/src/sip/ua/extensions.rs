@@ -431,12 +431,12 @@ impl<R: Rng> UserAgent<R> {
         true
     }
 
+    /// Ends call `id` with BYE and reports it ended for `reason` (whatever its state: a
+    /// session that ends here was up).
     pub(crate) fn end_call_with_bye(&mut self, now: Instant, id: CallId, reason: EndReason) {
-        if let Some(c) = self.calls.get_mut(&id) {
-            c.state = CallState::Confirmed;
+        if self.send_bye(now, id).is_some() {
+            self.push_event(Event::Ended { call: id, reason });
         }
-        self.send_bye(now, id);
-        self.end_call(id, reason);
     }
 
     /// Removes call `id` and reports it ended for `reason`, unless we were cancelling it

@@ -136,8 +136,7 @@ impl<R: Rng> UserAgent<R> {
                 c.glare_retry = Some((now + Duration::from_millis(delay_ms), method, req));
             }
         } else if code == 481 || code == 408 {
-            self.send_bye(now, id);
-            self.end_call(id, EndReason::Timeout);
+            self.end_call_with_bye(now, id, EndReason::Timeout);
         } else {
             self.push_event(Event::OfferRejected { call: id, code });
         }

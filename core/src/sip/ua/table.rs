@@ -50,11 +50,6 @@ impl CallTable {
     pub(crate) fn get(&self, id: &CallId) -> Option<&Call> {
         self.calls.get(id).map(|c| &**c)
     }
-
-    /// Whether call `id` exists.
-    pub(crate) fn contains_key(&self, id: &CallId) -> bool {
-        self.calls.contains_key(id)
-    }
 }
 
 #[cfg(feature = "btree-tables")]
