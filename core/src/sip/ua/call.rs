@@ -127,8 +127,9 @@ pub(crate) struct Call {
     pub dialog: Option<Dialog>,
     /// Where the peer is (UAS: the INVITE's source; UAC: the first hop).
     pub peer: SocketAddr,
-    /// UAC: the ACK for the 2xx, resent on 2xx retransmissions.
-    pub ack: Option<Vec<u8>>,
+    /// UAC: the ACK for the 2xx, resent on 2xx retransmissions (empty until then: an ACK
+    /// is never empty).
+    pub ack: Vec<u8>,
     /// UAS: the response retransmitted until acknowledged: while [`CallState::Incoming`],
     /// the reliable provisional until PRACK (`cseq` = RSeq, RFC 3262 §3); after, the 2xx
     /// until ACK (§13.3.1.4). One at a time: the answer replaces the provisional.
@@ -177,7 +178,7 @@ impl Call {
             invite_key,
             dialog: None,
             peer,
-            ack: None,
+            ack: Vec::new(),
             retx: None,
             provisional: !uac,
             auth_rounds: 0,
@@ -672,8 +673,10 @@ impl<R: Rng> UserAgent<R> {
             .calls
             .find(Some(call_id), &Want::Outgoing(resp.to_tag()));
         let found = found.and_then(|id| self.calls.get(&id));
-        if let Some((ack, dest)) = found.and_then(|c| c.ack.clone().map(|a| (a, c.peer))) {
-            self.transmit(dest, ack);
+        if let Some(c) = found
+            && !c.ack.is_empty()
+        {
+            self.transmit(c.peer, c.ack.clone());
         }
     }
 
@@ -764,8 +767,8 @@ impl<R: Rng> UserAgent<R> {
         });
         if same_dialog {
             // Retransmitted 2xx: resend the ACK.
-            if let Some(ack) = c.ack.clone() {
-                let dest = c.peer;
+            if !c.ack.is_empty() {
+                let (dest, ack) = (c.peer, c.ack.clone());
                 self.transmit(dest, ack);
             }
             return;
@@ -806,7 +809,7 @@ impl<R: Rng> UserAgent<R> {
         }
         c.ext.ring_deadline = None;
         c.peer = dest;
-        c.ack = Some(ack_bytes);
+        c.ack = ack_bytes;
         c.dialog = Some(dialog);
         c.state = CallState::Confirmed;
         if cancelling {

@@ -74,7 +74,7 @@ impl<R: Rng> UserAgent<R> {
         let (ack, dest) = super::build::dialog_request(&self.cfg, d, Method::Ack, Some(cseq), peer);
         let bytes = self.send_ack(ack, dest);
         if let Some(c) = self.calls.get_mut(&id) {
-            c.ack = Some(bytes);
+            c.ack = bytes;
         }
     }
 
