@@ -39,7 +39,9 @@ pub(crate) struct ClientEntry {
     pub req: Arc<SipMsg>,
     pub dest: SocketAddr,
     pub owner: Owner,
-    /// The deadline under which the entry sits in the timer index.
+    /// The deadline under which the entry sits in the timer index (without
+    /// `btree-tables` there is no index: the transaction's own deadline is read).
+    #[cfg(feature = "btree-tables")]
     pub indexed: Option<Instant>,
 }
 
@@ -53,7 +55,9 @@ pub(crate) struct ServerEntry {
     pub transport: Transport,
     /// The To tag our responses carry when the request had none.
     pub tag: alloc::string::String,
-    /// The deadline under which the entry sits in the timer index.
+    /// The deadline under which the entry sits in the timer index (without
+    /// `btree-tables` there is no index: the transaction's own deadline is read).
+    #[cfg(feature = "btree-tables")]
     pub indexed: Option<Instant>,
 }
 
@@ -122,6 +126,7 @@ impl<R: Rng> UserAgent<R> {
                 req: Arc::new(req),
                 dest,
                 owner,
+                #[cfg(feature = "btree-tables")]
                 indexed: None,
             }),
         );
@@ -281,6 +286,7 @@ impl<R: Rng> UserAgent<R> {
                 source: rx.source,
                 transport: rx.transport,
                 tag,
+                #[cfg(feature = "btree-tables")]
                 indexed: None,
             }),
         );
@@ -373,7 +379,13 @@ impl<R: Rng> UserAgent<R> {
         }
     }
 
+    /// Nothing to re-file without `btree-tables`: the scan reads each transaction's
+    /// deadline.
+    #[cfg(not(feature = "btree-tables"))]
+    pub(crate) fn reindex(&mut self, _server: bool, _key: &TxKey) {}
+
     /// Re-files transaction `key` (client or server) in the timer index after a change.
+    #[cfg(feature = "btree-tables")]
     pub(crate) fn reindex(&mut self, server: bool, key: &TxKey) {
         let slot = if server {
             self.servers
@@ -386,20 +398,15 @@ impl<R: Rng> UserAgent<R> {
         };
         let Some((indexed, next)) = slot else { return };
         let old = core::mem::replace(indexed, next);
-        #[cfg(feature = "btree-tables")]
-        {
-            if old == next {
-                return;
-            }
-            if let Some(t) = old {
-                self.tx_timers.remove(&(t, server, key.clone()));
-            }
-            if let Some(t) = next {
-                self.tx_timers.insert((t, server, key.clone()));
-            }
+        if old == next {
+            return;
         }
-        #[cfg(not(feature = "btree-tables"))]
-        let _ = (old, server, key);
+        if let Some(t) = old {
+            self.tx_timers.remove(&(t, server, key.clone()));
+        }
+        if let Some(t) = next {
+            self.tx_timers.insert((t, server, key.clone()));
+        }
     }
 
     /// Removes a client transaction and its timer index entry (boxed: not moved out).
@@ -428,14 +435,20 @@ impl<R: Rng> UserAgent<R> {
         self.tx_timers.first().map(|(t, _, _)| *t)
     }
 
-    /// The earliest filed transaction timer: (when, is server, key); at equal times clients
+    /// The earliest transaction timer: (when, is server, key); at equal times clients
     /// before servers, then the older transaction (the index orders those by key, a random
     /// branch: either order is arbitrary).
     #[cfg(not(feature = "btree-tables"))]
     fn first_transaction_timer(&self) -> Option<(Instant, bool, &TxKey)> {
         let mut first: Option<(Instant, bool, &TxKey)> = None;
-        let clients = self.clients.iter().map(|(k, e)| (e.indexed, false, k));
-        let servers = self.servers.iter().map(|(k, e)| (e.indexed, true, k));
+        let clients = self
+            .clients
+            .iter()
+            .map(|(k, e)| (e.tx.poll_timeout(), false, k));
+        let servers = self
+            .servers
+            .iter()
+            .map(|(k, e)| (e.tx.poll_timeout(), true, k));
         for (t, server, k) in clients.chain(servers) {
             if let Some(t) = t
                 && first.is_none_or(|(f, _, _)| t < f)
@@ -471,12 +484,14 @@ impl<R: Rng> UserAgent<R> {
             #[cfg(feature = "btree-tables")]
             self.tx_timers.remove(&(first.0, server, key.clone()));
             if server {
+                #[cfg(feature = "btree-tables")]
                 if let Some(e) = self.servers.get_mut(&key) {
                     e.indexed = None;
                 }
                 self.server_timeouts(now, &key);
                 self.reindex(true, &key);
             } else {
+                #[cfg(feature = "btree-tables")]
                 if let Some(e) = self.clients.get_mut(&key) {
                     e.indexed = None;
                 }
