@@ -680,7 +680,8 @@ impl<R: Rng> UserAgent<R> {
         }
     }
 
-    /// A response to the call's INVITE, re-INVITE or UPDATE.
+    /// A response to the call's INVITE, re-INVITE or UPDATE: its session refresh, its
+    /// offer, or its INVITE.
     pub(crate) fn call_response(&mut self, now: Instant, id: CallId, key: &TxKey, resp: SipMsg) {
         let Some(c) = self.calls.get(&id) else {
             // The call is gone (we hung up and sent BYE): a retransmitted 2xx still gets
@@ -691,6 +692,10 @@ impl<R: Rng> UserAgent<R> {
             return;
         };
         let Some(code) = resp.code() else { return };
+        if c.ext.refresh_key.as_ref() == Some(key) {
+            self.refresh_response(now, id, key, &resp, code);
+            return;
+        }
         if c.our_offer.as_ref() == Some(key) {
             self.offer_response(now, id, resp, code);
             return;

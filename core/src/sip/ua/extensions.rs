@@ -396,24 +396,21 @@ impl<R: Rng> UserAgent<R> {
         self.start_session(now, id, s.interval, we_refresh)
     }
 
-    /// The response to our refresh UPDATE.
+    /// The response `code` to our session refresh (UPDATE or re-INVITE) `key`.
     pub(crate) fn refresh_response(
         &mut self,
         now: Instant,
         id: CallId,
         key: &TxKey,
         resp: &SipMsg,
-    ) -> bool {
-        let Some(c) = self.calls.get_mut(&id) else {
-            return false;
-        };
-        if c.ext.refresh_key.as_ref() != Some(key) {
-            return false;
-        }
-        let code = resp.code().unwrap_or(0);
+        code: u16,
+    ) {
         if code < 200 {
-            return true;
+            return;
         }
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
         // (A challenge answered with credentials never comes here: `auth_retry`.)
         c.ext.refresh_key = None;
         if (200..300).contains(&code) {
@@ -428,7 +425,6 @@ impl<R: Rng> UserAgent<R> {
             // RFC 4028 §10: the refresher whose refresh failed ends the session.
             self.end_call_with_bye(now, id, EndReason::SessionExpired);
         }
-        true
     }
 
     /// Ends call `id` with BYE and reports it ended for `reason` (whatever its state: a

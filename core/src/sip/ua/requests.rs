@@ -208,7 +208,6 @@ impl<R: Rng> UserAgent<R> {
         }
         match owner {
             Owner::Call(id) => match key_method(key) {
-                Method::Update | Method::Invite if self.refresh_response(now, id, key, &resp) => {}
                 Method::Invite | Method::Update => self.call_response(now, id, key, resp),
                 Method::Refer => {
                     if let Some(code) = resp.code().filter(|c| *c >= 300) {
