@@ -393,21 +393,15 @@ impl<R: Rng> UserAgent<R> {
     pub fn reject(&mut self, now: Instant, call: CallId, code: u16) -> Result<(), UaError> {
         self.now = now;
         let code = code.clamp(300, 699);
-        let c = self.calls.get(&call).ok_or(UaError::UnknownCall)?;
-        match (c.state, c.pending_offer.clone()) {
-            (CallState::Incoming, _) => {
-                self.end_incoming(now, call, code, EndReason::Rejected(code));
-                Ok(())
-            }
-            (_, Some(key)) => {
-                self.respond_code(now, &key, code);
-                if let Some(c) = self.calls.get_mut(&call) {
-                    c.pending_offer = None;
-                }
-                Ok(())
-            }
-            _ => Err(UaError::InvalidState),
+        let c = self.calls.get_mut(&call).ok_or(UaError::UnknownCall)?;
+        if c.state == CallState::Incoming {
+            self.end_incoming(now, call, code, EndReason::Rejected(code));
+            return Ok(());
         }
+        // The pending offer is answered (and no longer pending).
+        let key = c.pending_offer.take().ok_or(UaError::InvalidState)?;
+        self.respond_code(now, &key, code);
+        Ok(())
     }
 
     /// Hangs up: CANCEL an unanswered outgoing call, 603 an unanswered incoming one, BYE an
