@@ -8,6 +8,7 @@ use super::msg::{Method, SipMsg};
 use super::{Transport, UserAgent};
 use crate::rand::Rng;
 use crate::sip::text::{cat, push_u64};
+use crate::sip::transaction::TxKey;
 
 /// The methods we accept (Allow).
 pub(crate) const ALLOW: &str =
@@ -109,7 +110,7 @@ fn ack_or_cancel(req: &SipMsg, to: &SipMsg, method: Method) -> SipMsg {
     if method == Method::Ack {
         a.copy_from(to, "To", false);
     }
-    let n = req.cseq().map_or(1, |(n, _)| n);
+    let n = cseq_num(req).unwrap_or(1);
     a.push("CSeq", cat!(n, ' ', method.as_str()));
     a
 }
@@ -123,6 +124,31 @@ pub fn ack_for_non_2xx(req: &SipMsg, resp: &SipMsg) -> SipMsg {
 /// and CSeq number.
 pub fn cancel_for(req: &SipMsg) -> SipMsg {
     ack_or_cancel(req, req, Method::Cancel)
+}
+
+/// The CSeq number of `m` (below 2^31, as [`SipMsg::cseq`] reads it), without building
+/// its method: one reader for every place that needs only the number.
+#[inline(never)]
+pub(crate) fn cseq_num(m: &SipMsg) -> Option<u32> {
+    crate::sip::header::CSeq::parse(m.header("CSeq")?)
+        .map(|c| c.seq)
+        .filter(|&n| n < 1 << 31)
+}
+
+/// The method of request `m`, by reference (`None` for a response).
+pub(crate) fn request_method(m: &SipMsg) -> Option<&Method> {
+    match &m.start {
+        super::msg::StartLine::Request { method, .. } => Some(method),
+        super::msg::StartLine::Response { .. } => None,
+    }
+}
+
+/// The method of client or server transaction `key` (a response's CSeq method, by
+/// §17.1.3 matching), by reference.
+pub(crate) fn key_method(key: &TxKey) -> &Method {
+    match key {
+        TxKey::Branch { method, .. } | TxKey::Legacy { method, .. } => method,
+    }
 }
 
 /// The socket address of a URI whose host is an IP literal (no DNS in the core).

@@ -6,13 +6,14 @@
 //! routes here. Outputs: requests and responses through the transaction layer; [`Event`]s.
 
 use crate::sip::text::dec;
+use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 use core::net::SocketAddr;
 
-use super::build::{SUPPORTED, cancel_for, dialog_request, response};
+use super::build::{SUPPORTED, cancel_for, cseq_num, dialog_request, response};
 use super::extensions::{Ext, MAX_EARLY_DIALOGS};
 use super::layer::Owner;
 use super::msg::{Method, SipMsg};
@@ -126,9 +127,13 @@ pub(crate) struct Call {
     pub dialog: Option<Dialog>,
     /// Where the peer is (UAS: the INVITE's source; UAC: the first hop).
     pub peer: SocketAddr,
-    /// UAC: the ACK for the 2xx, resent on 2xx retransmissions.
-    pub ack: Option<Vec<u8>>,
-    pub retx_2xx: Option<Retx2xx>,
+    /// UAC: the ACK for the 2xx, resent on 2xx retransmissions (empty until then: an ACK
+    /// is never empty).
+    pub ack: Vec<u8>,
+    /// UAS: the response retransmitted until acknowledged: while [`CallState::Incoming`],
+    /// the reliable provisional until PRACK (`cseq` = RSeq, RFC 3262 §3); after, the 2xx
+    /// until ACK (§13.3.1.4). One at a time: the answer replaces the provisional.
+    pub retx: Option<Retx2xx>,
     pub provisional: bool,
     /// Digest challenges to the initial INVITE answered so far (bounded by
     /// [`MAX_INVITE_AUTH_ROUNDS`]; the digest client's rejection rules stop a refusal
@@ -151,7 +156,8 @@ pub(crate) struct Call {
 
 impl Call {
     /// A call in its first state (UAC: Calling; UAS: Incoming, a provisional sent),
-    /// ringing until `ring_until`.
+    /// ringing until `ring_until`; boxed as the call table keeps it (built in place, not
+    /// moved into the box).
     pub(crate) fn new(
         id: CallId,
         uac: bool,
@@ -159,8 +165,8 @@ impl Call {
         invite_key: TxKey,
         peer: SocketAddr,
         ring_until: Instant,
-    ) -> Call {
-        Call {
+    ) -> Box<Call> {
+        Box::new(Call {
             id,
             uac,
             state: if uac {
@@ -172,8 +178,8 @@ impl Call {
             invite_key,
             dialog: None,
             peer,
-            ack: None,
-            retx_2xx: None,
+            ack: Vec::new(),
+            retx: None,
             provisional: !uac,
             auth_rounds: 0,
             pending_offer: None,
@@ -183,7 +189,7 @@ impl Call {
             notify_to: None,
             replaces: None,
             ext: Ext::ringing_until(ring_until),
-        }
+        })
     }
 
     /// The SIP Call-ID (its INVITE's: a retried INVITE keeps it).
@@ -192,7 +198,8 @@ impl Call {
     }
 
     /// The call's next deadline: 2xx or reliable-1xx retransmission, glare retry, session
-    /// refresh or expiry, end of ringing (one list of every call timer).
+    /// refresh or expiry, end of ringing (one list of every call timer, fired by
+    /// [`UserAgent::call_timeouts`]).
     pub(crate) fn next_timer(&self) -> Option<Instant> {
         let e = &self.ext;
         let sess = e
@@ -200,9 +207,8 @@ impl Call {
             .as_ref()
             .map(|s| s.refresh_at.map_or(s.expire_at, |r| r.min(s.expire_at)));
         super::earliest(&[
-            self.retx_2xx.as_ref().map(Retx2xx::deadline),
+            self.retx.as_ref().map(Retx2xx::deadline),
             self.glare_retry.as_ref().map(|g| g.0),
-            e.prov_retx.as_ref().map(Retx2xx::deadline),
             sess,
             e.ring_deadline,
         ])
@@ -222,8 +228,9 @@ pub(crate) enum Want<'a> {
         /// Whether the call must be confirmed.
         confirmed: bool,
     },
-    /// The incoming call of this INVITE server transaction.
-    Incoming(&'a TxKey),
+    /// The incoming call of this INVITE (its server transaction's request, which the call
+    /// shares: the same allocation, so no key comparison).
+    Incoming(&'a Arc<SipMsg>),
     /// The outgoing call whose dialog has this remote tag.
     Outgoing(Option<&'a str>),
 }
@@ -243,7 +250,7 @@ impl Call {
                         Some(d.id.local_tag.as_str()) == local && d.id.remote_tag == remote
                     })
             }
-            Want::Incoming(key) => !self.uac && self.invite_key == *key,
+            Want::Incoming(invite) => !self.uac && Arc::ptr_eq(&self.invite, invite),
             Want::Outgoing(remote) => {
                 self.uac && d.is_some_and(|d| Some(d.id.remote_tag.as_str()) == remote)
             }
@@ -342,18 +349,15 @@ impl<R: Rng> UserAgent<R> {
         let (req, mut resp) = self
             .server_response(&key, 200)
             .ok_or(UaError::InvalidState)?;
-        let method = req.method();
-        let is_invite = method == Some(Method::Invite);
-        if is_invite || method == Some(Method::Update) {
+        let method = super::build::request_method(&req);
+        let is_invite = method == Some(&Method::Invite);
+        if is_invite || method == Some(&Method::Update) {
             resp.push("Contact", self.contact());
         }
         resp.push("Allow", self.cfg.allow());
         resp.push("Supported", SUPPORTED);
         if initial {
             self.answer_session(now, call, &req, &mut resp);
-            if let Some(c) = self.calls.get_mut(&call) {
-                c.ext.prov_retx = None;
-            }
         } else if let Some(se) = self.session_refreshed(now, call, &req) {
             resp.push("Session-Expires", se);
         }
@@ -361,7 +365,7 @@ impl<R: Rng> UserAgent<R> {
         let bytes = resp.to_bytes();
         let dest = self.servers.get(&key).map(|e| e.source);
         self.respond(now, &key, resp);
-        let cseq = req.cseq().map_or(0, |(n, _)| n);
+        let cseq = cseq_num(&req).unwrap_or(0);
         let retx = dest.map(|dest| self.retx(now, bytes, dest, cseq));
         let Some(c) = self.calls.get_mut(&call) else {
             return Ok(());
@@ -379,7 +383,8 @@ impl<R: Rng> UserAgent<R> {
             c.ext.local_sdp = sdp.to_vec();
         }
         if is_invite {
-            c.retx_2xx = retx;
+            // (For the initial INVITE this ends the reliable provisional's retransmission.)
+            c.retx = retx;
         }
         Ok(())
     }
@@ -388,23 +393,15 @@ impl<R: Rng> UserAgent<R> {
     pub fn reject(&mut self, now: Instant, call: CallId, code: u16) -> Result<(), UaError> {
         self.now = now;
         let code = code.clamp(300, 699);
-        let c = self.calls.get(&call).ok_or(UaError::UnknownCall)?;
-        match (c.state, c.pending_offer.clone()) {
-            (CallState::Incoming, _) => {
-                let key = c.invite_key.clone();
-                self.respond_code(now, &key, code);
-                self.end_call(call, EndReason::Rejected(code));
-                Ok(())
-            }
-            (_, Some(key)) => {
-                self.respond_code(now, &key, code);
-                if let Some(c) = self.calls.get_mut(&call) {
-                    c.pending_offer = None;
-                }
-                Ok(())
-            }
-            _ => Err(UaError::InvalidState),
+        let c = self.calls.get_mut(&call).ok_or(UaError::UnknownCall)?;
+        if c.state == CallState::Incoming {
+            self.end_incoming(now, call, code, EndReason::Rejected(code));
+            return Ok(());
         }
+        // The pending offer is answered (and no longer pending).
+        let key = c.pending_offer.take().ok_or(UaError::InvalidState)?;
+        self.respond_code(now, &key, code);
+        Ok(())
     }
 
     /// Hangs up: CANCEL an unanswered outgoing call, 603 an unanswered incoming one, BYE an
@@ -416,16 +413,14 @@ impl<R: Rng> UserAgent<R> {
             CallState::Cancelling => return Err(UaError::InvalidState),
             CallState::Calling => self.hangup_unanswered(now, call),
             CallState::Incoming => {
-                let key = c.invite_key.clone();
-                self.respond_code(now, &key, 603);
-                self.calls.remove(&call);
+                self.end_incoming(now, call, 603, EndReason::LocalHangup);
+                return Ok(());
             }
             CallState::Answering => {
                 c.bye_after_ack = true;
             }
             CallState::Confirmed => {
                 self.send_bye(now, call);
-                self.calls.remove(&call);
             }
         }
         self.push_event(Event::Ended {
@@ -444,14 +439,23 @@ impl<R: Rng> UserAgent<R> {
         let Some(req) = self.clients.get(key).map(|e| e.req.clone()) else {
             return;
         };
-        let (Some(_), Some((n, _)), Some(mut d)) =
-            (resp.contact_uri(), resp.cseq(), Dialog::uac(&req, resp))
+        let (Some(_), Some(n), Some(mut d)) =
+            (resp.contact_uri(), cseq_num(resp), Dialog::uac(&req, resp))
         else {
             return;
         };
         let ack = d.request(Method::Ack, Some(n));
         if let Some(dest) = self.destination(d.next_hop()) {
             self.send_ack(ack, dest);
+        }
+    }
+
+    /// UAS: ends the unanswered incoming call `id`: its INVITE gets final status `code`,
+    /// the application hears `reason` (reject, hang-up, no answer in time, no PRACK).
+    fn end_incoming(&mut self, now: Instant, id: CallId, code: u16, reason: EndReason) {
+        if let Some(c) = self.calls.remove(&id) {
+            self.respond_code(now, &c.invite_key, code);
+            self.push_event(Event::Ended { call: id, reason });
         }
     }
 
@@ -499,13 +503,16 @@ impl<R: Rng> UserAgent<R> {
         self.send_request(now, req, dest, Owner::Call(call))
     }
 
-    pub(crate) fn send_bye(&mut self, now: Instant, call: CallId) {
+    /// Sends BYE in call `call`'s dialog and removes the call (the BYE's responses go to
+    /// nobody: only a challenge to it matters); returns the call, if there was one.
+    pub(crate) fn send_bye(&mut self, now: Instant, call: CallId) -> Option<Box<Call>> {
         let bye = self.in_dialog(call, Method::Bye);
         if let Some(key) = self.send_in_call(now, call, bye)
             && let Some(e) = self.clients.get_mut(&key)
         {
             e.owner = Owner::Nobody;
         }
+        self.calls.remove(&call)
     }
 
     /// A new INVITE outside any dialog (we are the UAS).
@@ -569,10 +576,8 @@ impl<R: Rng> UserAgent<R> {
         );
         call.dialog = Some(dialog);
         call.replaces = replaces;
+        call.retx = rseq.map(|rseq| self.retx(now, ringing_bytes, source, rseq));
         self.calls.insert(id, call);
-        if let Some(rseq) = rseq {
-            self.start_prov_retx(now, id, ringing_bytes, rseq);
-        }
         self.push_event(Event::IncomingCall {
             call: id,
             from: req.header("From").unwrap_or("").to_string(),
@@ -617,9 +622,11 @@ impl<R: Rng> UserAgent<R> {
         let Some(c) = self.calls.get_mut(&id) else {
             return;
         };
-        let acked = ack.cseq().map(|(n, _)| n);
-        if c.retx_2xx.as_ref().is_some_and(|r| Some(r.cseq) == acked) {
-            c.retx_2xx = None;
+        let acked = cseq_num(&ack);
+        // (While ringing, `retx` is the reliable provisional: no ACK stops that.)
+        if c.state != CallState::Incoming && c.retx.as_ref().is_some_and(|r| Some(r.cseq) == acked)
+        {
+            c.retx = None;
         }
         if c.state == CallState::Answering {
             c.state = CallState::Confirmed;
@@ -627,33 +634,25 @@ impl<R: Rng> UserAgent<R> {
             let replaced = c.replaces.take();
             if bye {
                 self.send_bye(now, id);
-                self.calls.remove(&id);
             } else {
                 self.push_event(Event::Answered {
                     call: id,
                     sdp: body_of(&ack),
                 });
             }
-            if let Some(old) = replaced
-                && self.calls.contains_key(&old)
-            {
-                self.send_bye(now, old);
-                self.end_call(old, EndReason::Replaced);
+            // (A replaced call is confirmed: it ends with BYE, reported.)
+            if let Some(old) = replaced {
+                self.end_call_with_bye(now, old, EndReason::Replaced);
             }
         }
     }
 
     /// CANCEL matched a pending INVITE server transaction (§9.2).
     pub(crate) fn tu_cancelled(&mut self, now: Instant, invite_key: &TxKey) {
-        // The INVITE's Call-ID narrows the search to its calls (§9.2: same Call-ID).
-        let call_id = self
-            .servers
-            .get(invite_key)
-            .and_then(|e| e.req.call_id().map(String::from));
+        let invite = self.servers.get(invite_key).map(|e| e.req.clone());
         self.respond_code(now, invite_key, 487);
-        let id = self
-            .calls
-            .find(call_id.as_deref(), &Want::Incoming(invite_key));
+        // The INVITE's Call-ID narrows the search to its calls (§9.2: same Call-ID).
+        let id = invite.and_then(|inv| self.calls.find(inv.call_id(), &Want::Incoming(&inv)));
         if let Some(id) = id {
             self.end_call(id, EndReason::Cancelled);
         }
@@ -668,12 +667,15 @@ impl<R: Rng> UserAgent<R> {
             .calls
             .find(Some(call_id), &Want::Outgoing(resp.to_tag()));
         let found = found.and_then(|id| self.calls.get(&id));
-        if let Some((ack, dest)) = found.and_then(|c| c.ack.clone().map(|a| (a, c.peer))) {
-            self.transmit(dest, ack);
+        if let Some(c) = found
+            && !c.ack.is_empty()
+        {
+            self.transmit(c.peer, c.ack.clone());
         }
     }
 
-    /// A response to the call's INVITE, re-INVITE or UPDATE.
+    /// A response to the call's INVITE, re-INVITE or UPDATE: its session refresh, its
+    /// offer, or its INVITE.
     pub(crate) fn call_response(&mut self, now: Instant, id: CallId, key: &TxKey, resp: SipMsg) {
         let Some(c) = self.calls.get(&id) else {
             // The call is gone (we hung up and sent BYE): a retransmitted 2xx still gets
@@ -684,6 +686,10 @@ impl<R: Rng> UserAgent<R> {
             return;
         };
         let Some(code) = resp.code() else { return };
+        if c.ext.refresh_key.as_ref() == Some(key) {
+            self.refresh_response(now, id, key, &resp, code);
+            return;
+        }
         if c.our_offer.as_ref() == Some(key) {
             self.offer_response(now, id, resp, code);
             return;
@@ -701,16 +707,13 @@ impl<R: Rng> UserAgent<R> {
                 if let Some(c) = self.calls.get_mut(&id)
                     && c.state == CallState::Calling
                     && resp.to_tag().is_some()
-                    && !c
-                        .ext
-                        .early
-                        .iter()
-                        .any(|d| Some(d.id.remote_tag.as_str()) == resp.to_tag())
+                    && c.ext.early_with(resp.to_tag()).is_none()
                     && c.ext.early.len() < MAX_EARLY_DIALOGS
                     && let Some(d) = Dialog::uac(&c.invite, &resp)
                 {
                     if c.dialog.is_none() {
-                        c.dialog = Some(d.clone());
+                        // The same dialog again (built, not cloned: one less copy routine).
+                        c.dialog = Dialog::uac(&c.invite, &resp);
                     }
                     c.ext.early.push(d);
                 }
@@ -763,8 +766,8 @@ impl<R: Rng> UserAgent<R> {
         });
         if same_dialog {
             // Retransmitted 2xx: resend the ACK.
-            if let Some(ack) = c.ack.clone() {
-                let dest = c.peer;
+            if !c.ack.is_empty() {
+                let (dest, ack) = (c.peer, c.ack.clone());
                 self.transmit(dest, ack);
             }
             return;
@@ -772,14 +775,15 @@ impl<R: Rng> UserAgent<R> {
         let Some(mut dialog) = Dialog::uac(&c.invite, &resp) else {
             return;
         };
-        // Requests sent in the early dialog (PRACK) advanced our CSeq. (Early dialogs
-        // differ in their remote tag: one at most is this one.)
-        let early = c.ext.early.iter().position(|d| d.id == dialog.id);
+        // Requests sent in the early dialog (PRACK) advanced our CSeq. (The call's early
+        // dialogs share its Call-ID and our tag, and differ in their remote tag: the one
+        // with the 2xx's is this one.)
+        let early = c.ext.early_with(resp.to_tag());
         if let Some(e) = early.and_then(|i| c.ext.early.get(i)) {
             dialog.local_seq = dialog.local_seq.max(e.local_seq);
         }
         let forked = c.state == CallState::Confirmed;
-        let invite_cseq = c.invite.cseq().map_or(1, |(n, _)| n);
+        let invite_cseq = cseq_num(&c.invite).unwrap_or(1);
         let (ack, dest) = dialog_request(
             &self.cfg,
             &mut dialog,
@@ -804,13 +808,12 @@ impl<R: Rng> UserAgent<R> {
         }
         c.ext.ring_deadline = None;
         c.peer = dest;
-        c.ack = Some(ack_bytes);
+        c.ack = ack_bytes;
         c.dialog = Some(dialog);
         c.state = CallState::Confirmed;
         if cancelling {
             // The 2xx won the race with our CANCEL: end the call with BYE.
             self.send_bye(now, id);
-            self.calls.remove(&id);
             return;
         }
         self.session_from_2xx(now, id, &resp);
@@ -841,6 +844,9 @@ impl<R: Rng> UserAgent<R> {
         }
     }
 
+    /// Every call timer due at `now`, in one walk per due call: end of ringing, the
+    /// retransmission of a reliable provisional or a 2xx, the glare retry, then the session
+    /// timer ([`UserAgent::session_timeouts`]).
     pub(crate) fn call_timeouts(&mut self, now: Instant) {
         let ids = self.calls.due(now);
         let t2 = self.cfg.timers.t2;
@@ -848,15 +854,42 @@ impl<R: Rng> UserAgent<R> {
             let Some(c) = self.calls.get_mut(&id) else {
                 continue;
             };
-            match c.retx_2xx.as_mut().map(|r| r.step(now, t2)) {
-                Some(RetxStep::GiveUp) => {
-                    // §13.3.1.4: no ACK within 64·T1: the session ends with BYE.
-                    c.retx_2xx = None;
-                    self.end_call_with_bye(now, id, EndReason::Timeout);
+            let incoming = c.state == CallState::Incoming;
+            // An incoming call that ends here: the status its INVITE gets.
+            let mut reject = None;
+            if c.ext.ring_deadline.is_some_and(|d| d <= now) {
+                c.ext.ring_deadline = None;
+                if c.state == CallState::Calling {
+                    // No answer in time: our call is cancelled.
+                    self.hangup_unanswered(now, id);
+                    self.push_event(Event::Ended {
+                        call: id,
+                        reason: EndReason::Timeout,
+                    });
                     continue;
                 }
-                Some(RetxStep::Resend(dest, bytes)) => self.transmit(dest, bytes),
-                _ => {}
+                // Theirs gets 480.
+                reject = incoming.then_some(480);
+            }
+            if reject.is_none() {
+                match c.retx.as_mut().map(|r| r.step(now, t2)) {
+                    Some(RetxStep::GiveUp) => {
+                        c.retx = None;
+                        if !incoming {
+                            // §13.3.1.4: no ACK within 64·T1: the session ends with BYE.
+                            self.end_call_with_bye(now, id, EndReason::Timeout);
+                            continue;
+                        }
+                        // RFC 3262 §3: no PRACK within 64·T1: reject the INVITE with a 5xx.
+                        reject = Some(504);
+                    }
+                    Some(RetxStep::Resend(dest, bytes)) => self.transmit(dest, bytes),
+                    _ => {}
+                }
+            }
+            if let Some(code) = reject {
+                self.end_incoming(now, id, code, EndReason::Timeout);
+                continue;
             }
             let Some(c) = self.calls.get_mut(&id) else {
                 continue;
@@ -870,7 +903,7 @@ impl<R: Rng> UserAgent<R> {
                     code: 491,
                 });
             }
-            self.ext_timeouts(now, id);
+            self.session_timeouts(now, id);
         }
     }
 }

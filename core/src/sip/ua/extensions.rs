@@ -8,7 +8,7 @@
 use crate::sip::text::{cat, dec};
 use alloc::string::ToString;
 
-use super::call::{CallState, Retx2xx, RetxStep};
+use super::call::{CallState, Retx2xx};
 use super::layer::Owner;
 use super::msg::{Method, SipMsg, param};
 use super::{CallId, EndReason, Event, UserAgent};
@@ -32,8 +32,6 @@ pub(crate) struct SessionTimer {
 /// Per-call state of the extensions.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Ext {
-    /// UAS: the reliable provisional being retransmitted until PRACK (`cseq` = RSeq).
-    pub prov_retx: Option<Retx2xx>,
     /// UAC: the highest RSeq acknowledged.
     pub last_rseq: Option<u32>,
     /// UAC: the provisional statuses and To tags reported (suppress duplicate events).
@@ -69,6 +67,15 @@ impl Ext {
             ring_deadline: Some(deadline),
             ..Ext::default()
         }
+    }
+
+    /// Where the early dialog whose remote tag is `tag` is in [`Ext::early`] (one search
+    /// for the 1xx that opens it, the PRACK sent in it, and the 2xx that confirms it).
+    #[inline(never)]
+    pub(crate) fn early_with(&self, tag: Option<&str>) -> Option<usize> {
+        self.early
+            .iter()
+            .position(|d| Some(d.id.remote_tag.as_str()) == tag)
     }
 }
 
@@ -125,7 +132,7 @@ impl<R: Rng> UserAgent<R> {
         };
         let retx = self.retx(now, bytes, dest, rseq);
         if let Some(c) = self.calls.get_mut(&id) {
-            c.ext.prov_retx = Some(retx);
+            c.retx = Some(retx);
         }
     }
 
@@ -161,7 +168,7 @@ impl<R: Rng> UserAgent<R> {
     ) -> Result<(), super::UaError> {
         self.now = now;
         let c = self.calls.get(&call).ok_or(super::UaError::UnknownCall)?;
-        if c.state != CallState::Incoming || c.ext.prov_retx.is_some() {
+        if c.state != CallState::Incoming || c.retx.is_some() {
             return Err(super::UaError::InvalidState);
         }
         let key = c.invite_key.clone();
@@ -200,10 +207,12 @@ impl<R: Rng> UserAgent<R> {
         let Some(c) = self.calls.get_mut(&id) else {
             return;
         };
-        let invite_cseq = c.invite.cseq().map(|(n, _)| n);
-        match (rack, &c.ext.prov_retx) {
+        let invite_cseq = super::build::cseq_num(&c.invite);
+        // (Once answered, `retx` is the 2xx: no PRACK acknowledges that.)
+        let prov = c.retx.as_ref().filter(|_| c.state == CallState::Incoming);
+        match (rack, prov) {
             (Some((rseq, cseq)), Some(p)) if p.cseq == rseq && Some(cseq) == invite_cseq => {
-                c.ext.prov_retx = None;
+                c.retx = None;
                 self.respond_code(now, key, 200);
             }
             _ => {
@@ -229,13 +238,12 @@ impl<R: Rng> UserAgent<R> {
                 return false; // A retransmission: PRACK already sent.
             }
             c.ext.last_rseq = Some(rseq);
-            let cseq = c.invite.cseq().map_or(0, |(n, _)| n);
+            let cseq = super::build::cseq_num(&c.invite).unwrap_or(0);
             // PRACK goes in the early dialog of the fork that sent this 1xx.
             let Some(d) = c
                 .ext
-                .early
-                .iter_mut()
-                .find(|d| Some(d.id.remote_tag.as_str()) == resp.to_tag())
+                .early_with(resp.to_tag())
+                .and_then(|i| c.ext.early.get_mut(i))
             else {
                 return true;
             };
@@ -388,31 +396,28 @@ impl<R: Rng> UserAgent<R> {
         self.start_session(now, id, s.interval, we_refresh)
     }
 
-    /// The response to our refresh UPDATE.
+    /// The response `code` to our session refresh (UPDATE or re-INVITE) `key`.
     pub(crate) fn refresh_response(
         &mut self,
         now: Instant,
         id: CallId,
         key: &TxKey,
         resp: &SipMsg,
-    ) -> bool {
-        let Some(c) = self.calls.get_mut(&id) else {
-            return false;
-        };
-        if c.ext.refresh_key.as_ref() != Some(key) {
-            return false;
-        }
-        let code = resp.code().unwrap_or(0);
+        code: u16,
+    ) {
         if code < 200 {
-            return true;
+            return;
         }
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
         // (A challenge answered with credentials never comes here: `auth_retry`.)
         c.ext.refresh_key = None;
         if (200..300).contains(&code) {
             if let Some(s) = &mut c.ext.session {
                 *s = SessionTimer::new(now, s.interval, s.we_refresh);
             }
-            if resp.method() == Some(Method::Invite) {
+            if *super::build::key_method(key) == Method::Invite {
                 self.ack_reinvite_2xx(id, resp);
             }
             self.session_from_2xx(now, id, resp);
@@ -420,15 +425,14 @@ impl<R: Rng> UserAgent<R> {
             // RFC 4028 §10: the refresher whose refresh failed ends the session.
             self.end_call_with_bye(now, id, EndReason::SessionExpired);
         }
-        true
     }
 
+    /// Ends call `id` with BYE and reports it ended for `reason` (whatever its state: a
+    /// session that ends here was up).
     pub(crate) fn end_call_with_bye(&mut self, now: Instant, id: CallId, reason: EndReason) {
-        if let Some(c) = self.calls.get_mut(&id) {
-            c.state = CallState::Confirmed;
+        if self.send_bye(now, id).is_some() {
+            self.push_event(Event::Ended { call: id, reason });
         }
-        self.send_bye(now, id);
-        self.end_call(id, reason);
     }
 
     /// Removes call `id` and reports it ended for `reason`, unless we were cancelling it
@@ -443,51 +447,9 @@ impl<R: Rng> UserAgent<R> {
         }
     }
 
-    /// Extension timers of call `id` due at `now`.
-    pub(crate) fn ext_timeouts(&mut self, now: Instant, id: CallId) {
-        let t2 = self.cfg.timers.t2;
-        let Some(c) = self.calls.get_mut(&id) else {
-            return;
-        };
-        if c.ext.ring_deadline.is_some_and(|d| d <= now) {
-            c.ext.ring_deadline = None;
-            match c.state {
-                // No answer in time: our call is cancelled, theirs gets 480.
-                CallState::Calling => {
-                    self.hangup_unanswered(now, id);
-                    self.push_event(Event::Ended {
-                        call: id,
-                        reason: EndReason::Timeout,
-                    });
-                    return;
-                }
-                CallState::Incoming => {
-                    let key = c.invite_key.clone();
-                    self.respond_code(now, &key, 480);
-                    self.end_call(id, EndReason::Timeout);
-                    return;
-                }
-                _ => {}
-            }
-        }
-        let Some(c) = self.calls.get_mut(&id) else {
-            return;
-        };
-        match c.ext.prov_retx.as_mut().map(|p| p.step(now, t2)) {
-            Some(RetxStep::GiveUp) => {
-                // RFC 3262 §3: no PRACK within 64·T1: reject the INVITE with a 5xx.
-                c.ext.prov_retx = None;
-                let key = c.invite_key.clone();
-                let incoming = c.state == CallState::Incoming;
-                if incoming {
-                    self.respond_code(now, &key, 504);
-                    self.end_call(id, EndReason::Timeout);
-                }
-                return;
-            }
-            Some(RetxStep::Resend(dest, bytes)) => self.transmit(dest, bytes),
-            _ => {}
-        }
+    /// The session timer of call `id` at `now` (RFC 4028 §10): BYE at expiry, the
+    /// refresh when due.
+    pub(crate) fn session_timeouts(&mut self, now: Instant, id: CallId) {
         let Some(c) = self.calls.get_mut(&id) else {
             return;
         };

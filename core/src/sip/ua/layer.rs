@@ -39,7 +39,9 @@ pub(crate) struct ClientEntry {
     pub req: Arc<SipMsg>,
     pub dest: SocketAddr,
     pub owner: Owner,
-    /// The deadline under which the entry sits in the timer index.
+    /// The deadline under which the entry sits in the timer index (without
+    /// `btree-tables` there is no index: the transaction's own deadline is read).
+    #[cfg(feature = "btree-tables")]
     pub indexed: Option<Instant>,
 }
 
@@ -53,7 +55,9 @@ pub(crate) struct ServerEntry {
     pub transport: Transport,
     /// The To tag our responses carry when the request had none.
     pub tag: alloc::string::String,
-    /// The deadline under which the entry sits in the timer index.
+    /// The deadline under which the entry sits in the timer index (without
+    /// `btree-tables` there is no index: the transaction's own deadline is read).
+    #[cfg(feature = "btree-tables")]
     pub indexed: Option<Instant>,
 }
 
@@ -113,13 +117,16 @@ impl<R: Rng> UserAgent<R> {
             bytes.clone(),
         );
         self.transmit(dest, bytes);
-        self.clients.insert(
+        // (A fresh branch: 16 random characters, so a new key.)
+        super::map::insert_new(
+            &mut self.clients,
             key.clone(),
             Box::new(ClientEntry {
                 tx,
                 req: Arc::new(req),
                 dest,
                 owner,
+                #[cfg(feature = "btree-tables")]
                 indexed: None,
             }),
         );
@@ -234,17 +241,17 @@ impl<R: Rng> UserAgent<R> {
         // §8.2: the shared validator (run before) checked From, To, Call-ID, Max-Forwards
         // and the CSeq method; a CSeq number the UA cannot use (2^31 or more, §8.1.1.5)
         // and a Via without a usable branch get a 400 here (never for ACK).
-        let method = m.method();
+        let ack = super::build::request_method(&m) == Some(&Method::Ack);
         let key = match key {
-            Ok(key) if m.cseq().is_some() => key,
+            Ok(key) if super::build::cseq_num(&m).is_some() => key,
             _ => {
-                if method != Some(Method::Ack) {
+                if !ack {
                     self.respond_stateless(&rx, &m, 400, false);
                 }
                 return;
             }
         };
-        if method == Some(Method::Ack) {
+        if ack {
             if let Some(e) = self.servers.get_mut(&key)
                 && e.tx.handle_ack(now)
             {
@@ -271,10 +278,14 @@ impl<R: Rng> UserAgent<R> {
             self.respond_stateless(&rx, &m, 503, true);
             return;
         }
-        let invite = method == Some(Method::Invite);
+        // (The key's method: the request's, ACK aside, which went above.)
+        let method = super::build::key_method(&key);
+        let (invite, cancel) = (*method == Method::Invite, *method == Method::Cancel);
         let tx = ServerTransaction::new(self.cfg.timers, invite, rx.transport.is_reliable());
         let tag = self.random_token(10);
-        self.servers.insert(
+        // (Absent: a retransmission went above.)
+        super::map::insert_new(
+            &mut self.servers,
             key.clone(),
             Box::new(ServerEntry {
                 tx,
@@ -282,10 +293,11 @@ impl<R: Rng> UserAgent<R> {
                 source: rx.source,
                 transport: rx.transport,
                 tag,
+                #[cfg(feature = "btree-tables")]
                 indexed: None,
             }),
         );
-        if method == Some(Method::Cancel) {
+        if cancel {
             self.receive_cancel(now, &key);
         } else {
             self.tu_request(now, key);
@@ -316,7 +328,7 @@ impl<R: Rng> UserAgent<R> {
         let Some(key) = TxKey::client(&m) else { return };
         let Some(code) = m.code() else { return };
         let Some(entry) = self.clients.get_mut(&key) else {
-            if (200..300).contains(&code) && m.cseq().is_some_and(|(_, me)| me == Method::Invite) {
+            if (200..300).contains(&code) && *super::build::key_method(&key) == Method::Invite {
                 self.tu_stray_2xx(now, &m);
             }
             return;
@@ -374,7 +386,13 @@ impl<R: Rng> UserAgent<R> {
         }
     }
 
+    /// Nothing to re-file without `btree-tables`: the scan reads each transaction's
+    /// deadline.
+    #[cfg(not(feature = "btree-tables"))]
+    pub(crate) fn reindex(&mut self, _server: bool, _key: &TxKey) {}
+
     /// Re-files transaction `key` (client or server) in the timer index after a change.
+    #[cfg(feature = "btree-tables")]
     pub(crate) fn reindex(&mut self, server: bool, key: &TxKey) {
         let slot = if server {
             self.servers
@@ -387,40 +405,35 @@ impl<R: Rng> UserAgent<R> {
         };
         let Some((indexed, next)) = slot else { return };
         let old = core::mem::replace(indexed, next);
-        #[cfg(feature = "btree-tables")]
-        {
-            if old == next {
-                return;
-            }
-            if let Some(t) = old {
-                self.tx_timers.remove(&(t, server, key.clone()));
-            }
-            if let Some(t) = next {
-                self.tx_timers.insert((t, server, key.clone()));
-            }
+        if old == next {
+            return;
         }
-        #[cfg(not(feature = "btree-tables"))]
-        let _ = (old, server, key);
+        if let Some(t) = old {
+            self.tx_timers.remove(&(t, server, key.clone()));
+        }
+        if let Some(t) = next {
+            self.tx_timers.insert((t, server, key.clone()));
+        }
     }
 
-    /// Removes a client transaction and its timer index entry.
-    pub(crate) fn remove_client(&mut self, key: &TxKey) -> Option<ClientEntry> {
+    /// Removes a client transaction and its timer index entry (boxed: not moved out).
+    pub(crate) fn remove_client(&mut self, key: &TxKey) -> Option<Box<ClientEntry>> {
         let e = self.clients.remove(key)?;
         #[cfg(feature = "btree-tables")]
         if let Some(t) = e.indexed {
             self.tx_timers.remove(&(t, false, key.clone()));
         }
-        Some(*e)
+        Some(e)
     }
 
-    /// Removes a server transaction and its timer index entry.
-    pub(crate) fn remove_server(&mut self, key: &TxKey) -> Option<ServerEntry> {
+    /// Removes a server transaction and its timer index entry (boxed: not moved out).
+    pub(crate) fn remove_server(&mut self, key: &TxKey) -> Option<Box<ServerEntry>> {
         let e = self.servers.remove(key)?;
         #[cfg(feature = "btree-tables")]
         if let Some(t) = e.indexed {
             self.tx_timers.remove(&(t, true, key.clone()));
         }
-        Some(*e)
+        Some(e)
     }
 
     /// The earliest transaction timer (the index keeps this O(log n)).
@@ -429,14 +442,20 @@ impl<R: Rng> UserAgent<R> {
         self.tx_timers.first().map(|(t, _, _)| *t)
     }
 
-    /// The earliest filed transaction timer: (when, is server, key); at equal times clients
+    /// The earliest transaction timer: (when, is server, key); at equal times clients
     /// before servers, then the older transaction (the index orders those by key, a random
     /// branch: either order is arbitrary).
     #[cfg(not(feature = "btree-tables"))]
     fn first_transaction_timer(&self) -> Option<(Instant, bool, &TxKey)> {
         let mut first: Option<(Instant, bool, &TxKey)> = None;
-        let clients = self.clients.iter().map(|(k, e)| (e.indexed, false, k));
-        let servers = self.servers.iter().map(|(k, e)| (e.indexed, true, k));
+        let clients = self
+            .clients
+            .iter()
+            .map(|(k, e)| (e.tx.poll_timeout(), false, k));
+        let servers = self
+            .servers
+            .iter()
+            .map(|(k, e)| (e.tx.poll_timeout(), true, k));
         for (t, server, k) in clients.chain(servers) {
             if let Some(t) = t
                 && first.is_none_or(|(f, _, _)| t < f)
@@ -472,12 +491,14 @@ impl<R: Rng> UserAgent<R> {
             #[cfg(feature = "btree-tables")]
             self.tx_timers.remove(&(first.0, server, key.clone()));
             if server {
+                #[cfg(feature = "btree-tables")]
                 if let Some(e) = self.servers.get_mut(&key) {
                     e.indexed = None;
                 }
                 self.server_timeouts(now, &key);
                 self.reindex(true, &key);
             } else {
+                #[cfg(feature = "btree-tables")]
                 if let Some(e) = self.clients.get_mut(&key) {
                     e.indexed = None;
                 }

@@ -25,6 +25,19 @@ pub(crate) use alloc::collections::{BTreeMap as Map, BTreeSet as Set};
 #[cfg(not(feature = "btree-tables"))]
 pub(crate) use self::VecMap as Map;
 
+/// Adds `key`, which the caller knows is not in `map` (a transaction key just checked
+/// absent, or made from a fresh random branch): the B-tree's insert.
+#[cfg(feature = "btree-tables")]
+pub(crate) fn insert_new<K: Ord, V>(map: &mut Map<K, V>, key: K, value: V) {
+    map.insert(key, value);
+}
+
+/// Adds `key`, which the caller knows is not in `map`: a push, no search.
+#[cfg(not(feature = "btree-tables"))]
+pub(crate) fn insert_new<K: Eq, V>(map: &mut Map<K, V>, key: K, value: V) {
+    map.push_new(key, value);
+}
+
 /// The UA's output queues (transmits, events): first in, first out.
 #[cfg(feature = "btree-tables")]
 pub(crate) type Queue<T> = alloc::collections::VecDeque<T>;
@@ -141,6 +154,12 @@ impl<K: Eq, V> VecMap<K, V> {
                 None
             }
         }
+    }
+
+    /// Adds `key`, which the caller knows is not in the map (no search, no replacement).
+    pub(crate) fn push_new(&mut self, key: K, value: V) {
+        debug_assert!(self.find(&key).is_none());
+        self.entries.push((key, value));
     }
 
     /// Removes `key`; returns its value.

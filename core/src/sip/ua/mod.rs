@@ -504,7 +504,7 @@ pub struct UserAgent<R: Rng> {
     /// Boxed entries (~400 B each) keep the B-tree leaves small (11 entries inline).
     clients: Map<TxKey, Box<ClientEntry>>,
     /// Transaction deadlines: (when, is server, key), so the next one is found in O(log n).
-    /// Without `btree-tables` (a browser UA's few transactions) the entries' `indexed`
+    /// Without `btree-tables` (a browser UA's few transactions) the transactions' own
     /// deadlines are scanned instead.
     #[cfg(feature = "btree-tables")]
     tx_timers: Set<(Instant, bool, TxKey)>,

@@ -63,7 +63,7 @@ impl<R: Rng> UserAgent<R> {
 
     /// ACK for a 2xx to our re-INVITE (§13.2.2.4), kept for 2xx retransmissions.
     pub(crate) fn ack_reinvite_2xx(&mut self, id: CallId, resp: &SipMsg) {
-        let cseq = resp.cseq().map_or(1, |(n, _)| n);
+        let cseq = super::build::cseq_num(resp).unwrap_or(1);
         let Some(c) = self.calls.get_mut(&id) else {
             return;
         };
@@ -74,7 +74,7 @@ impl<R: Rng> UserAgent<R> {
         let (ack, dest) = super::build::dialog_request(&self.cfg, d, Method::Ack, Some(cseq), peer);
         let bytes = self.send_ack(ack, dest);
         if let Some(c) = self.calls.get_mut(&id) {
-            c.ack = Some(bytes);
+            c.ack = bytes;
         }
     }
 
@@ -102,13 +102,7 @@ impl<R: Rng> UserAgent<R> {
         let Some(key) = c.our_offer.take() else {
             return;
         };
-        let is_invite = matches!(
-            &key,
-            TxKey::Branch {
-                method: Method::Invite,
-                ..
-            }
-        );
+        let is_invite = *super::build::key_method(&key) == Method::Invite;
         if (200..300).contains(&code) {
             if let Some(d) = &mut c.dialog {
                 d.refresh_target(&resp);
@@ -142,8 +136,7 @@ impl<R: Rng> UserAgent<R> {
                 c.glare_retry = Some((now + Duration::from_millis(delay_ms), method, req));
             }
         } else if code == 481 || code == 408 {
-            self.send_bye(now, id);
-            self.end_call(id, EndReason::Timeout);
+            self.end_call_with_bye(now, id, EndReason::Timeout);
         } else {
             self.push_event(Event::OfferRejected { call: id, code });
         }

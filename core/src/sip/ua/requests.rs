@@ -6,7 +6,7 @@ use crate::sip::scan::split_byte;
 use crate::sip::text::cat;
 use alloc::string::{String, ToString};
 
-use super::build::SUPPORTED;
+use super::build::{SUPPORTED, key_method, request_method};
 use super::call::UaError;
 use super::layer::Owner;
 use super::msg::{Method, SipMsg, addr_uri};
@@ -54,29 +54,31 @@ impl<R: Rng> UserAgent<R> {
         let Some(req) = self.servers.get(&key).map(|e| e.req.clone()) else {
             return;
         };
-        let Some(method) = req.method() else { return };
+        let Some(method) = request_method(&req) else {
+            return;
+        };
         let in_dialog = req.to_tag().is_some();
         let call = if in_dialog {
             self.call_for_request(&req)
         } else {
             None
         };
-        if let Some(id) = call {
-            // §12.2.2: CSeq lower than the last one → 500.
-            let ok = self
-                .calls
-                .get_mut(&id)
-                .and_then(|c| c.dialog.as_mut())
-                .is_none_or(|d| d.check_remote_cseq(&req).is_ok());
-            if !ok {
-                self.respond_code(now, &key, 500);
+        // §12.2.2: CSeq lower than the last one → 500.
+        let cseq_ok = call
+            .and_then(|id| self.calls.get_mut(&id))
+            .and_then(|c| c.dialog.as_mut())
+            .is_none_or(|d| d.check_remote_cseq(&req).is_ok());
+        // The arms that answer with a bare status give it here, answered once below (their
+        // events go to the event queue, which the transmit order does not concern); the
+        // others respond themselves and return.
+        let code = match (method, call) {
+            _ if !cseq_ok => 500,
+            (Method::Invite, None) if !in_dialog => {
+                self.incoming_invite(now, key);
                 return;
             }
-        }
-        match (method, call) {
-            (Method::Invite, None) if !in_dialog => self.incoming_invite(now, key),
             (Method::Invite | Method::Update, Some(id)) => {
-                if req.method() == Some(Method::Update) && req.body.is_empty() {
+                if *method == Method::Update && req.body.is_empty() {
                     // A session refresh (RFC 4028) or a plain UPDATE without offer.
                     let Some((_, mut r)) = self.server_response(&key, 200) else {
                         return;
@@ -90,6 +92,7 @@ impl<R: Rng> UserAgent<R> {
                 } else {
                     self.incoming_offer(now, id, key);
                 }
+                return;
             }
             (Method::Bye, Some(id)) => {
                 self.respond_code(now, &key, 200);
@@ -102,27 +105,26 @@ impl<R: Rng> UserAgent<R> {
                     call: id,
                     reason: EndReason::RemoteHangup,
                 });
+                return;
             }
             (Method::Info, Some(id)) => {
                 let ct = req.header("Content-Type").unwrap_or("");
                 if ct.starts_with("application/dtmf-relay") {
                     match parse_dtmf_relay(&req.body) {
                         Some((digit, duration)) => {
-                            self.respond_code(now, &key, 200);
                             self.push_event(Event::DtmfReceived {
                                 call: id,
                                 digit,
                                 duration,
                             });
+                            200
                         }
-                        None => {
-                            self.respond_code(now, &key, 400);
-                        }
+                        None => 400,
                     }
                 } else if req.body.is_empty() {
-                    self.respond_code(now, &key, 200);
+                    200
                 } else {
-                    self.respond_code(now, &key, 415);
+                    415
                 }
             }
             (Method::Options, _) => {
@@ -137,9 +139,9 @@ impl<R: Rng> UserAgent<R> {
                 );
                 r.push("Supported", SUPPORTED);
                 self.respond(now, &key, r);
+                return;
             }
             (Method::Message, _) if !in_dialog || call.is_some() => {
-                self.respond_code(now, &key, 200);
                 self.push_event(Event::IncomingMessage {
                     from: req.header("From").unwrap_or("").to_string(),
                     content_type: req
@@ -148,31 +150,36 @@ impl<R: Rng> UserAgent<R> {
                         .to_string(),
                     body: req.body.clone(),
                 });
+                200
             }
             (Method::Refer, Some(id)) => match req.header("Refer-To").map(addr_uri) {
                 Some(target) if !target.is_empty() => {
                     let target = target.to_string();
+                    // 202 before the NOTIFY it announces.
                     self.respond_code(now, &key, 202);
                     self.send_notify(now, id, 100, false);
                     self.push_event(Event::TransferRequested { call: id, target });
+                    return;
                 }
-                _ => {
-                    self.respond_code(now, &key, 400);
-                }
+                _ => 400,
             },
             (Method::Notify, Some(id)) => {
-                self.respond_code(now, &key, 200);
                 let is_refer = req
                     .header("Event")
                     .is_some_and(|e| e.trim_ascii().starts_with("refer"));
                 if let Some(code) = sipfrag_code(&req.body).filter(|_| is_refer) {
                     self.push_event(Event::TransferProgress { call: id, code });
                 }
+                200
             }
-            (Method::Prack, Some(id)) => self.incoming_prack(now, id, &key, &req),
+            (Method::Prack, Some(id)) => {
+                self.incoming_prack(now, id, &key, &req);
+                return;
+            }
             #[cfg(feature = "sip-server")]
             (Method::Register, None) if self.cfg.registrar && !in_dialog => {
                 self.registrar_request(now, key, &req);
+                return;
             }
             (
                 Method::Bye
@@ -186,15 +193,12 @@ impl<R: Rng> UserAgent<R> {
             | (Method::Invite | Method::Message, None) => {
                 // §12.2.2: a request for a dialog we do not know (or out of dialog where one
                 // is needed) → 481.
-                self.respond_code(now, &key, 481);
+                481
             }
-            (Method::Other(_) | Method::Subscribe, _) => {
-                self.respond_code(now, &key, 501);
-            }
-            _ => {
-                self.respond_code(now, &key, 405);
-            }
-        }
+            (Method::Other(_) | Method::Subscribe, _) => 501,
+            _ => 405,
+        };
+        self.respond_code(now, &key, code);
     }
 
     /// A response delivered by a client transaction.
@@ -203,23 +207,18 @@ impl<R: Rng> UserAgent<R> {
             return;
         }
         match owner {
-            Owner::Call(id) => {
-                let method = resp.cseq().map(|(_, m)| m);
-                match method {
-                    Some(Method::Update | Method::Invite)
-                        if self.refresh_response(now, id, key, &resp) => {}
-                    Some(Method::Invite | Method::Update) => self.call_response(now, id, key, resp),
-                    Some(Method::Refer) => {
-                        if let Some(code) = resp.code().filter(|c| *c >= 300) {
-                            self.push_event(Event::TransferProgress { call: id, code });
-                        }
+            Owner::Call(id) => match key_method(key) {
+                Method::Invite | Method::Update => self.call_response(now, id, key, resp),
+                Method::Refer => {
+                    if let Some(code) = resp.code().filter(|c| *c >= 300) {
+                        self.push_event(Event::TransferProgress { call: id, code });
                     }
-                    Some(Method::Notify) if resp.code().is_some_and(|c| c >= 200) => {
-                        self.notify_done(now, id, key);
-                    }
-                    _ => {}
                 }
-            }
+                Method::Notify if resp.code().is_some_and(|c| c >= 200) => {
+                    self.notify_done(now, id, key);
+                }
+                _ => {}
+            },
             Owner::Register => self.register_response(now, key, resp),
             Owner::Message(id) => {
                 if let Some(code) = resp.code().filter(|c| *c >= 200) {

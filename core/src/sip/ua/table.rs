@@ -50,11 +50,6 @@ impl CallTable {
     pub(crate) fn get(&self, id: &CallId) -> Option<&Call> {
         self.calls.get(id).map(|c| &**c)
     }
-
-    /// Whether call `id` exists.
-    pub(crate) fn contains_key(&self, id: &CallId) -> bool {
-        self.calls.contains_key(id)
-    }
 }
 
 #[cfg(feature = "btree-tables")]
@@ -67,7 +62,7 @@ impl CallTable {
     }
 
     /// Adds (or replaces) call `id`.
-    pub(crate) fn insert(&mut self, id: CallId, call: Call) {
+    pub(crate) fn insert(&mut self, id: CallId, call: Box<Call>) {
         self.remove(&id);
         match self.by_call_id.get_mut(call.call_id()) {
             Some(ids) => ids.push(id),
@@ -76,12 +71,12 @@ impl CallTable {
                     .insert(String::from(call.call_id()), alloc::vec![id]);
             }
         }
-        self.calls.insert(id, Box::new(call));
+        self.calls.insert(id, call);
         self.dirty.insert(id);
     }
 
-    /// Removes call `id` from every index.
-    pub(crate) fn remove(&mut self, id: &CallId) -> Option<Call> {
+    /// Removes call `id` from every index (boxed: not moved out to be dropped).
+    pub(crate) fn remove(&mut self, id: &CallId) -> Option<Box<Call>> {
         let call = self.calls.remove(id)?;
         if let Some(ids) = self.by_call_id.get_mut(call.call_id()) {
             ids.retain(|i| i != id);
@@ -93,7 +88,7 @@ impl CallTable {
             self.timers.remove(&(t, *id));
         }
         self.dirty.remove(id);
-        Some(*call)
+        Some(call)
     }
 
     /// Every call (for the rare scans that have no key).
@@ -169,14 +164,15 @@ impl CallTable {
         self.calls.get_mut(id).map(|c| &mut **c)
     }
 
-    /// Adds (or replaces) call `id`.
-    pub(crate) fn insert(&mut self, id: CallId, call: Call) {
-        self.calls.insert(id, Box::new(call));
+    /// Adds call `id`, a new handle (the UA hands handles out once, in ascending order:
+    /// nothing to replace, so no search).
+    pub(crate) fn insert(&mut self, id: CallId, call: Box<Call>) {
+        self.calls.push_new(id, call);
     }
 
-    /// Removes call `id`.
-    pub(crate) fn remove(&mut self, id: &CallId) -> Option<Call> {
-        self.calls.remove(id).map(|c| *c)
+    /// Removes call `id` (boxed: not moved out to be dropped).
+    pub(crate) fn remove(&mut self, id: &CallId) -> Option<Box<Call>> {
+        self.calls.remove(id)
     }
 
     /// Every call.
@@ -237,7 +233,7 @@ mod tests {
     use crate::sip::ua::msg::{Method, SipMsg};
     use alloc::sync::Arc;
 
-    fn call(id: u64, call_id: &str, ring_until: u64) -> Call {
+    fn call(id: u64, call_id: &str, ring_until: u64) -> Box<Call> {
         let mut invite = SipMsg::request(Method::Invite, "sip:b@10.0.0.2");
         invite.push("Call-ID", call_id);
         Call::new(
