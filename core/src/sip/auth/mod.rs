@@ -25,7 +25,10 @@
 //!
 //! # Example: a REGISTER challenged and accepted
 //!
-//! ```
+//! (The server side needs the `sip-server` feature, on by default.)
+//!
+#![cfg_attr(feature = "sip-server", doc = "```")]
+#![cfg_attr(not(feature = "sip-server"), doc = "```ignore")]
 //! use rvoip_core::rand::SplitMix64;
 //! use rvoip_core::sip::auth::{
 //!     ChallengeKind, DigestClient, DigestRequest, DigestServer, Ha1Store, ServerConfig,
