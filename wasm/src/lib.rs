@@ -22,7 +22,6 @@ pub mod rng;
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::cell::Cell;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use rvoip_core::sip::ua::{CallId, EndReason, Event, RegistrationState, UaError};
@@ -542,15 +541,23 @@ pub fn exec<R: rvoip_core::rand::Rng>(
     num(r.map_or_else(|e| err_code(e).into(), |v| v.min(i32::MAX as u64) as i64))
 }
 
+/// The module's state: the phones by handle (a freed one leaves `None`), the byte string
+/// of the next [`cmd`] ([`input`]) and the result of the last one, until the next (one
+/// thread-local: one accessor).
+struct State {
+    phones: Vec<Option<Phone<CryptoRng>>>,
+    input: Vec<u8>,
+    out: Vec<u8>,
+}
+
 std::thread_local! {
-    /// The phones by handle (a freed one leaves `None`).
-    static PHONES: core::cell::RefCell<Vec<Option<Phone<CryptoRng>>>> =
-        const { core::cell::RefCell::new(Vec::new()) };
-    /// The byte string of the next [`cmd`] ([`input`]).
-    static IN: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
-    /// The result of the last [`cmd`], until the next one, and where its bytes are.
-    static OUT: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
-    static OUT_AT: Cell<usize> = const { Cell::new(0) };
+    static STATE: core::cell::RefCell<State> = const {
+        core::cell::RefCell::new(State {
+            phones: Vec::new(),
+            input: Vec::new(),
+            out: Vec::new(),
+        })
+    };
 }
 
 /// Room for the byte string of the next [`cmd`]: `len` bytes (zeroed) at the returned
@@ -558,15 +565,15 @@ std::thread_local! {
 /// glue's allocator call and boxed slice).
 #[wasm_bindgen]
 pub fn input(len: usize) -> *mut u8 {
-    let mut b = alloc::vec![0; len];
-    let at = b.as_mut_ptr();
-    IN.with(|i| i.set(b));
-    at
+    STATE.with_borrow_mut(|s| {
+        s.input = alloc::vec![0; len];
+        s.input.as_mut_ptr()
+    })
 }
 
 /// Sets the byte string of the next [`cmd`] (what JavaScript writes at [`input`]).
 pub fn set_input(data: &[u8]) {
-    IN.with(|i| i.set(data.to_vec()));
+    STATE.with_borrow_mut(|s| s.input = data.to_vec());
 }
 
 /// The browser phone's one entry point: runs operation `op` ([`op`]) on phone `h` at `now`
@@ -580,49 +587,50 @@ pub fn set_input(data: &[u8]) {
 /// run an operation, then [`op::POLL`] until it returns the timeout (`=…`).
 #[wasm_bindgen]
 pub fn cmd(h: u32, op: u32, now: f64, call: u32, n: u32) -> usize {
-    let data = IN.with(Cell::take);
-    let r = run(h, op, now, call, n, &data);
-    let len = r.len();
-    OUT_AT.with(|at| at.set(r.as_ptr() as usize));
-    OUT.with(|o| o.set(r));
-    len
+    STATE.with_borrow_mut(|s| {
+        let data = core::mem::take(&mut s.input);
+        s.out = run(&mut s.phones, h, op, now, call, n, &data);
+        s.out.len()
+    })
 }
 
 /// Where the result of the last [`cmd`] is in the module's memory.
 #[wasm_bindgen]
 pub fn out() -> *const u8 {
-    OUT_AT.with(Cell::get) as *const u8
+    STATE.with_borrow(|s| s.out.as_ptr())
 }
 
 /// A copy of the result of the last [`cmd`] (what JavaScript reads at [`out`]).
 pub fn output() -> Vec<u8> {
-    OUT.with(|o| {
-        let b = o.take();
-        o.set(b.clone());
-        b
-    })
+    STATE.with_borrow(|s| s.out.clone())
 }
 
 /// [`cmd`]'s work: the result as bytes.
-fn run(h: u32, op: u32, now: f64, call: u32, n: u32, data: &[u8]) -> Vec<u8> {
-    PHONES.with_borrow_mut(|phones| {
-        if op == op::NEW {
-            let cfg = config(core::str::from_utf8(data).unwrap_or_default());
-            phones.push(Some(Phone::new(cfg, CryptoRng::new(), CryptoRng::new())));
-            return num(phones.len() as i64 - 1);
+fn run(
+    phones: &mut Vec<Option<Phone<CryptoRng>>>,
+    h: u32,
+    op: u32,
+    now: f64,
+    call: u32,
+    n: u32,
+    data: &[u8],
+) -> Vec<u8> {
+    if op == op::NEW {
+        let cfg = config(core::str::from_utf8(data).unwrap_or_default());
+        phones.push(Some(Phone::new(cfg, CryptoRng::new(), CryptoRng::new())));
+        return num(phones.len() as i64 - 1);
+    }
+    let slot = phones.get_mut(h as usize);
+    if op == op::FREE {
+        if let Some(p) = slot {
+            *p = None;
         }
-        let slot = phones.get_mut(h as usize);
-        if op == op::FREE {
-            if let Some(p) = slot {
-                *p = None;
-            }
-            return Vec::new();
-        }
-        match slot.and_then(Option::as_mut) {
-            Some(p) => exec(p, op, now, call, n, data),
-            None => num(err_code(UaError::InvalidState).into()),
-        }
-    })
+        return Vec::new();
+    }
+    match slot.and_then(Option::as_mut) {
+        Some(p) => exec(p, op, now, call, n, data),
+        None => num(err_code(UaError::InvalidState).into()),
+    }
 }
 
 #[cfg(test)]
