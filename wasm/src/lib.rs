@@ -27,7 +27,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use rvoip_core::sip::ua::{CallId, EndReason, Event, RegistrationState, UaError};
 use rvoip_core::time::Instant;
 
-use phone::{Action, Phone, PhoneConfig, PhoneEvent};
+use phone::{Phone, PhoneConfig, PhoneEvent};
 use pool::Server;
 use rng::CryptoRng;
 
@@ -445,15 +445,7 @@ fn num(n: i64) -> Vec<u8> {
 /// of `now`, rounded up; `-1`: never).
 pub fn poll<R: rvoip_core::rand::Rng>(p: &mut Phone<R>) -> Vec<u8> {
     if let Some(a) = p.poll_action() {
-        let (kind, data) = match &a {
-            Action::Connect(url) => (b'0', url.as_bytes()),
-            Action::Send(b) => (b'1', &b[..]),
-            Action::Close => (b'2', &[][..]),
-        };
-        let mut s = Vec::with_capacity(data.len() + 1);
-        s.push(kind);
-        s.extend_from_slice(data);
-        s
+        a
     } else if let Some(e) = p.poll_event() {
         encode_event(e)
     } else {

@@ -88,15 +88,37 @@ impl PhoneConfig {
     }
 }
 
-/// What JavaScript must do with the socket.
+/// What JavaScript must do with the socket. [`Phone::poll_action`] returns it encoded (as
+/// [`Action::decode`] reads it back): its kind `0`, `1` or `2`, then the URL or the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Open a WebSocket to this URL with subprotocol `sip` (close any other first).
+    /// `0`: open a WebSocket to this URL with subprotocol `sip` (close any other first).
     Connect(String),
-    /// Send this SIP message (or keep-alive) as one WebSocket message.
+    /// `1`: send this SIP message (or keep-alive) as one WebSocket message.
     Send(Vec<u8>),
-    /// Close the current WebSocket (no [`Phone::handle_close`] expected for it).
+    /// `2`: close the current WebSocket (no [`Phone::handle_close`] expected for it).
     Close,
+}
+
+impl Action {
+    /// Reads an encoded action ([`Phone::poll_action`]); `None` for another form.
+    pub fn decode(a: &[u8]) -> Option<Action> {
+        let (&kind, data) = a.split_first()?;
+        Some(match kind {
+            b'0' => Action::Connect(String::from_utf8(data.to_vec()).ok()?),
+            b'1' => Action::Send(data.to_vec()),
+            b'2' if data.is_empty() => Action::Close,
+            _ => return None,
+        })
+    }
+}
+
+/// An encoded action: `kind` then `data`.
+fn action(kind: u8, data: &[u8]) -> Vec<u8> {
+    let mut a = Vec::with_capacity(data.len() + 1);
+    a.push(kind);
+    a.extend_from_slice(data);
+    a
 }
 
 /// What the phone reports to the application.
@@ -122,9 +144,10 @@ pub struct Phone<R: Rng> {
     pool: Pool,
     // Plain vectors as FIFOs (taken from the front): they hold a handful of entries
     // between two drains, and VecDeque's code would be one more copy per element type.
-    // The queue holds `Action::Send`s (the actions' element type: one vector code).
-    queue: Vec<Action>,
-    actions: Vec<Action>,
+    // Actions are kept encoded (`Action::decode`): the form JavaScript reads, no enum and
+    // its drop glue. The queue holds sends (the actions' element type: one vector code).
+    queue: Vec<Vec<u8>>,
+    actions: Vec<Vec<u8>>,
     events: Vec<PhoneEvent>,
     /// The application wants to be registered (re-register after a reconnection).
     want_registered: bool,
@@ -253,7 +276,7 @@ impl<R: Rng> Phone<R> {
         self.pong_deadline = None;
         self.queue.clear();
         if was_connected {
-            self.actions.push(Action::Close);
+            self.actions.push(action(b'2', &[]));
             self.events.push(PhoneEvent::Disconnected { retry: None });
         }
     }
@@ -276,10 +299,7 @@ impl<R: Rng> Phone<R> {
         while !self.queue.is_empty() {
             let a = self.queue.remove(0);
             // The fresh REGISTER below supersedes any queued one.
-            if let Action::Send(m) = &a
-                && self.want_registered
-                && m.starts_with(b"REGISTER ")
-            {
+            if self.want_registered && a.starts_with(b"1REGISTER ") {
                 continue;
             }
             self.actions.push(a);
@@ -331,7 +351,7 @@ impl<R: Rng> Phone<R> {
             // RFC 5626 §4.4.1: no pong, the flow failed; replace the socket.
             self.pong_deadline = None;
             if self.pool.is_open() {
-                self.actions.push(Action::Close);
+                self.actions.push(action(b'2', &[]));
                 let retry = self.pool.failed(now, &mut self.rng);
                 self.events.push(PhoneEvent::Disconnected { retry });
             }
@@ -355,8 +375,8 @@ impl<R: Rng> Phone<R> {
         next
     }
 
-    /// The next thing to do with the socket.
-    pub fn poll_action(&mut self) -> Option<Action> {
+    /// The next thing to do with the socket, encoded (see [`Action`]).
+    pub fn poll_action(&mut self) -> Option<Vec<u8>> {
         (!self.actions.is_empty()).then(|| self.actions.remove(0))
     }
 
@@ -369,8 +389,8 @@ impl<R: Rng> Phone<R> {
     fn drain(&mut self, now: Instant) {
         if let Some(url) = self.pool.poll_connect() {
             let url = String::from(url);
-            self.events.push(PhoneEvent::Connecting(url.clone()));
-            self.actions.push(Action::Connect(url));
+            self.actions.push(action(b'0', url.as_bytes()));
+            self.events.push(PhoneEvent::Connecting(url));
         }
         let open = self.pool.is_open();
         while let Some(t) = self.ua.poll_transmit() {
@@ -382,7 +402,7 @@ impl<R: Rng> Phone<R> {
                     self.pong_deadline = Some((now + PONG_TIMEOUT, self.ua.keepalive_pongs()));
                 }
             }
-            let a = Action::Send(t.bytes);
+            let a = action(b'1', &t.bytes);
             if open {
                 self.actions.push(a);
             } else {
@@ -539,7 +559,7 @@ mod tests {
         p.handle_open(t0);
         p.register(t0).unwrap();
         let b = core::iter::from_fn(|| p.poll_action())
-            .find_map(|a| match a {
+            .find_map(|a| match Action::decode(&a).unwrap() {
                 Action::Send(b) => Some(b),
                 _ => None,
             })
@@ -600,7 +620,7 @@ mod tests {
         let t0 = Instant::from_millis(10);
         assert!(p.start(t0));
         assert_eq!(
-            p.poll_action(),
+            p.poll_action().and_then(|a| Action::decode(&a)),
             Some(Action::Connect("wss://a.example/ws".into()))
         );
         p.register(t0).unwrap();
@@ -613,7 +633,9 @@ mod tests {
         // One REGISTER: the queued one is superseded by the new flow's.
         let mut sent = 0;
         while let Some(a) = p.poll_action() {
-            let Action::Send(b) = a else { panic!("{a:?}") };
+            let Some(Action::Send(b)) = Action::decode(&a) else {
+                panic!("{a:?}")
+            };
             assert!(b.starts_with(b"REGISTER "));
             sent += 1;
         }

@@ -74,7 +74,7 @@ impl Net {
     fn pump(&mut self) {
         let mut pong = false;
         while let Some(a) = self.phone.poll_action() {
-            match a {
+            match Action::decode(&a).expect("an encoded action") {
                 Action::Connect(u) => self.connects.push(u),
                 Action::Close => self.closes += 1,
                 Action::Send(b) if b == b"\r\n\r\n" => {
