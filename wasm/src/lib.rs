@@ -444,18 +444,16 @@ fn num(n: i64) -> Vec<u8> {
 /// starting with a lowercase letter), else `=` and when to run the timers (ms on the clock
 /// of `now`, rounded up; `-1`: never).
 pub fn poll<R: rvoip_core::rand::Rng>(p: &mut Phone<R>) -> Vec<u8> {
-    if let Some(a) = p.poll_action() {
-        a
-    } else if let Some(e) = p.poll_event() {
-        encode_event(e)
-    } else {
-        let mut s = alloc::vec![b'='];
-        let ms = p.poll_timeout().map_or(-1, |t| {
-            t.as_micros().div_ceil(1000).min(i64::MAX as u64) as i64
-        });
-        push_int(&mut s, ms);
-        s
-    }
+    p.poll_action()
+        .or_else(|| p.poll_event())
+        .unwrap_or_else(|| {
+            let mut s = alloc::vec![b'='];
+            let ms = p.poll_timeout().map_or(-1, |t| {
+                t.as_micros().div_ceil(1000).min(i64::MAX as u64) as i64
+            });
+            push_int(&mut s, ms);
+            s
+        })
 }
 
 /// Runs operation `op` (see [`op`], except `NEW` and `FREE`) on a phone at `now` (ms, as

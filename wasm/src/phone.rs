@@ -121,7 +121,8 @@ fn action(kind: u8, data: &[u8]) -> Vec<u8> {
     a
 }
 
-/// What the phone reports to the application.
+/// What the phone reports to the application (queued encoded by [`crate::encode_event`]:
+/// [`Phone::poll_event`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PhoneEvent {
     /// A socket to this URL is being opened.
@@ -148,7 +149,8 @@ pub struct Phone<R: Rng> {
     // its drop glue. The queue holds sends (the actions' element type: one vector code).
     queue: Vec<Vec<u8>>,
     actions: Vec<Vec<u8>>,
-    events: Vec<PhoneEvent>,
+    /// Events, encoded too ([`crate::encode_event`]).
+    events: Vec<Vec<u8>>,
     /// The application wants to be registered (re-register after a reconnection).
     want_registered: bool,
     /// A ping is out: (deadline for its pong, pong count when it was sent).
@@ -277,7 +279,7 @@ impl<R: Rng> Phone<R> {
         self.queue.clear();
         if was_connected {
             self.actions.push(action(b'2', &[]));
-            self.events.push(PhoneEvent::Disconnected { retry: None });
+            self.event(PhoneEvent::Disconnected { retry: None });
         }
     }
 
@@ -293,7 +295,7 @@ impl<R: Rng> Phone<R> {
             .get(i)
             .map(|s| s.url.clone())
             .unwrap_or_default();
-        self.events.push(PhoneEvent::Connected(url));
+        self.event(PhoneEvent::Connected(url));
         // Oldest first (one element type's `remove`, as in `drain`: no retain or drain
         // adapters; at most MAX_QUEUED).
         while !self.queue.is_empty() {
@@ -316,7 +318,7 @@ impl<R: Rng> Phone<R> {
         self.pong_deadline = None;
         let retry = self.pool.closed(now, &mut self.rng);
         if retry.is_some() {
-            self.events.push(PhoneEvent::Disconnected { retry });
+            self.event(PhoneEvent::Disconnected { retry });
         }
         self.drain(now);
     }
@@ -353,7 +355,7 @@ impl<R: Rng> Phone<R> {
             if self.pool.is_open() {
                 self.actions.push(action(b'2', &[]));
                 let retry = self.pool.failed(now, &mut self.rng);
-                self.events.push(PhoneEvent::Disconnected { retry });
+                self.event(PhoneEvent::Disconnected { retry });
             }
         }
         self.pool.handle_timeout(now, &mut self.rng);
@@ -380,9 +382,15 @@ impl<R: Rng> Phone<R> {
         (!self.actions.is_empty()).then(|| self.actions.remove(0))
     }
 
-    /// The next event for the application.
-    pub fn poll_event(&mut self) -> Option<PhoneEvent> {
+    /// The next event for the application, encoded ([`crate::encode_event`]; read back by
+    /// [`crate::PhoneEventJs::decode`]).
+    pub fn poll_event(&mut self) -> Option<Vec<u8>> {
         (!self.events.is_empty()).then(|| self.events.remove(0))
+    }
+
+    /// Queues an event, encoded.
+    fn event(&mut self, e: PhoneEvent) {
+        self.events.push(crate::encode_event(e));
     }
 
     /// Moves the UA's and the pool's output into the action and event queues.
@@ -390,7 +398,7 @@ impl<R: Rng> Phone<R> {
         if let Some(url) = self.pool.poll_connect() {
             let url = String::from(url);
             self.actions.push(action(b'0', url.as_bytes()));
-            self.events.push(PhoneEvent::Connecting(url));
+            self.event(PhoneEvent::Connecting(url));
         }
         let open = self.pool.is_open();
         while let Some(t) = self.ua.poll_transmit() {
@@ -416,7 +424,7 @@ impl<R: Rng> Phone<R> {
             if let Event::Registration(RegistrationState::Unregistered) = e {
                 self.want_registered = false;
             }
-            self.events.push(PhoneEvent::Ua(e));
+            self.event(PhoneEvent::Ua(e));
         }
     }
 
