@@ -440,20 +440,19 @@ fn num(n: i64) -> Vec<u8> {
 
 /// The next output of a phone (UTF-8 text, except a message received as binary that is
 /// not): an action — `0` + URL: open a WebSocket to it (subprotocol
-/// `sip`); `1` + message: send it; `2`: close — else an event ([`PhoneEventJs::encode`],
-/// starting with a lowercase letter), else `=` and when to run the timers (ms on the clock
-/// of `now`, rounded up; `-1`: never).
+/// `sip`); `1` + message: send it; `2`: close — or an event ([`PhoneEventJs::encode`],
+/// starting with a letter), in the order they happened (the wrapper carries out the
+/// actions as it polls them and dispatches the events after the last poll); else `=` and
+/// when to run the timers (ms on the clock of `now`, rounded up; `-1`: never).
 pub fn poll<R: rvoip_core::rand::Rng>(p: &mut Phone<R>) -> Vec<u8> {
-    p.poll_action()
-        .or_else(|| p.poll_event())
-        .unwrap_or_else(|| {
-            let mut s = alloc::vec![b'='];
-            let ms = p.poll_timeout().map_or(-1, |t| {
-                t.as_micros().div_ceil(1000).min(i64::MAX as u64) as i64
-            });
-            push_int(&mut s, ms);
-            s
-        })
+    p.poll_output().unwrap_or_else(|| {
+        let mut s = alloc::vec![b'='];
+        let ms = p.poll_timeout().map_or(-1, |t| {
+            t.as_micros().div_ceil(1000).min(i64::MAX as u64) as i64
+        });
+        push_int(&mut s, ms);
+        s
+    })
 }
 
 /// Runs operation `op` (see [`op`], except `NEW` and `FREE`) on a phone at `now` (ms, as

@@ -4,8 +4,8 @@
 //!
 //! JavaScript owns the WebSocket and the timers. It feeds: [`Phone::handle_open`],
 //! [`Phone::handle_close`], [`Phone::handle_message`], [`Phone::handle_timeout`] and the
-//! commands; it drains [`Phone::poll_action`] (open a socket, send a message, close),
-//! [`Phone::poll_event`] and [`Phone::poll_timeout`] after each of them.
+//! commands; it drains [`Phone::poll_output`] (open a socket, send a message, close; the
+//! events) and [`Phone::poll_timeout`] after each of them.
 //!
 //! - **Transport** (RFC 7118): one SIP message per WebSocket message; Via `WS`/`WSS`,
 //!   Contact `;transport=ws`. A browser has no host a server could reach, so Via sent-by
@@ -88,7 +88,7 @@ impl PhoneConfig {
     }
 }
 
-/// What JavaScript must do with the socket. [`Phone::poll_action`] returns it encoded (as
+/// What JavaScript must do with the socket. [`Phone::poll_output`] returns it encoded (as
 /// [`Action::decode`] reads it back): its kind `0`, `1` or `2`, then the URL or the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -101,7 +101,7 @@ pub enum Action {
 }
 
 impl Action {
-    /// Reads an encoded action ([`Phone::poll_action`]); `None` for another form.
+    /// Reads an encoded action ([`Phone::poll_output`]); `None` for another form (an event).
     pub fn decode(a: &[u8]) -> Option<Action> {
         let (&kind, data) = a.split_first()?;
         Some(match kind {
@@ -122,7 +122,7 @@ fn action(kind: u8, data: &[u8]) -> Vec<u8> {
 }
 
 /// What the phone reports to the application (queued encoded by [`crate::encode_event`]:
-/// [`Phone::poll_event`]).
+/// [`Phone::poll_output`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PhoneEvent {
     /// A socket to this URL is being opened.
@@ -148,9 +148,9 @@ pub struct Phone<R: Rng> {
     // Actions are kept encoded (`Action::decode`): the form JavaScript reads, no enum and
     // its drop glue. The queue holds sends (the actions' element type: one vector code).
     queue: Vec<Vec<u8>>,
-    actions: Vec<Vec<u8>>,
-    /// Events, encoded too ([`crate::encode_event`]).
-    events: Vec<Vec<u8>>,
+    /// The actions and events, in order (one queue: the wrapper carries out the actions as
+    /// it polls them and dispatches the events after the last).
+    out: Vec<Vec<u8>>,
     /// The application wants to be registered (re-register after a reconnection).
     want_registered: bool,
     /// A ping is out: (deadline for its pong, pong count when it was sent).
@@ -240,8 +240,7 @@ impl<R: Rng> Phone<R> {
             rng,
             pool: Pool::new(cfg.servers),
             queue: Vec::new(),
-            actions: Vec::new(),
-            events: Vec::new(),
+            out: Vec::new(),
             want_registered: false,
             pong_deadline: None,
         }
@@ -278,7 +277,7 @@ impl<R: Rng> Phone<R> {
         self.pong_deadline = None;
         self.queue.clear();
         if was_connected {
-            self.actions.push(action(b'2', &[]));
+            self.out.push(action(b'2', &[]));
             self.event(PhoneEvent::Disconnected { retry: None });
         }
     }
@@ -304,7 +303,7 @@ impl<R: Rng> Phone<R> {
             if self.want_registered && a.starts_with(b"1REGISTER ") {
                 continue;
             }
-            self.actions.push(a);
+            self.out.push(a);
         }
         if self.want_registered {
             // RFC 5626 §4.4.1: a new flow is registered at once.
@@ -353,7 +352,7 @@ impl<R: Rng> Phone<R> {
             // RFC 5626 §4.4.1: no pong, the flow failed; replace the socket.
             self.pong_deadline = None;
             if self.pool.is_open() {
-                self.actions.push(action(b'2', &[]));
+                self.out.push(action(b'2', &[]));
                 let retry = self.pool.failed(now, &mut self.rng);
                 self.event(PhoneEvent::Disconnected { retry });
             }
@@ -377,27 +376,23 @@ impl<R: Rng> Phone<R> {
         next
     }
 
-    /// The next thing to do with the socket, encoded (see [`Action`]).
-    pub fn poll_action(&mut self) -> Option<Vec<u8>> {
-        (!self.actions.is_empty()).then(|| self.actions.remove(0))
-    }
-
-    /// The next event for the application, encoded ([`crate::encode_event`]; read back by
-    /// [`crate::PhoneEventJs::decode`]).
-    pub fn poll_event(&mut self) -> Option<Vec<u8>> {
-        (!self.events.is_empty()).then(|| self.events.remove(0))
+    /// The next output, encoded: an action for the socket ([`Action`]: a digit first) or an
+    /// event for the application ([`crate::encode_event`]: a letter first), in the order
+    /// they happened.
+    pub fn poll_output(&mut self) -> Option<Vec<u8>> {
+        (!self.out.is_empty()).then(|| self.out.remove(0))
     }
 
     /// Queues an event, encoded.
     fn event(&mut self, e: PhoneEvent) {
-        self.events.push(crate::encode_event(e));
+        self.out.push(crate::encode_event(e));
     }
 
-    /// Moves the UA's and the pool's output into the action and event queues.
+    /// Moves the UA's and the pool's output into the output queue.
     fn drain(&mut self, now: Instant) {
         if let Some(url) = self.pool.poll_connect() {
             let url = String::from(url);
-            self.actions.push(action(b'0', url.as_bytes()));
+            self.out.push(action(b'0', url.as_bytes()));
             self.event(PhoneEvent::Connecting(url));
         }
         let open = self.pool.is_open();
@@ -412,7 +407,7 @@ impl<R: Rng> Phone<R> {
             }
             let a = action(b'1', &t.bytes);
             if open {
-                self.actions.push(a);
+                self.out.push(a);
             } else {
                 if self.queue.len() >= MAX_QUEUED {
                     self.queue.remove(0);
@@ -566,9 +561,9 @@ mod tests {
         assert!(p.start(t0));
         p.handle_open(t0);
         p.register(t0).unwrap();
-        let b = core::iter::from_fn(|| p.poll_action())
-            .find_map(|a| match Action::decode(&a).unwrap() {
-                Action::Send(b) => Some(b),
+        let b = core::iter::from_fn(|| p.poll_output())
+            .find_map(|a| match Action::decode(&a) {
+                Some(Action::Send(b)) => Some(b),
                 _ => None,
             })
             .expect("a REGISTER");
@@ -628,23 +623,24 @@ mod tests {
         let t0 = Instant::from_millis(10);
         assert!(p.start(t0));
         assert_eq!(
-            p.poll_action().and_then(|a| Action::decode(&a)),
+            p.poll_output().and_then(|a| Action::decode(&a)),
             Some(Action::Connect("wss://a.example/ws".into()))
         );
         p.register(t0).unwrap();
-        assert_eq!(
-            p.poll_action(),
-            None,
+        let mut out = core::iter::from_fn(|| p.poll_output());
+        assert!(
+            out.all(|a| !matches!(Action::decode(&a), Some(Action::Send(_)))),
             "nothing sent before the socket opens"
         );
         p.handle_open(t0);
         // One REGISTER: the queued one is superseded by the new flow's.
         let mut sent = 0;
-        while let Some(a) = p.poll_action() {
-            let Some(Action::Send(b)) = Action::decode(&a) else {
-                panic!("{a:?}")
-            };
-            assert!(b.starts_with(b"REGISTER "));
+        while let Some(a) = p.poll_output() {
+            match Action::decode(&a) {
+                Some(Action::Send(b)) => assert!(b.starts_with(b"REGISTER ")),
+                Some(a) => panic!("{a:?}"),
+                None => continue, // An event (connected).
+            }
             sent += 1;
         }
         assert_eq!(sent, 1);

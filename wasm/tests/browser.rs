@@ -95,21 +95,19 @@ impl Net {
 
     fn pump(&mut self) {
         let mut pong = false;
-        while let Some(a) = self.phone.poll_action() {
-            match Action::decode(&a).expect("an encoded action") {
-                Action::Connect(u) => self.connects.push(u),
-                Action::Close => self.closes += 1,
-                Action::Send(b) if b == b"\r\n\r\n" => {
+        while let Some(a) = self.phone.poll_output() {
+            match Action::decode(&a) {
+                Some(Action::Connect(u)) => self.connects.push(u),
+                Some(Action::Close) => self.closes += 1,
+                Some(Action::Send(b)) if b == b"\r\n\r\n" => {
                     self.pings += 1;
                     pong = self.auto_pong;
                 }
-                Action::Send(b) => self
+                Some(Action::Send(b)) => self
                     .sent
                     .push(SipMsg::parse(&b).expect("UA sent valid SIP")),
+                None => self.events.push(decode(&a)),
             }
-        }
-        while let Some(e) = self.phone.poll_event() {
-            self.events.push(decode(&e));
         }
         if pong {
             self.phone.handle_message(self.now, b"\r\n");
