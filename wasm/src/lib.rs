@@ -27,7 +27,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use rvoip_core::sip::ua::{CallId, EndReason, Event, RegistrationState, UaError};
 use rvoip_core::time::Instant;
 
-use phone::{Phone, PhoneConfig, PhoneEvent};
+use phone::{Phone, PhoneConfig};
 use pool::Server;
 use rng::CryptoRng;
 
@@ -173,108 +173,95 @@ fn push_int(s: &mut Vec<u8>, n: i64) {
     rvoip_core::sip::ua::msg::push_decimal(s, n.unsigned_abs());
 }
 
-/// The encoded form ([`PhoneEventJs::encode`]) of a phone event: the fields start empty
+/// The encoded form ([`PhoneEventJs::encode`]) of an event of the SIP user agent (the
+/// phone encodes its connection events, `c`, `C` and `d`, itself): the fields start empty
 /// (zero, `""`, no body) and one match sets the kind and the fields the event has, then
 /// one call encodes them.
-pub fn encode_event(e: PhoneEvent) -> Vec<u8> {
+pub fn encode_event(e: &Event) -> Vec<u8> {
     let mut d = [0u8; 4];
     let (mut call, mut code, mut text, mut extra, mut body) = (0u64, 0i64, "", "", None);
-    let kind = match &e {
-        PhoneEvent::Connecting(url) => {
-            text = url;
-            b'c'
+    let kind = match e {
+        Event::Registration(RegistrationState::Registered { expires }) => {
+            code = (*expires).into();
+            b'r'
         }
-        PhoneEvent::Connected(url) => {
-            text = url;
-            b'C'
+        Event::Registration(RegistrationState::Failed { code: c }) => {
+            code = (*c).into();
+            b'f'
         }
-        PhoneEvent::Disconnected { retry } => {
-            code = retry.map_or(-1, |d| d.as_millis().min(i32::MAX as u128) as i64);
-            b'd'
+        Event::Registration(_) => b'u',
+        Event::IncomingCall { call: c, from, sdp } => {
+            (call, text, body) = (c.0, from, sdp.as_deref());
+            b'i'
         }
-        PhoneEvent::Ua(e) => match e {
-            Event::Registration(RegistrationState::Registered { expires }) => {
-                code = (*expires).into();
-                b'r'
-            }
-            Event::Registration(RegistrationState::Failed { code: c }) => {
-                code = (*c).into();
-                b'f'
-            }
-            Event::Registration(_) => b'u',
-            Event::IncomingCall { call: c, from, sdp } => {
-                (call, text, body) = (c.0, from, sdp.as_deref());
-                b'i'
-            }
-            Event::Ringing { call: c } => {
-                call = c.0;
-                b'g'
-            }
-            Event::EarlyMedia { call: c, sdp } => {
-                (call, body) = (c.0, Some(&sdp[..]));
-                b'e'
-            }
-            Event::Answered { call: c, sdp } => {
-                (call, body) = (c.0, sdp.as_deref());
-                b'a'
-            }
-            Event::Ended { call: c, reason } => {
-                call = c.0;
-                let c;
-                (text, c) = match reason {
-                    EndReason::LocalHangup => ("local", 0),
-                    EndReason::RemoteHangup => ("remote", 0),
-                    EndReason::Rejected(c) => ("rejected", *c),
-                    EndReason::Cancelled => ("cancelled", 487),
-                    EndReason::Timeout => ("timeout", 408),
-                    EndReason::SessionExpired => ("session_expired", 0),
-                    _ => ("replaced", 0),
-                };
-                code = c.into();
-                b'E'
-            }
-            Event::OfferReceived { call: c, sdp } => {
-                (call, body) = (c.0, sdp.as_deref());
-                b'o'
-            }
-            Event::MediaUpdated { call: c, sdp } => {
-                (call, body) = (c.0, sdp.as_deref());
-                b'm'
-            }
-            Event::OfferRejected { call: c, code: k } => {
-                (call, code) = (c.0, (*k).into());
-                b'O'
-            }
-            Event::IncomingMessage {
-                from,
-                content_type,
-                body: b,
-            } => {
-                (text, extra, body) = (from, content_type, Some(&b[..]));
-                b'M'
-            }
-            Event::MessageStatus { id, code: k } => {
-                (call, code) = (*id, (*k).into());
-                b's'
-            }
-            Event::DtmfReceived {
-                call: c,
-                digit,
-                duration,
-            } => {
-                (call, code, text) = (c.0, (*duration).into(), digit.encode_utf8(&mut d));
-                b'D'
-            }
-            Event::TransferRequested { call: c, target } => {
-                (call, text) = (c.0, target);
-                b't'
-            }
-            Event::TransferProgress { call: c, code: k } => {
-                (call, code) = (c.0, (*k).into());
-                b'T'
-            }
-            _ => b'?',
-        },
+        Event::Ringing { call: c } => {
+            call = c.0;
+            b'g'
+        }
+        Event::EarlyMedia { call: c, sdp } => {
+            (call, body) = (c.0, Some(&sdp[..]));
+            b'e'
+        }
+        Event::Answered { call: c, sdp } => {
+            (call, body) = (c.0, sdp.as_deref());
+            b'a'
+        }
+        Event::Ended { call: c, reason } => {
+            call = c.0;
+            let c;
+            (text, c) = match reason {
+                EndReason::LocalHangup => ("local", 0),
+                EndReason::RemoteHangup => ("remote", 0),
+                EndReason::Rejected(c) => ("rejected", *c),
+                EndReason::Cancelled => ("cancelled", 487),
+                EndReason::Timeout => ("timeout", 408),
+                EndReason::SessionExpired => ("session_expired", 0),
+                _ => ("replaced", 0),
+            };
+            code = c.into();
+            b'E'
+        }
+        Event::OfferReceived { call: c, sdp } => {
+            (call, body) = (c.0, sdp.as_deref());
+            b'o'
+        }
+        Event::MediaUpdated { call: c, sdp } => {
+            (call, body) = (c.0, sdp.as_deref());
+            b'm'
+        }
+        Event::OfferRejected { call: c, code: k } => {
+            (call, code) = (c.0, (*k).into());
+            b'O'
+        }
+        Event::IncomingMessage {
+            from,
+            content_type,
+            body: b,
+        } => {
+            (text, extra, body) = (from, content_type, Some(&b[..]));
+            b'M'
+        }
+        Event::MessageStatus { id, code: k } => {
+            (call, code) = (*id, (*k).into());
+            b's'
+        }
+        Event::DtmfReceived {
+            call: c,
+            digit,
+            duration,
+        } => {
+            (call, code, text) = (c.0, (*duration).into(), digit.encode_utf8(&mut d));
+            b'D'
+        }
+        Event::TransferRequested { call: c, target } => {
+            (call, text) = (c.0, target);
+            b't'
+        }
+        Event::TransferProgress { call: c, code: k } => {
+            (call, code) = (c.0, (*k).into());
+            b'T'
+        }
+        _ => b'?',
     };
     // Handles are 32-bit numbers in JavaScript.
     enc(&[kind], call as u32, code, text, extra, body)
@@ -673,22 +660,19 @@ mod tests {
         e.body = Some(String::new());
         assert_eq!(PhoneEventJs::decode(&e.encode()).as_ref(), Some(&e));
         // As the wrapper reads it: TextDecoder (lossy UTF-8), then split.
-        let d = |e: PhoneEvent| {
-            PhoneEventJs::decode(&String::from_utf8_lossy(&encode_event(e))).unwrap()
-        };
-        let off = d(PhoneEvent::Disconnected { retry: None });
-        assert_eq!((off.kind.as_str(), off.code, off.body), ("d", -1, None));
-        let ended = d(PhoneEvent::Ua(Event::Ended {
+        let d =
+            |e: Event| PhoneEventJs::decode(&String::from_utf8_lossy(&encode_event(&e))).unwrap();
+        let ended = d(Event::Ended {
             call: CallId(3),
             reason: EndReason::Rejected(486),
-        }));
+        });
         assert_eq!((ended.kind.as_str(), ended.call, ended.code), ("E", 3, 486));
         assert_eq!(ended.text, "rejected");
-        let m = d(PhoneEvent::Ua(Event::IncomingMessage {
+        let m = d(Event::IncomingMessage {
             from: "<sip:a@b>".into(),
             content_type: "text/plain".into(),
             body: b"hi\xff".to_vec(),
-        }));
+        });
         assert_eq!(
             (m.text.as_str(), m.extra.as_str()),
             ("<sip:a@b>", "text/plain")
@@ -813,5 +797,10 @@ mod tests {
         );
         assert_eq!(run(op::STOP, 7.0, 0, 0, ""), "0");
         assert_eq!(run(op::POLL, 0.0, 0, 0, ""), "2");
+        assert_eq!(
+            run(op::POLL, 0.0, 0, 0, ""),
+            "d\u{1f}0\u{1f}-1\u{1f}\u{1f}",
+            "disconnected, no retry"
+        );
     }
 }

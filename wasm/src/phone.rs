@@ -121,23 +121,6 @@ fn action(kind: u8, data: &[u8]) -> Vec<u8> {
     a
 }
 
-/// What the phone reports to the application (queued encoded by [`crate::encode_event`]:
-/// [`Phone::poll_output`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PhoneEvent {
-    /// A socket to this URL is being opened.
-    Connecting(String),
-    /// The socket to this URL is open.
-    Connected(String),
-    /// The socket is gone; the next attempt is in `retry` (`None`: stopped, or no server).
-    Disconnected {
-        /// Delay before the next attempt.
-        retry: Option<Duration>,
-    },
-    /// An event of the SIP user agent.
-    Ua(Event),
-}
-
 /// The browser phone: UA + server pool + keep-alive supervision.
 pub struct Phone<R: Rng> {
     ua: UserAgent<R>,
@@ -278,7 +261,7 @@ impl<R: Rng> Phone<R> {
         self.queue.clear();
         if was_connected {
             self.out.push(action(b'2', &[]));
-            self.event(PhoneEvent::Disconnected { retry: None });
+            self.disconnected(None);
         }
     }
 
@@ -288,13 +271,9 @@ impl<R: Rng> Phone<R> {
             return;
         };
         self.pool.opened();
-        let url = self
-            .pool
-            .servers()
-            .get(i)
-            .map(|s| s.url.clone())
-            .unwrap_or_default();
-        self.event(PhoneEvent::Connected(url));
+        // The `C` (connected) event ([`crate::PhoneEventJs`]).
+        let url = self.pool.servers().get(i).map_or("", |s| s.url.as_str());
+        self.out.push(crate::enc(b"C", 0, 0, url, "", None));
         // Oldest first (one element type's `remove`, as in `drain`: no retain or drain
         // adapters; at most MAX_QUEUED).
         while !self.queue.is_empty() {
@@ -317,7 +296,7 @@ impl<R: Rng> Phone<R> {
         self.pong_deadline = None;
         let retry = self.pool.closed(now, &mut self.rng);
         if retry.is_some() {
-            self.event(PhoneEvent::Disconnected { retry });
+            self.disconnected(retry);
         }
         self.drain(now);
     }
@@ -354,7 +333,7 @@ impl<R: Rng> Phone<R> {
             if self.pool.is_open() {
                 self.out.push(action(b'2', &[]));
                 let retry = self.pool.failed(now, &mut self.rng);
-                self.event(PhoneEvent::Disconnected { retry });
+                self.disconnected(retry);
             }
         }
         self.pool.handle_timeout(now, &mut self.rng);
@@ -383,17 +362,19 @@ impl<R: Rng> Phone<R> {
         (!self.out.is_empty()).then(|| self.out.remove(0))
     }
 
-    /// Queues an event, encoded.
-    fn event(&mut self, e: PhoneEvent) {
-        self.out.push(crate::encode_event(e));
+    /// Queues a `d` (disconnected) event ([`crate::PhoneEventJs`]): the delay before the
+    /// next attempt, ms (`-1`: none, stopped or no server).
+    fn disconnected(&mut self, retry: Option<Duration>) {
+        let ms = retry.map_or(-1, |d| d.as_millis().min(i32::MAX as u128) as i64);
+        self.out.push(crate::enc(b"d", 0, ms, "", "", None));
     }
 
     /// Moves the UA's and the pool's output into the output queue.
     fn drain(&mut self, now: Instant) {
         if let Some(url) = self.pool.poll_connect() {
-            let url = String::from(url);
             self.out.push(action(b'0', url.as_bytes()));
-            self.event(PhoneEvent::Connecting(url));
+            // The `c` (connecting) event ([`crate::PhoneEventJs`]).
+            self.out.push(crate::enc(b"c", 0, 0, url, "", None));
         }
         let open = self.pool.is_open();
         while let Some(t) = self.ua.poll_transmit() {
@@ -419,7 +400,7 @@ impl<R: Rng> Phone<R> {
             if let Event::Registration(RegistrationState::Unregistered) = e {
                 self.want_registered = false;
             }
-            self.event(PhoneEvent::Ua(e));
+            self.out.push(crate::encode_event(&e));
         }
     }
 
