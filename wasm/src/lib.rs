@@ -536,13 +536,15 @@ std::thread_local! {
     };
 }
 
-/// Room for the byte string of the next [`cmd`]: `len` bytes (zeroed) at the returned
-/// address in the module's memory, which JavaScript fills in place (no copy through the
-/// glue's allocator call and boxed slice).
+/// Room for the byte string of the next [`cmd`]: `len` bytes (zeroed after a `cmd`) at the
+/// returned address in the module's memory, which JavaScript fills in place (no copy
+/// through the glue's allocator call and boxed slice). One buffer, emptied by each `cmd`
+/// and kept for the next (no allocation per call once it is large enough).
 #[wasm_bindgen]
 pub fn input(len: usize) -> *mut u8 {
     STATE.with_borrow_mut(|s| {
-        s.input = alloc::vec![0; len];
+        // The buffer of the previous input, emptied by `cmd`, reused.
+        s.input.resize(len, 0);
         s.input.as_mut_ptr()
     })
 }
@@ -564,9 +566,10 @@ pub fn set_input(data: &[u8]) {
 #[wasm_bindgen]
 pub fn cmd(h: u32, op: u32, now: f64, call: u32, n: u32) -> usize {
     STATE.with_borrow_mut(|s| {
-        let data = core::mem::take(&mut s.input);
-        s.out = run(&mut s.phones, h, op, now, call, n, &data);
-        s.out.len()
+        let State { phones, input, out } = s;
+        *out = run(phones, h, op, now, call, n, input);
+        input.clear();
+        out.len()
     })
 }
 

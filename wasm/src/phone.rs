@@ -365,7 +365,14 @@ impl<R: Rng> Phone<R> {
     /// Queues a `d` (disconnected) event ([`crate::PhoneEventJs`]): the delay before the
     /// next attempt, ms (`-1`: none, stopped or no server).
     fn disconnected(&mut self, retry: Option<Duration>) {
-        let ms = retry.map_or(-1, |d| d.as_millis().min(i32::MAX as u128) as i64);
+        // In u64 (`as_millis` is u128 arithmetic); at most 30 s in practice, clamped anyway.
+        let ms = retry.map_or(-1, |d| {
+            let ms = d
+                .as_secs()
+                .saturating_mul(1000)
+                .saturating_add(d.subsec_millis().into());
+            ms.min(i32::MAX as u64) as i64
+        });
         self.out.push(crate::enc(b"d", 0, ms, "", "", None));
     }
 
