@@ -329,7 +329,7 @@ export class UserAgent extends EventTarget {
   private pump(): void {
     const h = this.h;
     if (h < 0) return;
-    const events: [string, number, number, string, string | undefined, string][] = [];
+    const events: string[] = [];
     let a: string;
     // Polls (operation 8) until the core returns `=` and when to run the timers.
     while ((a = this.cmd(8))[0] !== '=') {
@@ -339,12 +339,7 @@ export class UserAgent extends EventTarget {
       else if (a[0] === '1') {
         if (this.ws?.readyState === 1) this.ws.send(data);
       } else if (a[0] === '2') this.closeSocket();
-      else {
-        // An event: kind, call, code, text, extra separated by U+001F, then the body if
-        // any (the body may itself contain U+001F).
-        const f = a.split('\x1f');
-        events.push([f[0], +f[1], +f[2], f[3], f.length > 5 ? f.slice(5).join('\x1f') : undefined, f[4]]);
-      }
+      else events.push(a); // An event (dispatched below).
     }
     clearTimeout(this.timer);
     const at = +a.slice(1);
@@ -355,7 +350,7 @@ export class UserAgent extends EventTarget {
         this.pump();
       }, Math.max(0, at - performance.now()));
     }
-    for (const ev of events) this.dispatch(...ev);
+    for (const e of events) this.dispatch(e);
   }
 
   private settle(list: Waiter[], err?: Error): void {
@@ -363,7 +358,13 @@ export class UserAgent extends EventTarget {
   }
 
   /** An event of the core (one-letter kinds: wasm/src/lib.rs `PhoneEventJs`). */
-  private dispatch(kind: string, id: number, code: number, text: string, body: string | undefined, extra: string): void {
+  private dispatch(e: string): void {
+    // Kind, call, code, text, extra separated by U+001F, then the body if any (the body may
+    // itself contain U+001F).
+    const [kind, call, status, text, extra, ...rest] = e.split('\x1f');
+    const id = +call;
+    const code = +status;
+    const body = rest.length ? rest.join('\x1f') : undefined;
     switch (kind) {
       case 'c': // connecting
         return this.setTransport('connecting', text, -1);
