@@ -12,8 +12,8 @@
 //! The one entry point [`cmd`] drives the phones like every sans-IO machine of the core:
 //! run an operation ([`op`]: a socket event, the timers, a command), then poll
 //! ([`op::POLL`]) the actions and events until the poll returns when to run the timers
-//! next. Its byte string and its result cross in place in the module's memory ([`input`],
-//! [`out`]): the only other exports.
+//! next. Its byte string and its result cross in place in the module's memory ([`input`]:
+//! the only other export; `cmd` returns where its result is).
 #![warn(missing_docs)]
 
 pub mod phone;
@@ -557,29 +557,24 @@ pub fn set_input(data: &[u8]) {
 /// The browser phone's one entry point: runs operation `op` ([`op`]) on phone `h` at `now`
 /// (ms, `performance.now()`) with a call handle, a number and the byte string written at
 /// [`input`] (taken: empty unless written again); the result (bytes: text, decoded by the
-/// wrapper's `TextDecoder`) stays in the module's memory at [`out`] until the next call,
-/// and its length is returned. (Read in place: the glue of a returned `Vec` would allocate
-/// a return slot on the shadow stack, read it through a `DataView`, copy the bytes and
-/// free them.) One function instead of a class with a method per command: the bindings
+/// wrapper's `TextDecoder`) stays in the module's memory until the next call: its address
+/// is returned in the low 32 bits, its length in the high 32 bits (one return value, no
+/// second export to ask where it is). (Read in place: the glue of a returned `Vec` would
+/// allocate a return slot on the shadow stack, read it through a `DataView`, copy the bytes
+/// and free them.) One function instead of a class with a method per command: the bindings
 /// (and their JavaScript glue) exist once. Driven like every sans-IO machine of the core:
 /// run an operation, then [`op::POLL`] until it returns the timeout (`=…`).
 #[wasm_bindgen]
-pub fn cmd(h: u32, op: u32, now: f64, call: u32, n: u32) -> usize {
+pub fn cmd(h: u32, op: u32, now: f64, call: u32, n: u32) -> u64 {
     STATE.with_borrow_mut(|s| {
         let State { phones, input, out } = s;
         *out = run(phones, h, op, now, call, n, input);
         input.clear();
-        out.len()
+        (out.len() as u64) << 32 | out.as_ptr() as usize as u64
     })
 }
 
-/// Where the result of the last [`cmd`] is in the module's memory.
-#[wasm_bindgen]
-pub fn out() -> *const u8 {
-    STATE.with_borrow(|s| s.out.as_ptr())
-}
-
-/// A copy of the result of the last [`cmd`] (what JavaScript reads at [`out`]).
+/// A copy of the result of the last [`cmd`] (what JavaScript reads where `cmd` says).
 pub fn output() -> Vec<u8> {
     STATE.with_borrow(|s| s.out.clone())
 }
