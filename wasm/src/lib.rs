@@ -559,18 +559,19 @@ pub fn set_input(data: &[u8]) {
 /// [`input`] (taken: empty unless written again); the result (bytes: text, decoded by the
 /// wrapper's `TextDecoder`) stays in the module's memory until the next call: its address
 /// is returned in the low 32 bits, its length in the high 32 bits (one return value, no
-/// second export to ask where it is). (Read in place: the glue of a returned `Vec` would
+/// second export to ask where it is; signed, a plain `BigInt` for the glue to pass on, and
+/// the length, below 2³¹, keeps it positive). (Read in place: the glue of a returned `Vec` would
 /// allocate a return slot on the shadow stack, read it through a `DataView`, copy the bytes
 /// and free them.) One function instead of a class with a method per command: the bindings
 /// (and their JavaScript glue) exist once. Driven like every sans-IO machine of the core:
 /// run an operation, then [`op::POLL`] until it returns the timeout (`=…`).
 #[wasm_bindgen]
-pub fn cmd(h: u32, op: u32, now: f64, call: u32, n: u32) -> u64 {
+pub fn cmd(h: u32, op: u32, now: f64, call: u32, n: u32) -> i64 {
     STATE.with_borrow_mut(|s| {
         let State { phones, input, out } = s;
         *out = run(phones, h, op, now, call, n, input);
         input.clear();
-        (out.len() as u64) << 32 | out.as_ptr() as usize as u64
+        ((out.len() as u64) << 32 | out.as_ptr() as usize as u64) as i64
     })
 }
 
