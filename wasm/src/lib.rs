@@ -12,8 +12,8 @@
 //! The one entry point [`cmd`] drives the phones like every sans-IO machine of the core:
 //! run an operation ([`op`]: a socket event, the timers, a command), then poll
 //! ([`op::POLL`]) the actions and events until the poll returns when to run the timers
-//! next. Its byte string and its result cross in place in the module's memory ([`input`],
-//! [`out`]): the only other exports.
+//! next. Its byte string and its result cross in place in the module's memory ([`input`]:
+//! the only other export; `cmd` returns where its result is).
 #![warn(missing_docs)]
 
 pub mod phone;
@@ -22,13 +22,12 @@ pub mod rng;
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::cell::Cell;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use rvoip_core::sip::ua::{CallId, EndReason, Event, RegistrationState, UaError};
 use rvoip_core::time::Instant;
 
-use phone::{Action, Phone, PhoneConfig, PhoneEvent};
+use phone::{Phone, PhoneConfig};
 use pool::Server;
 use rng::CryptoRng;
 
@@ -174,108 +173,95 @@ fn push_int(s: &mut Vec<u8>, n: i64) {
     rvoip_core::sip::ua::msg::push_decimal(s, n.unsigned_abs());
 }
 
-/// The encoded form ([`PhoneEventJs::encode`]) of a phone event: the fields start empty
+/// The encoded form ([`PhoneEventJs::encode`]) of an event of the SIP user agent (the
+/// phone encodes its connection events, `c`, `C` and `d`, itself): the fields start empty
 /// (zero, `""`, no body) and one match sets the kind and the fields the event has, then
 /// one call encodes them.
-pub fn encode_event(e: PhoneEvent) -> Vec<u8> {
+pub fn encode_event(e: &Event) -> Vec<u8> {
     let mut d = [0u8; 4];
     let (mut call, mut code, mut text, mut extra, mut body) = (0u64, 0i64, "", "", None);
-    let kind = match &e {
-        PhoneEvent::Connecting(url) => {
-            text = url;
-            b'c'
+    let kind = match e {
+        Event::Registration(RegistrationState::Registered { expires }) => {
+            code = (*expires).into();
+            b'r'
         }
-        PhoneEvent::Connected(url) => {
-            text = url;
-            b'C'
+        Event::Registration(RegistrationState::Failed { code: c }) => {
+            code = (*c).into();
+            b'f'
         }
-        PhoneEvent::Disconnected { retry } => {
-            code = retry.map_or(-1, |d| d.as_millis().min(i32::MAX as u128) as i64);
-            b'd'
+        Event::Registration(_) => b'u',
+        Event::IncomingCall { call: c, from, sdp } => {
+            (call, text, body) = (c.0, from, sdp.as_deref());
+            b'i'
         }
-        PhoneEvent::Ua(e) => match e {
-            Event::Registration(RegistrationState::Registered { expires }) => {
-                code = (*expires).into();
-                b'r'
-            }
-            Event::Registration(RegistrationState::Failed { code: c }) => {
-                code = (*c).into();
-                b'f'
-            }
-            Event::Registration(_) => b'u',
-            Event::IncomingCall { call: c, from, sdp } => {
-                (call, text, body) = (c.0, from, sdp.as_deref());
-                b'i'
-            }
-            Event::Ringing { call: c } => {
-                call = c.0;
-                b'g'
-            }
-            Event::EarlyMedia { call: c, sdp } => {
-                (call, body) = (c.0, Some(&sdp[..]));
-                b'e'
-            }
-            Event::Answered { call: c, sdp } => {
-                (call, body) = (c.0, sdp.as_deref());
-                b'a'
-            }
-            Event::Ended { call: c, reason } => {
-                call = c.0;
-                let c;
-                (text, c) = match reason {
-                    EndReason::LocalHangup => ("local", 0),
-                    EndReason::RemoteHangup => ("remote", 0),
-                    EndReason::Rejected(c) => ("rejected", *c),
-                    EndReason::Cancelled => ("cancelled", 487),
-                    EndReason::Timeout => ("timeout", 408),
-                    EndReason::SessionExpired => ("session_expired", 0),
-                    _ => ("replaced", 0),
-                };
-                code = c.into();
-                b'E'
-            }
-            Event::OfferReceived { call: c, sdp } => {
-                (call, body) = (c.0, sdp.as_deref());
-                b'o'
-            }
-            Event::MediaUpdated { call: c, sdp } => {
-                (call, body) = (c.0, sdp.as_deref());
-                b'm'
-            }
-            Event::OfferRejected { call: c, code: k } => {
-                (call, code) = (c.0, (*k).into());
-                b'O'
-            }
-            Event::IncomingMessage {
-                from,
-                content_type,
-                body: b,
-            } => {
-                (text, extra, body) = (from, content_type, Some(&b[..]));
-                b'M'
-            }
-            Event::MessageStatus { id, code: k } => {
-                (call, code) = (*id, (*k).into());
-                b's'
-            }
-            Event::DtmfReceived {
-                call: c,
-                digit,
-                duration,
-            } => {
-                (call, code, text) = (c.0, (*duration).into(), digit.encode_utf8(&mut d));
-                b'D'
-            }
-            Event::TransferRequested { call: c, target } => {
-                (call, text) = (c.0, target);
-                b't'
-            }
-            Event::TransferProgress { call: c, code: k } => {
-                (call, code) = (c.0, (*k).into());
-                b'T'
-            }
-            _ => b'?',
-        },
+        Event::Ringing { call: c } => {
+            call = c.0;
+            b'g'
+        }
+        Event::EarlyMedia { call: c, sdp } => {
+            (call, body) = (c.0, Some(&sdp[..]));
+            b'e'
+        }
+        Event::Answered { call: c, sdp } => {
+            (call, body) = (c.0, sdp.as_deref());
+            b'a'
+        }
+        Event::Ended { call: c, reason } => {
+            call = c.0;
+            let c;
+            (text, c) = match reason {
+                EndReason::LocalHangup => ("local", 0),
+                EndReason::RemoteHangup => ("remote", 0),
+                EndReason::Rejected(c) => ("rejected", *c),
+                EndReason::Cancelled => ("cancelled", 487),
+                EndReason::Timeout => ("timeout", 408),
+                EndReason::SessionExpired => ("session_expired", 0),
+                _ => ("replaced", 0),
+            };
+            code = c.into();
+            b'E'
+        }
+        Event::OfferReceived { call: c, sdp } => {
+            (call, body) = (c.0, sdp.as_deref());
+            b'o'
+        }
+        Event::MediaUpdated { call: c, sdp } => {
+            (call, body) = (c.0, sdp.as_deref());
+            b'm'
+        }
+        Event::OfferRejected { call: c, code: k } => {
+            (call, code) = (c.0, (*k).into());
+            b'O'
+        }
+        Event::IncomingMessage {
+            from,
+            content_type,
+            body: b,
+        } => {
+            (text, extra, body) = (from, content_type, Some(&b[..]));
+            b'M'
+        }
+        Event::MessageStatus { id, code: k } => {
+            (call, code) = (*id, (*k).into());
+            b's'
+        }
+        Event::DtmfReceived {
+            call: c,
+            digit,
+            duration,
+        } => {
+            (call, code, text) = (c.0, (*duration).into(), digit.encode_utf8(&mut d));
+            b'D'
+        }
+        Event::TransferRequested { call: c, target } => {
+            (call, text) = (c.0, target);
+            b't'
+        }
+        Event::TransferProgress { call: c, code: k } => {
+            (call, code) = (c.0, (*k).into());
+            b'T'
+        }
+        _ => b'?',
     };
     // Handles are 32-bit numbers in JavaScript.
     enc(&[kind], call as u32, code, text, extra, body)
@@ -441,30 +427,19 @@ fn num(n: i64) -> Vec<u8> {
 
 /// The next output of a phone (UTF-8 text, except a message received as binary that is
 /// not): an action — `0` + URL: open a WebSocket to it (subprotocol
-/// `sip`); `1` + message: send it; `2`: close — else an event ([`PhoneEventJs::encode`],
-/// starting with a lowercase letter), else `=` and when to run the timers (ms on the clock
-/// of `now`, rounded up; `-1`: never).
+/// `sip`); `1` + message: send it; `2`: close — or an event ([`PhoneEventJs::encode`],
+/// starting with a letter), in the order they happened (the wrapper carries out the
+/// actions as it polls them and dispatches the events after the last poll); else `=` and
+/// when to run the timers (ms on the clock of `now`, rounded up; `-1`: never).
 pub fn poll<R: rvoip_core::rand::Rng>(p: &mut Phone<R>) -> Vec<u8> {
-    if let Some(a) = p.poll_action() {
-        let (kind, data) = match &a {
-            Action::Connect(url) => (b'0', url.as_bytes()),
-            Action::Send(b) => (b'1', &b[..]),
-            Action::Close => (b'2', &[][..]),
-        };
-        let mut s = Vec::with_capacity(data.len() + 1);
-        s.push(kind);
-        s.extend_from_slice(data);
-        s
-    } else if let Some(e) = p.poll_event() {
-        encode_event(e)
-    } else {
+    p.poll_output().unwrap_or_else(|| {
         let mut s = alloc::vec![b'='];
         let ms = p.poll_timeout().map_or(-1, |t| {
             t.as_micros().div_ceil(1000).min(i64::MAX as u64) as i64
         });
         push_int(&mut s, ms);
         s
-    }
+    })
 }
 
 /// Runs operation `op` (see [`op`], except `NEW` and `FREE`) on a phone at `now` (ms, as
@@ -542,87 +517,95 @@ pub fn exec<R: rvoip_core::rand::Rng>(
     num(r.map_or_else(|e| err_code(e).into(), |v| v.min(i32::MAX as u64) as i64))
 }
 
-std::thread_local! {
-    /// The phones by handle (a freed one leaves `None`).
-    static PHONES: core::cell::RefCell<Vec<Option<Phone<CryptoRng>>>> =
-        const { core::cell::RefCell::new(Vec::new()) };
-    /// The byte string of the next [`cmd`] ([`input`]).
-    static IN: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
-    /// The result of the last [`cmd`], until the next one, and where its bytes are.
-    static OUT: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
-    static OUT_AT: Cell<usize> = const { Cell::new(0) };
+/// The module's state: the phones by handle (a freed one leaves `None`), the byte string
+/// of the next [`cmd`] ([`input`]) and the result of the last one, until the next (one
+/// thread-local: one accessor).
+struct State {
+    phones: Vec<Option<Phone<CryptoRng>>>,
+    input: Vec<u8>,
+    out: Vec<u8>,
 }
 
-/// Room for the byte string of the next [`cmd`]: `len` bytes (zeroed) at the returned
-/// address in the module's memory, which JavaScript fills in place (no copy through the
-/// glue's allocator call and boxed slice).
+std::thread_local! {
+    static STATE: core::cell::RefCell<State> = const {
+        core::cell::RefCell::new(State {
+            phones: Vec::new(),
+            input: Vec::new(),
+            out: Vec::new(),
+        })
+    };
+}
+
+/// Room for the byte string of the next [`cmd`]: `len` bytes (zeroed after a `cmd`) at the
+/// returned address in the module's memory, which JavaScript fills in place (no copy
+/// through the glue's allocator call and boxed slice). One buffer, emptied by each `cmd`
+/// and kept for the next (no allocation per call once it is large enough).
 #[wasm_bindgen]
 pub fn input(len: usize) -> *mut u8 {
-    let mut b = alloc::vec![0; len];
-    let at = b.as_mut_ptr();
-    IN.with(|i| i.set(b));
-    at
+    STATE.with_borrow_mut(|s| {
+        // The buffer of the previous input, emptied by `cmd`, reused.
+        s.input.resize(len, 0);
+        s.input.as_mut_ptr()
+    })
 }
 
 /// Sets the byte string of the next [`cmd`] (what JavaScript writes at [`input`]).
 pub fn set_input(data: &[u8]) {
-    IN.with(|i| i.set(data.to_vec()));
+    STATE.with_borrow_mut(|s| s.input = data.to_vec());
 }
 
 /// The browser phone's one entry point: runs operation `op` ([`op`]) on phone `h` at `now`
 /// (ms, `performance.now()`) with a call handle, a number and the byte string written at
 /// [`input`] (taken: empty unless written again); the result (bytes: text, decoded by the
-/// wrapper's `TextDecoder`) stays in the module's memory at [`out`] until the next call,
-/// and its length is returned. (Read in place: the glue of a returned `Vec` would allocate
-/// a return slot on the shadow stack, read it through a `DataView`, copy the bytes and
-/// free them.) One function instead of a class with a method per command: the bindings
+/// wrapper's `TextDecoder`) stays in the module's memory until the next call: its address
+/// is returned in the low 32 bits, its length in the high 32 bits (one return value, no
+/// second export to ask where it is; signed, a plain `BigInt` for the glue to pass on, and
+/// the length, below 2³¹, keeps it positive). (Read in place: the glue of a returned `Vec` would
+/// allocate a return slot on the shadow stack, read it through a `DataView`, copy the bytes
+/// and free them.) One function instead of a class with a method per command: the bindings
 /// (and their JavaScript glue) exist once. Driven like every sans-IO machine of the core:
 /// run an operation, then [`op::POLL`] until it returns the timeout (`=…`).
 #[wasm_bindgen]
-pub fn cmd(h: u32, op: u32, now: f64, call: u32, n: u32) -> usize {
-    let data = IN.with(Cell::take);
-    let r = run(h, op, now, call, n, &data);
-    let len = r.len();
-    OUT_AT.with(|at| at.set(r.as_ptr() as usize));
-    OUT.with(|o| o.set(r));
-    len
-}
-
-/// Where the result of the last [`cmd`] is in the module's memory.
-#[wasm_bindgen]
-pub fn out() -> *const u8 {
-    OUT_AT.with(Cell::get) as *const u8
-}
-
-/// A copy of the result of the last [`cmd`] (what JavaScript reads at [`out`]).
-pub fn output() -> Vec<u8> {
-    OUT.with(|o| {
-        let b = o.take();
-        o.set(b.clone());
-        b
+pub fn cmd(h: u32, op: u32, now: f64, call: u32, n: u32) -> i64 {
+    STATE.with_borrow_mut(|s| {
+        let State { phones, input, out } = s;
+        *out = run(phones, h, op, now, call, n, input);
+        input.clear();
+        ((out.len() as u64) << 32 | out.as_ptr() as usize as u64) as i64
     })
+}
+
+/// A copy of the result of the last [`cmd`] (what JavaScript reads where `cmd` says).
+pub fn output() -> Vec<u8> {
+    STATE.with_borrow(|s| s.out.clone())
 }
 
 /// [`cmd`]'s work: the result as bytes.
-fn run(h: u32, op: u32, now: f64, call: u32, n: u32, data: &[u8]) -> Vec<u8> {
-    PHONES.with_borrow_mut(|phones| {
-        if op == op::NEW {
-            let cfg = config(core::str::from_utf8(data).unwrap_or_default());
-            phones.push(Some(Phone::new(cfg, CryptoRng::new(), CryptoRng::new())));
-            return num(phones.len() as i64 - 1);
+fn run(
+    phones: &mut Vec<Option<Phone<CryptoRng>>>,
+    h: u32,
+    op: u32,
+    now: f64,
+    call: u32,
+    n: u32,
+    data: &[u8],
+) -> Vec<u8> {
+    if op == op::NEW {
+        let cfg = config(core::str::from_utf8(data).unwrap_or_default());
+        phones.push(Some(Phone::new(cfg, CryptoRng::new(), CryptoRng::new())));
+        return num(phones.len() as i64 - 1);
+    }
+    let slot = phones.get_mut(h as usize);
+    if op == op::FREE {
+        if let Some(p) = slot {
+            *p = None;
         }
-        let slot = phones.get_mut(h as usize);
-        if op == op::FREE {
-            if let Some(p) = slot {
-                *p = None;
-            }
-            return Vec::new();
-        }
-        match slot.and_then(Option::as_mut) {
-            Some(p) => exec(p, op, now, call, n, data),
-            None => num(err_code(UaError::InvalidState).into()),
-        }
-    })
+        return Vec::new();
+    }
+    match slot.and_then(Option::as_mut) {
+        Some(p) => exec(p, op, now, call, n, data),
+        None => num(err_code(UaError::InvalidState).into()),
+    }
 }
 
 #[cfg(test)]
@@ -676,22 +659,19 @@ mod tests {
         e.body = Some(String::new());
         assert_eq!(PhoneEventJs::decode(&e.encode()).as_ref(), Some(&e));
         // As the wrapper reads it: TextDecoder (lossy UTF-8), then split.
-        let d = |e: PhoneEvent| {
-            PhoneEventJs::decode(&String::from_utf8_lossy(&encode_event(e))).unwrap()
-        };
-        let off = d(PhoneEvent::Disconnected { retry: None });
-        assert_eq!((off.kind.as_str(), off.code, off.body), ("d", -1, None));
-        let ended = d(PhoneEvent::Ua(Event::Ended {
+        let d =
+            |e: Event| PhoneEventJs::decode(&String::from_utf8_lossy(&encode_event(&e))).unwrap();
+        let ended = d(Event::Ended {
             call: CallId(3),
             reason: EndReason::Rejected(486),
-        }));
+        });
         assert_eq!((ended.kind.as_str(), ended.call, ended.code), ("E", 3, 486));
         assert_eq!(ended.text, "rejected");
-        let m = d(PhoneEvent::Ua(Event::IncomingMessage {
+        let m = d(Event::IncomingMessage {
             from: "<sip:a@b>".into(),
             content_type: "text/plain".into(),
             body: b"hi\xff".to_vec(),
-        }));
+        });
         assert_eq!(
             (m.text.as_str(), m.extra.as_str()),
             ("<sip:a@b>", "text/plain")
@@ -816,5 +796,10 @@ mod tests {
         );
         assert_eq!(run(op::STOP, 7.0, 0, 0, ""), "0");
         assert_eq!(run(op::POLL, 0.0, 0, 0, ""), "2");
+        assert_eq!(
+            run(op::POLL, 0.0, 0, 0, ""),
+            "d\u{1f}0\u{1f}-1\u{1f}\u{1f}",
+            "disconnected, no retry"
+        );
     }
 }

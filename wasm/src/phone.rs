@@ -4,8 +4,8 @@
 //!
 //! JavaScript owns the WebSocket and the timers. It feeds: [`Phone::handle_open`],
 //! [`Phone::handle_close`], [`Phone::handle_message`], [`Phone::handle_timeout`] and the
-//! commands; it drains [`Phone::poll_action`] (open a socket, send a message, close),
-//! [`Phone::poll_event`] and [`Phone::poll_timeout`] after each of them.
+//! commands; it drains [`Phone::poll_output`] (open a socket, send a message, close; the
+//! events) and [`Phone::poll_timeout`] after each of them.
 //!
 //! - **Transport** (RFC 7118): one SIP message per WebSocket message; Via `WS`/`WSS`,
 //!   Contact `;transport=ws`. A browser has no host a server could reach, so Via sent-by
@@ -88,31 +88,37 @@ impl PhoneConfig {
     }
 }
 
-/// What JavaScript must do with the socket.
+/// What JavaScript must do with the socket. [`Phone::poll_output`] returns it encoded (as
+/// [`Action::decode`] reads it back): its kind `0`, `1` or `2`, then the URL or the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Open a WebSocket to this URL with subprotocol `sip` (close any other first).
+    /// `0`: open a WebSocket to this URL with subprotocol `sip` (close any other first).
     Connect(String),
-    /// Send this SIP message (or keep-alive) as one WebSocket message.
+    /// `1`: send this SIP message (or keep-alive) as one WebSocket message.
     Send(Vec<u8>),
-    /// Close the current WebSocket (no [`Phone::handle_close`] expected for it).
+    /// `2`: close the current WebSocket (no [`Phone::handle_close`] expected for it).
     Close,
 }
 
-/// What the phone reports to the application.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PhoneEvent {
-    /// A socket to this URL is being opened.
-    Connecting(String),
-    /// The socket to this URL is open.
-    Connected(String),
-    /// The socket is gone; the next attempt is in `retry` (`None`: stopped, or no server).
-    Disconnected {
-        /// Delay before the next attempt.
-        retry: Option<Duration>,
-    },
-    /// An event of the SIP user agent.
-    Ua(Event),
+impl Action {
+    /// Reads an encoded action ([`Phone::poll_output`]); `None` for another form (an event).
+    pub fn decode(a: &[u8]) -> Option<Action> {
+        let (&kind, data) = a.split_first()?;
+        Some(match kind {
+            b'0' => Action::Connect(String::from_utf8(data.to_vec()).ok()?),
+            b'1' => Action::Send(data.to_vec()),
+            b'2' if data.is_empty() => Action::Close,
+            _ => return None,
+        })
+    }
+}
+
+/// An encoded action: `kind` then `data`.
+fn action(kind: u8, data: &[u8]) -> Vec<u8> {
+    let mut a = Vec::with_capacity(data.len() + 1);
+    a.push(kind);
+    a.extend_from_slice(data);
+    a
 }
 
 /// The browser phone: UA + server pool + keep-alive supervision.
@@ -122,10 +128,12 @@ pub struct Phone<R: Rng> {
     pool: Pool,
     // Plain vectors as FIFOs (taken from the front): they hold a handful of entries
     // between two drains, and VecDeque's code would be one more copy per element type.
-    // The queue holds `Action::Send`s (the actions' element type: one vector code).
-    queue: Vec<Action>,
-    actions: Vec<Action>,
-    events: Vec<PhoneEvent>,
+    // Actions are kept encoded (`Action::decode`): the form JavaScript reads, no enum and
+    // its drop glue. The queue holds sends (the actions' element type: one vector code).
+    queue: Vec<Vec<u8>>,
+    /// The actions and events, in order (one queue: the wrapper carries out the actions as
+    /// it polls them and dispatches the events after the last).
+    out: Vec<Vec<u8>>,
     /// The application wants to be registered (re-register after a reconnection).
     want_registered: bool,
     /// A ping is out: (deadline for its pong, pong count when it was sent).
@@ -215,8 +223,7 @@ impl<R: Rng> Phone<R> {
             rng,
             pool: Pool::new(cfg.servers),
             queue: Vec::new(),
-            actions: Vec::new(),
-            events: Vec::new(),
+            out: Vec::new(),
             want_registered: false,
             pong_deadline: None,
         }
@@ -253,8 +260,8 @@ impl<R: Rng> Phone<R> {
         self.pong_deadline = None;
         self.queue.clear();
         if was_connected {
-            self.actions.push(Action::Close);
-            self.events.push(PhoneEvent::Disconnected { retry: None });
+            self.out.push(action(b'2', &[]));
+            self.disconnected(None);
         }
     }
 
@@ -264,25 +271,18 @@ impl<R: Rng> Phone<R> {
             return;
         };
         self.pool.opened();
-        let url = self
-            .pool
-            .servers()
-            .get(i)
-            .map(|s| s.url.clone())
-            .unwrap_or_default();
-        self.events.push(PhoneEvent::Connected(url));
+        // The `C` (connected) event ([`crate::PhoneEventJs`]).
+        let url = self.pool.servers().get(i).map_or("", |s| s.url.as_str());
+        self.out.push(crate::enc(b"C", 0, 0, url, "", None));
         // Oldest first (one element type's `remove`, as in `drain`: no retain or drain
         // adapters; at most MAX_QUEUED).
         while !self.queue.is_empty() {
             let a = self.queue.remove(0);
             // The fresh REGISTER below supersedes any queued one.
-            if let Action::Send(m) = &a
-                && self.want_registered
-                && m.starts_with(b"REGISTER ")
-            {
+            if self.want_registered && a.starts_with(b"1REGISTER ") {
                 continue;
             }
-            self.actions.push(a);
+            self.out.push(a);
         }
         if self.want_registered {
             // RFC 5626 §4.4.1: a new flow is registered at once.
@@ -296,7 +296,7 @@ impl<R: Rng> Phone<R> {
         self.pong_deadline = None;
         let retry = self.pool.closed(now, &mut self.rng);
         if retry.is_some() {
-            self.events.push(PhoneEvent::Disconnected { retry });
+            self.disconnected(retry);
         }
         self.drain(now);
     }
@@ -331,9 +331,9 @@ impl<R: Rng> Phone<R> {
             // RFC 5626 §4.4.1: no pong, the flow failed; replace the socket.
             self.pong_deadline = None;
             if self.pool.is_open() {
-                self.actions.push(Action::Close);
+                self.out.push(action(b'2', &[]));
                 let retry = self.pool.failed(now, &mut self.rng);
-                self.events.push(PhoneEvent::Disconnected { retry });
+                self.disconnected(retry);
             }
         }
         self.pool.handle_timeout(now, &mut self.rng);
@@ -355,22 +355,33 @@ impl<R: Rng> Phone<R> {
         next
     }
 
-    /// The next thing to do with the socket.
-    pub fn poll_action(&mut self) -> Option<Action> {
-        (!self.actions.is_empty()).then(|| self.actions.remove(0))
+    /// The next output, encoded: an action for the socket ([`Action`]: a digit first) or an
+    /// event for the application ([`crate::encode_event`]: a letter first), in the order
+    /// they happened.
+    pub fn poll_output(&mut self) -> Option<Vec<u8>> {
+        (!self.out.is_empty()).then(|| self.out.remove(0))
     }
 
-    /// The next event for the application.
-    pub fn poll_event(&mut self) -> Option<PhoneEvent> {
-        (!self.events.is_empty()).then(|| self.events.remove(0))
+    /// Queues a `d` (disconnected) event ([`crate::PhoneEventJs`]): the delay before the
+    /// next attempt, ms (`-1`: none, stopped or no server).
+    fn disconnected(&mut self, retry: Option<Duration>) {
+        // In u64 (`as_millis` is u128 arithmetic); at most 30 s in practice, clamped anyway.
+        let ms = retry.map_or(-1, |d| {
+            let ms = d
+                .as_secs()
+                .saturating_mul(1000)
+                .saturating_add(d.subsec_millis().into());
+            ms.min(i32::MAX as u64) as i64
+        });
+        self.out.push(crate::enc(b"d", 0, ms, "", "", None));
     }
 
-    /// Moves the UA's and the pool's output into the action and event queues.
+    /// Moves the UA's and the pool's output into the output queue.
     fn drain(&mut self, now: Instant) {
         if let Some(url) = self.pool.poll_connect() {
-            let url = String::from(url);
-            self.events.push(PhoneEvent::Connecting(url.clone()));
-            self.actions.push(Action::Connect(url));
+            self.out.push(action(b'0', url.as_bytes()));
+            // The `c` (connecting) event ([`crate::PhoneEventJs`]).
+            self.out.push(crate::enc(b"c", 0, 0, url, "", None));
         }
         let open = self.pool.is_open();
         while let Some(t) = self.ua.poll_transmit() {
@@ -382,9 +393,9 @@ impl<R: Rng> Phone<R> {
                     self.pong_deadline = Some((now + PONG_TIMEOUT, self.ua.keepalive_pongs()));
                 }
             }
-            let a = Action::Send(t.bytes);
+            let a = action(b'1', &t.bytes);
             if open {
-                self.actions.push(a);
+                self.out.push(a);
             } else {
                 if self.queue.len() >= MAX_QUEUED {
                     self.queue.remove(0);
@@ -396,7 +407,7 @@ impl<R: Rng> Phone<R> {
             if let Event::Registration(RegistrationState::Unregistered) = e {
                 self.want_registered = false;
             }
-            self.events.push(PhoneEvent::Ua(e));
+            self.out.push(crate::encode_event(&e));
         }
     }
 
@@ -538,9 +549,9 @@ mod tests {
         assert!(p.start(t0));
         p.handle_open(t0);
         p.register(t0).unwrap();
-        let b = core::iter::from_fn(|| p.poll_action())
-            .find_map(|a| match a {
-                Action::Send(b) => Some(b),
+        let b = core::iter::from_fn(|| p.poll_output())
+            .find_map(|a| match Action::decode(&a) {
+                Some(Action::Send(b)) => Some(b),
                 _ => None,
             })
             .expect("a REGISTER");
@@ -600,21 +611,24 @@ mod tests {
         let t0 = Instant::from_millis(10);
         assert!(p.start(t0));
         assert_eq!(
-            p.poll_action(),
+            p.poll_output().and_then(|a| Action::decode(&a)),
             Some(Action::Connect("wss://a.example/ws".into()))
         );
         p.register(t0).unwrap();
-        assert_eq!(
-            p.poll_action(),
-            None,
+        let mut out = core::iter::from_fn(|| p.poll_output());
+        assert!(
+            out.all(|a| !matches!(Action::decode(&a), Some(Action::Send(_)))),
             "nothing sent before the socket opens"
         );
         p.handle_open(t0);
         // One REGISTER: the queued one is superseded by the new flow's.
         let mut sent = 0;
-        while let Some(a) = p.poll_action() {
-            let Action::Send(b) = a else { panic!("{a:?}") };
-            assert!(b.starts_with(b"REGISTER "));
+        while let Some(a) = p.poll_output() {
+            match Action::decode(&a) {
+                Some(Action::Send(b)) => assert!(b.starts_with(b"REGISTER ")),
+                Some(a) => panic!("{a:?}"),
+                None => continue, // An event (connected).
+            }
             sent += 1;
         }
         assert_eq!(sent, 1);

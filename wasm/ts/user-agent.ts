@@ -2,7 +2,7 @@
 // the sans-IO way: it feeds WebSocket events and timeouts in, and carries out what comes
 // out (open/send/close a socket, events, the next timeout). No SIP logic lives here.
 
-import { cmd, initSync, input, out } from './pkg/rvoip_wasm.js';
+import { cmd, initSync, input } from './pkg/rvoip_wasm.js';
 import { Call, type CallHost, type CallOptions } from './call.js';
 import {
   IncomingCallEvent,
@@ -59,8 +59,8 @@ const utf8 = new TextEncoder();
 
 /**
  * Runs operation `op` of the core on phone `h` now with `data` (written where the core makes
- * room for it, `input()`); its result as text, read where the core left it (`out()`,
- * `cmd`'s length). The memory's buffer is taken after each call, which may have grown it.
+ * room for it, `input()`); its result as text, read where the core left it (`cmd`'s
+ * result: the address in the low 32 bits, the length in the high 32 bits). The memory's buffer is taken after each call, which may have grown it.
  * (A fresh TextDecoder each time: Safari's stops working after 2 GiB; and a result never
  * starts with a BOM, which the default decoder would drop.)
  */
@@ -68,8 +68,8 @@ const core = (h: number, op: number, call: number, n: number, data: string | Uin
   const b = typeof data === 'string' ? utf8.encode(data) : data;
   const at = input(b.length); // (before `memory.buffer`: it may grow the memory)
   new Uint8Array(memory.buffer, at, b.length).set(b);
-  const len = cmd(h, op, performance.now(), call, n);
-  return new TextDecoder().decode(new Uint8Array(memory.buffer, out(), len));
+  const r = cmd(h, op, performance.now(), call, n); // where (low 32 bits) and length (high)
+  return new TextDecoder().decode(new Uint8Array(memory.buffer, Number(r & 0xffffffffn), Number(r >> 32n)));
 };
 
 const isWasm = (r: Response): boolean => r.ok && /wasm/.test(r.headers.get('content-type') ?? '');
@@ -329,7 +329,7 @@ export class UserAgent extends EventTarget {
   private pump(): void {
     const h = this.h;
     if (h < 0) return;
-    const events: [string, number, number, string, string | undefined, string][] = [];
+    const events: string[] = [];
     let a: string;
     // Polls (operation 8) until the core returns `=` and when to run the timers.
     while ((a = this.cmd(8))[0] !== '=') {
@@ -339,12 +339,7 @@ export class UserAgent extends EventTarget {
       else if (a[0] === '1') {
         if (this.ws?.readyState === 1) this.ws.send(data);
       } else if (a[0] === '2') this.closeSocket();
-      else {
-        // An event: kind, call, code, text, extra separated by U+001F, then the body if
-        // any (the body may itself contain U+001F).
-        const f = a.split('\x1f');
-        events.push([f[0], +f[1], +f[2], f[3], f.length > 5 ? f.slice(5).join('\x1f') : undefined, f[4]]);
-      }
+      else events.push(a); // An event (dispatched below).
     }
     clearTimeout(this.timer);
     const at = +a.slice(1);
@@ -355,7 +350,7 @@ export class UserAgent extends EventTarget {
         this.pump();
       }, Math.max(0, at - performance.now()));
     }
-    for (const ev of events) this.dispatch(...ev);
+    for (const e of events) this.dispatch(e);
   }
 
   private settle(list: Waiter[], err?: Error): void {
@@ -363,7 +358,13 @@ export class UserAgent extends EventTarget {
   }
 
   /** An event of the core (one-letter kinds: wasm/src/lib.rs `PhoneEventJs`). */
-  private dispatch(kind: string, id: number, code: number, text: string, body: string | undefined, extra: string): void {
+  private dispatch(e: string): void {
+    // Kind, call, code, text, extra separated by U+001F, then the body if any (the body may
+    // itself contain U+001F).
+    const [kind, call, status, text, extra, ...rest] = e.split('\x1f');
+    const id = +call;
+    const code = +status;
+    const body = rest.length ? rest.join('\x1f') : undefined;
     switch (kind) {
       case 'c': // connecting
         return this.setTransport('connecting', text, -1);
