@@ -103,11 +103,11 @@ fn ack_or_cancel(req: &SipMsg, to: &SipMsg, method: Method) -> SipMsg {
     a.copy_from(req, "Route", true);
     a.push("Max-Forwards", "70");
     a.copy_from(req, "From", false);
-    if method == Method::Cancel {
+    if matches!(method, Method::Cancel) {
         a.copy_from(to, "To", false);
     }
     a.copy_from(req, "Call-ID", false);
-    if method == Method::Ack {
+    if matches!(method, Method::Ack) {
         a.copy_from(to, "To", false);
     }
     let n = cseq_num(req).unwrap_or(1);

@@ -417,7 +417,7 @@ impl<R: Rng> UserAgent<R> {
             if let Some(s) = &mut c.ext.session {
                 *s = SessionTimer::new(now, s.interval, s.we_refresh);
             }
-            if *super::build::key_method(key) == Method::Invite {
+            if matches!(super::build::key_method(key), Method::Invite) {
                 self.ack_reinvite_2xx(id, resp);
             }
             self.session_from_2xx(now, id, resp);

@@ -102,7 +102,7 @@ impl<R: Rng> UserAgent<R> {
         let Some(key) = c.our_offer.take() else {
             return;
         };
-        let is_invite = *super::build::key_method(&key) == Method::Invite;
+        let is_invite = matches!(super::build::key_method(&key), Method::Invite);
         if (200..300).contains(&code) {
             if let Some(d) = &mut c.dialog {
                 d.refresh_target(&resp);

@@ -78,7 +78,7 @@ impl<R: Rng> UserAgent<R> {
                 return;
             }
             (Method::Invite | Method::Update, Some(id)) => {
-                if *method == Method::Update && req.body.is_empty() {
+                if matches!(method, Method::Update) && req.body.is_empty() {
                     // A session refresh (RFC 4028) or a plain UPDATE without offer.
                     let Some((_, mut r)) = self.server_response(&key, 200) else {
                         return;
