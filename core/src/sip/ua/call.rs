@@ -350,8 +350,8 @@ impl<R: Rng> UserAgent<R> {
             .server_response(&key, 200)
             .ok_or(UaError::InvalidState)?;
         let method = super::build::request_method(&req);
-        let is_invite = method == Some(&Method::Invite);
-        if is_invite || method == Some(&Method::Update) {
+        let is_invite = matches!(method, Some(Method::Invite));
+        if is_invite || matches!(method, Some(Method::Update)) {
             resp.push("Contact", self.contact());
         }
         resp.push("Allow", self.cfg.allow());
