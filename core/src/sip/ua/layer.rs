@@ -241,7 +241,7 @@ impl<R: Rng> UserAgent<R> {
         // §8.2: the shared validator (run before) checked From, To, Call-ID, Max-Forwards
         // and the CSeq method; a CSeq number the UA cannot use (2^31 or more, §8.1.1.5)
         // and a Via without a usable branch get a 400 here (never for ACK).
-        let ack = super::build::request_method(&m) == Some(&Method::Ack);
+        let ack = matches!(super::build::request_method(&m), Some(Method::Ack));
         let key = match key {
             Ok(key) if super::build::cseq_num(&m).is_some() => key,
             _ => {
