@@ -280,7 +280,10 @@ impl<R: Rng> UserAgent<R> {
         }
         // (The key's method: the request's, ACK aside, which went above.)
         let method = super::build::key_method(&key);
-        let (invite, cancel) = (*method == Method::Invite, *method == Method::Cancel);
+        let (invite, cancel) = (
+            matches!(method, Method::Invite),
+            matches!(method, Method::Cancel),
+        );
         let tx = ServerTransaction::new(self.cfg.timers, invite, rx.transport.is_reliable());
         let tag = self.random_token(10);
         // (Absent: a retransmission went above.)
@@ -328,7 +331,9 @@ impl<R: Rng> UserAgent<R> {
         let Some(key) = TxKey::client(&m) else { return };
         let Some(code) = m.code() else { return };
         let Some(entry) = self.clients.get_mut(&key) else {
-            if (200..300).contains(&code) && *super::build::key_method(&key) == Method::Invite {
+            if (200..300).contains(&code)
+                && matches!(super::build::key_method(&key), Method::Invite)
+            {
                 self.tu_stray_2xx(now, &m);
             }
             return;
