@@ -663,11 +663,18 @@ impl<R: Rng> UserAgent<R> {
         let Some(call_id) = resp.call_id() else {
             return;
         };
-        let found = self
+        if let Some(id) = self
             .calls
-            .find(Some(call_id), &Want::Outgoing(resp.to_tag()));
-        let found = found.and_then(|id| self.calls.get(&id));
-        if let Some(c) = found
+            .find(Some(call_id), &Want::Outgoing(resp.to_tag()))
+        {
+            self.resend_ack(id);
+        }
+    }
+
+    /// Resends call `id`'s ACK for its 2xx, if it has one (§13.2.2.4: the 2xx was
+    /// retransmitted).
+    fn resend_ack(&mut self, id: CallId) {
+        if let Some(c) = self.calls.get(&id)
             && !c.ack.is_empty()
         {
             self.transmit(c.peer, c.ack.clone());
@@ -766,10 +773,7 @@ impl<R: Rng> UserAgent<R> {
         });
         if same_dialog {
             // Retransmitted 2xx: resend the ACK.
-            if !c.ack.is_empty() {
-                let (dest, ack) = (c.peer, c.ack.clone());
-                self.transmit(dest, ack);
-            }
+            self.resend_ack(id);
             return;
         }
         let Some(mut dialog) = Dialog::uac(&c.invite, &resp) else {
