@@ -218,7 +218,11 @@ impl CallTable {
             if let Some(t) = c.next_timer()
                 && t <= now
             {
-                let i = due.partition_point(|&(u, _)| u <= t);
+                // After the entries due no later (a handful: a scan).
+                let mut i = 0;
+                while due.get(i).is_some_and(|&(u, _)| u <= t) {
+                    i += 1;
+                }
                 due.insert(i, (t, c.id));
             }
         }
