@@ -362,11 +362,9 @@ impl<R: Rng> UserAgent<R> {
             resp.push("Session-Expires", se);
         }
         push_sdp(&mut resp, sdp);
-        let bytes = resp.to_bytes();
-        let dest = self.servers.get(&key).map(|e| e.source);
-        self.respond(now, &key, resp);
+        let sent = self.respond_kept(now, &key, resp);
         let cseq = cseq_num(&req).unwrap_or(0);
-        let retx = dest.map(|dest| self.retx(now, bytes, dest, cseq));
+        let retx = sent.map(|(bytes, dest)| self.retx(now, bytes, dest, cseq));
         let Some(c) = self.calls.get_mut(&call) else {
             return Ok(());
         };

@@ -136,15 +136,23 @@ impl<R: Rng> UserAgent<R> {
 
     /// Sends `resp` through the server transaction `key`; returns whether it was sent.
     pub(crate) fn respond(&mut self, now: Instant, key: &TxKey, resp: SipMsg) -> bool {
-        let Some(code) = resp.code() else {
-            return false;
-        };
-        let Some(entry) = self.servers.get_mut(key) else {
-            return false;
-        };
+        self.respond_kept(now, key, resp).is_some()
+    }
+
+    /// Sends `resp` through the server transaction `key`; returns its bytes and where they
+    /// went (for the TU to retransmit: a 2xx to INVITE, a reliable provisional), or `None`
+    /// when it was not sent.
+    pub(crate) fn respond_kept(
+        &mut self,
+        now: Instant,
+        key: &TxKey,
+        resp: SipMsg,
+    ) -> Option<(Vec<u8>, SocketAddr)> {
+        let code = resp.code()?;
+        let entry = self.servers.get_mut(key)?;
         let bytes = resp.to_bytes();
         if !entry.tx.send_response(now, code, bytes.clone()) {
-            return false;
+            return None;
         }
         let (dest, transport) = (entry.source, entry.transport);
         if entry.tx.is_terminated() {
@@ -152,8 +160,8 @@ impl<R: Rng> UserAgent<R> {
         } else {
             self.reindex(true, key);
         }
-        self.transmit_on(transport, dest, bytes);
-        true
+        self.transmit_on(transport, dest, bytes.clone());
+        Some((bytes, dest))
     }
 
     /// Responds with just `code` (plus our tag) through the server transaction `key`.
