@@ -205,10 +205,8 @@ fn sips(req: &SipMsg) -> bool {
 
 fn record_routes(m: &SipMsg) -> Vec<String> {
     let mut v = Vec::new();
-    for (n, r) in &m.headers {
-        if n.eq_ignore_ascii_case("Record-Route") {
-            v.push(r.clone());
-        }
+    for r in m.headers_named("Record-Route") {
+        v.push(r.to_string());
     }
     v
 }
