@@ -301,7 +301,7 @@ impl SipMsg {
             },
         };
         let headers = m.headers();
-        let mut out: Vec<(HeaderName, String)> = Vec::with_capacity(headers.len());
+        let mut out: Vec<(HeaderName, String)> = Vec::new();
         for f in headers.iter() {
             use crate::sip::HeaderName as H;
             let value = unfold(f.value);
