@@ -88,7 +88,9 @@ impl Dialog {
             remote_party: resp.header("To")?.to_string(),
             remote_target: resp
                 .contact_uri()
-                .map_or_else(|| req.uri().unwrap_or("").to_string(), ToString::to_string),
+                .or_else(|| req.uri())
+                .unwrap_or("")
+                .to_string(),
             route_set,
             secure: sips(req),
         })
