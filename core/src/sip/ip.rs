@@ -142,16 +142,19 @@ pub(crate) fn push_ipv6(out: &mut String, a: Ipv6Addr) {
             out.push(':');
         }
         let v = g.get(i).copied().unwrap_or(0);
-        let mut started = false;
-        // Nibbles from the top (a counted loop: no array iterator linked).
-        let mut shift = 16u32;
-        while shift > 0 {
+        // Nibbles from the top one that is not zero (the last one always), as ASCII bytes
+        // (a char the compiler knows is ASCII: no UTF-8 encoding linked).
+        let mut shift = 12u32;
+        while shift > 0 && v >> shift == 0 {
             shift -= 4;
-            let d = (v >> shift) & 15;
-            if d != 0 || started || shift == 0 {
-                started = true;
-                out.push(char::from_digit(u32::from(d), 16).unwrap_or('0'));
+        }
+        loop {
+            let d = ((v >> shift) & 15) as u8;
+            out.push(char::from(if d < 10 { b'0' + d } else { b'a' - 10 + d }));
+            if shift == 0 {
+                break;
             }
+            shift -= 4;
         }
         i += 1;
     }

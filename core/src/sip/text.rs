@@ -5,7 +5,7 @@
 //! … RFC 3261 §20, RFC 3262 §7.2, RFC 4028 §4) are short concatenations of strings and
 //! numbers. `format!` goes through `core::fmt` (an `Arguments` table, dynamic calls, padding
 //! logic) which the browser package would otherwise ship only for them; pieces pushed in
-//! order are smaller there and no slower natively (one allocation, sized up front).
+//! order are smaller there and no slower natively (one allocation for most values).
 //! Input: the pieces; output: the `String`.
 
 use alloc::string::String;
@@ -75,18 +75,11 @@ impl Piece for usize {
     }
 }
 
-/// Concatenates `parts` into a new `String` sized up front (the one body every [`cat!`]
-/// shares).
+/// Concatenates `parts` into a new `String` (the one body every [`cat!`] shares). It
+/// starts with room for 64 bytes, which most header values fit in (one allocation), and
+/// grows past that: no loop summing the parts' lengths first (smaller in the package).
 pub(crate) fn cat_parts(parts: &[Part<'_>]) -> String {
-    let mut n = 0;
-    for p in parts {
-        n += match p {
-            Part::S(s) => s.len(),
-            Part::C(c) => c.len_utf8(),
-            Part::N(_) => 20,
-        };
-    }
-    let mut out = String::with_capacity(n);
+    let mut out = String::with_capacity(64);
     for p in parts {
         match *p {
             Part::S(s) => out.push_str(s),

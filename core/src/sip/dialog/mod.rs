@@ -88,7 +88,9 @@ impl Dialog {
             remote_party: resp.header("To")?.to_string(),
             remote_target: resp
                 .contact_uri()
-                .map_or_else(|| req.uri().unwrap_or("").to_string(), ToString::to_string),
+                .or_else(|| req.uri())
+                .unwrap_or("")
+                .to_string(),
             route_set,
             secure: sips(req),
         })
@@ -205,10 +207,8 @@ fn sips(req: &SipMsg) -> bool {
 
 fn record_routes(m: &SipMsg) -> Vec<String> {
     let mut v = Vec::new();
-    for (n, r) in &m.headers {
-        if n.eq_ignore_ascii_case("Record-Route") {
-            v.push(r.clone());
-        }
+    for r in m.headers_named("Record-Route") {
+        v.push(r.to_string());
     }
     v
 }

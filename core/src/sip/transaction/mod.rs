@@ -111,7 +111,7 @@ impl TxKey {
                 let (cseq, _) = req.cseq().ok_or(KeyError::MissingHeader)?;
                 let from_tag = req.from_tag().unwrap_or("");
                 let mut fingerprint = String::new();
-                for part in [uri, from_tag, call_id, via] {
+                for part in &[uri, from_tag, call_id, via] {
                     fingerprint.push_str(part);
                     fingerprint.push('\n');
                 }

@@ -290,22 +290,18 @@ impl SipMsg {
     /// ([`crate::sip::Message`]): names canonical (compact forms expanded), list headers
     /// split one value per entry, Content-Length dropped (recomputed on output).
     pub fn from_message(m: &crate::sip::Message<'_>) -> SipMsg {
-        let start = match (m.as_request(), m.as_response()) {
-            (Some(r), _) => StartLine::Request {
+        let start = match m {
+            crate::sip::Message::Request(r) => StartLine::Request {
                 method: Method::from_parsed(r.method()),
                 uri: r.uri().to_owned(),
             },
-            (None, Some(r)) => StartLine::Response {
+            crate::sip::Message::Response(r) => StartLine::Response {
                 code: r.status().as_u16(),
                 reason: r.reason().to_owned(),
             },
-            (None, None) => StartLine::Response {
-                code: 0,
-                reason: String::new(),
-            },
         };
         let headers = m.headers();
-        let mut out: Vec<(HeaderName, String)> = Vec::with_capacity(headers.len());
+        let mut out: Vec<(HeaderName, String)> = Vec::new();
         for f in headers.iter() {
             use crate::sip::HeaderName as H;
             let value = unfold(f.value);
