@@ -24,7 +24,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use wasm_bindgen::prelude::wasm_bindgen;
 
-use rvoip_core::sip::ua::{CallId, EndReason, Event, RegistrationState, UaError};
+use rvoip_core::sip::ua::{CallId, EndReason, Event, RegistrationState, UaConfig, UaError};
 use rvoip_core::time::Instant;
 
 use phone::{Phone, PhoneConfig};
@@ -364,26 +364,29 @@ impl<'a> Iterator for Fields<'a> {
 /// The configuration of [`op::NEW`]: fields separated by U+001F — URI, password,
 /// authorization user, display name, registration expires (s, 0: default), keep-alive
 /// interval (s, 0: none), instance id, User-Agent (empty strings: default), then the
-/// servers as URL and weight pairs.
-pub fn config(s: &str) -> PhoneConfig {
+/// servers as URL and weight pairs. Read straight into the UA's configuration
+/// ([`phone::ua_config`], `rng` drawing its random parts) and the servers, for
+/// [`Phone::with_config`] (no intermediate [`PhoneConfig`]).
+pub fn config(s: &str, rng: &mut impl rvoip_core::rand::Rng) -> (UaConfig, Vec<Server>) {
     let mut f = Fields(Some(s));
     let mut field = || f.next().unwrap_or_default();
-    // Every field read once, in order, into one literal (no defaults built and replaced).
-    let uri = field().into();
-    let password = field().into();
-    let auth_user = field().into();
-    let display_name = Some(field().into());
-    let register_expires = match dec(field()) {
+    // Every field read once, in order.
+    let mut c = phone::ua_config(field().into(), rng);
+    c.password = field().into();
+    c.auth_user = field().into();
+    let name = field();
+    c.display_name = (!name.is_empty()).then(|| name.into());
+    c.register_expires = match dec(field()) {
         Some(e) if e > 0 => e,
         _ => PhoneConfig::REGISTER_EXPIRES,
     };
-    let keepalive = match dec(field()) {
+    c.keepalive = match dec(field()) {
         Some(k) if k > 0 => Some(rvoip_core::time::Duration::from_secs(k.into())),
         _ => None,
     };
     let instance_id = field();
-    let instance_id = (!instance_id.is_empty()).then(|| instance_id.into());
-    let user_agent = match field() {
+    c.instance_id = (!instance_id.is_empty()).then(|| instance_id.into());
+    c.user_agent = match field() {
         "" => PhoneConfig::USER_AGENT,
         ua => ua,
     }
@@ -397,18 +400,7 @@ pub fn config(s: &str) -> PhoneConfig {
             servers.push(Server::new(url.into(), weight));
         }
     }
-    PhoneConfig {
-        servers,
-        uri,
-        password,
-        auth_user,
-        display_name,
-        registrar_uri: None,
-        register_expires,
-        keepalive,
-        instance_id,
-        user_agent,
-    }
+    (c, servers)
 }
 
 /// A decimal number of the configuration (digits, as JavaScript writes a non-negative
@@ -591,8 +583,9 @@ fn run(
     data: &[u8],
 ) -> Vec<u8> {
     if op == op::NEW {
-        let cfg = config(core::str::from_utf8(data).unwrap_or_default());
-        phones.push(Some(Phone::new(cfg, CryptoRng::new(), CryptoRng::new())));
+        let mut rng = CryptoRng::new();
+        let (c, servers) = config(core::str::from_utf8(data).unwrap_or_default(), &mut rng);
+        phones.push(Some(Phone::with_config(c, servers, CryptoRng::new(), rng)));
         return num(phones.len() as i64 - 1);
     }
     let slot = phones.get_mut(h as usize);
@@ -704,43 +697,67 @@ mod tests {
 
     #[test]
     fn config_fields_and_servers() {
-        let c = config(
+        use rvoip_core::rand::SplitMix64;
+        use rvoip_core::sip::ua::Transport;
+        let mut rng = SplitMix64::new(1);
+        let (c, servers) = config(
             "sip:a@b.c\u{1f}pw\u{1f}au\u{1f}Al\u{1f}90\u{1f}0\u{1f}urn:x\u{1f}ua/1\u{1f} wss://s1 \u{1f}3\u{1f} \u{1f}2\u{1f}ws://s2\u{1f}x\u{1f}wss://s3",
+            &mut rng,
         );
-        assert_eq!(c.uri, "sip:a@b.c");
+        assert_eq!(c.aor, "sip:a@b.c");
         assert_eq!((c.password.as_str(), c.auth_user.as_str()), ("pw", "au"));
         assert_eq!(c.display_name.as_deref(), Some("Al"));
         assert_eq!(c.register_expires, 90);
         assert_eq!(c.keepalive, None, "0: no keep-alives");
         assert_eq!(c.instance_id.as_deref(), Some("urn:x"));
         assert_eq!(c.user_agent, "ua/1");
-        let s: Vec<_> = c
-            .servers
-            .iter()
-            .map(|s| (s.url.as_str(), s.weight))
-            .collect();
+        assert!(c.advertised_host.as_deref().unwrap().ends_with(".invalid"));
+        assert_eq!((c.transport, c.reg_id), (Transport::Ws, Some(1)));
+        let s: Vec<_> = servers.iter().map(|s| (s.url.as_str(), s.weight)).collect();
         assert_eq!(
             s,
             [("wss://s1", 3), ("ws://s2", 1), ("wss://s3", 1)],
             "a blank URL is left out"
         );
+        // As Phone::new configures the UA: the same settings, the same random parts.
+        let mut p = PhoneConfig::new("sip:a@b.c", servers);
+        p.password = "pw".into();
+        p.auth_user = "au".into();
+        p.display_name = Some("Al".into());
+        p.register_expires = 90;
+        p.keepalive = None;
+        p.instance_id = Some("urn:x".into());
+        p.user_agent = "ua/1".into();
+        let mut phone = Phone::new(p, SplitMix64::new(9), SplitMix64::new(1));
+        let mut expected = c.clone();
+        expected.transport = Transport::Wss;
+        assert_eq!(
+            alloc::format!("{:?}", phone.ua().config()),
+            alloc::format!("{expected:?}")
+        );
         // Empty fields: the defaults.
-        let d = config("sip:a@b.c\u{1f}\u{1f}\u{1f}\u{1f}0\u{1f}25\u{1f}\u{1f}");
+        let (d, servers) = config(
+            "sip:a@b.c\u{1f}\u{1f}\u{1f}\u{1f}0\u{1f}25\u{1f}\u{1f}",
+            &mut rng,
+        );
         let def = PhoneConfig::new("sip:a@b.c", Vec::new());
         assert_eq!(d.register_expires, def.register_expires);
         assert_eq!(d.keepalive, Some(rvoip_core::time::Duration::from_secs(25)));
         assert_eq!((d.instance_id, d.user_agent), (None, def.user_agent));
-        assert!(d.servers.is_empty());
-        assert_eq!(config("").uri, "");
+        assert_eq!(d.display_name, None);
+        assert!(servers.is_empty());
+        assert_eq!(config("", &mut rng).0.aor, "");
     }
 
     #[test]
     fn operations_and_poll() {
         use rvoip_core::rand::SplitMix64;
-        let cfg = config(
+        let mut rng = SplitMix64::new(2);
+        let (c, servers) = config(
             "sip:alice@example.com\u{1f}pw\u{1f}\u{1f}\u{1f}0\u{1f}30\u{1f}\u{1f}\u{1f}wss://a.example/ws\u{1f}1",
+            &mut rng,
         );
-        let mut p = Phone::new(cfg, SplitMix64::new(1), SplitMix64::new(2));
+        let mut p = Phone::with_config(c, servers, SplitMix64::new(1), rng);
         // The result as the wrapper reads it (TextDecoder: lossy UTF-8).
         let mut run = |o: u32, now: f64, call: u32, n: u32, data: &str| {
             String::from_utf8_lossy(&exec(&mut p, o, now, call, n, data.as_bytes())).into_owned()
