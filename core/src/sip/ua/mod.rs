@@ -428,6 +428,9 @@ pub struct UaConfig {
 
 impl UaConfig {
     /// A configuration with RFC defaults for `aor` reachable at `local_addr` over UDP.
+    // Inlined: a caller that then sets fields (the browser phone sets most) drops no
+    // defaults it can see are empty, and allocates no default User-Agent it replaces.
+    #[inline(always)]
     pub fn new(aor: impl Into<String>, local_addr: SocketAddr) -> UaConfig {
         UaConfig {
             aor: aor.into(),
