@@ -371,11 +371,10 @@ pub fn config(s: &str, rng: &mut impl rvoip_core::rand::Rng) -> (UaConfig, Vec<S
     let mut f = Fields(Some(s));
     let mut field = || f.next().unwrap_or_default();
     // Every field read once, in order.
-    let mut c = phone::ua_config(field().into(), rng);
-    c.password = field().into();
-    c.auth_user = field().into();
-    let name = field();
-    c.display_name = (!name.is_empty()).then(|| name.into());
+    let mut c = phone::ua_config(own(field()), rng);
+    c.password = own(field());
+    c.auth_user = own(field());
+    c.display_name = non_empty(field());
     c.register_expires = match dec(field()) {
         Some(e) if e > 0 => e,
         _ => PhoneConfig::REGISTER_EXPIRES,
@@ -384,23 +383,32 @@ pub fn config(s: &str, rng: &mut impl rvoip_core::rand::Rng) -> (UaConfig, Vec<S
         Some(k) if k > 0 => Some(rvoip_core::time::Duration::from_secs(k.into())),
         _ => None,
     };
-    let instance_id = field();
-    c.instance_id = (!instance_id.is_empty()).then(|| instance_id.into());
-    c.user_agent = match field() {
+    c.instance_id = non_empty(field());
+    c.user_agent = own(match field() {
         "" => PhoneConfig::USER_AGENT,
         ua => ua,
-    }
-    .into();
+    });
     let mut servers = Vec::new();
     while let Some(url) = f.next() {
         let weight = f.next().and_then(dec).unwrap_or(1);
         let url = url.trim_ascii();
         // Empty URLs are left out (no server: the phone does not start).
         if !url.is_empty() {
-            servers.push(Server::new(url.into(), weight));
+            servers.push(Server::new(own(url), weight));
         }
     }
     (c, servers)
+}
+
+/// `s` copied into a `String` (one function for every field of [`config`], not one
+/// `Into` call site each).
+fn own(s: &str) -> String {
+    s.into()
+}
+
+/// `s` copied, `None` when empty (the optional fields of [`config`]).
+fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| own(s))
 }
 
 /// A decimal number of the configuration (digits, as JavaScript writes a non-negative
