@@ -663,6 +663,104 @@ mod tests {
             PhoneEventJs::decode(&e.encode()).unwrap().text,
             "a\u{fffd}b"
         );
+        // Every kind with its fields: (kind, call, code, text, body).
+        let c = CallId(5);
+        let sdp = || b"v=0\r\n".to_vec();
+        let cases = [
+            (
+                Event::Registration(RegistrationState::Registered { expires: 90 }),
+                ("r", 0, 90, "", None),
+            ),
+            (
+                Event::Registration(RegistrationState::Failed { code: 403 }),
+                ("f", 0, 403, "", None),
+            ),
+            (
+                Event::Registration(RegistrationState::Unregistered),
+                ("u", 0, 0, "", None),
+            ),
+            (
+                Event::IncomingCall {
+                    call: c,
+                    from: "<sip:b@c>".into(),
+                    sdp: Some(sdp()),
+                },
+                ("i", 5, 0, "<sip:b@c>", Some("v=0\r\n")),
+            ),
+            (Event::Ringing { call: c }, ("g", 5, 0, "", None)),
+            (
+                Event::EarlyMedia {
+                    call: c,
+                    sdp: sdp(),
+                },
+                ("e", 5, 0, "", Some("v=0\r\n")),
+            ),
+            (
+                Event::Answered { call: c, sdp: None },
+                ("a", 5, 0, "", None),
+            ),
+            (
+                Event::OfferReceived {
+                    call: c,
+                    sdp: Some(sdp()),
+                },
+                ("o", 5, 0, "", Some("v=0\r\n")),
+            ),
+            (
+                Event::MediaUpdated {
+                    call: c,
+                    sdp: Some(sdp()),
+                },
+                ("m", 5, 0, "", Some("v=0\r\n")),
+            ),
+            (
+                Event::OfferRejected { call: c, code: 488 },
+                ("O", 5, 488, "", None),
+            ),
+            (
+                Event::MessageStatus { id: 8, code: 202 },
+                ("s", 8, 202, "", None),
+            ),
+            (
+                Event::DtmfReceived {
+                    call: c,
+                    digit: '#',
+                    duration: 160,
+                },
+                ("D", 5, 160, "#", None),
+            ),
+            (
+                Event::TransferRequested {
+                    call: c,
+                    target: "sip:x@y".into(),
+                },
+                ("t", 5, 0, "sip:x@y", None),
+            ),
+            (
+                Event::TransferProgress { call: c, code: 180 },
+                ("T", 5, 180, "", None),
+            ),
+            (
+                Event::Ended {
+                    call: c,
+                    reason: EndReason::Cancelled,
+                },
+                ("E", 5, 487, "cancelled", None),
+            ),
+        ];
+        for (ev, (kind, call, code, text, body)) in cases {
+            let got = d(ev);
+            assert_eq!(
+                (
+                    got.kind.as_str(),
+                    got.call,
+                    got.code,
+                    got.text.as_str(),
+                    got.body.as_deref()
+                ),
+                (kind, call, code, text, body)
+            );
+        }
     }
 
     #[test]
