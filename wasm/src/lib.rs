@@ -24,7 +24,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use wasm_bindgen::prelude::wasm_bindgen;
 
-use rvoip_core::sip::ua::{CallId, EndReason, Event, RegistrationState, UaError};
+use rvoip_core::sip::ua::{CallId, EndReason, Event, RegistrationState, UaConfig, UaError};
 use rvoip_core::time::Instant;
 
 use phone::{Phone, PhoneConfig};
@@ -174,38 +174,48 @@ fn push_int(s: &mut Vec<u8>, n: i64) {
 }
 
 /// The encoded form ([`PhoneEventJs::encode`]) of an event of the SIP user agent (the
-/// phone encodes its connection events, `c`, `C` and `d`, itself): the fields start empty
-/// (zero, `""`, no body) and one match sets the kind and the fields the event has, then
-/// one call encodes them.
+/// phone encodes its connection events, `c`, `C` and `d`, itself): one match gives the
+/// kind (a table), the fields start empty (zero, `""`, no body) and a second match sets
+/// those the event has, one arm per shape of fields, then one call encodes them.
 pub fn encode_event(e: &Event) -> Vec<u8> {
     let mut d = [0u8; 4];
-    let (mut call, mut code, mut text, mut extra, mut body) = (0u64, 0i64, "", "", None);
+    // The kind: constants only (a table).
     let kind = match e {
-        Event::Registration(RegistrationState::Registered { expires }) => {
-            code = (*expires).into();
-            b'r'
-        }
-        Event::Registration(RegistrationState::Failed { code: c }) => {
-            code = (*c).into();
-            b'f'
-        }
+        Event::Registration(RegistrationState::Registered { .. }) => b'r',
+        Event::Registration(RegistrationState::Failed { .. }) => b'f',
         Event::Registration(_) => b'u',
+        Event::IncomingCall { .. } => b'i',
+        Event::Ringing { .. } => b'g',
+        Event::EarlyMedia { .. } => b'e',
+        Event::Answered { .. } => b'a',
+        Event::Ended { .. } => b'E',
+        Event::OfferReceived { .. } => b'o',
+        Event::MediaUpdated { .. } => b'm',
+        Event::OfferRejected { .. } => b'O',
+        Event::IncomingMessage { .. } => b'M',
+        Event::MessageStatus { .. } => b's',
+        Event::DtmfReceived { .. } => b'D',
+        Event::TransferRequested { .. } => b't',
+        Event::TransferProgress { .. } => b'T',
+        _ => b'?',
+    };
+    // The fields, one arm per shape (events of one shape share it: `Event` keeps each
+    // variant's fields in order, so the arm reads them once for all).
+    let (mut call, mut code, mut text, mut extra, mut body) = (0u64, 0i64, "", "", None);
+    match e {
+        Event::Registration(RegistrationState::Registered { expires: c }) => code = (*c).into(),
+        Event::Registration(RegistrationState::Failed { code: c }) => code = (*c).into(),
         Event::IncomingCall { call: c, from, sdp } => {
             (call, text, body) = (c.0, from, sdp.as_deref());
-            b'i'
         }
-        Event::Ringing { call: c } => {
-            call = c.0;
-            b'g'
-        }
-        Event::EarlyMedia { call: c, sdp } => {
-            (call, body) = (c.0, Some(&sdp[..]));
-            b'e'
-        }
-        Event::Answered { call: c, sdp } => {
-            (call, body) = (c.0, sdp.as_deref());
-            b'a'
-        }
+        Event::Answered { call: c, sdp }
+        | Event::OfferReceived { call: c, sdp }
+        | Event::MediaUpdated { call: c, sdp } => (call, body) = (c.0, sdp.as_deref()),
+        Event::EarlyMedia { call: c, sdp } => (call, body) = (c.0, Some(&sdp[..])),
+        Event::Ringing { call: c } => call = c.0,
+        Event::OfferRejected { call: c, code: k }
+        | Event::TransferProgress { call: c, code: k } => (call, code) = (c.0, (*k).into()),
+        Event::MessageStatus { id, code: k } => (call, code) = (*id, (*k).into()),
         Event::Ended { call: c, reason } => {
             call = c.0;
             let c;
@@ -219,50 +229,20 @@ pub fn encode_event(e: &Event) -> Vec<u8> {
                 _ => ("replaced", 0),
             };
             code = c.into();
-            b'E'
-        }
-        Event::OfferReceived { call: c, sdp } => {
-            (call, body) = (c.0, sdp.as_deref());
-            b'o'
-        }
-        Event::MediaUpdated { call: c, sdp } => {
-            (call, body) = (c.0, sdp.as_deref());
-            b'm'
-        }
-        Event::OfferRejected { call: c, code: k } => {
-            (call, code) = (c.0, (*k).into());
-            b'O'
         }
         Event::IncomingMessage {
             from,
             content_type,
             body: b,
-        } => {
-            (text, extra, body) = (from, content_type, Some(&b[..]));
-            b'M'
-        }
-        Event::MessageStatus { id, code: k } => {
-            (call, code) = (*id, (*k).into());
-            b's'
-        }
+        } => (text, extra, body) = (from, content_type, Some(&b[..])),
         Event::DtmfReceived {
             call: c,
             digit,
             duration,
-        } => {
-            (call, code, text) = (c.0, (*duration).into(), digit.encode_utf8(&mut d));
-            b'D'
-        }
-        Event::TransferRequested { call: c, target } => {
-            (call, text) = (c.0, target);
-            b't'
-        }
-        Event::TransferProgress { call: c, code: k } => {
-            (call, code) = (c.0, (*k).into());
-            b'T'
-        }
-        _ => b'?',
-    };
+        } => (call, code, text) = (c.0, (*duration).into(), digit.encode_utf8(&mut d)),
+        Event::TransferRequested { call: c, target } => (call, text) = (c.0, target),
+        _ => {}
+    }
     // Handles are 32-bit numbers in JavaScript.
     enc(&[kind], call as u32, code, text, extra, body)
 }
@@ -364,51 +344,51 @@ impl<'a> Iterator for Fields<'a> {
 /// The configuration of [`op::NEW`]: fields separated by U+001F — URI, password,
 /// authorization user, display name, registration expires (s, 0: default), keep-alive
 /// interval (s, 0: none), instance id, User-Agent (empty strings: default), then the
-/// servers as URL and weight pairs.
-pub fn config(s: &str) -> PhoneConfig {
+/// servers as URL and weight pairs. Read straight into the UA's configuration
+/// ([`phone::ua_config`], `rng` drawing its random parts) and the servers, for
+/// [`Phone::with_config`] (no intermediate [`PhoneConfig`]).
+pub fn config(s: &str, rng: &mut impl rvoip_core::rand::Rng) -> (UaConfig, Vec<Server>) {
     let mut f = Fields(Some(s));
     let mut field = || f.next().unwrap_or_default();
-    // Every field read once, in order, into one literal (no defaults built and replaced).
-    let uri = field().into();
-    let password = field().into();
-    let auth_user = field().into();
-    let display_name = Some(field().into());
-    let register_expires = match dec(field()) {
+    // Every field read once, in order.
+    let mut c = phone::ua_config(own(field()), rng);
+    c.password = own(field());
+    c.auth_user = own(field());
+    c.display_name = non_empty(field());
+    c.register_expires = match dec(field()) {
         Some(e) if e > 0 => e,
         _ => PhoneConfig::REGISTER_EXPIRES,
     };
-    let keepalive = match dec(field()) {
+    c.keepalive = match dec(field()) {
         Some(k) if k > 0 => Some(rvoip_core::time::Duration::from_secs(k.into())),
         _ => None,
     };
-    let instance_id = field();
-    let instance_id = (!instance_id.is_empty()).then(|| instance_id.into());
-    let user_agent = match field() {
+    c.instance_id = non_empty(field());
+    c.user_agent = own(match field() {
         "" => PhoneConfig::USER_AGENT,
         ua => ua,
-    }
-    .into();
+    });
     let mut servers = Vec::new();
     while let Some(url) = f.next() {
         let weight = f.next().and_then(dec).unwrap_or(1);
         let url = url.trim_ascii();
         // Empty URLs are left out (no server: the phone does not start).
         if !url.is_empty() {
-            servers.push(Server::new(url.into(), weight));
+            servers.push(Server::new(own(url), weight));
         }
     }
-    PhoneConfig {
-        servers,
-        uri,
-        password,
-        auth_user,
-        display_name,
-        registrar_uri: None,
-        register_expires,
-        keepalive,
-        instance_id,
-        user_agent,
-    }
+    (c, servers)
+}
+
+/// `s` copied into a `String` (one function for every field of [`config`], not one
+/// `Into` call site each).
+fn own(s: &str) -> String {
+    s.into()
+}
+
+/// `s` copied, `None` when empty (the optional fields of [`config`]).
+fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| own(s))
 }
 
 /// A decimal number of the configuration (digits, as JavaScript writes a non-negative
@@ -591,8 +571,9 @@ fn run(
     data: &[u8],
 ) -> Vec<u8> {
     if op == op::NEW {
-        let cfg = config(core::str::from_utf8(data).unwrap_or_default());
-        phones.push(Some(Phone::new(cfg, CryptoRng::new(), CryptoRng::new())));
+        let mut rng = CryptoRng::new();
+        let (c, servers) = config(core::str::from_utf8(data).unwrap_or_default(), &mut rng);
+        phones.push(Some(Phone::with_config(c, servers, CryptoRng::new(), rng)));
         return num(phones.len() as i64 - 1);
     }
     let slot = phones.get_mut(h as usize);
@@ -682,6 +663,104 @@ mod tests {
             PhoneEventJs::decode(&e.encode()).unwrap().text,
             "a\u{fffd}b"
         );
+        // Every kind with its fields: (kind, call, code, text, body).
+        let c = CallId(5);
+        let sdp = || b"v=0\r\n".to_vec();
+        let cases = [
+            (
+                Event::Registration(RegistrationState::Registered { expires: 90 }),
+                ("r", 0, 90, "", None),
+            ),
+            (
+                Event::Registration(RegistrationState::Failed { code: 403 }),
+                ("f", 0, 403, "", None),
+            ),
+            (
+                Event::Registration(RegistrationState::Unregistered),
+                ("u", 0, 0, "", None),
+            ),
+            (
+                Event::IncomingCall {
+                    call: c,
+                    from: "<sip:b@c>".into(),
+                    sdp: Some(sdp()),
+                },
+                ("i", 5, 0, "<sip:b@c>", Some("v=0\r\n")),
+            ),
+            (Event::Ringing { call: c }, ("g", 5, 0, "", None)),
+            (
+                Event::EarlyMedia {
+                    call: c,
+                    sdp: sdp(),
+                },
+                ("e", 5, 0, "", Some("v=0\r\n")),
+            ),
+            (
+                Event::Answered { call: c, sdp: None },
+                ("a", 5, 0, "", None),
+            ),
+            (
+                Event::OfferReceived {
+                    call: c,
+                    sdp: Some(sdp()),
+                },
+                ("o", 5, 0, "", Some("v=0\r\n")),
+            ),
+            (
+                Event::MediaUpdated {
+                    call: c,
+                    sdp: Some(sdp()),
+                },
+                ("m", 5, 0, "", Some("v=0\r\n")),
+            ),
+            (
+                Event::OfferRejected { call: c, code: 488 },
+                ("O", 5, 488, "", None),
+            ),
+            (
+                Event::MessageStatus { id: 8, code: 202 },
+                ("s", 8, 202, "", None),
+            ),
+            (
+                Event::DtmfReceived {
+                    call: c,
+                    digit: '#',
+                    duration: 160,
+                },
+                ("D", 5, 160, "#", None),
+            ),
+            (
+                Event::TransferRequested {
+                    call: c,
+                    target: "sip:x@y".into(),
+                },
+                ("t", 5, 0, "sip:x@y", None),
+            ),
+            (
+                Event::TransferProgress { call: c, code: 180 },
+                ("T", 5, 180, "", None),
+            ),
+            (
+                Event::Ended {
+                    call: c,
+                    reason: EndReason::Cancelled,
+                },
+                ("E", 5, 487, "cancelled", None),
+            ),
+        ];
+        for (ev, (kind, call, code, text, body)) in cases {
+            let got = d(ev);
+            assert_eq!(
+                (
+                    got.kind.as_str(),
+                    got.call,
+                    got.code,
+                    got.text.as_str(),
+                    got.body.as_deref()
+                ),
+                (kind, call, code, text, body)
+            );
+        }
     }
 
     #[test]
@@ -704,43 +783,67 @@ mod tests {
 
     #[test]
     fn config_fields_and_servers() {
-        let c = config(
+        use rvoip_core::rand::SplitMix64;
+        use rvoip_core::sip::ua::Transport;
+        let mut rng = SplitMix64::new(1);
+        let (c, servers) = config(
             "sip:a@b.c\u{1f}pw\u{1f}au\u{1f}Al\u{1f}90\u{1f}0\u{1f}urn:x\u{1f}ua/1\u{1f} wss://s1 \u{1f}3\u{1f} \u{1f}2\u{1f}ws://s2\u{1f}x\u{1f}wss://s3",
+            &mut rng,
         );
-        assert_eq!(c.uri, "sip:a@b.c");
+        assert_eq!(c.aor, "sip:a@b.c");
         assert_eq!((c.password.as_str(), c.auth_user.as_str()), ("pw", "au"));
         assert_eq!(c.display_name.as_deref(), Some("Al"));
         assert_eq!(c.register_expires, 90);
         assert_eq!(c.keepalive, None, "0: no keep-alives");
         assert_eq!(c.instance_id.as_deref(), Some("urn:x"));
         assert_eq!(c.user_agent, "ua/1");
-        let s: Vec<_> = c
-            .servers
-            .iter()
-            .map(|s| (s.url.as_str(), s.weight))
-            .collect();
+        assert!(c.advertised_host.as_deref().unwrap().ends_with(".invalid"));
+        assert_eq!((c.transport, c.reg_id), (Transport::Ws, Some(1)));
+        let s: Vec<_> = servers.iter().map(|s| (s.url.as_str(), s.weight)).collect();
         assert_eq!(
             s,
             [("wss://s1", 3), ("ws://s2", 1), ("wss://s3", 1)],
             "a blank URL is left out"
         );
+        // As Phone::new configures the UA: the same settings, the same random parts.
+        let mut p = PhoneConfig::new("sip:a@b.c", servers);
+        p.password = "pw".into();
+        p.auth_user = "au".into();
+        p.display_name = Some("Al".into());
+        p.register_expires = 90;
+        p.keepalive = None;
+        p.instance_id = Some("urn:x".into());
+        p.user_agent = "ua/1".into();
+        let mut phone = Phone::new(p, SplitMix64::new(9), SplitMix64::new(1));
+        let mut expected = c.clone();
+        expected.transport = Transport::Wss;
+        assert_eq!(
+            alloc::format!("{:?}", phone.ua().config()),
+            alloc::format!("{expected:?}")
+        );
         // Empty fields: the defaults.
-        let d = config("sip:a@b.c\u{1f}\u{1f}\u{1f}\u{1f}0\u{1f}25\u{1f}\u{1f}");
+        let (d, servers) = config(
+            "sip:a@b.c\u{1f}\u{1f}\u{1f}\u{1f}0\u{1f}25\u{1f}\u{1f}",
+            &mut rng,
+        );
         let def = PhoneConfig::new("sip:a@b.c", Vec::new());
         assert_eq!(d.register_expires, def.register_expires);
         assert_eq!(d.keepalive, Some(rvoip_core::time::Duration::from_secs(25)));
         assert_eq!((d.instance_id, d.user_agent), (None, def.user_agent));
-        assert!(d.servers.is_empty());
-        assert_eq!(config("").uri, "");
+        assert_eq!(d.display_name, None);
+        assert!(servers.is_empty());
+        assert_eq!(config("", &mut rng).0.aor, "");
     }
 
     #[test]
     fn operations_and_poll() {
         use rvoip_core::rand::SplitMix64;
-        let cfg = config(
+        let mut rng = SplitMix64::new(2);
+        let (c, servers) = config(
             "sip:alice@example.com\u{1f}pw\u{1f}\u{1f}\u{1f}0\u{1f}30\u{1f}\u{1f}\u{1f}wss://a.example/ws\u{1f}1",
+            &mut rng,
         );
-        let mut p = Phone::new(cfg, SplitMix64::new(1), SplitMix64::new(2));
+        let mut p = Phone::with_config(c, servers, SplitMix64::new(1), rng);
         // The result as the wrapper reads it (TextDecoder: lossy UTF-8).
         let mut run = |o: u32, now: f64, call: u32, n: u32, data: &str| {
             String::from_utf8_lossy(&exec(&mut p, o, now, call, n, data.as_bytes())).into_owned()

@@ -194,34 +194,53 @@ fn uuid_urn(rng: &mut impl Rng) -> String {
     s
 }
 
+/// The UA configuration every browser phone starts from, for address of record `uri`:
+/// reached through the WebSocket (placeholder local and proxy addresses, a random
+/// `.invalid` host for Via and Contact, transport WS), RFC 5626 `reg-id` 1, limits for a
+/// phone (16 calls, 256 transactions). The user's settings are set on it, then
+/// [`Phone::with_config`] makes the phone.
+pub fn ua_config(uri: String, rng: &mut impl Rng) -> UaConfig {
+    let local = placeholder(rng);
+    let mut c = UaConfig::new(uri, local);
+    c.advertised_host = Some(invalid_host(rng));
+    c.transport = Transport::Ws;
+    c.proxy = Some(placeholder(rng));
+    c.reg_id = Some(1);
+    c.max_calls = 16;
+    c.max_transactions = 256;
+    c
+}
+
 impl<R: Rng> Phone<R> {
     /// A phone for `cfg`; `ua_rng` feeds the SIP UA, `rng` the pool and placeholders.
     pub fn new(cfg: PhoneConfig, ua_rng: R, mut rng: R) -> Phone<R> {
-        let secure = cfg.servers.iter().any(|s| s.url.starts_with("wss:"));
-        let local = placeholder(&mut rng);
-        let mut ua_cfg = UaConfig::new(cfg.uri, local);
-        ua_cfg.advertised_host = Some(invalid_host(&mut rng));
-        ua_cfg.transport = if secure {
-            Transport::Wss
-        } else {
-            Transport::Ws
-        };
-        ua_cfg.proxy = Some(placeholder(&mut rng));
-        ua_cfg.display_name = cfg.display_name.filter(|d| !d.is_empty());
-        ua_cfg.auth_user = cfg.auth_user;
-        ua_cfg.password = cfg.password;
-        ua_cfg.registrar_uri = cfg.registrar_uri.filter(|r| !r.is_empty());
-        ua_cfg.register_expires = cfg.register_expires.max(1);
-        ua_cfg.keepalive = cfg.keepalive;
-        ua_cfg.instance_id = Some(cfg.instance_id.unwrap_or_else(|| uuid_urn(&mut rng)));
-        ua_cfg.reg_id = Some(1);
-        ua_cfg.user_agent = cfg.user_agent;
-        ua_cfg.max_calls = 16;
-        ua_cfg.max_transactions = 256;
+        let mut c = ua_config(cfg.uri, &mut rng);
+        c.display_name = cfg.display_name.filter(|d| !d.is_empty());
+        c.auth_user = cfg.auth_user;
+        c.password = cfg.password;
+        c.registrar_uri = cfg.registrar_uri.filter(|r| !r.is_empty());
+        c.register_expires = cfg.register_expires.max(1);
+        c.keepalive = cfg.keepalive;
+        c.instance_id = cfg.instance_id;
+        c.user_agent = cfg.user_agent;
+        Phone::with_config(c, cfg.servers, ua_rng, rng)
+    }
+
+    /// A phone with UA configuration `c` ([`ua_config`] with the user's settings) over
+    /// `servers` (non-empty URLs): the transport is WSS when a server is `wss:`, and the
+    /// instance id a random UUID URN when `c` has none; `ua_rng` feeds the SIP UA, `rng`
+    /// the pool (and that UUID).
+    pub fn with_config(mut c: UaConfig, servers: Vec<Server>, ua_rng: R, mut rng: R) -> Phone<R> {
+        if servers.iter().any(|s| s.url.starts_with("wss:")) {
+            c.transport = Transport::Wss;
+        }
+        if c.instance_id.is_none() {
+            c.instance_id = Some(uuid_urn(&mut rng));
+        }
         Phone {
-            ua: UserAgent::new(ua_cfg, ua_rng),
+            ua: UserAgent::new(c, ua_rng),
             rng,
-            pool: Pool::new(cfg.servers),
+            pool: Pool::new(servers),
             queue: Vec::new(),
             out: Vec::new(),
             want_registered: false,

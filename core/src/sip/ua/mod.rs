@@ -220,6 +220,8 @@ pub enum EndReason {
 /// Registration state changes (RFC 3261 §10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+// As `Event`: a tag byte, then the fields (2 B less gzipped in the package).
+#[repr(C, u8)]
 pub enum RegistrationState {
     /// Registered; the registrar granted `expires` seconds.
     Registered {
@@ -238,6 +240,10 @@ pub enum RegistrationState {
 /// What the UA reports to the application.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+// A tag byte and each variant's fields in order: `call` first at one offset in every
+// variant that has one, so a driver's match reading it (rvoip-wasm's `encode_event`)
+// compiles to one load instead of one per variant (21 B less gzipped in the package).
+#[repr(C, u8)]
 pub enum Event {
     /// A new incoming call; answer with [`UserAgent::answer`] or [`UserAgent::reject`].
     IncomingCall {
@@ -424,6 +430,9 @@ pub struct UaConfig {
 
 impl UaConfig {
     /// A configuration with RFC defaults for `aor` reachable at `local_addr` over UDP.
+    // Inlined: a caller that then sets fields (the browser phone sets most) drops no
+    // defaults it can see are empty, and allocates no default User-Agent it replaces.
+    #[inline(always)]
     pub fn new(aor: impl Into<String>, local_addr: SocketAddr) -> UaConfig {
         UaConfig {
             aor: aor.into(),
