@@ -174,48 +174,38 @@ fn push_int(s: &mut Vec<u8>, n: i64) {
 }
 
 /// The encoded form ([`PhoneEventJs::encode`]) of an event of the SIP user agent (the
-/// phone encodes its connection events, `c`, `C` and `d`, itself): one match gives the
-/// kind (a table), the fields start empty (zero, `""`, no body) and a second match sets
-/// those the event has, one arm per shape of fields, then one call encodes them.
+/// phone encodes its connection events, `c`, `C` and `d`, itself): the fields start empty
+/// (zero, `""`, no body) and one match sets the kind and the fields the event has, then
+/// one call encodes them.
 pub fn encode_event(e: &Event) -> Vec<u8> {
     let mut d = [0u8; 4];
-    // The kind: constants only (a table).
-    let kind = match e {
-        Event::Registration(RegistrationState::Registered { .. }) => b'r',
-        Event::Registration(RegistrationState::Failed { .. }) => b'f',
-        Event::Registration(_) => b'u',
-        Event::IncomingCall { .. } => b'i',
-        Event::Ringing { .. } => b'g',
-        Event::EarlyMedia { .. } => b'e',
-        Event::Answered { .. } => b'a',
-        Event::Ended { .. } => b'E',
-        Event::OfferReceived { .. } => b'o',
-        Event::MediaUpdated { .. } => b'm',
-        Event::OfferRejected { .. } => b'O',
-        Event::IncomingMessage { .. } => b'M',
-        Event::MessageStatus { .. } => b's',
-        Event::DtmfReceived { .. } => b'D',
-        Event::TransferRequested { .. } => b't',
-        Event::TransferProgress { .. } => b'T',
-        _ => b'?',
-    };
-    // The fields, one arm per shape (events of one shape share it: `Event` keeps each
-    // variant's fields in order, so the arm reads them once for all).
     let (mut call, mut code, mut text, mut extra, mut body) = (0u64, 0i64, "", "", None);
-    match e {
-        Event::Registration(RegistrationState::Registered { expires: c }) => code = (*c).into(),
-        Event::Registration(RegistrationState::Failed { code: c }) => code = (*c).into(),
+    let kind = match e {
+        Event::Registration(RegistrationState::Registered { expires }) => {
+            code = (*expires).into();
+            b'r'
+        }
+        Event::Registration(RegistrationState::Failed { code: c }) => {
+            code = (*c).into();
+            b'f'
+        }
+        Event::Registration(_) => b'u',
         Event::IncomingCall { call: c, from, sdp } => {
             (call, text, body) = (c.0, from, sdp.as_deref());
+            b'i'
         }
-        Event::Answered { call: c, sdp }
-        | Event::OfferReceived { call: c, sdp }
-        | Event::MediaUpdated { call: c, sdp } => (call, body) = (c.0, sdp.as_deref()),
-        Event::EarlyMedia { call: c, sdp } => (call, body) = (c.0, Some(&sdp[..])),
-        Event::Ringing { call: c } => call = c.0,
-        Event::OfferRejected { call: c, code: k }
-        | Event::TransferProgress { call: c, code: k } => (call, code) = (c.0, (*k).into()),
-        Event::MessageStatus { id, code: k } => (call, code) = (*id, (*k).into()),
+        Event::Ringing { call: c } => {
+            call = c.0;
+            b'g'
+        }
+        Event::EarlyMedia { call: c, sdp } => {
+            (call, body) = (c.0, Some(&sdp[..]));
+            b'e'
+        }
+        Event::Answered { call: c, sdp } => {
+            (call, body) = (c.0, sdp.as_deref());
+            b'a'
+        }
         Event::Ended { call: c, reason } => {
             call = c.0;
             let c;
@@ -229,20 +219,50 @@ pub fn encode_event(e: &Event) -> Vec<u8> {
                 _ => ("replaced", 0),
             };
             code = c.into();
+            b'E'
+        }
+        Event::OfferReceived { call: c, sdp } => {
+            (call, body) = (c.0, sdp.as_deref());
+            b'o'
+        }
+        Event::MediaUpdated { call: c, sdp } => {
+            (call, body) = (c.0, sdp.as_deref());
+            b'm'
+        }
+        Event::OfferRejected { call: c, code: k } => {
+            (call, code) = (c.0, (*k).into());
+            b'O'
         }
         Event::IncomingMessage {
             from,
             content_type,
             body: b,
-        } => (text, extra, body) = (from, content_type, Some(&b[..])),
+        } => {
+            (text, extra, body) = (from, content_type, Some(&b[..]));
+            b'M'
+        }
+        Event::MessageStatus { id, code: k } => {
+            (call, code) = (*id, (*k).into());
+            b's'
+        }
         Event::DtmfReceived {
             call: c,
             digit,
             duration,
-        } => (call, code, text) = (c.0, (*duration).into(), digit.encode_utf8(&mut d)),
-        Event::TransferRequested { call: c, target } => (call, text) = (c.0, target),
-        _ => {}
-    }
+        } => {
+            (call, code, text) = (c.0, (*duration).into(), digit.encode_utf8(&mut d));
+            b'D'
+        }
+        Event::TransferRequested { call: c, target } => {
+            (call, text) = (c.0, target);
+            b't'
+        }
+        Event::TransferProgress { call: c, code: k } => {
+            (call, code) = (c.0, (*k).into());
+            b'T'
+        }
+        _ => b'?',
+    };
     // Handles are 32-bit numbers in JavaScript.
     enc(&[kind], call as u32, code, text, extra, body)
 }
