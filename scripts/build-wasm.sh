@@ -100,11 +100,11 @@ fi
 # a phone (operation 0) starts (1) and asks to open its server's socket (poll, 8).
 (cd "$PKG/ts/pkg" && node --input-type=module -e "
 import { readFileSync } from 'node:fs';
-import { initSync, cmd, input } from './rvoip_wasm.js';
+import { initSync, cmd } from './rvoip_wasm.js';
 const { memory } = initSync({ module: new WebAssembly.Module(readFileSync('rvoip_wasm_bg.wasm')) });
 const run = (h, op, s = '') => {
   const b = new TextEncoder().encode(s);
-  const at = input(b.length); // first: it may grow the memory
+  const at = Number(cmd(0, 21, 0, 0, b.length)); // room for the input (21), first: it may grow the memory
   new Uint8Array(memory.buffer, at, b.length).set(b);
   const r = cmd(h, op, 1, 0, 0); // where (low 32 bits) and length (high)
   return new TextDecoder().decode(new Uint8Array(memory.buffer, Number(r & 0xffffffffn), Number(r >> 32n)));

@@ -12,8 +12,9 @@
 //! The one entry point [`cmd`] drives the phones like every sans-IO machine of the core:
 //! run an operation ([`op`]: a socket event, the timers, a command), then poll
 //! ([`op::POLL`]) the actions and events until the poll returns when to run the timers
-//! next. Its byte string and its result cross in place in the module's memory ([`input`]:
-//! the only other export; `cmd` returns where its result is).
+//! next. Its byte string and its result cross in place in the module's memory (`cmd`
+//! makes room for the string, [`op::INPUT`], and returns where its result is): `cmd` is the
+//! module's only export.
 #![warn(missing_docs)]
 
 pub mod phone;
@@ -292,6 +293,7 @@ pub fn encode_event(e: &Event) -> Vec<u8> {
 /// | 18 | accept a transfer | `call`, `data`: target U+001F SDP | call handle or error |
 /// | 19 | MESSAGE | `data`: target U+001F text | message handle or error |
 /// | 20 | target URI | `data`: dial string | the SIP URI |
+/// | 21 | room for the next operation's `data` | `n`: its length | its address (the high 32 bits 0; not a byte string) |
 ///
 /// A status is `0` or a negative error code (`err_code`); handles are positive.
 pub mod op {
@@ -337,6 +339,11 @@ pub mod op {
     pub const MESSAGE: u32 = 19;
     /// The SIP URI a dial string stands for.
     pub const TARGET_URI: u32 = 20;
+    /// Room for the byte string of the next operation: `n` bytes (zeroed after the
+    /// operation), at the address `cmd` returns, which JavaScript fills in place (no copy
+    /// through the glue's allocator call and boxed slice). One buffer, emptied by each
+    /// operation and kept for the next (no allocation per call once it is large enough).
+    pub const INPUT: u32 = 21;
 }
 
 /// The fields of a string separated by [`SEP`], as `str::split(SEP)` gives them; what is
@@ -518,7 +525,7 @@ pub fn exec<R: rvoip_core::rand::Rng>(
 }
 
 /// The module's state: the phones by handle (a freed one leaves `None`), the byte string
-/// of the next [`cmd`] ([`input`]) and the result of the last one, until the next (one
+/// of the next [`cmd`] ([`op::INPUT`]) and the result of the last one, until the next (one
 /// thread-local: one accessor).
 struct State {
     phones: Vec<Option<Phone<CryptoRng>>>,
@@ -536,27 +543,14 @@ std::thread_local! {
     };
 }
 
-/// Room for the byte string of the next [`cmd`]: `len` bytes (zeroed after a `cmd`) at the
-/// returned address in the module's memory, which JavaScript fills in place (no copy
-/// through the glue's allocator call and boxed slice). One buffer, emptied by each `cmd`
-/// and kept for the next (no allocation per call once it is large enough).
-#[wasm_bindgen]
-pub fn input(len: usize) -> *mut u8 {
-    STATE.with_borrow_mut(|s| {
-        // The buffer of the previous input, emptied by `cmd`, reused.
-        s.input.resize(len, 0);
-        s.input.as_mut_ptr()
-    })
-}
-
-/// Sets the byte string of the next [`cmd`] (what JavaScript writes at [`input`]).
+/// Sets the byte string of the next [`cmd`] (what JavaScript writes where [`op::INPUT`] made room).
 pub fn set_input(data: &[u8]) {
     STATE.with_borrow_mut(|s| s.input = data.to_vec());
 }
 
 /// The browser phone's one entry point: runs operation `op` ([`op`]) on phone `h` at `now`
 /// (ms, `performance.now()`) with a call handle, a number and the byte string written at
-/// [`input`] (taken: empty unless written again); the result (bytes: text, decoded by the
+/// [`op::INPUT`] (taken: empty unless written again); the result (bytes: text, decoded by the
 /// wrapper's `TextDecoder`) stays in the module's memory until the next call: its address
 /// is returned in the low 32 bits, its length in the high 32 bits (one return value, no
 /// second export to ask where it is; signed, a plain `BigInt` for the glue to pass on, and
@@ -569,6 +563,11 @@ pub fn set_input(data: &[u8]) {
 pub fn cmd(h: u32, op: u32, now: f64, call: u32, n: u32) -> i64 {
     STATE.with_borrow_mut(|s| {
         let State { phones, input, out } = s;
+        if op == op::INPUT {
+            // The buffer of the previous input, emptied below, reused.
+            input.resize(n as usize, 0);
+            return input.as_mut_ptr() as usize as i64;
+        }
         *out = run(phones, h, op, now, call, n, input);
         input.clear();
         ((out.len() as u64) << 32 | out.as_ptr() as usize as u64) as i64

@@ -2,7 +2,7 @@
 // the sans-IO way: it feeds WebSocket events and timeouts in, and carries out what comes
 // out (open/send/close a socket, events, the next timeout). No SIP logic lives here.
 
-import { cmd, initSync, input } from './pkg/rvoip_wasm.js';
+import { cmd, initSync } from './pkg/rvoip_wasm.js';
 import { Call, type CallHost, type CallOptions } from './call.js';
 import {
   IncomingCallEvent,
@@ -59,14 +59,14 @@ const utf8 = new TextEncoder();
 
 /**
  * Runs operation `op` of the core on phone `h` now with `data` (written where the core makes
- * room for it, `input()`); its result as text, read where the core left it (`cmd`'s
+ * room for it, op 21); its result as text, read where the core left it (`cmd`'s
  * result: the address in the low 32 bits, the length in the high 32 bits). The memory's buffer is taken after each call, which may have grown it.
  * (A fresh TextDecoder each time: Safari's stops working after 2 GiB; and a result never
  * starts with a BOM, which the default decoder would drop.)
  */
 const core = (h: number, op: number, call: number, n: number, data: string | Uint8Array): string => {
   const b = typeof data === 'string' ? utf8.encode(data) : data;
-  const at = input(b.length); // (before `memory.buffer`: it may grow the memory)
+  const at = Number(cmd(0, 21, 0, 0, b.length)); // (before `memory.buffer`: it may grow the memory)
   new Uint8Array(memory.buffer, at, b.length).set(b);
   const r = cmd(h, op, performance.now(), call, n); // where (low 32 bits) and length (high)
   return new TextDecoder().decode(new Uint8Array(memory.buffer, Number(r & 0xffffffffn), Number(r >> 32n)));
