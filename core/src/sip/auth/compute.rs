@@ -188,6 +188,31 @@ fn sha256_compress(state: &mut [u32; 8], w: &mut [u32; 64], k: &[u32; 64]) {
     }
 }
 
+/// SHA-256's `H(0)` and `K` ([`Md::constants`]), computed by the first caller and kept
+/// (feature `sip-server`: the browser build computes them per hash instead, a few
+/// microseconds, to carry no code for the cache).
+#[cfg(feature = "sip-server")]
+fn sha256_constants() -> ([u32; 8], [u32; 64]) {
+    use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    // `H(0)` in words 0 to 7, `K` in 8 to 71; `READY` is set after them (`Release`).
+    static CACHE: [AtomicU32; 72] = [const { AtomicU32::new(0) }; 72];
+    static READY: AtomicBool = AtomicBool::new(false);
+    if READY.load(Ordering::Acquire) {
+        let word = |i: usize| CACHE[i].load(Ordering::Relaxed);
+        return (
+            core::array::from_fn(word),
+            core::array::from_fn(|i| word(8 + i)),
+        );
+    }
+    let (state, k) = Md::constants(true);
+    // Threads racing here store the same values: harmless.
+    for (c, v) in CACHE.iter().zip(state.iter().chain(&k)) {
+        c.store(*v, Ordering::Relaxed);
+    }
+    READY.store(true, Ordering::Release);
+    (state, k)
+}
+
 /// The first 32 bits of the fractional part of `x` (positive, below 2^32).
 fn fraction_bits(x: f64) -> u32 {
     // Truncating conversions: `x as u32` is the integer part, and the product is below 2^32.
@@ -210,6 +235,15 @@ fn root_bits(p: u32, n: f64) -> u32 {
 
 impl Md {
     fn new(sha256: bool) -> Md {
+        // A server hashes at a rate where SHA-256's few microseconds of constants matter:
+        // it computes them once.
+        #[cfg(feature = "sip-server")]
+        let (state, k) = if sha256 {
+            sha256_constants()
+        } else {
+            Md::constants(false)
+        };
+        #[cfg(not(feature = "sip-server"))]
         let (state, k) = Md::constants(sha256);
         Md {
             sha256,
@@ -246,14 +280,14 @@ impl Md {
         #[allow(clippy::needless_range_loop)]
         for i in 0..64 {
             k[i] = if sha256 {
-                // The next prime: the number whose smallest divisor above 1 is itself.
+                // The next prime: the number with no divisor from 2 to its square root.
                 loop {
                     prime += 1;
                     let mut d = 2;
-                    while !prime.is_multiple_of(d) {
+                    while d * d <= prime && !prime.is_multiple_of(d) {
                         d += 1;
                     }
-                    if d == prime {
+                    if d * d > prime {
                         break;
                     }
                 }
@@ -754,6 +788,11 @@ mod tests {
         let (iv, k) = Md::constants(true);
         assert_eq!(iv, SHA256_IV);
         assert_eq!(k, SHA256_K);
+        // The server's cached copy: filled by the first call, read by the next.
+        #[cfg(feature = "sip-server")]
+        for _ in 0..2 {
+            assert_eq!(sha256_constants(), (SHA256_IV, SHA256_K));
+        }
         let (iv, t) = Md::constants(false);
         assert_eq!(iv, MD5_IV);
         assert_eq!(t, MD5_T);
