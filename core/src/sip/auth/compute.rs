@@ -523,30 +523,20 @@ const NO_QOP: u8 = 32;
 const USERHASH: u8 = 64;
 
 /// The digest computations of a client's answer as data (RFC 7616 §3.4.1–§3.4.4, the same
-/// as [`ha1`], [`session_ha1`], [`ha2`], [`response`] and [`userhash`]): when the step
-/// runs, which digest it gives, and the parts joined by `:` (an input below 16, an earlier
-/// digest from 16 on).
-const STEPS: [(u8, u8, &[u8]); 8] = [
-    (
-        ALWAYS,
-        A1,
-        &[IN_USER as u8, IN_REALM as u8, IN_PASSWORD as u8],
-    ),
-    (SESS, A1, &[A1, IN_NONCE as u8, IN_CNONCE as u8]),
-    (INT, HB, &[IN_BODY as u8]),
-    (INT, A2, &[IN_METHOD as u8, IN_URI as u8, HB]),
-    (NOT_INT, A2, &[IN_METHOD as u8, IN_URI as u8]),
-    (
-        WITH_QOP,
-        16 + OUT_RESPONSE as u8,
-        &[A1, IN_NONCE as u8, IN_NC, IN_CNONCE as u8, IN_QOP, A2],
-    ),
-    (NO_QOP, 16 + OUT_RESPONSE as u8, &[A1, IN_NONCE as u8, A2]),
-    (
-        USERHASH,
-        16 + OUT_USERHASH as u8,
-        &[IN_USER as u8, IN_REALM as u8],
-    ),
+/// as [`ha1`], [`session_ha1`], [`ha2`], [`response`] and [`userhash`]): per step, when it
+/// runs, which digest it gives, the number of parts and the parts joined by `:` (an input
+/// below 16, an earlier digest from 16 on). Bytes only, no table of slices (whose pointers
+/// the browser package would carry as data).
+#[rustfmt::skip]
+const STEPS: [u8; 47] = [
+    ALWAYS, A1, 3, IN_USER as u8, IN_REALM as u8, IN_PASSWORD as u8,
+    SESS, A1, 3, A1, IN_NONCE as u8, IN_CNONCE as u8,
+    INT, HB, 1, IN_BODY as u8,
+    INT, A2, 3, IN_METHOD as u8, IN_URI as u8, HB,
+    NOT_INT, A2, 2, IN_METHOD as u8, IN_URI as u8,
+    WITH_QOP, 16 + OUT_RESPONSE as u8, 6, A1, IN_NONCE as u8, IN_NC, IN_CNONCE as u8, IN_QOP, A2,
+    NO_QOP, 16 + OUT_RESPONSE as u8, 3, A1, IN_NONCE as u8, A2,
+    USERHASH, 16 + OUT_USERHASH as u8, 2, IN_USER as u8, IN_REALM as u8,
 ];
 
 /// A client's answer in one pass over [`STEPS`]: the session HA1 for `-sess`, HA2 (with
@@ -572,7 +562,10 @@ pub(super) fn answer(
         | if qop.is_some() { WITH_QOP } else { NO_QOP }
         | if userhash { USERHASH } else { 0 };
     let mut out = [HexDigest::EMPTY; 5];
-    for &(when, dst, parts) in &STEPS {
+    let mut rest: &[u8] = &STEPS;
+    while let [when, dst, n, tail @ ..] = rest {
+        let (parts, next) = tail.split_at(usize::from(*n).min(tail.len()));
+        rest = next;
         if flags & when == 0 {
             continue;
         }
