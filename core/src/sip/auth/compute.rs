@@ -219,10 +219,10 @@ fn fraction_bits(x: f64) -> u32 {
     ((x - f64::from(x as u32)) * 4_294_967_296.0) as u32
 }
 
-/// [`fraction_bits`] of the `n`th root (`n` 2 or 3) of `p` (a prime below 312): eight
-/// Newton steps `x ← ((n - 1)·x + p / x^(n-1)) / n` from 4 reach the correctly rounded
-/// root or its neighbour, whose first 32 fractional bits are the same for all the primes
-/// used (the tests check every value).
+/// [`fraction_bits`] of the `n`th root (`n` 2 or 3) of `p` (a prime below 312), by eight
+/// Newton steps `x ← ((n - 1)·x + p / x^(n-1)) / n` from 4. From the seventh step on the
+/// iterate no longer changes the bits kept, which are those of the exact root for every
+/// prime used: the tests compare all the values with the standard's tables.
 fn root_bits(p: u32, n: f64) -> u32 {
     let p = f64::from(p);
     let mut x = 4.0f64;
