@@ -112,19 +112,9 @@ struct Md {
     w: [u32; 64],
     /// Bytes hashed so far.
     len: u64,
+    /// The round constants: MD5's `T`, or SHA-256's `K` ([`Md::constants`]).
+    k: [u32; 64],
 }
-
-/// The SHA-256 initial hash value (FIPS 180-4 §5.3.3).
-const SHA256_IV: [u32; 8] = [
-    0x6a09_e667,
-    0xbb67_ae85,
-    0x3c6e_f372,
-    0xa54f_f53a,
-    0x510e_527f,
-    0x9b05_688c,
-    0x1f83_d9ab,
-    0x5be0_cd19,
-];
 
 /// The MD5 initial state (RFC 1321 §3.3).
 const MD5_IV: [u32; 8] = [
@@ -138,149 +128,14 @@ const MD5_IV: [u32; 8] = [
     0,
 ];
 
-/// MD5's `T[i] = floor(2^32 * abs(sin(i + 1)))` (RFC 1321 §3.4).
-const MD5_T: [u32; 64] = [
-    0xd76a_a478,
-    0xe8c7_b756,
-    0x2420_70db,
-    0xc1bd_ceee,
-    0xf57c_0faf,
-    0x4787_c62a,
-    0xa830_4613,
-    0xfd46_9501,
-    0x6980_98d8,
-    0x8b44_f7af,
-    0xffff_5bb1,
-    0x895c_d7be,
-    0x6b90_1122,
-    0xfd98_7193,
-    0xa679_438e,
-    0x49b4_0821,
-    0xf61e_2562,
-    0xc040_b340,
-    0x265e_5a51,
-    0xe9b6_c7aa,
-    0xd62f_105d,
-    0x0244_1453,
-    0xd8a1_e681,
-    0xe7d3_fbc8,
-    0x21e1_cde6,
-    0xc337_07d6,
-    0xf4d5_0d87,
-    0x455a_14ed,
-    0xa9e3_e905,
-    0xfcef_a3f8,
-    0x676f_02d9,
-    0x8d2a_4c8a,
-    0xfffa_3942,
-    0x8771_f681,
-    0x6d9d_6122,
-    0xfde5_380c,
-    0xa4be_ea44,
-    0x4bde_cfa9,
-    0xf6bb_4b60,
-    0xbebf_bc70,
-    0x289b_7ec6,
-    0xeaa1_27fa,
-    0xd4ef_3085,
-    0x0488_1d05,
-    0xd9d4_d039,
-    0xe6db_99e5,
-    0x1fa2_7cf8,
-    0xc4ac_5665,
-    0xf429_2244,
-    0x432a_ff97,
-    0xab94_23a7,
-    0xfc93_a039,
-    0x655b_59c3,
-    0x8f0c_cc92,
-    0xffef_f47d,
-    0x8584_5dd1,
-    0x6fa8_7e4f,
-    0xfe2c_e6e0,
-    0xa301_4314,
-    0x4e08_11a1,
-    0xf753_7e82,
-    0xbd3a_f235,
-    0x2ad7_d2bb,
-    0xeb86_d391,
-];
-
 /// MD5's per-round rotation amounts (RFC 1321 §3.4), four per round.
 const MD5_S: [u8; 16] = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
 
-/// SHA-256's round constants `K` (FIPS 180-4 §4.2.2).
-const SHA256_K: [u32; 64] = [
-    0x428a_2f98,
-    0x7137_4491,
-    0xb5c0_fbcf,
-    0xe9b5_dba5,
-    0x3956_c25b,
-    0x59f1_11f1,
-    0x923f_82a4,
-    0xab1c_5ed5,
-    0xd807_aa98,
-    0x1283_5b01,
-    0x2431_85be,
-    0x550c_7dc3,
-    0x72be_5d74,
-    0x80de_b1fe,
-    0x9bdc_06a7,
-    0xc19b_f174,
-    0xe49b_69c1,
-    0xefbe_4786,
-    0x0fc1_9dc6,
-    0x240c_a1cc,
-    0x2de9_2c6f,
-    0x4a74_84aa,
-    0x5cb0_a9dc,
-    0x76f9_88da,
-    0x983e_5152,
-    0xa831_c66d,
-    0xb003_27c8,
-    0xbf59_7fc7,
-    0xc6e0_0bf3,
-    0xd5a7_9147,
-    0x06ca_6351,
-    0x1429_2967,
-    0x27b7_0a85,
-    0x2e1b_2138,
-    0x4d2c_6dfc,
-    0x5338_0d13,
-    0x650a_7354,
-    0x766a_0abb,
-    0x81c2_c92e,
-    0x9272_2c85,
-    0xa2bf_e8a1,
-    0xa81a_664b,
-    0xc24b_8b70,
-    0xc76c_51a3,
-    0xd192_e819,
-    0xd699_0624,
-    0xf40e_3585,
-    0x106a_a070,
-    0x19a4_c116,
-    0x1e37_6c08,
-    0x2748_774c,
-    0x34b0_bcb5,
-    0x391c_0cb3,
-    0x4ed8_aa4a,
-    0x5b9c_ca4f,
-    0x682e_6ff3,
-    0x748f_82ee,
-    0x78a5_636f,
-    0x84c8_7814,
-    0x8cc7_0208,
-    0x90be_fffa,
-    0xa450_6ceb,
-    0xbef9_a3f7,
-    0xc671_78f2,
-];
-
-/// The MD5 compression (RFC 1321 §3.4) of the message words `x`, its 64 steps in a loop.
-fn md5_compress(state: &mut [u32; 8], x: &[u32; 64]) {
+/// The MD5 compression (RFC 1321 §3.4) of the message words `x`, its 64 steps in a loop
+/// (`k`: the table `T`).
+fn md5_compress(state: &mut [u32; 8], x: &[u32; 64], k: &[u32; 64]) {
     let [mut a, mut b, mut c, mut d, ..] = *state;
-    for (i, t) in MD5_T.iter().enumerate() {
+    for (i, t) in k.iter().enumerate() {
         let round = i / 16;
         let (f, k) = match round {
             0 => ((b & c) | (!b & d), i),
@@ -305,8 +160,8 @@ fn md5_compress(state: &mut [u32; 8], x: &[u32; 64]) {
 }
 
 /// The SHA-256 compression (FIPS 180-4 §6.2.2) of the first 16 words of `w`, which it
-/// extends to the 64-word message schedule; the rounds in a loop.
-fn sha256_compress(state: &mut [u32; 8], w: &mut [u32; 64]) {
+/// extends to the 64-word message schedule; the rounds in a loop (`k`: the table `K`).
+fn sha256_compress(state: &mut [u32; 8], w: &mut [u32; 64], k: &[u32; 64]) {
     for i in 16..64 {
         let (a, b) = (w[i - 15], w[i - 2]);
         let s0 = a.rotate_right(7) ^ a.rotate_right(18) ^ (a >> 3);
@@ -317,7 +172,7 @@ fn sha256_compress(state: &mut [u32; 8], w: &mut [u32; 64]) {
             .wrapping_add(s1);
     }
     let mut v = *state;
-    for (i, k) in SHA256_K.iter().enumerate() {
+    for (i, k) in k.iter().enumerate() {
         let [a, b, c, d, e, f, g, h] = v;
         let t1 = h
             .wrapping_add(e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25))
@@ -333,15 +188,119 @@ fn sha256_compress(state: &mut [u32; 8], w: &mut [u32; 64]) {
     }
 }
 
+/// SHA-256's `H(0)` and `K` ([`Md::constants`]), computed by the first caller and kept
+/// (feature `sip-server`: the browser build computes them per hash instead, a few
+/// microseconds, to carry no code for the cache).
+#[cfg(feature = "sip-server")]
+fn sha256_constants() -> ([u32; 8], [u32; 64]) {
+    use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    // `H(0)` in words 0 to 7, `K` in 8 to 71; `READY` is set after them (`Release`).
+    static CACHE: [AtomicU32; 72] = [const { AtomicU32::new(0) }; 72];
+    static READY: AtomicBool = AtomicBool::new(false);
+    if READY.load(Ordering::Acquire) {
+        let word = |i: usize| CACHE[i].load(Ordering::Relaxed);
+        return (
+            core::array::from_fn(word),
+            core::array::from_fn(|i| word(8 + i)),
+        );
+    }
+    let (state, k) = Md::constants(true);
+    // Threads racing here store the same values: harmless.
+    for (c, v) in CACHE.iter().zip(state.iter().chain(&k)) {
+        c.store(*v, Ordering::Relaxed);
+    }
+    READY.store(true, Ordering::Release);
+    (state, k)
+}
+
+/// The first 32 bits of the fractional part of `x` (positive, below 2^32).
+fn fraction_bits(x: f64) -> u32 {
+    // Truncating conversions: `x as u32` is the integer part, and the product is below 2^32.
+    ((x - f64::from(x as u32)) * 4_294_967_296.0) as u32
+}
+
+/// [`fraction_bits`] of the `n`th root (`n` 2 or 3) of `p` (a prime below 312), by eight
+/// Newton steps `x ← ((n - 1)·x + p / x^(n-1)) / n` from 4. From the seventh step on the
+/// iterate no longer changes the bits kept, which are those of the exact root for every
+/// prime used: the tests compare all the values with the standard's tables.
+fn root_bits(p: u32, n: f64) -> u32 {
+    let p = f64::from(p);
+    let mut x = 4.0f64;
+    for _ in 0..8 {
+        let pow = if n > 2.0 { x * x } else { x };
+        x = ((n - 1.0) * x + p / pow) / n;
+    }
+    fraction_bits(x)
+}
+
 impl Md {
     fn new(sha256: bool) -> Md {
+        // A server hashes at a rate where SHA-256's few microseconds of constants matter:
+        // it computes them once.
+        #[cfg(feature = "sip-server")]
+        let (state, k) = if sha256 {
+            sha256_constants()
+        } else {
+            Md::constants(false)
+        };
+        #[cfg(not(feature = "sip-server"))]
+        let (state, k) = Md::constants(sha256);
         Md {
             sha256,
-            // Indexed, not chosen by a branch: one copy of the initialisation.
-            state: [MD5_IV, SHA256_IV][usize::from(sha256)],
+            state,
             w: [0; 64],
             len: 0,
+            k,
         }
+    }
+
+    /// The initial state and round constants, computed as the standards define them
+    /// rather than shipped as 288 bytes of tables (random-looking data, which the browser
+    /// package's compression cannot shrink; the definitions are a few instructions):
+    ///
+    /// - MD5 (RFC 1321 §3.3, §3.4): the fixed initial state, and `T[i]` = the integer part
+    ///   of `2^32 * |sin(i + 1)|`, `sin(i + 1)` by turning `(sin, cos)` by one radian per
+    ///   step;
+    /// - SHA-256 (FIPS 180-4 §4.2.2, §5.3.3): the first 32 bits of the fractional parts of
+    ///   the cube roots of the first 64 primes (`K`) and of the square roots of the first 8
+    ///   (`H(0)`), the roots by Newton's iteration.
+    ///
+    /// Only correctly rounded IEEE 754 operations (`+ - * /`, conversions) are used, so
+    /// every target computes the same bits; the tests compare all 72 values with the
+    /// standards' tables.
+    fn constants(sha256: bool) -> ([u32; 8], [u32; 64]) {
+        // sin(1) and cos(1), correctly rounded.
+        const SIN_1: f64 = 0.841_470_984_807_896_5;
+        const COS_1: f64 = 0.540_302_305_868_139_8;
+        let mut state = MD5_IV;
+        let mut k = [0u32; 64];
+        let (mut sin, mut cos) = (0.0f64, 1.0f64);
+        let mut prime = 1u32;
+        // Index loop: no array iterator in the browser build.
+        #[allow(clippy::needless_range_loop)]
+        for i in 0..64 {
+            k[i] = if sha256 {
+                // The next prime: the number with no divisor from 2 to its square root.
+                loop {
+                    prime += 1;
+                    let mut d = 2;
+                    while d * d <= prime && !prime.is_multiple_of(d) {
+                        d += 1;
+                    }
+                    if d * d > prime {
+                        break;
+                    }
+                }
+                if let Some(h) = state.get_mut(i) {
+                    *h = root_bits(prime, 2.0);
+                }
+                root_bits(prime, 3.0)
+            } else {
+                (sin, cos) = (sin * COS_1 + cos * SIN_1, cos * COS_1 - sin * SIN_1);
+                fraction_bits(sin.abs())
+            };
+        }
+        (state, k)
     }
 
     fn byte(&mut self, b: u8) {
@@ -352,9 +311,9 @@ impl Md {
         if self.len.is_multiple_of(64) {
             // SHA-256 extends the words in place; both read the first sixteen.
             if self.sha256 {
-                sha256_compress(&mut self.state, &mut self.w);
+                sha256_compress(&mut self.state, &mut self.w, &self.k);
             } else {
-                md5_compress(&mut self.state, &self.w);
+                md5_compress(&mut self.state, &self.w, &self.k);
             }
             self.w = [0; 64];
         }
@@ -392,6 +351,8 @@ impl Md {
 }
 
 /// An incremental hash for one of the digest hash functions.
+// A short-lived stack value: the size difference with SHA-512/256's state costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 enum Hasher {
     /// MD5 or SHA-256.
@@ -562,30 +523,20 @@ const NO_QOP: u8 = 32;
 const USERHASH: u8 = 64;
 
 /// The digest computations of a client's answer as data (RFC 7616 §3.4.1–§3.4.4, the same
-/// as [`ha1`], [`session_ha1`], [`ha2`], [`response`] and [`userhash`]): when the step
-/// runs, which digest it gives, and the parts joined by `:` (an input below 16, an earlier
-/// digest from 16 on).
-const STEPS: [(u8, u8, &[u8]); 8] = [
-    (
-        ALWAYS,
-        A1,
-        &[IN_USER as u8, IN_REALM as u8, IN_PASSWORD as u8],
-    ),
-    (SESS, A1, &[A1, IN_NONCE as u8, IN_CNONCE as u8]),
-    (INT, HB, &[IN_BODY as u8]),
-    (INT, A2, &[IN_METHOD as u8, IN_URI as u8, HB]),
-    (NOT_INT, A2, &[IN_METHOD as u8, IN_URI as u8]),
-    (
-        WITH_QOP,
-        16 + OUT_RESPONSE as u8,
-        &[A1, IN_NONCE as u8, IN_NC, IN_CNONCE as u8, IN_QOP, A2],
-    ),
-    (NO_QOP, 16 + OUT_RESPONSE as u8, &[A1, IN_NONCE as u8, A2]),
-    (
-        USERHASH,
-        16 + OUT_USERHASH as u8,
-        &[IN_USER as u8, IN_REALM as u8],
-    ),
+/// as [`ha1`], [`session_ha1`], [`ha2`], [`response`] and [`userhash`]): per step, when it
+/// runs, which digest it gives, the number of parts and the parts joined by `:` (an input
+/// below 16, an earlier digest from 16 on). Bytes only, no table of slices (whose pointers
+/// the browser package would carry as data).
+#[rustfmt::skip]
+const STEPS: [u8; 47] = [
+    ALWAYS, A1, 3, IN_USER as u8, IN_REALM as u8, IN_PASSWORD as u8,
+    SESS, A1, 3, A1, IN_NONCE as u8, IN_CNONCE as u8,
+    INT, HB, 1, IN_BODY as u8,
+    INT, A2, 3, IN_METHOD as u8, IN_URI as u8, HB,
+    NOT_INT, A2, 2, IN_METHOD as u8, IN_URI as u8,
+    WITH_QOP, 16 + OUT_RESPONSE as u8, 6, A1, IN_NONCE as u8, IN_NC, IN_CNONCE as u8, IN_QOP, A2,
+    NO_QOP, 16 + OUT_RESPONSE as u8, 3, A1, IN_NONCE as u8, A2,
+    USERHASH, 16 + OUT_USERHASH as u8, 2, IN_USER as u8, IN_REALM as u8,
 ];
 
 /// A client's answer in one pass over [`STEPS`]: the session HA1 for `-sess`, HA2 (with
@@ -611,7 +562,10 @@ pub(super) fn answer(
         | if qop.is_some() { WITH_QOP } else { NO_QOP }
         | if userhash { USERHASH } else { 0 };
     let mut out = [HexDigest::EMPTY; 5];
-    for &(when, dst, parts) in &STEPS {
+    let mut rest: &[u8] = &STEPS;
+    while let [when, dst, n, tail @ ..] = rest {
+        let (parts, next) = tail.split_at(usize::from(*n).min(tail.len()));
+        rest = next;
         if flags & when == 0 {
             continue;
         }
@@ -673,6 +627,169 @@ pub(crate) fn bytes_eq_ct(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The SHA-256 initial hash value (FIPS 180-4 §5.3.3).
+    const SHA256_IV: [u32; 8] = [
+        0x6a09_e667,
+        0xbb67_ae85,
+        0x3c6e_f372,
+        0xa54f_f53a,
+        0x510e_527f,
+        0x9b05_688c,
+        0x1f83_d9ab,
+        0x5be0_cd19,
+    ];
+
+    /// MD5's `T[i] = floor(2^32 * abs(sin(i + 1)))` (RFC 1321 §3.4).
+    const MD5_T: [u32; 64] = [
+        0xd76a_a478,
+        0xe8c7_b756,
+        0x2420_70db,
+        0xc1bd_ceee,
+        0xf57c_0faf,
+        0x4787_c62a,
+        0xa830_4613,
+        0xfd46_9501,
+        0x6980_98d8,
+        0x8b44_f7af,
+        0xffff_5bb1,
+        0x895c_d7be,
+        0x6b90_1122,
+        0xfd98_7193,
+        0xa679_438e,
+        0x49b4_0821,
+        0xf61e_2562,
+        0xc040_b340,
+        0x265e_5a51,
+        0xe9b6_c7aa,
+        0xd62f_105d,
+        0x0244_1453,
+        0xd8a1_e681,
+        0xe7d3_fbc8,
+        0x21e1_cde6,
+        0xc337_07d6,
+        0xf4d5_0d87,
+        0x455a_14ed,
+        0xa9e3_e905,
+        0xfcef_a3f8,
+        0x676f_02d9,
+        0x8d2a_4c8a,
+        0xfffa_3942,
+        0x8771_f681,
+        0x6d9d_6122,
+        0xfde5_380c,
+        0xa4be_ea44,
+        0x4bde_cfa9,
+        0xf6bb_4b60,
+        0xbebf_bc70,
+        0x289b_7ec6,
+        0xeaa1_27fa,
+        0xd4ef_3085,
+        0x0488_1d05,
+        0xd9d4_d039,
+        0xe6db_99e5,
+        0x1fa2_7cf8,
+        0xc4ac_5665,
+        0xf429_2244,
+        0x432a_ff97,
+        0xab94_23a7,
+        0xfc93_a039,
+        0x655b_59c3,
+        0x8f0c_cc92,
+        0xffef_f47d,
+        0x8584_5dd1,
+        0x6fa8_7e4f,
+        0xfe2c_e6e0,
+        0xa301_4314,
+        0x4e08_11a1,
+        0xf753_7e82,
+        0xbd3a_f235,
+        0x2ad7_d2bb,
+        0xeb86_d391,
+    ];
+
+    /// SHA-256's round constants `K` (FIPS 180-4 §4.2.2).
+    const SHA256_K: [u32; 64] = [
+        0x428a_2f98,
+        0x7137_4491,
+        0xb5c0_fbcf,
+        0xe9b5_dba5,
+        0x3956_c25b,
+        0x59f1_11f1,
+        0x923f_82a4,
+        0xab1c_5ed5,
+        0xd807_aa98,
+        0x1283_5b01,
+        0x2431_85be,
+        0x550c_7dc3,
+        0x72be_5d74,
+        0x80de_b1fe,
+        0x9bdc_06a7,
+        0xc19b_f174,
+        0xe49b_69c1,
+        0xefbe_4786,
+        0x0fc1_9dc6,
+        0x240c_a1cc,
+        0x2de9_2c6f,
+        0x4a74_84aa,
+        0x5cb0_a9dc,
+        0x76f9_88da,
+        0x983e_5152,
+        0xa831_c66d,
+        0xb003_27c8,
+        0xbf59_7fc7,
+        0xc6e0_0bf3,
+        0xd5a7_9147,
+        0x06ca_6351,
+        0x1429_2967,
+        0x27b7_0a85,
+        0x2e1b_2138,
+        0x4d2c_6dfc,
+        0x5338_0d13,
+        0x650a_7354,
+        0x766a_0abb,
+        0x81c2_c92e,
+        0x9272_2c85,
+        0xa2bf_e8a1,
+        0xa81a_664b,
+        0xc24b_8b70,
+        0xc76c_51a3,
+        0xd192_e819,
+        0xd699_0624,
+        0xf40e_3585,
+        0x106a_a070,
+        0x19a4_c116,
+        0x1e37_6c08,
+        0x2748_774c,
+        0x34b0_bcb5,
+        0x391c_0cb3,
+        0x4ed8_aa4a,
+        0x5b9c_ca4f,
+        0x682e_6ff3,
+        0x748f_82ee,
+        0x78a5_636f,
+        0x84c8_7814,
+        0x8cc7_0208,
+        0x90be_fffa,
+        0xa450_6ceb,
+        0xbef9_a3f7,
+        0xc671_78f2,
+    ];
+
+    #[test]
+    fn computed_constants_are_the_standards_tables() {
+        let (iv, k) = Md::constants(true);
+        assert_eq!(iv, SHA256_IV);
+        assert_eq!(k, SHA256_K);
+        // The server's cached copy: filled by the first call, read by the next.
+        #[cfg(feature = "sip-server")]
+        for _ in 0..2 {
+            assert_eq!(sha256_constants(), (SHA256_IV, SHA256_K));
+        }
+        let (iv, t) = Md::constants(false);
+        assert_eq!(iv, MD5_IV);
+        assert_eq!(t, MD5_T);
+    }
 
     #[test]
     fn hex_of_known_hashes() {

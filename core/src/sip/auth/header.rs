@@ -421,32 +421,33 @@ impl CredentialFields<'_> {
     // Inlined: the client's fields then go straight to the writer, not through a struct.
     #[inline(always)]
     pub(super) fn write(&self) -> ParamWriter {
+        // The names from [`NAMES`], the parser's table: one copy of each in the package.
         let mut w = ParamWriter::new();
         match self.username_form {
-            UsernameForm::Plain => w.quoted("username", self.username),
-            UsernameForm::Extended => w.ext_value("username*", self.username),
+            UsernameForm::Plain => w.quoted(NAMES[USERNAME], self.username),
+            UsernameForm::Extended => w.ext_value(NAMES[USERNAME_EXT], self.username),
         }
-        w.quoted("realm", self.realm.as_bytes());
-        w.quoted("nonce", self.nonce.as_bytes());
-        w.quoted("uri", self.uri.as_bytes());
-        w.quoted("response", self.response);
+        w.quoted(NAMES[REALM], self.realm.as_bytes());
+        w.quoted(NAMES[NONCE], self.nonce.as_bytes());
+        w.quoted(NAMES[URI], self.uri.as_bytes());
+        w.quoted(NAMES[RESPONSE], self.response);
         if let Some(a) = self.algorithm {
-            w.token("algorithm", a.as_bytes());
+            w.token(NAMES[ALGORITHM], a.as_bytes());
         }
         if let Some(c) = self.cnonce {
-            w.quoted("cnonce", c);
+            w.quoted(NAMES[CNONCE], c);
         }
         if let Some(o) = self.opaque {
-            w.quoted("opaque", o.as_bytes());
+            w.quoted(NAMES[OPAQUE], o.as_bytes());
         }
         if let Some(q) = self.qop {
-            w.token("qop", q.as_str().as_bytes());
+            w.token(NAMES[QOP], q.as_str().as_bytes());
         }
         if let Some(nc) = self.nc {
-            w.token("nc", super::compute::nc_hex(nc).as_bytes());
+            w.token(NAMES[NC], super::compute::nc_hex(nc).as_bytes());
         }
         if self.userhash {
-            w.token("userhash", b"true");
+            w.token(NAMES[USERHASH], b"true");
         }
         w
     }
