@@ -8,35 +8,34 @@
 use alloc::string::String;
 use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use super::scan::split_byte;
 use super::text::push_u64;
 
-/// Parses a dotted-quad IPv4 address (four decimal octets, no leading zeros).
+/// Parses a dotted-quad IPv4 address (four decimal octets of 1–3 digits, no leading
+/// zeros, at most 255) in one pass over the bytes.
 pub(crate) fn parse_ipv4(s: &str) -> Option<Ipv4Addr> {
+    let b = s.as_bytes();
     let mut o = [0u8; 4];
-    let mut rest = Some(s);
-    for slot in &mut o {
-        let (p, next) = split_byte(rest?, b'.');
-        *slot = octet(p)?;
-        rest = next;
-    }
-    rest.is_none().then_some(Ipv4Addr::from(o))
-}
-
-/// One decimal octet: 1–3 digits, no leading zero, at most 255.
-fn octet(p: &str) -> Option<u8> {
-    let b = p.as_bytes();
-    if b.is_empty() || b.len() > 3 || (b.len() > 1 && b.first() == Some(&b'0')) {
-        return None;
-    }
-    let mut v = 0u16;
-    for &c in b {
-        if !c.is_ascii_digit() {
-            return None;
+    // Octets done; the value and the digit count of the current one.
+    let (mut n, mut v, mut digits) = (0, 0u16, 0);
+    // One turn per byte, and one more at the end, where a `.` closes the last octet.
+    for i in 0..=b.len() {
+        let c = b.get(i).copied().unwrap_or(b'.');
+        if c == b'.' {
+            if digits == 0 {
+                return None;
+            }
+            *o.get_mut(n)? = u8::try_from(v).ok()?;
+            (n, v, digits) = (n + 1, 0, 0);
+        } else {
+            let d = c.wrapping_sub(b'0');
+            // A fourth digit, or a digit after a leading zero.
+            if d > 9 || digits == 3 || (digits == 1 && v == 0) {
+                return None;
+            }
+            (v, digits) = (v * 10 + u16::from(d), digits + 1);
         }
-        v = v * 10 + u16::from(c - b'0');
     }
-    u8::try_from(v).ok()
+    (n == 4).then_some(Ipv4Addr::from(o))
 }
 
 /// Parses an IPv6 address (RFC 4291 §2.2: eight groups, one `::`, an IPv4 tail) in one

@@ -614,8 +614,15 @@ fn is_version(v: &str) -> bool {
 }
 
 fn parse_start(line: &str) -> Result<Start<'_>, ParseError> {
-    let line = line.strip_suffix('\n').unwrap_or(line);
-    let line = line.strip_suffix('\r').unwrap_or(line);
+    // Without its line end (LF, or CRLF): one of each at most.
+    let mut b = line.as_bytes();
+    if let [rest @ .., b'\n'] = b {
+        b = rest;
+    }
+    if let [rest @ .., b'\r'] = b {
+        b = rest;
+    }
+    let line = line.get(..b.len()).unwrap_or("");
     if sip_prefix(line) {
         let (version, rest) = super::scan::split_byte(line, b' ');
         let rest = rest.ok_or(ParseError::BadStartLine)?;

@@ -461,7 +461,7 @@ fn check(req: &Request<'_>, cfg: &ValidateConfig<'_>, extra: &mut String) -> Res
         return Err(P::CSeqMethod);
     }
     // §10.3: the address of record must be a SIP/SIPS URI (RFC 4475 `unksm2`).
-    if method == Method::Register && !sip_aor {
+    if matches!(method, Method::Register) && !sip_aor {
         return Err(P::Aor);
     }
     if cfg.forwarding && max_forwards == Some(0) {
@@ -469,7 +469,7 @@ fn check(req: &Request<'_>, cfg: &ValidateConfig<'_>, extra: &mut String) -> Res
     }
 
     // Extensions (not for ACK/CANCEL, §8.2.2.3): the unsupported ones go to `extra`.
-    if method != Method::Ack && method != Method::Cancel {
+    if !matches!(method, Method::Ack | Method::Cancel) {
         let names: &[HeaderName] = if cfg.forwarding {
             &[HeaderName::Require, HeaderName::ProxyRequire]
         } else {
@@ -508,7 +508,7 @@ fn check(req: &Request<'_>, cfg: &ValidateConfig<'_>, extra: &mut String) -> Res
             return Err(P::MediaType);
         }
     }
-    if method == Method::Invite && h.contains(HeaderName::Accept) {
+    if matches!(method, Method::Invite) && h.contains(HeaderName::Accept) {
         // We answer with SDP; RFC 4475 `sdp01` (406 when SDP is not acceptable).
         let accepts_sdp = first_bad(h, HeaderName::Accept, |a| !accepts_sdp(a)).is_some();
         let empty = h.get(HeaderName::Accept) == Some("");
