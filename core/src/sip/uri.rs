@@ -138,29 +138,22 @@ pub enum Host<'a> {
 impl<'a> Host<'a> {
     /// Parses `hostname / IPv4address / IPv6reference` (RFC 3261 §25.1).
     pub fn parse(s: &'a str) -> Option<Self> {
-        if let Some(inner) = s.strip_prefix('[') {
-            let inner = inner.strip_suffix(']')?;
+        let b = s.as_bytes();
+        if let [b'[', inner @ .., b']'] = b {
+            let inner = s.get(1..inner.len() + 1)?;
             return super::ip::parse_ipv6(inner).map(Host::Ipv6);
         }
-        if s.is_empty() {
-            return None;
-        }
-        let b = s.as_bytes();
+        // A hostname: labels of alphanumerics and `-` (not first) between single dots; all
+        // digits and dots is an IPv4 address (which fails on an empty `s`).
         let (mut digits_only, mut prev) = (true, b'.');
         for &c in b {
-            if c == b'.' {
-                if prev == b'.' {
-                    return None; // empty label (also a leading dot)
-                }
-            } else if c.is_ascii_digit() {
-            } else if c.is_ascii_alphanumeric() || c == b'-' {
-                digits_only = false;
-                if c == b'-' && prev == b'.' {
-                    return None; // a label cannot start with '-'
-                }
-            } else {
+            let letter = c.is_ascii_alphabetic() || c == b'-';
+            if !(letter || c.is_ascii_digit() || c == b'.')
+                || (prev == b'.' && (c == b'.' || c == b'-'))
+            {
                 return None;
             }
+            digits_only &= !letter;
             prev = c;
         }
         if digits_only {
@@ -357,13 +350,11 @@ impl<'a> TelUri<'a> {
     fn parse_parts(raw: &'a str, rest: &'a str) -> Result<Self, UriError> {
         let end = find(rest, b';').unwrap_or(rest.len());
         let number = &rest[..end];
-        let digits = number.strip_prefix('+').unwrap_or(number);
         // A global number: digits and visual separators; a local one also hex digits,
         // `*` and `#`. Either has at least one digit (`*`, `#` or a hex digit locally).
-        let ok = if number.starts_with('+') {
-            TEL_SEP
-        } else {
-            TEL_SEP | TEL_LOCAL
+        let (digits, ok) = match number.as_bytes().first() {
+            Some(b'+') => (number.get(1..).unwrap_or(""), TEL_SEP),
+            _ => (number, TEL_SEP | TEL_LOCAL),
         };
         if in_class(digits, TEL_LOCAL) == 0 || in_class(digits, ok) != digits.len() {
             return Err(UriError::Tel);
@@ -427,13 +418,12 @@ fn is_scheme(s: &str) -> bool {
 }
 
 fn split_hostport(hp: &str) -> Result<(&str, Option<u16>), UriError> {
-    let (host, port) = if hp.starts_with('[') {
+    let (host, port) = if hp.as_bytes().first() == Some(&b'[') {
         let close = find(hp, b']').ok_or(UriError::Host)?;
-        let after = &hp[close + 1..];
-        match after.strip_prefix(':') {
-            Some(p) => (&hp[..=close], Some(p)),
-            None if after.is_empty() => (hp, None),
-            None => return Err(UriError::Host),
+        match hp.as_bytes().get(close + 1) {
+            Some(b':') => (&hp[..=close], hp.get(close + 2..)),
+            None => (hp, None),
+            Some(_) => return Err(UriError::Host),
         }
     } else {
         split_byte(hp, b':')
