@@ -70,12 +70,11 @@ impl<'a> Uri<'a> {
     /// Parses a URI. Leading/trailing whitespace is an error (the caller trims where the
     /// grammar allows LWS).
     pub fn parse(s: &'a str) -> Result<Self, UriError> {
-        let colon = find(s, b':').ok_or(UriError::Scheme)?;
-        let scheme = &s[..colon];
+        let (scheme, rest) = split_byte(s, b':');
+        let rest = rest.ok_or(UriError::Scheme)?;
         if !is_scheme(scheme) {
             return Err(UriError::Scheme);
         }
-        let rest = &s[colon + 1..];
         if scheme.eq_ignore_ascii_case("sip") {
             SipUri::parse_parts(s, false, rest).map(Uri::Sip)
         } else if scheme.eq_ignore_ascii_case("sips") {
@@ -197,38 +196,33 @@ impl<'a> SipUri<'a> {
     }
 
     fn parse_parts(raw: &'a str, secure: bool, rest: &'a str) -> Result<Self, UriError> {
-        let (user, password, hp) = match find(rest, b'@') {
-            Some(at) => {
-                let ui = &rest[..at];
-                let (u, p) = split_byte(ui, b':');
-                if u.is_empty() || !valid_escaped(u, USER) {
+        let (user, password, hp) = match split_byte(rest, b'@') {
+            (u, Some(hp)) => {
+                let (u, p) = split_byte(u, b':');
+                if u.is_empty()
+                    || !valid_escaped(u, USER)
+                    || p.is_some_and(|p| !valid_escaped(p, PASSWORD))
+                {
                     return Err(UriError::UserInfo);
                 }
-                if p.is_some_and(|p| !valid_escaped(p, PASSWORD)) {
-                    return Err(UriError::UserInfo);
-                }
-                (Some(u), p, &rest[at + 1..])
+                (Some(u), p, hp)
             }
-            None => (None, None, rest),
+            (_, None) => (None, None, rest),
         };
-        // The host-port ends at the first `;` or `?`.
-        let semi = find(hp, b';').unwrap_or(hp.len());
-        let hp_end = find(&hp[..semi], b'?').unwrap_or(semi);
-        let hostport = &hp[..hp_end];
+        // The host-port ends at the first `;` or `?`; the parameters at the first `?`.
+        let (hp, headers) = split_byte(hp, b'?');
+        let (hostport, params) = split_byte(hp, b';');
         let (host_raw, port) = split_hostport(hostport)?;
         let host = Host::parse(host_raw).ok_or(UriError::Host)?;
-        let tail = &hp[hp_end..];
-        let (params, headers) = split_byte(tail, b'?');
-        // params is "" or ";p1;p2=v"
-        if !params.is_empty() && !items_ok(&params[1..], b';', PARAM, PARAM, VALUE_NONEMPTY) {
+        if params.is_some_and(|p| !items_ok(p, b';', PARAM, PARAM, VALUE_NONEMPTY)) {
             return Err(UriError::Param);
         }
-        if let Some(headers) = headers
-            && (headers.is_empty() || !items_ok(headers, b'&', HEADER, HEADER, VALUE_REQUIRED))
+        if headers
+            .is_some_and(|h| h.is_empty() || !items_ok(h, b'&', HEADER, HEADER, VALUE_REQUIRED))
         {
             return Err(UriError::Headers);
         }
-        let headers = headers.unwrap_or("");
+        let (params, headers) = (params.unwrap_or(""), headers.unwrap_or(""));
         Ok(SipUri {
             raw,
             secure,
@@ -237,7 +231,7 @@ impl<'a> SipUri<'a> {
             host_raw,
             host,
             port,
-            params: params.get(1..).unwrap_or(""),
+            params,
             headers,
         })
     }
@@ -348,8 +342,7 @@ pub struct TelUri<'a> {
 
 impl<'a> TelUri<'a> {
     fn parse_parts(raw: &'a str, rest: &'a str) -> Result<Self, UriError> {
-        let end = find(rest, b';').unwrap_or(rest.len());
-        let number = &rest[..end];
+        let (number, params) = split_byte(rest, b';');
         // A global number: digits and visual separators; a local one also hex digits,
         // `*` and `#`. Either has at least one digit (`*`, `#` or a hex digit locally).
         let (digits, ok) = match number.as_bytes().first() {
@@ -359,10 +352,10 @@ impl<'a> TelUri<'a> {
         if in_class(digits, TEL_LOCAL) == 0 || in_class(digits, ok) != digits.len() {
             return Err(UriError::Tel);
         }
-        let params = rest.get(end + 1..).unwrap_or("");
-        if end < rest.len() && !items_ok(params, b';', PARAM, TEL_VALUE, 0) {
+        if params.is_some_and(|p| !items_ok(p, b';', PARAM, TEL_VALUE, 0)) {
             return Err(UriError::Param);
         }
+        let params = params.unwrap_or("");
         Ok(TelUri {
             raw,
             number,
