@@ -11,7 +11,8 @@ use core::fmt;
 use super::method::Method;
 use super::name::HeaderName;
 use super::scan::{
-    Cursor, DIGIT, LWS, TOKEN, all_class, find_byte, is_lws, is_token, trim_lws, unquote,
+    Cursor, DIGIT, LWS, TOKEN, all_class, find_byte, is_lws, is_token, split_byte, trim_lws,
+    unquote,
 };
 use super::uri::{Host, Uri, UriError};
 
@@ -379,17 +380,16 @@ impl<'a> NameAddr<'a> {
             Some(b'<') => (None, true),
             _ => {
                 // Either `*(token LWS) <uri>` or a bare addr-spec.
-                let rest = c.rest();
-                match find_byte(rest.as_bytes(), 0, b'<') {
-                    Some(lt)
-                        if find_byte(&rest.as_bytes()[..lt], 0, b';').is_none()
-                            && find_byte(&rest.as_bytes()[..lt], 0, b':').is_none() =>
+                match split_byte(c.rest(), b'<') {
+                    (before, Some(_))
+                        if find_byte(before.as_bytes(), 0, b';').is_none()
+                            && find_byte(before.as_bytes(), 0, b':').is_none() =>
                     {
-                        let d = trim_lws(&rest[..lt]);
+                        let d = trim_lws(before);
                         if !all_class(d.as_bytes(), TOKEN | LWS) {
                             return None;
                         }
-                        c.pos += lt;
+                        c.pos += before.len();
                         (if d.is_empty() { None } else { Some(d) }, true)
                     }
                     _ => (None, false),
@@ -398,10 +398,10 @@ impl<'a> NameAddr<'a> {
         };
         let uri = if angle {
             c.pos += 1; // the `<` seen above
-            let rest = c.rest();
-            let gt = find_byte(rest.as_bytes(), 0, b'>')?;
-            c.pos += gt + 1;
-            &rest[..gt]
+            let (u, gt) = split_byte(c.rest(), b'>');
+            gt?;
+            c.pos += u.len() + 1;
+            u
         } else {
             let u = c.take_while(|b| b != b';' && !is_lws(b));
             if find_byte(u.as_bytes(), 0, b'?').is_some()
