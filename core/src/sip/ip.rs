@@ -39,16 +39,16 @@ pub(crate) fn parse_ipv4(s: &str) -> Option<Ipv4Addr> {
 }
 
 /// Parses an IPv6 address (RFC 4291 §2.2: eight groups, one `::`, an IPv4 tail) in one
-/// pass over the bytes: the address's 16 bytes are filled in order, and the ones after
-/// `::` are moved to the end (bytes, not `u16` groups: no per-group byte swap to build the
-/// address).
+/// pass over the bytes: the address's 16 bytes are filled in order, one at a time, and the
+/// ones after `::` are moved to the end by a byte loop (bytes, not `u16` groups: no
+/// per-group byte swap to build the address; single-byte writes: no sub-slice copies).
 pub(crate) fn parse_ipv6(s: &str) -> Option<Ipv6Addr> {
     let b = s.as_bytes();
     let mut o = [0u8; 16];
     // Bytes filled so far (two per group); where the `::` stands (bytes before it).
     let (mut n, mut gap) = (0usize, None);
     let mut i = 0;
-    if b.starts_with(b"::") {
+    if let [b':', b':', ..] = b {
         gap = Some(0);
         i = 2;
     }
@@ -67,17 +67,18 @@ pub(crate) fn parse_ipv6(s: &str) -> Option<Ipv6Addr> {
         }
         if b.get(i) == Some(&b'.') {
             // An IPv4 tail: the rest of the text, two groups.
-            let v4 = parse_ipv4(s.get(start..)?)?.octets();
-            o.get_mut(n..n + 4)?.copy_from_slice(&v4);
-            n += 4;
+            for x in parse_ipv4(s.get(start..)?)?.octets() {
+                *o.get_mut(n)? = x;
+                n += 1;
+            }
             break;
         }
         if i == start || i - start > 4 {
             return None;
         }
         // Invariant: at most 4 hex digits, so `v` fits 16 bits.
-        o.get_mut(n..n + 2)?
-            .copy_from_slice(&(v as u16).to_be_bytes());
+        *o.get_mut(n)? = (v >> 8) as u8;
+        *o.get_mut(n + 1)? = v as u8;
         n += 2;
         match (b.get(i), b.get(i + 1)) {
             (None, _) => {}
@@ -91,11 +92,15 @@ pub(crate) fn parse_ipv6(s: &str) -> Option<Ipv6Addr> {
     }
     match gap {
         None if n == 16 => {}
-        // `::` stands for at least one zero group.
+        // `::` stands for at least one zero group: the bytes after it move to the end
+        // (the last first), and zeros take their place.
         Some(p) if n < 16 => {
-            let tail = o.get(p..n)?.len();
-            o.copy_within(p..n, 16 - tail);
-            o.get_mut(p..16 - tail)?.fill(0);
+            let mut k = n;
+            while k > p {
+                k -= 1;
+                let x = core::mem::take(o.get_mut(k)?);
+                *o.get_mut(k + 16 - n)? = x;
+            }
         }
         _ => return None,
     }
