@@ -234,29 +234,26 @@ impl<'a> Iterator for CommaSplit<'a> {
         let start = self.pos;
         let mut i = start;
         let mut angle = false;
-        while let Some(&c) = b.get(i) {
+        // The end of the element: a top-level comma, or the end of the value.
+        let end = loop {
+            let Some(&c) = b.get(i) else {
+                self.done = true;
+                break b.len();
+            };
             match c {
-                b'"' if !angle => match quoted_end(b, i) {
-                    Some(e) => i = e,
-                    None => i = b.len(),
-                },
-                b'<' => {
-                    angle = true;
-                    i += 1;
-                }
-                b'>' => {
-                    angle = false;
+                b'"' if !angle => i = quoted_end(b, i).unwrap_or(b.len()),
+                b'<' | b'>' => {
+                    angle = c == b'<';
                     i += 1;
                 }
                 b',' if !angle => {
                     self.pos = i + 1;
-                    return Some(trim_lws(self.s.get(start..i).unwrap_or("")));
+                    break i;
                 }
                 _ => i += 1,
             }
-        }
-        self.done = true;
-        Some(trim_lws(self.s.get(start..).unwrap_or("")))
+        };
+        Some(trim_lws(self.s.get(start..end).unwrap_or("")))
     }
 }
 
