@@ -197,15 +197,13 @@ impl<'a> Iterator for ParamIter<'a> {
                 return None;
             }
             if let Some(p) = self.param() {
-                // Next must be end or `;` (after LWS); the lenient reader resynchronises
-                // at the next call instead.
+                // Next must be end or `;` (after LWS, which the next call skips anyway);
+                // the lenient reader resynchronises at the next call instead.
                 let c = &mut self.cur;
-                let save = c.pos;
                 c.ws();
                 if !self.lenient && !c.at_end() && c.peek() != Some(b';') {
                     self.bad = true;
                 }
-                c.pos = save;
                 return Some(p);
             }
             if !self.lenient {
