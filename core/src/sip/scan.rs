@@ -134,18 +134,14 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Consumes `c` (after optional LWS) and returns `true`, or leaves the cursor.
+    /// Skips LWS, then consumes `c` and returns `true`, or returns `false` (the LWS
+    /// stays skipped: every caller fails, or skips LWS next anyway).
     #[inline]
     pub(crate) fn eat(&mut self, c: u8) -> bool {
-        let save = self.pos;
         self.ws();
-        if self.peek() == Some(c) {
-            self.pos += 1;
-            true
-        } else {
-            self.pos = save;
-            false
-        }
+        let hit = self.peek() == Some(c);
+        self.pos += usize::from(hit);
+        hit
     }
 
     /// Consumes bytes while `f` holds and returns them (a function pointer: one copy of
