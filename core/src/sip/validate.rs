@@ -429,8 +429,10 @@ fn check(req: &Request<'_>, cfg: &ValidateConfig<'_>, extra: &mut String) -> Res
     if h.contains(HeaderName::Expires) {
         h.expires().map_err(hdr)?;
     }
-    if h.contains(HeaderName::ContentType) {
-        h.content_type().map_err(hdr)?;
+    // Content-Type: present and invalid is a 400; parsed once (the body check below).
+    let content_type = h.content_type();
+    if let Err(e @ HeaderError::Invalid(_)) = content_type {
+        return Err(hdr(e));
     }
     if let Some(date) = h.get(HeaderName::Date) {
         // rfc1123-date ends in "GMT" (§20.17); RFC 4475 §3.1.2.14 `baddate`.
@@ -493,8 +495,8 @@ fn check(req: &Request<'_>, cfg: &ValidateConfig<'_>, extra: &mut String) -> Res
     }
 
     // Body.
-    if !req.body().is_empty() || h.contains(HeaderName::ContentType) {
-        let ok = match h.content_type() {
+    if !req.body().is_empty() || content_type.is_ok() {
+        let ok = match content_type {
             Ok(ct) => cfg.accepted_content_types.iter().any(|a| {
                 let (t, s) = split_byte(a, b'/');
                 ct.is(t, s.unwrap_or(""))
