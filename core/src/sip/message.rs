@@ -229,22 +229,25 @@ pub enum Message<'a> {
     Response(Response<'a>),
 }
 
-/// A parsed request (borrowed view).
+/// A parsed request (borrowed view). (`repr(C)`, the shared parts first: at the same
+/// offset in a request and a response, [`Message`]'s accessors need no branch.)
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub struct Request<'a> {
+    p: Parsed<'a>,
     method: Method<'a>,
     uri: &'a str,
     version: &'a str,
-    p: Parsed<'a>,
 }
 
-/// A parsed response (borrowed view).
+/// A parsed response (borrowed view); laid out like [`Request`].
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub struct Response<'a> {
+    p: Parsed<'a>,
     version: &'a str,
     status: StatusCode,
     reason: &'a str,
-    p: Parsed<'a>,
 }
 
 impl<'a> Message<'a> {
