@@ -209,14 +209,15 @@ pub(crate) use common_accessors;
 
 /// The parts shared by requests and responses.
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub(crate) struct Parsed<'a> {
-    raw: &'a [u8],
     head: &'a str,
+    entries: Vec<Entry>,
+    raw: &'a [u8],
+    body: &'a [u8],
+    blank: &'a str,
     /// Offset of the first header line in `head`.
     hstart: u32,
-    entries: Vec<Entry>,
-    blank: &'a str,
-    body: &'a [u8],
     defects: Defects,
 }
 
