@@ -535,9 +535,7 @@ pub(crate) fn index_message(
                 pos = le;
                 continue;
             };
-            while ve > pos && is_ws(buf.get(ve - 1)) {
-                ve -= 1;
-            }
+            ve = ws_back(buf, pos, ve);
             if ve > pos {
                 last.ve = rel(ve);
             }
@@ -549,10 +547,7 @@ pub(crate) fn index_message(
                 pos = le;
                 continue;
             };
-            let mut ne = colon;
-            while ne > 0 && is_ws(line.get(ne - 1)) {
-                ne -= 1;
-            }
+            let ne = ws_back(line, 0, colon);
             let raw_name = line.get(..ne).unwrap_or(&[]);
             let name = HeaderName::parse_bytes(raw_name);
             // Known names matched exactly; check the others are tokens.
@@ -567,9 +562,7 @@ pub(crate) fn index_message(
                 i += 1;
             }
             let vs = pos + i;
-            while ve > vs && is_ws(buf.get(ve - 1)) {
-                ve -= 1;
-            }
+            ve = ws_back(buf, vs, ve);
             if entries.len() >= limits.max_headers {
                 return Err(ParseError::TooManyHeaders);
             }
@@ -584,6 +577,15 @@ pub(crate) fn index_message(
         }
         pos = le;
     }
+}
+
+/// `hi` moved back over the SP and HT before it, down to `lo` at most (one loop for the
+/// ends of header names, values and folds).
+fn ws_back(b: &[u8], lo: usize, mut hi: usize) -> usize {
+    while hi > lo && matches!(b.get(hi - 1), Some(b' ' | b'\t')) {
+        hi -= 1;
+    }
+    hi
 }
 
 fn off(x: usize) -> u32 {
