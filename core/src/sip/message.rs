@@ -661,10 +661,7 @@ fn parse_start(line: &str) -> Result<Start<'_>, ParseError> {
     let is_sp = |c: &u8| *c == b' ' || *c == b'\t';
     let sp1 = find_byte(b, 0, b' ').ok_or(ParseError::BadStartLine)?;
     let method = Method::parse(line.get(..sp1).unwrap_or("")).ok_or(ParseError::BadStartLine)?;
-    let mut end = b.len();
-    while end > sp1 + 1 && b.get(end - 1).is_some_and(is_sp) {
-        end -= 1;
-    }
+    let end = ws_back(b, sp1 + 1, b.len());
     let sp2 = b
         .get(sp1 + 1..end)
         .and_then(|r| r.iter().rposition(is_sp))
