@@ -126,12 +126,8 @@ impl<'a> Cursor<'a> {
     /// Skips LWS.
     #[inline]
     pub(crate) fn ws(&mut self) {
-        while let Some(b) = self.peek() {
-            if !is_lws(b) {
-                break;
-            }
-            self.pos += 1;
-        }
+        // The one byte loop of `take_while`.
+        self.take_while(is_lws);
     }
 
     /// Skips LWS, then consumes `c` and returns `true`, or returns `false` (the LWS
