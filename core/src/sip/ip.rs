@@ -65,9 +65,10 @@ pub(crate) fn parse_ipv6(s: &str) -> Option<Ipv6Addr> {
             v = (v << 4) | u32::from(d);
             i += 1;
         }
-        if b.get(i) == Some(&b'.') {
-            // An IPv4 tail: the rest of the text, two groups.
-            for x in parse_ipv4(s.get(start..)?)?.octets() {
+        if let Some(b'.') = b.get(i) {
+            // An IPv4 tail: the rest of the text, two groups. (A slice iterator: an
+            // array's by-value iterator links more code.)
+            for &x in parse_ipv4(s.get(start..)?)?.octets().iter() {
                 *o.get_mut(n)? = x;
                 n += 1;
             }
