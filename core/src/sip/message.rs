@@ -507,7 +507,7 @@ pub(crate) fn index_message(
             return incomplete(pos);
         };
         let mut end = nl;
-        if end > pos && buf.get(end - 1) == Some(&b'\r') {
+        if end > pos && matches!(buf.get(end - 1), Some(b'\r')) {
             end -= 1;
         }
         if end - pos > limits.max_line_len {
@@ -636,7 +636,7 @@ fn parse_start(line: &str) -> Result<Start<'_>, ParseError> {
             return Err(ParseError::BadStartLine);
         }
         let rb = rest.as_bytes();
-        if rb.len() < 4 || rb.get(3) != Some(&b' ') || !all_class(&rb[..3], DIGIT) {
+        if rb.len() < 4 || !matches!(rb.get(3), Some(b' ')) || !all_class(&rb[..3], DIGIT) {
             // Covers "4294967301 …" and a missing SP after the code.
             return Err(if rb.first().is_some_and(u8::is_ascii_digit) {
                 ParseError::BadStatusCode
@@ -715,7 +715,7 @@ fn tokenize<'a>(
         .get(scan.start..scan.head_end)
         .ok_or(ParseError::Incomplete)?;
     let head = core::str::from_utf8(head_bytes).map_err(|_| ParseError::InvalidUtf8)?;
-    let blank = if buf.get(scan.head_end) == Some(&b'\r') {
+    let blank = if matches!(buf.get(scan.head_end), Some(b'\r')) {
         "\r\n"
     } else {
         "\n"

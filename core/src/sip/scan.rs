@@ -185,7 +185,7 @@ impl<'a> Cursor<'a> {
 /// Given `b[start] == b'"'`, the offset just after the closing quote (quoted-pairs
 /// honoured), or `None` if unterminated.
 pub(crate) fn quoted_end(b: &[u8], start: usize) -> Option<usize> {
-    if b.get(start) != Some(&b'"') {
+    if !matches!(b.get(start), Some(b'"')) {
         return None;
     }
     let mut i = start + 1;

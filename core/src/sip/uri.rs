@@ -411,7 +411,7 @@ fn is_scheme(s: &str) -> bool {
 }
 
 fn split_hostport(hp: &str) -> Result<(&str, Option<u16>), UriError> {
-    let (host, port) = if hp.as_bytes().first() == Some(&b'[') {
+    let (host, port) = if matches!(hp.as_bytes().first(), Some(b'[')) {
         let close = find(hp, b']').ok_or(UriError::Host)?;
         match hp.as_bytes().get(close + 1) {
             Some(b':') => (&hp[..=close], hp.get(close + 2..)),
