@@ -174,7 +174,7 @@ impl<'a> ParamIter<'a> {
             return Some((name, None));
         }
         c.ws();
-        let v = if c.peek() == Some(b'"') {
+        let v = if matches!(c.peek(), Some(b'"')) {
             let q = c.quoted()?;
             q.get(1..q.len() - 1).unwrap_or("")
         } else {
@@ -201,7 +201,7 @@ impl<'a> Iterator for ParamIter<'a> {
                 // the lenient reader resynchronises at the next call instead.
                 let c = &mut self.cur;
                 c.ws();
-                if !self.lenient && !c.at_end() && c.peek() != Some(b';') {
+                if !self.lenient && !c.at_end() && !matches!(c.peek(), Some(b';')) {
                     self.bad = true;
                 }
                 return Some(p);
@@ -332,7 +332,7 @@ impl<'a> Via<'a> {
 
 fn parse_host<'a>(c: &mut Cursor<'a>) -> Option<(&'a str, Host<'a>)> {
     let start = c.pos;
-    if c.peek() == Some(b'[') {
+    if matches!(c.peek(), Some(b'[')) {
         let rest = c.rest();
         let close = find_byte(rest.as_bytes(), 0, b']')?;
         c.pos += close + 1;
@@ -370,7 +370,7 @@ impl<'a> NameAddr<'a> {
             Some(b'"') => {
                 let d = c.quoted()?;
                 c.ws();
-                if c.peek() != Some(b'<') {
+                if !matches!(c.peek(), Some(b'<')) {
                     return None;
                 }
                 (Some(d), true)

@@ -180,7 +180,7 @@ impl<'h> Headers<'h> {
     }
     /// `true` if the Contact value is `*` (REGISTER remove-all, §10.2.2).
     pub fn is_contact_star(self) -> bool {
-        self.get(HeaderName::Contact) == Some("*")
+        matches!(self.get(HeaderName::Contact), Some("*"))
     }
     /// Max-Forwards (RFC 3261 §20.22), 0..=255.
     pub fn max_forwards(self) -> Result<u8, HeaderError> {

@@ -466,7 +466,7 @@ fn check(req: &Request<'_>, cfg: &ValidateConfig<'_>, extra: &mut String) -> Res
     if matches!(method, Method::Register) && !sip_aor {
         return Err(P::Aor);
     }
-    if cfg.forwarding && max_forwards == Some(0) {
+    if cfg.forwarding && matches!(max_forwards, Some(0)) {
         return Err(P::TooManyHops);
     }
 
@@ -513,7 +513,7 @@ fn check(req: &Request<'_>, cfg: &ValidateConfig<'_>, extra: &mut String) -> Res
     if matches!(method, Method::Invite) && h.contains(HeaderName::Accept) {
         // We answer with SDP; RFC 4475 `sdp01` (406 when SDP is not acceptable).
         let accepts_sdp = first_bad(h, HeaderName::Accept, |a| !accepts_sdp(a)).is_some();
-        let empty = h.get(HeaderName::Accept) == Some("");
+        let empty = matches!(h.get(HeaderName::Accept), Some(""));
         if !accepts_sdp && !empty {
             extra.push_str("application/sdp");
             return Err(P::NotAcceptable);
