@@ -282,7 +282,7 @@ impl<'a> Via<'a> {
         let port = if c.eat(b':') {
             c.ws();
             let p = c.take_while(is_digit);
-            Some(u16::try_from(super::scan::parse_u32(p)?).ok()?)
+            Some(super::scan::parse_dec::<u16>(p)?)
         } else {
             None
         };

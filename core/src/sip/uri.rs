@@ -422,10 +422,7 @@ fn split_hostport(hp: &str) -> Result<(&str, Option<u16>), UriError> {
         split_byte(hp, b':')
     };
     let port = match port {
-        Some(p) => {
-            let v = crate::sip::scan::parse_u32(p).ok_or(UriError::Port)?;
-            Some(u16::try_from(v).map_err(|_| UriError::Port)?)
-        }
+        Some(p) => Some(crate::sip::scan::parse_dec::<u16>(p).ok_or(UriError::Port)?),
         None => None,
     };
     Ok((host, port))
