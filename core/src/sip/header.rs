@@ -11,7 +11,8 @@ use core::fmt;
 use super::method::Method;
 use super::name::HeaderName;
 use super::scan::{
-    Cursor, DIGIT, LWS, TOKEN, all_class, find_byte, is_lws, is_token, trim_lws, unquote,
+    Cursor, DIGIT, LWS, TOKEN, all_class, find_byte, is_lws, is_token, split_byte, trim_lws,
+    unquote,
 };
 use super::uri::{Host, Uri, UriError};
 
@@ -173,7 +174,7 @@ impl<'a> ParamIter<'a> {
             return Some((name, None));
         }
         c.ws();
-        let v = if c.peek() == Some(b'"') {
+        let v = if matches!(c.peek(), Some(b'"')) {
             let q = c.quoted()?;
             q.get(1..q.len() - 1).unwrap_or("")
         } else {
@@ -196,15 +197,13 @@ impl<'a> Iterator for ParamIter<'a> {
                 return None;
             }
             if let Some(p) = self.param() {
-                // Next must be end or `;` (after LWS); the lenient reader resynchronises
-                // at the next call instead.
+                // Next must be end or `;` (after LWS, which the next call skips anyway);
+                // the lenient reader resynchronises at the next call instead.
                 let c = &mut self.cur;
-                let save = c.pos;
                 c.ws();
-                if !self.lenient && !c.at_end() && c.peek() != Some(b';') {
+                if !self.lenient && !c.at_end() && !matches!(c.peek(), Some(b';')) {
                     self.bad = true;
                 }
-                c.pos = save;
                 return Some(p);
             }
             if !self.lenient {
@@ -283,7 +282,7 @@ impl<'a> Via<'a> {
         let port = if c.eat(b':') {
             c.ws();
             let p = c.take_while(is_digit);
-            Some(u16::try_from(super::scan::parse_u32(p)?).ok()?)
+            Some(super::scan::parse_dec::<u16>(p)?)
         } else {
             None
         };
@@ -333,7 +332,7 @@ impl<'a> Via<'a> {
 
 fn parse_host<'a>(c: &mut Cursor<'a>) -> Option<(&'a str, Host<'a>)> {
     let start = c.pos;
-    if c.peek() == Some(b'[') {
+    if matches!(c.peek(), Some(b'[')) {
         let rest = c.rest();
         let close = find_byte(rest.as_bytes(), 0, b']')?;
         c.pos += close + 1;
@@ -371,7 +370,7 @@ impl<'a> NameAddr<'a> {
             Some(b'"') => {
                 let d = c.quoted()?;
                 c.ws();
-                if c.peek() != Some(b'<') {
+                if !matches!(c.peek(), Some(b'<')) {
                     return None;
                 }
                 (Some(d), true)
@@ -379,17 +378,16 @@ impl<'a> NameAddr<'a> {
             Some(b'<') => (None, true),
             _ => {
                 // Either `*(token LWS) <uri>` or a bare addr-spec.
-                let rest = c.rest();
-                match find_byte(rest.as_bytes(), 0, b'<') {
-                    Some(lt)
-                        if find_byte(&rest.as_bytes()[..lt], 0, b';').is_none()
-                            && find_byte(&rest.as_bytes()[..lt], 0, b':').is_none() =>
+                match split_byte(c.rest(), b'<') {
+                    (before, Some(_))
+                        if find_byte(before.as_bytes(), 0, b';').is_none()
+                            && find_byte(before.as_bytes(), 0, b':').is_none() =>
                     {
-                        let d = trim_lws(&rest[..lt]);
+                        let d = trim_lws(before);
                         if !all_class(d.as_bytes(), TOKEN | LWS) {
                             return None;
                         }
-                        c.pos += lt;
+                        c.pos += before.len();
                         (if d.is_empty() { None } else { Some(d) }, true)
                     }
                     _ => (None, false),
@@ -398,10 +396,10 @@ impl<'a> NameAddr<'a> {
         };
         let uri = if angle {
             c.pos += 1; // the `<` seen above
-            let rest = c.rest();
-            let gt = find_byte(rest.as_bytes(), 0, b'>')?;
-            c.pos += gt + 1;
-            &rest[..gt]
+            let (u, gt) = split_byte(c.rest(), b'>');
+            gt?;
+            c.pos += u.len() + 1;
+            u
         } else {
             let u = c.take_while(|b| b != b';' && !is_lws(b));
             if find_byte(u.as_bytes(), 0, b'?').is_some()

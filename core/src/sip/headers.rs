@@ -108,11 +108,16 @@ impl<'h> Headers<'h> {
     }
     /// Number of header lines with this name.
     pub fn count(self, name: HeaderName) -> usize {
-        self.get_all(name).count()
+        // The index alone (no value cut and trimmed per line, as `get_all` would).
+        let mut n = 0;
+        for e in self.entries {
+            n += usize::from(e.name == name);
+        }
+        n
     }
     /// `true` if a header with this name is present.
     pub fn contains(self, name: HeaderName) -> bool {
-        self.get(name).is_some()
+        self.count(name) > 0
     }
     /// The comma-separated elements of every line with this name (RFC 3261 §7.3.1),
     /// in order. Empty elements are yielded (and make typed parsing fail).
@@ -180,7 +185,7 @@ impl<'h> Headers<'h> {
     }
     /// `true` if the Contact value is `*` (REGISTER remove-all, §10.2.2).
     pub fn is_contact_star(self) -> bool {
-        self.get(HeaderName::Contact) == Some("*")
+        matches!(self.get(HeaderName::Contact), Some("*"))
     }
     /// Max-Forwards (RFC 3261 §20.22), 0..=255.
     pub fn max_forwards(self) -> Result<u8, HeaderError> {

@@ -8,48 +8,47 @@
 use alloc::string::String;
 use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use super::scan::split_byte;
 use super::text::push_u64;
 
-/// Parses a dotted-quad IPv4 address (four decimal octets, no leading zeros).
+/// Parses a dotted-quad IPv4 address (four decimal octets of 1–3 digits, no leading
+/// zeros, at most 255) in one pass over the bytes.
 pub(crate) fn parse_ipv4(s: &str) -> Option<Ipv4Addr> {
+    let b = s.as_bytes();
     let mut o = [0u8; 4];
-    let mut rest = Some(s);
-    for slot in &mut o {
-        let (p, next) = split_byte(rest?, b'.');
-        *slot = octet(p)?;
-        rest = next;
-    }
-    rest.is_none().then_some(Ipv4Addr::from(o))
-}
-
-/// One decimal octet: 1–3 digits, no leading zero, at most 255.
-fn octet(p: &str) -> Option<u8> {
-    let b = p.as_bytes();
-    if b.is_empty() || b.len() > 3 || (b.len() > 1 && b.first() == Some(&b'0')) {
-        return None;
-    }
-    let mut v = 0u16;
-    for &c in b {
-        if !c.is_ascii_digit() {
-            return None;
+    // Octets done; the value and the digit count of the current one.
+    let (mut n, mut v, mut digits) = (0, 0u16, 0);
+    // One turn per byte, and one more at the end, where a `.` closes the last octet.
+    for i in 0..=b.len() {
+        let c = b.get(i).copied().unwrap_or(b'.');
+        if c == b'.' {
+            if digits == 0 {
+                return None;
+            }
+            *o.get_mut(n)? = u8::try_from(v).ok()?;
+            (n, v, digits) = (n + 1, 0, 0);
+        } else {
+            let d = c.wrapping_sub(b'0');
+            // A fourth digit, or a digit after a leading zero.
+            if d > 9 || digits == 3 || (digits == 1 && v == 0) {
+                return None;
+            }
+            (v, digits) = (v * 10 + u16::from(d), digits + 1);
         }
-        v = v * 10 + u16::from(c - b'0');
     }
-    u8::try_from(v).ok()
+    (n == 4).then_some(Ipv4Addr::from(o))
 }
 
 /// Parses an IPv6 address (RFC 4291 §2.2: eight groups, one `::`, an IPv4 tail) in one
-/// pass over the bytes: the address's 16 bytes are filled in order, and the ones after
-/// `::` are moved to the end (bytes, not `u16` groups: no per-group byte swap to build the
-/// address).
+/// pass over the bytes: the address's 16 bytes are filled in order, one at a time, and the
+/// ones after `::` are moved to the end by a byte loop (bytes, not `u16` groups: no
+/// per-group byte swap to build the address; single-byte writes: no sub-slice copies).
 pub(crate) fn parse_ipv6(s: &str) -> Option<Ipv6Addr> {
     let b = s.as_bytes();
     let mut o = [0u8; 16];
     // Bytes filled so far (two per group); where the `::` stands (bytes before it).
     let (mut n, mut gap) = (0usize, None);
     let mut i = 0;
-    if b.starts_with(b"::") {
+    if let [b':', b':', ..] = b {
         gap = Some(0);
         i = 2;
     }
@@ -66,19 +65,21 @@ pub(crate) fn parse_ipv6(s: &str) -> Option<Ipv6Addr> {
             v = (v << 4) | u32::from(d);
             i += 1;
         }
-        if b.get(i) == Some(&b'.') {
-            // An IPv4 tail: the rest of the text, two groups.
-            let v4 = parse_ipv4(s.get(start..)?)?.octets();
-            o.get_mut(n..n + 4)?.copy_from_slice(&v4);
-            n += 4;
+        if let Some(b'.') = b.get(i) {
+            // An IPv4 tail: the rest of the text, two groups. (A slice iterator: an
+            // array's by-value iterator links more code.)
+            for &x in parse_ipv4(s.get(start..)?)?.octets().iter() {
+                *o.get_mut(n)? = x;
+                n += 1;
+            }
             break;
         }
         if i == start || i - start > 4 {
             return None;
         }
         // Invariant: at most 4 hex digits, so `v` fits 16 bits.
-        o.get_mut(n..n + 2)?
-            .copy_from_slice(&(v as u16).to_be_bytes());
+        *o.get_mut(n)? = (v >> 8) as u8;
+        *o.get_mut(n + 1)? = v as u8;
         n += 2;
         match (b.get(i), b.get(i + 1)) {
             (None, _) => {}
@@ -92,11 +93,15 @@ pub(crate) fn parse_ipv6(s: &str) -> Option<Ipv6Addr> {
     }
     match gap {
         None if n == 16 => {}
-        // `::` stands for at least one zero group.
+        // `::` stands for at least one zero group: the bytes after it move to the end
+        // (the last first), and zeros take their place.
         Some(p) if n < 16 => {
-            let tail = o.get(p..n)?.len();
-            o.copy_within(p..n, 16 - tail);
-            o.get_mut(p..16 - tail)?.fill(0);
+            let mut k = n;
+            while k > p {
+                k -= 1;
+                let x = core::mem::take(o.get_mut(k)?);
+                *o.get_mut(k + 16 - n)? = x;
+            }
         }
         _ => return None,
     }

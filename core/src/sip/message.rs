@@ -209,14 +209,15 @@ pub(crate) use common_accessors;
 
 /// The parts shared by requests and responses.
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub(crate) struct Parsed<'a> {
-    raw: &'a [u8],
     head: &'a str,
+    entries: Vec<Entry>,
+    raw: &'a [u8],
+    body: &'a [u8],
+    blank: &'a str,
     /// Offset of the first header line in `head`.
     hstart: u32,
-    entries: Vec<Entry>,
-    blank: &'a str,
-    body: &'a [u8],
     defects: Defects,
 }
 
@@ -229,22 +230,25 @@ pub enum Message<'a> {
     Response(Response<'a>),
 }
 
-/// A parsed request (borrowed view).
+/// A parsed request (borrowed view). (`repr(C)`, the shared parts first: at the same
+/// offset in a request and a response, [`Message`]'s accessors need no branch.)
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub struct Request<'a> {
+    p: Parsed<'a>,
     method: Method<'a>,
     uri: &'a str,
     version: &'a str,
-    p: Parsed<'a>,
 }
 
-/// A parsed response (borrowed view).
+/// A parsed response (borrowed view); laid out like [`Request`].
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub struct Response<'a> {
+    p: Parsed<'a>,
     version: &'a str,
     status: StatusCode,
     reason: &'a str,
-    p: Parsed<'a>,
 }
 
 impl<'a> Message<'a> {
@@ -503,7 +507,7 @@ pub(crate) fn index_message(
             return incomplete(pos);
         };
         let mut end = nl;
-        if end > pos && buf.get(end - 1) == Some(&b'\r') {
+        if end > pos && matches!(buf.get(end - 1), Some(b'\r')) {
             end -= 1;
         }
         if end - pos > limits.max_line_len {
@@ -531,9 +535,7 @@ pub(crate) fn index_message(
                 pos = le;
                 continue;
             };
-            while ve > pos && is_ws(buf.get(ve - 1)) {
-                ve -= 1;
-            }
+            ve = ws_back(buf, pos, ve);
             if ve > pos {
                 last.ve = rel(ve);
             }
@@ -545,10 +547,7 @@ pub(crate) fn index_message(
                 pos = le;
                 continue;
             };
-            let mut ne = colon;
-            while ne > 0 && is_ws(line.get(ne - 1)) {
-                ne -= 1;
-            }
+            let ne = ws_back(line, 0, colon);
             let raw_name = line.get(..ne).unwrap_or(&[]);
             let name = HeaderName::parse_bytes(raw_name);
             // Known names matched exactly; check the others are tokens.
@@ -563,9 +562,7 @@ pub(crate) fn index_message(
                 i += 1;
             }
             let vs = pos + i;
-            while ve > vs && is_ws(buf.get(ve - 1)) {
-                ve -= 1;
-            }
+            ve = ws_back(buf, vs, ve);
             if entries.len() >= limits.max_headers {
                 return Err(ParseError::TooManyHeaders);
             }
@@ -580,6 +577,15 @@ pub(crate) fn index_message(
         }
         pos = le;
     }
+}
+
+/// `hi` moved back over the SP and HT before it, down to `lo` at most (one loop for the
+/// ends of header names, values and folds).
+fn ws_back(b: &[u8], lo: usize, mut hi: usize) -> usize {
+    while hi > lo && matches!(b.get(hi - 1), Some(b' ' | b'\t')) {
+        hi -= 1;
+    }
+    hi
 }
 
 fn off(x: usize) -> u32 {
@@ -614,8 +620,15 @@ fn is_version(v: &str) -> bool {
 }
 
 fn parse_start(line: &str) -> Result<Start<'_>, ParseError> {
-    let line = line.strip_suffix('\n').unwrap_or(line);
-    let line = line.strip_suffix('\r').unwrap_or(line);
+    // Without its line end (LF, or CRLF): one of each at most.
+    let mut b = line.as_bytes();
+    if let [rest @ .., b'\n'] = b {
+        b = rest;
+    }
+    if let [rest @ .., b'\r'] = b {
+        b = rest;
+    }
+    let line = line.get(..b.len()).unwrap_or("");
     if sip_prefix(line) {
         let (version, rest) = super::scan::split_byte(line, b' ');
         let rest = rest.ok_or(ParseError::BadStartLine)?;
@@ -623,7 +636,7 @@ fn parse_start(line: &str) -> Result<Start<'_>, ParseError> {
             return Err(ParseError::BadStartLine);
         }
         let rb = rest.as_bytes();
-        if rb.len() < 4 || rb.get(3) != Some(&b' ') || !all_class(&rb[..3], DIGIT) {
+        if rb.len() < 4 || !matches!(rb.get(3), Some(b' ')) || !all_class(&rb[..3], DIGIT) {
             // Covers "4294967301 …" and a missing SP after the code.
             return Err(if rb.first().is_some_and(u8::is_ascii_digit) {
                 ParseError::BadStatusCode
@@ -648,10 +661,7 @@ fn parse_start(line: &str) -> Result<Start<'_>, ParseError> {
     let is_sp = |c: &u8| *c == b' ' || *c == b'\t';
     let sp1 = find_byte(b, 0, b' ').ok_or(ParseError::BadStartLine)?;
     let method = Method::parse(line.get(..sp1).unwrap_or("")).ok_or(ParseError::BadStartLine)?;
-    let mut end = b.len();
-    while end > sp1 + 1 && b.get(end - 1).is_some_and(is_sp) {
-        end -= 1;
-    }
+    let end = ws_back(b, sp1 + 1, b.len());
     let sp2 = b
         .get(sp1 + 1..end)
         .and_then(|r| r.iter().rposition(is_sp))
@@ -705,7 +715,7 @@ fn tokenize<'a>(
         .get(scan.start..scan.head_end)
         .ok_or(ParseError::Incomplete)?;
     let head = core::str::from_utf8(head_bytes).map_err(|_| ParseError::InvalidUtf8)?;
-    let blank = if buf.get(scan.head_end) == Some(&b'\r') {
+    let blank = if matches!(buf.get(scan.head_end), Some(b'\r')) {
         "\r\n"
     } else {
         "\n"

@@ -116,22 +116,27 @@ const fn ends<const N: usize>(lens: [usize; N]) -> [u16; N] {
     out
 }
 
-/// The `i`-th canonical name (`""` past the end).
-const fn name_at(i: usize) -> &'static str {
+/// The `i`-th canonical name (empty past the end), as bytes: cut without the char
+/// boundary checks of `str::split_at`.
+const fn name_at(i: usize) -> &'static [u8] {
     if i >= ENDS.len() {
-        return "";
+        return b"";
     }
     let start = if i == 0 { 0 } else { ENDS[i - 1] as usize };
     // Invariant: the ends are the running sums of the names' lengths, so both cuts lie
-    // on name (ASCII) boundaries inside TEXT.
-    let (head, _) = TEXT.split_at(ENDS[i] as usize);
+    // inside TEXT.
+    let (head, _) = TEXT.as_bytes().split_at(ENDS[i] as usize);
     head.split_at(start).1
 }
 
 impl HeaderName {
     /// The canonical long form (`"Via"`); `""` for [`HeaderName::Other`].
     pub const fn as_str(self) -> &'static str {
-        name_at(self as usize)
+        // Invariant: the names are ASCII, so the check always passes.
+        match core::str::from_utf8(name_at(self as usize)) {
+            Ok(s) => s,
+            Err(_) => "",
+        }
     }
 
     /// The compact form (`'v'` for Via), if the header has one.
@@ -164,8 +169,7 @@ impl HeaderName {
             }
         } else {
             for i in 0..ENDS.len() {
-                let n = name_at(i);
-                if n.len() == b.len() && n.as_bytes().eq_ignore_ascii_case(b) {
+                if name_at(i).eq_ignore_ascii_case(b) {
                     return Self::ALL.get(i).copied().unwrap_or(HeaderName::Other);
                 }
             }

@@ -126,26 +126,18 @@ impl<'a> Cursor<'a> {
     /// Skips LWS.
     #[inline]
     pub(crate) fn ws(&mut self) {
-        while let Some(b) = self.peek() {
-            if !is_lws(b) {
-                break;
-            }
-            self.pos += 1;
-        }
+        // The one byte loop of `take_while`.
+        self.take_while(is_lws);
     }
 
-    /// Consumes `c` (after optional LWS) and returns `true`, or leaves the cursor.
+    /// Skips LWS, then consumes `c` and returns `true`, or returns `false` (the LWS
+    /// stays skipped: every caller fails, or skips LWS next anyway).
     #[inline]
     pub(crate) fn eat(&mut self, c: u8) -> bool {
-        let save = self.pos;
         self.ws();
-        if self.peek() == Some(c) {
-            self.pos += 1;
-            true
-        } else {
-            self.pos = save;
-            false
-        }
+        let hit = self.peek() == Some(c);
+        self.pos += usize::from(hit);
+        hit
     }
 
     /// Consumes bytes while `f` holds and returns them (a function pointer: one copy of
@@ -193,7 +185,7 @@ impl<'a> Cursor<'a> {
 /// Given `b[start] == b'"'`, the offset just after the closing quote (quoted-pairs
 /// honoured), or `None` if unterminated.
 pub(crate) fn quoted_end(b: &[u8], start: usize) -> Option<usize> {
-    if b.get(start) != Some(&b'"') {
+    if !matches!(b.get(start), Some(b'"')) {
         return None;
     }
     let mut i = start + 1;
@@ -234,29 +226,26 @@ impl<'a> Iterator for CommaSplit<'a> {
         let start = self.pos;
         let mut i = start;
         let mut angle = false;
-        while let Some(&c) = b.get(i) {
+        // The end of the element: a top-level comma, or the end of the value.
+        let end = loop {
+            let Some(&c) = b.get(i) else {
+                self.done = true;
+                break b.len();
+            };
             match c {
-                b'"' if !angle => match quoted_end(b, i) {
-                    Some(e) => i = e,
-                    None => i = b.len(),
-                },
-                b'<' => {
-                    angle = true;
-                    i += 1;
-                }
-                b'>' => {
-                    angle = false;
+                b'"' if !angle => i = quoted_end(b, i).unwrap_or(b.len()),
+                b'<' | b'>' => {
+                    angle = c == b'<';
                     i += 1;
                 }
                 b',' if !angle => {
                     self.pos = i + 1;
-                    return Some(trim_lws(self.s.get(start..i).unwrap_or("")));
+                    break i;
                 }
                 _ => i += 1,
             }
-        }
-        self.done = true;
-        Some(trim_lws(self.s.get(start..).unwrap_or("")))
+        };
+        Some(trim_lws(self.s.get(start..end).unwrap_or("")))
     }
 }
 

@@ -70,12 +70,11 @@ impl<'a> Uri<'a> {
     /// Parses a URI. Leading/trailing whitespace is an error (the caller trims where the
     /// grammar allows LWS).
     pub fn parse(s: &'a str) -> Result<Self, UriError> {
-        let colon = find(s, b':').ok_or(UriError::Scheme)?;
-        let scheme = &s[..colon];
+        let (scheme, rest) = split_byte(s, b':');
+        let rest = rest.ok_or(UriError::Scheme)?;
         if !is_scheme(scheme) {
             return Err(UriError::Scheme);
         }
-        let rest = &s[colon + 1..];
         if scheme.eq_ignore_ascii_case("sip") {
             SipUri::parse_parts(s, false, rest).map(Uri::Sip)
         } else if scheme.eq_ignore_ascii_case("sips") {
@@ -138,29 +137,22 @@ pub enum Host<'a> {
 impl<'a> Host<'a> {
     /// Parses `hostname / IPv4address / IPv6reference` (RFC 3261 §25.1).
     pub fn parse(s: &'a str) -> Option<Self> {
-        if let Some(inner) = s.strip_prefix('[') {
-            let inner = inner.strip_suffix(']')?;
+        let b = s.as_bytes();
+        if let [b'[', inner @ .., b']'] = b {
+            let inner = s.get(1..inner.len() + 1)?;
             return super::ip::parse_ipv6(inner).map(Host::Ipv6);
         }
-        if s.is_empty() {
-            return None;
-        }
-        let b = s.as_bytes();
+        // A hostname: labels of alphanumerics and `-` (not first) between single dots; all
+        // digits and dots is an IPv4 address (which fails on an empty `s`).
         let (mut digits_only, mut prev) = (true, b'.');
         for &c in b {
-            if c == b'.' {
-                if prev == b'.' {
-                    return None; // empty label (also a leading dot)
-                }
-            } else if c.is_ascii_digit() {
-            } else if c.is_ascii_alphanumeric() || c == b'-' {
-                digits_only = false;
-                if c == b'-' && prev == b'.' {
-                    return None; // a label cannot start with '-'
-                }
-            } else {
+            let letter = c.is_ascii_alphabetic() || c == b'-';
+            if !(letter || c.is_ascii_digit() || c == b'.')
+                || (prev == b'.' && (c == b'.' || c == b'-'))
+            {
                 return None;
             }
+            digits_only &= !letter;
             prev = c;
         }
         if digits_only {
@@ -204,38 +196,33 @@ impl<'a> SipUri<'a> {
     }
 
     fn parse_parts(raw: &'a str, secure: bool, rest: &'a str) -> Result<Self, UriError> {
-        let (user, password, hp) = match find(rest, b'@') {
-            Some(at) => {
-                let ui = &rest[..at];
-                let (u, p) = split_byte(ui, b':');
-                if u.is_empty() || !valid_escaped(u, USER) {
+        let (user, password, hp) = match split_byte(rest, b'@') {
+            (u, Some(hp)) => {
+                let (u, p) = split_byte(u, b':');
+                if u.is_empty()
+                    || !valid_escaped(u, USER)
+                    || p.is_some_and(|p| !valid_escaped(p, PASSWORD))
+                {
                     return Err(UriError::UserInfo);
                 }
-                if p.is_some_and(|p| !valid_escaped(p, PASSWORD)) {
-                    return Err(UriError::UserInfo);
-                }
-                (Some(u), p, &rest[at + 1..])
+                (Some(u), p, hp)
             }
-            None => (None, None, rest),
+            (_, None) => (None, None, rest),
         };
-        // The host-port ends at the first `;` or `?`.
-        let semi = find(hp, b';').unwrap_or(hp.len());
-        let hp_end = find(&hp[..semi], b'?').unwrap_or(semi);
-        let hostport = &hp[..hp_end];
+        // The host-port ends at the first `;` or `?`; the parameters at the first `?`.
+        let (hp, headers) = split_byte(hp, b'?');
+        let (hostport, params) = split_byte(hp, b';');
         let (host_raw, port) = split_hostport(hostport)?;
         let host = Host::parse(host_raw).ok_or(UriError::Host)?;
-        let tail = &hp[hp_end..];
-        let (params, headers) = split_byte(tail, b'?');
-        // params is "" or ";p1;p2=v"
-        if !params.is_empty() && !items_ok(&params[1..], b';', PARAM, PARAM, VALUE_NONEMPTY) {
+        if params.is_some_and(|p| !items_ok(p, b';', PARAM, PARAM, VALUE_NONEMPTY)) {
             return Err(UriError::Param);
         }
-        if let Some(headers) = headers
-            && (headers.is_empty() || !items_ok(headers, b'&', HEADER, HEADER, VALUE_REQUIRED))
+        if headers
+            .is_some_and(|h| h.is_empty() || !items_ok(h, b'&', HEADER, HEADER, VALUE_REQUIRED))
         {
             return Err(UriError::Headers);
         }
-        let headers = headers.unwrap_or("");
+        let (params, headers) = (params.unwrap_or(""), headers.unwrap_or(""));
         Ok(SipUri {
             raw,
             secure,
@@ -244,7 +231,7 @@ impl<'a> SipUri<'a> {
             host_raw,
             host,
             port,
-            params: params.get(1..).unwrap_or(""),
+            params,
             headers,
         })
     }
@@ -355,23 +342,20 @@ pub struct TelUri<'a> {
 
 impl<'a> TelUri<'a> {
     fn parse_parts(raw: &'a str, rest: &'a str) -> Result<Self, UriError> {
-        let end = find(rest, b';').unwrap_or(rest.len());
-        let number = &rest[..end];
-        let digits = number.strip_prefix('+').unwrap_or(number);
+        let (number, params) = split_byte(rest, b';');
         // A global number: digits and visual separators; a local one also hex digits,
         // `*` and `#`. Either has at least one digit (`*`, `#` or a hex digit locally).
-        let ok = if number.starts_with('+') {
-            TEL_SEP
-        } else {
-            TEL_SEP | TEL_LOCAL
+        let (digits, ok) = match number.as_bytes().first() {
+            Some(b'+') => (number.get(1..).unwrap_or(""), TEL_SEP),
+            _ => (number, TEL_SEP | TEL_LOCAL),
         };
         if in_class(digits, TEL_LOCAL) == 0 || in_class(digits, ok) != digits.len() {
             return Err(UriError::Tel);
         }
-        let params = rest.get(end + 1..).unwrap_or("");
-        if end < rest.len() && !items_ok(params, b';', PARAM, TEL_VALUE, 0) {
+        if params.is_some_and(|p| !items_ok(p, b';', PARAM, TEL_VALUE, 0)) {
             return Err(UriError::Param);
         }
+        let params = params.unwrap_or("");
         Ok(TelUri {
             raw,
             number,
@@ -427,22 +411,18 @@ fn is_scheme(s: &str) -> bool {
 }
 
 fn split_hostport(hp: &str) -> Result<(&str, Option<u16>), UriError> {
-    let (host, port) = if hp.starts_with('[') {
+    let (host, port) = if matches!(hp.as_bytes().first(), Some(b'[')) {
         let close = find(hp, b']').ok_or(UriError::Host)?;
-        let after = &hp[close + 1..];
-        match after.strip_prefix(':') {
-            Some(p) => (&hp[..=close], Some(p)),
-            None if after.is_empty() => (hp, None),
-            None => return Err(UriError::Host),
+        match hp.as_bytes().get(close + 1) {
+            Some(b':') => (&hp[..=close], hp.get(close + 2..)),
+            None => (hp, None),
+            Some(_) => return Err(UriError::Host),
         }
     } else {
         split_byte(hp, b':')
     };
     let port = match port {
-        Some(p) => {
-            let v = crate::sip::scan::parse_u32(p).ok_or(UriError::Port)?;
-            Some(u16::try_from(v).map_err(|_| UriError::Port)?)
-        }
+        Some(p) => Some(crate::sip::scan::parse_dec::<u16>(p).ok_or(UriError::Port)?),
         None => None,
     };
     Ok((host, port))

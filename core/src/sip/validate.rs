@@ -103,63 +103,162 @@ impl fmt::Display for Rejection {
 
 impl core::error::Error for Rejection {}
 
-fn bad(reason: &'static str) -> Rejection {
-    Rejection::new(StatusCode::BAD_REQUEST, reason)
+macro_rules! phrases {
+    ($( $(#[$m:meta])* $id:ident = $text:literal, )*) => {
+        /// Every reason phrase [`validate`] gives, concatenated (cut by [`ENDS`]: a few
+        /// bytes per phrase instead of a table of `&str`s).
+        static PHRASES: &str = concat!( $( $text, )* );
+        /// The end of each phrase in [`PHRASES`].
+        static ENDS: [u16; [ $( $text, )* ].len()] = ends([ $( $text.len(), )* ]);
+        /// A problem [`validate`] reports: the index of its phrase (an error code of
+        /// one byte inside the checks; [`validate`] builds the [`Rejection`] once).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(u8)]
+        enum P { $( $(#[$m])* $id, )* }
+    };
 }
 
-/// The reason phrases that name their header, concatenated (cut by [`REASONS`]: a few
-/// bytes per phrase instead of a table of `&str`s).
-static PHRASES: &str = concat!(
-    "Missing To",
-    "Invalid To",
-    "Multiple To",
-    "Missing From",
-    "Invalid From",
-    "Multiple From",
-    "Missing Call-ID",
-    "Invalid Call-ID",
-    "Multiple Call-ID",
-    "Missing CSeq",
-    "Invalid CSeq",
-    "Multiple CSeq",
-    "Missing Via",
-    "Invalid Via",
-    "Missing Max-Forwards",
-    "Invalid Max-Forwards",
-    "Multiple Max-Forwards",
-    "Invalid Contact",
-    "Invalid Content-Type",
-    "Invalid Expires",
-    "Invalid Route",
-    "Invalid Record-Route",
-    "Invalid Date",
-    "Invalid Content-Length",
-);
+phrases! {
+    // The statuses other than 400, in the order of `STATUS`.
+    Version = "Version Not Supported",
+    Scheme = "Unsupported URI Scheme",
+    NotImplemented = "Not Implemented",
+    TooManyHops = "Too Many Hops",
+    BadExtension = "Bad Extension",
+    MediaType = "Unsupported Media Type",
+    NotAcceptable = "Not Acceptable",
+    // 400.
+    StartLine = "Malformed Request-Line",
+    MalformedHeader = "Malformed Header",
+    RequestUri = "Malformed Request-URI",
+    CSeqMethod = "CSeq Method Mismatch",
+    Aor = "Invalid Address-of-Record",
+    Require = "Invalid Require",
+    // The generic phrases, in the order of [`MISSING`], [`INVALID`], [`MULTIPLE`].
+    MissingHeader = "Missing Header",
+    InvalidHeader = "Invalid Header",
+    MultipleHeaders = "Multiple Single-Valued Headers",
+    // The phrases that name their header (see [`REASONS`]).
+    MissingTo = "Missing To",
+    InvalidTo = "Invalid To",
+    MultipleTo = "Multiple To",
+    MissingFrom = "Missing From",
+    InvalidFrom = "Invalid From",
+    MultipleFrom = "Multiple From",
+    MissingCallId = "Missing Call-ID",
+    InvalidCallId = "Invalid Call-ID",
+    MultipleCallId = "Multiple Call-ID",
+    MissingCSeq = "Missing CSeq",
+    InvalidCSeq = "Invalid CSeq",
+    MultipleCSeq = "Multiple CSeq",
+    MissingVia = "Missing Via",
+    InvalidVia = "Invalid Via",
+    MissingMaxForwards = "Missing Max-Forwards",
+    InvalidMaxForwards = "Invalid Max-Forwards",
+    MultipleMaxForwards = "Multiple Max-Forwards",
+    InvalidContact = "Invalid Contact",
+    InvalidContentType = "Invalid Content-Type",
+    InvalidExpires = "Invalid Expires",
+    InvalidRoute = "Invalid Route",
+    InvalidRecordRoute = "Invalid Record-Route",
+    InvalidDate = "Invalid Date",
+    InvalidContentLength = "Invalid Content-Length",
+}
 
-/// Per header, the lengths of its `[missing, invalid, repeated]` phrases in [`PHRASES`],
-/// in order (0: the generic phrase of [`GENERIC`]).
-const REASONS: &[(HeaderName, [u8; 3])] = &[
-    (HeaderName::To, [10, 10, 11]),
-    (HeaderName::From, [12, 12, 13]),
-    (HeaderName::CallId, [15, 15, 16]),
-    (HeaderName::CSeq, [12, 12, 13]),
-    (HeaderName::Via, [11, 11, 0]),
-    (HeaderName::MaxForwards, [20, 20, 21]),
-    (HeaderName::Contact, [0, 15, 0]),
-    (HeaderName::ContentType, [0, 20, 0]),
-    (HeaderName::Expires, [0, 15, 0]),
-    (HeaderName::Route, [0, 13, 0]),
-    (HeaderName::RecordRoute, [0, 20, 0]),
-    (HeaderName::Date, [0, 12, 0]),
-    (HeaderName::ContentLength, [0, 22, 0]),
+/// The running sums of `lens` (the offsets [`ENDS`] holds).
+const fn ends<const N: usize>(lens: [usize; N]) -> [u16; N] {
+    let mut out = [0u16; N];
+    let mut sum = 0;
+    let mut i = 0;
+    while i < N {
+        sum += lens[i];
+        out[i] = sum as u16;
+        i += 1;
+    }
+    out
+}
+
+/// The status of the problems before [`P::StartLine`] (the others are 400s).
+static STATUS: [StatusCode; 7] = [
+    StatusCode::VERSION_NOT_SUPPORTED,
+    StatusCode::UNSUPPORTED_URI_SCHEME,
+    StatusCode::NOT_IMPLEMENTED,
+    StatusCode::TOO_MANY_HOPS,
+    StatusCode::BAD_EXTENSION,
+    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+    StatusCode::NOT_ACCEPTABLE,
 ];
 
-/// The generic phrases, in the order of [`REASONS`]' columns.
-const GENERIC: [&str; 3] = [
-    "Missing Header",
-    "Invalid Header",
-    "Multiple Single-Valued Headers",
-];
+impl P {
+    /// The reason phrase.
+    fn phrase(self) -> &'static str {
+        let i = self as usize;
+        let start = match i.checked_sub(1) {
+            Some(j) => ENDS.get(j).copied().unwrap_or(0),
+            None => 0,
+        };
+        let end = ENDS.get(i).copied().unwrap_or(0);
+        PHRASES
+            .get(usize::from(start)..usize::from(end))
+            .unwrap_or("Bad Request")
+    }
+
+    /// The response status.
+    fn status(self) -> StatusCode {
+        STATUS
+            .get(self as usize)
+            .copied()
+            .unwrap_or(StatusCode::BAD_REQUEST)
+    }
+}
+
+/// Per header, its `[missing, invalid, repeated]` phrases (the generic ones of
+/// [`P::MissingHeader`]… where it has none of its own).
+const REASONS: &[(HeaderName, [P; 3])] = {
+    use P::*;
+    &[
+        (HeaderName::To, [MissingTo, InvalidTo, MultipleTo]),
+        (HeaderName::From, [MissingFrom, InvalidFrom, MultipleFrom]),
+        (
+            HeaderName::CallId,
+            [MissingCallId, InvalidCallId, MultipleCallId],
+        ),
+        (HeaderName::CSeq, [MissingCSeq, InvalidCSeq, MultipleCSeq]),
+        (HeaderName::Via, [MissingVia, InvalidVia, MultipleHeaders]),
+        (
+            HeaderName::MaxForwards,
+            [MissingMaxForwards, InvalidMaxForwards, MultipleMaxForwards],
+        ),
+        (
+            HeaderName::Contact,
+            [MissingHeader, InvalidContact, MultipleHeaders],
+        ),
+        (
+            HeaderName::ContentType,
+            [MissingHeader, InvalidContentType, MultipleHeaders],
+        ),
+        (
+            HeaderName::Expires,
+            [MissingHeader, InvalidExpires, MultipleHeaders],
+        ),
+        (
+            HeaderName::Route,
+            [MissingHeader, InvalidRoute, MultipleHeaders],
+        ),
+        (
+            HeaderName::RecordRoute,
+            [MissingHeader, InvalidRecordRoute, MultipleHeaders],
+        ),
+        (
+            HeaderName::Date,
+            [MissingHeader, InvalidDate, MultipleHeaders],
+        ),
+        (
+            HeaderName::ContentLength,
+            [MissingHeader, InvalidContentLength, MultipleHeaders],
+        ),
+    ]
+};
 
 /// Which phrase of [`REASONS`].
 const MISSING: usize = 0;
@@ -167,31 +266,26 @@ const INVALID: usize = 1;
 const MULTIPLE: usize = 2;
 
 /// The 400 for header `n` with problem `kind` ([`MISSING`], [`INVALID`], [`MULTIPLE`]).
-fn bad_header(n: HeaderName, kind: usize) -> Rejection {
-    let mut at = 0;
-    for (h, lens) in REASONS {
-        for (k, &len) in lens.iter().enumerate() {
-            let end = at + usize::from(len);
-            if *h == n && k == kind && len > 0 {
-                return bad(PHRASES.get(at..end).unwrap_or("Bad Request"));
-            }
-            at = end;
-        }
-    }
-    bad(GENERIC.get(kind).copied().unwrap_or("Bad Request"))
+fn bad_header(n: HeaderName, kind: usize) -> P {
+    let generic = [P::MissingHeader, P::InvalidHeader, P::MultipleHeaders];
+    let row = REASONS
+        .iter()
+        .find(|(h, _)| *h == n)
+        .map_or(&generic, |(_, r)| r);
+    row.get(kind).copied().unwrap_or(P::InvalidHeader)
 }
 
 /// The 400 for a missing header.
-fn missing(n: HeaderName) -> Rejection {
+fn missing(n: HeaderName) -> P {
     bad_header(n, MISSING)
 }
 
 /// The 400 for an invalid header.
-fn invalid(n: HeaderName) -> Rejection {
+fn invalid(n: HeaderName) -> P {
     bad_header(n, INVALID)
 }
 
-fn hdr(e: HeaderError) -> Rejection {
+fn hdr(e: HeaderError) -> P {
     match e {
         HeaderError::Missing(n) => missing(n),
         HeaderError::Invalid(n) => invalid(n),
@@ -257,21 +351,37 @@ fn accepts_sdp(a: &str) -> bool {
 /// with Unsupported), body type (415 with Accept), acceptable answer type for INVITE
 /// (406).
 pub fn validate(req: &Request<'_>, cfg: &ValidateConfig<'_>) -> Result<(), Rejection> {
+    // The checks report a one-byte problem and write the value of the extra header (if
+    // its problem has one) to `extra`; the rejection is built here, once.
+    let mut extra = String::new();
+    let Err(p) = check(req, cfg, &mut extra) else {
+        return Ok(());
+    };
+    let mut r = Rejection::new(p.status(), p.phrase());
+    let name = match p {
+        P::NotImplemented => HeaderName::Allow,
+        P::BadExtension => HeaderName::Unsupported,
+        P::MediaType | P::NotAcceptable => HeaderName::Accept,
+        _ => return Err(r),
+    };
+    r.headers.push((name, extra));
+    Err(r)
+}
+
+/// The checks of [`validate`], in its order.
+fn check(req: &Request<'_>, cfg: &ValidateConfig<'_>, extra: &mut String) -> Result<(), P> {
     if !req.version().eq_ignore_ascii_case("SIP/2.0") {
-        return Err(Rejection::new(
-            StatusCode::VERSION_NOT_SUPPORTED,
-            "Version Not Supported",
-        ));
+        return Err(P::Version);
     }
     let d = req.defects();
     if d.irregular_start_line() {
-        return Err(bad("Malformed Request-Line"));
+        return Err(P::StartLine);
     }
     if d.bad_content_length() || d.short_body() {
-        return Err(bad("Invalid Content-Length"));
+        return Err(P::InvalidContentLength);
     }
     if d.malformed_header() {
-        return Err(bad("Malformed Header"));
+        return Err(P::MalformedHeader);
     }
     let h = req.headers();
     for &n in SINGLE {
@@ -292,10 +402,10 @@ pub fn validate(req: &Request<'_>, cfg: &ValidateConfig<'_>) -> Result<(), Rejec
     h.call_id().map_err(hdr)?;
     let cseq = h.cseq().map_err(hdr)?;
     if !h.contains(HeaderName::Via) {
-        return Err(bad("Missing Via"));
+        return Err(P::MissingVia);
     }
     if first_bad(h, HeaderName::Via, |v| Via::parse(v).is_some()).is_some() {
-        return Err(invalid(HeaderName::Via));
+        return Err(P::InvalidVia);
     }
     let max_forwards = match h.max_forwards() {
         Ok(m) => Some(m),
@@ -303,101 +413,90 @@ pub fn validate(req: &Request<'_>, cfg: &ValidateConfig<'_>) -> Result<(), Rejec
         Err(e) => return Err(hdr(e)),
     };
     if !h.is_contact_star() && first_bad(h, HeaderName::Contact, addr_ok).is_some() {
-        return Err(invalid(HeaderName::Contact));
+        return Err(P::InvalidContact);
     }
     if first_bad(h, HeaderName::Route, addr_ok).is_some() {
-        return Err(invalid(HeaderName::Route));
+        return Err(P::InvalidRoute);
     }
     if let Some(r) = first_bad(h, HeaderName::RecordRoute, addr_ok) {
         // A Record-Route element that is no name-addr names its header; a bad URI in
         // one is reported as a bad route.
-        let n = match NameAddr::parse(r) {
-            None => HeaderName::RecordRoute,
-            Some(_) => HeaderName::Route,
-        };
-        return Err(invalid(n));
+        return Err(match NameAddr::parse(r) {
+            None => P::InvalidRecordRoute,
+            Some(_) => P::InvalidRoute,
+        });
     }
     if h.contains(HeaderName::Expires) {
         h.expires().map_err(hdr)?;
     }
-    if h.contains(HeaderName::ContentType) {
-        h.content_type().map_err(hdr)?;
+    // Content-Type: present and invalid is a 400; parsed once (the body check below).
+    let content_type = h.content_type();
+    if let Err(e @ HeaderError::Invalid(_)) = content_type {
+        return Err(hdr(e));
     }
     if let Some(date) = h.get(HeaderName::Date) {
         // rfc1123-date ends in "GMT" (§20.17); RFC 4475 §3.1.2.14 `baddate`.
         if !date.ends_with(" GMT") {
-            return Err(invalid(HeaderName::Date));
+            return Err(P::InvalidDate);
         }
     }
 
     // Request-URI.
-    let uri = req.parsed_uri().map_err(|_| bad("Malformed Request-URI"))?;
+    let uri = req.parsed_uri().map_err(|_| P::RequestUri)?;
     // §19.1.1: headers are not allowed in a Request-URI (RFC 4475 `escruri`).
     if matches!(&uri, Uri::Sip(s) if !s.headers_str().is_empty()) {
-        return Err(bad("Malformed Request-URI"));
+        return Err(P::RequestUri);
     }
-    let scheme = uri.scheme();
-    if !has(cfg.uri_schemes, scheme) {
-        return Err(Rejection::new(
-            StatusCode::UNSUPPORTED_URI_SCHEME,
-            "Unsupported URI Scheme",
-        ));
+    if !has(cfg.uri_schemes, uri.scheme()) {
+        return Err(P::Scheme);
     }
 
     // Method.
     let method = req.method();
     if !cfg.allowed_methods.contains(&method) {
-        let mut r = Rejection::new(StatusCode::NOT_IMPLEMENTED, "Not Implemented");
-        let mut allow = String::new();
         for m in cfg.allowed_methods {
-            push_item(&mut allow, m.as_str());
+            push_item(extra, m.as_str());
         }
-        r.headers.push((HeaderName::Allow, allow));
-        return Err(r);
+        return Err(P::NotImplemented);
     }
     if cseq.method != method {
-        return Err(bad("CSeq Method Mismatch"));
+        return Err(P::CSeqMethod);
     }
-    if method == Method::Register {
-        // §10.3: the address of record must be a SIP/SIPS URI (RFC 4475 `unksm2`).
-        if !sip_aor {
-            return Err(bad("Invalid Address-of-Record"));
-        }
+    // §10.3: the address of record must be a SIP/SIPS URI (RFC 4475 `unksm2`).
+    if matches!(method, Method::Register) && !sip_aor {
+        return Err(P::Aor);
     }
-    if cfg.forwarding && max_forwards == Some(0) {
-        return Err(Rejection::new(StatusCode::TOO_MANY_HOPS, "Too Many Hops"));
+    if cfg.forwarding && matches!(max_forwards, Some(0)) {
+        return Err(P::TooManyHops);
     }
 
-    // Extensions (not for ACK/CANCEL, §8.2.2.3).
-    if method != Method::Ack && method != Method::Cancel {
+    // Extensions (not for ACK/CANCEL, §8.2.2.3): the unsupported ones go to `extra`.
+    if !matches!(method, Method::Ack | Method::Cancel) {
         let names: &[HeaderName] = if cfg.forwarding {
             &[HeaderName::Require, HeaderName::ProxyRequire]
         } else {
             &[HeaderName::Require]
         };
-        let mut unsupported = String::new();
         for &n in names {
             for v in h.get_all(n) {
                 for t in CommaSplit::new(v) {
                     if !is_token_str(t) {
-                        return Err(bad("Invalid Require"));
+                        return Err(P::Require);
                     }
                     if !has(cfg.supported_extensions, t) {
-                        push_item(&mut unsupported, t);
+                        push_item(extra, t);
                     }
                 }
             }
         }
-        if !unsupported.is_empty() {
-            let mut r = Rejection::new(StatusCode::BAD_EXTENSION, "Bad Extension");
-            r.headers.push((HeaderName::Unsupported, unsupported));
-            return Err(r);
+        if !extra.is_empty() {
+            return Err(P::BadExtension);
         }
     }
 
     // Body.
-    if !req.body().is_empty() || h.contains(HeaderName::ContentType) {
-        let ok = match h.content_type() {
+    if !req.body().is_empty() || content_type.is_ok() {
+        let ok = match content_type {
             Ok(ct) => cfg.accepted_content_types.iter().any(|a| {
                 let (t, s) = split_byte(a, b'/');
                 ct.is(t, s.unwrap_or(""))
@@ -405,25 +504,19 @@ pub fn validate(req: &Request<'_>, cfg: &ValidateConfig<'_>) -> Result<(), Rejec
             Err(_) => req.body().is_empty(),
         };
         if !ok {
-            let mut r =
-                Rejection::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type");
-            let mut accept = String::new();
             for t in cfg.accepted_content_types {
-                push_item(&mut accept, t);
+                push_item(extra, t);
             }
-            r.headers.push((HeaderName::Accept, accept));
-            return Err(r);
+            return Err(P::MediaType);
         }
     }
-    if method == Method::Invite && h.contains(HeaderName::Accept) {
+    if matches!(method, Method::Invite) && h.contains(HeaderName::Accept) {
         // We answer with SDP; RFC 4475 `sdp01` (406 when SDP is not acceptable).
         let accepts_sdp = first_bad(h, HeaderName::Accept, |a| !accepts_sdp(a)).is_some();
-        let empty = h.get(HeaderName::Accept) == Some("");
+        let empty = matches!(h.get(HeaderName::Accept), Some(""));
         if !accepts_sdp && !empty {
-            let mut r = Rejection::new(StatusCode::NOT_ACCEPTABLE, "Not Acceptable");
-            r.headers
-                .push((HeaderName::Accept, String::from("application/sdp")));
-            return Err(r);
+            extra.push_str("application/sdp");
+            return Err(P::NotAcceptable);
         }
     }
     Ok(())
@@ -602,22 +695,33 @@ mod tests {
     #[test]
     fn every_phrase_names_its_header() {
         let words = ["Missing", "Invalid", "Multiple"];
-        let mut total = 0;
-        for &(n, lens) in REASONS {
-            for (k, &len) in lens.iter().enumerate() {
-                let want = if len > 0 {
-                    alloc::format!("{} {}", words[k], n.as_str())
+        for &(n, row) in REASONS {
+            for (k, p) in row.into_iter().enumerate() {
+                let named = alloc::format!("{} {}", words[k], n.as_str());
+                let generic = [P::MissingHeader, P::InvalidHeader, P::MultipleHeaders][k];
+                let want = if p == generic {
+                    generic.phrase().into()
                 } else {
-                    GENERIC[k].into()
+                    named
                 };
-                assert_eq!(bad_header(n, k).reason, want, "{n:?} {k}");
-                total += usize::from(len);
+                assert_eq!(bad_header(n, k).phrase(), want, "{n:?} {k}");
+                assert_eq!(bad_header(n, k).status(), StatusCode::BAD_REQUEST);
             }
         }
-        assert_eq!(total, PHRASES.len());
         assert_eq!(
-            bad_header(HeaderName::Allow, INVALID).reason,
+            bad_header(HeaderName::Allow, INVALID).phrase(),
             "Invalid Header"
+        );
+        assert_eq!(P::Version.phrase(), "Version Not Supported");
+        assert_eq!(P::Version.status(), StatusCode::VERSION_NOT_SUPPORTED);
+        assert_eq!(P::NotAcceptable.phrase(), "Not Acceptable");
+        assert_eq!(P::NotAcceptable.status(), StatusCode::NOT_ACCEPTABLE);
+        assert_eq!(P::StartLine.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(P::InvalidContentLength.phrase(), "Invalid Content-Length");
+        assert_eq!(
+            usize::from(ENDS[ENDS.len() - 1]),
+            PHRASES.len(),
+            "every phrase is cut"
         );
     }
 
