@@ -624,13 +624,11 @@ pub fn param<'a>(value: &'a str, name: &str) -> Option<&'a str> {
 
 /// The URI of a name-addr or addr-spec header value (`"A" <sip:a@b>;tag=1` → `sip:a@b`).
 pub fn addr_uri(value: &str) -> &str {
-    let b = value.as_bytes();
-    if let (Some(lt), Some(gt)) = (find_byte(b, 0, b'<'), find_byte(b, 0, b'>'))
-        && lt < gt
-    {
-        return value.get(lt + 1..gt).unwrap_or("").trim_ascii();
+    // The message layer's name-addr reader (the validator's, which `param` uses too).
+    match crate::sip::header::NameAddr::parse(value) {
+        Some(a) => a.uri.trim_ascii(),
+        None => split_byte(value, b';').0.trim_ascii(),
     }
-    split_byte(value, b';').0.trim_ascii()
 }
 
 #[cfg(test)]
@@ -923,6 +921,15 @@ Content-Length: 4\r\n\r\nv=0\nEXTRA";
             addr_uri("\"A\" <sip:a@b:5070;transport=udp>;tag=1"),
             "sip:a@b:5070;transport=udp"
         );
+        // An addr-spec ends at its first `;` (the rest are header parameters); a quoted
+        // display name may hold `<`; a value the name-addr reader refuses is read up to
+        // its first `;`.
+        assert_eq!(addr_uri(" sip:a@b;lr;x=1"), "sip:a@b");
+        assert_eq!(
+            addr_uri("\"<x>\" <sip:c@d?Replaces=e%3Bf>"),
+            "sip:c@d?Replaces=e%3Bf"
+        );
+        assert_eq!(addr_uri("<sip:a@b;lr"), "<sip:a@b");
     }
 
     proptest::proptest! {
