@@ -9,7 +9,7 @@
 //! the state machines need (branch, tags, CSeq, Expires…). Parsing is bounded: at most
 //! [`MAX_HEADERS`] headers, never panics on peer input.
 
-use alloc::borrow::{Cow, ToOwned};
+use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -181,15 +181,34 @@ impl core::error::Error for MsgError {}
 pub struct SipMsg {
     /// The start line.
     pub start: StartLine,
-    /// Headers in order: (canonical name, value). Content-Length is not kept; it is
-    /// computed when serializing.
-    pub headers: Vec<(HeaderName, String)>,
+    /// The header lines in order, each `Name: value` (canonical name, one `: `, no CRLF):
+    /// serialized as they are, read by name ([`SipMsg::header`]). Content-Length is not
+    /// kept; it is computed when serializing.
+    pub headers: Vec<String>,
     /// The body (SDP, sipfrag, text… opaque here).
     pub body: Vec<u8>,
 }
 
-/// A header name: `'static` for the names the UA knows, owned for others.
-pub type HeaderName = Cow<'static, str>;
+/// The value of header line `line` (`Name: value`) when its name is `name`
+/// (case-insensitive).
+#[inline(never)]
+fn line_value<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    let (n, rest) = (line.get(..name.len())?, line.get(name.len()..)?);
+    if n.eq_ignore_ascii_case(name) {
+        rest.strip_prefix(": ")
+    } else {
+        None
+    }
+}
+
+/// The header line `name: value`.
+fn line(name: &str, value: &str) -> String {
+    let mut l = String::with_capacity(name.len() + 2 + value.len());
+    l.push_str(name);
+    l.push_str(": ");
+    l.push_str(value);
+    l
+}
 
 /// Splits `v` at commas outside quotes and angle brackets: the non-empty trimmed parts
 /// (the message layer's list splitter).
@@ -301,15 +320,12 @@ impl SipMsg {
             },
         };
         let headers = m.headers();
-        let mut out: Vec<(HeaderName, String)> = Vec::new();
+        let mut out: Vec<String> = Vec::new();
         for f in headers.iter() {
             use crate::sip::HeaderName as H;
             let value = unfold(f.value);
             let name = match f.name {
-                H::Other => {
-                    out.push((Cow::Owned(f.raw_name.to_owned()), value));
-                    continue;
-                }
+                H::Other => f.raw_name,
                 H::ContentLength => continue,
                 n => n.as_str(),
             };
@@ -320,11 +336,11 @@ impl SipMsg {
             {
                 for part in crate::sip::scan::CommaSplit::new(&value) {
                     if !part.is_empty() {
-                        out.push((Cow::Borrowed(name), part.to_owned()));
+                        out.push(line(name, part));
                     }
                 }
             } else {
-                out.push((Cow::Borrowed(name), value));
+                out.push(line(name, &value));
             }
         }
         SipMsg {
@@ -353,10 +369,8 @@ impl SipMsg {
                 out.extend_from_slice(b"\r\n");
             }
         }
-        for (n, v) in &self.headers {
-            out.extend_from_slice(n.as_bytes());
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(v.as_bytes());
+        for l in &self.headers {
+            out.extend_from_slice(l.as_bytes());
             out.extend_from_slice(b"\r\n");
         }
         out.extend_from_slice(b"Content-Length: ");
@@ -420,7 +434,7 @@ impl SipMsg {
     /// [`SipMsg::push`] without the generic conversion (one copy of the code).
     #[inline(never)]
     fn push_owned(&mut self, name: &'static str, value: String) -> &mut Self {
-        self.headers.push((Cow::Borrowed(name), value));
+        self.headers.push(line(name, &value));
         self
     }
 
@@ -443,7 +457,7 @@ impl SipMsg {
     /// [`SipMsg::push_front`] without the generic conversion.
     #[inline(never)]
     fn push_front_owned(&mut self, name: &'static str, value: String) -> &mut Self {
-        self.headers.insert(0, (Cow::Borrowed(name), value));
+        self.headers.insert(0, line(name, &value));
         self
     }
 
@@ -465,13 +479,13 @@ impl SipMsg {
         mut new: Option<(&'static str, String)>,
     ) -> Option<(&'static str, String)> {
         let mut i = 0;
-        while let Some((n, v)) = self.headers.get_mut(i) {
-            if n.eq_ignore_ascii_case(name) {
+        while let Some(l) = self.headers.get_mut(i) {
+            if line_value(l, name).is_some() {
                 let Some((k, x)) = new.take() else {
                     self.headers.remove(i);
                     continue;
                 };
-                (*n, *v) = (Cow::Borrowed(k), x);
+                *l = line(k, &x);
             }
             i += 1;
         }
@@ -486,15 +500,17 @@ impl SipMsg {
     /// are left as they are.
     #[cfg(feature = "sip-server")]
     pub fn note_source_in_via(&mut self, source: core::net::SocketAddr) {
-        let Some((_, via)) = self
+        let Some(l) = self
             .headers
             .iter_mut()
-            .find(|(n, _)| n.eq_ignore_ascii_case("Via"))
+            .find(|l| line_value(l, "Via").is_some())
         else {
             return;
         };
-        let rport = param(via, "rport");
-        let sent_by = crate::sip::transaction::via_sent_by(via);
+        // The value: the line's tail past `Via: `, edited in place below.
+        let mut via = l.split_off("Via: ".len());
+        let rport = param(&via, "rport");
+        let sent_by = crate::sip::transaction::via_sent_by(&via);
         let host = match sent_by.strip_prefix('[') {
             Some(v6) => split_byte(v6, b']').0,
             None => split_byte(sent_by, b':').0,
@@ -504,7 +520,7 @@ impl SipMsg {
             core::net::IpAddr::V6(a) => crate::sip::ip::parse_ipv6(host) == Some(a),
         };
         let mut add = String::new();
-        if (!same_host || rport.is_some()) && param(via, "received").is_none() {
+        if (!same_host || rport.is_some()) && param(&via, "received").is_none() {
             add.push_str(";received=");
             match source.ip() {
                 core::net::IpAddr::V4(a) => crate::sip::ip::push_ipv4(&mut add, a),
@@ -527,7 +543,8 @@ impl SipMsg {
             add.push_str(";rport=");
             crate::sip::text::push_u64(&mut add, u64::from(source.port()));
         }
-        via.push_str(&add);
+        l.push_str(&via);
+        l.push_str(&add);
     }
 
     /// Removes every value of `name`.
@@ -589,7 +606,7 @@ impl SipMsg {
 /// The values of one header name ([`SipMsg::headers_named`]): one plain `next` rather
 /// than a filter/map chain that each consumer would instantiate anew.
 struct Named<'a, 'n> {
-    headers: &'a [(HeaderName, String)],
+    headers: &'a [String],
     name: &'n str,
 }
 
@@ -597,9 +614,9 @@ impl<'a> Iterator for Named<'a, '_> {
     type Item = &'a str;
 
     fn next(&mut self) -> Option<&'a str> {
-        while let Some(((n, v), rest)) = self.headers.split_first() {
+        while let Some((l, rest)) = self.headers.split_first() {
             self.headers = rest;
-            if n.eq_ignore_ascii_case(self.name) {
+            if let Some(v) = line_value(l, self.name) {
                 return Some(v);
             }
         }
@@ -780,7 +797,7 @@ mod tests {
         let names = |m: &SipMsg| {
             m.headers
                 .iter()
-                .map(|(n, v)| alloc::format!("{n}={v}"))
+                .map(|l| l.replacen(": ", "=", 1))
                 .collect::<Vec<_>>()
         };
         assert_eq!(names(&m), ["Via=new", "X-A=a", "To=t"]);
