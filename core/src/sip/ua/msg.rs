@@ -463,33 +463,30 @@ impl SipMsg {
 
     /// Replaces every value of `name` by one value (appended if absent).
     pub fn set(&mut self, name: &'static str, value: impl Into<String>) -> &mut Self {
-        if let Some((name, value)) = self.replace(name, Some((name, value.into()))) {
-            self.push_owned(name, value);
-        }
+        self.replace(name, Some(value.into()));
         self
     }
 
-    /// Puts `new` (name and value) in place of the first value of `name` and drops the
-    /// others ([`SipMsg::set`]; [`SipMsg::remove`] with `None`): one loop for both.
-    /// Returns `new` when `name` is absent.
+    /// Puts the line `name: new` in place of the first value of `name`, appended when
+    /// there is none, and drops the others ([`SipMsg::set`]; [`SipMsg::remove`] with
+    /// `None`, which only drops): one loop for both.
     #[inline(never)]
-    fn replace(
-        &mut self,
-        name: &str,
-        mut new: Option<(&'static str, String)>,
-    ) -> Option<(&'static str, String)> {
+    fn replace(&mut self, name: &str, new: Option<String>) {
+        let mut new = new.map(|v| line(name, &v));
         let mut i = 0;
         while let Some(l) = self.headers.get_mut(i) {
             if line_value(l, name).is_some() {
-                let Some((k, x)) = new.take() else {
+                let Some(n) = new.take() else {
                     self.headers.remove(i);
                     continue;
                 };
-                *l = line(k, &x);
+                *l = n;
             }
             i += 1;
         }
-        new
+        if let Some(n) = new {
+            self.headers.push(n);
+        }
     }
 
     /// The server transport's note of where a request came from, in its top Via (RFC 3261
