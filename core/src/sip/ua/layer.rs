@@ -461,20 +461,18 @@ impl<R: Rng> UserAgent<R> {
     #[cfg(not(feature = "btree-tables"))]
     fn first_transaction_timer(&self) -> Option<(Instant, bool, &TxKey)> {
         let mut first: Option<(Instant, bool, &TxKey)> = None;
-        let clients = self
-            .clients
-            .iter()
-            .map(|(k, e)| (e.tx.poll_timeout(), false, k));
-        let servers = self
-            .servers
-            .iter()
-            .map(|(k, e)| (e.tx.poll_timeout(), true, k));
-        for (t, server, k) in clients.chain(servers) {
+        let mut note = |t: Option<Instant>, server: bool, k| {
             if let Some(t) = t
                 && first.is_none_or(|(f, _, _)| t < f)
             {
                 first = Some((t, server, k));
             }
+        };
+        for (k, e) in self.clients.iter() {
+            note(e.tx.poll_timeout(), false, k);
+        }
+        for (k, e) in self.servers.iter() {
+            note(e.tx.poll_timeout(), true, k);
         }
         first
     }
