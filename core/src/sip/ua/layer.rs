@@ -102,17 +102,18 @@ impl<R: Rng> UserAgent<R> {
         dest: SocketAddr,
         owner: Owner,
     ) -> Option<TxKey> {
-        let method = req.method()?;
+        // The UA's own request: its CSeq names its method, its top Via has our branch.
+        let key = TxKey::client(&req)?;
         let bytes = req.to_bytes();
-        if method == Method::Ack {
+        let method = super::build::key_method(&key);
+        if matches!(method, Method::Ack) {
             self.transmit(dest, bytes);
             return None;
         }
-        let key = TxKey::for_request(req.branch()?, method.clone());
         let tx = ClientTransaction::new(
             now,
             self.cfg.timers,
-            method == Method::Invite,
+            matches!(method, Method::Invite),
             self.cfg.transport.is_reliable(),
             bytes.clone(),
         );
