@@ -82,7 +82,7 @@ impl Dialog {
             } else {
                 DialogState::Early
             },
-            local_seq: req.cseq()?.0,
+            local_seq: req.cseq_num()?,
             remote_seq: None,
             local_party: req.header("From")?.to_string(),
             remote_party: resp.header("To")?.to_string(),
@@ -113,7 +113,7 @@ impl Dialog {
             },
             state,
             local_seq: 0,
-            remote_seq: Some(req.cseq()?.0),
+            remote_seq: Some(req.cseq_num()?),
             local_party,
             remote_party: req.header("From")?.to_string(),
             remote_target: req.contact_uri()?.to_string(),

@@ -108,7 +108,7 @@ impl TxKey {
             _ => {
                 let uri = req.uri().ok_or(KeyError::MissingHeader)?;
                 let call_id = req.call_id().ok_or(KeyError::MissingHeader)?;
-                let (cseq, _) = req.cseq().ok_or(KeyError::MissingHeader)?;
+                let cseq = req.cseq_num().ok_or(KeyError::MissingHeader)?;
                 let from_tag = req.from_tag().unwrap_or("");
                 let mut fingerprint = String::new();
                 for part in &[uri, from_tag, call_id, via] {

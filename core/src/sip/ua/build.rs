@@ -88,7 +88,7 @@ pub fn response(req: &SipMsg, code: u16, to_tag: Option<&str>) -> SipMsg {
     }
     r.copy_from(req, "Call-ID", false);
     r.copy_from(req, "CSeq", false);
-    if code > 100 && code < 300 && matches!(req.method(), Some(Method::Invite)) {
+    if code > 100 && code < 300 && matches!(request_method(req), Some(Method::Invite)) {
         r.copy_from(req, "Record-Route", true);
     }
     r
@@ -126,13 +126,9 @@ pub fn cancel_for(req: &SipMsg) -> SipMsg {
     ack_or_cancel(req, req, Method::Cancel)
 }
 
-/// The CSeq number of `m` (below 2^31, as [`SipMsg::cseq`] reads it), without building
-/// its method: one reader for every place that needs only the number.
-#[inline(never)]
+/// The CSeq number of `m` ([`SipMsg::cseq_num`]).
 pub(crate) fn cseq_num(m: &SipMsg) -> Option<u32> {
-    crate::sip::header::CSeq::parse(m.header("CSeq")?)
-        .map(|c| c.seq)
-        .filter(|&n| n < 1 << 31)
+    m.cseq_num()
 }
 
 /// The method of request `m`, by reference (`None` for a response).

@@ -211,7 +211,7 @@ impl<R: Rng> UserAgent<R> {
         // The top Via element as received (an empty one, which the owned form drops, is
         // no Via to answer to).
         let top = m.headers().get(crate::sip::HeaderName::Via);
-        if matches!(req.method(), Some(Method::Ack))
+        if matches!(super::build::request_method(&req), Some(Method::Ack))
             || top
                 .and_then(|v| crate::sip::scan::CommaSplit::new(v).next())
                 .and_then(crate::sip::header::Via::parse)
