@@ -143,7 +143,9 @@ impl Dialog {
         // remote target goes last in the Route set.
         let strict = self.route_set.first().filter(|r| !is_loose(r));
         let uri = strict.map_or(self.remote_target.as_str(), |r| addr_uri(r));
-        let mut m = SipMsg::request(method.clone(), uri.to_string());
+        // (The CSeq value first: the method then moves into the start line, uncloned.)
+        let cseq = cat!(seq, ' ', method.as_str());
+        let mut m = SipMsg::request(method, uri.to_string());
         for r in self.route_set.iter().skip(usize::from(strict.is_some())) {
             m.push("Route", r.clone());
         }
@@ -154,7 +156,7 @@ impl Dialog {
         m.push("From", self.local_party.clone());
         m.push("To", self.remote_party.clone());
         m.push("Call-ID", self.id.call_id.clone());
-        m.push("CSeq", cat!(seq, ' ', method.as_str()));
+        m.push("CSeq", cseq);
         m
     }
 

@@ -98,20 +98,22 @@ pub fn response(req: &SipMsg, code: u16, to_tag: Option<&str>) -> SipMsg {
 /// Route, From, Call-ID and CSeq number; the To of `to` (the response for an ACK, the
 /// INVITE for a CANCEL).
 fn ack_or_cancel(req: &SipMsg, to: &SipMsg, method: Method) -> SipMsg {
-    let mut a = SipMsg::request(method.clone(), req.uri().unwrap_or("").to_string());
+    // (The CSeq value first: the method then moves into the start line, uncloned.)
+    let cseq = cat!(cseq_num(req).unwrap_or(1), ' ', method.as_str());
+    let ack = matches!(method, Method::Ack);
+    let mut a = SipMsg::request(method, req.uri().unwrap_or("").to_string());
     a.copy_from(req, "Via", false);
     a.copy_from(req, "Route", true);
     a.push("Max-Forwards", "70");
     a.copy_from(req, "From", false);
-    if matches!(method, Method::Cancel) {
+    if !ack {
         a.copy_from(to, "To", false);
     }
     a.copy_from(req, "Call-ID", false);
-    if matches!(method, Method::Ack) {
+    if ack {
         a.copy_from(to, "To", false);
     }
-    let n = cseq_num(req).unwrap_or(1);
-    a.push("CSeq", cat!(n, ' ', method.as_str()));
+    a.push("CSeq", cseq);
     a
 }
 
@@ -267,12 +269,14 @@ impl<R: Rng> UserAgent<R> {
             Some(c) => c.to_string(),
             None => cat!(self.random_token(20), '@', self.hostport),
         };
-        let mut m = SipMsg::request(method.clone(), uri.to_string());
+        // (The CSeq value first: the method then moves into the start line, uncloned.)
+        let cseq = cat!(cseq, ' ', method.as_str());
+        let mut m = SipMsg::request(method, uri.to_string());
         m.push("Max-Forwards", "70");
         m.push("From", self.local_party(&tag));
         m.push("To", cat!('<', to, '>'));
         m.push("Call-ID", call_id);
-        m.push("CSeq", cat!(cseq, ' ', method.as_str()));
+        m.push("CSeq", cseq);
         m.push("User-Agent", self.cfg.user_agent.clone());
         (m, tag)
     }
