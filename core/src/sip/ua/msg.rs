@@ -427,14 +427,14 @@ impl SipMsg {
     }
 
     /// Appends a header.
-    pub fn push(&mut self, name: &'static str, value: impl Into<String>) -> &mut Self {
-        self.push_owned(name, value.into())
+    pub fn push(&mut self, name: &'static str, value: impl AsRef<str>) -> &mut Self {
+        self.push_str(name, value.as_ref())
     }
 
     /// [`SipMsg::push`] without the generic conversion (one copy of the code).
     #[inline(never)]
-    fn push_owned(&mut self, name: &'static str, value: String) -> &mut Self {
-        self.headers.push(line(name, &value));
+    fn push_str(&mut self, name: &'static str, value: &str) -> &mut Self {
+        self.headers.push(line(name, value));
         self
     }
 
@@ -442,7 +442,7 @@ impl SipMsg {
     #[inline(never)]
     pub(crate) fn copy_from(&mut self, from: &SipMsg, name: &'static str, all: bool) {
         for v in from.headers_named(name) {
-            self.push_owned(name, v.into());
+            self.push_str(name, v);
             if !all {
                 return;
             }
@@ -450,20 +450,20 @@ impl SipMsg {
     }
 
     /// Inserts a header before all others (a new top Via).
-    pub fn push_front(&mut self, name: &'static str, value: impl Into<String>) -> &mut Self {
-        self.push_front_owned(name, value.into())
+    pub fn push_front(&mut self, name: &'static str, value: impl AsRef<str>) -> &mut Self {
+        self.push_front_str(name, value.as_ref())
     }
 
     /// [`SipMsg::push_front`] without the generic conversion.
     #[inline(never)]
-    fn push_front_owned(&mut self, name: &'static str, value: String) -> &mut Self {
-        self.headers.insert(0, line(name, &value));
+    fn push_front_str(&mut self, name: &'static str, value: &str) -> &mut Self {
+        self.headers.insert(0, line(name, value));
         self
     }
 
     /// Replaces every value of `name` by one value (appended if absent).
-    pub fn set(&mut self, name: &'static str, value: impl Into<String>) -> &mut Self {
-        self.replace(name, Some(value.into()));
+    pub fn set(&mut self, name: &'static str, value: impl AsRef<str>) -> &mut Self {
+        self.replace(name, Some(value.as_ref()));
         self
     }
 
@@ -471,8 +471,8 @@ impl SipMsg {
     /// there is none, and drops the others ([`SipMsg::set`]; [`SipMsg::remove`] with
     /// `None`, which only drops): one loop for both.
     #[inline(never)]
-    fn replace(&mut self, name: &str, new: Option<String>) {
-        let mut new = new.map(|v| line(name, &v));
+    fn replace(&mut self, name: &str, new: Option<&str>) {
+        let mut new = new.map(|v| line(name, v));
         let mut i = 0;
         while let Some(l) = self.headers.get_mut(i) {
             if line_value(l, name).is_some() {
