@@ -147,15 +147,15 @@ impl Dialog {
         let cseq = cat!(seq, ' ', method.as_str());
         let mut m = SipMsg::request(method, uri.to_string());
         for r in self.route_set.iter().skip(usize::from(strict.is_some())) {
-            m.push("Route", r.clone());
+            m.push("Route", r);
         }
         if strict.is_some() {
             m.push("Route", cat!('<', self.remote_target, '>'));
         }
         m.push("Max-Forwards", "70");
-        m.push("From", self.local_party.clone());
-        m.push("To", self.remote_party.clone());
-        m.push("Call-ID", self.id.call_id.clone());
+        m.push("From", &self.local_party);
+        m.push("To", &self.remote_party);
+        m.push("Call-ID", &self.id.call_id);
         m.push("CSeq", cseq);
         m
     }

@@ -277,7 +277,7 @@ impl<R: Rng> UserAgent<R> {
         m.push("To", cat!('<', to, '>'));
         m.push("Call-ID", call_id);
         m.push("CSeq", cseq);
-        m.push("User-Agent", self.cfg.user_agent.clone());
+        m.push("User-Agent", &self.cfg.user_agent);
         (m, tag)
     }
 
