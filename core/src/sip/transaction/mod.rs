@@ -142,11 +142,24 @@ impl TxKey {
 
     /// The same key with another method (a CANCEL's key → its INVITE's key).
     pub fn with_method(&self, m: Method) -> TxKey {
-        let mut k = self.clone();
-        match &mut k {
-            TxKey::Branch { method, .. } | TxKey::Legacy { method, .. } => *method = m,
+        // (Field by field: the old method is neither cloned nor dropped.)
+        match self {
+            TxKey::Branch {
+                hash,
+                branch,
+                sent_by,
+                ..
+            } => TxKey::Branch {
+                hash: *hash,
+                branch: branch.clone(),
+                sent_by: sent_by.clone(),
+                method: m,
+            },
+            TxKey::Legacy { fingerprint, .. } => TxKey::Legacy {
+                fingerprint: fingerprint.clone(),
+                method: m,
+            },
         }
-        k
     }
 }
 
