@@ -221,10 +221,11 @@ impl<R: Rng> UserAgent<R> {
         }
         let tag = self.random_token(10);
         let mut resp = response(&req, rejection.status.as_u16(), Some(&tag));
-        resp.start = StartLine::Response {
-            code: rejection.status.as_u16(),
-            reason: rejection.reason.into(),
-        };
+        // The rejection's reason phrase (the status is already the rejection's).
+        if let StartLine::Response { reason, .. } = &mut resp.start {
+            reason.clear();
+            reason.push_str(rejection.reason);
+        }
         for (n, v) in &rejection.headers {
             if *n != crate::sip::HeaderName::Other {
                 resp.push(n.as_str(), v.as_str());
