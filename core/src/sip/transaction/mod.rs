@@ -22,7 +22,7 @@ pub use client::{ClientState, ClientTimerAction, ClientTransaction, ResponseActi
 pub use server::{ServerState, ServerTimerAction, ServerTransaction};
 pub use timer::{Timer, TimerConfig, TimerTable};
 
-use crate::sip::ua::msg::{Method, SipMsg};
+use crate::sip::ua::msg::{Method, SipMsg, StartLine};
 
 /// The RFC 3261 branch magic cookie (§8.1.1.7).
 pub const MAGIC_COOKIE: &str = "z9hG4bK";
@@ -81,9 +81,13 @@ impl TxKey {
     /// host, lower-cased, and port.
     pub fn server(req: &SipMsg) -> Result<TxKey, KeyError> {
         let via = req.top_via().ok_or(KeyError::MissingHeader)?;
-        let method = match req.method().ok_or(KeyError::MissingHeader)? {
-            Method::Ack => Method::Invite,
-            m => m,
+        let method = match &req.start {
+            StartLine::Request {
+                method: Method::Ack,
+                ..
+            } => Method::Invite,
+            StartLine::Request { method, .. } => method.clone(),
+            StartLine::Response { .. } => return Err(KeyError::MissingHeader),
         };
         // The message layer's Via reader (the validator's): the UA keys only requests it
         // validated, whose every Via parses.
