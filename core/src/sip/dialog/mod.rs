@@ -82,7 +82,7 @@ impl Dialog {
             } else {
                 DialogState::Early
             },
-            local_seq: req.cseq()?.0,
+            local_seq: req.cseq_num()?,
             remote_seq: None,
             local_party: req.header("From")?.to_string(),
             remote_party: resp.header("To")?.to_string(),
@@ -113,7 +113,7 @@ impl Dialog {
             },
             state,
             local_seq: 0,
-            remote_seq: Some(req.cseq()?.0),
+            remote_seq: Some(req.cseq_num()?),
             local_party,
             remote_party: req.header("From")?.to_string(),
             remote_target: req.contact_uri()?.to_string(),
@@ -143,18 +143,20 @@ impl Dialog {
         // remote target goes last in the Route set.
         let strict = self.route_set.first().filter(|r| !is_loose(r));
         let uri = strict.map_or(self.remote_target.as_str(), |r| addr_uri(r));
-        let mut m = SipMsg::request(method.clone(), uri.to_string());
+        // (The CSeq value first: the method then moves into the start line, uncloned.)
+        let cseq = cat!(seq, ' ', method.as_str());
+        let mut m = SipMsg::request(method, uri.to_string());
         for r in self.route_set.iter().skip(usize::from(strict.is_some())) {
-            m.push("Route", r.clone());
+            m.push("Route", r);
         }
         if strict.is_some() {
             m.push("Route", cat!('<', self.remote_target, '>'));
         }
         m.push("Max-Forwards", "70");
-        m.push("From", self.local_party.clone());
-        m.push("To", self.remote_party.clone());
-        m.push("Call-ID", self.id.call_id.clone());
-        m.push("CSeq", cat!(seq, ' ', method.as_str()));
+        m.push("From", &self.local_party);
+        m.push("To", &self.remote_party);
+        m.push("Call-ID", &self.id.call_id);
+        m.push("CSeq", cseq);
         m
     }
 

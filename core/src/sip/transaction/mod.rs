@@ -22,7 +22,7 @@ pub use client::{ClientState, ClientTimerAction, ClientTransaction, ResponseActi
 pub use server::{ServerState, ServerTimerAction, ServerTransaction};
 pub use timer::{Timer, TimerConfig, TimerTable};
 
-use crate::sip::ua::msg::{Method, SipMsg};
+use crate::sip::ua::msg::{Method, SipMsg, StartLine};
 
 /// The RFC 3261 branch magic cookie (§8.1.1.7).
 pub const MAGIC_COOKIE: &str = "z9hG4bK";
@@ -81,9 +81,13 @@ impl TxKey {
     /// host, lower-cased, and port.
     pub fn server(req: &SipMsg) -> Result<TxKey, KeyError> {
         let via = req.top_via().ok_or(KeyError::MissingHeader)?;
-        let method = match req.method().ok_or(KeyError::MissingHeader)? {
-            Method::Ack => Method::Invite,
-            m => m,
+        let method = match &req.start {
+            StartLine::Request {
+                method: Method::Ack,
+                ..
+            } => Method::Invite,
+            StartLine::Request { method, .. } => method.clone(),
+            StartLine::Response { .. } => return Err(KeyError::MissingHeader),
         };
         // The message layer's Via reader (the validator's): the UA keys only requests it
         // validated, whose every Via parses.
@@ -108,7 +112,7 @@ impl TxKey {
             _ => {
                 let uri = req.uri().ok_or(KeyError::MissingHeader)?;
                 let call_id = req.call_id().ok_or(KeyError::MissingHeader)?;
-                let (cseq, _) = req.cseq().ok_or(KeyError::MissingHeader)?;
+                let cseq = req.cseq_num().ok_or(KeyError::MissingHeader)?;
                 let from_tag = req.from_tag().unwrap_or("");
                 let mut fingerprint = String::new();
                 for part in &[uri, from_tag, call_id, via] {
@@ -142,11 +146,24 @@ impl TxKey {
 
     /// The same key with another method (a CANCEL's key → its INVITE's key).
     pub fn with_method(&self, m: Method) -> TxKey {
-        let mut k = self.clone();
-        match &mut k {
-            TxKey::Branch { method, .. } | TxKey::Legacy { method, .. } => *method = m,
+        // (Field by field: the old method is neither cloned nor dropped.)
+        match self {
+            TxKey::Branch {
+                hash,
+                branch,
+                sent_by,
+                ..
+            } => TxKey::Branch {
+                hash: *hash,
+                branch: branch.clone(),
+                sent_by: sent_by.clone(),
+                method: m,
+            },
+            TxKey::Legacy { fingerprint, .. } => TxKey::Legacy {
+                fingerprint: fingerprint.clone(),
+                method: m,
+            },
         }
-        k
     }
 }
 

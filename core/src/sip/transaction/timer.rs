@@ -154,7 +154,8 @@ impl TimerTable {
 
     /// The earliest armed deadline.
     pub fn next(&self) -> Option<Instant> {
-        self.deadlines.iter().flatten().min().copied()
+        // The UA's one loop over optional deadlines (no iterator adapters per caller).
+        crate::sip::ua::earliest(&self.deadlines)
     }
 
     /// The first timer (in index order) whose deadline is at or before `now`; it is disarmed.

@@ -88,7 +88,7 @@ pub fn response(req: &SipMsg, code: u16, to_tag: Option<&str>) -> SipMsg {
     }
     r.copy_from(req, "Call-ID", false);
     r.copy_from(req, "CSeq", false);
-    if code > 100 && code < 300 && matches!(req.method(), Some(Method::Invite)) {
+    if code > 100 && code < 300 && matches!(request_method(req), Some(Method::Invite)) {
         r.copy_from(req, "Record-Route", true);
     }
     r
@@ -98,20 +98,22 @@ pub fn response(req: &SipMsg, code: u16, to_tag: Option<&str>) -> SipMsg {
 /// Route, From, Call-ID and CSeq number; the To of `to` (the response for an ACK, the
 /// INVITE for a CANCEL).
 fn ack_or_cancel(req: &SipMsg, to: &SipMsg, method: Method) -> SipMsg {
-    let mut a = SipMsg::request(method.clone(), req.uri().unwrap_or("").to_string());
+    // (The CSeq value first: the method then moves into the start line, uncloned.)
+    let cseq = cat!(cseq_num(req).unwrap_or(1), ' ', method.as_str());
+    let ack = matches!(method, Method::Ack);
+    let mut a = SipMsg::request(method, req.uri().unwrap_or("").to_string());
     a.copy_from(req, "Via", false);
     a.copy_from(req, "Route", true);
     a.push("Max-Forwards", "70");
     a.copy_from(req, "From", false);
-    if matches!(method, Method::Cancel) {
+    if !ack {
         a.copy_from(to, "To", false);
     }
     a.copy_from(req, "Call-ID", false);
-    if matches!(method, Method::Ack) {
+    if ack {
         a.copy_from(to, "To", false);
     }
-    let n = cseq_num(req).unwrap_or(1);
-    a.push("CSeq", cat!(n, ' ', method.as_str()));
+    a.push("CSeq", cseq);
     a
 }
 
@@ -126,13 +128,9 @@ pub fn cancel_for(req: &SipMsg) -> SipMsg {
     ack_or_cancel(req, req, Method::Cancel)
 }
 
-/// The CSeq number of `m` (below 2^31, as [`SipMsg::cseq`] reads it), without building
-/// its method: one reader for every place that needs only the number.
-#[inline(never)]
+/// The CSeq number of `m` ([`SipMsg::cseq_num`]).
 pub(crate) fn cseq_num(m: &SipMsg) -> Option<u32> {
-    crate::sip::header::CSeq::parse(m.header("CSeq")?)
-        .map(|c| c.seq)
-        .filter(|&n| n < 1 << 31)
+    m.cseq_num()
 }
 
 /// The method of request `m`, by reference (`None` for a response).
@@ -271,13 +269,15 @@ impl<R: Rng> UserAgent<R> {
             Some(c) => c.to_string(),
             None => cat!(self.random_token(20), '@', self.hostport),
         };
-        let mut m = SipMsg::request(method.clone(), uri.to_string());
+        // (The CSeq value first: the method then moves into the start line, uncloned.)
+        let cseq = cat!(cseq, ' ', method.as_str());
+        let mut m = SipMsg::request(method, uri.to_string());
         m.push("Max-Forwards", "70");
         m.push("From", self.local_party(&tag));
         m.push("To", cat!('<', to, '>'));
         m.push("Call-ID", call_id);
-        m.push("CSeq", cat!(cseq, ' ', method.as_str()));
-        m.push("User-Agent", self.cfg.user_agent.clone());
+        m.push("CSeq", cseq);
+        m.push("User-Agent", &self.cfg.user_agent);
         (m, tag)
     }
 

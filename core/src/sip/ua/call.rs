@@ -143,8 +143,9 @@ pub(crate) struct Call {
     pub pending_offer: Option<TxKey>,
     /// Our re-INVITE/UPDATE in progress.
     pub our_offer: Option<TxKey>,
-    /// §14.1 glare: when to resend our offer, with method and SDP.
-    pub glare_retry: Option<(Instant, Method, Vec<u8>)>,
+    /// §14.1 glare: when to resend our offer, whether by re-INVITE (else UPDATE), and
+    /// its SDP.
+    pub glare_retry: Option<(Instant, bool, Vec<u8>)>,
     pub bye_after_ack: bool,
     /// The INVITE's REFER origin: (call that got the REFER) to NOTIFY progress to.
     pub notify_to: Option<CallId>,
@@ -897,8 +898,19 @@ impl<R: Rng> UserAgent<R> {
                 continue;
             };
             if c.glare_retry.as_ref().is_some_and(|g| g.0 <= now)
-                && let Some((_, method, sdp)) = c.glare_retry.take()
-                && self.offer(now, id, method, &sdp).is_err()
+                && let Some((_, invite, sdp)) = c.glare_retry.take()
+                && self
+                    .offer(
+                        now,
+                        id,
+                        if invite {
+                            Method::Invite
+                        } else {
+                            Method::Update
+                        },
+                        &sdp,
+                    )
+                    .is_err()
             {
                 self.push_event(Event::OfferRejected {
                     call: id,

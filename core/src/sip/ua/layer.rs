@@ -102,17 +102,18 @@ impl<R: Rng> UserAgent<R> {
         dest: SocketAddr,
         owner: Owner,
     ) -> Option<TxKey> {
-        let method = req.method()?;
+        // The UA's own request: its CSeq names its method, its top Via has our branch.
+        let key = TxKey::client(&req)?;
         let bytes = req.to_bytes();
-        if method == Method::Ack {
+        let method = super::build::key_method(&key);
+        if matches!(method, Method::Ack) {
             self.transmit(dest, bytes);
             return None;
         }
-        let key = TxKey::for_request(req.branch()?, method.clone());
         let tx = ClientTransaction::new(
             now,
             self.cfg.timers,
-            method == Method::Invite,
+            matches!(method, Method::Invite),
             self.cfg.transport.is_reliable(),
             bytes.clone(),
         );
@@ -210,7 +211,7 @@ impl<R: Rng> UserAgent<R> {
         // The top Via element as received (an empty one, which the owned form drops, is
         // no Via to answer to).
         let top = m.headers().get(crate::sip::HeaderName::Via);
-        if matches!(req.method(), Some(Method::Ack))
+        if matches!(super::build::request_method(&req), Some(Method::Ack))
             || top
                 .and_then(|v| crate::sip::scan::CommaSplit::new(v).next())
                 .and_then(crate::sip::header::Via::parse)
@@ -220,10 +221,11 @@ impl<R: Rng> UserAgent<R> {
         }
         let tag = self.random_token(10);
         let mut resp = response(&req, rejection.status.as_u16(), Some(&tag));
-        resp.start = StartLine::Response {
-            code: rejection.status.as_u16(),
-            reason: rejection.reason.into(),
-        };
+        // The rejection's reason phrase (the status is already the rejection's).
+        if let StartLine::Response { reason, .. } = &mut resp.start {
+            reason.clear();
+            reason.push_str(rejection.reason);
+        }
         for (n, v) in &rejection.headers {
             if *n != crate::sip::HeaderName::Other {
                 resp.push(n.as_str(), v.as_str());
@@ -461,20 +463,18 @@ impl<R: Rng> UserAgent<R> {
     #[cfg(not(feature = "btree-tables"))]
     fn first_transaction_timer(&self) -> Option<(Instant, bool, &TxKey)> {
         let mut first: Option<(Instant, bool, &TxKey)> = None;
-        let clients = self
-            .clients
-            .iter()
-            .map(|(k, e)| (e.tx.poll_timeout(), false, k));
-        let servers = self
-            .servers
-            .iter()
-            .map(|(k, e)| (e.tx.poll_timeout(), true, k));
-        for (t, server, k) in clients.chain(servers) {
+        let mut note = |t: Option<Instant>, server: bool, k| {
             if let Some(t) = t
                 && first.is_none_or(|(f, _, _)| t < f)
             {
                 first = Some((t, server, k));
             }
+        };
+        for (k, e) in self.clients.iter() {
+            note(e.tx.poll_timeout(), false, k);
+        }
+        for (k, e) in self.servers.iter() {
+            note(e.tx.poll_timeout(), true, k);
         }
         first
     }

@@ -9,7 +9,7 @@
 //! the state machines need (branch, tags, CSeq, Expires…). Parsing is bounded: at most
 //! [`MAX_HEADERS`] headers, never panics on peer input.
 
-use alloc::borrow::{Cow, ToOwned};
+use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -181,15 +181,34 @@ impl core::error::Error for MsgError {}
 pub struct SipMsg {
     /// The start line.
     pub start: StartLine,
-    /// Headers in order: (canonical name, value). Content-Length is not kept; it is
-    /// computed when serializing.
-    pub headers: Vec<(HeaderName, String)>,
+    /// The header lines in order, each `Name: value` (canonical name, one `: `, no CRLF):
+    /// serialized as they are, read by name ([`SipMsg::header`]). Content-Length is not
+    /// kept; it is computed when serializing.
+    pub headers: Vec<String>,
     /// The body (SDP, sipfrag, text… opaque here).
     pub body: Vec<u8>,
 }
 
-/// A header name: `'static` for the names the UA knows, owned for others.
-pub type HeaderName = Cow<'static, str>;
+/// The value of header line `line` (`Name: value`) when its name is `name`
+/// (case-insensitive).
+#[inline(never)]
+fn line_value<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    let (n, rest) = (line.get(..name.len())?, line.get(name.len()..)?);
+    if n.eq_ignore_ascii_case(name) {
+        rest.strip_prefix(": ")
+    } else {
+        None
+    }
+}
+
+/// The header line `name: value`.
+fn line(name: &str, value: &str) -> String {
+    let mut l = String::with_capacity(name.len() + 2 + value.len());
+    l.push_str(name);
+    l.push_str(": ");
+    l.push_str(value);
+    l
+}
 
 /// Splits `v` at commas outside quotes and angle brackets: the non-empty trimmed parts
 /// (the message layer's list splitter).
@@ -301,15 +320,12 @@ impl SipMsg {
             },
         };
         let headers = m.headers();
-        let mut out: Vec<(HeaderName, String)> = Vec::new();
+        let mut out: Vec<String> = Vec::new();
         for f in headers.iter() {
             use crate::sip::HeaderName as H;
             let value = unfold(f.value);
             let name = match f.name {
-                H::Other => {
-                    out.push((Cow::Owned(f.raw_name.to_owned()), value));
-                    continue;
-                }
+                H::Other => f.raw_name,
                 H::ContentLength => continue,
                 n => n.as_str(),
             };
@@ -320,11 +336,11 @@ impl SipMsg {
             {
                 for part in crate::sip::scan::CommaSplit::new(&value) {
                     if !part.is_empty() {
-                        out.push((Cow::Borrowed(name), part.to_owned()));
+                        out.push(line(name, part));
                     }
                 }
             } else {
-                out.push((Cow::Borrowed(name), value));
+                out.push(line(name, &value));
             }
         }
         SipMsg {
@@ -353,10 +369,8 @@ impl SipMsg {
                 out.extend_from_slice(b"\r\n");
             }
         }
-        for (n, v) in &self.headers {
-            out.extend_from_slice(n.as_bytes());
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(v.as_bytes());
+        for l in &self.headers {
+            out.extend_from_slice(l.as_bytes());
             out.extend_from_slice(b"\r\n");
         }
         out.extend_from_slice(b"Content-Length: ");
@@ -413,14 +427,14 @@ impl SipMsg {
     }
 
     /// Appends a header.
-    pub fn push(&mut self, name: &'static str, value: impl Into<String>) -> &mut Self {
-        self.push_owned(name, value.into())
+    pub fn push(&mut self, name: &'static str, value: impl AsRef<str>) -> &mut Self {
+        self.push_str(name, value.as_ref())
     }
 
     /// [`SipMsg::push`] without the generic conversion (one copy of the code).
     #[inline(never)]
-    fn push_owned(&mut self, name: &'static str, value: String) -> &mut Self {
-        self.headers.push((Cow::Borrowed(name), value));
+    fn push_str(&mut self, name: &'static str, value: &str) -> &mut Self {
+        self.headers.push(line(name, value));
         self
     }
 
@@ -428,7 +442,7 @@ impl SipMsg {
     #[inline(never)]
     pub(crate) fn copy_from(&mut self, from: &SipMsg, name: &'static str, all: bool) {
         for v in from.headers_named(name) {
-            self.push_owned(name, v.into());
+            self.push_str(name, v);
             if !all {
                 return;
             }
@@ -436,46 +450,43 @@ impl SipMsg {
     }
 
     /// Inserts a header before all others (a new top Via).
-    pub fn push_front(&mut self, name: &'static str, value: impl Into<String>) -> &mut Self {
-        self.push_front_owned(name, value.into())
+    pub fn push_front(&mut self, name: &'static str, value: impl AsRef<str>) -> &mut Self {
+        self.push_front_str(name, value.as_ref())
     }
 
     /// [`SipMsg::push_front`] without the generic conversion.
     #[inline(never)]
-    fn push_front_owned(&mut self, name: &'static str, value: String) -> &mut Self {
-        self.headers.insert(0, (Cow::Borrowed(name), value));
+    fn push_front_str(&mut self, name: &'static str, value: &str) -> &mut Self {
+        self.headers.insert(0, line(name, value));
         self
     }
 
     /// Replaces every value of `name` by one value (appended if absent).
-    pub fn set(&mut self, name: &'static str, value: impl Into<String>) -> &mut Self {
-        if let Some((name, value)) = self.replace(name, Some((name, value.into()))) {
-            self.push_owned(name, value);
-        }
+    pub fn set(&mut self, name: &'static str, value: impl AsRef<str>) -> &mut Self {
+        self.replace(name, Some(value.as_ref()));
         self
     }
 
-    /// Puts `new` (name and value) in place of the first value of `name` and drops the
-    /// others ([`SipMsg::set`]; [`SipMsg::remove`] with `None`): one loop for both.
-    /// Returns `new` when `name` is absent.
+    /// Puts the line `name: new` in place of the first value of `name`, appended when
+    /// there is none, and drops the others ([`SipMsg::set`]; [`SipMsg::remove`] with
+    /// `None`, which only drops): one loop for both.
     #[inline(never)]
-    fn replace(
-        &mut self,
-        name: &str,
-        mut new: Option<(&'static str, String)>,
-    ) -> Option<(&'static str, String)> {
+    fn replace(&mut self, name: &str, new: Option<&str>) {
+        let mut new = new.map(|v| line(name, v));
         let mut i = 0;
-        while let Some((n, v)) = self.headers.get_mut(i) {
-            if n.eq_ignore_ascii_case(name) {
-                let Some((k, x)) = new.take() else {
+        while let Some(l) = self.headers.get_mut(i) {
+            if line_value(l, name).is_some() {
+                let Some(n) = new.take() else {
                     self.headers.remove(i);
                     continue;
                 };
-                (*n, *v) = (Cow::Borrowed(k), x);
+                *l = n;
             }
             i += 1;
         }
-        new
+        if let Some(n) = new {
+            self.headers.push(n);
+        }
     }
 
     /// The server transport's note of where a request came from, in its top Via (RFC 3261
@@ -486,15 +497,17 @@ impl SipMsg {
     /// are left as they are.
     #[cfg(feature = "sip-server")]
     pub fn note_source_in_via(&mut self, source: core::net::SocketAddr) {
-        let Some((_, via)) = self
+        let Some(l) = self
             .headers
             .iter_mut()
-            .find(|(n, _)| n.eq_ignore_ascii_case("Via"))
+            .find(|l| line_value(l, "Via").is_some())
         else {
             return;
         };
-        let rport = param(via, "rport");
-        let sent_by = crate::sip::transaction::via_sent_by(via);
+        // The value: the line's tail past `Via: `, edited in place below.
+        let mut via = l.split_off("Via: ".len());
+        let rport = param(&via, "rport");
+        let sent_by = crate::sip::transaction::via_sent_by(&via);
         let host = match sent_by.strip_prefix('[') {
             Some(v6) => split_byte(v6, b']').0,
             None => split_byte(sent_by, b':').0,
@@ -504,7 +517,7 @@ impl SipMsg {
             core::net::IpAddr::V6(a) => crate::sip::ip::parse_ipv6(host) == Some(a),
         };
         let mut add = String::new();
-        if (!same_host || rport.is_some()) && param(via, "received").is_none() {
+        if (!same_host || rport.is_some()) && param(&via, "received").is_none() {
             add.push_str(";received=");
             match source.ip() {
                 core::net::IpAddr::V4(a) => crate::sip::ip::push_ipv4(&mut add, a),
@@ -527,7 +540,8 @@ impl SipMsg {
             add.push_str(";rport=");
             crate::sip::text::push_u64(&mut add, u64::from(source.port()));
         }
-        via.push_str(&add);
+        l.push_str(&via);
+        l.push_str(&add);
     }
 
     /// Removes every value of `name`.
@@ -540,6 +554,15 @@ impl SipMsg {
     pub fn cseq(&self) -> Option<(u32, Method)> {
         let c = crate::sip::header::CSeq::parse(self.header("CSeq")?)?;
         (c.seq < (1 << 31)).then(|| (c.seq, Method::from_parsed(c.method)))
+    }
+
+    /// The CSeq number (below 2^31, as [`SipMsg::cseq`] reads it), without building its
+    /// method: one reader for every place that needs only the number.
+    #[inline(never)]
+    pub(crate) fn cseq_num(&self) -> Option<u32> {
+        crate::sip::header::CSeq::parse(self.header("CSeq")?)
+            .map(|c| c.seq)
+            .filter(|&n| n < 1 << 31)
     }
 
     /// The Call-ID.
@@ -589,7 +612,7 @@ impl SipMsg {
 /// The values of one header name ([`SipMsg::headers_named`]): one plain `next` rather
 /// than a filter/map chain that each consumer would instantiate anew.
 struct Named<'a, 'n> {
-    headers: &'a [(HeaderName, String)],
+    headers: &'a [String],
     name: &'n str,
 }
 
@@ -597,9 +620,9 @@ impl<'a> Iterator for Named<'a, '_> {
     type Item = &'a str;
 
     fn next(&mut self) -> Option<&'a str> {
-        while let Some(((n, v), rest)) = self.headers.split_first() {
+        while let Some((l, rest)) = self.headers.split_first() {
             self.headers = rest;
-            if n.eq_ignore_ascii_case(self.name) {
+            if let Some(v) = line_value(l, self.name) {
                 return Some(v);
             }
         }
@@ -624,13 +647,11 @@ pub fn param<'a>(value: &'a str, name: &str) -> Option<&'a str> {
 
 /// The URI of a name-addr or addr-spec header value (`"A" <sip:a@b>;tag=1` → `sip:a@b`).
 pub fn addr_uri(value: &str) -> &str {
-    let b = value.as_bytes();
-    if let (Some(lt), Some(gt)) = (find_byte(b, 0, b'<'), find_byte(b, 0, b'>'))
-        && lt < gt
-    {
-        return value.get(lt + 1..gt).unwrap_or("").trim_ascii();
+    // The message layer's name-addr reader (the validator's, which `param` uses too).
+    match crate::sip::header::NameAddr::parse(value) {
+        Some(a) => a.uri.trim_ascii(),
+        None => split_byte(value, b';').0.trim_ascii(),
     }
-    split_byte(value, b';').0.trim_ascii()
 }
 
 #[cfg(test)]
@@ -782,7 +803,7 @@ mod tests {
         let names = |m: &SipMsg| {
             m.headers
                 .iter()
-                .map(|(n, v)| alloc::format!("{n}={v}"))
+                .map(|l| l.replacen(": ", "=", 1))
                 .collect::<Vec<_>>()
         };
         assert_eq!(names(&m), ["Via=new", "X-A=a", "To=t"]);
@@ -923,6 +944,15 @@ Content-Length: 4\r\n\r\nv=0\nEXTRA";
             addr_uri("\"A\" <sip:a@b:5070;transport=udp>;tag=1"),
             "sip:a@b:5070;transport=udp"
         );
+        // An addr-spec ends at its first `;` (the rest are header parameters); a quoted
+        // display name may hold `<`; a value the name-addr reader refuses is read up to
+        // its first `;`.
+        assert_eq!(addr_uri(" sip:a@b;lr;x=1"), "sip:a@b");
+        assert_eq!(
+            addr_uri("\"<x>\" <sip:c@d?Replaces=e%3Bf>"),
+            "sip:c@d?Replaces=e%3Bf"
+        );
+        assert_eq!(addr_uri("<sip:a@b;lr"), "<sip:a@b");
     }
 
     proptest::proptest! {

@@ -127,13 +127,8 @@ impl<R: Rng> UserAgent<R> {
                 .get(&key)
                 .map(|e| e.req.body.clone())
                 .unwrap_or_default();
-            let method = if is_invite {
-                Method::Invite
-            } else {
-                Method::Update
-            };
             if let Some(c) = self.calls.get_mut(&id) {
-                c.glare_retry = Some((now + Duration::from_millis(delay_ms), method, req));
+                c.glare_retry = Some((now + Duration::from_millis(delay_ms), is_invite, req));
             }
         } else if code == 481 || code == 408 {
             self.end_call_with_bye(now, id, EndReason::Timeout);
