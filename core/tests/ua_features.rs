@@ -756,3 +756,35 @@ fn websocket_client_advertises_an_invalid_host_and_uses_its_proxy_flow() {
         Some("sip:alice@df7jal23ls0d.invalid;transport=ws")
     );
 }
+
+#[test]
+fn with_advertised_host_is_new_with_that_host() {
+    use rvoip_core::rand::SplitMix64;
+    use rvoip_core::sip::ua::{SipMsg, UserAgent};
+    use rvoip_core::time::Instant;
+    let now = Instant::from_micros(1_000_000);
+    let first_invite = |mut ua: UserAgent<SplitMix64>| {
+        ua.call(now, "sip:bob@10.0.0.1:5099", OFFER).unwrap();
+        ua.poll_transmit().unwrap().bytes
+    };
+    let mut c = config("alice", 5060);
+    let plain = first_invite(UserAgent::new(c.clone(), SplitMix64::new(3)));
+    let plain = SipMsg::parse(&plain).unwrap();
+    assert!(
+        plain.top_via().unwrap().contains(" 10.0.0.1:5060;"),
+        "without an advertised host, the local address: {:?}",
+        plain.top_via()
+    );
+    let ua = UserAgent::with_advertised_host(c.clone(), SplitMix64::new(3), "h9.invalid".into());
+    assert_eq!(ua.config().advertised_host.as_deref(), Some("h9.invalid"));
+    let with = first_invite(ua);
+    c.advertised_host = Some("h9.invalid".into());
+    let set = first_invite(UserAgent::new(c, SplitMix64::new(3)));
+    assert_eq!(
+        with, set,
+        "the same bytes as `new` with the host in the config"
+    );
+    let with = SipMsg::parse(&with).unwrap();
+    assert!(with.top_via().unwrap().contains(" h9.invalid;branch="));
+    assert_eq!(with.contact_uri(), Some("sip:alice@h9.invalid"));
+}

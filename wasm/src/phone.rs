@@ -227,9 +227,9 @@ impl<R: Rng> Phone<R> {
     }
 
     /// A phone with UA configuration `c` ([`ua_config`] with the user's settings) over
-    /// `servers` (non-empty URLs): the transport is WSS when a server is `wss:`, and the
-    /// instance id a random UUID URN when `c` has none; `ua_rng` feeds the SIP UA, `rng`
-    /// the pool (and that UUID).
+    /// `servers` (non-empty URLs): the transport is WSS when a server is `wss:`, the
+    /// instance id a random UUID URN and the advertised host a random `.invalid` one when
+    /// `c` has none; `ua_rng` feeds the SIP UA, `rng` the pool (and those random parts).
     pub fn with_config(mut c: UaConfig, servers: Vec<Server>, ua_rng: R, mut rng: R) -> Phone<R> {
         if servers.iter().any(|s| s.url.starts_with("wss:")) {
             c.transport = Transport::Wss;
@@ -237,8 +237,14 @@ impl<R: Rng> Phone<R> {
         if c.instance_id.is_none() {
             c.instance_id = Some(uuid_urn(&mut rng));
         }
+        // The `.invalid` host of `ua_config` (a new one if `c` has none: a browser has no
+        // address of its own to advertise).
+        let host = c
+            .advertised_host
+            .take()
+            .unwrap_or_else(|| invalid_host(&mut rng));
         Phone {
-            ua: UserAgent::new(c, ua_rng),
+            ua: UserAgent::with_advertised_host(c, ua_rng, host),
             rng,
             pool: Pool::new(servers),
             queue: Vec::new(),
@@ -596,6 +602,13 @@ mod tests {
             SplitMix64::new(3),
         );
         assert_ne!(other.ua.config().advertised_host.as_deref(), Some(host));
+        // A configuration without a host gets a random `.invalid` one too.
+        let mut rng = SplitMix64::new(4);
+        let mut c = ua_config("sip:alice@example.com".into(), &mut rng);
+        c.advertised_host = None;
+        let p = Phone::with_config(c, alloc::vec![], SplitMix64::new(1), rng);
+        let h = p.ua.config().advertised_host.as_deref().unwrap();
+        assert!(h.ends_with(".invalid") && h.len() == 16, "{h}");
     }
 
     #[test]

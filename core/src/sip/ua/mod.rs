@@ -550,16 +550,30 @@ impl<R: Rng> core::fmt::Debug for UserAgent<R> {
 impl<R: Rng> UserAgent<R> {
     /// A user agent with configuration `cfg` drawing randomness from `rng`.
     pub fn new(cfg: UaConfig, rng: R) -> Self {
+        // Via and Contact name the advertised host, else the local address.
+        let hostport = match &cfg.advertised_host {
+            Some(h) => h.clone(),
+            None => build::hostport(cfg.local_addr),
+        };
+        Self::with_hostport(cfg, rng, hostport)
+    }
+
+    /// [`UserAgent::new`] with `cfg.advertised_host` set to `host`: for drivers that always
+    /// advertise a host (the browser phone's random `.invalid` one, RFC 7118 §5), whose
+    /// build then has no code to write the local address as `host:port`.
+    pub fn with_advertised_host(mut cfg: UaConfig, rng: R, host: String) -> Self {
+        cfg.advertised_host = Some(host.clone());
+        Self::with_hostport(cfg, rng, host)
+    }
+
+    /// The user agent naming itself `hostport` in Via and Contact.
+    fn with_hostport(cfg: UaConfig, rng: R, hostport: String) -> Self {
         let user = if cfg.auth_user.is_empty() {
             String::from(cfg.aor_user())
         } else {
             cfg.auth_user.clone()
         };
         let digest = DigestClient::new(user, cfg.password.clone());
-        let hostport = cfg
-            .advertised_host
-            .clone()
-            .unwrap_or_else(|| build::hostport(cfg.local_addr));
         #[cfg(feature = "sip-server")]
         let mut rng = rng;
         #[cfg(feature = "sip-server")]
