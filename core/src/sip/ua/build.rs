@@ -156,17 +156,20 @@ pub(crate) fn hostport(addr: SocketAddr) -> String {
 }
 
 /// Where a request goes next: the outbound proxy when one is configured (every request
-/// uses the flow to it, RFC 5626 / RFC 7118), else the IP-literal address of `next_hop`,
-/// else `fallback` (the address the peer's messages come from).
+/// uses the flow to it, RFC 5626 / RFC 7118), else (with the `ip-routing` feature) the
+/// IP-literal address of `next_hop`, else `fallback` (the address the peer's messages come
+/// from).
 pub(crate) fn next_hop_addr(
     proxy: Option<SocketAddr>,
     transport: Transport,
     next_hop: &str,
     fallback: SocketAddr,
 ) -> SocketAddr {
-    proxy
-        .or_else(|| resolve(next_hop, transport))
-        .unwrap_or(fallback)
+    #[cfg(feature = "ip-routing")]
+    let proxy = proxy.or_else(|| resolve(next_hop, transport));
+    #[cfg(not(feature = "ip-routing"))]
+    let _ = (next_hop, transport);
+    proxy.unwrap_or(fallback)
 }
 
 /// The in-dialog request `method` of dialog `d` (§12.2.1.1: CSeq `cseq`, or the dialog's
@@ -250,9 +253,15 @@ impl<R: Rng> UserAgent<R> {
         }
     }
 
-    /// Where an out-of-dialog request for `uri` goes: the proxy, else the URI's address.
+    /// Where an out-of-dialog request for `uri` goes: the proxy, else (with the `ip-routing`
+    /// feature) the URI's address.
     pub(crate) fn destination(&self, uri: &str) -> Option<SocketAddr> {
-        self.cfg.proxy.or_else(|| resolve(uri, self.cfg.transport))
+        let proxy = self.cfg.proxy;
+        #[cfg(feature = "ip-routing")]
+        let proxy = proxy.or_else(|| resolve(uri, self.cfg.transport));
+        #[cfg(not(feature = "ip-routing"))]
+        let _ = uri;
+        proxy
     }
 
     /// A new out-of-dialog request (§8.1.1) without Via: returns it and the From tag.
@@ -290,6 +299,35 @@ impl<R: Rng> UserAgent<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The proxy when there is one; else the IP-literal next hop with `ip-routing`, and no
+    /// route without it.
+    #[test]
+    fn destination_is_the_proxy_or_the_ip_literal_hop() {
+        use crate::rand::SplitMix64;
+        let a = |s: &str| s.parse::<SocketAddr>().unwrap();
+        let cfg = super::super::UaConfig::new("sip:a@example.com", a("10.0.0.1:5060"));
+        let mut ua = super::super::UserAgent::new(cfg, SplitMix64::new(1));
+        let direct = ua.destination("sip:b@10.0.0.2:5070");
+        #[cfg(feature = "ip-routing")]
+        assert_eq!(direct, Some(a("10.0.0.2:5070")));
+        #[cfg(not(feature = "ip-routing"))]
+        assert_eq!(direct, None);
+        let hop = next_hop_addr(None, Transport::Udp, "sip:b@10.0.0.2:5070", a("10.0.0.9:1"));
+        assert_eq!(hop, direct.unwrap_or(a("10.0.0.9:1")));
+        ua.cfg.proxy = Some(a("10.0.0.3:5060"));
+        assert_eq!(
+            ua.destination("sip:b@10.0.0.2:5070"),
+            Some(a("10.0.0.3:5060"))
+        );
+        let hop = next_hop_addr(
+            ua.cfg.proxy,
+            Transport::Udp,
+            "sip:b@10.0.0.2",
+            a("10.0.0.9:1"),
+        );
+        assert_eq!(hop, a("10.0.0.3:5060"));
+    }
 
     #[test]
     fn reason_phrases_are_the_rfc_ones() {

@@ -574,6 +574,9 @@ mod tests {
     fn answered(refresher: &str) -> (UserAgent<SplitMix64>, CallId) {
         let mut cfg = UaConfig::new("sip:alice@example.com", "10.0.0.1:5060".parse().unwrap());
         cfg.session_expires = Some(90);
+        // Bob's address as the proxy: the same destination in every build (without
+        // `ip-routing` a request goes only to a proxy).
+        cfg.proxy = Some("10.0.0.2:5060".parse().unwrap());
         let mut ua = UserAgent::new(cfg, SplitMix64::new(11));
         let call = ua
             .call(Instant::ZERO, "sip:bob@10.0.0.2:5060", SDP)

@@ -369,7 +369,9 @@ pub struct UaConfig {
     pub advertised_host: Option<String>,
     /// The transport we use.
     pub transport: Transport,
-    /// Outbound proxy / registrar address: every out-of-dialog request goes there.
+    /// Outbound proxy / registrar address: every request goes there (RFC 5626's flow).
+    /// Without one, a request goes to its next hop's IP-literal address (feature
+    /// `ip-routing`; without that feature, sending fails with [`UaError::NoRoute`]).
     pub proxy: Option<SocketAddr>,
     /// The registrar's domain URI (Request-URI of REGISTER); default: the AOR's domain.
     pub registrar_uri: Option<String>,
