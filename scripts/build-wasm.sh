@@ -144,7 +144,7 @@ find dist -name '*.js' ! -name index.js -delete
 step "size (gzip -9)"
 # The budget: the size reached so far, so that it cannot grow unnoticed (issue 6 asks for
 # <= 45 KB; JsSIP is ~55 KB). Raise it only with a reason in the commit message.
-MAX_GZIP=${MAX_GZIP:-54300}
+MAX_GZIP=${MAX_GZIP:-51500}
 gz() { gzip -9 -c "$1" | wc -c; }
 kb() { printf '%d.%d KB' $(($1 / 1000)) $((($1 % 1000) / 100)); }
 wasm_gz=0 js_gz=0
