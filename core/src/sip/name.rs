@@ -102,9 +102,9 @@ header_names! {
     WwwAuthenticate = "WWW-Authenticate";
 }
 
-/// The running sums of `lens` (the offsets [`ENDS`] holds; the names total well under
-/// 64 KiB).
-const fn ends<const N: usize>(lens: [usize; N]) -> [u16; N] {
+/// The running sums of `lens`: the end offsets of strings concatenated into one table (this
+/// module's header names, the validator's reason phrases; each table is well under 64 KiB).
+pub(crate) const fn ends<const N: usize>(lens: [usize; N]) -> [u16; N] {
     let mut out = [0u16; N];
     let mut sum = 0;
     let mut i = 0;

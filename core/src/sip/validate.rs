@@ -13,7 +13,7 @@ use core::fmt;
 use super::header::{HeaderError, MediaType, NameAddr, Via};
 use super::message::{Headers, Request, Response};
 use super::method::{Method, StatusCode};
-use super::name::HeaderName;
+use super::name::{HeaderName, ends};
 use super::owned::{HasHeaders, ResponseBuf};
 use super::scan::{CommaSplit, is_token_str, split_byte};
 use super::uri::Uri;
@@ -163,19 +163,6 @@ phrases! {
     InvalidRecordRoute = "Invalid Record-Route",
     InvalidDate = "Invalid Date",
     InvalidContentLength = "Invalid Content-Length",
-}
-
-/// The running sums of `lens` (the offsets [`ENDS`] holds).
-const fn ends<const N: usize>(lens: [usize; N]) -> [u16; N] {
-    let mut out = [0u16; N];
-    let mut sum = 0;
-    let mut i = 0;
-    while i < N {
-        sum += lens[i];
-        out[i] = sum as u16;
-        i += 1;
-    }
-    out
 }
 
 /// The status of the problems before [`P::StartLine`] (the others are 400s).
