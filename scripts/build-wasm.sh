@@ -28,6 +28,7 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $WBG_VERSION\$"; then
   step "cargo install wasm-bindgen-cli $WBG_VERSION"
   cargo install wasm-bindgen-cli --version "$WBG_VERSION"
 fi
+command -v wasm-pack >/dev/null || { step "cargo install wasm-pack"; cargo install wasm-pack; }
 # wasm-opt: binaryen from npm (devDependency). Debian's binaryen 108 (apt) mis-numbers the
 # externref table export of wasm-bindgen output with reference types (the module then fails
 # at init: "WebAssembly.Table.set(): … function-typed object"), so it is not used.
